@@ -1,0 +1,41 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// The folders show the architecture:
+//   Sources/Spec               the sandbox spec: a value, no Glibc (BurrowSpec)
+//   Sources/FrontEnds          command lines that build a spec: pure (BurrowFrontEnds)
+//   Sources/Kernel             the one layer that talks to the kernel (BurrowKernel)
+//   Sources/CKernel            one-line C wrappers for what Swift cannot call
+//   Sources/Engines/Namespace  realises a spec with user namespaces (NamespaceEngine)
+//   Sources/burrow             the executable: picks a front-end and an engine
+let package = Package(
+    name: "Burrow",
+    products: [
+        .executable(name: "burrow", targets: ["burrow"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1")
+    ],
+    targets: [
+        .target(name: "CKernel", path: "Sources/CKernel"),
+        .target(name: "BurrowSpec", path: "Sources/Spec"),
+        .target(name: "BurrowFrontEnds", dependencies: ["BurrowSpec"], path: "Sources/FrontEnds"),
+        .target(
+            name: "BurrowKernel",
+            dependencies: ["CKernel", .product(name: "SystemPackage", package: "swift-system")],
+            path: "Sources/Kernel"),
+        .target(
+            name: "NamespaceEngine",
+            dependencies: ["BurrowSpec", "BurrowKernel"],
+            path: "Sources/Engines/Namespace"),
+        .executableTarget(
+            name: "burrow",
+            dependencies: ["BurrowSpec", "BurrowFrontEnds", "BurrowKernel", "NamespaceEngine"],
+            path: "Sources/burrow"),
+        .testTarget(name: "SpecTests", dependencies: ["BurrowSpec"], path: "Tests/SpecTests"),
+        .testTarget(
+            name: "FrontEndTests", dependencies: ["BurrowFrontEnds", "BurrowSpec"],
+            path: "Tests/FrontEndTests"),
+        .testTarget(name: "IntegrationTests", path: "Tests/IntegrationTests"),
+    ]
+)

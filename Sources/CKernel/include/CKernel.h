@@ -1,0 +1,56 @@
+// One-line wrappers for what Swift's Glibc module cannot call: variadic functions, calls
+// without a glibc wrapper or hidden behind _GNU_SOURCE, and control-message macros.
+// No logic lives here; the Swift kernel layer (Sources/Kernel) gives these typed errors.
+#ifndef BURROW_CKERNEL_H
+#define BURROW_CKERNEL_H
+#include <stdint.h>
+#include <sys/types.h>
+
+// Namespaces and root
+int ck_unshare(int flags);
+int ck_pivot_root(const char *new_root, const char *put_old);
+int ck_sethostname(const char *name, size_t len);
+
+// Identity (setres* are _GNU_SOURCE-only)
+int ck_setresuid(uint32_t r, uint32_t e, uint32_t s);
+int ck_setresgid(uint32_t r, uint32_t e, uint32_t s);
+int ck_setgroups(size_t n, const uint32_t *groups);
+int ck_capset_all(uint32_t low, uint32_t high);  // effective = permitted = inheritable = mask
+
+// prctl is variadic
+int ck_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
+
+// The new mount API (no glibc wrappers in Debian 12)
+int ck_open_tree(int dirfd, const char *path, unsigned int flags);
+int ck_move_mount(int from_dirfd, const char *from_path, int to_dirfd, const char *to_path, unsigned int flags);
+int ck_mount_setattr(int dirfd, const char *path, unsigned int flags, uint64_t set, uint64_t clr, uint64_t propagation);
+int ck_fsopen(const char *fsname, unsigned int flags);
+int ck_fsconfig(int fd, unsigned int cmd, const char *key, const void *value, int aux);
+int ck_fsmount(int fd, unsigned int flags, unsigned int attr_flags);
+int ck_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
+// statx: mount id and the "is a mount root" attribute
+int ck_statx_mount(int dirfd, const char *path, int flags, uint64_t *mnt_id, int *is_mount_root,
+                   uint64_t *ino, uint32_t *dev_major, uint32_t *dev_minor, uint32_t *mode);
+
+int ck_pipe2(int fds[2], int flags);
+// close_range(first, ~0U, CLOSE_RANGE_CLOEXEC): every fd from `first` closes at exec
+int ck_cloexec_from(unsigned int first);
+int ck_ioctl_int(int fd, unsigned long request, int arg);
+// SIOCGIFFLAGS / SIOCSIFFLAGS on one interface: ifreq is a union Swift cannot build
+int ck_if_get_flags(int sock, const char *name, short *flags);
+int ck_if_set_flags(int sock, const char *name, short flags);
+
+// Signals: a handler that does nothing, so blocked signals still count as "handled"
+// for a PID 1 (the kernel drops SIG_DFL signals sent to an init).
+int ck_signal_noop(int sig);
+int ck_signal_default(int sig);
+int ck_signal_ignore(int sig);
+
+// Unix socket control messages (CMSG_* are macros)
+ssize_t ck_send_fd(int sock, int fd, const void *buf, size_t len);
+ssize_t ck_recv_fd(int sock, void *buf, size_t len, int *fd);
+ssize_t ck_recv_creds(int sock, void *buf, size_t len, int32_t *pid);
+ssize_t ck_recv_creds_nonblocking(int sock, uint8_t *byte, int32_t *pid);
+
+extern char **environ;
+#endif

@@ -1,0 +1,84 @@
+import BurrowKernel
+import CKernel
+import Glibc
+
+/// The cleaner: a small process outside the sandbox's namespaces that removes, once the
+/// sandbox has ended, what Burrow had to create on the host (missing mount points, --dir and
+/// --symlink results, the pid file). It outlives a `kill -9` of burrow, so nothing is left
+/// behind then either. Each entry arrives with an fd of its parent directory, so a path the
+/// sandbox rewrote in the meantime cannot redirect the removal.
+enum Cleaner {
+    enum Kind: UInt8 { case directory = 0x64, file = 0x66, symlink = 0x6c, pidFile = 0x70 }
+
+    struct Entry {
+        var parent: Int32
+        var name: String
+        var kind: Kind
+        var inode: UInt64
+        var device: UInt64
+    }
+
+    /// Sandbox side: announce that `name` in `parent` was created by Burrow.
+    static func record(_ sock: Int32, parent: Int32, name: String, kind: Kind) {
+        guard sock >= 0, let st = try? Files.stat(name, at: parent) else { return }
+        var bytes: [UInt8] = [kind.rawValue]
+        withUnsafeBytes(of: UInt64(st.st_ino).littleEndian) { bytes += $0 }
+        withUnsafeBytes(of: UInt64(st.st_dev).littleEndian) { bytes += $0 }
+        bytes += Array(name.utf8)
+        _ = bytes.withUnsafeBytes { ck_send_fd(sock, parent, $0.baseAddress, $0.count) }
+    }
+
+    static func decode(_ bytes: ArraySlice<UInt8>, fd: Int32) -> Entry? {
+        guard bytes.count > 17, let kind = Kind(rawValue: bytes[bytes.startIndex]) else { return nil }
+        func u64(_ at: Int) -> UInt64 {
+            var v: UInt64 = 0
+            for i in 0..<8 { v |= UInt64(bytes[bytes.startIndex + at + i]) << (8 * UInt64(i)) }
+            return v
+        }
+        let name = String(decoding: bytes.dropFirst(17), as: UTF8.self)
+        return Entry(parent: fd, name: name, kind: kind, inode: u64(1), device: u64(9))
+    }
+
+    /// Cleaner side: collect entries until every sandbox process has closed its end, then
+    /// remove them, newest first. Only what is still exactly what Burrow made goes: an
+    /// entry the command replaced, or a directory it filled, stays.
+    static func run(_ sock: Int32, initial: [Entry]) -> Never {
+        Signals.ignore([SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU])
+        var entries = initial
+        var buf = [UInt8](repeating: 0, count: 8192)
+        while true {
+            var fd: Int32 = -1
+            let n = buf.withUnsafeMutableBytes { ck_recv_fd(sock, $0.baseAddress, $0.count, &fd) }
+            if n < 0 && Glibc.errno == EINTR { continue }
+            if n <= 0 { break }
+            if let e = decode(buf[..<n], fd: fd) { entries.append(e) } else { Files.close(fd) }
+        }
+        for e in entries.reversed() { remove(e) }
+        Proc.exit(0)
+    }
+
+    static func remove(_ e: Entry) {
+        // The sandbox's mounts go away with its last process; until the kernel has finished
+        // tearing them down a mount point is still busy.
+        for _ in 0..<200 {
+            guard let st = try? Files.stat(e.name, at: e.parent),
+                UInt64(st.st_ino) == e.inode, UInt64(st.st_dev) == e.device
+            else { return }
+            let type = st.st_mode & S_IFMT
+            switch e.kind {
+            case .directory where type != S_IFDIR: return
+            case .file where type != S_IFREG || st.st_size != 0: return
+            case .symlink where type != S_IFLNK: return
+            case .pidFile where type != S_IFREG: return
+            default: break
+            }
+            do {
+                try Files.unlink(e.name, at: e.parent, directory: e.kind == .directory)
+                return
+            } catch {
+                guard error.errno == .resourceBusy else { return }
+                usleep(10_000)
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import BurrowKernel
+import BurrowSpec
+import Glibc
+
+/// A failure that crosses `fork` as data: the child writes it to a close-on-exec pipe, the
+/// supervisor prints it and exits with its status. The sandbox never runs the command then.
+struct Failure: Error {
+    var message: String
+    var status: Int32
+
+    static let setupStatus: Int32 = 125
+    init(_ message: String, status: Int32 = setupStatus) {
+        self.message = message
+        self.status = status
+    }
+    init(_ error: SysError, status: Int32 = setupStatus) { self.init(error.description, status: status) }
+
+    var encoded: [UInt8] { [UInt8(truncatingIfNeeded: status)] + Array(message.utf8) }
+    init?(decoding bytes: [UInt8]) {
+        guard let first = bytes.first else { return nil }
+        self.init(String(decoding: bytes.dropFirst(), as: UTF8.self), status: Int32(first))
+    }
+}
+
+/// The file descriptors and facts the processes of one sandbox share.
+struct Channels {
+    /// Setup and exec failures travel to the supervisor here; EOF means the command runs.
+    var errorRead: Int32 = -1
+    var errorWrite: Int32 = -1
+    /// The sandbox tells the supervisor it has unshared; the supervisor answers once the
+    /// id maps are written.
+    var readyRead: Int32 = -1
+    var readyWrite: Int32 = -1
+    var goRead: Int32 = -1
+    var goWrite: Int32 = -1
+    /// The command announces itself here; the kernel attaches its host pid (for --pidfile).
+    var pidSupervisor: Int32 = -1
+    var pidCommand: Int32 = -1
+    /// Paths Burrow creates on the host travel to the cleaner here, as fds of their parents.
+    var cleanerSandbox: Int32 = -1
+    var cleanerSide: Int32 = -1
+}
+
+/// Verbose output: each setup step as it happens, on stderr.
+struct Log {
+    let enabled: Bool
+    func step(_ text: @autoclosure () -> String) {
+        guard enabled else { return }
+        let line = "burrow: " + text() + "\n"
+        _ = try? Files.writeAll(2, Array(line.utf8), what: "stderr")
+    }
+}
+
+/// Sends a failure to the supervisor and exits: the tail of every failing child.
+func fail(_ failure: Failure, on fd: Int32) -> Never {
+    _ = try? Files.writeAll(fd, failure.encoded, what: "error pipe")
+    Proc.exit(failure.status)
+}

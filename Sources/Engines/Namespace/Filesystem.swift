@@ -1,0 +1,299 @@
+import BurrowKernel
+import BurrowSpec
+import Glibc
+
+/// Builds the new root, step by step from the spec, inside the sandbox's own mount
+/// namespace. Three passes, as bubblewrap does: open every host source (with the caller's
+/// rights, before anything is mounted), mount the root, then apply the operations in order.
+/// Only then does the process pivot into the new root.
+struct Filesystem {
+    let spec: SandboxSpec
+    let log: Log
+    /// Receives every entry Burrow creates on a host directory, for removal at the end.
+    let cleaner: Int32
+
+    private var root: Int32 = -1
+
+    init(spec: SandboxSpec, log: Log, cleaner: Int32) {
+        self.spec = spec
+        self.log = log
+        self.cleaner = cleaner
+    }
+
+    static let devices = ["null", "zero", "full", "random", "urandom", "tty"]
+
+    /// Returns the fd of the finished new root (not yet entered).
+    mutating func build() throws(Failure) -> Int32 {
+        do throws(SysError) {
+            // Nothing mounted from here on may propagate back to the host.
+            try Mounts.setPropagation("/", UInt(MS_REC | MS_SLAVE))
+            let opened = try openSources()
+            root = try mountRoot(opened.root)
+            for (index, op) in spec.operations.enumerated() {
+                try apply(op, source: opened.binds[index] ?? nil, devices: opened.devices, hostProc: opened.proc)
+            }
+            return root
+        } catch {
+            throw Failure(error)
+        }
+    }
+
+    struct Opened {
+        var root: Int32
+        var binds: [Int: Int32?] = [:]
+        var devices: [String: Int32] = [:]
+        var proc: Int32 = -1
+    }
+
+    // MARK: pass 1: open host paths
+
+    private func openSources() throws(SysError) -> Opened {
+        let rootPath = spec.root.path.string
+        let rootfd = try Files.open(rootPath, O_PATH | O_DIRECTORY)
+        var opened = Opened(root: rootfd)
+        for (index, op) in spec.operations.enumerated() {
+            switch op {
+            case .bind(let b):
+                do {
+                    opened.binds[index] = try Files.open(b.source.string, O_PATH)
+                } catch where error.errno == .noSuchFileOrDirectory && b.optional {
+                    log.step("skip \(b.destination): \(b.source) does not exist")
+                    opened.binds[index] = .some(nil)
+                } catch {
+                    throw SysError("bind source", b.source.string, errno: error.errno)
+                }
+            case .dev where opened.devices.isEmpty:
+                for name in Self.devices {
+                    opened.devices[name] = try Files.open("/dev/\(name)", O_PATH)
+                }
+            case .proc where !spec.namespaces.pid && opened.proc < 0:
+                opened.proc = try Files.open("/proc", O_PATH | O_DIRECTORY)
+            default: break
+            }
+        }
+        return opened
+    }
+
+    // MARK: pass 2: the root
+
+    private func mountRoot(_ rootfd: Int32) throws(SysError) -> Int32 {
+        let path = spec.root.path.string
+        let tree: Int32
+        switch spec.root.overlay {
+        case nil:
+            tree = try Mounts.cloneTree(rootfd, what: path)
+            var attrs: Mounts.Attributes = [.noSuid]
+            if spec.root.readOnly { attrs.insert(.readOnly) }
+            try Mounts.setAttributes(tree, attrs, what: path)
+            log.step("root \(path) (bind, \(attrs))")
+        case .some(let overlay):
+            let (upper, work, place) = try overlayDirectories(overlay)
+            let fs = try Mounts.FilesystemContext("overlay", what: path)
+            try fs.set("lowerdir", "/proc/self/fd/\(rootfd)")
+            try fs.set("upperdir", "/proc/self/fd/\(upper)")
+            try fs.set("workdir", "/proc/self/fd/\(work)")
+            // Unprivileged overlays keep their whiteouts in user.* xattrs.
+            try fs.set(flag: "userxattr")
+            tree = try fs.mount([.noSuid])
+            log.step("root overlay: lower \(path), changes \(place)")
+        }
+        try Mounts.attach(tree, onto: rootfd, what: "\(path) (the new root)")
+        return tree
+    }
+
+    private func overlayDirectories(_ overlay: RootOverlay) throws(SysError) -> (Int32, Int32, String) {
+        switch overlay {
+        case .discard:
+            let fs = try Mounts.FilesystemContext("tmpfs", what: "overlay changes")
+            try fs.set("mode", "0755")
+            let tmp = try fs.mount([.noSuid, .noDev])
+            try Files.mkdir("upper", at: tmp, mode: 0o755)
+            try Files.mkdir("work", at: tmp, mode: 0o755)
+            return (try Files.open("upper", O_PATH | O_DIRECTORY, at: tmp),
+                    try Files.open("work", O_PATH | O_DIRECTORY, at: tmp), "in memory (discarded at exit)")
+        case .keep(let changes):
+            do { try Files.mkdir(changes.string, at: Files.cwd, mode: 0o755) } catch where error.errno == .fileExists {}
+            let dir = try Files.open(changes.string, O_PATH | O_DIRECTORY)
+            for name in ["upper", "work"] {
+                do { try Files.mkdir(name, at: dir, mode: 0o755) } catch where error.errno == .fileExists {}
+            }
+            return (try Files.open("upper", O_PATH | O_DIRECTORY | O_NOFOLLOW, at: dir),
+                    try Files.open("work", O_PATH | O_DIRECTORY | O_NOFOLLOW, at: dir), "\(changes)/upper")
+        }
+    }
+
+    // MARK: pass 3: the operations, in order
+
+    private func apply(_ op: SetupOp, source: Int32?, devices: [String: Int32], hostProc: Int32) throws(SysError) {
+        switch op {
+        case .bind(let b):
+            guard let source else { return }
+            var attrs: Mounts.Attributes = b.allowDevices ? [.noSuid] : [.noSuid, .noDev]
+            if b.readOnly { attrs.insert(.readOnly) }
+            let isDir = (try Files.stat("", at: source, follow: true).st_mode & S_IFMT) == S_IFDIR
+            let tree = try Mounts.cloneTree(source, what: b.source.string)
+            try Mounts.setAttributes(tree, attrs, what: b.source.string)
+            let dest = try resolve(b.destination, create: isDir ? .directory(nil) : .file)
+            try Mounts.attach(tree, onto: dest, what: "\(b.source) -> \(b.destination)")
+            log.step("bind \(b.source) -> \(b.destination) (\(attrs))")
+            Files.close(dest); Files.close(tree)
+        case .tmpfs(let d, let size, let mode):
+            let fs = try Mounts.FilesystemContext("tmpfs", what: d.description)
+            try fs.set("mode", String(mode ?? 0o755, radix: 8))
+            if let size { try fs.set("size", String(size)) }
+            try mountNew(fs, [.noSuid, .noDev], at: d)
+        case .proc(let d):
+            if spec.namespaces.pid {
+                let fs = try Mounts.FilesystemContext("proc", what: d.description)
+                try mountNew(fs, [.noSuid, .noDev, .noExec], at: d)
+            } else {
+                // A fresh procfs needs a PID namespace of our own; without one, the host's.
+                let tree = try Mounts.cloneTree(hostProc, what: "/proc")
+                try Mounts.setAttributes(tree, [.noSuid, .noDev, .noExec], what: "/proc")
+                let dest = try resolve(d, create: .directory(nil))
+                try Mounts.attach(tree, onto: dest, what: "/proc -> \(d)")
+                log.step("proc \(d) (the host's: no --unshare-pid)")
+                Files.close(dest); Files.close(tree)
+            }
+        case .dev(let d):
+            try mountDev(d, devices: devices)
+        case .mqueue(let d):
+            let fs = try Mounts.FilesystemContext("mqueue", what: d.description)
+            try mountNew(fs, [.noSuid, .noDev, .noExec], at: d)
+        case .dir(let d, let mode):
+            let fd = try resolve(d, create: .directory(mode))
+            log.step("dir \(d)")
+            Files.close(fd)
+        case .symlink(let target, let d):
+            guard let name = d.lastComponent else { throw SysError("symlink", "/ -> \(target)", errno: .fileExists) }
+            let parent = try resolve(d.parent, create: .directory(nil))
+            defer { Files.close(parent) }
+            do {
+                try Files.symlink(target, name, at: parent)
+                Cleaner.record(cleaner, parent: parent, name: name, kind: .symlink)
+            } catch where error.errno == .fileExists {
+                // Already there and the same: fine, as bubblewrap does.
+                guard (try? Files.readlink(name, at: parent)) == target else {
+                    throw SysError("symlink", "\(d) -> \(target)", errno: .fileExists, hint: "\(d) already exists in the new root")
+                }
+            }
+            log.step("symlink \(d) -> \(target)")
+        case .remountReadOnly(let d):
+            var fd = try resolve(d, create: nil)
+            if !(try Files.mountInfo(fd).isMountRoot) {
+                // Not a mount of its own yet: bind it onto itself so only DEST turns read-only.
+                let tree = try Mounts.cloneTree(fd, what: d.description)
+                try Mounts.attach(tree, onto: fd, what: "\(d) -> \(d)")
+                Files.close(fd)
+                fd = tree
+            }
+            try Mounts.setAttributes(fd, [.readOnly], what: d.description)
+            log.step("remount-ro \(d)")
+            Files.close(fd)
+        }
+    }
+
+    private func mountNew(_ fs: borrowing Mounts.FilesystemContext, _ attrs: Mounts.Attributes, at d: GuestPath) throws(SysError) {
+        let tree = try fs.mount(attrs)
+        let dest = try resolve(d, create: .directory(nil))
+        try Mounts.attach(tree, onto: dest, what: "\(fs.type) -> \(d)")
+        log.step("\(fs.type) \(d) (\(attrs))")
+        Files.close(dest); Files.close(tree)
+    }
+
+    private func mountDev(_ d: GuestPath, devices: [String: Int32]) throws(SysError) {
+        let fs = try Mounts.FilesystemContext("tmpfs", what: d.description)
+        try fs.set("mode", "755")
+        let dev = try fs.mount([.noSuid, .noExec])
+        // Populate before attaching: the tmpfs is private until it is in the tree.
+        for name in Self.devices {
+            guard let host = devices[name] else { continue }
+            let file = try Files.open(name, O_WRONLY | O_CREAT | O_EXCL, mode: 0o666, at: dev)
+            Files.close(file)
+            let node = try Files.open(name, O_PATH, at: dev)
+            let tree = try Mounts.cloneTree(host, recursive: false, what: "/dev/\(name)")
+            try Mounts.setAttributes(tree, [.noSuid, .noExec], recursive: false, what: "/dev/\(name)")
+            try Mounts.attach(tree, onto: node, what: "/dev/\(name) -> \(d)/\(name)")
+            Files.close(node); Files.close(tree)
+        }
+        for (link, target) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                               ("stderr", "/proc/self/fd/2"), ("core", "/proc/kcore"), ("ptmx", "pts/ptmx")] {
+            try Files.symlink(target, link, at: dev)
+        }
+        try Files.mkdir("pts", at: dev, mode: 0o755)
+        try Files.mkdir("shm", at: dev, mode: 0o1777)
+        let pts = try Mounts.FilesystemContext("devpts", what: "\(d)/pts")
+        try pts.set(flag: "newinstance")
+        try pts.set("ptmxmode", "0666")
+        try pts.set("mode", "620")
+        let ptsTree = try pts.mount([.noSuid, .noExec])
+        let ptsDir = try Files.open("pts", O_PATH | O_DIRECTORY, at: dev)
+        try Mounts.attach(ptsTree, onto: ptsDir, what: "devpts -> \(d)/pts")
+        let shm = try Mounts.FilesystemContext("tmpfs", what: "\(d)/shm")
+        try shm.set("mode", "1777")
+        let shmTree = try shm.mount([.noSuid, .noDev])
+        let shmDir = try Files.open("shm", O_PATH | O_DIRECTORY, at: dev)
+        try Mounts.attach(shmTree, onto: shmDir, what: "tmpfs -> \(d)/shm")
+        for fd in [ptsTree, ptsDir, shmTree, shmDir] { Files.close(fd) }
+        let dest = try resolve(d, create: .directory(nil))
+        try Mounts.attach(dev, onto: dest, what: "dev -> \(d)")
+        log.step("dev \(d): \(Self.devices.joined(separator: " ")), pts, shm")
+        Files.close(dest); Files.close(dev)
+    }
+
+    // MARK: destinations, resolved inside the new root
+
+    enum Create { case directory(UInt32?), file }
+
+    /// Opens `path` inside the new root (`RESOLVE_IN_ROOT`: `..` and symlinks, absolute or
+    /// relative, stay below it), creating what is missing when asked. Created entries are
+    /// reported to the cleaner, so the host directory is as it was after the sandbox ends.
+    private func resolve(_ path: GuestPath, create: Create?) throws(SysError) -> Int32 {
+        let how = Resolve.inRoot | Resolve.noMagicLinks
+        do {
+            return try Files.open2(path.relative, at: root, flags: O_PATH, resolve: how)
+        } catch where error.errno == .noSuchFileOrDirectory && create != nil {
+            // Walk down, creating each missing component in the directory its parent
+            // resolved to (which is inside the root by construction).
+        }
+        var parent = try Files.open2(".", at: root, flags: O_PATH | O_DIRECTORY, resolve: how)
+        for (i, name) in path.components.enumerated() {
+            let sub = GuestPath(components: Array(path.components[...i]))
+            let isLast = i == path.components.count - 1
+            let next: Int32
+            do {
+                next = try Files.open2(sub.relative, at: root, flags: O_PATH, resolve: how)
+            } catch where error.errno == .noSuchFileOrDirectory {
+                do {
+                    if isLast, case .file = create {
+                        let fd = try Files.open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o644, at: parent)
+                        Files.close(fd)
+                        Cleaner.record(cleaner, parent: parent, name: name, kind: .file)
+                    } else {
+                        var mode: UInt32 = 0o755
+                        if isLast, case .directory(let m?) = create { mode = m }
+                        try Files.mkdir(name, at: parent, mode: mode_t(mode))
+                        Cleaner.record(cleaner, parent: parent, name: name, kind: .directory)
+                    }
+                } catch where error.errno == .fileExists {
+                    Files.close(parent)
+                    throw SysError("create mount point", path.description, errno: .noSuchFileOrDirectory,
+                                   hint: "\(sub) is a symlink whose target does not exist inside the new root")
+                } catch {
+                    Files.close(parent)
+                    throw SysError("create mount point", "\(sub) (for \(path))", errno: error.errno,
+                                   hint: error.errno == .readOnlyFileSystem || error.errno == .permissionDenied
+                                       ? "create it in the rootfs first, or use --tmp-overlay / --overlay DIR" : nil)
+                }
+                log.step("created \(sub)")
+                next = try Files.open2(sub.relative, at: root, flags: O_PATH, resolve: how)
+            }
+            Files.close(parent)
+            parent = next
+        }
+        return parent
+    }
+}
+
+let MS_REC = 16384
+let MS_SLAVE = 1 << 19

@@ -1,0 +1,72 @@
+import BurrowKernel
+import BurrowSpec
+import Glibc
+
+/// Writes the sandbox's uid and gid maps from the supervisor, outside the new namespace.
+/// With no ranges given, the caller's own ids are mapped (the kernel allows that much to
+/// anyone); with ranges, the setuid helpers newuidmap/newgidmap check them against
+/// /etc/subuid and /etc/subgid.
+struct IDMaps {
+    let identity: Identity
+    let hostUid: UInt32
+    let hostGid: UInt32
+
+    /// The ids the command runs as, inside.
+    var insideUid: UInt32 { identity.uid ?? Self.inside(of: hostUid, in: identity.uidMap) }
+    var insideGid: UInt32 { identity.gid ?? Self.inside(of: hostGid, in: identity.gidMap) }
+    /// With newgidmap the sandbox may still call setgroups; with a direct write it may not.
+    var setgroupsAllowed: Bool { !identity.gidMap.isEmpty }
+
+    static func inside(of host: UInt32, in map: [IDMap]) -> UInt32 {
+        if map.isEmpty { return host }
+        for line in map where host >= line.outside && UInt64(host) < UInt64(line.outside) + UInt64(line.count) {
+            return line.inside + (host - line.outside)
+        }
+        return 0
+    }
+
+    func write(for pid: pid_t, log: Log) throws(Failure) {
+        do throws(SysError) {
+            if identity.uidMap.isEmpty {
+                let line = "\(insideUid) \(hostUid) 1\n"
+                try Files.writeFile("/proc/\(pid)/uid_map", line)
+                log.step("uid_map: \(line.dropLast())")
+            } else {
+                try helper("newuidmap", pid: pid, map: identity.uidMap, log: log)
+            }
+            if identity.gidMap.isEmpty {
+                // Unprivileged gid maps need setgroups disabled first (CVE-2014-8989).
+                try Files.writeFile("/proc/\(pid)/setgroups", "deny\n")
+                let line = "\(insideGid) \(hostGid) 1\n"
+                try Files.writeFile("/proc/\(pid)/gid_map", line)
+                log.step("gid_map: \(line.dropLast())")
+            } else {
+                try helper("newgidmap", pid: pid, map: identity.gidMap, log: log)
+            }
+        } catch {
+            throw Failure(error)
+        }
+    }
+
+    private func helper(_ name: String, pid: pid_t, map: [IDMap], log: Log) throws(SysError) {
+        let candidates = ["/usr/bin/\(name)", "/bin/\(name)", "/usr/sbin/\(name)"]
+        let path = candidates.first { access($0, X_OK) == 0 }
+        guard let path else {
+            throw SysError("exec", name, errno: .noSuchFileOrDirectory,
+                           hint: "--uid-map/--gid-map need \(name) from the uidmap package (apt-get install uidmap)")
+        }
+        let args = [path, String(pid)] + map.flatMap { [String($0.inside), String($0.outside), String($0.count)] }
+        log.step(args.joined(separator: " "))
+        var child: pid_t = 0
+        let cArgs = args.map { strdup($0) } + [nil]
+        let env: [UnsafeMutablePointer<CChar>?] = [strdup("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), nil]
+        let r = posix_spawn(&child, path, nil, nil, cArgs, env)
+        if r != 0 { throw SysError("posix_spawn", path, errno: .init(rawValue: r)) }
+        var status: Int32 = 0
+        while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+        if status != 0 {
+            throw SysError(name, args.dropFirst().joined(separator: " "), errno: .permissionDenied,
+                           hint: "\(name) refused these ranges: the host ids must be your own or lie in your range in /etc/sub\(name == "newuidmap" ? "uid" : "gid")")
+        }
+    }
+}

@@ -1,0 +1,211 @@
+import BurrowKernel
+import BurrowSpec
+import Glibc
+
+/// The processes inside: the sandbox leader (first child of the supervisor), an init, and
+/// the command.
+///
+///     burrow (supervisor, host)          writes id maps, forwards signals, reports
+///       ├─ cleaner (host)                removes what Burrow created, after the end
+///       └─ leader (new user+mount ns)    with --unshare-pid: relays to PID 1 below
+///            └─ init (PID 1, or the leader itself without --unshare-pid)
+///                 └─ command
+///
+/// The init sets up the filesystem, starts the command and, when the command exits, kills
+/// everything it left behind (unless --keep-children). Without a PID namespace it is a child
+/// subreaper, so orphans come back to it to be killed.
+struct Sandbox {
+    let spec: SandboxSpec
+    let maps: IDMaps
+    var channels: Channels
+    let callerMask: sigset_t
+    let supervisor: pid_t
+    let log: Log
+
+    var namespaceFlags: Int32 {
+        var f = Namespace.user | Namespace.mount
+        if spec.namespaces.pid { f |= Namespace.pid }
+        if spec.namespaces.ipc { f |= Namespace.ipc }
+        if spec.namespaces.net { f |= Namespace.net }
+        if spec.namespaces.uts { f |= Namespace.uts }
+        if spec.namespaces.cgroup { f |= Namespace.cgroup }
+        return f
+    }
+
+    static let userNamespaceHint = """
+        unprivileged user namespaces look disabled on this host: check the sysctls \
+        kernel.unprivileged_userns_clone (Debian/Ubuntu kernels, must be 1), \
+        user.max_user_namespaces (must be > 0) and, on Ubuntu 23.10+, \
+        kernel.apparmor_restrict_unprivileged_userns (an AppArmor profile must allow burrow). \
+        Without them, only a setuid or ptrace engine can work (not in this version yet)
+        """
+
+    /// The leader: runs in the forked child of the supervisor. Never returns.
+    func lead() -> Never {
+        let err = channels.errorWrite
+        // SIGTERM, blocked here, wakes the wait loop when the supervisor dies.
+        guard (try? Proc.dieWithParent(SIGTERM, expectedParent: supervisor)) == true else { Proc.exit(Failure.setupStatus) }
+        do {
+            try Proc.unshare(namespaceFlags, what: "(user, mount\(extraNamespaceNames))",
+                             hint: nil)
+        } catch {
+            var e = error
+            if e.errno == .permissionDenied || e.errno == .noSpace || e.errno == .invalidArgument || e.errno == .notPermitted {
+                e.hint = Self.userNamespaceHint
+            }
+            fail(Failure(e), on: err)
+        }
+        // Let the supervisor write our id maps, and wait until it has.
+        _ = try? Files.writeAll(channels.readyWrite, [1], what: "ready pipe")
+        Files.close(channels.readyWrite)
+        guard let go = try? Files.readAll(channels.goRead, limit: 1), go == [1] else { Proc.exit(Failure.setupStatus) }
+        Files.close(channels.goRead)
+
+        if spec.namespaces.pid {
+            let pid1: pid_t
+            do { pid1 = try Proc.fork("PID 1 of the sandbox") } catch { fail(Failure(error), on: err) }
+            if pid1 == 0 {
+                let leader = getppid()
+                guard (try? Proc.dieWithParent(SIGKILL, expectedParent: leader)) == true else { Proc.exit(Failure.setupStatus) }
+                initProcess(isPID1: true)
+            }
+            Files.close(channels.errorWrite)
+            Files.close(channels.pidCommand)
+            relay(to: pid1)
+        }
+        initProcess(isPID1: false)
+    }
+
+    private var extraNamespaceNames: String {
+        var n: [String] = []
+        if spec.namespaces.pid { n.append("pid") }
+        if spec.namespaces.ipc { n.append("ipc") }
+        if spec.namespaces.net { n.append("net") }
+        if spec.namespaces.uts { n.append("uts") }
+        if spec.namespaces.cgroup { n.append("cgroup") }
+        return n.isEmpty ? "" : ", " + n.joined(separator: ", ")
+    }
+
+    /// With a PID namespace, the leader only passes signals to PID 1 and reports its status.
+    private func relay(to pid1: pid_t) -> Never {
+        while true {
+            let r = Signals.wait()
+            if getppid() != supervisor {
+                Proc.kill(pid1, SIGKILL)  // PID 1 gone: the kernel kills the whole namespace
+                _ = Proc.wait(pid1, noHang: false)
+                Proc.exit(128 + SIGKILL)
+            }
+            if r.signal == SIGCHLD {
+                if let (_, exit) = Proc.wait(pid1, noHang: true) { Proc.exit(exit.status) }
+                continue
+            }
+            if !Signals.isFromTerminal(r) || spec.process.newSession { Proc.kill(pid1, r.signal) }
+        }
+    }
+
+    /// Sets up the filesystem and identity, starts the command, and watches over it.
+    private func initProcess(isPID1: Bool) -> Never {
+        let err = channels.errorWrite
+        var children: Int32 = -1
+        let rootfd: Int32
+        do throws(Failure) {
+            if !isPID1 {
+                do throws(SysError) {
+                    try Proc.setChildSubreaper()
+                    // Opened now, while the host's /proc is still reachable: the list of our
+                    // children, read again at the end to kill what the command left behind.
+                    children = try Files.open("/proc/self/task/\(getpid())/children", O_RDONLY)
+                } catch { throw Failure(error) }
+            }
+            var fs = Filesystem(spec: spec, log: log, cleaner: channels.cleanerSandbox)
+            rootfd = try fs.build()
+            do throws(SysError) {
+                if let name = spec.process.hostname {
+                    try Proc.setHostname(name)
+                    log.step("hostname \(name)")
+                }
+                if spec.namespaces.net {
+                    try Proc.loopbackUp()
+                    log.step("lo up")
+                }
+                try Mounts.pivotInto(rootfd, what: spec.root.path.string)
+                log.step("pivot_root into \(spec.root.path)")
+                Files.close(rootfd)
+                // Nothing in the sandbox may ptrace or read the fds of its init.
+                try Proc.setDumpable(false)
+            } catch { throw Failure(error) }
+        } catch {
+            fail(error, on: err)
+        }
+
+        let command: pid_t
+        do { command = try Proc.fork("the command") } catch { fail(Failure(error), on: err) }
+        if command == 0 {
+            Launcher(spec: spec, maps: maps, errorPipe: err, pidSocket: channels.pidCommand,
+                     callerMask: callerMask, log: log).start()
+        }
+        Files.close(channels.errorWrite)
+        Files.close(channels.pidCommand)
+        watch(command, isPID1: isPID1, children: children)
+    }
+
+    /// The init's loop: reap, forward signals, and end the sandbox with the command.
+    private func watch(_ command: pid_t, isPID1: Bool, children: Int32) -> Never {
+        var commandExit: Proc.Exit?
+        while true {
+            let r = Signals.wait()
+            if !isPID1 && getppid() != supervisor {
+                killAll(isPID1: false, children: children)
+                Proc.exit(commandExit?.status ?? 128 + SIGKILL)
+            }
+            if r.signal != SIGCHLD {
+                guard !Signals.isFromTerminal(r) || spec.process.newSession else { continue }
+                if commandExit == nil { Proc.kill(command, r.signal) } else if isPID1 { Proc.kill(-1, r.signal) }
+                continue
+            }
+            var anyLeft = true
+            while true {
+                var status: Int32 = 0
+                let pid = waitpid(-1, &status, WNOHANG)
+                if pid < 0 { anyLeft = false; break }
+                if pid == 0 { break }
+                if pid == command { commandExit = Self.decode(status) }
+            }
+            guard let exit = commandExit else { continue }
+            if !spec.process.keepChildren {
+                killAll(isPID1: isPID1, children: children)
+                Proc.exit(exit.status)
+            }
+            if !anyLeft { Proc.exit(exit.status) }
+        }
+    }
+
+    static func decode(_ status: Int32) -> Proc.Exit {
+        let sig = status & 0x7f
+        return sig == 0 ? .exited((status >> 8) & 0xff) : .signaled(sig)
+    }
+
+    /// Kills every process left in the sandbox and reaps them.
+    private func killAll(isPID1: Bool, children: Int32) {
+        if isPID1 {
+            // kill(-1) from a PID 1 reaches every process of its namespace and nothing else.
+            Proc.kill(-1, SIGKILL)
+            while Proc.wait(-1, noHang: false) != nil || errno == EINTR {}
+            return
+        }
+        // Without a PID namespace: kill our children; their orphans come back to us (child
+        // subreaper) and are killed in the next round, until none is left.
+        while true {
+            var buf = [UInt8](repeating: 0, count: 65536)
+            let n = children < 0 ? 0 : buf.withUnsafeMutableBytes { pread(children, $0.baseAddress, $0.count, 0) }
+            let pids = n <= 0 ? [] : String(decoding: buf[..<n], as: UTF8.self)
+                .split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { pid_t($0) }
+            if pids.isEmpty {
+                while Proc.wait(-1, noHang: true) != nil {}
+                return
+            }
+            for pid in pids { Proc.kill(pid, SIGKILL) }
+            for _ in pids { _ = Proc.wait(-1, noHang: false) }
+        }
+    }
+}

@@ -1,0 +1,291 @@
+import BurrowSpec
+
+/// `burrow [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]`
+///
+/// A small table-driven tokenizer rather than an argument-parser library: filesystem options
+/// are order-sensitive (a later `--bind` may mount over an earlier `--tmpfs`), and a table
+/// keeps `--help` generated from the very entries that parse.
+public enum BurrowCommandLine {
+    public static let version = "0.1.0"
+
+    public static func parse(_ args: [String]) throws(UsageError) -> Invocation {
+        var state = ParseState()
+        var i = 0
+        var rootfs: String?
+        while i < args.count {
+            let arg = args[i]
+            if arg == "--" {
+                i += 1
+                if rootfs == nil {
+                    guard i < args.count else { throw UsageError("missing ROOTFS after '--'") }
+                    rootfs = args[i]
+                    i += 1
+                    if i < args.count, args[i] == "--" { i += 1 }
+                }
+                break
+            }
+            if arg.hasPrefix("-"), arg != "-" {
+                guard let option = table[arg] else {
+                    throw UsageError("unknown option '\(arg)'")
+                }
+                let values = Array(args[(i + 1)...].prefix(option.metavars.count))
+                guard values.count == option.metavars.count else {
+                    let what = option.metavars.joined(separator: " ")
+                    throw UsageError("\(arg) needs \(option.metavars.count == 1 ? "an argument" : "\(option.metavars.count) arguments"): \(what)")
+                }
+                try option.apply(&state, values, arg)
+                if state.stop != nil { return state.stop! }
+                i += 1 + values.count
+                continue
+            }
+            rootfs = arg
+            i += 1
+            if i < args.count, args[i] == "--" { i += 1 }
+            break
+        }
+        guard let rootfs else { throw UsageError("missing ROOTFS: the directory that becomes /") }
+        guard !rootfs.isEmpty else { throw UsageError("ROOTFS is an empty string") }
+        if state.pendingSize != nil || state.pendingMode != nil {
+            throw UsageError("--size/--perms must come right before the --tmpfs or --dir they modify")
+        }
+        let command = Array(args[i...])
+        var spec = state.spec
+        spec.root.path = HostPath(rootfs)
+        if !command.isEmpty { spec.process.argv = command }
+        if state.shareNet { spec.namespaces.net = false }
+        do { try spec.validate() } catch { throw UsageError(error.message) }
+        return .run(spec)
+    }
+
+    // MARK: - The table
+
+    typealias Apply = @Sendable (inout ParseState, [String], String) throws(UsageError) -> Void
+
+    struct Option: Sendable {
+        var names: [String]
+        var metavars: [String]
+        var group: Group
+        var help: String
+        var apply: Apply
+    }
+
+    enum Group: String, CaseIterable {
+        case filesystem = "Filesystem (applied in the order given; DEST is a path inside the new root)"
+        case namespaces = "Namespaces (user and mount are always new)"
+        case identity = "Identity"
+        case process = "Process"
+        case general = "General"
+    }
+
+    struct ParseState {
+        var spec = SandboxSpec(root: RootFS(path: HostPath("")))
+        var pendingSize: UInt64?
+        var pendingMode: UInt32?
+        var shareNet = false
+        var stop: Invocation?
+
+        mutating func takeModifiers(for option: String, allowSize: Bool) throws(UsageError) -> (UInt64?, UInt32?) {
+            if !allowSize, pendingSize != nil { throw UsageError("--size applies to --tmpfs only, not \(option)") }
+            defer { pendingSize = nil; pendingMode = nil }
+            return (pendingSize, pendingMode)
+        }
+    }
+
+    static func bind(_ ro: Bool, dev: Bool, optional: Bool) -> Apply {
+        return { (s: inout ParseState, v: [String], name: String) throws(UsageError) in
+            let dest = try GuestPath.destination(v[1], option: name)
+            s.spec.operations.append(.bind(BindMount(
+                source: HostPath(v[0]), destination: dest, readOnly: ro, allowDevices: dev, optional: optional)))
+        }
+    }
+
+    static func dest(_ make: @escaping @Sendable (GuestPath) -> SetupOp) -> Apply {
+        return { (s: inout ParseState, v: [String], name: String) throws(UsageError) in
+            s.spec.operations.append(make(try GuestPath.destination(v[0], option: name)))
+        }
+    }
+
+    static func flag(_ set: @escaping @Sendable (inout ParseState) -> Void) -> Apply {
+        return { (s: inout ParseState, _: [String], _: String) throws(UsageError) in set(&s) }
+    }
+
+    static let options: [Option] = [
+        // Filesystem
+        Option(names: ["--bind"], metavars: ["SRC", "DEST"], group: .filesystem,
+               help: "Bind the host path SRC at DEST, writable (nosuid,nodev)", apply: bind(false, dev: false, optional: false)),
+        Option(names: ["--bind-try"], metavars: ["SRC", "DEST"], group: .filesystem,
+               help: "Like --bind, but skip it if SRC does not exist", apply: bind(false, dev: false, optional: true)),
+        Option(names: ["--ro-bind"], metavars: ["SRC", "DEST"], group: .filesystem,
+               help: "Bind SRC at DEST read-only (nosuid,nodev)", apply: bind(true, dev: false, optional: false)),
+        Option(names: ["--ro-bind-try"], metavars: ["SRC", "DEST"], group: .filesystem,
+               help: "Like --ro-bind, but skip it if SRC does not exist", apply: bind(true, dev: false, optional: true)),
+        Option(names: ["--dev-bind"], metavars: ["SRC", "DEST"], group: .filesystem,
+               help: "Bind SRC at DEST with device nodes usable (nosuid only)", apply: bind(false, dev: true, optional: false)),
+        Option(names: ["--dev-bind-try"], metavars: ["SRC", "DEST"], group: .filesystem,
+               help: "Like --dev-bind, but skip it if SRC does not exist", apply: bind(false, dev: true, optional: true)),
+        Option(names: ["--size"], metavars: ["BYTES"], group: .filesystem,
+               help: "Size limit of the next --tmpfs (suffixes k, M, G)",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   s.pendingSize = try Numbers.size(v[0], option: n) }),
+        Option(names: ["--perms"], metavars: ["OCTAL"], group: .filesystem,
+               help: "Mode of the next --tmpfs or --dir (default 0755)",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   s.pendingMode = try Numbers.mode(v[0], option: n) }),
+        Option(names: ["--tmpfs"], metavars: ["DEST"], group: .filesystem,
+               help: "Mount a new tmpfs at DEST (nosuid,nodev)",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   let d = try GuestPath.destination(v[0], option: n)
+                   let (size, mode) = try s.takeModifiers(for: n, allowSize: true)
+                   s.spec.operations.append(.tmpfs(dest: d, sizeBytes: size, mode: mode)) }),
+        Option(names: ["--proc"], metavars: ["DEST"], group: .filesystem,
+               help: "Mount procfs at DEST (a fresh one with --unshare-pid, else the host's)", apply: dest { .proc(dest: $0) }),
+        Option(names: ["--dev"], metavars: ["DEST"], group: .filesystem,
+               help: "Mount a minimal /dev at DEST: null zero full random urandom tty, devpts, shm",
+               apply: dest { .dev(dest: $0) }),
+        Option(names: ["--mqueue"], metavars: ["DEST"], group: .filesystem,
+               help: "Mount a POSIX message queue filesystem at DEST (needs --unshare-ipc)",
+               apply: dest { .mqueue(dest: $0) }),
+        Option(names: ["--dir"], metavars: ["DEST"], group: .filesystem,
+               help: "Create the directory DEST (removed again at exit if Burrow made it and it is empty)",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   let d = try GuestPath.destination(v[0], option: n)
+                   let (_, mode) = try s.takeModifiers(for: n, allowSize: false)
+                   s.spec.operations.append(.dir(dest: d, mode: mode)) }),
+        Option(names: ["--symlink"], metavars: ["TARGET", "DEST"], group: .filesystem,
+               help: "Create the symlink DEST pointing to TARGET (removed again at exit)",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   let d = try GuestPath.destination(v[1], option: n)
+                   s.spec.operations.append(.symlink(target: v[0], dest: d)) }),
+        Option(names: ["--remount-ro"], metavars: ["DEST"], group: .filesystem,
+               help: "Make DEST and everything below it read-only", apply: dest { .remountReadOnly(dest: $0) }),
+        Option(names: ["--ro-root"], metavars: [], group: .filesystem,
+               help: "Mount ROOTFS itself read-only", apply: flag { $0.spec.root.readOnly = true }),
+        Option(names: ["--overlay"], metavars: ["DIR"], group: .filesystem,
+               help: "Writable overlay over ROOTFS; changes are kept in DIR/upper (DIR/work is scratch)",
+               apply: { (s: inout ParseState, v: [String], _: String) throws(UsageError) in
+                   guard !v[0].isEmpty else { throw UsageError("--overlay needs a directory") }
+                   s.spec.root.overlay = .keep(changes: HostPath(v[0])) }),
+        Option(names: ["--tmp-overlay"], metavars: [], group: .filesystem,
+               help: "Writable overlay over ROOTFS; changes are discarded at exit",
+               apply: flag { $0.spec.root.overlay = .discard }),
+        // Namespaces
+        Option(names: ["--unshare-user"], metavars: [], group: .namespaces,
+               help: "Accepted for bwrap compatibility: a user namespace is always created", apply: flag { _ in }),
+        Option(names: ["--unshare-pid"], metavars: [], group: .namespaces,
+               help: "New PID namespace; a minimal PID 1 reaps zombies and forwards signals",
+               apply: flag { $0.spec.namespaces.pid = true }),
+        Option(names: ["--unshare-ipc"], metavars: [], group: .namespaces,
+               help: "New IPC namespace", apply: flag { $0.spec.namespaces.ipc = true }),
+        Option(names: ["--unshare-net"], metavars: [], group: .namespaces,
+               help: "New network namespace with only the loopback interface, up",
+               apply: flag { $0.spec.namespaces.net = true; $0.shareNet = false }),
+        Option(names: ["--unshare-uts"], metavars: [], group: .namespaces,
+               help: "New UTS namespace (hostname)", apply: flag { $0.spec.namespaces.uts = true }),
+        Option(names: ["--unshare-cgroup"], metavars: [], group: .namespaces,
+               help: "New cgroup namespace", apply: flag { $0.spec.namespaces.cgroup = true }),
+        Option(names: ["--unshare-all"], metavars: [], group: .namespaces,
+               help: "All of the above: pid, ipc, net, uts, cgroup",
+               apply: flag { $0.spec.namespaces = .all; $0.shareNet = false }),
+        Option(names: ["--share-net"], metavars: [], group: .namespaces,
+               help: "Keep the host network even with --unshare-all", apply: flag { $0.shareNet = true }),
+        Option(names: ["--hostname"], metavars: ["NAME"], group: .namespaces,
+               help: "Hostname inside (needs --unshare-uts)",
+               apply: { (s: inout ParseState, v: [String], _: String) throws(UsageError) in s.spec.process.hostname = v[0] }),
+        // Identity
+        Option(names: ["--uid"], metavars: ["UID"], group: .identity,
+               help: "Run the command as UID inside (default: the caller's own uid)",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in s.spec.identity.uid = try Numbers.id(v[0], option: n) }),
+        Option(names: ["--gid"], metavars: ["GID"], group: .identity,
+               help: "Run the command as GID inside (default: the caller's own gid)",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in s.spec.identity.gid = try Numbers.id(v[0], option: n) }),
+        Option(names: ["--root", "-0"], metavars: [], group: .identity,
+               help: "Appear as root (uid 0, gid 0) inside",
+               apply: flag { $0.spec.identity.uid = 0; $0.spec.identity.gid = 0 }),
+        Option(names: ["--uid-map"], metavars: ["IN:HOST:COUNT"], group: .identity,
+               help: "Add a uid map range, written by newuidmap(1) from /etc/subuid (repeatable)",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in s.spec.identity.uidMap.append(try Numbers.idMap(v[0], option: n)) }),
+        Option(names: ["--gid-map"], metavars: ["IN:HOST:COUNT"], group: .identity,
+               help: "Add a gid map range, written by newgidmap(1) from /etc/subgid (repeatable)",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in s.spec.identity.gidMap.append(try Numbers.idMap(v[0], option: n)) }),
+        // Process
+        Option(names: ["--chdir"], metavars: ["DIR"], group: .process,
+               help: "Working directory inside (default /)",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   s.spec.process.chdir = try GuestPath.destination(v[0], option: n) }),
+        Option(names: ["--setenv"], metavars: ["VAR", "VALUE"], group: .process,
+               help: "Set VAR to VALUE",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   guard !v[0].isEmpty, !v[0].contains("=") else { throw UsageError("\(n): '\(v[0])' is not a variable name") }
+                   s.spec.process.environment.append(.set(v[0], v[1])) }),
+        Option(names: ["--unsetenv"], metavars: ["VAR"], group: .process,
+               help: "Remove VAR from the environment",
+               apply: { (s: inout ParseState, v: [String], _: String) throws(UsageError) in s.spec.process.environment.append(.unset(v[0])) }),
+        Option(names: ["--clearenv"], metavars: [], group: .process,
+               help: "Start from an empty environment (later --setenv still apply)",
+               apply: flag { $0.spec.process.environment.append(.clear) }),
+        Option(names: ["--pidfile"], metavars: ["FILE"], group: .process,
+               help: "Write the command's host pid to FILE while it runs (removed at exit)",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   guard !v[0].isEmpty else { throw UsageError("\(n) needs a file name") }
+                   s.spec.process.pidFile = HostPath(v[0]) }),
+        Option(names: ["--die-with-parent"], metavars: [], group: .process,
+               help: "Kill the sandbox when the process that started burrow dies",
+               apply: flag { $0.spec.process.dieWithParent = true }),
+        Option(names: ["--new-session"], metavars: [], group: .process,
+               help: "Run the command in a new session, without the controlling terminal",
+               apply: flag { $0.spec.process.newSession = true }),
+        Option(names: ["--keep-children"], metavars: [], group: .process,
+               help: "Let processes the command leaves behind run on; burrow waits for them",
+               apply: flag { $0.spec.process.keepChildren = true }),
+        // General
+        Option(names: ["--engine"], metavars: ["ENGINE"], group: .general,
+               help: "auto (default), namespace or ptrace; BURROW_ENGINE sets the default",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   guard let e = EngineChoice(rawValue: v[0]) else {
+                       throw UsageError("\(n): unknown engine '\(v[0])' (choose auto, namespace or ptrace)")
+                   }
+                   s.spec.engine = e }),
+        Option(names: ["--verbose", "-v"], metavars: [], group: .general,
+               help: "Print each setup step on stderr as it happens", apply: flag { $0.spec.verbose = true }),
+        Option(names: ["--version"], metavars: [], group: .general,
+               help: "Print the version and exit", apply: flag { $0.stop = .version }),
+        Option(names: ["--help", "-h"], metavars: [], group: .general,
+               help: "Print this help and exit", apply: flag { $0.stop = .help }),
+    ]
+
+    static let table: [String: Option] = {
+        var t: [String: Option] = [:]
+        for o in options { for n in o.names { t[n] = o } }
+        return t
+    }()
+
+    /// Generated from the same table that parses, so it cannot drift from behaviour.
+    public static var help: String {
+        var out = """
+            Usage: burrow [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]
+
+            Run COMMAND (default /bin/sh) with the directory ROOTFS as its /, as an ordinary
+            user: no root, no setuid. ROOTFS is mounted nosuid; when COMMAND exits, every
+            process it left in the sandbox is killed (unless --keep-children).
+
+            """
+        for group in Group.allCases {
+            out += "\n\(group.rawValue):\n"
+            for o in options where o.group == group {
+                let left = "  " + ([o.names.joined(separator: ", ")] + o.metavars).joined(separator: " ")
+                let pad = left.count < 32 ? String(repeating: " ", count: 32 - left.count) : "\n" + String(repeating: " ", count: 32)
+                out += left + pad + o.help + "\n"
+            }
+        }
+        out += """
+
+            Exit status: COMMAND's own; 128+N if it was killed by signal N; 125 if burrow
+            itself failed; 126 if COMMAND was found but could not run; 127 if not found.
+
+            Also installed as linux-user-chroot, jchroot and proot (not yet: see the README).
+            See burrow(1) for details.
+
+            """
+        return out
+    }
+}

@@ -1,0 +1,70 @@
+import BurrowSpec
+
+/// What a command line asks for. Front-ends only build values; they never touch the kernel.
+public enum Invocation: Equatable, Sendable {
+    case run(SandboxSpec)
+    case help
+    case version
+}
+
+/// A command-line mistake. `tool` names the front-end, so messages read like the tool's own.
+public struct UsageError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Number parsing shared by the front-ends: decimal ids, octal modes, sizes with suffixes.
+public enum Numbers {
+    public static func id(_ text: String, option: String) throws(UsageError) -> UInt32 {
+        guard let v = UInt32(text), v != UInt32.max else {
+            throw UsageError("\(option): '\(text)' is not a valid id (a decimal number below 4294967295)")
+        }
+        return v
+    }
+
+    public static func mode(_ text: String, option: String) throws(UsageError) -> UInt32 {
+        guard !text.isEmpty, text.count <= 4, let v = UInt32(text, radix: 8), v <= 0o7777 else {
+            throw UsageError("\(option): '\(text)' is not an octal mode such as 0755")
+        }
+        return v
+    }
+
+    /// `1048576`, `512k`, `64M`, `2G` (binary multiples).
+    public static func size(_ text: String, option: String) throws(UsageError) -> UInt64 {
+        var digits = Substring(text)
+        var multiplier: UInt64 = 1
+        switch text.last {
+        case "k", "K": multiplier = 1 << 10; digits = digits.dropLast()
+        case "m", "M": multiplier = 1 << 20; digits = digits.dropLast()
+        case "g", "G": multiplier = 1 << 30; digits = digits.dropLast()
+        default: break
+        }
+        guard let v = UInt64(digits), v > 0 else {
+            throw UsageError("\(option): '\(text)' is not a size such as 65536, 512k, 64M or 1G")
+        }
+        let (product, overflow) = v.multipliedReportingOverflow(by: multiplier)
+        guard !overflow else { throw UsageError("\(option): '\(text)' is too large") }
+        return product
+    }
+
+    /// `INSIDE:HOST:COUNT`
+    public static func idMap(_ text: String, option: String) throws(UsageError) -> IDMap {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 3, let a = UInt32(parts[0]), let b = UInt32(parts[1]), let c = UInt32(parts[2]) else {
+            throw UsageError("\(option): '\(text)' is not INSIDE:HOST:COUNT (for example 0:100000:65536)")
+        }
+        return IDMap(inside: a, outside: b, count: c)
+    }
+}
+
+extension GuestPath {
+    /// A destination given on a command line, with the option named in the error.
+    public static func destination(_ text: String, option: String) throws(UsageError) -> GuestPath {
+        do {
+            return try GuestPath(parsing: text)
+        } catch {
+            throw UsageError("\(option): destination \(error)")
+        }
+    }
+}

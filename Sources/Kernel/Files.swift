@@ -1,0 +1,113 @@
+import CKernel
+import Glibc
+import SystemPackage
+
+/// File-descriptor operations. Everything that can be done through an fd is done through
+/// one; paths are relative to a directory fd wherever a path could be swapped underneath.
+public enum Files {
+    public static let cwd: Int32 = AT_FDCWD
+
+    public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0, at dir: Int32 = AT_FDCWD) throws(SysError) -> Int32 {
+        try retrying("open", path) { Glibc.openat(dir, path, flags | O_CLOEXEC, mode) }
+    }
+
+    /// openat2 with RESOLVE_* flags: `RESOLVE_IN_ROOT` treats `dir` as `/` for `..` and symlinks.
+    public static func open2(_ path: String, at dir: Int32, flags: Int32, mode: UInt64 = 0, resolve: UInt64) throws(SysError) -> Int32 {
+        try retrying("open", path) { ck_openat2(dir, path, UInt64(flags | O_CLOEXEC), mode, resolve) }
+    }
+
+    /// Marks every fd from `first` up close-on-exec: the command gets 0, 1 and 2 only.
+    public static func closeOnExec(from first: UInt32) throws(SysError) {
+        if ck_cloexec_from(first) != 0 { throw SysError.last("close_range", "\(first)..") }
+    }
+
+    public static func close(_ fd: Int32) { if fd >= 0 { _ = Glibc.close(fd) } }
+
+    public static func mkdir(_ name: String, at dir: Int32, mode: mode_t) throws(SysError) {
+        _ = try retrying("mkdir", name) { Glibc.mkdirat(dir, name, mode) }
+    }
+
+    public static func symlink(_ target: String, _ name: String, at dir: Int32) throws(SysError) {
+        _ = try retrying("symlink", "\(name) -> \(target)") { Glibc.symlinkat(target, dir, name) }
+    }
+
+    public static func unlink(_ name: String, at dir: Int32, directory: Bool) throws(SysError) {
+        _ = try retrying(directory ? "rmdir" : "unlink", name) { Glibc.unlinkat(dir, name, directory ? AT_REMOVEDIR : 0) }
+    }
+
+    public static func readlink(_ name: String, at dir: Int32) throws(SysError) -> String {
+        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = try retrying("readlink", name) { Glibc.readlinkat(dir, name, &buf, buf.count - 1) }
+        return String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    public static func stat(_ name: String, at dir: Int32, follow: Bool = false) throws(SysError) -> stat {
+        var st = Glibc.stat()
+        let flags = (follow ? 0 : AT_SYMLINK_NOFOLLOW) | (name.isEmpty ? AT_EMPTY_PATH : 0)
+        _ = try retrying("stat", name) { Glibc.fstatat(dir, name, &st, flags) }
+        return st
+    }
+
+    public struct MountInfo: Sendable { public var mountID: UInt64; public var isMountRoot: Bool; public var inode: UInt64; public var device: UInt64; public var mode: UInt32 }
+
+    /// statx for the mount id and whether the fd is the root of a mount.
+    public static func mountInfo(_ fd: Int32) throws(SysError) -> MountInfo {
+        var id: UInt64 = 0, root: Int32 = 0, ino: UInt64 = 0, maj: UInt32 = 0, mi: UInt32 = 0, mode: UInt32 = 0
+        _ = try retrying("statx", "fd \(fd)") { ck_statx_mount(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, &id, &root, &ino, &maj, &mi, &mode) }
+        return MountInfo(mountID: id, isMountRoot: root == 1, inode: ino, device: (UInt64(maj) << 32) | UInt64(mi), mode: mode)
+    }
+
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8], what: String) throws(SysError) {
+        var off = 0
+        while off < bytes.count {
+            let n = try retrying("write", what) { bytes[off...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } }
+            off += n
+        }
+    }
+
+    /// Reads until EOF (or `limit` bytes).
+    public static func readAll(_ fd: Int32, limit: Int = 1 << 20) throws(SysError) -> [UInt8] {
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while out.count < limit {
+            let n = try retrying("read", "fd \(fd)") { buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
+            if n == 0 { break }
+            out += buf[..<n]
+        }
+        return out
+    }
+
+    /// Writes a small file in one `write`, as /proc files such as uid_map require.
+    public static func writeFile(_ path: String, _ text: String, at dir: Int32 = AT_FDCWD) throws(SysError) {
+        let fd = try open(path, O_WRONLY, at: dir)
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        let n = try retrying("write", path) { bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } }
+        if n != bytes.count { throw SysError("write", path, errno: .ioError) }
+    }
+
+    public static func pipe() throws(SysError) -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [-1, -1]
+        _ = try retrying("pipe2", "") { ck_pipe2(&fds, O_CLOEXEC) }
+        return (fds[0], fds[1])
+    }
+
+    public static func socketPair(_ type: Int32) throws(SysError) -> (Int32, Int32) {
+        var fds: [Int32] = [-1, -1]
+        _ = try retrying("socketpair", "") { Glibc.socketpair(AF_UNIX, type | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) }
+        return (fds[0], fds[1])
+    }
+
+    /// The pid (as this process's PID namespace numbers it) of whoever sent the datagram
+    /// waiting on `sock`, which must have SO_PASSCRED; nil when nothing is waiting.
+    public static func receiveSenderPid(_ sock: Int32) -> Int32? {
+        var byte: UInt8 = 0
+        var pid: Int32 = 0
+        return ck_recv_creds_nonblocking(sock, &byte, &pid) > 0 && pid > 0 ? pid : nil
+    }
+
+    /// Path of an fd as the kernel names it (for messages only, never to open).
+    public static func describe(_ fd: Int32) -> String {
+        (try? readlink("/proc/self/fd/\(fd)", at: AT_FDCWD)) ?? "fd \(fd)"
+    }
+}

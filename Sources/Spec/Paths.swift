@@ -1,0 +1,61 @@
+/// Paths as the sandbox sees them and as the host sees them are different types, so a guest
+/// path can never be opened on the host by mistake (and the other way round).
+
+/// An absolute, lexically normalised path inside the new root: no `.`, no `..`, no empty
+/// components. Symlinks are *not* resolved here: an engine resolves them inside the root.
+public struct GuestPath: Hashable, Sendable, CustomStringConvertible {
+    /// The components below `/`; empty for the root itself.
+    public let components: [String]
+
+    public init(components: [String]) { self.components = components }
+
+    /// Parses an absolute guest path. `..` may not climb above `/`.
+    public init(parsing text: String) throws(PathError) {
+        guard !text.isEmpty else { throw .empty }
+        guard text.hasPrefix("/") else { throw .relative(text) }
+        var parts: [String] = []
+        for part in text.split(separator: "/", omittingEmptySubsequences: true) {
+            switch part {
+            case ".": continue
+            case "..":
+                guard !parts.isEmpty else { throw .escapesRoot(text) }
+                parts.removeLast()
+            default: parts.append(String(part))
+            }
+        }
+        self.components = parts
+    }
+
+    public static let root = GuestPath(components: [])
+
+    public var isRoot: Bool { components.isEmpty }
+    /// `a/b/c` for `/a/b/c`, `.` for the root: what `openat` relative to the root wants.
+    public var relative: String { components.isEmpty ? "." : components.joined(separator: "/") }
+    public var description: String { "/" + components.joined(separator: "/") }
+    public var parent: GuestPath { GuestPath(components: Array(components.dropLast())) }
+    public var lastComponent: String? { components.last }
+
+    public func appending(_ name: String) -> GuestPath { GuestPath(components: components + [name]) }
+}
+
+/// A path on the host, as the caller gave it (relative paths are relative to the caller's
+/// working directory). Only engines open these, with the caller's rights.
+public struct HostPath: Hashable, Sendable, CustomStringConvertible {
+    public let string: String
+    public init(_ string: String) { self.string = string }
+    public var description: String { string }
+}
+
+public enum PathError: Error, Equatable, Sendable, CustomStringConvertible {
+    case empty
+    case relative(String)
+    case escapesRoot(String)
+
+    public var description: String {
+        switch self {
+        case .empty: return "empty path"
+        case .relative(let p): return "'\(p)' is not an absolute path inside the new root"
+        case .escapesRoot(let p): return "'\(p)' climbs above the new root with '..'"
+        }
+    }
+}

@@ -1,0 +1,187 @@
+/// The sandbox as data. Front-ends build a `SandboxSpec`; engines realise it. Nothing here
+/// touches the kernel, so every front-end and the validation rules are testable as plain values.
+public struct SandboxSpec: Equatable, Sendable {
+    public var root: RootFS
+    /// Applied in this order, after the root is in place and before the command runs.
+    public var operations: [SetupOp]
+    public var namespaces: Namespaces
+    public var identity: Identity
+    public var process: ProcessSpec
+    public var security: Security
+    public var engine: EngineChoice
+    public var verbose: Bool
+
+    public init(
+        root: RootFS, operations: [SetupOp] = [], namespaces: Namespaces = Namespaces(),
+        identity: Identity = Identity(), process: ProcessSpec = ProcessSpec(),
+        security: Security = Security(), engine: EngineChoice = .auto, verbose: Bool = false
+    ) {
+        self.root = root
+        self.operations = operations
+        self.namespaces = namespaces
+        self.identity = identity
+        self.process = process
+        self.security = security
+        self.engine = engine
+        self.verbose = verbose
+    }
+}
+
+/// The directory tree that becomes `/`.
+public struct RootFS: Equatable, Sendable {
+    public var path: HostPath
+    public var readOnly: Bool
+    public var overlay: RootOverlay?
+
+    public init(path: HostPath, readOnly: Bool = false, overlay: RootOverlay? = nil) {
+        self.path = path
+        self.readOnly = readOnly
+        self.overlay = overlay
+    }
+}
+
+/// A writable overlay over the rootfs: the rootfs itself is never written.
+public enum RootOverlay: Equatable, Sendable {
+    /// Changes land in `changes/upper` (with `changes/work` beside it) and survive the run.
+    case keep(changes: HostPath)
+    /// Changes live in memory and are gone when the sandbox ends.
+    case discard
+}
+
+/// One filesystem setup step. Destinations are guest paths; missing ones are created inside
+/// the new root (and removed again afterwards when they were created in a host directory).
+public enum SetupOp: Equatable, Sendable {
+    case bind(BindMount)
+    case tmpfs(dest: GuestPath, sizeBytes: UInt64?, mode: UInt32?)
+    case proc(dest: GuestPath)
+    case dev(dest: GuestPath)
+    case mqueue(dest: GuestPath)
+    case dir(dest: GuestPath, mode: UInt32?)
+    case symlink(target: String, dest: GuestPath)
+    case remountReadOnly(dest: GuestPath)
+
+    public var destination: GuestPath {
+        switch self {
+        case .bind(let b): return b.destination
+        case .tmpfs(let d, _, _), .proc(let d), .dev(let d), .mqueue(let d), .dir(let d, _),
+            .symlink(_, let d), .remountReadOnly(let d):
+            return d
+        }
+    }
+}
+
+public struct BindMount: Equatable, Sendable {
+    public var source: HostPath
+    public var destination: GuestPath
+    public var readOnly: Bool
+    /// Device nodes stay usable (no `nodev`): `--dev-bind`.
+    public var allowDevices: Bool
+    /// A missing source skips the bind instead of failing (`--bind-try`).
+    public var optional: Bool
+
+    public init(
+        source: HostPath, destination: GuestPath, readOnly: Bool = false,
+        allowDevices: Bool = false, optional: Bool = false
+    ) {
+        self.source = source
+        self.destination = destination
+        self.readOnly = readOnly
+        self.allowDevices = allowDevices
+        self.optional = optional
+    }
+}
+
+/// Namespaces beyond user and mount (which the namespace engine always creates).
+public struct Namespaces: Equatable, Sendable {
+    public var pid = false
+    public var ipc = false
+    public var net = false
+    public var uts = false
+    public var cgroup = false
+    public init() {}
+
+    public static var all: Namespaces {
+        var n = Namespaces()
+        n.pid = true; n.ipc = true; n.net = true; n.uts = true; n.cgroup = true
+        return n
+    }
+}
+
+/// One line of a uid or gid map: `count` ids from `inside` map to host ids from `outside`.
+public struct IDMap: Equatable, Sendable, CustomStringConvertible {
+    public var inside: UInt32
+    public var outside: UInt32
+    public var count: UInt32
+    public init(inside: UInt32, outside: UInt32, count: UInt32) {
+        self.inside = inside
+        self.outside = outside
+        self.count = count
+    }
+    public func contains(inside id: UInt32) -> Bool {
+        id >= inside && UInt64(id) < UInt64(inside) + UInt64(count)
+    }
+    public var description: String { "\(inside):\(outside):\(count)" }
+}
+
+public struct Identity: Equatable, Sendable {
+    /// The uid/gid the command runs as inside; nil means "the id the caller's own maps to".
+    public var uid: UInt32?
+    public var gid: UInt32?
+    /// Empty: map the caller's own id only. Otherwise the full map, written through the
+    /// host's `newuidmap`/`newgidmap` (ranges from /etc/subuid and /etc/subgid).
+    public var uidMap: [IDMap] = []
+    public var gidMap: [IDMap] = []
+    public init(uid: UInt32? = nil, gid: UInt32? = nil) {
+        self.uid = uid
+        self.gid = gid
+    }
+}
+
+/// How the environment of the command is derived from the caller's, in order.
+public enum EnvOp: Equatable, Sendable {
+    case set(String, String)
+    case unset(String)
+    case clear
+}
+
+public struct ProcessSpec: Equatable, Sendable {
+    /// argv of the command; `argv[0]` is looked up in the sandbox's PATH when it has no `/`.
+    public var argv: [String] = ["/bin/sh"]
+    /// Working directory inside; nil means `/`.
+    public var chdir: GuestPath?
+    public var environment: [EnvOp] = []
+    /// Host file that receives the command's host pid while it runs.
+    public var pidFile: HostPath?
+    /// Kill the sandbox when the process that started burrow dies.
+    public var dieWithParent = false
+    /// Run the command in a new session (no controlling terminal: defeats TIOCSTI).
+    public var newSession = false
+    /// Let processes the command left behind run until they exit, instead of killing them.
+    public var keepChildren = false
+    public var hostname: String?
+    public init() {}
+}
+
+public struct Security: Equatable, Sendable {
+    /// Always true today; kept as data so engines state it rather than assume it.
+    public var noNewPrivileges = true
+    public init() {}
+}
+
+public enum EngineChoice: String, Equatable, Sendable, CaseIterable {
+    case auto, namespace, ptrace, setuid
+}
+
+/// Environment derivation, pure so that it is testable.
+public func applyEnvironment(_ ops: [EnvOp], to base: [(String, String)]) -> [(String, String)] {
+    var env = base
+    for op in ops {
+        switch op {
+        case .clear: env.removeAll()
+        case .unset(let k): env.removeAll { $0.0 == k }
+        case .set(let k, let v):
+            if let i = env.firstIndex(where: { $0.0 == k }) { env[i].1 = v } else { env.append((k, v)) }
+        }
+    }
+    return env
+}

@@ -1,0 +1,65 @@
+/// Checks that need no kernel: a spec that fails here never reaches an engine.
+public struct SpecError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+extension SandboxSpec {
+    /// Returns the first problem found, in the order a user would want to hear about them.
+    public func validate() throws(SpecError) {
+        if process.argv.isEmpty || process.argv[0].isEmpty {
+            throw SpecError("the command is empty")
+        }
+        if let name = process.hostname {
+            if !namespaces.uts { throw SpecError("--hostname needs --unshare-uts (or --unshare-all)") }
+            if name.isEmpty || name.utf8.count > 64 {
+                throw SpecError("hostname '\(name)' must be 1 to 64 bytes long")
+            }
+        }
+        if root.readOnly, root.overlay != nil {
+            throw SpecError("--ro-root and an overlay contradict each other: the overlay makes the root writable")
+        }
+        for op in operations {
+            switch op {
+            case .mqueue where !namespaces.ipc:
+                throw SpecError("--mqueue needs --unshare-ipc (or --unshare-all)")
+            case .symlink(let target, _) where target.isEmpty:
+                throw SpecError("--symlink needs a non-empty target")
+            case .bind(let b) where b.source.string.isEmpty:
+                throw SpecError("bind source for \(b.destination) is empty")
+            default: break
+            }
+        }
+        try Self.validate(map: identity.uidMap, kind: "uid", chosen: identity.uid)
+        try Self.validate(map: identity.gidMap, kind: "gid", chosen: identity.gid)
+    }
+
+    private static func validate(map: [IDMap], kind: String, chosen: UInt32?) throws(SpecError) {
+        guard !map.isEmpty else { return }
+        for (i, line) in map.enumerated() {
+            if line.count == 0 { throw SpecError("--\(kind)-map \(line): the count must be at least 1") }
+            if UInt64(line.inside) + UInt64(line.count) > UInt64(UInt32.max)
+                || UInt64(line.outside) + UInt64(line.count) > UInt64(UInt32.max)
+            {
+                throw SpecError("--\(kind)-map \(line): the range runs past the largest id")
+            }
+            for other in map[..<i] {
+                if ranges(line.inside, line.count, overlap: other.inside, other.count) {
+                    throw SpecError("--\(kind)-map \(line) overlaps \(other) inside the sandbox")
+                }
+                if ranges(line.outside, line.count, overlap: other.outside, other.count) {
+                    throw SpecError("--\(kind)-map \(line) overlaps \(other) on the host")
+                }
+            }
+        }
+        if map.count > 340 { throw SpecError("--\(kind)-map: the kernel accepts at most 340 lines") }
+        if let id = chosen, !map.contains(where: { $0.contains(inside: id) }) {
+            throw SpecError("--\(kind) \(id) is not mapped by the --\(kind)-map ranges given")
+        }
+    }
+
+    private static func ranges(_ a: UInt32, _ n: UInt32, overlap b: UInt32, _ m: UInt32) -> Bool {
+        UInt64(a) < UInt64(b) + UInt64(m) && UInt64(b) < UInt64(a) + UInt64(n)
+    }
+}
