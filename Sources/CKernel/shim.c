@@ -26,7 +26,7 @@ int ck_setresgid(uint32_t r, uint32_t e, uint32_t s) { return setresgid(r, e, s)
 int ck_setgroups(size_t n, const uint32_t *g) { return setgroups(n, (const gid_t *)g); }
 int ck_capset_all(uint32_t low, uint32_t high) {
     struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-    struct __user_cap_data_struct d[2] = {{low, low, low}, {high, high, high}};
+    struct __user_cap_data_struct d[2] = {{low, low, 0}, {high, high, 0}};
     return (int)syscall(SYS_capset, &h, d);
 }
 

@@ -86,6 +86,12 @@ public enum Files {
         if n != bytes.count { throw SysError("write", path, errno: .ioError) }
     }
 
+    /// True when every write end of the pipe `fd` is closed.
+    public static func isHungUp(_ fd: Int32) -> Bool {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, 0) == 1 && (p.revents & Int16(POLLHUP)) != 0
+    }
+
     public static func pipe() throws(SysError) -> (read: Int32, write: Int32) {
         var fds: [Int32] = [-1, -1]
         _ = try retrying("pipe2", "") { ck_pipe2(&fds, O_CLOEXEC) }
@@ -96,6 +102,14 @@ public enum Files {
         var fds: [Int32] = [-1, -1]
         _ = try retrying("socketpair", "") { Glibc.socketpair(AF_UNIX, type | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) }
         return (fds[0], fds[1])
+    }
+
+    /// Asks the kernel to attach the sender's credentials to every message on `sock`.
+    public static func passCredentials(_ sock: Int32) throws(SysError) {
+        var on: Int32 = 1
+        if setsockopt(sock, SOL_SOCKET, SO_PASSCRED, &on, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            throw SysError.last("setsockopt", "SO_PASSCRED")
+        }
     }
 
     /// The pid (as this process's PID namespace numbers it) of whoever sent the datagram

@@ -89,7 +89,7 @@ public enum Proc {
         _ = ck_prctl(PR_CAP_AMBIENT, UInt(PR_CAP_AMBIENT_CLEAR_ALL), 0, 0, 0)
     }
 
-    /// Effective, permitted and inheritable sets become exactly `keep`.
+    /// Effective and permitted sets become exactly `keep`; the inheritable set empty.
     public static func setCapabilities(_ keep: Set<Int32>) throws(SysError) {
         var low: UInt32 = 0, high: UInt32 = 0
         for cap in keep where cap <= lastCapability {

@@ -59,3 +59,10 @@ public enum PathError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+extension GuestPath {
+    /// True when `self` is `other` or lies below it.
+    public func isWithin(_ other: GuestPath) -> Bool {
+        components.count >= other.components.count && Array(components.prefix(other.components.count)) == other.components
+    }
+}

@@ -15,7 +15,7 @@ int ck_sethostname(const char *name, size_t len);
 int ck_setresuid(uint32_t r, uint32_t e, uint32_t s);
 int ck_setresgid(uint32_t r, uint32_t e, uint32_t s);
 int ck_setgroups(size_t n, const uint32_t *groups);
-int ck_capset_all(uint32_t low, uint32_t high);  // effective = permitted = inheritable = mask
+int ck_capset_all(uint32_t low, uint32_t high);  // effective = permitted = mask, inheritable = none
 
 // prctl is variadic
 int ck_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);

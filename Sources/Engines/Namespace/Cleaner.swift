@@ -58,12 +58,14 @@ enum Cleaner {
     }
 
     static func remove(_ e: Entry) {
-        // The sandbox's mounts go away with its last process; until the kernel has finished
-        // tearing them down a mount point is still busy.
-        for _ in 0..<200 {
-            guard let st = try? Files.stat(e.name, at: e.parent),
-                UInt64(st.st_ino) == e.inode, UInt64(st.st_dev) == e.device
-            else { return }
+        // The sandbox's mounts go away with its last process, a moment after its fds are
+        // closed: until then a mount point is busy, or shows the mount on top of it.
+        for _ in 0..<500 {
+            guard let st = try? Files.stat(e.name, at: e.parent) else { return }
+            if UInt64(st.st_ino) != e.inode || UInt64(st.st_dev) != e.device {
+                if isMountRoot(e) { usleep(4_000); continue }
+                return  // replaced by the command: not ours any more
+            }
             let type = st.st_mode & S_IFMT
             switch e.kind {
             case .directory where type != S_IFDIR: return
@@ -77,8 +79,14 @@ enum Cleaner {
                 return
             } catch {
                 guard error.errno == .resourceBusy else { return }
-                usleep(10_000)
+                usleep(4_000)
             }
         }
+    }
+
+    static func isMountRoot(_ e: Entry) -> Bool {
+        guard let fd = try? Files.open(e.name, O_PATH | O_NOFOLLOW, at: e.parent) else { return false }
+        defer { Files.close(fd) }
+        return (try? Files.mountInfo(fd).isMountRoot) ?? false
     }
 }

@@ -27,12 +27,12 @@ struct Channels {
     /// Setup and exec failures travel to the supervisor here; EOF means the command runs.
     var errorRead: Int32 = -1
     var errorWrite: Int32 = -1
-    /// The sandbox tells the supervisor it has unshared; the supervisor answers once the
-    /// id maps are written.
-    var readyRead: Int32 = -1
-    var readyWrite: Int32 = -1
-    var goRead: Int32 = -1
-    var goWrite: Int32 = -1
+    /// Held open by the supervisor only: the init sees it hang up if the supervisor died.
+    var lifelineRead: Int32 = -1
+    var lifelineWrite: Int32 = -1
+    /// The supervisor tells the uid-map helper it has unshared.
+    var mapHelperRead: Int32 = -1
+    var mapHelperWrite: Int32 = -1
     /// The command announces itself here; the kernel attaches its host pid (for --pidfile).
     var pidSupervisor: Int32 = -1
     var pidCommand: Int32 = -1

@@ -13,6 +13,8 @@ struct Filesystem {
     let cleaner: Int32
 
     private var root: Int32 = -1
+    /// Mounts that live in memory (tmpfs, proc, ...): what is created there needs no cleanup.
+    private var inMemory: Set<UInt64> = []
 
     init(spec: SandboxSpec, log: Log, cleaner: Int32) {
         self.spec = spec
@@ -38,15 +40,20 @@ struct Filesystem {
         }
     }
 
+    struct Source { var tree: Int32; var isDirectory: Bool }
+
     struct Opened {
         var root: Int32
-        var binds: [Int: Int32?] = [:]
+        var binds: [Int: Source?] = [:]
         var devices: [String: Int32] = [:]
         var proc: Int32 = -1
     }
 
     // MARK: pass 1: open host paths
 
+    /// Opens every host path and takes a detached copy of its mount tree now, before
+    /// anything is mounted: a later bind of a parent of ROOTFS must show the host as it was,
+    /// not the sandbox being built on top of it.
     private func openSources() throws(SysError) -> Opened {
         let rootPath = spec.root.path.string
         let rootfd = try Files.open(rootPath, O_PATH | O_DIRECTORY)
@@ -54,20 +61,29 @@ struct Filesystem {
         for (index, op) in spec.operations.enumerated() {
             switch op {
             case .bind(let b):
+                let fd: Int32
                 do {
-                    opened.binds[index] = try Files.open(b.source.string, O_PATH)
+                    fd = try Files.open(b.source.string, O_PATH)
                 } catch where error.errno == .noSuchFileOrDirectory && b.optional {
                     log.step("skip \(b.destination): \(b.source) does not exist")
                     opened.binds[index] = .some(nil)
+                    continue
                 } catch {
                     throw SysError("bind source", b.source.string, errno: error.errno)
                 }
+                let isDir = (try Files.stat("", at: fd, follow: true).st_mode & S_IFMT) == S_IFDIR
+                opened.binds[index] = Source(tree: try Mounts.cloneTree(fd, what: b.source.string), isDirectory: isDir)
+                Files.close(fd)
             case .dev where opened.devices.isEmpty:
                 for name in Self.devices {
-                    opened.devices[name] = try Files.open("/dev/\(name)", O_PATH)
+                    let fd = try Files.open("/dev/\(name)", O_PATH)
+                    opened.devices[name] = try Mounts.cloneTree(fd, recursive: false, what: "/dev/\(name)")
+                    Files.close(fd)
                 }
             case .proc where !spec.namespaces.pid && opened.proc < 0:
-                opened.proc = try Files.open("/proc", O_PATH | O_DIRECTORY)
+                let fd = try Files.open("/proc", O_PATH | O_DIRECTORY)
+                opened.proc = try Mounts.cloneTree(fd, what: "/proc")
+                Files.close(fd)
             default: break
             }
         }
@@ -76,7 +92,7 @@ struct Filesystem {
 
     // MARK: pass 2: the root
 
-    private func mountRoot(_ rootfd: Int32) throws(SysError) -> Int32 {
+    private mutating func mountRoot(_ rootfd: Int32) throws(SysError) -> Int32 {
         let path = spec.root.path.string
         let tree: Int32
         switch spec.root.overlay {
@@ -98,6 +114,7 @@ struct Filesystem {
             log.step("root overlay: lower \(path), changes \(place)")
         }
         try Mounts.attach(tree, onto: rootfd, what: "\(path) (the new root)")
+        if spec.root.overlay == .discard { inMemory.insert(try Files.mountInfo(tree).mountID) }
         return tree
     }
 
@@ -124,16 +141,15 @@ struct Filesystem {
 
     // MARK: pass 3: the operations, in order
 
-    private func apply(_ op: SetupOp, source: Int32?, devices: [String: Int32], hostProc: Int32) throws(SysError) {
+    private mutating func apply(_ op: SetupOp, source: Source?, devices: [String: Int32], hostProc: Int32) throws(SysError) {
         switch op {
         case .bind(let b):
             guard let source else { return }
             var attrs: Mounts.Attributes = b.allowDevices ? [.noSuid] : [.noSuid, .noDev]
             if b.readOnly { attrs.insert(.readOnly) }
-            let isDir = (try Files.stat("", at: source, follow: true).st_mode & S_IFMT) == S_IFDIR
-            let tree = try Mounts.cloneTree(source, what: b.source.string)
+            let tree = source.tree
             try Mounts.setAttributes(tree, attrs, what: b.source.string)
-            let dest = try resolve(b.destination, create: isDir ? .directory(nil) : .file)
+            let dest = try resolve(b.destination, create: source.isDirectory ? .directory(nil) : .file)
             try Mounts.attach(tree, onto: dest, what: "\(b.source) -> \(b.destination)")
             log.step("bind \(b.source) -> \(b.destination) (\(attrs))")
             Files.close(dest); Files.close(tree)
@@ -148,10 +164,12 @@ struct Filesystem {
                 try mountNew(fs, [.noSuid, .noDev, .noExec], at: d)
             } else {
                 // A fresh procfs needs a PID namespace of our own; without one, the host's.
+                // One copy serves every --proc: clone it again rather than consume it.
                 let tree = try Mounts.cloneTree(hostProc, what: "/proc")
                 try Mounts.setAttributes(tree, [.noSuid, .noDev, .noExec], what: "/proc")
                 let dest = try resolve(d, create: .directory(nil))
                 try Mounts.attach(tree, onto: dest, what: "/proc -> \(d)")
+                inMemory.insert(try Files.mountInfo(tree).mountID)
                 log.step("proc \(d) (the host's: no --unshare-pid)")
                 Files.close(dest); Files.close(tree)
             }
@@ -169,8 +187,9 @@ struct Filesystem {
             let parent = try resolve(d.parent, create: .directory(nil))
             defer { Files.close(parent) }
             do {
+                try mayCreate(in: parent, d)
                 try Files.symlink(target, name, at: parent)
-                Cleaner.record(cleaner, parent: parent, name: name, kind: .symlink)
+                record(parent: parent, name: name, kind: .symlink)
             } catch where error.errno == .fileExists {
                 // Already there and the same: fine, as bubblewrap does.
                 guard (try? Files.readlink(name, at: parent)) == target else {
@@ -193,15 +212,16 @@ struct Filesystem {
         }
     }
 
-    private func mountNew(_ fs: borrowing Mounts.FilesystemContext, _ attrs: Mounts.Attributes, at d: GuestPath) throws(SysError) {
+    private mutating func mountNew(_ fs: borrowing Mounts.FilesystemContext, _ attrs: Mounts.Attributes, at d: GuestPath) throws(SysError) {
         let tree = try fs.mount(attrs)
         let dest = try resolve(d, create: .directory(nil))
         try Mounts.attach(tree, onto: dest, what: "\(fs.type) -> \(d)")
+        inMemory.insert(try Files.mountInfo(tree).mountID)
         log.step("\(fs.type) \(d) (\(attrs))")
         Files.close(dest); Files.close(tree)
     }
 
-    private func mountDev(_ d: GuestPath, devices: [String: Int32]) throws(SysError) {
+    private mutating func mountDev(_ d: GuestPath, devices: [String: Int32]) throws(SysError) {
         let fs = try Mounts.FilesystemContext("tmpfs", what: d.description)
         try fs.set("mode", "755")
         let dev = try fs.mount([.noSuid, .noExec])
@@ -237,6 +257,7 @@ struct Filesystem {
         for fd in [ptsTree, ptsDir, shmTree, shmDir] { Files.close(fd) }
         let dest = try resolve(d, create: .directory(nil))
         try Mounts.attach(dev, onto: dest, what: "dev -> \(d)")
+        inMemory.insert(try Files.mountInfo(dev).mountID)
         log.step("dev \(d): \(Self.devices.joined(separator: " ")), pts, shm")
         Files.close(dest); Files.close(dev)
     }
@@ -264,16 +285,20 @@ struct Filesystem {
             do {
                 next = try Files.open2(sub.relative, at: root, flags: O_PATH, resolve: how)
             } catch where error.errno == .noSuchFileOrDirectory {
+                do { try mayCreate(in: parent, sub) } catch {
+                    Files.close(parent)
+                    throw error
+                }
                 do {
                     if isLast, case .file = create {
                         let fd = try Files.open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o644, at: parent)
                         Files.close(fd)
-                        Cleaner.record(cleaner, parent: parent, name: name, kind: .file)
+                        record(parent: parent, name: name, kind: .file)
                     } else {
                         var mode: UInt32 = 0o755
                         if isLast, case .directory(let m?) = create { mode = m }
                         try Files.mkdir(name, at: parent, mode: mode_t(mode))
-                        Cleaner.record(cleaner, parent: parent, name: name, kind: .directory)
+                        record(parent: parent, name: name, kind: .directory)
                     }
                 } catch where error.errno == .fileExists {
                     Files.close(parent)
@@ -292,6 +317,20 @@ struct Filesystem {
             parent = next
         }
         return parent
+    }
+}
+
+extension Filesystem {
+    /// Creating in a host directory is allowed only when a cleaner will remove it again.
+    fileprivate func mayCreate(in parent: Int32, _ what: GuestPath) throws(SysError) {
+        guard cleaner < 0, !inMemory.contains(try Files.mountInfo(parent).mountID) else { return }
+        throw SysError("create", "\(what)", errno: .noSuchFileOrDirectory,
+                       hint: "the rootfs changed while burrow was starting (it was there a moment ago); try again")
+    }
+
+    fileprivate func record(parent: Int32, name: String, kind: Cleaner.Kind) {
+        guard cleaner >= 0, let id = try? Files.mountInfo(parent).mountID, !inMemory.contains(id) else { return }
+        Cleaner.record(cleaner, parent: parent, name: name, kind: kind)
     }
 }
 

@@ -25,24 +25,36 @@ struct IDMaps {
         return 0
     }
 
-    func write(for pid: pid_t, log: Log) throws(Failure) {
+    /// Ranges need the setuid helpers, run from outside the new namespace.
+    var needsHelper: Bool { !identity.uidMap.isEmpty || !identity.gidMap.isEmpty }
+
+    /// Run by the supervisor right after it unshared: maps its own ids (the kernel allows a
+    /// process that much for itself). Ranges are left to `writeRanges`.
+    func writeOwn(log: Log) throws(Failure) {
         do throws(SysError) {
             if identity.uidMap.isEmpty {
                 let line = "\(insideUid) \(hostUid) 1\n"
-                try Files.writeFile("/proc/\(pid)/uid_map", line)
+                try Files.writeFile("/proc/self/uid_map", line)
                 log.step("uid_map: \(line.dropLast())")
-            } else {
-                try helper("newuidmap", pid: pid, map: identity.uidMap, log: log)
             }
             if identity.gidMap.isEmpty {
                 // Unprivileged gid maps need setgroups disabled first (CVE-2014-8989).
-                try Files.writeFile("/proc/\(pid)/setgroups", "deny\n")
+                try Files.writeFile("/proc/self/setgroups", "deny\n")
                 let line = "\(insideGid) \(hostGid) 1\n"
-                try Files.writeFile("/proc/\(pid)/gid_map", line)
+                try Files.writeFile("/proc/self/gid_map", line)
                 log.step("gid_map: \(line.dropLast())")
-            } else {
-                try helper("newgidmap", pid: pid, map: identity.gidMap, log: log)
             }
+        } catch {
+            throw Failure(error)
+        }
+    }
+
+    /// Run by the map helper, a child the supervisor left outside: newuidmap/newgidmap for
+    /// the supervisor's pid.
+    func writeRanges(for pid: pid_t, log: Log) throws(Failure) {
+        do throws(SysError) {
+            if !identity.uidMap.isEmpty { try helper("newuidmap", pid: pid, map: identity.uidMap, log: log) }
+            if !identity.gidMap.isEmpty { try helper("newgidmap", pid: pid, map: identity.gidMap, log: log) }
         } catch {
             throw Failure(error)
         }

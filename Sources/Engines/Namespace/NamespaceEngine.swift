@@ -4,8 +4,8 @@ import Glibc
 
 /// Realises a `SandboxSpec` with unprivileged user namespaces: native speed, no privilege.
 /// This file is the supervisor, the process the user started: it checks what it can
-/// before anything is created, starts the cleaner and the sandbox, writes the id maps,
-/// reports failures, forwards signals and returns the command's status.
+/// before anything is created, starts the cleaner, enters the new user namespace, starts
+/// the init, reports failures, forwards signals and returns the command's status.
 public enum NamespaceEngine {
     /// Runs the sandbox and returns burrow's exit status. Errors are printed to stderr.
     public static func run(_ spec: SandboxSpec) -> Int32 {
@@ -25,32 +25,30 @@ public enum NamespaceEngine {
         let log = Log(enabled: spec.verbose)
         let me = getpid()
         // Fail early, before any process or namespace exists, on what the host can tell.
+        let rootfd: Int32
         do throws(SysError) {
-            let st = try Files.stat(spec.root.path.string, at: Files.cwd, follow: true)
-            if st.st_mode & S_IFMT != S_IFDIR { throw SysError("rootfs", spec.root.path.string, errno: .notDirectory) }
+            rootfd = try Files.open(spec.root.path.string, O_PATH | O_DIRECTORY)
         } catch {
             throw Failure(SysError("rootfs", spec.root.path.string, errno: error.errno))
         }
+        let cleanupNeeded = spec.process.pidFile != nil || HostChanges.possible(spec, rootfd: rootfd)
+        Files.close(rootfd)
         if spec.process.dieWithParent {
-            let parent = getppid()
-            guard (try? Proc.dieWithParent(SIGKILL, expectedParent: parent)) == true else { return 128 + SIGKILL }
+            guard (try? Proc.dieWithParent(SIGKILL, expectedParent: getppid())) == true else { return 128 + SIGKILL }
         }
 
         // Signals are taken over before the first fork, so none is lost in between.
         let callerMask = Signals.takeOver()
+        let maps = IDMaps(identity: spec.identity, hostUid: getuid(), hostGid: getgid())
         var ch = Channels()
         var cleanerEntries: [Cleaner.Entry] = []
         var pidFile: Int32 = -1
         do throws(SysError) {
             (ch.errorRead, ch.errorWrite) = try Files.pipe()
-            (ch.readyRead, ch.readyWrite) = try Files.pipe()
-            (ch.goRead, ch.goWrite) = try Files.pipe()
+            (ch.lifelineRead, ch.lifelineWrite) = try Files.pipe()
             if let path = spec.process.pidFile {
                 (ch.pidSupervisor, ch.pidCommand) = try Files.socketPair(Int32(SOCK_DGRAM.rawValue))
-                var on: Int32 = 1
-                if setsockopt(ch.pidSupervisor, SOL_SOCKET, SO_PASSCRED, &on, socklen_t(MemoryLayout<Int32>.size)) != 0 {
-                    throw SysError.last("setsockopt", "SO_PASSCRED")
-                }
+                try Files.passCredentials(ch.pidSupervisor)
                 let (dir, name) = split(path.string)
                 let dirfd: Int32
                 do {
@@ -63,85 +61,97 @@ public enum NamespaceEngine {
                 cleanerEntries.append(Cleaner.Entry(parent: dirfd, name: name, kind: .pidFile,
                                                     inode: UInt64(st.st_ino), device: UInt64(st.st_dev)))
             }
-            if needsCleaner(spec) {
+            if cleanupNeeded {
                 (ch.cleanerSide, ch.cleanerSandbox) = try Files.socketPair(Int32(SOCK_SEQPACKET.rawValue))
             }
+            if maps.needsHelper { (ch.mapHelperRead, ch.mapHelperWrite) = try Files.pipe() }
         } catch {
             throw Failure(error)
         }
 
+        // The cleaner and the map helper stay outside every namespace of the sandbox.
         var cleaner: pid_t = -1
         if ch.cleanerSide >= 0 {
             do { cleaner = try Proc.fork("cleaner") } catch { throw Failure(error) }
             if cleaner == 0 {
-                for fd in [ch.errorRead, ch.errorWrite, ch.readyRead, ch.readyWrite, ch.goRead, ch.goWrite,
-                           ch.pidSupervisor, ch.pidCommand, ch.cleanerSandbox, pidFile] { Files.close(fd) }
+                for fd in [ch.errorRead, ch.errorWrite, ch.lifelineRead, ch.lifelineWrite, ch.mapHelperRead,
+                           ch.mapHelperWrite, ch.pidSupervisor, ch.pidCommand, ch.cleanerSandbox, pidFile] { Files.close(fd) }
                 Cleaner.run(ch.cleanerSide, initial: cleanerEntries)
             }
             Files.close(ch.cleanerSide)
         }
         for e in cleanerEntries { Files.close(e.parent) }
-
-        let maps = IDMaps(identity: spec.identity, hostUid: getuid(), hostGid: getgid())
-        let leader: pid_t
-        do { leader = try Proc.fork("sandbox") } catch { throw Failure(error) }
-        if leader == 0 {
-            for fd in [ch.errorRead, ch.readyRead, ch.goWrite, ch.pidSupervisor, pidFile] { Files.close(fd) }
-            Sandbox(spec: spec, maps: maps, channels: ch, callerMask: callerMask, supervisor: me, log: log).lead()
-        }
-        for fd in [ch.errorWrite, ch.readyWrite, ch.goRead, ch.pidCommand, ch.cleanerSandbox] { Files.close(fd) }
-
-        // The leader has unshared: write its maps, then let it go on.
-        let ready = (try? Files.readAll(ch.readyRead, limit: 1)) ?? []
-        Files.close(ch.readyRead)
-        var failure: Failure?
-        if ready == [1] {
-            do {
-                try maps.write(for: leader, log: log)
-                _ = try? Files.writeAll(ch.goWrite, [1], what: "go pipe")
-            } catch {
-                failure = error
-                Proc.kill(leader, SIGKILL)
+        var mapHelper: pid_t = -1
+        if maps.needsHelper {
+            do { mapHelper = try Proc.fork("uid map helper") } catch { throw Failure(error) }
+            if mapHelper == 0 {
+                Files.close(ch.mapHelperWrite)
+                guard (try? Files.readAll(ch.mapHelperRead, limit: 1)) == [1] else { Proc.exit(1) }
+                do { try maps.writeRanges(for: me, log: log) } catch {
+                    report(error.message)
+                    Proc.exit(1)
+                }
+                Proc.exit(0)
             }
+            Files.close(ch.mapHelperRead)
         }
-        Files.close(ch.goWrite)
+
+        // Enter the new user namespace (and PID namespace, for our next child), then map ids.
+        let sandbox = Sandbox(spec: spec, maps: maps, channels: ch, callerMask: callerMask, supervisor: me, log: log)
+        do throws(SysError) {
+            try Proc.unshare(sandbox.supervisorNamespaces, what: spec.namespaces.pid ? "(user, pid)" : "(user)")
+        } catch {
+            var e = error
+            if [.permissionDenied, .noSpace, .invalidArgument, .notPermitted, .tooManyUsers].contains(e.errno) {
+                e.hint = Sandbox.userNamespaceHint
+            }
+            throw Failure(e)
+        }
+        if mapHelper > 0 {
+            _ = try? Files.writeAll(ch.mapHelperWrite, [1], what: "map helper pipe")
+            Files.close(ch.mapHelperWrite)
+            if Proc.wait(mapHelper, noHang: false)?.1 != .exited(0) { return Failure.setupStatus }
+        }
+        try maps.writeOwn(log: log)
+
+        let initPid: pid_t
+        do { initPid = try Proc.fork("sandbox init") } catch { throw Failure(error) }
+        if initPid == 0 {
+            for fd in [ch.errorRead, ch.pidSupervisor, pidFile] { Files.close(fd) }
+            sandbox.start()
+        }
+        for fd in [ch.errorWrite, ch.lifelineRead, ch.pidCommand, ch.cleanerSandbox] { Files.close(fd) }
 
         // EOF: the command is running. A message: setup or exec failed, and why.
         let message = (try? Files.readAll(ch.errorRead)) ?? []
         Files.close(ch.errorRead)
-        if failure == nil, let f = Failure(decoding: message) { failure = f }
-        if let f = failure { report(f.message) }
+        let failure = Failure(decoding: message)
+        if let failure { report(failure.message) }
 
-        if failure == nil, pidFile >= 0 {
-            if let pid = Files.receiveSenderPid(ch.pidSupervisor) {
-                _ = try? Files.writeAll(pidFile, Array("\(pid)\n".utf8), what: spec.process.pidFile?.string ?? "")
-            }
+        if failure == nil, pidFile >= 0, let pid = Files.receiveSenderPid(ch.pidSupervisor) {
+            _ = try? Files.writeAll(pidFile, Array("\(pid)\n".utf8), what: spec.process.pidFile?.string ?? "")
         }
         Files.close(pidFile)
         Files.close(ch.pidSupervisor)
 
-        var status = forward(to: leader, newSession: spec.process.newSession)
+        var status = forward(to: initPid, newSession: spec.process.newSession)
         if let f = failure, f.status != 0 { status = f.status }
+        Files.close(ch.lifelineWrite)
         if cleaner > 0 { _ = Proc.wait(cleaner, noHang: false) }
         return status
     }
 
-    /// Forwards signals to the leader until it exits; returns its status.
-    private static func forward(to leader: pid_t, newSession: Bool) -> Int32 {
-        if let (_, e) = Proc.wait(leader, noHang: true) { return e.status }
+    /// Forwards signals to the init until it exits; returns its status.
+    private static func forward(to child: pid_t, newSession: Bool) -> Int32 {
+        if let (_, e) = Proc.wait(child, noHang: true) { return e.status }
         while true {
             let r = Signals.wait()
             if r.signal == SIGCHLD {
-                if let (_, e) = Proc.wait(leader, noHang: true) { return e.status }
+                if let (_, e) = Proc.wait(child, noHang: true) { return e.status }
                 continue
             }
-            if !Signals.isFromTerminal(r) || newSession { Proc.kill(leader, r.signal) }
+            if !Signals.isFromTerminal(r) || newSession { Proc.kill(child, r.signal) }
         }
-    }
-
-    /// Only a spec that can create something on the host needs the cleaner process.
-    static func needsCleaner(_ spec: SandboxSpec) -> Bool {
-        spec.process.pidFile != nil || !spec.operations.isEmpty
     }
 
     static func split(_ path: String) -> (String, String) {

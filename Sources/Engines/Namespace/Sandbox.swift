@@ -2,18 +2,19 @@ import BurrowKernel
 import BurrowSpec
 import Glibc
 
-/// The processes inside: the sandbox leader (first child of the supervisor), an init, and
-/// the command.
+/// The processes of a sandbox:
 ///
-///     burrow (supervisor, host)          writes id maps, forwards signals, reports
-///       ├─ cleaner (host)                removes what Burrow created, after the end
-///       └─ leader (new user+mount ns)    with --unshare-pid: relays to PID 1 below
-///            └─ init (PID 1, or the leader itself without --unshare-pid)
-///                 └─ command
+///     burrow (supervisor)     new user (+ PID) namespace; writes its own id maps, forwards
+///       │                     signals, reports failures, returns the command's status
+///       ├─ cleaner (host)     only when Burrow must create something on a host directory:
+///       │                     removes it once the sandbox has ended, even after kill -9
+///       └─ init               new mount (+ ipc, net, uts, cgroup) namespace; PID 1 with
+///            │                --unshare-pid, else a child subreaper. Builds the filesystem,
+///            │                starts the command, kills what it leaves behind
+///            └─ command
 ///
-/// The init sets up the filesystem, starts the command and, when the command exits, kills
-/// everything it left behind (unless --keep-children). Without a PID namespace it is a child
-/// subreaper, so orphans come back to it to be killed.
+/// The supervisor stays in the host's mount namespace, so the sandbox's mounts go away
+/// with the init, and never exist on the host.
 struct Sandbox {
     let spec: SandboxSpec
     let maps: IDMaps
@@ -22,9 +23,13 @@ struct Sandbox {
     let supervisor: pid_t
     let log: Log
 
-    var namespaceFlags: Int32 {
-        var f = Namespace.user | Namespace.mount
-        if spec.namespaces.pid { f |= Namespace.pid }
+    /// Created by the supervisor itself: the user namespace, and the PID namespace so that
+    /// its first child is PID 1.
+    var supervisorNamespaces: Int32 { Namespace.user | (spec.namespaces.pid ? Namespace.pid : 0) }
+
+    /// Created by the init, owned by the new user namespace.
+    var initNamespaces: Int32 {
+        var f = Namespace.mount
         if spec.namespaces.ipc { f |= Namespace.ipc }
         if spec.namespaces.net { f |= Namespace.net }
         if spec.namespaces.uts { f |= Namespace.uts }
@@ -40,67 +45,32 @@ struct Sandbox {
         Without them, only a setuid or ptrace engine can work (not in this version yet)
         """
 
-    /// The leader: runs in the forked child of the supervisor. Never returns.
-    func lead() -> Never {
+    /// The init: runs in the forked child of the supervisor. Never returns.
+    func start() -> Never {
         let err = channels.errorWrite
-        // SIGTERM, blocked here, wakes the wait loop when the supervisor dies.
-        guard (try? Proc.dieWithParent(SIGTERM, expectedParent: supervisor)) == true else { Proc.exit(Failure.setupStatus) }
+        let isPID1 = spec.namespaces.pid
+        // PID 1 takes the namespace with it when it dies. Without a PID namespace the init
+        // must clean up first: SIGTERM, blocked, wakes its loop instead of killing it.
+        _ = try? Proc.dieWithParent(isPID1 ? SIGKILL : SIGTERM, expectedParent: supervisor)
+        // The supervisor may have died before that prctl: then its end of the lifeline is
+        // closed already (getppid cannot tell from inside a new PID namespace).
+        Files.close(channels.lifelineWrite)
+        if Files.isHungUp(channels.lifelineRead) { Proc.exit(Failure.setupStatus) }
         do {
-            try Proc.unshare(namespaceFlags, what: "(user, mount\(extraNamespaceNames))",
-                             hint: nil)
+            try Proc.unshare(initNamespaces, what: "(mount\(extraNamespaceNames))")
         } catch {
-            var e = error
-            if e.errno == .permissionDenied || e.errno == .noSpace || e.errno == .invalidArgument || e.errno == .notPermitted {
-                e.hint = Self.userNamespaceHint
-            }
-            fail(Failure(e), on: err)
+            fail(Failure(error), on: err)
         }
-        // Let the supervisor write our id maps, and wait until it has.
-        _ = try? Files.writeAll(channels.readyWrite, [1], what: "ready pipe")
-        Files.close(channels.readyWrite)
-        guard let go = try? Files.readAll(channels.goRead, limit: 1), go == [1] else { Proc.exit(Failure.setupStatus) }
-        Files.close(channels.goRead)
-
-        if spec.namespaces.pid {
-            let pid1: pid_t
-            do { pid1 = try Proc.fork("PID 1 of the sandbox") } catch { fail(Failure(error), on: err) }
-            if pid1 == 0 {
-                let leader = getppid()
-                guard (try? Proc.dieWithParent(SIGKILL, expectedParent: leader)) == true else { Proc.exit(Failure.setupStatus) }
-                initProcess(isPID1: true)
-            }
-            Files.close(channels.errorWrite)
-            Files.close(channels.pidCommand)
-            relay(to: pid1)
-        }
-        initProcess(isPID1: false)
+        initProcess(isPID1: isPID1)
     }
 
     private var extraNamespaceNames: String {
         var n: [String] = []
-        if spec.namespaces.pid { n.append("pid") }
         if spec.namespaces.ipc { n.append("ipc") }
         if spec.namespaces.net { n.append("net") }
         if spec.namespaces.uts { n.append("uts") }
         if spec.namespaces.cgroup { n.append("cgroup") }
         return n.isEmpty ? "" : ", " + n.joined(separator: ", ")
-    }
-
-    /// With a PID namespace, the leader only passes signals to PID 1 and reports its status.
-    private func relay(to pid1: pid_t) -> Never {
-        while true {
-            let r = Signals.wait()
-            if getppid() != supervisor {
-                Proc.kill(pid1, SIGKILL)  // PID 1 gone: the kernel kills the whole namespace
-                _ = Proc.wait(pid1, noHang: false)
-                Proc.exit(128 + SIGKILL)
-            }
-            if r.signal == SIGCHLD {
-                if let (_, exit) = Proc.wait(pid1, noHang: true) { Proc.exit(exit.status) }
-                continue
-            }
-            if !Signals.isFromTerminal(r) || spec.process.newSession { Proc.kill(pid1, r.signal) }
-        }
     }
 
     /// Sets up the filesystem and identity, starts the command, and watches over it.
