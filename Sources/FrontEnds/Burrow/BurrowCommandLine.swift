@@ -52,7 +52,6 @@ public enum BurrowCommandLine {
         var spec = state.spec
         spec.root.path = HostPath(rootfs)
         if !command.isEmpty { spec.process.argv = command }
-        if state.shareNet { spec.namespaces.net = false }
         do { try spec.validate() } catch { throw UsageError(error.message) }
         return .run(spec)
     }
@@ -81,7 +80,6 @@ public enum BurrowCommandLine {
         var spec = SandboxSpec(root: RootFS(path: HostPath("")))
         var pendingSize: UInt64?
         var pendingMode: UInt32?
-        var shareNet = false
         var stop: Invocation?
 
         mutating func takeModifiers(for option: String, allowSize: Bool) throws(UsageError) -> (UInt64?, UInt32?) {
@@ -178,16 +176,16 @@ public enum BurrowCommandLine {
                help: "New IPC namespace", apply: flag { $0.spec.namespaces.ipc = true }),
         Option(names: ["--unshare-net"], metavars: [], group: .namespaces,
                help: "New network namespace with only the loopback interface, up",
-               apply: flag { $0.spec.namespaces.net = true; $0.shareNet = false }),
+               apply: flag { $0.spec.namespaces.net = true }),
         Option(names: ["--unshare-uts"], metavars: [], group: .namespaces,
                help: "New UTS namespace (hostname)", apply: flag { $0.spec.namespaces.uts = true }),
         Option(names: ["--unshare-cgroup"], metavars: [], group: .namespaces,
                help: "New cgroup namespace", apply: flag { $0.spec.namespaces.cgroup = true }),
         Option(names: ["--unshare-all"], metavars: [], group: .namespaces,
                help: "All of the above: pid, ipc, net, uts, cgroup",
-               apply: flag { $0.spec.namespaces = .all; $0.shareNet = false }),
+               apply: flag { $0.spec.namespaces = .all }),
         Option(names: ["--share-net"], metavars: [], group: .namespaces,
-               help: "Keep the host network even with --unshare-all", apply: flag { $0.shareNet = true }),
+               help: "Keep the host network (after --unshare-all)", apply: flag { $0.spec.namespaces.net = false }),
         Option(names: ["--hostname"], metavars: ["NAME"], group: .namespaces,
                help: "Hostname inside (needs --unshare-uts)",
                apply: { (s: inout ParseState, v: [String], _: String) throws(UsageError) in s.spec.process.hostname = v[0] }),

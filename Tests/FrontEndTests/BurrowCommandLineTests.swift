@@ -1,0 +1,171 @@
+import Testing
+@testable import BurrowFrontEnds
+@testable import BurrowSpec
+
+private func g(_ s: String) -> GuestPath { (try? GuestPath(parsing: s)) ?? .root }
+
+private func spec(_ args: [String]) throws -> SandboxSpec {
+    guard case .run(let spec) = try BurrowCommandLine.parse(args) else {
+        Issue.record("expected a run invocation for \(args)")
+        return SandboxSpec(root: RootFS(path: HostPath("")))
+    }
+    return spec
+}
+
+struct BurrowCommandLineTests {
+    @Test func minimal() throws {
+        let s = try spec(["/srv/root"])
+        #expect(s.root.path == HostPath("/srv/root"))
+        #expect(s.process.argv == ["/bin/sh"])
+        #expect(s.operations.isEmpty)
+        #expect(s.namespaces == Namespaces())
+        #expect(s.engine == .auto)
+    }
+
+    @Test func filesystemOperationsKeepTheirOrder() throws {
+        let s = try spec([
+            "--tmpfs", "/tmp", "--bind", "/a", "/tmp/a", "--ro-bind", "b", "/b", "--dev-bind", "/dev/null", "/n",
+            "--bind-try", "/x", "/x", "--ro-bind-try", "/y", "/y", "--dev-bind-try", "/z", "/z",
+            "--proc", "/proc", "--dev", "/dev", "--dir", "/d", "--symlink", "usr/bin", "/bin", "--remount-ro", "/b",
+            "root", "echo", "hi",
+        ])
+        #expect(s.operations == [
+            .tmpfs(dest: g("/tmp"), sizeBytes: nil, mode: nil),
+            .bind(BindMount(source: HostPath("/a"), destination: g("/tmp/a"))),
+            .bind(BindMount(source: HostPath("b"), destination: g("/b"), readOnly: true)),
+            .bind(BindMount(source: HostPath("/dev/null"), destination: g("/n"), allowDevices: true)),
+            .bind(BindMount(source: HostPath("/x"), destination: g("/x"), optional: true)),
+            .bind(BindMount(source: HostPath("/y"), destination: g("/y"), readOnly: true, optional: true)),
+            .bind(BindMount(source: HostPath("/z"), destination: g("/z"), allowDevices: true, optional: true)),
+            .proc(dest: g("/proc")),
+            .dev(dest: g("/dev")),
+            .dir(dest: g("/d"), mode: nil),
+            .symlink(target: "usr/bin", dest: g("/bin")),
+            .remountReadOnly(dest: g("/b")),
+        ])
+        #expect(s.process.argv == ["echo", "hi"])
+    }
+
+    @Test(arguments: [
+        (["--size", "1M", "--tmpfs", "/t"], SetupOp.tmpfs(dest: g("/t"), sizeBytes: 1 << 20, mode: nil)),
+        (["--perms", "1777", "--tmpfs", "/t"], .tmpfs(dest: g("/t"), sizeBytes: nil, mode: 0o1777)),
+        (["--perms", "0700", "--size", "512k", "--tmpfs", "/t"], .tmpfs(dest: g("/t"), sizeBytes: 512 << 10, mode: 0o700)),
+        (["--perms", "0750", "--dir", "/d"], .dir(dest: g("/d"), mode: 0o750)),
+        (["--size", "2G", "--tmpfs", "/t/../u"], .tmpfs(dest: g("/u"), sizeBytes: 2 << 30, mode: nil)),
+    ])
+    func modifiersApplyToTheNextOperation(args: [String], expected: SetupOp) throws {
+        let s = try spec(args + ["root"])
+        #expect(s.operations == [expected])
+    }
+
+    @Test func modifiersDoNotLeak() throws {
+        let s = try spec(["--perms", "0700", "--tmpfs", "/a", "--tmpfs", "/b", "root"])
+        #expect(s.operations == [.tmpfs(dest: g("/a"), sizeBytes: nil, mode: 0o700), .tmpfs(dest: g("/b"), sizeBytes: nil, mode: nil)])
+    }
+
+    @Test func namespacesIdentityProcess() throws {
+        let s = try spec([
+            "--unshare-all", "--share-net", "--hostname", "box", "--uid", "5", "--gid", "6",
+            "--chdir", "/work", "--setenv", "A", "1", "--unsetenv", "B", "--clearenv", "--setenv", "C", "x=y",
+            "--pidfile", "/run/p", "--die-with-parent", "--new-session", "--keep-children", "-v", "--engine", "namespace",
+            "root", "--", "-c",
+        ])
+        var ns = Namespaces.all
+        ns.net = false
+        #expect(s.namespaces == ns)
+        #expect(s.process.hostname == "box")
+        #expect(s.identity.uid == 5 && s.identity.gid == 6)
+        #expect(s.process.chdir == g("/work"))
+        #expect(s.process.environment == [.set("A", "1"), .unset("B"), .clear, .set("C", "x=y")])
+        #expect(s.process.pidFile == HostPath("/run/p"))
+        #expect(s.process.dieWithParent && s.process.newSession && s.process.keepChildren)
+        #expect(s.verbose)
+        #expect(s.engine == .namespace)
+        #expect(s.process.argv == ["-c"])
+    }
+
+    @Test(arguments: [
+        (["--unshare-net", "--unshare-all", "--share-net"], false),
+        (["--unshare-all", "--share-net", "--unshare-net"], true),
+        (["--share-net", "--unshare-all"], true),
+        (["--unshare-all"], true),
+    ])
+    func shareNetIsOrderSensitive(args: [String], net: Bool) throws {
+        #expect(try spec(args + ["root"]).namespaces.net == net)
+    }
+
+    @Test func rootAndMaps() throws {
+        let s = try spec(["--root", "--uid-map", "0:1000:1", "--uid-map", "1:100000:65536", "--gid-map", "0:1000:1", "root"])
+        #expect(s.identity.uid == 0 && s.identity.gid == 0)
+        #expect(s.identity.uidMap == [IDMap(inside: 0, outside: 1000, count: 1), IDMap(inside: 1, outside: 100000, count: 65536)])
+        #expect(s.identity.gidMap == [IDMap(inside: 0, outside: 1000, count: 1)])
+        #expect(try spec(["-0", "root"]).identity.uid == 0)
+    }
+
+    @Test(arguments: [
+        (["--", "-weird-root"], "-weird-root", ["/bin/sh"]),
+        (["--", "root", "--", "ls"], "root", ["ls"]),
+        (["root", "--", "--help"], "root", ["--help"]),
+        (["root", "--version"], "root", ["--version"]),
+        (["root", "-"], "root", ["-"]),
+    ])
+    func optionsStopAtRootfs(args: [String], root: String, argv: [String]) throws {
+        let s = try spec(args)
+        #expect(s.root.path == HostPath(root))
+        #expect(s.process.argv == argv)
+    }
+
+    @Test(arguments: [
+        (["--help"], Invocation.help), (["-h"], .help), (["--version"], .version),
+        (["--bind", "/a", "/b", "--help", "--bogus"], .help),
+    ])
+    func stops(args: [String], expected: Invocation) throws {
+        #expect(try BurrowCommandLine.parse(args) == expected)
+    }
+
+    @Test(arguments: [
+        ([], "missing ROOTFS"),
+        ([""], "ROOTFS is an empty string"),
+        (["--"], "missing ROOTFS after '--'"),
+        (["--frobnicate", "root"], "unknown option '--frobnicate'"),
+        (["--bind", "/tmp"], "--bind needs 2 arguments: SRC DEST"),
+        (["--tmpfs"], "--tmpfs needs an argument: DEST"),
+        (["--bind", "/tmp", "rel", "root"], "--bind: destination 'rel' is not an absolute path"),
+        (["--tmpfs", "/../x", "root"], "climbs above the new root"),
+        (["--dir", "", "root"], "empty path"),
+        (["--hostname", "x", "root"], "--hostname needs --unshare-uts"),
+        (["--uid", "-1", "root"], "--uid: '-1' is not a valid id"),
+        (["--uid", "4294967295", "root"], "not a valid id"),
+        (["--perms", "999", "--dir", "/d", "root"], "--perms: '999' is not an octal mode"),
+        (["--size", "0", "--tmpfs", "/t", "root"], "--size: '0' is not a size"),
+        (["--size", "12Q", "--tmpfs", "/t", "root"], "is not a size"),
+        (["--size", "99999999999G", "--tmpfs", "/t", "root"], "too large"),
+        (["--size", "1M", "--dir", "/d", "root"], "--size applies to --tmpfs only"),
+        (["--perms", "0700", "root"], "must come right before"),
+        (["--uid-map", "0:1000", "root"], "is not INSIDE:HOST:COUNT"),
+        (["--engine", "bogus", "root"], "unknown engine 'bogus'"),
+        (["--setenv", "A=B", "c", "root"], "'A=B' is not a variable name"),
+        (["--mqueue", "/m", "root"], "--mqueue needs --unshare-ipc"),
+        (["--ro-root", "--tmp-overlay", "root"], "contradict"),
+        (["--overlay", "", "root"], "--overlay needs a directory"),
+        (["--pidfile", "", "root"], "--pidfile needs a file name"),
+        (["--chdir", "work", "root"], "not an absolute path"),
+    ])
+    func rejects(args: [String], fragment: String) {
+        #expect {
+            try BurrowCommandLine.parse(args)
+        } throws: { error in
+            guard let e = error as? UsageError else { return false }
+            if !e.message.contains(fragment) { Issue.record("message '\(e.message)' lacks '\(fragment)'") }
+            return true
+        }
+    }
+
+    @Test func helpListsEveryOption() {
+        let help = BurrowCommandLine.help
+        for option in BurrowCommandLine.options {
+            for name in option.names { #expect(help.contains(name), "help lacks \(name)") }
+        }
+        #expect(help.contains("Usage: burrow [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]"))
+    }
+}
