@@ -33,7 +33,9 @@ struct Launcher {
             let uid = maps.insideUid, gid = maps.insideGid
             let keep: Set<Int32> = uid == 0 ? Set(0...Proc.lastCapability).subtracting(Self.rootDrops) : []
             // The bounding set first (that needs CAP_SETPCAP), then the ids, then the rest.
-            try Proc.limitBoundingSet(to: keep)
+            // Only root inside needs it: any other uid gets no capability from exec (every
+            // mount here is nosuid, so file capabilities are ignored too).
+            if uid == 0 { try Proc.limitBoundingSet(to: keep) }
             try Proc.become(uid: uid, gid: gid, groups: maps.setgroupsAllowed ? [] : nil)
             try Proc.setCapabilities(keep)
             // no_new_privs before the first exec in the new root: setuid files stay inert.

@@ -37,6 +37,8 @@ public enum NamespaceEngine {
             guard (try? Proc.dieWithParent(SIGKILL, expectedParent: getppid())) == true else { return 128 + SIGKILL }
         }
 
+        // Read while the host's /proc is in reach: the command drops capabilities up to it.
+        _ = Proc.lastCapability
         // Signals are taken over before the first fork, so none is lost in between.
         let callerMask = Signals.takeOver()
         let maps = IDMaps(identity: spec.identity, hostUid: getuid(), hostGid: getgid())
