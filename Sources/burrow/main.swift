@@ -25,7 +25,7 @@ let status: Int32 = {
         if spec.engine == .auto, let env = getenv("BURROW_ENGINE") {
             let value = String(cString: env)
             guard let choice = EngineChoice(rawValue: value) else {
-                printError("burrow: BURROW_ENGINE='\(value)' is not an engine (choose auto, namespace or ptrace)")
+                printError("burrow: BURROW_ENGINE='\(value)' is not an engine (choose auto or namespace; ptrace and setuid are planned)")
                 return 125
             }
             spec.engine = choice

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import BurrowFrontEnds
 @testable import BurrowSpec
@@ -167,5 +168,26 @@ struct BurrowCommandLineTests {
             for name in option.names { #expect(help.contains(name), "help lacks \(name)") }
         }
         #expect(help.contains("Usage: burrow [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]"))
+    }
+}
+
+/// The man page and the README are documentation of the same table that parses.
+struct DocumentationTests {
+    static let root: String = {
+        var parts = #filePath.split(separator: "/").map(String.init)
+        parts.removeLast(3)  // Tests/FrontEndTests/<file>
+        return "/" + parts.joined(separator: "/")
+    }()
+
+    static func read(_ path: String) throws -> String {
+        try String(contentsOfFile: root + "/" + path, encoding: .utf8)
+    }
+
+    @Test func manPageDocumentsEveryOption() throws {
+        // In roff, "-" in option names is written "\-".
+        let man = try Self.read("docs/burrow.1").replacingOccurrences(of: "\\-", with: "-")
+        for option in BurrowCommandLine.options {
+            for name in option.names { #expect(man.contains(name), "docs/burrow.1 lacks \(name)") }
+        }
     }
 }

@@ -136,21 +136,21 @@ public enum BurrowCommandLine {
                    let (size, mode) = try s.takeModifiers(for: n, allowSize: true)
                    s.spec.operations.append(.tmpfs(dest: d, sizeBytes: size, mode: mode)) }),
         Option(names: ["--proc"], metavars: ["DEST"], group: .filesystem,
-               help: "Mount procfs at DEST (a fresh one with --unshare-pid, else the host's)", apply: dest { .proc(dest: $0) }),
+               help: "Mount procfs at DEST (new with --unshare-pid, else the host's)", apply: dest { .proc(dest: $0) }),
         Option(names: ["--dev"], metavars: ["DEST"], group: .filesystem,
-               help: "Mount a minimal /dev at DEST: null zero full random urandom tty, devpts, shm",
+               help: "Minimal /dev at DEST: null zero full random urandom tty pts shm",
                apply: dest { .dev(dest: $0) }),
         Option(names: ["--mqueue"], metavars: ["DEST"], group: .filesystem,
-               help: "Mount a POSIX message queue filesystem at DEST (needs --unshare-ipc)",
+               help: "Mount an mqueue filesystem at DEST (needs --unshare-ipc)",
                apply: dest { .mqueue(dest: $0) }),
         Option(names: ["--dir"], metavars: ["DEST"], group: .filesystem,
-               help: "Create the directory DEST (removed again at exit if Burrow made it and it is empty)",
+               help: "Create the directory DEST (removed at exit if Burrow made it)",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
                    let d = try GuestPath.destination(v[0], option: n)
                    let (_, mode) = try s.takeModifiers(for: n, allowSize: false)
                    s.spec.operations.append(.dir(dest: d, mode: mode)) }),
         Option(names: ["--symlink"], metavars: ["TARGET", "DEST"], group: .filesystem,
-               help: "Create the symlink DEST pointing to TARGET (removed again at exit)",
+               help: "Create the symlink DEST -> TARGET (removed at exit)",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
                    let d = try GuestPath.destination(v[1], option: n)
                    s.spec.operations.append(.symlink(target: v[0], dest: d)) }),
@@ -159,23 +159,23 @@ public enum BurrowCommandLine {
         Option(names: ["--ro-root"], metavars: [], group: .filesystem,
                help: "Mount ROOTFS itself read-only", apply: flag { $0.spec.root.readOnly = true }),
         Option(names: ["--overlay"], metavars: ["DIR"], group: .filesystem,
-               help: "Writable overlay over ROOTFS; changes are kept in DIR/upper (DIR/work is scratch)",
+               help: "Writable overlay over ROOTFS; changes kept in DIR/upper",
                apply: { (s: inout ParseState, v: [String], _: String) throws(UsageError) in
                    guard !v[0].isEmpty else { throw UsageError("--overlay needs a directory") }
                    s.spec.root.overlay = .keep(changes: HostPath(v[0])) }),
         Option(names: ["--tmp-overlay"], metavars: [], group: .filesystem,
-               help: "Writable overlay over ROOTFS; changes are discarded at exit",
+               help: "Writable overlay over ROOTFS; changes discarded at exit",
                apply: flag { $0.spec.root.overlay = .discard }),
         // Namespaces
         Option(names: ["--unshare-user"], metavars: [], group: .namespaces,
-               help: "Accepted for bwrap compatibility: a user namespace is always created", apply: flag { _ in }),
+               help: "Accepted for bwrap users: always done", apply: flag { _ in }),
         Option(names: ["--unshare-pid"], metavars: [], group: .namespaces,
-               help: "New PID namespace; a minimal PID 1 reaps zombies and forwards signals",
+               help: "New PID namespace; PID 1 reaps and forwards signals",
                apply: flag { $0.spec.namespaces.pid = true }),
         Option(names: ["--unshare-ipc"], metavars: [], group: .namespaces,
                help: "New IPC namespace", apply: flag { $0.spec.namespaces.ipc = true }),
         Option(names: ["--unshare-net"], metavars: [], group: .namespaces,
-               help: "New network namespace with only the loopback interface, up",
+               help: "New network namespace: only lo, up",
                apply: flag { $0.spec.namespaces.net = true }),
         Option(names: ["--unshare-uts"], metavars: [], group: .namespaces,
                help: "New UTS namespace (hostname)", apply: flag { $0.spec.namespaces.uts = true }),
@@ -191,19 +191,19 @@ public enum BurrowCommandLine {
                apply: { (s: inout ParseState, v: [String], _: String) throws(UsageError) in s.spec.process.hostname = v[0] }),
         // Identity
         Option(names: ["--uid"], metavars: ["UID"], group: .identity,
-               help: "Run the command as UID inside (default: the caller's own uid)",
+               help: "Run as UID inside (default: your own uid)",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in s.spec.identity.uid = try Numbers.id(v[0], option: n) }),
         Option(names: ["--gid"], metavars: ["GID"], group: .identity,
-               help: "Run the command as GID inside (default: the caller's own gid)",
+               help: "Run as GID inside (default: your own gid)",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in s.spec.identity.gid = try Numbers.id(v[0], option: n) }),
         Option(names: ["--root", "-0"], metavars: [], group: .identity,
                help: "Appear as root (uid 0, gid 0) inside",
                apply: flag { $0.spec.identity.uid = 0; $0.spec.identity.gid = 0 }),
         Option(names: ["--uid-map"], metavars: ["IN:HOST:COUNT"], group: .identity,
-               help: "Add a uid map range, written by newuidmap(1) from /etc/subuid (repeatable)",
+               help: "Map a uid range (newuidmap, /etc/subuid); repeatable",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in s.spec.identity.uidMap.append(try Numbers.idMap(v[0], option: n)) }),
         Option(names: ["--gid-map"], metavars: ["IN:HOST:COUNT"], group: .identity,
-               help: "Add a gid map range, written by newgidmap(1) from /etc/subgid (repeatable)",
+               help: "Map a gid range (newgidmap, /etc/subgid); repeatable",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in s.spec.identity.gidMap.append(try Numbers.idMap(v[0], option: n)) }),
         // Process
         Option(names: ["--chdir"], metavars: ["DIR"], group: .process,
@@ -219,28 +219,28 @@ public enum BurrowCommandLine {
                help: "Remove VAR from the environment",
                apply: { (s: inout ParseState, v: [String], _: String) throws(UsageError) in s.spec.process.environment.append(.unset(v[0])) }),
         Option(names: ["--clearenv"], metavars: [], group: .process,
-               help: "Start from an empty environment (later --setenv still apply)",
+               help: "Start from an empty environment",
                apply: flag { $0.spec.process.environment.append(.clear) }),
         Option(names: ["--pidfile"], metavars: ["FILE"], group: .process,
-               help: "Write the command's host pid to FILE while it runs (removed at exit)",
+               help: "Write the command's host pid to FILE (removed at exit)",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
                    guard !v[0].isEmpty else { throw UsageError("\(n) needs a file name") }
                    s.spec.process.pidFile = HostPath(v[0]) }),
         Option(names: ["--die-with-parent"], metavars: [], group: .process,
-               help: "Kill the sandbox when the process that started burrow dies",
+               help: "Kill the sandbox when burrow's parent dies",
                apply: flag { $0.spec.process.dieWithParent = true }),
         Option(names: ["--new-session"], metavars: [], group: .process,
-               help: "Run the command in a new session, without the controlling terminal",
+               help: "New session: no controlling terminal (stops TIOCSTI)",
                apply: flag { $0.spec.process.newSession = true }),
         Option(names: ["--keep-children"], metavars: [], group: .process,
-               help: "Let processes the command leaves behind run on; burrow waits for them",
+               help: "Wait for leftover processes instead of killing them",
                apply: flag { $0.spec.process.keepChildren = true }),
         // General
         Option(names: ["--engine"], metavars: ["ENGINE"], group: .general,
-               help: "auto (default), namespace or ptrace; BURROW_ENGINE sets the default",
+               help: "auto (default) or namespace; BURROW_ENGINE sets the default",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
                    guard let e = EngineChoice(rawValue: v[0]) else {
-                       throw UsageError("\(n): unknown engine '\(v[0])' (choose auto, namespace or ptrace)")
+                       throw UsageError("\(n): unknown engine '\(v[0])' (choose auto or namespace; ptrace and setuid are planned)")
                    }
                    s.spec.engine = e }),
         Option(names: ["--verbose", "-v"], metavars: [], group: .general,
@@ -280,8 +280,8 @@ public enum BurrowCommandLine {
             Exit status: COMMAND's own; 128+N if it was killed by signal N; 125 if burrow
             itself failed; 126 if COMMAND was found but could not run; 127 if not found.
 
-            Also installed as linux-user-chroot, jchroot and proot (not yet: see the README).
-            See burrow(1) for details.
+            Engines: only the namespace engine (unprivileged user namespaces) exists yet;
+            ptrace and setuid are planned. See burrow(1) for details.
 
             """
         return out
