@@ -24,7 +24,10 @@ public struct SysError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         let what = subject.isEmpty ? operation : "\(operation) \(subject)"
         var text = "\(what): \(Self.message(for: errno))"
-        if let hint { text += "\n  hint: \(hint)" }
+        if let hint {
+            // Continuation lines line up under the hint's first word.
+            text += "\n  hint: " + hint.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n        ")
+        }
         return text
     }
 

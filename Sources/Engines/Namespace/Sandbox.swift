@@ -38,11 +38,12 @@ struct Sandbox {
     }
 
     static let userNamespaceHint = """
-        unprivileged user namespaces look disabled on this host: check the sysctls \
-        kernel.unprivileged_userns_clone (Debian/Ubuntu kernels, must be 1), \
-        user.max_user_namespaces (must be > 0) and, on Ubuntu 23.10+, \
-        kernel.apparmor_restrict_unprivileged_userns (an AppArmor profile must allow burrow). \
-        Without them, only a setuid or ptrace engine can work (not in this version yet)
+        unprivileged user namespaces look disabled on this host. Check the sysctls
+          kernel.unprivileged_userns_clone (Debian and Ubuntu kernels: must be 1),
+          user.max_user_namespaces (must be more than 0), and on Ubuntu 23.10 or later
+          kernel.apparmor_restrict_unprivileged_userns (an AppArmor profile must allow burrow).
+        Where they stay off, only Burrow's setuid mode or ptrace engine could work: neither
+        is in this version yet.
         """
 
     /// The init: runs in the forked child of the supervisor. Never returns.
