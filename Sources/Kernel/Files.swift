@@ -27,6 +27,13 @@ public enum Files {
         _ = try retrying("mkdir", name) { Glibc.mkdirat(dir, name, mode) }
     }
 
+    /// chmod of the directory `name` in `dir`, through an fd so a symlink is never followed.
+    public static func chmod(_ name: String, at dir: Int32, mode: mode_t) throws(SysError) {
+        let fd = try open(name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, at: dir)
+        defer { close(fd) }
+        _ = try retrying("chmod", name) { Glibc.fchmod(fd, mode) }
+    }
+
     public static func symlink(_ target: String, _ name: String, at dir: Int32) throws(SysError) {
         _ = try retrying("symlink", "\(name) -> \(target)") { Glibc.symlinkat(target, dir, name) }
     }

@@ -296,9 +296,12 @@ struct Filesystem {
                         record(parent: parent, name: name, kind: .file)
                     } else {
                         var mode: UInt32 = 0o755
-                        if isLast, case .directory(let m?) = create { mode = m }
+                        var exact = false
+                        if isLast, case .directory(let m?) = create { mode = m; exact = true }
                         try Files.mkdir(name, at: parent, mode: mode_t(mode))
                         record(parent: parent, name: name, kind: .directory)
+                        // mkdir applies the umask; --perms means the mode exactly.
+                        if exact { try Files.chmod(name, at: parent, mode: mode_t(mode)) }
                     }
                 } catch where error.errno == .fileExists {
                     Files.close(parent)

@@ -1,0 +1,145 @@
+// burrow's own failures: status 125, a message on stderr starting with "burrow: ", and the
+// command never runs. Also --help, --version and -v.
+
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+@Suite("Errors", .timeLimit(.minutes(1)))
+struct ErrorTests {
+    struct BadInput: Sendable, CustomTestStringConvertible {
+        let name: String
+        /// Placeholders: "$ROOTFS" a private rootfs, "$FILE" a regular host file, "$CMD" a
+        /// command that would print RAN-COMMAND and create /ran-marker in the rootfs.
+        let args: [String]
+        /// All must appear on stderr (placeholders allowed).
+        let mentions: [String]
+        var testDescription: String { name }
+    }
+
+    static let badInputs: [BadInput] = [
+        BadInput(name: "no arguments at all", args: [], mentions: ["ROOTFS"]),
+        BadInput(name: "options but no ROOTFS", args: ["--unshare-pid"], mentions: ["ROOTFS"]),
+        BadInput(
+            name: "ROOTFS does not exist", args: ["/nonexistent-burrow-rootfs", "$CMD"],
+            mentions: ["/nonexistent-burrow-rootfs", "No such file or directory"]),
+        BadInput(name: "ROOTFS is a file", args: ["$FILE", "$CMD"], mentions: ["Not a directory"]),
+        BadInput(
+            name: "relative destination", args: ["--bind", "/tmp", "rel", "$ROOTFS", "$CMD"],
+            mentions: ["not an absolute path"]),
+        BadInput(
+            name: "destination climbing above /", args: ["--tmpfs", "/../x", "$ROOTFS", "$CMD"],
+            mentions: ["climbs above"]),
+        BadInput(name: "unknown option", args: ["--frobnicate", "$ROOTFS", "$CMD"], mentions: ["--frobnicate"]),
+        BadInput(name: "--bind missing its arguments", args: ["--bind", "/tmp"], mentions: ["needs 2 arguments"]),
+        BadInput(name: "--tmpfs missing its argument", args: ["--tmpfs"], mentions: ["--tmpfs"]),
+        BadInput(
+            name: "missing bind source", args: ["--bind", "/nonexistent-burrow-src", "/run", "$ROOTFS", "$CMD"],
+            mentions: ["/nonexistent-burrow-src"]),
+        BadInput(
+            name: "--hostname without --unshare-uts", args: ["--hostname", "x", "$ROOTFS", "$CMD"],
+            mentions: ["--unshare-uts"]),
+        BadInput(
+            name: "--mqueue without --unshare-ipc", args: ["--mqueue", "/dev/mqueue", "$ROOTFS", "$CMD"],
+            mentions: ["--unshare-ipc"]),
+        BadInput(name: "--engine ptrace (not available yet)", args: ["--engine", "ptrace", "$ROOTFS", "$CMD"], mentions: ["ptrace"]),
+        BadInput(name: "--engine bogus", args: ["--engine", "bogus", "$ROOTFS", "$CMD"], mentions: ["bogus"]),
+        BadInput(name: "--uid not a number", args: ["--uid", "abc", "$ROOTFS", "$CMD"], mentions: ["abc"]),
+        BadInput(
+            name: "--size not a size", args: ["--size", "lots", "--tmpfs", "/run", "$ROOTFS", "$CMD"],
+            mentions: ["lots"]),
+        BadInput(name: "--perms not octal", args: ["--perms", "999", "--tmpfs", "/run", "$ROOTFS", "$CMD"], mentions: ["999"]),
+        BadInput(name: "--size with no --tmpfs after it", args: ["--size", "1M", "$ROOTFS", "$CMD"], mentions: ["--size"]),
+        BadInput(
+            name: "--ro-root with an overlay", args: ["--ro-root", "--tmp-overlay", "$ROOTFS", "$CMD"],
+            mentions: ["--ro-root"]),
+        BadInput(name: "--uid-map not IN:HOST:COUNT", args: ["--uid-map", "1:2", "$ROOTFS", "$CMD"], mentions: ["1:2"]),
+        BadInput(
+            name: "--uid outside the --uid-map", args: ["--uid-map", "0:1000:1", "--uid", "5", "$ROOTFS", "$CMD"],
+            mentions: ["not mapped"]),
+    ]
+
+    @Test("Bad input: status 125, a message, and the command never runs", arguments: badInputs)
+    func badInput(_ c: BadInput) async {
+        let root = await makePrivateRootfs()
+        let scratch = makeTempDir()
+        defer {
+            root.remove()
+            scratch.remove()
+        }
+        let file = scratch.sub("a-file")
+        writeFile(file, "not a directory\n")
+        let before = treeListing(root.path)
+        let command = sh("echo RAN-COMMAND; touch /ran-marker")
+        func expand(_ s: String) -> [String] {
+            switch s {
+            case "$ROOTFS": return [root.path]
+            case "$FILE": return [file]
+            case "$CMD": return command
+            default: return [s]
+            }
+        }
+        let r = await burrow(c.args.flatMap(expand))
+        expectStatus(r, 125)
+        #expect(r.stderr.hasPrefix("burrow: "), "stderr should start with 'burrow: ':\n\(r)")
+        for mention in c.mentions.flatMap(expand) { expectStderr(r, contains: mention) }
+        expectStdout(r, lacks: "RAN-COMMAND")
+        #expect(!pathExists(root.at("/ran-marker")), "the command ran")
+        #expect(treeListing(root.path) == before, "a failed setup changed the rootfs")
+        #expect(hostMounts(mentioning: root.path).isEmpty)
+    }
+
+    @Test("--help exits 0 and lists the options", arguments: ["--help", "-h"])
+    func help(_ flag: String) async {
+        let r = await burrow([flag])
+        expectSuccess(r)
+        expectStdout(r, contains: "Usage")
+        for option in [
+            "--bind", "--ro-bind", "--dev-bind", "--tmpfs", "--proc", "--dev", "--overlay", "--unshare-pid",
+            "--unshare-all", "--uid-map", "--chdir", "--setenv", "--keep-children", "--engine", "--version",
+        ] {
+            expectStdout(r, contains: option)
+        }
+    }
+
+    @Test("--help wins over a rootfs and command after it")
+    func helpStops() async {
+        let r = await burrow(["--help", Harness.sharedRootfs] + sh("echo RAN-COMMAND"))
+        expectSuccess(r)
+        expectStdout(r, contains: "Usage")
+        expectStdout(r, lacks: "RAN-COMMAND")
+    }
+
+    @Test("--version exits 0 and prints the version")
+    func version() async {
+        let r = await burrow(["--version"])
+        expectSuccess(r)
+        expectStdout(r, contains: "burrow 0.1.0")
+    }
+
+    @Test("-v and --verbose print the setup steps on stderr, not stdout", arguments: ["-v", "--verbose"])
+    func verbose(_ flag: String) async {
+        let w = makeTempDir(owner: testUser)
+        defer { w.remove() }
+        let r = await burrow([flag, "--bind", w.path, "/run", Harness.sharedRootfs] + sh("echo ran"))
+        expectSuccess(r)
+        expectLines(r, ["ran"])
+        expectStderr(r, contains: "bind")
+        expectStderr(r, contains: "/run")
+    }
+
+    @Test("Without -v a successful run prints no setup steps")
+    func quietByDefault() async {
+        let w = makeTempDir(owner: testUser)
+        defer { w.remove() }
+        let r = await burrow(["--bind", w.path, "/run", Harness.sharedRootfs] + sh("echo ran"))
+        expectSuccess(r)
+        expectLines(r, ["ran"])
+        expectStderr(r, lacks: "bind")
+    }
+}

@@ -1,0 +1,141 @@
+// Nothing is left behind: after a normal run, after a setup that fails half-way, and after
+// burrow itself is killed with SIGKILL while the command sleeps. "Nothing" means no process
+// (neither the sandboxed ones, found by a unique sleep duration, nor a burrow helper, found
+// by the rootfs path on its command line), no mount the test process can see mentioning the
+// rootfs, and no mount point burrow created in the rootfs.
+
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+@Suite("Leftovers", .timeLimit(.minutes(1)))
+struct LeftoverTests {
+    struct Mode: Sendable, CustomTestStringConvertible {
+        let args: [String]
+        var testDescription: String { args.isEmpty ? "default" : args.joined(separator: " ") }
+    }
+
+    static let modes = [Mode(args: []), Mode(args: ["--unshare-pid"])]
+
+    /// Setup steps that make mount points, a directory and a symlink in the rootfs (and a
+    /// /dev: busybox sh opens /dev/null for background jobs).
+    static func creatingSteps(_ w: TempDir) -> [String] {
+        [
+            "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/newdir/sub", "--bind", w.path, "/newbind", "--dir", "/newdir3",
+            "--symlink", "/etc", "/newlink",
+        ]
+    }
+
+    static let created = ["newdir", "newbind", "newdir3", "newlink"]
+
+    func expectNothingLeft(
+        rootfs: PrivateRootfs, listing before: [String], marker: String, grace: Double,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async {
+        let left = await waitUntilGone(argument: marker, timeout: grace)
+        #expect(left.isEmpty, "sandboxed processes left: \(left)", sourceLocation: sourceLocation)
+        let helpers = await waitUntilGone(argument: rootfs.path, timeout: grace)
+        #expect(
+            helpers.isEmpty,
+            "processes with the rootfs on their command line left: \(helpers.map { "\($0): \(hostCmdline($0) ?? [])" })",
+            sourceLocation: sourceLocation)
+        let clean = await eventually(timeout: grace) { treeListing(rootfs.path) == before }
+        let extra = Set(treeListing(rootfs.path)).subtracting(before).sorted()
+        #expect(clean, "the rootfs still has what burrow made: \(extra)", sourceLocation: sourceLocation)
+        #expect(
+            hostMounts(mentioning: rootfs.path).isEmpty,
+            "the host mount table mentions the rootfs: \(hostMounts(mentioning: rootfs.path))",
+            sourceLocation: sourceLocation)
+    }
+
+    @Test("After a normal run", arguments: modes)
+    func normalRun(_ mode: Mode) async {
+        let root = await makePrivateRootfs()
+        let w = makeTempDir(owner: testUser)
+        defer {
+            root.remove()
+            w.remove()
+        }
+        let marker = sleepMarker()
+        defer { killProcesses(withArgument: marker) }
+        let before = treeListing(root.path)
+        let r = await burrow(
+            mode.args + Self.creatingSteps(w) + [root.path]
+                + sh(
+                    "sleep \(marker) & test -d /newdir/sub && test -L /newlink && echo set-up; \(waitUntilRunning(sleep: marker))"
+                ))
+        expectSuccess(r)
+        expectStdout(r, contains: "set-up")
+        expectStdout(r, contains: "sleep \(marker)")
+        await expectNothingLeft(rootfs: root, listing: before, marker: marker, grace: 1)
+    }
+
+    @Test("After a setup that fails half-way", arguments: modes)
+    func failedSetup(_ mode: Mode) async {
+        let root = await makePrivateRootfs()
+        let w = makeTempDir(owner: testUser)
+        defer {
+            root.remove()
+            w.remove()
+        }
+        let marker = sleepMarker()
+        defer { killProcesses(withArgument: marker) }
+        let before = treeListing(root.path)
+        // The creating steps succeed, then a bind of a missing source fails.
+        let r = await burrow(
+            mode.args + Self.creatingSteps(w) + ["--bind", "/nonexistent-burrow-src", "/other/x", root.path]
+                + sh("sleep \(marker) & echo RAN-COMMAND"))
+        expectStatus(r, 125)
+        expectStderr(r, contains: "/nonexistent-burrow-src")
+        expectStdout(r, lacks: "RAN-COMMAND")
+        await expectNothingLeft(rootfs: root, listing: before, marker: marker, grace: 1)
+        #expect(!pathExists(root.at("/other")))
+    }
+
+    @Test("After burrow is killed with SIGKILL while the command sleeps", arguments: modes)
+    func killNine(_ mode: Mode) async throws {
+        let root = await makePrivateRootfs()
+        let w = makeTempDir(owner: testUser)
+        defer {
+            root.remove()
+            w.remove()
+        }
+        let marker = sleepMarker()
+        defer { killProcesses(withArgument: marker) }
+        let before = treeListing(root.path)
+        let p = try startBurrow(mode.args + Self.creatingSteps(w) + [root.path] + sh("sleep \(marker) & wait"))
+        let started = await waitForProcess(argument: marker, timeout: 10)
+        #expect(started != nil, "the command never started; stderr: \(p.stderrSoFar)")
+        #expect(pathExists(root.at("/newdir")), "the mount point should exist while the sandbox runs")
+        p.send(SIGKILL)
+        let r = await p.wait(timeout: 10)
+        #expect(r.signal == SIGKILL, "burrow should have died from SIGKILL:\n\(r)")
+        // Cleanup may happen just after burrow's death: allow it a moment.
+        await expectNothingLeft(rootfs: root, listing: before, marker: marker, grace: 3)
+    }
+
+    @Test("After burrow is stopped with SIGTERM", arguments: modes)
+    func terminated(_ mode: Mode) async throws {
+        let root = await makePrivateRootfs()
+        let w = makeTempDir(owner: testUser)
+        defer {
+            root.remove()
+            w.remove()
+        }
+        let marker = sleepMarker()
+        defer { killProcesses(withArgument: marker) }
+        let before = treeListing(root.path)
+        let p = try startBurrow(mode.args + Self.creatingSteps(w) + [root.path, "/bin/sleep", marker])
+        let started = await waitForProcess(argument: marker, timeout: 10)
+        #expect(started != nil, "the command never started; stderr: \(p.stderrSoFar)")
+        p.send(SIGTERM)
+        let r = await p.wait(timeout: 10)
+        expectStatus(r, 143)
+        await expectNothingLeft(rootfs: root, listing: before, marker: marker, grace: 1)
+    }
+}

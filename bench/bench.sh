@@ -1,0 +1,436 @@
+#!/usr/bin/env bash
+# Burrow benchmark: burrow vs bwrap vs proot vs native, in one run, on one rootfs.
+#
+#   bench/bench.sh                      # everything, defaults
+#   BENCH_PIN=1 bench/bench.sh          # everything on CPU 0 (taskset -c 0)
+#   BENCH_SKIP_BURROW=1 bench/bench.sh  # only bwrap, proot, native
+#
+# Workloads (the same command line in every sandbox, and natively on the host against the
+# same files):
+#   start-up  /bin/true  (busybox) with typical options
+#   walk      busybox ls -lnR over ROOTFS/data (DIRS x FILES small files), repeated REPS
+#             times inside one busybox sh, so that one run takes ~100 ms natively
+# Repetitions go round-robin over the tools (with a rotating start), so drift in the
+# machine hits every tool alike; each run is timed with time.perf_counter_ns around
+# subprocess.run. It is a report, not a test: exit 0 whether or not the goals are met,
+# non-zero only if a tool's command fails (its stderr is printed) or setup fails.
+#
+# Knobs (environment): see bench/README.md.
+set -euo pipefail
+umask 022
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+note() { printf 'bench: %s\n' "$*" >&2; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+
+command -v python3 >/dev/null || die "python3 is required"
+
+# --- burrow -------------------------------------------------------------------------
+burrow=""
+if [[ ${BENCH_SKIP_BURROW:-0} == 1 ]]; then
+    note "BENCH_SKIP_BURROW=1: burrow is skipped"
+else
+    if [[ -n ${BURROW_BIN:-} ]]; then
+        burrow=$BURROW_BIN
+        [[ $burrow == /* ]] || burrow=$repo/$burrow
+        [[ -x $burrow ]] || die "BURROW_BIN=$BURROW_BIN is not an executable file"
+    else
+        burrow=$repo/.build/release/burrow
+        if [[ ! -x $burrow ]]; then
+            command -v swift >/dev/null ||
+                die "$burrow is missing and swift is not installed (or set BURROW_BIN, or BENCH_SKIP_BURROW=1)"
+            note "building burrow: swift build -c release -Xswiftc -static-executable --disable-local-rpath"
+            (cd "$repo" && swift build -c release -Xswiftc -static-executable --disable-local-rpath) >&2 ||
+                die "swift build failed"
+            [[ -x $burrow ]] || die "swift build did not produce $burrow"
+        fi
+    fi
+fi
+
+# --- who runs the sandboxed commands ------------------------------------------------
+# The point is the unprivileged path: as root, every timed command (native too, so all
+# pay the same exec of setpriv and the same permission checks) runs as nobody.
+runas=()
+if [[ $(id -u) == 0 ]]; then
+    command -v setpriv >/dev/null || die "running as root needs setpriv (util-linux) to drop to nobody"
+    runas=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+fi
+
+# --- rootfs ---------------------------------------------------------------------------
+work=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/burrow-bench.XXXXXX")
+chmod 0755 "$work"
+cleanup() {
+    if [[ ${BENCH_KEEP:-0} == 1 ]]; then note "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+rootfs=$work/rootfs
+"$repo/scripts/make-rootfs" "$rootfs" >/dev/null || die "scripts/make-rootfs failed"
+
+if ((${#runas[@]})); then
+    "${runas[@]}" test -r "$rootfs/bin/busybox" ||
+        die "$rootfs is not readable by nobody: pick a BENCH_TMPDIR whose parents are world-searchable"
+    if [[ -n $burrow ]] && ! "${runas[@]}" test -x "$burrow"; then
+        note "$burrow is not executable by nobody; running a copy from $work/bin"
+        mkdir -p "$work/bin" && cp "$burrow" "$work/bin/burrow" && chmod 0755 "$work/bin/burrow"
+        burrow=$work/bin/burrow
+    fi
+fi
+
+pin=()
+if [[ ${BENCH_PIN:-0} == 1 ]]; then
+    command -v taskset >/dev/null || die "BENCH_PIN=1 needs taskset (util-linux)"
+    pin=(taskset -c "${BENCH_PIN_CPUS:-0}")
+fi
+
+export BENCH_ROOTFS=$rootfs BENCH_WORK=$work BENCH_BURROW=$burrow BENCH_PINNED=${pin[*]:-}
+export BENCH_RUNAS=${runas[*]:-}
+
+# The driver runs pinned as a whole (when BENCH_PIN=1), so every child inherits the mask.
+set +e
+"${pin[@]}" python3 - <<'PY'
+import json, os, platform, random, re, shlex, shutil, statistics, subprocess, sys, time
+
+env = os.environ
+ROOTFS = env["BENCH_ROOTFS"]
+WORK = env["BENCH_WORK"]
+RUNAS = env.get("BENCH_RUNAS", "").split()
+PINNED = env.get("BENCH_PINNED", "")
+
+
+def knob(name, default, least=1):
+    v = env.get(name, "")
+    if v == "":
+        return default
+    try:
+        n = int(v)
+    except ValueError:
+        sys.exit(f"bench: error: {name}={v!r} is not an integer")
+    if n < least:
+        sys.exit(f"bench: error: {name}={v!r} must be >= {least}")
+    return n
+
+
+RUNS = {
+    "start-up": knob("BENCH_RUNS_START", knob("BENCH_RUNS", 30)),
+    "walk": knob("BENCH_RUNS_WALK", knob("BENCH_RUNS", 10)),
+}
+WARMUP = knob("BENCH_WARMUP", 2, least=0)
+DIRS = knob("BENCH_DIRS", 40)
+FILES = knob("BENCH_FILES", 100)
+WALK_MS = knob("BENCH_WALK_MS", 100)
+WALK_REPS = env.get("BENCH_WALK_REPS", "auto") or "auto"
+JSON_OUT = env.get("BENCH_JSON", "")
+GOALS = {"start-up": ("bwrap", 1.00), "walk": ("native", 1.03)}  # burrow/<tool> <= limit
+
+# A small, fixed environment for every timed command (they all inherit it; burrow and
+# bwrap pass it into the sandbox).
+CHILD_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "LC_ALL": "C", "TZ": "UTC", "HOME": "/"}
+
+# --- tools -------------------------------------------------------------------------
+notes = []
+tools = {}  # name -> host path (native: None)
+if env.get("BENCH_BURROW"):
+    tools["burrow"] = env["BENCH_BURROW"]
+for name in ("bwrap", "proot"):
+    path = shutil.which(name)
+    if path:
+        tools[name] = path
+    else:
+        notes.append(f"{name} not found on PATH: skipped")
+tools["native"] = None
+wanted = env.get("BENCH_TOOLS", "").split()
+if wanted:
+    for w in wanted:
+        if w not in ("burrow", "bwrap", "proot", "native"):
+            sys.exit(f"bench: error: BENCH_TOOLS: unknown tool {w!r} (burrow bwrap proot native)")
+    for name in list(tools):
+        if name not in wanted:
+            del tools[name]
+            notes.append(f"{name}: left out by BENCH_TOOLS")
+if not tools:
+    sys.exit("bench: error: no tool left to measure")
+
+SANDBOX_OPTS = ["--dev", "/dev", "--proc", "/proc", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+
+
+def command(tool, inner):
+    """inner(root) -> argv, where root is '' inside a sandbox and ROOTFS natively."""
+    if tool == "burrow":
+        return [tools[tool], *SANDBOX_OPTS, ROOTFS, *inner("")]
+    if tool == "bwrap":
+        return [tools[tool], "--bind", ROOTFS, "/", *SANDBOX_OPTS, *inner("")]
+    if tool == "proot":
+        return [tools[tool], "-r", ROOTFS, *inner("")]
+    return inner(ROOTFS)  # native
+
+
+def startup(root):
+    return [f"{root}/bin/true"]
+
+
+def walk_for(reps):
+    # cd into data, then list '.': the paths ls stats are the same length everywhere, so
+    # native does not pay for the longer host prefix. No '>/dev/null' in the script: the
+    # driver already points stdout at /dev/null (and proot's rootfs has no /dev/null).
+    def walk(root):
+        bb = shlex.quote(f"{root}/bin/busybox")
+        data = shlex.quote(f"{root}/data")
+        script = f"cd {data} && i=0; while [ $i -lt {reps} ]; do {bb} ls -lnR . || exit; i=$((i+1)); done"
+        return [f"{root}/bin/busybox", "sh", "-c", script]
+    return walk
+
+
+def count_files(root):
+    bb = shlex.quote(f"{root}/bin/busybox")
+    data = shlex.quote(f"{root}/data")
+    return [f"{root}/bin/busybox", "sh", "-c", f"{bb} find {data} -type f | {bb} wc -l"]
+
+
+def full(argv):
+    return [*RUNAS, *argv]
+
+
+def show(argv):
+    return " ".join(shlex.quote(a) for a in argv)
+
+
+def fail(what, tool, argv, rc, err):
+    print(f"\nbench: FAILED: {what} with {tool} (exit status {rc})", file=sys.stderr)
+    print(f"  command: {show(full(argv))}", file=sys.stderr)
+    err = err.decode(errors="replace").rstrip() if isinstance(err, bytes) else (err or "").rstrip()
+    print("  stderr:" + ("\n    " + err.replace("\n", "\n    ") if err else " (empty)"), file=sys.stderr)
+    sys.exit(1)
+
+
+def run_capture(argv, timeout=120):
+    try:
+        p = subprocess.run(full(argv), stdin=subprocess.DEVNULL, capture_output=True, env=CHILD_ENV, cwd="/", timeout=timeout)
+        return p.returncode, p.stdout, p.stderr
+    except subprocess.TimeoutExpired as e:
+        return "timeout", e.stdout or b"", (e.stderr or b"") + f"\n(timed out after {timeout}s)".encode()
+    except OSError as e:
+        return "exec", b"", str(e).encode()
+
+
+def first_line(argv):
+    try:
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=10)
+        out = (p.stdout + p.stderr).strip()
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"? ({e})"
+    return out.splitlines()[0] if out else "?"
+
+
+# --- the tree ------------------------------------------------------------------------
+data = os.path.join(ROOTFS, "data")
+os.mkdir(data)
+payload = b"burrow bench file\n" * 3
+for d in range(DIRS):
+    dd = os.path.join(data, f"d{d:03}")
+    os.mkdir(dd)
+    for f in range(FILES):
+        with open(os.path.join(dd, f"f{f:04}.txt"), "wb") as fh:
+            fh.write(payload)
+NFILES = DIRS * FILES
+
+# --- check every tool once, untimed: it runs, and it sees the same tree -------------
+for tool in tools:
+    argv = command(tool, count_files)
+    rc, out, err = run_capture(argv)
+    if rc != 0:
+        fail("the file-count check", tool, argv, rc, err)
+    got = out.decode(errors="replace").strip()
+    if got != str(NFILES):
+        fail(f"the file-count check (saw {got!r} files, expected {NFILES})", tool, argv, rc, err)
+    argv = command(tool, startup)
+    rc, out, err = run_capture(argv)
+    if rc != 0:
+        fail("start-up (/bin/true)", tool, argv, rc, err)
+
+# --- walk repetitions: ~WALK_MS natively -----------------------------------------------
+if WALK_REPS == "auto":
+    one = []
+    for _ in range(5):
+        argv = walk_for(1)(ROOTFS)
+        t0 = time.perf_counter_ns()
+        rc, _, err = run_capture(argv)
+        one.append(time.perf_counter_ns() - t0)
+        if rc != 0:
+            fail("the walk calibration", "native", argv, rc, err)
+    reps = max(1, round(WALK_MS * 1e6 / min(one)))
+    reps_how = f"auto: one pass takes {min(one) / 1e6:.1f} ms natively, target {WALK_MS} ms"
+else:
+    try:
+        reps = int(WALK_REPS)
+        assert reps >= 1
+    except (ValueError, AssertionError):
+        sys.exit(f"bench: error: BENCH_WALK_REPS={WALK_REPS!r} is not 'auto' or a positive integer")
+    reps_how = "BENCH_WALK_REPS"
+
+WORKLOADS = {"start-up": startup, "walk": walk_for(reps)}
+
+# --- header ----------------------------------------------------------------------------
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+def fs_type(path):
+    try:
+        return subprocess.run(["stat", "-f", "-c", "%T", path], capture_output=True, text=True).stdout.strip() or "?"
+    except OSError:
+        return "?"
+
+
+versions = {}
+if "burrow" in tools:
+    versions["burrow"] = first_line([tools["burrow"], "--version"]) + f"  ({tools['burrow']})"
+if "bwrap" in tools:
+    versions["bwrap"] = first_line([tools["bwrap"], "--version"])
+if "proot" in tools:
+    try:
+        pv = subprocess.run([tools["proot"], "--version"], capture_output=True, text=True, timeout=10)
+        txt = pv.stdout + pv.stderr
+    except (OSError, subprocess.TimeoutExpired) as e:
+        txt = str(e)
+    m = re.search(r"\b(\d+\.\d+(?:\.\d+)?)\b", txt)  # the version sits inside an ASCII-art logo
+    versions["proot"] = f"proot {m.group(1)}" if m else (txt.strip().splitlines() or ["?"])[0]
+versions["busybox"] = first_line([os.path.join(ROOTFS, "bin/busybox")])
+
+uname = os.uname()
+print("Burrow benchmark  " + time.strftime("%Y-%m-%d %H:%M:%S %Z"))
+print(f"machine   {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu_model()}")
+print(f"kernel    {uname.sysname} {uname.release} {uname.machine}")
+print(f"runs as   " + ("nobody (uid 65534) via " + " ".join(RUNAS) if RUNAS else f"uid {os.getuid()} (the caller)"))
+print(f"pinning   " + (PINNED if PINNED else "none (BENCH_PIN=1 for taskset -c 0)"))
+print(f"rootfs    {ROOTFS} ({fs_type(ROOTFS)}); /data = {DIRS} dirs x {FILES} files = {NFILES} files")
+print(f"walk      {reps} x 'ls -lnR' per run ({reps_how})")
+print(f"runs      start-up {RUNS['start-up']}, walk {RUNS['walk']}; {WARMUP} warm-up round(s) each, round-robin")
+for name, v in versions.items():
+    print(f"version   {name:7} {v}")
+for n in notes:
+    print(f"note      {n}")
+print("commands")
+for wl, inner in WORKLOADS.items():
+    for tool in tools:
+        print(f"  {wl:8} {tool:6} {show(full(command(tool, inner)))}")
+print(flush=True)
+
+# --- measure -----------------------------------------------------------------------------
+samples = {wl: {t: [] for t in tools} for wl in WORKLOADS}
+errlogs = {}
+names = list(tools)
+for wl, inner in WORKLOADS.items():
+    argvs = {t: full(command(t, inner)) for t in names}
+    logs = {t: open(os.path.join(WORK, f"stderr-{wl}-{t}.log"), "w+b") for t in names}
+    errlogs[wl] = logs
+    total = WARMUP + RUNS[wl]
+    t_start = time.monotonic()
+    print(f"measuring {wl}: {total} rounds x {len(names)} tools ...", file=sys.stderr, flush=True)
+    for rnd in range(total):
+        k = rnd % len(names)
+        for t in names[k:] + names[:k]:
+            log = logs[t]
+            t0 = time.perf_counter_ns()
+            rc = subprocess.run(argvs[t], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=log, env=CHILD_ENV, cwd="/").returncode
+            dt = time.perf_counter_ns() - t0
+            if rc != 0:
+                log.seek(0)
+                fail(f"{wl} (round {rnd + 1})", t, argvs[t][len(RUNAS):], rc, log.read()[-4000:])
+            if rnd >= WARMUP:
+                samples[wl][t].append(dt / 1e6)
+    print(f"  {time.monotonic() - t_start:.1f} s", file=sys.stderr, flush=True)
+
+# --- statistics --------------------------------------------------------------------------
+rng = random.Random(1)
+
+
+def ratio_ci(a, b, n=2000):
+    """95% bootstrap interval of median(a)/median(b)."""
+    if not a or not b:
+        return None
+    rs = sorted(statistics.median(rng.choices(a, k=len(a))) / statistics.median(rng.choices(b, k=len(b)))
+                for _ in range(n))
+    return rs[int(0.025 * n)], rs[int(0.975 * n) - 1]
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+rows = []
+hdr = ("workload", "tool", "runs", "median ms", "min ms", "stdev ms", "tool/burrow", "tool/native")
+for wl in WORKLOADS:
+    b = med(samples[wl]["burrow"]) if "burrow" in tools else None
+    n = med(samples[wl]["native"]) if "native" in tools else None
+    for t in tools:
+        xs = samples[wl][t]
+        m = med(xs)
+        rows.append((wl, t, str(len(xs)), f"{m:.2f}", f"{min(xs):.2f}",
+                     f"{statistics.stdev(xs):.2f}" if len(xs) > 1 else "-",
+                     f"{m / b:.2f}" if b else "-", f"{m / n:.2f}" if n else "-"))
+widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(hdr)]
+
+
+def line(cells):
+    return "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+
+print(line(hdr))
+print("  ".join("-" * w for w in widths))
+prev = None
+for r in rows:
+    if prev is not None and r[0] != prev:
+        print()
+    print(line(r))
+    prev = r[0]
+
+print("\ngoals (ratio of medians, 95% bootstrap interval)")
+goal_results = {}
+for wl, (other, limit) in GOALS.items():
+    label = f"{wl:8} burrow/{other:6} <= {limit:.2f}"
+    if "burrow" not in tools:
+        print(f"  {label}   n/a (burrow not measured)")
+        continue
+    if other not in tools:
+        print(f"  {label}   n/a ({other} not measured)")
+        continue
+    a, o = samples[wl]["burrow"], samples[wl][other]
+    r = med(a) / med(o)
+    ci = ratio_ci(a, o)
+    ok = r <= limit
+    goal_results[wl] = {"against": other, "limit": limit, "ratio": r, "ci95": ci, "met": ok}
+    print(f"  {label}   {r:.3f}  [{ci[0]:.3f} .. {ci[1]:.3f}]  {'met' if ok else 'NOT met'}")
+
+for wl, logs in errlogs.items():
+    for t, log in logs.items():
+        log.seek(0)
+        text = log.read().decode(errors="replace").strip()
+        log.close()
+        if text:
+            first = text.splitlines()[0]
+            print(f"note: {t} wrote to stderr during {wl} (exit status 0), e.g.: {first}")
+
+if JSON_OUT:
+    with open(JSON_OUT, "w") as f:
+        json.dump({
+            "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "machine": {"cpus": os.cpu_count(), "nproc": len(os.sched_getaffinity(0)), "cpu": cpu_model(),
+                        "kernel": uname.release, "arch": uname.machine},
+            "runs_as": " ".join(RUNAS) or f"uid {os.getuid()}", "pinned": PINNED or None,
+            "versions": versions, "files": NFILES, "walk_reps": reps,
+            "commands": {wl: {t: full(command(t, inner)) for t in tools} for wl, inner in WORKLOADS.items()},
+            "samples_ms": samples, "goals": goal_results,
+        }, f, indent=1)
+    print(f"raw samples written to {JSON_OUT}")
+PY
+rc=$?
+set -e
+exit $rc
