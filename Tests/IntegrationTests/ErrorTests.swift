@@ -142,4 +142,34 @@ struct ErrorTests {
         expectLines(r, ["ran"])
         expectStderr(r, lacks: "bind")
     }
+
+    /// A host without unprivileged user namespaces, emulated as the brief describes: root
+    /// installs a seccomp filter refusing CLONE_NEWUSER (scripts/no-userns), then drops to
+    /// the test user. burrow must say why it cannot work, and what would, and run nothing.
+    @Test("Without user namespaces: status 125 and a hint naming the sysctls", .enabled(if: Harness.runningAsRoot))
+    func userNamespacesDisabled() async {
+        let root = await makePrivateRootfs()
+        defer { root.remove() }
+        let argv = ["\(Harness.packageRoot)/scripts/no-userns"] + asTestUser([Harness.binary, root.path] + sh("touch /ran-marker; echo RAN-COMMAND"))
+        let r = await runHostAsync(argv)
+        #expect(r.status == 125, "status \(r.status), stderr: \(r.stderr)")
+        #expect(r.stderr.hasPrefix("burrow: unshare (user): Operation not permitted"), "stderr: \(r.stderr)")
+        for fragment in ["kernel.unprivileged_userns_clone", "user.max_user_namespaces",
+                         "kernel.apparmor_restrict_unprivileged_userns", "ptrace"] {
+            #expect(r.stderr.contains(fragment), "stderr lacks \(fragment): \(r.stderr)")
+        }
+        #expect(!r.stdout.contains("RAN-COMMAND"))
+        #expect(!pathExists(root.at("/ran-marker")))
+    }
+
+    @Test("BURROW_ENGINE chooses the engine when --engine is not given", arguments: [
+        ("namespace", Int32(0), "RAN-COMMAND"), ("auto", 0, "RAN-COMMAND"),
+        ("ptrace", 125, "ptrace engine is not available"), ("bogus", 125, "BURROW_ENGINE='bogus'"),
+    ])
+    func engineFromEnvironment(value: String, status: Int32, fragment: String) async {
+        let r = await burrow([Harness.sharedRootfs] + sh("echo RAN-COMMAND"), environment: ["BURROW_ENGINE": value])
+        expectStatus(r, status)
+        #expect((r.stdout + r.stderr).contains(fragment), "stdout: \(r.stdout) stderr: \(r.stderr)")
+        if status != 0 { #expect(!r.stdout.contains("RAN-COMMAND")) }
+    }
 }
