@@ -15,6 +15,9 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <errno.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int ck_unshare(int flags) { return unshare(flags); }
@@ -84,7 +87,6 @@ int ck_if_set_flags(int sock, const char *name, short flags) {
     return ioctl(sock, SIOCSIFFLAGS, &r);
 }
 
-static void noop(int sig) { (void)sig; }
 static int set_handler(int sig, void (*h)(int)) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -93,7 +95,6 @@ static int set_handler(int sig, void (*h)(int)) {
     sa.sa_flags = SA_RESTART;
     return sigaction(sig, &sa, NULL);
 }
-int ck_signal_noop(int sig) { return set_handler(sig, noop); }
 int ck_signal_default(int sig) { return set_handler(sig, SIG_DFL); }
 int ck_signal_ignore(int sig) { return set_handler(sig, SIG_IGN); }
 
@@ -141,4 +142,64 @@ static ssize_t recv_creds(int sock, void *buf, size_t len, int32_t *pid, int fla
             *pid = cr.pid;
         }
     return n;
+}
+
+// ---- starting the command (see CKernel.h) ----
+static int launch_child(void *arg) {
+    struct ck_launch *l = arg;
+#define STEP(n, call) do { if ((call) < 0) { l->failed_step = (n); l->failed_errno = errno; _exit(125); } } while (0)
+    STEP(CK_STEP_SIGMASK, syscall(SYS_rt_sigprocmask, SIG_SETMASK, l->sigmask, NULL, 8));
+    if (l->new_session) STEP(CK_STEP_SETSID, syscall(SYS_setsid));
+    STEP(CK_STEP_PDEATHSIG, syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0));
+    if (l->announce_fd >= 0) {
+        char one = 1;
+        STEP(CK_STEP_ANNOUNCE, syscall(SYS_sendto, l->announce_fd, &one, 1, MSG_NOSIGNAL, NULL, 0));
+    }
+    // The bounding set needs CAP_SETPCAP, so it goes before the ids change.
+    if (l->drop_bounding)
+        for (int cap = 0; cap <= l->last_cap; cap++) {
+            uint32_t kept = cap < 32 ? (l->keep_caps_low >> cap) & 1 : (l->keep_caps_high >> (cap - 32)) & 1;
+            if (!kept && syscall(SYS_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+                STEP(CK_STEP_BOUNDING, -1);
+        }
+    // setgroups before setresgid before setresuid: each removes the right to the one before.
+    if (l->clear_groups) STEP(CK_STEP_SETGROUPS, syscall(SYS_setgroups, 0, NULL));
+    STEP(CK_STEP_SETRESGID, syscall(SYS_setresgid, l->gid, l->gid, l->gid));
+    STEP(CK_STEP_SETRESUID, syscall(SYS_setresuid, l->uid, l->uid, l->uid));
+    syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct d[2] = {{l->keep_caps_low, l->keep_caps_low, 0},
+                                          {l->keep_caps_high, l->keep_caps_high, 0}};
+    STEP(CK_STEP_CAPSET, syscall(SYS_capset, &h, d));
+    // no_new_privs before the first exec in the new root: setuid files stay inert.
+    STEP(CK_STEP_NO_NEW_PRIVS, syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+    STEP(CK_STEP_CHDIR, syscall(SYS_chdir, l->cwd));
+    // Only 0, 1 and 2 reach the command.
+    STEP(CK_STEP_CLOSE_RANGE, syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */));
+#undef STEP
+    // As env(1) searches PATH: a missing file moves on, a file that cannot run is remembered.
+    l->failed_candidate = -1;
+    for (int i = 0; i < l->candidate_count; i++) {
+        syscall(SYS_execve, l->candidates[i], l->argv, l->envp);
+        int e = errno;
+        if (l->failed_candidate < 0 || ((l->failed_errno == ENOENT || l->failed_errno == ENOTDIR) && e != ENOENT && e != ENOTDIR)) {
+            l->failed_candidate = i;
+            l->failed_errno = e;
+        }
+    }
+    l->failed_step = CK_STEP_EXEC;
+    _exit(l->failed_errno == ENOENT || l->failed_errno == ENOTDIR ? 127 : 126);
+}
+
+int ck_launch(struct ck_launch *l) {
+    const size_t size = 64 * 1024;
+    void *stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) return -1;
+    l->failed_step = CK_STEP_NONE;
+    l->failed_errno = 0;
+    int pid = clone(launch_child, (char *)stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, l);
+    int e = errno;
+    munmap(stack, size);
+    errno = e;
+    return pid;
 }

@@ -59,16 +59,6 @@ public enum Proc {
         if ck_sethostname(name, name.utf8.count) != 0 { throw SysError.last("sethostname", name) }
     }
 
-    /// `setgroups` before `setresgid` before `setresuid`: each later call removes the right
-    /// to make the earlier one.
-    public static func become(uid: UInt32, gid: UInt32, groups: [UInt32]?) throws(SysError) {
-        if let groups {
-            if ck_setgroups(groups.count, groups) != 0 { throw SysError.last("setgroups", "\(groups)") }
-        }
-        if ck_setresgid(gid, gid, gid) != 0 { throw SysError.last("setresgid", "\(gid)") }
-        if ck_setresuid(uid, uid, uid) != 0 { throw SysError.last("setresuid", "\(uid)") }
-    }
-
     public static let lastCapability: Int32 = {
         guard let fd = try? Files.open("/proc/sys/kernel/cap_last_cap", O_RDONLY),
             let bytes = try? Files.readAll(fd, limit: 16)
@@ -77,33 +67,104 @@ public enum Proc {
         return Int32(String(decoding: bytes, as: UTF8.self).filter(\.isNumber)) ?? 40
     }()
 
-    /// Removes every capability but `keep` from the bounding set and clears the ambient set:
-    /// nothing the command executes can regain the others. Needs CAP_SETPCAP, so it comes
-    /// before the switch to the command's ids.
-    public static func limitBoundingSet(to keep: Set<Int32>) throws(SysError) {
-        for cap in 0...lastCapability where !keep.contains(cap) {
-            if ck_prctl(PR_CAPBSET_DROP, UInt(cap), 0, 0, 0) != 0 && Glibc.errno != EINVAL {
-                throw SysError.last("prctl", "PR_CAPBSET_DROP \(cap)")
-            }
+    /// What the command's process does between clone and exec (see `ck_launch`).
+    public struct LaunchRequest {
+        public var candidates: [String]
+        public var argv: [String]
+        public var environment: [String]
+        public var workingDirectory: String
+        public var signalMask: sigset_t
+        public var newSession = false
+        public var announceFD: Int32 = -1
+        public var clearGroups = false
+        public var uid: UInt32
+        public var gid: UInt32
+        public var keepCapabilities: Set<Int32> = []
+        public var dropBoundingSet = false
+
+        public init(candidates: [String], argv: [String], environment: [String], workingDirectory: String,
+                    signalMask: sigset_t, uid: UInt32, gid: UInt32) {
+            self.candidates = candidates
+            self.argv = argv
+            self.environment = environment
+            self.workingDirectory = workingDirectory
+            self.signalMask = signalMask
+            self.uid = uid
+            self.gid = gid
         }
-        _ = ck_prctl(PR_CAP_AMBIENT, UInt(PR_CAP_AMBIENT_CLEAR_ALL), 0, 0, 0)
     }
 
-    /// Effective and permitted sets become exactly `keep`; the inheritable set empty.
-    public static func setCapabilities(_ keep: Set<Int32>) throws(SysError) {
+    /// Where starting the command failed, and the errno; for exec, which candidate.
+    public struct LaunchFailure: Error {
+        public var step: String
+        public var errno: Errno
+        public var candidate: String?
+        /// 127: nothing to run was found; 126: found but could not run; 125: set-up.
+        public var status: Int32
+    }
+
+    /// Starts the command: returns its pid, and the failure if it did not get to run.
+    public static func launch(_ r: LaunchRequest) throws(SysError) -> (pid_t, LaunchFailure?) {
+        let candidates = r.candidates.map { UnsafePointer(strdup($0)) }
+        let argv = r.argv.map { strdup($0) } + [nil]
+        let env = r.environment.map { strdup($0) } + [nil]
+        let cwd = strdup(r.workingDirectory)
+        defer {
+            candidates.forEach { free(UnsafeMutablePointer(mutating: $0)) }
+            argv.forEach { free($0) }
+            env.forEach { free($0) }
+            free(cwd)
+        }
         var low: UInt32 = 0, high: UInt32 = 0
-        for cap in keep where cap <= lastCapability {
+        for cap in r.keepCapabilities where cap <= lastCapability {
             if cap < 32 { low |= 1 << UInt32(cap) } else { high |= 1 << UInt32(cap - 32) }
         }
-        if ck_capset_all(low, high) != 0 { throw SysError.last("capset", "") }
-    }
-
-    /// execve; returns only on failure, with the errno.
-    public static func exec(_ path: String, _ argv: [String], _ env: [String]) -> Errno {
-        let cArgs = argv.map { strdup($0) } + [nil]
-        let cEnv = env.map { strdup($0) } + [nil]
-        Glibc.execve(path, cArgs, cEnv)
-        return Errno(rawValue: Glibc.errno)
+        var mask = r.signalMask
+        var l = ck_launch()
+        let pid: Int32 = candidates.withUnsafeBufferPointer { cands in
+            argv.withUnsafeBufferPointer { a in
+                env.withUnsafeBufferPointer { e in
+                    withUnsafePointer(to: &mask) { m in
+                        l.candidates = UnsafePointer(cands.baseAddress)
+                        l.candidate_count = Int32(cands.count)
+                        l.argv = UnsafePointer(a.baseAddress)
+                        l.envp = UnsafePointer(e.baseAddress)
+                        l.cwd = UnsafePointer(cwd)
+                        l.sigmask = UnsafeRawPointer(m)
+                        l.new_session = r.newSession ? 1 : 0
+                        l.announce_fd = r.announceFD
+                        l.clear_groups = r.clearGroups ? 1 : 0
+                        l.uid = r.uid
+                        l.gid = r.gid
+                        l.keep_caps_low = low
+                        l.keep_caps_high = high
+                        l.drop_bounding = r.dropBoundingSet ? 1 : 0
+                        l.last_cap = lastCapability
+                        return ck_launch(&l)
+                    }
+                }
+            }
+        }
+        if pid < 0 { throw SysError.last("clone", "(the command)") }
+        let step = ck_launch_step(rawValue: UInt32(l.failed_step))
+        guard step != CK_STEP_NONE else { return (pid, nil) }
+        let names: [ck_launch_step: String] = [
+            CK_STEP_SIGMASK: "sigprocmask", CK_STEP_SETSID: "setsid", CK_STEP_PDEATHSIG: "prctl PR_SET_PDEATHSIG",
+            CK_STEP_ANNOUNCE: "send (pid file)", CK_STEP_BOUNDING: "prctl PR_CAPBSET_DROP",
+            CK_STEP_SETGROUPS: "setgroups", CK_STEP_SETRESGID: "setresgid \(r.gid)", CK_STEP_SETRESUID: "setresuid \(r.uid)",
+            CK_STEP_CAPSET: "capset", CK_STEP_NO_NEW_PRIVS: "prctl PR_SET_NO_NEW_PRIVS",
+            CK_STEP_CHDIR: "chdir \(r.workingDirectory)", CK_STEP_CLOSE_RANGE: "close_range", CK_STEP_EXEC: "exec",
+        ]
+        let errno = Errno(rawValue: l.failed_errno)
+        if step == CK_STEP_EXEC {
+            let i = Int(l.failed_candidate)
+            let name = i >= 0 && i < r.candidates.count ? r.candidates[i] : r.argv.first ?? ""
+            let notFound = errno == .noSuchFileOrDirectory || errno == .notDirectory
+            // Not found anywhere: name the command as given, not the last PATH entry tried.
+            let shown = notFound && !(r.argv.first ?? "").contains("/") ? (r.argv.first ?? name) : name
+            return (pid, LaunchFailure(step: "exec", errno: errno, candidate: shown, status: notFound ? 127 : 126))
+        }
+        return (pid, LaunchFailure(step: names[step] ?? "launch", errno: errno, candidate: nil, status: 125))
     }
 
     public static func loopbackUp() throws(SysError) {
@@ -130,21 +191,17 @@ public enum Signals {
         return s
     }
 
-    /// Blocks `handled` and gives each a no-op handler (a PID 1 drops SIG_DFL signals).
+    /// Blocks `handled`, to be taken with `wait()`. Blocked signals are queued even for a
+    /// PID 1 and even where the disposition would ignore them, so no handler is installed;
+    /// the caller's dispositions (an ignored SIGINT under nohup, say) reach the command
+    /// unchanged. SIGCHLD alone must not be ignored, or children would vanish unwaited.
     /// Returns the previous mask, for the command to get back before exec.
     public static func takeOver() -> sigset_t {
+        _ = ck_signal_default(SIGCHLD)
         var set = set(handled)
         var old = sigset_t()
         sigprocmask(SIG_BLOCK, &set, &old)
-        for sig in handled { _ = ck_signal_noop(sig) }
         return old
-    }
-
-    /// Back to how the caller had them, for the command (exec resets handlers, not masks).
-    public static func restore(_ mask: sigset_t) {
-        for sig in handled { _ = ck_signal_default(sig) }
-        var m = mask
-        sigprocmask(SIG_SETMASK, &m, nil)
     }
 
     public static func ignore(_ signals: [Int32]) { for s in signals { _ = ck_signal_ignore(s) } }

@@ -40,9 +40,6 @@ int ck_ioctl_int(int fd, unsigned long request, int arg);
 int ck_if_get_flags(int sock, const char *name, short *flags);
 int ck_if_set_flags(int sock, const char *name, short flags);
 
-// Signals: a handler that does nothing, so blocked signals still count as "handled"
-// for a PID 1 (the kernel drops SIG_DFL signals sent to an init).
-int ck_signal_noop(int sig);
 int ck_signal_default(int sig);
 int ck_signal_ignore(int sig);
 
@@ -51,6 +48,38 @@ ssize_t ck_send_fd(int sock, int fd, const void *buf, size_t len);
 ssize_t ck_recv_fd(int sock, void *buf, size_t len, int *fd);
 ssize_t ck_recv_creds(int sock, void *buf, size_t len, int32_t *pid);
 ssize_t ck_recv_creds_nonblocking(int sock, uint8_t *byte, int32_t *pid);
+
+// Starting the command. The child shares the init's memory (CLONE_VM | CLONE_VFORK, as
+// posix_spawn does) and runs only the raw system calls below, in this order, then execve:
+// no Swift, no locks, no allocation after the clone. A failure is written back into the
+// struct (the init is suspended until the child execs or exits) for Swift to report.
+enum ck_launch_step {
+    CK_STEP_NONE = 0, CK_STEP_SIGMASK, CK_STEP_SETSID, CK_STEP_PDEATHSIG, CK_STEP_ANNOUNCE,
+    CK_STEP_BOUNDING, CK_STEP_SETGROUPS, CK_STEP_SETRESGID, CK_STEP_SETRESUID, CK_STEP_CAPSET,
+    CK_STEP_NO_NEW_PRIVS, CK_STEP_CHDIR, CK_STEP_CLOSE_RANGE, CK_STEP_EXEC,
+};
+struct ck_launch {
+    // in
+    const char *const *candidates;  // paths to try with execve, in order (PATH search)
+    int candidate_count;
+    char *const *argv;
+    char *const *envp;
+    const char *cwd;
+    const void *sigmask;            // a sigset_t to restore
+    int new_session;
+    int announce_fd;                // >= 0: send one byte here (the kernel adds our pid)
+    int clear_groups;               // setgroups(0, NULL): only where setgroups is allowed
+    uint32_t uid, gid;
+    uint32_t keep_caps_low, keep_caps_high;
+    int drop_bounding;              // drop every capability but keep_* from the bounding set
+    int last_cap;
+    // out
+    int failed_step;
+    int failed_errno;
+    int failed_candidate;           // for CK_STEP_EXEC: the candidate the error is about
+};
+// Returns the child's pid once it has exec'd or exited, or -1 with errno.
+int ck_launch(struct ck_launch *l);
 
 extern char **environ;
 #endif

@@ -1,17 +1,15 @@
 import BurrowKernel
 import BurrowSpec
 import Glibc
-import SystemPackage
 
-/// The last steps before the command: identity, capabilities, no_new_privs, working
-/// directory, environment, exec. Runs in the forked child of the init, inside the new root.
+/// Everything about the command's process decided in Swift, before it exists: its ids,
+/// capabilities, working directory, environment and the programs to try. The process itself
+/// is started by `Proc.launch`, whose child runs only raw system calls between clone and exec.
 struct Launcher {
     let spec: SandboxSpec
     let maps: IDMaps
-    let errorPipe: Int32
     let pidSocket: Int32
     let callerMask: sigset_t
-    let log: Log
 
     static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     /// What root inside keeps: everything but the power to undo the sandbox's own mounts
@@ -19,39 +17,23 @@ struct Launcher {
     /// only: the host never sees these capabilities.
     static let rootDrops: Set<Int32> = [21 /* CAP_SYS_ADMIN */, 19 /* CAP_SYS_PTRACE */]
 
-    func start() -> Never {
-        Signals.restore(callerMask)
-        do throws(SysError) {
-            if spec.process.newSession, setsid() < 0 { throw SysError.last("setsid", "") }
-            _ = try Proc.dieWithParent(SIGKILL, expectedParent: getppid())
-            if pidSocket >= 0 {
-                // The kernel attaches our pid, as the supervisor sees it, to this message.
-                var one: UInt8 = 1
-                _ = send(pidSocket, &one, 1, Int32(MSG_NOSIGNAL))
-                Files.close(pidSocket)
-            }
-            let uid = maps.insideUid, gid = maps.insideGid
-            let keep: Set<Int32> = uid == 0 ? Set(0...Proc.lastCapability).subtracting(Self.rootDrops) : []
-            // The bounding set first (that needs CAP_SETPCAP), then the ids, then the rest.
-            // Only root inside needs it: any other uid gets no capability from exec (every
-            // mount here is nosuid, so file capabilities are ignored too).
-            if uid == 0 { try Proc.limitBoundingSet(to: keep) }
-            try Proc.become(uid: uid, gid: gid, groups: maps.setgroupsAllowed ? [] : nil)
-            try Proc.setCapabilities(keep)
-            // no_new_privs before the first exec in the new root: setuid files stay inert.
-            try Proc.setNoNewPrivileges()
-            let dir = spec.process.chdir?.description ?? "/"
-            if chdir(dir) != 0 { throw SysError.last("chdir", dir) }
-            // Descriptors the caller passed to burrow beyond stdio do not reach the sandbox.
-            try Files.closeOnExec(from: 3)
-        } catch {
-            fail(Failure(error), on: errorPipe)
-        }
+    var request: Proc.LaunchRequest {
         let env = applyEnvironment(spec.process.environment, to: Self.callerEnvironment())
-        let (path, errno) = Self.execute(spec.process.argv, env: env)
-        // exec failed: 127 when nothing was found, 126 when it was found but cannot run.
-        let status: Int32 = errno == .noSuchFileOrDirectory || errno == .notDirectory ? 127 : 126
-        fail(Failure(SysError("exec", path, errno: errno), status: status), on: errorPipe)
+        let uid = maps.insideUid
+        var r = Proc.LaunchRequest(
+            candidates: Self.candidates(for: spec.process.argv[0], env: env), argv: spec.process.argv,
+            environment: env.map { "\($0.0)=\($0.1)" }, workingDirectory: spec.process.chdir?.description ?? "/",
+            signalMask: callerMask, uid: uid, gid: maps.insideGid)
+        r.newSession = spec.process.newSession
+        r.announceFD = pidSocket
+        r.clearGroups = maps.setgroupsAllowed
+        // Any uid but 0 gets no capability from exec (every mount is nosuid, so file
+        // capabilities are ignored too): only root inside needs its bounding set trimmed.
+        if uid == 0 {
+            r.keepCapabilities = Set(0...Proc.lastCapability).subtracting(Self.rootDrops)
+            r.dropBoundingSet = true
+        }
+        return r
     }
 
     static func callerEnvironment() -> [(String, String)] {
@@ -65,19 +47,11 @@ struct Launcher {
         return out
     }
 
-    /// execvpe with the *sandbox's* PATH, as env(1) searches it: a missing file moves on to
-    /// the next directory, a file that cannot run is remembered.
-    static func execute(_ argv: [String], env: [(String, String)]) -> (String, Errno) {
-        let envStrings = env.map { "\($0.0)=\($0.1)" }
-        let name = argv[0]
-        if name.contains("/") { return (name, Proc.exec(name, argv, envStrings)) }
+    /// The paths execve will try: the name itself when it has a `/`, else each entry of the
+    /// sandbox's PATH (not burrow's), as execvp would.
+    static func candidates(for name: String, env: [(String, String)]) -> [String] {
+        if name.contains("/") { return [name] }
         let path = env.first { $0.0 == "PATH" }?.1 ?? defaultPath
-        var found: (String, Errno)?
-        for dir in path.split(separator: ":", omittingEmptySubsequences: false) {
-            let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + name
-            let e = Proc.exec(candidate, argv, envStrings)
-            if e != .noSuchFileOrDirectory && e != .notDirectory && found == nil { found = (candidate, e) }
-        }
-        return found ?? (name, .noSuchFileOrDirectory)
+        return path.split(separator: ":", omittingEmptySubsequences: false).map { ($0.isEmpty ? "." : String($0)) + "/" + name }
     }
 }

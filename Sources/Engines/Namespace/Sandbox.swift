@@ -109,11 +109,17 @@ struct Sandbox {
             fail(error, on: err)
         }
 
+        let launcher = Launcher(spec: spec, maps: maps, pidSocket: channels.pidCommand, callerMask: callerMask)
         let command: pid_t
-        do { command = try Proc.fork("the command") } catch { fail(Failure(error), on: err) }
-        if command == 0 {
-            Launcher(spec: spec, maps: maps, errorPipe: err, pidSocket: channels.pidCommand,
-                     callerMask: callerMask, log: log).start()
+        do {
+            let (pid, failure) = try Proc.launch(launcher.request)
+            command = pid
+            if let f = failure {
+                let subject = f.candidate.map { "\(f.step) \($0)" } ?? f.step
+                _ = try? Files.writeAll(err, Failure(SysError(subject, errno: f.errno), status: f.status).encoded, what: "error pipe")
+            }
+        } catch {
+            fail(Failure(error), on: err)
         }
         Files.close(channels.errorWrite)
         Files.close(channels.pidCommand)
