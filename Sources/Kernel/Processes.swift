@@ -13,6 +13,13 @@ public enum Proc {
     public enum Exit: Equatable, Sendable {
         case exited(Int32)
         case signaled(Int32)
+
+        /// Decodes a wait status (WIFEXITED and friends are macros Swift cannot call).
+        public init?(waitStatus status: Int32) {
+            let sig = status & 0x7f
+            if sig == 0 { self = .exited((status >> 8) & 0xff) } else if sig != 0x7f { self = .signaled(sig) } else { return nil }
+        }
+
         /// The shell convention: the code, or 128+N for signal N.
         public var status: Int32 {
             switch self {
@@ -22,18 +29,29 @@ public enum Proc {
         }
     }
 
-    /// waitpid; nil with WNOHANG when nothing changed, or when there is no such child.
-    public static func wait(_ pid: pid_t, noHang: Bool) -> (pid_t, Exit)? {
+    public enum Reaped: Equatable {
+        case child(pid_t, Exit)
+        /// Children exist, none has ended (only with `noHang`).
+        case nothingYet
+        case noChildren
+    }
+
+    /// waitpid, retried on EINTR.
+    public static func reap(_ pid: pid_t = -1, noHang: Bool) -> Reaped {
         var status: Int32 = 0
         while true {
             let r = Glibc.waitpid(pid, &status, noHang ? WNOHANG : 0)
             if r < 0 && Glibc.errno == EINTR { continue }
-            if r <= 0 { return nil }
-            // WIFEXITED / WTERMSIG are macros: decode the status word by hand.
-            let sig = status & 0x7f
-            if sig == 0 { return (r, .exited((status >> 8) & 0xff)) }
-            if sig != 0x7f { return (r, .signaled(sig)) }
+            if r < 0 { return .noChildren }
+            if r == 0 { return .nothingYet }
+            if let exit = Exit(waitStatus: status) { return .child(r, exit) }
         }
+    }
+
+    /// The exit of `pid`, or nil (with `noHang`, when it is still running).
+    public static func wait(_ pid: pid_t, noHang: Bool) -> Exit? {
+        if case .child(_, let exit) = reap(pid, noHang: noHang) { return exit }
+        return nil
     }
 
     public static func kill(_ pid: pid_t, _ sig: Int32) { _ = Glibc.kill(pid, sig) }

@@ -98,7 +98,27 @@ public enum NamespaceEngine {
             Files.close(ch.mapHelperRead)
         }
 
-        // Enter the new user namespace (and PID namespace, for our next child), then map ids.
+        // Whatever happens from here on, the cleaner gets to finish before burrow exits.
+        let outcome: Result<Int32, Failure>
+        do {
+            outcome = .success(try enterAndWatch(spec, maps: maps, channels: &ch, mapHelper: mapHelper,
+                                                 pidFile: pidFile, callerMask: callerMask, supervisor: me, log: log))
+        } catch {
+            outcome = .failure(error)
+        }
+        Files.close(ch.cleanerSandbox)
+        Files.close(ch.lifelineWrite)
+        if cleaner > 0 { _ = Proc.wait(cleaner, noHang: false) }
+        return try outcome.get()
+    }
+
+    /// Enters the new user namespace (and PID namespace, for our next child), maps ids,
+    /// starts the init, reports its failures and passes signals on until it exits.
+    private static func enterAndWatch(
+        _ spec: SandboxSpec, maps: IDMaps, channels ch: inout Channels, mapHelper: pid_t, pidFile: Int32,
+        callerMask: sigset_t, supervisor me: pid_t, log: Log
+    ) throws(Failure) -> Int32 {
+        defer { Files.close(pidFile) }
         let sandbox = Sandbox(spec: spec, maps: maps, channels: ch, callerMask: callerMask, supervisor: me, log: log)
         do throws(SysError) {
             try Proc.unshare(sandbox.supervisorNamespaces, what: spec.namespaces.pid ? "(user, pid)" : "(user)")
@@ -112,7 +132,8 @@ public enum NamespaceEngine {
         if mapHelper > 0 {
             _ = try? Files.writeAll(ch.mapHelperWrite, [1], what: "map helper pipe")
             Files.close(ch.mapHelperWrite)
-            if Proc.wait(mapHelper, noHang: false)?.1 != .exited(0) { return Failure.setupStatus }
+            // The helper has said what went wrong.
+            if Proc.wait(mapHelper, noHang: false) != .exited(0) { return Failure.setupStatus }
         }
         try maps.writeOwn(log: log)
 
@@ -123,6 +144,7 @@ public enum NamespaceEngine {
             sandbox.start()
         }
         for fd in [ch.errorWrite, ch.lifelineRead, ch.pidCommand, ch.cleanerSandbox] { Files.close(fd) }
+        ch.cleanerSandbox = -1
 
         // EOF: the command is running. A message: setup or exec failed, and why.
         let message = (try? Files.readAll(ch.errorRead)) ?? []
@@ -133,23 +155,20 @@ public enum NamespaceEngine {
         if failure == nil, pidFile >= 0, let pid = Files.receiveSenderPid(ch.pidSupervisor) {
             _ = try? Files.writeAll(pidFile, Array("\(pid)\n".utf8), what: spec.process.pidFile?.string ?? "")
         }
-        Files.close(pidFile)
         Files.close(ch.pidSupervisor)
 
-        var status = forward(to: initPid, newSession: spec.process.newSession)
-        if let f = failure, f.status != 0 { status = f.status }
-        Files.close(ch.lifelineWrite)
-        if cleaner > 0 { _ = Proc.wait(cleaner, noHang: false) }
+        let status = forward(to: initPid, newSession: spec.process.newSession)
+        if let f = failure, f.status != 0 { return f.status }
         return status
     }
 
     /// Forwards signals to the init until it exits; returns its status.
     private static func forward(to child: pid_t, newSession: Bool) -> Int32 {
-        if let (_, e) = Proc.wait(child, noHang: true) { return e.status }
+        if let e = Proc.wait(child, noHang: true) { return e.status }
         while true {
             let r = Signals.wait()
             if r.signal == SIGCHLD {
-                if let (_, e) = Proc.wait(child, noHang: true) { return e.status }
+                if let e = Proc.wait(child, noHang: true) { return e.status }
                 continue
             }
             if !Signals.isFromTerminal(r) || newSession { Proc.kill(child, r.signal) }

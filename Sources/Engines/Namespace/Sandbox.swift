@@ -141,12 +141,12 @@ struct Sandbox {
                 continue
             }
             var anyLeft = true
-            while true {
-                var status: Int32 = 0
-                let pid = waitpid(-1, &status, WNOHANG)
-                if pid < 0 { anyLeft = false; break }
-                if pid == 0 { break }
-                if pid == command { commandExit = Self.decode(status) }
+            reaping: while true {
+                switch Proc.reap(noHang: true) {
+                case .child(let pid, let exit): if pid == command { commandExit = exit }
+                case .nothingYet: break reaping
+                case .noChildren: anyLeft = false; break reaping
+                }
             }
             guard let exit = commandExit else { continue }
             if !spec.process.keepChildren {
@@ -157,17 +157,12 @@ struct Sandbox {
         }
     }
 
-    static func decode(_ status: Int32) -> Proc.Exit {
-        let sig = status & 0x7f
-        return sig == 0 ? .exited((status >> 8) & 0xff) : .signaled(sig)
-    }
-
     /// Kills every process left in the sandbox and reaps them.
     private func killAll(isPID1: Bool, children: Int32) {
         if isPID1 {
             // kill(-1) from a PID 1 reaches every process of its namespace and nothing else.
             Proc.kill(-1, SIGKILL)
-            while Proc.wait(-1, noHang: false) != nil || errno == EINTR {}
+            while Proc.reap(noHang: false) != .noChildren {}
             return
         }
         // Without a PID namespace: kill our children; their orphans come back to us (child
@@ -178,11 +173,11 @@ struct Sandbox {
             let pids = n <= 0 ? [] : String(decoding: buf[..<n], as: UTF8.self)
                 .split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { pid_t($0) }
             if pids.isEmpty {
-                while Proc.wait(-1, noHang: true) != nil {}
+                while case .child = Proc.reap(noHang: true) {}
                 return
             }
             for pid in pids { Proc.kill(pid, SIGKILL) }
-            for _ in pids { _ = Proc.wait(-1, noHang: false) }
+            for _ in pids { _ = Proc.reap(noHang: false) }
         }
     }
 }
