@@ -31,7 +31,26 @@ struct LeftoverTests {
         ]
     }
 
-    static let created = ["newdir", "newbind", "newdir3", "newlink"]
+
+    /// A private rootfs, a host directory to bind, a unique sleep marker, and the rootfs
+    /// listing to compare with afterwards.
+    struct Scene {
+        let root: PrivateRootfs
+        let work: TempDir
+        let marker: String
+        let before: [String]
+
+        static func make() async -> Scene {
+            let root = await makePrivateRootfs()
+            return Scene(root: root, work: makeTempDir(owner: testUser), marker: sleepMarker(), before: treeListing(root.path))
+        }
+
+        func tearDown() {
+            killProcesses(withArgument: marker)
+            root.remove()
+            work.remove()
+        }
+    }
 
     func expectNothingLeft(
         rootfs: PrivateRootfs, listing before: [String], marker: String, grace: Double,
@@ -55,15 +74,9 @@ struct LeftoverTests {
 
     @Test("After a normal run", arguments: modes)
     func normalRun(_ mode: Mode) async {
-        let root = await makePrivateRootfs()
-        let w = makeTempDir(owner: testUser)
-        defer {
-            root.remove()
-            w.remove()
-        }
-        let marker = sleepMarker()
-        defer { killProcesses(withArgument: marker) }
-        let before = treeListing(root.path)
+        let scene = await Scene.make()
+        defer { scene.tearDown() }
+        let (root, w, marker, before) = (scene.root, scene.work, scene.marker, scene.before)
         let r = await burrow(
             mode.args + Self.creatingSteps(w) + [root.path]
                 + sh(
@@ -77,15 +90,9 @@ struct LeftoverTests {
 
     @Test("After a setup that fails half-way", arguments: modes)
     func failedSetup(_ mode: Mode) async {
-        let root = await makePrivateRootfs()
-        let w = makeTempDir(owner: testUser)
-        defer {
-            root.remove()
-            w.remove()
-        }
-        let marker = sleepMarker()
-        defer { killProcesses(withArgument: marker) }
-        let before = treeListing(root.path)
+        let scene = await Scene.make()
+        defer { scene.tearDown() }
+        let (root, w, marker, before) = (scene.root, scene.work, scene.marker, scene.before)
         // The creating steps succeed, then a bind of a missing source fails.
         let r = await burrow(
             mode.args + Self.creatingSteps(w) + ["--bind", "/nonexistent-burrow-src", "/other/x", root.path]
@@ -99,15 +106,9 @@ struct LeftoverTests {
 
     @Test("After burrow is killed with SIGKILL while the command sleeps", arguments: modes)
     func killNine(_ mode: Mode) async throws {
-        let root = await makePrivateRootfs()
-        let w = makeTempDir(owner: testUser)
-        defer {
-            root.remove()
-            w.remove()
-        }
-        let marker = sleepMarker()
-        defer { killProcesses(withArgument: marker) }
-        let before = treeListing(root.path)
+        let scene = await Scene.make()
+        defer { scene.tearDown() }
+        let (root, w, marker, before) = (scene.root, scene.work, scene.marker, scene.before)
         let p = try startBurrow(mode.args + Self.creatingSteps(w) + [root.path] + sh("sleep \(marker) & wait"))
         let started = await waitForProcess(argument: marker, timeout: 10)
         #expect(started != nil, "the command never started; stderr: \(p.stderrSoFar)")
@@ -121,15 +122,9 @@ struct LeftoverTests {
 
     @Test("After burrow is stopped with SIGTERM", arguments: modes)
     func terminated(_ mode: Mode) async throws {
-        let root = await makePrivateRootfs()
-        let w = makeTempDir(owner: testUser)
-        defer {
-            root.remove()
-            w.remove()
-        }
-        let marker = sleepMarker()
-        defer { killProcesses(withArgument: marker) }
-        let before = treeListing(root.path)
+        let scene = await Scene.make()
+        defer { scene.tearDown() }
+        let (root, w, marker, before) = (scene.root, scene.work, scene.marker, scene.before)
         let p = try startBurrow(mode.args + Self.creatingSteps(w) + [root.path, "/bin/sleep", marker])
         let started = await waitForProcess(argument: marker, timeout: 10)
         #expect(started != nil, "the command never started; stderr: \(p.stderrSoFar)")
