@@ -56,7 +56,7 @@ struct ErrorTests {
         BadInput(name: "--perms not octal", args: ["--perms", "999", "--tmpfs", "/run", "$ROOTFS", "$CMD"], mentions: ["999"]),
         BadInput(name: "--size with no --tmpfs after it", args: ["--size", "1M", "$ROOTFS", "$CMD"], mentions: ["--size"]),
         BadInput(
-            name: "--ro-root with an overlay", args: ["--ro-root", "--tmp-overlay", "$ROOTFS", "$CMD"],
+            name: "--ro-root with an overlay", args: ["--ro-root", "--root-tmp-overlay", "$ROOTFS", "$CMD"],
             mentions: ["--ro-root"]),
         BadInput(name: "--uid-map not IN:HOST:COUNT", args: ["--uid-map", "1:2", "$ROOTFS", "$CMD"], mentions: ["1:2"]),
         BadInput(
@@ -100,7 +100,7 @@ struct ErrorTests {
         expectSuccess(r)
         expectStdout(r, contains: "Usage")
         for option in [
-            "--bind", "--ro-bind", "--dev-bind", "--tmpfs", "--proc", "--dev", "--overlay", "--unshare-pid",
+            "--bind", "--ro-bind", "--dev-bind", "--tmpfs", "--proc", "--dev", "--root-overlay", "--unshare-pid",
             "--unshare-all", "--uid-map", "--chdir", "--setenv", "--keep-children", "--engine", "--version",
         ] {
             expectStdout(r, contains: option)

@@ -360,7 +360,7 @@ struct FilesystemTests {
     }
 
     @Test("The root is always nosuid", arguments: [
-        [String](), ["--ro-root"], ["--tmp-overlay"], ["--unshare-all"],
+        [String](), ["--ro-root"], ["--root-tmp-overlay"], ["--unshare-all"],
     ])
     func rootIsNosuid(_ extra: [String]) async {
         let r = await burrow(extra + ["--proc", "/proc", rootfs] + sh(printMounts))
@@ -369,7 +369,7 @@ struct FilesystemTests {
         expectOption(m, "nosuid", context: r)
     }
 
-    @Test("--overlay DIR: changes land in DIR/upper, the rootfs is untouched, a second run sees them")
+    @Test("--root-overlay DIR: changes land in DIR/upper, the rootfs is untouched, a second run sees them")
     func overlayKeepsChanges() async {
         let root = await makePrivateRootfs()
         let changes = makeTempDir(owner: testUser)
@@ -378,7 +378,7 @@ struct FilesystemTests {
             changes.remove()
         }
         let first = await burrow(
-            ["--overlay", changes.path, "--proc", "/proc", root.path]
+            ["--root-overlay", changes.path, "--proc", "/proc", root.path]
                 + sh(
                     "echo layered > /etc/newfile && echo changed > /etc/hostname && rm /etc/os-release && echo done; \(printMounts)"
                 ))
@@ -391,30 +391,30 @@ struct FilesystemTests {
         #expect(readFile(changes.sub("upper/etc/newfile")) == "layered\n", "the change is not in DIR/upper")
 
         let second = await burrow(
-            ["--overlay", changes.path, root.path]
+            ["--root-overlay", changes.path, root.path]
                 + sh("cat /etc/newfile /etc/hostname; test -e /etc/os-release || echo os-release-gone"))
         expectSuccess(second)
         expectLines(second, ["layered", "changed", "os-release-gone"])
         #expect(hostMounts(mentioning: root.path).isEmpty)
     }
 
-    @Test("--tmp-overlay: writes succeed inside and leave no trace")
+    @Test("--root-tmp-overlay: writes succeed inside and leave no trace")
     func tmpOverlayDiscardsChanges() async {
         let root = await makePrivateRootfs()
         defer { root.remove() }
         let before = treeListing(root.path)
         let first = await burrow(
-            ["--tmp-overlay", root.path]
+            ["--root-tmp-overlay", root.path]
                 + sh(
                     "echo x > /tmpov && mkdir /newdir2 && rm /etc/os-release && echo changed > /etc/hostname && cat /tmpov && echo done"
                 ))
         expectSuccess(first)
         expectLines(first, ["x", "done"])
-        #expect(treeListing(root.path) == before, "the rootfs changed under --tmp-overlay")
+        #expect(treeListing(root.path) == before, "the rootfs changed under --root-tmp-overlay")
         #expect(readFile(root.at("/etc/hostname")) == "burrow-rootfs\n")
         #expect(hostMounts(mentioning: root.path).isEmpty)
 
-        let second = await burrow(["--tmp-overlay", root.path] + sh("test -e /tmpov && echo still-there || echo gone"))
+        let second = await burrow(["--root-tmp-overlay", root.path] + sh("test -e /tmpov && echo still-there || echo gone"))
         expectSuccess(second)
         expectLines(second, ["gone"])
     }

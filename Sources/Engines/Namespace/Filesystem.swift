@@ -311,7 +311,7 @@ struct Filesystem {
                     Files.close(parent)
                     throw SysError("create mount point", "\(sub) (for \(path))", errno: error.errno,
                                    hint: error.errno == .readOnlyFileSystem || error.errno == .permissionDenied
-                                       ? "create it in the rootfs first, or use --tmp-overlay / --overlay DIR" : nil)
+                                       ? "create it in the rootfs first, or use --root-tmp-overlay / --root-overlay DIR" : nil)
                 }
                 log.step("created \(sub)")
                 next = try Files.open2(sub.relative, at: root, flags: O_PATH, resolve: how)

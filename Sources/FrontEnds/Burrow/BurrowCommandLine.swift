@@ -26,6 +26,7 @@ public enum BurrowCommandLine {
             }
             if arg.hasPrefix("-"), arg != "-" {
                 guard let option = table[arg] else {
+                    if let hint = bwrapOnly[arg] { throw UsageError("unknown option '\(arg)': \(hint)") }
                     throw UsageError("unknown option '\(arg)'")
                 }
                 let values = Array(args[(i + 1)...].prefix(option.metavars.count))
@@ -158,12 +159,12 @@ public enum BurrowCommandLine {
                help: "Make DEST and everything below it read-only", apply: dest { .remountReadOnly(dest: $0) }),
         Option(names: ["--ro-root"], metavars: [], group: .filesystem,
                help: "Mount ROOTFS itself read-only", apply: flag { $0.spec.root.readOnly = true }),
-        Option(names: ["--overlay"], metavars: ["DIR"], group: .filesystem,
+        Option(names: ["--root-overlay"], metavars: ["DIR"], group: .filesystem,
                help: "Writable overlay over ROOTFS; changes kept in DIR/upper",
                apply: { (s: inout ParseState, v: [String], _: String) throws(UsageError) in
-                   guard !v[0].isEmpty else { throw UsageError("--overlay needs a directory") }
+                   guard !v[0].isEmpty else { throw UsageError("--root-overlay needs a directory") }
                    s.spec.root.overlay = .keep(changes: HostPath(v[0])) }),
-        Option(names: ["--tmp-overlay"], metavars: [], group: .filesystem,
+        Option(names: ["--root-tmp-overlay"], metavars: [], group: .filesystem,
                help: "Writable overlay over ROOTFS; changes discarded at exit",
                apply: flag { $0.spec.root.overlay = .discard }),
         // Namespaces
@@ -250,6 +251,23 @@ public enum BurrowCommandLine {
         Option(names: ["--help", "-h"], metavars: [], group: .general,
                help: "Print this help and exit", apply: flag { $0.stop = .help }),
     ]
+
+    /// bwrap options users will try, and what to do instead.
+    static let bwrapOnly: [String: String] = {
+        let overlay = "bwrap's overlays on any path are not supported; over ROOTFS use --root-overlay DIR or --root-tmp-overlay"
+        let caps = "capabilities are fixed: none for a uid other than 0, and for root inside all but CAP_SYS_ADMIN and CAP_SYS_PTRACE"
+        let fd = "passing files and options through descriptors is not supported"
+        var t = [
+            "--overlay-src": overlay, "--overlay": overlay, "--tmp-overlay": overlay, "--ro-overlay": overlay,
+            "--cap-add": caps, "--cap-drop": caps,
+            "--seccomp": "seccomp filters are not supported yet", "--add-seccomp-fd": "seccomp filters are not supported yet",
+            "--as-pid-1": "with --unshare-pid, burrow's own init is PID 1 so that leftover processes are reaped",
+            "--userns": "joining an existing namespace is not supported", "--pidns": "joining an existing namespace is not supported",
+        ]
+        for o in ["--args", "--bind-fd", "--ro-bind-fd", "--file", "--bind-data", "--ro-bind-data", "--info-fd",
+                  "--json-status-fd", "--block-fd", "--userns-block-fd", "--sync-fd"] { t[o] = fd }
+        return t
+    }()
 
     static let table: [String: Option] = {
         var t: [String: Option] = [:]
