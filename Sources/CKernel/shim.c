@@ -24,14 +24,6 @@ int ck_unshare(int flags) { return unshare(flags); }
 int ck_pivot_root(const char *n, const char *o) { return (int)syscall(SYS_pivot_root, n, o); }
 int ck_sethostname(const char *name, size_t len) { return sethostname(name, len); }
 
-int ck_setresuid(uint32_t r, uint32_t e, uint32_t s) { return setresuid(r, e, s); }
-int ck_setresgid(uint32_t r, uint32_t e, uint32_t s) { return setresgid(r, e, s); }
-int ck_setgroups(size_t n, const uint32_t *g) { return setgroups(n, (const gid_t *)g); }
-int ck_capset_all(uint32_t low, uint32_t high) {
-    struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-    struct __user_cap_data_struct d[2] = {{low, low, 0}, {high, high, 0}};
-    return (int)syscall(SYS_capset, &h, d);
-}
 
 int ck_prctl(int o, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5) {
     return prctl(o, a2, a3, a4, a5);
@@ -69,8 +61,6 @@ int ck_statx_mount(int d, const char *p, int flags, uint64_t *mnt_id, int *is_ro
 }
 
 int ck_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
-int ck_cloexec_from(unsigned int first) { return (int)syscall(SYS_close_range, first, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */); }
-int ck_ioctl_int(int fd, unsigned long req, int arg) { return ioctl(fd, req, arg); }
 int ck_if_get_flags(int sock, const char *name, short *flags) {
     struct ifreq r;
     memset(&r, 0, sizeof r);

@@ -16,11 +16,6 @@ public enum Files {
         try retrying("open", path) { ck_openat2(dir, path, UInt64(flags | O_CLOEXEC), mode, resolve) }
     }
 
-    /// Marks every fd from `first` up close-on-exec: the command gets 0, 1 and 2 only.
-    public static func closeOnExec(from first: UInt32) throws(SysError) {
-        if ck_cloexec_from(first) != 0 { throw SysError.last("close_range", "\(first)..") }
-    }
-
     public static func close(_ fd: Int32) { if fd >= 0 { _ = Glibc.close(fd) } }
 
     public static func mkdir(_ name: String, at dir: Int32, mode: mode_t) throws(SysError) {

@@ -244,7 +244,6 @@ public enum Signals {
 }
 
 extension Proc {
-    public static func setNoNewPrivileges() throws(SysError) { try prctl(PR_SET_NO_NEW_PRIVS, 1, what: "PR_SET_NO_NEW_PRIVS") }
     public static func setChildSubreaper() throws(SysError) { try prctl(PR_SET_CHILD_SUBREAPER, 1, what: "PR_SET_CHILD_SUBREAPER") }
     public static func setDumpable(_ on: Bool) throws(SysError) { try prctl(PR_SET_DUMPABLE, on ? 1 : 0, what: "PR_SET_DUMPABLE") }
 }

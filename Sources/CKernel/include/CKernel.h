@@ -11,11 +11,6 @@ int ck_unshare(int flags);
 int ck_pivot_root(const char *new_root, const char *put_old);
 int ck_sethostname(const char *name, size_t len);
 
-// Identity (setres* are _GNU_SOURCE-only)
-int ck_setresuid(uint32_t r, uint32_t e, uint32_t s);
-int ck_setresgid(uint32_t r, uint32_t e, uint32_t s);
-int ck_setgroups(size_t n, const uint32_t *groups);
-int ck_capset_all(uint32_t low, uint32_t high);  // effective = permitted = mask, inheritable = none
 
 // prctl is variadic
 int ck_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
@@ -33,9 +28,6 @@ int ck_statx_mount(int dirfd, const char *path, int flags, uint64_t *mnt_id, int
                    uint64_t *ino, uint32_t *dev_major, uint32_t *dev_minor, uint32_t *mode);
 
 int ck_pipe2(int fds[2], int flags);
-// close_range(first, ~0U, CLOSE_RANGE_CLOEXEC): every fd from `first` closes at exec
-int ck_cloexec_from(unsigned int first);
-int ck_ioctl_int(int fd, unsigned long request, int arg);
 // SIOCGIFFLAGS / SIOCSIFFLAGS on one interface: ifreq is a union Swift cannot build
 int ck_if_get_flags(int sock, const char *name, short *flags);
 int ck_if_set_flags(int sock, const char *name, short flags);
