@@ -244,6 +244,20 @@ struct FilesystemTests {
         #expect(r.mounts.top(at: "/dev/shm")?.fsType == "tmpfs", "/dev/shm should be a tmpfs:\n\(r)")
     }
 
+    @Test("--dev: the caller's terminal is /dev/console, and no terminal means no console")
+    func devConsole() async {
+        // script(1), run as the test user, gives burrow a pseudo-terminal the user owns.
+        let inner = ([Harness.binary, "--dev", "/dev", rootfs]
+            + sh("tty; echo to-console > /dev/console && echo console-ok")).map(shellQuote).joined(separator: " ")
+        let r = await runHostAsync(asTestUser(["/usr/bin/script", "-qec", inner, "/dev/null"]))
+        #expect(r.status == 0, "status \(r.status): \(r.stdout) \(r.stderr)")
+        #expect(r.stdout.contains("/dev/console"), "tty inside should name /dev/console: \(r.stdout)")
+        #expect(r.stdout.contains("to-console") && r.stdout.contains("console-ok"), "\(r.stdout)")
+
+        let plain = await burrow(["--dev", "/dev", rootfs] + sh("tty; test -e /dev/console && echo has-console || echo no-console"))
+        expectStdout(plain, contains: "no-console")
+    }
+
     @Test("--mqueue with --unshare-ipc mounts an mqueue filesystem")
     func mqueue() async {
         let r = await burrow(

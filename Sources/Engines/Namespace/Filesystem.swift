@@ -80,6 +80,21 @@ struct Filesystem {
                     opened.devices[name] = try Mounts.cloneTree(fd, recursive: false, what: "/dev/\(name)")
                     Files.close(fd)
                 }
+                // The caller's terminal becomes /dev/console, as bwrap does: the new devpts
+                // cannot show it, and programs that ask ttyname() then still get an answer.
+                // fd 1 was opened in the host's mount namespace: reopen its path in ours (a
+                // mount can only be copied from the namespace one is in), checking it is the
+                // same device.
+                if isatty(1) == 1, let path = try? Files.readlink("/proc/self/fd/1", at: Files.cwd),
+                   let fd = try? Files.open(path, O_PATH | O_NOFOLLOW)
+                {
+                    defer { Files.close(fd) }
+                    if let a = try? Files.stat("", at: fd), let b = try? Files.stat("", at: 1, follow: true),
+                       a.st_rdev == b.st_rdev, a.st_mode & S_IFMT == S_IFCHR
+                    {
+                        opened.devices["console"] = try Mounts.cloneTree(fd, recursive: false, what: path)
+                    }
+                }
             case .proc where !spec.namespaces.pid && opened.proc < 0:
                 let fd = try Files.open("/proc", O_PATH | O_DIRECTORY)
                 opened.proc = try Mounts.cloneTree(fd, what: "/proc")
@@ -226,9 +241,9 @@ struct Filesystem {
         try fs.set("mode", "755")
         let dev = try fs.mount([.noSuid, .noExec])
         // Populate before attaching: the tmpfs is private until it is in the tree.
-        for name in Self.devices {
+        for name in Self.devices + ["console"] {
             guard let host = devices[name] else { continue }
-            let file = try Files.open(name, O_WRONLY | O_CREAT | O_EXCL, mode: 0o666, at: dev)
+            let file = try Files.open(name, O_RDONLY | O_CREAT | O_EXCL, mode: 0o666, at: dev)
             Files.close(file)
             let node = try Files.open(name, O_PATH, at: dev)
             let tree = try Mounts.cloneTree(host, recursive: false, what: "/dev/\(name)")

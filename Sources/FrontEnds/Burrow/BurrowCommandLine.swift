@@ -139,7 +139,7 @@ public enum BurrowCommandLine {
         Option(names: ["--proc"], metavars: ["DEST"], group: .filesystem,
                help: "Mount procfs at DEST (new with --unshare-pid, else the host's)", apply: dest { .proc(dest: $0) }),
         Option(names: ["--dev"], metavars: ["DEST"], group: .filesystem,
-               help: "Minimal /dev at DEST: null zero full random urandom tty pts shm",
+               help: "Minimal /dev at DEST: null zero full random urandom tty pts shm, your terminal as console",
                apply: dest { .dev(dest: $0) }),
         Option(names: ["--mqueue"], metavars: ["DEST"], group: .filesystem,
                help: "Mount an mqueue filesystem at DEST (needs --unshare-ipc)",
