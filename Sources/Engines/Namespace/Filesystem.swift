@@ -162,12 +162,9 @@ struct Filesystem {
             guard let source else { return }
             var attrs: Mounts.Attributes = b.allowDevices ? [.noSuid] : [.noSuid, .noDev]
             if b.readOnly { attrs.insert(.readOnly) }
-            let tree = source.tree
-            try Mounts.setAttributes(tree, attrs, what: b.source.string)
-            let dest = try resolve(b.destination, create: source.isDirectory ? .directory(nil) : .file)
-            try Mounts.attach(tree, onto: dest, what: "\(b.source) -> \(b.destination)")
-            log.step("bind \(b.source) -> \(b.destination) (\(attrs))")
-            Files.close(dest); Files.close(tree)
+            try Mounts.setAttributes(source.tree, attrs, what: b.source.string)
+            try place(source.tree, at: b.destination, create: source.isDirectory ? .directory(nil) : .file,
+                      inMemory: false, what: "bind \(b.source) -> \(b.destination) (\(attrs))")
         case .tmpfs(let d, let size, let mode):
             let fs = try Mounts.FilesystemContext("tmpfs", what: d.description)
             try fs.set("mode", String(mode ?? 0o755, radix: 8))
@@ -182,11 +179,7 @@ struct Filesystem {
                 // One copy serves every --proc: clone it again rather than consume it.
                 let tree = try Mounts.cloneTree(hostProc, what: "/proc")
                 try Mounts.setAttributes(tree, [.noSuid, .noDev, .noExec], what: "/proc")
-                let dest = try resolve(d, create: .directory(nil))
-                try Mounts.attach(tree, onto: dest, what: "/proc -> \(d)")
-                inMemory.insert(try Files.mountInfo(tree).mountID)
-                log.step("proc \(d) (the host's: no --unshare-pid)")
-                Files.close(dest); Files.close(tree)
+                try place(tree, at: d, inMemory: true, what: "proc \(d) (the host's: no --unshare-pid)")
             }
         case .dev(let d):
             try mountDev(d, devices: devices)
@@ -228,12 +221,19 @@ struct Filesystem {
     }
 
     private mutating func mountNew(_ fs: borrowing Mounts.FilesystemContext, _ attrs: Mounts.Attributes, at d: GuestPath) throws(SysError) {
-        let tree = try fs.mount(attrs)
-        let dest = try resolve(d, create: .directory(nil))
-        try Mounts.attach(tree, onto: dest, what: "\(fs.type) -> \(d)")
-        inMemory.insert(try Files.mountInfo(tree).mountID)
-        log.step("\(fs.type) \(d) (\(attrs))")
-        Files.close(dest); Files.close(tree)
+        try place(try fs.mount(attrs), at: d, inMemory: true, what: "\(fs.type) \(d) (\(attrs))")
+    }
+
+    /// Attaches the detached mount `tree` at `d` (created if missing) and closes it. Mounts
+    /// that live in memory are remembered: what is created on them needs no cleanup.
+    private mutating func place(_ tree: Int32, at d: GuestPath, create: Create = .directory(nil), inMemory memory: Bool,
+                                what: String) throws(SysError) {
+        defer { Files.close(tree) }
+        let dest = try resolve(d, create: create)
+        defer { Files.close(dest) }
+        try Mounts.attach(tree, onto: dest, what: what)
+        if memory { inMemory.insert(try Files.mountInfo(tree).mountID) }
+        log.step(what)
     }
 
     private mutating func mountDev(_ d: GuestPath, devices: [String: Int32]) throws(SysError) {
@@ -270,11 +270,7 @@ struct Filesystem {
         let shmDir = try Files.open("shm", O_PATH | O_DIRECTORY, at: dev)
         try Mounts.attach(shmTree, onto: shmDir, what: "tmpfs -> \(d)/shm")
         for fd in [ptsTree, ptsDir, shmTree, shmDir] { Files.close(fd) }
-        let dest = try resolve(d, create: .directory(nil))
-        try Mounts.attach(dev, onto: dest, what: "dev -> \(d)")
-        inMemory.insert(try Files.mountInfo(dev).mountID)
-        log.step("dev \(d): \(Self.devices.joined(separator: " ")), pts, shm")
-        Files.close(dest); Files.close(dev)
+        try place(dev, at: d, inMemory: true, what: "dev \(d): \(Self.devices.joined(separator: " ")), pts, shm")
     }
 
     // MARK: destinations, resolved inside the new root

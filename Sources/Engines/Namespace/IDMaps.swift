@@ -74,9 +74,7 @@ struct IDMaps {
         let env: [UnsafeMutablePointer<CChar>?] = [strdup("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), nil]
         let r = posix_spawn(&child, path, nil, nil, cArgs, env)
         if r != 0 { throw SysError("posix_spawn", path, errno: .init(rawValue: r)) }
-        var status: Int32 = 0
-        while waitpid(child, &status, 0) < 0 && errno == EINTR {}
-        if status != 0 {
+        if Proc.wait(child, noHang: false) != .exited(0) {
             throw SysError(name, args.dropFirst().joined(separator: " "), errno: .permissionDenied,
                            hint: "\(name) refused these ranges: the host ids must be your own or lie in your range in /etc/sub\(name == "newuidmap" ? "uid" : "gid")")
         }

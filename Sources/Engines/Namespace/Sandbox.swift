@@ -27,14 +27,11 @@ struct Sandbox {
     /// its first child is PID 1.
     var supervisorNamespaces: Int32 { Namespace.user | (spec.namespaces.pid ? Namespace.pid : 0) }
 
-    /// Created by the init, owned by the new user namespace.
-    var initNamespaces: Int32 {
-        var f = Namespace.mount
-        if spec.namespaces.ipc { f |= Namespace.ipc }
-        if spec.namespaces.net { f |= Namespace.net }
-        if spec.namespaces.uts { f |= Namespace.uts }
-        if spec.namespaces.cgroup { f |= Namespace.cgroup }
-        return f
+    /// Created by the init, owned by the new user namespace: the mount namespace and these.
+    private var initExtras: [(flag: Int32, name: String)] {
+        [(spec.namespaces.ipc, Namespace.ipc, "ipc"), (spec.namespaces.net, Namespace.net, "net"),
+         (spec.namespaces.uts, Namespace.uts, "uts"), (spec.namespaces.cgroup, Namespace.cgroup, "cgroup")]
+            .filter { $0.0 }.map { ($0.1, $0.2) }
     }
 
     static let userNamespaceHint = """
@@ -58,20 +55,13 @@ struct Sandbox {
         Files.close(channels.lifelineWrite)
         if Files.isHungUp(channels.lifelineRead) { Proc.exit(Failure.setupStatus) }
         do {
-            try Proc.unshare(initNamespaces, what: "(mount\(extraNamespaceNames))")
+            let extras = initExtras
+            try Proc.unshare(extras.reduce(Namespace.mount) { $0 | $1.flag },
+                             what: "(" + (["mount"] + extras.map(\.name)).joined(separator: ", ") + ")")
         } catch {
             fail(Failure(error), on: err)
         }
         initProcess(isPID1: isPID1)
-    }
-
-    private var extraNamespaceNames: String {
-        var n: [String] = []
-        if spec.namespaces.ipc { n.append("ipc") }
-        if spec.namespaces.net { n.append("net") }
-        if spec.namespaces.uts { n.append("uts") }
-        if spec.namespaces.cgroup { n.append("cgroup") }
-        return n.isEmpty ? "" : ", " + n.joined(separator: ", ")
     }
 
     /// Sets up the filesystem and identity, starts the command, and watches over it.
