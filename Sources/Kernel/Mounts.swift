@@ -13,12 +13,22 @@ public enum Mounts {
         public static let noSuid = Attributes(rawValue: 0x2)
         public static let noDev = Attributes(rawValue: 0x4)
         public static let noExec = Attributes(rawValue: 0x8)
+        // Access-time modes (MOUNT_ATTR__ATIME values): at most one of these; relatime is 0.
+        public static let noAtime = Attributes(rawValue: 0x10)
+        public static let strictAtime = Attributes(rawValue: 0x20)
+        public static let noDirAtime = Attributes(rawValue: 0x80)
+        public static let noSymFollow = Attributes(rawValue: 0x20_0000)
+        static let atimeMask: UInt64 = 0x70
         public var description: String {
             var parts: [String] = []
             if contains(.readOnly) { parts.append("ro") }
             if contains(.noSuid) { parts.append("nosuid") }
             if contains(.noDev) { parts.append("nodev") }
             if contains(.noExec) { parts.append("noexec") }
+            if contains(.noAtime) { parts.append("noatime") }
+            if contains(.strictAtime) { parts.append("strictatime") }
+            if contains(.noDirAtime) { parts.append("nodiratime") }
+            if contains(.noSymFollow) { parts.append("nosymfollow") }
             return parts.isEmpty ? "rw" : parts.joined(separator: ",")
         }
     }
@@ -45,7 +55,9 @@ public enum Mounts {
     public static func setAttributes(_ fd: Int32, _ attrs: Attributes, recursive: Bool = true, what: String) throws(SysError) {
         guard !attrs.isEmpty else { return }
         let flags = UInt32(AT_EMPTY_PATH) | (recursive ? atRecursive : 0)
-        _ = try retrying("mount_setattr (\(attrs))", what) { ck_mount_setattr(fd, "", flags, attrs.rawValue, 0, 0) }
+        // An access-time mode replaces the current one: the kernel wants the mask cleared.
+        let clear = attrs.rawValue & Attributes.atimeMask != 0 ? Attributes.atimeMask : 0
+        _ = try retrying("mount_setattr (\(attrs))", what) { ck_mount_setattr(fd, "", flags, attrs.rawValue, clear, 0) }
     }
 
     /// A filesystem being configured: `fsopen`, then `set`, then `mount()` for a detached mount.

@@ -20,7 +20,7 @@ extension SandboxSpec {
             let holder: Holder
             switch op {
             case .bind(let b): holder = .hostBind(b.source)
-            case .tmpfs, .proc, .dev, .mqueue: holder = .memory
+            case .tmpfs, .proc, .dev, .mqueue, .filesystem: holder = .memory
             case .dir, .symlink, .remountReadOnly: continue
             }
             let d = op.destination

@@ -59,10 +59,13 @@ public enum SetupOp: Equatable, Sendable {
     case dir(dest: GuestPath, mode: UInt32?)
     case symlink(target: String, dest: GuestPath)
     case remountReadOnly(dest: GuestPath)
+    /// Any other filesystem, as an fstab line names it: `sysfs`, `tmpfs` with options, ...
+    case filesystem(FilesystemMount)
 
     public var destination: GuestPath {
         switch self {
         case .bind(let b): return b.destination
+        case .filesystem(let f): return f.destination
         case .tmpfs(let d, _, _), .proc(let d), .dev(let d), .mqueue(let d), .dir(let d, _),
             .symlink(_, let d), .remountReadOnly(let d):
             return d
@@ -78,16 +81,60 @@ public struct BindMount: Equatable, Sendable {
     public var allowDevices: Bool
     /// A missing source skips the bind instead of failing (`--bind-try`).
     public var optional: Bool
+    /// When the destination is a symlink inside the root, bind over what it points to (the
+    /// default, as PRoot and bubblewrap do) or, when false, over the link itself
+    /// (PRoot's `host:guest!`).
+    public var followDestination: Bool
+    /// Flags beyond the defaults (`nosuid`, and `nodev` unless `allowDevices`).
+    public var flags: MountFlags
 
     public init(
         source: HostPath, destination: GuestPath, readOnly: Bool = false,
-        allowDevices: Bool = false, optional: Bool = false
+        allowDevices: Bool = false, optional: Bool = false, followDestination: Bool = true,
+        flags: MountFlags = []
     ) {
         self.source = source
         self.destination = destination
         self.readOnly = readOnly
         self.allowDevices = allowDevices
         self.optional = optional
+        self.followDestination = followDestination
+        self.flags = flags
+    }
+}
+
+/// Per-mount flags, as mount(8) names them. Every mount Burrow makes is `nosuid`; these add
+/// to that.
+public struct MountFlags: OptionSet, Hashable, Sendable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public static let readOnly = MountFlags(rawValue: 1 << 0)
+    public static let noSuid = MountFlags(rawValue: 1 << 1)
+    public static let noDev = MountFlags(rawValue: 1 << 2)
+    public static let noExec = MountFlags(rawValue: 1 << 3)
+    public static let noAtime = MountFlags(rawValue: 1 << 4)
+    public static let noDirAtime = MountFlags(rawValue: 1 << 5)
+    public static let relAtime = MountFlags(rawValue: 1 << 6)
+    public static let strictAtime = MountFlags(rawValue: 1 << 7)
+    public static let noSymFollow = MountFlags(rawValue: 1 << 8)
+}
+
+/// A new filesystem instance: `type` as the kernel names it (`proc`, `sysfs`, `tmpfs`,
+/// `devpts`, `mqueue`, ...), `source` as fstab's first field (shown in /proc/mounts), `data`
+/// the filesystem's own options (`mode=755`, `size=64m`, ...) in order.
+public struct FilesystemMount: Equatable, Sendable {
+    public var type: String
+    public var source: String
+    public var destination: GuestPath
+    public var flags: MountFlags
+    public var data: [String]
+
+    public init(type: String, source: String, destination: GuestPath, flags: MountFlags = [], data: [String] = []) {
+        self.type = type
+        self.source = source
+        self.destination = destination
+        self.flags = flags
+        self.data = data
     }
 }
 
@@ -131,6 +178,12 @@ public struct Identity: Equatable, Sendable {
     /// host's `newuidmap`/`newgidmap` (ranges from /etc/subuid and /etc/subgid).
     public var uidMap: [IDMap] = []
     public var gidMap: [IDMap] = []
+    /// A user or group named rather than numbered (jchroot's `-u`/`-g`): looked up in the
+    /// rootfs's own `/etc/passwd` and `/etc/group` (the names as the guest means them) and
+    /// then used as `uid`/`gid`. A named user's primary group applies unless `gid` or
+    /// `groupName` says otherwise.
+    public var userName: String?
+    public var groupName: String?
     public init(uid: UInt32? = nil, gid: UInt32? = nil) {
         self.uid = uid
         self.gid = gid
@@ -159,6 +212,9 @@ public struct ProcessSpec: Equatable, Sendable {
     /// Let processes the command left behind run until they exit, instead of killing them.
     public var keepChildren = false
     public var hostname: String?
+    /// The exit status when Burrow itself fails (the command never ran or its status is
+    /// unknown): 125 for `burrow`, 1 for linux-user-chroot and jchroot, as their manuals say.
+    public var failureStatus: Int32 = 125
     public init() {}
 }
 

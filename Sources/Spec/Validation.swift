@@ -28,6 +28,10 @@ extension SandboxSpec {
                 throw SpecError("--symlink needs a non-empty target")
             case .bind(let b) where b.source.string.isEmpty:
                 throw SpecError("bind source for \(b.destination) is empty")
+            case .filesystem(let f) where f.type.isEmpty:
+                throw SpecError("the mount at \(f.destination) names no filesystem type")
+            case .filesystem(let f) where f.type == "mqueue" && !namespaces.ipc:
+                throw SpecError("an mqueue mount needs a new IPC namespace")
             default: break
             }
         }

@@ -32,7 +32,7 @@ struct Filesystem {
             let opened = try openSources()
             root = try mountRoot(opened.root)
             for (index, op) in spec.operations.enumerated() {
-                try apply(op, source: opened.binds[index] ?? nil, devices: opened.devices, hostProc: opened.proc)
+                try apply(op, source: opened.binds[index] ?? nil, opened: opened)
             }
             return root
         } catch {
@@ -47,6 +47,7 @@ struct Filesystem {
         var binds: [Int: Source?] = [:]
         var devices: [String: Int32] = [:]
         var proc: Int32 = -1
+        var sys: Int32 = -1
     }
 
     // MARK: pass 1: open host paths
@@ -95,9 +96,13 @@ struct Filesystem {
                         opened.devices["console"] = try Mounts.cloneTree(fd, recursive: false, what: path)
                     }
                 }
-            case .proc where !spec.namespaces.pid && opened.proc < 0:
+            case _ where Self.needsHostProc(op) && !spec.namespaces.pid && opened.proc < 0:
                 let fd = try Files.open("/proc", O_PATH | O_DIRECTORY)
                 opened.proc = try Mounts.cloneTree(fd, what: "/proc")
+                Files.close(fd)
+            case .filesystem(let f) where f.type == "sysfs" && !spec.namespaces.net && opened.sys < 0:
+                let fd = try Files.open("/sys", O_PATH | O_DIRECTORY)
+                opened.sys = try Mounts.cloneTree(fd, what: "/sys")
                 Files.close(fd)
             default: break
             }
@@ -156,15 +161,18 @@ struct Filesystem {
 
     // MARK: pass 3: the operations, in order
 
-    private mutating func apply(_ op: SetupOp, source: Source?, devices: [String: Int32], hostProc: Int32) throws(SysError) {
+    private mutating func apply(_ op: SetupOp, source: Source?, opened: Opened) throws(SysError) {
         switch op {
         case .bind(let b):
             guard let source else { return }
-            var attrs: Mounts.Attributes = b.allowDevices ? [.noSuid] : [.noSuid, .noDev]
+            var attrs = Self.attributes(b.flags).union(b.allowDevices ? [.noSuid] : [.noSuid, .noDev])
             if b.readOnly { attrs.insert(.readOnly) }
             try Mounts.setAttributes(source.tree, attrs, what: b.source.string)
             try place(source.tree, at: b.destination, create: source.isDirectory ? .directory(nil) : .file,
-                      inMemory: false, what: "bind \(b.source) -> \(b.destination) (\(attrs))")
+                      follow: b.followDestination, inMemory: false,
+                      what: "bind \(b.source) -> \(b.destination)\(b.followDestination ? "" : " (the link itself)") (\(attrs))")
+        case .filesystem(let f):
+            try mountFilesystem(f, opened: opened)
         case .tmpfs(let d, let size, let mode):
             let fs = try Mounts.FilesystemContext("tmpfs", what: d.description)
             try fs.set("mode", String(mode ?? 0o755, radix: 8))
@@ -177,12 +185,12 @@ struct Filesystem {
             } else {
                 // A fresh procfs needs a PID namespace of our own; without one, the host's.
                 // One copy serves every --proc: clone it again rather than consume it.
-                let tree = try Mounts.cloneTree(hostProc, what: "/proc")
+                let tree = try Mounts.cloneTree(opened.proc, what: "/proc")
                 try Mounts.setAttributes(tree, [.noSuid, .noDev, .noExec], what: "/proc")
                 try place(tree, at: d, inMemory: true, what: "proc \(d) (the host's: no --unshare-pid)")
             }
         case .dev(let d):
-            try mountDev(d, devices: devices)
+            try mountDev(d, devices: opened.devices)
         case .mqueue(let d):
             let fs = try Mounts.FilesystemContext("mqueue", what: d.description)
             try mountNew(fs, [.noSuid, .noDev, .noExec], at: d)
@@ -220,16 +228,61 @@ struct Filesystem {
         }
     }
 
+    /// A filesystem named by type (an fstab line). proc and sysfs need a PID or network
+    /// namespace of the sandbox's own; without one the host's instance is bound instead, as
+    /// for --proc.
+    private mutating func mountFilesystem(_ f: FilesystemMount, opened: Opened) throws(SysError) {
+        let attrs = Self.attributes(f.flags).union(.noSuid)
+        let d = f.destination
+        let host: Int32 = f.type == "proc" && !spec.namespaces.pid ? opened.proc
+            : f.type == "sysfs" && !spec.namespaces.net ? opened.sys : -1
+        if host >= 0 {
+            let tree = try Mounts.cloneTree(host, what: "/\(f.type == "proc" ? "proc" : "sys")")
+            try Mounts.setAttributes(tree, attrs, what: d.description)
+            let why = f.type == "proc" ? "no new PID namespace" : "no new network namespace"
+            try place(tree, at: d, inMemory: true, what: "\(f.type) \(d) (the host's: \(why)) (\(attrs))")
+            return
+        }
+        let fs = try Mounts.FilesystemContext(f.type, what: d.description)
+        if !f.source.isEmpty { try fs.set("source", f.source) }
+        for option in f.data {
+            if let eq = option.firstIndex(of: "=") {
+                try fs.set(String(option[..<eq]), String(option[option.index(after: eq)...]))
+            } else {
+                try fs.set(flag: option)
+            }
+        }
+        try mountNew(fs, attrs, at: d)
+    }
+
+    static func needsHostProc(_ op: SetupOp) -> Bool {
+        switch op {
+        case .proc: return true
+        case .filesystem(let f): return f.type == "proc"
+        default: return false
+        }
+    }
+
+    static func attributes(_ flags: MountFlags) -> Mounts.Attributes {
+        var a: Mounts.Attributes = []
+        let table: [(MountFlags, Mounts.Attributes)] = [
+            (.readOnly, .readOnly), (.noSuid, .noSuid), (.noDev, .noDev), (.noExec, .noExec),
+            (.noAtime, .noAtime), (.strictAtime, .strictAtime), (.noDirAtime, .noDirAtime), (.noSymFollow, .noSymFollow),
+        ]
+        for (flag, attr) in table where flags.contains(flag) { a.insert(attr) }
+        return a
+    }
+
     private mutating func mountNew(_ fs: borrowing Mounts.FilesystemContext, _ attrs: Mounts.Attributes, at d: GuestPath) throws(SysError) {
         try place(try fs.mount(attrs), at: d, inMemory: true, what: "\(fs.type) \(d) (\(attrs))")
     }
 
     /// Attaches the detached mount `tree` at `d` (created if missing) and closes it. Mounts
     /// that live in memory are remembered: what is created on them needs no cleanup.
-    private mutating func place(_ tree: Int32, at d: GuestPath, create: Create = .directory(nil), inMemory memory: Bool,
-                                what: String) throws(SysError) {
+    private mutating func place(_ tree: Int32, at d: GuestPath, create: Create = .directory(nil), follow: Bool = true,
+                                inMemory memory: Bool, what: String) throws(SysError) {
         defer { Files.close(tree) }
-        let dest = try resolve(d, create: create)
+        let dest = try follow ? resolve(d, create: create) : resolveLink(d, create: create)
         defer { Files.close(dest) }
         try Mounts.attach(tree, onto: dest, what: what)
         if memory { inMemory.insert(try Files.mountInfo(tree).mountID) }
@@ -274,6 +327,19 @@ struct Filesystem {
     }
 
     // MARK: destinations, resolved inside the new root
+
+    /// Like `resolve`, but a symlink in the last component is returned as itself (O_PATH |
+    /// O_NOFOLLOW), so a mount covers the link rather than what it points to.
+    private func resolveLink(_ path: GuestPath, create: Create) throws(SysError) -> Int32 {
+        guard let name = path.lastComponent else { return try resolve(path, create: create) }
+        let parent = try resolve(path.parent, create: .directory(nil))
+        defer { Files.close(parent) }
+        do {
+            return try Files.open(name, O_PATH | O_NOFOLLOW, at: parent)
+        } catch where error.errno == .noSuchFileOrDirectory {
+            return try resolve(path, create: create)
+        }
+    }
 
     enum Create { case directory(UInt32?), file }
 

@@ -17,6 +17,7 @@ enum HostChanges {
             case .root:
                 var flags = O_PATH
                 if case .symlink = op { flags |= O_NOFOLLOW }
+                if case .bind(let b) = op, !b.followDestination { flags |= O_NOFOLLOW }
                 guard let fd = try? Files.open2(op.destination.relative, at: rootfd, flags: flags,
                                                 resolve: Resolve.inRoot | Resolve.noMagicLinks)
                 else { return true }

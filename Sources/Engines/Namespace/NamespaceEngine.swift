@@ -13,7 +13,30 @@ public enum NamespaceEngine {
             return try supervise(spec)
         } catch {
             report(error.message)
-            return error.status
+            return failed(error.status, spec)
+        }
+    }
+
+    /// Burrow's own failures (125, or 126/127 when the command could not be started) as
+    /// the front-end wants them reported: linux-user-chroot and jchroot say 1.
+    static func failed(_ status: Int32, _ spec: SandboxSpec) -> Int32 {
+        spec.process.failureStatus == Failure.setupStatus ? status : spec.process.failureStatus
+    }
+
+    /// Names in the identity (jchroot's `-u NAME`) mean the guest's users: they are looked
+    /// up in the rootfs's own /etc/passwd and /etc/group, resolved inside it.
+    static func resolveNames(_ identity: Identity, rootfd: Int32) throws(Failure) -> Identity {
+        guard identity.userName != nil || identity.groupName != nil else { return identity }
+        func read(_ path: String) -> String? {
+            guard let fd = try? Files.open2(path, at: rootfd, flags: O_RDONLY, resolve: Resolve.inRoot | Resolve.noMagicLinks)
+            else { return nil }
+            defer { Files.close(fd) }
+            return (try? Files.readAll(fd)).map { String(decoding: $0, as: UTF8.self) }
+        }
+        do throws(Identity.LookupError) {
+            return try identity.resolvingNames(passwd: read("etc/passwd"), group: read("etc/group"))
+        } catch {
+            throw Failure("\(error)", status: Failure.setupStatus)
         }
     }
 
@@ -22,6 +45,7 @@ public enum NamespaceEngine {
     }
 
     private static func supervise(_ spec: SandboxSpec) throws(Failure) -> Int32 {
+        var spec = spec
         let log = Log(enabled: spec.verbose)
         let me = getpid()
         // Fail early, before any process or namespace exists, on what the host can tell.
@@ -30,6 +54,12 @@ public enum NamespaceEngine {
             rootfd = try Files.open(spec.root.path.string, O_PATH | O_DIRECTORY)
         } catch {
             throw Failure(SysError("rootfs", spec.root.path.string, errno: error.errno))
+        }
+        do {
+            spec.identity = try resolveNames(spec.identity, rootfd: rootfd)
+        } catch {
+            Files.close(rootfd)
+            throw error
         }
         let cleanupNeeded = spec.process.pidFile != nil || HostChanges.possible(spec, rootfd: rootfd)
         Files.close(rootfd)
@@ -133,7 +163,7 @@ public enum NamespaceEngine {
             _ = try? Files.writeAll(ch.mapHelperWrite, [1], what: "map helper pipe")
             Files.close(ch.mapHelperWrite)
             // The helper has said what went wrong.
-            if Proc.wait(mapHelper, noHang: false) != .exited(0) { return Failure.setupStatus }
+            if Proc.wait(mapHelper, noHang: false) != .exited(0) { return failed(Failure.setupStatus, spec) }
         }
         try maps.writeOwn(log: log)
 
@@ -158,7 +188,7 @@ public enum NamespaceEngine {
         Files.close(ch.pidSupervisor)
 
         let status = forward(to: initPid, newSession: spec.process.newSession)
-        if let f = failure, f.status != 0 { return f.status }
+        if let f = failure, f.status != 0 { return failed(f.status, spec) }
         return status
     }
 
