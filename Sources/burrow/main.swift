@@ -4,29 +4,30 @@ import Glibc
 import NamespaceEngine
 
 /// One binary, several front-ends: the name it was invoked under picks the command line
-/// (only `burrow` exists yet); the spec it builds picks the engine.
+/// (`burrow`, or a compatibility name such as `jchroot`); the spec it builds picks the engine.
 let status: Int32 = {
-    let args = Array(CommandLine.arguments.dropFirst())
+    let frontEnd = FrontEnds.named(CommandLine.arguments.first ?? "burrow")
     let invocation: Invocation
     do throws(UsageError) {
-        invocation = try BurrowCommandLine.parse(args)
+        invocation = try frontEnd.parse(Array(CommandLine.arguments.dropFirst()))
     } catch {
-        printError("burrow: \(error.message)\nTry 'burrow --help' for more information.")
-        return 125
+        printError("\(frontEnd.name): \(error.message)\nTry '\(frontEnd.name) --help' for more information.")
+        return frontEnd.failureStatus
     }
     switch invocation {
     case .help:
-        print(BurrowCommandLine.help, terminator: "")
+        print(frontEnd.help(), terminator: "")
         return 0
     case .version:
-        print("burrow \(BurrowCommandLine.version)")
+        print(frontEnd.version)
         return 0
     case .run(var spec):
+        spec.process.failureStatus = frontEnd.failureStatus
         if spec.engine == .auto, let env = getenv("BURROW_ENGINE") {
             let value = String(cString: env)
             guard let choice = EngineChoice(rawValue: value) else {
-                printError("burrow: BURROW_ENGINE='\(value)' is not an engine (choose auto or namespace; ptrace and setuid are planned)")
-                return 125
+                printError("\(frontEnd.name): BURROW_ENGINE='\(value)' is not an engine (choose auto or namespace; ptrace and setuid are planned)")
+                return frontEnd.failureStatus
             }
             spec.engine = choice
         }
@@ -35,10 +36,10 @@ let status: Int32 = {
             return NamespaceEngine.run(spec)
         case .ptrace, .setuid:
             printError("""
-                burrow: the \(spec.engine.rawValue) engine is not available in this version of burrow
-                  hint: use --engine namespace (needs unprivileged user namespaces), or leave --engine at auto
+                \(frontEnd.name): the \(spec.engine.rawValue) engine is not available in this version of burrow
+                  hint: use BURROW_ENGINE=namespace (needs unprivileged user namespaces), or leave it at auto
                 """)
-            return 125
+            return frontEnd.failureStatus
         }
     }
 }()
