@@ -1,4 +1,5 @@
 import BurrowFrontEnds
+import BurrowKernel
 import BurrowSpec
 import Glibc
 import NamespaceEngine
@@ -9,7 +10,7 @@ let status: Int32 = {
     let frontEnd = FrontEnds.named(CommandLine.arguments.first ?? "burrow")
     let invocation: Invocation
     do throws(UsageError) {
-        invocation = try frontEnd.parse(Array(CommandLine.arguments.dropFirst()))
+        invocation = try frontEnd.parse(Array(CommandLine.arguments.dropFirst()), hostFacts())
     } catch {
         printError("\(frontEnd.name): \(error.message)\nTry '\(frontEnd.name) --help' for more information.")
         return frontEnd.failureStatus
@@ -43,6 +44,31 @@ let status: Int32 = {
         }
     }
 }()
+
+/// The caller's world as the front-ends may see it; read once, here.
+func hostFacts() -> HostFacts {
+    var environment: [String: String] = [:]
+    var entry = environ
+    while let pointer = entry.pointee {
+        let text = String(cString: pointer)
+        if let eq = text.firstIndex(of: "=") {
+            let key = String(text[..<eq])
+            if environment[key] == nil { environment[key] = String(text[text.index(after: eq)...]) }
+        }
+        entry += 1
+    }
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    let cwd = getcwd(&buffer, buffer.count) != nil ? String(cString: buffer) : nil
+    return HostFacts(environment: environment, workingDirectory: cwd, readFile: { path in
+        do throws(SysError) {
+            let fd = try Files.open(path, O_RDONLY)
+            defer { Files.close(fd) }
+            return .success(String(decoding: try Files.readAll(fd), as: UTF8.self))
+        } catch {
+            return .failure(UsageError("\(path): \(error.errno)"))
+        }
+    })
+}
 
 func printError(_ text: String) {
     var line = text + "\n"

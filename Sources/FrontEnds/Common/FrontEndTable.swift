@@ -1,5 +1,24 @@
 import BurrowSpec
 
+/// What a front-end may know about the caller's world. Front-ends stay pure: `main` fills
+/// this in and tests pass made-up values.
+public struct HostFacts: Sendable {
+    /// The caller's environment (`$HOME` for proot's -R, ...).
+    public var environment: [String: String]
+    /// The caller's working directory, when it has one.
+    public var workingDirectory: String?
+    /// Reads a host file the user named (jchroot's fstab); nil when it cannot be read, with
+    /// the reason.
+    public var readFile: @Sendable (String) -> Result<String, UsageError>
+
+    public init(environment: [String: String] = [:], workingDirectory: String? = nil,
+                readFile: @escaping @Sendable (String) -> Result<String, UsageError> = { .failure(UsageError("\($0): cannot be read")) }) {
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+        self.readFile = readFile
+    }
+}
+
 /// One front-end: a command line that builds a spec. The binary picks one by the name it
 /// was invoked under (`argv[0]`'s basename), so `ln -s burrow proot` makes a `proot`.
 public struct FrontEnd: Sendable {
@@ -7,7 +26,7 @@ public struct FrontEnd: Sendable {
     public var name: String
     /// One line for `burrow --help`.
     public var summary: String
-    public var parse: @Sendable ([String]) throws(UsageError) -> Invocation
+    public var parse: @Sendable ([String], HostFacts) throws(UsageError) -> Invocation
     public var help: @Sendable () -> String
     /// What `--version` prints.
     public var version: String
@@ -15,7 +34,7 @@ public struct FrontEnd: Sendable {
     /// gives it.
     public var failureStatus: Int32
 
-    public init(name: String, summary: String, parse: @escaping @Sendable ([String]) throws(UsageError) -> Invocation,
+    public init(name: String, summary: String, parse: @escaping @Sendable ([String], HostFacts) throws(UsageError) -> Invocation,
                 help: @escaping @Sendable () -> String, version: String, failureStatus: Int32) {
         self.name = name
         self.summary = summary
@@ -30,7 +49,7 @@ public enum FrontEnds {
     /// Every front-end, `burrow` first. Each compatibility front-end lives in its own folder.
     public static let all: [FrontEnd] = [
         FrontEnd(name: "burrow", summary: "Burrow's own command line (this one)",
-                 parse: BurrowCommandLine.parse, help: { BurrowCommandLine.help },
+                 parse: { args, _ throws(UsageError) in try BurrowCommandLine.parse(args) }, help: { BurrowCommandLine.help },
                  version: "burrow \(BurrowCommandLine.version)", failureStatus: 125),
     ]
 
