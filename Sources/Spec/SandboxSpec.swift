@@ -10,6 +10,9 @@ public struct SandboxSpec: Equatable, Sendable {
     public var security: Security
     public var engine: EngineChoice
     public var verbose: Bool
+    public var emulation = Emulation()
+    /// The name Burrow's own messages begin with: the front-end's (`proot: ...`).
+    public var toolName = "burrow"
 
     public init(
         root: RootFS, operations: [SetupOp] = [], namespaces: Namespaces = Namespaces(),
@@ -215,13 +218,43 @@ public struct ProcessSpec: Equatable, Sendable {
     /// The exit status when Burrow itself fails (the command never ran or its status is
     /// unknown): 125 for `burrow`, 1 for linux-user-chroot and jchroot, as their manuals say.
     public var failureStatus: Int32 = 125
+    /// A `chdir` that may be missing in the guest: then `/` instead of an error (PRoot's
+    /// default working directory, the caller's own).
+    public var chdirIsOptional = false
+    /// Whose exit status burrow returns.
+    public var status: StatusRule = .command
     public init() {}
+}
+
+public enum StatusRule: Equatable, Sendable {
+    /// The command's (128+N when a signal killed it); what is left is killed, or with
+    /// `keepChildren` waited for.
+    case command
+    /// Wait until every process of the sandbox has exited and return the status of the last
+    /// one to end, as PRoot's manual says it does.
+    case lastToExit
 }
 
 public struct Security: Equatable, Sendable {
     /// Always true today; kept as data so engines state it rather than assume it.
     public var noNewPrivileges = true
     public init() {}
+}
+
+/// What the guest is made to believe about the machine.
+public struct Emulation: Equatable, Sendable {
+    /// The kernel release `uname` and /proc/sys/kernel/osrelease report.
+    public var kernelRelease: String?
+    /// Run foreign-architecture programs through QEMU user mode.
+    public var qemu: QemuEmulation?
+    public init() {}
+}
+
+public struct QemuEmulation: Equatable, Sendable {
+    /// The QEMU user-mode command as given: program (looked up in the host's PATH) and
+    /// options; options become QEMU_* environment variables (see `QemuOptions`).
+    public var command: [String]
+    public init(command: [String]) { self.command = command }
 }
 
 public enum EngineChoice: String, Equatable, Sendable, CaseIterable {

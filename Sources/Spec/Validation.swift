@@ -35,6 +35,9 @@ extension SandboxSpec {
             default: break
             }
         }
+        if emulation.qemu != nil, !identity.uidMap.isEmpty || !identity.gidMap.isEmpty {
+            throw SpecError("QEMU emulation cannot be combined with --uid-map/--gid-map ranges (yet)")
+        }
         try Self.validate(map: identity.uidMap, kind: "uid", chosen: identity.uid)
         try Self.validate(map: identity.gidMap, kind: "gid", chosen: identity.gid)
     }

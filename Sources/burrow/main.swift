@@ -24,6 +24,7 @@ let status: Int32 = {
         return 0
     case .run(var spec):
         spec.process.failureStatus = frontEnd.failureStatus
+        spec.toolName = frontEnd.name
         if spec.engine == .auto, let env = getenv("BURROW_ENGINE") {
             let value = String(cString: env)
             guard let choice = EngineChoice(rawValue: value) else {

@@ -44,9 +44,10 @@ struct Channels {
 /// Verbose output: each setup step as it happens, on stderr.
 struct Log {
     let enabled: Bool
+    var name = "burrow"
     func step(_ text: @autoclosure () -> String) {
         guard enabled else { return }
-        let line = "burrow: " + text() + "\n"
+        let line = name + ": " + text() + "\n"
         _ = try? Files.writeAll(2, Array(line.utf8), what: "stderr")
     }
 }

@@ -25,6 +25,14 @@ struct IDMaps {
         return 0
     }
 
+    /// The same ids, for a namespace nested in one where the caller is root (0).
+    func nested() -> IDMaps {
+        var inner = identity
+        inner.uid = insideUid
+        inner.gid = insideGid
+        return IDMaps(identity: inner, hostUid: 0, hostGid: 0)
+    }
+
     /// Ranges need the setuid helpers, run from outside the new namespace.
     var needsHelper: Bool { !identity.uidMap.isEmpty || !identity.gidMap.isEmpty }
 

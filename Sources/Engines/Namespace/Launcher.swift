@@ -22,7 +22,7 @@ struct Launcher {
         let uid = maps.insideUid
         var r = Proc.LaunchRequest(
             candidates: Self.candidates(for: spec.process.argv[0], env: env), argv: spec.process.argv,
-            environment: env.map { "\($0.0)=\($0.1)" }, workingDirectory: spec.process.chdir?.description ?? "/",
+            environment: env.map { "\($0.0)=\($0.1)" }, workingDirectory: workingDirectory,
             signalMask: callerMask, uid: uid, gid: maps.insideGid)
         r.newSession = spec.process.newSession
         r.announceFD = pidSocket
@@ -34,6 +34,16 @@ struct Launcher {
             r.dropBoundingSet = true
         }
         return r
+    }
+
+    /// Runs in the new root. An optional directory the guest lacks means `/`.
+    var workingDirectory: String {
+        guard let dir = spec.process.chdir?.description else { return "/" }
+        if spec.process.chdirIsOptional {
+            var st = stat()
+            if stat(dir, &st) != 0 || st.st_mode & S_IFMT != S_IFDIR { return "/" }
+        }
+        return dir
     }
 
     static func callerEnvironment() -> [(String, String)] {

@@ -12,7 +12,7 @@ public enum NamespaceEngine {
         do {
             return try supervise(spec)
         } catch {
-            report(error.message)
+            report(error.message, spec)
             return failed(error.status, spec)
         }
     }
@@ -40,13 +40,13 @@ public enum NamespaceEngine {
         }
     }
 
-    static func report(_ message: String) {
-        _ = try? Files.writeAll(2, Array("burrow: \(message)\n".utf8), what: "stderr")
+    static func report(_ message: String, _ spec: SandboxSpec) {
+        _ = try? Files.writeAll(2, Array("\(spec.toolName): \(message)\n".utf8), what: "stderr")
     }
 
     private static func supervise(_ spec: SandboxSpec) throws(Failure) -> Int32 {
         var spec = spec
-        let log = Log(enabled: spec.verbose)
+        let log = Log(enabled: spec.verbose, name: spec.toolName)
         let me = getpid()
         // Fail early, before any process or namespace exists, on what the host can tell.
         let rootfd: Int32
@@ -120,7 +120,7 @@ public enum NamespaceEngine {
                 Files.close(ch.mapHelperWrite)
                 guard (try? Files.readAll(ch.mapHelperRead, limit: 1)) == [1] else { Proc.exit(1) }
                 do { try maps.writeRanges(for: me, log: log) } catch {
-                    report(error.message)
+                    report(error.message, spec)
                     Proc.exit(1)
                 }
                 Proc.exit(0)
@@ -149,6 +149,16 @@ public enum NamespaceEngine {
         callerMask: sigset_t, supervisor me: pid_t, log: Log
     ) throws(Failure) -> Int32 {
         defer { Files.close(pidFile) }
+        var maps = maps
+        // QEMU's binfmt_misc entry lives in a user namespace of its own, around the
+        // sandbox's: only a namespace whose root is mapped may register one, and the sandbox
+        // maps the caller to the id they asked for. Held open for as long as burrow runs.
+        var binfmt: Int32 = -1
+        defer { Files.close(binfmt) }
+        if let qemu = spec.emulation.qemu {
+            binfmt = try registerQemu(qemu, log: log)
+            maps = maps.nested()
+        }
         let sandbox = Sandbox(spec: spec, maps: maps, channels: ch, callerMask: callerMask, supervisor: me, log: log)
         do throws(SysError) {
             try Proc.unshare(sandbox.supervisorNamespaces, what: spec.namespaces.pid ? "(user, pid)" : "(user)")
@@ -180,7 +190,7 @@ public enum NamespaceEngine {
         let message = (try? Files.readAll(ch.errorRead)) ?? []
         Files.close(ch.errorRead)
         let failure = Failure(decoding: message)
-        if let failure { report(failure.message) }
+        if let failure { report(failure.message, spec) }
 
         if failure == nil, pidFile >= 0, let pid = Files.receiveSenderPid(ch.pidSupervisor) {
             _ = try? Files.writeAll(pidFile, Array("\(pid)\n".utf8), what: spec.process.pidFile?.string ?? "")
@@ -190,6 +200,21 @@ public enum NamespaceEngine {
         let status = forward(to: initPid, newSession: spec.process.newSession)
         if let f = failure, f.status != 0 { return failed(f.status, spec) }
         return status
+    }
+
+    /// Enters a user namespace where the caller is root, with a mount namespace of its own
+    /// (a copy of the host's), and registers QEMU there. Returns the binfmt_misc mount.
+    private static func registerQemu(_ qemu: QemuEmulation, log: Log) throws(Failure) -> Int32 {
+        let (uid, gid) = (getuid(), getgid())  // before unshare: afterwards they are unmapped
+        do throws(SysError) {
+            try Proc.unshare(Namespace.user | Namespace.mount, what: "(user, mount) for binfmt_misc")
+            try Files.writeFile("/proc/self/uid_map", "0 \(uid) 1\n")
+            try Files.writeFile("/proc/self/setgroups", "deny\n")
+            try Files.writeFile("/proc/self/gid_map", "0 \(gid) 1\n")
+            return try QemuSetup.register(qemu, log: log)
+        } catch {
+            throw Failure(error)
+        }
     }
 
     /// Forwards signals to the init until it exits; returns its status.

@@ -119,6 +119,7 @@ struct Sandbox {
     /// The init's loop: reap, forward signals, and end the sandbox with the command.
     private func watch(_ command: pid_t, isPID1: Bool, children: Int32) -> Never {
         var commandExit: Proc.Exit?
+        var lastExit: Proc.Exit?
         while true {
             let r = Signals.wait()
             if !isPID1 && getppid() != supervisor {
@@ -133,17 +134,19 @@ struct Sandbox {
             var anyLeft = true
             reaping: while true {
                 switch Proc.reap(noHang: true) {
-                case .child(let pid, let exit): if pid == command { commandExit = exit }
+                case .child(let pid, let exit):
+                    lastExit = exit
+                    if pid == command { commandExit = exit }
                 case .nothingYet: break reaping
                 case .noChildren: anyLeft = false; break reaping
                 }
             }
             guard let exit = commandExit else { continue }
-            if !spec.process.keepChildren {
+            if !spec.process.keepChildren && spec.process.status == .command {
                 killAll(isPID1: isPID1, children: children)
                 Proc.exit(exit.status)
             }
-            if !anyLeft { Proc.exit(exit.status) }
+            if !anyLeft { Proc.exit((spec.process.status == .lastToExit ? lastExit ?? exit : exit).status) }
         }
     }
 

@@ -74,6 +74,7 @@ public enum BurrowCommandLine {
         case namespaces = "Namespaces (user and mount are always new)"
         case identity = "Identity"
         case process = "Process"
+        case emulation = "Emulation"
         case general = "General"
     }
 
@@ -236,6 +237,19 @@ public enum BurrowCommandLine {
         Option(names: ["--keep-children"], metavars: [], group: .process,
                help: "Wait for leftover processes instead of killing them",
                apply: flag { $0.spec.process.keepChildren = true }),
+        // Emulation
+        Option(names: ["--kernel-release"], metavars: ["RELEASE"], group: .emulation,
+               help: "uname and /proc/sys/kernel/osrelease show RELEASE",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   guard !v[0].isEmpty, v[0].utf8.count <= 64 else { throw UsageError("\(n): RELEASE must be 1 to 64 bytes long") }
+                   s.spec.emulation.kernelRelease = v[0] }),
+        Option(names: ["--qemu"], metavars: ["COMMAND"], group: .emulation,
+               help: "Run foreign-CPU programs through QEMU user mode ('qemu-ARCH [OPTIONS]'); the host's / appears at /host-rootfs",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   let words = v[0].split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+                   do throws(Qemu.OptionError) {
+                       try Qemu.apply(words, to: &s.spec, hostArch: PRootCommandLine.hostArchitecture)
+                   } catch { throw UsageError("\(n): \(error.message)") } }),
         // General
         Option(names: ["--engine"], metavars: ["ENGINE"], group: .general,
                help: "auto (default) or namespace; BURROW_ENGINE sets the default",
@@ -301,7 +315,17 @@ public enum BurrowCommandLine {
             Engines: only the namespace engine (unprivileged user namespaces) exists yet;
             ptrace and setuid are planned. See burrow(1) for details.
 
+            Compatibility names: installed (or symlinked) under these names, burrow reads
+            that tool's command line instead (`NAME --help` for each):
+
             """
+        for frontEnd in FrontEnds.all.dropFirst() {
+            out += "  " + frontEnd.name.padded(to: 20) + frontEnd.summary + "\n"
+        }
         return out
     }
+}
+
+extension String {
+    func padded(to n: Int) -> String { count >= n ? self + " " : self + String(repeating: " ", count: n - count) }
 }

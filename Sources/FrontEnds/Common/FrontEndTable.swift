@@ -51,6 +51,9 @@ public enum FrontEnds {
         FrontEnd(name: "burrow", summary: "Burrow's own command line (this one)",
                  parse: { args, _ throws(UsageError) in try BurrowCommandLine.parse(args) }, help: { BurrowCommandLine.help },
                  version: "burrow \(BurrowCommandLine.version)", failureStatus: 125),
+        FrontEnd(name: "proot", summary: "PRoot's command line (proot(1)): -r, -b host:guest[!], -w, -0, -i, -R, -S, -k, -q",
+                 parse: PRootCommandLine.parse, help: { PRootCommandLine.help },
+                 version: PRootCommandLine.version, failureStatus: 1),
     ]
 
     /// The front-end for an invoked name (`/usr/bin/jchroot` -> jchroot); `burrow` for any

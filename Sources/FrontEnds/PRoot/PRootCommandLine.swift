@@ -1,0 +1,265 @@
+import BurrowSpec
+
+/// `proot [option] ... [command]`, as PRoot's manual (proot(1)) describes it, realised by
+/// any of Burrow's engines. The command starts at the first word that is not an option and
+/// defaults to /bin/sh; the rootfs defaults to `/`.
+///
+/// Where Burrow differs from PRoot (README "Compatibility"): binds follow the same rules
+/// but are real mounts on the namespace engine; a guest killed by a signal gives 128+N
+/// where PRoot says 255.
+public enum PRootCommandLine {
+    /// The PRoot release whose command line this follows.
+    public static let compatibleWith = "5.1.0"
+
+    struct State {
+        var rootfs = "/"
+        /// Binds in command-line order; sorted by depth at the end (the deepest wins, as in
+        /// PRoot, whatever the order they were given in).
+        var binds: [BindMount] = []
+        var cwd: GuestPath?
+        var verbosity = 0
+        var identity: (uid: UInt32, gid: UInt32)?
+        var kernelRelease: String?
+        var qemu: [String]?
+        var stop: Invocation?
+    }
+
+    struct Option: Sendable {
+        var names: [String]
+        var metavar: String?
+        var help: String
+        var apply: @Sendable (inout State, String, String, HostFacts) throws(UsageError) -> Void
+    }
+
+    static let table: [Option] = [
+        Option(names: ["-r", "--rootfs"], metavar: "path",
+               help: "Use *path* as the new guest root file-system, default is /.") { s, v, o, host throws(UsageError) in
+            s.rootfs = try absolute(v, option: o, host: host)
+        },
+        Option(names: ["-b", "--bind", "-m", "--mount"], metavar: "path",
+               help: "Make the content of *path* accessible in the guest rootfs: *host_path*[:*guest_location*][!] (a final ! binds over a guest symlink instead of its target).") { s, v, o, host throws(UsageError) in
+            s.binds.append(try bind(v, option: o, host: host))
+        },
+        Option(names: ["-q", "--qemu"], metavar: "command",
+               help: "Execute guest programs through QEMU as specified by *command*; the host rootfs appears at /host-rootfs.") { s, v, o, _ throws(UsageError) in
+            let words = v.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            guard !words.isEmpty else { throw UsageError("\(o): the QEMU command is empty") }
+            s.qemu = words
+        },
+        Option(names: ["-w", "--pwd", "--cwd"], metavar: "path",
+               help: "Set the initial working directory to *path* (default: the current one if the guest has it, else /).") { s, v, o, _ throws(UsageError) in
+            s.cwd = try GuestPath.destination(v.hasPrefix("/") ? v : "/" + v, option: o)
+        },
+        Option(names: ["-v", "--verbose"], metavar: "value",
+               help: "Set the level of debug information to *value* (1 or more: each setup step on stderr).") { s, v, o, _ throws(UsageError) in
+            guard let level = Int(v) else { throw UsageError("\(o): '\(v)' is not an integer") }
+            s.verbosity = level
+        },
+        Option(names: ["-V", "--version", "--about"], metavar: nil,
+               help: "Print version, then exit.") { s, _, _, _ in s.stop = .version },
+        Option(names: ["-h", "--help", "--usage"], metavar: nil,
+               help: "Print the version and the command-line usage, then exit.") { s, _, _, _ in s.stop = .help },
+        Option(names: ["-k", "--kernel-release"], metavar: "string",
+               help: "Make current kernel appear as kernel release *string* (uname and /proc/sys/kernel/osrelease).") { s, v, o, _ throws(UsageError) in
+            guard !v.isEmpty, v.utf8.count <= 64 else { throw UsageError("\(o): the release must be 1 to 64 bytes long") }
+            s.kernelRelease = v
+        },
+        Option(names: ["-0", "--root-id"], metavar: nil,
+               help: "Make current user appear as \"root\".") { s, _, _, _ in s.identity = (0, 0) },
+        Option(names: ["-i", "--change-id"], metavar: "string",
+               help: "Make current user and group appear as *string* \"uid:gid\".") { s, v, o, _ throws(UsageError) in
+            let parts = v.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2 else { throw UsageError("\(o): '\(v)' is not uid:gid") }
+            s.identity = (try Numbers.id(String(parts[0]), option: o), try Numbers.id(String(parts[1]), option: o))
+        },
+        Option(names: ["-R"], metavar: "path",
+               help: "Alias: -r *path* + a couple of recommended -b (host users, network setup, /dev, /sys, /proc, /tmp, /run, $HOME).") { s, v, o, host throws(UsageError) in
+            s.rootfs = try absolute(v, option: o, host: host)
+            s.binds += recommended(recommendedForR, rootfs: s.rootfs, host: host)
+        },
+        Option(names: ["-S"], metavar: "path",
+               help: "Alias: -0 -r *path* + a minimal set of -b, for installing packages into the guest.") { s, v, o, host throws(UsageError) in
+            s.rootfs = try absolute(v, option: o, host: host)
+            s.identity = (0, 0)
+            s.binds += recommended(recommendedForS, rootfs: s.rootfs, host: host)
+        },
+    ]
+
+    /// The paths -R binds, from PRoot's manual; "$HOME" and the rootfs itself are added.
+    static let recommendedForR = [
+        "/etc/host.conf", "/etc/hosts", "/etc/hosts.equiv", "/etc/mtab", "/etc/netgroup", "/etc/networks",
+        "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/resolv.conf", "/etc/localtime", "/dev/", "/sys/",
+        "/proc/", "/tmp/", "/run/", "/var/run/dbus/system_bus_socket",
+    ]
+    /// The minimal set -S binds: nothing a package would update.
+    static let recommendedForS = [
+        "/etc/host.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/resolv.conf", "/dev/", "/sys/", "/proc/", "/tmp/",
+        "/run/shm",
+    ]
+
+    public static func parse(_ args: [String], host: HostFacts) throws(UsageError) -> Invocation {
+        var state = State()
+        var i = 0
+        while i < args.count {
+            let arg = args[i]
+            if arg == "--" { i += 1; break }
+            guard arg.hasPrefix("-"), arg != "-" else { break }
+            // --name=value, or the name alone with the value in the next word.
+            var name = arg
+            var inline: String?
+            if arg.hasPrefix("--"), let eq = arg.firstIndex(of: "=") {
+                name = String(arg[..<eq])
+                inline = String(arg[arg.index(after: eq)...])
+            }
+            guard let option = table.first(where: { $0.names.contains(name) }) else {
+                if !arg.hasPrefix("--"), arg.count > 2, let short = table.first(where: { $0.names.contains(String(arg.prefix(2))) }),
+                   short.metavar != nil
+                {
+                    throw UsageError("option '\(arg.prefix(2))' and its value must be separated by ' '")
+                }
+                throw UsageError("unknown option '\(arg)' (Burrow's proot supports the options of PRoot's manual: see --help)")
+            }
+            var value = ""
+            if option.metavar != nil {
+                if let inline {
+                    value = inline
+                } else {
+                    guard i + 1 < args.count else { throw UsageError("option '\(name)' expects a value (\(option.metavar!))") }
+                    i += 1
+                    value = args[i]
+                }
+            } else if inline != nil {
+                throw UsageError("option '\(name)' takes no value")
+            }
+            try option.apply(&state, value, name, host)
+            if let stop = state.stop { return stop }
+            i += 1
+        }
+        return .run(try spec(from: state, command: Array(args[i...]), host: host))
+    }
+
+    static func spec(from state: State, command: [String], host: HostFacts) throws(UsageError) -> SandboxSpec {
+        var spec = SandboxSpec(root: RootFS(path: HostPath(state.rootfs)))
+        // Shallower binds first: a deeper one is mounted on top and wins, as in PRoot.
+        let ordered = state.binds.enumerated().sorted {
+            ($0.element.destination.components.count, $0.offset) < ($1.element.destination.components.count, $1.offset)
+        }
+        spec.operations = ordered.map { .bind($0.element) }
+        if !command.isEmpty { spec.process.argv = command }
+        if let cwd = state.cwd {
+            spec.process.chdir = cwd
+        } else if let here = host.workingDirectory, let guest = try? GuestPath(parsing: here) {
+            spec.process.chdir = guest
+            spec.process.chdirIsOptional = true
+        }
+        if let id = state.identity {
+            spec.identity.uid = id.uid
+            spec.identity.gid = id.gid
+        }
+        spec.verbose = state.verbosity >= 1
+        spec.emulation.kernelRelease = state.kernelRelease
+        if let qemu = state.qemu {
+            do throws(Qemu.OptionError) {
+                try Qemu.apply(qemu, to: &spec, hostArch: hostArchitecture)
+            } catch {
+                throw UsageError("-q: \(error.message)")
+            }
+        }
+        // PRoot waits for every process of the guest and returns the status of the last one.
+        spec.process.keepChildren = true
+        spec.process.status = .lastToExit
+        do { try spec.validate() } catch { throw UsageError(error.message) }
+        return spec
+    }
+
+    static var hostArchitecture: String {
+        #if arch(x86_64)
+        return "x86_64"
+        #elseif arch(arm64)
+        return "aarch64"
+        #else
+        return "unknown"
+        #endif
+    }
+
+    /// A host path made absolute against the caller's working directory.
+    static func absolute(_ path: String, option: String, host: HostFacts) throws(UsageError) -> String {
+        guard !path.isEmpty else { throw UsageError("\(option): the path is empty") }
+        if path.hasPrefix("/") { return path }
+        guard let cwd = host.workingDirectory else {
+            throw UsageError("\(option): '\(path)' is relative and the current directory is unknown")
+        }
+        return cwd == "/" ? "/" + path : cwd + "/" + path
+    }
+
+    /// `host[:guest][!]`. The guest location is the host path when not given; a final `!`
+    /// binds over a guest symlink itself. A missing host path is skipped, as PRoot does
+    /// (it warns; Burrow says so with -v).
+    static func bind(_ text: String, option: String, host: HostFacts) throws(UsageError) -> BindMount {
+        var spec = Substring(text)
+        var follow = true
+        if spec.hasSuffix("!") {
+            follow = false
+            spec = spec.dropLast()
+        }
+        var hostPart = spec
+        var guestPart: Substring?
+        // The guest location is what follows the last ':' that starts an absolute path.
+        if let colon = spec.lastIndex(of: ":"), spec[spec.index(after: colon)...].hasPrefix("/") {
+            hostPart = spec[..<colon]
+            guestPart = spec[spec.index(after: colon)...]
+        }
+        let source = try absolute(String(hostPart), option: option, host: host)
+        let guestText = guestPart.map(String.init) ?? source
+        let destination = try GuestPath.destination(guestText, option: option)
+        return BindMount(source: HostPath(normalised(source)), destination: destination, allowDevices: true, optional: true,
+                         followDestination: follow)
+    }
+
+    static func recommended(_ list: [String], rootfs: String, host: HostFacts) -> [BindMount] {
+        var paths = list
+        if let home = host.environment["HOME"], home.hasPrefix("/") { paths.append(home) }
+        if rootfs != "/" { paths.append(rootfs) }
+        return paths.compactMap { path in
+            let clean = normalised(path)
+            guard let guest = try? GuestPath(parsing: clean) else { return nil }
+            return BindMount(source: HostPath(clean), destination: guest, allowDevices: true, optional: true)
+        }
+    }
+
+    /// Without trailing slashes (`/dev/` names the directory `/dev`).
+    static func normalised(_ path: String) -> String {
+        var p = Substring(path)
+        while p.count > 1, p.hasSuffix("/") { p = p.dropLast() }
+        return String(p)
+    }
+
+    public static var help: String {
+        var text = """
+            Usage: proot [option] ... [command]
+
+            Burrow's PRoot-compatible command line (PRoot \(compatibleWith)): a chroot, mount --bind and
+            binfmt_misc without privilege. The command defaults to /bin/sh, the rootfs to /.
+            Engine: the namespace engine by default; BURROW_ENGINE=namespace|ptrace|auto overrides.
+
+
+            """
+        for option in table {
+            let names = option.names.map { name in
+                guard let m = option.metavar else { return name }
+                return name.hasPrefix("--") ? "\(name)=*\(m)*" : "\(name) *\(m)*"
+            }
+            text += "  " + names.joined(separator: ", ") + "\n\t" + option.help + "\n\n"
+        }
+        text += """
+            Exit status: the status of the last program of the guest to terminate (128+N when
+            a signal killed it), or 1 when Burrow itself fails.
+
+            """
+        return text
+    }
+
+    public static var version: String {
+        "proot \(compatibleWith) (command line of) burrow \(BurrowCommandLine.version)"
+    }
+}
