@@ -3,6 +3,7 @@ import PackageDescription
 
 // The folders show the architecture:
 //   Sources/Spec               the sandbox spec: a value, no Glibc (BurrowSpec)
+//   Sources/Seccomp            seccomp filters as data, compiled to BPF: pure (BurrowSeccomp)
 //   Sources/FrontEnds          command lines that build a spec: pure (BurrowFrontEnds)
 //   Sources/Kernel             the one layer that talks to the kernel (BurrowKernel)
 //   Sources/CKernel            one-line C wrappers for what Swift cannot call
@@ -19,6 +20,7 @@ let package = Package(
     targets: [
         .target(name: "CKernel", path: "Sources/CKernel"),
         .target(name: "BurrowSpec", path: "Sources/Spec"),
+        .target(name: "BurrowSeccomp", dependencies: ["BurrowSpec"], path: "Sources/Seccomp"),
         .target(name: "BurrowFrontEnds", dependencies: ["BurrowSpec"], path: "Sources/FrontEnds"),
         .target(
             name: "BurrowKernel",
@@ -26,13 +28,15 @@ let package = Package(
             path: "Sources/Kernel"),
         .target(
             name: "NamespaceEngine",
-            dependencies: ["BurrowSpec", "BurrowKernel"],
+            dependencies: ["BurrowSpec", "BurrowKernel", "BurrowSeccomp"],
             path: "Sources/Engines/Namespace"),
         .executableTarget(
             name: "burrow",
             dependencies: ["BurrowSpec", "BurrowFrontEnds", "BurrowKernel", "NamespaceEngine"],
             path: "Sources/burrow"),
         .testTarget(name: "SpecTests", dependencies: ["BurrowSpec"], path: "Tests/SpecTests"),
+        .testTarget(
+            name: "SeccompTests", dependencies: ["BurrowSeccomp", "BurrowSpec"], path: "Tests/SeccompTests"),
         .testTarget(
             name: "FrontEndTests", dependencies: ["BurrowFrontEnds", "BurrowSpec"],
             path: "Tests/FrontEndTests"),

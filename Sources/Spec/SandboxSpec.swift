@@ -238,6 +238,8 @@ public enum StatusRule: Equatable, Sendable {
 public struct Security: Equatable, Sendable {
     /// Always true today; kept as data so engines state it rather than assume it.
     public var noNewPrivileges = true
+    /// The seccomp filter installed last, just before the command is executed.
+    public var seccomp: SeccompProfile = .none
     public init() {}
 }
 

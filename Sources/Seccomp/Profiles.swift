@@ -1,0 +1,151 @@
+import BurrowSpec
+
+/// The filters behind `SeccompProfile`. Every profile covers all ABIs of the machine: on
+/// x86_64 the same rules apply to i386 programs (and `int $0x80`) under i386's numbers, and
+/// x32 is refused as a whole (see `SeccompFilter.x32Action`).
+public enum SeccompProfiles {
+    /// What a profile depends on besides its name.
+    public struct Context: Equatable, Sendable {
+        /// The command is in a new PID namespace: no process outside can be named.
+        public var pidNamespace: Bool
+        /// The system calls of a deny file, already read and checked (`DenyList.parse`).
+        public var denied: [String]
+        public var architectures: [Architecture]
+
+        public init(pidNamespace: Bool, denied: [String] = [], architectures: [Architecture] = Architecture.native?.abis ?? []) {
+            self.pidNamespace = pidNamespace
+            self.denied = denied
+            self.architectures = architectures
+        }
+    }
+
+    /// The filter of `profile`, nil for `.none`.
+    public static func filter(_ profile: SeccompProfile, _ context: Context) -> SeccompFilter? {
+        let rules: [SeccompRule]
+        switch profile {
+        case .none: return nil
+        case .default: rules = defaultRules(pidNamespace: context.pidNamespace)
+        case .linuxUserChroot0: rules = linuxUserChroot0
+        case .denyFile: rules = context.denied.map { SeccompRule($0, eperm) }
+        }
+        return SeccompFilter(defaultAction: .allow, rules: rules, architectures: context.architectures)
+    }
+
+    static let eperm = SeccompAction.errno(SeccompErrno.EPERM)
+
+    // Constants from the kernel's UAPI headers (the same on x86 and arm).
+    static let CLONE_NEWUSER: UInt64 = 0x1000_0000
+    static let TIOCSTI: UInt64 = 0x5412
+    static let TIOCLINUX: UInt64 = 0x541C
+    static let AF_UNSPEC: UInt64 = 0, AF_UNIX: UInt64 = 1, AF_INET: UInt64 = 2, AF_INET6: UInt64 = 10, AF_NETLINK: UInt64 = 16
+
+    /// Changes to the kernel or the machine a build or a shell has no business making. The
+    /// kernel refuses most of them anyway (they need capabilities of the initial namespace);
+    /// the filter makes that hold whatever the kernel's configuration and bugs.
+    /// adjtimex and clock_adjtime stay allowed: with `modes == 0` they only read the clock's
+    /// state (glibc's ntp_gettime), the mode sits in a struct a filter cannot see, and setting
+    /// the clock needs CAP_SYS_TIME of the initial namespace, which nothing inside has.
+    static let kernelChanging = [
+        "reboot", "kexec_load", "kexec_file_load",
+        "init_module", "finit_module", "delete_module", "create_module", "query_module", "get_kernel_syms",
+        "swapon", "swapoff",
+        "settimeofday", "stime", "clock_settime", "clock_settime64",
+        "syslog", "acct", "quotactl", "quotactl_fd", "lookup_dcookie", "nfsservctl", "uselib", "_sysctl",
+        "iopl", "ioperm", "vm86", "vm86old",
+        // Opens any file of a filesystem by handle, bypassing the path (the "shocker" escape).
+        "open_by_handle_at",
+    ]
+
+    /// Calls that reach into another process's memory or files. Without a PID namespace
+    /// the command can name every process of the caller's uid on the host, and the kernel
+    /// lets it attach to them when Yama allows (kernel.yama.ptrace_scope = 0): denied. With
+    /// `--unshare-pid` nothing outside the sandbox has a pid inside, so they stay allowed
+    /// for debuggers, strace and sanitizers (LeakSanitizer stops the world with ptrace).
+    static let otherProcesses = ["ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd"]
+
+    static func defaultRules(pidNamespace: Bool) -> [SeccompRule] {
+        var rules = kernelChanging.map { SeccompRule($0, eperm) }
+        rules += ["bpf", "perf_event_open", "userfaultfd"].map { SeccompRule($0, eperm) }
+        rules += ["keyctl", "add_key", "request_key"].map { SeccompRule($0, eperm) }
+        if !pidNamespace { rules += otherProcesses.map { SeccompRule($0, eperm) } }
+        rules += userNamespaceRules
+        // Typing into the caller's terminal (TIOCSTI) and the console's selection and
+        // kernel messages (TIOCLINUX). Only the low 32 bits: the kernel's request is an int.
+        rules.append(SeccompRule("ioctl", where: [.arg(1, .in([TIOCSTI, TIOCLINUX]))], eperm))
+        return rules
+    }
+
+    /// No new user namespace: inside one, a process gets every capability again. clone3
+    /// passes its flags in a struct a filter cannot read, so it says ENOSYS and libc falls
+    /// back to clone, whose flags are an argument (bubblewrap and Flatpak do the same).
+    static let userNamespaceRules = [
+        SeccompRule("clone", where: [.arg(0, .anyBitsSet(CLONE_NEWUSER))], eperm),
+        SeccompRule("unshare", where: [.arg(0, .anyBitsSet(CLONE_NEWUSER))], eperm),
+        SeccompRule("clone3", .errno(SeccompErrno.ENOSYS)),
+    ]
+
+    /// linux-user-chroot's "v0" filter (src/setup-seccomp.c, from xdg-app and Sandstorm): its
+    /// deny list with EPERM, and sockets of any family but unspec, unix, inet, inet6 and
+    /// netlink with EAFNOSUPPORT. Calls the kernel added since, that do what the original
+    /// denies by other means, are denied too: clone3 (ENOSYS, so that the CLONE_NEWUSER rule
+    /// on clone cannot be sidestepped), the file-descriptor mount API next to `mount`, and
+    /// quotactl_fd next to `quotactl`. It has no TIOCSTI rule (the original has none either):
+    /// use `default` or `--new-session` for that.
+    ///
+    /// On i386, `socket` is covered but the older `socketcall(SYS_SOCKET, args)` is not: its
+    /// family sits in memory a filter cannot read (the original skipped socket rules on x86
+    /// for the same reason). Refusing socketcall would break every socket of 32-bit programs
+    /// built against a glibc that still uses it.
+    static let linuxUserChroot0: [SeccompRule] = {
+        let denied = [
+            "syslog",  // dmesg
+            "uselib",  // useless old call
+            "personality",  // no BSD emulation and the like
+            "acct",  // do not disable accounting
+            "modify_ldt",  // 16-bit code; a historic source of information leaks
+            "quotactl", "quotactl_fd",  // reading quota use
+            "move_pages", "mbind", "get_mempolicy", "set_mempolicy", "migrate_pages",  // VM/NUMA
+            "unshare", "mount", "pivot_root",  // no sub-namespace setups
+            "fsopen", "fsconfig", "fsmount", "fspick", "open_tree", "move_mount", "mount_setattr",
+            "perf_event_open",  // profiling
+        ]
+        var rules = denied.map { SeccompRule($0, eperm) }
+        rules.append(SeccompRule("clone", where: [.arg(0, .anyBitsSet(CLONE_NEWUSER))], eperm))
+        rules.append(SeccompRule("clone3", .errno(SeccompErrno.ENOSYS)))
+        rules.append(SeccompRule(
+            "socket", where: [.arg(0, .notIn([AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6, AF_NETLINK]))],
+            .errno(SeccompErrno.EAFNOSUPPORT)))
+        return rules
+    }()
+}
+
+/// A user's deny file: one system call name per line; `#` starts a comment; blank lines and
+/// surrounding spaces are ignored. Every name must be a system call of some known ABI.
+public enum DenyList {
+    public static func parse(_ text: String, file: String) throws(SeccompError) -> [String] {
+        var names: [String] = []
+        var number = 0
+        // "\r\n" is one Character: a file from Windows still has one name per line.
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+            number += 1
+            var line = Substring(raw)
+            if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
+            let name = line.trimmingSpaces
+            if name.isEmpty { continue }
+            guard Architecture.isKnown(name) else {
+                let shown = name.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value < 0x7F } ? name : name.debugDescription
+                throw SeccompError(
+                    "\(file):\(number): unknown system call '\(shown)' (one name per line, as in syscalls(2); '#' starts a comment)")
+            }
+            if !names.contains(name) { names.append(name) }
+        }
+        return names
+    }
+}
+
+extension Substring {
+    fileprivate var trimmingSpaces: String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
+        return String(drop(while: isSpace).reversed().drop(while: isSpace).reversed())
+    }
+}
