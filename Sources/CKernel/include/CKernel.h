@@ -74,4 +74,5 @@ struct ck_launch {
 int ck_launch(struct ck_launch *l);
 
 extern char **environ;
+#include "CKernelNotify.h"
 #endif

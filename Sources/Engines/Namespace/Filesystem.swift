@@ -34,6 +34,7 @@ struct Filesystem {
             for (index, op) in spec.operations.enumerated() {
                 try apply(op, source: opened.binds[index] ?? nil, opened: opened)
             }
+            if let release = spec.emulation.kernelRelease { try fakeOSRelease(release) }
             return root
         } catch {
             throw Failure(error)
@@ -324,6 +325,33 @@ struct Filesystem {
         try Mounts.attach(shmTree, onto: shmDir, what: "tmpfs -> \(d)/shm")
         for fd in [ptsTree, ptsDir, shmTree, shmDir] { Files.close(fd) }
         try place(dev, at: d, inMemory: true, what: "dev \(d): \(Self.devices.joined(separator: " ")), pts, shm")
+    }
+
+    /// With a fake kernel release, /proc/sys/kernel/osrelease (when a procfs is at /proc)
+    /// shows it: a one-file tmpfs bound over it, read-only.
+    private mutating func fakeOSRelease(_ release: String) throws(SysError) {
+        let path = GuestPath(components: ["proc", "sys", "kernel", "osrelease"])
+        guard let target = try? Files.open2(path.relative, at: root, flags: O_PATH,
+                                            resolve: Resolve.inRoot | Resolve.noMagicLinks) else { return }
+        defer { Files.close(target) }
+        let fs = try Mounts.FilesystemContext("tmpfs", what: "osrelease")
+        try fs.set("mode", "0755")
+        try fs.set("size", "4096")
+        let tmp = try fs.mount([.noSuid, .noDev, .noExec])
+        defer { Files.close(tmp) }
+        let file = try Files.open("osrelease", O_WRONLY | O_CREAT | O_EXCL, mode: 0o444, at: tmp)
+        do {
+            try Files.writeAll(file, Array((release + "\n").utf8), what: "osrelease")
+        } catch {
+            Files.close(file)
+            throw error
+        }
+        Files.close(file)
+        let node = try Files.open("osrelease", O_PATH, at: tmp)
+        defer { Files.close(node) }
+        let tree = try Mounts.cloneTree(node, recursive: false, what: "osrelease")
+        try Mounts.setAttributes(tree, [.readOnly, .noSuid, .noDev, .noExec], recursive: false, what: "osrelease")
+        try place(tree, at: path, create: .file, inMemory: true, what: "kernel release \(release) -> \(path)")
     }
 
     // MARK: destinations, resolved inside the new root

@@ -1,0 +1,60 @@
+import CKernel
+import Glibc
+
+/// The supervisor's side of seccomp user notification: a process whose filter returned
+/// SECCOMP_RET_USER_NOTIF waits in the kernel until the holder of the listener fd answers.
+public enum SeccompNotify {
+    public struct Request: Sendable {
+        public var id: UInt64
+        public var pid: pid_t
+        public var nr: Int32
+        public var arch: UInt32
+        public var args: [UInt64]
+    }
+
+    /// Waits for the next call. nil when no process uses the filter any more.
+    public static func receive(_ listener: Int32) throws(SysError) -> Request? {
+        while true {
+            var poll = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+            let ready = Glibc.poll(&poll, 1, -1)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                throw SysError.last("poll", "seccomp listener")
+            }
+            if poll.revents & Int16(POLLIN) == 0 { return nil }  // POLLHUP: nobody left
+            var request = seccomp_notif()
+            if ck_notif_recv(listener, &request) < 0 {
+                // The caller died or was interrupted before we took its call: wait again.
+                if errno == ENOENT || errno == EINTR { continue }
+                throw SysError.last("receive (SECCOMP_IOCTL_NOTIF_RECV)", "seccomp listener")
+            }
+            let a = request.data.args
+            return Request(id: request.id, pid: pid_t(request.pid), nr: request.data.nr, arch: request.data.arch,
+                           args: [a.0, a.1, a.2, a.3, a.4, a.5])
+        }
+    }
+
+    /// Completes the call: it returns `value`, or fails with `error` (an errno) when not 0.
+    /// `continue` lets the kernel run the call as if no filter had stopped it.
+    public static func respond(_ listener: Int32, id: UInt64, value: Int64 = 0, error: Int32 = 0,
+                               continue proceed: Bool = false) {
+        var response = seccomp_notif_resp()
+        response.id = id
+        response.val = value
+        response.error = error == 0 ? 0 : -error
+        response.flags = proceed ? UInt32(SECCOMP_USER_NOTIF_FLAG_CONTINUE) : 0
+        // ENOENT: the caller is gone (killed meanwhile); nothing to answer.
+        _ = ck_notif_send(listener, &response)
+    }
+
+    /// Whether the call `id` still waits: a pid read from a request may have been reused
+    /// once its caller died, so check before touching that pid's memory.
+    public static func isWaiting(_ listener: Int32, id: UInt64) -> Bool { ck_notif_id_valid(listener, id) == 0 }
+
+    /// Writes `bytes` into process `pid` at `address` (process_vm_writev).
+    public static func writeMemory(pid: pid_t, address: UInt64, _ bytes: [UInt8]) throws(SysError) {
+        let n = bytes.withUnsafeBytes { ck_write_memory(pid, $0.baseAddress, $0.count, address) }
+        if n < 0 { throw SysError.last("process_vm_writev", "pid \(pid) at 0x\(String(address, radix: 16))") }
+        if n != bytes.count { throw SysError("process_vm_writev", "pid \(pid) (short write)", errno: .badAddress) }
+    }
+}
