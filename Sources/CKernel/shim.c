@@ -23,6 +23,7 @@
 int ck_unshare(int flags) { return unshare(flags); }
 int ck_pivot_root(const char *n, const char *o) { return (int)syscall(SYS_pivot_root, n, o); }
 int ck_sethostname(const char *name, size_t len) { return sethostname(name, len); }
+int ck_seccomp(unsigned int op, unsigned int flags, void *args) { return (int)syscall(SYS_seccomp, op, flags, args); }
 
 
 int ck_prctl(int o, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5) {
@@ -166,6 +167,9 @@ static int launch_child(void *arg) {
     STEP(CK_STEP_CHDIR, syscall(SYS_chdir, l->cwd));
     // Only 0, 1 and 2 reach the command.
     STEP(CK_STEP_CLOSE_RANGE, syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */));
+    // Seccomp last: after no_new_privs (which an unprivileged filter needs) and everything
+    // else the launch does, so the filter only ever sees the command's own calls.
+    if (l->seccomp) STEP(CK_STEP_SECCOMP, syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, l->seccomp_flags, l->seccomp));
 #undef STEP
     // As env(1) searches PATH: a missing file moves on, a file that cannot run is remembered.
     l->failed_candidate = -1;

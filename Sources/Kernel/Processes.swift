@@ -2,6 +2,9 @@ import CKernel
 import Glibc
 import SystemPackage
 
+/// One classic BPF instruction (`struct sock_filter`), for seccomp.
+public typealias BPFCode = (code: UInt16, jt: UInt8, jf: UInt8, k: UInt32)
+
 /// Processes, signals, identity and namespaces.
 public enum Proc {
     public static func fork(_ what: String) throws(SysError) -> pid_t {
@@ -69,6 +72,19 @@ public enum Proc {
         return Glibc.getppid() == expectedParent
     }
 
+    /// seccomp(SECCOMP_SET_MODE_FILTER): installs `filter` on the calling thread (needs
+    /// no_new_privs or CAP_SYS_ADMIN). Returns the listener fd with
+    /// SECCOMP_FILTER_FLAG_NEW_LISTENER, else 0.
+    public static func installSeccomp(_ filter: [BPFCode], flags: UInt32 = 0) throws(SysError) -> Int32 {
+        var copy = filter.map { sock_filter(code: $0.code, jt: $0.jt, jf: $0.jf, k: $0.k) }
+        let r = copy.withUnsafeMutableBufferPointer { f in
+            var prog = sock_fprog(len: UInt16(clamping: f.count), filter: f.baseAddress)
+            return ck_seccomp(1 /* SECCOMP_SET_MODE_FILTER */, flags, &prog)
+        }
+        if r < 0 { throw SysError.last("seccomp", "SECCOMP_SET_MODE_FILTER (\(filter.count) instructions)") }
+        return r
+    }
+
     public static func unshare(_ flags: Int32, what: String, hint: String? = nil) throws(SysError) {
         if ck_unshare(flags) != 0 { throw SysError.last("unshare", what, hint: hint) }
     }
@@ -99,6 +115,9 @@ public enum Proc {
         public var gid: UInt32
         public var keepCapabilities: Set<Int32> = []
         public var dropBoundingSet = false
+        /// Installed last, right before execve; nil: none.
+        public var seccompFilter: [BPFCode]?
+        public var seccompFlags: UInt32 = 0
 
         public init(candidates: [String], argv: [String], environment: [String], workingDirectory: String,
                     signalMask: sigset_t, uid: UInt32, gid: UInt32) {
@@ -139,7 +158,11 @@ public enum Proc {
         }
         var mask = r.signalMask
         var l = ck_launch()
-        let pid: Int32 = candidates.withUnsafeBufferPointer { cands in
+        let filter = (r.seccompFilter ?? []).map { sock_filter(code: $0.code, jt: $0.jt, jf: $0.jf, k: $0.k) }
+        let pid: Int32 = filter.withUnsafeBufferPointer { f in
+            var prog = sock_fprog(len: UInt16(clamping: f.count), filter: UnsafeMutablePointer(mutating: f.baseAddress))
+            return withUnsafePointer(to: &prog) { fprog in
+            candidates.withUnsafeBufferPointer { cands in
             argv.withUnsafeBufferPointer { a in
                 env.withUnsafeBufferPointer { e in
                     withUnsafePointer(to: &mask) { m in
@@ -158,9 +181,13 @@ public enum Proc {
                         l.keep_caps_high = high
                         l.drop_bounding = r.dropBoundingSet ? 1 : 0
                         l.last_cap = lastCapability
+                        l.seccomp = r.seccompFilter == nil ? nil : fprog
+                        l.seccomp_flags = r.seccompFlags
                         return ck_launch(&l)
                     }
                 }
+            }
+            }
             }
         }
         if pid < 0 { throw SysError.last("clone", "(the command)") }
@@ -171,7 +198,8 @@ public enum Proc {
             CK_STEP_ANNOUNCE: "send (pid file)", CK_STEP_BOUNDING: "prctl PR_CAPBSET_DROP",
             CK_STEP_SETGROUPS: "setgroups", CK_STEP_SETRESGID: "setresgid \(r.gid)", CK_STEP_SETRESUID: "setresuid \(r.uid)",
             CK_STEP_CAPSET: "capset", CK_STEP_NO_NEW_PRIVS: "prctl PR_SET_NO_NEW_PRIVS",
-            CK_STEP_CHDIR: "chdir \(r.workingDirectory)", CK_STEP_CLOSE_RANGE: "close_range", CK_STEP_EXEC: "exec",
+            CK_STEP_CHDIR: "chdir \(r.workingDirectory)", CK_STEP_CLOSE_RANGE: "close_range",
+            CK_STEP_SECCOMP: "seccomp SECCOMP_SET_MODE_FILTER (\(filter.count) instructions)", CK_STEP_EXEC: "exec",
         ]
         let errno = Errno(rawValue: l.failed_errno)
         if step == CK_STEP_EXEC {

@@ -5,12 +5,16 @@
 #define BURROW_CKERNEL_H
 #include <stdint.h>
 #include <sys/types.h>
+#include <linux/filter.h>
 
 // Namespaces and root
 int ck_unshare(int flags);
 int ck_pivot_root(const char *new_root, const char *put_old);
 int ck_sethostname(const char *name, size_t len);
 
+
+// seccomp(2) has no glibc wrapper: SECCOMP_SET_MODE_FILTER with a struct sock_fprog, say.
+int ck_seccomp(unsigned int operation, unsigned int flags, void *args);
 
 // prctl is variadic
 int ck_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
@@ -48,7 +52,7 @@ ssize_t ck_recv_creds_nonblocking(int sock, uint8_t *byte, int32_t *pid);
 enum ck_launch_step {
     CK_STEP_NONE = 0, CK_STEP_SIGMASK, CK_STEP_SETSID, CK_STEP_PDEATHSIG, CK_STEP_ANNOUNCE,
     CK_STEP_BOUNDING, CK_STEP_SETGROUPS, CK_STEP_SETRESGID, CK_STEP_SETRESUID, CK_STEP_CAPSET,
-    CK_STEP_NO_NEW_PRIVS, CK_STEP_CHDIR, CK_STEP_CLOSE_RANGE, CK_STEP_EXEC,
+    CK_STEP_NO_NEW_PRIVS, CK_STEP_CHDIR, CK_STEP_CLOSE_RANGE, CK_STEP_SECCOMP, CK_STEP_EXEC,
 };
 struct ck_launch {
     // in
@@ -65,6 +69,8 @@ struct ck_launch {
     uint32_t keep_caps_low, keep_caps_high;
     int drop_bounding;              // drop every capability but keep_* from the bounding set
     int last_cap;
+    const struct sock_fprog *seccomp; // NULL: no filter; else installed last, before execve
+    unsigned int seccomp_flags;       // SECCOMP_FILTER_FLAG_*
     // out
     int failed_step;
     int failed_errno;

@@ -8,6 +8,7 @@ import Glibc
 struct Launcher {
     let spec: SandboxSpec
     let maps: IDMaps
+    let seccomp: [BPFCode]?
     let pidSocket: Int32
     let callerMask: sigset_t
 
@@ -27,6 +28,7 @@ struct Launcher {
         r.newSession = spec.process.newSession
         r.announceFD = pidSocket
         r.clearGroups = maps.setgroupsAllowed
+        r.seccompFilter = seccomp
         // Any uid but 0 gets no capability from exec (every mount is nosuid, so file
         // capabilities are ignored too): only root inside needs its bounding set trimmed.
         if uid == 0 {

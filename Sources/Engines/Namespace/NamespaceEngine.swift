@@ -67,6 +67,8 @@ public enum NamespaceEngine {
             guard (try? Proc.dieWithParent(SIGKILL, expectedParent: getppid())) == true else { return 128 + SIGKILL }
         }
 
+        let seccomp = try SeccompSetup.program(for: spec, log: log)
+
         // Read while the host's /proc is in reach: the command drops capabilities up to it.
         _ = Proc.lastCapability
         // Signals are taken over before the first fork, so none is lost in between.
@@ -131,7 +133,7 @@ public enum NamespaceEngine {
         // Whatever happens from here on, the cleaner gets to finish before burrow exits.
         let outcome: Result<Int32, Failure>
         do {
-            outcome = .success(try enterAndWatch(spec, maps: maps, channels: &ch, mapHelper: mapHelper,
+            outcome = .success(try enterAndWatch(spec, maps: maps, seccomp: seccomp, channels: &ch, mapHelper: mapHelper,
                                                  pidFile: pidFile, callerMask: callerMask, supervisor: me, log: log))
         } catch {
             outcome = .failure(error)
@@ -145,7 +147,7 @@ public enum NamespaceEngine {
     /// Enters the new user namespace (and PID namespace, for our next child), maps ids,
     /// starts the init, reports its failures and passes signals on until it exits.
     private static func enterAndWatch(
-        _ spec: SandboxSpec, maps: IDMaps, channels ch: inout Channels, mapHelper: pid_t, pidFile: Int32,
+        _ spec: SandboxSpec, maps: IDMaps, seccomp: [BPFCode]?, channels ch: inout Channels, mapHelper: pid_t, pidFile: Int32,
         callerMask: sigset_t, supervisor me: pid_t, log: Log
     ) throws(Failure) -> Int32 {
         defer { Files.close(pidFile) }
@@ -159,7 +161,7 @@ public enum NamespaceEngine {
             binfmt = try registerQemu(qemu, log: log)
             maps = maps.nested()
         }
-        let sandbox = Sandbox(spec: spec, maps: maps, channels: ch, callerMask: callerMask, supervisor: me, log: log)
+        let sandbox = Sandbox(spec: spec, maps: maps, seccomp: seccomp, channels: ch, callerMask: callerMask, supervisor: me, log: log)
         do throws(SysError) {
             try Proc.unshare(sandbox.supervisorNamespaces, what: spec.namespaces.pid ? "(user, pid)" : "(user)")
         } catch {

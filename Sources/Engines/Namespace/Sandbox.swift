@@ -18,6 +18,8 @@ import Glibc
 struct Sandbox {
     let spec: SandboxSpec
     let maps: IDMaps
+    /// Compiled by the supervisor; installed by the command's launch, last.
+    let seccomp: [BPFCode]?
     var channels: Channels
     let callerMask: sigset_t
     let supervisor: pid_t
@@ -99,7 +101,7 @@ struct Sandbox {
             fail(error, on: err)
         }
 
-        let launcher = Launcher(spec: spec, maps: maps, pidSocket: channels.pidCommand, callerMask: callerMask)
+        let launcher = Launcher(spec: spec, maps: maps, seccomp: seccomp, pidSocket: channels.pidCommand, callerMask: callerMask)
         let command: pid_t
         do {
             let (pid, failure) = try Proc.launch(launcher.request)

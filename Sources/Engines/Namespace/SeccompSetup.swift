@@ -1,0 +1,42 @@
+import BurrowKernel
+import BurrowSeccomp
+import BurrowSpec
+import Glibc
+
+/// The command's seccomp filter, compiled by the supervisor before anything is forked: a
+/// deny file that cannot be read or parsed stops burrow (status 125) before any process or
+/// namespace exists. The init hands the program to `Proc.launch`, which installs it last.
+enum SeccompSetup {
+    /// A deny file larger than this is not a list of system-call names.
+    static let fileLimit = 1 << 20
+
+    static func program(for spec: SandboxSpec, log: Log) throws(Failure) -> [BPFCode]? {
+        let profile = spec.security.seccomp
+        var denied: [String] = []
+        if case .denyFile(let path) = profile {
+            let text: [UInt8]
+            do throws(SysError) {
+                let fd = try Files.open(path.string, O_RDONLY | O_NOCTTY)
+                defer { Files.close(fd) }
+                text = try Files.readAll(fd, limit: fileLimit + 1)
+            } catch {
+                throw Failure(SysError("\(error.operation) seccomp deny file", path.string, errno: error.errno))
+            }
+            guard text.count <= fileLimit else {
+                throw Failure("seccomp deny file \(path): larger than \(fileLimit) bytes; it should list system-call names")
+            }
+            do { denied = try DenyList.parse(String(decoding: text, as: UTF8.self), file: path.string) } catch {
+                throw Failure("seccomp deny file " + error.message)
+            }
+        }
+        let context = SeccompProfiles.Context(pidNamespace: spec.namespaces.pid, denied: denied)
+        guard let filter = SeccompProfiles.filter(profile, context) else { return nil }
+        guard !filter.architectures.isEmpty else {
+            throw Failure("--seccomp: Burrow has no system-call table for this machine's architecture")
+        }
+        let program: [BPFInstruction]
+        do { program = try filter.compile() } catch { throw Failure(error.message) }
+        log.step("seccomp: \(filter.rules.count) rules for \(filter.architectures.map(\.rawValue).joined(separator: ", ")), \(program.count) BPF instructions")
+        return program.map { (code: $0.code, jt: $0.jt, jf: $0.jf, k: $0.k) }
+    }
+}
