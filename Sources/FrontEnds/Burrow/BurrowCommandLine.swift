@@ -75,6 +75,7 @@ public enum BurrowCommandLine {
         case identity = "Identity"
         case process = "Process"
         case emulation = "Emulation"
+        case security = "Security"
         case general = "General"
     }
 
@@ -83,6 +84,7 @@ public enum BurrowCommandLine {
         var pendingSize: UInt64?
         var pendingMode: UInt32?
         var stop: Invocation?
+        var seccompGiven = false
 
         mutating func takeModifiers(for option: String, allowSize: Bool) throws(UsageError) -> (UInt64?, UInt32?) {
             if !allowSize, pendingSize != nil { throw UsageError("--size applies to --tmpfs only, not \(option)") }
@@ -250,6 +252,19 @@ public enum BurrowCommandLine {
                    do throws(Qemu.OptionError) {
                        try Qemu.apply(words, to: &s.spec, hostArch: PRootCommandLine.hostArchitecture)
                    } catch { throw UsageError("\(n): \(error.message)") } }),
+        // Security
+        Option(names: ["--seccomp"], metavars: ["PROFILE"], group: .security,
+               help: "none (default), default, linux-user-chroot-0, or a FILE of calls to deny (has a '/')",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   guard !s.seccompGiven else { throw UsageError("\(n) given twice: one profile only (a deny file can list any calls)") }
+                   guard let p = SeccompProfile(argument: v[0]) else {
+                       let names = SeccompProfile.named.map(\.name).joined(separator: ", ")
+                       var hint = "choose \(names), or a file path with a '/' such as ./deny.txt"
+                       if !v[0].isEmpty, v[0].allSatisfy(\.isNumber) { hint += "; bwrap's --seccomp FD is not supported" }
+                       throw UsageError("\(n): unknown profile '\(v[0])' (\(hint))")
+                   }
+                   s.seccompGiven = true
+                   s.spec.security.seccomp = p }),
         // General
         Option(names: ["--engine"], metavars: ["ENGINE"], group: .general,
                help: "auto (default) or namespace; BURROW_ENGINE sets the default",
@@ -274,7 +289,7 @@ public enum BurrowCommandLine {
         var t = [
             "--overlay-src": overlay, "--overlay": overlay, "--tmp-overlay": overlay, "--ro-overlay": overlay,
             "--cap-add": caps, "--cap-drop": caps,
-            "--seccomp": "seccomp filters are not supported yet", "--add-seccomp-fd": "seccomp filters are not supported yet",
+            "--add-seccomp-fd": "BPF programs passed through descriptors are not supported; use --seccomp PROFILE or a deny file",
             "--as-pid-1": "with --unshare-pid, burrow's own init is PID 1 so that leftover processes are reaped",
             "--userns": "joining an existing namespace is not supported", "--pidns": "joining an existing namespace is not supported",
         ]

@@ -1,0 +1,45 @@
+import Testing
+@testable import BurrowFrontEnds
+@testable import BurrowSpec
+
+struct SeccompOptionTests {
+    @Test(arguments: [
+        ([], SeccompProfile.none),
+        (["--seccomp", "none"], .none),
+        (["--seccomp", "default"], .default),
+        (["--seccomp", "linux-user-chroot-0"], .linuxUserChroot0),
+        (["--seccomp", "./deny.txt"], .denyFile(HostPath("./deny.txt"))),
+        (["--seccomp", "/etc/burrow/deny"], .denyFile(HostPath("/etc/burrow/deny"))),
+    ])
+    func profiles(args: [String], expected: SeccompProfile) throws {
+        guard case .run(let s) = try BurrowCommandLine.parse(args + ["root"]) else {
+            Issue.record("not a run")
+            return
+        }
+        #expect(s.security.seccomp == expected)
+    }
+
+    @Test(arguments: [
+        (["--seccomp", "strict", "root"], "--seccomp: unknown profile 'strict' (choose none, default, linux-user-chroot-0, or a file path with a '/' such as ./deny.txt)"),
+        (["--seccomp", "deny.txt", "root"], "unknown profile 'deny.txt'"),
+        (["--seccomp", "10", "root"], "bwrap's --seccomp FD is not supported"),
+        (["--seccomp", "", "root"], "unknown profile ''"),
+        (["--seccomp", "default", "--seccomp", "./x", "root"], "--seccomp given twice"),
+        (["--seccomp"], "--seccomp needs an argument: PROFILE"),
+        (["--add-seccomp-fd", "3", "root"], "use --seccomp PROFILE or a deny file"),
+    ])
+    func rejects(args: [String], fragment: String) {
+        #expect {
+            try BurrowCommandLine.parse(args)
+        } throws: { error in
+            guard let e = error as? UsageError else { return false }
+            if !e.message.contains(fragment) { Issue.record("message '\(e.message)' lacks '\(fragment)'") }
+            return true
+        }
+    }
+
+    @Test func helpShowsTheProfiles() {
+        #expect(BurrowCommandLine.help.contains("--seccomp PROFILE"))
+        #expect(BurrowCommandLine.help.contains("linux-user-chroot-0"))
+    }
+}
