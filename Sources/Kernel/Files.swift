@@ -116,6 +116,21 @@ public enum Files {
 
     /// The pid (as this process's PID namespace numbers it) of whoever sent the datagram
     /// waiting on `sock`, which must have SO_PASSCRED; nil when nothing is waiting.
+    /// Passes `fd` over the unix socket `sock` (SCM_RIGHTS).
+    public static func sendDescriptor(_ sock: Int32, _ fd: Int32, what: String) throws(SysError) {
+        let byte: [UInt8] = [1]
+        let n = byte.withUnsafeBytes { ck_send_fd(sock, fd, $0.baseAddress, $0.count) }
+        if n < 0 { throw SysError.last("send descriptor", what) }
+    }
+
+    /// Waits for a descriptor sent with `sendDescriptor`; nil when the peer closed first.
+    public static func receiveDescriptor(_ sock: Int32) -> Int32? {
+        var byte: UInt8 = 0
+        var fd: Int32 = -1
+        let n = ck_recv_fd(sock, &byte, 1, &fd)
+        return n > 0 && fd >= 0 ? fd : nil
+    }
+
     public static func receiveSenderPid(_ sock: Int32) -> Int32? {
         var byte: UInt8 = 0
         var pid: Int32 = 0

@@ -79,6 +79,11 @@ struct Sandbox {
                     // children, read again at the end to kill what the command left behind.
                     children = try Files.open("/proc/self/task/\(getpid())/children", O_RDONLY)
                 } catch { throw Failure(error) }
+            } else if spec.emulation.kernelRelease != nil {
+                // PID 1 needs the list only to tell when the uname responder is all that is left.
+                do throws(SysError) {
+                    children = try Files.open("/proc/thread-self/children", O_RDONLY)
+                } catch { throw Failure(error) }
             }
             var fs = Filesystem(spec: spec, log: log, cleaner: channels.cleanerSandbox)
             rootfd = try fs.build()
@@ -101,6 +106,30 @@ struct Sandbox {
             fail(error, on: err)
         }
 
+        var responder: pid_t = -1
+        if let release = spec.emulation.kernelRelease {
+            // The responder is started before the filter exists, so that its own uname()
+            // is the real one; the listener reaches it over a socket.
+            do throws(SysError) {
+                let (here, there) = try Files.socketPair(Int32(SOCK_SEQPACKET.rawValue))
+                responder = try Proc.fork("uname responder")
+                if responder == 0 {
+                    for fd in [err, channels.pidCommand, children, here] { Files.close(fd) }
+                    _ = try? Proc.dieWithParent(SIGKILL, expectedParent: getppid())
+                    guard let listener = Files.receiveDescriptor(there) else { Proc.exit(0) }
+                    Files.close(there)
+                    KernelRelease.serve(listener: listener, release: release)
+                }
+                Files.close(there)
+                let listener = try KernelRelease.install()
+                try Files.sendDescriptor(here, listener, what: "seccomp listener")
+                Files.close(listener)
+                Files.close(here)
+                log.step("uname answers release \(release) (seccomp user notification)")
+            } catch {
+                fail(Failure(error), on: err)
+            }
+        }
         let launcher = Launcher(spec: spec, maps: maps, seccomp: seccomp, pidSocket: channels.pidCommand, callerMask: callerMask)
         let command: pid_t
         do {
@@ -115,11 +144,12 @@ struct Sandbox {
         }
         Files.close(channels.errorWrite)
         Files.close(channels.pidCommand)
-        watch(command, isPID1: isPID1, children: children)
+        watch(command, responder: responder, isPID1: isPID1, children: children)
     }
 
     /// The init's loop: reap, forward signals, and end the sandbox with the command.
-    private func watch(_ command: pid_t, isPID1: Bool, children: Int32) -> Never {
+    private func watch(_ command: pid_t, responder: pid_t, isPID1: Bool, children: Int32) -> Never {
+        var responderAlive = responder > 0
         var commandExit: Proc.Exit?
         var lastExit: Proc.Exit?
         while true {
@@ -137,6 +167,7 @@ struct Sandbox {
             reaping: while true {
                 switch Proc.reap(noHang: true) {
                 case .child(let pid, let exit):
+                    if pid == responder { responderAlive = false; continue }
                     lastExit = exit
                     if pid == command { commandExit = exit }
                 case .nothingYet: break reaping
@@ -148,8 +179,19 @@ struct Sandbox {
                 killAll(isPID1: isPID1, children: children)
                 Proc.exit(exit.status)
             }
+            // Only the uname responder left: it serves no one any more.
+            if anyLeft, responderAlive, Self.childCount(children) == 1 {
+                Proc.kill(responder, SIGKILL)
+                continue
+            }
             if !anyLeft { Proc.exit((spec.process.status == .lastToExit ? lastExit ?? exit : exit).status) }
         }
+    }
+
+    static func childCount(_ children: Int32) -> Int {
+        var buf = [UInt8](repeating: 0, count: 4096)
+        let n = children < 0 ? 0 : buf.withUnsafeMutableBytes { pread(children, $0.baseAddress, $0.count, 0) }
+        return n <= 0 ? 0 : String(decoding: buf[..<n], as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" }).count
     }
 
     /// Kills every process left in the sandbox and reaps them.
