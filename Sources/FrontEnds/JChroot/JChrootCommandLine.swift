@@ -166,11 +166,11 @@ public enum JChrootCommandLine {
 
     static let options: [Option] = [
         Option(short: "U", long: "new-user-ns", metavar: nil,
-               help: "New user namespace: always done (so no root is needed)", apply: flag { _ in }),
+               help: "New user namespace: always done", apply: flag { _ in }),
         Option(short: "N", long: "new-network-ns", metavar: nil,
                help: "New network namespace: no network access", apply: flag { $0.spec.namespaces.net = true }),
         Option(short: "u", long: "user", metavar: "USER",
-               help: "Run as USER: a name in TARGET's /etc/passwd (its group too, unless -g) or a uid",
+               help: "Run as USER: a uid, or a name in TARGET's /etc/passwd",
                apply: { (s: inout State, v: String, n: String) throws(UsageError) in
                    guard !v.isEmpty else { throw UsageError("\(n): the user is empty") }
                    if let id = UInt32(v) {
@@ -180,7 +180,7 @@ public enum JChrootCommandLine {
                        s.spec.identity.userName = v; s.spec.identity.uid = nil
                    } }),
         Option(short: "g", long: "group", metavar: "GROUP",
-               help: "Primary group: a name in TARGET's /etc/group or a gid",
+               help: "Primary group: a gid, or a name in TARGET's /etc/group",
                apply: { (s: inout State, v: String, n: String) throws(UsageError) in
                    guard !v.isEmpty else { throw UsageError("\(n): the group is empty") }
                    if let id = UInt32(v) {
@@ -190,7 +190,7 @@ public enum JChrootCommandLine {
                        s.spec.identity.groupName = v; s.spec.identity.gid = nil
                    } }),
         Option(short: "f", long: "fstab", metavar: "FSTAB",
-               help: "Mount what the fstab(5) file FSTAB lists; mount points are inside TARGET",
+               help: "Mount what the fstab(5) file FSTAB lists, inside TARGET",
                apply: { (s: inout State, v: String, n: String) throws(UsageError) in
                    guard !v.isEmpty else { throw UsageError("\(n): the file name is empty") }
                    s.fstab = v }),
@@ -199,20 +199,20 @@ public enum JChrootCommandLine {
                apply: { (s: inout State, v: String, _: String) throws(UsageError) in
                    s.spec.process.hostname = v; s.spec.namespaces.uts = true }),
         Option(short: "M", long: "uid-map", metavar: "MAP",
-               help: "uid map 'INSIDE OUTSIDE LENGTH[,...]' (newuidmap, /etc/subuid)",
+               help: "uid map 'INSIDE OUTSIDE LENGTH[,...]' (/etc/subuid)",
                apply: { (s: inout State, v: String, n: String) throws(UsageError) in
                    s.spec.identity.uidMap = try idMaps(v, option: n) }),
         Option(short: "G", long: "gid-map", metavar: "MAP",
-               help: "gid map, as -M (newgidmap, /etc/subgid)",
+               help: "gid map, as -M (/etc/subgid)",
                apply: { (s: inout State, v: String, n: String) throws(UsageError) in
                    s.spec.identity.gidMap = try idMaps(v, option: n) }),
         Option(short: "p", long: "pidfile", metavar: "FILE",
-               help: "Write the command's pid (as the host sees it) to FILE",
+               help: "Write the command's host pid to FILE while it runs",
                apply: { (s: inout State, v: String, n: String) throws(UsageError) in
                    guard !v.isEmpty else { throw UsageError("\(n): the file name is empty") }
                    s.spec.process.pidFile = HostPath(v) }),
         Option(short: "e", long: "env", metavar: "NAME=VALUE",
-               help: "Set an environment variable (repeatable; NAME alone unsets it)",
+               help: "Set NAME to VALUE (repeatable); NAME alone unsets it",
                apply: { (s: inout State, v: String, n: String) throws(UsageError) in
                    guard let eq = v.firstIndex(of: "=") else {
                        guard !v.isEmpty else { throw UsageError("\(n): expected NAME=VALUE") }
@@ -227,7 +227,7 @@ public enum JChrootCommandLine {
                apply: { (s: inout State, v: String, n: String) throws(UsageError) in
                    s.spec.process.chdir = try GuestPath.insideRoot(v, option: n) }),
         Option(short: "b", long: "background", metavar: nil,
-               help: "Let processes the command started run on after it exits",
+               help: "Let the processes the command started run on",
                apply: flag { $0.spec.process.keepChildren = true }),
         Option(short: "h", long: "help", metavar: nil, help: "Print this help and exit", apply: flag { $0.stop = .help }),
         // Not in the original; long only, so no short letter can collide with a future one.
@@ -239,10 +239,10 @@ public enum JChrootCommandLine {
         var out = """
             Usage: \(usage)
 
-            Run COMMAND (default /bin/sh) with TARGET as its root directory, in new PID, mount,
-            IPC and user namespaces, as an ordinary user. When COMMAND exits, every process it
-            started is killed (unless -b). Options end at TARGET; a '--' right after TARGET
-            ends any options given there.
+            Run COMMAND (default /bin/sh) with TARGET as its root directory, in new
+            PID, mount, IPC and user namespaces, as an ordinary user. When COMMAND
+            exits, every process it started is killed (unless -b). Options end at
+            TARGET; a '--' right after TARGET ends any options given there.
 
             Options:
 
@@ -253,11 +253,11 @@ public enum JChrootCommandLine {
         }
         out += """
 
-            Exit status: COMMAND's own, or 1 if jchroot failed (also when COMMAND could not be
-            run); 128+N if COMMAND was killed by signal N.
+            Exit status: COMMAND's own, or 1 if jchroot failed (also when COMMAND
+            could not be run); 128+N if COMMAND was killed by signal N.
 
-            This is Burrow answering to the name jchroot; see jchroot(1) for what differs from
-            the original.
+            This is Burrow answering to the name jchroot; see jchroot(1) for what
+            differs from the original.
 
             """
         return out

@@ -91,15 +91,15 @@ public enum LinuxUserChrootCommandLine {
     static let options: [Option] = [
         Option(name: "--unshare-ipc", metavars: [], help: "New SysV IPC namespace (and, as in the original, UTS)",
                apply: flag { $0.spec.namespaces.ipc = true; $0.spec.namespaces.uts = true }),
-        Option(name: "--unshare-pid", metavars: [], help: "New PID namespace: the command sees only its own processes",
+        Option(name: "--unshare-pid", metavars: [], help: "New PID namespace: only the command's own processes",
                apply: flag { $0.spec.namespaces.pid = true }),
         Option(name: "--unshare-net", metavars: [], help: "New, empty network stack: no network at all",
                apply: flag { $0.spec.namespaces.net = true }),
-        Option(name: "--mount-proc", metavars: ["DIR"], help: "Mount procfs at DIR (the host's without --unshare-pid)",
+        Option(name: "--mount-proc", metavars: ["DIR"], help: "Mount procfs at DIR (the host's, without --unshare-pid)",
                apply: op { .proc(dest: $0) }),
-        Option(name: "--mount-devapi", metavars: ["DIR"], help: "Mount the API devices at DIR: null zero full random urandom tty, pts, shm",
+        Option(name: "--mount-devapi", metavars: ["DIR"], help: "Mount the API devices (null, zero, urandom, pts...) at DIR",
                apply: op { .dev(dest: $0) }),
-        Option(name: "--mount-readonly", metavars: ["DIR"], help: "Make DIR (and what is mounted below it) read-only",
+        Option(name: "--mount-readonly", metavars: ["DIR"], help: "Make DIR and what is mounted below it read-only",
                apply: op { .remountReadOnly(dest: $0) }),
         Option(name: "--mount-bind", metavars: ["SOURCE", "DEST"], help: "Bind the host path SOURCE at DEST inside ROOTDIR",
                apply: { (s: inout State, v: [String], n: String) throws(UsageError) in
@@ -111,7 +111,7 @@ public enum LinuxUserChrootCommandLine {
         Option(name: "--chdir", metavars: ["DIR"], help: "Working directory inside the new root (default /)",
                apply: { (s: inout State, v: [String], n: String) throws(UsageError) in
                    s.spec.process.chdir = try GuestPath.insideRoot(v[0], option: n) }),
-        Option(name: "--seccomp-profile-version", metavars: ["N"], help: "-1: no seccomp filter (default); 0: the first profile",
+        Option(name: "--seccomp-profile-version", metavars: ["N"], help: "-1: no seccomp filter (default); 0: profile 0",
                apply: { (s: inout State, v: [String], n: String) throws(UsageError) in
                    guard let number = Int(v[0]), let version = SeccompProfileVersion(rawValue: number) else {
                        throw UsageError("\(n): unknown profile version '\(v[0])' (known: -1 for none, 0)")
@@ -132,9 +132,9 @@ public enum LinuxUserChrootCommandLine {
         var out = """
             Usage: \(usage)
 
-            Run PROGRAM with ROOTDIR as its root directory, as the calling user (not root).
-            ROOTDIR is mounted nosuid and setuid programs cannot gain privileges. Options are
-            applied in the order given; DIR and DEST are paths inside ROOTDIR.
+            Run PROGRAM with ROOTDIR as its root directory, as the calling user (not
+            root). ROOTDIR is mounted nosuid and setuid programs cannot gain privileges.
+            Options apply in the order given; DIR and DEST are paths inside ROOTDIR.
 
             Options:
 
