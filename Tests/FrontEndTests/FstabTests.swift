@@ -94,3 +94,28 @@ struct FstabTests {
         }
     }
 }
+
+/// Each compatibility front-end's man page documents every option of its table.
+struct CompatibilityManPageTests {
+    static func read(_ page: String) throws -> String {
+        var parts = #filePath.split(separator: "/").map(String.init)
+        parts.removeLast(3)  // Tests/FrontEndTests/<file>
+        let text = try String(contentsOfFile: "/" + parts.joined(separator: "/") + "/docs/" + page, encoding: .utf8)
+        return text.replacingOccurrences(of: "\\-", with: "-")  // roff writes "-" in options as "\-"
+    }
+
+    @Test func linuxUserChroot() throws {
+        let man = try Self.read("linux-user-chroot.1")
+        for o in LinuxUserChrootCommandLine.options { #expect(man.contains(o.name), "linux-user-chroot.1 lacks \(o.name)") }
+        #expect(man.contains("DIFFERENCES FROM THE ORIGINAL"))
+    }
+
+    @Test func jchroot() throws {
+        let man = try Self.read("jchroot.1")
+        for o in JChrootCommandLine.options {
+            #expect(man.contains("--\(o.long)"), "jchroot.1 lacks --\(o.long)")
+            if o.short != "\0" { #expect(man.contains("-\(o.short)"), "jchroot.1 lacks -\(o.short)") }
+        }
+        #expect(man.contains("DIFFERENCES FROM THE ORIGINAL"))
+    }
+}
