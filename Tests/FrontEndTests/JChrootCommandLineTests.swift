@@ -10,9 +10,9 @@ private let files: [String: String] = [
     "other.fstab": "tmpfs /tmp tmpfs mode=1777\n",
     "bad.fstab": "proc /proc proc defaults 0 0\n\n# fine so far\nsys sys sysfs defaults 0 0\n",
 ]
-private let context = ParseContext { path in
-    files[path].map { .success($0) } ?? .failure(ReadFailure("No such file or directory"))
-}
+private let context = HostFacts(readFile: { path in
+    files[path].map { .success($0) } ?? .failure(UsageError("No such file or directory"))
+})
 
 private func parse(_ args: [String]) throws -> Invocation { try JChrootCommandLine.parse(args, context) }
 
@@ -168,7 +168,7 @@ struct JChrootCommandLineTests {
     @Test func fstabIsReadOnlyOnceTheCommandLineIsGood() {
         final class Count: @unchecked Sendable { var reads = 0 }
         let count = Count()
-        let ctx = ParseContext { _ in count.reads += 1; return .success("") }
+        let ctx = HostFacts(readFile: { _ in count.reads += 1; return .success("") })
         #expect(throws: UsageError.self) { try JChrootCommandLine.parse(["-f", "x", "--bogus", "/t"], ctx) }
         #expect(throws: Never.self) { try JChrootCommandLine.parse(["-f", "x", "/t"], ctx) }
         #expect(count.reads == 1)

@@ -38,7 +38,6 @@ struct LinuxUserChrootCommandLineTests {
             s.operations == [.bind(BindMount(source: HostPath("rel/src"), destination: g("/usr/src"), allowDevices: true))] }),
         (["--chdir", "/build"], { @Sendable (s: SandboxSpec) in s.process.chdir == g("/build") }),
         (["--chdir", "build/dir"], { @Sendable (s: SandboxSpec) in s.process.chdir == g("/build/dir") }),
-        (["--seccomp-profile-version", "-1"], { @Sendable (s: SandboxSpec) in s.security == Security() }),
     ] as [([String], @Sendable (SandboxSpec) -> Bool)])
     func option(args: [String], check: @Sendable (SandboxSpec) -> Bool) throws {
         let s = try spec(args + ["/r", "true"])
@@ -59,10 +58,10 @@ struct LinuxUserChrootCommandLineTests {
         ])
     }
 
-    /// The README's example, as written (with its repeated --unshare-pid), minus the
-    /// seccomp profile that is not wired yet (see `seccompProfileZero`).
+    /// The README's example, as written (with its repeated --unshare-pid).
     @Test func readmeExample() throws {
         let s = try spec([
+            "--seccomp-profile-version", "0",
             "--unshare-pid", "--unshare-net", "--unshare-pid", "--mount-proc", "/proc", "--mount-bind", "/dev", "/dev",
             "--mount-bind", "/home/user/source/project", "/usr/src/project", "/path/to/my/chroot", "/bin/sh",
         ])
@@ -74,6 +73,7 @@ struct LinuxUserChrootCommandLineTests {
         ])
         #expect(s.root.path == HostPath("/path/to/my/chroot"))
         #expect(s.process.argv == ["/bin/sh"])
+        #expect(s.security.seccomp == .linuxUserChroot0)
     }
 
     /// The man page's build without network, given `/` as ROOTDIR.
@@ -85,11 +85,13 @@ struct LinuxUserChrootCommandLineTests {
         #expect(s.process.argv == ["make", "clean", "all", "check"])
     }
 
-    @Test func seccompProfileZero() {
-        withKnownIssue("seccomp profiles (branch seccomp) have not landed: LinuxUserChrootCommandLine.applySeccomp refuses version 0") {
-            let s = try spec(["--seccomp-profile-version", "0", "/r", "true"])
-            #expect(s.security != Security())
-        }
+    @Test(arguments: [
+        ([], SeccompProfile.none), (["--seccomp-profile-version", "-1"], .none),
+        (["--seccomp-profile-version", "0"], .linuxUserChroot0),
+        (["--seccomp-profile-version", "0", "--seccomp-profile-version", "-1"], .none),
+    ])
+    func seccompProfile(args: [String], profile: SeccompProfile) throws {
+        #expect(try spec(args + ["/r", "true"]).security.seccomp == profile)
     }
 
     @Test(arguments: [
@@ -127,7 +129,6 @@ struct LinuxUserChrootCommandLineTests {
         (["--mount-proc", "../proc", "/r", "sh"], "climbs above the new root"),
         (["--seccomp-profile-version", "1", "/r", "sh"], "unknown profile version '1' (known: -1 for none, 0)"),
         (["--seccomp-profile-version", "abc", "/r", "sh"], "unknown profile version 'abc'"),
-        (["--seccomp-profile-version", "0", "/r", "sh"], "seccomp filters are not in this build"),
     ])
     func rejects(args: [String], fragment: String) {
         #expect {

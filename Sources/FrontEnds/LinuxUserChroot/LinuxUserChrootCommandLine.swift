@@ -31,7 +31,7 @@ public enum LinuxUserChrootCommandLine {
         var spec = state.spec
         spec.root.path = HostPath(rootdir)
         spec.process.argv = command
-        try applySeccomp(state.seccompProfileVersion, to: &spec)
+        applySeccomp(state.seccompProfileVersion, to: &spec)
         do { try spec.validate() } catch { throw UsageError(error.message) }
         return .run(spec)
     }
@@ -48,16 +48,10 @@ public enum LinuxUserChrootCommandLine {
     }
 
     /// The one place the profile number becomes part of the spec.
-    static func applySeccomp(_ version: SeccompProfileVersion, to spec: inout SandboxSpec) throws(UsageError) {
+    static func applySeccomp(_ version: SeccompProfileVersion, to spec: inout SandboxSpec) {
         switch version {
-        case .none:
-            return
-        case .v0:
-            // NOT WIRED: Burrow's seccomp profiles (branch `seccomp`) have not landed. Once the
-            // spec has them, this becomes one line, e.g.
-            //     spec.security.seccomp = .linuxUserChroot0
-            // Until then, refuse rather than run a build without the filter it asked for.
-            throw UsageError("--seccomp-profile-version 0: seccomp filters are not in this build of burrow yet; use -1 (no filter) or leave the option out")
+        case .none: spec.security.seccomp = .none
+        case .v0: spec.security.seccomp = .linuxUserChroot0
         }
     }
 
@@ -111,7 +105,7 @@ public enum LinuxUserChrootCommandLine {
         Option(name: "--chdir", metavars: ["DIR"], help: "Working directory inside the new root (default /)",
                apply: { (s: inout State, v: [String], n: String) throws(UsageError) in
                    s.spec.process.chdir = try GuestPath.insideRoot(v[0], option: n) }),
-        Option(name: "--seccomp-profile-version", metavars: ["N"], help: "-1: no seccomp filter (default); 0: profile 0",
+        Option(name: "--seccomp-profile-version", metavars: ["N"], help: "-1: no seccomp filter (default); 0: the original's profile 0",
                apply: { (s: inout State, v: [String], n: String) throws(UsageError) in
                    guard let number = Int(v[0]), let version = SeccompProfileVersion(rawValue: number) else {
                        throw UsageError("\(n): unknown profile version '\(v[0])' (known: -1 for none, 0)")
