@@ -60,15 +60,7 @@ func hostFacts() -> HostFacts {
     }
     var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
     let cwd = getcwd(&buffer, buffer.count) != nil ? String(cString: buffer) : nil
-    return HostFacts(environment: environment, workingDirectory: cwd, readFile: { path in
-        do throws(SysError) {
-            let fd = try Files.open(path, O_RDONLY)
-            defer { Files.close(fd) }
-            return .success(String(decoding: try Files.readAll(fd), as: UTF8.self))
-        } catch {
-            return .failure(UsageError("\(path): \(error.errno)"))
-        }
-    })
+    return HostFacts(environment: environment, workingDirectory: cwd, readFile: readHostFile)
 }
 
 func printError(_ text: String) {

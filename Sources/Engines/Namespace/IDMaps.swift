@@ -14,8 +14,17 @@ struct IDMaps {
     /// The ids the command runs as, inside.
     var insideUid: UInt32 { identity.uid ?? Self.inside(of: hostUid, in: identity.uidMap) }
     var insideGid: UInt32 { identity.gid ?? Self.inside(of: hostGid, in: identity.gidMap) }
-    /// With newgidmap the sandbox may still call setgroups; with a direct write it may not.
-    var setgroupsAllowed: Bool { !identity.gidMap.isEmpty }
+    /// Whether the sandbox may still call setgroups: never after a direct write; after
+    /// newgidmap only when a range came from /etc/subgid (shadow writes `deny` for a map of
+    /// the caller's own gid alone). Asked of the kernel once the maps are written.
+    var setgroupsAllowed = false
+
+    /// Reads /proc/self/setgroups (the caller's user namespace's).
+    static func setgroupsAllowedNow() -> Bool {
+        guard let fd = try? Files.open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC) else { return false }
+        defer { Files.close(fd) }
+        return (try? Files.readAll(fd, limit: 16))?.starts(with: Array("allow".utf8)) ?? false
+    }
 
     static func inside(of host: UInt32, in map: [IDMap]) -> UInt32 {
         if map.isEmpty { return host }

@@ -161,7 +161,7 @@ public enum NamespaceEngine {
             binfmt = try registerQemu(qemu, log: log)
             maps = maps.nested()
         }
-        let sandbox = Sandbox(spec: spec, maps: maps, seccomp: seccomp, channels: ch, callerMask: callerMask, supervisor: me, log: log)
+        var sandbox = Sandbox(spec: spec, maps: maps, seccomp: seccomp, channels: ch, callerMask: callerMask, supervisor: me, log: log)
         do throws(SysError) {
             try Proc.unshare(sandbox.supervisorNamespaces, what: spec.namespaces.pid ? "(user, pid)" : "(user)")
         } catch {
@@ -178,6 +178,7 @@ public enum NamespaceEngine {
             if Proc.wait(mapHelper, noHang: false) != .exited(0) { return failed(Failure.setupStatus, spec) }
         }
         try maps.writeOwn(log: log)
+        sandbox.maps.setgroupsAllowed = !maps.identity.gidMap.isEmpty && IDMaps.setgroupsAllowedNow()
 
         let initPid: pid_t
         do { initPid = try Proc.fork("sandbox init") } catch { throw Failure(error) }

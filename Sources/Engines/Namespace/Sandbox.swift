@@ -17,7 +17,7 @@ import Glibc
 /// with the init, and never exist on the host.
 struct Sandbox {
     let spec: SandboxSpec
-    let maps: IDMaps
+    var maps: IDMaps
     /// Compiled by the supervisor; installed by the command's launch, last.
     let seccomp: [BPFCode]?
     var channels: Channels

@@ -7,8 +7,8 @@ public struct HostFacts: Sendable {
     public var environment: [String: String]
     /// The caller's working directory, when it has one.
     public var workingDirectory: String?
-    /// Reads a host file the user named (jchroot's fstab); nil when it cannot be read, with
-    /// the reason.
+    /// Reads a host file the user named (jchroot's fstab), with the caller's rights; when it
+    /// cannot be read, the reason (strerror's wording), for the front-end to put in context.
     public var readFile: @Sendable (String) -> Result<String, UsageError>
 
     public init(environment: [String: String] = [:], workingDirectory: String? = nil,
@@ -54,6 +54,13 @@ public enum FrontEnds {
         FrontEnd(name: "proot", summary: "PRoot's command line (proot(1)): -r, -b host:guest[!], -w, -0, -i, -R, -S, -k, -q",
                  parse: PRootCommandLine.parse, help: { PRootCommandLine.help },
                  version: PRootCommandLine.version, failureStatus: 1),
+        FrontEnd(name: "linux-user-chroot", summary: "linux-user-chroot(8)'s command line, for build systems",
+                 parse: { args, _ throws(UsageError) in try LinuxUserChrootCommandLine.parse(args) },
+                 help: { LinuxUserChrootCommandLine.help },
+                 version: "linux-user-chroot (burrow \(BurrowCommandLine.version))", failureStatus: 1),
+        FrontEnd(name: "jchroot", summary: "jchroot(8)'s command line: a chroot with more isolation",
+                 parse: JChrootCommandLine.parse, help: { JChrootCommandLine.help },
+                 version: "jchroot (burrow \(BurrowCommandLine.version))", failureStatus: 1),
     ]
 
     /// The front-end for an invoked name (`/usr/bin/jchroot` -> jchroot); `burrow` for any

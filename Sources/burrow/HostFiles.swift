@@ -1,0 +1,23 @@
+import BurrowFrontEnds
+import BurrowKernel
+import Glibc
+
+/// The reader front-ends get for files named on their command line (jchroot's `-f FSTAB`):
+/// a host path, opened with the caller's own rights.
+@Sendable func readHostFile(_ path: String) -> Result<String, UsageError> {
+    // A setuid burrow would read it with root's rights, and a parse error would quote the
+    // file: refuse rather than leak. (The setuid mode must drop to the caller's fsuid first.)
+    guard getuid() == geteuid(), getgid() == getegid() else {
+        return .failure(UsageError("not read while burrow runs with raised privileges"))
+    }
+    do throws(SysError) {
+        let fd = try Files.open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)
+        defer { Files.close(fd) }
+        let limit = 1 << 20
+        let bytes = try Files.readAll(fd, limit: limit)
+        if bytes.count >= limit { return .failure(UsageError("larger than 1 MiB: not a configuration file")) }
+        return .success(String(decoding: bytes, as: UTF8.self))
+    } catch {
+        return .failure(UsageError(SysError.message(for: error.errno)))
+    }
+}
