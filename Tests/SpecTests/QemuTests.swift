@@ -145,10 +145,10 @@ struct QemuTests {
         let dests = spec.operations.map(\.destination.description)
         #expect(dests == ["/host-rootfs", "/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu"])
         guard case .bind(let hostRoot) = spec.operations.first else { return }
-        #expect(hostRoot.source == HostPath("/") && !hostRoot.readOnly && !hostRoot.optional)
+        #expect(hostRoot.source == HostPath("/") && !hostRoot.readOnly && !hostRoot.optional && hostRoot.optionalDestination)
         for op in spec.operations.dropFirst() {
             guard case .bind(let b) = op else { continue }
-            #expect(b.readOnly && b.optional && b.source.string == b.destination.description)
+            #expect(b.readOnly && b.optional && b.optionalDestination && b.source.string == b.destination.description)
         }
     }
 

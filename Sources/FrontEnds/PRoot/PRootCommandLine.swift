@@ -232,7 +232,11 @@ public enum PRootCommandLine {
         return paths.compactMap { path in
             let clean = normalised(path)
             guard let guest = try? GuestPath(parsing: clean) else { return nil }
-            return BindMount(source: HostPath(clean), destination: guest, allowDevices: true, optional: true)
+            var bind = BindMount(source: HostPath(clean), destination: guest, allowDevices: true, optional: true)
+            // A guest without /etc/netgroup (or $HOME) in a rootfs the caller cannot write to
+            // still runs: PRoot fakes such paths, Burrow leaves them out (-v says so).
+            bind.optionalDestination = true
+            return bind
         }
     }
 
