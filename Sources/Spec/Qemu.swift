@@ -145,10 +145,16 @@ public enum Qemu {
             spec.process.environment.append(.set(name, value))
         }
         spec.emulation.qemu = QemuEmulation(command: command)
-        spec.operations.append(.bind(BindMount(source: HostPath("/"), destination: hostRootfs, allowDevices: true)))
+        // A rootfs the caller cannot write to (and that lacks these mount points) still runs
+        // its own programs: only mixed execution is lost then (-v says so).
+        var hostRoot = BindMount(source: HostPath("/"), destination: hostRootfs, allowDevices: true)
+        hostRoot.optionalDestination = true
+        spec.operations.append(.bind(hostRoot))
         for path in nativeRuntimePaths(hostArch: hostArch) {
             guard let guest = try? GuestPath(parsing: path) else { continue }
-            spec.operations.append(.bind(BindMount(source: HostPath(path), destination: guest, readOnly: true, optional: true)))
+            var runtime = BindMount(source: HostPath(path), destination: guest, readOnly: true, optional: true)
+            runtime.optionalDestination = true
+            spec.operations.append(.bind(runtime))
         }
     }
 }

@@ -90,6 +90,10 @@ public struct BindMount: Equatable, Sendable {
     public var followDestination: Bool
     /// Flags beyond the defaults (`nosuid`, and `nodev` unless `allowDevices`).
     public var flags: MountFlags
+    /// A destination missing from the rootfs that cannot be created there (a read-only or
+    /// someone else's rootfs) skips the bind instead of failing: the host paths proot's
+    /// `-R` and `-S` bind, which a guest need not have.
+    public var optionalDestination = false
 
     public init(
         source: HostPath, destination: GuestPath, readOnly: Bool = false,

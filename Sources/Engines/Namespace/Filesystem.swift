@@ -169,9 +169,13 @@ struct Filesystem {
             var attrs = Self.attributes(b.flags).union(b.allowDevices ? [.noSuid] : [.noSuid, .noDev])
             if b.readOnly { attrs.insert(.readOnly) }
             try Mounts.setAttributes(source.tree, attrs, what: b.source.string)
-            try place(source.tree, at: b.destination, create: source.isDirectory ? .directory(nil) : .file,
-                      follow: b.followDestination, inMemory: false,
-                      what: "bind \(b.source) -> \(b.destination)\(b.followDestination ? "" : " (the link itself)") (\(attrs))")
+            do {
+                try place(source.tree, at: b.destination, create: source.isDirectory ? .directory(nil) : .file,
+                          follow: b.followDestination, inMemory: false,
+                          what: "bind \(b.source) -> \(b.destination)\(b.followDestination ? "" : " (the link itself)") (\(attrs))")
+            } catch where b.optionalDestination && ["create mount point", "create"].contains(error.operation) {
+                log.step("skip \(b.destination): \(error.description.split(separator: "\n")[0])")
+            }
         case .filesystem(let f):
             try mountFilesystem(f, opened: opened)
         case .tmpfs(let d, let size, let mode):

@@ -16,9 +16,10 @@ public enum PRootCommandLine {
         /// Binds in command-line order; sorted by depth at the end (the deepest wins, as in
         /// PRoot, whatever the order they were given in).
         var binds: [BindMount] = []
-        var cwd: GuestPath?
+        /// As given: relative paths are resolved against the default working directory.
+        var cwd: String?
         var verbosity = 0
-        var identity: (uid: UInt32, gid: UInt32)?
+        var identity: (uid: UInt32, gid: UInt32?)?
         var kernelRelease: String?
         var qemu: [String]?
         var stop: Invocation?
@@ -47,8 +48,9 @@ public enum PRootCommandLine {
             s.qemu = words
         },
         Option(names: ["-w", "--pwd", "--cwd"], metavar: "path",
-               help: "Set the initial working directory to *path* (default: the current one if the guest has it, else /).") { s, v, o, _ throws(UsageError) in
-            s.cwd = try GuestPath.destination(v.hasPrefix("/") ? v : "/" + v, option: o)
+               help: "Set the initial working directory to *path*, relative to the default one: the current directory (/ when the guest lacks it, as for *path*).") { s, v, o, _ throws(UsageError) in
+            guard !v.isEmpty else { throw UsageError("\(o): the path is empty") }
+            s.cwd = v
         },
         Option(names: ["-v", "--verbose"], metavar: "value",
                help: "Set the level of debug information to *value* (1 or more: each setup step on stderr).") { s, v, o, _ throws(UsageError) in
@@ -67,10 +69,11 @@ public enum PRootCommandLine {
         Option(names: ["-0", "--root-id"], metavar: nil,
                help: "Make current user appear as \"root\".") { s, _, _, _ in s.identity = (0, 0) },
         Option(names: ["-i", "--change-id"], metavar: "string",
-               help: "Make current user and group appear as *string* \"uid:gid\".") { s, v, o, _ throws(UsageError) in
+               help: "Make current user and group appear as *string* \"uid:gid\" (a lone uid keeps the current group).") { s, v, o, _ throws(UsageError) in
             let parts = v.split(separator: ":", omittingEmptySubsequences: false)
-            guard parts.count == 2 else { throw UsageError("\(o): '\(v)' is not uid:gid") }
-            s.identity = (try Numbers.id(String(parts[0]), option: o), try Numbers.id(String(parts[1]), option: o))
+            guard parts.count <= 2 else { throw UsageError("\(o): '\(v)' is not uid:gid") }
+            s.identity = (try Numbers.id(String(parts[0]), option: o),
+                          parts.count == 2 ? try Numbers.id(String(parts[1]), option: o) : nil)
         },
         Option(names: ["-R"], metavar: "path",
                help: "Alias: -r *path* + a couple of recommended -b (host users, network setup, /dev, /sys, /proc, /tmp, /run, $HOME).") { s, v, o, host throws(UsageError) in
@@ -140,16 +143,17 @@ public enum PRootCommandLine {
 
     static func spec(from state: State, command: [String], host: HostFacts) throws(UsageError) -> SandboxSpec {
         var spec = SandboxSpec(root: RootFS(path: HostPath(state.rootfs)))
-        // Shallower binds first: a deeper one is mounted on top and wins, as in PRoot.
-        let ordered = state.binds.enumerated().sorted {
-            ($0.element.destination.components.count, $0.offset) < ($1.element.destination.components.count, $1.offset)
-        }
-        spec.operations = ordered.map { .bind($0.element) }
+        spec.operations = state.binds.map { .bind($0) }
         if !command.isEmpty { spec.process.argv = command }
+        // The default is the caller's own directory; -w is relative to it. Either way PRoot
+        // falls back to / when the guest lacks it.
+        let here = host.workingDirectory.flatMap { try? GuestPath(parsing: $0) }
         if let cwd = state.cwd {
-            spec.process.chdir = cwd
-        } else if let here = host.workingDirectory, let guest = try? GuestPath(parsing: here) {
-            spec.process.chdir = guest
+            let text = cwd.hasPrefix("/") ? cwd : (here ?? .root).description + "/" + cwd
+            spec.process.chdir = try GuestPath.destination(text, option: "-w")
+            spec.process.chdirIsOptional = true
+        } else if let here {
+            spec.process.chdir = here
             spec.process.chdirIsOptional = true
         }
         if let id = state.identity {
@@ -165,6 +169,11 @@ public enum PRootCommandLine {
                 throw UsageError("-q: \(error.message)")
             }
         }
+        // Shallower binds first: a deeper one is mounted on top and wins, as in PRoot, whatever
+        // the order they were given in (QEMU's too). At the same depth the later one wins.
+        spec.operations = spec.operations.enumerated().sorted {
+            ($0.element.destination.components.count, $0.offset) < ($1.element.destination.components.count, $1.offset)
+        }.map(\.element)
         // PRoot waits for every process of the guest and returns the status of the last one.
         spec.process.keepChildren = true
         spec.process.status = .lastToExit
@@ -223,7 +232,11 @@ public enum PRootCommandLine {
         return paths.compactMap { path in
             let clean = normalised(path)
             guard let guest = try? GuestPath(parsing: clean) else { return nil }
-            return BindMount(source: HostPath(clean), destination: guest, allowDevices: true, optional: true)
+            var bind = BindMount(source: HostPath(clean), destination: guest, allowDevices: true, optional: true)
+            // A guest without /etc/netgroup (or $HOME) in a rootfs the caller cannot write to
+            // still runs: PRoot fakes such paths, Burrow leaves them out (-v says so).
+            bind.optionalDestination = true
+            return bind
         }
     }
 

@@ -1,0 +1,361 @@
+import Testing
+@testable import BurrowFrontEnds
+@testable import BurrowSpec
+
+// proot(1)'s command line, option by option and alias by alias, as tables of
+// (arguments, expected spec or error). The caller's world is made up: cwd /home/u/src,
+// HOME=/home/u.
+
+private func g(_ s: String) -> GuestPath { (try? GuestPath(parsing: s)) ?? .root }
+
+private let host = HostFacts(environment: ["HOME": "/home/u", "PATH": "/usr/bin:/bin"], workingDirectory: "/home/u/src")
+
+private func parse(_ args: [String], host facts: HostFacts = host) throws -> Invocation {
+    try PRootCommandLine.parse(args, host: facts)
+}
+
+private func spec(_ args: [String], host facts: HostFacts = host) throws -> SandboxSpec {
+    guard case .run(let spec) = try parse(args, host: facts) else {
+        Issue.record("expected a run invocation for \(args)")
+        return SandboxSpec(root: RootFS(path: HostPath("")))
+    }
+    return spec
+}
+
+private func binds(_ s: SandboxSpec) -> [BindMount] {
+    s.operations.compactMap { if case .bind(let b) = $0 { return b } else { return nil } }
+}
+
+/// A bind as proot's -b makes it: devices usable, a missing host path skipped.
+private func pb(_ source: String, _ dest: String? = nil, follow: Bool = true) -> BindMount {
+    BindMount(source: HostPath(source), destination: g(dest ?? source), allowDevices: true, optional: true,
+              followDestination: follow)
+}
+
+struct PRootCommandLineTests {
+    // MARK: defaults
+
+    @Test func defaults() throws {
+        let s = try spec([])
+        #expect(s.root.path == HostPath("/"))
+        #expect(s.process.argv == ["/bin/sh"])
+        #expect(s.operations.isEmpty)
+        #expect(s.identity == Identity())
+        #expect(s.verbose == false)
+        #expect(s.emulation == Emulation())
+        // The caller's cwd, or / when the guest lacks it.
+        #expect(s.process.chdir == g("/home/u/src"))
+        #expect(s.process.chdirIsOptional)
+        // PRoot waits for every guest process and returns the last one's status.
+        #expect(s.process.status == .lastToExit)
+        #expect(s.process.keepChildren)
+        #expect(s.namespaces == Namespaces())
+        #expect(s.engine == .auto)
+    }
+
+    @Test func noWorkingDirectoryKnownMeansRoot() throws {
+        let s = try spec(["-r", "/srv/r", "true"], host: HostFacts(environment: [:], workingDirectory: nil))
+        #expect(s.process.chdir == nil)
+    }
+
+    // MARK: rootfs
+
+    @Test(arguments: [
+        (["-r", "/srv/r"], "/srv/r"),
+        (["--rootfs=/srv/r"], "/srv/r"),
+        (["--rootfs", "/srv/r"], "/srv/r"),
+        (["-r", "rel/r"], "/home/u/src/rel/r"),
+        (["--rootfs=../r"], "/home/u/src/../r"),
+        (["-r", "/a", "-r", "/b"], "/b"),
+    ])
+    func rootfs(args: [String], root: String) throws {
+        let s = try spec(args + ["true"])
+        #expect(s.root.path == HostPath(root))
+        #expect(s.operations.isEmpty)
+        #expect(s.process.argv == ["true"])
+    }
+
+    // MARK: binds
+
+    @Test(arguments: [
+        (["-b", "/proc"], pb("/proc")),
+        (["--bind=/proc"], pb("/proc")),
+        (["-m", "/proc"], pb("/proc")),
+        (["--mount=/proc"], pb("/proc")),
+        (["--bind", "/proc"], pb("/proc")),
+        (["-b", "/dev/"], pb("/dev")),
+        (["-b", "/tmp/alternate_opt:/opt"], pb("/tmp/alternate_opt", "/opt")),
+        (["-b", "/bin/bash:/bin/sh"], pb("/bin/bash", "/bin/sh")),
+        (["-b", "/bin/bash:/bin/sh!"], pb("/bin/bash", "/bin/sh", follow: false)),
+        (["--mount=/bin/bash:/bin/sh!"], pb("/bin/bash", "/bin/sh", follow: false)),
+        (["-b", "/etc/hosts!"], pb("/etc/hosts", follow: false)),
+        (["-b", "alternate_hosts:/etc/hosts"], pb("/home/u/src/alternate_hosts", "/etc/hosts")),
+        (["-b", "data"], pb("/home/u/src/data", "/home/u/src/data")),
+        (["-b", "./data/"], pb("/home/u/src/./data", "/home/u/src/data")),
+        // A ':' not followed by an absolute path is part of the host path.
+        (["-b", "/srv/a:b"], pb("/srv/a:b")),
+        (["-b", "/srv/a:b:/x"], pb("/srv/a:b", "/x")),
+        (["-b", "/srv/x:/opt/../y"], pb("/srv/x", "/y")),
+    ])
+    func bind(args: [String], expected: BindMount) throws {
+        let s = try spec(args + ["true"])
+        #expect(binds(s) == [expected])
+    }
+
+    @Test func relativeHostPathAgainstRootCwd() throws {
+        let s = try spec(["-b", "data"], host: HostFacts(environment: [:], workingDirectory: "/"))
+        #expect(binds(s) == [pb("/data")])
+    }
+
+    @Test func relativeHostPathWithoutCwdIsAnError() {
+        #expect(throws: UsageError.self) {
+            try parse(["-b", "data"], host: HostFacts(environment: [:], workingDirectory: nil))
+        }
+    }
+
+    @Test("The deepest bind wins whatever the order given (shallower ones are mounted first)")
+    func deepestBindWins() throws {
+        let s = try spec(["-b", "/h/deep:/opt/a/b", "-b", "/h/opt:/opt", "-b", "/h/a:/opt/a", "-b", "/h/other:/srv", "true"])
+        #expect(binds(s) == [pb("/h/opt", "/opt"), pb("/h/other", "/srv"), pb("/h/a", "/opt/a"), pb("/h/deep", "/opt/a/b")])
+    }
+
+    @Test("At the same depth, the later bind wins (it is mounted last)")
+    func sameDepthKeepsOrder() throws {
+        let s = try spec(["-b", "/h/one:/x", "-b", "/h/two:/x", "true"])
+        #expect(binds(s) == [pb("/h/one", "/x"), pb("/h/two", "/x")])
+    }
+
+    // MARK: working directory
+
+    @Test(arguments: [
+        (["-w", "/etc"], "/etc"),
+        (["--pwd=/etc"], "/etc"),
+        (["--cwd=/etc"], "/etc"),
+        (["--cwd", "/etc"], "/etc"),
+        (["-w", "/"], "/"),
+        (["-w", "/a/../b/"], "/b"),
+        // Relative: against the default working directory, the caller's (as PRoot does).
+        (["-w", "sub"], "/home/u/src/sub"),
+        (["-w", ".."], "/home/u"),
+    ])
+    func workingDirectory(args: [String], expected: String) throws {
+        let s = try spec(args + ["true"])
+        #expect(s.process.chdir == g(expected))
+        // PRoot falls back to / when the guest lacks it (with a warning), for -w too.
+        #expect(s.process.chdirIsOptional)
+    }
+
+    // MARK: verbosity, version, help
+
+    @Test(arguments: [
+        (["-v", "1"], true), (["--verbose=2"], true), (["-v", "0"], false), (["-v", "-1"], false), ([], false),
+    ])
+    func verbose(args: [String], verbose: Bool) throws {
+        #expect(try spec(args + ["true"]).verbose == verbose)
+    }
+
+    @Test(arguments: [
+        (["-V"], Invocation.version), (["--version"], .version), (["--about"], .version),
+        (["-h"], .help), (["--help"], .help), (["--usage"], .help),
+        // They stop the parse: what follows is not looked at.
+        (["-r", "/srv/r", "-V", "--bogus"], .version),
+        (["-h", "-r"], .help),
+    ])
+    func stops(args: [String], expected: Invocation) throws {
+        #expect(try parse(args) == expected)
+    }
+
+    @Test func helpListsEveryOptionOfTheManual() {
+        let help = PRootCommandLine.help
+        for name in ["-r", "--rootfs=", "-b", "--bind=", "-m", "--mount=", "-q", "--qemu=", "-w", "--pwd=", "--cwd=",
+                     "-v", "--verbose=", "-V", "--version", "--about", "-h", "--help", "--usage", "-k",
+                     "--kernel-release=", "-0", "--root-id", "-i", "--change-id=", "-R", "-S"] {
+            #expect(help.contains(name), "help lacks \(name)")
+        }
+        #expect(help.hasPrefix("Usage: proot [option] ... [command]"))
+        #expect(PRootCommandLine.version.contains("proot 5.1.0"))
+    }
+
+    // MARK: -k (parsed only: the engine side is not this test's)
+
+    @Test(arguments: [(["-k", "3.2.1"], "3.2.1"), (["--kernel-release=5.10.0-foo"], "5.10.0-foo")])
+    func kernelRelease(args: [String], release: String) throws {
+        #expect(try spec(args + ["true"]).emulation.kernelRelease == release)
+    }
+
+    @Test(arguments: [["-k", ""], ["-k", String(repeating: "9", count: 65)]])
+    func badKernelRelease(args: [String]) {
+        #expect(throws: UsageError.self) { try parse(args + ["true"]) }
+    }
+
+    // MARK: identity
+
+    @Test(arguments: [
+        (["-0"], UInt32?(0), UInt32?(0)),
+        (["--root-id"], 0, 0),
+        (["-i", "5:6"], 5, 6),
+        (["--change-id=1000:100"], 1000, 100),
+        (["-i", "0:0"], 0, 0),
+        // PRoot takes a lone uid and keeps the caller's gid.
+        (["-i", "5"], 5, nil),
+        (["-0", "-i", "5:6"], 5, 6),
+        (["-i", "5:6", "-0"], 0, 0),
+    ])
+    func identity(args: [String], uid: UInt32?, gid: UInt32?) throws {
+        let s = try spec(args + ["true"])
+        #expect(s.identity.uid == uid)
+        #expect(s.identity.gid == gid)
+    }
+
+    @Test(arguments: [["-i", "a:b"], ["-i", "5:6:7"], ["-i", ":6"], ["-i", "5:"], ["-i", ""], ["-i", "-1:0"],
+                      ["-i", "4294967295:0"]])
+    func badIdentity(args: [String]) {
+        #expect(throws: UsageError.self) { try parse(args + ["true"]) }
+    }
+
+    // MARK: -R and -S: exactly the manual's lists, plus $HOME and the rootfs
+
+    static let manualR = [
+        "/etc/host.conf", "/etc/hosts", "/etc/hosts.equiv", "/etc/mtab", "/etc/netgroup", "/etc/networks",
+        "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/resolv.conf", "/etc/localtime", "/dev", "/sys",
+        "/proc", "/tmp", "/run", "/var/run/dbus/system_bus_socket",
+    ]
+    static let manualS = [
+        "/etc/host.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/resolv.conf", "/dev", "/sys", "/proc", "/tmp",
+        "/run/shm",
+    ]
+
+    @Test(arguments: [
+        ("-R", manualR, UInt32?.none),
+        ("-S", manualS, UInt32?(0)),
+    ])
+    func alias(option: String, list: [String], uid: UInt32?) throws {
+        let s = try spec([option, "/srv/guest", "true"])
+        #expect(s.root.path == HostPath("/srv/guest"))
+        let expected = (list + ["/home/u", "/srv/guest"]).map { path in
+            var b = pb(path)
+            b.optionalDestination = true
+            return b
+        }
+        #expect(binds(s).count == expected.count)
+        for b in expected { #expect(binds(s).contains(b), "\(option) should bind \(b.source)") }
+        #expect(s.identity.uid == uid && s.identity.gid == uid)
+        // Deepest last.
+        let depths = binds(s).map(\.destination.components.count)
+        #expect(depths == depths.sorted())
+    }
+
+    @Test func aliasWithRelativePathAndNoHome() throws {
+        let s = try spec(["-R", "guest", "true"], host: HostFacts(environment: [:], workingDirectory: "/w"))
+        #expect(s.root.path == HostPath("/w/guest"))
+        #expect(binds(s).contains { $0.source == HostPath("/w/guest") && $0.destination == g("/w/guest") })
+        #expect(binds(s).count == Self.manualR.count + 1)
+    }
+
+    @Test func aliasWithRootfsSlashDoesNotBindRoot() throws {
+        let s = try spec(["-S", "/", "true"])
+        #expect(!binds(s).contains { $0.destination.isRoot })
+        #expect(binds(s).count == Self.manualS.count + 1)
+    }
+
+    // MARK: -q
+
+    @Test func qemuWithGdb() throws {
+        let s = try spec(["-R", "/mnt/armslack", "-q", "qemu-arm -g 1234", "emacs"])
+        #expect(s.emulation.qemu == QemuEmulation(command: ["qemu-arm", "-g", "1234"]))
+        #expect(s.process.environment == [.set("QEMU_GDB", "1234")])
+        #expect(binds(s).contains { $0.source == HostPath("/") && $0.destination == g("/host-rootfs") && !$0.readOnly })
+        #expect(s.process.argv == ["emacs"])
+    }
+
+    @Test(arguments: [
+        (["-q", "qemu-aarch64"], ["qemu-aarch64"], [EnvOp]()),
+        (["--qemu=qemu-aarch64-static -strace"], ["qemu-aarch64-static", "-strace"], [.set("QEMU_STRACE", "1")]),
+        (["-q", "/usr/bin/qemu-s390x  -cpu max\t-E A=1 -E B=2"], ["/usr/bin/qemu-s390x", "-cpu", "max", "-E", "A=1", "-E", "B=2"],
+         [.set("QEMU_CPU", "max"), .set("QEMU_SET_ENV", "A=1,B=2")]),
+    ])
+    func qemu(args: [String], command: [String], env: [EnvOp]) throws {
+        let s = try spec(args + ["true"])
+        #expect(s.emulation.qemu?.command == command)
+        #expect(s.process.environment == env)
+    }
+
+    @Test("QEMU's binds too follow depth order: a deeper user bind is not covered by the host runtime")
+    func qemuBindsSortedWithTheRest() throws {
+        let s = try spec(["-b", "/h/x:/usr/lib/x86_64-linux-gnu/a/b", "-q", "qemu-aarch64", "true"])
+        let depths = binds(s).map(\.destination.components.count)
+        #expect(depths == depths.sorted())
+        #expect(binds(s).last == pb("/h/x", "/usr/lib/x86_64-linux-gnu/a/b"))
+    }
+
+    @Test(arguments: [
+        (["-q", ""], "the QEMU command is empty"),
+        (["-q", "   "], "the QEMU command is empty"),
+        (["-q", "emacs"], "is not a QEMU user-mode program"),
+        (["-q", "qemu-z80"], "is not a QEMU user-mode program"),
+        (["-q", "qemu-arm -bogus"], "'-bogus' has no environment equivalent"),
+        (["-q", "qemu-arm -g"], "'-g' needs a value"),
+    ])
+    func badQemu(args: [String], message: String) {
+        #expect {
+            try parse(args + ["true"])
+        } throws: { error in
+            guard let e = error as? UsageError else { return false }
+            return e.message.hasPrefix("-q") && e.message.contains(message)
+        }
+    }
+
+    // MARK: the command
+
+    @Test(arguments: [
+        (["-r", "/r", "cat", "/etc/motd"], ["cat", "/etc/motd"]),
+        (["-r", "/r", "sh", "-c", "-r"], ["sh", "-c", "-r"]),
+        (["-r", "/r", "--", "-weird", "-b"], ["-weird", "-b"]),
+        (["--", "ls"], ["ls"]),
+        (["-0", "id", "-u"], ["id", "-u"]),
+        // `-` alone is not an option.
+        (["-", "x"], ["-", "x"]),
+        (["-r", "/r", "--"], ["/bin/sh"]),
+        (["-r", "/r"], ["/bin/sh"]),
+    ])
+    func command(args: [String], argv: [String]) throws {
+        #expect(try spec(args).process.argv == argv)
+    }
+
+    // MARK: errors
+
+    @Test(arguments: [
+        (["--bogus"], "unknown option '--bogus'"),
+        (["-x", "true"], "unknown option '-x'"),
+        (["-r"], "option '-r' expects a value"),
+        (["-b"], "option '-b' expects a value"),
+        (["-w"], "option '-w' expects a value"),
+        (["-q"], "option '-q' expects a value"),
+        (["-i"], "option '-i' expects a value"),
+        (["-R"], "option '-R' expects a value"),
+        (["-v", "loud"], "-v: 'loud' is not an integer"),
+        // PRoot's own words for an attached value.
+        (["-r/srv/r", "true"], "option '-r' and its value must be separated by ' '"),
+        (["-v1"], "option '-v' and its value must be separated by ' '"),
+        (["-b/proc"], "option '-b' and its value must be separated by ' '"),
+        (["-0x"], "unknown option '-0x'"),
+        (["--root-id=1"], "option '--root-id' takes no value"),
+        (["-r", ""], "-r: the path is empty"),
+        (["-b", ""], "-b: the path is empty"),
+    ])
+    func errors(args: [String], message: String) {
+        #expect {
+            try parse(args)
+        } throws: { error in
+            guard let e = error as? UsageError else { return false }
+            return e.message.contains(message)
+        }
+    }
+
+    @Test func frontEndTableAnswersToProot() {
+        let fe = FrontEnds.named("/usr/local/bin/proot")
+        #expect(fe.name == "proot")
+        #expect(fe.failureStatus == 1)
+        #expect(FrontEnds.compatibilityNames.contains("proot"))
+    }
+}
