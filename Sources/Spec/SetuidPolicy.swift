@@ -47,6 +47,9 @@ extension SandboxSpec {
             let option = overlay == .discard ? "--root-tmp-overlay" : "--root-overlay"
             return SpecError("\(option) is refused in setuid mode: overlayfs acts on its layers with the credentials of whoever mounted it, here root")
         }
+        if emulation.qemu != nil {
+            return SpecError("running foreign programs through QEMU is refused in setuid mode: it registers QEMU with binfmt_misc, and without a user namespace of the sandbox's own that would be the host's")
+        }
         // Every kind of operation is decided here: a new kind does not compile until it is.
         for op in operations {
             switch op {

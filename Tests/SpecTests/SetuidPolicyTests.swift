@@ -25,6 +25,7 @@ struct SetuidPolicyTests {
          "mounting a ext4 filesystem on /mnt is refused in setuid mode"),
         (spec { $0.operations = [.filesystem(FilesystemMount(type: "overlay", source: "x", destination: dest("/o")))] }, "overlay filesystem"),
         (spec { $0.operations = [.filesystem(FilesystemMount(type: "fuse", source: "x", destination: dest("/f")))] }, "fuse filesystem"),
+        (spec { $0.emulation.qemu = QemuEmulation(command: ["qemu-aarch64"]) }, "QEMU is refused in setuid mode"),
         (spec { $0.operations = [.filesystem(FilesystemMount(type: "mqueue", source: "mqueue", destination: dest("/q")))] },
          "needs a new IPC namespace"),
     ])
