@@ -73,6 +73,8 @@ public enum Credentials {
         }
         if ck_setresgid(gid, gid, gid) != 0 { throw SysError.last("setresgid", "\(gid)") }
         if ck_setresuid(uid, uid, uid) != 0 { throw SysError.last("setresuid", "\(uid)") }
+        // Leaving uid 0 clears the capability sets; file capabilities would survive it.
+        if uid != 0 { try clearCapabilities() }
         try checkDropped(uid: uid, gid: gid)
     }
 
@@ -117,7 +119,7 @@ public enum Credentials {
     /// The current environment as pairs.
     public static func environment() -> [(String, String)] {
         var out: [(String, String)] = []
-        var p = environ
+        var p = Glibc.environ
         while let entry = p.pointee {
             let s = String(cString: entry)
             if let eq = s.firstIndex(of: "=") { out.append((String(s[..<eq]), String(s[s.index(after: eq)...]))) }
