@@ -121,7 +121,7 @@ public enum NamespaceEngine {
                            ch.mapHelperWrite, ch.pidSupervisor, ch.pidCommand, ch.cleanerSandbox, pidFile] { Files.close(fd) }
                 // setuid: the cleaner removes only what the caller could remove.
                 if let caller = privilege.caller {
-                    do { try caller.becomeForGood() } catch { report(error.description); Proc.exit(Failure.setupStatus) }
+                    do { try caller.becomeForGood() } catch { report(error.description, spec); Proc.exit(Failure.setupStatus) }
                 }
                 Cleaner.run(ch.cleanerSide, initial: cleanerEntries)
             }

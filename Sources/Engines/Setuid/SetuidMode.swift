@@ -63,7 +63,7 @@ public enum SetuidMode {
             guard let caller else { return false }
             let probe = userNamespaceProbe(caller)
             if spec.verbose, let failure = probe {
-                say("user namespaces unavailable to uid \(caller.uid) (\(failure)): setuid mode")
+                say("user namespaces unavailable to uid \(caller.uid) (\(failure)): setuid mode", spec.toolName)
             }
             return probe != nil
         default: return false
@@ -79,10 +79,10 @@ public enum SetuidMode {
                 (uid \(getuid()), euid \(geteuid()))
                   hint: an administrator installs it with scripts/install --setuid (or --setuid-group GROUP); \
                 where user namespaces work, use --engine namespace or auto
-                """)
+                """, spec.toolName)
             return spec.process.failureStatus
         }
-        if spec.verbose { say("setuid mode: building the sandbox as root for uid \(caller.uid), gid \(caller.gid)") }
+        if spec.verbose { say("setuid mode: building the sandbox as root for uid \(caller.uid), gid \(caller.gid)", spec.toolName) }
         return NamespaceEngine.run(spec, privilege: .setuidRoot(caller))
     }
 
@@ -120,8 +120,8 @@ public enum SetuidMode {
         }
     }
 
-    private static func say(_ text: String) {
-        _ = try? Files.writeAll(2, Array("burrow: \(text)\n".utf8), what: "stderr")
+    private static func say(_ text: String, _ tool: String = "burrow") {
+        _ = try? Files.writeAll(2, Array("\(tool): \(text)\n".utf8), what: "stderr")
     }
 
     private static func die(_ text: String) -> Never {
