@@ -8,6 +8,7 @@ import PackageDescription
 //   Sources/Kernel             the one layer that talks to the kernel (BurrowKernel)
 //   Sources/CKernel            one-line C wrappers for what Swift cannot call
 //   Sources/Engines/Namespace  realises a spec with user namespaces (NamespaceEngine)
+//   Sources/Engines/Setuid     setuid-root mode without user namespaces: privilege handling (SetuidEngine)
 //   Sources/burrow             the executable: picks a front-end and an engine
 let package = Package(
     name: "Burrow",
@@ -30,9 +31,13 @@ let package = Package(
             name: "NamespaceEngine",
             dependencies: ["BurrowSpec", "BurrowKernel", "BurrowSeccomp"],
             path: "Sources/Engines/Namespace"),
+        .target(
+            name: "SetuidEngine",
+            dependencies: ["BurrowSpec", "BurrowKernel", "NamespaceEngine"],
+            path: "Sources/Engines/Setuid"),
         .executableTarget(
             name: "burrow",
-            dependencies: ["BurrowSpec", "BurrowFrontEnds", "BurrowKernel", "NamespaceEngine"],
+            dependencies: ["BurrowSpec", "BurrowFrontEnds", "BurrowKernel", "NamespaceEngine", "SetuidEngine"],
             path: "Sources/burrow"),
         .testTarget(name: "SpecTests", dependencies: ["BurrowSpec"], path: "Tests/SpecTests"),
         .testTarget(

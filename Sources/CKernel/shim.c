@@ -16,6 +16,8 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <errno.h>
+#include <sys/auxv.h>
+#include <sys/fsuid.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -134,6 +136,30 @@ static ssize_t recv_creds(int sock, void *buf, size_t len, int32_t *pid, int fla
         }
     return n;
 }
+
+// ---- credentials (setuid mode) ----
+int ck_setresuid(uint32_t r, uint32_t e, uint32_t s) { return (int)syscall(SYS_setresuid, r, e, s); }
+int ck_setresgid(uint32_t r, uint32_t e, uint32_t s) { return (int)syscall(SYS_setresgid, r, e, s); }
+int ck_getresuid(uint32_t *r, uint32_t *e, uint32_t *s) { return (int)syscall(SYS_getresuid, r, e, s); }
+int ck_getresgid(uint32_t *r, uint32_t *e, uint32_t *s) { return (int)syscall(SYS_getresgid, r, e, s); }
+int ck_setfsuid(uint32_t id) { return (int)syscall(SYS_setfsuid, id); }
+int ck_setfsgid(uint32_t id) { return (int)syscall(SYS_setfsgid, id); }
+int ck_setgroups(size_t n, const uint32_t *g) { return (int)syscall(SYS_setgroups, n, g); }
+int ck_capabilities(uint64_t *permitted, uint64_t *effective) {
+    struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct d[2];
+    if (syscall(SYS_capget, &h, d) != 0) return -1;
+    *permitted = (uint64_t)d[1].permitted << 32 | d[0].permitted;
+    *effective = (uint64_t)d[1].effective << 32 | d[0].effective;
+    return 0;
+}
+int ck_capabilities_clear(void) {
+    struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct d[2] = {{0, 0, 0}, {0, 0, 0}};
+    return (int)syscall(SYS_capset, &h, d);
+}
+unsigned long ck_at_secure(void) { return getauxval(AT_SECURE); }
+int ck_faccessat2(int d, const char *p, int mode, int flags) { return (int)syscall(SYS_faccessat2, d, p, mode, flags); }
 
 // ---- starting the command (see CKernel.h) ----
 static int launch_child(void *arg) {

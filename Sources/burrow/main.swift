@@ -3,6 +3,11 @@ import BurrowKernel
 import BurrowSpec
 import Glibc
 import NamespaceEngine
+import SetuidEngine
+
+// Setuid mode: before anything else, the environment shrinks to a whitelist and file
+// access becomes the caller's (Sources/Engines/Setuid). nil unless burrow is setuid root.
+let setuidCaller = SetuidMode.begin()
 
 /// One binary, several front-ends: the name it was invoked under picks the command line
 /// (`burrow`, or a compatibility name such as `jchroot`); the spec it builds picks the engine.
@@ -28,11 +33,14 @@ let status: Int32 = {
         if spec.engine == .auto, let env = getenv("BURROW_ENGINE") {
             let value = String(cString: env)
             guard let choice = EngineChoice(rawValue: value) else {
-                printError("\(frontEnd.name): BURROW_ENGINE='\(value)' is not an engine (choose auto or namespace; ptrace and setuid are planned)")
+                printError("\(frontEnd.name): BURROW_ENGINE='\(value)' is not an engine (choose auto, namespace or setuid; ptrace is planned)")
                 return frontEnd.failureStatus
             }
             spec.engine = choice
         }
+        // Root's privilege is kept only for setuid mode, else dropped for good right here.
+        if SetuidMode.wanted(spec, caller: setuidCaller) { return SetuidMode.run(spec, caller: setuidCaller) }
+        SetuidMode.giveUp(setuidCaller)
         switch spec.engine {
         case .auto, .namespace:
             return NamespaceEngine.run(spec)

@@ -79,6 +79,19 @@ struct ck_launch {
 // Returns the child's pid once it has exec'd or exited, or -1 with errno.
 int ck_launch(struct ck_launch *l);
 
+// Credentials (setuid mode): raw system calls, no glibc setxid broadcast (one thread only)
+int ck_setresuid(uint32_t r, uint32_t e, uint32_t s);
+int ck_setresgid(uint32_t r, uint32_t e, uint32_t s);
+int ck_getresuid(uint32_t *r, uint32_t *e, uint32_t *s);
+int ck_getresgid(uint32_t *r, uint32_t *e, uint32_t *s);
+int ck_setfsuid(uint32_t id);  // returns the previous fsuid; (uint32_t)-1 only queries
+int ck_setfsgid(uint32_t id);
+int ck_setgroups(size_t n, const uint32_t *groups);
+int ck_capabilities(uint64_t *permitted, uint64_t *effective);  // capget of this process
+int ck_capabilities_clear(void);                                // capset: all empty
+unsigned long ck_at_secure(void);                               // getauxval(AT_SECURE)
+int ck_faccessat2(int dirfd, const char *path, int mode, int flags);
+
 extern char **environ;
 #include "CKernelNotify.h"
 #endif

@@ -11,15 +11,20 @@ struct Filesystem {
     let log: Log
     /// Receives every entry Burrow creates on a host directory, for removal at the end.
     let cleaner: Int32
+    /// setuid mode: every host source must be one the caller could use without burrow
+    /// (searchable directory, readable file, a device node they can open). The opens below
+    /// already run with the caller's fsuid; this adds the check an O_PATH open skips.
+    let checkCallerAccess: Bool
 
     private var root: Int32 = -1
     /// Mounts that live in memory (tmpfs, proc, ...): what is created there needs no cleanup.
     private var inMemory: Set<UInt64> = []
 
-    init(spec: SandboxSpec, log: Log, cleaner: Int32) {
+    init(spec: SandboxSpec, log: Log, cleaner: Int32, checkCallerAccess: Bool = false) {
         self.spec = spec
         self.log = log
         self.cleaner = cleaner
+        self.checkCallerAccess = checkCallerAccess
     }
 
     static let devices = ["null", "zero", "full", "random", "urandom", "tty"]
@@ -59,6 +64,7 @@ struct Filesystem {
     private func openSources() throws(SysError) -> Opened {
         let rootPath = spec.root.path.string
         let rootfd = try Files.open(rootPath, O_PATH | O_DIRECTORY)
+        if checkCallerAccess { try Credentials.callerMay(X_OK, fd: rootfd, what: rootPath) }
         var opened = Opened(root: rootfd)
         for (index, op) in spec.operations.enumerated() {
             switch op {
@@ -73,7 +79,9 @@ struct Filesystem {
                 } catch {
                     throw SysError("bind source", b.source.string, errno: error.errno)
                 }
-                let isDir = (try Files.stat("", at: fd, follow: true).st_mode & S_IFMT) == S_IFDIR
+                let type = try Files.stat("", at: fd, follow: true).st_mode & S_IFMT
+                let isDir = type == S_IFDIR
+                if checkCallerAccess { try callerMayUse(fd, type: type, b) }
                 opened.binds[index] = Source(tree: try Mounts.cloneTree(fd, what: b.source.string), isDirectory: isDir)
                 Files.close(fd)
             case .dev where opened.devices.isEmpty:
@@ -109,6 +117,24 @@ struct Filesystem {
             }
         }
         return opened
+    }
+
+    /// setuid mode: refuses a source the caller could not use themselves.
+    private func callerMayUse(_ fd: Int32, type: mode_t, _ b: BindMount) throws(SysError) {
+        let what = "bind source \(b.source)"
+        do {
+            switch type {
+            case S_IFDIR: try Credentials.callerMay(X_OK, fd: fd, what: what)
+            case S_IFCHR, S_IFBLK:
+                do { try Credentials.callerMay(R_OK, fd: fd, what: what) } catch { try Credentials.callerMay(W_OK, fd: fd, what: what) }
+            default: try Credentials.callerMay(R_OK, fd: fd, what: what)
+            }
+        } catch {
+            Files.close(fd)
+            var e = error
+            e.hint = "setuid mode binds only what you could open yourself: burrow's privilege never reaches a file you cannot"
+            throw e
+        }
     }
 
     // MARK: pass 2: the root
@@ -420,7 +446,8 @@ struct Filesystem {
                     Files.close(parent)
                     throw SysError("create mount point", "\(sub) (for \(path))", errno: error.errno,
                                    hint: error.errno == .readOnlyFileSystem || error.errno == .permissionDenied
-                                       ? "create it in the rootfs first, or use --root-tmp-overlay / --root-overlay DIR" : nil)
+                                       ? (checkCallerAccess ? "create it in the rootfs first: setuid mode creates mount points only where you may write yourself"
+                                          : "create it in the rootfs first, or use --root-tmp-overlay / --root-overlay DIR") : nil)
                 }
                 log.step("created \(sub)")
                 next = try Files.open2(sub.relative, at: root, flags: O_PATH, resolve: how)

@@ -8,9 +8,11 @@ import Glibc
 /// the init, reports failures, forwards signals and returns the command's status.
 public enum NamespaceEngine {
     /// Runs the sandbox and returns burrow's exit status. Errors are printed to stderr.
-    public static func run(_ spec: SandboxSpec) -> Int32 {
+    /// `privilege` is `.setuidRoot` only when the setuid engine runs this one without a
+    /// user namespace (Sources/Engines/Setuid).
+    public static func run(_ spec: SandboxSpec, privilege: Privilege = .userNamespace) -> Int32 {
         do {
-            return try supervise(spec)
+            return try supervise(spec, privilege: privilege)
         } catch {
             report(error.message, spec)
             return failed(error.status, spec)
@@ -44,10 +46,11 @@ public enum NamespaceEngine {
         _ = try? Files.writeAll(2, Array("\(spec.toolName): \(message)\n".utf8), what: "stderr")
     }
 
-    private static func supervise(_ spec: SandboxSpec) throws(Failure) -> Int32 {
+    private static func supervise(_ spec: SandboxSpec, privilege: Privilege) throws(Failure) -> Int32 {
         var spec = spec
         let log = Log(enabled: spec.verbose, name: spec.toolName)
         let me = getpid()
+        let parent = getppid()
         // Fail early, before any process or namespace exists, on what the host can tell.
         let rootfd: Int32
         do throws(SysError) {
@@ -61,10 +64,16 @@ public enum NamespaceEngine {
             Files.close(rootfd)
             throw error
         }
+        // setuid: the ids are known only now (names resolve in the rootfs); refuse what
+        // privilege would make unsafe before anything exists.
+        if let caller = privilege.caller, let refusal = spec.setuidRefusal(callerUid: caller.uid, callerGid: caller.gid) {
+            Files.close(rootfd)
+            throw Failure(refusal.message)
+        }
         let cleanupNeeded = spec.process.pidFile != nil || HostChanges.possible(spec, rootfd: rootfd)
         Files.close(rootfd)
         if spec.process.dieWithParent {
-            guard (try? Proc.dieWithParent(SIGKILL, expectedParent: getppid())) == true else { return 128 + SIGKILL }
+            guard (try? Proc.dieWithParent(SIGKILL, expectedParent: parent)) == true else { return 128 + SIGKILL }
         }
 
         let seccomp = try SeccompSetup.program(for: spec, log: log)
@@ -110,6 +119,10 @@ public enum NamespaceEngine {
             if cleaner == 0 {
                 for fd in [ch.errorRead, ch.errorWrite, ch.lifelineRead, ch.lifelineWrite, ch.mapHelperRead,
                            ch.mapHelperWrite, ch.pidSupervisor, ch.pidCommand, ch.cleanerSandbox, pidFile] { Files.close(fd) }
+                // setuid: the cleaner removes only what the caller could remove.
+                if let caller = privilege.caller {
+                    do { try caller.becomeForGood() } catch { report(error.description, spec); Proc.exit(Failure.setupStatus) }
+                }
                 Cleaner.run(ch.cleanerSide, initial: cleanerEntries)
             }
             Files.close(ch.cleanerSide)
@@ -133,8 +146,9 @@ public enum NamespaceEngine {
         // Whatever happens from here on, the cleaner gets to finish before burrow exits.
         let outcome: Result<Int32, Failure>
         do {
-            outcome = .success(try enterAndWatch(spec, maps: maps, seccomp: seccomp, channels: &ch, mapHelper: mapHelper,
-                                                 pidFile: pidFile, callerMask: callerMask, supervisor: me, log: log))
+            outcome = .success(try enterAndWatch(spec, privilege: privilege, maps: maps, seccomp: seccomp, channels: &ch,
+                                                 mapHelper: mapHelper, pidFile: pidFile, callerMask: callerMask,
+                                                 supervisor: me, parent: parent, log: log))
         } catch {
             outcome = .failure(error)
         }
@@ -147,8 +161,8 @@ public enum NamespaceEngine {
     /// Enters the new user namespace (and PID namespace, for our next child), maps ids,
     /// starts the init, reports its failures and passes signals on until it exits.
     private static func enterAndWatch(
-        _ spec: SandboxSpec, maps: IDMaps, seccomp: [BPFCode]?, channels ch: inout Channels, mapHelper: pid_t, pidFile: Int32,
-        callerMask: sigset_t, supervisor me: pid_t, log: Log
+        _ spec: SandboxSpec, privilege: Privilege, maps: IDMaps, seccomp: [BPFCode]?, channels ch: inout Channels,
+        mapHelper: pid_t, pidFile: Int32, callerMask: sigset_t, supervisor me: pid_t, parent: pid_t, log: Log
     ) throws(Failure) -> Int32 {
         defer { Files.close(pidFile) }
         var maps = maps
@@ -161,12 +175,14 @@ public enum NamespaceEngine {
             binfmt = try registerQemu(qemu, log: log)
             maps = maps.nested()
         }
-        var sandbox = Sandbox(spec: spec, maps: maps, seccomp: seccomp, channels: ch, callerMask: callerMask, supervisor: me, log: log)
+        var sandbox = Sandbox(spec: spec, privilege: privilege, maps: maps, seccomp: seccomp, channels: ch,
+                              callerMask: callerMask, supervisor: me, log: log)
         do throws(SysError) {
-            try Proc.unshare(sandbox.supervisorNamespaces, what: spec.namespaces.pid ? "(user, pid)" : "(user)")
+            let flags = sandbox.supervisorNamespaces
+            if flags != 0 { try Proc.unshare(flags, what: sandbox.supervisorNamespaceNames) }
         } catch {
             var e = error
-            if [.permissionDenied, .noSpace, .invalidArgument, .notPermitted, .tooManyUsers].contains(e.errno) {
+            if privilege.caller == nil, [.permissionDenied, .noSpace, .invalidArgument, .notPermitted, .tooManyUsers].contains(e.errno) {
                 e.hint = Sandbox.userNamespaceHint
             }
             throw Failure(e)
@@ -177,8 +193,11 @@ public enum NamespaceEngine {
             // The helper has said what went wrong.
             if Proc.wait(mapHelper, noHang: false) != .exited(0) { return failed(Failure.setupStatus, spec) }
         }
-        try maps.writeOwn(log: log)
-        sandbox.maps.setgroupsAllowed = !maps.identity.gidMap.isEmpty && IDMaps.setgroupsAllowedNow()
+        // setuid: no user namespace, so no maps: the ids stay the host's.
+        if privilege.caller == nil {
+            try maps.writeOwn(log: log)
+            sandbox.maps.setgroupsAllowed = !maps.identity.gidMap.isEmpty && IDMaps.setgroupsAllowedNow()
+        }
 
         let initPid: pid_t
         do { initPid = try Proc.fork("sandbox init") } catch { throw Failure(error) }
@@ -188,6 +207,23 @@ public enum NamespaceEngine {
         }
         for fd in [ch.errorWrite, ch.lifelineRead, ch.pidCommand, ch.cleanerSandbox] { Files.close(fd) }
         ch.cleanerSandbox = -1
+        // setuid: the supervisor's privileged part ends with the init's fork (the PID
+        // namespace above was its last use). It only waits and forwards signals from here.
+        if let caller = privilege.caller {
+            do throws(SysError) {
+                try caller.becomeForGood()
+                // The id change cleared the parent-death signal: set it again.
+                if spec.process.dieWithParent, try !Proc.dieWithParent(SIGKILL, expectedParent: parent) {
+                    Proc.kill(initPid, SIGKILL)
+                    _ = Proc.wait(initPid, noHang: false)
+                    return 128 + SIGKILL
+                }
+            } catch {
+                Proc.kill(initPid, SIGKILL)
+                _ = Proc.wait(initPid, noHang: false)
+                throw Failure(error)
+            }
+        }
 
         // EOF: the command is running. A message: setup or exec failed, and why.
         let message = (try? Files.readAll(ch.errorRead)) ?? []

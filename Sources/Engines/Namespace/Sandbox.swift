@@ -17,6 +17,7 @@ import Glibc
 /// with the init, and never exist on the host.
 struct Sandbox {
     let spec: SandboxSpec
+    let privilege: Privilege
     var maps: IDMaps
     /// Compiled by the supervisor; installed by the command's launch, last.
     let seccomp: [BPFCode]?
@@ -27,7 +28,13 @@ struct Sandbox {
 
     /// Created by the supervisor itself: the user namespace, and the PID namespace so that
     /// its first child is PID 1.
-    var supervisorNamespaces: Int32 { Namespace.user | (spec.namespaces.pid ? Namespace.pid : 0) }
+    /// setuid: no user namespace (root's privilege builds the sandbox instead).
+    var supervisorNamespaces: Int32 {
+        (privilege.caller == nil ? Namespace.user : 0) | (spec.namespaces.pid ? Namespace.pid : 0)
+    }
+    var supervisorNamespaceNames: String {
+        "(" + [(privilege.caller == nil, "user"), (spec.namespaces.pid, "pid")].filter(\.0).map(\.1).joined(separator: ", ") + ")"
+    }
 
     /// Created by the init, owned by the new user namespace: the mount namespace and these.
     private var initExtras: [(flag: Int32, name: String)] {
@@ -41,8 +48,8 @@ struct Sandbox {
           kernel.unprivileged_userns_clone (Debian and Ubuntu kernels: must be 1),
           user.max_user_namespaces (must be more than 0), and on Ubuntu 23.10 or later
           kernel.apparmor_restrict_unprivileged_userns (an AppArmor profile must allow burrow).
-        Where they stay off, only Burrow's setuid mode or ptrace engine could work: neither
-        is in this version yet.
+        Where they stay off, Burrow's setuid mode works if burrow is installed setuid root
+        (scripts/install --setuid; see "Setuid mode" in the README); the ptrace engine is planned.
         """
 
     /// The init: runs in the forked child of the supervisor. Never returns.
@@ -85,7 +92,7 @@ struct Sandbox {
                     children = try Files.open("/proc/thread-self/children", O_RDONLY)
                 } catch { throw Failure(error) }
             }
-            var fs = Filesystem(spec: spec, log: log, cleaner: channels.cleanerSandbox)
+            var fs = Filesystem(spec: spec, log: log, cleaner: channels.cleanerSandbox, checkCallerAccess: privilege.caller != nil)
             rootfd = try fs.build()
             do throws(SysError) {
                 if let name = spec.process.hostname {
@@ -101,6 +108,14 @@ struct Sandbox {
                 Files.close(rootfd)
                 // Nothing in the sandbox may ptrace or read the fds of its init.
                 try Proc.setDumpable(false)
+                // setuid: the sandbox is built; root's privilege goes for good before the
+                // command exists. The id change cleared the parent-death signal: set it again.
+                if let caller = privilege.caller {
+                    try caller.becomeForGood()
+                    log.step("privilege dropped for good: uid \(caller.uid), gid \(caller.gid)")
+                    _ = try Proc.dieWithParent(isPID1 ? SIGKILL : SIGTERM, expectedParent: supervisor)
+                    if Files.isHungUp(channels.lifelineRead) { Proc.exit(Failure.setupStatus) }
+                }
             } catch { throw Failure(error) }
         } catch {
             fail(error, on: err)

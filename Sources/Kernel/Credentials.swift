@@ -1,0 +1,130 @@
+import CKernel
+import Glibc
+
+/// User and group ids, and the calls that change them. Most of this is for setuid mode,
+/// where burrow starts with euid 0 and the caller's real ids (Sources/Engines/Setuid).
+public enum Credentials {
+    public struct IDs: Equatable, Sendable, CustomStringConvertible {
+        public var real: UInt32
+        public var effective: UInt32
+        public var saved: UInt32
+        public var description: String { "\(real)/\(effective)/\(saved)" }
+        public func all(_ id: UInt32) -> Bool { real == id && effective == id && saved == id }
+    }
+
+    public static func uids() -> IDs {
+        var r: UInt32 = 0, e: UInt32 = 0, s: UInt32 = 0
+        _ = ck_getresuid(&r, &e, &s)
+        return IDs(real: r, effective: e, saved: s)
+    }
+
+    public static func gids() -> IDs {
+        var r: UInt32 = 0, e: UInt32 = 0, s: UInt32 = 0
+        _ = ck_getresgid(&r, &e, &s)
+        return IDs(real: r, effective: e, saved: s)
+    }
+
+    /// The kernel's AT_SECURE: this exec raised privilege (setuid, setgid or file
+    /// capabilities). glibc has then already dropped LD_*, GCONV_PATH, TMPDIR and friends.
+    public static var isSecureExec: Bool { ck_at_secure() != 0 }
+
+    /// The supplementary groups of this process.
+    public static func groups() -> [UInt32] {
+        let n = getgroups(0, nil)
+        guard n > 0 else { return [] }
+        var list = [gid_t](repeating: 0, count: Int(n))
+        let got = getgroups(n, &list)
+        return got > 0 ? Array(list[..<Int(got)]) : []
+    }
+
+    /// Capability sets of this process: (permitted, effective).
+    public static func capabilities() throws(SysError) -> (permitted: UInt64, effective: UInt64) {
+        var p: UInt64 = 0, e: UInt64 = 0
+        if ck_capabilities(&p, &e) != 0 { throw SysError.last("capget", "") }
+        return (p, e)
+    }
+
+    public static func clearCapabilities() throws(SysError) {
+        if ck_capabilities_clear() != 0 { throw SysError.last("capset", "(clear all)") }
+    }
+
+    /// File access as `uid`/`gid` (the fsuid and fsgid): path lookups, opens, mkdir and
+    /// mount-source checks are made with these ids, while the effective uid keeps its
+    /// other capabilities. The kernel drops CAP_DAC_OVERRIDE, CAP_FOWNER and the other
+    /// file capabilities from the effective set when the fsuid leaves 0. Checked afterwards:
+    /// setfsuid reports no error.
+    public static func setFilesystemIDs(uid: UInt32, gid: UInt32) throws(SysError) {
+        _ = ck_setfsgid(gid)
+        _ = ck_setfsuid(uid)
+        let nowUid = UInt32(bitPattern: ck_setfsuid(UInt32.max))
+        let nowGid = UInt32(bitPattern: ck_setfsgid(UInt32.max))
+        if nowUid != uid || nowGid != gid {
+            throw SysError("setfsuid/setfsgid", "\(uid)/\(gid) (now \(nowUid)/\(nowGid))", errno: .notPermitted)
+        }
+    }
+
+    /// Gives up root for good: the caller's groups, then gid, then uid (each step removes
+    /// the right to the one before), then checks that every id is the caller's, that no
+    /// capability is left and that uid 0 cannot be had back.
+    public static func becomeForGood(uid: UInt32, gid: UInt32, groups: [UInt32]) throws(SysError) {
+        if getuid() == 0 || geteuid() == 0 || uids().saved == 0 {
+            let rc = groups.withUnsafeBufferPointer { ck_setgroups($0.count, $0.baseAddress) }
+            if rc != 0 { throw SysError.last("setgroups", groups.map(String.init).joined(separator: ",")) }
+        }
+        if ck_setresgid(gid, gid, gid) != 0 { throw SysError.last("setresgid", "\(gid)") }
+        if ck_setresuid(uid, uid, uid) != 0 { throw SysError.last("setresuid", "\(uid)") }
+        // Leaving uid 0 clears the capability sets; file capabilities would survive it.
+        if uid != 0 { try clearCapabilities() }
+        try checkDropped(uid: uid, gid: gid)
+    }
+
+    /// The proof that privilege is gone: fails unless every uid and gid (and the fs ids) is
+    /// the caller's, no capability is permitted, and setuid(0) is refused.
+    public static func checkDropped(uid: UInt32, gid: UInt32) throws(SysError) {
+        let u = uids(), g = gids()
+        guard u.all(uid), g.all(gid) else {
+            throw SysError("check ids after the drop", "uids \(u), gids \(g)", errno: .notPermitted)
+        }
+        let fsuid = UInt32(bitPattern: ck_setfsuid(UInt32.max)), fsgid = UInt32(bitPattern: ck_setfsgid(UInt32.max))
+        guard fsuid == uid, fsgid == gid else {
+            throw SysError("check fs ids after the drop", "\(fsuid)/\(fsgid)", errno: .notPermitted)
+        }
+        let caps = try capabilities()
+        guard uid == 0 || (caps.permitted == 0 && caps.effective == 0) else {
+            throw SysError("check capabilities after the drop", "permitted \(caps.permitted)", errno: .notPermitted)
+        }
+        if uid != 0, ck_setresuid(0, 0, 0) == 0 {
+            throw SysError("check the drop", "setresuid(0) succeeded", errno: .notPermitted)
+        }
+    }
+
+    /// access(2) of the file at `fd` with the *real* ids and their groups, capabilities
+    /// ignored: "could the caller do this themselves?". `mode` is R_OK, W_OK, X_OK or a mix.
+    public static func callerMay(_ mode: Int32, fd: Int32, what: String) throws(SysError) {
+        if ck_faccessat2(fd, "", mode, AT_EMPTY_PATH) != 0 {
+            throw SysError.last("access (as the caller, \(describe(mode)))", what)
+        }
+    }
+
+    static func describe(_ mode: Int32) -> String {
+        [(R_OK, "read"), (W_OK, "write"), (X_OK, "search")].filter { mode & $0.0 != 0 }.map(\.1).joined(separator: "+")
+    }
+
+    /// Replaces the whole environment of this process with `entries`.
+    public static func replaceEnvironment(with entries: [(String, String)]) {
+        _ = clearenv()
+        for (k, v) in entries { _ = setenv(k, v, 1) }
+    }
+
+    /// The current environment as pairs.
+    public static func environment() -> [(String, String)] {
+        var out: [(String, String)] = []
+        var p = Glibc.environ
+        while let entry = p.pointee {
+            let s = String(cString: entry)
+            if let eq = s.firstIndex(of: "=") { out.append((String(s[..<eq]), String(s[s.index(after: eq)...]))) }
+            p += 1
+        }
+        return out
+    }
+}

@@ -1,0 +1,71 @@
+/// What setuid mode accepts, as pure rules: the environment the privileged process keeps,
+/// and the options it refuses. Without a user namespace, root's privilege builds the
+/// sandbox; everything here keeps that privilege from reaching anything the caller could
+/// not reach before (linux-user-chroot's model).
+public enum SetuidPolicy {
+    /// Variables a setuid burrow keeps from its caller; every other one is dropped before
+    /// anything else runs (LD_*, GCONV_PATH, TMPDIR, MALLOC_*, GLIBC_TUNABLES, SWIFT_*, ...).
+    /// The command gets these, plus what --setenv adds.
+    public static let keptVariables: Set<String> = [
+        "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "COLORTERM", "LANG", "LANGUAGE", "TZ",
+        "BURROW_ENGINE",
+    ]
+
+    /// True when `name` survives: the list above and the locale's LC_* categories.
+    public static func keeps(_ name: String, value: String) -> Bool {
+        guard keptVariables.contains(name) || (name.hasPrefix("LC_") && name.count > 3) else { return false }
+        // Sane values only: no control characters, not absurdly long.
+        return value.utf8.count <= 4096 && !value.utf8.contains { $0 < 0x20 || $0 == 0x7f }
+    }
+
+    public static func safeEnvironment(_ env: [(String, String)]) -> [(String, String)] {
+        var seen: Set<String> = []
+        return env.filter { keeps($0.0, value: $0.1) && seen.insert($0.0).inserted }
+    }
+}
+
+extension SandboxSpec {
+    /// Filesystems a setuid burrow mounts: each is new, lives in memory, and shows only what
+    /// the caller may already see (proc of the sandbox's own PID namespace, sysfs of its own
+    /// network namespace, or the host's instance of either, which the caller sees anyway).
+    public static let setuidFilesystemTypes: Set<String> = ["proc", "sysfs", "tmpfs", "devpts", "mqueue"]
+
+    /// The first reason this spec cannot run with a setuid-root burrow, for a caller with
+    /// these real ids; nil when it can. Each message says why the option would be unsafe.
+    public func setuidRefusal(callerUid: UInt32, callerGid: UInt32) -> SpecError? {
+        let why = "setuid mode has no user namespace: ids inside are real host ids"
+        if let uid = identity.uid, uid != callerUid {
+            return SpecError("--uid \(uid) (or --root) is refused in setuid mode: the command runs as you (uid \(callerUid)); \(why), and uid \(uid) is not yours")
+        }
+        if let gid = identity.gid, gid != callerGid {
+            return SpecError("--gid \(gid) (or --root) is refused in setuid mode: the command runs with your gid \(callerGid); \(why), and gid \(gid) is not yours")
+        }
+        if !identity.uidMap.isEmpty || !identity.gidMap.isEmpty {
+            return SpecError("--uid-map/--gid-map are refused in setuid mode: \(why); there is nothing to map")
+        }
+        if let overlay = root.overlay {
+            let option = overlay == .discard ? "--root-tmp-overlay" : "--root-overlay"
+            return SpecError("\(option) is refused in setuid mode: overlayfs acts on its layers with the credentials of whoever mounted it, here root")
+        }
+        if emulation.qemu != nil {
+            return SpecError("running foreign programs through QEMU is refused in setuid mode: it registers QEMU with binfmt_misc, and without a user namespace of the sandbox's own that would be the host's")
+        }
+        // Every kind of operation is decided here: a new kind does not compile until it is.
+        for op in operations {
+            switch op {
+            case .bind, .tmpfs, .proc, .dev, .dir, .symlink, .remountReadOnly:
+                continue
+            case .mqueue:
+                continue  // validate() already requires --unshare-ipc
+            case .filesystem(let f):
+                guard Self.setuidFilesystemTypes.contains(f.type) else {
+                    return SpecError("mounting a \(f.type) filesystem on \(f.destination) is refused in setuid mode: only \(Self.setuidFilesystemTypes.sorted().joined(separator: ", ")) can be mounted with root's privilege without giving the caller more than they had (a disk, overlay or FUSE filesystem would be mounted as root)")
+                }
+                if f.type == "mqueue" && !namespaces.ipc {
+                    return SpecError("mqueue on \(f.destination) needs a new IPC namespace in setuid mode: the host's would be mounted as root")
+                }
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,365 @@
+// Setuid mode: burrow installed setuid root (4755, or 4750 for one group) on a host without
+// unprivileged user namespaces. The harness, as root, installs a copy of the built binary
+// the way scripts/install --setuid does, then runs it as the test user under
+// scripts/no-userns (CLONE_NEWUSER refused by a seccomp filter root installed, as on a host
+// with kernel.unprivileged_userns_clone=0; setuid binaries still work under it). Each test
+// is one rule of the mode, or one attack on it.
+
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Setuid copies of the binary under test, made once per test process.
+enum SetuidInstall {
+    /// A group the test user is not in, by number: 4750 root:group lets only its members run.
+    static let group: gid_t = 54321
+
+    /// (4755 root:root, 4750 root:group), or nil with the reason they cannot be made.
+    static let binaries: Result<(open: String, group: String), SpawnError> = {
+        guard Harness.runningAsRoot else { return .failure(SpawnError(message: "not root")) }
+        let dir = Harness.tempBase + "/setuid-bin"
+        mkdir(dir, 0o755)
+        chmod(dir, 0o755)
+        var fs = statvfs()
+        guard statvfs(dir, &fs) == 0, fs.f_flag & UInt(ST_NOSUID) == 0 else {
+            return .failure(SpawnError(message: "\(dir) is on a nosuid filesystem"))
+        }
+        let open = dir + "/burrow", grouped = dir + "/burrow-group"
+        for (path, gid, mode) in [(open, gid_t(0), mode_t(0o4755)), (grouped, group, mode_t(0o4750))] {
+            let cp = runHost(["/bin/cp", Harness.binary, path])
+            guard cp.status == 0, chown(path, 0, gid) == 0, chmod(path, mode) == 0 else {
+                return .failure(SpawnError(message: "cannot install \(path): \(cp.stderr)"))
+            }
+        }
+        return .success((open, grouped))
+    }()
+
+    static var open: String { (try? binaries.get().open) ?? "/nonexistent" }
+    static var grouped: String { (try? binaries.get().group) ?? "/nonexistent" }
+    static var available: Bool { (try? binaries.get()) != nil }
+}
+
+/// Runs a setuid burrow as the test user. `noUserNamespaces`: under scripts/no-userns.
+/// `groups`: the user's supplementary groups (none by default). The last exec is made by
+/// env(1), already unprivileged: setpriv itself keeps its capabilities up to its own exec,
+/// which would let it run a 4750 binary it has no right to. `environment` is set by that
+/// env(1), so it reaches burrow alone, not the dynamically linked helpers before it.
+func setuidBurrow(
+    _ args: [String], binary: String = SetuidInstall.open, noUserNamespaces: Bool = true, groups: [gid_t] = [],
+    environment: [String: String] = [:], timeout: Double = 20, sourceLocation: SourceLocation = #_sourceLocation
+) async -> BurrowResult {
+    let argv = startSetuidArgv(args, binary: binary, noUserNamespaces: noUserNamespaces, groups: groups, environment: environment)
+    do {
+        let p = try spawn(argv)
+        return await p.wait(timeout: timeout, sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("cannot start \(argv): \(error)", sourceLocation: sourceLocation)
+        return BurrowResult(argv: argv, status: -1, signal: nil, stdout: "", stderr: "\(error)", timedOut: false)
+    }
+}
+
+func startSetuidArgv(_ args: [String], binary: String = SetuidInstall.open, noUserNamespaces: Bool = true,
+                     groups: [gid_t] = [], environment: [String: String] = [:]) -> [String] {
+    let groupOption = groups.isEmpty ? "--clear-groups" : "--groups=" + groups.map(String.init).joined(separator: ",")
+    let user = ["/usr/bin/setpriv", "--reuid=\(testUser.uid)", "--regid=\(testUser.gid)", groupOption, "--", "/usr/bin/env"]
+        + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + [binary]
+    return (noUserNamespaces ? ["\(Harness.packageRoot)/scripts/no-userns"] : []) + user + args
+}
+
+/// `cat /proc/self/uid_map` without a user namespace: the initial namespace's identity map.
+let initialUidMap = "0 0 4294967295"
+
+/// Whitespace (uid_map's padding, /proc/self/status's tabs) squeezed to single spaces.
+func normalizedMap(_ line: String) -> String { line.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ") }
+
+@Suite("Setuid mode", .enabled(if: SetuidInstall.available), .timeLimit(.minutes(1)))
+struct SetuidTests {
+    // MARK: choosing the mode
+
+    @Test("auto picks setuid mode without user namespaces; the command runs as the caller in the new root")
+    func autoPicksSetuid() async {
+        let r = await setuidBurrow(["-v", "--unshare-pid", "--proc", "/proc", Harness.sharedRootfs] + sh("""
+            id -u; id -g; cat /proc/self/uid_map; grep -E '^(Uid|Gid|CapPrm|CapEff|NoNewPrivs):' /proc/self/status; \
+            grep ^ID= /etc/os-release
+            """))
+        expectSuccess(r)
+        let u = testUser.uid, g = testUser.gid
+        let lines = r.lines.map(normalizedMap)
+        #expect(lines == ["\(u)", "\(g)", initialUidMap, "Uid: \(u) \(u) \(u) \(u)",
+                          "Gid: \(g) \(g) \(g) \(g)", "CapPrm: 0000000000000000", "CapEff: 0000000000000000",
+                          "NoNewPrivs: 1", "ID=burrow"].map(normalizedMap), "\(r)")
+        expectStderr(r, contains: "user namespaces unavailable to uid \(u)")
+        expectStderr(r, contains: "setuid mode")
+        expectStderr(r, contains: "privilege dropped for good")
+    }
+
+    @Test("A setuid burrow where user namespaces work drops root at once and uses the namespace engine")
+    func namespaceEngineWhenUserNamespacesWork() async {
+        let r = await setuidBurrow(["-v", "--unshare-pid", "--proc", "/proc", Harness.sharedRootfs] + sh("cat /proc/self/uid_map; id -u"),
+                                   noUserNamespaces: false)
+        expectSuccess(r)
+        #expect(r.lines.map(normalizedMap) == ["\(testUser.uid) \(testUser.uid) 1", "\(testUser.uid)"], "\(r)")
+        expectStderr(r, lacks: "setuid mode")
+        // Privilege really is gone: a pid file in a directory only root may write is refused.
+        let dir = makeTempDir()
+        defer { dir.remove() }
+        let p = await setuidBurrow(["--pidfile", dir.sub("pid"), Harness.sharedRootfs] + sh("echo RAN"), noUserNamespaces: false)
+        expectStatus(p, 125)
+        expectStderr(p, contains: "Permission denied")
+        expectStdout(p, lacks: "RAN")
+        #expect(!pathExists(dir.sub("pid")))
+    }
+
+    @Test("--engine setuid forces the mode; a burrow that is not setuid root refuses it")
+    func forcedEngine() async {
+        let r = await setuidBurrow(["--engine", "setuid", "--unshare-pid", "--proc", "/proc", Harness.sharedRootfs]
+                                   + sh("cat /proc/self/uid_map; id -u"), noUserNamespaces: false)
+        expectSuccess(r)
+        #expect(r.lines.map(normalizedMap) == [initialUidMap, "\(testUser.uid)"], "\(r)")
+
+        let plain = await burrow(["--engine", "setuid", Harness.sharedRootfs] + sh("echo RAN"))
+        expectStatus(plain, 125)
+        expectStderr(plain, contains: "needs burrow installed setuid root")
+        expectStderr(plain, contains: "scripts/install --setuid")
+        expectStdout(plain, lacks: "RAN")
+    }
+
+    // MARK: the environment
+
+    static let hostileEnvironment = [
+        "LD_PRELOAD": "/nonexistent/evil.so", "LD_LIBRARY_PATH": "/nonexistent", "LD_AUDIT": "/nonexistent/a.so",
+        "GCONV_PATH": "/nonexistent/gconv", "TMPDIR": "/nonexistent/tmp", "MALLOC_CHECK_": "3",
+        "MALLOC_PERTURB_": "165", "GLIBC_TUNABLES": "glibc.malloc.check=3", "LOCPATH": "/nonexistent",
+        "NLSPATH": "/nonexistent/%N", "HOSTALIASES": "/etc/shadow", "RESOLV_HOST_CONF": "/etc/shadow",
+        "SWIFT_DEBUG_ENABLE_METADATA_ALLOCATION_ITERATION": "1", "BURROW_SECRET_TEST": "leak",
+    ]
+
+    @Test("LD_*, GCONV_PATH, TMPDIR, MALLOC_* and the rest never reach privileged code, nor the command unless re-added")
+    func environmentWhitelist() async {
+        let command = [Harness.sharedRootfs, "/bin/env"]
+        let clean = await setuidBurrow(command, environment: ["TERM": "xterm-burrow", "LC_ALL": "C"])
+        let hostile = await setuidBurrow(command, environment: Self.hostileEnvironment.merging(["TERM": "xterm-burrow", "LC_ALL": "C"]) { $1 })
+        expectSuccess(clean)
+        expectSuccess(hostile)
+        for name in Self.hostileEnvironment.keys {
+            expectStdout(hostile, lacks: name + "=")
+        }
+        expectStdout(hostile, contains: "TERM=xterm-burrow")
+        expectStdout(hostile, contains: "LC_ALL=C")
+        // The privileged part honoured none of them: same result, nothing said.
+        #expect(Set(hostile.lines) == Set(clean.lines), "clean:\n\(clean)\nhostile:\n\(hostile)")
+        #expect(hostile.stderr.isEmpty, "\(hostile)")
+
+        // --setenv puts a variable back, deliberately, for the unprivileged command only.
+        let readded = await setuidBurrow(["--setenv", "TMPDIR", "/tmp"] + command, environment: Self.hostileEnvironment)
+        expectSuccess(readded)
+        expectStdout(readded, contains: "TMPDIR=/tmp")
+        expectStdout(readded, lacks: "LD_PRELOAD=")
+    }
+
+    // MARK: files the caller cannot reach
+
+    @Test("A bind of something the caller cannot read or search fails with EACCES")
+    func unreadableSources() async {
+        let dir = makeTempDir()  // root's, 0755
+        defer { dir.remove() }
+        let secretDir = dir.sub("root-only")
+        mkdir(secretDir, 0o700)
+        writeFile(secretDir + "/file", "SECRET-IN-DIR\n")
+        chmod(secretDir + "/file", 0o644)
+        let secretFile = dir.sub("root-only-file")
+        writeFile(secretFile, "SECRET-FILE\n")
+        chmod(secretFile, 0o600)
+        for source in ["/etc/shadow", secretDir, secretDir + "/file", secretFile] {
+            let r = await setuidBurrow(["--ro-bind", source, "/mnt/x", Harness.sharedRootfs] + sh("cat /mnt/x; ls /mnt/x; echo RAN"))
+            expectStatus(r, 125)
+            expectStderr(r, contains: source)
+            expectStderr(r, contains: "Permission denied")
+            expectStdout(r, lacks: "RAN")
+            expectStdout(r, lacks: "SECRET")
+        }
+    }
+
+    @Test("Mount points and the pid file are made with the caller's rights, never root's")
+    func hostChangesAsCaller() async {
+        // The shared rootfs is root's: root could create /newdir in it, the caller cannot.
+        let r = await setuidBurrow(["--tmpfs", "/burrow-new-dir", Harness.sharedRootfs] + sh("echo RAN"))
+        expectStatus(r, 125)
+        expectStderr(r, contains: "Permission denied")
+        expectStdout(r, lacks: "RAN")
+        #expect(!pathExists(Harness.sharedRootfs + "/burrow-new-dir"))
+
+        let dir = makeTempDir()
+        defer { dir.remove() }
+        let p = await setuidBurrow(["--pidfile", dir.sub("pid"), Harness.sharedRootfs] + sh("echo RAN"))
+        expectStatus(p, 125)
+        expectStderr(p, contains: "open pid file")
+        expectStderr(p, contains: "Permission denied")
+        #expect(!pathExists(dir.sub("pid")))
+    }
+
+    @Test("--dev-bind of a device node the caller cannot open is refused; one they can open works")
+    func deviceBinds() async {
+        let dir = makeTempDir()
+        defer { dir.remove() }
+        let node = dir.sub("private-null")
+        #expect(runHost(["/bin/mknod", "-m", "600", node, "c", "1", "3"]).status == 0)
+        let r = await setuidBurrow(["--dev-bind", node, "/n", Harness.sharedRootfs] + sh("echo RAN"))
+        expectStatus(r, 125)
+        expectStderr(r, contains: node)
+        expectStderr(r, contains: "Permission denied")
+        expectStdout(r, lacks: "RAN")
+
+        let ok = await setuidBurrow(["--dev", "/dev", "--dev-bind", "/dev/null", "/dev/bound-null", Harness.sharedRootfs]
+                                    + sh("echo x > /dev/bound-null && echo WROTE"))
+        expectSuccess(ok)
+        expectLines(ok, ["WROTE"])
+    }
+
+    // MARK: escapes
+
+    @Test("A symlink in the rootfs cannot point a bind destination at a host path")
+    func symlinkDestinations() async {
+        let root = await makePrivateRootfs()
+        let host = makeTempDir(mode: 0o777)  // the caller may write here: an escape would show
+        let source = makeTempDir()
+        defer { root.remove(); host.remove(); source.remove() }
+        writeFile(source.sub("payload"), "PAYLOAD\n")
+        chmod(source.path, 0o755)
+        chmod(source.sub("payload"), 0o644)
+        let depth = String(repeating: "../", count: 12)
+        symlink(host.path, root.at("/abs-link"))
+        symlink(depth + String(host.path.dropFirst()), root.at("/rel-link"))
+        lchown(root.at("/abs-link"), testUser.uid, testUser.gid)
+        lchown(root.at("/rel-link"), testUser.uid, testUser.gid)
+        for link in ["/abs-link", "/rel-link"] {
+            let r = await setuidBurrow(["--ro-bind", source.path, link + "/x", root.path] + sh("echo RAN"))
+            expectStatus(r, 125)
+            expectStderr(r, contains: "does not exist inside the new root")
+            #expect(directoryEntries(host.path).isEmpty, "\(host.path) got \(directoryEntries(host.path))")
+        }
+        // Where the rootfs has that path, the bind lands there: inside.
+        let inside = root.path + host.path
+        #expect(runHost(["/bin/mkdir", "-p", inside]).status == 0)
+        giveToTestUser(inside)
+        let r = await setuidBurrow(["--ro-bind", source.path, "/rel-link/x", "--unshare-pid", "--proc", "/proc", root.path]
+                                   + sh("cat \(host.path)/x/payload; " + printMounts))
+        expectSuccess(r)
+        expectStdout(r, contains: "PAYLOAD")
+        let m = expectMount(r, at: host.path + "/x")
+        expectOption(m, "nosuid", context: r)
+        #expect(directoryEntries(host.path).isEmpty)
+        #expect(!pathExists(inside + "/x"), "the mount point made inside the rootfs is removed afterwards")
+    }
+
+    @Test("A setuid-root binary in the rootfs or in a bind gives no privilege")
+    func setuidBinariesInside() async {
+        let root = await makePrivateRootfs()
+        let bound = makeTempDir()
+        defer { root.remove(); bound.remove() }
+        // The probe is a setuid-root copy of burrow itself (static, and it says its euid when
+        // setuid mode is refused); busybox would drop the privilege on its own.
+        mkdir(root.at("/suid"), 0o755)
+        for path in [root.at("/suid/burrow"), bound.sub("burrow")] {
+            #expect(runHost(["/bin/cp", Harness.binary, path]).status == 0)
+            #expect(chown(path, 0, 0) == 0 && chmod(path, 0o4755) == 0)
+        }
+        // Control: outside a sandbox, the same file does run with root's privilege.
+        let control = await setuidBurrow(["-v", Harness.sharedRootfs, "/bin/true"], binary: root.at("/suid/burrow"))
+        expectSuccess(control)
+        expectStderr(control, contains: "setuid mode: building the sandbox as root")
+
+        let probe = "--engine setuid / /bin/true 2>&1; echo status=$?"
+        let r = await setuidBurrow(["--unshare-pid", "--proc", "/proc", "--ro-bind", bound.path, "/b", root.path]
+                                   + sh("/suid/burrow \(probe); /b/burrow \(probe); " + printMounts))
+        expectSuccess(r)
+        let refused = "is not (uid \(testUser.uid), euid \(testUser.uid))"
+        #expect(r.beforeMounts.components(separatedBy: refused).count == 3, "both copies should run without privilege:\n\(r)")
+        #expect(r.beforeMounts.components(separatedBy: "status=125").count == 3, "\(r)")
+        expectOption(expectMount(r, at: "/"), "nosuid", context: r)
+        expectOption(expectMount(r, at: "/b"), "nosuid", context: r)
+    }
+
+    // MARK: what privilege would make unsafe
+
+    @Test("Options unsafe with privilege are refused, saying why", arguments: [
+        (["--uid", "0"], "--uid 0 (or --root) is refused in setuid mode"),
+        (["--root"], "--uid 0 (or --root) is refused in setuid mode"),
+        (["--gid", "0"], "--gid 0 (or --root) is refused in setuid mode"),
+        (["--uid", "12345"], "uid 12345 is not yours"),
+        (["--uid-map", "0:200000:1"], "--uid-map/--gid-map are refused in setuid mode"),
+        (["--root-tmp-overlay"], "--root-tmp-overlay is refused in setuid mode: overlayfs"),
+        (["--root-overlay", "/tmp/burrow-setuid-overlay"], "--root-overlay is refused in setuid mode"),
+    ])
+    func refusedOptions(options: [String], fragment: String) async {
+        let root = await makePrivateRootfs()
+        defer { root.remove() }
+        let r = await setuidBurrow(options + [root.path] + sh("touch /ran-marker; echo RAN"))
+        expectStatus(r, 125)
+        expectStderr(r, contains: fragment)
+        expectStdout(r, lacks: "RAN")
+        #expect(!pathExists(root.at("/ran-marker")))
+        #expect(!pathExists("/tmp/burrow-setuid-overlay"))
+    }
+
+    @Test("Allowed with privilege: the caller's own ids, namespaces, hostname, loopback, exit statuses")
+    func allowedOptions() async {
+        let r = await setuidBurrow(["--uid", "\(testUser.uid)", "--gid", "\(testUser.gid)", "--unshare-all", "--hostname", "setuid-box",
+                                    "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", Harness.sharedRootfs]
+                                   + sh("hostname; ip -o link | cut -d: -f2 | tr -d ' '; exit 7"))
+        expectStatus(r, 7)
+        expectLines(r, ["setuid-box", "lo"])
+        let missing = await setuidBurrow([Harness.sharedRootfs, "/no/such/command"])
+        expectStatus(missing, 127)
+    }
+
+    // MARK: install modes
+
+    @Test("Mode 4750 root:GROUP: outsiders cannot run it; members get setuid mode")
+    func groupMode() async {
+        let outsider = await setuidBurrow([Harness.sharedRootfs] + sh("echo RAN"), binary: SetuidInstall.grouped)
+        #expect(outsider.status == 126, "\(outsider)")
+        expectStderr(outsider, contains: "Permission denied")
+        expectStdout(outsider, lacks: "RAN")
+
+        let member = await setuidBurrow(["-v", Harness.sharedRootfs] + sh("id -u; echo RAN"), binary: SetuidInstall.grouped,
+                                        groups: [SetuidInstall.group])
+        expectSuccess(member)
+        expectLines(member, ["\(testUser.uid)", "RAN"])
+        expectStderr(member, contains: "setuid mode")
+    }
+
+    // MARK: leftovers
+
+    @Test("Nothing is left on the host: mount points, --dir, --symlink, pid file; nor after kill -9")
+    func noLeftovers() async {
+        let root = await makePrivateRootfs()
+        let run = makeTempDir(owner: testUser)
+        defer { root.remove(); run.remove() }
+        let before = treeListing(root.path)
+        let args = ["--tmpfs", "/new/a/b", "--dir", "/made-dir", "--symlink", "target", "/made-link",
+                    "--ro-bind", "/etc/hostname", "/new-file", "--pidfile", run.sub("pid"), root.path]
+        let r = await setuidBurrow(args + sh("ls -d /new/a/b /made-dir /new-file && [ -L /made-link ] && echo OK"))
+        expectSuccess(r)
+        expectStdout(r, contains: "OK")
+        #expect(await eventually { treeListing(root.path) == before }, "left: \(Set(treeListing(root.path)).subtracting(before))")
+        #expect(!pathExists(run.sub("pid")))
+        #expect(hostMounts(mentioning: root.path).isEmpty)
+
+        let marker = sleepMarker()
+        let p = try? spawn(startSetuidArgv(args + ["/bin/sleep", marker]))
+        #expect(await waitForProcess(argument: marker) != nil)
+        p?.send(SIGKILL)
+        _ = await p?.wait()
+        #expect(await waitUntilGone(argument: marker, timeout: 5).isEmpty)
+        #expect(await eventually(timeout: 5) { treeListing(root.path) == before && !pathExists(run.sub("pid")) },
+                "left: \(Set(treeListing(root.path)).subtracting(before))")
+        #expect(hostMounts(mentioning: root.path).isEmpty)
+        killProcesses(withArgument: marker)
+    }
+}
