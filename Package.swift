@@ -8,6 +8,7 @@ import PackageDescription
 //   Sources/Kernel             the one layer that talks to the kernel (BurrowKernel)
 //   Sources/CKernel            one-line C wrappers for what Swift cannot call
 //   Sources/Engines/Namespace  realises a spec with user namespaces (NamespaceEngine)
+//   Sources/Engines/Ptrace     realises a spec by tracing and path translation (PtraceEngine)
 //   Sources/burrow             the executable: picks a front-end and an engine
 let package = Package(
     name: "Burrow",
@@ -30,9 +31,13 @@ let package = Package(
             name: "NamespaceEngine",
             dependencies: ["BurrowSpec", "BurrowKernel", "BurrowSeccomp"],
             path: "Sources/Engines/Namespace"),
+        .target(
+            name: "PtraceEngine",
+            dependencies: ["BurrowSpec", "BurrowKernel", .product(name: "SystemPackage", package: "swift-system")],
+            path: "Sources/Engines/Ptrace"),
         .executableTarget(
             name: "burrow",
-            dependencies: ["BurrowSpec", "BurrowFrontEnds", "BurrowKernel", "NamespaceEngine"],
+            dependencies: ["BurrowSpec", "BurrowFrontEnds", "BurrowKernel", "NamespaceEngine", "PtraceEngine"],
             path: "Sources/burrow"),
         .testTarget(name: "SpecTests", dependencies: ["BurrowSpec"], path: "Tests/SpecTests"),
         .testTarget(
@@ -40,6 +45,7 @@ let package = Package(
         .testTarget(
             name: "FrontEndTests", dependencies: ["BurrowFrontEnds", "BurrowSpec"],
             path: "Tests/FrontEndTests"),
+        .testTarget(name: "PtraceTests", dependencies: ["PtraceEngine", "BurrowSpec"], path: "Tests/PtraceTests"),
         .testTarget(name: "IntegrationTests", path: "Tests/IntegrationTests"),
     ]
 )

@@ -3,6 +3,7 @@ import BurrowKernel
 import BurrowSpec
 import Glibc
 import NamespaceEngine
+import PtraceEngine
 
 /// One binary, several front-ends: the name it was invoked under picks the command line
 /// (`burrow`, or a compatibility name such as `jchroot`); the spec it builds picks the engine.
@@ -22,24 +23,31 @@ let status: Int32 = {
     case .version:
         print(frontEnd.version)
         return 0
+    case .engines:
+        print(EngineSelection.report(unavailable: unavailable), terminator: "")
+        return 0
     case .run(var spec):
         spec.process.failureStatus = frontEnd.failureStatus
         spec.toolName = frontEnd.name
         if spec.engine == .auto, let env = getenv("BURROW_ENGINE") {
             let value = String(cString: env)
             guard let choice = EngineChoice(rawValue: value) else {
-                printError("\(frontEnd.name): BURROW_ENGINE='\(value)' is not an engine (choose auto or namespace; ptrace and setuid are planned)")
+                printError("\(frontEnd.name): BURROW_ENGINE='\(value)' is not an engine (choose auto, namespace or ptrace; setuid is planned)")
                 return frontEnd.failureStatus
             }
             spec.engine = choice
         }
-        switch spec.engine {
+        let engine = EngineSelection.pick(spec.engine, unavailable: unavailable)
+        if spec.engine == .auto, spec.verbose { printError("\(frontEnd.name): engine \(engine.rawValue) (auto)") }
+        switch engine {
         case .auto, .namespace:
             return NamespaceEngine.run(spec)
-        case .ptrace, .setuid:
+        case .ptrace:
+            return PtraceEngine.run(spec)
+        case .setuid:
             printError("""
-                \(frontEnd.name): the \(spec.engine.rawValue) engine is not available in this version of burrow
-                  hint: use BURROW_ENGINE=namespace (needs unprivileged user namespaces), or leave it at auto
+                \(frontEnd.name): the setuid engine is not available in this version of burrow
+                  hint: use BURROW_ENGINE=namespace (needs unprivileged user namespaces) or BURROW_ENGINE=ptrace
                 """)
             return frontEnd.failureStatus
         }
@@ -69,6 +77,18 @@ func hostFacts() -> HostFacts {
             return .failure(UsageError("\(path): \(error.errno)"))
         }
     })
+}
+
+/// Why an engine cannot run on this host (nil: it can). Asked lazily, in `auto`'s order.
+func unavailable(_ engine: EngineChoice) -> String? {
+    switch engine {
+    case .auto: return nil
+    case .namespace:
+        guard let e = Proc.userNamespaceProbe() else { return nil }
+        return "unprivileged user namespaces are disabled (clone CLONE_NEWUSER: \(SysError.message(for: e)))"
+    case .setuid: return "not in this version of burrow"
+    case .ptrace: return PtraceEngine.unavailableReason()
+    }
 }
 
 func printError(_ text: String) {

@@ -267,12 +267,15 @@ public enum BurrowCommandLine {
                    s.spec.security.seccomp = p }),
         // General
         Option(names: ["--engine"], metavars: ["ENGINE"], group: .general,
-               help: "auto (default) or namespace; BURROW_ENGINE sets the default",
+               help: "auto (default), namespace or ptrace; BURROW_ENGINE sets the default",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
                    guard let e = EngineChoice(rawValue: v[0]) else {
-                       throw UsageError("\(n): unknown engine '\(v[0])' (choose auto or namespace; ptrace and setuid are planned)")
+                       throw UsageError("\(n): unknown engine '\(v[0])' (choose auto, namespace or ptrace; setuid is planned)")
                    }
                    s.spec.engine = e }),
+        Option(names: ["--engines"], metavars: [], group: .general,
+               help: "Print which engines this host allows (and why not), then exit",
+               apply: flag { $0.stop = .engines }),
         Option(names: ["--verbose", "-v"], metavars: [], group: .general,
                help: "Print each setup step on stderr as it happens", apply: flag { $0.spec.verbose = true }),
         Option(names: ["--version"], metavars: [], group: .general,
@@ -327,8 +330,9 @@ public enum BurrowCommandLine {
             Exit status: COMMAND's own; 128+N if it was killed by signal N; 125 if burrow
             itself failed; 126 if COMMAND was found but could not run; 127 if not found.
 
-            Engines: only the namespace engine (unprivileged user namespaces) exists yet;
-            ptrace and setuid are planned. See burrow(1) for details.
+            Engines: namespace (unprivileged user namespaces, native speed) and ptrace (no
+            namespaces, no privilege: paths translated as PRoot does); auto picks the first
+            this host allows (--engines says which). See burrow(1) for details.
 
             Compatibility names: installed (or symlinked) under these names, burrow reads
             that tool's command line instead (`NAME --help` for each):
