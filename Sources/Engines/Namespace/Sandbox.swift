@@ -41,8 +41,7 @@ struct Sandbox {
           kernel.unprivileged_userns_clone (Debian and Ubuntu kernels: must be 1),
           user.max_user_namespaces (must be more than 0), and on Ubuntu 23.10 or later
           kernel.apparmor_restrict_unprivileged_userns (an AppArmor profile must allow burrow).
-        Where they stay off, only Burrow's setuid mode or ptrace engine could work: neither
-        is in this version yet.
+        Where they stay off, use the ptrace engine: --engine ptrace (auto picks it by itself).
         """
 
     /// The init: runs in the forked child of the supervisor. Never returns.

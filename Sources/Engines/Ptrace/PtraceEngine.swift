@@ -15,13 +15,16 @@ import Glibc
 /// io_uring program). Use the namespace engine where user namespaces exist.
 public enum PtraceEngine {
     public static func run(_ spec: SandboxSpec) -> Int32 {
+        tool = spec.toolName
         do {
             return try supervise(spec)
         } catch {
             report(error.description)
-            return error.status
+            return error.status == 125 ? spec.process.failureStatus : error.status
         }
     }
+
+    nonisolated(unsafe) static var tool = "burrow"
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -31,7 +34,7 @@ public enum PtraceEngine {
     }
 
     static func report(_ message: String) {
-        _ = try? Files.writeAll(2, Array("burrow: \(message)\n".utf8), what: "stderr")
+        _ = try? Files.writeAll(2, Array("\(tool): \(message)\n".utf8), what: "stderr")
     }
 
     /// Whether this host lets the engine run, and if not, why (for `burrow --engines`).
@@ -63,12 +66,16 @@ public enum PtraceEngine {
 
         // The command starts in its working directory, found in the guest.
         let cwdGuest = spec.process.chdir ?? .root
-        let cwdHost: String
+        var cwdHost: String
         do throws(PathFailure) {
             let g = try Canonicalizer(bindings: bindings).canonical(cwdGuest.description, base: .root, followLast: true, lookup: tree)
             cwdHost = bindings.host(g)
         } catch {
             throw Failure("chdir \(cwdGuest): Too many levels of symbolic links")
+        }
+        // PRoot's default working directory may be missing in the guest: then `/`.
+        if spec.process.chdirIsOptional, (try? Files.stat(cwdHost, at: AT_FDCWD, follow: true)) == nil {
+            cwdHost = bindings.host(.root)
         }
 
         let env = applyEnvironment(spec.process.environment, to: callerEnvironment())
@@ -105,7 +112,9 @@ public enum PtraceEngine {
         }
         defer { if let pidFile { _ = unlink(pidFile) } }
 
-        let tracer = Tracer(bindings: bindings, tree: tree, command: child.pid, keepChildren: spec.process.keepChildren)
+        let lastToExit = spec.process.status == .lastToExit
+        let tracer = Tracer(bindings: bindings, tree: tree, command: child.pid,
+                            keepChildren: spec.process.keepChildren || lastToExit, lastToExit: lastToExit)
         let exit = tracer.run()
         if !tracer.initialExecDone, let f = Trace.childFailure(child.report, launch) {
             let subject = f.candidate.map { "\(f.step) \($0)" } ?? f.step

@@ -20,6 +20,15 @@ enum Refusals {
         if let gid = spec.identity.gid, gid != hostGid {
             return "--gid \(gid) needs the namespace engine: the ptrace engine runs the command with your gid (\(hostGid)); faked ids are planned"
         }
+        if spec.identity.userName != nil || spec.identity.groupName != nil {
+            return "a user or group name needs the namespace engine: the ptrace engine runs the command as you; faked ids are planned"
+        }
+        if spec.emulation.kernelRelease != nil {
+            return "a faked kernel release needs the namespace engine for now (planned for the ptrace engine)"
+        }
+        if spec.emulation.qemu != nil {
+            return "QEMU user mode needs the namespace engine for now (planned for the ptrace engine)"
+        }
         if !spec.identity.uidMap.isEmpty || !spec.identity.gidMap.isEmpty {
             return "--uid-map/--gid-map need the namespace engine"
         }
@@ -32,6 +41,10 @@ enum Refusals {
                 return "--size (for --tmpfs \(dest)) needs the namespace engine: the ptrace engine emulates a tmpfs with a temporary directory, which has no size limit"
             case .mqueue(let dest):
                 return "--mqueue \(dest) needs the namespace engine"
+            case .filesystem(let f) where !["proc", "tmpfs", "sysfs", "devpts"].contains(f.type):
+                return "a \(f.type) filesystem at \(f.destination) needs the namespace engine (the ptrace engine binds proc, sysfs and devpts from the host and emulates tmpfs)"
+            case .filesystem(let f) where f.type == "tmpfs" && f.data.contains(where: { $0.hasPrefix("size=") || $0.hasPrefix("nr_") }):
+                return "a size limit for the tmpfs at \(f.destination) needs the namespace engine"
             default: continue
             }
         }

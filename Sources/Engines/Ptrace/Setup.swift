@@ -44,7 +44,21 @@ struct Setup {
                     if b.optional && error.errno == .noSuchFileOrDirectory { continue }
                     throw PtraceEngine.Failure(SysError("bind source", b.source.string, errno: error.errno))
                 }
-                try addBinding(source: source, dest: b.destination, kind: .bind, readOnly: b.readOnly)
+                try addBinding(source: source, dest: b.destination, kind: .bind,
+                               readOnly: b.readOnly || b.flags.contains(.readOnly), followDestination: b.followDestination)
+            case .filesystem(let f):
+                let ro = f.flags.contains(.readOnly)
+                switch f.type {
+                case "proc": try addBinding(source: "/proc", dest: f.destination, kind: .proc, readOnly: ro)
+                case "sysfs": try addBinding(source: "/sys", dest: f.destination, kind: .bind, readOnly: ro)
+                case "devpts": try addBinding(source: "/dev/pts", dest: f.destination, kind: .bind, readOnly: ro)
+                case "tmpfs":
+                    let mode = f.data.first { $0.hasPrefix("mode=") }.flatMap { UInt32($0.dropFirst(5), radix: 8) }
+                    let dir = try temporaryDirectory(mode: mode ?? 0o1777, for: "tmpfs \(f.destination)")
+                    try addBinding(source: dir, dest: f.destination, kind: .bind, readOnly: ro)
+                default:
+                    throw PtraceEngine.Failure("a \(f.type) filesystem at \(f.destination) needs the namespace engine")
+                }
             case .proc(let dest):
                 try addBinding(source: "/proc", dest: dest, kind: .proc, readOnly: false)
             case .tmpfs(let dest, _, let mode):
@@ -94,8 +108,9 @@ struct Setup {
         bindings.host(try canonical(dest, followLast: followLast))
     }
 
-    private mutating func addBinding(source: String, dest: GuestPath, kind: Binding.Kind, readOnly: Bool) throws(PtraceEngine.Failure) {
-        let g = try canonical(dest)
+    private mutating func addBinding(source: String, dest: GuestPath, kind: Binding.Kind, readOnly: Bool,
+                                     followDestination: Bool = true) throws(PtraceEngine.Failure) {
+        let g = try canonical(dest, followLast: followDestination)
         let fd: Int32
         do { fd = try Files.open(source, O_PATH) } catch {
             throw PtraceEngine.Failure(SysError("bind source", source, errno: error.errno))

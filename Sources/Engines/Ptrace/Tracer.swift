@@ -22,7 +22,12 @@ final class Tracer {
     let procDestination: GuestPath?
     var initialExecDone = false
 
-    init(bindings: Bindings, tree: HostTree, command: pid_t, keepChildren: Bool) {
+    /// PRoot's rule: the status of the last process to exit, not the command's.
+    let lastToExit: Bool
+    var lastExit: Proc.Exit?
+
+    init(bindings: Bindings, tree: HostTree, command: pid_t, keepChildren: Bool, lastToExit: Bool = false) {
+        self.lastToExit = lastToExit
         self.bindings = bindings
         self.canonicalizer = Canonicalizer(bindings: bindings)
         self.tree = tree
@@ -42,6 +47,7 @@ final class Tracer {
         while let stop = Trace.wait() {
             switch stop {
             case .exited(let pid, let exit):
+                if tracees[pid] != nil { lastExit = exit }
                 tracees[pid] = nil
                 if pid == command {
                     commandExit = exit
@@ -67,6 +73,7 @@ final class Tracer {
                 }
             }
         }
+        if lastToExit, let lastExit { return lastExit }
         return commandExit ?? .signaled(SIGKILL)
     }
 
