@@ -29,6 +29,9 @@ enum Refusals {
         if spec.emulation.qemu != nil {
             return "QEMU user mode needs the namespace engine for now (planned for the ptrace engine)"
         }
+        if spec.security.seccomp != .none {
+            return "--seccomp needs the namespace engine for now (the ptrace engine installs its own tracing filter; combining both is planned)"
+        }
         if !spec.identity.uidMap.isEmpty || !spec.identity.gidMap.isEmpty {
             return "--uid-map/--gid-map need the namespace engine"
         }
