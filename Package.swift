@@ -9,6 +9,7 @@ import PackageDescription
 //   Sources/CKernel            one-line C wrappers for what Swift cannot call
 //   Sources/Engines/Namespace  realises a spec with user namespaces (NamespaceEngine)
 //   Sources/Engines/Setuid     setuid-root mode without user namespaces: privilege handling (SetuidEngine)
+//   Sources/Engines/Ptrace     realises a spec by tracing and path translation (PtraceEngine)
 //   Sources/burrow             the executable: picks a front-end and an engine
 let package = Package(
     name: "Burrow",
@@ -35,9 +36,13 @@ let package = Package(
             name: "SetuidEngine",
             dependencies: ["BurrowSpec", "BurrowKernel", "NamespaceEngine"],
             path: "Sources/Engines/Setuid"),
+        .target(
+            name: "PtraceEngine",
+            dependencies: ["BurrowSpec", "BurrowKernel", .product(name: "SystemPackage", package: "swift-system")],
+            path: "Sources/Engines/Ptrace"),
         .executableTarget(
             name: "burrow",
-            dependencies: ["BurrowSpec", "BurrowFrontEnds", "BurrowKernel", "NamespaceEngine", "SetuidEngine"],
+            dependencies: ["BurrowSpec", "BurrowFrontEnds", "BurrowKernel", "NamespaceEngine", "SetuidEngine", "PtraceEngine"],
             path: "Sources/burrow"),
         .testTarget(name: "SpecTests", dependencies: ["BurrowSpec"], path: "Tests/SpecTests"),
         .testTarget(
@@ -45,6 +50,7 @@ let package = Package(
         .testTarget(
             name: "FrontEndTests", dependencies: ["BurrowFrontEnds", "BurrowSpec"],
             path: "Tests/FrontEndTests"),
+        .testTarget(name: "PtraceTests", dependencies: ["PtraceEngine", "BurrowSpec"], path: "Tests/PtraceTests"),
         .testTarget(name: "IntegrationTests", path: "Tests/IntegrationTests"),
     ]
 )

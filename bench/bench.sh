@@ -131,6 +131,7 @@ notes = []
 tools = {}  # name -> host path (native: None)
 if env.get("BENCH_BURROW"):
     tools["burrow"] = env["BENCH_BURROW"]
+    tools["burrow-ptrace"] = env["BENCH_BURROW"]  # the same binary, --engine ptrace
 for name in ("bwrap", "proot"):
     path = shutil.which(name)
     if path:
@@ -141,8 +142,8 @@ tools["native"] = None
 wanted = env.get("BENCH_TOOLS", "").split()
 if wanted:
     for w in wanted:
-        if w not in ("burrow", "bwrap", "proot", "native"):
-            sys.exit(f"bench: error: BENCH_TOOLS: unknown tool {w!r} (burrow bwrap proot native)")
+        if w not in ("burrow", "burrow-ptrace", "bwrap", "proot", "native"):
+            sys.exit(f"bench: error: BENCH_TOOLS: unknown tool {w!r} (burrow burrow-ptrace bwrap proot native)")
     for name in list(tools):
         if name not in wanted:
             del tools[name]
@@ -157,6 +158,9 @@ def command(tool, inner):
     """inner(root) -> argv, where root is '' inside a sandbox and ROOTFS natively."""
     if tool == "burrow":
         return [tools[tool], *SANDBOX_OPTS, ROOTFS, *inner("")]
+    if tool == "burrow-ptrace":
+        # No namespaces on this engine: the same filesystem, without --unshare-*.
+        return [tools[tool], "--engine", "ptrace", "--dev", "/dev", "--proc", "/proc", ROOTFS, *inner("")]
     if tool == "bwrap":
         return [tools[tool], "--bind", ROOTFS, "/", *SANDBOX_OPTS, *inner("")]
     if tool == "proot":

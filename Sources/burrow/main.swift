@@ -3,6 +3,7 @@ import BurrowKernel
 import BurrowSpec
 import Glibc
 import NamespaceEngine
+import PtraceEngine
 import SetuidEngine
 
 // Setuid mode: before anything else, the environment shrinks to a whitelist and file
@@ -27,13 +28,16 @@ let status: Int32 = {
     case .version:
         print(frontEnd.version)
         return 0
+    case .engines:
+        print(EngineSelection.report(unavailable: unavailable), terminator: "")
+        return 0
     case .run(var spec):
         spec.process.failureStatus = frontEnd.failureStatus
         spec.toolName = frontEnd.name
         if spec.engine == .auto, let env = getenv("BURROW_ENGINE") {
             let value = String(cString: env)
             guard let choice = EngineChoice(rawValue: value) else {
-                printError("\(frontEnd.name): BURROW_ENGINE='\(value)' is not an engine (choose auto, namespace or setuid; ptrace is planned)")
+                printError("\(frontEnd.name): BURROW_ENGINE='\(value)' is not an engine (choose auto, namespace, setuid or ptrace)")
                 return frontEnd.failureStatus
             }
             spec.engine = choice
@@ -41,14 +45,17 @@ let status: Int32 = {
         // Root's privilege is kept only for setuid mode, else dropped for good right here.
         if SetuidMode.wanted(spec, caller: setuidCaller) { return SetuidMode.run(spec, caller: setuidCaller) }
         SetuidMode.giveUp(setuidCaller)
-        switch spec.engine {
+        let engine = EngineSelection.pick(spec.engine, unavailable: unavailable)
+        if spec.engine == .auto, spec.verbose { printError("\(frontEnd.name): engine \(engine.rawValue) (auto)") }
+        switch engine {
         case .auto, .namespace:
             return NamespaceEngine.run(spec)
-        case .ptrace, .setuid:
-            printError("""
-                \(frontEnd.name): the \(spec.engine.rawValue) engine is not available in this version of burrow
-                  hint: use BURROW_ENGINE=namespace (needs unprivileged user namespaces), or leave it at auto
-                """)
+        case .ptrace:
+            return PtraceEngine.run(spec)
+        case .setuid:
+            // SetuidMode.wanted took every run that can use it; `auto` never picks it here
+            // (unavailable(.setuid) says why after the drop).
+            printError("\(frontEnd.name): setuid mode needs burrow installed setuid root (scripts/install --setuid)")
             return frontEnd.failureStatus
         }
     }
@@ -69,6 +76,19 @@ func hostFacts() -> HostFacts {
     var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
     let cwd = getcwd(&buffer, buffer.count) != nil ? String(cString: buffer) : nil
     return HostFacts(environment: environment, workingDirectory: cwd, readFile: readHostFile)
+}
+
+/// Why an engine cannot run on this host (nil: it can). Asked lazily, in `auto`'s order.
+func unavailable(_ engine: EngineChoice) -> String? {
+    switch engine {
+    case .auto: return nil
+    case .namespace:
+        guard let e = Proc.userNamespaceProbe() else { return nil }
+        return "unprivileged user namespaces are disabled (clone CLONE_NEWUSER: \(SysError.message(for: e)))"
+    case .setuid:
+        return setuidCaller == nil ? "burrow is not installed setuid root (scripts/install --setuid)" : nil
+    case .ptrace: return PtraceEngine.unavailableReason()
+    }
 }
 
 func printError(_ text: String) {

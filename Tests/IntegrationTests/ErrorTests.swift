@@ -47,7 +47,7 @@ struct ErrorTests {
         BadInput(
             name: "--mqueue without --unshare-ipc", args: ["--mqueue", "/dev/mqueue", "$ROOTFS", "$CMD"],
             mentions: ["--unshare-ipc"]),
-        BadInput(name: "--engine ptrace (not available yet)", args: ["--engine", "ptrace", "$ROOTFS", "$CMD"], mentions: ["ptrace"]),
+        BadInput(name: "--engine setuid (not available yet)", args: ["--engine", "setuid", "$ROOTFS", "$CMD"], mentions: ["setuid"]),
         BadInput(name: "--engine bogus", args: ["--engine", "bogus", "$ROOTFS", "$CMD"], mentions: ["bogus"]),
         BadInput(name: "--uid not a number", args: ["--uid", "abc", "$ROOTFS", "$CMD"], mentions: ["abc"]),
         BadInput(
@@ -146,11 +146,11 @@ struct ErrorTests {
     /// A host without unprivileged user namespaces, emulated as the brief describes: root
     /// installs a seccomp filter refusing CLONE_NEWUSER (scripts/no-userns), then drops to
     /// the test user. burrow must say why it cannot work, and what would, and run nothing.
-    @Test("Without user namespaces: status 125 and a hint naming the sysctls", .enabled(if: Harness.runningAsRoot))
+    @Test("Without user namespaces, --engine namespace: status 125 and a hint naming the sysctls", .enabled(if: Harness.runningAsRoot))
     func userNamespacesDisabled() async {
         let root = await makePrivateRootfs()
         defer { root.remove() }
-        let argv = ["\(Harness.packageRoot)/scripts/no-userns"] + asTestUser([Harness.binary, root.path] + sh("touch /ran-marker; echo RAN-COMMAND"))
+        let argv = ["\(Harness.packageRoot)/scripts/no-userns"] + asTestUser([Harness.binary, "--engine", "namespace", root.path] + sh("touch /ran-marker; echo RAN-COMMAND"))
         let r = await runHostAsync(argv)
         #expect(r.status == 125, "status \(r.status), stderr: \(r.stderr)")
         #expect(r.stderr.hasPrefix("burrow: unshare (user): Operation not permitted"), "stderr: \(r.stderr)")
@@ -164,7 +164,7 @@ struct ErrorTests {
 
     @Test("BURROW_ENGINE chooses the engine when --engine is not given", arguments: [
         ("namespace", Int32(0), "RAN-COMMAND"), ("auto", 0, "RAN-COMMAND"),
-        ("ptrace", 125, "ptrace engine is not available"), ("bogus", 125, "BURROW_ENGINE='bogus'"),
+        ("ptrace", 0, "RAN-COMMAND"), ("setuid", 125, "setuid engine is not available"), ("bogus", 125, "BURROW_ENGINE='bogus'"),
     ])
     func engineFromEnvironment(value: String, status: Int32, fragment: String) async {
         let r = await burrow([Harness.sharedRootfs] + sh("echo RAN-COMMAND"), environment: ["BURROW_ENGINE": value])

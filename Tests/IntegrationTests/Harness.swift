@@ -733,3 +733,21 @@ func expectOption(
         "mount at \(m.mountPoint) should \(present ? "have" : "not have") \(option) in its options: \(m.line)\n\(r)",
         sourceLocation: sourceLocation)
 }
+
+// MARK: - Engines
+
+/// The engines a test can be run with (`--engine NAME`); features both claim are tested on
+/// both, as bubblewrap's tests loop over their variants.
+enum Engine: String, Sendable, CaseIterable, CustomTestStringConvertible {
+    case namespace, ptrace
+    var testDescription: String { rawValue }
+}
+
+/// Runs burrow with `--engine` first.
+func burrow(
+    engine: Engine, _ args: [String], stdin: String? = nil, environment: [String: String] = [:], timeout: Double = 20,
+    sourceLocation: SourceLocation = #_sourceLocation
+) async -> BurrowResult {
+    await burrow(["--engine", engine.rawValue] + args, stdin: stdin, environment: environment, timeout: timeout,
+                 sourceLocation: sourceLocation)
+}

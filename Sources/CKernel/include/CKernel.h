@@ -92,6 +92,53 @@ int ck_capabilities_clear(void);                                // capset: all e
 unsigned long ck_at_secure(void);                               // getauxval(AT_SECURE)
 int ck_faccessat2(int dirfd, const char *path, int mode, int flags);
 
+// ---- The ptrace engine (ptrace.c) ----
+// ptrace is variadic in glibc.
+long ck_ptrace(long request, pid_t pid, unsigned long addr, unsigned long data);
+ssize_t ck_vm_read(pid_t pid, void *local, size_t len, uint64_t remote);
+ssize_t ck_vm_write(pid_t pid, const void *local, size_t len, uint64_t remote);
+// The registers of a stopped tracee, as the architecture lays them out (opaque to Swift);
+// the accessors below are the only place that knows which register holds what.
+struct ck_regs { uint64_t raw[68]; };
+int ck_regs_get(pid_t pid, struct ck_regs *r);
+int ck_regs_set(pid_t pid, const struct ck_regs *r);
+int64_t ck_reg_sysnum(const struct ck_regs *r);
+void ck_reg_set_sysnum(struct ck_regs *r, int64_t nr);
+uint64_t ck_reg_arg(const struct ck_regs *r, int i);
+void ck_reg_set_arg(struct ck_regs *r, int i, uint64_t v);
+int64_t ck_reg_result(const struct ck_regs *r);
+void ck_reg_set_result(struct ck_regs *r, int64_t v);
+uint64_t ck_reg_sp(const struct ck_regs *r);
+// Bytes below the stack pointer the ABI lets leaf code use (x86_64: 128).
+int ck_red_zone(void);
+// Forward burrow's signals to `pid` from a handler (async-signal-safe: kill only).
+// Signals a terminal sent to the whole group (si_code SI_KERNEL) are not forwarded
+// unless `forward_terminal`: the command got its own copy.
+int ck_forward_signals_to(pid_t pid, const int *signals, int count, int forward_terminal);
+
+// The traced command's child: everything between fork and exec, raw system calls only.
+// It stops itself with SIGSTOP for the tracer, installs the seccomp filter (if any; a
+// failure is tolerated, the tracer then sees every system call) and tries the candidates.
+enum ck_trace_step {
+    CK_TSTEP_NONE = 0, CK_TSTEP_TRACEME, CK_TSTEP_SIGMASK, CK_TSTEP_SETSID, CK_TSTEP_PDEATHSIG,
+    CK_TSTEP_CHDIR, CK_TSTEP_NO_NEW_PRIVS, CK_TSTEP_CLOSE_RANGE, CK_TSTEP_STOP, CK_TSTEP_EXEC,
+};
+struct ck_trace_launch {
+    const char *const *candidates;
+    int candidate_count;
+    char *const *argv;
+    char *const *envp;
+    const char *host_cwd;
+    const void *sigmask;
+    int new_session;
+    const void *filter;             // struct sock_filter[], or NULL
+    unsigned short filter_len;
+    int report_fd;                  // failures: {step, errno, candidate} as three ints
+};
+void ck_trace_child(const struct ck_trace_launch *l) __attribute__((noreturn));
+// 0 if a child can be cloned into a new user namespace, else the errno.
+int ck_probe_userns(void);
+
 extern char **environ;
 #include "CKernelNotify.h"
 #endif

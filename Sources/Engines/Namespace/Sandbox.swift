@@ -49,7 +49,8 @@ struct Sandbox {
           user.max_user_namespaces (must be more than 0), and on Ubuntu 23.10 or later
           kernel.apparmor_restrict_unprivileged_userns (an AppArmor profile must allow burrow).
         Where they stay off, Burrow's setuid mode works if burrow is installed setuid root
-        (scripts/install --setuid; see "Setuid mode" in the README); the ptrace engine is planned.
+        (scripts/install --setuid; see "Setuid mode" in the README); otherwise the ptrace
+        engine does (--engine ptrace; auto picks whichever works by itself).
         """
 
     /// The init: runs in the forked child of the supervisor. Never returns.

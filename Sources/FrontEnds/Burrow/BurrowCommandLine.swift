@@ -267,12 +267,15 @@ public enum BurrowCommandLine {
                    s.spec.security.seccomp = p }),
         // General
         Option(names: ["--engine"], metavars: ["ENGINE"], group: .general,
-               help: "auto (default), namespace or setuid; BURROW_ENGINE sets the default",
+               help: "auto (default), namespace, setuid or ptrace; BURROW_ENGINE sets the default",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
                    guard let e = EngineChoice(rawValue: v[0]) else {
-                       throw UsageError("\(n): unknown engine '\(v[0])' (choose auto, namespace or setuid; ptrace is planned)")
+                       throw UsageError("\(n): unknown engine '\(v[0])' (choose auto, namespace, setuid or ptrace)")
                    }
                    s.spec.engine = e }),
+        Option(names: ["--engines"], metavars: [], group: .general,
+               help: "Print which engines this host allows (and why not), then exit",
+               apply: flag { $0.stop = .engines }),
         Option(names: ["--verbose", "-v"], metavars: [], group: .general,
                help: "Print each setup step on stderr as it happens", apply: flag { $0.spec.verbose = true }),
         Option(names: ["--version"], metavars: [], group: .general,
@@ -327,10 +330,11 @@ public enum BurrowCommandLine {
             Exit status: COMMAND's own; 128+N if it was killed by signal N; 125 if burrow
             itself failed; 126 if COMMAND was found but could not run; 127 if not found.
 
-            Engines: namespace (unprivileged user namespaces); setuid (burrow installed
-            setuid root, for hosts without them: auto picks it there; the command runs as
-            you, and --uid/--gid/--root, id maps and overlays are refused); ptrace is
-            planned. See burrow(1) for details.
+            Engines: namespace (unprivileged user namespaces, native speed); setuid (burrow
+            installed setuid root, for hosts without them; the command runs as you, and
+            --uid/--gid/--root, id maps and overlays are refused); ptrace (no namespaces, no
+            privilege: paths translated as PRoot does). auto picks the first this host
+            allows, in that order (--engines says which). See burrow(1) for details.
 
             Compatibility names: installed (or symlinked) under these names, burrow reads
             that tool's command line instead (`NAME --help` for each):

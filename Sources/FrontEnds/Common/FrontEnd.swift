@@ -5,6 +5,8 @@ public enum Invocation: Equatable, Sendable {
     case run(SandboxSpec)
     case help
     case version
+    /// `--engines`: say which engines this host allows, and why not.
+    case engines
 }
 
 /// A command-line mistake. `tool` names the front-end, so messages read like the tool's own.

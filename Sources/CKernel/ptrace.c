@@ -1,0 +1,131 @@
+// The ptrace engine's C side: variadic ptrace, process_vm_*, per-architecture register
+// access, a signal-forwarding handler and the traced child's steps before exec.
+#define _GNU_SOURCE
+#include "CKernel.h"
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <unistd.h>
+
+long ck_ptrace(long req, pid_t pid, unsigned long addr, unsigned long data) {
+    return ptrace((enum __ptrace_request)req, pid, (void *)addr, (void *)data);
+}
+
+ssize_t ck_vm_read(pid_t pid, void *local, size_t len, uint64_t remote) {
+    struct iovec l = {local, len}, r = {(void *)(uintptr_t)remote, len};
+    return process_vm_readv(pid, &l, 1, &r, 1, 0);
+}
+ssize_t ck_vm_write(pid_t pid, const void *local, size_t len, uint64_t remote) {
+    struct iovec l = {(void *)local, len}, r = {(void *)(uintptr_t)remote, len};
+    return process_vm_writev(pid, &l, 1, &r, 1, 0);
+}
+
+#if defined(__x86_64__)
+_Static_assert(sizeof(struct user_regs_struct) <= sizeof(struct ck_regs), "ck_regs too small");
+#define R(r) ((struct user_regs_struct *)(r)->raw)
+#define CR(r) ((const struct user_regs_struct *)(r)->raw)
+int ck_regs_get(pid_t pid, struct ck_regs *r) { return (int)ptrace(PTRACE_GETREGS, pid, 0, r->raw); }
+int ck_regs_set(pid_t pid, const struct ck_regs *r) { return (int)ptrace(PTRACE_SETREGS, pid, 0, (void *)r->raw); }
+int64_t ck_reg_sysnum(const struct ck_regs *r) { return (int64_t)CR(r)->orig_rax; }
+void ck_reg_set_sysnum(struct ck_regs *r, int64_t nr) { R(r)->orig_rax = (uint64_t)nr; }
+uint64_t ck_reg_arg(const struct ck_regs *r, int i) {
+    const struct user_regs_struct *u = CR(r);
+    switch (i) { case 0: return u->rdi; case 1: return u->rsi; case 2: return u->rdx;
+                 case 3: return u->r10; case 4: return u->r8; default: return u->r9; }
+}
+void ck_reg_set_arg(struct ck_regs *r, int i, uint64_t v) {
+    struct user_regs_struct *u = R(r);
+    switch (i) { case 0: u->rdi = v; break; case 1: u->rsi = v; break; case 2: u->rdx = v; break;
+                 case 3: u->r10 = v; break; case 4: u->r8 = v; break; default: u->r9 = v; }
+}
+int64_t ck_reg_result(const struct ck_regs *r) { return (int64_t)CR(r)->rax; }
+void ck_reg_set_result(struct ck_regs *r, int64_t v) { R(r)->rax = (uint64_t)v; }
+uint64_t ck_reg_sp(const struct ck_regs *r) { return CR(r)->rsp; }
+int ck_red_zone(void) { return 128; }
+#else
+// Other architectures: not supported yet; the engine refuses to start.
+int ck_regs_get(pid_t pid, struct ck_regs *r) { (void)pid; (void)r; errno = ENOSYS; return -1; }
+int ck_regs_set(pid_t pid, const struct ck_regs *r) { (void)pid; (void)r; errno = ENOSYS; return -1; }
+int64_t ck_reg_sysnum(const struct ck_regs *r) { (void)r; return -1; }
+void ck_reg_set_sysnum(struct ck_regs *r, int64_t nr) { (void)r; (void)nr; }
+uint64_t ck_reg_arg(const struct ck_regs *r, int i) { (void)r; (void)i; return 0; }
+void ck_reg_set_arg(struct ck_regs *r, int i, uint64_t v) { (void)r; (void)i; (void)v; }
+int64_t ck_reg_result(const struct ck_regs *r) { (void)r; return 0; }
+void ck_reg_set_result(struct ck_regs *r, int64_t v) { (void)r; (void)v; }
+uint64_t ck_reg_sp(const struct ck_regs *r) { (void)r; return 0; }
+int ck_red_zone(void) { return 0; }
+#endif
+
+static volatile pid_t forward_target;
+static volatile int forward_terminal_signals;
+static void forward_handler(int sig, siginfo_t *info, void *ctx) {
+    (void)ctx;
+    if (info && info->si_code == SI_KERNEL && !forward_terminal_signals) return;
+    if (forward_target > 0) kill(forward_target, sig);
+}
+int ck_forward_signals_to(pid_t pid, const int *signals, int count, int forward_terminal) {
+    forward_target = pid;
+    forward_terminal_signals = forward_terminal;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = forward_handler;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < count; i++)
+        if (sigaction(signals[i], &sa, NULL) != 0) return -1;
+    return 0;
+}
+
+void ck_trace_child(const struct ck_trace_launch *l) {
+    int failure[3] = {0, 0, -1};
+#define STEP(n, call) do { if ((call) < 0) { failure[0] = (n); failure[1] = errno; goto fail; } } while (0)
+    STEP(CK_TSTEP_PDEATHSIG, syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0));
+    STEP(CK_TSTEP_TRACEME, syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0));
+    if (l->new_session) STEP(CK_TSTEP_SETSID, syscall(SYS_setsid));
+    STEP(CK_TSTEP_CHDIR, syscall(SYS_chdir, l->host_cwd));
+    STEP(CK_TSTEP_NO_NEW_PRIVS, syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+    // Wait for the tracer to set its options (TRACESECCOMP among them) before the filter.
+    STEP(CK_TSTEP_STOP, syscall(SYS_kill, syscall(SYS_getpid), SIGSTOP));
+    if (l->filter) {
+        struct sock_fprog prog = {.len = l->filter_len, .filter = (struct sock_filter *)l->filter};
+        // May fail (no seccomp in this kernel): the tracer then traps every system call.
+        syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+    }
+    STEP(CK_TSTEP_SIGMASK, syscall(SYS_rt_sigprocmask, SIG_SETMASK, l->sigmask, NULL, 8));
+    // Only 0, 1 and 2 reach the command (the report pipe is close-on-exec already).
+    STEP(CK_TSTEP_CLOSE_RANGE, syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */));
+#undef STEP
+    for (int i = 0; i < l->candidate_count; i++) {
+        syscall(SYS_execve, l->candidates[i], l->argv, l->envp);
+        int e = errno;
+        if (failure[2] < 0 || ((failure[1] == ENOENT || failure[1] == ENOTDIR) && e != ENOENT && e != ENOTDIR)) {
+            failure[2] = i;
+            failure[1] = e;
+        }
+    }
+    failure[0] = CK_TSTEP_EXEC;
+fail:
+    syscall(SYS_write, l->report_fd, failure, sizeof failure);
+    syscall(SYS_exit_group, failure[0] == CK_TSTEP_EXEC ? (failure[1] == ENOENT || failure[1] == ENOTDIR ? 127 : 126) : 125);
+    __builtin_unreachable();
+}
+
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+static int probe_child(void *arg) { (void)arg; _exit(0); }
+int ck_probe_userns(void) {
+    static char stack[16384] __attribute__((aligned(16)));
+    int pid = clone(probe_child, stack + sizeof stack, CLONE_NEWUSER | CLONE_VM | CLONE_VFORK | SIGCHLD, NULL);
+    if (pid < 0) return errno;
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+    return 0;
+}

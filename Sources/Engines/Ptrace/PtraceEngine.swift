@@ -1,0 +1,154 @@
+import BurrowKernel
+import BurrowSpec
+import Glibc
+
+/// Realises a `SandboxSpec` with no namespace and no privilege, as PRoot does: the command
+/// runs traced, and every path it gives the kernel is translated from the guest's tree (the
+/// rootfs and the binds) to the host's, and back where the kernel answers with a path.
+///
+///     burrow (supervisor, tracer)   translates path system calls, follows every process,
+///       │                           forwards signals, returns the command's status
+///       └─ command (traced, under a seccomp filter that stops only path calls)
+///
+/// Not a security boundary: a traced process can still reach the host through paths the
+/// kernel resolves itself (e.g. symlinks it creates and follows in one call of a 32-bit or
+/// io_uring program). Use the namespace engine where user namespaces exist.
+public enum PtraceEngine {
+    public static func run(_ spec: SandboxSpec) -> Int32 {
+        tool = spec.toolName
+        do {
+            return try supervise(spec)
+        } catch {
+            report(error.description)
+            return error.status == 125 ? spec.process.failureStatus : error.status
+        }
+    }
+
+    nonisolated(unsafe) static var tool = "burrow"
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        var status: Int32 = 125
+        init(_ d: String, status: Int32 = 125) { description = d; self.status = status }
+        init(_ e: SysError) { description = e.description }
+    }
+
+    static func report(_ message: String) {
+        _ = try? Files.writeAll(2, Array("\(tool): \(message)\n".utf8), what: "stderr")
+    }
+
+    /// Whether this host lets the engine run, and if not, why (for `burrow --engines`).
+    public static func unavailableReason() -> String? {
+        #if !arch(x86_64)
+        return "only x86_64 is supported so far"
+        #else
+        if let scope = Trace.yamaScope(), scope >= 3 {
+            return "ptrace is disabled (kernel.yama.ptrace_scope = 3)"
+        }
+        return nil
+        #endif
+    }
+
+    private static func supervise(_ spec: SandboxSpec) throws(Failure) -> Int32 {
+        if let reason = unavailableReason() { throw Failure("the ptrace engine cannot run here: \(reason)") }
+        if let refusal = Refusals.check(spec, hostUid: getuid(), hostGid: getgid()) {
+            throw Failure(refusal)
+        }
+        let log = Log(enabled: spec.verbose)
+        if spec.process.dieWithParent {
+            // The tracees die with the supervisor (PTRACE_O_EXITKILL).
+            guard (try? Proc.dieWithParent(SIGKILL, expectedParent: getppid())) == true else { return 128 + SIGKILL }
+        }
+        var setup = Setup(log: log)
+        defer { setup.undo() }
+        let bindings = try setup.build(spec)
+        let tree = setup.tree
+
+        // The command starts in its working directory, found in the guest.
+        let cwdGuest = spec.process.chdir ?? .root
+        var cwdHost: String
+        do throws(PathFailure) {
+            let g = try Canonicalizer(bindings: bindings).canonical(cwdGuest.description, base: .root, followLast: true, lookup: tree)
+            cwdHost = bindings.host(g)
+        } catch {
+            throw Failure("chdir \(cwdGuest): Too many levels of symbolic links")
+        }
+        // PRoot's default working directory may be missing in the guest: then `/`.
+        if spec.process.chdirIsOptional, (try? Files.stat(cwdHost, at: AT_FDCWD, follow: true)) == nil {
+            cwdHost = bindings.host(.root)
+        }
+
+        let env = applyEnvironment(spec.process.environment, to: callerEnvironment())
+        let forwarded = Signals.forwarded
+        var blocked = Signals.set(forwarded)
+        var callerMask = sigset_t()
+        sigprocmask(SIG_BLOCK, &blocked, &callerMask)
+        var launch = Trace.ChildLaunch(
+            candidates: candidates(for: spec.process.argv[0], env: env), argv: spec.process.argv,
+            environment: env.map { "\($0.0)=\($0.1)" }, hostWorkingDirectory: cwdHost, signalMask: callerMask)
+        launch.newSession = spec.process.newSession
+        launch.filter = TraceFilter.program(trace: SyscallTable.traced, arch: SyscallTable.auditArch)
+        // Orphans of the command come back to the supervisor, which reaps them.
+        try? Proc.setChildSubreaper()
+        let child: (pid: pid_t, report: Int32)
+        do { child = try Trace.startChild(launch) } catch { throw Failure(error) }
+        defer { Files.close(child.report) }
+        log.step("traced command started as pid \(child.pid) in \(cwdHost)")
+        Trace.forwardSignals(forwarded, to: child.pid, fromTerminalToo: spec.process.newSession)
+        sigprocmask(SIG_SETMASK, &callerMask, nil)
+
+        var pidFile: String?
+        if let p = spec.process.pidFile {
+            do throws(SysError) {
+                let fd = try Files.open(p.string, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o644)
+                try Files.writeAll(fd, Array("\(child.pid)\n".utf8), what: p.string)
+                Files.close(fd)
+                pidFile = p.string
+            } catch {
+                Proc.kill(child.pid, SIGKILL)
+                _ = Proc.wait(child.pid, noHang: false)
+                throw Failure(SysError("open pid file", p.string, errno: error.errno))
+            }
+        }
+        defer { if let pidFile { _ = unlink(pidFile) } }
+
+        let lastToExit = spec.process.status == .lastToExit
+        let tracer = Tracer(bindings: bindings, tree: tree, command: child.pid,
+                            keepChildren: spec.process.keepChildren || lastToExit, lastToExit: lastToExit)
+        let exit = tracer.run()
+        if !tracer.initialExecDone, let f = Trace.childFailure(child.report, launch) {
+            let subject = f.candidate.map { "\(f.step) \($0)" } ?? f.step
+            report(SysError(subject, errno: f.errno).description)
+            return f.status
+        }
+        return exit.status
+    }
+
+    static func callerEnvironment() -> [(String, String)] {
+        var out: [(String, String)] = []
+        var p = environ
+        while let entry = p.pointee {
+            let s = String(cString: entry)
+            if let eq = s.firstIndex(of: "=") { out.append((String(s[..<eq]), String(s[s.index(after: eq)...]))) }
+            p += 1
+        }
+        return out
+    }
+
+    static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    /// As execvp: the name itself when it has a `/`, else each entry of the guest's PATH.
+    static func candidates(for name: String, env: [(String, String)]) -> [String] {
+        if name.contains("/") { return [name] }
+        let path = env.first { $0.0 == "PATH" }?.1 ?? defaultPath
+        return path.split(separator: ":", omittingEmptySubsequences: false).map { ($0.isEmpty ? "." : String($0)) + "/" + name }
+    }
+}
+
+/// `-v`: each setup step on stderr.
+struct Log {
+    let enabled: Bool
+    func step(_ text: @autoclosure () -> String) {
+        if enabled { _ = try? Files.writeAll(2, Array("burrow: \(text())\n".utf8), what: "stderr") }
+    }
+}

@@ -1,0 +1,56 @@
+import BurrowSpec
+
+// Pure: no Glibc. What the ptrace engine cannot do, said before anything starts, naming the
+// option and the engine that can.
+
+enum Refusals {
+    /// The first option this engine cannot honour, as a message; nil when it can run `spec`.
+    static func check(_ spec: SandboxSpec, hostUid: UInt32, hostGid: UInt32) -> String? {
+        let ns = spec.namespaces
+        for (on, option) in [(ns.pid, "--unshare-pid"), (ns.ipc, "--unshare-ipc"), (ns.net, "--unshare-net"),
+                             (ns.uts, "--unshare-uts"), (ns.cgroup, "--unshare-cgroup")] where on {
+            return "\(option) needs the namespace engine: the ptrace engine creates no namespaces"
+        }
+        if spec.process.hostname != nil {
+            return "--hostname needs the namespace engine (a new UTS namespace)"
+        }
+        if let uid = spec.identity.uid, uid != hostUid {
+            return "--uid \(uid) needs the namespace engine: the ptrace engine runs the command as you (uid \(hostUid)); faked ids are planned"
+        }
+        if let gid = spec.identity.gid, gid != hostGid {
+            return "--gid \(gid) needs the namespace engine: the ptrace engine runs the command with your gid (\(hostGid)); faked ids are planned"
+        }
+        if spec.identity.userName != nil || spec.identity.groupName != nil {
+            return "a user or group name needs the namespace engine: the ptrace engine runs the command as you; faked ids are planned"
+        }
+        if spec.emulation.kernelRelease != nil {
+            return "a faked kernel release needs the namespace engine for now (planned for the ptrace engine)"
+        }
+        if spec.emulation.qemu != nil {
+            return "QEMU user mode needs the namespace engine for now (planned for the ptrace engine)"
+        }
+        if spec.security.seccomp != .none {
+            return "--seccomp needs the namespace engine for now (the ptrace engine installs its own tracing filter; combining both is planned)"
+        }
+        if !spec.identity.uidMap.isEmpty || !spec.identity.gidMap.isEmpty {
+            return "--uid-map/--gid-map need the namespace engine"
+        }
+        if spec.root.overlay != nil {
+            return "--root-overlay and --root-tmp-overlay need the namespace engine (overlayfs in a user namespace)"
+        }
+        for op in spec.operations {
+            switch op {
+            case .tmpfs(let dest, let size, _) where size != nil:
+                return "--size (for --tmpfs \(dest)) needs the namespace engine: the ptrace engine emulates a tmpfs with a temporary directory, which has no size limit"
+            case .mqueue(let dest):
+                return "--mqueue \(dest) needs the namespace engine"
+            case .filesystem(let f) where !["proc", "tmpfs", "sysfs", "devpts"].contains(f.type):
+                return "a \(f.type) filesystem at \(f.destination) needs the namespace engine (the ptrace engine binds proc, sysfs and devpts from the host and emulates tmpfs)"
+            case .filesystem(let f) where f.type == "tmpfs" && f.data.contains(where: { $0.hasPrefix("size=") || $0.hasPrefix("nr_") }):
+                return "a size limit for the tmpfs at \(f.destination) needs the namespace engine"
+            default: continue
+            }
+        }
+        return nil
+    }
+}

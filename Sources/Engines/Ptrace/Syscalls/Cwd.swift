@@ -1,0 +1,18 @@
+import BurrowKernel
+import BurrowSpec
+import Glibc
+import SystemPackage
+
+// getcwd: answered by the supervisor from /proc/PID/cwd, translated back; the kernel is
+// not asked (it would name the host directory).
+
+extension Tracer {
+    func getcwdEnter(_ t: Tracee, _ regs: Trace.Registers) -> EnterResult {
+        guard let dir = directory(t, Tracer.atFDCWD) else { return .fail(.noSuchFileOrDirectory) }
+        let bytes = Array(dir.guest.description.utf8) + [0]
+        let size = Int(truncatingIfNeeded: regs.arg(1))
+        guard bytes.count <= size else { return .fail(.outOfRange) }
+        guard Trace.write(t.pid, at: regs.arg(0), bytes) else { return .fail(.badAddress) }
+        return .succeed(Int64(bytes.count))
+    }
+}

@@ -1,0 +1,144 @@
+import BurrowKernel
+import BurrowSpec
+import Glibc
+import SystemPackage
+
+// execve, execveat: the kernel would take a script's interpreter and an ELF program's
+// interpreter (PT_INTERP) from the host, so Burrow does their work: a `#!` line is read
+// here and the interpreter named in the guest; a dynamic ELF program is started through
+// the guest's own ELF interpreter (`ld.so --argv0 ARGV0 PROGRAM ARGS`). argv[0] is kept;
+// /proc/PID/exe names the guest program once the exec succeeded.
+
+/// An argv entry: one the tracee already has (a pointer into its memory) or a new string.
+enum ArgItem: Equatable {
+    case existing(UInt64)
+    case new(String)
+}
+
+enum ExecFormat {
+    /// The `#!` line of a script: the interpreter and its optional single argument, parsed as
+    /// the kernel does (fs/binfmt_script.c).
+    static func shebang(_ head: [UInt8]) -> (interpreter: String, argument: String?)? {
+        guard head.count > 2, head[0] == UInt8(ascii: "#"), head[1] == UInt8(ascii: "!") else { return nil }
+        let line = head[2...].prefix { $0 != UInt8(ascii: "\n") }
+        let text = String(decoding: line, as: UTF8.self)
+        let trimmed = text.drop { $0 == " " || $0 == "\t" }
+        guard !trimmed.isEmpty else { return nil }
+        let interp = trimmed.prefix { $0 != " " && $0 != "\t" }
+        var rest = trimmed.dropFirst(interp.count).drop { $0 == " " || $0 == "\t" }
+        while let last = rest.last, last == " " || last == "\t" || last == "\r" { rest = rest.dropLast() }
+        return (String(interp), rest.isEmpty ? nil : String(rest))
+    }
+
+    /// The PT_INTERP of an ELF file, given a reader of its bytes (offset, count).
+    static func elfInterpreter(read: (Int, Int) -> [UInt8]?) -> String? {
+        guard let h = read(0, 64), h.count >= 52, h[0] == 0x7f, h[1] == UInt8(ascii: "E"), h[2] == UInt8(ascii: "L"),
+              h[3] == UInt8(ascii: "F"), h[5] == 1 /* little endian */
+        else { return nil }
+        func u16(_ b: [UInt8], _ o: Int) -> Int { Int(b[o]) | Int(b[o + 1]) << 8 }
+        func u32(_ b: [UInt8], _ o: Int) -> Int { u16(b, o) | u16(b, o + 2) << 16 }
+        func u64(_ b: [UInt8], _ o: Int) -> Int { u32(b, o) | u32(b, o + 4) << 32 }
+        let is64 = h[4] == 2
+        guard is64 ? h.count >= 64 : true else { return nil }
+        let phoff = is64 ? u64(h, 32) : u32(h, 28)
+        let phentsize = is64 ? u16(h, 54) : u16(h, 42)
+        let phnum = is64 ? u16(h, 56) : u16(h, 44)
+        guard phnum > 0, phnum < 256, phentsize >= (is64 ? 56 : 32), phoff > 0,
+              let ph = read(phoff, phentsize * phnum), ph.count == phentsize * phnum
+        else { return nil }
+        for i in 0..<phnum {
+            let e = i * phentsize
+            guard u32(ph, e) == 3 /* PT_INTERP */ else { continue }
+            let off = is64 ? u64(ph, e + 8) : u32(ph, e + 4)
+            let size = is64 ? u64(ph, e + 32) : u32(ph, e + 16)
+            guard size > 1, size <= 4096, let s = read(off, size) else { return nil }
+            return String(decoding: s.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        return nil
+    }
+}
+
+extension Tracer {
+    func execEnter(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, argv argvArg: Int) -> EnterResult {
+        let pointer = regs.arg(a.path)
+        guard pointer != 0 else { return .allow }
+        var given: [UInt8]
+        switch Trace.readString(t.pid, at: pointer) {
+        case .success(let p): given = p
+        case .failure(let e): return .fail(e)
+        }
+        // execveat(fd, "", AT_EMPTY_PATH): the kernel runs the file it has.
+        guard !given.isEmpty else { return .allow }
+        let dirfd = a.dirfd.map { Int32(truncatingIfNeeded: regs.arg($0)) } ?? Tracer.atFDCWD
+        var tr: Translation
+        switch translate(t, given, dirfd: dirfd, follow: follows(a.follow, t, regs)) {
+        case .success(let x): tr = x
+        case .failure(let e): return .fail(e)
+        }
+        var items: [ArgItem]?  // nil: argv unchanged
+        var program = tr.guest
+        for _ in 0..<5 {
+            guard let head = Files.readHead(tr.host, count: 256) else { break }
+            if let (interp, arg) = ExecFormat.shebang(head) {
+                let old = items ?? readArgv(t, regs.arg(argvArg))
+                guard let old else { return .fail(.badAddress) }
+                items = [.new(interp)] + (arg.map { [.new($0)] } ?? []) + [.new(String(decoding: given, as: UTF8.self))] + old.dropFirst()
+                given = Array(interp.utf8)
+                switch translate(t, given, follow: true) {
+                case .success(let x): tr = x
+                case .failure(let e): return .fail(e)
+                }
+                program = tr.guest
+                continue
+            }
+            let host = tr.host
+            if let interp = ExecFormat.elfInterpreter(read: { Files.readHead(host, count: $1, offset: $0) }) {
+                let old = items ?? readArgv(t, regs.arg(argvArg))
+                guard let old else { return .fail(.badAddress) }
+                items = [.new(interp), .new("--argv0"), old.first ?? .new(program.description), .new(program.description)] + old.dropFirst()
+                switch translate(t, Array(interp.utf8), follow: true) {
+                case .success(let x): tr = x
+                case .failure(let e): return .fail(e)
+                }
+            }
+            break
+        }
+        var new = regs
+        var scratch = Scratch(pid: t.pid, regs: regs)
+        guard let pathAddress = scratch.push(string: tr.host) else { return .fail(.badAddress) }
+        new.setArg(a.path, pathAddress)
+        if let items {
+            var pointers: [UInt8] = []
+            for item in items {
+                let p: UInt64
+                switch item {
+                case .existing(let x): p = x
+                case .new(let s):
+                    guard let x = scratch.push(string: s) else { return .fail(.argListTooLong) }
+                    p = x
+                }
+                pointers += withUnsafeBytes(of: p.littleEndian, Array.init)
+            }
+            pointers += [UInt8](repeating: 0, count: 8)
+            guard let arrayAddress = scratch.push(pointers) else { return .fail(.argListTooLong) }
+            new.setArg(argvArg, arrayAddress)
+        }
+        t.execTarget = program
+        return .rewrite(new, exit: .restore)
+    }
+
+    /// The tracee's argv pointers (not the strings), up to the NULL.
+    func readArgv(_ t: Tracee, _ address: UInt64) -> [ArgItem]? {
+        guard address != 0 else { return [] }
+        var out: [ArgItem] = []
+        var at = address
+        while out.count < 1 << 20 {
+            guard let b = Trace.read(t.pid, at: at, count: 8) else { return nil }
+            let p = b.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+            if p == 0 { return out }
+            out.append(.existing(p))
+            at += 8
+        }
+        return nil
+    }
+}

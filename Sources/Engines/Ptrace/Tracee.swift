@@ -1,0 +1,47 @@
+import BurrowKernel
+import BurrowSpec
+import Glibc
+import SystemPackage
+
+/// One traced thread. The supervisor knows each by its tid.
+final class Tracee {
+    let pid: pid_t
+    /// False until its first stop (the SIGSTOP every new tracee starts with) was absorbed.
+    var started = false
+    /// What to do at this call's exit stop; nil when no exit stop was asked for.
+    var pending: Pending?
+    /// The guest program /proc/PID/exe names (the kernel would name the host file, or the
+    /// guest's ELF interpreter when Burrow ran the program through it).
+    var exe: GuestPath?
+    /// Set while an execve is under way: the program it runs, once it succeeds.
+    var execTarget: GuestPath?
+
+    init(pid: pid_t) { self.pid = pid }
+}
+
+/// Work left for a system call's exit stop.
+struct Pending {
+    /// The registers as the tracee had them at entry: restored at exit (but the result).
+    var original: Trace.Registers
+    var onExit: ExitAction
+}
+
+enum ExitAction: Equatable {
+    case restore
+    /// readlink: translate the target the kernel wrote into the buffer back to the guest.
+    case readlink(buffer: UInt64, size: Int)
+    /// In the fallback mode (no seccomp), a skipped call sets its result at exit.
+    case setResult(Int64)
+}
+
+/// What a group's `enter` decided.
+enum EnterResult {
+    /// Untouched: the kernel runs it as the tracee made it.
+    case allow
+    /// Run with these registers; at exit, restore the originals and do `exit`.
+    case rewrite(Trace.Registers, exit: ExitAction)
+    /// Not run: returns -errno (PRoot's PR_void).
+    case fail(Errno)
+    /// Not run: returns this value.
+    case succeed(Int64)
+}

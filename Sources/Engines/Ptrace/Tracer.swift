@@ -1,0 +1,215 @@
+import BurrowKernel
+import BurrowSpec
+import Glibc
+import SystemPackage
+
+/// The supervisor's loop: takes every stop of every tracee, translates path system calls
+/// and follows new processes, until the command (and, with --keep-children, everything it
+/// started) has exited.
+final class Tracer {
+    let bindings: Bindings
+    let canonicalizer: Canonicalizer
+    let tree: HostTree
+    let command: pid_t
+    let keepChildren: Bool
+    var tracees: [pid_t: Tracee] = [:]
+    /// Set once the command's seccomp filter is in place: then only path calls stop (at a
+    /// seccomp stop) and the tracer resumes with PTRACE_CONT. Until then, and for good if
+    /// the filter could not be installed, every system call stops at entry and exit.
+    var filterActive = false
+    var commandExit: Proc.Exit?
+    /// The proc binding's guest path, if any (for /proc/PID/exe).
+    let procDestination: GuestPath?
+    var initialExecDone = false
+
+    /// PRoot's rule: the status of the last process to exit, not the command's.
+    let lastToExit: Bool
+    var lastExit: Proc.Exit?
+
+    init(bindings: Bindings, tree: HostTree, command: pid_t, keepChildren: Bool, lastToExit: Bool = false) {
+        self.lastToExit = lastToExit
+        self.bindings = bindings
+        self.canonicalizer = Canonicalizer(bindings: bindings)
+        self.tree = tree
+        self.command = command
+        self.keepChildren = keepChildren
+        self.procDestination = bindings.entries.first { $0.kind == .proc }?.guest
+        let first = Tracee(pid: command)
+        tracees[command] = first
+    }
+
+    static let options: Trace.Options = [
+        .traceSysGood, .traceFork, .traceVfork, .traceClone, .traceExec, .traceSeccomp, .exitKill,
+    ]
+
+    /// Runs until no tracee is left; returns the command's exit.
+    func run() -> Proc.Exit {
+        while let stop = Trace.wait() {
+            switch stop {
+            case .exited(let pid, let exit):
+                if tracees[pid] != nil { lastExit = exit }
+                tracees[pid] = nil
+                if pid == command {
+                    commandExit = exit
+                    if !keepChildren { killAll() }
+                }
+            case .syscall(let pid):
+                syscallStop(tracee(pid))
+            case .event(let pid, let event):
+                eventStop(tracee(pid), event)
+            case .signal(let pid, let sig):
+                let t = tracee(pid)
+                if !t.started {
+                    // The SIGSTOP a new tracee starts with: the options are inherited (or,
+                    // for the command, set now).
+                    t.started = true
+                    if pid == command { try? Trace.setOptions(pid, Self.options) }
+                    Trace.resume(pid, stopAtSyscalls: !filterActive)
+                } else if Trace.isGroupStop(pid) {
+                    // Job control under PTRACE_TRACEME cannot keep the tracee stopped.
+                    Trace.resume(pid, stopAtSyscalls: !filterActive)
+                } else {
+                    Trace.resume(pid, stopAtSyscalls: !filterActive, signal: sig)
+                }
+            }
+        }
+        if lastToExit, let lastExit { return lastExit }
+        return commandExit ?? .signaled(SIGKILL)
+    }
+
+    private func tracee(_ pid: pid_t) -> Tracee {
+        if let t = tracees[pid] { return t }
+        let t = Tracee(pid: pid)
+        tracees[pid] = t
+        return t
+    }
+
+    private func killAll() {
+        for pid in tracees.keys where pid != command { Proc.kill(pid, SIGKILL) }
+    }
+
+    // MARK: Events
+
+    private func eventStop(_ t: Tracee, _ event: Trace.Event) {
+        switch event {
+        case .seccomp:
+            // A path call, at entry (the filter said SECCOMP_RET_TRACE).
+            t.started = true
+            enter(t)
+            return
+        case .fork, .vfork, .clone:
+            let child = pid_t(truncatingIfNeeded: Trace.eventMessage(t.pid))
+            let c = tracee(child)
+            c.exe = t.exe
+            if killedSandbox { Proc.kill(child, SIGKILL) }
+        case .exec:
+            // The thread that called execve may not be the leader: its state moves here.
+            let former = pid_t(truncatingIfNeeded: Trace.eventMessage(t.pid))
+            if former != t.pid, let old = tracees[former] {
+                t.pending = old.pending
+                t.execTarget = old.execTarget
+                tracees[former] = nil
+            }
+            if let target = t.execTarget { t.exe = target }
+            t.execTarget = nil
+            // A successful exec leaves nothing to restore.
+            t.pending = nil
+            if t.pid == command { initialExecDone = true }
+        default:
+            break
+        }
+        Trace.resume(t.pid, stopAtSyscalls: !filterActive)
+    }
+
+    private var killedSandbox: Bool { commandExit != nil && !keepChildren }
+
+    // MARK: System calls
+
+    private func syscallStop(_ t: Tracee) {
+        if filterActive {
+            // Only the exits asked for stop here.
+            exit(t)
+            Trace.resume(t.pid, stopAtSyscalls: false)
+            return
+        }
+        switch Trace.syscallStopKind(t.pid) {
+        case .entry: enter(t)
+        case .exit:
+            exit(t)
+            Trace.resume(t.pid, stopAtSyscalls: !filterActive)
+        default:
+            Trace.resume(t.pid, stopAtSyscalls: true)
+        }
+    }
+
+    private func enter(_ t: Tracee) {
+        guard var regs = Trace.registers(t.pid) else { return }
+        let nr = regs.syscall
+        let result: EnterResult
+        if let group = SyscallTable.group(nr) {
+            result = enter(group, t, regs)
+        } else if nr == SyscallTable.seccompSyscall && !filterActive && t.pid == command && !initialExecDone {
+            // Our own filter going in: watch its result.
+            result = .rewrite(regs, exit: .restore)
+        } else {
+            result = .allow
+        }
+        switch result {
+        case .allow:
+            Trace.resume(t.pid, stopAtSyscalls: !filterActive)
+        case .rewrite(let new, let action):
+            t.pending = Pending(original: regs, onExit: action)
+            Trace.setRegisters(t.pid, new)
+            Trace.resume(t.pid, stopAtSyscalls: true)
+        case .fail(let e):
+            skip(t, &regs, -Int64(e.rawValue))
+        case .succeed(let v):
+            skip(t, &regs, v)
+        }
+    }
+
+    /// The call is not run: syscall number -1, and the result set now (after a seccomp
+    /// stop the kernel leaves it) or at the exit stop (after a syscall-entry stop).
+    private func skip(_ t: Tracee, _ regs: inout Trace.Registers, _ value: Int64) {
+        let original = regs
+        regs.syscall = -1
+        regs.result = value
+        Trace.setRegisters(t.pid, regs)
+        if filterActive {
+            Trace.resume(t.pid, stopAtSyscalls: false)
+        } else {
+            t.pending = Pending(original: original, onExit: .setResult(value))
+            Trace.resume(t.pid, stopAtSyscalls: true)
+        }
+    }
+
+    private func exit(_ t: Tracee) {
+        t.execTarget = nil
+        guard let p = t.pending else { return }
+        t.pending = nil
+        guard let now = Trace.registers(t.pid) else { return }
+        var regs = p.original
+        regs.result = now.result
+        if p.original.syscall == SyscallTable.seccompSyscall, t.pid == command, now.result == 0 {
+            filterActive = true
+        }
+        switch p.onExit {
+        case .restore: break
+        case .setResult(let v): regs.result = v
+        case .readlink(let buffer, let size): regs.result = readlinkExit(t, buffer: buffer, size: size, result: now.result)
+        }
+        Trace.setRegisters(t.pid, regs)
+    }
+
+    private func enter(_ group: SyscallGroup, _ t: Tracee, _ regs: Trace.Registers) -> EnterResult {
+        switch group {
+        case .paths(let args): return pathsEnter(t, regs, args)
+        case .readlink(let arg, let buffer, let size): return readlinkEnter(t, regs, arg, buffer: buffer, size: size)
+        case .execve(let arg, let argv): return execEnter(t, regs, arg, argv: argv)
+        case .getcwd: return getcwdEnter(t, regs)
+        case .socketAddress(let addr, let length): return socketEnter(t, regs, addr: addr, length: length)
+        case .chroot: return chrootEnter(t, regs)
+        case .refused: return .fail(.notPermitted)
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import BurrowKernel
+import BurrowSpec
+import Glibc
+import SystemPackage
+
+/// A guest path as the kernel must see it.
+struct Translation {
+    var host: String
+    var guest: GuestPath
+    /// False when the tracee's own (relative) path already names the right host file.
+    var changed: Bool
+}
+
+extension Tracer {
+    static let atFDCWD: Int32 = -100
+
+    /// Translates `path` (the tracee's bytes) relative to `dirfd` (AT_FDCWD: its cwd).
+    func translate(_ t: Tracee, _ path: [UInt8], dirfd: Int32 = Tracer.atFDCWD, follow: Bool) -> Result<Translation, Errno> {
+        guard let text = String(validating: path, as: UTF8.self) else {
+            // Not UTF-8: only the lexical prefix can be applied.
+            let host = path.first == UInt8(ascii: "/") ? bindings[0].host + String(decoding: path, as: UTF8.self) : String(decoding: path, as: UTF8.self)
+            return .success(Translation(host: host, guest: .root, changed: path.first == UInt8(ascii: "/")))
+        }
+        var base = GuestPath.root
+        var baseHost: String?
+        if !text.hasPrefix("/") {
+            guard let dir = directory(t, dirfd) else {
+                // A deleted or unknown directory: the kernel resolves the path there itself.
+                return .success(Translation(host: text, guest: .root, changed: false))
+            }
+            base = dir.guest
+            baseHost = dir.host
+        }
+        var guest: GuestPath
+        do throws(PathFailure) {
+            guest = try canonicalizer.canonical(text, base: base, followLast: follow, lookup: tree)
+        } catch {
+            return .failure(error == .tooManyLinks ? .tooManySymbolicLinkLevels : .fileNameTooLong)
+        }
+        if follow, let exe = procExe(t, guest) {
+            guest = exe
+        }
+        let host = bindings.host(guest)
+        if host.utf8.count >= 4096 { return .failure(.fileNameTooLong) }
+        if let baseHost, !text.split(separator: "/").contains(".."),
+           host == (baseHost == "/" ? "" : baseHost) + "/" + text.split(separator: "/").filter({ $0 != "." }).joined(separator: "/") {
+            return .success(Translation(host: text, guest: guest, changed: false))
+        }
+        return .success(Translation(host: host, guest: guest, changed: true))
+    }
+
+    /// The guest and host path of the directory `dirfd` (or the cwd) of the tracee; nil when
+    /// it is deleted or outside the guest's tree.
+    func directory(_ t: Tracee, _ dirfd: Int32) -> (guest: GuestPath, host: String)? {
+        let link = dirfd == Tracer.atFDCWD ? "/proc/\(t.pid)/cwd" : "/proc/\(t.pid)/fd/\(dirfd)"
+        guard let host = Files.readlinkIfSymlink(link, at: Tracer.atFDCWD), host.hasPrefix("/"), !host.hasSuffix(" (deleted)"),
+              let guest = bindings.guestPath(ofHost: host)
+        else { return nil }
+        return (guest, host)
+    }
+
+    /// `/proc/PID/exe` (or self) names the guest program the tracee runs, where known.
+    func procExe(_ t: Tracee, _ g: GuestPath) -> GuestPath? {
+        guard let proc = procDestination, g.isWithin(proc), g.components.count == proc.components.count + 2,
+              g.lastComponent == "exe"
+        else { return nil }
+        let who = g.components[proc.components.count]
+        if who == "self" || who == "thread-self" { return t.exe }
+        if let n = pid_t(who) { return tracees[n]?.exe }
+        return nil
+    }
+
+    /// Follow rule of one argument, read from the registers.
+    func follows(_ f: Follow, _ t: Tracee, _ regs: Trace.Registers) -> Bool {
+        switch f {
+        case .always: return true
+        case .never: return false
+        case .unlessFlag(let arg, let bit): return regs.arg(arg) & bit == 0
+        case .ifFlag(let arg, let bit): return regs.arg(arg) & bit != 0
+        case .openFlags(let arg): return Self.openFollows(regs.arg(arg))
+        case .openHow(let arg): return Self.openFollows(openHowFlags(t, regs.arg(arg)))
+        }
+    }
+
+    static func openFollows(_ flags: UInt64) -> Bool {
+        let creatExcl: UInt64 = 0o100 | 0o200
+        return flags & SyscallTable.oNoFollow == 0 && flags & creatExcl != creatExcl
+    }
+
+    func openHowFlags(_ t: Tracee, _ address: UInt64) -> UInt64 {
+        guard let b = Trace.read(t.pid, at: address, count: 8) else { return 0 }
+        return b.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+    }
+
+    func writes(_ w: Writes, _ t: Tracee, _ regs: Trace.Registers) -> Bool {
+        let openWrite: UInt64 = 0o1 | 0o2 | 0o100 | 0o1000  // O_WRONLY O_RDWR O_CREAT O_TRUNC
+        switch w {
+        case .no: return false
+        case .yes: return true
+        case .openFlags(let arg): return regs.arg(arg) & openWrite != 0
+        case .openHow(let arg): return openHowFlags(t, regs.arg(arg)) & openWrite != 0
+        case .accessMode(let arg): return regs.arg(arg) & 2 != 0
+        }
+    }
+}
+
+/// Room below the tracee's stack pointer (past the red zone) for the strings and arrays
+/// Burrow hands to the kernel in its place, as PRoot does.
+struct Scratch {
+    let pid: pid_t
+    var cursor: UInt64
+
+    init(pid: pid_t, regs: Trace.Registers) {
+        self.pid = pid
+        cursor = regs.stackPointer &- Trace.Registers.redZone
+    }
+
+    /// Writes `bytes` and returns their address in the tracee, or nil.
+    mutating func push(_ bytes: [UInt8]) -> UInt64? {
+        cursor = (cursor &- UInt64(bytes.count)) & ~15
+        return Trace.write(pid, at: cursor, bytes) ? cursor : nil
+    }
+
+    mutating func push(string: String) -> UInt64? { push(Array(string.utf8) + [0]) }
+}

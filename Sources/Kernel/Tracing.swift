@@ -1,0 +1,341 @@
+import CKernel
+import Glibc
+import SystemPackage
+
+/// ptrace, tracee memory and registers: what the ptrace engine's supervisor needs from the
+/// kernel. Stops are taken synchronously with `wait`; nothing here keeps state.
+public enum Trace {
+    // Requests and options from <linux/ptrace.h>.
+    static let PTRACE_CONT = 7, PTRACE_KILL = 8, PTRACE_SYSCALL = 24, PTRACE_SETOPTIONS = 0x4200
+    static let PTRACE_GETEVENTMSG = 0x4201, PTRACE_GETSIGINFO = 0x4202, PTRACE_GET_SYSCALL_INFO = 0x420e
+
+    public struct Options: OptionSet, Sendable {
+        public let rawValue: UInt
+        public init(rawValue: UInt) { self.rawValue = rawValue }
+        public static let traceSysGood = Options(rawValue: 0x01)
+        public static let traceFork = Options(rawValue: 0x02)
+        public static let traceVfork = Options(rawValue: 0x04)
+        public static let traceClone = Options(rawValue: 0x08)
+        public static let traceExec = Options(rawValue: 0x10)
+        public static let traceSeccomp = Options(rawValue: 0x80)
+        public static let exitKill = Options(rawValue: 0x10_0000)
+    }
+
+    public enum Event: Int32, Sendable {
+        case fork = 1, vfork = 2, clone = 3, exec = 4, vforkDone = 5, exit = 6, seccomp = 7, stop = 128
+    }
+
+    /// What `wait` reported about one tracee.
+    public enum Stop: Equatable, Sendable {
+        case exited(pid_t, Proc.Exit)
+        /// A system-call stop (entry or exit; PTRACE_O_TRACESYSGOOD).
+        case syscall(pid_t)
+        case event(pid_t, Event)
+        /// Signal-delivery stop (or group stop) with this signal.
+        case signal(pid_t, Int32)
+    }
+
+    /// waitpid(-1, __WALL), retried on EINTR; nil when no child or tracee is left.
+    public static func wait() -> Stop? {
+        var status: Int32 = 0
+        while true {
+            let pid = Glibc.waitpid(-1, &status, Int32(bitPattern: 0x4000_0000) /* __WALL */)
+            if pid < 0 {
+                if Glibc.errno == EINTR { continue }
+                return nil
+            }
+            if let exit = Proc.Exit(waitStatus: status) { return .exited(pid, exit) }
+            let sig = (status >> 8) & 0xff
+            let event = (status >> 16) & 0xff
+            if sig == (SIGTRAP | 0x80) { return .syscall(pid) }
+            if sig == SIGTRAP, event != 0 { return .event(pid, Event(rawValue: event) ?? .stop) }
+            if event == 128 { return .event(pid, .stop) }
+            return .signal(pid, sig)
+        }
+    }
+
+    public static func setOptions(_ pid: pid_t, _ options: Options) throws(SysError) {
+        if ck_ptrace(PTRACE_SETOPTIONS, pid, 0, options.rawValue) < 0 { throw SysError.last("ptrace(PTRACE_SETOPTIONS)", "pid \(pid)") }
+    }
+
+    /// Resumes a stopped tracee; `stopAtSyscalls`: also stop at the next system call (or,
+    /// after a seccomp stop, at this call's exit). Fails only if the tracee is gone.
+    @discardableResult
+    public static func resume(_ pid: pid_t, stopAtSyscalls: Bool, signal: Int32 = 0) -> Bool {
+        ck_ptrace(stopAtSyscalls ? PTRACE_SYSCALL : PTRACE_CONT, pid, 0, UInt(signal)) == 0
+    }
+
+    public static func eventMessage(_ pid: pid_t) -> UInt {
+        var msg: UInt = 0
+        _ = withUnsafeMutablePointer(to: &msg) { ck_ptrace(PTRACE_GETEVENTMSG, pid, 0, UInt(bitPattern: $0)) }
+        return msg
+    }
+
+    /// True for a group stop (job control): PTRACE_GETSIGINFO fails with EINVAL there.
+    public static func isGroupStop(_ pid: pid_t) -> Bool {
+        var info = siginfo_t()
+        let r = withUnsafeMutablePointer(to: &info) { ck_ptrace(PTRACE_GETSIGINFO, pid, 0, UInt(bitPattern: $0)) }
+        return r < 0 && Glibc.errno == EINVAL
+    }
+
+    /// PTRACE_GET_SYSCALL_INFO's `op`: which kind of system-call stop this is.
+    public enum SyscallStopKind: UInt8, Sendable { case none = 0, entry = 1, exit = 2, seccomp = 3 }
+
+    public static func syscallStopKind(_ pid: pid_t) -> SyscallStopKind {
+        // struct ptrace_syscall_info is 88 bytes; only `op` (byte 0) is read here.
+        var buf = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        let size = MemoryLayout.size(ofValue: buf)
+        let r = withUnsafeMutablePointer(to: &buf) { ck_ptrace(PTRACE_GET_SYSCALL_INFO, pid, UInt(size), UInt(bitPattern: $0)) }
+        guard r > 0 else { return .none }
+        return SyscallStopKind(rawValue: UInt8(truncatingIfNeeded: buf.0)) ?? .none
+    }
+
+    /// A stopped tracee's registers; the accessors are architecture-neutral.
+    public struct Registers: @unchecked Sendable {
+        var raw = ck_regs()
+        public init() {}
+        public var syscall: Int64 {
+            get { withUnsafePointer(to: raw) { ck_reg_sysnum($0) } }
+            set { ck_reg_set_sysnum(&raw, newValue) }
+        }
+        public func arg(_ i: Int) -> UInt64 { withUnsafePointer(to: raw) { ck_reg_arg($0, Int32(i)) } }
+        public mutating func setArg(_ i: Int, _ v: UInt64) { ck_reg_set_arg(&raw, Int32(i), v) }
+        public var result: Int64 {
+            get { withUnsafePointer(to: raw) { ck_reg_result($0) } }
+            set { ck_reg_set_result(&raw, newValue) }
+        }
+        public var stackPointer: UInt64 { withUnsafePointer(to: raw) { ck_reg_sp($0) } }
+        public static var redZone: UInt64 { UInt64(ck_red_zone()) }
+    }
+
+    public static func registers(_ pid: pid_t) -> Registers? {
+        var r = Registers()
+        return ck_regs_get(pid, &r.raw) == 0 ? r : nil
+    }
+
+    @discardableResult
+    public static func setRegisters(_ pid: pid_t, _ r: Registers) -> Bool {
+        withUnsafePointer(to: r.raw) { ck_regs_set(pid, $0) } == 0
+    }
+
+    /// Reads a NUL-terminated string of at most `limit` bytes (without the NUL) from the
+    /// tracee. Reads page by page: a string may end just before an unmapped page.
+    public static func readString(_ pid: pid_t, at address: UInt64, limit: Int = 4096) -> Result<[UInt8], Errno> {
+        guard address != 0 else { return .failure(.badAddress) }
+        var out: [UInt8] = []
+        var addr = address
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while out.count <= limit {
+            let toPageEnd = Int(4096 - (addr & 4095))
+            let n = chunk.withUnsafeMutableBytes { ck_vm_read(pid, $0.baseAddress, toPageEnd, addr) }
+            if n <= 0 { return .failure(.badAddress) }
+            if let nul = chunk[..<n].firstIndex(of: 0) {
+                out += chunk[..<nul]
+                return out.count > limit ? .failure(.fileNameTooLong) : .success(out)
+            }
+            out += chunk[..<n]
+            addr += UInt64(n)
+        }
+        return .failure(.fileNameTooLong)
+    }
+
+    public static func read(_ pid: pid_t, at address: UInt64, count: Int) -> [UInt8]? {
+        guard count > 0 else { return [] }
+        var buf = [UInt8](repeating: 0, count: count)
+        let n = buf.withUnsafeMutableBytes { ck_vm_read(pid, $0.baseAddress, count, address) }
+        return n == count ? buf : nil
+    }
+
+    public static func write(_ pid: pid_t, at address: UInt64, _ bytes: [UInt8]) -> Bool {
+        guard !bytes.isEmpty else { return true }
+        let n = bytes.withUnsafeBytes { ck_vm_write(pid, $0.baseAddress, $0.count, address) }
+        return n == bytes.count
+    }
+
+    /// Forks the command's process; the child runs `ck_trace_child` and never returns here.
+    public struct ChildLaunch {
+        public var candidates: [String]
+        public var argv: [String]
+        public var environment: [String]
+        public var hostWorkingDirectory: String
+        public var signalMask: sigset_t
+        public var newSession = false
+        public var filter: [UInt8]?
+        public init(candidates: [String], argv: [String], environment: [String], hostWorkingDirectory: String, signalMask: sigset_t) {
+            self.candidates = candidates
+            self.argv = argv
+            self.environment = environment
+            self.hostWorkingDirectory = hostWorkingDirectory
+            self.signalMask = signalMask
+        }
+    }
+
+    /// Where the traced child failed before it could run the command.
+    public struct ChildFailure: Error, Sendable {
+        public var step: String
+        public var errno: Errno
+        public var candidate: String?
+        public var status: Int32
+    }
+
+    /// Starts the child (stopped by its own SIGSTOP, traced by us). `report` is the read end
+    /// of a close-on-exec pipe: it gets a failure record if the child never runs the command.
+    public static func startChild(_ l: ChildLaunch) throws(SysError) -> (pid: pid_t, report: Int32) {
+        let (readEnd, writeEnd) = try Files.pipe()
+        let candidates = l.candidates.map { UnsafePointer(strdup($0)) }
+        let argv = l.argv.map { strdup($0) } + [nil]
+        let env = l.environment.map { strdup($0) } + [nil]
+        let cwd = strdup(l.hostWorkingDirectory)
+        defer {
+            candidates.forEach { free(UnsafeMutablePointer(mutating: $0)) }
+            argv.forEach { free($0) }
+            env.forEach { free($0) }
+            free(cwd)
+        }
+        var mask = l.signalMask
+        let filter = l.filter ?? []
+        let pid = Glibc.fork()
+        if pid < 0 {
+            Files.close(readEnd); Files.close(writeEnd)
+            throw SysError.last("fork", "(the command)")
+        }
+        if pid == 0 {
+            candidates.withUnsafeBufferPointer { c in
+                argv.withUnsafeBufferPointer { a in
+                    env.withUnsafeBufferPointer { e in
+                        filter.withUnsafeBytes { f in
+                            withUnsafePointer(to: &mask) { m in
+                                var t = ck_trace_launch()
+                                t.candidates = UnsafePointer(c.baseAddress)
+                                t.candidate_count = Int32(c.count)
+                                t.argv = UnsafePointer(a.baseAddress)
+                                t.envp = UnsafePointer(e.baseAddress)
+                                t.host_cwd = UnsafePointer(cwd)
+                                t.sigmask = UnsafeRawPointer(m)
+                                t.new_session = l.newSession ? 1 : 0
+                                t.filter = l.filter == nil ? nil : f.baseAddress
+                                t.filter_len = UInt16(filter.count / 8)
+                                t.report_fd = writeEnd
+                                ck_trace_child(&t)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Files.close(writeEnd)
+        return (pid, readEnd)
+    }
+
+    /// Reads the child's failure record (nil: it ran the command, or reported nothing).
+    public static func childFailure(_ report: Int32, _ l: ChildLaunch) -> ChildFailure? {
+        var rec: (Int32, Int32, Int32) = (0, 0, -1)
+        let n = withUnsafeMutableBytes(of: &rec) { Glibc.read(report, $0.baseAddress, $0.count) }
+        guard n == 12 else { return nil }
+        let step = ck_trace_step(rawValue: UInt32(rec.0))
+        let errno = Errno(rawValue: rec.1)
+        if step == CK_TSTEP_EXEC {
+            let i = Int(rec.2)
+            let name = i >= 0 && i < l.candidates.count ? l.candidates[i] : l.argv.first ?? ""
+            let notFound = errno == .noSuchFileOrDirectory || errno == .notDirectory
+            let shown = notFound && !(l.argv.first ?? "").contains("/") ? (l.argv.first ?? name) : name
+            return ChildFailure(step: "exec", errno: errno, candidate: shown, status: notFound ? 127 : 126)
+        }
+        let names: [ck_trace_step: String] = [
+            CK_TSTEP_TRACEME: "ptrace(PTRACE_TRACEME)", CK_TSTEP_SIGMASK: "sigprocmask", CK_TSTEP_SETSID: "setsid",
+            CK_TSTEP_PDEATHSIG: "prctl PR_SET_PDEATHSIG", CK_TSTEP_CHDIR: "chdir \(l.hostWorkingDirectory)",
+            CK_TSTEP_NO_NEW_PRIVS: "prctl PR_SET_NO_NEW_PRIVS", CK_TSTEP_CLOSE_RANGE: "close_range", CK_TSTEP_STOP: "kill SIGSTOP",
+        ]
+        return ChildFailure(step: names[step] ?? "start", errno: errno, candidate: nil, status: 125)
+    }
+
+    /// Forwards `signals` sent to burrow to `pid`, from a C handler (see ck_forward_signals_to).
+    public static func forwardSignals(_ signals: [Int32], to pid: pid_t, fromTerminalToo: Bool) {
+        _ = signals.withUnsafeBufferPointer { ck_forward_signals_to(pid, $0.baseAddress, Int32($0.count), fromTerminalToo ? 1 : 0) }
+    }
+
+    /// Can this process trace a child at all? (ptrace may be forbidden by Yama scope 3 or a
+    /// seccomp policy.) Reads /proc/sys/kernel/yama/ptrace_scope; nil when it is absent.
+    public static func yamaScope() -> Int? {
+        guard let fd = try? Files.open("/proc/sys/kernel/yama/ptrace_scope", O_RDONLY) else { return nil }
+        defer { Files.close(fd) }
+        guard let bytes = try? Files.readAll(fd, limit: 16) else { return nil }
+        return Int(String(decoding: bytes, as: UTF8.self).filter(\.isNumber))
+    }
+}
+
+extension Files {
+    public enum SymlinkProbe { case noSymlink, symlinkOnTheWay }
+
+    /// openat2(dir, path, O_PATH, RESOLVE_NO_SYMLINKS): ELOOP means a symlink (or magic
+    /// link) is somewhere on the way, the last component included; anything else (found,
+    /// missing, no permission) means none was met.
+    public static func probeNoSymlinks(_ path: String, at dir: Int32) -> SymlinkProbe {
+        let fd = ck_openat2(dir, path, UInt64(O_PATH | O_CLOEXEC), 0, Resolve.noSymlinks)
+        if fd >= 0 {
+            _ = Glibc.close(fd)
+            return .noSymlink
+        }
+        return Glibc.errno == ELOOP ? .symlinkOnTheWay : .noSymlink
+    }
+
+    /// The target of `path` if it is a symlink, else nil.
+    public static func readlinkIfSymlink(_ path: String, at dir: Int32) -> String? {
+        var buf = [CChar](repeating: 0, count: 4097)
+        let n = Glibc.readlinkat(dir, path, &buf, 4096)
+        guard n >= 0 else { return nil }
+        return String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// realpath(3): the canonical host path, or the errno.
+    public static func realPath(_ path: String) throws(SysError) -> String {
+        guard let p = Glibc.realpath(path, nil) else { throw SysError.last("realpath", path) }
+        defer { free(p) }
+        return String(cString: p)
+    }
+
+    /// The first `count` bytes of a file (for exec: `#!` lines and ELF headers).
+    public static func readHead(_ path: String, count: Int, offset: Int = 0) -> [UInt8]? {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { _ = Glibc.close(fd) }
+        var buf = [UInt8](repeating: 0, count: count)
+        let n = buf.withUnsafeMutableBytes { Glibc.pread(fd, $0.baseAddress, count, off_t(offset)) }
+        return n < 0 ? nil : Array(buf[..<n])
+    }
+
+    /// Removes `path` and everything below it, never following symlinks (temporary
+    /// directories the ptrace engine made).
+    public static func removeTree(_ path: String) {
+        func clear(_ dir: Int32) {
+            guard let d = fdopendir(Glibc.dup(dir)) else { return }
+            defer { closedir(d) }
+            while let e = readdir(d) {
+                let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if name == "." || name == ".." { continue }
+                if Glibc.unlinkat(dir, name, 0) == 0 { continue }
+                let sub = Glibc.openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                if sub >= 0 {
+                    clear(sub)
+                    _ = Glibc.close(sub)
+                }
+                _ = Glibc.unlinkat(dir, name, AT_REMOVEDIR)
+            }
+        }
+        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if fd >= 0 {
+            clear(fd)
+            _ = Glibc.close(fd)
+        }
+        _ = Glibc.rmdir(path)
+    }
+}
+
+extension Proc {
+    /// Can this process create a user namespace? A vfork-style child is cloned straight into
+    /// a new one and exits at once; nil when it worked, else the errno (EPERM, ENOSPC...).
+    public static func userNamespaceProbe() -> Errno? {
+        let r = ck_probe_userns()
+        return r == 0 ? nil : Errno(rawValue: r)
+    }
+}

@@ -1,0 +1,247 @@
+// The ptrace engine: the features it shares with the namespace engine, run on both; the
+// path cases only path translation has (symlink tricks, `..` at the root, deep binds, a
+// deleted cwd, long paths, many processes, scripts, /proc/self/exe); a host without user
+// namespaces where `auto` picks it; and the same invocations through the real proot.
+
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+@Suite("Both engines", .timeLimit(.minutes(1)))
+struct BothEnginesTests {
+    let rootfs = Harness.sharedRootfs
+
+    @Test("A writable bind: the host file is seen, a write lands on the host", arguments: Engine.allCases)
+    func bind(_ engine: Engine) async {
+        let w = makeTempDir(owner: testUser)
+        defer { w.remove() }
+        writeFile(w.sub("hello"), "from-host\n", owner: testUser)
+        let r = await burrow(engine: engine, ["--bind", w.path, "/run", rootfs]
+            + sh("cat /run/hello && echo from-guest > /run/written && cd /run && pwd && ls"))
+        expectSuccess(r)
+        expectLines(r, ["from-host", "/run", "hello", "written"])
+        #expect(readFile(w.sub("written")) == "from-guest\n")
+    }
+
+    @Test("--ro-bind and --ro-root refuse writes with EROFS", arguments: Engine.allCases)
+    func readOnly(_ engine: Engine) async {
+        let w = makeTempDir(owner: testUser)
+        defer { w.remove() }
+        let r = await burrow(engine: engine, ["--ro-root", "--ro-bind", w.path, "/run", rootfs]
+            + sh("touch /run/x || echo run-refused; mkdir /newdir || echo root-refused; cat /etc/hostname"))
+        expectSuccess(r)
+        expectLines(r, ["run-refused", "root-refused", "burrow-rootfs"])
+        expectStderr(r, contains: "Read-only file system")
+        #expect(!pathExists(w.sub("x")))
+    }
+
+    struct StatusCase: Sendable, CustomTestStringConvertible {
+        let engine: Engine
+        let command: [String]
+        let status: Int32
+        var testDescription: String { "\(engine): \(command.joined(separator: " ")) -> \(status)" }
+    }
+
+    @Test("Exit status: the command's, 128+N for a signal, 127 not found, 126 not executable", arguments:
+        Engine.allCases.flatMap { e in [
+            StatusCase(engine: e, command: sh("exit 3"), status: 3),
+            StatusCase(engine: e, command: sh("kill -9 $$"), status: 137),
+            StatusCase(engine: e, command: ["no-such-command"], status: 127),
+            StatusCase(engine: e, command: ["/etc/hostname"], status: 126),
+        ] })
+    func status(_ c: StatusCase) async {
+        let r = await burrow(engine: c.engine, [rootfs] + c.command)
+        expectStatus(r, c.status)
+    }
+
+    @Test("Paths resolve inside the root: .., absolute and relative symlinks, --chdir", arguments: Engine.allCases)
+    func paths(_ engine: Engine) async {
+        let root = await makePrivateRootfs()
+        defer { root.remove() }
+        let r = await burrow(engine: engine, ["--chdir", "/etc", root.path] + sh("""
+            cat ../../../etc/hostname; pwd
+            ln -s /etc /tmp/abs; cat /tmp/abs/hostname
+            ln -s ../../../../../../etc/hostname /tmp/rel; cat /tmp/rel
+            cd /../../..; cat etc/hostname; cd /tmp; readlink abs
+            """))
+        expectSuccess(r)
+        expectLines(r, ["burrow-rootfs", "/etc", "burrow-rootfs", "burrow-rootfs", "burrow-rootfs", "/etc"])
+    }
+
+    @Test("A #! script runs with its interpreter from the guest; argv[0] and arguments are kept", arguments: Engine.allCases)
+    func script(_ engine: Engine) async {
+        let root = await makePrivateRootfs()
+        defer { root.remove() }
+        writeFile(root.at("/tmp/s"), "#!/bin/sh -u\necho \"$0|$1|$2\"\n", owner: testUser)
+        chmod(root.at("/tmp/s"), 0o755)
+        let r = await burrow(engine: engine, [root.path, "/tmp/s", "a b", "c"])
+        expectSuccess(r)
+        expectLines(r, ["/tmp/s|a b|c"])
+    }
+
+    @Test("/proc/self/exe names the guest program", arguments: Engine.allCases)
+    func procSelfExe(_ engine: Engine) async {
+        let r = await burrow(engine: engine, ["--proc", "/proc", rootfs] + sh("readlink /proc/self/exe; ls -l /proc/self/exe | grep -c busybox"))
+        expectSuccess(r)
+        expectLines(r, ["/bin/busybox", "1"])
+    }
+
+    @Test("--tmpfs is empty and writable; nothing is left on the host", arguments: Engine.allCases)
+    func tmpfs(_ engine: Engine) async {
+        let before = Set(directoryEntries("/tmp").filter { $0.hasPrefix("burrow-ptrace") })
+        let r = await burrow(engine: engine, ["--perms", "0700", "--tmpfs", "/tmp", rootfs]
+            + sh("ls -A /tmp | wc -l; stat -c %a /tmp; echo hi > /tmp/x && cat /tmp/x"))
+        expectSuccess(r)
+        expectLines(r, ["0", "700", "hi"])
+        let after = Set(directoryEntries("/tmp").filter { $0.hasPrefix("burrow-ptrace") })
+        #expect(after.subtracting(before).isEmpty, "left behind: \(after.subtracting(before))")
+    }
+
+    @Test("--dev: the usual device nodes work", arguments: Engine.allCases)
+    func dev(_ engine: Engine) async {
+        let r = await burrow(engine: engine, ["--dev", "/dev", rootfs]
+            + sh("echo x > /dev/null && echo null-ok; head -c 4 /dev/zero | wc -c; ls /dev | grep -c -x -e null -e zero -e urandom"))
+        expectSuccess(r)
+        expectLines(r, ["null-ok", "4", "3"])
+    }
+
+    @Test("Everything the command started is killed when it exits", arguments: Engine.allCases)
+    func leftoversKilled(_ engine: Engine) async {
+        let marker = sleepMarker()
+        defer { killProcesses(withArgument: marker) }
+        let r = await burrow(engine: engine, ["--proc", "/proc", "--dev", "/dev", rootfs]
+            + sh("sleep \(marker) & \(waitUntilRunning(sleep: marker))"))
+        expectSuccess(r)
+        expectStdout(r, contains: "sleep \(marker)")
+        #expect(await waitUntilGone(argument: marker).isEmpty, "sleep \(marker) survived the sandbox")
+    }
+
+    @Test("Signals sent to burrow reach the command", arguments: Engine.allCases)
+    func signalForwarded(_ engine: Engine) async throws {
+        let p = try startBurrow(["--engine", engine.rawValue, rootfs] + sh("trap 'echo got-term; exit 7' TERM; echo ready; while :; do sleep 0.05; done"))
+        #expect(await p.waitForStdout("ready"))
+        try? await Task.sleep(nanoseconds: 100_000_000)
+        p.send(SIGTERM)
+        let r = await p.wait()
+        expectStatus(r, 7)
+        expectStdout(r, contains: "got-term")
+    }
+}
+
+@Suite("Ptrace engine", .timeLimit(.minutes(1)))
+struct PtraceEngineTests {
+    let rootfs = Harness.sharedRootfs
+
+    @Test("Deep binds: the deepest one wins, .. leaves it for its parent in the guest")
+    func deepBinds() async {
+        let a = makeTempDir(owner: testUser), b = makeTempDir(owner: testUser)
+        defer { a.remove(); b.remove() }
+        writeFile(a.sub("fa"), "in-a\n", owner: testUser)
+        mkdir(a.sub("x"), 0o755)
+        writeFile(a.sub("x/hidden"), "hidden\n", owner: testUser)
+        writeFile(b.sub("fb"), "in-b\n", owner: testUser)
+        let r = await burrow(engine: .ptrace, ["--bind", a.path, "/mnt", "--bind", b.path, "/mnt/x/y", rootfs] + sh("""
+            cat /mnt/fa /mnt/x/y/fb /mnt/x/hidden; cat /mnt/x/y/../y/fb; cat /mnt/x/y/../../fa; cd /mnt/x/y && pwd && cat ../../../etc/hostname
+            """))
+        expectSuccess(r)
+        expectLines(r, ["in-a", "in-b", "hidden", "in-b", "in-a", "/mnt/x/y", "burrow-rootfs"])
+    }
+
+    @Test("A deleted and recreated working directory behaves as natively")
+    func deletedCwd() async {
+        let root = await makePrivateRootfs()
+        defer { root.remove() }
+        let r = await burrow(engine: .ptrace, [root.path] + sh("""
+            mkdir /tmp/d && cd /tmp/d && rmdir /tmp/d && mkdir /tmp/d && echo new > /tmp/d/f
+            ls . 2>/dev/null | wc -l; cat f 2>/dev/null || echo no-f-here; cd /tmp/d && cat f && /bin/pwd
+            """))
+        expectSuccess(r)
+        expectLines(r, ["0", "no-f-here", "new", "/tmp/d"])
+    }
+
+    @Test("Paths close to PATH_MAX work")
+    func longPaths() async {
+        let root = await makePrivateRootfs()
+        defer { root.remove() }
+        // 30 levels of 100-byte names: a 3000-byte guest path.
+        let r = await burrow(engine: .ptrace, [root.path] + sh("""
+            n=$(printf 'd%.0s' $(seq 100)); p=/tmp; i=0
+            while [ $i -lt 30 ]; do p=$p/$n; mkdir $p || exit 1; i=$((i+1)); done
+            echo deep > $p/f && cat $p/f && cd $p && cat ./f && echo ${#p}
+            """))
+        expectSuccess(r)
+        expectLines(r, ["deep", "deep", "3034"])
+    }
+
+    @Test("Many processes at once are all followed")
+    func manyProcesses() async {
+        let r = await burrow(engine: .ptrace, ["--dev", "/dev", rootfs] + sh("""
+            i=0; while [ $i -lt 40 ]; do (cat /etc/hostname >/dev/null && ls /bin/sh) & i=$((i+1)); done; wait
+            """), timeout: 60)
+        expectSuccess(r)
+        #expect(r.lines.count == 40 && r.lines.allSatisfy { $0 == "/bin/sh" }, "\(r)")
+    }
+
+    @Test("getcwd and readlink of /proc/self/cwd name guest paths; chroot / succeeds, mount is refused")
+    func cwdAndRefused() async {
+        let r = await burrow(engine: .ptrace, ["--proc", "/proc", "--chdir", "/usr", rootfs] + sh("""
+            /bin/pwd; readlink /proc/self/cwd; chroot / /bin/true && echo chroot-ok; mount -t tmpfs x /tmp 2>/dev/null || echo mount-refused
+            """))
+        expectSuccess(r)
+        expectLines(r, ["/usr", "/usr", "chroot-ok", "mount-refused"])
+    }
+
+    @Test("Options the ptrace engine cannot honour are refused, naming the engine that can", arguments: [
+        ["--unshare-net"], ["--unshare-pid"], ["--uid", "0"], ["--root-tmp-overlay"], ["--size", "1M", "--tmpfs", "/tmp"], ["--seccomp", "default"],
+    ])
+    func refused(_ options: [String]) async {
+        let r = await burrow(engine: .ptrace, options + [rootfs] + sh("echo RAN"))
+        expectStatus(r, 125)
+        expectStderr(r, contains: "namespace engine")
+        expectStdout(r, lacks: "RAN")
+    }
+
+    @Test("Without user namespaces, auto picks the ptrace engine and it works")
+    func autoWithoutUserNamespaces() async {
+        guard Harness.runningAsRoot else { return }
+        let root = await makePrivateRootfs()
+        defer { root.remove() }
+        let argv = ["\(Harness.packageRoot)/scripts/no-userns"]
+            + asTestUser([Harness.binary, "-v", root.path] + sh("touch /ran-marker; cat /etc/hostname"))
+        let r = await runHostAsync(argv)
+        #expect(r.status == 0, "status \(r.status), stderr: \(r.stderr)")
+        #expect(r.stdout == "burrow-rootfs\n", "stdout: \(r.stdout)")
+        #expect(r.stderr.contains("engine ptrace (auto)"), "stderr: \(r.stderr)")
+        #expect(pathExists(root.at("/ran-marker")))
+        let engines = await runHostAsync(["\(Harness.packageRoot)/scripts/no-userns"] + asTestUser([Harness.binary, "--engines"]))
+        #expect(engines.stdout.contains("namespace no: unprivileged user namespaces are disabled"), "\(engines.stdout)")
+        #expect(engines.stdout.contains("auto      -> ptrace"), "\(engines.stdout)")
+    }
+
+    @Test("The same invocation through the real proot prints the same")
+    func sameAsProot() async {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/proot") else {
+            Issue.record("proot is not installed (scripts/deps installs it)")
+            return
+        }
+        let w = makeTempDir(owner: testUser)
+        defer { w.remove() }
+        writeFile(w.sub("f"), "bound\n", owner: testUser)
+        let script = """
+            cd /etc; pwd; cat hostname; ls /; ls /../..; readlink /bin/sh; cd /mnt/w && pwd && cat f
+            ls -d /usr/../bin; readlink /proc/self/cwd; /bin/sh -c 'echo $0'
+            """
+        // Not compared: /proc/self/root, which Burrow shows as the guest's root and proot
+        // does not translate.
+        let viaProot = await runHostAsync(asTestUser(["/usr/bin/proot", "-r", rootfs, "-b", "/proc", "-b", "\(w.path):/mnt/w", "/bin/sh", "-c", script]))
+        let viaBurrow = await burrow(engine: .ptrace, ["--proc", "/proc", "--bind", w.path, "/mnt/w", rootfs, "/bin/sh", "-c", script])
+        expectSuccess(viaBurrow)
+        #expect(viaProot.status == 0, "proot: \(viaProot.stderr)")
+        #expect(viaBurrow.stdout == viaProot.stdout, "burrow:\n\(viaBurrow.stdout)\nproot:\n\(viaProot.stdout)")
+    }
+}

@@ -1,0 +1,136 @@
+import BurrowSpec
+import Testing
+
+@testable import PtraceEngine
+
+/// A host tree as data: symlinks by binding and path below it.
+struct FakeTree: HostLookup {
+    /// "binding:path" -> target
+    var links: [String: String]
+
+    func probe(binding: Int, below: [String], components: [String]) -> Probe {
+        for i in components.indices {
+            let key = "\(binding):" + (below + components[...i]).joined(separator: "/")
+            if let t = links[key] { return .symlink(index: i, target: t) }
+        }
+        return .plain
+    }
+}
+
+func g(_ s: String) -> GuestPath { (try? GuestPath(parsing: s)) ?? .root }
+
+let bindings: Bindings = {
+    var b = Bindings(root: "/srv/root")
+    b.add(Binding(guest: g("/mnt"), host: "/home/u/mnt"))  // 1
+    b.add(Binding(guest: g("/mnt/deep/er"), host: "/data/deeper"))  // 2
+    b.add(Binding(guest: g("/proc"), host: "/proc", kind: .proc))  // 3
+    b.add(Binding(guest: g("/etc/hostname"), host: "/home/u/hostname", readOnly: true))  // 4
+    return b
+}()
+
+let tree = FakeTree(links: [
+    "0:lib": "usr/lib",  // relative, merged /usr
+    "0:bin": "/usr/bin",  // absolute
+    "0:usr/lib/loop": "loop",  // a loop
+    "0:tmp/up": "../../../etc",  // climbs above /: stops at /
+    "0:tmp/tomnt": "/mnt/deep",  // into a bind
+    "0:tmp/dangling": "/nonexistent/x",
+    "1:deep/back": "../../etc",  // in a bind, out again
+    "0:etc/alias": "hostname",  // to a file bind
+])
+
+struct Case: Sendable, CustomTestStringConvertible {
+    let path: String
+    let base: String
+    let follow: Bool
+    let guest: String?  // nil: ELOOP
+    let host: String?
+    var testDescription: String { "\(path) from \(base)\(follow ? "" : " (nofollow)") -> \(guest ?? "ELOOP")" }
+    init(_ path: String, base: String = "/", follow: Bool = true, _ guest: String?, _ host: String? = nil) {
+        self.path = path
+        self.base = base
+        self.follow = follow
+        self.guest = guest
+        self.host = host
+    }
+}
+
+@Suite("Canonicalizer") struct CanonicalizerTests {
+    static let cases: [Case] = [
+        Case("/", "/", "/srv/root"),
+        Case("/etc/passwd", "/etc/passwd", "/srv/root/etc/passwd"),
+        Case("/../../etc/./passwd", "/etc/passwd", "/srv/root/etc/passwd"),
+        Case("..", base: "/", "/", "/srv/root"),
+        Case("passwd", base: "/etc", "/etc/passwd", "/srv/root/etc/passwd"),
+        Case("../bin/sh", base: "/etc", "/usr/bin/sh", "/srv/root/usr/bin/sh"),
+        Case("/lib/libc.so", "/usr/lib/libc.so", "/srv/root/usr/lib/libc.so"),
+        Case("/bin", follow: false, "/bin", "/srv/root/bin"),
+        Case("/bin/", follow: false, "/usr/bin", "/srv/root/usr/bin"),
+        Case("/bin", follow: true, "/usr/bin"),
+        Case("/lib/loop", nil),
+        Case("/lib/loop", follow: false, "/usr/lib/loop"),
+        Case("/tmp/up/hostname", "/etc/hostname", "/home/u/hostname"),
+        Case("/tmp/tomnt/er/x", "/mnt/deep/er/x", "/data/deeper/x"),
+        Case("/mnt/deep", "/mnt/deep", "/home/u/mnt/deep"),
+        Case("/mnt/deep/er", "/mnt/deep/er", "/data/deeper"),
+        Case("/mnt/deep/back/passwd", "/etc/passwd", "/srv/root/etc/passwd"),
+        Case("/mnt/../etc", "/etc", "/srv/root/etc"),
+        Case("/mnt/deep/er/../../..", "/", "/srv/root"),
+        Case("/tmp/dangling", "/nonexistent/x", "/srv/root/nonexistent/x"),
+        Case("/tmp/dangling", follow: false, "/tmp/dangling"),
+        Case("/etc/alias", "/etc/hostname", "/home/u/hostname"),
+        Case("/proc/self/fd/3", "/proc/self/fd/3", "/proc/self/fd/3"),
+        Case("/proc/self/root/etc", "/etc", "/srv/root/etc"),
+        Case("/proc/1234/root", "/", "/srv/root"),
+        Case("/proc/self/cwd", "/proc/self/cwd", "/proc/self/cwd"),
+    ]
+
+    @Test(arguments: cases)
+    func canonical(_ c: Case) {
+        let canon = Canonicalizer(bindings: bindings)
+        do {
+            let r = try canon.canonical(c.path, base: g(c.base), followLast: c.follow, lookup: tree)
+            #expect(r.description == c.guest)
+            if let host = c.host { #expect(bindings.host(r) == host) }
+        } catch {
+            #expect(c.guest == nil, "unexpected \(error)")
+            #expect(error == .tooManyLinks)
+        }
+    }
+
+    struct Reverse: Sendable, CustomTestStringConvertible {
+        let host: String
+        let guest: String?
+        var testDescription: String { "\(host) -> \(guest ?? "outside")" }
+    }
+
+    @Test(arguments: [
+        Reverse(host: "/srv/root", guest: "/"),
+        Reverse(host: "/srv/root/etc/passwd", guest: "/etc/passwd"),
+        Reverse(host: "/home/u/mnt/a", guest: "/mnt/a"),
+        Reverse(host: "/data/deeper/x", guest: "/mnt/deep/er/x"),
+        Reverse(host: "/home/u/hostname", guest: "/etc/hostname"),
+        Reverse(host: "/srv/root/mnt/hidden", guest: nil),  // shadowed by the bind at /mnt
+        Reverse(host: "/usr/bin", guest: nil),
+        Reverse(host: "/proc/1/status", guest: "/proc/1/status"),
+    ])
+    func reverse(_ c: Reverse) {
+        #expect(bindings.guestPath(ofHost: c.host)?.description == c.guest)
+    }
+
+    @Test func readOnly() {
+        var b = bindings
+        b.readOnlyTrees = [g("/usr")]
+        #expect(b.isReadOnly(g("/etc/hostname")))
+        #expect(!b.isReadOnly(g("/etc/passwd")))
+        #expect(b.isReadOnly(g("/usr/bin/x")))
+        #expect(!b.isReadOnly(g("/usrx")))
+    }
+
+    @Test func laterBindAtTheSamePlaceWins() {
+        var b = Bindings(root: "/r")
+        b.add(Binding(guest: g("/x"), host: "/one"))
+        b.add(Binding(guest: g("/x"), host: "/two"))
+        #expect(b.host(g("/x/f")) == "/two/f")
+    }
+}
