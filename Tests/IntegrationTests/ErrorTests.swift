@@ -164,7 +164,7 @@ struct ErrorTests {
 
     @Test("BURROW_ENGINE chooses the engine when --engine is not given", arguments: [
         ("namespace", Int32(0), "RAN-COMMAND"), ("auto", 0, "RAN-COMMAND"),
-        ("ptrace", 0, "RAN-COMMAND"), ("setuid", 125, "setuid engine is not available"), ("bogus", 125, "BURROW_ENGINE='bogus'"),
+        ("ptrace", 0, "RAN-COMMAND"), ("setuid", 125, "the setuid engine needs burrow installed setuid root"), ("bogus", 125, "BURROW_ENGINE='bogus'"),
     ])
     func engineFromEnvironment(value: String, status: Int32, fragment: String) async {
         let r = await burrow([Harness.sharedRootfs] + sh("echo RAN-COMMAND"), environment: ["BURROW_ENGINE": value])
