@@ -53,7 +53,7 @@ public enum SeccompNotify {
 
     /// Writes `bytes` into process `pid` at `address` (process_vm_writev).
     public static func writeMemory(pid: pid_t, address: UInt64, _ bytes: [UInt8]) throws(SysError) {
-        let n = bytes.withUnsafeBytes { ck_write_memory(pid, $0.baseAddress, $0.count, address) }
+        let n = bytes.withUnsafeBytes { ck_vm_write(pid, $0.baseAddress, $0.count, address) }
         if n < 0 { throw SysError.last("process_vm_writev", "pid \(pid) at 0x\(String(address, radix: 16))") }
         if n != bytes.count { throw SysError("process_vm_writev", "pid \(pid) (short write)", errno: .badAddress) }
     }

@@ -1,5 +1,5 @@
 // Seccomp user notification (SECCOMP_RET_USER_NOTIF): the supervisor's side. One-liners:
-// ioctl is variadic, process_vm_writev is hidden by Swift's Glibc.
+// ioctl is variadic. (The caller's memory is written with ck_vm_write.)
 #ifndef BURROW_CKERNEL_NOTIFY_H
 #define BURROW_CKERNEL_NOTIFY_H
 #include <stdint.h>
@@ -9,5 +9,4 @@
 int ck_notif_recv(int listener, struct seccomp_notif *request);
 int ck_notif_send(int listener, struct seccomp_notif_resp *response);
 int ck_notif_id_valid(int listener, uint64_t id);
-ssize_t ck_write_memory(pid_t pid, const void *bytes, size_t count, uint64_t address);
 #endif
