@@ -141,7 +141,11 @@ struct PRootTests {
             mkdir(dir.sub(name), 0o755)
             writeFile(dir.sub(name) + "/f", "\(name)\n")
         }
-        let r = await proot(["-r", rootfs, "-b", "\(dir.sub("a")):/tmp/a", "--bind=\(dir.sub("b")):/tmp/b",
+        // A private rootfs: the mount points made (and removed) in its /tmp must not race
+        // with other tests copying the shared one.
+        let r0 = await makePrivateRootfs()
+        defer { r0.remove() }
+        let r = await proot(["-r", r0.path, "-b", "\(dir.sub("a")):/tmp/a", "--bind=\(dir.sub("b")):/tmp/b",
                              "-m", "c:/tmp/c", "--mount=\(dir.sub("d"))"]
                             + sh("cat /tmp/a/f /tmp/b/f /tmp/c/f \(dir.sub("d"))/f"), cwd: dir.path)
         expectSuccess(r)
@@ -165,7 +169,11 @@ struct PRootTests {
         writeFile(dir.sub("outer/inner/who"), "outer\n")
         mkdir(dir.sub("inner"), 0o755)
         writeFile(dir.sub("inner/who"), "inner\n")
-        let r = await proot(["-r", rootfs, "-b", "\(dir.sub("inner")):/tmp/x/inner", "-b", "\(dir.sub("outer")):/tmp/x",
+        // A private rootfs: the mount points made (and removed) in its /tmp must not race
+        // with other tests copying the shared one.
+        let r0 = await makePrivateRootfs()
+        defer { r0.remove() }
+        let r = await proot(["-r", r0.path, "-b", "\(dir.sub("inner")):/tmp/x/inner", "-b", "\(dir.sub("outer")):/tmp/x",
                              "cat", "/tmp/x/inner/who"])
         expectSuccess(r)
         expectLines(r, ["inner"])
