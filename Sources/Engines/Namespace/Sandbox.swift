@@ -50,7 +50,7 @@ struct Sandbox {
           kernel.apparmor_restrict_unprivileged_userns (an AppArmor profile must allow burrow).
         Where they stay off, Burrow's setuid mode works if burrow is installed setuid root
         (scripts/install --setuid; see "Setuid mode" in the README); otherwise the ptrace
-        engine does (--engine ptrace; auto picks whichever works by itself).
+        engine does (--engine ptrace or BURROW_ENGINE=ptrace; auto picks whichever works).
         """
 
     /// The init: runs in the forked child of the supervisor. Never returns.
