@@ -83,6 +83,15 @@ public enum SetuidMode {
             return spec.process.failureStatus
         }
         if spec.verbose { say("setuid mode: building the sandbox as root for uid \(caller.uid), gid \(caller.gid)", spec.toolName) }
+        // Without a PID namespace the command is one more process of the caller, in the
+        // host's user namespace: nothing keeps it from the caller's other processes.
+        if !spec.namespaces.pid {
+            say("""
+                warning: setuid mode without --unshare-pid: the command can ptrace your other processes \
+                and reach their files through /proc/PID/root
+                  hint: add --unshare-pid (or --unshare-all) for a command you do not trust
+                """, spec.toolName)
+        }
         return NamespaceEngine.run(spec, privilege: .setuidRoot(caller))
     }
 
