@@ -1,0 +1,286 @@
+// escapeprobe: tries to get out of the sandbox it runs in, one attempt per argument, and
+// prints "NAME=RESULT" for each. Built static by the escape tests and bound into the
+// sandbox. RESULT is "ESCAPED" when an attempt reached the host (the host-only marker file
+// given on the command line could be opened), "inside" when it plainly stayed inside, "ok"
+// when a call that should have been refused succeeded, or the errno's name.
+//
+// Arguments are run in order, in one process, so state carries over: "newns" first makes
+// the later attempts run in a user and mount namespace of their own.
+//
+//   dotdot:MARKER          chdir("..") 64 times from /, then open MARKER relative to cwd
+//   openat:MARKER          openat(fd of /, "../../..(x32)/MARKER")
+//   chroot:DIR:MARKER      the classic: mkdir DIR/x, chroot DIR/x with cwd DIR (outside the
+//                          new root), chdir("..") 64 times, chroot("."), open MARKER:
+//                          "inside" if that says ENOENT, else the errno of the step refused
+//   fdchroot:DIR:MARKER    the same, coming back through an fd of / kept from before
+//   open:PATH              open(PATH) (e.g. /proc/self/root/MARKER)
+//   fds:MARKER             every open fd above 2; through each, try to open MARKER
+//   mknod:PATH             mknod(PATH, char 1:3); removed again if it worked
+//   mount_tmpfs:PATH       mount a tmpfs on PATH
+//   remount_rw:PATH        mount(NULL, PATH, MS_REMOUNT|MS_BIND) without MS_RDONLY
+//   remount_sb_rw:PATH     mount(NULL, PATH, MS_REMOUNT) without MS_RDONLY (the superblock)
+//   setattr_rw:PATH        mount_setattr(PATH, attr_clr = MOUNT_ATTR_RDONLY)
+//   umount:PATH            umount2(PATH, MNT_DETACH)
+//   write:PATH             create PATH and write to it; removed again if it worked
+//   newns                  unshare(CLONE_NEWUSER | CLONE_NEWNS)
+//   ancestors:MARKER       for each ancestor process (via /proc/PID/stat): open
+//                          /proc/PID/root/MARKER (NAME ancN_root) and PTRACE_ATTACH (ancN_ptrace)
+//   ptrace:PID             PTRACE_ATTACH to PID (detached again if it worked)
+//   kill0:PID              kill(PID, 0)
+//   ids                    real, effective and saved uid, and the effective capabilities
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+struct burrow_mount_attr { unsigned long long attr_set, attr_clr, propagation, userns_fd; };
+
+static const char *name_of(int e) {
+    switch (e) {
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case ESRCH: return "ESRCH";
+    case EIO: return "EIO";
+    case EBADF: return "EBADF";
+    case EACCES: return "EACCES";
+    case EFAULT: return "EFAULT";
+    case EBUSY: return "EBUSY";
+    case EEXIST: return "EEXIST";
+    case EXDEV: return "EXDEV";
+    case ENOTDIR: return "ENOTDIR";
+    case EISDIR: return "EISDIR";
+    case EINVAL: return "EINVAL";
+    case ENOSPC: return "ENOSPC";
+    case EROFS: return "EROFS";
+    case ENOSYS: return "ENOSYS";
+    case ELOOP: return "ELOOP";
+    case ENODEV: return "ENODEV";
+    default: return NULL;
+    }
+}
+
+static void report(const char *name, long r, int e) {
+    if (r >= 0) {
+        printf("%s=ok\n", name);
+    } else {
+        const char *n = name_of(e);
+        if (n) printf("%s=%s\n", name, n); else printf("%s=errno%d\n", name, e);
+    }
+}
+
+/// MARKER relative to the current directory: without its leading slashes.
+static const char *relative(const char *marker) {
+    while (*marker == '/') marker++;
+    return marker;
+}
+
+/// ESCAPED if `path` (relative to `dirfd`) opens, else the errno.
+static void try_marker(const char *name, int dirfd, const char *path) {
+    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        printf("%s=ESCAPED\n", name);
+        close(fd);
+    } else {
+        report(name, -1, errno);
+    }
+}
+
+/// After moving around: ESCAPED if the marker is reachable from cwd, "inside" if cwd is
+/// still this process's root, "moved" if it is elsewhere without the marker (suspicious).
+static void judge_cwd(const char *name, const char *marker) {
+    int fd = open(relative(marker), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        close(fd);
+        printf("%s=ESCAPED\n", name);
+        return;
+    }
+    struct stat cwd, root;
+    if (stat(".", &cwd) == 0 && stat("/", &root) == 0 && cwd.st_dev == root.st_dev && cwd.st_ino == root.st_ino) {
+        printf("%s=inside\n", name);
+    } else {
+        printf("%s=moved\n", name);
+    }
+}
+
+static void climb(void) {
+    for (int i = 0; i < 64; i++) (void)chdir("..");
+}
+
+/// The classic chroot escape. `keep_fd`: come back through an fd of / opened before.
+static void chroot_escape(const char *name, const char *dir, const char *marker, int keep_fd) {
+    int old = keep_fd ? open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (chdir(dir) != 0) { report(name, -1, errno); return; }
+    if (mkdir("x", 0755) != 0 && errno != EEXIST) { report(name, -1, errno); return; }
+    if (chroot("x") != 0) { report(name, -1, errno); if (old >= 0) close(old); return; }
+    if (old >= 0) { (void)fchdir(old); close(old); }
+    climb();
+    if (chroot(".") != 0) { report(name, -1, errno); return; }
+    (void)chdir("/");
+    int fd = open(marker, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) { close(fd); printf("%s=ESCAPED\n", name); }
+    else if (errno == ENOENT) printf("%s=inside\n", name);
+    else report(name, -1, errno);
+}
+
+static pid_t parent_of(pid_t pid) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    buf[n] = 0;
+    char *end = strrchr(buf, ')');  // the command name may hold spaces and parentheses
+    if (!end) return 0;
+    char state;
+    int ppid = 0;
+    if (sscanf(end + 1, " %c %d", &state, &ppid) != 2) return 0;
+    return ppid;
+}
+
+static void try_ptrace(const char *name, pid_t pid) {
+    if (ptrace(PTRACE_ATTACH, pid, 0, 0) == 0) {
+        int st;
+        (void)waitpid(pid, &st, __WALL);
+        (void)ptrace(PTRACE_DETACH, pid, 0, 0);
+        printf("%s=ok\n", name);
+    } else {
+        report(name, -1, errno);
+    }
+}
+
+/// Makes the call, then reads errno (an argument list may be evaluated in any order).
+#define CALL(name, call) do { errno = 0; long r_ = (call); report(name, r_, errno); } while (0)
+
+static pid_t pid_arg(const char *s) {
+    if (!strcmp(s, "ppid")) return getppid();
+    return (pid_t)atoi(s);
+}
+
+int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    for (int i = 1; i < argc; i++) {
+        char arg[4096];
+        snprintf(arg, sizeof arg, "%s", argv[i]);
+        char *a = strchr(arg, ':');
+        char *b = a ? strchr(a + 1, ':') : NULL;
+        if (a) *a++ = 0;
+        if (b) *b++ = 0;
+        const char *name = argv[i];
+        const char *op = arg;
+
+        if (!strcmp(op, "dotdot") && a) {
+            (void)chdir("/");
+            climb();
+            judge_cwd("dotdot", a);
+            (void)chdir("/");
+        } else if (!strcmp(op, "openat") && a) {
+            int root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            char path[4096] = "";
+            for (int k = 0; k < 32; k++) strcat(path, "../");
+            strncat(path, relative(a), sizeof path - strlen(path) - 1);
+            try_marker("openat", root, path);
+            close(root);
+        } else if (!strcmp(op, "chroot") && a && b) {
+            chroot_escape("chroot", a, b, 0);
+        } else if (!strcmp(op, "fdchroot") && a && b) {
+            chroot_escape("fdchroot", a, b, 1);
+        } else if (!strcmp(op, "open") && a) {
+            int fd = open(a, O_RDONLY | O_CLOEXEC);
+            int e = errno;
+            report(name, fd, e);
+            if (fd >= 0) close(fd);
+        } else if (!strcmp(op, "fds") && a) {
+            int any = 0;
+            for (int fd = 3; fd < 4096; fd++) {
+                if (fcntl(fd, F_GETFD) < 0) continue;
+                any = 1;
+                char path[64], target[4096];
+                snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+                ssize_t n = readlink(path, target, sizeof target - 1);
+                target[n > 0 ? n : 0] = 0;
+                printf("fd%d=%s\n", fd, target);
+                char which[32];
+                snprintf(which, sizeof which, "fd%d_marker", fd);
+                try_marker(which, fd, relative(a));
+            }
+            if (!any) printf("fds=none\n");
+        } else if (!strcmp(op, "mknod") && a) {
+            long r = mknod(a, S_IFCHR | 0600, makedev(1, 3));
+            int e = errno;
+            report(name, r, e);
+            if (r == 0) unlink(a);
+        } else if (!strcmp(op, "mount_tmpfs") && a) {
+            CALL(name, mount("burrow-escape", a, "tmpfs", 0, ""));
+        } else if (!strcmp(op, "remount_rw") && a) {
+            CALL(name, mount(NULL, a, NULL, MS_REMOUNT | MS_BIND, NULL));
+        } else if (!strcmp(op, "remount_sb_rw") && a) {
+            CALL(name, mount(NULL, a, NULL, MS_REMOUNT, NULL));
+        } else if (!strcmp(op, "setattr_rw") && a) {
+            struct burrow_mount_attr attr = {0, MOUNT_ATTR_RDONLY, 0, 0};
+            CALL(name, syscall(SYS_mount_setattr, AT_FDCWD, a, AT_RECURSIVE, &attr, sizeof attr));
+        } else if (!strcmp(op, "umount") && a) {
+            CALL(name, umount2(a, MNT_DETACH));
+        } else if (!strcmp(op, "write") && a) {
+            int fd = open(a, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            if (fd >= 0) {
+                long r = write(fd, "x", 1);
+                int e = errno;
+                report(name, r, e);
+                close(fd);
+                unlink(a);
+            } else {
+                report(name, -1, errno);
+            }
+        } else if (!strcmp(op, "newns")) {
+            CALL(name, unshare(CLONE_NEWUSER | CLONE_NEWNS));
+        } else if (!strcmp(op, "ancestors") && a) {
+            pid_t pid = getppid();
+            for (int n = 1; pid > 0 && n < 16; n++) {
+                char which[32], path[4200];
+                snprintf(which, sizeof which, "anc%d_root", n);
+                snprintf(path, sizeof path, "/proc/%d/root/%s", (int)pid, relative(a));
+                try_marker(which, AT_FDCWD, path);
+                snprintf(which, sizeof which, "anc%d_ptrace", n);
+                try_ptrace(which, pid);
+                pid = parent_of(pid);
+            }
+        } else if (!strcmp(op, "ptrace") && a) {
+            try_ptrace(name, pid_arg(a));
+        } else if (!strcmp(op, "kill0") && a) {
+            CALL(name, kill(pid_arg(a), 0));
+        } else if (!strcmp(op, "ids")) {
+            uid_t r, e, s;
+            getresuid(&r, &e, &s);
+            struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+            struct __user_cap_data_struct d[2] = {{0}};
+            syscall(SYS_capget, &h, d);
+            printf("ids=%u %u %u\ncapeff=%08x%08x\n", r, e, s, d[1].effective, d[0].effective);
+        } else {
+            printf("%s=unknown-probe\n", name);
+        }
+    }
+    return 0;
+}
