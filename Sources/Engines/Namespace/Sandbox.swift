@@ -57,9 +57,12 @@ struct Sandbox {
     func start() -> Never {
         let err = channels.errorWrite
         let isPID1 = spec.namespaces.pid
-        // PID 1 takes the namespace with it when it dies. Without a PID namespace the init
-        // must clean up first: SIGTERM, blocked, wakes its loop instead of killing it.
-        _ = try? Proc.dieWithParent(isPID1 ? SIGKILL : SIGTERM, expectedParent: supervisor)
+        // Without a PID namespace the init must clean up first: SIGTERM, blocked, wakes its
+        // loop instead of killing it. PID 1 takes the namespace with it when it dies, and
+        // will die from SIGKILL, but only once the set-up is over: a kill -9 of burrow must
+        // not cut a mkdir in the rootfs from its report to the cleaner (SIGTERM, blocked,
+        // until then; the lifeline is checked again after the set-up).
+        _ = try? Proc.dieWithParent(SIGTERM, expectedParent: supervisor)
         // The supervisor may have died before that prctl: then its end of the lifeline is
         // closed already (getppid cannot tell from inside a new PID namespace).
         Files.close(channels.lifelineWrite)
@@ -120,6 +123,12 @@ struct Sandbox {
             } catch { throw Failure(error) }
         } catch {
             fail(error, on: err)
+        }
+        // Everything made on the host is with the cleaner: from now on PID 1 dies with the
+        // supervisor, and does not go on if the supervisor died during the set-up.
+        if isPID1 {
+            _ = try? Proc.dieWithParent(SIGKILL, expectedParent: supervisor)
+            if Files.isHungUp(channels.lifelineRead) { Proc.exit(Failure.setupStatus) }
         }
 
         var responder: pid_t = -1
