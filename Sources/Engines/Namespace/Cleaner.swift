@@ -57,6 +57,42 @@ enum Cleaner {
         Proc.exit(0)
     }
 
+    /// Cleaner side, before `run`: creates the pid file, so that the one process that
+    /// outlives a `kill -9` of burrow owns it from the moment it exists. Sends the supervisor
+    /// the open file (reply "o") or the errno of the failure (reply "e" + 4 bytes, and the
+    /// cleaner ends: there is nothing to remove).
+    static func createPidFile(_ sock: Int32, parent: Int32, name: String) -> Entry {
+        do {
+            let fd = try Files.open(name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode: 0o644, at: parent)
+            let st = try Files.stat(name, at: parent)
+            let entry = Entry(parent: parent, name: name, kind: .pidFile, inode: UInt64(st.st_ino), device: UInt64(st.st_dev))
+            let reply: [UInt8] = [0x6f]
+            _ = reply.withUnsafeBytes { ck_send_fd(sock, fd, $0.baseAddress, $0.count) }
+            Files.close(fd)
+            return entry
+        } catch {
+            var reply: [UInt8] = [0x65]
+            withUnsafeBytes(of: error.errno.rawValue.littleEndian) { reply += $0 }
+            _ = reply.withUnsafeBytes { ck_send_fd(sock, -1, $0.baseAddress, $0.count) }
+            Proc.exit(0)
+        }
+    }
+
+    /// Supervisor side: the pid file the cleaner made, or why it could not.
+    static func receivePidFile(_ sock: Int32, path: String) -> Result<Int32, SysError> {
+        var buf = [UInt8](repeating: 0, count: 8)
+        var fd: Int32 = -1
+        var n = -1
+        repeat {
+            n = buf.withUnsafeMutableBytes { ck_recv_fd(sock, $0.baseAddress, $0.count, &fd) }
+        } while n < 0 && Glibc.errno == EINTR
+        if n >= 1, buf[0] == 0x6f, fd >= 0 { return .success(fd) }
+        if fd >= 0 { Files.close(fd) }
+        // The errno the cleaner saw; EIO if it died without a word (it said why on stderr).
+        Glibc.errno = n == 5 && buf[0] == 0x65 ? Int32(buf[1]) | Int32(buf[2]) << 8 | Int32(buf[3]) << 16 | Int32(buf[4]) << 24 : EIO
+        return .failure(SysError.last("open pid file", path))
+    }
+
     static func remove(_ e: Entry) {
         // The sandbox's mounts go away with its last process, a moment after its fds are
         // closed: until then a mount point is busy, or shows the mount on top of it.

@@ -84,8 +84,9 @@ public enum NamespaceEngine {
         let callerMask = Signals.takeOver()
         let maps = IDMaps(identity: spec.identity, hostUid: getuid(), hostGid: getgid())
         var ch = Channels()
-        var cleanerEntries: [Cleaner.Entry] = []
         var pidFile: Int32 = -1
+        // The pid file is made by the cleaner (below), which removes it even after kill -9.
+        var pidDir: (fd: Int32, name: String) = (-1, "")
         do throws(SysError) {
             (ch.errorRead, ch.errorWrite) = try Files.pipe()
             (ch.lifelineRead, ch.lifelineWrite) = try Files.pipe()
@@ -93,16 +94,9 @@ public enum NamespaceEngine {
                 (ch.pidSupervisor, ch.pidCommand) = try Files.socketPair(Int32(SOCK_DGRAM.rawValue))
                 try Files.passCredentials(ch.pidSupervisor)
                 let (dir, name) = split(path.string)
-                let dirfd: Int32
-                do {
-                    dirfd = try Files.open(dir, O_PATH | O_DIRECTORY)
-                    pidFile = try Files.open(name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o644, at: dirfd)
-                } catch {
+                do { pidDir = (try Files.open(dir, O_PATH | O_DIRECTORY), name) } catch {
                     throw SysError("open pid file", path.string, errno: error.errno)
                 }
-                let st = try Files.stat(name, at: dirfd)
-                cleanerEntries.append(Cleaner.Entry(parent: dirfd, name: name, kind: .pidFile,
-                                                    inode: UInt64(st.st_ino), device: UInt64(st.st_dev)))
             }
             if cleanupNeeded {
                 (ch.cleanerSide, ch.cleanerSandbox) = try Files.socketPair(Int32(SOCK_SEQPACKET.rawValue))
@@ -123,11 +117,18 @@ public enum NamespaceEngine {
                 if let caller = privilege.caller {
                     do { try caller.becomeForGood() } catch { report(error.description, spec); Proc.exit(Failure.setupStatus) }
                 }
-                Cleaner.run(ch.cleanerSide, initial: cleanerEntries)
+                let initial = pidDir.fd >= 0 ? [Cleaner.createPidFile(ch.cleanerSide, parent: pidDir.fd, name: pidDir.name)] : []
+                Cleaner.run(ch.cleanerSide, initial: initial)
             }
             Files.close(ch.cleanerSide)
         }
-        for e in cleanerEntries { Files.close(e.parent) }
+        if pidDir.fd >= 0 {
+            Files.close(pidDir.fd)
+            switch Cleaner.receivePidFile(ch.cleanerSandbox, path: spec.process.pidFile?.string ?? "") {
+            case .success(let fd): pidFile = fd
+            case .failure(let e): throw Failure(e)
+            }
+        }
         var mapHelper: pid_t = -1
         if maps.needsHelper {
             do { mapHelper = try Proc.fork("uid map helper") } catch { throw Failure(error) }
