@@ -233,9 +233,12 @@ struct Filesystem {
             guard let name = d.lastComponent else { throw SysError("symlink", "/ -> \(target)", errno: .fileExists) }
             let parent = try resolve(d.parent, create: .directory(nil))
             defer { Files.close(parent) }
-            do {
+            do throws(SysError) {
                 try mayCreate(in: parent, d)
-                try Files.symlink(target, name, at: parent)
+                do throws(SysError) { try Files.symlink(target, name, at: parent) } catch where error.errno != .fileExists {
+                    // Name the guest path, not just its last component (e.g. a read-only rootfs).
+                    throw SysError("symlink", "\(d) -> \(target)", errno: error.errno)
+                }
                 record(parent: parent, name: name, kind: .symlink)
             } catch where error.errno == .fileExists {
                 // Already there and the same: fine, as bubblewrap does.
