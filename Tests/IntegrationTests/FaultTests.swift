@@ -1,0 +1,316 @@
+// Faults and load: burrow killed with SIGKILL at many points of its set-up and run, signals
+// passed on in setuid mode, hundreds of sandboxes in sequence and side by side, a full disk
+// and a read-only rootfs. Each time: nothing is left behind and errors are clean.
+//
+// "Nothing left" is checked as LeftoverTests does (no process with the run's marker or the
+// rootfs path on its command line, no mount the test process can see mentioning the
+// rootfs, the rootfs exactly as before, no pid file) plus, for load, the test process's
+// open descriptors, its zombie children, and the host's mount table. Memory: a sandbox's
+// kernel objects (user, mount, PID namespaces, their mounts, pipes and sockets) live only
+// as long as a process, a descriptor or a mount holds them, so "no growth in memory" is
+// checked as no surviving process, no descriptor gained by the caller and no host mount
+// gained. Global counters (/proc/meminfo's Slab, /proc/slabinfo) move with everything else
+// the machine runs, other test suites included, and would make the test flaky.
+//
+// The namespace engine is SIGKILLed at ~40 timings; the setuid mode and ptrace engine at a
+// few. No assertion depends on timing: a run killed before it started anything must leave
+// nothing either.
+
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+@Suite("Faults and load", .serialized, .timeLimit(.minutes(3)))
+struct FaultTests {
+    /// A private rootfs, a directory for the pid file and the bind, and a unique marker.
+    struct Scene {
+        let root: PrivateRootfs
+        let work: TempDir
+        let before: [String]
+
+        static func make() async -> Scene {
+            let root = await makePrivateRootfs()
+            return Scene(root: root, work: makeTempDir(owner: testUser), before: treeListing(root.path))
+        }
+
+        /// Setup steps that create things in the rootfs and on the host.
+        func steps(_ engine: String) -> [String] {
+            let common = ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/newdir/sub", "--dir", "/newdir3", "--symlink", "/etc", "/newlink",
+                          "--pidfile", work.sub("pid")]
+            return engine == "ptrace" ? common : common + ["--bind", work.path, "/newbind", "--unshare-pid"]
+        }
+
+        func tearDown() {
+            root.remove()
+            work.remove()
+        }
+    }
+
+    /// Waits (a little) for the cleaner, then records anything that is left.
+    func expectNothingLeft(_ scene: Scene, marker: String, context: String, grace: Double = 3,
+                           sourceLocation: SourceLocation = #_sourceLocation) async {
+        let left = await waitUntilGone(argument: marker, timeout: grace)
+        #expect(left.isEmpty, "\(context): processes left: \(left)", sourceLocation: sourceLocation)
+        let helpers = await waitUntilGone(argument: scene.root.path, timeout: grace)
+        #expect(helpers.isEmpty, "\(context): burrow processes left: \(helpers.map { hostCmdline($0) ?? [] })",
+                sourceLocation: sourceLocation)
+        let clean = await eventually(timeout: grace) { treeListing(scene.root.path) == scene.before && !pathExists(scene.work.sub("pid")) }
+        #expect(clean, "\(context): left in the rootfs: \(Set(treeListing(scene.root.path)).subtracting(scene.before).sorted()), pid file: \(pathExists(scene.work.sub("pid")))",
+                sourceLocation: sourceLocation)
+        #expect(hostMounts(mentioning: scene.root.path).isEmpty, "\(context): \(hostMounts(mentioning: scene.root.path))",
+                sourceLocation: sourceLocation)
+        killProcesses(withArgument: marker)
+    }
+
+    /// Delays in microseconds: dense over the first milliseconds of set-up, then into the run.
+    static let namespaceDelays: [UInt32] = Array(stride(from: 0, to: 3000, by: 100)) + [3500, 4000, 5000, 6000, 8000, 12000, 20000, 50000, 100_000, 300_000]
+
+    @Test("kill -9 of burrow at ~40 points of set-up and run leaves no mount, process, pid file or mount point",
+          arguments: ["namespace", "setuid"])
+    func killNineAnywhere(_ engine: String) async throws {
+        if engine == "setuid", !SetuidInstall.available { return }
+        let scene = await Scene.make()
+        defer { scene.tearDown() }
+        let delays = engine == "namespace" ? Self.namespaceDelays : [0, 500, 1000, 2000, 4000, 8000, 50000, 300_000]
+        // Setuid mode refuses nothing here but wants the caller's ids: drop --bind's host
+        // write (fine) and keep the same steps.
+        for delay in delays {
+            let marker = sleepMarker()
+            let args = scene.steps(engine) + [scene.root.path, "/bin/sleep", marker]
+            let p = engine == "setuid" ? try spawn(startSetuidArgv(args)) : try startBurrow(args)
+            if delay > 0 { usleep(delay) }
+            // setuid: burrow runs below no-userns and setpriv (exec'd, same pid).
+            p.send(SIGKILL)
+            let r = await p.wait(timeout: 10)
+            #expect(r.signal == SIGKILL || r.status == 125 || r.status == 0, "after \(delay) µs:\n\(r)")
+            await expectNothingLeft(scene, marker: marker, context: "\(engine), SIGKILL after \(delay) µs")
+        }
+    }
+
+    /// The ptrace engine has no cleaner: it removes its emulated --tmpfs and --dev
+    /// directories (in $TMPDIR), its --dir and --symlink results and the pid file itself
+    /// when it ends. The traced processes die with it (PTRACE_O_EXITKILL); the rest stays.
+    @Test("kill -9 of the ptrace engine: no process is left; its files are (known issue)")
+    func killNinePtrace() async throws {
+        let scene = await Scene.make()
+        let tmp = makeTempDir(owner: testUser)
+        defer { scene.tearDown(); tmp.remove() }
+        var leftovers: [String] = []
+        for delay: UInt32 in [0, 1000, 3000, 10000, 100_000, 300_000] {
+            let marker = sleepMarker()
+            let p = try startBurrow(["--engine", "ptrace"] + scene.steps("ptrace") + [scene.root.path, "/bin/sleep", marker],
+                                    environment: ["TMPDIR": tmp.path])
+            if delay > 0 { usleep(delay) }
+            p.send(SIGKILL)
+            _ = await p.wait(timeout: 10)
+            #expect(await waitUntilGone(argument: marker, timeout: 3).isEmpty, "after \(delay) µs")
+            #expect(await waitUntilGone(argument: scene.root.path, timeout: 3).isEmpty, "after \(delay) µs")
+            leftovers += Set(treeListing(scene.root.path)).subtracting(scene.before).sorted()
+            leftovers += directoryEntries(tmp.path) + (pathExists(scene.work.sub("pid")) ? ["pid file"] : [])
+            // Start the next run from a clean tree.
+            for extra in Set(treeListing(scene.root.path)).subtracting(scene.before).sorted().reversed() {
+                _ = runHost(["/bin/rm", "-rf", scene.root.path + extra])
+            }
+            _ = runHost(["/bin/rm", "-rf", scene.work.sub("pid")])
+        }
+        withKnownIssue("the ptrace engine has no cleaner process: after SIGKILL its temporary directories, --dir/--symlink results and pid file stay") {
+            #expect(leftovers.isEmpty, "left: \(Set(leftovers).sorted())")
+        }
+    }
+
+    @Test("Signals sent to a setuid burrow reach the command", arguments: [SIGTERM, SIGINT, SIGHUP, SIGUSR1], [false, true])
+    func setuidSignals(_ sig: Int32, unsharePID: Bool) async throws {
+        guard SetuidInstall.available else { return }
+        let names = [SIGTERM: "TERM", SIGINT: "INT", SIGHUP: "HUP", SIGUSR1: "USR1"]
+        let marker = sleepMarker()
+        defer { killProcesses(withArgument: marker) }
+        let p = try spawn(startSetuidArgv((unsharePID ? ["--unshare-pid"] : []) + ["--dev", "/dev", Harness.sharedRootfs]
+                                          + sh(#"trap "echo got-sig; exit 3" \#(names[sig] ?? "?"); sleep \#(marker) & echo ready; wait"#)))
+        #expect(await p.waitForStdout("ready"), "stderr: \(p.stderrSoFar)")
+        // burrow is a child of no-userns' exec chain: the spawned pid is burrow itself.
+        p.send(sig)
+        let r = await p.wait(timeout: 10)
+        expectStatus(r, 3)
+        expectStdout(r, contains: "got-sig")
+        #expect(await waitUntilGone(argument: marker, timeout: 2).isEmpty)
+    }
+
+    // MARK: load
+
+    struct Snapshot: Equatable, CustomStringConvertible {
+        let descriptors: Int
+        let zombies: [pid_t]
+        let hostMounts: Int
+
+        static func take() -> Snapshot {
+            let me = getpid()
+            let zombies = directoryEntries("/proc").compactMap { pid_t($0) }.filter { pid in
+                guard let stat = readFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
+                let fields = stat[stat.index(after: close)...].split(separator: " ")
+                return fields.count > 2 && fields[0] == "Z" && pid_t(fields[1]) == me
+            }
+            return Snapshot(descriptors: directoryEntries("/proc/self/fd").count, zombies: zombies, hostMounts: hostMountinfo().count)
+        }
+
+        var description: String { "fds \(descriptors), zombie children \(zombies), host mounts \(hostMounts)" }
+    }
+
+    /// 200 sandboxes, `width` at a time, each making mount points, a pid file and a PID
+    /// namespace; afterwards nothing is left and the test process has what it had.
+    @Test("200 sandboxes in sequence and 20 at a time: no growth in mounts, processes, zombies or descriptors",
+          arguments: [1, 20])
+    func twoHundredSandboxes(width: Int) async throws {
+        let scene = await Scene.make()
+        defer { scene.tearDown() }
+        let marker = sleepMarker()
+        let before = Snapshot.take()
+        var failures: [BurrowResult] = []
+        var started = 0
+        while started < 200 {
+            var batch: [SpawnedProcess] = []
+            for i in 0..<min(width, 200 - started) {
+                let pidfile = scene.work.sub("pid-\(started + i)")
+                // In sequence, mount points made in the rootfs and removed each time; side by
+                // side, on a tmpfs (sandboxes sharing a rootfs race on mount points they make
+                // there: one's cleaner removes what another still mounts on).
+                let steps = width == 1 ? ["--tmpfs", "/newdir/sub", "--dir", "/newdir3"] : ["--tmpfs", "/tmp", "--dir", "/tmp/newdir/sub"]
+                batch.append(try startBurrow(["--unshare-pid", "--proc", "/proc"] + steps + ["--pidfile", pidfile, scene.root.path]
+                                             + sh("test -d \(steps[3]); echo ok") + [marker]))
+            }
+            started += batch.count
+            for p in batch {
+                let r = await p.wait(timeout: 60)
+                if r.status != 0 || r.stdout != "ok\n" { failures.append(r) }
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.count) runs failed; first:\n\(failures.first.map(\.description) ?? "")")
+        #expect(await waitUntilGone(argument: marker, timeout: 3).isEmpty)
+        #expect(await waitUntilGone(argument: scene.root.path, timeout: 3).isEmpty)
+        #expect(await eventually(timeout: 3) { treeListing(scene.root.path) == scene.before }, "\(treeListing(scene.root.path))")
+        #expect(directoryEntries(scene.work.path).isEmpty, "pid files left: \(directoryEntries(scene.work.path).prefix(5))")
+        #expect(hostMounts(mentioning: scene.root.path).isEmpty)
+        let after = Snapshot.take()
+        #expect(after.zombies.isEmpty, "\(after)")
+        #expect(after.descriptors <= before.descriptors, "before: \(before); after: \(after)")
+        // Other suites of this process do not mount on the host; a sandbox never does.
+        #expect(after.hostMounts <= before.hostMounts, "before: \(before); after: \(after)")
+    }
+
+    // MARK: a full disk, a read-only rootfs
+
+    /// A tmpfs of its own on the host (mounted by the test process, as root), holding a
+    /// copy of the rootfs and `spare` free inodes, then filled up.
+    final class SmallDisk: @unchecked Sendable {
+        let dir: TempDir
+        var mounted = false
+        var rootfs: String { dir.sub("rootfs") }
+        var run: String { dir.sub("run") }
+
+        init?() async {
+            dir = makeTempDir()
+            guard runHost(["/bin/mount", "-t", "tmpfs", "-o", "size=16m,nr_inodes=4000,mode=755", "burrow-fault-disk", dir.path]).status == 0
+            else { return nil }
+            mounted = true
+            let cp = await runHostAsync(["/bin/cp", "-a", Harness.sharedRootfs, rootfs])
+            guard cp.status == 0 else { return nil }
+            _ = await runHostAsync(["/bin/chown", "-R", "-h", "\(testUser.uid):\(testUser.gid)", rootfs])
+            mkdir(run, 0o755)
+            giveToTestUser(run)
+        }
+
+        /// Uses up every inode and every block.
+        func fill() async {
+            mkdir(dir.sub("filler"), 0o755)
+            _ = await runHostAsync(["/bin/sh", "-c", "i=0; while : > \(dir.sub("filler"))/f$i 2>/dev/null; do i=$((i+1)); done; "
+                                    + "dd if=/dev/zero of=\(dir.sub("filler"))/big bs=1M 2>/dev/null; true"])
+        }
+
+        func tearDown() {
+            if mounted { _ = runHost(["/bin/umount", dir.path]) }
+            dir.remove()
+        }
+    }
+
+    struct DiskCase: Sendable, CustomTestStringConvertible {
+        let name: String
+        /// Options; ROOTFS and RUN stand for the rootfs and a run directory on the full disk.
+        let options: [String]
+        let mentions: [String]
+        var testDescription: String { name }
+    }
+
+    static let fullDiskCases = [
+        DiskCase(name: "a mount point to create in the rootfs", options: ["--tmpfs", "/newdir/sub"],
+                 mentions: ["create mount point /newdir", "No space left on device"]),
+        DiskCase(name: "--dir", options: ["--dir", "/made-dir"], mentions: ["/made-dir", "No space left on device"]),
+        DiskCase(name: "--pidfile", options: ["--pidfile", "RUN/pid"], mentions: ["RUN/pid", "No space left on device"]),
+        DiskCase(name: "--root-overlay DIR", options: ["--root-overlay", "RUN/overlay"], mentions: ["RUN/overlay", "No space left on device"]),
+    ]
+
+    @Test("A full disk gives a clean error (125, operation, path, errno) and leaves nothing", arguments: fullDiskCases)
+    func fullDisk(_ c: DiskCase) async {
+        guard Harness.runningAsRoot else { return }
+        guard let disk = await SmallDisk() else {
+            Issue.record("cannot make a small tmpfs for the test")
+            return
+        }
+        defer { disk.tearDown() }
+        let before = treeListing(disk.rootfs)
+        let runBefore = directoryEntries(disk.run)
+        await disk.fill()
+        let subst = { (s: String) in s.replacingOccurrences(of: "RUN", with: disk.run) }
+        let r = await burrow(c.options.map(subst) + [disk.rootfs] + sh("echo RAN"))
+        expectStatus(r, 125)
+        expectStdout(r, lacks: "RAN")
+        #expect(r.stderr.hasPrefix("burrow: "), "\(r)")
+        for m in c.mentions { expectStderr(r, contains: subst(m)) }
+        #expect(await eventually { treeListing(disk.rootfs) == before }, "left: \(Set(treeListing(disk.rootfs)).subtracting(before))")
+        #expect(directoryEntries(disk.run) == runBefore, "left in the run directory: \(directoryEntries(disk.run))")
+        #expect(hostMounts(mentioning: disk.rootfs).isEmpty)
+    }
+
+    static let readOnlyCases = [
+        DiskCase(name: "a mount point to create in the rootfs", options: ["--tmpfs", "/newdir/sub"],
+                 mentions: ["create mount point /newdir", "Read-only file system", "hint:"]),
+        DiskCase(name: "--dir", options: ["--dir", "/made-dir"], mentions: ["/made-dir", "Read-only file system"]),
+        DiskCase(name: "--symlink", options: ["--symlink", "/etc", "/made-link"], mentions: ["/made-link", "Read-only file system"]),
+        DiskCase(name: "--pidfile", options: ["--pidfile", "ROOTFS/tmp/pid"], mentions: ["ROOTFS/tmp/pid", "Read-only file system"]),
+    ]
+
+    @Test("A read-only rootfs (a read-only bind on the host) gives a clean error and leaves nothing",
+          arguments: readOnlyCases, ["namespace", "setuid"])
+    func readOnlyRootfs(_ c: DiskCase, _ engine: String) async {
+        guard Harness.runningAsRoot, engine != "setuid" || SetuidInstall.available else { return }
+        let root = await makePrivateRootfs()
+        let ro = makeTempDir()
+        defer {
+            _ = runHost(["/bin/umount", ro.sub("rootfs")])
+            root.remove()
+            ro.remove()
+        }
+        mkdir(ro.sub("rootfs"), 0o755)
+        guard runHost(["/bin/mount", "--bind", "-o", "ro", root.path, ro.sub("rootfs")]).status == 0,
+            runHost(["/bin/mount", "-o", "remount,bind,ro", ro.sub("rootfs")]).status == 0
+        else {
+            Issue.record("cannot make a read-only bind mount")
+            return
+        }
+        let rootfs = ro.sub("rootfs")
+        let before = treeListing(root.path)
+        let subst = { (s: String) in s.replacingOccurrences(of: "ROOTFS", with: rootfs) }
+        let args = c.options.map(subst) + [rootfs] + sh("echo RAN")
+        let r = engine == "setuid" ? await setuidBurrow(args) : await burrow(args)
+        expectStatus(r, 125)
+        expectStdout(r, lacks: "RAN")
+        #expect(r.stderr.hasPrefix("burrow: "), "\(r)")
+        for m in c.mentions { expectStderr(r, contains: subst(m)) }
+        #expect(treeListing(root.path) == before)
+        // The read-only bind is the only mount there, as before.
+        #expect(hostMounts(mentioning: rootfs).count == 1, "\(hostMounts(mentioning: rootfs))")
+    }
+}
