@@ -198,7 +198,7 @@ struct EscapeTests {
         }
         let pid = other.pid
         let got = await probe(mode, (unsharePID ? ["--unshare-pid"] : []) + ["--proc", "/proc"], [
-            "open:/proc/\(pid)/root\(marker)", "ptrace:\(pid)", "kill0:\(pid)",
+            "open:/proc/\(pid)/root\(marker)", "ptrace:\(pid)", "kill0:\(pid)", "open:/proc/\(pid)/environ",
         ])
         other.send(SIGKILL)
         _ = await other.wait()
@@ -216,6 +216,7 @@ struct EscapeTests {
         } else {
             #expect(root == "EACCES", "\(r)")
             #expect(trace == "EPERM", "\(r)")
+            #expect(results["open:/proc/\(pid)/environ"] == "EACCES", "\(r)")
             // Documented: signals reach the caller's processes without a PID namespace.
             #expect(signal == "ok", "\(r)")
         }
