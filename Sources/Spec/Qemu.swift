@@ -158,3 +158,14 @@ public enum Qemu {
         }
     }
 }
+
+extension Qemu.Target {
+    /// Whether an ELF header (at least 20 bytes) is a program of this target: class, byte
+    /// order and machine match.
+    public func matches(elfHeader h: [UInt8]) -> Bool {
+        guard h.count >= 20, h[0] == 0x7f, h[1] == 0x45, h[2] == 0x4c, h[3] == 0x46 else { return false }
+        guard h[4] == (is64Bit ? 2 : 1), h[5] == (littleEndian ? 1 : 2) else { return false }
+        let m = littleEndian ? UInt16(h[18]) | UInt16(h[19]) << 8 : UInt16(h[18]) << 8 | UInt16(h[19])
+        return m == machine
+    }
+}

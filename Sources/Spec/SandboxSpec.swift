@@ -191,6 +191,9 @@ public struct Identity: Equatable, Sendable {
     /// `groupName` says otherwise.
     public var userName: String?
     public var groupName: String?
+    /// The ptrace engine's faked owners, modes and device nodes (`--fake-db`): loaded at
+    /// start and saved at exit, so a rootfs keeps what `chown` set inside across runs.
+    public var fakeDatabase: HostPath?
     public init(uid: UInt32? = nil, gid: UInt32? = nil) {
         self.uid = uid
         self.gid = gid

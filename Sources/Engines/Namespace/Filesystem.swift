@@ -39,7 +39,7 @@ struct Filesystem {
             for (index, op) in spec.operations.enumerated() {
                 try apply(op, source: opened.binds[index] ?? nil, opened: opened)
             }
-            if let release = spec.emulation.kernelRelease { try fakeOSRelease(release) }
+            if let uname = spec.emulation.uname { try fakeOSRelease(uname.release) }
             return root
         } catch {
             throw Failure(error)

@@ -6,7 +6,8 @@ import Glibc
 /// A fake kernel release (`--kernel-release`, PRoot's `-k`) on the namespace engine: the
 /// init installs a filter that hands every `uname` of the sandbox to a responder process
 /// through seccomp user notification; the responder fills in the caller's `struct utsname`
-/// with the real fields but the release. /proc/sys/kernel/osrelease is covered by a bind
+/// with the real fields but those `FakeUname` sets (the release, or with PRoot's full form
+/// every field; AT_HWCAP is not changed on this engine). /proc/sys/kernel/osrelease is covered by a bind
 /// (see `Filesystem`).
 enum KernelRelease {
     /// `uname` on every ABI this machine runs natively (x86_64: also i386's `newuname` and
@@ -35,7 +36,7 @@ enum KernelRelease {
     /// The responder: a child of the init, in the sandbox's PID namespace (so the pids in
     /// requests are its own). Answers until no process uses the filter any more, or it is
     /// killed with the rest of the sandbox.
-    static func serve(listener: Int32, release: String) -> Never {
+    static func serve(listener: Int32, uname fake: FakeUname) -> Never {
         while true {
             guard let request = try? SeccompNotify.receive(listener) else { Proc.exit(0) }
             var names = utsname()
@@ -45,9 +46,7 @@ enum KernelRelease {
             }
             var bytes = withUnsafeBytes(of: &names) { Array($0) }
             // struct utsname: sysname, nodename, release, version, machine, domainname.
-            let field = 2 * fieldLength
-            let text = Array(release.utf8.prefix(fieldLength - 1))
-            for i in 0..<fieldLength { bytes[field + i] = i < text.count ? text[i] : 0 }
+            fake.apply(toUtsname: &bytes)
             let size = min(bytes.count, 6 * fieldLength)
             // The pid may be reused if the caller died meanwhile: check, then write.
             guard SeccompNotify.isWaiting(listener, id: request.id) else { continue }

@@ -132,7 +132,8 @@ struct Sandbox {
         }
 
         var responder: pid_t = -1
-        if let release = spec.emulation.kernelRelease {
+        if let uname = spec.emulation.uname {
+            let release = uname.release
             // The responder is started before the filter exists, so that its own uname()
             // is the real one; the listener reaches it over a socket.
             do throws(SysError) {
@@ -143,7 +144,7 @@ struct Sandbox {
                     _ = try? Proc.dieWithParent(SIGKILL, expectedParent: getppid())
                     guard let listener = Files.receiveDescriptor(there) else { Proc.exit(0) }
                     Files.close(there)
-                    KernelRelease.serve(listener: listener, release: release)
+                    KernelRelease.serve(listener: listener, uname: uname)
                 }
                 Files.close(there)
                 let listener = try KernelRelease.install()

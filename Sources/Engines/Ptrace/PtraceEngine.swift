@@ -61,7 +61,9 @@ public enum PtraceEngine {
         }
         var setup = Setup(log: log)
         defer { setup.undo() }
-        let bindings = try setup.build(spec)
+        var bindings = try setup.build(spec)
+        // Faked ids, uname, QEMU (Emulator.swift): their files and calls.
+        let emulator = try makeEmulator(spec, setup: &setup, bindings: &bindings, log: log)
         let tree = setup.tree
 
         // The command starts in its working directory, found in the guest.
@@ -87,7 +89,8 @@ public enum PtraceEngine {
             candidates: candidates(for: spec.process.argv[0], env: env), argv: spec.process.argv,
             environment: env.map { "\($0.0)=\($0.1)" }, hostWorkingDirectory: cwdHost, signalMask: callerMask)
         launch.newSession = spec.process.newSession
-        launch.filter = TraceFilter.program(trace: SyscallTable.traced, arch: SyscallTable.auditArch)
+        launch.filter = TraceFilter.program(trace: Array(Set(SyscallTable.traced + (emulator?.traced ?? []))).sorted(),
+                                            arch: SyscallTable.auditArch)
         // Orphans of the command come back to the supervisor, which reaps them.
         try? Proc.setChildSubreaper()
         let child: (pid: pid_t, report: Int32)
@@ -115,7 +118,9 @@ public enum PtraceEngine {
         let lastToExit = spec.process.status == .lastToExit
         let tracer = Tracer(bindings: bindings, tree: tree, command: child.pid,
                             keepChildren: spec.process.keepChildren || lastToExit, lastToExit: lastToExit)
+        tracer.emulator = emulator
         let exit = tracer.run()
+        do throws(Failure) { try emulator?.save() } catch { report(error.description) }
         if !tracer.initialExecDone, let f = Trace.childFailure(child.report, launch) {
             let subject = f.candidate.map { "\(f.step) \($0)" } ?? f.step
             report(SysError(subject, errno: f.errno).description)

@@ -14,21 +14,7 @@ enum Refusals {
         if spec.process.hostname != nil {
             return "--hostname needs the namespace engine (a new UTS namespace)"
         }
-        if let uid = spec.identity.uid, uid != hostUid {
-            return "--uid \(uid) needs the namespace engine: the ptrace engine runs the command as you (uid \(hostUid)); faked ids are planned"
-        }
-        if let gid = spec.identity.gid, gid != hostGid {
-            return "--gid \(gid) needs the namespace engine: the ptrace engine runs the command with your gid (\(hostGid)); faked ids are planned"
-        }
-        if spec.identity.userName != nil || spec.identity.groupName != nil {
-            return "a user or group name needs the namespace engine: the ptrace engine runs the command as you; faked ids are planned"
-        }
-        if spec.emulation.kernelRelease != nil {
-            return "a faked kernel release needs the namespace engine for now (planned for the ptrace engine)"
-        }
-        if spec.emulation.qemu != nil {
-            return "QEMU user mode needs the namespace engine for now (planned for the ptrace engine)"
-        }
+        // --uid, --gid, --root, names, --kernel-release and --qemu are emulated (Emulator.swift).
         if spec.security.seccomp != .none {
             return "--seccomp needs the namespace engine for now (the ptrace engine installs its own tracing filter; combining both is planned)"
         }

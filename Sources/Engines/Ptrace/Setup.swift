@@ -108,7 +108,7 @@ struct Setup {
         bindings.host(try canonical(dest, followLast: followLast))
     }
 
-    private mutating func addBinding(source: String, dest: GuestPath, kind: Binding.Kind, readOnly: Bool,
+    mutating func addBinding(source: String, dest: GuestPath, kind: Binding.Kind, readOnly: Bool,
                                      followDestination: Bool = true) throws(PtraceEngine.Failure) {
         let g = try canonical(dest, followLast: followDestination)
         let fd: Int32
@@ -120,7 +120,7 @@ struct Setup {
         log.step("bind \(source) -> \(g)\(readOnly ? " (read-only)" : "")")
     }
 
-    private mutating func temporaryDirectory(mode: UInt32, for what: String) throws(PtraceEngine.Failure) -> String {
+    mutating func temporaryDirectory(mode: UInt32, for what: String) throws(PtraceEngine.Failure) -> String {
         let base = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         var template = Array("\(base)/burrow-ptrace.XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }

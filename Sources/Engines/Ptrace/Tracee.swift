@@ -15,6 +15,8 @@ final class Tracee {
     var exe: GuestPath?
     /// Set while an execve is under way: the program it runs, once it succeeds.
     var execTarget: GuestPath?
+    /// Faked ids (Emulator); nil until first needed.
+    var credentials: Credentials?
 
     init(pid: pid_t) { self.pid = pid }
 }
@@ -32,6 +34,8 @@ enum ExitAction: Equatable {
     case readlink(buffer: UInt64, size: Int)
     /// In the fallback mode (no seccomp), a skipped call sets its result at exit.
     case setResult(Int64)
+    /// Faked ids, uname (FakeIdentity.swift).
+    case emulated(EmulatedExit)
 }
 
 /// What a group's `enter` decided.

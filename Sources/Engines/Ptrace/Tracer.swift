@@ -21,6 +21,8 @@ final class Tracer {
     /// The proc binding's guest path, if any (for /proc/PID/exe).
     let procDestination: GuestPath?
     var initialExecDone = false
+    /// Faked ids, uname and QEMU (Emulator.swift); nil when nothing is faked.
+    var emulator: Emulator?
 
     /// PRoot's rule: the status of the last process to exit, not the command's.
     let lastToExit: Bool
@@ -101,6 +103,7 @@ final class Tracer {
             let child = pid_t(truncatingIfNeeded: Trace.eventMessage(t.pid))
             let c = tracee(child)
             c.exe = t.exe
+            if c.credentials == nil { c.credentials = t.credentials }
             if killedSandbox { Proc.kill(child, SIGKILL) }
         case .exec:
             // The thread that called execve may not be the leader: its state moves here.
@@ -108,6 +111,7 @@ final class Tracer {
             if former != t.pid, let old = tracees[former] {
                 t.pending = old.pending
                 t.execTarget = old.execTarget
+                t.credentials = old.credentials ?? t.credentials
                 tracees[former] = nil
             }
             if let target = t.execTarget { t.exe = target }
@@ -115,6 +119,7 @@ final class Tracer {
             // A successful exec leaves nothing to restore.
             t.pending = nil
             if t.pid == command { initialExecDone = true }
+            emulator?.execDone(t)
         default:
             break
         }
@@ -146,7 +151,9 @@ final class Tracer {
         guard var regs = Trace.registers(t.pid) else { return }
         let nr = regs.syscall
         let result: EnterResult
-        if let group = SyscallTable.group(nr) {
+        if let call = emulator?.calls[nr] {
+            result = emulatedEnter(call, t, regs)
+        } else if let group = SyscallTable.group(nr) {
             result = enter(group, t, regs)
         } else if nr == SyscallTable.seccompSyscall && !filterActive && t.pid == command && !initialExecDone {
             // Our own filter going in: watch its result.
@@ -197,6 +204,7 @@ final class Tracer {
         case .restore: break
         case .setResult(let v): regs.result = v
         case .readlink(let buffer, let size): regs.result = readlinkExit(t, buffer: buffer, size: size, result: now.result)
+        case .emulated(let e): regs.result = emulatedExit(e, t, result: now.result)
         }
         Trace.setRegisters(t.pid, regs)
     }

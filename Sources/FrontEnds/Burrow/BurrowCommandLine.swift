@@ -241,10 +241,17 @@ public enum BurrowCommandLine {
                apply: flag { $0.spec.process.keepChildren = true }),
         // Emulation
         Option(names: ["--kernel-release"], metavars: ["RELEASE"], group: .emulation,
-               help: "uname and /proc/sys/kernel/osrelease show RELEASE",
+               help: "uname and /proc/sys/kernel/osrelease show RELEASE (or every field: PRoot's \\sysname\\...\\hwcap\\ form)",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
-                   guard !v[0].isEmpty, v[0].utf8.count <= 64 else { throw UsageError("\(n): RELEASE must be 1 to 64 bytes long") }
+                   do throws(FakeUname.ParseError) { _ = try FakeUname(parsing: v[0]) } catch {
+                       throw UsageError("\(n): \(error.message)")
+                   }
                    s.spec.emulation.kernelRelease = v[0] }),
+        Option(names: ["--fake-db"], metavars: ["FILE"], group: .identity,
+               help: "ptrace engine, faked ids: load and save the faked owners and modes in FILE (as fakeroot -i/-s)",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   guard !v[0].isEmpty else { throw UsageError("\(n) needs a file name") }
+                   s.spec.identity.fakeDatabase = HostPath(v[0]) }),
         Option(names: ["--qemu"], metavars: ["COMMAND"], group: .emulation,
                help: "Run foreign-CPU programs through QEMU user mode ('qemu-ARCH [OPTIONS]'); the host's / appears at /host-rootfs",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in

@@ -62,8 +62,8 @@ public enum PRootCommandLine {
         Option(names: ["-h", "--help", "--usage"], metavar: nil,
                help: "Print the version and the command-line usage, then exit.") { s, _, _, _ in s.stop = .help },
         Option(names: ["-k", "--kernel-release"], metavar: "string",
-               help: "Make current kernel appear as kernel release *string* (uname and /proc/sys/kernel/osrelease).") { s, v, o, _ throws(UsageError) in
-            guard !v.isEmpty, v.utf8.count <= 64 else { throw UsageError("\(o): the release must be 1 to 64 bytes long") }
+               help: "Make current kernel appear as kernel release *string* (uname and /proc/sys/kernel/osrelease); \\sysname\\nodename\\release\\version\\machine\\domainname\\hwcap\\ sets every field.") { s, v, o, _ throws(UsageError) in
+            do throws(FakeUname.ParseError) { _ = try FakeUname(parsing: v) } catch { throw UsageError("\(o): \(error.message)") }
             s.kernelRelease = v
         },
         Option(names: ["-0", "--root-id"], metavar: nil,
@@ -159,6 +159,10 @@ public enum PRootCommandLine {
         if let id = state.identity {
             spec.identity.uid = id.uid
             spec.identity.gid = id.gid
+            // Burrow's addition: where the ptrace engine keeps faked owners between runs.
+            if let db = host.environment["BURROW_FAKE_DB"], !db.isEmpty {
+                spec.identity.fakeDatabase = HostPath(try absolute(db, option: "BURROW_FAKE_DB", host: host))
+            }
         }
         spec.verbose = state.verbosity >= 1
         spec.emulation.kernelRelease = state.kernelRelease

@@ -91,6 +91,11 @@ extension Tracer {
                 program = tr.guest
                 continue
             }
+            if let q = qemuExec(t, regs, head: head, program: program, argv: items, argvArg: argvArg) {
+                items = q.argv
+                tr = Translation(host: q.host, guest: program, changed: true)
+                break
+            }
             let host = tr.host
             if let interp = ExecFormat.elfInterpreter(read: { Files.readHead(host, count: $1, offset: $0) }) {
                 let old = items ?? readArgv(t, regs.arg(argvArg))

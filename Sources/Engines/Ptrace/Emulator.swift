@@ -1,0 +1,151 @@
+import BurrowKernel
+import BurrowSpec
+import Glibc
+import SystemPackage
+
+/// What the ptrace engine fakes beyond the change of root, for one session: the ids
+/// (`--uid`/`--gid`/`--root`, proot's `-0`/`-i`) with the files' faked owners and modes,
+/// uname (`--kernel-release`, proot's `-k`), and QEMU for foreign programs (`--qemu`).
+final class Emulator {
+    /// The calls traced for these features, beyond path translation.
+    let calls: [Int64: EmulatedCall]
+    /// The ids every process starts with; nil: ids are not faked.
+    let initialCredentials: Credentials?
+    var table: OwnershipTable
+    let database: String?
+    let uname: FakeUname?
+    let qemu: QemuRunner?
+
+    init(spec: SandboxSpec, hostUid: UInt32, hostGid: UInt32, qemu: QemuRunner?) {
+        let fakeIds = spec.identity.uid != nil || spec.identity.gid != nil
+        let uid = spec.identity.uid ?? hostUid, gid = spec.identity.gid ?? hostGid
+        initialCredentials = fakeIds ? Credentials(uid: uid, gid: gid) : nil
+        table = OwnershipTable(hostUid: hostUid, hostGid: hostGid, shownUid: uid, shownGid: gid)
+        database = fakeIds ? spec.identity.fakeDatabase?.string : nil
+        uname = spec.emulation.uname
+        self.qemu = qemu
+        calls = EmulatedTable.calls(fakeIds: fakeIds, fakeUname: uname != nil)
+    }
+
+    var isNeeded: Bool { !calls.isEmpty || qemu != nil }
+
+    /// The calls the seccomp filter must send to the tracer for these features.
+    var traced: [Int64] { calls.keys.sorted() }
+
+    // MARK: --fake-db
+
+    /// Loads the database (a missing file is an empty one).
+    func load() throws(PtraceEngine.Failure) {
+        guard let database else { return }
+        let fd: Int32
+        do { fd = try Files.open(database, O_RDONLY | O_CLOEXEC) } catch {
+            if error.errno == .noSuchFileOrDirectory { return }
+            throw PtraceEngine.Failure(SysError("open the fake database", database, errno: error.errno))
+        }
+        defer { Files.close(fd) }
+        let bytes: [UInt8]
+        do { bytes = try Files.readAll(fd, limit: 1 << 30) } catch {
+            throw PtraceEngine.Failure(SysError("read the fake database", database, errno: error.errno))
+        }
+        do throws(OwnershipTable.FormatError) { try table.load(String(decoding: bytes, as: UTF8.self)) } catch {
+            throw PtraceEngine.Failure("fake database \(database): \(error)")
+        }
+    }
+
+    /// Saves the database: written beside it, then renamed over it.
+    func save() throws(PtraceEngine.Failure) {
+        guard let database else { return }
+        let temporary = database + ".burrow-new"
+        do {
+            let fd = try Files.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode: 0o644)
+            defer { Files.close(fd) }
+            try Files.writeAll(fd, Array(table.serialized().utf8), what: temporary)
+        } catch {
+            _ = unlink(temporary)
+            throw PtraceEngine.Failure(SysError("save the fake database", temporary, errno: error.errno))
+        }
+        if rename(temporary, database) != 0 {
+            let e = SysError.last("save the fake database", database)
+            _ = unlink(temporary)
+            throw PtraceEngine.Failure(e)
+        }
+    }
+}
+
+/// How a foreign program is run: the host's QEMU program, its target, and its options.
+struct QemuRunner {
+    var program: String
+    var target: Qemu.Target
+
+    /// The QEMU program on the host: as given when it has a `/`, else in the caller's PATH;
+    /// `qemu-ARCH-static` (Debian's qemu-user-static) stands in for a missing `qemu-ARCH`.
+    static func locate(_ qemu: QemuEmulation) throws(PtraceEngine.Failure) -> QemuRunner {
+        let program = qemu.command[0]
+        guard let target = Qemu.target(ofProgram: program) else {
+            throw PtraceEngine.Failure("qemu \(program): name a qemu-ARCH user-mode program")
+        }
+        if program.contains("/") { return QemuRunner(program: program, target: target) }
+        let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/local/bin:/usr/bin:/bin"
+        for name in [program, program + "-static"] {
+            for dir in path.split(separator: ":") where dir.hasPrefix("/") {
+                let candidate = "\(dir)/\(name)"
+                if access(candidate, X_OK) == 0 { return QemuRunner(program: candidate, target: target) }
+            }
+        }
+        throw PtraceEngine.Failure(SysError("find QEMU", program, errno: .noSuchFileOrDirectory,
+                                            hint: "install it (Debian: apt-get install qemu-user-static) or give its full path").description)
+    }
+}
+
+extension PtraceEngine {
+    /// The session's emulator, or nil when nothing beyond paths is faked. Adds the file
+    /// /proc/sys/kernel/osrelease shows (under each proc binding) for a faked release.
+    static func makeEmulator(_ spec: SandboxSpec, setup: inout Setup, bindings: inout Bindings, log: Log) throws(Failure) -> Emulator? {
+        var spec = spec
+        if spec.identity.userName != nil || spec.identity.groupName != nil {
+            func read(_ path: String) -> String? {
+                guard let fd = try? Files.open(bindings.host(GuestPath(components: ["etc", path])), O_RDONLY | O_CLOEXEC) else { return nil }
+                defer { Files.close(fd) }
+                return (try? Files.readAll(fd)).map { String(decoding: $0, as: UTF8.self) }
+            }
+            do throws(Identity.LookupError) {
+                spec.identity = try spec.identity.resolvingNames(passwd: read("passwd"), group: read("group"))
+            } catch { throw Failure("\(error)") }
+        }
+        if let uname = spec.emulation.uname {
+            try setup.fakeOSRelease(uname.release)
+            bindings = setup.bindings
+            log.step("uname: \(uname.fields.enumerated().compactMap { i, f in f.map { "\(FakeUname.fieldNames[i]) \($0)" } }.joined(separator: ", "))"
+                     + (uname.hwcap.map { ", AT_HWCAP 0x\(String($0, radix: 16))" } ?? ""))
+        }
+        let qemu = try spec.emulation.qemu.map { q throws(Failure) in try QemuRunner.locate(q) }
+        if let qemu { log.step("qemu: \(qemu.target.arch) programs run through \(qemu.program)") }
+        let emulator = Emulator(spec: spec, hostUid: getuid(), hostGid: getgid(), qemu: qemu)
+        guard emulator.isNeeded else { return nil }
+        if let c = emulator.initialCredentials {
+            try emulator.load()
+            log.step("faked ids: uid \(c.ruid), gid \(c.rgid); your files appear as theirs"
+                     + (emulator.database.map { " (remembered in \($0): \(emulator.table.entries.count) files)" } ?? ""))
+        }
+        return emulator
+    }
+}
+
+extension Setup {
+    /// /proc/sys/kernel/osrelease under each proc binding: a file of the supervisor's.
+    mutating func fakeOSRelease(_ release: String) throws(PtraceEngine.Failure) {
+        let procs = bindings.entries.filter { $0.kind == .proc }.map(\.guest)
+        guard !procs.isEmpty else { return }
+        let dir = try temporaryDirectory(mode: 0o755, for: "the kernel release")
+        let file = dir + "/osrelease"
+        do {
+            let fd = try Files.open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o444)
+            defer { Files.close(fd) }
+            try Files.writeAll(fd, Array((release + "\n").utf8), what: file)
+        } catch { throw PtraceEngine.Failure(error) }
+        for proc in procs {
+            try addBinding(source: file, dest: GuestPath(components: proc.components + ["sys", "kernel", "osrelease"]),
+                           kind: .bind, readOnly: true)
+        }
+    }
+}

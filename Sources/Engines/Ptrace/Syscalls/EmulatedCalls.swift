@@ -1,0 +1,93 @@
+// Pure: no Glibc. The system calls the ptrace engine emulates beyond path translation, by
+// feature: faked ids (the get/set id family, stat results, chown, chmod, mknod of devices,
+// creation modes, removal), and a faked uname. They are traced only when the feature is on.
+
+/// An id-state call.
+enum IdCall: Equatable, Sendable {
+    case get(Credentials.Which, effective: Bool)
+    case getRES(Credentials.Which)
+    case getGroups
+    case set(Credentials.Which)
+    case setRE(Credentials.Which)
+    case setRES(Credentials.Which)
+    case setFS(Credentials.Which)
+    case setGroups
+}
+
+/// Where a call names its file: a path argument (with its dirfd), or a descriptor.
+enum FileArg: Equatable, Sendable {
+    case path(PathArg)
+    case fd(Int)
+}
+
+enum EmulatedCall: Equatable, Sendable {
+    case ids(IdCall)
+    /// stat, lstat, newfstatat, statx (paths translated as usual), fstat: the result is
+    /// rewritten at exit.
+    case stat(buffer: Int, layout: StatLayout)
+    /// chown family: not run; remembered. `flags`: the AT_* flags argument, if any.
+    case chown(FileArg, uid: Int, gid: Int)
+    /// chmod family: run with a mode the caller can still use; the asked one remembered.
+    case chmod(FileArg, mode: Int)
+    /// mknod, mknodat: devices become regular files, remembered as devices.
+    case mknod(PathArg, mode: Int, dev: Int)
+    /// mkdir, mkdirat: created usable by the caller, the asked mode remembered.
+    case mkdir(PathArg, mode: Int)
+    /// open, openat, creat: a new file created usable by the caller. `flags` nil: creat.
+    case create(PathArg, flags: Int?, mode: Int)
+    /// unlink, unlinkat, rmdir, and rename's target: a removed file's record goes too.
+    case remove(PathArg)
+    case uname
+}
+
+enum EmulatedTable {
+    #if arch(x86_64)
+    static func identity() -> [Int64: EmulatedCall] {
+        let nf = Follow.never, f = Follow.always
+        let atNoFollow = SyscallTable.atNoFollow
+        func at(_ flagArg: Int) -> Follow { .unlessFlag(arg: flagArg, bit: atNoFollow) }
+        return [
+            102: .ids(.get(.user, effective: false)), 107: .ids(.get(.user, effective: true)),
+            104: .ids(.get(.group, effective: false)), 108: .ids(.get(.group, effective: true)),
+            118: .ids(.getRES(.user)), 120: .ids(.getRES(.group)), 115: .ids(.getGroups),
+            105: .ids(.set(.user)), 106: .ids(.set(.group)), 113: .ids(.setRE(.user)), 114: .ids(.setRE(.group)),
+            117: .ids(.setRES(.user)), 119: .ids(.setRES(.group)), 122: .ids(.setFS(.user)), 123: .ids(.setFS(.group)),
+            116: .ids(.setGroups),
+            4: .stat(buffer: 1, layout: .stat), 5: .stat(buffer: 1, layout: .stat), 6: .stat(buffer: 1, layout: .stat),
+            262: .stat(buffer: 2, layout: .stat), 332: .stat(buffer: 4, layout: .statx),
+            92: .chown(.path(PathArg(path: 0, follow: f)), uid: 1, gid: 2),
+            94: .chown(.path(PathArg(path: 0, follow: nf)), uid: 1, gid: 2),
+            93: .chown(.fd(0), uid: 1, gid: 2),
+            260: .chown(.path(PathArg(dirfd: 0, path: 1, follow: at(4), emptyPathFlag: 4)), uid: 2, gid: 3),
+            90: .chmod(.path(PathArg(path: 0, follow: f)), mode: 1),
+            91: .chmod(.fd(0), mode: 1),
+            268: .chmod(.path(PathArg(dirfd: 0, path: 1, follow: f)), mode: 2),
+            452: .chmod(.path(PathArg(dirfd: 0, path: 1, follow: at(3), emptyPathFlag: 3)), mode: 2),
+            133: .mknod(PathArg(path: 0, follow: nf), mode: 1, dev: 2),
+            259: .mknod(PathArg(dirfd: 0, path: 1, follow: nf), mode: 2, dev: 3),
+            83: .mkdir(PathArg(path: 0, follow: nf), mode: 1),
+            258: .mkdir(PathArg(dirfd: 0, path: 1, follow: nf), mode: 2),
+            2: .create(PathArg(path: 0, follow: .openFlags(arg: 1)), flags: 1, mode: 2),
+            257: .create(PathArg(dirfd: 0, path: 1, follow: .openFlags(arg: 2)), flags: 2, mode: 3),
+            85: .create(PathArg(path: 0, follow: f), flags: nil, mode: 1),
+            87: .remove(PathArg(path: 0, follow: nf)), 84: .remove(PathArg(path: 0, follow: nf)),
+            263: .remove(PathArg(dirfd: 0, path: 1, follow: nf)),
+            82: .remove(PathArg(path: 1, follow: nf)),
+            264: .remove(PathArg(dirfd: 2, path: 3, follow: nf)), 316: .remove(PathArg(dirfd: 2, path: 3, follow: nf)),
+        ]
+    }
+
+    static let uname: [Int64: EmulatedCall] = [63: .uname]
+    #else
+    static func identity() -> [Int64: EmulatedCall] { [:] }
+    static let uname: [Int64: EmulatedCall] = [:]
+    #endif
+
+    /// The emulated calls for what the session fakes.
+    static func calls(fakeIds: Bool, fakeUname: Bool) -> [Int64: EmulatedCall] {
+        var t: [Int64: EmulatedCall] = [:]
+        if fakeIds { t.merge(identity()) { a, _ in a } }
+        if fakeUname { t.merge(uname) { a, _ in a } }
+        return t
+    }
+}
