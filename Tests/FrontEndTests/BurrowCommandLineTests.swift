@@ -14,6 +14,14 @@ private func spec(_ args: [String]) throws -> SandboxSpec {
 }
 
 struct BurrowCommandLineTests {
+    @Test func fakeDatabaseAndFullKernelRelease() throws {
+        let s = try spec(["--root", "--fake-db", "/var/db", "--kernel-release", "\\L\\n\\1.0\\v\\m\\d\\0\\", "/srv/root"])
+        #expect(s.identity.fakeDatabase == HostPath("/var/db") && s.identity.uid == 0)
+        #expect(s.emulation.uname?.fields == ["L", "n", "1.0", "v", "m", "d"])
+        #expect(throws: UsageError.self) { try spec(["--kernel-release", "\\L\\n\\", "/srv/root"]) }
+        #expect(throws: UsageError.self) { try spec(["--fake-db", "", "/srv/root"]) }
+    }
+
     @Test func minimal() throws {
         let s = try spec(["/srv/root"])
         #expect(s.root.path == HostPath("/srv/root"))

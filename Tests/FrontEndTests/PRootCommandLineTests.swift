@@ -183,7 +183,21 @@ struct PRootCommandLineTests {
         #expect(try spec(args + ["true"]).emulation.kernelRelease == release)
     }
 
-    @Test(arguments: [["-k", ""], ["-k", String(repeating: "9", count: 65)]])
+    @Test("The full form: every field, as PRoot parses it")
+    func fullKernelRelease() throws {
+        let s = try spec(["-k", "\\Linux\\box\\3.2.0\\#1\\armv7l\\dom\\1f\\", "true"])
+        #expect(s.emulation.uname?.fields == ["Linux", "box", "3.2.0", "#1", "armv7l", "dom"])
+        #expect(s.emulation.uname?.hwcap == 0x1f)
+    }
+
+    @Test("BURROW_FAKE_DB names where faked owners are kept (with -0 or -i only), absolute")
+    func fakeDatabase() throws {
+        let facts = HostFacts(environment: ["BURROW_FAKE_DB": "db/owners"], workingDirectory: "/home/u")
+        #expect(try spec(["-0", "true"], host: facts).identity.fakeDatabase == HostPath("/home/u/db/owners"))
+        #expect(try spec(["true"], host: facts).identity.fakeDatabase == nil)
+    }
+
+    @Test(arguments: [["-k", ""], ["-k", String(repeating: "9", count: 65)], ["-k", "\\a\\b\\c\\"], ["-k", "\\a\\b\\c\\d\\e\\f\\g\\"]])
     func badKernelRelease(args: [String]) {
         #expect(throws: UsageError.self) { try parse(args + ["true"]) }
     }

@@ -197,7 +197,7 @@ struct PtraceEngineTests {
     }
 
     @Test("Options the ptrace engine cannot honour are refused, naming the engine that can", arguments: [
-        ["--unshare-net"], ["--unshare-pid"], ["--uid", "0"], ["--root-tmp-overlay"], ["--size", "1M", "--tmpfs", "/tmp"], ["--seccomp", "default"],
+        ["--unshare-net"], ["--unshare-pid"], ["--uid-map", "0:1000:1"], ["--root-tmp-overlay"], ["--size", "1M", "--tmpfs", "/tmp"], ["--seccomp", "default"],
     ])
     func refused(_ options: [String]) async {
         let r = await burrow(engine: .ptrace, options + [rootfs] + sh("echo RAN"))

@@ -134,7 +134,7 @@ extension PtraceEngine {
 extension Setup {
     /// /proc/sys/kernel/osrelease under each proc binding: a file of the supervisor's.
     mutating func fakeOSRelease(_ release: String) throws(PtraceEngine.Failure) {
-        let procs = bindings.entries.filter { $0.kind == .proc }.map(\.guest)
+        let procs = bindings.entries.filter { $0.kind == .proc || $0.host == "/proc" }.map(\.guest)
         guard !procs.isEmpty else { return }
         let dir = try temporaryDirectory(mode: 0o755, for: "the kernel release")
         let file = dir + "/osrelease"

@@ -78,7 +78,10 @@ extension Tracer {
         var items: [ArgItem]?  // nil: argv unchanged
         var program = tr.guest
         for _ in 0..<5 {
-            guard let head = Files.readHead(tr.host, count: 256) else { break }
+            // A relative path the kernel may keep is relative to the tracee's directory, not ours.
+            let readable = tr.host.hasPrefix("/") ? tr.host
+                : (dirfd == Tracer.atFDCWD ? "/proc/\(t.pid)/cwd/" : "/proc/\(t.pid)/fd/\(dirfd)/") + tr.host
+            guard let head = Files.readHead(readable, count: 256) else { break }
             if let (interp, arg) = ExecFormat.shebang(head) {
                 let old = items ?? readArgv(t, regs.arg(argvArg))
                 guard let old else { return .fail(.badAddress) }
@@ -96,7 +99,7 @@ extension Tracer {
                 tr = Translation(host: q.host, guest: program, changed: true)
                 break
             }
-            let host = tr.host
+            let host = readable
             if let interp = ExecFormat.elfInterpreter(read: { Files.readHead(host, count: $1, offset: $0) }) {
                 let old = items ?? readArgv(t, regs.arg(argvArg))
                 guard let old else { return .fail(.badAddress) }

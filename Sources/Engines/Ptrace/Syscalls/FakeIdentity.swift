@@ -228,10 +228,12 @@ extension Tracer {
         let real = realFields(st)
         let shown = emulator.table.shown(real)
         guard ChownRule.allowed(credentials(t), currentUid: shown.uid, newUid: newUid, newGid: newGid) else { return .fail(.notPermitted) }
-        let hostUid = emulator.table.hostUid, hostGid = emulator.table.hostGid
+        let t = emulator.table
+        // Nothing recorded where the default shows the same.
+        let defaultUid = real.uid == t.hostUid ? t.shownUid : real.uid, defaultGid = real.gid == t.hostGid ? t.shownGid : real.gid
         emulator.table.update(real.key) { a in
-            if newUid != Credentials.keep { a.uid = newUid == real.uid && real.uid != hostUid ? nil : newUid }
-            if newGid != Credentials.keep { a.gid = newGid == real.gid && real.gid != hostGid ? nil : newGid }
+            if newUid != Credentials.keep { a.uid = newUid == defaultUid ? nil : newUid }
+            if newGid != Credentials.keep { a.gid = newGid == defaultGid ? nil : newGid }
             // As the kernel does: a changed owner of a non-directory loses its set-id bits.
             let p = a.permissions ?? (real.mode & FileMode.permissionMask)
             if newUid != Credentials.keep || newGid != Credentials.keep, real.mode & FileMode.typeMask != FileMode.directory, p & 0o6000 != 0 {
