@@ -10,6 +10,9 @@
 #   start-up  /bin/true  (busybox) with typical options
 #   walk      busybox ls -lnR over ROOTFS/data (DIRS x FILES small files), repeated REPS
 #             times inside one busybox sh, so that one run takes ~400 ms natively (sandbox start-up then weighs ~1%)
+#   unpack    dpkg-style work under faked root: busybox tar -x of an archive of UNPACK_DIRS x
+#             UNPACK_FILES files with owners other than root (restored with chown, modes with
+#             chmod), only where root is faked: burrow --engine ptrace --root against proot -0
 # Repetitions go round-robin over the tools (with a rotating start), so drift in the
 # machine hits every tool alike; each run is timed with time.perf_counter_ns around
 # subprocess.run. It is a report, not a test: exit 0 whether or not the goals are met,
@@ -113,14 +116,20 @@ def knob(name, default, least=1):
 RUNS = {
     "start-up": knob("BENCH_RUNS_START", knob("BENCH_RUNS", 30)),
     "walk": knob("BENCH_RUNS_WALK", knob("BENCH_RUNS", 10)),
+    "unpack": knob("BENCH_RUNS_UNPACK", knob("BENCH_RUNS", 10)),
 }
+UNPACK_DIRS = knob("BENCH_UNPACK_DIRS", 20)
+UNPACK_FILES = knob("BENCH_UNPACK_FILES", 50)
+# Who runs each workload (default: every tool), and which faked root it runs under.
+WORKLOAD_TOOLS = {"unpack": ("burrow-ptrace", "proot")}
 WARMUP = knob("BENCH_WARMUP", 2, least=0)
 DIRS = knob("BENCH_DIRS", 40)
 FILES = knob("BENCH_FILES", 100)
 WALK_MS = knob("BENCH_WALK_MS", 400)
 WALK_REPS = env.get("BENCH_WALK_REPS", "auto") or "auto"
 JSON_OUT = env.get("BENCH_JSON", "")
-GOALS = {"start-up": ("bwrap", 1.00), "walk": ("native", 1.03)}  # burrow/<tool> <= limit
+# subject/<tool> <= limit
+GOALS = {"start-up": ("burrow", "bwrap", 1.00), "walk": ("burrow", "native", 1.03), "unpack": ("burrow-ptrace", "proot", 1.00)}
 
 # A small, fixed environment for every timed command (they all inherit it; burrow and
 # bwrap pass it into the sandbox).
@@ -154,17 +163,18 @@ if not tools:
 SANDBOX_OPTS = ["--dev", "/dev", "--proc", "/proc", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
 
 
-def command(tool, inner):
+def command(tool, inner, fakeroot=False):
     """inner(root) -> argv, where root is '' inside a sandbox and ROOTFS natively."""
     if tool == "burrow":
         return [tools[tool], *SANDBOX_OPTS, ROOTFS, *inner("")]
     if tool == "burrow-ptrace":
         # No namespaces on this engine: the same filesystem, without --unshare-*.
-        return [tools[tool], "--engine", "ptrace", "--dev", "/dev", "--proc", "/proc", ROOTFS, *inner("")]
+        root = ["--root"] if fakeroot else []
+        return [tools[tool], "--engine", "ptrace", *root, "--dev", "/dev", "--proc", "/proc", ROOTFS, *inner("")]
     if tool == "bwrap":
         return [tools[tool], "--bind", ROOTFS, "/", *SANDBOX_OPTS, *inner("")]
     if tool == "proot":
-        return [tools[tool], "-r", ROOTFS, *inner("")]
+        return [tools[tool], *(["-0"] if fakeroot else []), "-r", ROOTFS, *inner("")]
     return inner(ROOTFS)  # native
 
 
@@ -182,6 +192,13 @@ def walk_for(reps):
         script = f"cd {data} && i=0; while [ $i -lt {reps} ]; do {bb} ls -lnR . || exit; i=$((i+1)); done"
         return [f"{root}/bin/busybox", "sh", "-c", script]
     return walk
+
+
+def unpack(root):
+    # Fresh each run: the previous run's tree is removed first (inside, as the same faked root).
+    bb = f"{root}/bin/busybox"
+    script = f"{bb} rm -rf /unpack && {bb} mkdir /unpack && cd /unpack && {bb} tar -xf /pkg.tar && {bb} stat -c %u:%g d000/f0000.txt"
+    return [bb, "sh", "-c", script]
 
 
 def count_files(root):
@@ -237,6 +254,19 @@ for d in range(DIRS):
             fh.write(payload)
 NFILES = DIRS * FILES
 
+# The archive unpack extracts: owners other than root and the caller, modes beyond 644.
+import tarfile, io
+with tarfile.open(os.path.join(ROOTFS, "pkg.tar"), "w") as tf:
+    for d in range(UNPACK_DIRS):
+        info = tarfile.TarInfo(f"d{d:03}")
+        info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o750, 100 + d, 200 + d
+        tf.addfile(info)
+        for f in range(UNPACK_FILES):
+            info = tarfile.TarInfo(f"d{d:03}/f{f:04}.txt")
+            info.size, info.mode, info.uid, info.gid = len(payload), 0o4755 if f % 10 == 0 else 0o640, 100 + d, 200 + d
+            tf.addfile(info, io.BytesIO(payload))
+os.chmod(ROOTFS, 0o777)  # the unpack target /unpack is made in the rootfs by whoever runs
+
 # --- check every tool once, untimed: it runs, and it sees the same tree -------------
 for tool in tools:
     argv = command(tool, count_files)
@@ -250,6 +280,13 @@ for tool in tools:
     rc, out, err = run_capture(argv)
     if rc != 0:
         fail("start-up (/bin/true)", tool, argv, rc, err)
+    if tool in WORKLOAD_TOOLS["unpack"]:
+        argv = command(tool, unpack, fakeroot=True)
+        rc, out, err = run_capture(argv)
+        # Burrow keeps the archive's owner; proot -0 forgets it (shows root).
+        want = {"burrow-ptrace": "100:200", "proot": "0:0"}[tool]
+        if rc != 0 or out.decode(errors="replace").strip() != want:
+            fail(f"the unpack check (saw {out.decode(errors='replace').strip()!r}, expected {want!r})", tool, argv, rc, err)
 
 # --- walk repetitions: ~WALK_MS natively -----------------------------------------------
 if WALK_REPS == "auto":
@@ -271,7 +308,15 @@ else:
         sys.exit(f"bench: error: BENCH_WALK_REPS={WALK_REPS!r} is not 'auto' or a positive integer")
     reps_how = "BENCH_WALK_REPS"
 
-WORKLOADS = {"start-up": startup, "walk": walk_for(reps)}
+WORKLOADS = {"start-up": startup, "walk": walk_for(reps), "unpack": unpack}
+
+
+def tools_for(wl):
+    return [t for t in tools if t in WORKLOAD_TOOLS.get(wl, tools)]
+
+
+def command_for(wl, tool, inner):
+    return command(tool, inner, fakeroot=wl in WORKLOAD_TOOLS)
 
 # --- header ----------------------------------------------------------------------------
 def cpu_model():
@@ -315,23 +360,26 @@ print(f"runs as   " + ("nobody (uid 65534) via " + " ".join(RUNAS) if RUNAS else
 print(f"pinning   " + (PINNED if PINNED else "none (BENCH_PIN=1 for taskset -c 0)"))
 print(f"rootfs    {ROOTFS} ({fs_type(ROOTFS)}); /data = {DIRS} dirs x {FILES} files = {NFILES} files")
 print(f"walk      {reps} x 'ls -lnR' per run ({reps_how})")
-print(f"runs      start-up {RUNS['start-up']}, walk {RUNS['walk']}; {WARMUP} warm-up round(s) each, round-robin")
+print(f"unpack    tar -x of {UNPACK_DIRS} dirs x {UNPACK_FILES} files with owners, as faked root ({', '.join(tools_for('unpack')) or 'no tool'})")
+print(f"runs      start-up {RUNS['start-up']}, walk {RUNS['walk']}, unpack {RUNS['unpack']}; {WARMUP} warm-up round(s) each, round-robin")
 for name, v in versions.items():
     print(f"version   {name:7} {v}")
 for n in notes:
     print(f"note      {n}")
 print("commands")
 for wl, inner in WORKLOADS.items():
-    for tool in tools:
-        print(f"  {wl:8} {tool:6} {show(full(command(tool, inner)))}")
+    for tool in tools_for(wl):
+        print(f"  {wl:8} {tool:6} {show(full(command_for(wl, tool, inner)))}")
 print(flush=True)
 
 # --- measure -----------------------------------------------------------------------------
-samples = {wl: {t: [] for t in tools} for wl in WORKLOADS}
+samples = {wl: {t: [] for t in tools_for(wl)} for wl in WORKLOADS}
 errlogs = {}
-names = list(tools)
 for wl, inner in WORKLOADS.items():
-    argvs = {t: full(command(t, inner)) for t in names}
+    names = tools_for(wl)
+    if not names:
+        continue
+    argvs = {t: full(command_for(wl, t, inner)) for t in names}
     logs = {t: open(os.path.join(WORK, f"stderr-{wl}-{t}.log"), "w+b") for t in names}
     errlogs[wl] = logs
     total = WARMUP + RUNS[wl]
@@ -372,9 +420,9 @@ def med(xs):
 rows = []
 hdr = ("workload", "tool", "runs", "median ms", "min ms", "stdev ms", "tool/burrow", "tool/native")
 for wl in WORKLOADS:
-    b = med(samples[wl]["burrow"]) if "burrow" in tools else None
-    n = med(samples[wl]["native"]) if "native" in tools else None
-    for t in tools:
+    b = med(samples[wl]["burrow"]) if "burrow" in samples[wl] else None
+    n = med(samples[wl]["native"]) if "native" in samples[wl] else None
+    for t in samples[wl]:
         xs = samples[wl][t]
         m = med(xs)
         rows.append((wl, t, str(len(xs)), f"{m:.2f}", f"{min(xs):.2f}",
@@ -398,19 +446,19 @@ for r in rows:
 
 print("\ngoals (ratio of medians, 95% bootstrap interval)")
 goal_results = {}
-for wl, (other, limit) in GOALS.items():
-    label = f"{wl:8} burrow/{other:6} <= {limit:.2f}"
-    if "burrow" not in tools:
-        print(f"  {label}   n/a (burrow not measured)")
+for wl, (subject, other, limit) in GOALS.items():
+    label = f"{wl:8} {subject}/{other:6} <= {limit:.2f}"
+    if subject not in samples[wl]:
+        print(f"  {label}   n/a ({subject} not measured)")
         continue
-    if other not in tools:
+    if other not in samples[wl]:
         print(f"  {label}   n/a ({other} not measured)")
         continue
-    a, o = samples[wl]["burrow"], samples[wl][other]
+    a, o = samples[wl][subject], samples[wl][other]
     r = med(a) / med(o)
     ci = ratio_ci(a, o)
     ok = r <= limit
-    goal_results[wl] = {"against": other, "limit": limit, "ratio": r, "ci95": ci, "met": ok}
+    goal_results[wl] = {"subject": subject, "against": other, "limit": limit, "ratio": r, "ci95": ci, "met": ok}
     print(f"  {label}   {r:.3f}  [{ci[0]:.3f} .. {ci[1]:.3f}]  {'met' if ok else 'NOT met'}")
 
 for wl, logs in errlogs.items():
@@ -430,7 +478,7 @@ if JSON_OUT:
                         "kernel": uname.release, "arch": uname.machine},
             "runs_as": " ".join(RUNAS) or f"uid {os.getuid()}", "pinned": PINNED or None,
             "versions": versions, "files": NFILES, "walk_reps": reps,
-            "commands": {wl: {t: full(command(t, inner)) for t in tools} for wl, inner in WORKLOADS.items()},
+            "commands": {wl: {t: full(command_for(wl, t, inner)) for t in tools_for(wl)} for wl, inner in WORKLOADS.items()},
             "samples_ms": samples, "goals": goal_results,
         }, f, indent=1)
     print(f"raw samples written to {JSON_OUT}")
