@@ -33,6 +33,14 @@ struct KernelReleaseTests {
         expectLines(r, ["9.9.9-burrow", "9.9.9-burrow"])
     }
 
+    @Test("PRoot's full form: every uname field; osrelease shows the release")
+    func fullForm() async {
+        let r = await burrow(["--kernel-release", "\\Plan9\\box\\2.6.32\\#7 SMP\\mips\\home\\1f\\", "--unshare-pid", "--proc", "/proc", rootfs]
+                             + sh("uname -s; uname -n; uname -r; uname -v; uname -m; cat /proc/sys/kernel/osrelease"))
+        expectSuccess(r)
+        expectLines(r, ["Plan9", "box", "2.6.32", "#7 SMP", "mips", "2.6.32"])
+    }
+
     @Test("Children and subshells of the command inherit it; the command's status is kept")
     func inherited() async {
         let r = await burrow(["--kernel-release", "4.0.0-x", rootfs]

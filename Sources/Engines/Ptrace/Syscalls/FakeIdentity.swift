@@ -56,6 +56,7 @@ extension Tracer {
         switch call {
         case .ids(let c): return idsEnter(c, t, regs)
         case .stat(let buffer, let layout):
+            if layout == .stat, let answered = statEnter(t, regs, buffer: regs.arg(buffer)) { return answered }
             return translated(t, regs, exit: .stat(buffer: regs.arg(buffer), layout: layout))
         case .uname:
             return .rewrite(regs, exit: .emulated(.uname(buffer: regs.arg(0))))
@@ -206,6 +207,45 @@ extension Tracer {
                 return .success((base + "/" + tr.host, follow, tr.guest))
             }
         }
+    }
+
+    /// stat, lstat, newfstatat, fstat answered by the supervisor (no exit stop): the file
+    /// it names stat'ed on the host, shown as faked, written to the tracee. nil where the
+    /// kernel must answer in the tracee's own context (paths in /proc: `self` is the
+    /// tracee there), or for anything unusual.
+    private func statEnter(_ t: Tracee, _ regs: Trace.Registers, buffer: UInt64) -> EnterResult? {
+        guard let emulator else { return nil }
+        let file: FileArg
+        switch regs.syscall {
+        case 5: file = .fd(0)
+        case 4: file = .path(PathArg(path: 0, follow: .always))
+        case 6: file = .path(PathArg(path: 0, follow: .never))
+        case 262:
+            // Only the flags this knows; AT_EMPTY_PATH with AT_FDCWD names the cwd.
+            let flags = regs.arg(3)
+            guard flags & ~(SyscallTable.atNoFollow | SyscallTable.atEmptyPath | 0x800 /* AT_NO_AUTOMOUNT */) == 0 else { return nil }
+            if flags & SyscallTable.atEmptyPath != 0, Int32(truncatingIfNeeded: regs.arg(0)) == Tracer.atFDCWD { return nil }
+            file = .path(PathArg(dirfd: 0, path: 1, follow: .unlessFlag(arg: 3, bit: SyscallTable.atNoFollow), emptyPathFlag: 3))
+        default: return nil
+        }
+        let target: (path: String, follow: Bool, guest: GuestPath?)
+        switch hostFile(t, regs, file) {
+        case .success(let x): target = x
+        case .failure: return nil  // the kernel says why
+        }
+        if let g = target.guest, procDestination.map({ g.isWithin($0) }) == true || bindings.host(g).hasPrefix("/proc/") { return nil }
+        var st = stat()
+        guard fstatat(Tracer.atFDCWD, target.path, &st, target.follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0 else {
+            let e = errno
+            if case .fd = file, e == ENOENT { return .fail(.badFileDescriptor) }
+            return .fail(Errno(rawValue: e))
+        }
+        var bytes = withUnsafeBytes(of: &st) { Array($0) }
+        guard bytes.count == StatLayout.stat.size else { return nil }
+        let shown = emulator.table.shown(realFields(st))
+        StatLayout.stat.write(shown, into: &bytes)
+        guard Trace.write(t.pid, at: buffer, bytes) else { return .fail(.badAddress) }
+        return .succeed(0)
     }
 
     private func key(_ st: stat) -> FileKey { FileKey(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino)) }
