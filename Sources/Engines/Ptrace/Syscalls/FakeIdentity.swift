@@ -346,12 +346,12 @@ extension Tracer {
     private func createEnter(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, flagsArg: Int?, modeArg: Int) -> EnterResult {
         let oCreat: UInt64 = 0o100, oExcl: UInt64 = 0o200
         let flags = flagsArg.map { regs.arg($0) } ?? (oCreat | 0o1 | 0o1000)
+        // Most opens create nothing: nothing more to do for them.
+        guard flags & oCreat != 0 else { return translated(t, regs, exit: nil) }
         let wanted = UInt32(truncatingIfNeeded: regs.arg(modeArg)) & FileMode.permissionMask
         let c = credentials(t)
         let foreignOwner = c.fsuid != emulator?.table.shownUid || c.fsgid != emulator?.table.shownGid
-        guard flags & oCreat != 0, FileMode.needsFaking(wanted, directory: false) || foreignOwner else {
-            return translated(t, regs, exit: nil)
-        }
+        guard FileMode.needsFaking(wanted, directory: false) || foreignOwner else { return translated(t, regs, exit: nil) }
         if flags & oExcl == 0 {
             // Only a file this call makes gets the faked mode.
             switch hostFile(t, regs, .path(a)) {
