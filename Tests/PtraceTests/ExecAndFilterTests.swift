@@ -81,7 +81,12 @@ import Testing
         RefusalCase(name: "own uid", mutate: { $0.identity.uid = 1000 }, mentions: nil),
         RefusalCase(name: "--unshare-net", mutate: { $0.namespaces.net = true }, mentions: "--unshare-net"),
         RefusalCase(name: "--unshare-pid", mutate: { $0.namespaces.pid = true }, mentions: "--unshare-pid"),
-        RefusalCase(name: "--uid 0", mutate: { $0.identity.uid = 0 }, mentions: "--uid 0"),
+        // Faked (Emulator): no refusal.
+        RefusalCase(name: "--uid 0", mutate: { $0.identity.uid = 0 }, mentions: nil),
+        RefusalCase(name: "--kernel-release, --qemu", mutate: {
+            $0.emulation.kernelRelease = "1.0"; $0.emulation.qemu = QemuEmulation(command: ["qemu-aarch64"])
+        }, mentions: nil),
+        RefusalCase(name: "--uid-map", mutate: { $0.identity.uidMap = [IDMap(inside: 0, outside: 1000, count: 1)] }, mentions: "--uid-map"),
         RefusalCase(name: "overlay", mutate: { $0.root.overlay = .discard }, mentions: "--root-tmp-overlay"),
         RefusalCase(name: "tmpfs size", mutate: { $0.operations = [.tmpfs(dest: g("/tmp"), sizeBytes: 1, mode: nil)] }, mentions: "--size"),
         RefusalCase(name: "tmpfs without size", mutate: { $0.operations = [.tmpfs(dest: g("/tmp"), sizeBytes: nil, mode: nil)] }, mentions: nil),
