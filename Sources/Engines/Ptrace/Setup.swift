@@ -136,7 +136,8 @@ struct Setup {
         let dir = try temporaryDirectory(mode: 0o755, for: "--dev \(dest)")
         try addBinding(source: dir, dest: dest, kind: .bind, readOnly: false)
         let g = bindings.entries.last?.guest ?? dest
-        for node in ["null", "zero", "full", "random", "urandom", "tty"] {
+        // ptmx too: the host's /dev/pts/ptmx is often mode 000 (posix_openpt opens /dev/ptmx).
+        for node in ["null", "zero", "full", "random", "urandom", "tty", "ptmx"] {
             // An empty file marks the node in listings; the bind does the rest.
             let fd = Glibc.open(dir + "/" + node, O_WRONLY | O_CREAT | O_CLOEXEC, 0o666)
             if fd >= 0 { _ = Glibc.close(fd) }
@@ -149,7 +150,7 @@ struct Setup {
         _ = Glibc.mkdir(dir + "/shm", 0o1777)
         _ = Glibc.chmod(dir + "/shm", 0o1777)
         for (name, target) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
-                               ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx")] {
+                               ("stderr", "/proc/self/fd/2")] {
             _ = Glibc.symlink(target, dir + "/" + name)
         }
     }
