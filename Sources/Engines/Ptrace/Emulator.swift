@@ -17,8 +17,9 @@ final class Emulator {
     let qemu: QemuRunner?
 
     init(spec: SandboxSpec, hostUid: UInt32, hostGid: UInt32, qemu: QemuRunner?) {
-        let fakeIds = spec.identity.uid != nil || spec.identity.gid != nil
         let uid = spec.identity.uid ?? hostUid, gid = spec.identity.gid ?? hostGid
+        // Your own ids need no faking: the command simply runs as you.
+        let fakeIds = uid != hostUid || gid != hostGid
         initialCredentials = fakeIds ? Credentials(uid: uid, gid: gid) : nil
         table = OwnershipTable(hostUid: hostUid, hostGid: hostGid, shownUid: uid, shownGid: gid)
         database = fakeIds ? spec.identity.fakeDatabase?.string : nil

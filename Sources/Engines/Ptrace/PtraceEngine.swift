@@ -10,6 +10,10 @@ import Glibc
 ///       │                           forwards signals, returns the command's status
 ///       └─ command (traced, under a seccomp filter that stops only path calls)
 ///
+/// Beyond paths, the `Emulator` fakes what needs privilege or namespaces: ids (with the
+/// files' owners and modes remembered, `--fake-db`), uname and QEMU at execve; the calls
+/// it needs are traced only when asked for.
+///
 /// Not a security boundary: a traced process can still reach the host through paths the
 /// kernel resolves itself (e.g. symlinks it creates and follows in one call of a 32-bit or
 /// io_uring program). Use the namespace engine where user namespaces exist.

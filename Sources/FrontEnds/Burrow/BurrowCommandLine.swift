@@ -340,7 +340,8 @@ public enum BurrowCommandLine {
             Engines: namespace (unprivileged user namespaces, native speed); setuid (burrow
             installed setuid root, for hosts without them; the command runs as you, and
             --uid/--gid/--root, id maps and overlays are refused); ptrace (no namespaces, no
-            privilege: paths translated as PRoot does). auto picks the first this host
+            privilege: paths translated as PRoot does; --uid/--gid/--root, --kernel-release
+            and --qemu faked by the tracer). auto picks the first this host
             allows, in that order (--engines says which). See burrow(1) for details.
 
             Compatibility names: installed (or symlinked) under these names, burrow reads
