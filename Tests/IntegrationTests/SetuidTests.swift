@@ -141,7 +141,7 @@ struct SetuidTests {
 
     @Test("LD_*, GCONV_PATH, TMPDIR, MALLOC_* and the rest never reach privileged code, nor the command unless re-added")
     func environmentWhitelist() async {
-        let command = ["--unshare-pid", Harness.sharedRootfs, "/bin/env"]  // --unshare-pid: no warning on stderr
+        let command = ["--unshare-pid", Harness.sharedRootfs, "/bin/env"]
         let clean = await setuidBurrow(command, environment: ["TERM": "xterm-burrow", "LC_ALL": "C"])
         let hostile = await setuidBurrow(command, environment: Self.hostileEnvironment.merging(["TERM": "xterm-burrow", "LC_ALL": "C"]) { $1 })
         expectSuccess(clean)

@@ -83,14 +83,14 @@ public enum SetuidMode {
             return spec.process.failureStatus
         }
         if spec.verbose { say("setuid mode: building the sandbox as root for uid \(caller.uid), gid \(caller.gid)", spec.toolName) }
-        // Without a PID namespace the command is one more process of the caller, in the
-        // host's user namespace: nothing keeps it from the caller's other processes.
+        // Without a PID namespace the command would be one more process of the caller, in the
+        // host's user namespace: nothing would keep it from ptracing the caller's other
+        // processes and reaching the host through their /proc/PID/root. So setuid mode
+        // always makes one (and --proc is then a fresh procfs of the sandbox's own).
+        var spec = spec
         if !spec.namespaces.pid {
-            say("""
-                warning: setuid mode without --unshare-pid: the command can ptrace your other processes \
-                and reach their files through /proc/PID/root
-                  hint: add --unshare-pid (or --unshare-all) for a command you do not trust
-                """, spec.toolName)
+            spec.namespaces.pid = true
+            if spec.verbose { say("setuid mode: a new PID namespace (always, in this mode)", spec.toolName) }
         }
         return NamespaceEngine.run(spec, privilege: .setuidRoot(caller))
     }
