@@ -94,7 +94,13 @@ void ck_trace_child(const struct ck_trace_launch *l) {
     STEP(CK_TSTEP_NO_NEW_PRIVS, syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
     // Wait for the tracer to set its options (TRACESECCOMP among them) before the filter.
     STEP(CK_TSTEP_STOP, syscall(SYS_kill, syscall(SYS_getpid), SIGSTOP));
-    if (l->filter) {
+    long listener = -1;
+    if (l->notify_filter) {
+        struct sock_fprog prog = {.len = l->notify_filter_len, .filter = (struct sock_filter *)l->notify_filter};
+        // Its listener is close-on-exec: the command never sees it.
+        listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+    }
+    if (listener < 0 && l->filter) {
         struct sock_fprog prog = {.len = l->filter_len, .filter = (struct sock_filter *)l->filter};
         // May fail (no seccomp in this kernel): the tracer then traps every system call.
         syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
@@ -129,3 +135,8 @@ int ck_probe_userns(void) {
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
     return 0;
 }
+
+#include <sys/signalfd.h>
+int ck_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+int ck_pidfd_getfd(int pidfd, int fd) { return (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0); }
+int ck_signalfd(const void *mask) { return signalfd(-1, (const sigset_t *)mask, SFD_NONBLOCK | SFD_CLOEXEC); }

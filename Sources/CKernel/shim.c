@@ -223,3 +223,4 @@ int ck_launch(struct ck_launch *l) {
     errno = e;
     return pid;
 }
+int ck_statx(int d, const char *p, int flags, unsigned int mask, void *b) { return (int)syscall(SYS_statx, d, p, flags, mask, b); }

@@ -250,6 +250,23 @@ public enum Signals {
         return old
     }
 
+    /// A descriptor that becomes readable when a child (or tracee) changes state: SIGCHLD
+    /// blocked and taken by a non-blocking signalfd, for `poll` beside other descriptors.
+    public static func childEvents() throws(SysError) -> Int32 {
+        _ = ck_signal_default(SIGCHLD)
+        var set = set([SIGCHLD])
+        sigprocmask(SIG_BLOCK, &set, nil)
+        let fd = withUnsafePointer(to: &set) { ck_signalfd($0) }
+        if fd < 0 { throw SysError.last("signalfd", "SIGCHLD") }
+        return fd
+    }
+
+    /// Empties a signalfd (its signals are only a wake-up; waitpid says what happened).
+    public static func drain(_ fd: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 128 * 8)
+        while buffer.withUnsafeMutableBytes({ Glibc.read(fd, $0.baseAddress, $0.count) }) > 0 {}
+    }
+
     public static func ignore(_ signals: [Int32]) { for s in signals { _ = ck_signal_ignore(s) } }
 
     public struct Received { public var signal: Int32; public var code: Int32; public var sender: pid_t }

@@ -34,6 +34,22 @@ public enum SeccompNotify {
         }
     }
 
+    /// The next call, once `poll` said the listener is readable; nil if its caller went
+    /// away meanwhile (ENOENT) or the receive was interrupted.
+    public static func receiveReady(_ listener: Int32) -> Request? {
+        var request = seccomp_notif()
+        guard ck_notif_recv(listener, &request) == 0 else { return nil }
+        let a = request.data.args
+        return Request(id: request.id, pid: pid_t(request.pid), nr: request.data.nr, arch: request.data.arch,
+                       args: [a.0, a.1, a.2, a.3, a.4, a.5])
+    }
+
+    /// SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (Linux 6.6): the supervisor is woken on the
+    /// caller's CPU, and the caller on the supervisor's, so the two tend to share one CPU.
+    /// False where the kernel lacks it (nothing else changes).
+    @discardableResult
+    public static func wakeUpSynchronously(_ listener: Int32) -> Bool { ck_notif_set_flags(listener, 1) == 0 }
+
     /// Completes the call: it returns `value`, or fails with `error` (an errno) when not 0.
     /// `continue` lets the kernel run the call as if no filter had stopped it.
     public static func respond(_ listener: Int32, id: UInt64, value: Int64 = 0, error: Int32 = 0,

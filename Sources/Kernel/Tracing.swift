@@ -44,14 +44,51 @@ public enum Trace {
                 if Glibc.errno == EINTR { continue }
                 return nil
             }
-            if let exit = Proc.Exit(waitStatus: status) { return .exited(pid, exit) }
-            let sig = (status >> 8) & 0xff
-            let event = (status >> 16) & 0xff
-            if sig == (SIGTRAP | 0x80) { return .syscall(pid) }
-            if sig == SIGTRAP, event != 0 { return .event(pid, Event(rawValue: event) ?? .stop) }
-            if event == 128 { return .event(pid, .stop) }
-            return .signal(pid, sig)
+            return stop(pid, status)
         }
+    }
+
+    /// What `poll` found without blocking.
+    public enum Ready: Equatable, Sendable {
+        case stop(Stop)
+        /// Tracees are left, but none has stopped.
+        case nothing
+        /// No child or tracee is left.
+        case none
+    }
+
+    /// waitpid(-1, __WALL | WNOHANG): a stop if one is waiting, without blocking.
+    public static func poll() -> Ready {
+        var status: Int32 = 0
+        while true {
+            let pid = Glibc.waitpid(-1, &status, Int32(bitPattern: 0x4000_0000) /* __WALL */ | WNOHANG)
+            if pid < 0 {
+                if Glibc.errno == EINTR { continue }
+                return .none
+            }
+            if pid == 0 { return .nothing }
+            return .stop(stop(pid, status))
+        }
+    }
+
+    static func stop(_ pid: pid_t, _ status: Int32) -> Stop {
+        if let exit = Proc.Exit(waitStatus: status) { return .exited(pid, exit) }
+        let sig = (status >> 8) & 0xff
+        let event = (status >> 16) & 0xff
+        if sig == (SIGTRAP | 0x80) { return .syscall(pid) }
+        if sig == SIGTRAP, event != 0 { return .event(pid, Event(rawValue: event) ?? .stop) }
+        if event == 128 { return .event(pid, .stop) }
+        return .signal(pid, sig)
+    }
+
+    /// Takes descriptor `fd` of traced process `pid` into this process (pidfd_getfd).
+    public static func takeDescriptor(_ pid: pid_t, _ fd: Int32) throws(SysError) -> Int32 {
+        let pidfd = ck_pidfd_open(pid)
+        if pidfd < 0 { throw SysError.last("pidfd_open", "pid \(pid)") }
+        defer { _ = Glibc.close(pidfd) }
+        let mine = ck_pidfd_getfd(pidfd, fd)
+        if mine < 0 { throw SysError.last("pidfd_getfd", "pid \(pid) fd \(fd)") }
+        return mine
     }
 
     public static func setOptions(_ pid: pid_t, _ options: Options) throws(SysError) {
@@ -94,6 +131,12 @@ public enum Trace {
     public struct Registers: @unchecked Sendable {
         var raw = ck_regs()
         public init() {}
+        /// A call as seccomp user notification reports it: number and arguments only (no
+        /// stack pointer: nothing can be pushed below it).
+        public init(syscall: Int64, args: [UInt64]) {
+            self.syscall = syscall
+            for (i, a) in args.prefix(6).enumerated() { setArg(i, a) }
+        }
         public var syscall: Int64 {
             get { withUnsafePointer(to: raw) { ck_reg_sysnum($0) } }
             set { ck_reg_set_sysnum(&raw, newValue) }
@@ -161,6 +204,8 @@ public enum Trace {
         public var signalMask: sigset_t
         public var newSession = false
         public var filter: [UInt8]?
+        /// Tried first, with a listener the tracer takes (see ck_trace_launch).
+        public var notifyFilter: [UInt8]?
         public init(candidates: [String], argv: [String], environment: [String], hostWorkingDirectory: String, signalMask: sigset_t) {
             self.candidates = candidates
             self.argv = argv
@@ -194,6 +239,7 @@ public enum Trace {
         }
         var mask = l.signalMask
         let filter = l.filter ?? []
+        let notifyFilter = l.notifyFilter ?? []
         let pid = Glibc.fork()
         if pid < 0 {
             Files.close(readEnd); Files.close(writeEnd)
@@ -204,6 +250,7 @@ public enum Trace {
                 argv.withUnsafeBufferPointer { a in
                     env.withUnsafeBufferPointer { e in
                         filter.withUnsafeBytes { f in
+                          notifyFilter.withUnsafeBytes { nf in
                             withUnsafePointer(to: &mask) { m in
                                 var t = ck_trace_launch()
                                 t.candidates = UnsafePointer(c.baseAddress)
@@ -215,9 +262,12 @@ public enum Trace {
                                 t.new_session = l.newSession ? 1 : 0
                                 t.filter = l.filter == nil ? nil : f.baseAddress
                                 t.filter_len = UInt16(filter.count / 8)
+                                t.notify_filter = l.notifyFilter == nil ? nil : nf.baseAddress
+                                t.notify_filter_len = UInt16(notifyFilter.count / 8)
                                 t.report_fd = writeEnd
                                 ck_trace_child(&t)
                             }
+                          }
                         }
                     }
                 }
@@ -265,7 +315,13 @@ public enum Trace {
 }
 
 extension Files {
-    public enum SymlinkProbe { case noSymlink, symlinkOnTheWay }
+    public enum SymlinkProbe {
+        /// It exists, and no symlink was met on the way.
+        case found
+        /// No symlink was met, but it could not be reached (missing, no permission).
+        case noSymlink
+        case symlinkOnTheWay
+    }
 
     /// openat2(dir, path, O_PATH, RESOLVE_NO_SYMLINKS): ELOOP means a symlink (or magic
     /// link) is somewhere on the way, the last component included; anything else (found,
@@ -274,7 +330,7 @@ extension Files {
         let fd = ck_openat2(dir, path, UInt64(O_PATH | O_CLOEXEC), 0, Resolve.noSymlinks)
         if fd >= 0 {
             _ = Glibc.close(fd)
-            return .noSymlink
+            return .found
         }
         return Glibc.errno == ELOOP ? .symlinkOnTheWay : .noSymlink
     }
@@ -285,6 +341,22 @@ extension Files {
         let n = Glibc.readlinkat(dir, path, &buf, 4096)
         guard n >= 0 else { return nil }
         return String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// readlinkat's bytes, at most `size` of them, or the errno (for answering a tracee's
+    /// readlink: the supervisor runs it on the translated path).
+    public static func readlinkBytes(_ path: String, size: Int) -> Result<[UInt8], Errno> {
+        var buf = [CChar](repeating: 0, count: max(1, size))
+        let n = Glibc.readlinkat(AT_FDCWD, path, &buf, buf.count)
+        guard n >= 0 else { return .failure(Errno(rawValue: Glibc.errno)) }
+        return .success(buf[..<n].map { UInt8(bitPattern: $0) })
+    }
+
+    /// statx(2) into a raw `struct statx` (256 bytes), or the errno.
+    public static func statxBytes(_ path: String, flags: Int32, mask: UInt32) -> Result<[UInt8], Errno> {
+        var buf = [UInt8](repeating: 0, count: 256)
+        let r = buf.withUnsafeMutableBytes { ck_statx(AT_FDCWD, path, flags, mask, $0.baseAddress) }
+        return r == 0 ? .success(buf) : .failure(Errno(rawValue: Glibc.errno))
     }
 
     /// realpath(3): the canonical host path, or the errno.

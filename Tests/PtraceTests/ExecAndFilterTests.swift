@@ -45,18 +45,54 @@ import Testing
         #expect(ExecFormat.elfInterpreter(read: { _, _ in Array("#!/bin/sh".utf8) }) == nil)
     }
 
-    @Test func filterTracesOnlyTheTable() {
-        let prog = TraceFilter.program(trace: [2, 257, 59], arch: 0xC000_003E)
+    /// Runs a filter made of the instructions TraceFilter emits (ld abs, jeq, jge, ret).
+    static func evaluate(_ prog: [UInt8], arch: UInt32, nr: UInt32) -> UInt32? {
+        func word(_ i: Int, _ at: Int, _ size: Int) -> UInt32 {
+            prog[(i * 8 + at)..<(i * 8 + at + size)].reversed().reduce(0) { $0 << 8 | UInt32($1) }
+        }
+        var pc = 0, acc: UInt32 = 0
+        while pc < prog.count / 8 {
+            let code = word(pc, 0, 2), jt = Int(prog[pc * 8 + 2]), jf = Int(prog[pc * 8 + 3]), k = word(pc, 4, 4)
+            switch code {
+            case 0x20: acc = k == 4 ? arch : k == 0 ? nr : 0
+            case 0x15: pc += acc == k ? jt : jf
+            case 0x35: pc += acc >= k ? jt : jf
+            case 0x06: return k
+            default: return nil
+            }
+            pc += 1
+        }
+        return nil
+    }
+
+    static let x86 = SyscallTable.auditArch
+    static let filterCases: [(UInt32, UInt32, UInt32)] = [
+        (x86, 2, TraceFilter.retTrace), (x86, 257, TraceFilter.retTrace), (x86, 59, TraceFilter.retTrace),
+        (x86, 4, TraceFilter.retUserNotif), (x86, 262, TraceFilter.retUserNotif),
+        // In both lists: the listener wins.
+        (x86, 6, TraceFilter.retUserNotif),
+        (x86, 0, TraceFilter.retAllow), (x86, 1, TraceFilter.retAllow), (x86, 1000, TraceFilter.retAllow),
+        (x86, 0x4000_0002, TraceFilter.retErrno | 38), (0x4000_0003, 4, TraceFilter.retErrno | 38),
+    ]
+
+    @Test("The filter: notified calls to the listener, traced ones to the tracer, the rest allowed, other ABIs ENOSYS",
+          arguments: filterCases)
+    func filter(_ arch: UInt32, _ nr: UInt32, _ expected: UInt32) {
+        let prog = TraceFilter.program(trace: [2, 6, 257, 59], notify: [4, 6, 262], arch: Self.x86)
         #expect(prog.count % 8 == 0)
-        let n = prog.count / 8
-        // 6 header instructions, 3 compares, ALLOW, TRACE.
-        #expect(n == 11)
-        func k(_ i: Int) -> UInt32 { prog[(i * 8 + 4)..<(i * 8 + 8)].reversed().reduce(0) { $0 << 8 | UInt32($1) } }
-        #expect(k(n - 1) == TraceFilter.retTrace)
-        #expect(k(n - 2) == TraceFilter.retAllow)
-        // The first compare jumps over the other two and the ALLOW to TRACE.
-        #expect(prog[6 * 8 + 2] == 3)
-        #expect(k(6) == 2)
+        #expect(Self.evaluate(prog, arch: arch, nr: nr) == expected)
+        // Without a listener every path call goes to the tracer.
+        let fallback = TraceFilter.program(trace: [2, 4, 6, 257, 59, 262], arch: Self.x86)
+        let traced = expected == TraceFilter.retUserNotif ? TraceFilter.retTrace : expected
+        #expect(Self.evaluate(fallback, arch: arch, nr: nr) == traced)
+    }
+
+    @Test func theFullTablesCompile() {
+        let prog = TraceFilter.program(trace: SyscallTable.traced, notify: SyscallTable.notified.keys.sorted(), arch: Self.x86)
+        for nr in SyscallTable.notified.keys { #expect(Self.evaluate(prog, arch: Self.x86, nr: UInt32(nr)) == TraceFilter.retUserNotif) }
+        for nr in SyscallTable.traced where SyscallTable.notified[nr] == nil {
+            #expect(Self.evaluate(prog, arch: Self.x86, nr: UInt32(nr)) == TraceFilter.retTrace, "syscall \(nr)")
+        }
     }
 
     @Test func everyPathSyscallIsTraced() {
@@ -64,8 +100,9 @@ import Testing
         for nr: Int64 in [2, 257, 437, 4, 6, 262, 332, 21, 269, 439, 89, 267, 59, 322, 79, 80, 82, 316, 49, 42] {
             #expect(SyscallTable.traced.contains(nr), "syscall \(nr)")
         }
-        // fchdir, read, write and close are not: no path.
-        for nr: Int64 in [81, 0, 1, 3] { #expect(!SyscallTable.traced.contains(nr)) }
+        // read, write and close are not: no path. (fchdir is: it drops the cached cwd.)
+        for nr: Int64 in [0, 1, 3] { #expect(!SyscallTable.traced.contains(nr)) }
+        #expect(SyscallTable.traced.contains(81))
         #endif
     }
 

@@ -27,6 +27,8 @@ int ck_fsopen(const char *fsname, unsigned int flags);
 int ck_fsconfig(int fd, unsigned int cmd, const char *key, const void *value, int aux);
 int ck_fsmount(int fd, unsigned int flags, unsigned int attr_flags);
 int ck_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
+// statx into a raw 256-byte struct statx
+int ck_statx(int dirfd, const char *path, int flags, unsigned int mask, void *buffer);
 // statx: mount id and the "is a mount root" attribute
 int ck_statx_mount(int dirfd, const char *path, int flags, uint64_t *mnt_id, int *is_mount_root,
                    uint64_t *ino, uint32_t *dev_major, uint32_t *dev_minor, uint32_t *mode);
@@ -133,11 +135,20 @@ struct ck_trace_launch {
     int new_session;
     const void *filter;             // struct sock_filter[], or NULL
     unsigned short filter_len;
+    // Tried first, with SECCOMP_FILTER_FLAG_NEW_LISTENER (the tracer takes the listener at
+    // the call's exit stop); `filter` is the fallback when the kernel refuses it.
+    const void *notify_filter;
+    unsigned short notify_filter_len;
     int report_fd;                  // failures: {step, errno, candidate} as three ints
 };
 void ck_trace_child(const struct ck_trace_launch *l) __attribute__((noreturn));
 // 0 if a child can be cloned into a new user namespace, else the errno.
 int ck_probe_userns(void);
+// Another process's descriptor (pidfd_open + pidfd_getfd, Linux 5.6): -1 and errno on failure.
+int ck_pidfd_open(pid_t pid);
+int ck_pidfd_getfd(int pidfd, int fd);
+// signalfd4 for `mask` (a sigset_t), non-blocking and close-on-exec.
+int ck_signalfd(const void *mask);
 
 extern char **environ;
 #include "CKernelNotify.h"

@@ -9,4 +9,6 @@
 int ck_notif_recv(int listener, struct seccomp_notif *request);
 int ck_notif_send(int listener, struct seccomp_notif_resp *response);
 int ck_notif_id_valid(int listener, uint64_t id);
+// SECCOMP_IOCTL_NOTIF_SET_FLAGS (Linux 6.6): SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP = 1.
+int ck_notif_set_flags(int listener, uint64_t flags);
 #endif

@@ -93,8 +93,12 @@ public enum PtraceEngine {
             candidates: candidates(for: spec.process.argv[0], env: env), argv: spec.process.argv,
             environment: env.map { "\($0.0)=\($0.1)" }, hostWorkingDirectory: cwdHost, signalMask: callerMask)
         launch.newSession = spec.process.newSession
-        launch.filter = TraceFilter.program(trace: Array(Set(SyscallTable.traced + (emulator?.traced ?? []))).sorted(),
-                                            arch: SyscallTable.auditArch)
+        let traced = Array(Set(SyscallTable.traced + (emulator?.traced ?? []))).sorted()
+        launch.filter = TraceFilter.program(trace: traced, arch: SyscallTable.auditArch)
+        // Preferred: the queries go to the listener instead (Syscalls/Notified.swift).
+        let fakesIds = emulator?.initialCredentials != nil
+        let notified = SyscallTable.notified.keys.sorted() + (fakesIds ? [SyscallTable.fstat.nr] : [])
+        launch.notifyFilter = TraceFilter.program(trace: traced, notify: notified, arch: SyscallTable.auditArch)
         // Orphans of the command come back to the supervisor, which reaps them.
         try? Proc.setChildSubreaper()
         let child: (pid: pid_t, report: Int32)

@@ -15,6 +15,8 @@ final class Tracee {
     var exe: GuestPath?
     /// Set while an execve is under way: the program it runs, once it succeeds.
     var execTarget: GuestPath?
+    /// Its working directory, cached for the fast path (Paths/FastPath.swift).
+    var cwd: WorkingDirectory?
     /// Faked ids (Emulator); nil until first needed.
     var credentials: Credentials?
 

@@ -24,6 +24,22 @@ final class Tracer {
     /// Faked ids, uname and QEMU (Emulator.swift); nil when nothing is faked.
     var emulator: Emulator?
 
+    /// The seccomp listener of the command's filter, once taken: the calls of `notified`
+    /// arrive there, not as ptrace stops. -1 without one (the kernel refused it, or no
+    /// process is left that uses it).
+    var listener: Int32 = -1
+    /// SIGCHLD as a descriptor, to wait for stops and notifications at once.
+    var childEvents: Int32 = -1
+    /// The calls answered on the listener (the filter's SECCOMP_RET_USER_NOTIF list).
+    var notified: [Int64: NotifiedCall] = [:]
+
+    /// Bumped at entry and exit of every call that may change a working directory, the path
+    /// to one, or a directory into a symlink (SyscallTable.invalidatesCaches): what the
+    /// fast path cached before is looked up again.
+    var cacheGeneration: UInt64 = 0
+    /// Paths below a binding's root met with no symlink (FastPath.swift), as of a generation.
+    var knownPlain: (generation: UInt64, paths: Set<String>) = (0, [])
+
     /// PRoot's rule: the status of the last process to exit, not the command's.
     let lastToExit: Bool
     var lastExit: Proc.Exit?
@@ -46,7 +62,70 @@ final class Tracer {
 
     /// Runs until no tracee is left; returns the command's exit.
     func run() -> Proc.Exit {
-        while let stop = Trace.wait() {
+        defer {
+            if listener >= 0 { Files.close(listener) }
+            if childEvents >= 0 { Files.close(childEvents) }
+        }
+        // With a listener: sleep in poll until a notification or SIGCHLD; after SIGCHLD
+        // (drained first, so one arriving meanwhile wakes the next poll) take every stop
+        // waiting, without blocking.
+        var stopsWaiting = true
+        loop: while true {
+            if listener < 0 {
+                guard let stop = Trace.wait() else { break }
+                handle(stop)
+                continue
+            }
+            while stopsWaiting {
+                switch Trace.poll() {
+                case .stop(let stop): handle(stop)
+                case .nothing: stopsWaiting = false
+                case .none: break loop
+                }
+            }
+            if listener >= 0 { stopsWaiting = waitForEvents() }
+        }
+        if lastToExit, let lastExit { return lastExit }
+        return commandExit ?? .signaled(SIGKILL)
+    }
+
+    /// Sleeps until a notification (answered here) or a stop; true when stops may wait.
+    private func waitForEvents() -> Bool {
+        var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: childEvents, events: Int16(POLLIN), revents: 0)]
+        // EINTR: a forwarded signal's handler ran; look again.
+        guard Glibc.poll(&fds, 2, -1) > 0 else { return false }
+        let l = fds[0].revents
+        if l & Int16(POLLIN) != 0 {
+            if let request = SeccompNotify.receiveReady(listener) { answer(request) }
+        } else if l & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 {
+            // No process uses the filter any more.
+            Files.close(listener)
+            listener = -1
+            return true
+        }
+        guard fds[1].revents != 0 else { return false }
+        Signals.drain(childEvents)
+        return true
+    }
+
+    private func answer(_ r: SeccompNotify.Request) {
+        let nr = Int64(r.nr)
+        let t = tracee(r.pid)
+        let answer: NotifyAnswer
+        if let call = notified[nr] {
+            answer = notified(call, t, Trace.Registers(syscall: nr, args: r.args))
+        } else {
+            answer = .proceed
+        }
+        switch answer {
+        case .proceed: SeccompNotify.respond(listener, id: r.id, continue: true)
+        case .value(let v): SeccompNotify.respond(listener, id: r.id, value: v)
+        case .error(let e): SeccompNotify.respond(listener, id: r.id, error: e.rawValue)
+        }
+    }
+
+    private func handle(_ stop: Trace.Stop) {
             switch stop {
             case .exited(let pid, let exit):
                 if tracees[pid] != nil { lastExit = exit }
@@ -74,9 +153,6 @@ final class Tracer {
                     Trace.resume(pid, stopAtSyscalls: !filterActive, signal: sig)
                 }
             }
-        }
-        if lastToExit, let lastExit { return lastExit }
-        return commandExit ?? .signaled(SIGKILL)
     }
 
     private func tracee(_ pid: pid_t) -> Tracee {
@@ -150,7 +226,9 @@ final class Tracer {
     private func enter(_ t: Tracee) {
         guard var regs = Trace.registers(t.pid) else { return }
         let nr = regs.syscall
-        let result: EnterResult
+        let invalidates = SyscallTable.invalidatesCaches(nr, flags: regs.arg(2))
+        if invalidates { cacheGeneration &+= 1 }
+        var result: EnterResult
         if let call = emulator?.calls[nr] {
             result = emulatedEnter(call, t, regs)
         } else if let group = SyscallTable.group(nr) {
@@ -161,6 +239,8 @@ final class Tracer {
         } else {
             result = .allow
         }
+        // Its exit must be seen too, to drop what was cached while it ran.
+        if invalidates, case .allow = result { result = .rewrite(regs, exit: .restore) }
         switch result {
         case .allow:
             Trace.resume(t.pid, stopAtSyscalls: !filterActive)
@@ -194,11 +274,13 @@ final class Tracer {
         t.execTarget = nil
         guard let p = t.pending else { return }
         t.pending = nil
+        if SyscallTable.invalidatesCaches(p.original.syscall, flags: p.original.arg(2)) { cacheGeneration &+= 1 }
         guard let now = Trace.registers(t.pid) else { return }
         var regs = p.original
         regs.result = now.result
-        if p.original.syscall == SyscallTable.seccompSyscall, t.pid == command, now.result == 0 {
+        if p.original.syscall == SyscallTable.seccompSyscall, t.pid == command, now.result >= 0 {
             filterActive = true
+            if p.original.arg(1) & Self.newListener != 0 { takeListener(t, fd: Int32(truncatingIfNeeded: now.result)) }
         }
         switch p.onExit {
         case .restore: break
@@ -207,6 +289,26 @@ final class Tracer {
         case .emulated(let e): regs.result = emulatedExit(e, t, result: now.result)
         }
         Trace.setRegisters(t.pid, regs)
+    }
+
+    static let newListener: UInt64 = 1 << 3  // SECCOMP_FILTER_FLAG_NEW_LISTENER
+
+    /// The command's filter went in with a listener (its fd `fd` in the command, closed at
+    /// exec): take a copy, and wait for stops and notifications together from now on.
+    private func takeListener(_ t: Tracee, fd: Int32) {
+        do throws(SysError) {
+            let mine = try Trace.takeDescriptor(t.pid, fd)
+            let events = try Signals.childEvents()
+            SeccompNotify.wakeUpSynchronously(mine)
+            listener = mine
+            childEvents = events
+            notified = SyscallTable.notified
+            if emulator?.initialCredentials != nil { notified[SyscallTable.fstat.nr] = SyscallTable.fstat.call }
+        } catch {
+            // Without the listener its calls would wait for ever: the sandbox cannot go on.
+            PtraceEngine.report("seccomp listener: \(error)")
+            Proc.kill(t.pid, SIGKILL)
+        }
     }
 
     private func enter(_ group: SyscallGroup, _ t: Tracee, _ regs: Trace.Registers) -> EnterResult {

@@ -6,9 +6,29 @@ import SystemPackage
 /// A guest path as the kernel must see it.
 struct Translation {
     var host: String
-    var guest: GuestPath
     /// False when the tracee's own (relative) path already names the right host file.
     var changed: Bool
+    private var known: GuestPath?
+    /// The fast path's guest path, made only if asked for: its directory and components.
+    private var relative: (base: GuestPath, components: [ArraySlice<UInt8>])?
+
+    init(host: String, guest: GuestPath, changed: Bool) {
+        self.host = host
+        self.changed = changed
+        known = guest
+    }
+
+    init(unchanged host: String, base: GuestPath, components: [ArraySlice<UInt8>]) {
+        self.host = host
+        changed = false
+        relative = (base, components)
+    }
+
+    var guest: GuestPath {
+        if let known { return known }
+        guard let relative else { return .root }
+        return GuestPath(components: relative.base.components + relative.components.map { String(decoding: $0, as: UTF8.self) })
+    }
 }
 
 extension Tracer {
@@ -21,6 +41,7 @@ extension Tracer {
             let host = path.first == UInt8(ascii: "/") ? bindings[0].host + String(decoding: path, as: UTF8.self) : String(decoding: path, as: UTF8.self)
             return .success(Translation(host: host, guest: .root, changed: path.first == UInt8(ascii: "/")))
         }
+        if dirfd == Tracer.atFDCWD, let fast = fastTranslation(t, path, text: text, follow: follow) { return .success(fast) }
         var base = GuestPath.root
         var baseHost: String?
         if !text.hasPrefix("/") {
@@ -52,6 +73,7 @@ extension Tracer {
     /// The guest and host path of the directory `dirfd` (or the cwd) of the tracee; nil when
     /// it is deleted or outside the guest's tree.
     func directory(_ t: Tracee, _ dirfd: Int32) -> (guest: GuestPath, host: String)? {
+        if dirfd == Tracer.atFDCWD { return workingDirectory(t).map { ($0.guest, $0.host) } }
         let link = dirfd == Tracer.atFDCWD ? "/proc/\(t.pid)/cwd" : "/proc/\(t.pid)/fd/\(dirfd)"
         guard let host = Files.readlinkIfSymlink(link, at: Tracer.atFDCWD), host.hasPrefix("/"), !host.hasSuffix(" (deleted)"),
               let guest = bindings.guestPath(ofHost: host)

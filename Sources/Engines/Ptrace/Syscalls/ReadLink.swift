@@ -44,12 +44,18 @@ extension Tracer {
     /// The result of a readlink under /proc: a host path turned back into the guest's.
     func readlinkExit(_ t: Tracee, buffer: UInt64, size: Int, result: Int64) -> Int64 {
         guard result > 0, let bytes = Trace.read(t.pid, at: buffer, count: Int(result)),
-              let text = String(validating: bytes, as: UTF8.self), text.hasPrefix("/")
-        else { return result }
+              let guest = guestLinkText(bytes) else { return result }
+        let out = Array(guest.prefix(size))
+        return Trace.write(t.pid, at: buffer, out) ? Int64(out.count) : result
+    }
+
+    /// A link under /proc naming a host path (with " (deleted)" kept), as the guest's path;
+    /// nil when it names no host path inside the guest's tree.
+    func guestLinkText(_ bytes: [UInt8]) -> [UInt8]? {
+        guard let text = String(validating: bytes, as: UTF8.self), text.hasPrefix("/") else { return nil }
         let deleted = text.hasSuffix(" (deleted)")
         let host = deleted ? String(text.dropLast(10)) : text
-        guard let guest = bindings.guestPath(ofHost: host) else { return result }
-        let out = Array((guest.description + (deleted ? " (deleted)" : "")).utf8.prefix(size))
-        return Trace.write(t.pid, at: buffer, out) ? Int64(out.count) : result
+        guard let guest = bindings.guestPath(ofHost: host) else { return nil }
+        return Array((guest.description + (deleted ? " (deleted)" : "")).utf8)
     }
 }

@@ -61,6 +61,18 @@ enum SyscallGroup: Equatable, Sendable {
     case refused
 }
 
+/// A call the supervisor answers on the seccomp listener: it runs it itself on the
+/// translated host path (or lets the kernel run the tracee's own when nothing changes) and
+/// writes the result into the tracee. Arguments are register indices.
+enum NotifiedCall: Equatable, Sendable {
+    /// stat, lstat, newfstatat, statx: `flags` the AT_* flags argument, `mask` statx's.
+    case stat(PathArg, buffer: Int, layout: StatLayout, flags: Int?, mask: Int?)
+    case fstat(fd: Int, buffer: Int)
+    /// access, faccessat, faccessat2 (`flags`: its AT_* flags argument).
+    case access(PathArg, mode: Int, flags: Int?)
+    case readlink(PathArg, buffer: Int, size: Int)
+}
+
 enum SyscallTable {
     static let atNoFollow: UInt64 = 0x100  // AT_SYMLINK_NOFOLLOW
     static let atFollow: UInt64 = 0x400  // AT_SYMLINK_FOLLOW
@@ -87,6 +99,7 @@ enum SyscallTable {
             269: .paths([PathArg(dirfd: 0, path: 1, follow: f, writes: .accessMode(arg: 2))]),  // faccessat
             439: .paths([PathArg(dirfd: 0, path: 1, follow: at(3), writes: .accessMode(arg: 2), emptyPathFlag: 3)]),  // faccessat2
             80: .paths([PathArg(path: 0, follow: f)]),  // chdir
+            81: .paths([]),  // fchdir: nothing to translate, but the cached cwd goes
             83: .paths([PathArg(path: 0, follow: nf, writes: .yes)]),  // mkdir
             258: .paths([PathArg(dirfd: 0, path: 1, follow: nf, writes: .yes)]),  // mkdirat
             133: .paths([PathArg(path: 0, follow: nf, writes: .yes)]),  // mknod
@@ -154,7 +167,46 @@ enum SyscallTable {
     static let table: [Int64: SyscallGroup] = [:]
     #endif
 
+    /// The calls the supervisor completes itself through seccomp user notification (no
+    /// ptrace stop): queries whose answer it can compute on the host and write back.
+    #if arch(x86_64)
+    static let notified: [Int64: NotifiedCall] = {
+        let nf = Follow.never, f = Follow.always
+        func at(_ flagArg: Int) -> Follow { .unlessFlag(arg: flagArg, bit: atNoFollow) }
+        return [
+            4: .stat(PathArg(path: 0, follow: f), buffer: 1, layout: .stat, flags: nil, mask: nil),  // stat
+            6: .stat(PathArg(path: 0, follow: nf), buffer: 1, layout: .stat, flags: nil, mask: nil),  // lstat
+            262: .stat(PathArg(dirfd: 0, path: 1, follow: at(3), emptyPathFlag: 3), buffer: 2, layout: .stat, flags: 3, mask: nil),  // newfstatat
+            332: .stat(PathArg(dirfd: 0, path: 1, follow: at(2), emptyPathFlag: 2), buffer: 4, layout: .statx, flags: 2, mask: 3),  // statx
+            21: .access(PathArg(path: 0, follow: f, writes: .accessMode(arg: 1)), mode: 1, flags: nil),  // access
+            269: .access(PathArg(dirfd: 0, path: 1, follow: f, writes: .accessMode(arg: 2)), mode: 2, flags: nil),  // faccessat
+            439: .access(PathArg(dirfd: 0, path: 1, follow: at(3), writes: .accessMode(arg: 2), emptyPathFlag: 3), mode: 2, flags: 3),  // faccessat2
+            89: .readlink(PathArg(path: 0, follow: nf), buffer: 1, size: 2),  // readlink
+            267: .readlink(PathArg(dirfd: 0, path: 1, follow: nf), buffer: 2, size: 3),  // readlinkat
+        ]
+    }()
+    /// Calls that may change a working directory, the path leading to one, or turn a
+    /// directory on some path into a symlink: the fast path's caches are dropped at their
+    /// entry and exit (Paths/FastPath.swift). unlinkat counts with AT_REMOVEDIR only.
+    static let invalidatesCaches: Set<Int64> = [80, 81, 82, 84, 88, 161, 263, 264, 266, 316]
+    static let unlinkat: Int64 = 263
+
+    /// fstat: notified only when ids are faked (its result must show the faked owner).
+    static let fstat: (nr: Int64, call: NotifiedCall) = (5, .fstat(fd: 0, buffer: 1))
+    #else
+    static let notified: [Int64: NotifiedCall] = [:]
+    static let invalidatesCaches: Set<Int64> = []
+    static let unlinkat: Int64 = -1
+    static let fstat: (nr: Int64, call: NotifiedCall) = (-1, .fstat(fd: 0, buffer: 1))
+    #endif
+
     static func group(_ nr: Int64) -> SyscallGroup? { table[nr] }
+
+    /// Whether this call (number and its flags argument) drops the fast path's caches.
+    static func invalidatesCaches(_ nr: Int64, flags: UInt64) -> Bool {
+        guard invalidatesCaches.contains(nr) else { return false }
+        return nr != unlinkat || flags & 0x200 /* AT_REMOVEDIR */ != 0
+    }
 
     /// The system calls the seccomp filter sends to the tracer.
     static var traced: [Int64] { table.keys.sorted() }

@@ -1,0 +1,109 @@
+import BurrowKernel
+import BurrowSpec
+import Glibc
+
+// The fast path of translation: most paths a busy program passes are relative to its
+// working directory, and most of those the kernel, running in the tracee, resolves exactly
+// as the guest would: no `..`, no symlink on the way, no bind (or read-only subtree) entered
+// below the working directory. Those need no canonicalisation at all, only one
+// openat2(RESOLVE_NO_SYMLINKS) probe of the directories on the way (none for a bare name
+// whose last component is not followed), and the working directory itself is cached per
+// tracee instead of read from /proc/PID/cwd each time.
+//
+// The caches stay correct while the guest changes its tree: every call that can change a
+// working directory or the path leading to one, or put a symlink where a directory was
+// (chdir, fchdir, chroot, rename*, rmdir, unlinkat(AT_REMOVEDIR), symlink*) is traced and
+// bumps `Tracer.cacheGeneration` at entry and at exit, which drops every cached entry.
+// Changes made by processes outside the sandbox to the directories the guest works in are
+// not seen until then.
+
+/// A tracee's working directory, as the fast path needs it.
+struct WorkingDirectory {
+    /// `Tracer.cacheGeneration` when it was read.
+    var generation: UInt64
+    var guest: GuestPath
+    var host: String
+    /// Its binding, and its host path below that binding's root (for the probe).
+    var binding: Int
+    var belowAnchor: String
+    /// False where the kernel must not be trusted with relative paths (inside /proc).
+    var fast: Bool
+    /// Bind destinations and read-only subtrees strictly below it, as components relative
+    /// to it: a relative path entering one takes the slow path.
+    var boundaries: [[[UInt8]]]
+}
+
+extension Tracer {
+    /// Whether `path` (below binding `binding`'s root) is met with no symlink on the way.
+    /// Paths found to exist are remembered until the guest renames or removes something
+    /// (`cacheGeneration`); a missing one is asked again, as it may appear as a symlink.
+    func plainDirectories(binding: Int, _ path: String) -> Bool {
+        if knownPlain.generation != cacheGeneration || knownPlain.paths.count > 8192 {
+            knownPlain = (cacheGeneration, [])
+        }
+        let key = "\(binding)/\(path)"
+        if knownPlain.paths.contains(key) { return true }
+        switch Files.probeNoSymlinks(path, at: tree.anchors[binding]) {
+        case .symlinkOnTheWay: return false
+        case .noSymlink: return true
+        case .found:
+            knownPlain.paths.insert(key)
+            return true
+        }
+    }
+
+    /// The cached working directory of `t`, read again when the cache is stale; nil when it
+    /// is deleted or outside the guest's tree.
+    func workingDirectory(_ t: Tracee) -> WorkingDirectory? {
+        if let c = t.cwd, c.generation == cacheGeneration { return c }
+        guard let host = Files.readlinkIfSymlink("/proc/\(t.pid)/cwd", at: Tracer.atFDCWD), host.hasPrefix("/"),
+              !host.hasSuffix(" (deleted)"), let guest = bindings.guestPath(ofHost: host)
+        else {
+            t.cwd = nil
+            return nil
+        }
+        let loc = bindings.locate(guest)
+        let below = loc.below.joined(separator: "/")
+        var boundaries: [[[UInt8]]] = []
+        let depth = guest.components.count
+        for g in bindings.entries.dropFirst().map(\.guest) + bindings.readOnlyTrees
+        where g.components.count > depth && g.isWithin(guest) {
+            boundaries.append(g.components.dropFirst(depth).map { Array($0.utf8) })
+        }
+        let c = WorkingDirectory(generation: cacheGeneration, guest: guest, host: host, binding: loc.binding,
+                                 belowAnchor: below.isEmpty ? "." : below, fast: bindings[loc.binding].kind != .proc && tree.anchors[loc.binding] >= 0,
+                                 boundaries: boundaries)
+        t.cwd = c
+        return c
+    }
+
+    /// The translation of a relative `path` that the kernel resolves from the tracee's
+    /// working directory as the guest would; nil when the slow path must decide.
+    func fastTranslation(_ t: Tracee, _ path: [UInt8], text: String, follow: Bool) -> Translation? {
+        let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
+        guard let first = path.first, first != slash, let cwd = workingDirectory(t), cwd.fast else { return nil }
+        // The components, without `.` and empty ones; `..` leaves the fast path.
+        var components: [ArraySlice<UInt8>] = []
+        var start = 0
+        for i in 0...path.count where i == path.count || path[i] == slash {
+            let c = path[start..<i]
+            start = i + 1
+            if c.isEmpty || (c.count == 1 && c.first == dot) { continue }
+            if c.count == 2 && c.first == dot && c.last == dot { return nil }
+            components.append(c)
+        }
+        for b in cwd.boundaries where b.count <= components.count {
+            if zip(b, components).allSatisfy({ $0.elementsEqual($1) }) { return nil }
+        }
+        // Symlinks on the way (and in the last component, when followed) are the slow
+        // path's; a trailing `/` always follows.
+        let probeAll = follow || path.last == slash
+        let probed = probeAll ? components[...] : components.dropLast()
+        if !probed.isEmpty {
+            var rel = Array(cwd.belowAnchor.utf8)
+            for c in probed { rel.append(slash); rel += c }
+            guard plainDirectories(binding: cwd.binding, String(decoding: rel, as: UTF8.self)) else { return nil }
+        }
+        return Translation(unchanged: text, base: cwd.guest, components: components)
+    }
+}

@@ -1,0 +1,169 @@
+import BurrowKernel
+import BurrowSpec
+import Glibc
+import SystemPackage
+
+// stat, lstat, newfstatat, statx, access, faccessat(2), readlink(at) — and fstat when ids
+// are faked — reach the supervisor through seccomp user notification, not ptrace: the
+// tracee waits in the kernel while the supervisor answers, with no stop, no register
+// access and no second stop at the exit. These are the calls metadata-heavy work (find,
+// ls -l, git status, a shell's PATH search, a compiler's include search) makes most.
+//
+// When the tracee's own path already names the right host file (a relative path inside
+// one binding, no symlink on the way) the kernel runs the call as it is (CONTINUE). Else
+// the supervisor runs the call itself on the translated host path and writes the result
+// into the tracee's memory.
+
+/// The supervisor's answer to one notified call.
+enum NotifyAnswer: Equatable {
+    /// Let the kernel run the call as the tracee made it.
+    case proceed
+    case value(Int64)
+    case error(Errno)
+}
+
+extension Tracer {
+    /// Answers one call that arrived on the listener.
+    func notified(_ call: NotifiedCall, _ t: Tracee, _ regs: Trace.Registers) -> NotifyAnswer {
+        switch call {
+        case .stat(let a, let buffer, let layout, let flags, let mask):
+            return statNotified(t, regs, a, buffer: regs.arg(buffer), layout: layout,
+                                flags: flags.map { regs.arg($0) } ?? 0, mask: mask.map { UInt32(truncatingIfNeeded: regs.arg($0)) })
+        case .fstat(let fd, let buffer):
+            let n = Int32(truncatingIfNeeded: regs.arg(fd))
+            return statHost(t, "/proc/\(t.pid)/fd/\(n)", follow: true, buffer: regs.arg(buffer), layout: .stat, flags: 0,
+                            mask: nil, missing: .badFileDescriptor)
+        case .access(let a, let mode, let flags):
+            return accessNotified(t, regs, a, mode: Int32(truncatingIfNeeded: regs.arg(mode)),
+                                  flags: Int32(truncatingIfNeeded: flags.map { regs.arg($0) } ?? 0))
+        case .readlink(let a, let buffer, let size):
+            return readlinkNotified(t, regs, a, buffer: regs.arg(buffer), size: Int(truncatingIfNeeded: regs.arg(size)))
+        }
+    }
+
+    private var fakesIds: Bool { emulator?.initialCredentials != nil }
+
+    /// The tracee's path argument, translated; nil path: an empty one.
+    private func argument(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, follow: Bool) -> Result<Translation?, Errno> {
+        let pointer = regs.arg(a.path)
+        guard pointer != 0 else { return .failure(.badAddress) }
+        let path: [UInt8]
+        switch Trace.readString(t.pid, at: pointer) {
+        case .success(let p): path = p
+        case .failure(let e): return .failure(e)
+        }
+        if path.isEmpty { return .success(nil) }
+        return translate(t, path, dirfd: dirfd(a, regs), follow: follow).map(Optional.some)
+    }
+
+    private func dirfd(_ a: PathArg, _ regs: Trace.Registers) -> Int32 {
+        a.dirfd.map { Int32(truncatingIfNeeded: regs.arg($0)) } ?? Tracer.atFDCWD
+    }
+
+    /// The host path the supervisor can use for `tr` in its own context: a relative path
+    /// left as it is goes through the tracee's cwd or dirfd, and /proc/self names the tracee.
+    private func hostPath(_ t: Tracee, _ tr: Translation, dirfd: Int32) -> String {
+        var host = tr.host
+        if !host.hasPrefix("/") {
+            host = (dirfd == Tracer.atFDCWD ? "/proc/\(t.pid)/cwd" : "/proc/\(t.pid)/fd/\(dirfd)") + "/" + host
+        }
+        for (name, replacement) in [("/proc/self", "/proc/\(t.pid)"), ("/proc/thread-self", "/proc/\(t.pid)/task/\(t.pid)")]
+        where host == name || host.hasPrefix(name + "/") {
+            return replacement + host.dropFirst(name.count)
+        }
+        return host
+    }
+
+    private func statNotified(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, buffer: UInt64, layout: StatLayout,
+                              flags: UInt64, mask: UInt32?) -> NotifyAnswer {
+        // statx(2) takes a NULL path with AT_EMPTY_PATH (Linux 6.11); the kernel knows best.
+        guard regs.arg(a.path) != 0 else { return .proceed }
+        let follow = follows(a.follow, t, regs)
+        let host: String
+        switch argument(t, regs, a, follow: follow) {
+        case .failure(let e): return .error(e)
+        case .success(nil):
+            // An empty path names the dirfd itself with AT_EMPTY_PATH (else ENOENT): the
+            // kernel answers, unless the owner shown must be faked.
+            guard fakesIds, let flag = a.emptyPathFlag, regs.arg(flag) & SyscallTable.atEmptyPath != 0 else { return .proceed }
+            let fd = dirfd(a, regs)
+            host = fd == Tracer.atFDCWD ? "/proc/\(t.pid)/cwd" : "/proc/\(t.pid)/fd/\(fd)"
+            return statHost(t, host, follow: true, buffer: buffer, layout: layout, flags: flags, mask: mask, missing: .badFileDescriptor)
+        case .success(let tr?):
+            if !tr.changed && !fakesIds { return .proceed }
+            host = hostPath(t, tr, dirfd: dirfd(a, regs))
+        }
+        return statHost(t, host, follow: follow, buffer: buffer, layout: layout, flags: flags, mask: mask, missing: nil)
+    }
+
+    /// Stats `host` here and writes the result (with faked owners) to the tracee.
+    /// `missing`: the errno to give instead of ENOENT (a descriptor that is not open).
+    private func statHost(_ t: Tracee, _ host: String, follow: Bool, buffer: UInt64, layout: StatLayout, flags: UInt64,
+                          mask: UInt32?, missing: Errno?) -> NotifyAnswer {
+        let noFollow = follow ? 0 : AT_SYMLINK_NOFOLLOW
+        // AT_NO_AUTOMOUNT (and statx's AT_STATX_* sync bits) pass through.
+        let kept = Int32(truncatingIfNeeded: flags) & (layout == .statx ? 0x800 | 0x6000 : 0x800)
+        var bytes: [UInt8]
+        switch layout {
+        case .stat:
+            var st = stat()
+            guard fstatat(Tracer.atFDCWD, host, &st, noFollow | kept) == 0 else { return failure(errno, missing) }
+            bytes = withUnsafeBytes(of: &st) { Array($0) }
+        case .statx:
+            switch Files.statxBytes(host, flags: noFollow | kept, mask: mask ?? 0) {
+            case .success(let b): bytes = b
+            case .failure(let e): return failure(e.rawValue, missing)
+            }
+        }
+        guard bytes.count == layout.size else { return .error(.invalidArgument) }
+        if fakesIds, let emulator, let real = layout.read(bytes) {
+            let shown = emulator.table.shown(real)
+            if shown != real { layout.write(shown, into: &bytes) }
+        }
+        guard Trace.write(t.pid, at: buffer, bytes) else { return .error(.badAddress) }
+        return .value(0)
+    }
+
+    private func failure(_ e: Int32, _ missing: Errno?) -> NotifyAnswer {
+        if e == ENOENT, let missing { return .error(missing) }
+        return .error(Errno(rawValue: e))
+    }
+
+    private func accessNotified(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, mode: Int32, flags: Int32) -> NotifyAnswer {
+        switch argument(t, regs, a, follow: follows(a.follow, t, regs)) {
+        case .failure(let e): return .error(e)
+        case .success(nil): return .proceed
+        case .success(let tr?):
+            if writes(a.writes, t, regs), bindings.isReadOnly(tr.guest) { return .error(.readOnlyFileSystem) }
+            if !tr.changed { return .proceed }
+            let host = hostPath(t, tr, dirfd: dirfd(a, regs))
+            // AT_EACCESS and AT_SYMLINK_NOFOLLOW; anything else the kernel refuses alike.
+            return faccessat(Tracer.atFDCWD, host, mode, flags) == 0 ? .value(0) : .error(Errno(rawValue: errno))
+        }
+    }
+
+    private func readlinkNotified(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, buffer: UInt64, size: Int) -> NotifyAnswer {
+        guard size > 0 else { return .error(.invalidArgument) }
+        let tr: Translation
+        switch argument(t, regs, a, follow: false) {
+        case .failure(let e): return .error(e)
+        case .success(nil): return .proceed
+        case .success(let x?): tr = x
+        }
+        if let exe = procExe(t, tr.guest) {
+            let bytes = Array(exe.description.utf8.prefix(size))
+            return Trace.write(t.pid, at: buffer, bytes) ? .value(Int64(bytes.count)) : .error(.badAddress)
+        }
+        let underProc = procDestination.map { tr.guest.isWithin($0) } ?? false
+        if !tr.changed && !underProc { return .proceed }
+        let host = hostPath(t, tr, dirfd: dirfd(a, regs))
+        var out: [UInt8]
+        // Under /proc the host's text is translated first, then cut to the tracee's size.
+        switch Files.readlinkBytes(host, size: underProc ? 4096 : min(size, 1 << 16)) {
+        case .success(let b): out = b
+        case .failure(let e): return .error(e)
+        }
+        if underProc, let guest = guestLinkText(out) { out = Array(guest.prefix(size)) }
+        return Trace.write(t.pid, at: buffer, out) ? .value(Int64(out.count)) : .error(.badAddress)
+    }
+}
