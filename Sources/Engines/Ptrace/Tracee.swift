@@ -17,6 +17,9 @@ final class Tracee {
     var execTarget: GuestPath?
     /// Faked ids (Emulator); nil until first needed.
     var credentials: Credentials?
+    /// Set while an execve is under way with faked ids: the ids it runs the program with
+    /// (a set-id program's owner), once it succeeds.
+    var execCredentials: Credentials?
 
     init(pid: pid_t) { self.pid = pid }
 }
