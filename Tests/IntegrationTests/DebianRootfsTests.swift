@@ -37,7 +37,9 @@ enum DebianFixture {
         try #require(complete, "the Debian rootfs fixture is missing or incomplete: \(path) (scripts/make-debian-rootfs)")
     }
 
-    /// A fresh copy of the tree, owned by the test user (as one the user unpacked would be).
+    /// A fresh copy of the tree, owned by the test user, as one the user unpacked (tar -xp)
+    /// would be: the set-id bits chown clears are put back, and /dev is empty (no device
+    /// nodes; `--dev` gives the host's).
     static func makeCopy() async throws -> PrivateRootfs {
         try check()
         let rootfs = PrivateRootfs(base: makeTempDir())
@@ -45,6 +47,15 @@ enum DebianFixture {
         try #require(copy.status == 0, "cp -a of the Debian rootfs failed: \(copy.stderr)")
         let own = await runHostAsync(["/bin/chown", "-R", "-h", "\(testUser.uid):\(testUser.gid)", rootfs.path])
         try #require(own.status == 0, "chown of the Debian rootfs copy failed: \(own.stderr)")
+        let setID = await runHostAsync(["/usr/bin/find", path, "-xdev", "-perm", "/6000", "!", "-type", "l", "-printf", "%m %P\\n"])
+        try #require(setID.status == 0, "find: \(setID.stderr)")
+        for line in setID.stdout.split(separator: "\n") {
+            let parts = line.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, let mode = mode_t(parts[0], radix: 8) else { continue }
+            #expect(chmod(rootfs.path + "/" + parts[1], mode) == 0, "chmod \(line)")
+        }
+        let dev = await runHostAsync(["/usr/bin/find", rootfs.at("/dev"), "-mindepth", "1", "-delete"])
+        try #require(dev.status == 0, "emptying /dev: \(dev.stderr)")
         return rootfs
     }
 
@@ -155,6 +166,19 @@ struct DebianRootfsTests {
         // The binary is a real ELF file on the host, owned by the caller.
         #expect(readFile(root.at("/tmp/compiler-test"))?.hasPrefix("\u{7F}ELF") == true)
         #expect(hostStat(root.at("/tmp/compiler-test"))?.uid == testUser.uid)
+    }
+
+    @Test("The distribution's set-id programs show as such; one run by a faked user gets its owner's effective uid")
+    func setID() async throws {
+        let root = try await DebianFixture.makeCopy()
+        defer { root.remove() }
+        let r = await run(["--root"], root, sh("""
+            stat -c '%n %U %a' /usr/bin/su /usr/bin/passwd /usr/bin/chage
+            useradd -m -s /bin/sh alice && cp /usr/bin/id /tmp/id-setuid && chmod 4755 /tmp/id-setuid
+            su alice -c '/tmp/id-setuid -u; /tmp/id-setuid -ru; id -u'
+            """))
+        expectSuccess(r)
+        expectLines(r, ["/usr/bin/su root 4755", "/usr/bin/passwd root 4755", "/usr/bin/chage root 2755", "0", "1000", "1000"])
     }
 
     @Test("apt-get install of a local package in a Debian rootfs under faked root; the owners hold on the next run")
