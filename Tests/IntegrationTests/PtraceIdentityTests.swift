@@ -177,40 +177,6 @@ struct PtraceIdentityTests {
         #expect(hostStat(root.sub("opt/hello/null"))?.regular == true)
     }
 
-    /// A Debian rootfs (scripts/make-debian-rootfs, when it exists on this branch).
-    static let debianRootfs = Harness.packageRoot + "/.build/fixtures/debian-rootfs"
-
-    @Test("apt-get install of a local package in a Debian rootfs under faked root; the owners hold on the next run",
-          .enabled(if: FileManager.default.fileExists(atPath: debianRootfs + "/usr/bin/apt-get"), "no Debian rootfs fixture (.build/fixtures/debian-rootfs)"))
-    func aptInstall() async throws {
-        guard Harness.runningAsRoot else { return }
-        let work = makeTempDir()
-        defer { work.remove() }
-        for d in ["pkg", "pkg/DEBIAN", "pkg/opt", "pkg/opt/owned"] { mkdir(work.sub(d), 0o755) }
-        writeFile(work.sub("pkg/DEBIAN/control"), "Package: burrow-owned\nVersion: 1.0\nArchitecture: all\nMaintainer: Burrow <burrow@example.org>\nDescription: test package\n")
-        writeFile(work.sub("pkg/DEBIAN/postinst"), "#!/bin/sh\nset -e\nchown 7:8 /opt/owned/file\n")
-        writeFile(work.sub("pkg/opt/owned/file"), "owned\n")
-        chmod(work.sub("pkg/DEBIAN/postinst"), 0o755)
-        let built = await runHostAsync(["/usr/bin/dpkg-deb", "-b", work.sub("pkg"), work.sub("owned.deb")])
-        try #require(built.status == 0, "dpkg-deb: \(built.stderr)")
-        // A copy the test user owns, as one unpacked by the user would be.
-        let root = makeTempDir()
-        defer { root.remove() }
-        let copy = await runHostAsync(["/bin/cp", "-a", Self.debianRootfs + "/.", root.path])
-        try #require(copy.status == 0, "cp: \(copy.stderr)")
-        _ = await runHostAsync(["/bin/cp", work.sub("owned.deb"), root.sub("tmp/owned.deb")])
-        _ = await runHostAsync(["/bin/chown", "-R", "-h", "\(testUser.uid):\(testUser.gid)", root.path])
-        let db = makeTempDir(owner: testUser)
-        defer { db.remove() }
-        let options = ["--root", "--fake-db", db.sub("owners"), "--dev", "/dev", "--proc", "/proc", "--clearenv",
-                       "--setenv", "PATH", "/usr/sbin:/usr/bin:/sbin:/bin", root.path]
-        let install = await withoutUserNamespaces(options + sh("apt-get install -y /tmp/owned.deb >/dev/null 2>&1; echo apt=$?; stat -c '%u %g' /opt/owned/file"), timeout: 120)
-        expectSuccess(install)
-        expectLines(install, ["apt=0", "7 8"])
-        let next = await withoutUserNamespaces(options + sh("stat -c '%u %g' /opt/owned/file; dpkg-query -W -f '${Status}\\n' burrow-owned"))
-        expectLines(next, ["7 8", "install ok installed"])
-    }
-
     @Test("A damaged --fake-db is refused before the command runs, naming the file and line")
     func damagedDatabase() async {
         let db = makeTempDir(owner: testUser)

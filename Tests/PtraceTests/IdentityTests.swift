@@ -76,6 +76,33 @@ import Testing
         if let groups = c.groups { #expect(creds.groups == groups) }
     }
 
+    @Test("execve of a set-id file: the effective ids become its owner's; saved and fs ids follow", arguments: [
+        // start, file mode, owner, group -> uids (r, e, s, fs), gids (r, e, s, fs)
+        (user, UInt32(0o104755), UInt32(0), UInt32(0), [UInt32(1000), 0, 0, 0], [UInt32(100), 100, 100, 100]),
+        (user, 0o102755, 0, 42, [1000, 1000, 1000, 1000], [100, 42, 42, 42]),
+        (user, 0o102745, 0, 42, [1000, 1000, 1000, 1000], [100, 100, 100, 100]),  // no group x: locking, not set-gid
+        (user, 0o106755, 7, 8, [1000, 7, 7, 7], [100, 8, 8, 8]),
+        (root, 0o104755, 1000, 100, [0, 1000, 1000, 1000], [0, 0, 0, 0]),
+        (user, 0o100755, 0, 0, [1000, 1000, 1000, 1000], [100, 100, 100, 100]),
+    ])
+    func exec(_ start: Credentials, mode: UInt32, owner: UInt32, group: UInt32, uids: [UInt32], gids: [UInt32]) {
+        var c = start
+        c.exec(mode: mode, uid: owner, gid: group)
+        #expect([c.ruid, c.euid, c.suid, c.fsuid] == uids)
+        #expect([c.rgid, c.egid, c.sgid, c.fsgid] == gids)
+    }
+
+    @Test("A set-id program's saved id is replaced at the next exec of a plain program")
+    func execDropsSaved() {
+        var c = Self.user
+        c.exec(mode: 0o104755, uid: 0, gid: 0)
+        #expect(c.setRES(.user, real: Credentials.keep, effective: 1000, saved: Credentials.keep) == nil)
+        #expect([c.ruid, c.euid, c.suid] == [1000, 1000, 0])  // it may go back to 0 ...
+        c.exec(mode: 0o100755, uid: 0, gid: 0)
+        #expect([c.ruid, c.euid, c.suid] == [1000, 1000, 1000])  // ... until it execs
+        #expect(c.set(.user, 0) == .notPermitted)
+    }
+
     @Test(arguments: [
         (Credentials(uid: 0, gid: 0), UInt32(5), UInt32(7), UInt32(8), true),
         (Credentials(uid: 1000, gid: 100), 1000, Credentials.keep, 100, true),  // own file, own group

@@ -19,6 +19,9 @@ final class Tracee {
     var cwd: WorkingDirectory?
     /// Faked ids (Emulator); nil until first needed.
     var credentials: Credentials?
+    /// Set while an execve is under way with faked ids: the ids it runs the program with
+    /// (a set-id program's owner), once it succeeds.
+    var execCredentials: Credentials?
 
     init(pid: pid_t) { self.pid = pid }
 }

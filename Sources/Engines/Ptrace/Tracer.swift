@@ -187,6 +187,7 @@ final class Tracer {
             if former != t.pid, let old = tracees[former] {
                 t.pending = old.pending
                 t.execTarget = old.execTarget
+                t.execCredentials = old.execCredentials
                 t.credentials = old.credentials ?? t.credentials
                 tracees[former] = nil
             }

@@ -92,6 +92,18 @@ struct Credentials: Equatable, Sendable {
         return nil
     }
 
+    /// A successful execve of a file whose (faked) mode is `mode` and owner `uid`:`gid`, as
+    /// the kernel sets the ids (fs/exec.c bprm_fill_uid, security/commoncap.c): set-user-id
+    /// makes the owner the effective uid; set-group-id with group execute (without it the
+    /// bit means mandatory locking) makes the group the effective gid; the saved and fs
+    /// ids follow the effective ones, set-id or not.
+    mutating func exec(mode: UInt32, uid: UInt32, gid: UInt32) {
+        if mode & 0o4000 != 0 { euid = uid }
+        if mode & 0o2010 == 0o2010 { egid = gid }
+        suid = euid; fsuid = euid
+        sgid = egid; fsgid = egid
+    }
+
     func triple(_ which: Which) -> (r: UInt32, e: UInt32, s: UInt32, fs: UInt32) {
         which == .user ? (ruid, euid, suid, fsuid) : (rgid, egid, sgid, fsgid)
     }

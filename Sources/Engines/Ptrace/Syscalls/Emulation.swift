@@ -24,9 +24,11 @@ extension Tracer {
 extension Emulator {
     static let atHWCAP: UInt64 = 16
 
-    /// After a successful execve: AT_HWCAP set as the full `-k` form asks. The new
+    /// After a successful execve: the ids of a set-id program (`execCredentials`), and AT_HWCAP set as the full `-k` form asks. The new
     /// program's stack holds argc, argv, NULL, envp, NULL, then the auxv pairs.
     func execDone(_ t: Tracee) {
+        if let c = t.execCredentials { t.credentials = c }
+        t.execCredentials = nil
         guard let hwcap = uname?.hwcap, let regs = Trace.registers(t.pid) else { return }
         var at = regs.stackPointer
         func word(_ address: UInt64) -> UInt64? {

@@ -77,11 +77,14 @@ extension Tracer {
         }
         var items: [ArgItem]?  // nil: argv unchanged
         var program = tr.guest
+        var setIDFile: String?
         for _ in 0..<5 {
             // A relative path the kernel may keep is relative to the tracee's directory, not ours.
             let readable = tr.host.hasPrefix("/") ? tr.host
                 : (dirfd == Tracer.atFDCWD ? "/proc/\(t.pid)/cwd/" : "/proc/\(t.pid)/fd/\(dirfd)/") + tr.host
             guard let head = Files.readHead(readable, count: 256) else { break }
+            // The file whose set-id bits count: the kernel's last one, a script's interpreter.
+            setIDFile = readable
             if let (interp, arg) = ExecFormat.shebang(head) {
                 let old = items ?? readArgv(t, regs.arg(argvArg))
                 guard let old else { return .fail(.badAddress) }
@@ -132,6 +135,7 @@ extension Tracer {
             new.setArg(argvArg, arrayAddress)
         }
         t.execTarget = program
+        t.execCredentials = setIDFile.flatMap { execCredentials(t, program: $0) }
         return .rewrite(new, exit: .restore)
     }
 

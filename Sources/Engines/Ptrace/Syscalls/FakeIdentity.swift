@@ -248,6 +248,23 @@ extension Tracer {
         return .succeed(0)
     }
 
+    /// For execEnter, with faked ids: the ids `t` runs `program` (a host path) with, as the
+    /// kernel would (Credentials.exec), the file's faked owner and mode deciding. A nosuid
+    /// mount ignores set-id bits (mnt_may_suid). nil when ids are not faked or on error.
+    func execCredentials(_ t: Tracee, program: String) -> Credentials? {
+        guard let emulator, emulator.initialCredentials != nil else { return nil }
+        var st = stat()
+        guard stat(program, &st) == 0 else { return nil }
+        var shown = emulator.table.shown(realFields(st))
+        if shown.mode & 0o6000 != 0 {
+            var fs = statvfs()
+            if statvfs(program, &fs) == 0, fs.f_flag & UInt(ST_NOSUID) != 0 { shown.mode &= ~0o6000 }
+        }
+        var c = credentials(t)
+        c.exec(mode: shown.mode, uid: shown.uid, gid: shown.gid)
+        return c
+    }
+
     private func key(_ st: stat) -> FileKey { FileKey(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino)) }
 
     private func realFields(_ st: stat) -> StatFields {
