@@ -10,6 +10,8 @@
 #   start-up  /bin/true  (busybox) with typical options
 #   walk      busybox ls -lnR over ROOTFS/data (DIRS x FILES small files), repeated REPS
 #             times inside one busybox sh, so that one run takes ~400 ms natively (sandbox start-up then weighs ~1%)
+#   forkexec  a busybox sh loop running /bin/true FORKS times (fork + exec + exit each)
+#   cpu       a busybox sh arithmetic loop with no system call, ~400 ms natively
 #   unpack    dpkg-style work under faked root: busybox tar -x of an archive of UNPACK_DIRS x
 #             UNPACK_FILES files with owners other than root (restored with chown, modes with
 #             chmod), only where root is faked: burrow --engine ptrace --root against proot -0
@@ -117,7 +119,11 @@ RUNS = {
     "start-up": knob("BENCH_RUNS_START", knob("BENCH_RUNS", 30)),
     "walk": knob("BENCH_RUNS_WALK", knob("BENCH_RUNS", 10)),
     "unpack": knob("BENCH_RUNS_UNPACK", knob("BENCH_RUNS", 10)),
+    "forkexec": knob("BENCH_RUNS_FORK", knob("BENCH_RUNS", 10)),
+    "cpu": knob("BENCH_RUNS_CPU", knob("BENCH_RUNS", 10)),
 }
+FORKS = knob("BENCH_FORKS", 200)
+CPU_MS = knob("BENCH_CPU_MS", 400)
 UNPACK_DIRS = knob("BENCH_UNPACK_DIRS", 20)
 UNPACK_FILES = knob("BENCH_UNPACK_FILES", 50)
 # Who runs each workload (default: every tool), and which faked root it runs under.
@@ -128,8 +134,15 @@ FILES = knob("BENCH_FILES", 100)
 WALK_MS = knob("BENCH_WALK_MS", 400)
 WALK_REPS = env.get("BENCH_WALK_REPS", "auto") or "auto"
 JSON_OUT = env.get("BENCH_JSON", "")
-# subject/<tool> <= limit
-GOALS = {"start-up": ("burrow", "bwrap", 1.00), "walk": ("burrow", "native", 1.03), "unpack": ("burrow-ptrace", "proot", 1.00)}
+# (workload, subject, against, limit): subject/against <= limit
+GOALS = [
+    ("start-up", "burrow", "bwrap", 1.00),
+    ("walk", "burrow", "native", 1.03),
+    ("walk", "burrow-ptrace", "proot", 0.50),
+    ("forkexec", "burrow-ptrace", "proot", 1.00),
+    ("cpu", "burrow-ptrace", "native", 1.05),
+    ("unpack", "burrow-ptrace", "proot", 1.00),
+]
 
 # A small, fixed environment for every timed command (they all inherit it; burrow and
 # bwrap pass it into the sandbox).
@@ -192,6 +205,18 @@ def walk_for(reps):
         script = f"cd {data} && i=0; while [ $i -lt {reps} ]; do {bb} ls -lnR . || exit; i=$((i+1)); done"
         return [f"{root}/bin/busybox", "sh", "-c", script]
     return walk
+
+
+def forkexec(root):
+    true = shlex.quote(f"{root}/bin/true")
+    return [f"{root}/bin/busybox", "sh", "-c", f"i=0; while [ $i -lt {FORKS} ]; do {true} || exit; i=$((i+1)); done"]
+
+
+def cpu_for(iterations):
+    # Arithmetic in the shell itself: no system call inside the loop.
+    def cpu(root):
+        return [f"{root}/bin/busybox", "sh", "-c", f"i=0; while [ $i -lt {iterations} ]; do i=$((i+1)); done"]
+    return cpu
 
 
 def unpack(root):
@@ -308,7 +333,21 @@ else:
         sys.exit(f"bench: error: BENCH_WALK_REPS={WALK_REPS!r} is not 'auto' or a positive integer")
     reps_how = "BENCH_WALK_REPS"
 
-WORKLOADS = {"start-up": startup, "walk": walk_for(reps), "unpack": unpack}
+# --- cpu iterations: ~CPU_MS natively ------------------------------------------------------
+probe_iterations = 200000
+argv = cpu_for(probe_iterations)(ROOTFS)
+best = None
+for _ in range(3):
+    t0 = time.perf_counter_ns()
+    rc, _, err = run_capture(argv)
+    dt = time.perf_counter_ns() - t0
+    if rc != 0:
+        fail("the cpu calibration", "native", argv, rc, err)
+    best = dt if best is None else min(best, dt)
+cpu_iterations = max(1000, round(probe_iterations * CPU_MS * 1e6 / best))
+
+WORKLOADS = {"start-up": startup, "walk": walk_for(reps), "forkexec": forkexec, "cpu": cpu_for(cpu_iterations),
+             "unpack": unpack}
 
 
 def tools_for(wl):
@@ -360,8 +399,11 @@ print(f"runs as   " + ("nobody (uid 65534) via " + " ".join(RUNAS) if RUNAS else
 print(f"pinning   " + (PINNED if PINNED else "none (BENCH_PIN=1 for taskset -c 0)"))
 print(f"rootfs    {ROOTFS} ({fs_type(ROOTFS)}); /data = {DIRS} dirs x {FILES} files = {NFILES} files")
 print(f"walk      {reps} x 'ls -lnR' per run ({reps_how})")
+print(f"forkexec {FORKS} x /bin/true from one busybox sh per run")
+print(f"cpu       {cpu_iterations} iterations of a busybox sh arithmetic loop per run (~{CPU_MS} ms natively)")
 print(f"unpack    tar -x of {UNPACK_DIRS} dirs x {UNPACK_FILES} files with owners, as faked root ({', '.join(tools_for('unpack')) or 'no tool'})")
-print(f"runs      start-up {RUNS['start-up']}, walk {RUNS['walk']}, unpack {RUNS['unpack']}; {WARMUP} warm-up round(s) each, round-robin")
+print(f"runs      start-up {RUNS['start-up']}, walk {RUNS['walk']}, forkexec {RUNS['forkexec']}, cpu {RUNS['cpu']}, "
+      f"unpack {RUNS['unpack']}; {WARMUP} warm-up round(s) each, round-robin")
 for name, v in versions.items():
     print(f"version   {name:7} {v}")
 for n in notes:
@@ -446,8 +488,8 @@ for r in rows:
 
 print("\ngoals (ratio of medians, 95% bootstrap interval)")
 goal_results = {}
-for wl, (subject, other, limit) in GOALS.items():
-    label = f"{wl:8} {subject}/{other:6} <= {limit:.2f}"
+for wl, subject, other, limit in GOALS:
+    label = f"{wl:8} {subject + '/' + other:20} <= {limit:.2f}"
     if subject not in samples[wl]:
         print(f"  {label}   n/a ({subject} not measured)")
         continue
@@ -458,7 +500,7 @@ for wl, (subject, other, limit) in GOALS.items():
     r = med(a) / med(o)
     ci = ratio_ci(a, o)
     ok = r <= limit
-    goal_results[wl] = {"subject": subject, "against": other, "limit": limit, "ratio": r, "ci95": ci, "met": ok}
+    goal_results[f"{wl} {subject}/{other}"] = {"workload": wl, "subject": subject, "against": other, "limit": limit, "ratio": r, "ci95": ci, "met": ok}
     print(f"  {label}   {r:.3f}  [{ci[0]:.3f} .. {ci[1]:.3f}]  {'met' if ok else 'NOT met'}")
 
 for wl, logs in errlogs.items():
