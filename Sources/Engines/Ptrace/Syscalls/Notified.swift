@@ -65,7 +65,12 @@ extension Tracer {
     private func hostPath(_ t: Tracee, _ tr: Translation, dirfd: Int32) -> String {
         var host = tr.host
         if !host.hasPrefix("/") {
-            host = (dirfd == Tracer.atFDCWD ? "/proc/\(t.pid)/cwd" : "/proc/\(t.pid)/fd/\(dirfd)") + "/" + host
+            if let proc = procDestination, tr.guest.isWithin(proc) {
+                // Relative to a directory in /proc: `self` must still name the tracee.
+                host = bindings.host(tr.guest)
+            } else {
+                host = (dirfd == Tracer.atFDCWD ? "/proc/\(t.pid)/cwd" : "/proc/\(t.pid)/fd/\(dirfd)") + "/" + host
+            }
         }
         for (name, replacement) in [("/proc/self", "/proc/\(t.pid)"), ("/proc/thread-self", "/proc/\(t.pid)/task/\(t.pid)")]
         where host == name || host.hasPrefix(name + "/") {
