@@ -15,6 +15,7 @@
 #include <elf.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -81,6 +82,28 @@ int main(int argc, char **argv) {
             unsigned long *av = (unsigned long *)(e + 1), hw = 0;
             for (; av[0] != AT_NULL; av += 2) if (av[0] == AT_HWCAP) hw = av[1];
             printf("hwcap=%lx\n", hw);
+            continue;
+        }
+        // "sock=PATH": a unix socket bound at PATH and one connected to it; prints what
+        // getsockname of the first and getpeername of the second name.
+        else if (!strncmp(p, "sock=", 5)) {
+            struct sockaddr_un a = {.sun_family = AF_UNIX}, got;
+            strncpy(a.sun_path, p + 5, sizeof a.sun_path - 1);
+            int s = socket(AF_UNIX, SOCK_STREAM, 0), c = socket(AF_UNIX, SOCK_STREAM, 0);
+            unlink(a.sun_path);
+            if (bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 1) || connect(c, (struct sockaddr *)&a, sizeof a)) {
+                printf("sock=%s\n", name_of(errno));
+                continue;
+            }
+            socklen_t n = sizeof got;
+            memset(&got, 0, sizeof got);
+            getsockname(s, (struct sockaddr *)&got, &n);
+            printf("sockname=%s len=%u\n", got.sun_path, (unsigned)n);
+            n = sizeof got;
+            memset(&got, 0, sizeof got);
+            getpeername(c, (struct sockaddr *)&got, &n);
+            printf("peername=%s len=%u\n", got.sun_path, (unsigned)n);
+            unlink(a.sun_path);
             continue;
         }
         else if (!strcmp(p, "ids")) {

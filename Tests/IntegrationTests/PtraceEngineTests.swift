@@ -28,6 +28,17 @@ struct BothEnginesTests {
         #expect(readFile(w.sub("written")) == "from-guest\n")
     }
 
+    @Test("Unix sockets: bind and connect at guest paths; getsockname and getpeername name them as the guest's",
+          arguments: Engine.allCases)
+    func unixSocketNames(_ engine: Engine) async throws {
+        let probe = try #require(SysProbe.path())
+        let r = await burrow(engine: engine, ["--tmpfs", "/tmp", "--ro-bind", probe, "/tmp/sysprobe", rootfs]
+            + ["/tmp/sysprobe", "sock=/tmp/s", "sock=/tmp/a-much-longer-name-for-the-socket"])
+        expectSuccess(r)
+        expectLines(r, ["sockname=/tmp/s len=9", "peername=/tmp/s len=9",
+                        "sockname=/tmp/a-much-longer-name-for-the-socket len=41", "peername=/tmp/a-much-longer-name-for-the-socket len=41"])
+    }
+
     @Test("--ro-bind and --ro-root refuse writes with EROFS", arguments: Engine.allCases)
     func readOnly(_ engine: Engine) async {
         let w = makeTempDir(owner: testUser)

@@ -37,6 +37,8 @@ enum ExitAction: Equatable {
     case restore
     /// readlink: translate the target the kernel wrote into the buffer back to the guest.
     case readlink(buffer: UInt64, size: Int)
+    /// getsockname and the like: the unix socket path the kernel wrote, back to the guest's.
+    case socketName(address: UInt64, length: UInt64, buffer: Int)
     /// In the fallback mode (no seccomp), a skipped call sets its result at exit.
     case setResult(Int64)
     /// Faked ids, uname (FakeIdentity.swift).

@@ -288,6 +288,8 @@ final class Tracer {
         case .setResult(let v): regs.result = v
         case .readlink(let buffer, let size): regs.result = readlinkExit(t, buffer: buffer, size: size, result: now.result)
         case .emulated(let e): regs.result = emulatedExit(e, t, result: now.result)
+        case .socketName(let address, let length, let buffer):
+            if now.result >= 0 { socketNameExit(t, address: address, length: length, buffer: buffer) }
         }
         Trace.setRegisters(t.pid, regs)
     }
@@ -319,6 +321,10 @@ final class Tracer {
         case .execve(let arg, let argv): return execEnter(t, regs, arg, argv: argv)
         case .getcwd: return getcwdEnter(t, regs)
         case .socketAddress(let addr, let length): return socketEnter(t, regs, addr: addr, length: length)
+        case .socketName(let addr, let length):
+            guard regs.arg(addr) != 0, regs.arg(length) != 0, let size = Trace.read(t.pid, at: regs.arg(length), count: 4) else { return .allow }
+            let buffer = Int(size.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
+            return .rewrite(regs, exit: .socketName(address: regs.arg(addr), length: regs.arg(length), buffer: buffer))
         case .chroot: return chrootEnter(t, regs)
         case .refused: return .fail(.notPermitted)
         }

@@ -3,7 +3,8 @@ import BurrowSpec
 import Glibc
 import SystemPackage
 
-// bind, connect: the path of a unix socket address (not an abstract one) is translated.
+// bind, connect: the path of a unix socket address (not an abstract one) is translated;
+// getsockname, getpeername, accept and accept4 give it back as the guest's path.
 
 extension Tracer {
     func socketEnter(_ t: Tracee, _ regs: Trace.Registers, addr: Int, length: Int) -> EnterResult {
@@ -28,6 +29,22 @@ extension Tracer {
         new.setArg(addr, p)
         new.setArg(length, UInt64(newAddress.count))
         return .rewrite(new, exit: .restore)
+    }
+
+    /// The kernel wrote a socket address into a buffer of `buffer` bytes and its full size
+    /// into `*length`: a unix socket's host path becomes the guest's, cut to the buffer as
+    /// the kernel cuts, and `*length` its full size.
+    func socketNameExit(_ t: Tracee, address: UInt64, length: UInt64, buffer: Int) {
+        guard let lenBytes = Trace.read(t.pid, at: length, count: 4) else { return }
+        let full = Int(lenBytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
+        let stored = min(full, buffer, 110)
+        guard stored > 2, let sa = Trace.read(t.pid, at: address, count: stored), sa[0] == 1, sa[1] == 0, sa[2] == UInt8(ascii: "/")
+        else { return }
+        let host = String(decoding: sa[2...].prefix { $0 != 0 }, as: UTF8.self)
+        guard let guest = bindings.guestPath(ofHost: host) else { return }
+        let named: [UInt8] = [sa[0], sa[1]] + Array(guest.description.utf8) + [0]
+        _ = Trace.write(t.pid, at: address, Array(named.prefix(buffer)))
+        _ = Trace.write(t.pid, at: length, withUnsafeBytes(of: UInt32(named.count).littleEndian, Array.init))
     }
 
     func chrootEnter(_ t: Tracee, _ regs: Trace.Registers) -> EnterResult {

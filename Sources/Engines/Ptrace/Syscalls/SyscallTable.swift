@@ -55,6 +55,9 @@ enum SyscallGroup: Equatable, Sendable {
     case getcwd
     /// bind, connect: a `struct sockaddr_un` path.
     case socketAddress(addr: Int, length: Int)
+    /// getsockname, getpeername, accept, accept4: a unix socket's host path written back
+    /// (`length`: the argument pointing to the socklen_t) is turned into the guest's.
+    case socketName(addr: Int, length: Int)
     /// chroot: to the guest's `/` it succeeds and changes nothing; elsewhere EPERM.
     case chroot
     /// mount, umount2, pivot_root...: refused with EPERM (as for an unprivileged user).
@@ -146,6 +149,10 @@ enum SyscallTable {
             79: .getcwd,
             49: .socketAddress(addr: 1, length: 2),  // bind
             42: .socketAddress(addr: 1, length: 2),  // connect
+            51: .socketName(addr: 1, length: 2),  // getsockname
+            52: .socketName(addr: 1, length: 2),  // getpeername
+            43: .socketName(addr: 1, length: 2),  // accept
+            288: .socketName(addr: 1, length: 2),  // accept4
             161: .chroot,
             165: .refused, 166: .refused, 155: .refused,  // mount, umount2, pivot_root
             428: .refused, 429: .refused, 430: .refused, 431: .refused, 432: .refused, 433: .refused,  // open_tree..fspick
