@@ -7,19 +7,19 @@ import Glibc
 /// --symlink results, the pid file). It outlives a `kill -9` of burrow, so nothing is left
 /// behind then either. Each entry arrives with an fd of its parent directory, so a path the
 /// sandbox rewrote in the meantime cannot redirect the removal.
-enum Cleaner {
-    enum Kind: UInt8 { case directory = 0x64, file = 0x66, symlink = 0x6c, pidFile = 0x70 }
+public enum Cleaner {
+    public enum Kind: UInt8 { case directory = 0x64, file = 0x66, symlink = 0x6c, pidFile = 0x70 }
 
-    struct Entry {
-        var parent: Int32
-        var name: String
-        var kind: Kind
-        var inode: UInt64
-        var device: UInt64
+    public struct Entry {
+        public var parent: Int32
+        public var name: String
+        public var kind: Kind
+        public var inode: UInt64
+        public var device: UInt64
     }
 
     /// Sandbox side: announce that `name` in `parent` was created by Burrow.
-    static func record(_ sock: Int32, parent: Int32, name: String, kind: Kind) {
+    public static func record(_ sock: Int32, parent: Int32, name: String, kind: Kind) {
         guard sock >= 0, let st = try? Files.stat(name, at: parent) else { return }
         var bytes: [UInt8] = [kind.rawValue]
         withUnsafeBytes(of: UInt64(st.st_ino).littleEndian) { bytes += $0 }
@@ -42,7 +42,7 @@ enum Cleaner {
     /// Cleaner side: collect entries until every sandbox process has closed its end, then
     /// remove them, newest first. Only what is still exactly what Burrow made goes: an
     /// entry the command replaced, or a directory it filled, stays.
-    static func run(_ sock: Int32, initial: [Entry]) -> Never {
+    public static func run(_ sock: Int32, initial: [Entry]) -> Never {
         Signals.ignore([SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU])
         var entries = initial
         var buf = [UInt8](repeating: 0, count: 8192)
@@ -61,7 +61,7 @@ enum Cleaner {
     /// outlives a `kill -9` of burrow owns it from the moment it exists. Sends the supervisor
     /// the open file (reply "o") or the errno of the failure (reply "e" + 4 bytes, and the
     /// cleaner ends: there is nothing to remove).
-    static func createPidFile(_ sock: Int32, parent: Int32, name: String) -> Entry {
+    public static func createPidFile(_ sock: Int32, parent: Int32, name: String) -> Entry {
         do {
             let fd = try Files.open(name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode: 0o644, at: parent)
             let st = try Files.stat(name, at: parent)
@@ -79,7 +79,7 @@ enum Cleaner {
     }
 
     /// Supervisor side: the pid file the cleaner made, or why it could not.
-    static func receivePidFile(_ sock: Int32, path: String) -> Result<Int32, SysError> {
+    public static func receivePidFile(_ sock: Int32, path: String) -> Result<Int32, SysError> {
         var buf = [UInt8](repeating: 0, count: 8)
         var fd: Int32 = -1
         var n = -1
