@@ -30,7 +30,7 @@ let package = Package(
             dependencies: ["CKernel", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/Kernel"),
         .target(
-            name: "BurrowCleaner", dependencies: ["CKernel", "BurrowKernel"], path: "Sources/Engines/Cleaner"),
+            name: "BurrowCleaner", dependencies: ["CKernel", "BurrowKernel", .product(name: "SystemPackage", package: "swift-system")], path: "Sources/Engines/Cleaner"),
         .target(
             name: "NamespaceEngine",
             dependencies: ["BurrowSpec", "BurrowKernel", "BurrowSeccomp", "BurrowCleaner"],

@@ -307,6 +307,13 @@ extension Files {
     /// Removes `path` and everything below it, never following symlinks (temporary
     /// directories the ptrace engine made).
     public static func removeTree(_ path: String) {
+        emptyDirectory(path, at: AT_FDCWD)
+        _ = Glibc.rmdir(path)
+    }
+
+    /// Empties the directory `name` in `dir` (not the directory itself), never following
+    /// symlinks.
+    public static func emptyDirectory(_ name: String, at dir: Int32) {
         func clear(_ dir: Int32) {
             guard let d = fdopendir(Glibc.dup(dir)) else { return }
             defer { closedir(d) }
@@ -322,12 +329,11 @@ extension Files {
                 _ = Glibc.unlinkat(dir, name, AT_REMOVEDIR)
             }
         }
-        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        let fd = Glibc.openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         if fd >= 0 {
             clear(fd)
             _ = Glibc.close(fd)
         }
-        _ = Glibc.rmdir(path)
     }
 }
 
