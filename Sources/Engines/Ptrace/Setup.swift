@@ -55,19 +55,28 @@ struct Setup {
     /// The host path `host` made by the cleaner as `kind`; false if something is there already.
     private mutating func make(_ kind: Cleaner.Kind, _ host: String, mode: mode_t = 0, target: String = "",
                                what: String) throws(PtraceEngine.Failure) -> Bool {
+        let operation = kind == .symlink ? "symlink" : "mkdir"
         let c = try connection(for: what)
         let (dir, name) = Cleaner.split(host)
-        let parent: Int32
-        do { parent = try Files.open(dir, O_PATH | O_DIRECTORY) } catch {
-            throw PtraceEngine.Failure(SysError(kind == .symlink ? "symlink" : "mkdir", what, errno: error.errno))
-        }
-        defer { Files.close(parent) }
-        do {
-            _ = try c.make(kind, name: name, in: parent, mode: mode, target: target, what: kind == .symlink ? "symlink" : "mkdir")
+        do throws(SysError) {
+            let parent = try Files.open(dir, O_PATH | O_DIRECTORY)
+            defer { Files.close(parent) }
+            _ = try c.make(kind, name: name, in: parent, mode: mode, target: target, what: operation)
             return true
         } catch {
             if error.errno == .fileExists { return false }
-            throw PtraceEngine.Failure(SysError(kind == .symlink ? "symlink" : "mkdir", what, errno: error.errno))
+            throw PtraceEngine.Failure(SysError(operation, what, errno: error.errno))
+        }
+    }
+
+    /// --dir: the directory and, as on the namespace engine, its missing parents (0755).
+    private mutating func makeDirectory(_ dest: GuestPath, mode: UInt32?) throws(PtraceEngine.Failure) {
+        if dest.isRoot { return }
+        let parent = try hostPath(of: dest.parent)
+        if (try? Files.stat(parent, at: AT_FDCWD, follow: true)) == nil { try makeDirectory(dest.parent, mode: nil) }
+        let host = try hostPath(of: dest)
+        if try make(.directory, host, mode: mode_t(mode ?? 0o755), what: "\(dest) (\(host))") {
+            log.step("mkdir \(dest) (\(host))")
         }
     }
 
@@ -119,10 +128,7 @@ struct Setup {
             case .mqueue(let dest):
                 throw PtraceEngine.Failure("--mqueue \(dest) needs the namespace engine")
             case .dir(let dest, let mode):
-                let host = try hostPath(of: dest)
-                if try make(.directory, host, mode: mode_t(mode ?? 0o755), what: "\(dest) (\(host))") {
-                    log.step("mkdir \(dest) (\(host))")
-                }
+                try makeDirectory(dest, mode: mode)
             case .symlink(let target, let dest):
                 let host = try hostPath(of: dest, followLast: false)
                 if try make(.symlink, host, target: target, what: "\(dest) -> \(target)") {
