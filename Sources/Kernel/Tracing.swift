@@ -194,6 +194,7 @@ public enum Trace {
         }
         var mask = l.signalMask
         let filter = l.filter ?? []
+        let parent = getpid()
         let pid = Glibc.fork()
         if pid < 0 {
             Files.close(readEnd); Files.close(writeEnd)
@@ -216,6 +217,7 @@ public enum Trace {
                                 t.filter = l.filter == nil ? nil : f.baseAddress
                                 t.filter_len = UInt16(filter.count / 8)
                                 t.report_fd = writeEnd
+                                t.parent = parent
                                 ck_trace_child(&t)
                             }
                         }
