@@ -4,6 +4,7 @@
 //
 //   procprobe threads           8 pthreads (clone3 with CLONE_THREAD in glibc 2.34+) each
 //                               read /etc/hostname and create /tmp/thread-N
+//   procprobe threadexec        a second thread (not the leader) execs /bin/sh
 //   procprobe clonethread       a raw clone(CLONE_THREAD|CLONE_VM...) thread reads /etc/hostname
 //   procprobe fork              fork; the child reads /etc/hostname
 //   procprobe vfork             vfork + execve /bin/sh, which reads /etc/hostname
@@ -99,6 +100,21 @@ static int threads(void) {
     }
     printf("threads=%d/8 read, %d/8 wrote\n", ok, same);
     return 0;
+}
+
+static void *exec_thread_main(void *arg) {
+    (void)arg;
+    char *argv[] = {"sh", "-c", "echo threadexec=$(cat /etc/hostname)", NULL};
+    execve("/bin/sh", argv, environ);
+    printf("threadexec=%s\n", strerrorname_np(errno));
+    return NULL;
+}
+
+static int thread_exec(void) {
+    pthread_t t;
+    if (pthread_create(&t, NULL, exec_thread_main, NULL) != 0) return 1;
+    pthread_join(t, NULL);  // the exec ends this thread too
+    return 1;
 }
 
 static char clone_result[256];
@@ -250,6 +266,7 @@ int main(int argc, char **argv) {
     if (argc < 2) return 2;
     const char *m = argv[1];
     if (!strcmp(m, "threads")) return threads();
+    if (!strcmp(m, "threadexec")) return thread_exec();
     if (!strcmp(m, "clonethread")) return clone_thread();
     if (!strcmp(m, "fork")) return do_fork();
     if (!strcmp(m, "vfork")) return do_vfork();

@@ -291,6 +291,7 @@ struct ProcessesFollowedTests {
 
     static let cases: [Case] = Engine.allCases.flatMap { e in [
         Case(engine: e, probe: "threads", expected: ["threads=8/8 read, 8/8 wrote"]),
+        Case(engine: e, probe: "threadexec", expected: ["threadexec=burrow-rootfs"]),
         Case(engine: e, probe: "clonethread", expected: ["clonethread=burrow-rootfs"]),
         Case(engine: e, probe: "fork", expected: ["fork=burrow-rootfs"]),
         Case(engine: e, probe: "vfork", expected: ["vfork=burrow-rootfs", "vfork-status=0"]),
@@ -306,7 +307,7 @@ struct ProcessesFollowedTests {
         Case(engine: e, probe: "execveat", expected: ["execveat=burrow-rootfs", "execveat-empty=burrow-rootfs"]),
     ] }
 
-    @Test("fork, vfork, clone3, threads (pthread and raw clone), a guest's own seccomp filter, /proc/self/exe, execveat", arguments: cases)
+    @Test("fork, vfork, clone3, threads (pthread and raw clone, and a thread that execs), a guest's own seccomp filter, /proc/self/exe, execveat", arguments: cases)
     func followed(_ c: Case) async {
         guard let r = await ProcProbe.run(c.engine, [c.probe]) else { return }
         expectSuccess(r)
