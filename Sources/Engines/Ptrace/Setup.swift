@@ -36,7 +36,8 @@ struct Setup {
 
     /// Opens the pid file (the cleaner creates it, and removes it at the end).
     mutating func makePidFile(_ path: String) throws(PtraceEngine.Failure) {
-        precondition(cleaner == nil, "the pid file comes first")
+        // The cleaner makes the pid file before anything else, so it must not run yet.
+        guard cleaner == nil else { throw PtraceEngine.Failure("open pid file \(path): the cleaner is already running") }
         let (dir, name) = Cleaner.split(path)
         let parent: Int32
         do { parent = try Files.open(dir, O_PATH | O_DIRECTORY) } catch {
