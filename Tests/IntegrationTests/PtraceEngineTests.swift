@@ -344,4 +344,25 @@ struct ProcessesFollowedTests {
         expectSuccess(r)
         expectLines(r, ["openat2=\(c.expected)"])
     }
+
+    /// A bind below the directory: the kernel cannot see it, so the ptrace engine translates
+    /// the path as without the flag.
+    @Test("openat2 with RESOLVE_IN_ROOT in a directory with a bind below it", arguments: Engine.allCases)
+    func openat2BindBelow(_ engine: Engine) async {
+        guard let probe = ProcProbe.path() else { return }
+        let w = makeTempDir(owner: testUser)
+        defer { w.remove() }
+        writeFile(w.sub("g"), "bound\n", owner: testUser)
+        let r = await burrow(engine: engine, ["--proc", "/proc", "--tmpfs", "/tmp", "--ro-bind", probe, "/tmp/procprobe",
+                                              "--dir", "/tmp/j/b", "--bind", w.path, "/tmp/j/b", Harness.sharedRootfs,
+                                              "/tmp/procprobe", "openat2", "/tmp/j", "/b/g", "inroot"])
+        expectSuccess(r)
+        if engine == .ptrace {
+            withKnownIssue("RESOLVE_IN_ROOT with a bind below the directory: the path is resolved in the guest's / instead") {
+                expectLines(r, ["openat2=bound"])
+            }
+        } else {
+            expectLines(r, ["openat2=bound"])
+        }
+    }
 }
