@@ -7,6 +7,7 @@ import PackageDescription
 //   Sources/FrontEnds          command lines that build a spec: pure (BurrowFrontEnds)
 //   Sources/Kernel             the one layer that talks to the kernel (BurrowKernel)
 //   Sources/CKernel            one-line C wrappers for what Swift cannot call
+//   Sources/Engines/Cleaner    the cleaner process both engines use: removes what was made on the host (BurrowCleaner)
 //   Sources/Engines/Namespace  realises a spec with user namespaces (NamespaceEngine)
 //   Sources/Engines/Setuid     setuid-root mode without user namespaces: privilege handling (SetuidEngine)
 //   Sources/Engines/Ptrace     realises a spec by tracing and path translation (PtraceEngine)
@@ -29,8 +30,10 @@ let package = Package(
             dependencies: ["CKernel", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/Kernel"),
         .target(
+            name: "BurrowCleaner", dependencies: ["CKernel", "BurrowKernel", .product(name: "SystemPackage", package: "swift-system")], path: "Sources/Engines/Cleaner"),
+        .target(
             name: "NamespaceEngine",
-            dependencies: ["BurrowSpec", "BurrowKernel", "BurrowSeccomp"],
+            dependencies: ["BurrowSpec", "BurrowKernel", "BurrowSeccomp", "BurrowCleaner"],
             path: "Sources/Engines/Namespace"),
         .target(
             name: "SetuidEngine",
@@ -38,7 +41,7 @@ let package = Package(
             path: "Sources/Engines/Setuid"),
         .target(
             name: "PtraceEngine",
-            dependencies: ["BurrowSpec", "BurrowKernel", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["BurrowSpec", "BurrowKernel", "BurrowCleaner", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/Engines/Ptrace"),
         .executableTarget(
             name: "burrow",

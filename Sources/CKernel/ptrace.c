@@ -88,6 +88,9 @@ void ck_trace_child(const struct ck_trace_launch *l) {
     int failure[3] = {0, 0, -1};
 #define STEP(n, call) do { if ((call) < 0) { failure[0] = (n); failure[1] = errno; goto fail; } } while (0)
     STEP(CK_TSTEP_PDEATHSIG, syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0));
+    // Killed before the line above: no signal will come, and TRACEME would make whoever
+    // adopted us the tracer, so the command would run untraced or stay stopped.
+    if (syscall(SYS_getppid) != l->parent) syscall(SYS_exit_group, 125);
     STEP(CK_TSTEP_TRACEME, syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0));
     if (l->new_session) STEP(CK_TSTEP_SETSID, syscall(SYS_setsid));
     STEP(CK_TSTEP_CHDIR, syscall(SYS_chdir, l->host_cwd));

@@ -240,6 +240,7 @@ public enum Trace {
         var mask = l.signalMask
         let filter = l.filter ?? []
         let notifyFilter = l.notifyFilter ?? []
+        let parent = getpid()
         let pid = Glibc.fork()
         if pid < 0 {
             Files.close(readEnd); Files.close(writeEnd)
@@ -265,6 +266,7 @@ public enum Trace {
                                 t.notify_filter = l.notifyFilter == nil ? nil : nf.baseAddress
                                 t.notify_filter_len = UInt16(notifyFilter.count / 8)
                                 t.report_fd = writeEnd
+                                t.parent = parent
                                 ck_trace_child(&t)
                             }
                           }
@@ -379,6 +381,13 @@ extension Files {
     /// Removes `path` and everything below it, never following symlinks (temporary
     /// directories the ptrace engine made).
     public static func removeTree(_ path: String) {
+        emptyDirectory(path, at: AT_FDCWD)
+        _ = Glibc.rmdir(path)
+    }
+
+    /// Empties the directory `name` in `dir` (not the directory itself), never following
+    /// symlinks.
+    public static func emptyDirectory(_ name: String, at dir: Int32) {
         func clear(_ dir: Int32) {
             guard let d = fdopendir(Glibc.dup(dir)) else { return }
             defer { closedir(d) }
@@ -394,12 +403,11 @@ extension Files {
                 _ = Glibc.unlinkat(dir, name, AT_REMOVEDIR)
             }
         }
-        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        let fd = Glibc.openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         if fd >= 0 {
             clear(fd)
             _ = Glibc.close(fd)
         }
-        _ = Glibc.rmdir(path)
     }
 }
 

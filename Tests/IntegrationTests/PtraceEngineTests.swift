@@ -1,6 +1,7 @@
 // The ptrace engine: the features it shares with the namespace engine, run on both; the
 // path cases only path translation has (symlink tricks, `..` at the root, deep binds, a
-// deleted cwd, long paths, many processes, scripts, /proc/self/exe); a host without user
+// deleted cwd, long paths, many processes, scripts, /proc/self/exe); every way of making a
+// process, a thread or an exec (Tests/Helpers/procprobe.c), on both engines; a host without user
 // namespaces where `auto` picks it; and the same invocations through the real proot.
 
 import Foundation
@@ -104,13 +105,14 @@ struct BothEnginesTests {
 
     @Test("--tmpfs is empty and writable; nothing is left on the host", arguments: Engine.allCases)
     func tmpfs(_ engine: Engine) async {
-        let before = Set(directoryEntries("/tmp").filter { $0.hasPrefix("burrow-ptrace") })
+        // A TMPDIR of its own: other sandboxes on the machine make theirs in /tmp meanwhile.
+        let tmp = makeTempDir(owner: testUser)
+        defer { tmp.remove() }
         let r = await burrow(engine: engine, ["--perms", "0700", "--tmpfs", "/tmp", rootfs]
-            + sh("ls -A /tmp | wc -l; stat -c %a /tmp; echo hi > /tmp/x && cat /tmp/x"))
+            + sh("ls -A /tmp | wc -l; stat -c %a /tmp; echo hi > /tmp/x && cat /tmp/x"), environment: ["TMPDIR": tmp.path])
         expectSuccess(r)
         expectLines(r, ["0", "700", "hi"])
-        let after = Set(directoryEntries("/tmp").filter { $0.hasPrefix("burrow-ptrace") })
-        #expect(after.subtracting(before).isEmpty, "left behind: \(after.subtracting(before))")
+        #expect(directoryEntries(tmp.path).isEmpty, "left behind: \(directoryEntries(tmp.path))")
     }
 
     @Test("--dev: the usual device nodes work", arguments: Engine.allCases)
@@ -254,5 +256,124 @@ struct PtraceEngineTests {
         expectSuccess(viaBurrow)
         #expect(viaProot.status == 0, "proot: \(viaProot.stderr)")
         #expect(viaBurrow.stdout == viaProot.stdout, "burrow:\n\(viaBurrow.stdout)\nproot:\n\(viaProot.stdout)")
+    }
+}
+
+/// Tests/Helpers/procprobe.c, built static (with threads) once per test process.
+enum ProcProbe {
+    static let built: (path: String?, error: String) = {
+        let source = Harness.packageRoot + "/Tests/Helpers/procprobe.c"
+        let out = Harness.tempBase + "/procprobe"
+        guard let cc = ["/usr/bin/cc", "/usr/bin/gcc", "/usr/bin/clang"].first(where: { FileManager.default.isExecutableFile(atPath: $0) })
+        else { return (nil, "no C compiler (scripts/deps installs gcc)") }
+        let r = runHost([cc, "-static", "-O1", "-pthread", "-o", out, source])
+        guard r.status == 0 else { return (nil, "\(cc) -static failed (\(r.status)): \(r.stderr)") }
+        chmod(out, 0o755)
+        return (out, "")
+    }()
+
+    static func path(sourceLocation: SourceLocation = #_sourceLocation) -> String? {
+        if built.path == nil { Issue.record("cannot build procprobe: \(built.error)", sourceLocation: sourceLocation) }
+        return built.path
+    }
+
+    /// Runs `procprobe ARGS` (or, with `script`, a shell that runs it as /tmp/procprobe) on
+    /// `engine`, with /proc and a tmpfs at /tmp holding the probe.
+    static func run(_ engine: Engine, _ args: [String], before script: String? = nil,
+                    sourceLocation: SourceLocation = #_sourceLocation) async -> BurrowResult? {
+        guard let probe = path(sourceLocation: sourceLocation) else { return nil }
+        let command = script.map { sh("\($0); exec /tmp/procprobe \(args.joined(separator: " "))") } ?? (["/tmp/procprobe"] + args)
+        return await burrow(engine: engine, ["--proc", "/proc", "--tmpfs", "/tmp", "--ro-bind", probe, "/tmp/procprobe",
+                                             Harness.sharedRootfs] + command, sourceLocation: sourceLocation)
+    }
+}
+
+/// Every way of making a process, a thread or an exec is followed: what the new process or
+/// thread opens is the guest's file. Run on both engines: the namespace engine is native,
+/// so it is the reference the ptrace engine must match.
+@Suite("Processes, threads and execs", .timeLimit(.minutes(1)))
+struct ProcessesFollowedTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        let engine: Engine
+        let probe: String
+        let expected: [String]
+        var testDescription: String { "\(engine): \(probe)" }
+    }
+
+    static let cases: [Case] = Engine.allCases.flatMap { e in [
+        Case(engine: e, probe: "threads", expected: ["threads=8/8 read, 8/8 wrote"]),
+        Case(engine: e, probe: "threadexec", expected: ["threadexec=burrow-rootfs"]),
+        Case(engine: e, probe: "clonethread", expected: ["clonethread=burrow-rootfs"]),
+        Case(engine: e, probe: "fork", expected: ["fork=burrow-rootfs"]),
+        Case(engine: e, probe: "vfork", expected: ["vfork=burrow-rootfs", "vfork-status=0"]),
+        Case(engine: e, probe: "clone3", expected: ["clone3=burrow-rootfs", "clone3-status=0"]),
+        Case(engine: e, probe: "clone3exec", expected: ["clone3exec=burrow-rootfs", "clone3-status=0"]),
+        // Both filters hold: the guest's denies mkdir (also in the program it execs), the
+        // engine's still translates paths.
+        Case(engine: e, probe: "seccomp", expected: ["seccomp=ok", "after-filter=burrow-rootfs", "mkdir=EPERM",
+                                                     "sh-mkdir=denied", "sh=burrow-rootfs", "0"]),
+        Case(engine: e, probe: "selfexe", expected: ["selfexe=burrow-rootfs", "exe=/tmp/procprobe"]),
+        // execveat(fd of /bin, "sh"), then execveat(fd of /bin/sh, "", AT_EMPTY_PATH), whose
+        // shell runs busybox applets through /proc/self/exe.
+        Case(engine: e, probe: "execveat", expected: ["execveat=burrow-rootfs", "execveat-empty=burrow-rootfs"]),
+    ] }
+
+    @Test("fork, vfork, clone3, threads (pthread and raw clone, and a thread that execs), a guest's own seccomp filter, /proc/self/exe, execveat", arguments: cases)
+    func followed(_ c: Case) async {
+        guard let r = await ProcProbe.run(c.engine, [c.probe]) else { return }
+        expectSuccess(r)
+        expectLines(r, c.expected)
+    }
+
+    struct OpenCase: Sendable, CustomTestStringConvertible {
+        let engine: Engine
+        let dir: String
+        let path: String
+        let inRoot: Bool
+        let expected: String
+        var testDescription: String { "\(engine): openat2(\(dir), \(path)\(inRoot ? ", RESOLVE_IN_ROOT" : "")) -> \(expected)" }
+    }
+
+    /// /tmp/j holds f ("jail") and l -> /f; the guest's / has no f.
+    static let openCases: [OpenCase] = Engine.allCases.flatMap { e in [
+        OpenCase(engine: e, dir: ".", path: "/etc/hostname", inRoot: false, expected: "burrow-rootfs"),
+        OpenCase(engine: e, dir: "/etc", path: "../etc/hostname", inRoot: false, expected: "burrow-rootfs"),
+        OpenCase(engine: e, dir: "/tmp/j", path: "l", inRoot: false, expected: "ENOENT"),
+        OpenCase(engine: e, dir: "/etc", path: "/hostname", inRoot: true, expected: "burrow-rootfs"),
+        OpenCase(engine: e, dir: "/etc", path: "../../hostname", inRoot: true, expected: "burrow-rootfs"),
+        OpenCase(engine: e, dir: "/etc", path: "/etc/hostname", inRoot: true, expected: "ENOENT"),
+        OpenCase(engine: e, dir: "/tmp/j", path: "l", inRoot: true, expected: "jail"),
+        OpenCase(engine: e, dir: "/tmp/j", path: "../../f", inRoot: true, expected: "jail"),
+        OpenCase(engine: e, dir: "/", path: "etc/hostname", inRoot: true, expected: "burrow-rootfs"),
+    ] }
+
+    @Test("openat2: paths resolve in the guest; with RESOLVE_IN_ROOT, in the directory given (.., absolute paths and symlinks stay there)",
+          arguments: openCases)
+    func openat2(_ c: OpenCase) async {
+        guard let r = await ProcProbe.run(c.engine, ["openat2", c.dir, c.path] + (c.inRoot ? ["inroot"] : []),
+                                          before: "mkdir /tmp/j && echo jail > /tmp/j/f && ln -s /f /tmp/j/l") else { return }
+        expectSuccess(r)
+        expectLines(r, ["openat2=\(c.expected)"])
+    }
+
+    /// A bind below the directory: the kernel cannot see it, so the ptrace engine translates
+    /// the path as without the flag.
+    @Test("openat2 with RESOLVE_IN_ROOT in a directory with a bind below it", arguments: Engine.allCases)
+    func openat2BindBelow(_ engine: Engine) async {
+        guard let probe = ProcProbe.path() else { return }
+        let w = makeTempDir(owner: testUser)
+        defer { w.remove() }
+        writeFile(w.sub("g"), "bound\n", owner: testUser)
+        let r = await burrow(engine: engine, ["--proc", "/proc", "--tmpfs", "/tmp", "--ro-bind", probe, "/tmp/procprobe",
+                                              "--dir", "/tmp/j/b", "--bind", w.path, "/tmp/j/b", Harness.sharedRootfs,
+                                              "/tmp/procprobe", "openat2", "/tmp/j", "/b/g", "inroot"])
+        expectSuccess(r)
+        if engine == .ptrace {
+            withKnownIssue("RESOLVE_IN_ROOT with a bind below the directory: the path is resolved in the guest's / instead") {
+                expectLines(r, ["openat2=bound"])
+            }
+        } else {
+            expectLines(r, ["openat2=bound"])
+        }
     }
 }

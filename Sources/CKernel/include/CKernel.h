@@ -140,6 +140,7 @@ struct ck_trace_launch {
     const void *notify_filter;
     unsigned short notify_filter_len;
     int report_fd;                  // failures: {step, errno, candidate} as three ints
+    pid_t parent;                   // the tracer: if it is gone already, the child ends
 };
 void ck_trace_child(const struct ck_trace_launch *l) __attribute__((noreturn));
 // 0 if a child can be cloned into a new user namespace, else the errno.

@@ -1,3 +1,4 @@
+import BurrowCleaner
 import BurrowKernel
 import BurrowSpec
 import Glibc

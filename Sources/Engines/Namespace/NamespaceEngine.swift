@@ -1,3 +1,4 @@
+import BurrowCleaner
 import BurrowKernel
 import BurrowSpec
 import Glibc
@@ -93,7 +94,7 @@ public enum NamespaceEngine {
             if let path = spec.process.pidFile {
                 (ch.pidSupervisor, ch.pidCommand) = try Files.socketPair(Int32(SOCK_DGRAM.rawValue))
                 try Files.passCredentials(ch.pidSupervisor)
-                let (dir, name) = split(path.string)
+                let (dir, name) = Cleaner.split(path.string)
                 do { pidDir = (try Files.open(dir, O_PATH | O_DIRECTORY), name) } catch {
                     throw SysError("open pid file", path.string, errno: error.errno)
                 }
@@ -268,11 +269,5 @@ public enum NamespaceEngine {
             }
             if !Signals.isFromTerminal(r) || newSession { Proc.kill(child, r.signal) }
         }
-    }
-
-    static func split(_ path: String) -> (String, String) {
-        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
-        let dir = String(path[..<slash])
-        return (dir.isEmpty ? "/" : dir, String(path[path.index(after: slash)...]))
     }
 }

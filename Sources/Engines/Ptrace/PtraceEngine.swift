@@ -8,6 +8,9 @@ import Glibc
 ///
 ///     burrow (supervisor, tracer)   translates path system calls, follows every process,
 ///       │                           forwards signals, returns the command's status
+///       ├┄ cleaner (host)           only if something is made on the host: makes it, and
+///       │                           removes it after the sandbox, even after kill -9
+///       │                           (a grandchild, so that the tracer never waits for it)
 ///       └─ command (traced, under a seccomp filter that stops only path calls)
 ///
 /// Beyond paths, the `Emulator` fakes what needs privilege or namespaces: ids (with the
@@ -99,7 +102,8 @@ public enum PtraceEngine {
         let fakesIds = emulator?.initialCredentials != nil
         let notified = SyscallTable.notified.keys.sorted() + (fakesIds ? [SyscallTable.fstat.nr] : [])
         launch.notifyFilter = TraceFilter.program(trace: traced, notify: notified, arch: SyscallTable.auditArch)
-        // Orphans of the command come back to the supervisor, which reaps them.
+        // Orphans of the command come back to the supervisor, which reaps them. (After the
+        // set-up: the cleaner, started there, must not come back.)
         try? Proc.setChildSubreaper()
         let child: (pid: pid_t, report: Int32)
         do { child = try Trace.startChild(launch) } catch { throw Failure(error) }
@@ -108,20 +112,16 @@ public enum PtraceEngine {
         Trace.forwardSignals(forwarded, to: child.pid, fromTerminalToo: spec.process.newSession)
         sigprocmask(SIG_SETMASK, &callerMask, nil)
 
-        var pidFile: String?
-        if let p = spec.process.pidFile {
+        // The pid file was made by the cleaner (Setup), which removes it again.
+        if let p = spec.process.pidFile, setup.pidFile >= 0 {
             do throws(SysError) {
-                let fd = try Files.open(p.string, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o644)
-                try Files.writeAll(fd, Array("\(child.pid)\n".utf8), what: p.string)
-                Files.close(fd)
-                pidFile = p.string
+                try Files.writeAll(setup.pidFile, Array("\(child.pid)\n".utf8), what: p.string)
             } catch {
                 Proc.kill(child.pid, SIGKILL)
                 _ = Proc.wait(child.pid, noHang: false)
-                throw Failure(SysError("open pid file", p.string, errno: error.errno))
+                throw Failure(SysError("write pid file", p.string, errno: error.errno))
             }
         }
-        defer { if let pidFile { _ = unlink(pidFile) } }
 
         let lastToExit = spec.process.status == .lastToExit
         let tracer = Tracer(bindings: bindings, tree: tree, command: child.pid,

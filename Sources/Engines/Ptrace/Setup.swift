@@ -1,26 +1,85 @@
+import BurrowCleaner
 import BurrowKernel
 import BurrowSpec
 import Glibc
 
 /// Turns the spec's root and setup operations into `Bindings`, in the order given, and
-/// emulates what has no mount here: --tmpfs and --dev become temporary host directories
-/// (removed at exit), --proc binds the host's /proc, --dir and --symlink are made in the
-/// tree (and removed at exit if Burrow made them), --ro-root, --ro-bind and --remount-ro
-/// refuse writes with EROFS.
+/// emulates what has no mount here: --tmpfs and --dev become temporary host directories,
+/// --proc binds the host's /proc, --dir and --symlink are made in the tree, --ro-root,
+/// --ro-bind and --remount-ro refuse writes with EROFS.
+///
+/// What is created on the host (those directories, --dir and --symlink results, the pid
+/// file) is created by the cleaner (Sources/Engines/Cleaner), a process that outlives burrow
+/// and removes it all when the sandbox is over, even after `kill -9` of burrow. It is
+/// started on the first need, before the tracer becomes a child subreaper.
 struct Setup {
     let log: Log
     private(set) var bindings = Bindings(root: "/")
     private(set) var anchors: [Int32] = []
-    /// Undone in reverse order at exit.
-    private var undoList: [Undo] = []
-
-    enum Undo {
-        case removeTree(String)
-        case removeDir(String)
-        case removeLink(String)
-    }
+    private var cleaner: Cleaner.Connection?
+    /// The pid file, open for writing (made by the cleaner).
+    private(set) var pidFile: Int32 = -1
 
     init(log: Log) { self.log = log }
+
+    /// The cleaner, started now if it is not running yet.
+    private mutating func connection(for what: String) throws(PtraceEngine.Failure) -> Cleaner.Connection {
+        if let cleaner { return cleaner }
+        do {
+            let (c, _) = try Cleaner.Connection.start(pidFile: nil)
+            cleaner = c
+            return c
+        } catch {
+            throw PtraceEngine.Failure(SysError("start the cleaner", what, errno: error.errno))
+        }
+    }
+
+    /// Opens the pid file (the cleaner creates it, and removes it at the end).
+    mutating func makePidFile(_ path: String) throws(PtraceEngine.Failure) {
+        // The cleaner makes the pid file before anything else, so it must not run yet.
+        guard cleaner == nil else { throw PtraceEngine.Failure("open pid file \(path): the cleaner is already running") }
+        let (dir, name) = Cleaner.split(path)
+        let parent: Int32
+        do { parent = try Files.open(dir, O_PATH | O_DIRECTORY) } catch {
+            throw PtraceEngine.Failure(SysError("open pid file", path, errno: error.errno))
+        }
+        defer { Files.close(parent) }
+        do {
+            let (c, fd) = try Cleaner.Connection.start(pidFile: (parent, name, path))
+            cleaner = c
+            pidFile = fd ?? -1
+        } catch {
+            throw PtraceEngine.Failure(error)
+        }
+    }
+
+    /// The host path `host` made by the cleaner as `kind`; false if something is there already.
+    private mutating func make(_ kind: Cleaner.Kind, _ host: String, mode: mode_t = 0, target: String = "",
+                               what: String) throws(PtraceEngine.Failure) -> Bool {
+        let operation = kind == .symlink ? "symlink" : "mkdir"
+        let c = try connection(for: what)
+        let (dir, name) = Cleaner.split(host)
+        do throws(SysError) {
+            let parent = try Files.open(dir, O_PATH | O_DIRECTORY)
+            defer { Files.close(parent) }
+            _ = try c.make(kind, name: name, in: parent, mode: mode, target: target, what: operation)
+            return true
+        } catch {
+            if error.errno == .fileExists { return false }
+            throw PtraceEngine.Failure(SysError(operation, what, errno: error.errno))
+        }
+    }
+
+    /// --dir: the directory and, as on the namespace engine, its missing parents (0755).
+    private mutating func makeDirectory(_ dest: GuestPath, mode: UInt32?) throws(PtraceEngine.Failure) {
+        if dest.isRoot { return }
+        let parent = try hostPath(of: dest.parent)
+        if (try? Files.stat(parent, at: AT_FDCWD, follow: true)) == nil { try makeDirectory(dest.parent, mode: nil) }
+        let host = try hostPath(of: dest)
+        if try make(.directory, host, mode: mode_t(mode ?? 0o755), what: "\(dest) (\(host))") {
+            log.step("mkdir \(dest) (\(host))")
+        }
+    }
 
     var tree: HostTree { HostTree(anchors: anchors) }
 
@@ -35,6 +94,7 @@ struct Setup {
         }
         bindings = Bindings(root: root, rootReadOnly: spec.root.readOnly)
         anchors = [rootfd]
+        if let p = spec.process.pidFile { try makePidFile(p.string) }
         log.step("root \(root)\(spec.root.readOnly ? " (read-only)" : "")")
         for op in spec.operations {
             switch op {
@@ -69,21 +129,13 @@ struct Setup {
             case .mqueue(let dest):
                 throw PtraceEngine.Failure("--mqueue \(dest) needs the namespace engine")
             case .dir(let dest, let mode):
-                let host = try hostPath(of: dest)
-                if Glibc.mkdir(host, mode_t(mode ?? 0o755)) == 0 {
-                    if let mode { _ = Glibc.chmod(host, mode_t(mode)) }
-                    undoList.append(.removeDir(host))
-                    log.step("mkdir \(dest) (\(host))")
-                } else if Glibc.errno != EEXIST {
-                    throw PtraceEngine.Failure(SysError.last("mkdir", "\(dest) (\(host))"))
-                }
+                try makeDirectory(dest, mode: mode)
             case .symlink(let target, let dest):
                 let host = try hostPath(of: dest, followLast: false)
-                if Glibc.symlink(target, host) == 0 {
-                    undoList.append(.removeLink(host))
+                if try make(.symlink, host, target: target, what: "\(dest) -> \(target)") {
                     log.step("symlink \(dest) -> \(target)")
-                } else if !(Glibc.errno == EEXIST && Files.readlinkIfSymlink(host, at: AT_FDCWD) == target) {
-                    throw PtraceEngine.Failure(SysError.last("symlink", "\(dest) -> \(target)"))
+                } else if Files.readlinkIfSymlink(host, at: AT_FDCWD) != target {
+                    throw PtraceEngine.Failure(SysError("symlink", "\(dest) -> \(target)", errno: .fileExists))
                 }
             case .remountReadOnly(let dest):
                 let g = try canonical(dest)
@@ -122,12 +174,16 @@ struct Setup {
 
     mutating func temporaryDirectory(mode: UInt32, for what: String) throws(PtraceEngine.Failure) -> String {
         let base = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var template = Array("\(base)/burrow-ptrace.XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        guard made != nil else { throw PtraceEngine.Failure(SysError.last("mkdtemp", "\(base) (for \(what))")) }
-        let dir = String(cString: template)
-        _ = Glibc.chmod(dir, mode_t(mode))
-        undoList.append(.removeTree(dir))
+        let c = try connection(for: "mkdtemp \(base) (for \(what))")
+        let name: String
+        do throws(SysError) {
+            let parent = try Files.open(base, O_PATH | O_DIRECTORY)
+            defer { Files.close(parent) }
+            name = try c.make(.tree, name: "burrow-ptrace.", in: parent, mode: mode_t(mode), what: "mkdtemp")
+        } catch {
+            throw PtraceEngine.Failure(SysError("mkdtemp", "\(base) (for \(what))", errno: error.errno))
+        }
+        let dir = base + "/" + name
         do { return try Files.realPath(dir) } catch { return dir }
     }
 
@@ -155,16 +211,12 @@ struct Setup {
         }
     }
 
-    /// Removes what Burrow made, newest first.
+    /// Has the cleaner remove what Burrow made (newest first) and waits for it.
     mutating func undo() {
-        for u in undoList.reversed() {
-            switch u {
-            case .removeTree(let p): Files.removeTree(p)
-            case .removeDir(let p): _ = Glibc.rmdir(p)
-            case .removeLink(let p): _ = Glibc.unlink(p)
-            }
-        }
-        undoList = []
+        Files.close(pidFile)
+        pidFile = -1
+        cleaner?.finish()
+        cleaner = nil
         for fd in anchors { Files.close(fd) }
         anchors = []
     }

@@ -67,9 +67,13 @@ extension Tracer {
         case .success(let p): given = p
         case .failure(let e): return .fail(e)
         }
-        // execveat(fd, "", AT_EMPTY_PATH): the kernel runs the file it has.
-        guard !given.isEmpty else { return .allow }
         let dirfd = a.dirfd.map { Int32(truncatingIfNeeded: regs.arg($0)) } ?? Tracer.atFDCWD
+        // execveat(fd, "", AT_EMPTY_PATH): the kernel runs the file it has; /proc/PID/exe
+        // will name it as the guest sees it.
+        guard !given.isEmpty else {
+            t.execTarget = Files.readlinkIfSymlink("/proc/\(t.pid)/fd/\(dirfd)", at: AT_FDCWD).flatMap { bindings.guestPath(ofHost: $0) }
+            return .allow
+        }
         var tr: Translation
         switch translate(t, given, dirfd: dirfd, follow: follows(a.follow, t, regs)) {
         case .success(let x): tr = x

@@ -1,0 +1,308 @@
+import BurrowKernel
+import CKernel
+import Glibc
+import SystemPackage
+
+/// The cleaner: a small process outside the sandbox's namespaces that removes, once the
+/// sandbox has ended, what Burrow had to create on the host (missing mount points, --dir and
+/// --symlink results, the pid file, the ptrace engine's temporary directories). It outlives
+/// a `kill -9` of burrow, so nothing is left behind then either. Each entry arrives with an
+/// fd of its parent directory, so a path the sandbox rewrote in the meantime cannot redirect
+/// the removal.
+///
+/// Two ways to hand it an entry: `record` (the namespace engine's init, after it created
+/// something in its own mount namespace) and `make` (the ptrace engine, which creates on the
+/// host's tree: the cleaner itself makes the entry, so the process that outlives burrow owns
+/// it from the moment it exists and no `kill -9` can fall between creating and telling).
+public enum Cleaner {
+    /// `tree`: a directory removed with everything in it (an emulated tmpfs).
+    public enum Kind: UInt8 { case directory = 0x64, file = 0x66, symlink = 0x6c, pidFile = 0x70, tree = 0x74 }
+
+    /// The first byte of a `make` request (record messages start with their `Kind`).
+    static let makeRequest: UInt8 = 0x4d
+
+    public struct Entry {
+        public var parent: Int32
+        public var name: String
+        public var kind: Kind
+        public var inode: UInt64
+        public var device: UInt64
+    }
+
+    /// Sandbox side: announce that `name` in `parent` was created by Burrow.
+    public static func record(_ sock: Int32, parent: Int32, name: String, kind: Kind) {
+        guard sock >= 0, let st = try? Files.stat(name, at: parent) else { return }
+        var bytes: [UInt8] = [kind.rawValue]
+        withUnsafeBytes(of: UInt64(st.st_ino).littleEndian) { bytes += $0 }
+        withUnsafeBytes(of: UInt64(st.st_dev).littleEndian) { bytes += $0 }
+        bytes += Array(name.utf8)
+        _ = bytes.withUnsafeBytes { ck_send_fd(sock, parent, $0.baseAddress, $0.count) }
+    }
+
+    static func decode(_ bytes: ArraySlice<UInt8>, fd: Int32) -> Entry? {
+        guard bytes.count > 17, let kind = Kind(rawValue: bytes[bytes.startIndex]) else { return nil }
+        func u64(_ at: Int) -> UInt64 {
+            var v: UInt64 = 0
+            for i in 0..<8 { v |= UInt64(bytes[bytes.startIndex + at + i]) << (8 * UInt64(i)) }
+            return v
+        }
+        let name = String(decoding: bytes.dropFirst(17), as: UTF8.self)
+        return Entry(parent: fd, name: name, kind: kind, inode: u64(1), device: u64(9))
+    }
+
+    /// Cleaner side: collect entries until every sandbox process has closed its end, then
+    /// remove them, newest first. Only what is still exactly what Burrow made goes: an
+    /// entry the command replaced, or a directory it filled, stays.
+    public static func run(_ sock: Int32, initial: [Entry]) -> Never {
+        Signals.ignore([SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU])
+        var entries = initial
+        var buf = [UInt8](repeating: 0, count: 8192)
+        while true {
+            var fd: Int32 = -1
+            let n = buf.withUnsafeMutableBytes { ck_recv_fd(sock, $0.baseAddress, $0.count, &fd) }
+            if n < 0 && Glibc.errno == EINTR { continue }
+            if n <= 0 { break }
+            if n > 0, buf[0] == makeRequest {
+                if let e = make(buf[1..<n], parent: fd, reply: sock) { entries.append(e) } else { Files.close(fd) }
+            } else if let e = decode(buf[..<n], fd: fd) {
+                entries.append(e)
+            } else {
+                Files.close(fd)
+            }
+        }
+        for e in entries.reversed() { remove(e) }
+        Proc.exit(0)
+    }
+
+    /// Cleaner side, before `run`: creates the pid file, so that the one process that
+    /// outlives a `kill -9` of burrow owns it from the moment it exists. Sends the supervisor
+    /// the open file (reply "o") or the errno of the failure (reply "e" + 4 bytes, and the
+    /// cleaner ends: there is nothing to remove).
+    public static func createPidFile(_ sock: Int32, parent: Int32, name: String) -> Entry {
+        do {
+            let fd = try Files.open(name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode: 0o644, at: parent)
+            let st = try Files.stat(name, at: parent)
+            let entry = Entry(parent: parent, name: name, kind: .pidFile, inode: UInt64(st.st_ino), device: UInt64(st.st_dev))
+            let reply: [UInt8] = [0x6f]
+            _ = reply.withUnsafeBytes { ck_send_fd(sock, fd, $0.baseAddress, $0.count) }
+            Files.close(fd)
+            return entry
+        } catch {
+            var reply: [UInt8] = [0x65]
+            withUnsafeBytes(of: error.errno.rawValue.littleEndian) { reply += $0 }
+            _ = reply.withUnsafeBytes { ck_send_fd(sock, -1, $0.baseAddress, $0.count) }
+            Proc.exit(0)
+        }
+    }
+
+    /// Supervisor side: the pid file the cleaner made, or why it could not.
+    public static func receivePidFile(_ sock: Int32, path: String) -> Result<Int32, SysError> {
+        var buf = [UInt8](repeating: 0, count: 8)
+        var fd: Int32 = -1
+        var n = -1
+        repeat {
+            n = buf.withUnsafeMutableBytes { ck_recv_fd(sock, $0.baseAddress, $0.count, &fd) }
+        } while n < 0 && Glibc.errno == EINTR
+        if n >= 1, buf[0] == 0x6f, fd >= 0 { return .success(fd) }
+        if fd >= 0 { Files.close(fd) }
+        // The errno the cleaner saw; EIO if it died without a word (it said why on stderr).
+        Glibc.errno = n == 5 && buf[0] == 0x65 ? Int32(buf[1]) | Int32(buf[2]) << 8 | Int32(buf[3]) << 16 | Int32(buf[4]) << 24 : EIO
+        return .failure(SysError.last("open pid file", path))
+    }
+
+    static func remove(_ e: Entry) {
+        // The sandbox's mounts go away with its last process, a moment after its fds are
+        // closed: until then a mount point is busy, or shows the mount on top of it.
+        for _ in 0..<500 {
+            guard let st = try? Files.stat(e.name, at: e.parent) else { return }
+            if UInt64(st.st_ino) != e.inode || UInt64(st.st_dev) != e.device {
+                if isMountRoot(e) { usleep(4_000); continue }
+                return  // replaced by the command: not ours any more
+            }
+            let type = st.st_mode & S_IFMT
+            switch e.kind {
+            case .directory where type != S_IFDIR: return
+            case .file where type != S_IFREG || st.st_size != 0: return
+            case .symlink where type != S_IFLNK: return
+            case .pidFile where type != S_IFREG: return
+            case .tree where type != S_IFDIR: return
+            default: break
+            }
+            if e.kind == .tree { Files.emptyDirectory(e.name, at: e.parent) }
+            do {
+                try Files.unlink(e.name, at: e.parent, directory: e.kind == .directory || e.kind == .tree)
+                return
+            } catch {
+                guard error.errno == .resourceBusy else { return }
+                usleep(4_000)
+            }
+        }
+    }
+
+    static func isMountRoot(_ e: Entry) -> Bool {
+        guard let fd = try? Files.open(e.name, O_PATH | O_NOFOLLOW, at: e.parent) else { return false }
+        defer { Files.close(fd) }
+        return (try? Files.mountInfo(fd).isMountRoot) ?? false
+    }
+
+    // MARK: make requests (the ptrace engine)
+
+    /// Cleaner side: makes what the request asks for in `parent`, remembers it, and replies
+    /// "o" + the name made, or "e" + the errno (4 bytes). Request: kind, mode (4 bytes), the
+    /// name's length (2 bytes), the name, then a symlink's target. A `tree` name is a prefix:
+    /// the cleaner adds six random characters, as mkdtemp does.
+    static func make(_ bytes: ArraySlice<UInt8>, parent: Int32, reply sock: Int32) -> Entry? {
+        func answer(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { ck_send_fd(sock, -1, $0.baseAddress, $0.count) } }
+        func fail(_ e: Errno) -> Entry? {
+            var r: [UInt8] = [0x65]
+            withUnsafeBytes(of: e.rawValue.littleEndian) { r += $0 }
+            answer(r)
+            return nil
+        }
+        let b = Array(bytes)
+        guard parent >= 0, b.count >= 7, let kind = Kind(rawValue: b[0]) else { return fail(.invalidArgument) }
+        let mode = mode_t(b[1]) | mode_t(b[2]) << 8 | mode_t(b[3]) << 16 | mode_t(b[4]) << 24
+        let length = Int(b[5]) | Int(b[6]) << 8
+        guard b.count >= 7 + length else { return fail(.invalidArgument) }
+        var name = String(decoding: b[7..<(7 + length)], as: UTF8.self)
+        let target = String(decoding: b[(7 + length)...], as: UTF8.self)
+        do throws(SysError) {
+            switch kind {
+            case .directory:
+                try Files.mkdir(name, at: parent, mode: mode)
+                try Files.chmod(name, at: parent, mode: mode)
+            case .tree:
+                let prefix = name
+                var tries = 0
+                while true {
+                    name = prefix + randomSuffix()
+                    do {
+                        try Files.mkdir(name, at: parent, mode: 0o700)
+                        break
+                    } catch {
+                        tries += 1
+                        if error.errno != .fileExists || tries > 100 { throw error }
+                    }
+                }
+                try Files.chmod(name, at: parent, mode: mode)
+            case .symlink:
+                try Files.symlink(target, name, at: parent)
+            case .file, .pidFile:
+                let fd = try Files.open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode, at: parent)
+                Files.close(fd)
+            }
+            let st = try Files.stat(name, at: parent)
+            answer([0x6f] + Array(name.utf8))
+            return Entry(parent: parent, name: name, kind: kind, inode: UInt64(st.st_ino), device: UInt64(st.st_dev))
+        } catch {
+            return fail(error.errno)
+        }
+    }
+
+    static func randomSuffix() -> String {
+        let letters = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        var g = SystemRandomNumberGenerator()
+        return String((0..<6).map { _ in letters[Int(g.next() % UInt64(letters.count))] })
+    }
+
+    /// Supervisor side of a cleaner that creates on the host's tree (the ptrace engine).
+    /// The cleaner is a grandchild of burrow, not a child: a tracer that waits for any child
+    /// must not wait for it, and it must outlive burrow. Start it before burrow becomes a
+    /// child subreaper, or it comes back as burrow's child.
+    public struct Connection {
+        public let socket: Int32
+
+        /// Starts the cleaner; with `pidFile`, the cleaner creates it first (see
+        /// `createPidFile`) and its open fd is returned.
+        public static func start(pidFile: (parent: Int32, name: String, path: String)?) throws(SysError) -> (Connection, pidFile: Int32?) {
+            let (mine, theirs) = try Files.socketPair(Int32(SOCK_SEQPACKET.rawValue))
+            let middle: pid_t
+            do { middle = try Proc.fork("cleaner") } catch {
+                Files.close(mine)
+                Files.close(theirs)
+                throw error
+            }
+            if middle == 0 {
+                // Only the cleaner's socket, the pid file's directory and stdio stay open.
+                Files.close(mine)
+                var keep = [theirs]
+                if let p = pidFile { keep.append(p.parent) }
+                closeAll(except: keep)
+                guard let cleaner = try? Proc.fork("cleaner") else { Proc.exit(1) }
+                if cleaner != 0 { Proc.exit(0) }
+                let initial = pidFile.map { [createPidFile(theirs, parent: $0.parent, name: $0.name)] } ?? []
+                run(theirs, initial: initial)
+            }
+            Files.close(theirs)
+            let connection = Connection(socket: mine)
+            guard Proc.wait(middle, noHang: false) == .exited(0) else {
+                connection.finish()
+                throw SysError("fork", "cleaner", errno: .resourceTemporarilyUnavailable)
+            }
+            guard let p = pidFile else { return (connection, nil) }
+            switch receivePidFile(mine, path: p.path) {
+            case .success(let fd): return (connection, fd)
+            case .failure(let e):
+                connection.finish()
+                throw e
+            }
+        }
+
+        /// Asks the cleaner to make `name` in `parent` (a `tree`: a fresh directory whose name
+        /// starts with `name`); returns the name made.
+        public func make(_ kind: Kind, name: String, in parent: Int32, mode: mode_t = 0, target: String = "",
+                         what: String) throws(SysError) -> String {
+            var request: [UInt8] = [makeRequest, kind.rawValue]
+            withUnsafeBytes(of: UInt32(mode).littleEndian) { request += $0 }
+            let nameBytes = Array(name.utf8)
+            guard nameBytes.count < 0x10000 else { throw SysError(what, name, errno: .fileNameTooLong) }
+            request += [UInt8(nameBytes.count & 0xff), UInt8(nameBytes.count >> 8)] + nameBytes + Array(target.utf8)
+            let sent = request.withUnsafeBytes { ck_send_fd(socket, parent, $0.baseAddress, $0.count) }
+            if sent < 0 { throw SysError.last(what, "\(name) (to the cleaner)") }
+            var buf = [UInt8](repeating: 0, count: 4096)
+            var fd: Int32 = -1
+            var n = -1
+            repeat {
+                n = buf.withUnsafeMutableBytes { ck_recv_fd(socket, $0.baseAddress, $0.count, &fd) }
+            } while n < 0 && Glibc.errno == EINTR
+            Files.close(fd)
+            if n >= 1, buf[0] == 0x6f { return String(decoding: buf[1..<n], as: UTF8.self) }
+            let errno = n == 5 && buf[0] == 0x65 ? Int32(buf[1]) | Int32(buf[2]) << 8 | Int32(buf[3]) << 16 | Int32(buf[4]) << 24 : EIO
+            throw SysError(what, name, errno: Errno(rawValue: errno))
+        }
+
+        /// Tells the cleaner that the sandbox is over and waits until it has removed
+        /// everything and ended.
+        public func finish() {
+            _ = Glibc.shutdown(socket, Int32(SHUT_WR))
+            var buf = [UInt8](repeating: 0, count: 64)
+            while true {
+                var fd: Int32 = -1
+                let n = buf.withUnsafeMutableBytes { ck_recv_fd(socket, $0.baseAddress, $0.count, &fd) }
+                Files.close(fd)
+                if n < 0 && Glibc.errno == EINTR { continue }
+                if n <= 0 { break }
+            }
+            Files.close(socket)
+        }
+
+        static func closeAll(except keep: [Int32]) {
+            guard let d = opendir("/proc/self/fd") else { return }
+            var open: [Int32] = []
+            while let e = readdir(d) {
+                let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if let fd = Int32(name) { open.append(fd) }
+            }
+            let own = dirfd(d)
+            for fd in open where fd > 2 && fd != own && !keep.contains(fd) { Files.close(fd) }
+            closedir(d)
+        }
+    }
+
+    /// `path` as the directory to open and the name in it.
+    public static func split(_ path: String) -> (directory: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        let dir = String(path[..<slash])
+        return (dir.isEmpty ? "/" : dir, String(path[path.index(after: slash)...]))
+    }
+}
