@@ -368,12 +368,6 @@ struct ProcessesFollowedTests {
                                               "--dir", "/tmp/j/b", "--bind", w.path, "/tmp/j/b", Harness.sharedRootfs,
                                               "/tmp/procprobe", "openat2", "/tmp/j", "/b/g", "inroot"])
         expectSuccess(r)
-        if engine == .ptrace {
-            withKnownIssue("RESOLVE_IN_ROOT with a bind below the directory: the path is resolved in the guest's / instead") {
-                expectLines(r, ["openat2=bound"])
-            }
-        } else {
-            expectLines(r, ["openat2=bound"])
-        }
+        expectLines(r, ["openat2=bound"])
     }
 }

@@ -98,6 +98,38 @@ struct Case: Sendable, CustomTestStringConvertible {
         }
     }
 
+    struct Scoped: Sendable, CustomTestStringConvertible {
+        let path: String
+        let scope: ResolutionScope
+        let guest: String?  // nil: EXDEV
+        var testDescription: String { "\(path) in \(scope) -> \(guest ?? "EXDEV")" }
+    }
+
+    // openat2's RESOLVE_IN_ROOT and RESOLVE_BENEATH, from the directory /mnt (a bind with a
+    // deeper one below it).
+    @Test(arguments: [
+        Scoped(path: "deep/er/x", scope: .inRoot(g("/mnt")), guest: "/mnt/deep/er/x"),
+        Scoped(path: "/deep/er", scope: .inRoot(g("/mnt")), guest: "/mnt/deep/er"),
+        Scoped(path: "../../etc", scope: .inRoot(g("/mnt")), guest: "/mnt/etc"),
+        Scoped(path: "deep/back/passwd", scope: .inRoot(g("/mnt")), guest: "/mnt/etc/passwd"),  // ../../etc stops at /mnt
+        Scoped(path: "deep/er/x", scope: .beneath(g("/mnt")), guest: "/mnt/deep/er/x"),
+        Scoped(path: "deep/../deep", scope: .beneath(g("/mnt")), guest: "/mnt/deep"),
+        Scoped(path: "/deep", scope: .beneath(g("/mnt")), guest: nil),
+        Scoped(path: "..", scope: .beneath(g("/mnt")), guest: nil),
+        Scoped(path: "deep/back", scope: .beneath(g("/mnt")), guest: nil),
+        Scoped(path: "../etc", scope: .guest, guest: "/etc"),
+    ])
+    func scoped(_ c: Scoped) {
+        let canon = Canonicalizer(bindings: bindings)
+        do {
+            let r = try canon.canonical(c.path, base: g("/mnt"), followLast: true, lookup: tree, scope: c.scope)
+            #expect(r.description == c.guest)
+        } catch {
+            #expect(c.guest == nil, "unexpected \(error)")
+            #expect(error == .escapes)
+        }
+    }
+
     struct Reverse: Sendable, CustomTestStringConvertible {
         let host: String
         let guest: String?

@@ -35,13 +35,16 @@ extension Tracer {
     static let atFDCWD: Int32 = -100
 
     /// Translates `path` (the tracee's bytes) relative to `dirfd` (AT_FDCWD: its cwd).
-    func translate(_ t: Tracee, _ path: [UInt8], dirfd: Int32 = Tracer.atFDCWD, follow: Bool) -> Result<Translation, Errno> {
+    func translate(_ t: Tracee, _ path: [UInt8], dirfd: Int32 = Tracer.atFDCWD, follow: Bool,
+                   scope: ResolutionScope = .guest) -> Result<Translation, Errno> {
         guard let text = String(validating: path, as: UTF8.self) else {
             // Not UTF-8: only the lexical prefix can be applied.
             let host = path.first == UInt8(ascii: "/") ? bindings[0].host + String(decoding: path, as: UTF8.self) : String(decoding: path, as: UTF8.self)
             return .success(Translation(host: host, guest: .root, changed: path.first == UInt8(ascii: "/")))
         }
-        if dirfd == Tracer.atFDCWD, let fast = fastTranslation(t, path, text: text, follow: follow) { return .success(fast) }
+        if dirfd == Tracer.atFDCWD, scope == .guest, let fast = fastTranslation(t, path, text: text, follow: follow) {
+            return .success(fast)
+        }
         var base = GuestPath.root
         var baseHost: String?
         if !text.hasPrefix("/") {
@@ -54,9 +57,13 @@ extension Tracer {
         }
         var guest: GuestPath
         do throws(PathFailure) {
-            guest = try canonicalizer.canonical(text, base: base, followLast: follow, lookup: tree)
+            guest = try canonicalizer.canonical(text, base: base, followLast: follow, lookup: tree, scope: scope)
         } catch {
-            return .failure(error == .tooManyLinks ? .tooManySymbolicLinkLevels : .fileNameTooLong)
+            switch error {
+            case .tooManyLinks: return .failure(.tooManySymbolicLinkLevels)
+            case .tooLong: return .failure(.fileNameTooLong)
+            case .escapes: return .failure(.improperLink)
+            }
         }
         if follow, let exe = procExe(t, guest) {
             guest = exe

@@ -23,6 +23,27 @@ protocol HostLookup {
 enum PathFailure: Error, Equatable, Sendable {
     case tooManyLinks  // ELOOP
     case tooLong  // ENAMETOOLONG
+    /// RESOLVE_BENEATH: the path would leave its directory (EXDEV).
+    case escapes
+}
+
+/// Where resolution may go: the guest's whole tree, or (openat2's RESOLVE_IN_ROOT and
+/// RESOLVE_BENEATH) one directory of it, which `/` and `..` cannot leave.
+enum ResolutionScope: Equatable, Sendable {
+    case guest
+    /// `/`, absolute symlinks and `..` at the top stay at this directory.
+    case inRoot(GuestPath)
+    /// Any of those fails with EXDEV instead.
+    case beneath(GuestPath)
+
+    var top: [String] {
+        switch self {
+        case .guest: return []
+        case .inRoot(let g), .beneath(let g): return g.components
+        }
+    }
+
+    var isBeneath: Bool { if case .beneath = self { return true } else { return false } }
 }
 
 struct Canonicalizer {
@@ -31,8 +52,11 @@ struct Canonicalizer {
 
     /// Resolves `path` (absolute, or relative to `base`). `followLast`: whether a symlink in
     /// the last component is followed (stat vs lstat). A trailing `/` always follows.
-    func canonical(_ path: String, base: GuestPath, followLast: Bool, lookup: some HostLookup) throws(PathFailure) -> GuestPath {
-        var done: [String] = path.hasPrefix("/") ? [] : base.components
+    func canonical(_ path: String, base: GuestPath, followLast: Bool, lookup: some HostLookup,
+                   scope: ResolutionScope = .guest) throws(PathFailure) -> GuestPath {
+        let top = scope.top
+        if path.hasPrefix("/") && scope.isBeneath { throw .escapes }
+        var done: [String] = path.hasPrefix("/") ? top : base.components
         // Pending components, last one first (a stack).
         var todo: [String] = path.split(separator: "/", omittingEmptySubsequences: true).reversed().map(String.init)
         var follow = followLast || path.hasSuffix("/")
@@ -41,7 +65,11 @@ struct Canonicalizer {
             let c = todo.removeLast()
             if c == "." { continue }
             if c == ".." {
-                if !done.isEmpty { done.removeLast() }
+                if done.count > top.count {
+                    done.removeLast()
+                } else if scope.isBeneath {
+                    throw .escapes
+                }
                 continue
             }
             let here = GuestPath(components: done)
@@ -84,7 +112,10 @@ struct Canonicalizer {
                     done += seg[..<i]
                     if let u = unprobed { todo.append(u) }
                     todo += seg[(i + 1)...].reversed()
-                    if target.hasPrefix("/") { done = [] }
+                    if target.hasPrefix("/") {
+                        if scope.isBeneath { throw .escapes }
+                        done = top
+                    }
                     if target.hasSuffix("/") && todo.isEmpty { follow = true }
                     todo += target.split(separator: "/", omittingEmptySubsequences: true).reversed().map(String.init)
                     continue

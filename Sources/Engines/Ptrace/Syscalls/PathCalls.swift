@@ -24,12 +24,18 @@ extension Tracer {
             // Empty: AT_EMPTY_PATH names the dirfd itself, else ENOENT from the kernel.
             guard !path.isEmpty else { continue }
             let dirfd = a.dirfd.map { Int32(truncatingIfNeeded: regs.arg($0)) } ?? Tracer.atFDCWD
+            var scope = ResolutionScope.guest
+            var scopedHow: UInt64?
             if case .openHow(let how) = a.follow, let scoped = resolvesInDirectory(t, regs.arg(how), dirfd: dirfd) {
-                if writes(a.writes, t, regs), bindings.isReadOnly(scoped) { return .fail(.readOnlyFileSystem) }
-                continue
+                if scoped.kernelAlone {
+                    if writes(a.writes, t, regs), bindings.isReadOnly(scoped.directory) { return .fail(.readOnlyFileSystem) }
+                    continue
+                }
+                scope = scoped.scope
+                scopedHow = regs.arg(how)
             }
             let tr: Translation
-            switch translate(t, path, dirfd: dirfd, follow: follows(a.follow, t, regs)) {
+            switch translate(t, path, dirfd: dirfd, follow: follows(a.follow, t, regs), scope: scope) {
             case .success(let x): tr = x
             case .failure(let e): return .fail(e)
             }
@@ -38,23 +44,34 @@ extension Tracer {
             guard let address = scratch.push(string: tr.host) else { return .fail(.badAddress) }
             new.setArg(a.path, address)
             changed = true
+            // Resolved in the directory already: the kernel gets the host path without the
+            // flag (it would look for the host path inside the directory).
+            if let how = scopedHow, case .openHow(let howArg) = a.follow {
+                let size = Int(min(regs.arg(howArg + 1), 64))
+                guard size >= 24, var struc = Trace.read(t.pid, at: how, count: size) else { return .fail(.badAddress) }
+                struc[16] &= ~UInt8(Self.resolveBeneath | Self.resolveInRoot)  // `resolve`'s low byte (little-endian)
+                guard let copy = scratch.push(struc) else { return .fail(.badAddress) }
+                new.setArg(howArg, copy)
+            }
         }
         return changed ? .rewrite(new, exit: .restore) : .allow
     }
 
+    static let resolveBeneath: UInt64 = 0x08, resolveInRoot: UInt64 = 0x10
+
     /// openat2 with RESOLVE_IN_ROOT or RESOLVE_BENEATH: the path is resolved in the directory
-    /// `dirfd`, not in the guest's `/`, and an absolute host path would be taken inside it.
-    /// When no bind or read-only tree lies below that directory, the kernel's own resolution
-    /// there is the guest's: the path is left as it is, and the guest directory returned.
-    /// Otherwise nil, and the path is translated as without the flag (the kernel could not
-    /// see the binds below).
-    func resolvesInDirectory(_ t: Tracee, _ how: UInt64, dirfd: Int32) -> GuestPath? {
-        let resolveBeneath: UInt64 = 0x08, resolveInRoot: UInt64 = 0x10
+    /// `dirfd`, not in the guest's `/`. When no bind or read-only tree lies below that
+    /// directory the kernel's own resolution there is the guest's (`kernelAlone`: the path
+    /// is left as it is); otherwise the path is resolved in that scope here. nil: no such
+    /// flag (or both, which the kernel refuses), or the directory is unknown.
+    func resolvesInDirectory(_ t: Tracee, _ how: UInt64, dirfd: Int32)
+        -> (directory: GuestPath, scope: ResolutionScope, kernelAlone: Bool)? {
         guard let b = Trace.read(t.pid, at: how, count: 24), b.count == 24 else { return nil }
         let resolve = b.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 16, as: UInt64.self) }
-        guard resolve & (resolveBeneath | resolveInRoot) != 0, let dir = directory(t, dirfd) else { return nil }
+        let inRoot = resolve & Self.resolveInRoot != 0, beneath = resolve & Self.resolveBeneath != 0
+        guard inRoot != beneath, let dir = directory(t, dirfd) else { return nil }
         let below = { (g: GuestPath) in g.isWithin(dir.guest) && g != dir.guest }
-        if bindings.entries.contains(where: { below($0.guest) }) || bindings.readOnlyTrees.contains(where: below) { return nil }
-        return dir.guest
+        let alone = !bindings.entries.contains(where: { below($0.guest) }) && !bindings.readOnlyTrees.contains(where: below)
+        return (dir.guest, inRoot ? .inRoot(dir.guest) : .beneath(dir.guest), alone)
     }
 }
