@@ -95,19 +95,29 @@ public enum Cleaner {
         }
     }
 
-    /// Supervisor side: the pid file the cleaner made, or why it could not.
-    public static func receivePidFile(_ sock: Int32, path: String) -> Result<Int32, SysError> {
-        var buf = [UInt8](repeating: 0, count: 8)
+    /// Supervisor side: the cleaner's answer to a request, 'o' with a payload and maybe a
+    /// descriptor, or 'e' with the errno it saw (EIO if it died without a word: it said why
+    /// on stderr). A descriptor that came with an error is closed.
+    static func answer(_ sock: Int32, capacity: Int) -> Result<(payload: ArraySlice<UInt8>, fd: Int32), Errno> {
+        var buf = [UInt8](repeating: 0, count: capacity)
         var fd: Int32 = -1
         var n = -1
         repeat {
             n = buf.withUnsafeMutableBytes { ck_recv_fd(sock, $0.baseAddress, $0.count, &fd) }
         } while n < 0 && Glibc.errno == EINTR
-        if n >= 1, buf[0] == 0x6f, fd >= 0 { return .success(fd) }
+        if n >= 1, buf[0] == 0x6f { return .success((buf[1..<n], fd)) }
         if fd >= 0 { Files.close(fd) }
-        // The errno the cleaner saw; EIO if it died without a word (it said why on stderr).
-        Glibc.errno = n == 5 && buf[0] == 0x65 ? Int32(buf[1]) | Int32(buf[2]) << 8 | Int32(buf[3]) << 16 | Int32(buf[4]) << 24 : EIO
-        return .failure(SysError.last("open pid file", path))
+        let errno = n == 5 && buf[0] == 0x65 ? Int32(buf[1]) | Int32(buf[2]) << 8 | Int32(buf[3]) << 16 | Int32(buf[4]) << 24 : EIO
+        return .failure(Errno(rawValue: errno))
+    }
+
+    /// Supervisor side: the pid file the cleaner made, or why it could not.
+    public static func receivePidFile(_ sock: Int32, path: String) -> Result<Int32, SysError> {
+        switch answer(sock, capacity: 8) {
+        case .success(let a) where a.fd >= 0: return .success(a.fd)
+        case .success: return .failure(SysError("open pid file", path, errno: .ioError))
+        case .failure(let e): return .failure(SysError("open pid file", path, errno: e))
+        }
     }
 
     static func remove(_ e: Entry) {
@@ -259,16 +269,12 @@ public enum Cleaner {
             request += [UInt8(nameBytes.count & 0xff), UInt8(nameBytes.count >> 8)] + nameBytes + Array(target.utf8)
             let sent = request.withUnsafeBytes { ck_send_fd(socket, parent, $0.baseAddress, $0.count) }
             if sent < 0 { throw SysError.last(what, "\(name) (to the cleaner)") }
-            var buf = [UInt8](repeating: 0, count: 4096)
-            var fd: Int32 = -1
-            var n = -1
-            repeat {
-                n = buf.withUnsafeMutableBytes { ck_recv_fd(socket, $0.baseAddress, $0.count, &fd) }
-            } while n < 0 && Glibc.errno == EINTR
-            Files.close(fd)
-            if n >= 1, buf[0] == 0x6f { return String(decoding: buf[1..<n], as: UTF8.self) }
-            let errno = n == 5 && buf[0] == 0x65 ? Int32(buf[1]) | Int32(buf[2]) << 8 | Int32(buf[3]) << 16 | Int32(buf[4]) << 24 : EIO
-            throw SysError(what, name, errno: Errno(rawValue: errno))
+            switch Cleaner.answer(socket, capacity: 4096) {
+            case .success(let a):
+                Files.close(a.fd)
+                return String(decoding: a.payload, as: UTF8.self)
+            case .failure(let e): throw SysError(what, name, errno: e)
+            }
         }
 
         /// Tells the cleaner that the sandbox is over and waits until it has removed
