@@ -39,6 +39,8 @@ final class Tracer {
     var cacheGeneration: UInt64 = 0
     /// Paths below a binding's root met with no symlink (FastPath.swift), as of a generation.
     var knownPlain: (generation: UInt64, paths: Set<String>) = (0, [])
+    /// Directories by host path (FastPath.swift), as of a generation.
+    var knownDirectories: (generation: UInt64, byHost: [String: WorkingDirectory]) = (0, [:])
 
     /// PRoot's rule: the status of the last process to exit, not the command's.
     let lastToExit: Bool

@@ -42,7 +42,7 @@ extension Tracer {
             let host = path.first == UInt8(ascii: "/") ? bindings[0].host + String(decoding: path, as: UTF8.self) : String(decoding: path, as: UTF8.self)
             return .success(Translation(host: host, guest: .root, changed: path.first == UInt8(ascii: "/")))
         }
-        if dirfd == Tracer.atFDCWD, scope == .guest, let fast = fastTranslation(t, path, text: text, follow: follow) {
+        if scope == .guest, let fast = fastTranslation(t, path, text: text, dirfd: dirfd, follow: follow) {
             return .success(fast)
         }
         var base = GuestPath.root

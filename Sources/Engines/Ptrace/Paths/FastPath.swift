@@ -17,7 +17,8 @@ import Glibc
 // Changes made by processes outside the sandbox to the directories the guest works in are
 // not seen until then.
 
-/// A tracee's working directory, as the fast path needs it.
+/// A directory relative paths start from (a tracee's working directory, or the descriptor
+/// of an `*at` call), as the fast path needs it.
 struct WorkingDirectory {
     /// `Tracer.cacheGeneration` when it was read.
     var generation: UInt64
@@ -56,12 +57,20 @@ extension Tracer {
     /// is deleted or outside the guest's tree.
     func workingDirectory(_ t: Tracee) -> WorkingDirectory? {
         if let c = t.cwd, c.generation == cacheGeneration { return c }
-        guard let host = Files.readlinkIfSymlink("/proc/\(t.pid)/cwd", at: Tracer.atFDCWD), host.hasPrefix("/"),
-              !host.hasSuffix(" (deleted)"), let guest = bindings.guestPath(ofHost: host)
-        else {
-            t.cwd = nil
-            return nil
+        t.cwd = directory(link: "/proc/\(t.pid)/cwd")
+        return t.cwd
+    }
+
+    /// The directory a /proc link (a cwd, or a descriptor of `*at` calls) names; by host
+    /// path, from a cache of the current generation.
+    func directory(link: String) -> WorkingDirectory? {
+        guard let host = Files.readlinkIfSymlink(link, at: Tracer.atFDCWD), host.hasPrefix("/"), !host.hasSuffix(" (deleted)")
+        else { return nil }
+        if knownDirectories.generation != cacheGeneration || knownDirectories.byHost.count > 1024 {
+            knownDirectories = (cacheGeneration, [:])
         }
+        if let d = knownDirectories.byHost[host] { return d }
+        guard let guest = bindings.guestPath(ofHost: host) else { return nil }
         let loc = bindings.locate(guest)
         let below = loc.below.joined(separator: "/")
         var boundaries: [[[UInt8]]] = []
@@ -70,18 +79,21 @@ extension Tracer {
         where g.components.count > depth && g.isWithin(guest) {
             boundaries.append(g.components.dropFirst(depth).map { Array($0.utf8) })
         }
-        let c = WorkingDirectory(generation: cacheGeneration, guest: guest, host: host, binding: loc.binding,
-                                 belowAnchor: below.isEmpty ? "." : below, fast: bindings[loc.binding].kind != .proc && tree.anchors[loc.binding] >= 0,
+        let d = WorkingDirectory(generation: cacheGeneration, guest: guest, host: host, binding: loc.binding,
+                                 belowAnchor: below.isEmpty ? "." : below,
+                                 fast: bindings[loc.binding].kind != .proc && tree.anchors[loc.binding] >= 0,
                                  boundaries: boundaries)
-        t.cwd = c
-        return c
+        knownDirectories.byHost[host] = d
+        return d
     }
 
     /// The translation of a relative `path` that the kernel resolves from the tracee's
     /// working directory as the guest would; nil when the slow path must decide.
-    func fastTranslation(_ t: Tracee, _ path: [UInt8], text: String, follow: Bool) -> Translation? {
+    func fastTranslation(_ t: Tracee, _ path: [UInt8], text: String, dirfd: Int32, follow: Bool) -> Translation? {
         let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
-        guard let first = path.first, first != slash, let cwd = workingDirectory(t), cwd.fast else { return nil }
+        guard let first = path.first, first != slash else { return nil }
+        let dir = dirfd == Tracer.atFDCWD ? workingDirectory(t) : directory(link: "/proc/\(t.pid)/fd/\(dirfd)")
+        guard let cwd = dir, cwd.fast else { return nil }
         // The components, without `.` and empty ones; `..` leaves the fast path.
         var components: [ArraySlice<UInt8>] = []
         var start = 0
