@@ -40,6 +40,23 @@ struct BothEnginesTests {
                         "sockname=/tmp/a-much-longer-name-for-the-socket len=41", "peername=/tmp/a-much-longer-name-for-the-socket len=41"])
     }
 
+    // Each path is used once before the change and once after, by the same names: a cache
+    // that missed the change would answer the second from the first.
+    @Test("The guest renames directories and puts symlinks where they were: paths follow at once (the ptrace engine's caches)",
+          arguments: Engine.allCases)
+    func renamesAndReplacedSymlinks(_ engine: Engine) async {
+        let r = await burrow(engine: engine, ["--tmpfs", "/tmp", rootfs] + sh("""
+            cd /tmp && mkdir -p d/a && echo plain > d/a/hostname && cat d/a/hostname && stat -c %F d/a
+            mv d/a d/b && ln -s /etc d/a && cat d/a/hostname && stat -c %F d/a d/a/ && readlink d/a
+            rm d/a && mkdir d/a && echo again > d/a/hostname && cat d/a/hostname
+            mkdir -p /tmp/w/x && cd /tmp/w/x && cat ../../d/b/hostname && mv /tmp/w /tmp/d/w && cat ../../b/hostname && /bin/pwd
+            rmdir /tmp/d/w/x && ln -s /etc /tmp/d/w/x && cd /tmp/d/w/x && /bin/pwd && cat hostname
+            """))
+        expectSuccess(r)
+        expectLines(r, ["plain", "directory", "burrow-rootfs", "symbolic link", "directory", "/etc", "again",
+                        "plain", "plain", "/tmp/d/w/x", "/etc", "burrow-rootfs"])
+    }
+
     @Test("--ro-bind and --ro-root refuse writes with EROFS", arguments: Engine.allCases)
     func readOnly(_ engine: Engine) async {
         let w = makeTempDir(owner: testUser)
