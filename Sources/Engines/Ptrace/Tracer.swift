@@ -111,6 +111,7 @@ final class Tracer {
         return true
     }
 
+    /// The caller's pid cannot be reused while this runs: only this loop reaps tracees.
     private func answer(_ r: SeccompNotify.Request) {
         let nr = Int64(r.nr)
         let t = tracee(r.pid)
@@ -128,33 +129,33 @@ final class Tracer {
     }
 
     private func handle(_ stop: Trace.Stop) {
-            switch stop {
-            case .exited(let pid, let exit):
-                if tracees[pid] != nil { lastExit = exit }
-                tracees[pid] = nil
-                if pid == command {
-                    commandExit = exit
-                    if !keepChildren { killAll() }
-                }
-            case .syscall(let pid):
-                syscallStop(tracee(pid))
-            case .event(let pid, let event):
-                eventStop(tracee(pid), event)
-            case .signal(let pid, let sig):
-                let t = tracee(pid)
-                if !t.started {
-                    // The SIGSTOP a new tracee starts with: the options are inherited (or,
-                    // for the command, set now).
-                    t.started = true
-                    if pid == command { try? Trace.setOptions(pid, Self.options) }
-                    Trace.resume(pid, stopAtSyscalls: !filterActive)
-                } else if Trace.isGroupStop(pid) {
-                    // Job control under PTRACE_TRACEME cannot keep the tracee stopped.
-                    Trace.resume(pid, stopAtSyscalls: !filterActive)
-                } else {
-                    Trace.resume(pid, stopAtSyscalls: !filterActive, signal: sig)
-                }
+        switch stop {
+        case .exited(let pid, let exit):
+            if tracees[pid] != nil { lastExit = exit }
+            tracees[pid] = nil
+            if pid == command {
+                commandExit = exit
+                if !keepChildren { killAll() }
             }
+        case .syscall(let pid):
+            syscallStop(tracee(pid))
+        case .event(let pid, let event):
+            eventStop(tracee(pid), event)
+        case .signal(let pid, let sig):
+            let t = tracee(pid)
+            if !t.started {
+                // The SIGSTOP a new tracee starts with: the options are inherited (or,
+                // for the command, set now).
+                t.started = true
+                if pid == command { try? Trace.setOptions(pid, Self.options) }
+                Trace.resume(pid, stopAtSyscalls: !filterActive)
+            } else if Trace.isGroupStop(pid) {
+                // Job control under PTRACE_TRACEME cannot keep the tracee stopped.
+                Trace.resume(pid, stopAtSyscalls: !filterActive)
+            } else {
+                Trace.resume(pid, stopAtSyscalls: !filterActive, signal: sig)
+            }
+        }
     }
 
     private func tracee(_ pid: pid_t) -> Tracee {
