@@ -162,6 +162,11 @@ struct BurrowCommandLineTests {
         (["--root-overlay", "", "root"], "--root-overlay needs a directory"),
         (["--pidfile", "", "root"], "--pidfile needs a file name"),
         (["--chdir", "work", "root"], "not an absolute path"),
+        // Found by scripts/fuzz: a control character in an argument reached the message raw
+        // (main prints it on one line; a newline or ESC could forge lines or drive the terminal).
+        (["-\u{1A}+"], "unknown option '-\\u{1A}+'"),
+        (["--frob\nnicate", "root"], "unknown option '--frob\\nnicate'"),
+        (["--bind", "/a", "/x\u{1B}[2J", "--bind", "/b", "rel\n", "root"], "destination 'rel\\n' is not an absolute path"),
     ])
     func rejects(args: [String], fragment: String) {
         #expect {

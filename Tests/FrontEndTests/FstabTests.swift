@@ -80,6 +80,7 @@ struct FstabTests {
         ("/a\\04 /b none bind", 1, "a backslash must start a 3-digit octal escape"),
         ("/a\\xyz /b none bind", 1, "3-digit octal escape"),
         ("# ok\n\nproc /proc proc\ntmpfs /t", 4, "missing fields"),
+        ("/a /b\\012c none bind,\u{1B}", 1, "'\\u{1B}' has no meaning for a bind mount"),
         ("proc /proc proc defaults 0 0\nproc /proc proc\ndefaults 0 0", 3, "mount point '0' is not absolute"),
     ])
     func rejects(text: String, line: Int, fragment: String) {

@@ -154,6 +154,7 @@ struct JChrootCommandLineTests {
         (["-G", "0 1000 1", "-g", "5", "/t"], "-g 5 is not mapped by -G 0:1000:1"),
         (["-f", "/missing", "/t"], "-f /missing: cannot read it: No such file or directory"),
         (["-f", "bad.fstab", "/t"], "-f bad.fstab:4: mount point 'sys' is not absolute"),
+        (["--hostname\u{1B}", "/t"], "unrecognized option '--hostname\\u{1B}'"),
     ])
     func rejects(args: [String], fragment: String) {
         #expect {

@@ -120,6 +120,7 @@ struct LinuxUserChrootCommandLineTests {
         (["", "sh"], "ROOTDIR is an empty string"),
         (["--unshare-uts", "/r", "sh"], "unknown option '--unshare-uts'"),
         (["-h", "/r", "sh"], "unknown option '-h'"),
+        (["--mount-proc\r", "/r", "sh"], "unknown option '--mount-proc\\r'"),
         (["--mount-bind", "/a"], "--mount-bind takes two arguments: SOURCE DEST"),
         (["--mount-proc"], "--mount-proc takes one argument: DIR"),
         (["--chdir"], "--chdir takes one argument"),
