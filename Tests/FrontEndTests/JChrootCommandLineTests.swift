@@ -61,6 +61,8 @@ struct JChrootCommandLineTests {
         (["--pidfile", "j.pid"], { @Sendable (s: SandboxSpec) in s.process.pidFile == HostPath("j.pid") }),
         (["-e", "A=1", "--env", "B=x=y", "-e", "C=", "-e", "D"], { @Sendable (s: SandboxSpec) in
             s.process.environment == [.set("A", "1"), .set("B", "x=y"), .set("C", ""), .unset("D")] }),
+        // The first '=' byte splits, as putenv's: by Character "\u{600}=" was no '='.
+        (["-e", "A\u{600}=B=C"], { @Sendable (s: SandboxSpec) in s.process.environment == [.set("A\u{600}", "B=C")] }),
         (["-c", "/tmp"], { @Sendable (s: SandboxSpec) in s.process.chdir == g("/tmp") }),
         (["--chdir", "home/u"], { @Sendable (s: SandboxSpec) in s.process.chdir == g("/home/u") }),
         (["-b"], { @Sendable (s: SandboxSpec) in s.process.keepChildren }),

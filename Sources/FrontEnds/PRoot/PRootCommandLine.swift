@@ -149,7 +149,7 @@ public enum PRootCommandLine {
         // falls back to / when the guest lacks it.
         let here = host.workingDirectory.flatMap { try? GuestPath(parsing: $0) }
         if let cwd = state.cwd {
-            let text = cwd.hasPrefix("/") ? cwd : (here ?? .root).description + "/" + cwd
+            let text = cwd.startsWithSlash ? cwd : (here ?? .root).description + "/" + cwd
             spec.process.chdir = try GuestPath.destination(text, option: "-w")
             spec.process.chdirIsOptional = true
         } else if let here {
@@ -198,7 +198,7 @@ public enum PRootCommandLine {
     /// A host path made absolute against the caller's working directory.
     static func absolute(_ path: String, option: String, host: HostFacts) throws(UsageError) -> String {
         guard !path.isEmpty else { throw UsageError("\(option): the path is empty") }
-        if path.hasPrefix("/") { return path }
+        if path.startsWithSlash { return path }
         guard let cwd = host.workingDirectory else {
             throw UsageError("\(option): '\(path)' is relative and the current directory is unknown")
         }
@@ -231,7 +231,7 @@ public enum PRootCommandLine {
 
     static func recommended(_ list: [String], rootfs: String, host: HostFacts) -> [BindMount] {
         var paths = list
-        if let home = host.environment["HOME"], home.hasPrefix("/") { paths.append(home) }
+        if let home = host.environment["HOME"], home.startsWithSlash { paths.append(home) }
         if rootfs != "/" { paths.append(rootfs) }
         return paths.compactMap { path in
             let clean = normalised(path)
