@@ -98,6 +98,9 @@ struct PRootCommandLineTests {
         (["-b", "/srv/x:/opt/../y"], pb("/srv/x", "/y")),
         // Found by scripts/fuzz: "/" and a combining mark are one Character, and this was
         // taken as relative to the working directory.
+        (["-b", "/a:/\u{301}x"], BindMount(source: HostPath("/a"), destination: GuestPath(components: ["\u{301}x"]),
+                                          allowDevices: true, optional: true)),
+        (["-b", "/a\u{600}!"], pb("/a\u{600}", follow: false)),
         (["-b", "/\u{301}x"], BindMount(source: HostPath("/\u{301}x"), destination: GuestPath(components: ["\u{301}x"]),
                                         allowDevices: true, optional: true)),
     ])

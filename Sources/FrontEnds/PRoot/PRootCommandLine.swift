@@ -209,18 +209,20 @@ public enum PRootCommandLine {
     /// binds over a guest symlink itself. A missing host path is skipped, as PRoot does
     /// (it warns; Burrow says so with -v).
     static func bind(_ text: String, option: String, host: HostFacts) throws(UsageError) -> BindMount {
-        var spec = Substring(text)
+        // By scalars, as PRoot reads bytes: by Character, U+0600 before '!' or ':', or a
+        // combining mark after ':' or '/', would hide them.
+        var spec = Substring(text).unicodeScalars
         var follow = true
-        if spec.hasSuffix("!") {
+        if spec.last == "!" {
             follow = false
             spec = spec.dropLast()
         }
-        var hostPart = spec
+        var hostPart = Substring(spec)
         var guestPart: Substring?
-        // The guest location is what follows the last ':' that starts an absolute path.
-        if let colon = spec.lastIndex(of: ":"), spec[spec.index(after: colon)...].hasPrefix("/") {
-            hostPart = spec[..<colon]
-            guestPart = spec[spec.index(after: colon)...]
+        // The guest location is what follows the last ':' if it starts an absolute path.
+        if let colon = spec.lastIndex(of: ":"), spec[spec.index(after: colon)...].first == "/" {
+            hostPart = Substring(spec[..<colon])
+            guestPart = Substring(spec[spec.index(after: colon)...])
         }
         let source = try absolute(String(hostPart), option: option, host: host)
         let guestText = guestPart.map(String.init) ?? source
