@@ -10,18 +10,24 @@ public struct GuestPath: Hashable, Sendable, CustomStringConvertible {
     public init(components: [String]) { self.components = components }
 
     /// Parses an absolute guest path. `..` may not climb above `/`.
+    ///
+    /// Byte by byte, as the kernel reads a path: Swift's `Character` would take `/` and a
+    /// combining mark after it (or U+0600 and the `/` after it) as one character, hiding a
+    /// separator inside a component.
     public init(parsing text: String) throws(PathError) {
-        guard !text.isEmpty else { throw .empty }
-        guard text.hasPrefix("/") else { throw .relative(text) }
+        let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
+        guard let first = text.utf8.first else { throw .empty }
+        guard first == slash else { throw .relative(text) }
         var parts: [String] = []
-        for part in text.split(separator: "/", omittingEmptySubsequences: true) {
-            switch part {
-            case ".": continue
-            case "..":
+        for part in text.utf8.split(separator: slash, omittingEmptySubsequences: true) {
+            if part.elementsEqual([dot]) { continue }
+            if part.elementsEqual([dot, dot]) {
                 guard !parts.isEmpty else { throw .escapesRoot(text) }
                 parts.removeLast()
-            default: parts.append(String(part))
+                continue
             }
+            // Split at an ASCII byte, valid UTF-8 stays valid: nothing is replaced.
+            parts.append(String(decoding: part, as: UTF8.self))
         }
         self.components = parts
     }

@@ -1,8 +1,34 @@
 /// Checks that need no kernel: a spec that fails here never reaches an engine.
 public struct SpecError: Error, Equatable, Sendable, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    public init(_ message: String) { self.message = OneLine.escaping(message) }
     public var description: String { message }
+}
+
+/// Error messages quote what the user typed, and are printed on one line after the tool's
+/// name. A newline, escape sequence or other control character in a quoted argument (or
+/// file) is shown as an escape (`\n`, `\t`, `\r`, `\u{1B}`) so the message stays one line
+/// and cannot rewrite the terminal.
+public enum OneLine {
+    public static func escaping(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: breaks) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            case _ where breaks(scalar): out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    /// C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+    public static func breaks(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.properties.generalCategory == .control || scalar == "\u{2028}" || scalar == "\u{2029}"
+    }
 }
 
 extension SandboxSpec {

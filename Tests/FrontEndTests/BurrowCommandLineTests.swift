@@ -22,6 +22,14 @@ struct BurrowCommandLineTests {
         #expect(throws: UsageError.self) { try spec(["--fake-db", "", "/srv/root"]) }
     }
 
+    /// Found by scripts/fuzz: "/" and a combining mark after it are one Character; paths are
+    /// split at "/" bytes, as the kernel splits them.
+    @Test func pathsAreSplitAtSlashBytes() throws {
+        let s = try spec(["--tmpfs", "/a/\u{301}b", "--dir", "/\u{301}x", "root"])
+        #expect(s.operations == [.tmpfs(dest: GuestPath(components: ["a", "\u{301}b"]), sizeBytes: nil, mode: nil),
+                                 .dir(dest: GuestPath(components: ["\u{301}x"]), mode: nil)])
+    }
+
     @Test func minimal() throws {
         let s = try spec(["/srv/root"])
         #expect(s.root.path == HostPath("/srv/root"))
@@ -162,6 +170,15 @@ struct BurrowCommandLineTests {
         (["--root-overlay", "", "root"], "--root-overlay needs a directory"),
         (["--pidfile", "", "root"], "--pidfile needs a file name"),
         (["--chdir", "work", "root"], "not an absolute path"),
+        // Found by scripts/fuzz: a control character in an argument reached the message raw
+        // (main prints it on one line; a newline or ESC could forge lines or drive the terminal).
+        (["-\u{1A}+"], "unknown option '-\\u{1A}+'"),
+        (["--frob\nnicate", "root"], "unknown option '--frob\\nnicate'"),
+        (["--bind", "/a", "/x\u{1B}[2J", "--bind", "/b", "rel\n", "root"], "destination 'rel\\n' is not an absolute path"),
+        // U+0600 joins the next character: by Character "\u{600}/" was no separator, so
+        // ".." popped one component where the kernel sees two.
+        (["--bind", "/x", "/a\u{600}/../../etc", "root"], "climbs above the new root"),
+        (["--setenv", "A\u{600}=", "v", "root"], "is not a variable name"),
     ])
     func rejects(args: [String], fragment: String) {
         #expect {

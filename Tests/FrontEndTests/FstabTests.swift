@@ -80,6 +80,12 @@ struct FstabTests {
         ("/a\\04 /b none bind", 1, "a backslash must start a 3-digit octal escape"),
         ("/a\\xyz /b none bind", 1, "3-digit octal escape"),
         ("# ok\n\nproc /proc proc\ntmpfs /t", 4, "missing fields"),
+        // Found by scripts/fuzz: NUL bytes, literal or escaped, went into paths and mount data.
+        ("tmpfs /t tmpfs siz\0e=64m", 1, "a NUL byte cannot be part of a field"),
+        ("/a\\000 /b none bind", 1, "\\000 would put a NUL byte in the field"),
+        // A CR LF is one Character: lines are split at LF bytes, so this is line 2.
+        ("proc /proc proc\r\nproc proc proc", 2, "mount point 'proc' is not absolute"),
+        ("/a /b\\012c none bind,\u{1B}", 1, "'\\u{1B}' has no meaning for a bind mount"),
         ("proc /proc proc defaults 0 0\nproc /proc proc\ndefaults 0 0", 3, "mount point '0' is not absolute"),
     ])
     func rejects(text: String, line: Int, fragment: String) {

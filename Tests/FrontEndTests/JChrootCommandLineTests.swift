@@ -9,6 +9,9 @@ private let files: [String: String] = [
     "/etc/chroot.fstab": "proc /proc proc defaults 0 0\n/home /home none bind,rw 0 0\n",
     "other.fstab": "tmpfs /tmp tmpfs mode=1777\n",
     "bad.fstab": "proc /proc proc defaults 0 0\n\n# fine so far\nsys sys sysfs defaults 0 0\n",
+    // Found by scripts/fuzz: a NUL byte in the file went into the mount data.
+    "nul.fstab": "tmpfs /t tmpfs siz\0e=64m\n",
+    "crlf.fstab": "proc /proc proc\r\ntmpfs /tmp tmpfs\r\n",
 ]
 private let context = HostFacts(readFile: { path in
     files[path].map { .success($0) } ?? .failure(UsageError("No such file or directory"))
@@ -61,6 +64,11 @@ struct JChrootCommandLineTests {
         (["--pidfile", "j.pid"], { @Sendable (s: SandboxSpec) in s.process.pidFile == HostPath("j.pid") }),
         (["-e", "A=1", "--env", "B=x=y", "-e", "C=", "-e", "D"], { @Sendable (s: SandboxSpec) in
             s.process.environment == [.set("A", "1"), .set("B", "x=y"), .set("C", ""), .unset("D")] }),
+        // The first '=' byte splits, as putenv's: by Character "\u{600}=" was no '='.
+        (["-e", "A\u{600}=B=C"], { @Sendable (s: SandboxSpec) in s.process.environment == [.set("A\u{600}", "B=C")] }),
+        (["-f", "crlf.fstab"], { @Sendable (s: SandboxSpec) in
+            s.operations == [.filesystem(FilesystemMount(type: "proc", source: "proc", destination: g("/proc"))),
+                             .filesystem(FilesystemMount(type: "tmpfs", source: "tmpfs", destination: g("/tmp")))] }),
         (["-c", "/tmp"], { @Sendable (s: SandboxSpec) in s.process.chdir == g("/tmp") }),
         (["--chdir", "home/u"], { @Sendable (s: SandboxSpec) in s.process.chdir == g("/home/u") }),
         (["-b"], { @Sendable (s: SandboxSpec) in s.process.keepChildren }),
@@ -154,6 +162,8 @@ struct JChrootCommandLineTests {
         (["-G", "0 1000 1", "-g", "5", "/t"], "-g 5 is not mapped by -G 0:1000:1"),
         (["-f", "/missing", "/t"], "-f /missing: cannot read it: No such file or directory"),
         (["-f", "bad.fstab", "/t"], "-f bad.fstab:4: mount point 'sys' is not absolute"),
+        (["-f", "nul.fstab", "/t"], "-f nul.fstab:1: 'siz\\u{0}e=64m': a NUL byte cannot be part of a field"),
+        (["--hostname\u{1B}", "/t"], "unrecognized option '--hostname\\u{1B}'"),
     ])
     func rejects(args: [String], fragment: String) {
         #expect {

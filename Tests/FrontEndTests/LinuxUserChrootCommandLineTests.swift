@@ -37,6 +37,10 @@ struct LinuxUserChrootCommandLineTests {
         (["--mount-bind", "rel/src", "usr/src"], { @Sendable (s: SandboxSpec) in
             s.operations == [.bind(BindMount(source: HostPath("rel/src"), destination: g("/usr/src"), allowDevices: true))] }),
         (["--chdir", "/build"], { @Sendable (s: SandboxSpec) in s.process.chdir == g("/build") }),
+        // Found by scripts/fuzz: "/" and a combining mark were one Character, so this was taken
+        // as relative and "/" + it parsed to the one component "/\u{301}x".
+        (["--mount-proc", "/\u{301}x"], { @Sendable (s: SandboxSpec) in
+            s.operations == [.proc(dest: GuestPath(components: ["\u{301}x"]))] }),
         (["--chdir", "build/dir"], { @Sendable (s: SandboxSpec) in s.process.chdir == g("/build/dir") }),
     ] as [([String], @Sendable (SandboxSpec) -> Bool)])
     func option(args: [String], check: @Sendable (SandboxSpec) -> Bool) throws {
@@ -120,6 +124,7 @@ struct LinuxUserChrootCommandLineTests {
         (["", "sh"], "ROOTDIR is an empty string"),
         (["--unshare-uts", "/r", "sh"], "unknown option '--unshare-uts'"),
         (["-h", "/r", "sh"], "unknown option '-h'"),
+        (["--mount-proc\r", "/r", "sh"], "unknown option '--mount-proc\\r'"),
         (["--mount-bind", "/a"], "--mount-bind takes two arguments: SOURCE DEST"),
         (["--mount-proc"], "--mount-proc takes one argument: DIR"),
         (["--chdir"], "--chdir takes one argument"),

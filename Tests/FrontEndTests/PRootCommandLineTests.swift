@@ -96,6 +96,13 @@ struct PRootCommandLineTests {
         (["-b", "/srv/a:b"], pb("/srv/a:b")),
         (["-b", "/srv/a:b:/x"], pb("/srv/a:b", "/x")),
         (["-b", "/srv/x:/opt/../y"], pb("/srv/x", "/y")),
+        // Found by scripts/fuzz: "/" and a combining mark are one Character, and this was
+        // taken as relative to the working directory.
+        (["-b", "/a:/\u{301}x"], BindMount(source: HostPath("/a"), destination: GuestPath(components: ["\u{301}x"]),
+                                          allowDevices: true, optional: true)),
+        (["-b", "/a\u{600}!"], pb("/a\u{600}", follow: false)),
+        (["-b", "/\u{301}x"], BindMount(source: HostPath("/\u{301}x"), destination: GuestPath(components: ["\u{301}x"]),
+                                        allowDevices: true, optional: true)),
     ])
     func bind(args: [String], expected: BindMount) throws {
         let s = try spec(args + ["true"])

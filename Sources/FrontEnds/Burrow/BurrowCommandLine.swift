@@ -217,7 +217,7 @@ public enum BurrowCommandLine {
         Option(names: ["--setenv"], metavars: ["VAR", "VALUE"], group: .process,
                help: "Set VAR to VALUE",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
-                   guard !v[0].isEmpty, !v[0].contains("=") else { throw UsageError("\(n): '\(v[0])' is not a variable name") }
+                   guard !v[0].isEmpty, !v[0].utf8.contains(UInt8(ascii: "=")) else { throw UsageError("\(n): '\(v[0])' is not a variable name") }
                    s.spec.process.environment.append(.set(v[0], v[1])) }),
         Option(names: ["--unsetenv"], metavars: ["VAR"], group: .process,
                help: "Remove VAR from the environment",

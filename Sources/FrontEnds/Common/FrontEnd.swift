@@ -10,9 +10,10 @@ public enum Invocation: Equatable, Sendable {
 }
 
 /// A command-line mistake. `tool` names the front-end, so messages read like the tool's own.
+/// The message is one line: control characters quoted from the input are escaped.
 public struct UsageError: Error, Equatable, Sendable, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    public init(_ message: String) { self.message = OneLine.escaping(message) }
     public var description: String { message }
 }
 

@@ -15,6 +15,12 @@ extension GuestPath {
     /// new root (they prepend ROOTDIR/target to whatever they are given).
     static func insideRoot(_ text: String, option: String) throws(UsageError) -> GuestPath {
         guard !text.isEmpty else { throw UsageError("\(option): the path is empty") }
-        return try destination(text.hasPrefix("/") ? text : "/" + text, option: option)
+        return try destination(text.startsWithSlash ? text : "/" + text, option: option)
     }
+}
+
+extension String {
+    /// Whether the first byte is `/`, as the kernel sees an absolute path (`hasPrefix("/")`
+    /// compares Characters: `/` followed by a combining mark would not count).
+    var startsWithSlash: Bool { utf8.first == UInt8(ascii: "/") }
 }

@@ -17,9 +17,10 @@ public enum Fstab {
 
     public static func parse(_ text: String, file: String) throws(ParseError) -> [SetupOp] {
         var ops: [SetupOp] = []
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Lines end at LF bytes: split by Character, a CR LF would be one character and no "\n".
+        for (index, raw) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             do throws(UsageError) {
-                if let op = try operation(line: String(raw)) { ops.append(op) }
+                if let op = try operation(line: String(String.UnicodeScalarView(raw))) { ops.append(op) }
             } catch {
                 throw ParseError(file: file, line: index + 1, message: error.message)
             }
@@ -29,8 +30,9 @@ public enum Fstab {
 
     /// One line: nil for a blank line or a comment.
     static func operation(line: String) throws(UsageError) -> SetupOp? {
-        let fields = try self.fields(line)
-        guard let first = fields.first, !first.hasPrefix("#") else { return nil }
+        let raw = rawFields(line)
+        guard let first = raw.first, first.unicodeScalars.first != "#" else { return nil }
+        let fields = try raw.map { (field) throws(UsageError) in try unescape(field) }
         guard fields.count >= 3 else {
             throw UsageError("missing fields: expected SPEC MOUNTPOINT TYPE [OPTIONS [FREQ [PASSNO]]], got \(fields.count)")
         }
@@ -42,7 +44,7 @@ public enum Fstab {
         }
         let (spec, file, type) = (fields[0], fields[1], fields[2])
         if type == "swap" { throw UsageError("swap has no place in a chroot") }
-        guard file.hasPrefix("/") else {
+        guard file.startsWithSlash else {
             throw UsageError("mount point '\(file)' is not absolute (it is a path inside the target, starting with /)")
         }
         let destination: GuestPath
@@ -64,15 +66,19 @@ public enum Fstab {
                                            flags: options.flags, data: options.data))
     }
 
-    /// Splits on blanks and decodes `\ooo` octal escapes (`\040` is a space), as getmntent does.
-    static func fields(_ line: String) throws(UsageError) -> [String] {
-        try line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map { (field) throws(UsageError) in
-            try unescape(field)
+    /// Splits on blanks, as getmntent does (`unescape` then decodes `\ooo` octal escapes,
+    /// `\040` is a space). Blanks are bytes: by Character, a blank followed by a combining
+    /// mark would not split.
+    static func rawFields(_ line: String) -> [String] {
+        line.unicodeScalars.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map {
+            String(String.UnicodeScalarView($0))
         }
     }
 
-    static func unescape(_ field: Substring) throws(UsageError) -> String {
-        guard field.contains("\\") else { return String(field) }
+    static func unescape(_ field: String) throws(UsageError) -> String {
+        // The kernel takes paths and options as C strings: a NUL would silently cut them.
+        guard !field.utf8.contains(0) else { throw UsageError("'\(field)': a NUL byte cannot be part of a field") }
+        guard field.utf8.contains(UInt8(ascii: "\\")) else { return field }
         let bytes = Array(field.utf8)
         var out: [UInt8] = []
         var i = 0
@@ -82,6 +88,7 @@ public enum Fstab {
                 guard digits.count == 3, let v = UInt8(String(decoding: digits, as: UTF8.self), radix: 8) else {
                     throw UsageError("'\(field)': a backslash must start a 3-digit octal escape such as \\040")
                 }
+                guard v != 0 else { throw UsageError("'\(field)': \\000 would put a NUL byte in the field") }
                 out.append(v)
                 i += 4
             } else {

@@ -214,14 +214,17 @@ public enum JChrootCommandLine {
         Option(short: "e", long: "env", metavar: "NAME=VALUE",
                help: "Set NAME to VALUE (repeatable); NAME alone unsets it",
                apply: { (s: inout State, v: String, n: String) throws(UsageError) in
-                   guard let eq = v.firstIndex(of: "=") else {
+                   // The first '=' byte, as putenv finds it (by Character, "=" and a combining
+                   // mark after it would be one character and no '=').
+                   let scalars = v.unicodeScalars
+                   guard let eq = scalars.firstIndex(of: "=") else {
                        guard !v.isEmpty else { throw UsageError("\(n): expected NAME=VALUE") }
                        s.spec.process.environment.append(.unset(v))  // putenv("NAME") unsets, as in jchroot
                        return
                    }
-                   let name = String(v[..<eq])
+                   let name = String(scalars[..<eq])
                    guard !name.isEmpty else { throw UsageError("\(n): '\(v)' has no NAME before '='") }
-                   s.spec.process.environment.append(.set(name, String(v[v.index(after: eq)...]))) }),
+                   s.spec.process.environment.append(.set(name, String(scalars[scalars.index(after: eq)...]))) }),
         Option(short: "c", long: "chdir", metavar: "DIR",
                help: "Working directory inside TARGET (default /)",
                apply: { (s: inout State, v: String, n: String) throws(UsageError) in

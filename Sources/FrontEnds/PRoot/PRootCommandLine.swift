@@ -149,7 +149,7 @@ public enum PRootCommandLine {
         // falls back to / when the guest lacks it.
         let here = host.workingDirectory.flatMap { try? GuestPath(parsing: $0) }
         if let cwd = state.cwd {
-            let text = cwd.hasPrefix("/") ? cwd : (here ?? .root).description + "/" + cwd
+            let text = cwd.startsWithSlash ? cwd : (here ?? .root).description + "/" + cwd
             spec.process.chdir = try GuestPath.destination(text, option: "-w")
             spec.process.chdirIsOptional = true
         } else if let here {
@@ -198,7 +198,7 @@ public enum PRootCommandLine {
     /// A host path made absolute against the caller's working directory.
     static func absolute(_ path: String, option: String, host: HostFacts) throws(UsageError) -> String {
         guard !path.isEmpty else { throw UsageError("\(option): the path is empty") }
-        if path.hasPrefix("/") { return path }
+        if path.startsWithSlash { return path }
         guard let cwd = host.workingDirectory else {
             throw UsageError("\(option): '\(path)' is relative and the current directory is unknown")
         }
@@ -209,18 +209,20 @@ public enum PRootCommandLine {
     /// binds over a guest symlink itself. A missing host path is skipped, as PRoot does
     /// (it warns; Burrow says so with -v).
     static func bind(_ text: String, option: String, host: HostFacts) throws(UsageError) -> BindMount {
-        var spec = Substring(text)
+        // By scalars, as PRoot reads bytes: by Character, U+0600 before '!' or ':', or a
+        // combining mark after ':' or '/', would hide them.
+        var spec = Substring(text).unicodeScalars
         var follow = true
-        if spec.hasSuffix("!") {
+        if spec.last == "!" {
             follow = false
             spec = spec.dropLast()
         }
-        var hostPart = spec
+        var hostPart = Substring(spec)
         var guestPart: Substring?
-        // The guest location is what follows the last ':' that starts an absolute path.
-        if let colon = spec.lastIndex(of: ":"), spec[spec.index(after: colon)...].hasPrefix("/") {
-            hostPart = spec[..<colon]
-            guestPart = spec[spec.index(after: colon)...]
+        // The guest location is what follows the last ':' if it starts an absolute path.
+        if let colon = spec.lastIndex(of: ":"), spec[spec.index(after: colon)...].first == "/" {
+            hostPart = Substring(spec[..<colon])
+            guestPart = Substring(spec[spec.index(after: colon)...])
         }
         let source = try absolute(String(hostPart), option: option, host: host)
         let guestText = guestPart.map(String.init) ?? source
@@ -231,7 +233,7 @@ public enum PRootCommandLine {
 
     static func recommended(_ list: [String], rootfs: String, host: HostFacts) -> [BindMount] {
         var paths = list
-        if let home = host.environment["HOME"], home.hasPrefix("/") { paths.append(home) }
+        if let home = host.environment["HOME"], home.startsWithSlash { paths.append(home) }
         if rootfs != "/" { paths.append(rootfs) }
         return paths.compactMap { path in
             let clean = normalised(path)
