@@ -44,6 +44,10 @@ final class Tracer {
     let lastToExit: Bool
     var lastExit: Proc.Exit?
 
+    /// Guest tracers and their tracees (Syscalls/PtraceEmulation): inactive, and free,
+    /// until a guest process calls ptrace.
+    var guests = GuestTracing()
+
     init(bindings: Bindings, tree: HostTree, command: pid_t, keepChildren: Bool, lastToExit: Bool = false) {
         self.lastToExit = lastToExit
         self.bindings = bindings
@@ -128,12 +132,14 @@ final class Tracer {
     private func handle(_ stop: Trace.Stop) {
             switch stop {
             case .exited(let pid, let exit):
+                let parent = tracees[pid]?.parent
                 if tracees[pid] != nil { lastExit = exit }
                 tracees[pid] = nil
                 if pid == command {
                     commandExit = exit
                     if !keepChildren { killAll() }
                 }
+                if guests.isActive || !guests.callers.isEmpty { guestExited(pid, exit, parent: parent) }
             case .syscall(let pid):
                 syscallStop(tracee(pid))
             case .event(let pid, let event):
@@ -145,17 +151,30 @@ final class Tracer {
                     // for the command, set now).
                     t.started = true
                     if pid == command { try? Trace.setOptions(pid, Self.options) }
-                    Trace.resume(pid, stopAtSyscalls: !filterActive)
+                    if guests.isActive, pid != command, guestFirstStop(t) { return }
+                    resume(t)
                 } else if Trace.isGroupStop(pid) {
-                    // Job control under PTRACE_TRACEME cannot keep the tracee stopped.
-                    Trace.resume(pid, stopAtSyscalls: !filterActive)
+                    // Job control under PTRACE_TRACEME cannot keep the tracee stopped
+                    // (but for a guest tracer's child that stopped itself: PtraceEmulation).
+                    if guests.isActive, guestTakes(t, .group(sig)) { return }
+                    if t.selfStopped {
+                        t.selfStopped = false
+                        // Kept, unless the SIGCONT that would end it came already.
+                        if Self.pendingSignals(pid) & (1 << 17) == 0 {
+                            t.heldInGroupStop = true
+                            return
+                        }
+                    }
+                    resume(t)
                 } else {
-                    Trace.resume(pid, stopAtSyscalls: !filterActive, signal: sig)
+                    if guests.isActive, guestTakes(t, .signal(sig)) { return }
+                    if !guests.callers.isEmpty { guestSelfStop(t, sig) }
+                    resume(t, signal: sig)
                 }
             }
     }
 
-    private func tracee(_ pid: pid_t) -> Tracee {
+    func tracee(_ pid: pid_t) -> Tracee {
         if let t = tracees[pid] { return t }
         let t = Tracee(pid: pid)
         tracees[pid] = t
@@ -179,8 +198,10 @@ final class Tracer {
             let child = pid_t(truncatingIfNeeded: Trace.eventMessage(t.pid))
             let c = tracee(child)
             c.exe = t.exe
+            c.parent = t.pid
             if c.credentials == nil { c.credentials = t.credentials }
             if killedSandbox { Proc.kill(child, SIGKILL) }
+            if guests.isActive || c.awaitingParent, guestForked(t, c, event) { return }
         case .exec:
             // The thread that called execve may not be the leader: its state moves here.
             let former = pid_t(truncatingIfNeeded: Trace.eventMessage(t.pid))
@@ -197,10 +218,25 @@ final class Tracer {
             t.pending = nil
             if t.pid == command { initialExecDone = true }
             emulator?.execDone(t)
+            if guests.isActive, guestExec(t, former: former) { return }
         default:
-            break
+            // Only a guest tracer's options ask for the others (PTRACE_O_TRACEEXIT...).
+            if guests.isActive, guestEvent(t, event) { return }
         }
-        Trace.resume(t.pid, stopAtSyscalls: !filterActive)
+        resume(t)
+    }
+
+    /// Resumes a tracee as the supervisor needs it and, for a guest tracer's tracee, as
+    /// that tracer last asked (PTRACE_SYSCALL, PTRACE_SINGLESTEP).
+    func resume(_ t: Tracee, signal: Int32 = 0) {
+        if guests.isActive, let l = guests.link(t.pid) {
+            switch l.resume {
+            case .syscall: Trace.resume(t.pid, stopAtSyscalls: true, signal: signal); return
+            case .singleStep: Trace.singleStep(t.pid, signal: signal); return
+            case .cont: break
+            }
+        }
+        Trace.resume(t.pid, stopAtSyscalls: !filterActive, signal: signal)
     }
 
     private var killedSandbox: Bool { commandExit != nil && !keepChildren }
@@ -208,6 +244,10 @@ final class Tracer {
     // MARK: System calls
 
     private func syscallStop(_ t: Tracee) {
+        if guests.isActive, guests.link(t.pid) != nil {
+            guestSyscallStop(t)
+            return
+        }
         if filterActive {
             // Only the exits asked for stop here.
             exit(t)
@@ -224,7 +264,7 @@ final class Tracer {
         }
     }
 
-    private func enter(_ t: Tracee) {
+    func enter(_ t: Tracee) {
         guard var regs = Trace.registers(t.pid) else { return }
         let nr = regs.syscall
         let invalidates = SyscallTable.invalidatesCaches(nr, flags: regs.arg(2))
@@ -243,8 +283,10 @@ final class Tracer {
         // Its exit must be seen too, to drop what was cached while it ran.
         if invalidates, case .allow = result { result = .rewrite(regs, exit: .restore) }
         switch result {
+        case .hold:
+            break
         case .allow:
-            Trace.resume(t.pid, stopAtSyscalls: !filterActive)
+            resume(t)
         case .rewrite(let new, let action):
             t.pending = Pending(original: regs, onExit: action)
             Trace.setRegisters(t.pid, new)
@@ -258,12 +300,14 @@ final class Tracer {
 
     /// The call is not run: syscall number -1, and the result set now (after a seccomp
     /// stop the kernel leaves it) or at the exit stop (after a syscall-entry stop).
-    private func skip(_ t: Tracee, _ regs: inout Trace.Registers, _ value: Int64) {
+    func skip(_ t: Tracee, _ regs: inout Trace.Registers, _ value: Int64) {
         let original = regs
         regs.syscall = -1
         regs.result = value
         Trace.setRegisters(t.pid, regs)
-        if filterActive {
+        // A guest tracer stepping system calls sees the exit too, with the registers the
+        // call was made with.
+        if filterActive && !(guests.isActive && guests.stepsSyscalls(t.pid)) {
             Trace.resume(t.pid, stopAtSyscalls: false)
         } else {
             t.pending = Pending(original: original, onExit: .setResult(value))
@@ -271,7 +315,7 @@ final class Tracer {
         }
     }
 
-    private func exit(_ t: Tracee) {
+    func exit(_ t: Tracee) {
         t.execTarget = nil
         guard let p = t.pending else { return }
         t.pending = nil
@@ -321,6 +365,9 @@ final class Tracer {
         case .socketAddress(let addr, let length): return socketEnter(t, regs, addr: addr, length: length)
         case .chroot: return chrootEnter(t, regs)
         case .refused: return .fail(.notPermitted)
+        case .ptrace: return guestPtraceEnter(t, regs)
+        case .wait(let waitid): return guestWaitEnter(t, regs, waitid: waitid)
+        case .kill(let target, let signal, let thread): return guestKillEnter(t, regs, target: target, signal: signal, thread: thread)
         }
     }
 }
