@@ -188,6 +188,7 @@ import Testing
         let r20 = g.forked(21, by: 10, .fork)
         #expect(r20)
         #expect(g.link(21)?.tracer == 5 && g.link(21)?.seized == true && g.link(21)?.options == [.traceFork, .traceSysGood])
+        #expect(g.link(21)?.autoAttached == true && g.link(10)?.autoAttached == false)
         let r21 = g.stopped(21, .initial)
         #expect(r21)
         let r22 = g.forked(22, by: 30, .fork)

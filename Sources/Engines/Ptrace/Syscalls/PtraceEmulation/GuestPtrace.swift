@@ -247,7 +247,9 @@ extension Tracer {
     /// A new tracee's first stop: held when it is a guest tracer's (auto-attached), or
     /// when its parent's fork event, which says so, has not come yet.
     func guestFirstStop(_ t: Tracee) -> Bool {
-        if guests.link(t.pid) != nil { return guestTakes(t, .initial) }
+        // Only a tracee auto-attached at its parent's event: a process the guest seized
+        // or attached just after its fork starts for the supervisor alone.
+        if guests.link(t.pid)?.autoAttached == true { return guestTakes(t, .initial) }
         if t.parent == nil {
             t.awaitingParent = true
             return true

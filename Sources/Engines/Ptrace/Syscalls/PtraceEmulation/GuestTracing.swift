@@ -149,6 +149,9 @@ struct GuestTracing: Equatable, Sendable {
         var message: UInt64 = 0
         /// A PTRACE_INTERRUPT is under way: its SIGSTOP becomes the interrupted stop.
         var interrupting = false
+        /// Made by its parent's fork, vfork or clone event: its first stop is the guest
+        /// tracer's too (a process attached otherwise starts, for the supervisor, before).
+        var autoAttached = false
     }
 
     private(set) var links: [Int32: Link] = [:]
@@ -204,7 +207,7 @@ struct GuestTracing: Equatable, Sendable {
     /// guest tracer when that tracer asked for the event. True when it is.
     mutating func forked(_ child: Int32, by parent: Int32, _ event: GuestEvent) -> Bool {
         guard let p = links[parent], p.options.contains(event.option), links[child] == nil else { return false }
-        links[child] = Link(tracer: p.tracer, options: p.options, seized: p.seized)
+        links[child] = Link(tracer: p.tracer, options: p.options, seized: p.seized, autoAttached: true)
         return true
     }
 
