@@ -32,7 +32,7 @@ enum PtraceProbe {
             Issue.record("cannot build ptraceprobe: \(built.error)", sourceLocation: sourceLocation)
             return nil
         }
-        return ["--ro-bind", probe, "/probe", "--dev", "/dev", Harness.sharedRootfs] + sh(script)
+        return ["--ro-bind", probe, "/probe", "--bind", "/dev/null", "/dev/null", Harness.sharedRootfs] + sh(script)
     }
 }
 
@@ -121,7 +121,7 @@ struct PtraceGuestTests {
             Issue.record("strace is not installed (scripts/deps installs it)")
             return
         }
-        let r = await burrow(engine: .ptrace, Self.hostProgram("/usr/bin/strace") + ["--dev", "/dev", Harness.sharedRootfs,
+        let r = await burrow(engine: .ptrace, Self.hostProgram("/usr/bin/strace") + ["--bind", "/dev/null", "/dev/null", Harness.sharedRootfs,
             "/usr/bin/strace", "-f", "-e", "trace=openat,execve", "/bin/sh", "-c", "cat /etc/hostname; /bin/true"])
         expectSuccess(r)
         expectStdout(r, contains: "burrow-rootfs")
@@ -150,7 +150,7 @@ struct PtraceGuestTests {
         try #require(cc.status == 0, "gcc: \(cc.stderr)")
         chmod(w.sub("crash"), 0o755)
         let r = await burrow(engine: .ptrace, Self.hostProgram("/usr/bin/gdb", extra: ["/usr/share/gdb"])
-            + ["--ro-bind", w.sub("crash"), "/crash", "--proc", "/proc", "--dev", "/dev", "--setenv", "SHELL", "/bin/sh",
+            + ["--ro-bind", w.sub("crash"), "/crash", "--proc", "/proc", "--bind", "/dev/null", "/dev/null", "--setenv", "SHELL", "/bin/sh",
                Harness.sharedRootfs, "/usr/bin/gdb", "-nx", "-batch", "-ex", "run", "-ex", "bt", "/crash"], timeout: 50)
         expectSuccess(r)
         expectStdout(r, contains: "Program received signal SIGSEGV")
