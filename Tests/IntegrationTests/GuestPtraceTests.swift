@@ -137,6 +137,22 @@ struct PtraceGuestTests {
         expectStderr(r, lacks: Harness.sharedRootfs)
     }
 
+    @Test("strace -p of a running process (PTRACE_SEIZE, PTRACE_O_TRACEEXIT of a process it did not start); its real parent still reaps it")
+    func straceAttach() async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace") else {
+            Issue.record("strace is not installed (scripts/deps installs it)")
+            return
+        }
+        let r = await burrow(engine: .ptrace, Self.hostProgram("/usr/bin/strace") + ["--bind", "/dev/null", "/dev/null", Harness.sharedRootfs]
+            + sh("sleep 1 & pid=$!; /usr/bin/strace -p $pid; echo strace-done; wait $pid; echo \"sleep status $?\""))
+        expectSuccess(r)
+        expectLines(r, ["strace-done", "sleep status 0"])
+        #expect(r.stderr.contains(#/Process \d+ attached/#), "\(r.stderr)")
+        // The exit event was delivered: the call is closed with "= ?", not left unfinished.
+        #expect(r.stderr.contains(#/exit_group\(0\) += \?/#), "\(r.stderr)")
+        expectStderr(r, contains: "+++ exited with 0 +++")
+    }
+
     @Test("The host's gdb runs a crashing program: SIGSEGV and the backtrace")
     func gdb() async throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/gdb") else {
@@ -151,8 +167,12 @@ struct PtraceGuestTests {
         chmod(w.sub("crash"), 0o755)
         let r = await burrow(engine: .ptrace, Self.hostProgram("/usr/bin/gdb", extra: ["/usr/share/gdb"])
             + ["--ro-bind", w.sub("crash"), "/crash", "--proc", "/proc", "--bind", "/dev/null", "/dev/null", "--setenv", "SHELL", "/bin/sh",
-               Harness.sharedRootfs, "/usr/bin/gdb", "-nx", "-batch", "-ex", "run", "-ex", "bt", "/crash"], timeout: 50)
+               Harness.sharedRootfs, "/usr/bin/gdb", "-nx", "-batch", "-ex", "break crash_here", "-ex", "run", "-ex", "print p",
+               "-ex", "stepi", "-ex", "continue", "-ex", "bt", "/crash"], timeout: 50)
         expectSuccess(r)
+        // A breakpoint (POKETEXT, SIGTRAP), a read variable, a single step, then the crash.
+        #expect(r.stdout.contains(#/Breakpoint 1, crash_here \(p=0x0\) at .*crash.c:1/#), "\(r.stdout)")
+        expectStdout(r, contains: "$1 = (int *) 0x0")
         expectStdout(r, contains: "Program received signal SIGSEGV")
         #expect(r.stdout.contains(#/#0 .* crash_here \(p=0x0\)/#), "\(r.stdout)")
         #expect(r.stdout.contains(#/#1 .* main \(\)/#), "\(r.stdout)")

@@ -32,6 +32,9 @@ final class Tracee {
     /// (`heldInGroupStop`) until a guest's SIGCONT or its tracer's PTRACE_SEIZE/ATTACH.
     var selfStopped = false
     var heldInGroupStop = false
+    /// The events only a guest tracer asked for (PTRACE_O_TRACEEXIT, TRACEVFORKDONE) that
+    /// are set in its real options (set while it is stopped, before it is resumed).
+    var guestOptions: UInt = 0
 
     init(pid: pid_t) { self.pid = pid }
 }

@@ -229,6 +229,7 @@ final class Tracer {
     /// Resumes a tracee as the supervisor needs it and, for a guest tracer's tracee, as
     /// that tracer last asked (PTRACE_SYSCALL, PTRACE_SINGLESTEP).
     func resume(_ t: Tracee, signal: Int32 = 0) {
+        if guests.isActive || t.guestOptions != 0 { syncGuestOptions(t) }
         if guests.isActive, let l = guests.link(t.pid) {
             switch l.resume {
             case .syscall: Trace.resume(t.pid, stopAtSyscalls: true, signal: signal); return

@@ -71,7 +71,6 @@ extension Tracer {
                 } else {
                     guard addr == 0 else { throw .io }
                     try guests.attach(pid, by: me, .seize(GuestTraceOptions(rawValue: data)))
-                    realOptions(pid, GuestTraceOptions(rawValue: data))
                 }
                 return .success(0)
             case 7, 24, 9:  // PTRACE_CONT, PTRACE_SYSCALL, PTRACE_SINGLESTEP
@@ -83,7 +82,6 @@ extension Tracer {
             case 17:  // PTRACE_DETACH
                 guard data < 65 else { throw .io }
                 let left = try guests.detach(pid, by: me)
-                realOptions(pid, [])
                 continueTracee(pid, from: left, signal: Int32(data))
                 return .success(0)
             case 8:  // PTRACE_KILL
@@ -108,7 +106,6 @@ extension Tracer {
             case 0x4200:  // PTRACE_SETOPTIONS
                 let options = GuestTraceOptions(rawValue: data)
                 try guests.setOptions(pid, by: me, options)
-                realOptions(pid, options)
                 return .success(0)
             case 0x4201:  // PTRACE_GETEVENTMSG
                 let l = try guests.stoppedTracee(pid, of: me)
@@ -122,10 +119,13 @@ extension Tracer {
         }
     }
 
-    /// The supervisor's own options, plus the events only a guest tracer wants.
-    private func realOptions(_ pid: pid_t, _ guest: GuestTraceOptions) {
-        let extra = guest.intersection([.traceExit, .traceVforkDone])
-        try? Trace.setOptions(pid, Self.options.union(Trace.Options(rawValue: UInt(extra.rawValue))))
+    /// The supervisor's own options, plus the events only its guest tracer wants: set on
+    /// the stopped tracee before it is resumed (PTRACE_SETOPTIONS needs it stopped; a
+    /// seized one is still running).
+    func syncGuestOptions(_ t: Tracee) {
+        let wanted = UInt((guests.link(t.pid)?.options ?? []).intersection([.traceExit, .traceVforkDone]).rawValue)
+        guard wanted != t.guestOptions else { return }
+        if (try? Trace.setOptions(t.pid, Self.options.union(Trace.Options(rawValue: wanted)))) != nil { t.guestOptions = wanted }
     }
 
     private func put(_ t: Tracee, at address: UInt64, _ bytes: [UInt8]) -> Result<Void, Errno> {
@@ -312,7 +312,6 @@ extension Tracer {
             if kill {
                 Proc.kill(tracee, SIGKILL)
             } else if let stop, !stop.isExit {
-                realOptions(tracee, [])
                 continueTracee(tracee, from: stop, signal: 0)
             }
         }
