@@ -12,6 +12,8 @@
 //   orphan [kill|sleep]  the tracer exits while its tracee is stopped: the tracee goes
 //                 on (with "kill": PTRACE_O_EXITKILL, it is killed; with "sleep" the
 //                 tracer waits to be killed instead of exiting)
+//   waitid        the same child stopped and exited, seen through waitid (CLD_TRAPPED,
+//                 CLD_EXITED) and WNOHANG while it runs
 //   victim FILE   a traced child, its pid written to FILE, runs until killed; the tracer
 //                 waits for it and prints how it ended
 #define _GNU_SOURCE
@@ -225,6 +227,30 @@ static int untraced(void) {
     return 0;
 }
 
+static int waitid_mode(void) {
+    pid_t child = fork();
+    if (child < 0) die("fork");
+    if (child == 0) {
+        if (ptrace(PTRACE_TRACEME, 0, 0, 0) < 0) _exit(99);
+        raise(SIGSTOP);
+        nap(200);
+        _exit(7);
+    }
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (waitid(P_PID, child, &si, WEXITED | WSTOPPED) < 0) die("waitid");
+    printf("waitid: %s %s\n", si.si_code == CLD_TRAPPED ? "CLD_TRAPPED" : "other",
+           si.si_status == SIGSTOP && si.si_pid == child ? "SIGSTOP" : "other");
+    if (ptrace(PTRACE_CONT, child, 0, 0) < 0) die("PTRACE_CONT");
+    memset(&si, 0, sizeof si);
+    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG) < 0) die("waitid");
+    printf("waitid WNOHANG: %s\n", si.si_pid == 0 ? "nothing yet" : "other");
+    memset(&si, 0, sizeof si);
+    if (waitid(P_ALL, 0, &si, WEXITED) < 0) die("waitid");
+    printf("waitid: %s %d\n", si.si_code == CLD_EXITED && si.si_pid == child ? "CLD_EXITED" : "other", si.si_status);
+    return 0;
+}
+
 static int victim(const char *file) {
     pid_t child = fork();
     if (child < 0) die("fork");
@@ -278,6 +304,7 @@ int main(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "untraced")) return untraced();
     if (argc >= 2 && !strcmp(argv[1], "orphan")) return orphan(argc >= 3 && !strcmp(argv[2], "kill"), argc >= 3 && !strcmp(argv[2], "sleep"));
     if (argc >= 3 && !strcmp(argv[1], "victim")) return victim(argv[2]);
-    fprintf(stderr, "usage: ptraceprobe step PATH | attach | fork | untraced | orphan [kill|sleep] | victim FILE\n");
+    if (argc >= 2 && !strcmp(argv[1], "waitid")) return waitid_mode();
+    fprintf(stderr, "usage: ptraceprobe step PATH | attach | fork | untraced | orphan [kill|sleep] | waitid | victim FILE\n");
     return 2;
 }

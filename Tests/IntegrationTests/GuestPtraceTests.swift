@@ -74,6 +74,14 @@ struct PtraceGuestTests {
         #expect(r.lines.dropFirst(2) == ["grandchild exit 3", "child exit 5"], "\(r)")
     }
 
+    @Test("waitid: CLD_TRAPPED with SIGSTOP, WNOHANG while the tracee runs, CLD_EXITED with its status (as natively)")
+    func waitid() async throws {
+        let args = try #require(PtraceProbe.args("/probe waitid"))
+        let r = await burrow(engine: .ptrace, args)
+        expectSuccess(r)
+        expectLines(r, ["waitid: CLD_TRAPPED SIGSTOP", "waitid WNOHANG: nothing yet", "waitid: CLD_EXITED 7"])
+    }
+
     @Test("A guest tracer's untraced child: wait(-1) gets its exit and the tracee's, then ECHILD")
     func untracedChild() async throws {
         let args = try #require(PtraceProbe.args("/probe untraced"))
@@ -151,6 +159,43 @@ struct PtraceGuestTests {
         // The exit event was delivered: the call is closed with "= ?", not left unfinished.
         #expect(r.stderr.contains(#/exit_group\(0\) += \?/#), "\(r.stderr)")
         expectStderr(r, contains: "+++ exited with 0 +++")
+    }
+
+    @Test("strace -f of a threaded program: each thread attached, its openat and exit")
+    func straceThreads() async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace") else {
+            Issue.record("strace is not installed (scripts/deps installs it)")
+            return
+        }
+        let w = makeTempDir(owner: testUser)
+        defer { w.remove() }
+        writeFile(w.sub("threads.c"), """
+            #include <fcntl.h>
+            #include <pthread.h>
+            #include <stdio.h>
+            #include <unistd.h>
+            static void *run(void *path) { int fd = open(path, O_RDONLY); if (fd >= 0) close(fd); return NULL; }
+            int main(void) {
+                pthread_t t[3];
+                for (int i = 0; i < 3; i++) pthread_create(&t[i], NULL, run, "/etc/hostname");
+                for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
+                puts("threads done");
+                return 0;
+            }
+            """)
+        let cc = runHost(["/usr/bin/gcc", "-O1", "-static", "-pthread", "-o", w.sub("threads"), w.sub("threads.c")])
+        try #require(cc.status == 0, "gcc: \(cc.stderr)")
+        chmod(w.sub("threads"), 0o755)
+        let r = await burrow(engine: .ptrace, Self.hostProgram("/usr/bin/strace") + ["--bind", "/dev/null", "/dev/null",
+            "--ro-bind", w.sub("threads"), "/threads", Harness.sharedRootfs, "/usr/bin/strace", "-f", "-e", "trace=openat,exit", "/threads"])
+        expectSuccess(r)
+        expectLines(r, ["threads done"])
+        let attached = r.stderr.matches(of: #/Process \d+ attached/#).count
+        // Threads running at once: a call may be shown "<unfinished ...>", then "resumed".
+        let opened = r.stderr.matches(of: #/\[pid +\d+\] openat\(AT_FDCWD, "\/etc\/hostname", O_RDONLY/#).count
+        let exited = r.stderr.matches(of: #/\[pid +\d+\] \+\+\+ exited with 0 \+\+\+/#).count
+        #expect(attached == 3 && opened == 3 && exited == 3, "\(r.stderr)")
+        expectStderr(r, contains: "\n+++ exited with 0 +++")
     }
 
     @Test("The host's gdb runs a crashing program: SIGSEGV and the backtrace")
