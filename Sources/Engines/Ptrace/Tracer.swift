@@ -97,8 +97,12 @@ final class Tracer {
     private func waitForEvents() -> Bool {
         var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: childEvents, events: Int16(POLLIN), revents: 0)]
-        // EINTR: a forwarded signal's handler ran; look again.
-        guard Glibc.poll(&fds, 2, -1) > 0 else { return false }
+        // EINTR: a forwarded signal's handler ran; look again. A guest tracer held in its
+        // wait gets no event for a signal sent to it: looked for now and then.
+        let held = guests.isActive && !guests.held.isEmpty
+        let ready = Glibc.poll(&fds, 2, held ? 100 : -1)
+        if held { interruptHeldWaits() }
+        guard ready > 0 else { return false }
         let l = fds[0].revents
         if l & Int16(POLLIN) != 0 {
             if let request = SeccompNotify.receiveReady(listener) { answer(request) }

@@ -410,6 +410,22 @@ extension Tracer {
         }
     }
 
+    /// A guest tracer held in its wait with a signal to take: the wait ends as the kernel's
+    /// would, with -ERESTARTSYS (restarted after a SA_RESTART handler, else EINTR, or the
+    /// default action). The held call becomes getpid, and at its exit the original
+    /// registers come back with that result, before the kernel delivers the signal.
+    func interruptHeldWaits() {
+        for tracer in guests.held.keys.sorted() {
+            guard Self.deliverableSignals(tracer) != 0, let v = tracees[tracer], var regs = Trace.registers(tracer) else { continue }
+            _ = guests.releaseHeldWait(tracer)
+            let original = regs
+            regs.syscall = 39  // getpid
+            Trace.setRegisters(tracer, regs)
+            v.pending = Pending(original: original, onExit: .setResult(-512 /* ERESTARTSYS */))
+            Trace.resume(tracer, stopAtSyscalls: true)
+        }
+    }
+
     // MARK: /proc
 
     /// A numeric field of /proc/PID/status (PPid, Tgid).
@@ -449,6 +465,20 @@ extension Tracer {
             mask |= UInt64(line.dropFirst(7).filter(\.isHexDigit), radix: 16) ?? 0
         }
         return mask
+    }
+
+    /// The signals pending for thread `pid` or its process that it does not block.
+    static func deliverableSignals(_ pid: pid_t) -> UInt64 {
+        guard let fd = try? Files.open("/proc/\(pid)/status", O_RDONLY | O_CLOEXEC) else { return 0 }
+        defer { Files.close(fd) }
+        let text = String(decoding: (try? Files.readAll(fd, limit: 1 << 16)) ?? [], as: UTF8.self)
+        var pending: UInt64 = 0, blocked: UInt64 = 0
+        for line in text.split(separator: "\n") {
+            let value = { UInt64(line.dropFirst(7).filter(\.isHexDigit), radix: 16) ?? 0 }
+            if line.hasPrefix("SigPnd:") || line.hasPrefix("ShdPnd:") { pending |= value() }
+            if line.hasPrefix("SigBlk:") { blocked = value() }
+        }
+        return pending & ~blocked
     }
 
     /// A zombie its real parent has yet to reap (state Z in /proc/PID/stat).
