@@ -138,7 +138,8 @@ static int attach(void) {
     int status;
     if (ptrace(PTRACE_ATTACH, child, 0, 0) < 0) die("PTRACE_ATTACH");
     if (waitpid(child, &status, __WALL) != child) die("waitpid");
-    printf("attached: %s\n", WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP ? "stopped SIGSTOP" : "other");
+    if (WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP) printf("attached: stopped SIGSTOP\n");
+    else printf("attached: other 0x%x\n", status);
     struct user_regs_struct regs;
     printf("getregs: %s\n", ptrace(PTRACE_GETREGS, child, 0, &regs) == 0 && regs.rsp != 0 ? "ok" : strerror(errno));
     printf("second attach: %s\n", ptrace(PTRACE_ATTACH, child, 0, 0) < 0 && errno == EPERM ? "EPERM" : "other");

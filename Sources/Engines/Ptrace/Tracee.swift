@@ -35,6 +35,8 @@ final class Tracee {
     /// The events only a guest tracer asked for (PTRACE_O_TRACEEXIT, TRACEVFORKDONE) that
     /// are set in its real options (set while it is stopped, before it is resumed).
     var guestOptions: UInt = 0
+    /// PTRACE_ATTACH came before its first stop: that stop is the attach's SIGSTOP.
+    var attachStopPending = false
 
     init(pid: pid_t) { self.pid = pid }
 }

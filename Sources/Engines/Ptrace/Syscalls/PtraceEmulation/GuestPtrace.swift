@@ -65,6 +65,10 @@ extension Tracer {
                         // Stopped already: that is the stop the tracer sees.
                         target.heldInGroupStop = false
                         _ = guestTakes(target, .signal(Self.sigstop))
+                    } else if let target = tracees[pid], !target.started {
+                        // Just forked: its first SIGSTOP is still to come (a second one
+                        // would merge with it); that one is the tracer's.
+                        target.attachStopPending = true
                     } else {
                         Trace.signalThread(Self.statusField(pid, "Tgid") ?? pid, pid, Self.sigstop)
                     }
@@ -247,6 +251,10 @@ extension Tracer {
     /// A new tracee's first stop: held when it is a guest tracer's (auto-attached), or
     /// when its parent's fork event, which says so, has not come yet.
     func guestFirstStop(_ t: Tracee) -> Bool {
+        if t.attachStopPending {
+            t.attachStopPending = false
+            if guestTakes(t, .signal(Self.sigstop)) { return true }
+        }
         // Only a tracee auto-attached at its parent's event: a process the guest seized
         // or attached just after its fork starts for the supervisor alone.
         if guests.link(t.pid)?.autoAttached == true { return guestTakes(t, .initial) }
