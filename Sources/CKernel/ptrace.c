@@ -143,3 +143,13 @@ int ck_probe_userns(void) {
 int ck_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 int ck_pidfd_getfd(int pidfd, int fd) { return (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0); }
 int ck_signalfd(const void *mask) { return signalfd(-1, (const sigset_t *)mask, SFD_NONBLOCK | SFD_CLOEXEC); }
+
+// The guest's ptrace (the ptrace engine's emulation): a signal to one thread, and a raw
+// request whose result and errno both matter (PEEK* return the word).
+int ck_tgkill(pid_t tgid, pid_t tid, int sig) { return (int)syscall(SYS_tgkill, tgid, tid, sig); }
+long ck_ptrace_raw(long req, pid_t pid, unsigned long addr, unsigned long data, int *err) {
+    errno = 0;
+    long r = ptrace((enum __ptrace_request)req, pid, (void *)addr, (void *)data);
+    *err = errno;
+    return r;
+}

@@ -115,6 +115,50 @@ public enum Trace {
         return r < 0 && Glibc.errno == EINVAL
     }
 
+    /// A ptrace request as a guest tracer made it, carried out on the real tracee (the
+    /// ptrace engine's emulation): its value, or the errno. `addr` and `data` are ours.
+    public static func request(_ req: Int, _ pid: pid_t, addr: UInt, data: UInt) -> Result<Int, Errno> {
+        var err: Int32 = 0
+        let r = ck_ptrace_raw(req, pid, addr, data, &err)
+        if r == -1 && err != 0 { return .failure(Errno(rawValue: err)) }
+        return .success(r)
+    }
+
+    /// The same request with a buffer of ours as `data` (`count` bytes, given as `bytes` or
+    /// zeroed): the buffer afterwards.
+    public static func request(_ req: Int, _ pid: pid_t, addr: UInt, buffer bytes: [UInt8]) -> Result<(Int, [UInt8]), Errno> {
+        var buf = bytes
+        var err: Int32 = 0
+        let r = buf.withUnsafeMutableBytes { ck_ptrace_raw(req, pid, addr, UInt(bitPattern: $0.baseAddress), &err) }
+        if r == -1 && err != 0 { return .failure(Errno(rawValue: err)) }
+        return .success((r, buf))
+    }
+
+    /// PTRACE_GETREGSET / PTRACE_SETREGSET of regset `type` with `bytes` (their count is
+    /// the size asked for): the bytes the kernel filled in (GETREGSET shortens them).
+    public static func regset(_ req: Int, _ pid: pid_t, type: UInt, _ bytes: [UInt8]) -> Result<[UInt8], Errno> {
+        var buf = bytes.isEmpty ? [0] : bytes
+        let count = bytes.count
+        return buf.withUnsafeMutableBytes { b -> Result<[UInt8], Errno> in
+            var iov = iovec(iov_base: b.baseAddress, iov_len: count)
+            var err: Int32 = 0
+            let r = withUnsafeMutablePointer(to: &iov) { ck_ptrace_raw(req, pid, type, UInt(bitPattern: $0), &err) }
+            if r == -1 && err != 0 { return .failure(Errno(rawValue: err)) }
+            return .success(Array(b.prefix(min(iov.iov_len, count))))
+        }
+    }
+
+    /// PTRACE_SINGLESTEP.
+    @discardableResult
+    public static func singleStep(_ pid: pid_t, signal: Int32 = 0) -> Bool {
+        ck_ptrace(9, pid, 0, UInt(signal)) == 0
+    }
+
+    /// A signal to one thread (tgkill).
+    public static func signalThread(_ tgid: pid_t, _ tid: pid_t, _ sig: Int32) {
+        _ = ck_tgkill(tgid, tid, sig)
+    }
+
     /// PTRACE_GET_SYSCALL_INFO's `op`: which kind of system-call stop this is.
     public enum SyscallStopKind: UInt8, Sendable { case none = 0, entry = 1, exit = 2, seccomp = 3 }
 

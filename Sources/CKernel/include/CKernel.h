@@ -148,6 +148,9 @@ int ck_probe_userns(void);
 // Another process's descriptor (pidfd_open + pidfd_getfd, Linux 5.6): -1 and errno on failure.
 int ck_pidfd_open(pid_t pid);
 int ck_pidfd_getfd(int pidfd, int fd);
+// tgkill; a ptrace request with its errno (0: none) kept (PEEK* may return -1).
+int ck_tgkill(pid_t tgid, pid_t tid, int sig);
+long ck_ptrace_raw(long req, pid_t pid, unsigned long addr, unsigned long data, int *err);
 // signalfd4 for `mask` (a sigset_t), non-blocking and close-on-exec.
 int ck_signalfd(const void *mask);
 

@@ -22,6 +22,21 @@ final class Tracee {
     /// Set while an execve is under way with faked ids: the ids it runs the program with
     /// (a set-id program's owner), once it succeeds.
     var execCredentials: Credentials?
+    /// The process that forked it (from the fork, vfork or clone event); nil for the
+    /// command, and until that event arrives.
+    var parent: pid_t?
+    /// Its first stop came before its parent's fork event while a guest traces something:
+    /// held until that event says whether the guest tracer takes it (PtraceEmulation).
+    var awaitingParent = false
+    /// It stopped itself with SIGSTOP, its parent a guest tracer: its group stop is kept
+    /// (`heldInGroupStop`) until a guest's SIGCONT or its tracer's PTRACE_SEIZE/ATTACH.
+    var selfStopped = false
+    var heldInGroupStop = false
+    /// The events only a guest tracer asked for (PTRACE_O_TRACEEXIT, TRACEVFORKDONE) that
+    /// are set in its real options (set while it is stopped, before it is resumed).
+    var guestOptions: UInt = 0
+    /// PTRACE_ATTACH came before its first stop: that stop is the attach's SIGSTOP.
+    var attachStopPending = false
 
     init(pid: pid_t) { self.pid = pid }
 }
@@ -55,4 +70,7 @@ enum EnterResult {
     case fail(Errno)
     /// Not run: returns this value.
     case succeed(Int64)
+    /// Left stopped at entry: a guest tracer's wait with nothing to report yet
+    /// (PtraceEmulation); answered or let run when one of its tracees stops.
+    case hold
 }

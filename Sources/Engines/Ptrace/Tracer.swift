@@ -46,6 +46,10 @@ final class Tracer {
     let lastToExit: Bool
     var lastExit: Proc.Exit?
 
+    /// Guest tracers and their tracees (Syscalls/PtraceEmulation): inactive, and free,
+    /// until a guest process calls ptrace.
+    var guests = GuestTracing()
+
     init(bindings: Bindings, tree: HostTree, command: pid_t, keepChildren: Bool, lastToExit: Bool = false) {
         self.lastToExit = lastToExit
         self.bindings = bindings
@@ -95,8 +99,12 @@ final class Tracer {
     private func waitForEvents() -> Bool {
         var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: childEvents, events: Int16(POLLIN), revents: 0)]
-        // EINTR: a forwarded signal's handler ran; look again.
-        guard Glibc.poll(&fds, 2, -1) > 0 else { return false }
+        // EINTR: a forwarded signal's handler ran; look again. A guest tracer held in its
+        // wait gets no event for a signal sent to it: looked for now and then.
+        let held = guests.isActive && !guests.held.isEmpty
+        let ready = Glibc.poll(&fds, 2, held ? 100 : -1)
+        if held { interruptHeldWaits() }
+        guard ready > 0 else { return false }
         let l = fds[0].revents
         if l & Int16(POLLIN) != 0 {
             if let request = SeccompNotify.receiveReady(listener) { answer(request) }
@@ -131,12 +139,14 @@ final class Tracer {
     private func handle(_ stop: Trace.Stop) {
         switch stop {
         case .exited(let pid, let exit):
+            let parent = tracees[pid]?.parent
             if tracees[pid] != nil { lastExit = exit }
             tracees[pid] = nil
             if pid == command {
                 commandExit = exit
                 if !keepChildren { killAll() }
             }
+            if guests.isActive || !guests.callers.isEmpty { guestExited(pid, exit, parent: parent) }
         case .syscall(let pid):
             syscallStop(tracee(pid))
         case .event(let pid, let event):
@@ -148,17 +158,30 @@ final class Tracer {
                 // for the command, set now).
                 t.started = true
                 if pid == command { try? Trace.setOptions(pid, Self.options) }
-                Trace.resume(pid, stopAtSyscalls: !filterActive)
+                if guests.isActive, pid != command, guestFirstStop(t) { return }
+                resume(t)
             } else if Trace.isGroupStop(pid) {
-                // Job control under PTRACE_TRACEME cannot keep the tracee stopped.
-                Trace.resume(pid, stopAtSyscalls: !filterActive)
+                // Job control under PTRACE_TRACEME cannot keep the tracee stopped
+                // (but for a guest tracer's child that stopped itself: PtraceEmulation).
+                if guests.isActive, guestTakes(t, .group(sig)) { return }
+                if t.selfStopped {
+                    t.selfStopped = false
+                    // Kept, unless the SIGCONT that would end it came already.
+                    if Self.pendingSignals(pid) & (1 << 17) == 0 {
+                        t.heldInGroupStop = true
+                        return
+                    }
+                }
+                resume(t)
             } else {
-                Trace.resume(pid, stopAtSyscalls: !filterActive, signal: sig)
+                if guests.isActive, guestTakes(t, .signal(sig)) { return }
+                if !guests.callers.isEmpty { guestSelfStop(t, sig) }
+                resume(t, signal: sig)
             }
         }
     }
 
-    private func tracee(_ pid: pid_t) -> Tracee {
+    func tracee(_ pid: pid_t) -> Tracee {
         if let t = tracees[pid] { return t }
         let t = Tracee(pid: pid)
         tracees[pid] = t
@@ -182,8 +205,10 @@ final class Tracer {
             let child = pid_t(truncatingIfNeeded: Trace.eventMessage(t.pid))
             let c = tracee(child)
             c.exe = t.exe
+            c.parent = t.pid
             if c.credentials == nil { c.credentials = t.credentials }
             if killedSandbox { Proc.kill(child, SIGKILL) }
+            if guests.isActive || c.awaitingParent, guestForked(t, c, event) { return }
         case .exec:
             // The thread that called execve may not be the leader: its state moves here.
             let former = pid_t(truncatingIfNeeded: Trace.eventMessage(t.pid))
@@ -200,10 +225,26 @@ final class Tracer {
             t.pending = nil
             if t.pid == command { initialExecDone = true }
             emulator?.execDone(t)
+            if guests.isActive, guestExec(t, former: former) { return }
         default:
-            break
+            // Only a guest tracer's options ask for the others (PTRACE_O_TRACEEXIT...).
+            if guests.isActive, guestEvent(t, event) { return }
         }
-        Trace.resume(t.pid, stopAtSyscalls: !filterActive)
+        resume(t)
+    }
+
+    /// Resumes a tracee as the supervisor needs it and, for a guest tracer's tracee, as
+    /// that tracer last asked (PTRACE_SYSCALL, PTRACE_SINGLESTEP).
+    func resume(_ t: Tracee, signal: Int32 = 0) {
+        if guests.isActive || t.guestOptions != 0 { syncGuestOptions(t) }
+        if guests.isActive, let l = guests.link(t.pid) {
+            switch l.resume {
+            case .syscall: Trace.resume(t.pid, stopAtSyscalls: true, signal: signal); return
+            case .singleStep: Trace.singleStep(t.pid, signal: signal); return
+            case .cont: break
+            }
+        }
+        Trace.resume(t.pid, stopAtSyscalls: !filterActive, signal: signal)
     }
 
     private var killedSandbox: Bool { commandExit != nil && !keepChildren }
@@ -211,6 +252,10 @@ final class Tracer {
     // MARK: System calls
 
     private func syscallStop(_ t: Tracee) {
+        if guests.isActive, guests.link(t.pid) != nil {
+            guestSyscallStop(t)
+            return
+        }
         if filterActive {
             // Only the exits asked for stop here.
             exit(t)
@@ -227,7 +272,7 @@ final class Tracer {
         }
     }
 
-    private func enter(_ t: Tracee) {
+    func enter(_ t: Tracee) {
         guard var regs = Trace.registers(t.pid) else { return }
         let nr = regs.syscall
         let invalidates = SyscallTable.invalidatesCaches(nr, flags: regs.arg(2))
@@ -246,8 +291,10 @@ final class Tracer {
         // Its exit must be seen too, to drop what was cached while it ran.
         if invalidates, case .allow = result { result = .rewrite(regs, exit: .restore) }
         switch result {
+        case .hold:
+            break
         case .allow:
-            Trace.resume(t.pid, stopAtSyscalls: !filterActive)
+            resume(t)
         case .rewrite(let new, let action):
             t.pending = Pending(original: regs, onExit: action)
             Trace.setRegisters(t.pid, new)
@@ -261,12 +308,14 @@ final class Tracer {
 
     /// The call is not run: syscall number -1, and the result set now (after a seccomp
     /// stop the kernel leaves it) or at the exit stop (after a syscall-entry stop).
-    private func skip(_ t: Tracee, _ regs: inout Trace.Registers, _ value: Int64) {
+    func skip(_ t: Tracee, _ regs: inout Trace.Registers, _ value: Int64) {
         let original = regs
         regs.syscall = -1
         regs.result = value
         Trace.setRegisters(t.pid, regs)
-        if filterActive {
+        // A guest tracer stepping system calls sees the exit too, with the registers the
+        // call was made with.
+        if filterActive && !(guests.isActive && guests.stepsSyscalls(t.pid)) {
             Trace.resume(t.pid, stopAtSyscalls: false)
         } else {
             t.pending = Pending(original: original, onExit: .setResult(value))
@@ -274,7 +323,7 @@ final class Tracer {
         }
     }
 
-    private func exit(_ t: Tracee) {
+    func exit(_ t: Tracee) {
         t.execTarget = nil
         guard let p = t.pending else { return }
         t.pending = nil
@@ -330,6 +379,9 @@ final class Tracer {
             return .rewrite(regs, exit: .socketName(address: regs.arg(addr), length: regs.arg(length), buffer: buffer))
         case .chroot: return chrootEnter(t, regs)
         case .refused: return .fail(.notPermitted)
+        case .ptrace: return guestPtraceEnter(t, regs)
+        case .wait(let waitid): return guestWaitEnter(t, regs, waitid: waitid)
+        case .kill(let target, let signal, let thread): return guestKillEnter(t, regs, target: target, signal: signal, thread: thread)
         }
     }
 }

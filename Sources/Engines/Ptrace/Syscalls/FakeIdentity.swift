@@ -123,7 +123,7 @@ extension Tracer {
         switch r {
         case .allow: new = regs
         case .rewrite(let x, _): new = x
-        case .fail, .succeed: return r
+        case .fail, .succeed, .hold: return r
         }
         change?(&new)
         if let exit { return .rewrite(new, exit: .emulated(exit)) }

@@ -62,6 +62,13 @@ enum SyscallGroup: Equatable, Sendable {
     case chroot
     /// mount, umount2, pivot_root...: refused with EPERM (as for an unprivileged user).
     case refused
+    /// ptrace: emulated for guest tracers (PtraceEmulation).
+    case ptrace
+    /// wait4, waitid: a guest tracer's tracees are reported from the emulation.
+    case wait(waitid: Bool)
+    /// kill, tkill, tgkill: a SIGCONT lets go a process kept in its group stop
+    /// (PtraceEmulation). `target`: the pid or tid argument; `signal`: the signal's.
+    case kill(target: Int, signal: Int, thread: Bool)
 }
 
 /// A call the supervisor answers on the seccomp listener: it runs it itself on the
@@ -157,6 +164,9 @@ enum SyscallTable {
             165: .refused, 166: .refused, 155: .refused,  // mount, umount2, pivot_root
             428: .refused, 429: .refused, 430: .refused, 431: .refused, 432: .refused, 433: .refused,  // open_tree..fspick
             442: .refused,  // mount_setattr
+            101: .ptrace, 61: .wait(waitid: false), 247: .wait(waitid: true),  // ptrace, wait4, waitid
+            62: .kill(target: 0, signal: 1, thread: false), 200: .kill(target: 0, signal: 1, thread: true),  // kill, tkill
+            234: .kill(target: 1, signal: 2, thread: true),  // tgkill
         ]
         // *xattrat (6.13+): dirfd, path, at-flags
         t[463] = .paths([PathArg(dirfd: 0, path: 1, follow: at(2), writes: .yes, emptyPathFlag: 2)])  // setxattrat
