@@ -24,16 +24,7 @@ import Musl
 
 enum EscapeProbe {
     /// The static probe, or nil with the compiler's complaint.
-    static let built: (path: String?, error: String) = {
-        let source = Harness.packageRoot + "/Tests/Helpers/escapeprobe.c"
-        let out = Harness.tempBase + "/escapeprobe"
-        guard let cc = ["/usr/bin/cc", "/usr/bin/gcc", "/usr/bin/clang"].first(where: { FileManager.default.isExecutableFile(atPath: $0) })
-        else { return (nil, "no C compiler (scripts/deps installs gcc)") }
-        let r = runHost([cc, "-static", "-O1", "-o", out, source])
-        guard r.status == 0 else { return (nil, "\(cc) -static failed (\(r.status)): \(r.stderr)") }
-        chmod(out, 0o755)
-        return (out, "")
-    }()
+    static let built = buildStaticHelper("escapeprobe")
 
     /// A file only the host has: the escape attempts try to open it.
     static let hostMarker: String = {

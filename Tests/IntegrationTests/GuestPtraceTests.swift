@@ -14,17 +14,7 @@ import Musl
 #endif
 
 enum PtraceProbe {
-    static let built: (path: String?, error: String) = {
-        let source = Harness.packageRoot + "/Tests/Helpers/ptraceprobe.c"
-        let out = Harness.tempBase + "/ptraceprobe"
-        guard let cc = ["/usr/bin/cc", "/usr/bin/gcc", "/usr/bin/clang"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            return (nil, "no C compiler (scripts/deps installs gcc)")
-        }
-        let r = runHost([cc, "-static", "-O1", "-o", out, source])
-        guard r.status == 0 else { return (nil, "\(cc) -static failed (\(r.status)): \(r.stderr)") }
-        chmod(out, 0o755)
-        return (out, "")
-    }()
+    static let built = buildStaticHelper("ptraceprobe")
 
     /// burrow arguments that run `script` with the probe at /probe, on the shared rootfs.
     static func args(_ script: String, sourceLocation: SourceLocation = #_sourceLocation) -> [String]? {

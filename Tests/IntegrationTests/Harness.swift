@@ -408,6 +408,22 @@ struct SpawnError: Error, CustomStringConvertible {
 /// for the one-time shared rootfs (tests use `runHostAsync`, which leaves the few threads
 /// of Swift concurrency free for the other tests' polling).
 @discardableResult
+/// Builds the static C helper Tests/Helpers/NAME.c into the test run's temporary folder:
+/// its path, or nil with the compiler's complaint. Each helper calls it once (a `static let`).
+func buildStaticHelper(_ name: String, flags: [String] = []) -> (path: String?, error: String) {
+    let source = Harness.packageRoot + "/Tests/Helpers/\(name).c"
+    let out = Harness.tempBase + "/\(name)"
+    let compilers = ["/usr/bin/cc", "/usr/bin/gcc", "/usr/bin/clang"] + (ProcessInfo.processInfo.environment["PATH"] ?? "")
+        .split(separator: ":").map { $0 + "/clang" }
+    guard let cc = compilers.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        return (nil, "no C compiler (scripts/deps installs gcc)")
+    }
+    let r = runHost([cc, "-static", "-O1"] + flags + ["-o", out, source])
+    guard r.status == 0 else { return (nil, "\(cc) -static failed (\(r.status)): \(r.stderr)") }
+    chmod(out, 0o755)
+    return (out, "")
+}
+
 func runHost(_ argv: [String]) -> (status: Int32, stdout: String, stderr: String) {
     guard let p = try? spawn(argv) else { return (-1, "", "cannot start \(argv[0])") }
     let raw = p.poll(blocking: true) ?? 0

@@ -278,16 +278,7 @@ struct PtraceEngineTests {
 
 /// Tests/Helpers/procprobe.c, built static (with threads) once per test process.
 enum ProcProbe {
-    static let built: (path: String?, error: String) = {
-        let source = Harness.packageRoot + "/Tests/Helpers/procprobe.c"
-        let out = Harness.tempBase + "/procprobe"
-        guard let cc = ["/usr/bin/cc", "/usr/bin/gcc", "/usr/bin/clang"].first(where: { FileManager.default.isExecutableFile(atPath: $0) })
-        else { return (nil, "no C compiler (scripts/deps installs gcc)") }
-        let r = runHost([cc, "-static", "-O1", "-pthread", "-o", out, source])
-        guard r.status == 0 else { return (nil, "\(cc) -static failed (\(r.status)): \(r.stderr)") }
-        chmod(out, 0o755)
-        return (out, "")
-    }()
+    static let built = buildStaticHelper("procprobe", flags: ["-pthread"])
 
     static func path(sourceLocation: SourceLocation = #_sourceLocation) -> String? {
         if built.path == nil { Issue.record("cannot build procprobe: \(built.error)", sourceLocation: sourceLocation) }

@@ -17,19 +17,7 @@ import Musl
 
 enum SysProbe {
     /// The static probe binary, or nil (with the compiler's complaint) if it cannot be built.
-    static let built: (path: String?, error: String) = {
-        let source = Harness.packageRoot + "/Tests/Helpers/sysprobe.c"
-        let out = Harness.tempBase + "/sysprobe"
-        let compilers = ["/usr/bin/cc", "/usr/bin/gcc", "/usr/bin/clang"] + (ProcessInfo.processInfo.environment["PATH"] ?? "")
-            .split(separator: ":").map { $0 + "/clang" }
-        guard let cc = compilers.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            return (nil, "no C compiler (scripts/deps installs gcc)")
-        }
-        let r = runHost([cc, "-static", "-O1", "-o", out, source])
-        guard r.status == 0 else { return (nil, "\(cc) -static failed (\(r.status)): \(r.stderr)") }
-        chmod(out, 0o755)
-        return (out, "")
-    }()
+    static let built = buildStaticHelper("sysprobe")
 
     /// The probe's path, recording a failure when it could not be built.
     static func path(sourceLocation: SourceLocation = #_sourceLocation) -> String? {
