@@ -209,21 +209,24 @@ public enum Trace {
     /// tracee. Reads page by page: a string may end just before an unmapped page.
     public static func readString(_ pid: pid_t, at address: UInt64, limit: Int = 4096) -> Result<[UInt8], Errno> {
         guard address != 0 else { return .failure(.badAddress) }
-        var out: [UInt8] = []
-        var addr = address
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while out.count <= limit {
-            let toPageEnd = Int(4096 - (addr & 4095))
-            let n = chunk.withUnsafeMutableBytes { ck_vm_read(pid, $0.baseAddress, toPageEnd, addr) }
-            if n <= 0 { return .failure(.badAddress) }
-            if let nul = chunk[..<n].firstIndex(of: 0) {
-                out += chunk[..<nul]
-                return out.count > limit ? .failure(.fileNameTooLong) : .success(out)
+        // One page at a time into a buffer on the stack (this runs for every traced path).
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { chunk -> Result<[UInt8], Errno> in
+            var out: [UInt8] = []
+            var addr = address
+            while out.count <= limit {
+                let toPageEnd = Int(4096 - (addr & 4095))
+                let n = ck_vm_read(pid, chunk.baseAddress, toPageEnd, addr)
+                if n <= 0 { return .failure(.badAddress) }
+                let got = UnsafeBufferPointer(rebasing: chunk[..<n])
+                if let nul = got.firstIndex(of: 0) {
+                    out += got[..<nul]
+                    return out.count > limit ? .failure(.fileNameTooLong) : .success(out)
+                }
+                out += got
+                addr += UInt64(n)
             }
-            out += chunk[..<n]
-            addr += UInt64(n)
+            return .failure(.fileNameTooLong)
         }
-        return .failure(.fileNameTooLong)
     }
 
     public static func read(_ pid: pid_t, at address: UInt64, count: Int) -> [UInt8]? {

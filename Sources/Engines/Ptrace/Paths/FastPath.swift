@@ -26,7 +26,7 @@ struct WorkingDirectory {
     var host: String
     /// Its binding, and its host path below that binding's root (for the probe).
     var binding: Int
-    var belowAnchor: String
+    var belowAnchor: [UInt8]
     /// False where the kernel must not be trusted with relative paths (inside /proc).
     var fast: Bool
     /// Bind destinations and read-only subtrees strictly below it, as components relative
@@ -38,13 +38,15 @@ extension Tracer {
     /// Whether `path` (below binding `binding`'s root) is met with no symlink on the way.
     /// Paths found to exist are remembered until the guest renames or removes something
     /// (`cacheGeneration`); a missing one is asked again, as it may appear as a symlink.
-    func plainDirectories(binding: Int, _ path: String) -> Bool {
+    func plainDirectories(binding: Int, _ path: [UInt8]) -> Bool {
         if knownPlain.generation != cacheGeneration || knownPlain.paths.count > 8192 {
             knownPlain = (cacheGeneration, [])
         }
-        let key = "\(binding)/\(path)"
+        // A String hashes its bytes in one go (and a short one needs no allocation).
+        let text = String(decoding: path, as: UTF8.self)
+        let key = binding == 0 ? text : "\(binding):" + text
         if knownPlain.paths.contains(key) { return true }
-        switch Files.probeNoSymlinks(path, at: tree.anchors[binding]) {
+        switch Files.probeNoSymlinks(text, at: tree.anchors[binding]) {
         case .symlinkOnTheWay: return false
         case .noSymlink: return true
         case .found:
@@ -80,7 +82,7 @@ extension Tracer {
             boundaries.append(g.components.dropFirst(depth).map { Array($0.utf8) })
         }
         let d = WorkingDirectory(generation: cacheGeneration, guest: guest, host: host, binding: loc.binding,
-                                 belowAnchor: below.isEmpty ? "." : below,
+                                 belowAnchor: Array((below.isEmpty ? "." : below).utf8),
                                  fast: bindings[loc.binding].kind != .proc && tree.anchors[loc.binding] >= 0,
                                  boundaries: boundaries)
         knownDirectories.byHost[host] = d
@@ -112,9 +114,9 @@ extension Tracer {
         let probeAll = follow || path.last == slash
         let probed = probeAll ? components[...] : components.dropLast()
         if !probed.isEmpty {
-            var rel = Array(cwd.belowAnchor.utf8)
+            var rel = cwd.belowAnchor
             for c in probed { rel.append(slash); rel += c }
-            guard plainDirectories(binding: cwd.binding, String(decoding: rel, as: UTF8.self)) else { return nil }
+            guard plainDirectories(binding: cwd.binding, rel) else { return nil }
         }
         return Translation(unchanged: text, base: cwd.guest, components: components)
     }
