@@ -94,9 +94,27 @@ extension Tracer {
               g.lastComponent == "exe"
         else { return nil }
         let who = g.components[proc.components.count]
-        if who == "self" || who == "thread-self" { return t.exe }
-        if let n = pid_t(who) { return tracees[n]?.exe }
+        if who == "self" || who == "thread-self" { return t.exe ?? kernelExe(t.pid) }
+        if let n = pid_t(who), let other = tracees[n] { return other.exe ?? kernelExe(n) }
         return nil
+    }
+
+    /// What the kernel says tracee `pid` runs, as a guest path: for a process whose program
+    /// Burrow has not seen yet (its fork event not taken when it first asks).
+    func kernelExe(_ pid: pid_t) -> GuestPath? {
+        guard var host = Files.readlinkIfSymlink("/proc/\(pid)/exe", at: Tracer.atFDCWD) else { return nil }
+        if host.hasSuffix(" (deleted)") { host.removeLast(10) }
+        return bindings.guestPath(ofHost: host)
+    }
+
+    /// A host path as the supervisor must use it to mean what it means to tracee `t`:
+    /// /proc/self (and thread-self) name the tracee, not the supervisor.
+    func inTracee(_ host: String, _ t: Tracee) -> String {
+        for (name, replacement) in [("/proc/self", "/proc/\(t.pid)"), ("/proc/thread-self", "/proc/\(t.pid)/task/\(t.pid)")]
+        where host == name || host.hasPrefix(name + "/") {
+            return replacement + host.dropFirst(name.count)
+        }
+        return host
     }
 
     /// Follow rule of one argument, read from the registers.

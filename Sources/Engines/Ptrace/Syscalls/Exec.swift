@@ -84,7 +84,7 @@ extension Tracer {
         var setIDFile: String?
         for _ in 0..<5 {
             // A relative path the kernel may keep is relative to the tracee's directory, not ours.
-            let readable = tr.host.hasPrefix("/") ? tr.host
+            let readable = tr.host.hasPrefix("/") ? inTracee(tr.host, t)
                 : (dirfd == Tracer.atFDCWD ? "/proc/\(t.pid)/cwd/" : "/proc/\(t.pid)/fd/\(dirfd)/") + tr.host
             guard let head = Files.readHead(readable, count: 256) else { break }
             // The file whose set-id bits count: the kernel's last one, a script's interpreter.

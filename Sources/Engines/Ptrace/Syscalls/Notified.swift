@@ -72,11 +72,7 @@ extension Tracer {
                 host = (dirfd == Tracer.atFDCWD ? "/proc/\(t.pid)/cwd" : "/proc/\(t.pid)/fd/\(dirfd)") + "/" + host
             }
         }
-        for (name, replacement) in [("/proc/self", "/proc/\(t.pid)"), ("/proc/thread-self", "/proc/\(t.pid)/task/\(t.pid)")]
-        where host == name || host.hasPrefix(name + "/") {
-            return replacement + host.dropFirst(name.count)
-        }
-        return host
+        return inTracee(host, t)
     }
 
     private func statNotified(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, buffer: UInt64, layout: StatLayout,
