@@ -157,13 +157,13 @@ struct PtraceGuestTests {
             Issue.record("strace is not installed (scripts/deps installs it)")
             return
         }
-        let start = Date()
         let r = await burrow(engine: .ptrace, Self.hostProgram("/usr/bin/strace") + ["--bind", "/dev/null", "/dev/null", Harness.sharedRootfs]
             + sh("sleep 10 & pid=$!; /usr/bin/strace -p $pid & st=$!; sleep 0.5; kill -TERM $st; wait $st; echo \"strace status $?\"; kill -0 $pid && echo tracee-runs; kill $pid"))
         expectSuccess(r)
         expectLines(r, ["strace status 143", "tracee-runs"])
+        // No timing: had strace waited for its tracee's next stop (the sleep's exit), the
+        // tracee would be gone by then and "tracee-runs" missing.
         #expect(r.stderr.contains(#/Process \d+ detached/#), "\(r.stderr)")
-        #expect(Date().timeIntervalSince(start) < 8, "strace waited for its tracee's next stop")
     }
 
     @Test("strace -f of a threaded program: each thread attached, its openat and exit")
