@@ -102,6 +102,13 @@ struct PtraceGuestTests {
         expectLines(r, c.lines)
     }
 
+    /// Whether the host has `program`; records a failure when not (scripts/deps installs it).
+    static func installed(_ program: String, sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+        if FileManager.default.isExecutableFile(atPath: program) { return true }
+        Issue.record("\(program) is not installed (scripts/deps installs it)", sourceLocation: sourceLocation)
+        return false
+    }
+
     /// Binds of the host's `program` and the directories its libraries are in.
     static func hostProgram(_ program: String, extra: [String] = []) -> [String] {
         var args = ["--ro-bind", program, program]
@@ -115,10 +122,7 @@ struct PtraceGuestTests {
 
     @Test("The host's strace -f shows the guest's execve and openat with guest paths")
     func strace() async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace") else {
-            Issue.record("strace is not installed (scripts/deps installs it)")
-            return
-        }
+        guard Self.installed("/usr/bin/strace") else { return }
         let r = await burrow(engine: .ptrace, Self.hostProgram("/usr/bin/strace") + ["--bind", "/dev/null", "/dev/null", Harness.sharedRootfs,
             "/usr/bin/strace", "-f", "-e", "trace=openat,execve", "/bin/sh", "-c", "cat /etc/hostname; /bin/true"])
         expectSuccess(r)
@@ -137,10 +141,7 @@ struct PtraceGuestTests {
 
     @Test("strace -p of a running process (PTRACE_SEIZE, PTRACE_O_TRACEEXIT of a process it did not start); its real parent still reaps it")
     func straceAttach() async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace") else {
-            Issue.record("strace is not installed (scripts/deps installs it)")
-            return
-        }
+        guard Self.installed("/usr/bin/strace") else { return }
         let r = await burrow(engine: .ptrace, Self.hostProgram("/usr/bin/strace") + ["--bind", "/dev/null", "/dev/null", Harness.sharedRootfs]
             + sh("sleep 1 & pid=$!; /usr/bin/strace -p $pid; echo strace-done; wait $pid; echo \"sleep status $?\""))
         expectSuccess(r)
@@ -153,10 +154,7 @@ struct PtraceGuestTests {
 
     @Test("SIGTERM to strace -p while its tracee sleeps: strace's held wait is interrupted, it detaches and dies of it (as natively); the tracee runs on")
     func straceTerminated() async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace") else {
-            Issue.record("strace is not installed (scripts/deps installs it)")
-            return
-        }
+        guard Self.installed("/usr/bin/strace") else { return }
         let r = await burrow(engine: .ptrace, Self.hostProgram("/usr/bin/strace") + ["--bind", "/dev/null", "/dev/null", Harness.sharedRootfs]
             + sh("sleep 10 & pid=$!; /usr/bin/strace -p $pid & st=$!; sleep 0.5; kill -TERM $st; wait $st; echo \"strace status $?\"; kill -0 $pid && echo tracee-runs; kill $pid"))
         expectSuccess(r)
@@ -168,10 +166,7 @@ struct PtraceGuestTests {
 
     @Test("strace -f of a threaded program: each thread attached, its openat and exit")
     func straceThreads() async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace") else {
-            Issue.record("strace is not installed (scripts/deps installs it)")
-            return
-        }
+        guard Self.installed("/usr/bin/strace") else { return }
         let w = makeTempDir(owner: testUser)
         defer { w.remove() }
         writeFile(w.sub("threads.c"), """
@@ -205,10 +200,7 @@ struct PtraceGuestTests {
 
     @Test("The host's gdb runs a crashing program: SIGSEGV and the backtrace")
     func gdb() async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/gdb") else {
-            Issue.record("gdb is not installed (scripts/deps installs it)")
-            return
-        }
+        guard Self.installed("/usr/bin/gdb") else { return }
         let w = makeTempDir(owner: testUser)
         defer { w.remove() }
         writeFile(w.sub("crash.c"), "void crash_here(int *p) { *p = 42; }\nint main(void) { crash_here(0); return 0; }\n")
