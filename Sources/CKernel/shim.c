@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <sys/vfs.h>
 #include "CKernel.h"
 #include <fcntl.h>
 #include <grp.h>
@@ -49,6 +50,13 @@ int ck_openat2(int d, const char *p, uint64_t flags, uint64_t mode, uint64_t res
     struct open_how how = {.flags = flags, .mode = mode, .resolve = resolve};
     return (int)syscall(SYS_openat2, d, p, &how, sizeof how);
 }
+int ck_fstatfs_type(int fd, long *type) {
+    struct statfs fs;
+    int r = fstatfs(fd, &fs);
+    if (r == 0) *type = (long)fs.f_type;
+    return r;
+}
+
 int ck_statx_mount(int d, const char *p, int flags, uint64_t *mnt_id, int *is_root, uint64_t *ino,
                    uint32_t *maj, uint32_t *min, uint32_t *mode) {
     struct statx sx;

@@ -50,6 +50,19 @@ public enum Files {
         return st
     }
 
+    /// The filesystem kinds Burrow must recognise by their superblock magic (statfs f_type).
+    public enum FilesystemKind: Int, Sendable {
+        case proc = 0x9fa0  // PROC_SUPER_MAGIC
+    }
+
+    /// True when `fd` is the root directory of a procfs instance (procfs's root inode is 1):
+    /// a bind of it shows processes, and its magic links mean the process that looks.
+    public static func isProcfsRoot(_ fd: Int32) -> Bool {
+        var type = 0
+        guard ck_fstatfs_type(fd, &type) == 0, type == FilesystemKind.proc.rawValue else { return false }
+        return (try? stat("", at: fd).st_ino) == 1
+    }
+
     public struct MountInfo: Sendable { public var mountID: UInt64; public var isMountRoot: Bool; public var inode: UInt64; public var device: UInt64; public var mode: UInt32 }
 
     /// statx for the mount id and whether the fd is the root of a mount.

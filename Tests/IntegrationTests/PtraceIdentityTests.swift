@@ -202,6 +202,20 @@ struct PtraceEmulationTests {
         expectLines(r, ["Plan9", "box", "2.6.32", "#7 SMP", "mips", "2.6.32", "hwcap=1f"])
     }
 
+    @Test("The host's /proc bound in (-R, -b /proc, --bind /proc /proc): /proc/self is the guest process, not burrow",
+          arguments: [["-R"], ["-b", "/proc", "-r"], ["--bind", "/proc", "/proc"]])
+    func hostProcBound(_ form: [String]) async {
+        // Was: /proc/self/exe named burrow itself, and busybox re-executing itself ran burrow.
+        let program = form.first == "--bind" ? Harness.binary : PRootFixtures.burrowProot
+        let r = await withoutUserNamespaces(form + [Harness.sharedRootfs] + sh("""
+            readlink /proc/self/exe; [ "$(readlink /proc/self)" -gt 0 ] && echo self-is-a-pid
+            [ -L /proc/self ] && echo self-is-a-link; cat /proc/self/cmdline | tr '\\0' ' '; echo
+            mkdir /tmp/d.$$; ln -s /proc/self/exe /tmp/d.$$/uname && /tmp/d.$$/uname -s; rm -r /tmp/d.$$
+            """), program: program)
+        expectSuccess(r)
+        expectLines(r, ["/bin/busybox", "self-is-a-pid", "self-is-a-link", "cat /proc/self/cmdline ", "Linux"])
+    }
+
     @Test("--kernel-release: the release only; the machine stays real")
     func plainRelease() async {
         let r = await withoutUserNamespaces(["--kernel-release", "3.1.4-old", Harness.sharedRootfs] + sh("uname -r; uname -m"))

@@ -33,6 +33,9 @@ int ck_statx(int dirfd, const char *path, int flags, unsigned int mask, void *bu
 int ck_statx_mount(int dirfd, const char *path, int flags, uint64_t *mnt_id, int *is_mount_root,
                    uint64_t *ino, uint32_t *dev_major, uint32_t *dev_minor, uint32_t *mode);
 
+// fstatfs: the filesystem's magic number (f_type); Swift's Glibc module lacks statfs
+int ck_fstatfs_type(int fd, long *type);
+
 int ck_pipe2(int fds[2], int flags);
 // SIOCGIFFLAGS / SIOCSIFFLAGS on one interface: ifreq is a union Swift cannot build
 int ck_if_get_flags(int sock, const char *name, short *flags);

@@ -104,7 +104,9 @@ struct Setup {
                     if b.optional && error.errno == .noSuchFileOrDirectory { continue }
                     throw PtraceEngine.Failure(SysError("bind source", b.source.string, errno: error.errno))
                 }
-                try addBinding(source: source, dest: b.destination, kind: .bind,
+                // A bind of the host's /proc (proot -R, -b /proc) is a /proc like --proc's:
+                // /proc/self and its magic links must mean the tracee, not the supervisor.
+                try addBinding(source: source, dest: b.destination, kind: Self.isProcfsRoot(source) ? .proc : .bind,
                                readOnly: b.readOnly || b.flags.contains(.readOnly), followDestination: b.followDestination)
             case .filesystem(let f):
                 let ro = f.flags.contains(.readOnly)
@@ -170,6 +172,12 @@ struct Setup {
         bindings.add(Binding(guest: g, host: source, kind: kind, readOnly: readOnly))
         anchors.append(fd)
         log.step("bind \(source) -> \(g)\(readOnly ? " (read-only)" : "")")
+    }
+
+    static func isProcfsRoot(_ path: String) -> Bool {
+        guard let fd = try? Files.open(path, O_PATH | O_DIRECTORY) else { return false }
+        defer { Files.close(fd) }
+        return Files.isProcfsRoot(fd)
     }
 
     mutating func temporaryDirectory(mode: UInt32, for what: String) throws(PtraceEngine.Failure) -> String {

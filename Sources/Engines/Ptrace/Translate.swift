@@ -109,12 +109,25 @@ extension Tracer {
 
     /// A host path as the supervisor must use it to mean what it means to tracee `t`:
     /// /proc/self (and thread-self) name the tracee, not the supervisor.
-    func inTracee(_ host: String, _ t: Tracee) -> String {
+    /// `followLast: false` (lstat, readlink): /proc/self itself is then the symlink, which
+    /// looks the same from every process.
+    func inTracee(_ host: String, _ t: Tracee, followLast: Bool = true) -> String {
         for (name, replacement) in [("/proc/self", "/proc/\(t.pid)"), ("/proc/thread-self", "/proc/\(t.pid)/task/\(t.pid)")]
-        where host == name || host.hasPrefix(name + "/") {
+        where (host == name && followLast) || host.hasPrefix(name + "/") {
             return replacement + host.dropFirst(name.count)
         }
         return host
+    }
+
+    /// The text of the guest's /proc/self or /proc/thread-self link for tracee `t` (its
+    /// thread group's id, and its own); nil for any other path.
+    func ownProcLink(_ t: Tracee, _ g: GuestPath) -> String? {
+        guard let proc = procDestination, g.isWithin(proc), g.components.count == proc.components.count + 1 else { return nil }
+        switch g.lastComponent {
+        case "self": return "\(Proc.threadGroup(of: t.pid))"
+        case "thread-self": return "\(Proc.threadGroup(of: t.pid))/task/\(t.pid)"
+        default: return nil
+        }
     }
 
     /// Follow rule of one argument, read from the registers.

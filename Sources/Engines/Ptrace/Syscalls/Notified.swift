@@ -62,7 +62,7 @@ extension Tracer {
 
     /// The host path the supervisor can use for `tr` in its own context: a relative path
     /// left as it is goes through the tracee's cwd or dirfd, and /proc/self names the tracee.
-    private func hostPath(_ t: Tracee, _ tr: Translation, dirfd: Int32) -> String {
+    private func hostPath(_ t: Tracee, _ tr: Translation, dirfd: Int32, follow: Bool) -> String {
         var host = tr.host
         if !host.hasPrefix("/") {
             if let proc = procDestination, tr.guest.isWithin(proc) {
@@ -72,7 +72,7 @@ extension Tracer {
                 host = (dirfd == Tracer.atFDCWD ? "/proc/\(t.pid)/cwd" : "/proc/\(t.pid)/fd/\(dirfd)") + "/" + host
             }
         }
-        return inTracee(host, t)
+        return inTracee(host, t, followLast: follow)
     }
 
     private func statNotified(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, buffer: UInt64, layout: StatLayout,
@@ -92,7 +92,7 @@ extension Tracer {
             return statHost(t, host, follow: true, buffer: buffer, layout: layout, flags: flags, mask: mask, missing: .badFileDescriptor)
         case .success(let tr?):
             if !tr.changed && !fakesIds { return .proceed }
-            host = hostPath(t, tr, dirfd: dirfd(a, regs))
+            host = hostPath(t, tr, dirfd: dirfd(a, regs), follow: follow)
         }
         return statHost(t, host, follow: follow, buffer: buffer, layout: layout, flags: flags, mask: mask, missing: nil)
     }
@@ -137,7 +137,7 @@ extension Tracer {
         case .success(let tr?):
             if writes(a.writes, t, regs), bindings.isReadOnly(tr.guest) { return .error(.readOnlyFileSystem) }
             if !tr.changed { return .proceed }
-            let host = hostPath(t, tr, dirfd: dirfd(a, regs))
+            let host = hostPath(t, tr, dirfd: dirfd(a, regs), follow: Int32(flags) & AT_SYMLINK_NOFOLLOW == 0)
             // AT_EACCESS and AT_SYMLINK_NOFOLLOW; anything else the kernel refuses alike.
             return faccessat(Tracer.atFDCWD, host, mode, flags) == 0 ? .value(0) : .error(Errno(rawValue: errno))
         }
@@ -156,8 +156,14 @@ extension Tracer {
             return Trace.write(t.pid, at: buffer, bytes) ? .value(Int64(bytes.count)) : .error(.badAddress)
         }
         let underProc = procDestination.map { tr.guest.isWithin($0) } ?? false
+        if let own = ownProcLink(t, tr.guest) {
+            // /proc/self itself: its text is the tracee's pid, which only the tracee's own
+            // readlink (or this) gives.
+            let bytes = Array(own.utf8.prefix(size))
+            return Trace.write(t.pid, at: buffer, bytes) ? .value(Int64(bytes.count)) : .error(.badAddress)
+        }
         if !tr.changed && !underProc { return .proceed }
-        let host = hostPath(t, tr, dirfd: dirfd(a, regs))
+        let host = hostPath(t, tr, dirfd: dirfd(a, regs), follow: false)
         var out: [UInt8]
         // Under /proc the host's text is translated first, then cut to the tracee's size.
         switch Files.readlinkBytes(host, size: underProc ? 4096 : min(size, 1 << 16)) {
