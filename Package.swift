@@ -37,7 +37,7 @@ let package = Package(
             path: "Sources/Engines/Namespace"),
         .target(
             name: "SetuidEngine",
-            dependencies: ["BurrowSpec", "BurrowKernel", "NamespaceEngine"],
+            dependencies: ["BurrowSpec", "BurrowKernel", "NamespaceEngine", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/Engines/Setuid"),
         .target(
             name: "PtraceEngine",

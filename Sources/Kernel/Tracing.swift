@@ -459,15 +459,6 @@ extension Files {
 }
 
 extension Proc {
-    /// Can this process create a user namespace? A vfork-style child is cloned straight into
-    /// a new one and exits at once; nil when it worked, else the errno (EPERM, ENOSPC...).
-    public static func userNamespaceProbe() -> Errno? {
-        let r = ck_probe_userns()
-        return r == 0 ? nil : Errno(rawValue: r)
-    }
-}
-
-extension Proc {
     /// The thread group (process) thread `tid` belongs to, from /proc/TID/status; `tid`
     /// itself when that cannot be read.
     public static func threadGroup(of tid: pid_t) -> pid_t {

@@ -30,3 +30,74 @@ public enum EngineSelection {
 extension String {
     fileprivate func padding(to n: Int) -> String { count >= n ? self + " " : self + String(repeating: " ", count: n - count) }
 }
+
+/// How far a process got in making a user namespace and using it as the namespace engine
+/// would (the probe runs in the kernel layer), and what the host says about why not.
+public struct UserNamespaceProbe: Equatable, Sendable {
+    public enum Step: Equatable, Sendable {
+        case clone, unshareMount, setgroups, uidMap, gidMap, mount
+
+        var operation: String {
+            switch self {
+            case .clone: return "clone (CLONE_NEWUSER)"
+            case .unshareMount: return "unshare (mount) in the new user namespace"
+            case .setgroups: return "write /proc/self/setgroups"
+            case .uidMap: return "write /proc/self/uid_map"
+            case .gidMap: return "write /proc/self/gid_map"
+            case .mount: return "mount (make / private) in the new user namespace"
+            }
+        }
+    }
+
+    /// The step that failed, and the kernel's words for its errno ("Operation not permitted").
+    public var step: Step
+    public var error: String
+    /// ENOSPC: a namespace limit was reached.
+    public var limitReached: Bool
+
+    public init(step: Step, error: String, limitReached: Bool = false) {
+        self.step = step
+        self.error = error
+        self.limitReached = limitReached
+    }
+}
+
+/// What the host tells about restrictions on user namespaces: the sysctls (nil where the
+/// kernel has none) and whether a seccomp filter binds this process (a container's profile).
+public struct HostRestrictions: Equatable, Sendable {
+    public var unprivilegedUsernsClone: Int?
+    public var maxUserNamespaces: Int?
+    public var apparmorRestrictsUserns: Int?
+    public var seccompFiltered: Bool
+
+    public init(unprivilegedUsernsClone: Int? = nil, maxUserNamespaces: Int? = nil, apparmorRestrictsUserns: Int? = nil,
+                seccompFiltered: Bool = false) {
+        self.unprivilegedUsernsClone = unprivilegedUsernsClone
+        self.maxUserNamespaces = maxUserNamespaces
+        self.apparmorRestrictsUserns = apparmorRestrictsUserns
+        self.seccompFiltered = seccompFiltered
+    }
+}
+
+extension EngineSelection {
+    /// Why the namespace engine cannot run, in the host's own terms: the sysctl that forbids
+    /// it, AppArmor's restriction (a user namespace without capabilities), or a seccomp
+    /// filter (a container's profile); else the step and its error.
+    public static func namespaceCause(_ p: UserNamespaceProbe, host: HostRestrictions) -> String {
+        let failed = "\(p.step.operation): \(p.error)"
+        if p.step == .clone {
+            if host.unprivilegedUsernsClone == 0 {
+                return "unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone=0)"
+            }
+            if host.maxUserNamespaces == 0 { return "user namespaces are disabled (user.max_user_namespaces=0)" }
+            if p.limitReached { return "the limit of user namespaces is reached (\(failed); see user.max_user_namespaces)" }
+            if host.seccompFiltered { return "a seccomp filter denies unshare: inside a container? (\(failed))" }
+            return failed
+        }
+        if host.apparmorRestrictsUserns == 1 {
+            return "restricted by AppArmor: kernel.apparmor_restrict_unprivileged_userns=1 (a new user namespace gets no capabilities: \(failed))"
+        }
+        if host.seccompFiltered { return "a seccomp filter denies what a user namespace needs: inside a container? (\(failed))" }
+        return "a user namespace can be made but not used (\(failed))"
+    }
+}

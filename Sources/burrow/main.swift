@@ -42,21 +42,30 @@ let status: Int32 = {
             }
             spec.engine = choice
         }
-        // Root's privilege is kept only for setuid mode, else dropped for good right here.
-        if SetuidMode.wanted(spec, caller: setuidCaller) { return SetuidMode.run(spec, caller: setuidCaller) }
-        SetuidMode.giveUp(setuidCaller)
+        // One place decides the engine: the one asked for, or auto's first that works here.
         let engine = EngineSelection.pick(spec.engine, unavailable: unavailable)
-        if spec.engine == .auto, spec.verbose { printError("\(frontEnd.name): engine \(engine.rawValue) (auto)") }
+        // (setuid mode explains a burrow that is not setuid root itself, with how to install it.)
+        if spec.engine != .auto, engine != .setuid || setuidCaller != nil, let reason = unavailable(engine) {
+            let others = EngineSelection.autoOrder.filter { $0 != engine && unavailable($0) == nil }.map(\.rawValue)
+            var hint = others.isEmpty ? "" : "\n  hint: the \(others.joined(separator: " or ")) engine can (--engine auto picks it)"
+            if engine == .namespace { hint += "\n  " + NamespaceEngine.userNamespaceHint.split(separator: "\n").joined(separator: "\n  ") }
+            printError("\(frontEnd.name): the \(engine.rawValue) engine cannot run here: \(reason)\(hint)")
+            return frontEnd.failureStatus
+        }
+        if spec.verbose {
+            for skipped in EngineSelection.autoOrder.prefix(while: { $0 != engine }) where spec.engine == .auto {
+                printError("\(frontEnd.name): engine \(skipped.rawValue) not used: \(unavailable(skipped) ?? "")")
+            }
+            printError("\(frontEnd.name): engine \(engine.rawValue) (\(spec.engine == .auto ? "auto" : "asked for"))")
+        }
+        // Root's privilege is kept only for setuid mode, else dropped for good right here.
+        if engine == .setuid { return SetuidMode.run(spec, caller: setuidCaller) }
+        SetuidMode.giveUp(setuidCaller)
         switch engine {
-        case .auto, .namespace:
+        case .auto, .namespace, .setuid:
             return NamespaceEngine.run(spec)
         case .ptrace:
             return PtraceEngine.run(spec)
-        case .setuid:
-            // SetuidMode.wanted took every run that can use it; `auto` never picks it here
-            // (unavailable(.setuid) says why after the drop).
-            printError("\(frontEnd.name): setuid mode needs burrow installed setuid root (scripts/install --setuid)")
-            return frontEnd.failureStatus
         }
     }
 }()
@@ -78,16 +87,50 @@ func hostFacts() -> HostFacts {
     return HostFacts(environment: environment, workingDirectory: cwd, readFile: readHostFile)
 }
 
-/// Why an engine cannot run on this host (nil: it can). Asked lazily, in `auto`'s order.
+/// Why an engine cannot run on this host (nil: it can), found by trying what it needs.
+/// Asked lazily, in `auto`'s order; each answer is kept.
+/// (A static, not a top-level variable: those are set in order, after `status` has run.)
+enum UnavailableAnswers { nonisolated(unsafe) static var known: [EngineChoice: String?] = [:] }  // single-threaded
 func unavailable(_ engine: EngineChoice) -> String? {
+    if let known = UnavailableAnswers.known[engine] { return known }
+    let answer: String?
     switch engine {
-    case .auto: return nil
+    case .auto: answer = nil
     case .namespace:
-        guard let e = Proc.userNamespaceProbe() else { return nil }
-        return "unprivileged user namespaces are disabled (clone CLONE_NEWUSER: \(SysError.message(for: e)))"
+        // A setuid burrow asks on the caller's behalf, from a child that is only the caller.
+        let failure = setuidCaller.map { SetuidMode.userNamespaceProbe($0) } ?? HostProbes.userNamespace()
+        answer = failure.map { EngineSelection.namespaceCause(UserNamespaceProbe($0), host: hostRestrictions()) }
     case .setuid:
-        return setuidCaller == nil ? "burrow is not installed setuid root (scripts/install --setuid)" : nil
-    case .ptrace: return PtraceEngine.unavailableReason()
+        if let caller = setuidCaller {
+            answer = SetuidMode.rootNamespaceProbe(caller).map { "root cannot make the sandbox's namespaces here: \($0)" }
+        } else {
+            answer = "burrow is not installed setuid root (scripts/install --setuid)"
+        }
+    case .ptrace: answer = PtraceEngine.unavailableReason()
+    }
+    UnavailableAnswers.known[engine] = answer
+    return answer
+}
+
+func hostRestrictions() -> HostRestrictions {
+    HostRestrictions(unprivilegedUsernsClone: HostProbes.sysctl("kernel.unprivileged_userns_clone"),
+                     maxUserNamespaces: HostProbes.sysctl("user.max_user_namespaces"),
+                     apparmorRestrictsUserns: HostProbes.sysctl("kernel.apparmor_restrict_unprivileged_userns"),
+                     seccompFiltered: HostProbes.seccompFiltered)
+}
+
+extension UserNamespaceProbe {
+    init(_ f: HostProbes.UserNamespaceFailure) {
+        let step: Step
+        switch f.step {
+        case .clone: step = .clone
+        case .unshareMount: step = .unshareMount
+        case .setgroups: step = .setgroups
+        case .uidMap: step = .uidMap
+        case .gidMap: step = .gidMap
+        case .mount: step = .mount
+        }
+        self.init(step: step, error: SysError.message(for: f.errno), limitReached: f.errno == .noSpace)
     }
 }
 

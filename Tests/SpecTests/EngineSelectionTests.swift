@@ -33,4 +33,36 @@ import Testing
         #expect(text.contains("ptrace    yes"))
         #expect(text.contains("auto      -> setuid"))
     }
+
+    struct CauseCase: Sendable, CustomTestStringConvertible {
+        let probe: UserNamespaceProbe
+        let host: HostRestrictions
+        let says: String
+        var testDescription: String { says }
+    }
+
+    static let eperm = "Operation not permitted"
+
+    @Test("Why the namespace engine cannot run, in the host's terms", arguments: [
+        CauseCase(probe: .init(step: .clone, error: eperm), host: .init(unprivilegedUsernsClone: 0),
+                  says: "unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone=0)"),
+        CauseCase(probe: .init(step: .clone, error: "No space left on device", limitReached: true), host: .init(maxUserNamespaces: 0),
+                  says: "user namespaces are disabled (user.max_user_namespaces=0)"),
+        CauseCase(probe: .init(step: .clone, error: "No space left on device", limitReached: true), host: .init(maxUserNamespaces: 10),
+                  says: "the limit of user namespaces is reached"),
+        CauseCase(probe: .init(step: .clone, error: eperm), host: .init(unprivilegedUsernsClone: 1, seccompFiltered: true),
+                  says: "a seccomp filter denies unshare: inside a container? (clone (CLONE_NEWUSER): Operation not permitted)"),
+        CauseCase(probe: .init(step: .mount, error: eperm), host: .init(apparmorRestrictsUserns: 1, seccompFiltered: true),
+                  says: "restricted by AppArmor: kernel.apparmor_restrict_unprivileged_userns=1"),
+        CauseCase(probe: .init(step: .uidMap, error: eperm), host: .init(apparmorRestrictsUserns: 1),
+                  says: "(a new user namespace gets no capabilities: write /proc/self/uid_map: Operation not permitted)"),
+        CauseCase(probe: .init(step: .mount, error: eperm), host: .init(apparmorRestrictsUserns: 0, seccompFiltered: true),
+                  says: "a seccomp filter denies what a user namespace needs: inside a container? (mount (make / private)"),
+        CauseCase(probe: .init(step: .gidMap, error: "Invalid argument"), host: .init(),
+                  says: "a user namespace can be made but not used (write /proc/self/gid_map: Invalid argument)"),
+    ])
+    func namespaceCause(_ c: CauseCase) {
+        let text = EngineSelection.namespaceCause(c.probe, host: c.host)
+        #expect(text.contains(c.says), "\(text)")
+    }
 }

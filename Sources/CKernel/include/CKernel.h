@@ -147,7 +147,16 @@ struct ck_trace_launch {
 };
 void ck_trace_child(const struct ck_trace_launch *l) __attribute__((noreturn));
 // 0 if a child can be cloned into a new user namespace, else the errno.
-int ck_probe_userns(void);
+// Can this process make a user namespace and do in it what the namespace engine does
+// first? 0 when yes; else -1 with the step that failed and its errno in *p. The caller
+// fills in the one-line maps ("0 UID 1\n").
+enum { CK_PROBE_OK, CK_PROBE_CLONE, CK_PROBE_UNSHARE_MOUNT, CK_PROBE_SETGROUPS, CK_PROBE_UID_MAP, CK_PROBE_GID_MAP,
+       CK_PROBE_MOUNT };
+struct ck_userns_probe {
+    char uid_map[32], gid_map[32];
+    int step, err;
+};
+int ck_probe_userns(struct ck_userns_probe *p);
 // Another process's descriptor (pidfd_open + pidfd_getfd, Linux 5.6): -1 and errno on failure.
 int ck_pidfd_open(pid_t pid);
 int ck_pidfd_getfd(int pidfd, int fd);

@@ -35,3 +35,8 @@ public struct Caller: Sendable, Equatable {
         try Credentials.becomeForGood(uid: uid, gid: gid, groups: groups)
     }
 }
+
+extension NamespaceEngine {
+    /// What to check, and what works instead, when user namespaces cannot be used.
+    public static var userNamespaceHint: String { Sandbox.userNamespaceHint }
+}

@@ -2,6 +2,7 @@ import BurrowKernel
 import BurrowSpec
 import Glibc
 import NamespaceEngine
+import SystemPackage
 
 /// Setuid mode: on hosts without unprivileged user namespaces, a burrow installed setuid
 /// root (`scripts/install --setuid`) builds the sandbox with root's privilege and runs the
@@ -13,10 +14,11 @@ import NamespaceEngine
 ///     `SetuidPolicy.keptVariables` (glibc already dropped LD_*, GCONV_PATH, TMPDIR...
 ///     for AT_SECURE); file access switches to the caller's ids (setfsuid/setfsgid), so
 ///     every open, lookup and mkdir from here on is the caller's, with no DAC override.
-///  2. Engine choice (`wanted`): setuid mode only when asked (`--engine setuid`) or when
-///     `auto` finds user namespaces unusable for the caller (probed by a child that has
-///     dropped privilege). Otherwise `giveUp()` drops root for good at once and the
-///     namespace engine runs exactly as for an ordinary user.
+///  2. Engine choice (Sources/burrow/main.swift, the one place): setuid mode only when asked
+///     (`--engine setuid`) or when `auto` finds user namespaces unusable for the caller
+///     (`userNamespaceProbe`, in a child that has dropped privilege) and root able to make
+///     the namespaces (`rootNamespaceProbe`). Otherwise `giveUp()` drops root for good at
+///     once and the chosen engine runs exactly as for an ordinary user.
 ///  3. The namespace engine with `.setuidRoot(caller)` (Sources/Engines/Namespace): options
 ///     unsafe with privilege are refused (`SandboxSpec.setuidRefusal`); no user namespace;
 ///     the supervisor makes the PID namespace, forks the cleaner (which drops at once) and
@@ -54,22 +56,6 @@ public enum SetuidMode {
         if let caller { drop(caller) }
     }
 
-    /// Whether this run uses setuid mode: always for `--engine setuid`; for `auto`, when
-    /// burrow is setuid root and user namespaces do not work for the caller.
-    public static func wanted(_ spec: SandboxSpec, caller: Caller?) -> Bool {
-        switch spec.engine {
-        case .setuid: return true
-        case .auto:
-            guard let caller else { return false }
-            let probe = userNamespaceProbe(caller)
-            if spec.verbose, let failure = probe {
-                say("user namespaces unavailable to uid \(caller.uid) (\(failure)): setuid mode", spec.toolName)
-            }
-            return probe != nil
-        default: return false
-        }
-    }
-
     /// Runs `spec` in setuid mode. Refused, with status 125 (or the front-end's failure
     /// status), when burrow is not installed setuid root.
     public static func run(_ spec: SandboxSpec, caller: Caller?) -> Int32 {
@@ -95,26 +81,62 @@ public enum SetuidMode {
         return NamespaceEngine.run(spec, privilege: .setuidRoot(caller))
     }
 
-    /// nil when the caller, without privilege, can make a user and a mount namespace (the
-    /// namespace engine will work); else what failed. Tried in a child that drops root for
-    /// good first: root itself may always make them.
-    static func userNamespaceProbe(_ caller: Caller) -> String? {
+    /// nil when the caller, without privilege, can make and use a user namespace as the
+    /// namespace engine would (HostProbes.userNamespace); else the step that failed. Tried in
+    /// a child that drops root for good first: root itself may always make them.
+    public static func userNamespaceProbe(_ caller: Caller) -> HostProbes.UserNamespaceFailure? {
+        let steps: [HostProbes.UserNamespaceFailure.Step] = [.clone, .unshareMount, .setgroups, .uidMap, .gidMap, .mount]
+        let answer = childProbe { () throws(SysError) in
+            try caller.becomeForGood()
+            // The id change made this process undumpable: its /proc files would be root's,
+            // and the probe could not write its own uid_map.
+            try Proc.setDumpable(true)
+            guard let f = HostProbes.userNamespace() else { return nil }
+            return (Int32(steps.firstIndex(of: f.step) ?? 0), f.errno.rawValue)
+        }
+        guard let (step, errno) = answer else { return nil }
+        return .init(step: steps.indices.contains(Int(step)) ? steps[Int(step)] : .clone, errno: Errno(rawValue: errno))
+    }
+
+    /// nil when root can make what setuid mode needs here: a PID and a mount namespace, and
+    /// mounts in it (a container without CAP_SYS_ADMIN, or whose seccomp profile denies
+    /// unshare, cannot); else what failed.
+    public static func rootNamespaceProbe(_ caller: Caller) -> String? {
+        let answer = childProbe { () throws(SysError) in
+            try Proc.unshare(Namespace.pid | Namespace.mount, what: "(pid, mount)")
+            try Mounts.setPropagation("/", UInt(MS_REC | MS_PRIVATE))
+            return nil
+        }
+        guard let (step, errno) = answer else { return nil }
+        return "\(step == 0 ? "unshare (pid, mount)" : "mount (make / private)"): \(SysError.message(for: Errno(rawValue: errno)))"
+    }
+
+    /// Runs `body` in a forked child and brings back what it says: nil (it worked) or a step
+    /// and an errno. A thrown error counts as step 0 with its errno; a child that died, as
+    /// step 0, EPERM.
+    private static func childProbe(_ body: () throws(SysError) -> (Int32, Int32)?) -> (Int32, Int32)? {
+        guard let (r, w) = try? Files.pipe() else { return (0, EPERM) }
         let child: pid_t
-        do { child = try Proc.fork("user namespace probe") } catch { return nil }
+        do { child = try Proc.fork("probe") } catch {
+            Files.close(r)
+            Files.close(w)
+            return (0, error.errno.rawValue)
+        }
         if child == 0 {
-            do {
-                try caller.becomeForGood()
-                try Proc.unshare(Namespace.user | Namespace.mount, what: "(user, mount)")
-            } catch {
-                Proc.exit(error.errno.rawValue & 0x7f)
-            }
+            Files.close(r)
+            var said: (Int32, Int32)?
+            do { said = try body() } catch { said = (0, error.errno.rawValue) }
+            if let (a, b) = said { _ = try? Files.writeAll(w, [a, b].withUnsafeBytes { Array($0) }, what: "probe") }
             Proc.exit(0)
         }
-        switch Proc.wait(child, noHang: false) {
-        case .exited(0)?: return nil
-        case .exited(let e)?: return "unshare (user, mount): \(SysError.message(for: .init(rawValue: e)))"
-        default: return "the probe died"
+        Files.close(w)
+        let bytes = (try? Files.readAll(r, limit: 8)) ?? []
+        Files.close(r)
+        let exit = Proc.wait(child, noHang: false)
+        if bytes.count == 8 {
+            return bytes.withUnsafeBytes { ($0.load(fromByteOffset: 0, as: Int32.self), $0.load(fromByteOffset: 4, as: Int32.self)) }
         }
+        return exit == .exited(0) ? nil : (0, EPERM)
     }
 
     private static func drop(_ caller: Caller) {

@@ -1,0 +1,56 @@
+import CKernel
+import Glibc
+import SystemPackage
+
+/// What this host lets an unprivileged process do, found by trying it, and the settings
+/// that explain a refusal. Asked by the engine choice (Sources/burrow/main.swift).
+public enum HostProbes {
+    /// The first step of making and using a user namespace that failed.
+    public struct UserNamespaceFailure: Equatable, Sendable {
+        public enum Step: Sendable {
+            case clone, unshareMount, setgroups, uidMap, gidMap, mount
+        }
+        public var step: Step
+        public var errno: Errno
+        public init(step: Step, errno: Errno) {
+            self.step = step
+            self.errno = errno
+        }
+    }
+
+    /// Makes a user namespace in a vfork-style child that shares our memory, and in it does
+    /// what the namespace engine does first: a mount namespace, its own id maps, `/` made
+    /// private. nil when all of it worked. Costs one clone and four small writes.
+    public static func userNamespace() -> UserNamespaceFailure? {
+        var p = ck_userns_probe()
+        func fill<T>(_ field: inout T, _ text: String) {
+            withUnsafeMutableBytes(of: &field) { raw in
+                let bytes = Array(text.utf8.prefix(raw.count - 1))
+                raw.copyBytes(from: bytes + [0])
+            }
+        }
+        fill(&p.uid_map, "0 \(getuid()) 1\n")
+        fill(&p.gid_map, "0 \(getgid()) 1\n")
+        guard ck_probe_userns(&p) != 0 else { return nil }
+        let steps: [Int32: UserNamespaceFailure.Step] = [
+            Int32(CK_PROBE_CLONE): .clone, Int32(CK_PROBE_UNSHARE_MOUNT): .unshareMount, Int32(CK_PROBE_SETGROUPS): .setgroups,
+            Int32(CK_PROBE_UID_MAP): .uidMap, Int32(CK_PROBE_GID_MAP): .gidMap, Int32(CK_PROBE_MOUNT): .mount,
+        ]
+        return UserNamespaceFailure(step: steps[p.step] ?? .clone, errno: Errno(rawValue: p.err))
+    }
+
+    /// An integer sysctl (`kernel.apparmor_restrict_unprivileged_userns`), nil where this
+    /// kernel has none or it cannot be read.
+    public static func sysctl(_ name: String) -> Int? {
+        let path = "/proc/sys/" + name.split(separator: ".").joined(separator: "/")
+        guard let head = Files.readHead(path, count: 32) else { return nil }
+        return Int(String(decoding: head.prefix { $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }, as: UTF8.self))
+    }
+
+    /// True when a seccomp filter binds this process (`Seccomp: 2` in /proc/self/status):
+    /// a container runtime's profile, most often.
+    public static var seccompFiltered: Bool {
+        guard let status = Files.readHead("/proc/self/status", count: 4096) else { return false }
+        return String(decoding: status, as: UTF8.self).split(separator: "\n").contains { $0.hasPrefix("Seccomp:") && $0.hasSuffix("2") }
+    }
+}
