@@ -81,6 +81,13 @@ public struct JobControl {
     /// stops (SIGSTOP) leave burrow running; a SIGCONT to burrow continues the sandbox.
     public mutating func commandStopped(by sig: Int32) {
         guard Signals.jobStops.contains(sig) else { return }
+        // A read or write of the terminal while burrow is in its foreground: the command only
+        // lacked the terminal (burrow was brought to the foreground while it ran, and has not
+        // handed it over yet, or that failed at the start). It gets it, and goes on.
+        if sig != SIGTSTP, let t = terminal, !sandboxHasTerminal, t.foregroundGroup == callerGroup {
+            continued()
+            return
+        }
         takeBack()
         Signals.stopSelf(sig)
         continued()

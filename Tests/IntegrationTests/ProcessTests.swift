@@ -234,6 +234,19 @@ struct ProcessTests {
                 == ["stopped=\(128 + SIGTSTP)", "fg=yes", "killpg:TSTP=ok", "fg=yes", "status=0", "fg=yes"], "\(r)")
     }
 
+    /// Started in the background, the command reads the terminal: it stops (SIGTTIN) and
+    /// burrow with it, or it is still running when burrow is brought to the foreground;
+    /// either way `fg` gives it the terminal, and it reads what was typed.
+    @Test("Started in the background, a command that reads the terminal gets it at fg",
+          arguments: [EscapeMode.namespace, .setuid, .ptrace], [false, true])
+    func backgroundThenForeground(_ mode: EscapeMode, unsharePID: Bool) async throws {
+        guard mode.available, !(mode == .ptrace && unsharePID) else { return }
+        guard let r = try await inTerminal(mode, unsharePID: unsharePID, #"set -m; "$@" & echo ready; fg >/dev/null; echo status=$?"#,
+                                           command: sh("read x; echo got=$x"), typing: ("ready", "hello\n")) else { return }
+        expectSuccess(r)
+        #expect(terminalLines(r, ["got=", "status="]) == ["got=hello", "status=0"], "\(r)")
+    }
+
     @Test("Ctrl-C on the terminal reaches the command once", arguments: [EscapeMode.namespace, .setuid, .ptrace], [false, true])
     func controlC(_ mode: EscapeMode, unsharePID: Bool) async throws {
         guard mode.available, !(mode == .ptrace && unsharePID) else { return }
