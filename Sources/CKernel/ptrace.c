@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -65,15 +66,13 @@ int ck_red_zone(void) { return 0; }
 #endif
 
 static volatile pid_t forward_target;
-static volatile int forward_terminal_signals;
 static void forward_handler(int sig, siginfo_t *info, void *ctx) {
     (void)ctx;
-    if (info && info->si_code == SI_KERNEL && !forward_terminal_signals) return;
+    (void)info;
     if (forward_target > 0) kill(forward_target, sig);
 }
-int ck_forward_signals_to(pid_t pid, const int *signals, int count, int forward_terminal) {
+int ck_forward_signals_to(pid_t pid, const int *signals, int count) {
     forward_target = pid;
-    forward_terminal_signals = forward_terminal;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = forward_handler;
@@ -92,7 +91,17 @@ void ck_trace_child(const struct ck_trace_launch *l) {
     // adopted us the tracer, so the command would run untraced or stay stopped.
     if (syscall(SYS_getppid) != l->parent) syscall(SYS_exit_group, 125);
     STEP(CK_TSTEP_TRACEME, syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0));
+    // A group (or session) of its own, as ck_launch; the tracer sets the group from its
+    // side too (this is a fork: either may run first).
     if (l->new_session) STEP(CK_TSTEP_SETSID, syscall(SYS_setsid));
+    else STEP(CK_TSTEP_SETPGID, syscall(SYS_setpgid, 0, 0));
+    if (l->foreground_fd >= 0) {
+        // TIOCSPGRP from a background group needs SIGTTOU blocked; the mask is set below.
+        uint64_t ttou = 1ULL << (SIGTTOU - 1);
+        pid_t group = (pid_t)syscall(SYS_getpid);
+        (void)syscall(SYS_rt_sigprocmask, SIG_BLOCK, &ttou, NULL, 8);
+        (void)syscall(SYS_ioctl, l->foreground_fd, TIOCSPGRP, &group);
+    }
     STEP(CK_TSTEP_CHDIR, syscall(SYS_chdir, l->host_cwd));
     STEP(CK_TSTEP_NO_NEW_PRIVS, syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
     // Wait for the tracer to set its options (TRACESECCOMP among them) before the filter.

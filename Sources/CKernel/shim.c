@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/mount.h>
+#include <linux/nsfs.h>
 #include <linux/openat2.h>
 #include <net/if.h>
 #include <sched.h>
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 int ck_unshare(int flags) { return unshare(flags); }
+int ck_ns_get_parent(int fd) { return ioctl(fd, NS_GET_PARENT); }
 int ck_pivot_root(const char *n, const char *o) { return (int)syscall(SYS_pivot_root, n, o); }
 int ck_sethostname(const char *name, size_t len) { return sethostname(name, len); }
 int ck_seccomp(unsigned int op, unsigned int flags, void *args) { return (int)syscall(SYS_seccomp, op, flags, args); }
@@ -173,8 +175,18 @@ int ck_faccessat2(int d, const char *p, int mode, int flags) { return (int)sysca
 static int launch_child(void *arg) {
     struct ck_launch *l = arg;
 #define STEP(n, call) do { if ((call) < 0) { l->failed_step = (n); l->failed_errno = errno; _exit(125); } } while (0)
-    STEP(CK_STEP_SIGMASK, syscall(SYS_rt_sigprocmask, SIG_SETMASK, l->sigmask, NULL, 8));
+    // A group (or session) of its own: a kill(0, ...) of the command reaches the sandbox
+    // only. The init is suspended until the exec (CLONE_VFORK): the group exists before
+    // the command runs, so the init need not set it from its side too.
     if (l->new_session) STEP(CK_STEP_SETSID, syscall(SYS_setsid));
+    else STEP(CK_STEP_SETPGID, syscall(SYS_setpgid, 0, 0));
+    if (l->foreground_fd >= 0) {
+        pid_t group = (pid_t)syscall(SYS_getpid);
+        (void)syscall(SYS_ioctl, l->foreground_fd, TIOCSPGRP, &group);
+    }
+    // After the terminal: the init's mask blocks SIGTTOU, which TIOCSPGRP from a background
+    // group needs.
+    STEP(CK_STEP_SIGMASK, syscall(SYS_rt_sigprocmask, SIG_SETMASK, l->sigmask, NULL, 8));
     STEP(CK_STEP_PDEATHSIG, syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0));
     if (l->announce_fd >= 0) {
         char one = 1;

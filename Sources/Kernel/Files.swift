@@ -107,10 +107,30 @@ public enum Files {
         return poll(&p, 1, 0) == 1 && (p.revents & Int16(POLLHUP)) != 0
     }
 
-    public static func pipe() throws(SysError) -> (read: Int32, write: Int32) {
+    /// `nonBlocking`: both ends (a writer that must never wait, a reader under `poll`).
+    public static func pipe(nonBlocking: Bool = false) throws(SysError) -> (read: Int32, write: Int32) {
         var fds: [Int32] = [-1, -1]
-        _ = try retrying("pipe2", "") { ck_pipe2(&fds, O_CLOEXEC) }
+        _ = try retrying("pipe2", "") { ck_pipe2(&fds, O_CLOEXEC | (nonBlocking ? O_NONBLOCK : 0)) }
         return (fds[0], fds[1])
+    }
+
+    /// Makes reads of `fd` return at once (EAGAIN) when nothing is there.
+    public static func setNonBlocking(_ fd: Int32) {
+        let flags = fcntl(fd, F_GETFL)
+        if flags >= 0 { _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
+    }
+
+    /// What the non-blocking `fd` holds now; `ended`: end of file (every writer closed it).
+    public static func readAvailable(_ fd: Int32) -> (bytes: [UInt8], ended: Bool) {
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && Glibc.errno == EINTR { continue }
+            if n > 0 { out += buf[..<n]; continue }
+            // EOF, or nothing more for now (EAGAIN); another error ends it too.
+            return (out, n == 0 || Glibc.errno != EAGAIN)
+        }
     }
 
     public static func socketPair(_ type: Int32) throws(SysError) -> (Int32, Int32) {
@@ -127,8 +147,6 @@ public enum Files {
         }
     }
 
-    /// The pid (as this process's PID namespace numbers it) of whoever sent the datagram
-    /// waiting on `sock`, which must have SO_PASSCRED; nil when nothing is waiting.
     /// Passes `fd` over the unix socket `sock` (SCM_RIGHTS).
     public static func sendDescriptor(_ sock: Int32, _ fd: Int32, what: String) throws(SysError) {
         let byte: [UInt8] = [1]
@@ -144,6 +162,8 @@ public enum Files {
         return n > 0 && fd >= 0 ? fd : nil
     }
 
+    /// The pid (as this process's PID namespace numbers it) of whoever sent the datagram
+    /// waiting on `sock`, which must have SO_PASSCRED; nil when nothing is waiting.
     public static func receiveSenderPid(_ sock: Int32) -> Int32? {
         var byte: UInt8 = 0
         var pid: Int32 = 0

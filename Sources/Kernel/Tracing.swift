@@ -249,7 +249,10 @@ public enum Trace {
         public var environment: [String]
         public var hostWorkingDirectory: String
         public var signalMask: sigset_t
+        /// setsid for the command; else it leads a process group of its own.
         public var newSession = false
+        /// The controlling terminal, handed to the command's group before exec; -1: none.
+        public var foregroundTerminal: Int32 = -1
         public var filter: [UInt8]?
         /// Tried first, with a listener the tracer takes (see ck_trace_launch).
         public var notifyFilter: [UInt8]?
@@ -308,6 +311,7 @@ public enum Trace {
                                 t.host_cwd = UnsafePointer(cwd)
                                 t.sigmask = UnsafeRawPointer(m)
                                 t.new_session = l.newSession ? 1 : 0
+                                t.foreground_fd = l.foregroundTerminal
                                 t.filter = l.filter == nil ? nil : f.baseAddress
                                 t.filter_len = UInt16(filter.count / 8)
                                 t.notify_filter = l.notifyFilter == nil ? nil : nf.baseAddress
@@ -322,6 +326,8 @@ public enum Trace {
                 }
             }
         }
+        // The command's group, from this side too (a fork: either side may run first).
+        if !l.newSession { Proc.setProcessGroup(pid, pid) }
         Files.close(writeEnd)
         return (pid, readEnd)
     }
@@ -341,7 +347,7 @@ public enum Trace {
             return ChildFailure(step: "exec", errno: errno, candidate: shown, status: notFound ? 127 : 126)
         }
         let names: [ck_trace_step: String] = [
-            CK_TSTEP_TRACEME: "ptrace(PTRACE_TRACEME)", CK_TSTEP_SIGMASK: "sigprocmask", CK_TSTEP_SETSID: "setsid",
+            CK_TSTEP_TRACEME: "ptrace(PTRACE_TRACEME)", CK_TSTEP_SIGMASK: "sigprocmask", CK_TSTEP_SETSID: "setsid", CK_TSTEP_SETPGID: "setpgid",
             CK_TSTEP_PDEATHSIG: "prctl PR_SET_PDEATHSIG", CK_TSTEP_CHDIR: "chdir \(l.hostWorkingDirectory)",
             CK_TSTEP_NO_NEW_PRIVS: "prctl PR_SET_NO_NEW_PRIVS", CK_TSTEP_CLOSE_RANGE: "close_range", CK_TSTEP_STOP: "kill SIGSTOP",
         ]
@@ -349,8 +355,8 @@ public enum Trace {
     }
 
     /// Forwards `signals` sent to burrow to `pid`, from a C handler (see ck_forward_signals_to).
-    public static func forwardSignals(_ signals: [Int32], to pid: pid_t, fromTerminalToo: Bool) {
-        _ = signals.withUnsafeBufferPointer { ck_forward_signals_to(pid, $0.baseAddress, Int32($0.count), fromTerminalToo ? 1 : 0) }
+    public static func forwardSignals(_ signals: [Int32], to pid: pid_t) {
+        _ = signals.withUnsafeBufferPointer { ck_forward_signals_to(pid, $0.baseAddress, Int32($0.count)) }
     }
 
     /// Can this process trace a child at all? (ptrace may be forbidden by Yama scope 3 or a

@@ -27,6 +27,16 @@
 //                          /proc/PID/root/MARKER (NAME ancN_root) and PTRACE_ATTACH (ancN_ptrace)
 //   ptrace:PID             PTRACE_ATTACH to PID (detached again if it worked)
 //   kill0:PID              kill(PID, 0)
+//   killpg:SIG             kill(0, SIG): the probe's process group (SIG: KILL, STOP, TSTP, TERM
+//                          or a number); reported only if the probe is still there after it
+//   killpgrp:SIG           kill(-getpgrp(), SIG): the same group, named by number
+//   killppid:SIG           kill(getppid(), SIG): the parent (burrow's init)
+//   daemon:ARG             fork a child into a session of its own that runs /bin/sleep ARG;
+//                          prints daemon=PID once it runs
+//   fg                     fg=yes if stdin is a terminal whose foreground group is the probe's
+//                          (it may read from it), fg=no if not, or the errno
+//   pgleader               pgleader=yes if the probe leads its process group, else no
+//   tag:ANY                nothing: a mark in the argv to find the probe by
 //   ids                    real, effective and saved uid, and the effective capabilities
 #define _GNU_SOURCE
 #include <errno.h>
@@ -76,6 +86,7 @@ static const char *name_of(int e) {
     case ENOSYS: return "ENOSYS";
     case ELOOP: return "ELOOP";
     case ENODEV: return "ENODEV";
+    case ENOTTY: return "ENOTTY";
     default: return NULL;
     }
 }
@@ -169,6 +180,15 @@ static void try_ptrace(const char *name, pid_t pid) {
     } else {
         report(name, -1, errno);
     }
+}
+
+static int signal_arg(const char *s) {
+    static const struct { const char *name; int sig; } names[] = {
+        {"KILL", SIGKILL}, {"STOP", SIGSTOP}, {"TSTP", SIGTSTP}, {"TERM", SIGTERM}, {"CONT", SIGCONT},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(s, names[i].name)) return names[i].sig;
+    return atoi(s);
 }
 
 /// Makes the call, then reads errno (an argument list may be evaluated in any order).
@@ -271,6 +291,34 @@ int main(int argc, char **argv) {
             try_ptrace(name, pid_arg(a));
         } else if (!strcmp(op, "kill0") && a) {
             CALL(name, kill(pid_arg(a), 0));
+        } else if (!strcmp(op, "killpg") && a) {
+            CALL(name, kill(0, signal_arg(a)));
+        } else if (!strcmp(op, "killpgrp") && a) {
+            CALL(name, kill(-getpgrp(), signal_arg(a)));
+        } else if (!strcmp(op, "killppid") && a) {
+            CALL(name, kill(getppid(), signal_arg(a)));
+        } else if (!strcmp(op, "daemon") && a) {
+            // The pipe closes on exec: its EOF says the sleep runs.
+            int p[2];
+            if (pipe2(p, O_CLOEXEC) != 0) { report(name, -1, errno); continue; }
+            pid_t child = fork();
+            if (child == 0) {
+                close(p[0]);
+                setsid();
+                execl("/bin/sleep", "sleep", a, (char *)NULL);
+                _exit(127);
+            }
+            close(p[1]);
+            char c;
+            while (read(p[0], &c, 1) > 0) {}
+            close(p[0]);
+            if (child < 0) report(name, -1, errno); else printf("daemon=%d\n", (int)child);
+        } else if (!strcmp(op, "fg")) {
+            pid_t fg = tcgetpgrp(0);
+            if (fg < 0) report("fg", -1, errno); else printf("fg=%s\n", fg == getpgrp() ? "yes" : "no");
+        } else if (!strcmp(op, "pgleader")) {
+            printf("pgleader=%s\n", getpgrp() == getpid() ? "yes" : "no");
+        } else if (!strcmp(op, "tag")) {
         } else if (!strcmp(op, "ids")) {
             uid_t r, e, s;
             getresuid(&r, &e, &s);

@@ -65,6 +65,17 @@ enum EscapeMode: String, Sendable, CustomTestStringConvertible {
 
     var available: Bool { self != .setuid || SetuidInstall.available }
 
+    /// burrow's argv with `args` in this mode, as the test user; `via`: a wrapper (run as the
+    /// test user too) that gets burrow's argv as its arguments and execs it.
+    func argv(_ args: [String], via: [String] = []) -> [String] {
+        switch self {
+        case .namespace: return asTestUser(via + [Harness.binary, "--engine", "namespace"] + args)
+        case .namespaceRoot: return asTestUser(via + [Harness.binary, "--engine", "namespace", "--root"] + args)
+        case .setuid: return startSetuidArgv(args, via: via)
+        case .ptrace: return asTestUser(via + [Harness.binary, "--engine", "ptrace"] + args)
+        }
+    }
+
     func run(_ args: [String], sourceLocation: SourceLocation = #_sourceLocation) async -> BurrowResult {
         switch self {
         case .namespace: return await burrow(engine: .namespace, args, sourceLocation: sourceLocation)
@@ -280,6 +291,120 @@ struct EscapeTests {
         #expect(results["kill0:1"] == "ok", "PID 1 is the sandbox's own init:\n\(r)")
         #expect(results["ptrace:1"] == "EPERM", "the init cannot be traced:\n\(r)")
         #expect(results["kill0:\(other.pid)"] == "ESRCH" || other.pid <= 5, "\(r)")
+    }
+
+    // MARK: signals, and burrow's own processes
+
+    /// A wrapper that makes burrow share a fresh process group (and session) with a canary:
+    /// setsid, a shell that starts `sleep MARKER` in the background, then execs burrow.
+    /// burrow keeps the shell's pid, so the canary is also a child burrow did not start.
+    static func withCanary(_ marker: String) -> [String] {
+        ["/usr/bin/setsid", "-w", "/bin/sh", "-c", #"sleep \#(marker) & exec "$@""#, "sh"]
+    }
+
+    /// The state letter of /proc/PID/stat (R, S, T, Z...), nil once the process is gone.
+    static func processState(_ pid: pid_t) -> Character? {
+        guard let stat = readFile("/proc/\(pid)/stat"), let end = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(after: end)...].first { $0 != " " }
+    }
+
+    /// The canary (`sleep MARKER`) runs, and is not stopped.
+    func expectCanaryUntouched(_ marker: String, _ r: BurrowResult, sourceLocation: SourceLocation = #_sourceLocation) {
+        let canary = IntegrationTests.hostProcesses(withArgument: marker)
+        #expect(canary.count == 1, "the canary in burrow's process group is gone:\n\(r)", sourceLocation: sourceLocation)
+        for pid in canary {
+            let state = Self.processState(pid)
+            #expect(state == "S" || state == "R", "the canary is in state \(state.map(String.init) ?? "gone"):\n\(r)",
+                    sourceLocation: sourceLocation)
+        }
+    }
+
+    /// The command used to share the caller's process group: a kill(0, ...) reached the
+    /// caller, its build system, and burrow. It leads a group of its own now (the init too).
+    @Test("A signal to the command's own process group stays in the sandbox: kill(0, SIGKILL) and kill(-getpgrp(), SIGKILL) spare burrow and the caller's group",
+          arguments: [EscapeMode.namespace, .setuid, .ptrace], [false, true])
+    func groupSignalsStayInside(_ mode: EscapeMode, unsharePID: Bool) async throws {
+        guard mode.available, !(mode == .ptrace && unsharePID) else { return }
+        for attack in ["killpg:KILL", "killpgrp:KILL"] {
+            let canary = sleepMarker()
+            defer { killProcesses(withArgument: canary) }
+            guard let args = EscapeProbe.args(unsharePID ? ["--unshare-pid"] : [], [attack]) else { return }
+            let r = try await spawn(mode.argv(args, via: Self.withCanary(canary))).wait()
+            // The command killed itself with its group; burrow lived to say so.
+            expectStatus(r, 128 + SIGKILL)
+            #expect(r.signal == nil, "\(attack) killed burrow:\n\(r)")
+            expectCanaryUntouched(canary, r)
+        }
+    }
+
+    @Test("kill(0, SIGSTOP) inside stops the sandbox's group only, not burrow nor the caller's group; SIGCONT to burrow continues it",
+          arguments: [EscapeMode.namespace, .setuid, .ptrace], [false, true])
+    func groupStopStaysInside(_ mode: EscapeMode, unsharePID: Bool) async throws {
+        guard mode.available, !(mode == .ptrace && unsharePID) else { return }
+        let canary = sleepMarker(), tag = "tag:" + sleepMarker()
+        defer { killProcesses(withArgument: canary) }
+        guard let args = EscapeProbe.args(unsharePID ? ["--unshare-pid"] : [], [tag, "killpg:STOP", "pgleader"]) else { return }
+        let p = try spawn(mode.argv(args, via: Self.withCanary(canary)))
+        defer { if p.isRunning { p.send(SIGKILL) } }
+        // The ptrace engine does not keep a traced process in a stop of job control (see
+        // burrow(1)): there the probe goes on by itself.
+        if mode != .ptrace {
+            let probe = { IntegrationTests.hostProcesses(withArgument: tag).first { hostCmdline($0)?.first == EscapeProbe.inside } }
+            let stopped = await eventually(timeout: 10) { probe().map { Self.processState($0) == "T" } ?? false }
+            #expect(stopped, "the probe never stopped; stderr: \(p.stderrSoFar)")
+            #expect(Self.processState(p.pid) != "T", "burrow stopped with its command")
+            expectCanaryUntouched(canary, BurrowResult(argv: p.argv, status: 0, signal: nil, stdout: p.stdoutSoFar,
+                                                       stderr: p.stderrSoFar, timedOut: false))
+        }
+        // burrow passes a SIGCONT on to the command's group, as for a shell's `fg`.
+        p.send(SIGCONT)
+        let r = await p.wait()
+        expectSuccess(r)
+        expectLines(r, ["killpg:STOP=ok", "pgleader=yes"])
+        expectCanaryUntouched(canary, r)
+    }
+
+    /// Without a PID namespace the init is one more process of the caller's uid: the
+    /// command can kill or stop it (its parent). burrow, the init's parent and a child
+    /// subreaper, then kills everything that is left (a child in a session of its own
+    /// included) and fails saying so; the cleaner removes the mount point it made. With a
+    /// PID namespace (setuid mode always has one) the init is PID 1, immune from inside.
+    @Test("The init killed or stopped from inside: nothing of the sandbox survives, the mount point burrow made goes, burrow fails saying so",
+          arguments: [EscapeMode.namespace, .setuid, .ptrace], [false, true])
+    func initKilledOrStopped(_ mode: EscapeMode, unsharePID: Bool) async {
+        guard mode.available, !(mode == .ptrace && unsharePID) else { return }
+        // The ptrace engine's init is burrow itself, the tracer: a SIGSTOP stops burrow as it
+        // would stop any program (see burrow(1), SECURITY).
+        for signal in mode == .ptrace ? ["KILL"] : ["KILL", "STOP"] { await initKilledOrStopped(mode, unsharePID, signal) }
+    }
+
+    func initKilledOrStopped(_ mode: EscapeMode, _ unsharePID: Bool, _ signal: String) async {
+        let root = await makePrivateRootfs()
+        defer { root.remove() }
+        let daemon = sleepMarker()
+        defer { killProcesses(withArgument: daemon) }
+        guard let args = EscapeProbe.args((unsharePID ? ["--unshare-pid"] : []) + ["--tmpfs", "/burrow-made-tmpfs"],
+                                          ["daemon:\(daemon)", "killppid:\(signal)"], rootfs: root.path)
+        else { return }
+        let r = await mode.run(args)
+        expectStdout(r, contains: "daemon=")
+        if unsharePID || mode == .setuid {
+            expectSuccess(r)
+        } else if mode == .ptrace {
+            // burrow, killed: its traced processes die with it (PTRACE_O_EXITKILL).
+            #expect(r.signal == SIGKILL, "\(r)")
+        } else {
+            expectStatus(r, 125)
+            let how = signal == "KILL" ? "killed by signal \(SIGKILL)" : "stopped by signal \(SIGSTOP)"
+            expectStderr(r, contains: "burrow: the sandbox's init was \(how) (from inside the sandbox?); everything in it was killed")
+        }
+        // burrow has killed them before it returned (the ptrace engine's die with it):
+        // the wait is only a safety net.
+        let left = await waitUntilGone(argument: daemon, timeout: 5)
+        #expect(left.isEmpty, "the command's child in a session of its own survived the sandbox: \(left)\n\(r)")
+        // The ptrace engine's cleaner, which outlives the killed tracer, may still be at it.
+        let removed = await eventually(timeout: 5) { !pathExists(root.at("/burrow-made-tmpfs")) }
+        #expect(removed, "the mount point burrow made is left in the rootfs:\n\(r)")
     }
 
     // MARK: devices and mounts

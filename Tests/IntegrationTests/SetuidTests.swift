@@ -63,11 +63,13 @@ func setuidBurrow(
     }
 }
 
+/// `via`: run by env(1) as the test user, with the setuid binary and `args` as its
+/// arguments (a wrapper that execs it: a shell that leaves a child behind, say).
 func startSetuidArgv(_ args: [String], binary: String = SetuidInstall.open, noUserNamespaces: Bool = true,
-                     groups: [gid_t] = [], environment: [String: String] = [:]) -> [String] {
+                     groups: [gid_t] = [], environment: [String: String] = [:], via: [String] = []) -> [String] {
     let groupOption = groups.isEmpty ? "--clear-groups" : "--groups=" + groups.map(String.init).joined(separator: ",")
     let user = ["/usr/bin/setpriv", "--reuid=\(testUser.uid)", "--regid=\(testUser.gid)", groupOption, "--", "/usr/bin/env"]
-        + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + [binary]
+        + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + via + [binary]
     return (noUserNamespaces ? ["\(Harness.packageRoot)/scripts/no-userns"] : []) + user + args
 }
 

@@ -9,6 +9,8 @@
 
 // Namespaces and root
 int ck_unshare(int flags);
+// ioctl NS_GET_PARENT on a user namespace's descriptor: its parent's (close-on-exec), or -1
+int ck_ns_get_parent(int fd);
 int ck_pivot_root(const char *new_root, const char *put_old);
 int ck_sethostname(const char *name, size_t len);
 
@@ -55,7 +57,7 @@ ssize_t ck_recv_creds_nonblocking(int sock, uint8_t *byte, int32_t *pid);
 // no Swift, no locks, no allocation after the clone. A failure is written back into the
 // struct (the init is suspended until the child execs or exits) for Swift to report.
 enum ck_launch_step {
-    CK_STEP_NONE = 0, CK_STEP_SIGMASK, CK_STEP_SETSID, CK_STEP_PDEATHSIG, CK_STEP_ANNOUNCE,
+    CK_STEP_NONE = 0, CK_STEP_SIGMASK, CK_STEP_SETSID, CK_STEP_SETPGID, CK_STEP_PDEATHSIG, CK_STEP_ANNOUNCE,
     CK_STEP_BOUNDING, CK_STEP_SETGROUPS, CK_STEP_SETRESGID, CK_STEP_SETRESUID, CK_STEP_CAPSET,
     CK_STEP_NO_NEW_PRIVS, CK_STEP_CHDIR, CK_STEP_CLOSE_RANGE, CK_STEP_SECCOMP, CK_STEP_EXEC,
 };
@@ -67,7 +69,10 @@ struct ck_launch {
     char *const *envp;
     const char *cwd;
     const void *sigmask;            // a sigset_t to restore
-    int new_session;
+    int new_session;                // setsid; else setpgid(0, 0): a process group of its own
+    int foreground_fd;              // >= 0: the controlling terminal, handed to that group
+                                    // (TIOCSPGRP; SIGTTOU must be blocked; a failure is
+                                    // tolerated: the command then starts in the background)
     int announce_fd;                // >= 0: send one byte here (the kernel adds our pid)
     int clear_groups;               // setgroups(0, NULL): only where setgroups is allowed
     uint32_t uid, gid;
@@ -116,16 +121,16 @@ void ck_reg_set_result(struct ck_regs *r, int64_t v);
 uint64_t ck_reg_sp(const struct ck_regs *r);
 // Bytes below the stack pointer the ABI lets leaf code use (x86_64: 128).
 int ck_red_zone(void);
-// Forward burrow's signals to `pid` from a handler (async-signal-safe: kill only).
-// Signals a terminal sent to the whole group (si_code SI_KERNEL) are not forwarded
-// unless `forward_terminal`: the command got its own copy.
-int ck_forward_signals_to(pid_t pid, const int *signals, int count, int forward_terminal);
+// Forward burrow's signals to `pid` from a handler (async-signal-safe: kill only). The
+// command is never in burrow's process group, so a terminal's signals burrow got (Ctrl-C
+// while burrow is in the foreground) did not reach it: they are forwarded too.
+int ck_forward_signals_to(pid_t pid, const int *signals, int count);
 
 // The traced command's child: everything between fork and exec, raw system calls only.
 // It stops itself with SIGSTOP for the tracer, installs the seccomp filter (if any; a
 // failure is tolerated, the tracer then sees every system call) and tries the candidates.
 enum ck_trace_step {
-    CK_TSTEP_NONE = 0, CK_TSTEP_TRACEME, CK_TSTEP_SIGMASK, CK_TSTEP_SETSID, CK_TSTEP_PDEATHSIG,
+    CK_TSTEP_NONE = 0, CK_TSTEP_TRACEME, CK_TSTEP_SIGMASK, CK_TSTEP_SETSID, CK_TSTEP_SETPGID, CK_TSTEP_PDEATHSIG,
     CK_TSTEP_CHDIR, CK_TSTEP_NO_NEW_PRIVS, CK_TSTEP_CLOSE_RANGE, CK_TSTEP_STOP, CK_TSTEP_EXEC,
 };
 struct ck_trace_launch {
@@ -135,7 +140,8 @@ struct ck_trace_launch {
     char *const *envp;
     const char *host_cwd;
     const void *sigmask;
-    int new_session;
+    int new_session;                // setsid; else setpgid(0, 0), as ck_launch
+    int foreground_fd;              // >= 0: hand the terminal to the new group (as ck_launch)
     const void *filter;             // struct sock_filter[], or NULL
     unsigned short filter_len;
     // Tried first, with SECCOMP_FILTER_FLAG_NEW_LISTENER (the tracer takes the listener at

@@ -33,9 +33,13 @@ struct Channels {
     /// The supervisor tells the uid-map helper it has unshared.
     var mapHelperRead: Int32 = -1
     var mapHelperWrite: Int32 = -1
-    /// The command announces itself here; the kernel attaches its host pid (for --pidfile).
+    /// The command announces itself here; the kernel attaches its host pid (for --pidfile,
+    /// and the command's process group: JobControl).
     var pidSupervisor: Int32 = -1
     var pidCommand: Int32 = -1
+    /// The init tells the supervisor the command stopped: one byte, the signal (non-blocking).
+    var jobEventsRead: Int32 = -1
+    var jobEventsWrite: Int32 = -1
     /// Paths Burrow creates on the host travel to the cleaner here, as fds of their parents.
     var cleanerSandbox: Int32 = -1
     var cleanerSide: Int32 = -1

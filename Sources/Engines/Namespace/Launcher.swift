@@ -11,6 +11,7 @@ struct Launcher {
     let seccomp: [BPFCode]?
     let pidSocket: Int32
     let callerMask: sigset_t
+    let foregroundTerminal: Int32
 
     static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     /// What root inside keeps: everything but the power to undo the sandbox's own mounts
@@ -26,6 +27,7 @@ struct Launcher {
             environment: env.map { "\($0.0)=\($0.1)" }, workingDirectory: workingDirectory,
             signalMask: callerMask, uid: uid, gid: maps.insideGid)
         r.newSession = spec.process.newSession
+        r.foregroundTerminal = foregroundTerminal
         r.announceFD = pidSocket
         r.clearGroups = maps.setgroupsAllowed
         r.seccompFilter = seccomp

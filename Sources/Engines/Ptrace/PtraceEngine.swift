@@ -96,6 +96,11 @@ public enum PtraceEngine {
             candidates: candidates(for: spec.process.argv[0], env: env), argv: spec.process.argv,
             environment: env.map { "\($0.0)=\($0.1)" }, hostWorkingDirectory: cwdHost, signalMask: callerMask)
         launch.newSession = spec.process.newSession
+        // The command leads a process group of its own (a kill(0, ...) inside reaches the
+        // sandbox only) and, if burrow is in its terminal's foreground, gets the terminal.
+        var jobs = JobControl(newSession: spec.process.newSession)
+        defer { jobs.takeBack() }
+        launch.foregroundTerminal = jobs.handOver
         let traced = Array(Set(SyscallTable.traced + (emulator?.traced ?? []))).sorted()
         launch.filter = TraceFilter.program(trace: traced, arch: SyscallTable.auditArch)
         // Preferred: the queries go to the listener instead (Syscalls/Notified.swift).
@@ -108,8 +113,9 @@ public enum PtraceEngine {
         let child: (pid: pid_t, report: Int32)
         do { child = try Trace.startChild(launch) } catch { throw Failure(error) }
         defer { Files.close(child.report) }
+        jobs.commandStarted(group: child.pid)
         log.step("traced command started as pid \(child.pid) in \(cwdHost)")
-        Trace.forwardSignals(forwarded, to: child.pid, fromTerminalToo: spec.process.newSession)
+        Trace.forwardSignals(forwarded, to: child.pid)
         sigprocmask(SIG_SETMASK, &callerMask, nil)
 
         // The pid file was made by the cleaner (Setup), which removes it again.
@@ -127,7 +133,9 @@ public enum PtraceEngine {
         let tracer = Tracer(bindings: bindings, tree: tree, command: child.pid,
                             keepChildren: spec.process.keepChildren || lastToExit, lastToExit: lastToExit)
         tracer.emulator = emulator
+        tracer.jobs = jobs
         let exit = tracer.run()
+        jobs = tracer.jobs
         do throws(Failure) { try emulator?.save() } catch { report(error.description) }
         if !tracer.initialExecDone, let f = Trace.childFailure(child.report, launch) {
             let subject = f.candidate.map { "\(f.step) \($0)" } ?? f.step

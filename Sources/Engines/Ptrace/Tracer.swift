@@ -23,6 +23,8 @@ final class Tracer {
     var initialExecDone = false
     /// Faked ids, uname and QEMU (Emulator.swift); nil when nothing is faked.
     var emulator: Emulator?
+    /// The command's process group and the terminal (burrow stops when the group does).
+    var jobs = JobControl(newSession: true)
 
     /// The seccomp listener of the command's filter, once taken: the calls of `notified`
     /// arrive there, not as ptrace stops. -1 without one (the kernel refused it, or no
@@ -66,7 +68,8 @@ final class Tracer {
         .traceSysGood, .traceFork, .traceVfork, .traceClone, .traceExec, .traceSeccomp, .exitKill,
     ]
 
-    /// Runs until no tracee is left; returns the command's exit.
+    /// Runs until no tracee is left; returns the command's exit. (Not until no child is left:
+    /// a caller that execs burrow may leave it children of its own, which are no tracees.)
     func run() -> Proc.Exit {
         defer {
             if listener >= 0 { Files.close(listener) }
@@ -80,6 +83,7 @@ final class Tracer {
             if listener < 0 {
                 guard let stop = Trace.wait() else { break }
                 handle(stop)
+                if finished { break }
                 continue
             }
             while stopsWaiting {
@@ -88,12 +92,16 @@ final class Tracer {
                 case .nothing: stopsWaiting = false
                 case .none: break loop
                 }
+                if finished { break loop }
             }
             if listener >= 0 { stopsWaiting = waitForEvents() }
         }
         if lastToExit, let lastExit { return lastExit }
         return commandExit ?? .signaled(SIGKILL)
     }
+
+    /// The command has exited and every tracee after it.
+    private var finished: Bool { commandExit != nil && tracees.isEmpty }
 
     /// Sleeps until a notification (answered here) or a stop; true when stops may wait.
     private func waitForEvents() -> Bool {
@@ -172,6 +180,7 @@ final class Tracer {
                         return
                     }
                 }
+                if Signals.jobStops.contains(sig) { jobStop(t, sig) }
                 resume(t)
             } else {
                 if guests.isActive, guestTakes(t, .signal(sig)) { return }
@@ -190,6 +199,16 @@ final class Tracer {
 
     private func killAll() {
         for pid in tracees.keys where pid != command { Proc.kill(pid, SIGKILL) }
+    }
+
+    /// A process of the command's group stopped by Ctrl-Z, or by a read or write of the
+    /// terminal from the background: burrow stops too and, once continued, continues the
+    /// group (JobControl) before this process is resumed. A stop the SIGCONT overtook (one
+    /// is pending: the group was continued while this stop waited here) is not followed.
+    private func jobStop(_ t: Tracee, _ sig: Int32) {
+        guard jobs.sandboxGroup > 0, Proc.processGroup(of: t.pid) == jobs.sandboxGroup,
+              Self.pendingSignals(t.pid) & (1 << 17) == 0 else { return }
+        jobs.commandStopped(by: sig)
     }
 
     // MARK: Events
