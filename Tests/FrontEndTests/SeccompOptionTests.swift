@@ -38,6 +38,39 @@ struct SeccompOptionTests {
         }
     }
 
+    /// Terminal injection (TIOCSTI) is refused unless `--allow-terminal-injection` says
+    /// otherwise, whatever the profile; the compatibility front-ends have no such option.
+    @Test(arguments: [
+        ([String](), false), (["--allow-terminal-injection"], true),
+        (["--seccomp", "default", "--allow-terminal-injection"], true), (["--seccomp", "default"], false),
+        (["--new-session"], false),
+    ])
+    func terminalInjection(args: [String], allowed: Bool) throws {
+        guard case .run(let s) = try BurrowCommandLine.parse(args + ["root"]) else {
+            Issue.record("not a run")
+            return
+        }
+        #expect(s.security.allowTerminalInjection == allowed)
+    }
+
+    @Test(arguments: [
+        ("proot", ["-r", "/srv/root", "true"]), ("linux-user-chroot", ["--seccomp-profile-version", "0", "/srv/root", "true"]),
+        ("linux-user-chroot", ["/srv/root", "true"]), ("jchroot", ["/srv/root", "true"]),
+    ])
+    func compatibilityFrontEndsRefuseTerminalInjection(name: String, args: [String]) throws {
+        guard case .run(let s) = try FrontEnds.named(name).parse(args, HostFacts()) else {
+            Issue.record("not a run")
+            return
+        }
+        #expect(!s.security.allowTerminalInjection)
+    }
+
+    @Test func helpLineOfTheOptionFitsEightyColumns() {
+        let lines = BurrowCommandLine.help.split(separator: "\n").filter { $0.contains("--allow-terminal-injection") }
+        #expect(lines.count == 1)
+        for line in lines { #expect(line.count <= 80, "\(line)") }
+    }
+
     @Test func helpShowsTheProfiles() {
         #expect(BurrowCommandLine.help.contains("--seccomp PROFILE"))
         #expect(BurrowCommandLine.help.contains("linux-user-chroot-0"))
