@@ -111,6 +111,12 @@ public enum Architecture: String, CaseIterable, Equatable, Hashable, Sendable {
 
     public func number(of name: String) -> Int32? { syscalls[name] }
 
+    /// number -> name, for callers that keep numbers (the ptrace engine's tables). Where
+    /// two names share a number, the first in alphabetical order.
+    public var names: [Int32: String] {
+        Dictionary(syscalls.map { ($0.value, $0.key) }, uniquingKeysWith: min)
+    }
+
     /// The ABI this program was built for, nil on an architecture Burrow has no table for.
     public static var native: Architecture? {
         #if arch(x86_64)

@@ -1,4 +1,5 @@
 import BurrowKernel
+import BurrowSeccomp
 import BurrowSpec
 import Glibc
 
@@ -96,12 +97,21 @@ public enum PtraceEngine {
             candidates: candidates(for: spec.process.argv[0], env: env), argv: spec.process.argv,
             environment: env.map { "\($0.0)=\($0.1)" }, hostWorkingDirectory: cwdHost, signalMask: callerMask)
         launch.newSession = spec.process.newSession
+        guard let abi = SyscallTable.abi else { throw Failure("the ptrace engine has no system-call table for this machine") }
+        // Terminal injection (TIOCSTI, TIOCLINUX) fails with EPERM unless allowed: in the
+        // filter, or at the tracer's stops where the kernel takes no filter.
+        let refusals = spec.security.allowTerminalInjection ? nil : TraceFilter.Refusals([TerminalInjection.rule], abi: abi)
         let traced = Array(Set(SyscallTable.traced + (emulator?.traced ?? []))).sorted()
-        launch.filter = TraceFilter.program(trace: traced, arch: SyscallTable.auditArch)
         // Preferred: the queries go to the listener instead (Syscalls/Notified.swift).
         let fakesIds = emulator?.initialCredentials != nil
         let notified = SyscallTable.notified.keys.sorted() + (fakesIds ? [SyscallTable.fstat.nr] : [])
-        launch.notifyFilter = TraceFilter.program(trace: traced, notify: notified, arch: SyscallTable.auditArch)
+        do throws(SeccompError) {
+            launch.filter = try TraceFilter.program(trace: traced, refusals: refusals, abi: abi).map { ($0.code, $0.jt, $0.jf, $0.k) }
+            launch.notifyFilter = try TraceFilter.program(trace: traced, notify: notified, refusals: refusals, abi: abi)
+                .map { ($0.code, $0.jt, $0.jf, $0.k) }
+        } catch {
+            throw Failure(error.message)
+        }
         // Orphans of the command come back to the supervisor, which reaps them. (After the
         // set-up: the cleaner, started there, must not come back.)
         try? Proc.setChildSubreaper()
@@ -127,6 +137,7 @@ public enum PtraceEngine {
         let tracer = Tracer(bindings: bindings, tree: tree, command: child.pid,
                             keepChildren: spec.process.keepChildren || lastToExit, lastToExit: lastToExit)
         tracer.emulator = emulator
+        tracer.refusals = refusals
         let exit = tracer.run()
         do throws(Failure) { try emulator?.save() } catch { report(error.description) }
         if !tracer.initialExecDone, let f = Trace.childFailure(child.report, launch) {

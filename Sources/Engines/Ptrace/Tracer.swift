@@ -23,6 +23,9 @@ final class Tracer {
     var initialExecDone = false
     /// Faked ids, uname and QEMU (Emulator.swift); nil when nothing is faked.
     var emulator: Emulator?
+    /// What the filter refuses (terminal injection unless allowed); refused here at the
+    /// entry stop instead while no filter is active.
+    var refusals: TraceFilter.Refusals?
 
     /// The seccomp listener of the command's filter, once taken: the calls of `notified`
     /// arrive there, not as ptrace stops. -1 without one (the kernel refused it, or no
@@ -285,6 +288,10 @@ final class Tracer {
         } else if nr == SyscallTable.seccompSyscall && !filterActive && t.pid == command && !initialExecDone {
             // Our own filter going in: watch its result.
             result = .rewrite(regs, exit: .restore)
+        } else if !filterActive, let e = refusals?.errno(nr: nr, args: { (0..<6).map { regs.arg($0) } }) {
+            // The kernel took no filter: every call stops here, and what the filter would
+            // have refused is refused now.
+            result = .fail(Errno(rawValue: Int32(e)))
         } else {
             result = .allow
         }
