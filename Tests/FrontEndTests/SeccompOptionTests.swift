@@ -2,6 +2,15 @@ import Testing
 @testable import BurrowFrontEnds
 @testable import BurrowSpec
 
+/// The spec a front-end's command line builds; nil (and an issue) when it builds none.
+private func spec(_ args: [String], frontEnd: String = "burrow") throws -> SandboxSpec? {
+    guard case .run(let s) = try FrontEnds.named(frontEnd).parse(args, HostFacts()) else {
+        Issue.record("not a run: \(args)")
+        return nil
+    }
+    return s
+}
+
 struct SeccompOptionTests {
     @Test(arguments: [
         ([], SeccompProfile.none),
@@ -12,10 +21,7 @@ struct SeccompOptionTests {
         (["--seccomp", "/etc/burrow/deny"], .denyFile(HostPath("/etc/burrow/deny"))),
     ])
     func profiles(args: [String], expected: SeccompProfile) throws {
-        guard case .run(let s) = try BurrowCommandLine.parse(args + ["root"]) else {
-            Issue.record("not a run")
-            return
-        }
+        guard let s = try spec(args + ["root"]) else { return }
         #expect(s.security.seccomp == expected)
     }
 
@@ -46,10 +52,7 @@ struct SeccompOptionTests {
         (["--new-session"], false),
     ])
     func terminalInjection(args: [String], allowed: Bool) throws {
-        guard case .run(let s) = try BurrowCommandLine.parse(args + ["root"]) else {
-            Issue.record("not a run")
-            return
-        }
+        guard let s = try spec(args + ["root"]) else { return }
         #expect(s.security.allowTerminalInjection == allowed)
     }
 
@@ -58,10 +61,7 @@ struct SeccompOptionTests {
         ("linux-user-chroot", ["/srv/root", "true"]), ("jchroot", ["/srv/root", "true"]),
     ])
     func compatibilityFrontEndsRefuseTerminalInjection(name: String, args: [String]) throws {
-        guard case .run(let s) = try FrontEnds.named(name).parse(args, HostFacts()) else {
-            Issue.record("not a run")
-            return
-        }
+        guard let s = try spec(args, frontEnd: name) else { return }
         #expect(!s.security.allowTerminalInjection)
     }
 
