@@ -106,9 +106,9 @@ public enum PtraceEngine {
         let fakesIds = emulator?.initialCredentials != nil
         let notified = SyscallTable.notified.keys.sorted() + (fakesIds ? [SyscallTable.fstat.nr] : [])
         do throws(SeccompError) {
-            launch.filter = try TraceFilter.program(trace: traced, refusals: refusals, abi: abi).map { ($0.code, $0.jt, $0.jf, $0.k) }
-            launch.notifyFilter = try TraceFilter.program(trace: traced, notify: notified, refusals: refusals, abi: abi)
-                .map { ($0.code, $0.jt, $0.jf, $0.k) }
+            let programs = try TraceFilter.programs(trace: traced, notify: notified, refusals: refusals, abi: abi)
+            launch.notifyFilter = programs.withListener.map { ($0.code, $0.jt, $0.jf, $0.k) }
+            launch.filter = programs.traceOnly.map { ($0.code, $0.jt, $0.jf, $0.k) }
         } catch {
             throw Failure(error.message)
         }

@@ -11,11 +11,10 @@ enum TraceFilter {
     /// engine's (`SyscallTable`), turned into `abi`'s names for the compiler. Other ABIs
     /// (i386's int 0x80, x32) get ENOSYS: their path calls would escape translation.
     static func filter(trace: [Int64], notify: [Int64] = [], refusals: Refusals?, abi: Architecture) throws(SeccompError) -> SeccompFilter {
-        let names = abi.names
         func rules(_ numbers: [Int64], _ action: SeccompAction) throws(SeccompError) -> [SeccompRule] {
             var out: [SeccompRule] = []
             for nr in numbers {
-                guard let n = Int32(exactly: nr), let name = names[n] else {
+                guard let n = Int32(exactly: nr), let name = abi.name(of: n) else {
                     throw SeccompError("seccomp: system call \(nr) of the ptrace engine's table has no name on \(abi.rawValue)")
                 }
                 out.append(SeccompRule(name, action))
@@ -34,6 +33,17 @@ enum TraceFilter {
 
     static func program(trace: [Int64], notify: [Int64] = [], refusals: Refusals?, abi: Architecture) throws(SeccompError) -> [BPFInstruction] {
         try filter(trace: trace, notify: notify, refusals: refusals, abi: abi).compile()
+    }
+
+    /// The two programs the command's process tries: with the listener, and without it
+    /// (every path call traced) where the kernel refuses the listener.
+    static func programs(trace: [Int64], notify: [Int64], refusals: Refusals?, abi: Architecture) throws(SeccompError)
+        -> (withListener: [BPFInstruction], traceOnly: [BPFInstruction]) {
+        let withListener = try filter(trace: trace, notify: notify, refusals: refusals, abi: abi)
+        // The same rules, the notified ones traced instead.
+        var traceOnly = withListener
+        traceOnly.rules = withListener.rules.map { $0.action == .userNotify ? SeccompRule($0.syscall, where: $0.conditions, .trace(0)) : $0 }
+        return (try withListener.compile(), try traceOnly.compile())
     }
 
     /// The calls the filter makes fail (today: terminal injection, `TerminalInjection.rule`).
