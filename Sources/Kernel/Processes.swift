@@ -5,6 +5,11 @@ import SystemPackage
 /// One classic BPF instruction (`struct sock_filter`), for seccomp.
 public typealias BPFCode = (code: UInt16, jt: UInt8, jf: UInt8, k: UInt32)
 
+/// The `struct sock_filter` array of a program, for `struct sock_fprog`.
+func sockFilters(_ program: [BPFCode]?) -> [sock_filter] {
+    (program ?? []).map { sock_filter(code: $0.code, jt: $0.jt, jf: $0.jf, k: $0.k) }
+}
+
 /// Processes, signals, identity and namespaces.
 public enum Proc {
     public static func fork(_ what: String) throws(SysError) -> pid_t {
@@ -143,7 +148,7 @@ public enum Proc {
     /// no_new_privs or CAP_SYS_ADMIN). Returns the listener fd with
     /// SECCOMP_FILTER_FLAG_NEW_LISTENER, else 0.
     public static func installSeccomp(_ filter: [BPFCode], flags: UInt32 = 0) throws(SysError) -> Int32 {
-        var copy = filter.map { sock_filter(code: $0.code, jt: $0.jt, jf: $0.jf, k: $0.k) }
+        var copy = sockFilters(filter)
         let r = copy.withUnsafeMutableBufferPointer { f in
             var prog = sock_fprog(len: UInt16(clamping: f.count), filter: f.baseAddress)
             return ck_seccomp(1 /* SECCOMP_SET_MODE_FILTER */, flags, &prog)
@@ -228,7 +233,7 @@ public enum Proc {
         }
         var mask = r.signalMask
         var l = ck_launch()
-        let filter = (r.seccompFilter ?? []).map { sock_filter(code: $0.code, jt: $0.jt, jf: $0.jf, k: $0.k) }
+        let filter = sockFilters(r.seccompFilter)
         let pid: Int32 = filter.withUnsafeBufferPointer { f in
             var prog = sock_fprog(len: UInt16(clamping: f.count), filter: UnsafeMutablePointer(mutating: f.baseAddress))
             return withUnsafePointer(to: &prog) { fprog in

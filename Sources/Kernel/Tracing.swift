@@ -253,9 +253,9 @@ public enum Trace {
         public var newSession = false
         /// The controlling terminal, handed to the command's group before exec; -1: none.
         public var foregroundTerminal: Int32 = -1
-        public var filter: [UInt8]?
+        public var filter: [BPFCode]?
         /// Tried first, with a listener the tracer takes (see ck_trace_launch).
-        public var notifyFilter: [UInt8]?
+        public var notifyFilter: [BPFCode]?
         public init(candidates: [String], argv: [String], environment: [String], hostWorkingDirectory: String, signalMask: sigset_t) {
             self.candidates = candidates
             self.argv = argv
@@ -288,8 +288,8 @@ public enum Trace {
             free(cwd)
         }
         var mask = l.signalMask
-        let filter = l.filter ?? []
-        let notifyFilter = l.notifyFilter ?? []
+        let filter = sockFilters(l.filter)
+        let notifyFilter = sockFilters(l.notifyFilter)
         let parent = getpid()
         let pid = Glibc.fork()
         if pid < 0 {
@@ -300,8 +300,8 @@ public enum Trace {
             candidates.withUnsafeBufferPointer { c in
                 argv.withUnsafeBufferPointer { a in
                     env.withUnsafeBufferPointer { e in
-                        filter.withUnsafeBytes { f in
-                          notifyFilter.withUnsafeBytes { nf in
+                        filter.withUnsafeBufferPointer { f in
+                          notifyFilter.withUnsafeBufferPointer { nf in
                             withUnsafePointer(to: &mask) { m in
                                 var t = ck_trace_launch()
                                 t.candidates = UnsafePointer(c.baseAddress)
@@ -312,10 +312,10 @@ public enum Trace {
                                 t.sigmask = UnsafeRawPointer(m)
                                 t.new_session = l.newSession ? 1 : 0
                                 t.foreground_fd = l.foregroundTerminal
-                                t.filter = l.filter == nil ? nil : f.baseAddress
-                                t.filter_len = UInt16(filter.count / 8)
-                                t.notify_filter = l.notifyFilter == nil ? nil : nf.baseAddress
-                                t.notify_filter_len = UInt16(notifyFilter.count / 8)
+                                t.filter = l.filter == nil ? nil : UnsafeRawPointer(f.baseAddress)
+                                t.filter_len = UInt16(clamping: filter.count)
+                                t.notify_filter = l.notifyFilter == nil ? nil : UnsafeRawPointer(nf.baseAddress)
+                                t.notify_filter_len = UInt16(clamping: notifyFilter.count)
                                 t.report_fd = writeEnd
                                 t.parent = parent
                                 ck_trace_child(&t)

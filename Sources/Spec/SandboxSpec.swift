@@ -247,6 +247,10 @@ public struct Security: Equatable, Sendable {
     public var noNewPrivileges = true
     /// The seccomp filter installed last, just before the command is executed.
     public var seccomp: SeccompProfile = .none
+    /// Let the command type into the caller's terminal (`ioctl` TIOCSTI, and TIOCLINUX on
+    /// a virtual console). Refused by default on every engine, whatever the profile: the
+    /// caller's shell would run what was typed once burrow has exited (CVE-2017-5226).
+    public var allowTerminalInjection = false
     public init() {}
 }
 

@@ -38,6 +38,11 @@
 //   pgleader               pgleader=yes if the probe leads its process group, else no
 //   tag:ANY                nothing: a mark in the argv to find the probe by
 //   ids                    real, effective and saved uid, and the effective capabilities
+//   tiocsti:FD             ioctl(FD, TIOCSTI, "A"): types A into that terminal
+//   tiocsti_high:FD        the same with bits set above the request's 32 ("B")
+//   tiocsti_i386:FD        the same through the i386 ABI, int $0x80 ("C"; x86_64 only)
+//   tioclinux:FD           ioctl(FD, TIOCLINUX, TIOCL_GETSHIFTSTATE): only reads, and on
+//                          a pseudo-terminal the kernel says ENOTTY
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -199,6 +205,18 @@ static pid_t pid_arg(const char *s) {
     return (pid_t)atoi(s);
 }
 
+// What the terminal attempts type: a global, so that its address fits the i386 ABI's
+// 32-bit pointers in this static, non-PIE program.
+static char typed[] = "ABC";
+
+#if defined(__x86_64__)
+static long int80(long nr, long a, long b, long c) {
+    long r;
+    __asm__ volatile("int $0x80" : "=a"(r) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory", "r8", "r9", "r10", "r11");
+    return r;
+}
+#endif
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     for (int i = 1; i < argc; i++) {
@@ -326,6 +344,18 @@ int main(int argc, char **argv) {
             struct __user_cap_data_struct d[2] = {{0}};
             syscall(SYS_capget, &h, d);
             printf("ids=%u %u %u\ncapeff=%08x%08x\n", r, e, s, d[1].effective, d[0].effective);
+        } else if (!strcmp(op, "tiocsti") && a) {
+            CALL(name, syscall(SYS_ioctl, atoi(a), TIOCSTI, &typed[0]));
+        } else if (!strcmp(op, "tiocsti_high") && a) {
+            CALL(name, syscall(SYS_ioctl, atoi(a), 0xFFFFFFFF00000000UL | TIOCSTI, &typed[1]));
+#if defined(__x86_64__)
+        } else if (!strcmp(op, "tiocsti_i386") && a) {
+            long r = int80(54 /* ioctl */, atoi(a), TIOCSTI, (long)&typed[2]);
+            report(name, r < 0 && r > -4096 ? -1 : r, (int)-r);
+#endif
+        } else if (!strcmp(op, "tioclinux") && a) {
+            char subcode = 6;  // TIOCL_GETSHIFTSTATE
+            CALL(name, syscall(SYS_ioctl, atoi(a), TIOCLINUX, &subcode));
         } else {
             printf("%s=unknown-probe\n", name);
         }

@@ -141,7 +141,6 @@ int main(int argc, char **argv) {
         PROBE("tiocsti_badfd", syscall(SYS_ioctl, -1, TIOCSTI, &c))            // EBADF
         PROBE("tiocsti_high_bits", syscall(SYS_ioctl, -1, 0x100000000L | TIOCSTI, &c))
         PROBE("tioclinux", syscall(SYS_ioctl, -1, TIOCLINUX, &c))
-        PROBE("tiocsti_stdin", syscall(SYS_ioctl, 0, TIOCSTI, &c))             // into the terminal
         PROBE("tcgets_badfd", syscall(SYS_ioctl, -1, TCGETS, &c))              // allowed: EBADF
         // linux-user-chroot-0
         PROBE("personality", syscall(SYS_personality, 0xffffffffL))            // query

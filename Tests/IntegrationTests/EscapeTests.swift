@@ -8,7 +8,7 @@
 // engine only for what it claims: paths (`..`, symlinks) resolve inside the guest. The
 // ptrace engine is not a security boundary (see ENGINES in burrow(1)).
 //
-// Covered elsewhere, not repeated here: TIOCSTI (SeccompTests), setuid-root binaries,
+// Covered elsewhere, not repeated here: setuid-root binaries,
 // symlinked bind destinations, the environment and /etc/shadow in setuid mode
 // (SetuidTests), symlinked tmpfs destinations on the namespace engine (FilesystemTests),
 // descriptors inherited by burrow (ProcessTests), no_new_privs (ProcessTests).
@@ -84,6 +84,35 @@ enum EscapeMode: String, Sendable, CustomTestStringConvertible {
         case .ptrace: return await burrow(engine: .ptrace, args, sourceLocation: sourceLocation)
         }
     }
+
+    /// The command line that runs burrow with `args` as the test user, in this mode, for a
+    /// test that starts it itself.
+    func argv(_ args: [String]) -> [String] {
+        switch self {
+        case .namespace: return asTestUser([Harness.binary, "--engine", "namespace"] + args)
+        case .namespaceRoot: return asTestUser([Harness.binary, "--engine", "namespace", "--root"] + args)
+        case .ptrace: return asTestUser([Harness.binary, "--engine", "ptrace"] + args)
+        case .setuid: return startSetuidArgv(args)
+        }
+    }
+}
+
+/// Tests/Helpers/ttyrun.c: runs a command on a new terminal, as its session's shell would,
+/// and then says what is waiting in the terminal's input ("typed=...").
+enum TTYRun {
+    static let built = buildStaticHelper("ttyrun")
+
+    static func path(sourceLocation: SourceLocation = #_sourceLocation) -> String? {
+        if built.path == nil { Issue.record("cannot build ttyrun: \(built.error)", sourceLocation: sourceLocation) }
+        return built.path
+    }
+
+    /// Whether the kernel lets a process type into its controlling terminal at all
+    /// (dev.tty.legacy_tiocsti, Linux 6.2; 1 where the file is missing). With 0 it says EIO.
+    static let kernelAllowsTIOCSTI: Bool = {
+        guard let text = readFile("/proc/sys/dev/tty/legacy_tiocsti") else { return true }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines) != "0"
+    }()
 }
 
 @Suite("Escapes", .timeLimit(.minutes(2)))
@@ -232,15 +261,8 @@ struct EscapeTests {
         _ = EscapeProbe.hostMarker
         let args = (unsharePID ? ["--unshare-pid"] : []) + ["--proc", "/proc", "--tmpfs", "/tmp", "--ro-bind", probe, EscapeProbe.inside,
                     Harness.sharedRootfs] + sh("\(EscapeProbe.inside) fds:\(marker); ls /proc/$$/fd; true")
-        let burrowArgv: [String]
-        switch mode {
-        case .namespace: burrowArgv = asTestUser([Harness.binary] + args)
-        case .namespaceRoot: burrowArgv = asTestUser([Harness.binary, "--root"] + args)
-        case .ptrace: burrowArgv = asTestUser([Harness.binary, "--engine", "ptrace"] + args)
-        case .setuid: burrowArgv = startSetuidArgv(args)
-        }
         // fd 3 on the host's /, fd 4 on the directory holding the marker, not close-on-exec.
-        let wrapper = ["/bin/sh", "-c", "exec 3</ 4<\(shellQuote(Harness.tempBase)); exec \"$@\"", "sh"] + burrowArgv
+        let wrapper = ["/bin/sh", "-c", "exec 3</ 4<\(shellQuote(Harness.tempBase)); exec \"$@\"", "sh"] + mode.argv(args)
         let r = try await spawn(wrapper).wait()
         expectSuccess(r)
         expectLines(r, ["fds=none", "0", "1", "2"])
@@ -480,6 +502,104 @@ struct EscapeTests {
         #expect(hostMountinfo().count == hostBefore, "the host's mount table changed")
         #expect(hostMounts(mentioning: "burrow-escape").isEmpty)
         #expect(!pathExists(root.path + file))
+    }
+
+    // MARK: the caller's terminal
+
+    /// One way to run the terminal attempts: burrow options, and what they allow.
+    struct TerminalCase: Sendable, CustomTestStringConvertible {
+        let options: [String]
+        /// `--seccomp FILE` with a deny file (made by the test).
+        var denyFile = false
+        var allowed: Bool { options.contains("--allow-terminal-injection") }
+        var newSession: Bool { options.contains("--new-session") }
+        var profile: Bool { denyFile || options.contains("--seccomp") }
+        var testDescription: String {
+            let shown = options + (denyFile ? ["--seccomp FILE"] : [])
+            return shown.isEmpty ? "(no option)" : shown.joined(separator: " ")
+        }
+    }
+
+    static let terminalCases: [TerminalCase] = [
+        TerminalCase(options: []),
+        TerminalCase(options: ["--seccomp", "default"]),
+        TerminalCase(options: ["--seccomp", "linux-user-chroot-0"]),
+        TerminalCase(options: [], denyFile: true),
+        TerminalCase(options: ["--allow-terminal-injection"]),
+        TerminalCase(options: ["--seccomp", "default", "--allow-terminal-injection"]),
+        TerminalCase(options: ["--new-session"]),
+        TerminalCase(options: ["--new-session", "--allow-terminal-injection"]),
+    ]
+
+    /// The command's stdin is the terminal of the shell that started burrow, which is the
+    /// command's controlling terminal too unless --new-session (CVE-2017-5226). The probe
+    /// types A (TIOCSTI), B (TIOCSTI with the request's high 32 bits set) and C (TIOCSTI
+    /// through int $0x80) into it and asks TIOCLINUX; the shell then reads its terminal.
+    /// Refused with EPERM from the filter: the same calls get another answer with
+    /// --allow-terminal-injection, and whatever is refused, nothing reaches the shell.
+    @Test("Typing into the caller's terminal (TIOCSTI, TIOCLINUX) is refused on every engine and under every profile unless allowed; nothing reaches the shell",
+          arguments: [EscapeMode.namespace, .namespaceRoot, .setuid, .ptrace], terminalCases)
+    func terminalInjection(_ mode: EscapeMode, _ c: TerminalCase) async throws {
+        guard mode.available, let ttyrun = TTYRun.path() else { return }
+        if mode == .ptrace && c.profile { return }  // --seccomp needs the namespace engine (Refusals)
+        let dir = makeTempDir()
+        defer { dir.remove() }
+        var options = c.options
+        if c.denyFile {
+            writeFile(dir.sub("deny"), "# a build's own list\nreboot\nkexec_load\n")
+            options += ["--seccomp", dir.sub("deny")]
+        }
+        let probes = ["tiocsti:0", "tiocsti_high:0", "tioclinux:0"] + (onX86_64 ? ["tiocsti_i386:0"] : [])
+        guard let args = EscapeProbe.args(options, probes) else { return }
+        let r = try await spawn([ttyrun] + mode.argv(args)).wait()
+        expectSuccess(r)
+        let got = SysProbe.results(r)
+
+        var want: [String: String] = [:]
+        var typed = ""
+        let kernelAnswer = TTYRun.kernelAllowsTIOCSTI ? "ok" : "EIO"
+        for (probe, letter) in [("tiocsti:0", "A"), ("tiocsti_high:0", "B"), ("tiocsti_i386:0", "C")] where probes.contains(probe) {
+            if probe == "tiocsti_i386:0" && mode == .ptrace {
+                want[probe] = "ENOSYS"  // the ptrace engine's filter refuses the i386 ABI as a whole
+            } else if c.newSession {
+                want[probe] = "EPERM"  // not the command's controlling terminal: the kernel refuses
+            } else if c.allowed {
+                want[probe] = kernelAnswer
+                if TTYRun.kernelAllowsTIOCSTI { typed += letter }
+            } else {
+                want[probe] = "EPERM"
+            }
+        }
+        // On a pseudo-terminal the kernel has no TIOCLINUX: ENOTTY when the filter lets it by.
+        want["tioclinux:0"] = c.allowed ? "ENOTTY" : "EPERM"
+        want["typed"] = typed.isEmpty ? "none" : typed
+        for (key, value) in want.sorted(by: { $0.key < $1.key }) {
+            #expect(got[key] == value, "\(key): expected \(value), got \(got[key] ?? "nothing")\n\(r)")
+        }
+    }
+
+    /// On a kernel that takes no seccomp filter (scripts/no-userns --no-seccomp makes
+    /// seccomp(2) fail), the ptrace engine stops at every system call: the tracer refuses
+    /// the same calls at their entry stop.
+    @Test("Ptrace engine without seccomp filters: the tracer refuses terminal injection itself", arguments: [false, true])
+    func terminalInjectionWithoutSeccomp(allowed: Bool) async throws {
+        guard Harness.runningAsRoot, let ttyrun = TTYRun.path(), let probe = EscapeProbe.path() else { return }
+        let attempts = "tiocsti:0 tiocsti_high:0 tioclinux:0"
+        let args = ["--engine", "ptrace"] + (allowed ? ["--allow-terminal-injection"] : []) + [
+            "--proc", "/proc", "--tmpfs", "/tmp", "--ro-bind", probe, EscapeProbe.inside, Harness.sharedRootfs,
+        ] + sh("grep ^Seccomp_filters: /proc/self/status; exec \(EscapeProbe.inside) \(attempts)")
+        let r = try await spawn([ttyrun, Harness.packageRoot + "/scripts/no-userns", "--no-seccomp"]
+                                + asTestUser([Harness.binary] + args)).wait()
+        expectSuccess(r)
+        // no-userns's own filter, and none of burrow's.
+        #expect(r.lines.first.map(normalizedMap) == "Seccomp_filters: 1", "\(r)")
+        let got = SysProbe.results(r)
+        let typed = allowed && TTYRun.kernelAllowsTIOCSTI ? "AB" : "none"
+        let answer = allowed ? (TTYRun.kernelAllowsTIOCSTI ? "ok" : "EIO") : "EPERM"
+        let want = ["tiocsti:0": answer, "tiocsti_high:0": answer, "tioclinux:0": allowed ? "ENOTTY" : "EPERM", "typed": typed]
+        for (key, value) in want.sorted(by: { $0.key < $1.key }) {
+            #expect(got[key] == value, "\(key): expected \(value), got \(got[key] ?? "nothing")\n\(r)")
+        }
     }
 
     // MARK: privilege

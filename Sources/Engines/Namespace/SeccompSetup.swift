@@ -6,6 +6,9 @@ import Glibc
 /// The command's seccomp filter, compiled by the supervisor before anything is forked: a
 /// deny file that cannot be read or parsed stops burrow (status 125) before any process or
 /// namespace exists. The init hands the program to `Proc.launch`, which installs it last.
+/// Without `--seccomp` there is a filter all the same, refusing TIOCSTI and TIOCLINUX,
+/// unless the spec allows terminal injection (`SeccompProfiles.filter` says how the two
+/// are merged). The uname responder's filter (`KernelRelease`) is a second one, on the init.
 enum SeccompSetup {
     /// A deny file larger than this is not a list of system-call names.
     static let fileLimit = 1 << 20
@@ -29,10 +32,17 @@ enum SeccompSetup {
                 throw Failure("seccomp deny file " + error.message)
             }
         }
-        let context = SeccompProfiles.Context(pidNamespace: spec.namespaces.pid, denied: denied)
+        let context = SeccompProfiles.Context(
+            pidNamespace: spec.namespaces.pid, denied: denied, allowTerminalInjection: spec.security.allowTerminalInjection)
         guard let filter = SeccompProfiles.filter(profile, context) else { return nil }
         guard !filter.architectures.isEmpty else {
-            throw Failure("--seccomp: Burrow has no system-call table for this machine's architecture")
+            guard profile == .none else {
+                throw Failure("--seccomp: Burrow has no system-call table for this machine's architecture")
+            }
+            throw Failure("""
+                cannot refuse terminal injection (TIOCSTI): Burrow has no system-call table for this machine's architecture
+                  hint: --new-session keeps the command off your terminal; --allow-terminal-injection runs without the filter
+                """)
         }
         let program: [BPFInstruction]
         do { program = try filter.compile() } catch { throw Failure(error.message) }

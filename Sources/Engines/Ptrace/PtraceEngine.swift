@@ -1,4 +1,5 @@
 import BurrowKernel
+import BurrowSeccomp
 import BurrowSpec
 import Glibc
 
@@ -101,12 +102,21 @@ public enum PtraceEngine {
         var jobs = JobControl(newSession: spec.process.newSession)
         defer { jobs.takeBack() }
         launch.foregroundTerminal = jobs.handOver
+        guard let abi = SyscallTable.abi else { throw Failure("the ptrace engine has no system-call table for this machine") }
+        // Terminal injection (TIOCSTI, TIOCLINUX) fails with EPERM unless allowed: in the
+        // filter, or at the tracer's stops where the kernel takes no filter.
+        let refusals = spec.security.allowTerminalInjection ? nil : TraceFilter.Refusals([TerminalInjection.rule], abi: abi)
         let traced = Array(Set(SyscallTable.traced + (emulator?.traced ?? []))).sorted()
-        launch.filter = TraceFilter.program(trace: traced, arch: SyscallTable.auditArch)
         // Preferred: the queries go to the listener instead (Syscalls/Notified.swift).
         let fakesIds = emulator?.initialCredentials != nil
         let notified = SyscallTable.notified.keys.sorted() + (fakesIds ? [SyscallTable.fstat.nr] : [])
-        launch.notifyFilter = TraceFilter.program(trace: traced, notify: notified, arch: SyscallTable.auditArch)
+        do throws(SeccompError) {
+            let programs = try TraceFilter.programs(trace: traced, notify: notified, refusals: refusals, abi: abi)
+            launch.notifyFilter = programs.withListener.map { ($0.code, $0.jt, $0.jf, $0.k) }
+            launch.filter = programs.traceOnly.map { ($0.code, $0.jt, $0.jf, $0.k) }
+        } catch {
+            throw Failure(error.message)
+        }
         // Orphans of the command come back to the supervisor, which reaps them. (After the
         // set-up: the cleaner, started there, must not come back.)
         try? Proc.setChildSubreaper()
@@ -134,6 +144,7 @@ public enum PtraceEngine {
                             keepChildren: spec.process.keepChildren || lastToExit, lastToExit: lastToExit)
         tracer.emulator = emulator
         tracer.jobs = jobs
+        tracer.refusals = refusals
         let exit = tracer.run()
         jobs = tracer.jobs
         do throws(Failure) { try emulator?.save() } catch { report(error.description) }

@@ -25,6 +25,9 @@ final class Tracer {
     var emulator: Emulator?
     /// The command's process group and the terminal (burrow stops when the group does).
     var jobs = JobControl(newSession: true)
+    /// What the filter refuses (terminal injection unless allowed); refused here at the
+    /// entry stop instead while no filter is active.
+    var refusals: TraceFilter.Refusals?
 
     /// The seccomp listener of the command's filter, once taken: the calls of `notified`
     /// arrive there, not as ptrace stops. -1 without one (the kernel refused it, or no
@@ -304,6 +307,10 @@ final class Tracer {
         } else if nr == SyscallTable.seccompSyscall && !filterActive && t.pid == command && !initialExecDone {
             // Our own filter going in: watch its result.
             result = .rewrite(regs, exit: .restore)
+        } else if !filterActive, let e = refusals?.errno(nr: nr, args: { (0..<6).map { regs.arg($0) } }) {
+            // The kernel took no filter: every call stops here, and what the filter would
+            // have refused is refused now.
+            result = .fail(Errno(rawValue: Int32(e)))
         } else {
             result = .allow
         }

@@ -272,6 +272,9 @@ public enum BurrowCommandLine {
                    }
                    s.seccompGiven = true
                    s.spec.security.seccomp = p }),
+        Option(names: ["--allow-terminal-injection"], metavars: [], group: .security,
+               help: "Let COMMAND type into your terminal (TIOCSTI)",
+               apply: flag { $0.spec.security.allowTerminalInjection = true }),
         // General
         Option(names: ["--engine"], metavars: ["ENGINE"], group: .general,
                help: "auto (default), namespace, setuid or ptrace; BURROW_ENGINE sets the default",
