@@ -63,7 +63,18 @@ let status: Int32 = {
         SetuidMode.giveUp(setuidCaller)
         switch engine {
         case .auto, .namespace, .setuid:
-            return NamespaceEngine.run(spec)
+            // auto: a host may allow a user namespace and still refuse what is done in it
+            // (a mount the probe did not try); then, before the command ever started, the
+            // ptrace engine runs it instead.
+            let fallback = spec.engine == .auto && unavailable(.ptrace) == nil
+            switch NamespaceEngine.attempt(spec, fallThrough: fallback) {
+            case .finished(let status): return status
+            case .hostDenied(let why):
+                if spec.verbose {
+                    printError("\(frontEnd.name): engine namespace failed during set-up: \(why.split(separator: "\n").first ?? ""); engine ptrace (auto)")
+                }
+                return PtraceEngine.run(spec)
+            }
         case .ptrace:
             return PtraceEngine.run(spec)
         }

@@ -7,18 +7,36 @@ import Glibc
 struct Failure: Error {
     var message: String
     var status: Int32
+    /// The host refused what the namespace engine needs (a namespace, an id map, a mount,
+    /// pivot_root: EPERM where Ubuntu's AppArmor restriction or a container's seccomp
+    /// profile says no), before the command started: another engine may work.
+    var hostDenied = false
 
     static let setupStatus: Int32 = 125
     init(_ message: String, status: Int32 = setupStatus) {
         self.message = message
         self.status = status
     }
-    init(_ error: SysError, status: Int32 = setupStatus) { self.init(error.description, status: status) }
+    init(_ error: SysError, status: Int32 = setupStatus) {
+        self.init(error.description, status: status)
+        hostDenied = Self.deniedByHost(error)
+    }
 
-    var encoded: [UInt8] { [UInt8(truncatingIfNeeded: status)] + Array(message.utf8) }
+    /// The operations whose EPERM (or EACCES, for the id-map files) means "not here" rather
+    /// than a mistake in the command line.
+    static func deniedByHost(_ e: SysError) -> Bool {
+        let namespaceOperations = ["unshare", "mount", "open_tree", "move_mount", "mount_setattr", "fsopen", "fsconfig",
+                                   "fsmount", "pivot_root", "umount2", "sethostname"]
+        if e.errno == .notPermitted, namespaceOperations.contains(where: { e.operation.hasPrefix($0) }) { return true }
+        let idFiles = ["/proc/self/uid_map", "/proc/self/gid_map", "/proc/self/setgroups"]
+        return [.notPermitted, .permissionDenied].contains(e.errno) && idFiles.contains(e.subject)
+    }
+
+    var encoded: [UInt8] { [UInt8(truncatingIfNeeded: status), hostDenied ? 1 : 0] + Array(message.utf8) }
     init?(decoding bytes: [UInt8]) {
-        guard let first = bytes.first else { return nil }
-        self.init(String(decoding: bytes.dropFirst(), as: UTF8.self), status: Int32(first))
+        guard bytes.count >= 2 else { return nil }
+        self.init(String(decoding: bytes.dropFirst(2), as: UTF8.self), status: Int32(bytes[0]))
+        hostDenied = bytes[1] == 1
     }
 }
 
