@@ -72,6 +72,15 @@ public enum Files {
         return MountInfo(mountID: id, isMountRoot: root == 1, inode: ino, device: (UInt64(maj) << 32) | UInt64(mi), mode: mode)
     }
 
+    /// The type of the filesystem `fd` is on: fstatfs's f_type (statfs(2)), e.g. `procMagic`.
+    public static func filesystemMagic(_ fd: Int32) throws(SysError) -> Int {
+        var type = 0
+        _ = try retrying("fstatfs", describe(fd)) { ck_fstatfs_type(fd, &type) }
+        return type
+    }
+
+    public static let procMagic = FilesystemKind.proc.rawValue
+
     public static func writeAll(_ fd: Int32, _ bytes: [UInt8], what: String) throws(SysError) {
         var off = 0
         while off < bytes.count {
