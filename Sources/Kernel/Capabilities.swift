@@ -63,8 +63,8 @@ public struct Capabilities: OptionSet, Sendable, Hashable, CustomStringConvertib
 /// Root's capabilities wait in the permitted set (the saved uid is 0) and are raised here,
 /// one call at a time: exactly the capability that call needs, around that call only, then
 /// lowered again. None of these calls resolves a path the caller named: each works on file
-/// descriptors (`""` with `AT_EMPTY_PATH`), on burrow's own working directory, or on no path
-/// at all. So every path the caller names (the rootfs, bind sources, --seccomp files, the
+/// descriptors (`""` with `AT_EMPTY_PATH`, or /proc/self/fd/N), on burrow's own working
+/// directory or "/", or on no path at all. So every path the caller names (the rootfs, bind sources, --seccomp files, the
 /// pid file, mount points, fstab files) is looked up, opened, read or created with no
 /// capability at all: a /proc/PID/cwd of root's process stays as closed as it is for the
 /// caller, and nothing is read that the caller could not read.
@@ -91,7 +91,8 @@ public enum Privileged {
         /// mount(NULL, "/", NULL, MS_REC | MS_SLAVE): propagation of burrow's own "/".
         case setPropagation
         /// pivot_root(".", ".") and umount2(".", MNT_DETACH): on the working directory, which
-        /// burrow has just set with fchdir to an fd it holds.
+        /// burrow has just set with fchdir to an fd it holds; umount2 of "/proc/self/fd/N",
+        /// an fd burrow holds, through its own /proc.
         case pivotRoot
         case detachMount
         /// sethostname(2).

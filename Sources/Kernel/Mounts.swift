@@ -176,17 +176,12 @@ public enum Mounts {
         _ = try retrying("mount (make \(path) private)", path) { Privileged.run(.setPropagation) { Glibc.mount(nil, path, nil, flags, nil) } }
     }
 
-    /// Detaches (umount2 MNT_DETACH) the mount whose root `fd` is, with everything mounted
-    /// below it. Through the working directory, not a path: `fd` is entered with fchdir and
-    /// "." unmounted, then the previous working directory is entered again.
+    /// Detaches (umount2 MNT_DETACH) the mount whose root `fd` is (a directory or a file),
+    /// with everything mounted on and below it. umount2 takes a path: burrow's own
+    /// /proc/self/fd/N, which names the fd and nothing the caller chose.
     public static func detach(_ fd: Int32, what: String) throws(SysError) {
-        let back = try Files.open(".", O_PATH | O_DIRECTORY)
-        defer {
-            _ = Glibc.fchdir(back)
-            Files.close(back)
-        }
-        _ = try retrying("fchdir", what) { Glibc.fchdir(fd) }
-        _ = try retrying("umount2 (MNT_DETACH)", what) { Privileged.run(.detachMount) { Glibc.umount2(".", Int32(MNT_DETACH)) } }
+        let path = "/proc/self/fd/\(fd)"
+        _ = try retrying("umount2 (MNT_DETACH)", what) { Privileged.run(.detachMount) { Glibc.umount2(path, Int32(MNT_DETACH)) } }
     }
 
     /// Enters the directory `fd` as the new root, as runc does: `pivot_root(".", ".")` stacks the

@@ -391,7 +391,7 @@ struct Filesystem {
             guard proc.mountPoint.hasPrefix(prefix) else { throw refused(proc.mountPoint) }
             let relative = String(proc.mountPoint.dropFirst(prefix.count))
             let guest = GuestPath(components: (d.components + relative.split(separator: "/").map(String.init)))
-            guard let fd = try? Files.open2(relative, at: tree, flags: O_PATH | O_DIRECTORY,
+            guard let fd = try? Files.open2(relative, at: tree, flags: O_PATH,
                                             resolve: Resolve.beneath | Resolve.noSymlinks | Resolve.noMagicLinks)
             else { throw refused(guest.description) }
             defer { Files.close(fd) }
