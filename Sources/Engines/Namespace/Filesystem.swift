@@ -96,7 +96,12 @@ struct Filesystem {
                     try callerMayUse(fd, type: type, b)
                     do { try Self.refuseProcfs(fd, as: "a bind source", what: "bind \(b.source) -> \(b.destination)") } catch {
                         Files.close(fd)
-                        throw error
+                        // A front-end's recommended bind (PRoot's -R: /etc/mtab -> /proc/self/mounts)
+                        // is left out, as one the guest cannot have; one asked for by name is refused.
+                        guard b.optionalDestination else { throw error }
+                        log.step("skip \(b.destination): \(b.source) is on a procfs, which setuid mode never binds")
+                        opened.binds[index] = .some(nil)
+                        continue
                     }
                 }
                 opened.binds[index] = Source(tree: try Mounts.cloneTree(fd, what: b.source.string), isDirectory: isDir)

@@ -87,7 +87,11 @@ public enum SetuidMode {
             spec.namespaces.pid = true
             if spec.verbose { say("setuid mode: a new PID namespace (always, in this mode)", spec.toolName) }
         }
-        return NamespaceEngine.run(spec, privilege: .setuidRoot(caller))
+        let own = spec.withOwnProcfsForRecommendedBinds()
+        if spec.verbose, own.operations != spec.operations {
+            say("setuid mode: the recommended /proc bind is the sandbox's own procfs (the host's is never bound)", spec.toolName)
+        }
+        return NamespaceEngine.run(own, privilege: .setuidRoot(caller))
     }
 
     /// nil when the caller, without privilege, can make and use a user namespace as the
