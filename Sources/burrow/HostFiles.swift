@@ -14,6 +14,10 @@ import Glibc
     do throws(SysError) {
         let fd = try Files.open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)
         defer { Files.close(fd) }
+        // In a setuid burrow /proc/self is burrow's own process, which the caller cannot read.
+        if Credentials.isSecureExec, try Files.filesystemMagic(fd) == Files.procMagic {
+            return .failure(UsageError("a file on procfs is not read by a setuid burrow (/proc/self would be burrow's own)"))
+        }
         let limit = 1 << 20
         let bytes = try Files.readAll(fd, limit: limit)
         if bytes.count >= limit { return .failure(UsageError("larger than 1 MiB: not a configuration file")) }
