@@ -129,46 +129,12 @@ public enum Mounts {
         }
     }
 
-    /// One line of /proc/self/mountinfo: the mount's id (statx's STATX_MNT_ID), its parent's,
-    /// where it is mounted (as this process's root sees it) and its filesystem type.
-    public struct TableEntry: Sendable, Equatable {
-        public var id: UInt64
-        public var parent: UInt64
-        public var mountPoint: String
-        public var type: String
-    }
-
-    /// This process's mount table, from /proc/self/mountinfo.
-    public static func table() throws(SysError) -> [TableEntry] {
+    /// This process's mount table, /proc/self/mountinfo, as the kernel writes it (BurrowSpec's
+    /// MountTable reads it).
+    public static func tableText() throws(SysError) -> String {
         let fd = try Files.open("/proc/self/mountinfo", O_RDONLY)
         defer { Files.close(fd) }
-        let text = String(decoding: try Files.readAll(fd, limit: 64 << 20), as: UTF8.self)
-        return text.split(separator: "\n").compactMap { line in
-            // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - TYPE SOURCE SUPEROPTIONS
-            let fields = line.split(separator: " ", omittingEmptySubsequences: false)
-            guard fields.count > 6, let id = UInt64(fields[0]), let parent = UInt64(fields[1]),
-                  let dash = fields[6...].firstIndex(of: "-"), dash + 1 < fields.count
-            else { return nil }
-            return TableEntry(id: id, parent: parent, mountPoint: unescape(fields[4]), type: unescape(fields[dash + 1]))
-        }
-    }
-
-    /// mountinfo writes space, tab, newline and backslash as \ and three octal digits.
-    static func unescape(_ field: Substring) -> String {
-        var out: [UInt8] = []
-        let bytes = Array(field.utf8)
-        var i = 0
-        while i < bytes.count {
-            if bytes[i] == UInt8(ascii: "\\"), i + 3 < bytes.count,
-               let v = UInt8(String(decoding: bytes[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
-                out.append(v)
-                i += 4
-            } else {
-                out.append(bytes[i])
-                i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
+        return String(decoding: try Files.readAll(fd, limit: 64 << 20), as: UTF8.self)
     }
 
     /// Classic mount(2), for propagation changes only.

@@ -379,19 +379,10 @@ struct Filesystem {
         }
         // Each round detaches one procfs (and everything on and below it); the table is read again.
         for _ in 0..<256 {
-            let table = try Mounts.table()
-            let parents = Dictionary(table.map { ($0.id, $0.parent) }, uniquingKeysWith: { first, _ in first })
-            func isBelow(_ id: UInt64, _ ancestor: UInt64) -> Bool {
-                var current = id
-                for _ in 0..<table.count {
-                    guard let parent = parents[current], parent != current else { return false }
-                    if parent == ancestor { return true }
-                    current = parent
-                }
-                return false
-            }
+            let table = MountTable.parse(try Mounts.tableText())
             guard let base = table.first(where: { $0.id == top }) else { throw refused("(not in the mount table)") }
-            guard let proc = table.first(where: { $0.type == "proc" && isBelow($0.id, top) }) else { return }
+            let below = MountTable.ids(below: top, in: table)
+            guard let proc = table.first(where: { $0.type == "proc" && below.contains($0.id) }) else { return }
             let prefix = base.mountPoint == "/" ? "/" : base.mountPoint + "/"
             guard proc.mountPoint.hasPrefix(prefix) else { throw refused(proc.mountPoint) }
             let relative = String(proc.mountPoint.dropFirst(prefix.count))
@@ -401,7 +392,8 @@ struct Filesystem {
             else { throw refused(guest.description) }
             defer { Files.close(fd) }
             // The mount found there is that procfs, or one mounted on top of it (gone with it).
-            guard let found = try? Files.mountInfo(fd), found.isMountRoot, found.mountID == proc.id || isBelow(found.mountID, proc.id)
+            guard let found = try? Files.mountInfo(fd), found.isMountRoot,
+                  found.mountID == proc.id || MountTable.ids(below: proc.id, in: table).contains(found.mountID)
             else { throw refused(guest.description) }
             try Mounts.detach(fd, what: guest.description)
             log.step("detached \(guest): the host's procfs, carried in by \(what) (setuid mode: no procfs but the sandbox's own)")
