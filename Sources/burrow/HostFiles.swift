@@ -15,7 +15,7 @@ import Glibc
         let fd = try Files.open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)
         defer { Files.close(fd) }
         // In a setuid burrow /proc/self is burrow's own process, which the caller cannot read.
-        if Credentials.isSecureExec, try Files.filesystemMagic(fd) == Files.procMagic {
+        if Credentials.isSecureExec, try Files.isOnProcfs(fd) {
             return .failure(UsageError("a file on procfs is not read by a setuid burrow (/proc/self would be burrow's own)"))
         }
         let limit = 1 << 20

@@ -145,7 +145,7 @@ struct Filesystem {
     /// the host's: through /proc/PID/root of the caller's other processes the command would
     /// reach the host's /. Refused by what the opened fd is on, whatever the path said.
     static func refuseProcfs(_ fd: Int32, as role: String, what: String) throws(SysError) {
-        guard try Files.filesystemMagic(fd) == Files.procMagic else { return }
+        guard try Files.isOnProcfs(fd) else { return }
         throw SysError(what, errno: .permissionDenied, hint: """
             a procfs is refused as \(role) in setuid mode: the command would reach other processes' \
             /proc/PID/root outside the sandbox; use --proc DEST for the sandbox's own

@@ -21,7 +21,7 @@ enum SeccompSetup {
             do throws(SysError) {
                 let fd = try Files.open(path.string, O_RDONLY | O_NOCTTY)
                 defer { Files.close(fd) }
-                if setuid, try Files.filesystemMagic(fd) == Files.procMagic {
+                if setuid, try Files.isOnProcfs(fd) {
                     throw SysError("read", errno: .permissionDenied,
                                    hint: "a file on procfs is not read in setuid mode: /proc/self would be burrow's own process")
                 }
