@@ -155,17 +155,20 @@ int ck_getresgid(uint32_t *r, uint32_t *e, uint32_t *s) { return (int)syscall(SY
 int ck_setfsuid(uint32_t id) { return (int)syscall(SYS_setfsuid, id); }
 int ck_setfsgid(uint32_t id) { return (int)syscall(SYS_setfsgid, id); }
 int ck_setgroups(size_t n, const uint32_t *g) { return (int)syscall(SYS_setgroups, n, g); }
-int ck_capabilities(uint64_t *permitted, uint64_t *effective) {
+int ck_capget(uint64_t *permitted, uint64_t *effective, uint64_t *inheritable) {
     struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
     struct __user_cap_data_struct d[2];
     if (syscall(SYS_capget, &h, d) != 0) return -1;
     *permitted = (uint64_t)d[1].permitted << 32 | d[0].permitted;
     *effective = (uint64_t)d[1].effective << 32 | d[0].effective;
+    *inheritable = (uint64_t)d[1].inheritable << 32 | d[0].inheritable;
     return 0;
 }
-int ck_capabilities_clear(void) {
+int ck_capset(uint64_t permitted, uint64_t effective, uint64_t inheritable) {
     struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-    struct __user_cap_data_struct d[2] = {{0, 0, 0}, {0, 0, 0}};
+    struct __user_cap_data_struct d[2] = {
+        {(uint32_t)effective, (uint32_t)permitted, (uint32_t)inheritable},
+        {(uint32_t)(effective >> 32), (uint32_t)(permitted >> 32), (uint32_t)(inheritable >> 32)}};
     return (int)syscall(SYS_capset, &h, d);
 }
 unsigned long ck_at_secure(void) { return getauxval(AT_SECURE); }

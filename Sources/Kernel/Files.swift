@@ -58,9 +58,15 @@ public enum Files {
     /// True when `fd` is the root directory of a procfs instance (procfs's root inode is 1):
     /// a bind of it shows processes, and its magic links mean the process that looks.
     public static func isProcfsRoot(_ fd: Int32) -> Bool {
-        var type = 0
-        guard ck_fstatfs_type(fd, &type) == 0, type == FilesystemKind.proc.rawValue else { return false }
+        guard (try? isOnProcfs(fd)) == true else { return false }
         return (try? stat("", at: fd).st_ino) == 1
+    }
+
+    /// True when `fd` is anywhere on a procfs (its superblock's magic, fstatfs's f_type).
+    public static func isOnProcfs(_ fd: Int32) throws(SysError) -> Bool {
+        var type = 0
+        _ = try retrying("fstatfs", describe(fd)) { ck_fstatfs_type(fd, &type) }
+        return type == FilesystemKind.proc.rawValue
     }
 
     public struct MountInfo: Sendable { public var mountID: UInt64; public var isMountRoot: Bool; public var inode: UInt64; public var device: UInt64; public var mode: UInt32 }

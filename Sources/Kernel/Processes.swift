@@ -158,11 +158,11 @@ public enum Proc {
     }
 
     public static func unshare(_ flags: Int32, what: String, hint: String? = nil) throws(SysError) {
-        if ck_unshare(flags) != 0 { throw SysError.last("unshare", what, hint: hint) }
+        if Privileged.run(.unshare(flags), { ck_unshare(flags) }) != 0 { throw SysError.last("unshare", what, hint: hint) }
     }
 
     public static func setHostname(_ name: String) throws(SysError) {
-        if ck_sethostname(name, name.utf8.count) != 0 { throw SysError.last("sethostname", name) }
+        if Privileged.run(.setHostname, { ck_sethostname(name, name.utf8.count) }) != 0 { throw SysError.last("sethostname", name) }
     }
 
     public static let lastCapability: Int32 = {
@@ -188,7 +188,7 @@ public enum Proc {
         public var clearGroups = false
         public var uid: UInt32
         public var gid: UInt32
-        public var keepCapabilities: Set<Int32> = []
+        public var keepCapabilities: Capabilities = []
         public var dropBoundingSet = false
         /// Installed last, right before execve; nil: none.
         public var seccompFilter: [BPFCode]?
@@ -227,10 +227,8 @@ public enum Proc {
             env.forEach { free($0) }
             free(cwd)
         }
-        var low: UInt32 = 0, high: UInt32 = 0
-        for cap in r.keepCapabilities where cap <= lastCapability {
-            if cap < 32 { low |= 1 << UInt32(cap) } else { high |= 1 << UInt32(cap - 32) }
-        }
+        let kept = r.keepCapabilities.intersection(.all(upTo: lastCapability)).rawValue
+        let low = UInt32(truncatingIfNeeded: kept), high = UInt32(truncatingIfNeeded: kept >> 32)
         var mask = r.signalMask
         var l = ck_launch()
         let filter = sockFilters(r.seccompFilter)
@@ -295,7 +293,9 @@ public enum Proc {
         defer { Files.close(sock) }
         var flags: Int16 = 0
         if ck_if_get_flags(sock, "lo", &flags) != 0 { throw SysError.last("ioctl SIOCGIFFLAGS", "lo") }
-        if ck_if_set_flags(sock, "lo", flags | Int16(IFF_UP)) != 0 { throw SysError.last("ioctl SIOCSIFFLAGS", "lo up") }
+        if Privileged.run(.setInterfaceFlags, { ck_if_set_flags(sock, "lo", flags | Int16(IFF_UP)) }) != 0 {
+            throw SysError.last("ioctl SIOCSIFFLAGS", "lo up")
+        }
     }
 }
 
@@ -421,4 +421,7 @@ public enum Signals {
 extension Proc {
     public static func setChildSubreaper() throws(SysError) { try prctl(PR_SET_CHILD_SUBREAPER, 1, what: "PR_SET_CHILD_SUBREAPER") }
     public static func setDumpable(_ on: Bool) throws(SysError) { try prctl(PR_SET_DUMPABLE, on ? 1 : 0, what: "PR_SET_DUMPABLE") }
+    /// no_new_privs: exec grants nothing from here on (setuid bits, file capabilities), and a
+    /// seccomp filter may be installed without CAP_SYS_ADMIN.
+    public static func setNoNewPrivileges() throws(SysError) { try prctl(PR_SET_NO_NEW_PRIVS, 1, what: "PR_SET_NO_NEW_PRIVS") }
 }

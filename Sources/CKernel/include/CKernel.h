@@ -97,8 +97,8 @@ int ck_getresgid(uint32_t *r, uint32_t *e, uint32_t *s);
 int ck_setfsuid(uint32_t id);  // returns the previous fsuid; (uint32_t)-1 only queries
 int ck_setfsgid(uint32_t id);
 int ck_setgroups(size_t n, const uint32_t *groups);
-int ck_capabilities(uint64_t *permitted, uint64_t *effective);  // capget of this process
-int ck_capabilities_clear(void);                                // capset: all empty
+int ck_capget(uint64_t *permitted, uint64_t *effective, uint64_t *inheritable);  // this process's sets
+int ck_capset(uint64_t permitted, uint64_t effective, uint64_t inheritable);
 unsigned long ck_at_secure(void);                               // getauxval(AT_SECURE)
 int ck_faccessat2(int dirfd, const char *path, int mode, int flags);
 

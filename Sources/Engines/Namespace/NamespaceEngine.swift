@@ -95,7 +95,7 @@ public enum NamespaceEngine {
             guard (try? Proc.dieWithParent(SIGKILL, expectedParent: parent)) == true else { return 128 + SIGKILL }
         }
 
-        let seccomp = try SeccompSetup.program(for: spec, log: log)
+        let seccomp = try SeccompSetup.program(for: spec, setuid: privilege.caller != nil, log: log)
 
         // Read while the host's /proc is in reach: the command drops capabilities up to it.
         _ = Proc.lastCapability

@@ -101,7 +101,7 @@ struct Sandbox {
                     children = try Files.open("/proc/thread-self/children", O_RDONLY)
                 } catch { throw Failure(error) }
             }
-            var fs = Filesystem(spec: spec, log: log, cleaner: channels.cleanerSandbox, checkCallerAccess: privilege.caller != nil)
+            var fs = Filesystem(spec: spec, log: log, cleaner: channels.cleanerSandbox, setuidMode: privilege.caller != nil)
             rootfd = try fs.build()
             do throws(SysError) {
                 if let name = spec.process.hostname {

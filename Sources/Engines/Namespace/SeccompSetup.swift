@@ -13,7 +13,10 @@ enum SeccompSetup {
     /// A deny file larger than this is not a list of system-call names.
     static let fileLimit = 1 << 20
 
-    static func program(for spec: SandboxSpec, log: Log) throws(Failure) -> [BPFCode]? {
+    /// `setuid`: the file is read by a setuid burrow, as the caller (see SetuidMode), but a
+    /// file on procfs is refused: /proc/self there is burrow's own process, and a parse error
+    /// would quote what the caller cannot read from outside.
+    static func program(for spec: SandboxSpec, setuid: Bool = false, log: Log) throws(Failure) -> [BPFCode]? {
         let profile = spec.security.seccomp
         var denied: [String] = []
         if case .denyFile(let path) = profile {
@@ -21,9 +24,13 @@ enum SeccompSetup {
             do throws(SysError) {
                 let fd = try Files.open(path.string, O_RDONLY | O_NOCTTY)
                 defer { Files.close(fd) }
+                if setuid, try Files.isOnProcfs(fd) {
+                    throw SysError("read", errno: .permissionDenied,
+                                   hint: "a file on procfs is not read in setuid mode: /proc/self would be burrow's own process")
+                }
                 text = try Files.readAll(fd, limit: fileLimit + 1)
             } catch {
-                throw Failure(SysError("\(error.operation) seccomp deny file", path.string, errno: error.errno))
+                throw Failure(SysError("\(error.operation) seccomp deny file", path.string, errno: error.errno, hint: error.hint))
             }
             guard text.count <= fileLimit else {
                 throw Failure("seccomp deny file \(path): larger than \(fileLimit) bytes; it should list system-call names")
