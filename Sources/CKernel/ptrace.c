@@ -8,8 +8,10 @@
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -138,7 +140,14 @@ void ck_trace_child(const struct ck_trace_launch *l) {
     }
     STEP(CK_TSTEP_SIGMASK, syscall(SYS_rt_sigprocmask, SIG_SETMASK, l->sigmask, NULL, 8));
     // Only 0, 1 and 2 reach the command (the report pipe is close-on-exec already).
-    STEP(CK_TSTEP_CLOSE_RANGE, syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */));
+    if (syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) < 0) {
+        // Before Linux 5.11, or refused (Docker before 20.10.10 did not list it): one by one.
+        int e = errno;
+        if (e != ENOSYS && e != EPERM && e != EINVAL) STEP(CK_TSTEP_CLOSE_RANGE, (errno = e, -1));
+        struct rlimit lim;
+        STEP(CK_TSTEP_CLOSE_RANGE, syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &lim));
+        for (unsigned long fd = 3; fd < lim.rlim_cur && fd < (1UL << 20); fd++) syscall(SYS_fcntl, (int)fd, F_SETFD, FD_CLOEXEC);
+    }
 #undef STEP
     for (int i = 0; i < l->candidate_count; i++) {
         syscall(SYS_execve, l->candidates[i], l->argv, l->envp);
