@@ -268,17 +268,15 @@ public enum Trace {
             }
         }
 
-        /// Whether `e` means this way is closed here, not that this address or tracee failed.
-        /// /proc may be missing (ENOENT, seen when probing on this very process) or read-only
-        /// (EROFS).
+        /// Whether `e` means this way is closed here, not that this address or tracee failed:
+        /// a profile's EPERM, ENOSYS or EINVAL (the calls are made with valid flags), EACCES;
+        /// /proc missing (ENOENT, seen when probing on this very process) or read-only (EROFS).
         static func refuses(_ access: Access, _ e: Int32, probing: Bool) -> Bool {
-            e == EPERM || e == ENOSYS || e == EACCES || (access == .procMem && (e == EROFS || (probing && e == ENOENT)))
-        }
-
-        private static func fallBack(_ access: inout Access, writing: Bool, _ e: Int32) {
-            let next = Access(rawValue: access.rawValue + 1) ?? .peekPoke
-            noteFallback("tracee memory: \(access.name(writing: writing)): \(String(cString: strerror(e))): \(writing ? "writing" : "reading") through \(next.name(writing: writing)) instead")
-            access = next
+            switch access {
+            case .processVM: return e == EPERM || e == ENOSYS || e == EINVAL || e == EACCES
+            case .procMem: return e == EPERM || e == EACCES || e == EROFS || (probing && e == ENOENT)
+            case .peekPoke: return false
+            }
         }
 
         /// How the tracee's memory is written now (for messages).
@@ -286,31 +284,34 @@ public enum Trace {
 
         /// Bytes read (at most `buffer.count`), or -1 with errno set.
         public static func read(_ pid: pid_t, _ buffer: UnsafeMutableRawBufferPointer, at address: UInt64, probing: Bool = false) -> Int {
-            while true {
-                let n: Int
-                switch reading {
-                case .processVM: n = ck_vm_read(pid, buffer.baseAddress, buffer.count, address)
-                case .procMem: n = procMem(pid, O_RDONLY) { Glibc.pread($0, buffer.baseAddress, buffer.count, off_t(Int64(bitPattern: address))) }
-                case .peekPoke: return peek(pid, buffer, at: address)
-                }
-                let e = Glibc.errno
-                guard n < 0, refuses(reading, e, probing: probing) else { return n }
-                fallBack(&reading, writing: false, e)
-            }
+            transfer(pid, writing: false, buffer.baseAddress, buffer.count, at: address, probing: probing)
         }
 
         /// Bytes written, or -1 with errno set.
         public static func write(_ pid: pid_t, _ bytes: UnsafeRawBufferPointer, at address: UInt64, probing: Bool = false) -> Int {
+            transfer(pid, writing: true, UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count, at: address, probing: probing)
+        }
+
+        /// One read or write the way chosen so far; a way refused here is left for the next.
+        private static func transfer(_ pid: pid_t, writing: Bool, _ local: UnsafeMutableRawPointer?, _ count: Int, at address: UInt64,
+                                     probing: Bool) -> Int {
             while true {
+                let access = writing ? Self.writing : reading
                 let n: Int
-                switch writing {
-                case .processVM: n = ck_vm_write(pid, bytes.baseAddress, bytes.count, address)
-                case .procMem: n = procMem(pid, O_WRONLY) { Glibc.pwrite($0, bytes.baseAddress, bytes.count, off_t(Int64(bitPattern: address))) }
-                case .peekPoke: return poke(pid, bytes, at: address)
+                switch access {
+                case .processVM: n = writing ? ck_vm_write(pid, local, count, address) : ck_vm_read(pid, local, count, address)
+                case .procMem:
+                    let offset = off_t(Int64(bitPattern: address))
+                    n = procMem(pid, writing ? O_WRONLY : O_RDONLY) { writing ? Glibc.pwrite($0, local, count, offset) : Glibc.pread($0, local, count, offset) }
+                case .peekPoke:
+                    let buffer = UnsafeMutableRawBufferPointer(start: local, count: count)
+                    return writing ? poke(pid, UnsafeRawBufferPointer(buffer), at: address) : peek(pid, buffer, at: address)
                 }
                 let e = Glibc.errno
-                guard n < 0, refuses(writing, e, probing: probing) else { return n }
-                fallBack(&writing, writing: true, e)
+                guard n < 0, refuses(access, e, probing: probing) else { return n }
+                let next = Access(rawValue: access.rawValue + 1) ?? .peekPoke
+                noteFallback("tracee memory: \(access.name(writing: writing)): \(String(cString: strerror(e))): \(writing ? "writing" : "reading") through \(next.name(writing: writing)) instead")
+                if writing { Self.writing = next } else { reading = next }
             }
         }
 

@@ -476,7 +476,8 @@ func sh(_ script: String) -> [String] { ["/bin/sh", "-c", script] }
 /// sleep really runs, then prints its argv, so a test can tell "killed" from "never ran".
 /// Needs /proc and /dev (busybox sh opens /dev/null for background jobs anyway).
 func waitUntilRunning(sleep marker: String) -> String {
-    #"i=0; until tr '\0' ' ' < /proc/$!/cmdline 2>/dev/null | grep -q "sleep \#(marker)"; do i=$((i+1)); [ $i -gt 200 ] && break; sleep 0.05; done; tr '\0' ' ' < /proc/$!/cmdline; echo"#
+    // "^": before its exec, the forked shell's command line (the whole script) names it too.
+    #"i=0; until tr '\0' ' ' < /proc/$!/cmdline 2>/dev/null | grep -q "^sleep \#(marker)"; do i=$((i+1)); [ $i -gt 200 ] && break; sleep 0.05; done; tr '\0' ' ' < /proc/$!/cmdline; echo"#
 }
 
 // MARK: - Mounts

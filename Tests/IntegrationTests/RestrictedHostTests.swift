@@ -4,7 +4,7 @@
 // filter that binds the test user). Each time: the command's status, a bind, faked root
 // (chown then stat), 100 processes, a background process killed when the command exits,
 // nothing left behind, and -v naming the fallback in use. Then a Debian rootfs under the
-// Docker profile (gcc, perl: the minbase fixture has no python3), burrow as a container's
+// Docker profile (gcc, perl, python3), burrow as a container's
 // pid 1 (where it used to hang), the proot front-end, and set-up failures: status 125, the
 // operation named, nothing left.
 
@@ -79,14 +79,10 @@ struct RestrictedHostTests {
         /// The script every restriction runs: exits 3. `background`: leaves a sleep running
         /// (proot waits for it: not there).
         func script(background: Bool = true) -> String {
-            // Until the sleep runs: the forked shell's command line names it too.
-            let sleep = """
-                sleep \(marker) & i=0; until [ "$(cat /proc/$!/comm 2>/dev/null)" = sleep ]; do i=$((i+1)); [ $i -gt 200 ] && break; sleep 0.05; done
-                tr '\\0' ' ' < /proc/$!/cmdline; echo
-                """
+            let sleep = "sleep \(marker) & \(waitUntilRunning(sleep: marker))"
             return """
                 cat /work/hello && echo from-guest > /work/written
-                touch /tmp/f-\(marker) && chown 1234:5678 /tmp/f-\(marker) && stat -c '%u %g' /tmp/f-\(marker)
+                touch /work/f && chown 1234:5678 /work/f && stat -c '%u %g' /work/f
                 i=0; while [ $i -lt 100 ]; do /bin/true & i=$((i+1)); done; wait; echo "$i processes"
                 \(background ? sleep : "")
                 exit 3
@@ -135,7 +131,7 @@ struct RestrictedHostTests {
         await s.expectNothingLeft()
     }
 
-    @Test("A Debian rootfs under Docker's profile: gcc builds and runs a program, perl runs, with a --tmpfs /tmp",
+    @Test("A Debian rootfs under Docker's profile: gcc builds and runs a program, perl and python3 run, with a --tmpfs /tmp",
           .enabled(if: DebianFixture.runnable, DebianFixture.skipReason),
           arguments: [Restriction.docker, Restriction(options: ["--docker", "--pid1"], says: Restriction.listener)])
     func debian(_ restriction: Restriction) async throws {
@@ -143,14 +139,13 @@ struct RestrictedHostTests {
         let s = Scene()
         defer { s.tearDown() }
         writeFile(s.work.sub("h.c"), "#include <stdio.h>\nint main(void) { puts(\"hello from gcc\"); return 0; }\n", owner: testUser)
-        // The minbase fixture has no python3 (scripts/make-debian-rootfs): perl-base stands in.
-        // (The proot run has the copy's /tmp, which the other case uses too: a name of its own.)
-        let script = "gcc -o /tmp/h-\(s.marker) /work/h.c && /tmp/h-\(s.marker) && perl -e 'print \"perl \", 6 * 7, \"\\n\"' && { [ -e /usr/bin/python3 ] || echo no-python3; }"
+        // The program in /work: the proot run has the shared copy's /tmp.
+        let script = "gcc -o /work/h /work/h.c && /work/h && perl -e 'print \"perl \", 6 * 7, \"\\n\"' && python3 -c 'import os; print(\"python\", 6 * 7, os.getcwd())'"
         let r = await underRestriction(restriction, [Harness.binary, "--engine", "ptrace", "-v", "--tmpfs", "/tmp", "--dev", "/dev",
                                                      "--bind", s.work.path, "/work", root.path] + ["/bin/sh", "-c", script],
                                        environment: ["TMPDIR": s.tmp.path, "PATH": "/usr/bin:/bin"], timeout: 120)
         expectSuccess(r)
-        expectLines(r, ["hello from gcc", "perl 42", "no-python3"])
+        expectLines(r, ["hello from gcc", "perl 42", "python 42 /"])
         expectStderr(r, contains: restriction.says)
         await s.expectNothingLeft()
         // The same through proot.
@@ -159,7 +154,7 @@ struct RestrictedHostTests {
                                                             "-b", "\(s.work.path):/work", "-b", "/dev", "/bin/sh", "-c", script],
                                               environment: env, timeout: 120)
         expectSuccess(viaProot)
-        expectLines(viaProot, ["hello from gcc", "perl 42", "no-python3"])
+        expectLines(viaProot, ["hello from gcc", "perl 42", "python 42 /"])
         await s.expectNothingLeft()
     }
 
