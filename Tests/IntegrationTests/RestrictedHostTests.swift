@@ -60,7 +60,7 @@ func underRestriction(
     }
 }
 
-@Suite("Restricted hosts (ptrace engine)", .timeLimit(.minutes(3)))
+@Suite("Restricted hosts (ptrace engine)", .serialized, .timeLimit(.minutes(5)))
 struct RestrictedHostTests {
     let rootfs = Harness.sharedRootfs
 
