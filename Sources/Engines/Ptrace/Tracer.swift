@@ -393,11 +393,12 @@ final class Tracer {
             if now.result >= 0 {
                 filterActive = true
                 if withListener { listenerExpected = true } else { log.step("seccomp filter in place: path calls are traced") }
-            } else if withListener {
-                // An old kernel, or a profile that refuses listeners: the child installs the
-                // filter that traces those calls too.
+            } else {
                 let e = Errno(rawValue: Int32(truncatingIfNeeded: -now.result))
-                log.step("no seccomp user notification (seccomp SECCOMP_FILTER_FLAG_NEW_LISTENER: \(e)): stat, access and readlink are traced instead")
+                // An old kernel, or a profile that refuses listeners: the child installs the
+                // filter that traces those calls too; without that one, every call stops.
+                log.step(withListener ? "no seccomp user notification (seccomp SECCOMP_FILTER_FLAG_NEW_LISTENER: \(e)): stat, access and readlink are traced instead"
+                                      : "no seccomp filter (seccomp SECCOMP_SET_MODE_FILTER: \(e)): every system call stops")
             }
         }
         switch p.onExit {
