@@ -8,8 +8,11 @@
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -83,6 +86,21 @@ int ck_forward_signals_to(pid_t pid, const int *signals, int count) {
     return 0;
 }
 
+// sendmsg with one descriptor (SCM_RIGHTS), as a raw system call.
+static long send_descriptor(int sock, int fd) {
+    char byte = 1;
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    union { char b[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof u.b};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    return syscall(SYS_sendmsg, sock, &m, MSG_NOSIGNAL);
+}
+
 void ck_trace_child(const struct ck_trace_launch *l) {
     int failure[3] = {0, 0, -1};
 #define STEP(n, call) do { if ((call) < 0) { failure[0] = (n); failure[1] = errno; goto fail; } } while (0)
@@ -107,10 +125,13 @@ void ck_trace_child(const struct ck_trace_launch *l) {
     // Wait for the tracer to set its options (TRACESECCOMP among them) before the filter.
     STEP(CK_TSTEP_STOP, syscall(SYS_kill, syscall(SYS_getpid), SIGSTOP));
     long listener = -1;
-    if (l->notify_filter) {
+    if (l->notify_filter && l->listener_socket >= 0) {
         struct sock_fprog prog = {.len = l->notify_filter_len, .filter = (struct sock_filter *)l->notify_filter};
         // Its listener is close-on-exec: the command never sees it.
         listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+        // To the tracer, before any call the filter sends to the listener (execve is traced:
+        // by its stop, the tracer has it). Unsent, those calls would wait for ever: end here.
+        if (listener >= 0) STEP(CK_TSTEP_SEND_LISTENER, send_descriptor(l->listener_socket, (int)listener));
     }
     if (listener < 0 && l->filter) {
         struct sock_fprog prog = {.len = l->filter_len, .filter = (struct sock_filter *)l->filter};
@@ -119,7 +140,14 @@ void ck_trace_child(const struct ck_trace_launch *l) {
     }
     STEP(CK_TSTEP_SIGMASK, syscall(SYS_rt_sigprocmask, SIG_SETMASK, l->sigmask, NULL, 8));
     // Only 0, 1 and 2 reach the command (the report pipe is close-on-exec already).
-    STEP(CK_TSTEP_CLOSE_RANGE, syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */));
+    if (syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) < 0) {
+        // Before Linux 5.11, or refused (Docker before 20.10.10 did not list it): one by one.
+        int e = errno;
+        if (e != ENOSYS && e != EPERM && e != EINVAL) STEP(CK_TSTEP_CLOSE_RANGE, (errno = e, -1));
+        struct rlimit lim;
+        STEP(CK_TSTEP_CLOSE_RANGE, syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &lim));
+        for (unsigned long fd = 3; fd < lim.rlim_cur && fd < (1UL << 20); fd++) syscall(SYS_fcntl, (int)fd, F_SETFD, FD_CLOEXEC);
+    }
 #undef STEP
     for (int i = 0; i < l->candidate_count; i++) {
         syscall(SYS_execve, l->candidates[i], l->argv, l->envp);
@@ -178,8 +206,6 @@ int ck_probe_userns(struct ck_userns_probe *p) {
 }
 
 #include <sys/signalfd.h>
-int ck_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
-int ck_pidfd_getfd(int pidfd, int fd) { return (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0); }
 int ck_signalfd(const void *mask) { return signalfd(-1, (const sigset_t *)mask, SFD_NONBLOCK | SFD_CLOEXEC); }
 
 // The guest's ptrace (the ptrace engine's emulation): a signal to one thread, and a raw

@@ -132,6 +132,7 @@ int ck_forward_signals_to(pid_t pid, const int *signals, int count);
 enum ck_trace_step {
     CK_TSTEP_NONE = 0, CK_TSTEP_TRACEME, CK_TSTEP_SIGMASK, CK_TSTEP_SETSID, CK_TSTEP_SETPGID, CK_TSTEP_PDEATHSIG,
     CK_TSTEP_CHDIR, CK_TSTEP_NO_NEW_PRIVS, CK_TSTEP_CLOSE_RANGE, CK_TSTEP_STOP, CK_TSTEP_EXEC,
+    CK_TSTEP_SEND_LISTENER,
 };
 struct ck_trace_launch {
     const char *const *candidates;
@@ -144,10 +145,13 @@ struct ck_trace_launch {
     int foreground_fd;              // >= 0: hand the terminal to the new group (as ck_launch)
     const void *filter;             // struct sock_filter[], or NULL
     unsigned short filter_len;
-    // Tried first, with SECCOMP_FILTER_FLAG_NEW_LISTENER (the tracer takes the listener at
-    // the call's exit stop); `filter` is the fallback when the kernel refuses it.
+    // Tried first, with SECCOMP_FILTER_FLAG_NEW_LISTENER; `filter` is the fallback when the
+    // kernel (or a container's profile) refuses it. The listener goes to the tracer over
+    // `listener_socket` (SCM_RIGHTS), right after the call: pidfd_getfd is not needed (Docker's
+    // profile denies it, and it came only in Linux 5.6).
     const void *notify_filter;
     unsigned short notify_filter_len;
+    int listener_socket;            // a unix socket to the tracer, or -1
     int report_fd;                  // failures: {step, errno, candidate} as three ints
     pid_t parent;                   // the tracer: if it is gone already, the child ends
 };
@@ -163,9 +167,6 @@ struct ck_userns_probe {
     int step, err;
 };
 int ck_probe_userns(struct ck_userns_probe *p);
-// Another process's descriptor (pidfd_open + pidfd_getfd, Linux 5.6): -1 and errno on failure.
-int ck_pidfd_open(pid_t pid);
-int ck_pidfd_getfd(int pidfd, int fd);
 // tgkill; a ptrace request with its errno (0: none) kept (PEEK* may return -1).
 int ck_tgkill(pid_t tgid, pid_t tid, int sig);
 long ck_ptrace_raw(long req, pid_t pid, unsigned long addr, unsigned long data, int *err);

@@ -110,9 +110,17 @@ public enum PtraceEngine {
         // Preferred: the queries go to the listener instead (Syscalls/Notified.swift).
         let fakesIds = emulator?.initialCredentials != nil
         let notified = SyscallTable.notified.keys.sorted() + (fakesIds ? [SyscallTable.fstat.nr] : [])
+        // The supervisor writes the answers into the caller's memory while it waits in the
+        // kernel, not in a ptrace stop: PTRACE_POKEDATA cannot reach it there.
+        Trace.Memory.noteFallback = { log.step($0) }
+        Trace.Memory.probe()
         do throws(SeccompError) {
             let programs = try TraceFilter.programs(trace: traced, notify: notified, refusals: refusals, abi: abi)
-            launch.notifyFilter = programs.withListener.map { ($0.code, $0.jt, $0.jf, $0.k) }
+            if Trace.Memory.reachableWhileRunning {
+                launch.notifyFilter = programs.withListener.map { ($0.code, $0.jt, $0.jf, $0.k) }
+            } else {
+                log.step("no seccomp user notification (\(Trace.Memory.writingName) reaches a tracee only in a ptrace stop): stat, access and readlink are traced instead")
+            }
             launch.filter = programs.traceOnly.map { ($0.code, $0.jt, $0.jf, $0.k) }
         } catch {
             throw Failure(error.message)
@@ -120,9 +128,12 @@ public enum PtraceEngine {
         // Orphans of the command come back to the supervisor, which reaps them. (After the
         // set-up: the cleaner, started there, must not come back.)
         try? Proc.setChildSubreaper()
-        let child: (pid: pid_t, report: Int32)
+        let child: Trace.Child
         do { child = try Trace.startChild(launch) } catch { throw Failure(error) }
-        defer { Files.close(child.report) }
+        defer {
+            Files.close(child.report)
+            Files.close(child.listenerSocket)
+        }
         jobs.commandStarted(group: child.pid)
         log.step("traced command started as pid \(child.pid) in \(cwdHost)")
         Trace.forwardSignals(forwarded, to: child.pid)
@@ -145,6 +156,8 @@ public enum PtraceEngine {
         tracer.emulator = emulator
         tracer.jobs = jobs
         tracer.refusals = refusals
+        tracer.listenerSocket = child.listenerSocket
+        tracer.log = log
         let exit = tracer.run()
         jobs = tracer.jobs
         do throws(Failure) { try emulator?.save() } catch { report(error.description) }
@@ -153,6 +166,7 @@ public enum PtraceEngine {
             report(SysError(subject, errno: f.errno).description)
             return f.status
         }
+        if let failure = tracer.setupFailure { throw Failure(failure) }
         return exit.status
     }
 
