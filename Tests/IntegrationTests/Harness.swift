@@ -480,11 +480,11 @@ func sh(_ script: String) -> [String] { ["/bin/sh", "-c", script] }
 
 /// Shell snippet, to follow `sleep MARKER &`: waits (up to ~10 s) until that background
 /// sleep really runs, then prints its argv, so a test can tell "killed" from "never ran".
-/// (The argv must start with `sleep`: until the forked shell execs, /proc/$!/cmdline is the
-/// shell's own, whose script names the marker too.)
+/// (The whole argv must be `sleep MARKER`: until the forked shell execs, /proc/$!/cmdline is
+/// the shell's own, whose script has a line that starts with the same words.)
 /// Needs /proc and /dev (busybox sh opens /dev/null for background jobs anyway).
 func waitUntilRunning(sleep marker: String) -> String {
-    #"i=0; until tr '\0' ' ' < /proc/$!/cmdline 2>/dev/null | grep -q "^sleep \#(marker)"; do i=$((i+1)); [ $i -gt 200 ] && break; sleep 0.05; done; tr '\0' ' ' < /proc/$!/cmdline; echo"#
+    #"i=0; until [ "$(tr '\0' ' ' < /proc/$!/cmdline 2>/dev/null)" = "sleep \#(marker) " ]; do i=$((i+1)); [ $i -gt 200 ] && break; sleep 0.05; done; tr '\0' ' ' < /proc/$!/cmdline; echo"#
 }
 
 // MARK: - Mounts
