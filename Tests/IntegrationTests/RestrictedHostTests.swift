@@ -210,3 +210,115 @@ struct RestrictedHostTests {
         expectLines(r, expected)
     }
 }
+
+/// `auto` on the restricted hosts: the engine that works is chosen, by what really works
+/// (Ubuntu's AppArmor restriction lets a user namespace be made and then refuses what is done
+/// in it), and --engines, -v and an explicit --engine say why the others cannot.
+@Suite("Restricted hosts: auto picks what works", .serialized, .timeLimit(.minutes(5)))
+struct RestrictedHostAutoTests {
+    struct Host: Sendable, CustomTestStringConvertible {
+        let options: [String]
+        /// What --engines says about the namespace engine there.
+        let cause: String
+        var testDescription: String { options.joined(separator: " ") }
+    }
+
+    static let hosts: [Host] = [
+        Host(options: ["--apparmor-userns"],
+             cause: "(mount (make / private) in the new user namespace: Operation not permitted)"),
+        // The second Ubuntu variant: the id maps cannot be written (here: /proc read-only).
+        Host(options: ["--apparmor-userns", "--read-only-proc"], cause: "(write /proc/self/setgroups: Read-only file system)"),
+        Host(options: ["--docker"], cause: "a seccomp filter denies unshare: inside a container? (clone (CLONE_NEWUSER): Operation not permitted)"),
+        Host(options: ["--no-userns"], cause: "a seccomp filter denies unshare: inside a container? (clone (CLONE_NEWUSER): Operation not permitted)"),
+    ]
+
+    @Test("--engines tells the truth; -v says why namespace was not used; the command runs on ptrace: status, bind, fake root, 100 processes, background killed, nothing left",
+          arguments: hosts)
+    func auto(_ host: Host) async {
+        guard Harness.runningAsRoot else { return }
+        let restriction = Restriction(options: host.options, says: "")
+        let engines = await underRestriction(restriction, [Harness.binary, "--engines"])
+        expectSuccess(engines)
+        expectStdout(engines, contains: "namespace no: ")
+        expectStdout(engines, contains: host.cause)
+        expectStdout(engines, contains: "auto      -> ptrace")
+
+        let s = RestrictedHostTests.Scene()
+        defer { s.tearDown() }
+        let r = await underRestriction(restriction, [Harness.binary, "-v", "--root", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+                                                     "--bind", s.work.path, "/work", Harness.sharedRootfs] + sh(s.script()),
+                                       environment: ["TMPDIR": s.tmp.path])
+        expectStatus(r, 3)
+        expectLines(r, s.expected())
+        expectStderr(r, contains: "engine namespace not used: ")
+        expectStderr(r, contains: "engine ptrace (auto)")
+        await s.expectNothingLeft()
+
+        // A command killed by a signal: 128 + n.
+        let killed = await underRestriction(restriction, [Harness.binary, Harness.sharedRootfs] + sh("kill -TERM $$"))
+        expectStatus(killed, 128 + SIGTERM)
+
+        // The namespace engine named explicitly: 125 and the same cause, nothing run.
+        let named = await underRestriction(restriction, [Harness.binary, "--engine", "namespace", Harness.sharedRootfs] + sh("echo RAN"))
+        expectStatus(named, 125)
+        expectStderr(named, contains: "burrow: the namespace engine cannot run here: ")
+        expectStderr(named, contains: host.cause)
+        expectStdout(named, lacks: "RAN")
+    }
+
+    @Test("The proot front-end with the default choice", arguments: hosts)
+    func proot(_ host: Host) async {
+        guard Harness.runningAsRoot else { return }
+        let s = RestrictedHostTests.Scene()
+        defer { s.tearDown() }
+        let env = PRootFixtures.environment.merging(["TMPDIR": s.tmp.path]) { $1 }
+        let r = await underRestriction(Restriction(options: host.options, says: ""),
+                                       ["/usr/bin/env", "-C", "/", PRootFixtures.burrowProot, "-0", "-r", Harness.sharedRootfs,
+                                        "-b", "\(s.work.path):/work", "-b", "/proc", "-b", "/dev"] + sh(s.script(background: false)),
+                                       environment: env)
+        expectStatus(r, 3)
+        expectLines(r, s.expected(background: false))
+        await s.expectNothingLeft()
+    }
+
+    @Test("A Debian rootfs with the default choice: gcc builds and runs a program, python3 runs",
+          .enabled(if: DebianFixture.runnable, DebianFixture.skipReason), arguments: hosts)
+    func debian(_ host: Host) async throws {
+        let root = try await DebianFixture.shared()
+        let s = RestrictedHostTests.Scene()
+        defer { s.tearDown() }
+        writeFile(s.work.sub("h.c"), "#include <stdio.h>\nint main(void) { puts(\"hello from gcc\"); return 0; }\n", owner: testUser)
+        let script = "gcc -o /work/h /work/h.c && /work/h && python3 -c 'print(\"python\", 6 * 7)'"
+        let r = await underRestriction(Restriction(options: host.options, says: ""),
+                                       [Harness.binary, "--tmpfs", "/tmp", "--dev", "/dev", "--bind", s.work.path, "/work", root.path]
+                                           + ["/bin/sh", "-c", script],
+                                       environment: ["TMPDIR": s.tmp.path, "PATH": "/usr/bin:/bin"], timeout: 120)
+        expectSuccess(r)
+        expectLines(r, ["hello from gcc", "python 42"])
+        await s.expectNothingLeft()
+    }
+
+    @Test("A user namespace that can be made but not used for a --tmpfs (fsopen refused): auto falls through to ptrace before the command starts, once")
+    func fallThrough() async {
+        guard Harness.runningAsRoot else { return }
+        let s = RestrictedHostTests.Scene()
+        defer { s.tearDown() }
+        let restriction = Restriction(options: ["--deny", "fsopen"], says: "")
+        let r = await underRestriction(restriction, [Harness.binary, "-v", "--tmpfs", "/tmp", "--bind", s.work.path, "/work",
+                                                     Harness.sharedRootfs] + sh("echo ran >> /work/count; exit 4"),
+                                       environment: ["TMPDIR": s.tmp.path])
+        expectStatus(r, 4)
+        expectStderr(r, contains: "engine namespace failed during set-up: fsopen tmpfs: Operation not permitted; engine ptrace (auto)")
+        #expect(readFile(s.work.sub("count")) == "ran\n", "the command must run exactly once")
+        await s.expectNothingLeft()
+        // Without -v nothing is said of it; named explicitly, the namespace engine fails.
+        let quiet = await underRestriction(restriction, [Harness.binary, "--tmpfs", "/tmp", Harness.sharedRootfs] + sh("true"),
+                                           environment: ["TMPDIR": s.tmp.path])
+        expectSuccess(quiet)
+        #expect(quiet.stderr.isEmpty, "\(quiet.stderr)")
+        let named = await underRestriction(restriction, [Harness.binary, "--engine", "namespace", "--tmpfs", "/tmp", Harness.sharedRootfs]
+                                               + sh("true"), environment: ["TMPDIR": s.tmp.path])
+        expectStatus(named, 125)
+        expectStderr(named, contains: "fsopen tmpfs: Operation not permitted")
+    }
+}
