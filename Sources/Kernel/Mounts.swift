@@ -122,7 +122,11 @@ public enum Mounts {
             while true {
                 let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
                 if n <= 0 { break }
-                lines.append(String(decoding: buf[..<n], as: UTF8.self))
+                // "e VFS: Mount too revealing\n": a severity letter, the text, a newline.
+                var text = String(decoding: buf[..<n], as: UTF8.self)
+                while text.last == "\n" { text.removeLast() }
+                if text.count > 2, text.dropFirst().first == " ", "ewi".contains(text.first ?? "x") { text.removeFirst(2) }
+                lines.append(text)
             }
             if !lines.isEmpty { e.hint = ([e.hint].compactMap { $0 } + ["kernel says: " + lines.joined(separator: "; ")]).joined(separator: "\n  ") }
             return e

@@ -65,8 +65,8 @@ let status: Int32 = {
         case .auto, .namespace, .setuid:
             // auto: a host may allow a user namespace and still refuse what is done in it
             // (a mount the probe did not try); then, before the command ever started, the
-            // ptrace engine runs it instead.
-            let fallback = spec.engine == .auto && unavailable(.ptrace) == nil
+            // ptrace engine runs it instead, if it can express the spec.
+            let fallback = spec.engine == .auto && unavailable(.ptrace) == nil && PtraceEngine.refusal(spec) == nil
             switch NamespaceEngine.attempt(spec, fallThrough: fallback) {
             case .finished(let status): return status
             case .hostDenied(let why):

@@ -200,4 +200,18 @@ struct PodmanProfileContainerTests {
         expectSuccess(s)
         expectLines(s, ["0", "from-container", "term=143", "burrow-rootfs", "ptrace=4"])
     }
+
+    @Test("A new procfs where the container masks parts of /proc: the kernel's reason and what to do; without --unshare-pid, the host's /proc works")
+    func maskedProc() async throws {
+        let c = try await Container.session(.podman)
+        let fresh = await c.burrow(["--unshare-pid", "--proc", "/proc", r] + sh("echo RAN"))
+        expectStatus(fresh, 125)
+        expectStderr(fresh, contains: "fsmount proc")
+        expectStderr(fresh, contains: "VFS: Mount too revealing")
+        expectStderr(fresh, contains: "--security-opt unmask=/proc/*")
+        expectStdout(fresh, lacks: "RAN")
+        let host = await c.burrow(["--proc", "/proc", r] + sh("test -r /proc/self/status && echo proc-ok"))
+        expectSuccess(host)
+        expectLines(host, ["proc-ok"])
+    }
 }

@@ -246,7 +246,19 @@ struct Filesystem {
         case .proc(let d):
             if spec.namespaces.pid {
                 let fs = try Mounts.FilesystemContext("proc", what: d.description)
-                try mountNew(fs, [.noSuid, .noDev, .noExec], at: d)
+                do {
+                    try mountNew(fs, [.noSuid, .noDev, .noExec], at: d)
+                } catch where error.errno == .notPermitted {
+                    // The kernel mounts a new procfs only where the caller sees a whole one:
+                    // a container masks parts of its /proc with mounts over them.
+                    var e = error
+                    e.hint = ([e.hint].compactMap { $0 } + ["""
+                        a new procfs is refused where /proc has mounts over parts of it, as in a container \
+                        (podman and docker mask /proc/kcore, /proc/keys...): run the container with \
+                        --security-opt unmask=/proc/*, or use --proc without --unshare-pid (the host's /proc)
+                        """]).joined(separator: "\n")
+                    throw e
+                }
             } else {
                 // A fresh procfs needs a PID namespace of our own; without one, the host's.
                 // One copy serves every --proc: clone it again rather than consume it.

@@ -46,6 +46,11 @@ public enum PtraceEngine {
     }
 
     /// Whether this host lets the engine run, and if not, why (for `burrow --engines`).
+    /// The first option of `spec` this engine cannot honour, as a message; nil when it can.
+    public static func refusal(_ spec: SandboxSpec) -> String? {
+        Refusals.check(spec, hostUid: getuid(), hostGid: getgid())
+    }
+
     public static func unavailableReason() -> String? {
         #if !arch(x86_64)
         return "only x86_64 is supported so far"
