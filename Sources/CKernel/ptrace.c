@@ -170,8 +170,8 @@ fail:
 #include <fcntl.h>
 #include <string.h>
 #include <sys/wait.h>
-// The user-namespace probe's child, cloned into a new user namespace sharing our memory:
-// what the namespace engine does first (a mount namespace, its own id maps, / made private),
+// The user-namespace probe's child, cloned into a new user and mount namespace sharing our
+// memory: what the namespace engine does first (its own id maps, / made private),
 // raw system calls only. The first step that fails and its errno are left in `p`.
 static int probe_write(const char *path, const char *text) {
     int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC);
@@ -183,7 +183,6 @@ static int probe_write(const char *path, const char *text) {
 static int probe_child(void *arg) {
     struct ck_userns_probe *p = arg;
 #define PSTEP(s, call) do { if ((call) < 0) { p->step = (s); p->err = errno; _exit(1); } } while (0)
-    PSTEP(CK_PROBE_UNSHARE_MOUNT, syscall(SYS_unshare, CLONE_NEWNS));
     PSTEP(CK_PROBE_SETGROUPS, probe_write("/proc/self/setgroups", "deny"));
     PSTEP(CK_PROBE_UID_MAP, probe_write("/proc/self/uid_map", p->uid_map));
     PSTEP(CK_PROBE_GID_MAP, probe_write("/proc/self/gid_map", p->gid_map));
@@ -195,7 +194,7 @@ int ck_probe_userns(struct ck_userns_probe *p) {
     static char stack[16384] __attribute__((aligned(16)));
     p->step = CK_PROBE_OK;
     p->err = 0;
-    int pid = clone(probe_child, stack + sizeof stack, CLONE_NEWUSER | CLONE_VM | CLONE_VFORK | SIGCHLD, p);
+    int pid = clone(probe_child, stack + sizeof stack, CLONE_NEWUSER | CLONE_NEWNS | CLONE_VM | CLONE_VFORK | SIGCHLD, p);
     if (pid < 0) {
         p->step = CK_PROBE_CLONE;
         p->err = errno;

@@ -63,9 +63,10 @@ let status: Int32 = {
         SetuidMode.giveUp(setuidCaller)
         switch engine {
         case .auto, .namespace, .setuid:
-            // auto: a host may allow a user namespace and still refuse what is done in it
-            // (a mount the probe did not try); then, before the command ever started, the
-            // ptrace engine runs it instead, if it can express the spec.
+            // auto: the host may still refuse the namespaces where the probe got them (a
+            // profile that denies unshare but not clone); then, before anything of the
+            // sandbox exists, the ptrace engine runs the command instead, if it can express
+            // the spec.
             let fallback = spec.engine == .auto && unavailable(.ptrace) == nil && PtraceEngine.refusal(spec) == nil
             switch NamespaceEngine.attempt(spec, fallThrough: fallback) {
             case .finished(let status): return status
@@ -135,7 +136,6 @@ extension UserNamespaceProbe {
         let step: Step
         switch f.step {
         case .clone: step = .clone
-        case .unshareMount: step = .unshareMount
         case .setgroups: step = .setgroups
         case .uidMap: step = .uidMap
         case .gidMap: step = .gidMap

@@ -249,7 +249,7 @@ struct PtraceEngineTests {
         #expect(r.stderr.contains("engine ptrace (auto)"), "stderr: \(r.stderr)")
         #expect(pathExists(root.at("/ran-marker")))
         let engines = await runHostAsync(["\(Harness.packageRoot)/scripts/no-userns"] + asTestUser([Harness.binary, "--engines"]))
-        #expect(engines.stdout.contains("namespace no: a seccomp filter denies unshare: inside a container? (clone (CLONE_NEWUSER): Operation not permitted)"), "\(engines.stdout)")
+        #expect(engines.stdout.contains("namespace no: a seccomp filter denies unshare: inside a container? (clone (CLONE_NEWUSER, CLONE_NEWNS): Operation not permitted)"), "\(engines.stdout)")
         #expect(engines.stdout.contains("auto      -> ptrace"), "\(engines.stdout)")
     }
 

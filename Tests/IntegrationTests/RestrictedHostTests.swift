@@ -228,8 +228,8 @@ struct RestrictedHostAutoTests {
              cause: "(mount (make / private) in the new user namespace: Operation not permitted)"),
         // The second Ubuntu variant: the id maps cannot be written (here: /proc read-only).
         Host(options: ["--apparmor-userns", "--read-only-proc"], cause: "(write /proc/self/setgroups: Read-only file system)"),
-        Host(options: ["--docker"], cause: "a seccomp filter denies unshare: inside a container? (clone (CLONE_NEWUSER): Operation not permitted)"),
-        Host(options: ["--no-userns"], cause: "a seccomp filter denies unshare: inside a container? (clone (CLONE_NEWUSER): Operation not permitted)"),
+        Host(options: ["--docker"], cause: "a seccomp filter denies unshare: inside a container? (clone (CLONE_NEWUSER, CLONE_NEWNS): Operation not permitted)"),
+        Host(options: ["--no-userns"], cause: "a seccomp filter denies unshare: inside a container? (clone (CLONE_NEWUSER, CLONE_NEWNS): Operation not permitted)"),
     ]
 
     @Test("--engines tells the truth; -v says why namespace was not used; the command runs on ptrace: status, bind, fake root, 100 processes, background killed, nothing left",
@@ -298,27 +298,38 @@ struct RestrictedHostAutoTests {
         await s.expectNothingLeft()
     }
 
-    @Test("A user namespace that can be made but not used for a --tmpfs (fsopen refused): auto falls through to ptrace before the command starts, once")
+    @Test("The namespaces refused where the probe got them (unshare denied, clone allowed): auto falls through to ptrace before anything exists, and the command runs once")
     func fallThrough() async {
         guard Harness.runningAsRoot else { return }
         let s = RestrictedHostTests.Scene()
         defer { s.tearDown() }
-        let restriction = Restriction(options: ["--deny", "fsopen"], says: "")
+        let restriction = Restriction(options: ["--deny", "unshare"], says: "")
         let r = await underRestriction(restriction, [Harness.binary, "-v", "--tmpfs", "/tmp", "--bind", s.work.path, "/work",
                                                      Harness.sharedRootfs] + sh("echo ran >> /work/count; exit 4"),
                                        environment: ["TMPDIR": s.tmp.path])
         expectStatus(r, 4)
-        expectStderr(r, contains: "engine namespace failed during set-up: fsopen tmpfs: Operation not permitted; engine ptrace (auto)")
+        expectStderr(r, contains: "engine namespace failed during set-up: unshare (user): Operation not permitted; engine ptrace (auto)")
         #expect(readFile(s.work.sub("count")) == "ran\n", "the command must run exactly once")
         await s.expectNothingLeft()
-        // Without -v nothing is said of it; named explicitly, the namespace engine fails.
+        // Without -v nothing is said of it.
         let quiet = await underRestriction(restriction, [Harness.binary, "--tmpfs", "/tmp", Harness.sharedRootfs] + sh("true"),
                                            environment: ["TMPDIR": s.tmp.path])
         expectSuccess(quiet)
         #expect(quiet.stderr.isEmpty, "\(quiet.stderr)")
-        let named = await underRestriction(restriction, [Harness.binary, "--engine", "namespace", "--tmpfs", "/tmp", Harness.sharedRootfs]
-                                               + sh("true"), environment: ["TMPDIR": s.tmp.path])
-        expectStatus(named, 125)
-        expectStderr(named, contains: "fsopen tmpfs: Operation not permitted")
+    }
+
+    @Test("A mount refused inside the user namespace (fsopen denied): reported with the hint, not retried on another engine from inside it")
+    func mountRefused() async {
+        guard Harness.runningAsRoot else { return }
+        let s = RestrictedHostTests.Scene()
+        defer { s.tearDown() }
+        let r = await underRestriction(Restriction(options: ["--deny", "fsopen"], says: ""),
+                                       [Harness.binary, "--tmpfs", "/tmp", "--bind", s.work.path, "/work", Harness.sharedRootfs]
+                                           + sh("echo ran >> /work/count"), environment: ["TMPDIR": s.tmp.path])
+        expectStatus(r, 125)
+        expectStderr(r, contains: "fsopen tmpfs: Operation not permitted")
+        expectStderr(r, contains: "--engine ptrace")
+        #expect(!pathExists(s.work.sub("count")), "the command must not run")
+        await s.expectNothingLeft()
     }
 }

@@ -160,7 +160,7 @@ void ck_trace_child(const struct ck_trace_launch *l) __attribute__((noreturn));
 // Can this process make a user namespace and do in it what the namespace engine does
 // first? 0 when yes; else -1 with the step that failed and its errno in *p. The caller
 // fills in the one-line maps ("0 UID 1\n").
-enum { CK_PROBE_OK, CK_PROBE_CLONE, CK_PROBE_UNSHARE_MOUNT, CK_PROBE_SETGROUPS, CK_PROBE_UID_MAP, CK_PROBE_GID_MAP,
+enum { CK_PROBE_OK, CK_PROBE_CLONE, CK_PROBE_SETGROUPS, CK_PROBE_UID_MAP, CK_PROBE_GID_MAP,
        CK_PROBE_MOUNT };
 struct ck_userns_probe {
     char uid_map[32], gid_map[32];

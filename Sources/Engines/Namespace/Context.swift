@@ -7,9 +7,12 @@ import Glibc
 struct Failure: Error {
     var message: String
     var status: Int32
-    /// The host refused what the namespace engine needs (a namespace, an id map, a mount,
-    /// pivot_root: EPERM where Ubuntu's AppArmor restriction or a container's seccomp
-    /// profile says no), before the command started: another engine may work.
+    /// The host refused to make the sandbox's namespaces (EPERM from the supervisor's own
+    /// unshare, where a seccomp profile says no), so that burrow is still outside every
+    /// namespace and nothing was made: another engine may run the command instead. A refusal
+    /// later (an id map, a mount) comes when the supervisor is inside the new user namespace
+    /// already, where another engine would see the host's files through it: that one is
+    /// reported, with a hint.
     var hostDenied = false
 
     static let setupStatus: Int32 = 125
@@ -18,18 +21,20 @@ struct Failure: Error {
         self.status = status
     }
     init(_ error: SysError, status: Int32 = setupStatus) {
-        self.init(error.description, status: status)
+        var e = error
+        let mountOperations = ["mount", "open_tree", "move_mount", "mount_setattr", "fsopen", "fsconfig", "fsmount", "pivot_root"]
+        if e.hint == nil, e.errno == .notPermitted, mountOperations.contains(where: { e.operation.hasPrefix($0) }) {
+            e.hint = """
+                the host refuses this in a user namespace (a container's seccomp profile, or Ubuntu's \
+                AppArmor restriction?); the ptrace engine needs no mounts: --engine ptrace
+                """
+        }
+        self.init(e.description, status: status)
         hostDenied = Self.deniedByHost(error)
     }
 
-    /// The operations whose EPERM (or EACCES, for the id-map files) means "not here" rather
-    /// than a mistake in the command line.
     static func deniedByHost(_ e: SysError) -> Bool {
-        let namespaceOperations = ["unshare", "mount", "open_tree", "move_mount", "mount_setattr", "fsopen", "fsconfig",
-                                   "fsmount", "pivot_root", "umount2", "sethostname"]
-        if e.errno == .notPermitted, namespaceOperations.contains(where: { e.operation.hasPrefix($0) }) { return true }
-        let idFiles = ["/proc/self/uid_map", "/proc/self/gid_map", "/proc/self/setgroups"]
-        return [.notPermitted, .permissionDenied].contains(e.errno) && idFiles.contains(e.subject)
+        e.operation == "unshare" && [.notPermitted, .noSpace, .tooManyUsers].contains(e.errno)
     }
 
     var encoded: [UInt8] { [UInt8(truncatingIfNeeded: status), hostDenied ? 1 : 0] + Array(message.utf8) }

@@ -20,9 +20,10 @@ public enum NamespaceEngine {
         }
     }
 
-    /// How a run ended: with burrow's status, or (only with `fallThrough`) during the set-up,
-    /// before the command started and with nothing left, because the host refused what this
-    /// engine needs: then nothing was printed, and `auto` tries the next engine.
+    /// How a run ended: with burrow's status, or (only with `fallThrough`) at its start,
+    /// before any namespace or process of the sandbox existed, because the host refused to
+    /// make the namespaces (Failure.hostDenied): then nothing was printed, and `auto` tries
+    /// the next engine.
     public enum Outcome: Equatable, Sendable {
         case finished(Int32)
         case hostDenied(String)
@@ -30,7 +31,7 @@ public enum NamespaceEngine {
 
     public static func attempt(_ spec: SandboxSpec, privilege: Privilege = .userNamespace, fallThrough: Bool) -> Outcome {
         do {
-            return .finished(try supervise(spec, privilege: privilege, fallThrough: fallThrough))
+            return .finished(try supervise(spec, privilege: privilege))
         } catch {
             if error.hostDenied && fallThrough { return .hostDenied(error.message) }
             report(error.message, spec)
@@ -65,7 +66,7 @@ public enum NamespaceEngine {
         _ = try? Files.writeAll(2, Array("\(spec.toolName): \(message)\n".utf8), what: "stderr")
     }
 
-    private static func supervise(_ spec: SandboxSpec, privilege: Privilege, fallThrough: Bool) throws(Failure) -> Int32 {
+    private static func supervise(_ spec: SandboxSpec, privilege: Privilege) throws(Failure) -> Int32 {
         var spec = spec
         let log = Log(enabled: spec.verbose, name: spec.toolName)
         let me = getpid()
@@ -173,7 +174,7 @@ public enum NamespaceEngine {
             outcome = .success(try enterAndWatch(spec, privilege: privilege, maps: maps, seccomp: seccomp, channels: &ch,
                                                  mapHelper: mapHelper, pidFile: pidFile, callerMask: callerMask,
                                                  jobs: jobs, supervisor: me, parent: parent,
-                                                 fallThrough: fallThrough, log: log))
+                                                 log: log))
         } catch {
             outcome = .failure(error)
         }
@@ -195,7 +196,7 @@ public enum NamespaceEngine {
     private static func enterAndWatch(
         _ spec: SandboxSpec, privilege: Privilege, maps: IDMaps, seccomp: [BPFCode]?, channels ch: inout Channels,
         mapHelper: pid_t, pidFile: Int32, callerMask: sigset_t, jobs: JobControl,
-        supervisor me: pid_t, parent: pid_t, fallThrough: Bool, log: Log
+        supervisor me: pid_t, parent: pid_t, log: Log
     ) throws(Failure) -> Int32 {
         defer { Files.close(pidFile) }
         // Without a PID namespace, what the command starts comes back to the supervisor if
@@ -288,7 +289,7 @@ public enum NamespaceEngine {
         }
         var watch = Supervision(spec: spec, initPid: initPid, errorPipe: ch.errorRead, jobEvents: ch.jobEventsRead,
                                 announcements: ch.pidSupervisor, pidFile: pidFile, children: children,
-                                sandboxProcess: sandboxProcess, jobs: jobs, fallThrough: fallThrough)
+                                sandboxProcess: sandboxProcess, jobs: jobs)
         defer { for fd in [ch.errorRead, ch.jobEventsRead, ch.pidSupervisor] { Files.close(fd) } }
         return try watch.run()
     }

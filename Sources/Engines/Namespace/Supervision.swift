@@ -29,9 +29,6 @@ struct Supervision {
     let children: Int32
     let sandboxProcess: (pid_t) -> Bool
     var jobs: JobControl
-    /// A set-up failure the host caused is not reported but thrown: `auto` tries the next
-    /// engine (NamespaceEngine.attempt).
-    let fallThrough: Bool
 
     private var message: [UInt8] = []
     private var failure: Failure?
@@ -40,7 +37,7 @@ struct Supervision {
     private var initReaped = false
 
     init(spec: SandboxSpec, initPid: pid_t, errorPipe: Int32, jobEvents: Int32, announcements: Int32, pidFile: Int32,
-         children: Int32, sandboxProcess: @escaping (pid_t) -> Bool, jobs: JobControl, fallThrough: Bool) {
+         children: Int32, sandboxProcess: @escaping (pid_t) -> Bool, jobs: JobControl) {
         self.spec = spec
         self.initPid = initPid
         self.errorPipe = errorPipe
@@ -50,7 +47,6 @@ struct Supervision {
         self.children = children
         self.sandboxProcess = sandboxProcess
         self.jobs = jobs
-        self.fallThrough = fallThrough
     }
 
     /// Watches until the init ends; returns burrow's status.
@@ -98,7 +94,7 @@ struct Supervision {
         guard errorPipeOpen else { return }
         errorPipeOpen = false
         failure = Failure(decoding: message)
-        if let failure, !(failure.hostDenied && fallThrough) { NamespaceEngine.report(failure.message, spec) }
+        if let failure { NamespaceEngine.report(failure.message, spec) }
         let pid = Files.receiveSenderPid(announcements)
         if let pid { jobs.commandStarted(group: pid) }
         if failure == nil, pidFile >= 0, let pid {
@@ -118,10 +114,7 @@ struct Supervision {
             // What it wrote before it ended is all there is.
             message += Files.readAvailable(errorPipe).bytes
             commandStarted()
-            if let f = failure, f.status != 0 {
-                if f.hostDenied && fallThrough { throw f }
-                return NamespaceEngine.failed(f.status, spec)
-            }
+            if let f = failure, f.status != 0 { return NamespaceEngine.failed(f.status, spec) }
             return code
         case .child(_, .signaled(let s)):
             message += Files.readAvailable(errorPipe).bytes

@@ -98,7 +98,7 @@ public enum SetuidMode {
     /// namespace engine would (HostProbes.userNamespace); else the step that failed. Tried in
     /// a child that drops root for good first: root itself may always make them.
     public static func userNamespaceProbe(_ caller: Caller) -> HostProbes.UserNamespaceFailure? {
-        let steps: [HostProbes.UserNamespaceFailure.Step] = [.clone, .unshareMount, .setgroups, .uidMap, .gidMap, .mount]
+        let steps: [HostProbes.UserNamespaceFailure.Step] = [.clone, .setgroups, .uidMap, .gidMap, .mount]
         let answer = childProbe { () throws(SysError) in
             try caller.becomeForGood()
             // The id change made this process undumpable: its /proc files would be root's,
