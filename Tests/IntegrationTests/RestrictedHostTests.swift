@@ -332,4 +332,24 @@ struct RestrictedHostAutoTests {
         #expect(!pathExists(s.work.sub("count")), "the command must not run")
         await s.expectNothingLeft()
     }
+
+    @Test("A setuid install in a container (Docker's profile: root cannot make namespaces either): auto does not pick setuid mode but the ptrace engine, and says why",
+          .enabled(if: SetuidInstall.available))
+    func setuidInstallInContainer() async {
+        let restriction = Restriction(options: ["--docker"], says: "")
+        let engines = await underRestriction(restriction, ["/usr/bin/env", SetuidInstall.open, "--engines"])
+        expectSuccess(engines)
+        expectStdout(engines, contains: "setuid    no: root cannot make the sandbox's namespaces here: unshare (pid, mount): Operation not permitted")
+        expectStdout(engines, contains: "auto      -> ptrace")
+        let r = await underRestriction(restriction, ["/usr/bin/env", SetuidInstall.open, "-v", Harness.sharedRootfs] + sh("id -u; exit 5"))
+        expectStatus(r, 5)
+        expectLines(r, ["\(testUser.uid)"])
+        expectStderr(r, contains: "engine ptrace (auto)")
+        // Named explicitly: 125 with the cause.
+        let named = await underRestriction(restriction, ["/usr/bin/env", SetuidInstall.open, "--engine", "setuid", Harness.sharedRootfs]
+                                               + sh("echo RAN"))
+        expectStatus(named, 125)
+        expectStderr(named, contains: "the setuid engine cannot run here: root cannot make the sandbox's namespaces here")
+        expectStdout(named, lacks: "RAN")
+    }
 }
