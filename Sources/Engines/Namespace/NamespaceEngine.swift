@@ -141,7 +141,7 @@ public enum NamespaceEngine {
                     do { try caller.becomeForGood() } catch { report(error.description, spec); Proc.exit(Failure.setupStatus) }
                 }
                 let initial = pidDir.fd >= 0 ? [Cleaner.createPidFile(ch.cleanerSide, parent: pidDir.fd, name: pidDir.name)] : []
-                Cleaner.run(ch.cleanerSide, initial: initial)
+                Cleaner.run(ch.cleanerSide, initial: initial, tool: spec.toolName)
             }
             Files.close(ch.cleanerSide)
         }
