@@ -30,6 +30,24 @@ struct BurrowCommandLineTests {
                                  .dir(dest: GuestPath(components: ["\u{301}x"]), mode: nil)])
     }
 
+    /// `burrow --bind /etc ROOTFS id`: ROOTFS went to --bind as its DEST and `id` became
+    /// the rootfs; the spec keeps what the option took, for the message if the rootfs fails.
+    @Test(arguments: [
+        (["--bind", "/etc", "/srv/root", "id"], OptionArguments(option: "--bind", metavars: ["SRC", "DEST"], values: ["/etc", "/srv/root"])),
+        (["--tmpfs", "/tmp", "/srv/root"], OptionArguments(option: "--tmpfs", metavars: ["DEST"], values: ["/tmp"])),
+        (["--bind", "/a", "/b", "--unshare-pid", "/srv/root"], nil),
+        (["/srv/root", "--bind", "/a", "/b"], nil),
+    ] as [([String], OptionArguments?)])
+    func theOptionBeforeTheRootfs(_ args: [String], _ taken: OptionArguments?) throws {
+        #expect(try spec(args).root.takenAfter == taken)
+    }
+
+    @Test func missingRootfsSaysWhatTheOptionBeforeTook() {
+        #expect(throws: UsageError("missing ROOTFS: the directory that becomes / (--bind takes SRC DEST: here SRC=/etc DEST=/srv/root)")) {
+            try BurrowCommandLine.parse(["--bind", "/etc", "/srv/root"])
+        }
+    }
+
     @Test func minimal() throws {
         let s = try spec(["/srv/root"])
         #expect(s.root.path == HostPath("/srv/root"))

@@ -94,6 +94,24 @@ struct ErrorTests {
         #expect(hostMounts(mentioning: root.path).isEmpty)
     }
 
+    /// `burrow --bind /etc ROOTFS id`: --bind took ROOTFS as its DEST and `id` became the
+    /// rootfs. The message says which option took which argument, on every engine and under
+    /// linux-user-chroot's name too.
+    @Test("An option that took the rootfs meant is named with what it took", arguments: Engine.allCases)
+    func optionTookTheRootfs(_ engine: Engine) async {
+        let root = await makePrivateRootfs()
+        defer { root.remove() }
+        let before = treeListing(root.path)
+        let r = await burrow(engine: engine, ["--bind", "/etc", root.path, "id"])
+        expectStatus(r, 125)
+        expectStderr(r, contains: "--bind takes SRC DEST: here SRC=/etc DEST=\(root.path), so 'id' was taken as the rootfs: No such file or directory")
+        #expect(treeListing(root.path) == before)
+
+        let tool = await runTool("linux-user-chroot", ["--mount-bind", "/etc", root.path, "id"])
+        expectStatus(tool, 1)
+        expectStderr(tool, contains: "missing PROGRAM after ROOTDIR 'id' (--mount-bind takes SOURCE DEST: here SOURCE=/etc DEST=\(root.path))")
+    }
+
     @Test("--help exits 0 and lists the options", arguments: ["--help", "-h"])
     func help(_ flag: String) async {
         let r = await burrow([flag])

@@ -75,7 +75,7 @@ public enum NamespaceEngine {
         do throws(SysError) {
             rootfd = try Files.open(spec.root.path.string, O_PATH | O_DIRECTORY)
         } catch {
-            throw Failure(SysError("rootfs", spec.root.path.string, errno: error.errno))
+            throw Failure(SysError(spec.root.openFailure.operation, spec.root.openFailure.subject, errno: error.errno))
         }
         do {
             spec.identity = try resolveNames(spec.identity, rootfd: rootfd)

@@ -12,6 +12,7 @@ public enum BurrowCommandLine {
         var state = ParseState()
         var i = 0
         var rootfs: String?
+        var lastOption: OptionArguments?
         while i < args.count {
             let arg = args[i]
             if arg == "--" {
@@ -36,6 +37,7 @@ public enum BurrowCommandLine {
                 }
                 try option.apply(&state, values, arg)
                 if state.stop != nil { return state.stop! }
+                lastOption = values.isEmpty ? nil : OptionArguments(option: arg, metavars: option.metavars, values: values)
                 i += 1 + values.count
                 continue
             }
@@ -44,7 +46,9 @@ public enum BurrowCommandLine {
             if i < args.count, args[i] == "--" { i += 1 }
             break
         }
-        guard let rootfs else { throw UsageError("missing ROOTFS: the directory that becomes /") }
+        guard let rootfs else {
+            throw UsageError("missing ROOTFS: the directory that becomes /" + (lastOption.map { " (\($0))" } ?? ""))
+        }
         guard !rootfs.isEmpty else { throw UsageError("ROOTFS is an empty string") }
         if state.pendingSize != nil || state.pendingMode != nil {
             throw UsageError("--size/--perms must come right before the --tmpfs or --dir they modify")
@@ -52,6 +56,7 @@ public enum BurrowCommandLine {
         let command = Array(args[i...])
         var spec = state.spec
         spec.root.path = HostPath(rootfs)
+        spec.root.takenAfter = lastOption
         if !command.isEmpty { spec.process.argv = command }
         do { try spec.validate() } catch { throw UsageError(error.message) }
         return .run(spec)
