@@ -112,6 +112,25 @@ struct ErrorTests {
         expectStderr(tool, contains: "missing PROGRAM after ROOTDIR 'id' (--mount-bind takes SOURCE DEST: here SOURCE=/etc DEST=\(root.path))")
     }
 
+    /// An empty directory as rootfs: the kernel says only "No such file or directory"; the
+    /// message says the command was looked for inside the rootfs, and that a rootfs without
+    /// /bin is no root file system. A command missing from a real rootfs gets the first part.
+    @Test("A command not found says it was looked for inside the rootfs", arguments: Engine.allCases)
+    func commandNotFoundInTheRootfs(_ engine: Engine) async {
+        let empty = makeTempDir(owner: testUser)
+        defer { empty.remove() }
+        let shell = await burrow(engine: engine, [empty.path])
+        expectStatus(shell, 127)
+        expectStderr(shell, contains: "exec /bin/sh: No such file or directory\n  hint: /bin/sh is looked for inside the rootfs \(empty.path), not on the host")
+        expectStderr(shell, contains: "\(empty.path) has no /bin: is it a root file system? scripts/make-rootfs DIR")
+        #expect(directoryEntries(empty.path).isEmpty)
+
+        let missing = await burrow(engine: engine, [Harness.sharedRootfs, "no-such-command-burrow"])
+        expectStatus(missing, 127)
+        expectStderr(missing, contains: "no-such-command-burrow is looked for along PATH inside the rootfs \(Harness.sharedRootfs)")
+        expectStderr(missing, lacks: "is it a root file system?")
+    }
+
     @Test("--help exits 0 and lists the options", arguments: ["--help", "-h"])
     func help(_ flag: String) async {
         let r = await burrow([flag])

@@ -16,3 +16,16 @@ struct DiagnosticsTests {
         #expect(root.openFailure.subject == subject)
     }
 }
+
+struct CommandNotFoundTests {
+    @Test(arguments: [
+        (["/bin/sh"], true, "/bin/sh is looked for inside the rootfs /srv/root, not on the host (and so are a script's #! interpreter and a program's ELF loader)"),
+        (["ls", "-l"], true, "ls is looked for along PATH inside the rootfs /srv/root, not on the host (and so are a script's #! interpreter and a program's ELF loader)"),
+        (["/bin/sh"], false, "/bin/sh is looked for inside the rootfs /srv/root, not on the host (and so are a script's #! interpreter and a program's ELF loader)\n/srv/root has no /bin: is it a root file system? scripts/make-rootfs DIR, in Burrow's source, makes a busybox one"),
+    ])
+    func hint(_ argv: [String], _ rootHasBin: Bool, _ expected: String) {
+        var spec = SandboxSpec(root: RootFS(path: HostPath("/srv/root")))
+        spec.process.argv = argv
+        #expect(spec.commandNotFoundHint(rootHasBin: rootHasBin) == expected)
+    }
+}
