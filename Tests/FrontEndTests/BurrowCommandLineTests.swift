@@ -237,3 +237,28 @@ struct DocumentationTests {
         }
     }
 }
+
+/// What `--help` prints fits an 80-column terminal, under every name.
+struct HelpWidthTests {
+    /// Columns as a terminal shows them: a tab moves to the next multiple of 8.
+    static func columns(_ line: Substring) -> Int {
+        line.reduce(0) { at, c in c == "\t" ? (at / 8 + 1) * 8 : at + 1 }
+    }
+
+    @Test(arguments: FrontEnds.all.map(\.name))
+    func everyLineFitsEightyColumns(_ name: String) {
+        let help = FrontEnds.named(name).help()
+        let wide = help.split(separator: "\n").filter { Self.columns($0) > HelpText.width }
+        #expect(wide.isEmpty, "\(name) --help has lines wider than 80 columns:\n\(wide.joined(separator: "\n"))")
+    }
+
+    @Test(arguments: [
+        ("a b c", 80, ["a b c"]),
+        ("one two three", 7, ["one two", "three"]),
+        ("a verylongword b", 4, ["a", "verylongword", "b"]),
+        ("", 10, [""]),
+    ])
+    func wrap(_ text: String, _ columns: Int, _ expected: [String]) {
+        #expect(HelpText.wrap(text, columns: columns) == expected)
+    }
+}

@@ -144,6 +144,18 @@ struct ErrorTests {
         }
     }
 
+    @Test("--help fits an 80-column terminal under every name", arguments: ["burrow", "proot", "jchroot", "linux-user-chroot"])
+    func helpFitsEightyColumns(_ name: String) async {
+        let r = name == "burrow" ? await burrow(["--help"]) : await runTool(name, ["--help"])
+        expectSuccess(r)
+        #expect(r.stdout.contains("Usage"))
+        // A tab moves to the next multiple of 8, as on a terminal.
+        let wide = r.stdout.split(separator: "\n").filter { line in
+            line.reduce(0) { at, c in c == "\t" ? (at / 8 + 1) * 8 : at + 1 } > 80
+        }
+        #expect(wide.isEmpty, "\(name) --help has lines wider than 80 columns:\n\(wide.joined(separator: "\n"))")
+    }
+
     @Test("--help wins over a rootfs and command after it")
     func helpStops() async {
         let r = await burrow(["--help", Harness.sharedRootfs] + sh("echo RAN-COMMAND"))

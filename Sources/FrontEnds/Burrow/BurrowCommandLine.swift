@@ -121,17 +121,17 @@ public enum BurrowCommandLine {
         Option(names: ["--bind"], metavars: ["SRC", "DEST"], group: .filesystem,
                help: "Bind the host path SRC at DEST, writable (nosuid,nodev)", apply: bind(false, dev: false, optional: false)),
         Option(names: ["--bind-try"], metavars: ["SRC", "DEST"], group: .filesystem,
-               help: "Like --bind, but skip it if SRC does not exist", apply: bind(false, dev: false, optional: true)),
+               help: "Like --bind, skipped if SRC does not exist", apply: bind(false, dev: false, optional: true)),
         Option(names: ["--ro-bind"], metavars: ["SRC", "DEST"], group: .filesystem,
                help: "Bind SRC at DEST read-only (nosuid,nodev)", apply: bind(true, dev: false, optional: false)),
         Option(names: ["--ro-bind-try"], metavars: ["SRC", "DEST"], group: .filesystem,
-               help: "Like --ro-bind, but skip it if SRC does not exist", apply: bind(true, dev: false, optional: true)),
+               help: "Like --ro-bind, skipped if SRC does not exist", apply: bind(true, dev: false, optional: true)),
         Option(names: ["--dev-bind"], metavars: ["SRC", "DEST"], group: .filesystem,
-               help: "Bind SRC at DEST with device nodes usable (nosuid only)", apply: bind(false, dev: true, optional: false)),
+               help: "Bind SRC at DEST, devices usable (nosuid only)", apply: bind(false, dev: true, optional: false)),
         Option(names: ["--dev-bind-try"], metavars: ["SRC", "DEST"], group: .filesystem,
-               help: "Like --dev-bind, but skip it if SRC does not exist", apply: bind(false, dev: true, optional: true)),
+               help: "Like --dev-bind, skipped if SRC does not exist", apply: bind(false, dev: true, optional: true)),
         Option(names: ["--size"], metavars: ["BYTES"], group: .filesystem,
-               help: "Size limit of the next --tmpfs (suffixes k, M, G)",
+               help: "Size of the next --tmpfs (suffixes k, M, G)",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
                    s.pendingSize = try Numbers.size(v[0], option: n) }),
         Option(names: ["--perms"], metavars: ["OCTAL"], group: .filesystem,
@@ -150,7 +150,7 @@ public enum BurrowCommandLine {
                help: "Minimal /dev at DEST: null zero full random urandom tty pts shm, your terminal as console",
                apply: dest { .dev(dest: $0) }),
         Option(names: ["--mqueue"], metavars: ["DEST"], group: .filesystem,
-               help: "Mount an mqueue filesystem at DEST (needs --unshare-ipc)",
+               help: "Mount mqueue at DEST (needs --unshare-ipc)",
                apply: dest { .mqueue(dest: $0) }),
         Option(names: ["--dir"], metavars: ["DEST"], group: .filesystem,
                help: "Create the directory DEST (removed at exit if Burrow made it)",
@@ -159,7 +159,7 @@ public enum BurrowCommandLine {
                    let (_, mode) = try s.takeModifiers(for: n, allowSize: false)
                    s.spec.operations.append(.dir(dest: d, mode: mode)) }),
         Option(names: ["--symlink"], metavars: ["TARGET", "DEST"], group: .filesystem,
-               help: "Create the symlink DEST -> TARGET (removed at exit)",
+               help: "Symlink DEST -> TARGET (removed at exit)",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
                    let d = try GuestPath.destination(v[1], option: n)
                    s.spec.operations.append(.symlink(target: v[0], dest: d)) }),
@@ -168,12 +168,12 @@ public enum BurrowCommandLine {
         Option(names: ["--ro-root"], metavars: [], group: .filesystem,
                help: "Mount ROOTFS itself read-only", apply: flag { $0.spec.root.readOnly = true }),
         Option(names: ["--root-overlay"], metavars: ["DIR"], group: .filesystem,
-               help: "Writable overlay over ROOTFS; changes kept in DIR/upper",
+               help: "Writable overlay over ROOTFS, kept in DIR/upper",
                apply: { (s: inout ParseState, v: [String], _: String) throws(UsageError) in
                    guard !v[0].isEmpty else { throw UsageError("--root-overlay needs a directory") }
                    s.spec.root.overlay = .keep(changes: HostPath(v[0])) }),
         Option(names: ["--root-tmp-overlay"], metavars: [], group: .filesystem,
-               help: "Writable overlay over ROOTFS; changes discarded at exit",
+               help: "Writable overlay over ROOTFS, gone at exit",
                apply: flag { $0.spec.root.overlay = .discard }),
         // Namespaces
         Option(names: ["--unshare-user"], metavars: [], group: .namespaces,
@@ -335,9 +335,7 @@ public enum BurrowCommandLine {
         for group in Group.allCases {
             out += "\n\(group.rawValue):\n"
             for o in options where o.group == group {
-                let left = "  " + ([o.names.joined(separator: ", ")] + o.metavars).joined(separator: " ")
-                let pad = left.count < 32 ? String(repeating: " ", count: 32 - left.count) : "\n" + String(repeating: " ", count: 32)
-                out += left + pad + o.help + "\n"
+                out += HelpText.row(([o.names.joined(separator: ", ")] + o.metavars).joined(separator: " "), o.help)
             }
         }
         out += """
@@ -357,12 +355,8 @@ public enum BurrowCommandLine {
 
             """
         for frontEnd in FrontEnds.all.dropFirst() {
-            out += "  " + frontEnd.name.padded(to: 20) + frontEnd.summary + "\n"
+            out += HelpText.row(frontEnd.name, frontEnd.summary, column: 22)
         }
         return out
     }
-}
-
-extension String {
-    func padded(to n: Int) -> String { count >= n ? self + " " : self + String(repeating: " ", count: n - count) }
 }

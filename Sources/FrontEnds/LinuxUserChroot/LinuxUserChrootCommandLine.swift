@@ -107,7 +107,7 @@ public enum LinuxUserChrootCommandLine {
                    // The original's binds keep device nodes usable (its README binds /dev).
                    s.spec.operations.append(.bind(BindMount(source: HostPath(v[0]), destination: dest, allowDevices: true)))
                }),
-        Option(name: "--chdir", metavars: ["DIR"], help: "Working directory inside the new root (default /)",
+        Option(name: "--chdir", metavars: ["DIR"], help: "Working directory inside ROOTDIR (default /)",
                apply: { (s: inout State, v: [String], n: String) throws(UsageError) in
                    s.spec.process.chdir = try GuestPath.insideRoot(v[0], option: n) }),
         Option(name: "--seccomp-profile-version", metavars: ["N"], help: "-1: no seccomp filter (default); 0: the original's profile 0",
