@@ -229,6 +229,14 @@ struct DocumentationTests {
         try String(contentsOfFile: root + "/" + path, encoding: .utf8)
     }
 
+    @Test func prootManPageDocumentsEveryOption() throws {
+        let man = try Self.read("docs/proot.1").replacingOccurrences(of: "\\-", with: "-")
+        for option in PRootCommandLine.table {
+            for name in option.names { #expect(man.contains(name), "docs/proot.1 lacks \(name)") }
+        }
+        #expect(man.contains("PRoot \(PRootCommandLine.compatibleWith)"), "docs/proot.1 names the PRoot release the command line follows")
+    }
+
     @Test func manPageDocumentsEveryOption() throws {
         // In roff, "-" in option names is written "\-".
         let man = try Self.read("docs/burrow.1").replacingOccurrences(of: "\\-", with: "-")
