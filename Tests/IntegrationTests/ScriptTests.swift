@@ -121,4 +121,93 @@ struct ScriptTests {
         #expect(options.count > 5, "no options found in \(name) --help:\n\(r)")
         for option in options { #expect(man.contains(option), "docs/\(name).1 lacks \(option), which \(name) --help lists") }
     }
+
+    // MARK: scripts/install, as the test user into a prefix of its own
+
+    static let install = Harness.packageRoot + "/scripts/install"
+
+    /// A prefix the test user owns, and a directory with a `proot` of someone else's (as
+    /// Debian's is) for PATH.
+    struct InstallScene {
+        let base: TempDir
+        var prefix: String { base.sub("prefix") }
+        var other: String { base.sub("other-bin") }
+
+        static func make() -> InstallScene {
+            let base = makeTempDir(owner: testUser)
+            let scene = InstallScene(base: base)
+            mkdir(scene.other, 0o755)
+            writeFile(scene.other + "/proot", "#!/bin/sh\necho the other proot\n")
+            chmod(scene.other + "/proot", 0o755)
+            return scene
+        }
+
+        func run(_ args: [String], path: String) async -> BurrowResult {
+            let argv = asTestUser(["/bin/bash", ScriptTests.install, "--prefix", prefix, "--bin", Harness.binary] + args)
+            guard let p = try? spawn(argv, environment: ["PATH": path]) else {
+                Issue.record("cannot start scripts/install")
+                return BurrowResult(argv: argv, status: -1, signal: nil, stdout: "", stderr: "", timedOut: false)
+            }
+            return await p.wait(timeout: 60)
+        }
+    }
+
+    @Test("scripts/install leaves out a name that is already a command on PATH, and says what it would shadow")
+    func installNeverShadowsSilently() async {
+        let scene = InstallScene.make()
+        defer { scene.base.remove() }
+        let bin = scene.prefix + "/bin"
+        let r = await scene.run([], path: "\(bin):\(scene.other):/usr/bin:/bin")
+        expectSuccess(r)
+        expectStdout(r, contains: "not installing \(bin)/proot: it would come first on PATH and hide \(scene.other)/proot")
+        expectStdout(r, contains: "--compat-over-existing")
+        expectStdout(r, contains: "--compat-dir DIR")
+        #expect(!pathExists(bin + "/proot"), "no proot link")
+        #expect(!pathExists(scene.prefix + "/share/man/man1/proot.1"), "no proot page over the other proot's")
+        for name in ["burrow", "jchroot", "linux-user-chroot"] { #expect(pathExists(bin + "/" + name), "\(name) installed") }
+        // The installed names work, run as the test user.
+        let jchroot = await runHostAsync(asTestUser([bin + "/jchroot", "--version"]))
+        #expect(jchroot.status == 0 && jchroot.stdout.contains("jchroot (burrow"), "\(jchroot)")
+
+        // Behind the other proot on PATH, Burrow's would never run: said too.
+        let behind = await scene.run([], path: "\(scene.other):\(bin):/usr/bin:/bin")
+        expectStdout(behind, contains: "not installing \(bin)/proot: \(scene.other)/proot comes first on PATH: Burrow's would never run as 'proot'")
+    }
+
+    @Test("scripts/install --compat-over-existing installs the name and says what it shadows")
+    func installOverExisting() async {
+        let scene = InstallScene.make()
+        defer { scene.base.remove() }
+        let bin = scene.prefix + "/bin"
+        let r = await scene.run(["--compat-over-existing"], path: "\(bin):\(scene.other):/usr/bin:/bin")
+        expectSuccess(r)
+        expectStdout(r, contains: "installing \(bin)/proot over an existing command (--compat-over-existing): it would come first on PATH and hide \(scene.other)/proot")
+        #expect(pathExists(scene.prefix + "/share/man/man1/proot.1"))
+        let proot = await runHostAsync(asTestUser([bin + "/proot", "--version"]))
+        #expect(proot.status == 0 && proot.stdout.contains("(command line of) burrow"), "\(proot)")
+    }
+
+    @Test("scripts/install --compat-dir keeps the names apart and says how to use them")
+    func installCompatDir() async {
+        let scene = InstallScene.make()
+        defer { scene.base.remove() }
+        let bin = scene.prefix + "/bin", apart = scene.prefix + "/lib/burrow/bin"
+        let r = await scene.run(["--compat-dir", apart], path: "\(bin):\(scene.other):/usr/bin:/bin")
+        expectSuccess(r)
+        expectStdout(r, contains: "PATH=\(apart):$PATH")
+        expectStdout(r, contains: "man -M \(scene.prefix)/share/burrow/man NAME")
+        #expect(!pathExists(bin + "/proot") && !pathExists(bin + "/jchroot"), "nothing but burrow in \(bin)")
+        #expect(pathExists(scene.prefix + "/share/burrow/man/man1/proot.1"))
+        let proot = await runHostAsync(asTestUser([apart + "/proot", "--version"]))
+        #expect(proot.status == 0 && proot.stdout.contains("(command line of) burrow"), "\(proot)")
+    }
+
+    @Test("scripts/install --help says how the compatibility names are installed")
+    func installHelp() async {
+        let r = await runHostAsync(["/bin/bash", Self.install, "--help"])
+        #expect(r.status == 0)
+        for fragment in ["--compat-over-existing", "--compat-dir CDIR", "--no-compat-names", "already on", "shadow"] {
+            #expect(r.stdout.contains(fragment), "scripts/install --help lacks \(fragment):\n\(r.stdout)")
+        }
+    }
 }
