@@ -48,6 +48,28 @@ struct BurrowCommandLineTests {
         }
     }
 
+    /// Over PATH_MAX or NAME_MAX: refused while parsing, the option named, on every engine alike.
+    @Test(arguments: [
+        (["--tmpfs", "/tmp/" + String(repeating: "x", count: 5000), "/r"], "--tmpfs /tmp/"),
+        (["--bind", "/" + String(repeating: "s", count: 256), "/d", "/r"], "--bind /sss"),
+        (["--ro-bind", "/s", "/" + String(repeating: "d", count: 256), "/r"], "--ro-bind /ddd"),
+        (["--dir", "/" + String(repeating: "d", count: 256), "/r"], "--dir /ddd"),
+        (["--symlink", "t", "/" + String(repeating: "d", count: 256), "/r"], "--symlink /ddd"),
+        (["--chdir", "/" + String(repeating: "d", count: 256), "/r"], "--chdir /ddd"),
+        (["--pidfile", "/" + String(repeating: "p", count: 256), "/r"], "--pidfile /ppp"),
+        (["--root-overlay", "/" + String(repeating: "o", count: 256), "/r"], "--root-overlay /ooo"),
+        (["--fake-db", "/" + String(repeating: "f", count: 256), "/r"], "--fake-db /fff"),
+        (["/" + String(repeating: "r", count: 256)], "ROOTFS /rrr"),
+    ])
+    func pathLimitsNameTheOption(_ args: [String], _ prefix: String) {
+        #expect {
+            try BurrowCommandLine.parse(args)
+        } throws: { error in
+            guard let message = (error as? UsageError)?.message else { return false }
+            return message.hasPrefix(prefix) && message.hasSuffix(": File name too long")
+        }
+    }
+
     @Test func minimal() throws {
         let s = try spec(["/srv/root"])
         #expect(s.root.path == HostPath("/srv/root"))

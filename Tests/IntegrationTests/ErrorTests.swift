@@ -131,6 +131,39 @@ struct ErrorTests {
         expectStderr(missing, lacks: "is it a root file system?")
     }
 
+    /// PATH_MAX (4095 bytes and the NUL) and NAME_MAX (255) are the spec's: both engines
+    /// refuse the same paths before anything starts, in the same words, naming the option.
+    @Test("Paths over PATH_MAX or NAME_MAX: refused alike on every engine, the option named", arguments: Engine.allCases)
+    func pathLimits(_ engine: Engine) async {
+        let root = await makePrivateRootfs()
+        defer { root.remove() }
+        let before = treeListing(root.path)
+        let long = "/tmp/" + String(repeating: "x", count: 5000)
+        let tmpfs = await burrow(engine: engine, ["--tmpfs", long, root.path] + sh("echo RAN-COMMAND"))
+        expectStatus(tmpfs, 125)
+        expectStderr(tmpfs, contains: "burrow: --tmpfs /tmp/\(String(repeating: "x", count: 35))…: a path of 5005 bytes, more than 4095: File name too long")
+        expectStdout(tmpfs, lacks: "RAN-COMMAND")
+
+        let name = "/" + String(repeating: "n", count: 256)
+        let bind = await burrow(engine: engine, ["--bind", name, "/mnt", root.path] + sh("echo RAN-COMMAND"))
+        expectStatus(bind, 125)
+        expectStderr(bind, contains: "--bind /nnn")
+        expectStderr(bind, contains: "a name of 256 bytes in it")
+        expectStderr(bind, contains: "more than 255: File name too long")
+        #expect(treeListing(root.path) == before)
+
+        let prootBind = await runTool("proot", ["-r", root.path, "-b", "/etc:" + long, "/bin/true"])
+        expectStatus(prootBind, 1)
+        expectStderr(prootBind, contains: "proot: -b /tmp/xxx")
+        expectStderr(prootBind, contains: "a path of 5005 bytes, more than 4095: File name too long")
+
+        // At the limit of a name: accepted, on both engines.
+        let fits = "/tmp/" + String(repeating: "f", count: 255)
+        let ok = await burrow(engine: engine, ["--tmpfs", "/tmp", "--tmpfs", fits, root.path] + sh("test -d \(fits) && echo fits"))
+        expectSuccess(ok)
+        expectLines(ok, ["fits"])
+    }
+
     @Test("--help exits 0 and lists the options", arguments: ["--help", "-h"])
     func help(_ flag: String) async {
         let r = await burrow([flag])

@@ -55,7 +55,7 @@ public enum BurrowCommandLine {
         }
         let command = Array(args[i...])
         var spec = state.spec
-        spec.root.path = HostPath(rootfs)
+        spec.root.path = try HostPath.argument(rootfs, option: "ROOTFS")
         spec.root.takenAfter = lastOption
         if !command.isEmpty { spec.process.argv = command }
         do { try spec.validate() } catch { throw UsageError(error.message) }
@@ -102,7 +102,7 @@ public enum BurrowCommandLine {
         return { (s: inout ParseState, v: [String], name: String) throws(UsageError) in
             let dest = try GuestPath.destination(v[1], option: name)
             s.spec.operations.append(.bind(BindMount(
-                source: HostPath(v[0]), destination: dest, readOnly: ro, allowDevices: dev, optional: optional)))
+                source: try HostPath.argument(v[0], option: name), destination: dest, readOnly: ro, allowDevices: dev, optional: optional)))
         }
     }
 
@@ -169,9 +169,9 @@ public enum BurrowCommandLine {
                help: "Mount ROOTFS itself read-only", apply: flag { $0.spec.root.readOnly = true }),
         Option(names: ["--root-overlay"], metavars: ["DIR"], group: .filesystem,
                help: "Writable overlay over ROOTFS, kept in DIR/upper",
-               apply: { (s: inout ParseState, v: [String], _: String) throws(UsageError) in
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
                    guard !v[0].isEmpty else { throw UsageError("--root-overlay needs a directory") }
-                   s.spec.root.overlay = .keep(changes: HostPath(v[0])) }),
+                   s.spec.root.overlay = .keep(changes: try HostPath.argument(v[0], option: n)) }),
         Option(names: ["--root-tmp-overlay"], metavars: [], group: .filesystem,
                help: "Writable overlay over ROOTFS, gone at exit",
                apply: flag { $0.spec.root.overlay = .discard }),
@@ -234,7 +234,7 @@ public enum BurrowCommandLine {
                help: "Write the command's host pid to FILE (removed at exit)",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
                    guard !v[0].isEmpty else { throw UsageError("\(n) needs a file name") }
-                   s.spec.process.pidFile = HostPath(v[0]) }),
+                   s.spec.process.pidFile = try HostPath.argument(v[0], option: n) }),
         Option(names: ["--die-with-parent"], metavars: [], group: .process,
                help: "Kill the sandbox when burrow's parent dies",
                apply: flag { $0.spec.process.dieWithParent = true }),
@@ -256,7 +256,7 @@ public enum BurrowCommandLine {
                help: "ptrace engine, faked ids: load and save the faked owners and modes in FILE (as fakeroot -i/-s)",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
                    guard !v[0].isEmpty else { throw UsageError("\(n) needs a file name") }
-                   s.spec.identity.fakeDatabase = HostPath(v[0]) }),
+                   s.spec.identity.fakeDatabase = try HostPath.argument(v[0], option: n) }),
         Option(names: ["--qemu"], metavars: ["COMMAND"], group: .emulation,
                help: "Run foreign-CPU programs through QEMU user mode ('qemu-ARCH [OPTIONS]'); the host's / appears at /host-rootfs",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in

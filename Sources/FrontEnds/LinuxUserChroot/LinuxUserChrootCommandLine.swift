@@ -33,7 +33,7 @@ public enum LinuxUserChrootCommandLine {
         let command = Array(args[(i + 1)...])
         guard !command.isEmpty else { throw UsageError("missing PROGRAM after ROOTDIR '\(rootdir)'\(taken): \(usage)") }
         var spec = state.spec
-        spec.root.path = HostPath(rootdir)
+        spec.root.path = try HostPath.argument(rootdir, option: "ROOTDIR")
         spec.root.takenAfter = lastOption
         spec.process.argv = command
         applySeccomp(state.seccompProfileVersion, to: &spec)
@@ -105,7 +105,7 @@ public enum LinuxUserChrootCommandLine {
                    guard !v[0].isEmpty else { throw UsageError("\(n): SOURCE is empty") }
                    let dest = try GuestPath.insideRoot(v[1], option: n)
                    // The original's binds keep device nodes usable (its README binds /dev).
-                   s.spec.operations.append(.bind(BindMount(source: HostPath(v[0]), destination: dest, allowDevices: true)))
+                   s.spec.operations.append(.bind(BindMount(source: try HostPath.argument(v[0], option: n), destination: dest, allowDevices: true)))
                }),
         Option(name: "--chdir", metavars: ["DIR"], help: "Working directory inside ROOTDIR (default /)",
                apply: { (s: inout State, v: [String], n: String) throws(UsageError) in

@@ -198,11 +198,14 @@ public enum PRootCommandLine {
     /// A host path made absolute against the caller's working directory.
     static func absolute(_ path: String, option: String, host: HostFacts) throws(UsageError) -> String {
         guard !path.isEmpty else { throw UsageError("\(option): the path is empty") }
-        if path.startsWithSlash { return path }
-        guard let cwd = host.workingDirectory else {
-            throw UsageError("\(option): '\(path)' is relative and the current directory is unknown")
+        var made = path
+        if !path.startsWithSlash {
+            guard let cwd = host.workingDirectory else {
+                throw UsageError("\(option): '\(path)' is relative and the current directory is unknown")
+            }
+            made = cwd == "/" ? "/" + path : cwd + "/" + path
         }
-        return cwd == "/" ? "/" + path : cwd + "/" + path
+        return try HostPath.argument(made, option: option).string
     }
 
     /// `host[:guest][!]`. The guest location is the host path when not given; a final `!`
