@@ -29,6 +29,23 @@ public enum Files {
         _ = try retrying("chmod", name) { Glibc.fchmod(fd, mode) }
     }
 
+    /// Runs `body` with the directory `dir` (an `O_PATH` fd will do) writable and searchable
+    /// by its owner, then puts its mode back: for a directory of one's own of mode 0555. Only
+    /// the owner may change the mode, so another's directory stays as it is (EACCES from
+    /// `body` then, or EPERM from chmod).
+    public static func withOwnerWriteAccess(_ dir: Int32, _ body: () throws(SysError) -> Void) throws(SysError) {
+        let st = try stat("", at: dir)
+        let mode = st.st_mode & 0o7777
+        let lent = mode | S_IRWXU
+        guard lent != mode, st.st_uid == geteuid() else { return try body() }
+        // fchmod refuses an O_PATH fd; /proc/self/fd/N names the same directory, whatever
+        // path it had or has now.
+        let procPath = "/proc/self/fd/\(dir)"
+        _ = try retrying("chmod", describe(dir)) { Glibc.chmod(procPath, lent) }
+        defer { _ = Glibc.chmod(procPath, mode) }
+        try body()
+    }
+
     public static func symlink(_ target: String, _ name: String, at dir: Int32) throws(SysError) {
         _ = try retrying("symlink", "\(name) -> \(target)") { Glibc.symlinkat(target, dir, name) }
     }

@@ -35,6 +35,10 @@ public struct RootFS: Equatable, Sendable {
     public var path: HostPath
     public var readOnly: Bool
     public var overlay: RootOverlay?
+    /// The option just before ROOTFS on the command line, when it took arguments: one of
+    /// them may have been meant as the rootfs (`--bind /etc ROOTFS id` takes ROOTFS as the
+    /// bind's DEST and `id` as the rootfs). Only said when the rootfs cannot be opened.
+    public var takenAfter: OptionArguments?
 
     public init(path: HostPath, readOnly: Bool = false, overlay: RootOverlay? = nil) {
         self.path = path

@@ -199,6 +199,16 @@ struct SetuidTests {
         expectStderr(r, contains: "privilege dropped for good")
     }
 
+    @Test("An empty directory as rootfs: the command was looked for inside it, and it has no /bin")
+    func commandNotFoundInAnEmptyRootfs() async {
+        let empty = makeTempDir(owner: testUser)
+        defer { empty.remove() }
+        let r = await setuidBurrow(["--engine", "setuid", empty.path])
+        expectStatus(r, 127)
+        expectStderr(r, contains: "exec /bin/sh: No such file or directory\n  hint: /bin/sh is looked for inside the rootfs \(empty.path), not on the host")
+        expectStderr(r, contains: "\(empty.path) has no /bin: is it a root file system?")
+    }
+
     @Test("A setuid burrow where user namespaces work drops root at once and uses the namespace engine")
     func namespaceEngineWhenUserNamespacesWork() async {
         let r = await setuidBurrow(["-v", "--unshare-pid", "--proc", "/proc", Harness.sharedRootfs] + sh("cat /proc/self/uid_map; id -u"),

@@ -76,7 +76,7 @@ public enum NamespaceEngine {
         do throws(SysError) {
             rootfd = try Files.open(spec.root.path.string, O_PATH | O_DIRECTORY)
         } catch {
-            throw Failure(SysError("rootfs", spec.root.path.string, errno: error.errno))
+            throw Failure(SysError(spec.root.openFailure.operation, spec.root.openFailure.subject, errno: error.errno))
         }
         do {
             spec.identity = try resolveNames(spec.identity, rootfd: rootfd)
@@ -142,7 +142,7 @@ public enum NamespaceEngine {
                     do { try caller.becomeForGood() } catch { report(error.description, spec); Proc.exit(Failure.setupStatus) }
                 }
                 let initial = pidDir.fd >= 0 ? [Cleaner.createPidFile(ch.cleanerSide, parent: pidDir.fd, name: pidDir.name)] : []
-                Cleaner.run(ch.cleanerSide, initial: initial)
+                Cleaner.run(ch.cleanerSide, initial: initial, tool: spec.toolName)
             }
             Files.close(ch.cleanerSide)
         }

@@ -171,7 +171,10 @@ struct Sandbox {
             command = pid
             if let f = failure {
                 let subject = f.candidate.map { "\(f.step) \($0)" } ?? f.step
-                _ = try? Files.writeAll(err, Failure(SysError(subject, errno: f.errno), status: f.status).encoded, what: "error pipe")
+                // Not found: looked for inside the rootfs (the init's / by now), not on the host.
+                let hint = f.candidate != nil && f.errno == .noSuchFileOrDirectory
+                    ? spec.commandNotFoundHint(rootHasBin: (try? Files.stat("/bin", at: Files.cwd)) != nil) : nil
+                _ = try? Files.writeAll(err, Failure(SysError(subject, errno: f.errno, hint: hint), status: f.status).encoded, what: "error pipe")
             }
         } catch {
             fail(Failure(error), on: err)

@@ -168,7 +168,9 @@ public enum PtraceEngine {
         do throws(Failure) { try emulator?.save() } catch { report(error.description) }
         if !tracer.initialExecDone, let f = Trace.childFailure(child.report, launch) {
             let subject = f.candidate.map { "\(f.step) \($0)" } ?? f.step
-            report(SysError(subject, errno: f.errno).description)
+            let hint = f.candidate != nil && f.errno == .noSuchFileOrDirectory
+                ? spec.commandNotFoundHint(rootHasBin: (try? Files.stat(spec.root.path.string + "/bin", at: Files.cwd)) != nil) : nil
+            report(SysError(subject, errno: f.errno, hint: hint).description)
             return f.status
         }
         if let failure = tracer.setupFailure { throw Failure(failure) }

@@ -86,11 +86,11 @@ struct Setup {
     mutating func build(_ spec: SandboxSpec) throws(PtraceEngine.Failure) -> Bindings {
         let root: String
         do { root = try Files.realPath(spec.root.path.string) } catch {
-            throw PtraceEngine.Failure(SysError("rootfs", spec.root.path.string, errno: error.errno))
+            throw PtraceEngine.Failure(SysError(spec.root.openFailure.operation, spec.root.openFailure.subject, errno: error.errno))
         }
         let rootfd: Int32
         do { rootfd = try Files.open(root, O_PATH | O_DIRECTORY) } catch {
-            throw PtraceEngine.Failure(SysError("rootfs", spec.root.path.string, errno: error.errno))
+            throw PtraceEngine.Failure(SysError(spec.root.openFailure.operation, spec.root.openFailure.subject, errno: error.errno))
         }
         bindings = Bindings(root: root, rootReadOnly: spec.root.readOnly)
         anchors = [rootfd]
