@@ -33,6 +33,10 @@
 //   killppid:SIG           kill(getppid(), SIG): the parent (burrow's init)
 //   daemon:ARG             fork a child into a session of its own that runs /bin/sleep ARG;
 //                          prints daemon=PID once it runs
+//   untraced:ARG           clone(CLONE_UNTRACED | SIGCHLD) a child into a session of its own
+//                          that sleeps for ARG seconds, making no path call (its argv, the
+//                          probe's, holds "untraced:ARG"); prints untraced=PID once it
+//                          runs, or the errno of clone
 //   fg                     fg=yes if stdin is a terminal whose foreground group is the probe's
 //                          (it may read from it), fg=no if not, or the errno
 //   pgleader               pgleader=yes if the probe leads its process group, else no
@@ -217,6 +221,17 @@ static long int80(long nr, long a, long b, long c) {
 }
 #endif
 
+/// The untraced child: out of reach of PTRACE_O_TRACECLONE and PTRACE_O_EXITKILL.
+static int untraced_seconds, untraced_pipe;
+static int untraced_child(void) {
+    setsid();
+    char one = 1;
+    (void)!write(untraced_pipe, &one, 1);
+    struct timespec t = {untraced_seconds, 0};
+    syscall(SYS_nanosleep, &t, NULL);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     for (int i = 1; i < argc; i++) {
@@ -331,6 +346,21 @@ int main(int argc, char **argv) {
             while (read(p[0], &c, 1) > 0) {}
             close(p[0]);
             if (child < 0) report(name, -1, errno); else printf("daemon=%d\n", (int)child);
+        } else if (!strcmp(op, "untraced") && a) {
+            int p[2];
+            if (pipe2(p, O_CLOEXEC) != 0) { report(name, -1, errno); continue; }
+            untraced_seconds = atoi(a);
+            untraced_pipe = p[1];
+            // A fork, made by clone(2) with the flag no tracer can override.
+            long child = syscall(SYS_clone, CLONE_UNTRACED | SIGCHLD, 0, NULL, NULL, 0);
+            if (child == 0) _exit(untraced_child());
+            int e = errno;
+            close(p[1]);
+            if (child < 0) { close(p[0]); report(name, -1, e); continue; }
+            char c;
+            (void)!read(p[0], &c, 1);
+            close(p[0]);
+            printf("untraced=%ld\n", child);
         } else if (!strcmp(op, "fg")) {
             pid_t fg = tcgetpgrp(0);
             if (fg < 0) report("fg", -1, errno); else printf("fg=%s\n", fg == getpgrp() ? "yes" : "no");

@@ -429,6 +429,24 @@ struct EscapeTests {
         #expect(removed, "the mount point burrow made is left in the rootfs:\n\(r)")
     }
 
+    /// A child made with CLONE_UNTRACED escapes PTRACE_O_TRACECLONE: on the ptrace engine it
+    /// would run untranslated and outlive burrow (PTRACE_O_EXITKILL reaches tracees only),
+    /// so the clone is refused there (EPERM; clone3 says ENOSYS). The other engines let it be
+    /// made and end it with the sandbox: when the command exits, and when the command kills
+    /// its parent (burrow itself on the ptrace engine; the init elsewhere).
+    @Test("A child out of the tracer's reach (CLONE_UNTRACED): refused on the ptrace engine; elsewhere it ends with the sandbox",
+          arguments: [EscapeMode.namespace, .setuid, .ptrace], ["exit", "killppid:KILL"])
+    func untracedChild(_ mode: EscapeMode, _ end: String) async {
+        guard mode.available else { return }
+        let marker = "untraced:\(sleepMarker())"
+        defer { killProcesses(withArgument: marker) }
+        guard let args = EscapeProbe.args([], [marker] + (end == "exit" ? [] : [end])) else { return }
+        let r = await mode.run(args)
+        expectStdout(r, contains: mode == .ptrace ? "\(marker)=EPERM" : "untraced=")
+        let left = await waitUntilGone(argument: marker, timeout: 5)
+        #expect(left.isEmpty, "the untraced child outlived the sandbox: \(left)\n\(r)")
+    }
+
     // MARK: devices and mounts
 
     @Test("mknod of a device fails, as root inside and in a user namespace of its own",

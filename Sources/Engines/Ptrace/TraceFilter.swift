@@ -23,7 +23,7 @@ enum TraceFilter {
         }
         let notified = Set(notify)
         // The compiler tests the calls in the order of their first rule: the path calls
-        // first, the refusals (ioctl's request) after them.
+        // first, the refusals (clone's flags, ioctl's request) after them.
         let all = try rules(notify, .userNotify) + rules(trace.filter { !notified.contains($0) }, .trace(0))
             + (refusals?.rules ?? [])
         return SeccompFilter(
@@ -46,7 +46,20 @@ enum TraceFilter {
         return (try withListener.compile(), try traceOnly.compile())
     }
 
-    /// The calls the filter makes fail (today: terminal injection, `TerminalInjection.rule`).
+    /// Refused on every run, whatever the spec: a child made with CLONE_UNTRACED is not traced
+    /// whatever the tracer's options (PTRACE_O_TRACECLONE does not apply to it), so it would
+    /// run with its path calls untranslated and outlive burrow, since PTRACE_O_EXITKILL reaches
+    /// tracees only. clone with the flag fails with EPERM; clone3, whose flags sit in memory
+    /// a filter cannot read, with ENOSYS, so libc falls back to clone (as the profiles do for
+    /// CLONE_NEWUSER).
+    static let untracedChildren = [
+        SeccompRule("clone", where: [.arg(0, .anyBitsSet(CLONE_UNTRACED))], .errno(SeccompErrno.EPERM)),
+        SeccompRule("clone3", .errno(SeccompErrno.ENOSYS)),
+    ]
+    static let CLONE_UNTRACED: UInt64 = 0x0080_0000
+
+    /// The calls the filter makes fail (`untracedChildren`; terminal injection,
+    /// `TerminalInjection.rule`, unless allowed).
     /// When the kernel takes no filter at all, every call stops at the tracer, which then
     /// refuses these itself (`Tracer.enter`), from the same rules.
     struct Refusals {
