@@ -37,6 +37,8 @@
 //                          that sleeps for ARG seconds, making no path call (its argv, the
 //                          probe's, holds "untraced:ARG"); prints untraced=PID once it
 //                          runs, or the errno of clone
+//   uring_open:MARKER      openat(MARKER) as an io_uring operation, made by the kernel
+//                          without a system call of the probe's: ESCAPED if it opened it
 //   fg                     fg=yes if stdin is a terminal whose foreground group is the probe's
 //                          (it may read from it), fg=no if not, or the errno
 //   pgleader               pgleader=yes if the probe leads its process group, else no
@@ -51,12 +53,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/io_uring.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -221,6 +225,30 @@ static long int80(long nr, long a, long b, long c) {
 }
 #endif
 
+/// openat(AT_FDCWD, path) through a one-entry io_uring: the fd, or -errno.
+static long uring_open(const char *path) {
+    struct io_uring_params p;
+    memset(&p, 0, sizeof p);
+    int ring = (int)syscall(SYS_io_uring_setup, 1, &p);
+    if (ring < 0) return -errno;
+    char *sq = mmap(NULL, p.sq_off.array + p.sq_entries * sizeof(unsigned), PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQ_RING);
+    char *cq = mmap(NULL, p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe), PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_CQ_RING);
+    struct io_uring_sqe *sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE,
+                                     MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQES);
+    if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED) return -ENOMEM;
+    memset(&sqes[0], 0, sizeof sqes[0]);
+    sqes[0].opcode = IORING_OP_OPENAT;
+    sqes[0].fd = AT_FDCWD;
+    sqes[0].addr = (unsigned long)path;
+    sqes[0].open_flags = O_RDONLY | O_CLOEXEC;
+    ((unsigned *)(sq + p.sq_off.array))[0] = 0;
+    __atomic_store_n((unsigned *)(sq + p.sq_off.tail), 1, __ATOMIC_RELEASE);
+    if (syscall(SYS_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0) return -errno;
+    return ((struct io_uring_cqe *)(cq + p.cq_off.cqes))[0].res;
+}
+
 /// The untraced child: out of reach of PTRACE_O_TRACECLONE and PTRACE_O_EXITKILL.
 static int untraced_seconds, untraced_pipe;
 static int untraced_child(void) {
@@ -361,6 +389,9 @@ int main(int argc, char **argv) {
             (void)!read(p[0], &c, 1);
             close(p[0]);
             printf("untraced=%ld\n", child);
+        } else if (!strcmp(op, "uring_open") && a) {
+            long fd = uring_open(a);
+            if (fd >= 0) printf("%s=ESCAPED\n", name); else report(name, -1, (int)-fd);
         } else if (!strcmp(op, "fg")) {
             pid_t fg = tcgetpgrp(0);
             if (fg < 0) report("fg", -1, errno); else printf("fg=%s\n", fg == getpgrp() ? "yes" : "no");

@@ -149,6 +149,17 @@ struct EscapeTests {
         expectResults(got, ["dotdot": "inside", "openat": "ENOENT", "open:\(marker)": "ENOENT"])
     }
 
+    /// io_uring's openat runs in the kernel, with no system call for the ptrace engine to
+    /// translate: refused there (ENOSYS); on the other engines it resolves in the sandbox's
+    /// mount namespace like any open.
+    @Test("openat as an io_uring operation stays inside (ptrace engine: io_uring refused)",
+          arguments: [EscapeMode.namespace, .setuid, .ptrace])
+    func ioUringOpen(_ mode: EscapeMode) async {
+        guard mode.available else { return }
+        let got = await probe(mode, [], ["uring_open:\(marker)"])
+        expectResults(got, ["uring_open:\(marker)": mode == .ptrace ? "ENOSYS" : "ENOENT"])
+    }
+
     @Test("A second chroot and the classic chdir(\"../../..\") escape stay inside",
           arguments: [EscapeMode.namespace, .namespaceRoot, .setuid])
     func secondChroot(_ mode: EscapeMode) async {
