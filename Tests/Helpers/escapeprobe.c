@@ -27,6 +27,7 @@
 //                          /proc/PID/root/MARKER (NAME ancN_root) and PTRACE_ATTACH (ancN_ptrace)
 //   ptrace:PID             PTRACE_ATTACH to PID (detached again if it worked)
 //   kill0:PID              kill(PID, 0)
+//   prlimit:PID            prlimit(PID, RLIMIT_CORE, unlimited): another process's limits
 //   killpg:SIG             kill(0, SIG): the probe's process group (SIG: KILL, STOP, TSTP, TERM
 //                          or a number); reported only if the probe is still there after it
 //   killpgrp:SIG           kill(-getpgrp(), SIG): the same group, named by number
@@ -63,6 +64,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -350,6 +352,9 @@ int main(int argc, char **argv) {
             }
         } else if (!strcmp(op, "ptrace") && a) {
             try_ptrace(name, pid_arg(a));
+        } else if (!strcmp(op, "prlimit") && a) {
+            struct rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY};
+            report(name, prlimit(pid_arg(a), RLIMIT_CORE, &unlimited, NULL), errno);
         } else if (!strcmp(op, "kill0") && a) {
             CALL(name, kill(pid_arg(a), 0));
         } else if (!strcmp(op, "killpg") && a) {
