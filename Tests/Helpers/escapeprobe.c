@@ -27,12 +27,19 @@
 //                          /proc/PID/root/MARKER (NAME ancN_root) and PTRACE_ATTACH (ancN_ptrace)
 //   ptrace:PID             PTRACE_ATTACH to PID (detached again if it worked)
 //   kill0:PID              kill(PID, 0)
+//   prlimit:PID            prlimit(PID, RLIMIT_CORE, unlimited): another process's limits
 //   killpg:SIG             kill(0, SIG): the probe's process group (SIG: KILL, STOP, TSTP, TERM
 //                          or a number); reported only if the probe is still there after it
 //   killpgrp:SIG           kill(-getpgrp(), SIG): the same group, named by number
 //   killppid:SIG           kill(getppid(), SIG): the parent (burrow's init)
 //   daemon:ARG             fork a child into a session of its own that runs /bin/sleep ARG;
 //                          prints daemon=PID once it runs
+//   untraced:ARG           clone(CLONE_UNTRACED | SIGCHLD) a child into a session of its own
+//                          that sleeps for ARG seconds, making no path call (its argv, the
+//                          probe's, holds "untraced:ARG"); prints untraced=PID once it
+//                          runs, or the errno of clone
+//   uring_open:MARKER      openat(MARKER) as an io_uring operation, made by the kernel
+//                          without a system call of the probe's: ESCAPED if it opened it
 //   fg                     fg=yes if stdin is a terminal whose foreground group is the probe's
 //                          (it may read from it), fg=no if not, or the errno
 //   pgleader               pgleader=yes if the probe leads its process group, else no
@@ -47,14 +54,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/io_uring.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -217,6 +227,41 @@ static long int80(long nr, long a, long b, long c) {
 }
 #endif
 
+/// openat(AT_FDCWD, path) through a one-entry io_uring: the fd, or -errno.
+static long uring_open(const char *path) {
+    struct io_uring_params p;
+    memset(&p, 0, sizeof p);
+    int ring = (int)syscall(SYS_io_uring_setup, 1, &p);
+    if (ring < 0) return -errno;
+    char *sq = mmap(NULL, p.sq_off.array + p.sq_entries * sizeof(unsigned), PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQ_RING);
+    char *cq = mmap(NULL, p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe), PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_CQ_RING);
+    struct io_uring_sqe *sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE,
+                                     MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQES);
+    if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED) return -ENOMEM;
+    memset(&sqes[0], 0, sizeof sqes[0]);
+    sqes[0].opcode = IORING_OP_OPENAT;
+    sqes[0].fd = AT_FDCWD;
+    sqes[0].addr = (unsigned long)path;
+    sqes[0].open_flags = O_RDONLY | O_CLOEXEC;
+    ((unsigned *)(sq + p.sq_off.array))[0] = 0;
+    __atomic_store_n((unsigned *)(sq + p.sq_off.tail), 1, __ATOMIC_RELEASE);
+    if (syscall(SYS_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0) return -errno;
+    return ((struct io_uring_cqe *)(cq + p.cq_off.cqes))[0].res;
+}
+
+/// The untraced child: out of reach of PTRACE_O_TRACECLONE and PTRACE_O_EXITKILL.
+static int untraced_seconds, untraced_pipe;
+static int untraced_child(void) {
+    setsid();
+    char one = 1;
+    (void)!write(untraced_pipe, &one, 1);
+    struct timespec t = {untraced_seconds, 0};
+    syscall(SYS_nanosleep, &t, NULL);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     for (int i = 1; i < argc; i++) {
@@ -307,6 +352,9 @@ int main(int argc, char **argv) {
             }
         } else if (!strcmp(op, "ptrace") && a) {
             try_ptrace(name, pid_arg(a));
+        } else if (!strcmp(op, "prlimit") && a) {
+            struct rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY};
+            report(name, prlimit(pid_arg(a), RLIMIT_CORE, &unlimited, NULL), errno);
         } else if (!strcmp(op, "kill0") && a) {
             CALL(name, kill(pid_arg(a), 0));
         } else if (!strcmp(op, "killpg") && a) {
@@ -331,6 +379,24 @@ int main(int argc, char **argv) {
             while (read(p[0], &c, 1) > 0) {}
             close(p[0]);
             if (child < 0) report(name, -1, errno); else printf("daemon=%d\n", (int)child);
+        } else if (!strcmp(op, "untraced") && a) {
+            int p[2];
+            if (pipe2(p, O_CLOEXEC) != 0) { report(name, -1, errno); continue; }
+            untraced_seconds = atoi(a);
+            untraced_pipe = p[1];
+            // A fork, made by clone(2) with the flag no tracer can override.
+            long child = syscall(SYS_clone, CLONE_UNTRACED | SIGCHLD, 0, NULL, NULL, 0);
+            if (child == 0) _exit(untraced_child());
+            int e = errno;
+            close(p[1]);
+            if (child < 0) { close(p[0]); report(name, -1, e); continue; }
+            char c;
+            (void)!read(p[0], &c, 1);
+            close(p[0]);
+            printf("untraced=%ld\n", child);
+        } else if (!strcmp(op, "uring_open") && a) {
+            long fd = uring_open(a);
+            if (fd >= 0) printf("%s=ESCAPED\n", name); else report(name, -1, (int)-fd);
         } else if (!strcmp(op, "fg")) {
             pid_t fg = tcgetpgrp(0);
             if (fg < 0) report("fg", -1, errno); else printf("fg=%s\n", fg == getpgrp() ? "yes" : "no");

@@ -149,6 +149,17 @@ struct EscapeTests {
         expectResults(got, ["dotdot": "inside", "openat": "ENOENT", "open:\(marker)": "ENOENT"])
     }
 
+    /// io_uring's openat runs in the kernel, with no system call for the ptrace engine to
+    /// translate: refused there (ENOSYS); on the other engines it resolves in the sandbox's
+    /// mount namespace like any open.
+    @Test("openat as an io_uring operation stays inside (ptrace engine: io_uring refused)",
+          arguments: [EscapeMode.namespace, .setuid, .ptrace])
+    func ioUringOpen(_ mode: EscapeMode) async {
+        guard mode.available else { return }
+        let got = await probe(mode, [], ["uring_open:\(marker)"])
+        expectResults(got, ["uring_open:\(marker)": mode == .ptrace ? "ENOSYS" : "ENOENT"])
+    }
+
     @Test("A second chroot and the classic chdir(\"../../..\") escape stay inside",
           arguments: [EscapeMode.namespace, .namespaceRoot, .setuid])
     func secondChroot(_ mode: EscapeMode) async {
@@ -427,6 +438,24 @@ struct EscapeTests {
         // The ptrace engine's cleaner, which outlives the killed tracer, may still be at it.
         let removed = await eventually(timeout: 5) { !pathExists(root.at("/burrow-made-tmpfs")) }
         #expect(removed, "the mount point burrow made is left in the rootfs:\n\(r)")
+    }
+
+    /// A child made with CLONE_UNTRACED escapes PTRACE_O_TRACECLONE: on the ptrace engine it
+    /// would run untranslated and outlive burrow (PTRACE_O_EXITKILL reaches tracees only),
+    /// so the clone is refused there (EPERM; clone3 says ENOSYS). The other engines let it be
+    /// made and end it with the sandbox: when the command exits, and when the command kills
+    /// its parent (burrow itself on the ptrace engine; the init elsewhere).
+    @Test("A child out of the tracer's reach (CLONE_UNTRACED): refused on the ptrace engine; elsewhere it ends with the sandbox",
+          arguments: [EscapeMode.namespace, .setuid, .ptrace], ["exit", "killppid:KILL"])
+    func untracedChild(_ mode: EscapeMode, _ end: String) async {
+        guard mode.available else { return }
+        let marker = "untraced:\(sleepMarker())"
+        defer { killProcesses(withArgument: marker) }
+        guard let args = EscapeProbe.args([], [marker] + (end == "exit" ? [] : [end])) else { return }
+        let r = await mode.run(args)
+        expectStdout(r, contains: mode == .ptrace ? "\(marker)=EPERM" : "untraced=")
+        let left = await waitUntilGone(argument: marker, timeout: 5)
+        #expect(left.isEmpty, "the untraced child outlived the sandbox: \(left)\n\(r)")
     }
 
     // MARK: devices and mounts

@@ -588,7 +588,7 @@ func hostMounts(mentioning path: String) -> [String] {
 
 // MARK: - Host processes and namespaces
 
-private func readBytes(_ path: String) -> [UInt8]? {
+func readBytes(_ path: String) -> [UInt8]? {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return nil }
     defer { close(fd) }

@@ -273,6 +273,65 @@ struct SetuidTests {
         expectStdout(readded, lacks: "LD_PRELOAD=")
     }
 
+    // MARK: the privileged process itself
+
+    /// While burrow still holds root's capabilities (permitted, saved uid 0) the caller may
+    /// signal it (its real uid is theirs) but not trace it, read its memory, environment or
+    /// descriptors, follow its cwd, or change its limits: the kernel wants every uid equal,
+    /// and a setuid exec left it undumpable. Held there by a FIFO as its --seccomp file,
+    /// which it opens as the caller and waits on.
+    @Test("The privileged burrow, held at a FIFO: the caller cannot trace it, read its /proc files or set its limits")
+    func privilegedProcessOutOfReach() async throws {
+        guard let probe = EscapeProbe.path() else { return }
+        let dir = makeUserDir()
+        defer { dir.remove() }
+        let fifo = dir.sub("seccomp-fifo")
+        #expect(mkfifo(fifo, 0o600) == 0 && chown(fifo, testUser.uid, testUser.gid) == 0)
+        let p = try spawn(startSetuidArgv(["--seccomp", fifo, Harness.sharedRootfs, "/bin/true"]))
+        defer { p.send(SIGKILL); _ = p.poll(blocking: true) }
+        // burrow itself, once it has become the caller: uids real, effective, saved = caller, caller, 0.
+        var pid: pid_t?
+        let found = await eventually(timeout: 10) {
+            pid = hostProcesses(withArgument: fifo).first { hostCmdline($0)?.first == SetuidInstall.open }
+            guard let pid, let status = readBytes("/proc/\(pid)/status") else { return false }
+            return String(decoding: status, as: UTF8.self).contains("Uid:\t\(testUser.uid)\t\(testUser.uid)\t0\t")
+        }
+        guard found, let pid else {
+            Issue.record("no setuid burrow waiting at \(fifo) with saved uid 0")
+            return
+        }
+        let attempts = ["ptrace:\(pid)", "open:/proc/\(pid)/environ", "open:/proc/\(pid)/mem", "open:/proc/\(pid)/cwd",
+                        "open:/proc/\(pid)/fd", "prlimit:\(pid)", "kill0:\(pid)"]
+        let r = await runHostAsync(asTestUser([probe] + attempts))
+        let got = SysProbe.results(BurrowResult(argv: [], status: r.status, signal: nil, stdout: r.stdout, stderr: r.stderr, timedOut: false))
+        let want = ["ptrace:\(pid)": "EPERM", "open:/proc/\(pid)/environ": "EACCES", "open:/proc/\(pid)/mem": "EACCES",
+                    "open:/proc/\(pid)/cwd": "EACCES", "open:/proc/\(pid)/fd": "EACCES", "prlimit:\(pid)": "EPERM",
+                    "kill0:\(pid)": "ok"]
+        for (key, value) in want.sorted(by: { $0.key < $1.key }) {
+            // prlimit: EPERM from the uid check, or EACCES where an LSM answers first.
+            let accepted = key.hasPrefix("prlimit") ? ["EPERM", "EACCES"] : [value]
+            #expect(accepted.contains(got[key] ?? ""), "\(key): expected \(value), got \(got[key] ?? "nothing")\n\(r.stdout)\(r.stderr)")
+        }
+    }
+
+    /// Device nodes the caller made elsewhere (a USB stick, an unpacked image) sit on a nodev
+    /// mount; --dev-bind must not lift that: root's bind copies the mount's flags and only adds.
+    @Test("--dev-bind of a nodev mount keeps it nodev: a device node there stays closed")
+    func devBindKeepsNodev() async {
+        let dir = makeUserDir()
+        defer { dir.remove() }
+        // /dev/null's numbers: harmless where it does open (the control below).
+        #expect(mknod(dir.sub("null"), S_IFCHR | 0o666, dev_t(0x103)) == 0)
+        chmod(dir.sub("null"), 0o666)
+        let args = ["--dev-bind", dir.path, "/home", Harness.sharedRootfs] + sh("echo x > /home/null && echo OPENED")
+        let nodev = await setuidBurrow(afterMounting: [["--bind", dir.path, dir.path], ["-o", "remount,bind,nodev", dir.path]],
+                                       keeping: dir.path, args)
+        expectStdout(nodev, lacks: "OPENED")
+        expectStderr(nodev, contains: "Permission denied")
+        let control = await setuidBurrow(args)
+        expectStdout(control, contains: "OPENED")
+    }
+
     // MARK: files the caller cannot reach
 
     @Test("A bind of something the caller cannot read or search fails with EACCES")

@@ -96,6 +96,30 @@ import Testing
         #expect(r.errno(nr: ioctl + 1, args: { [0, 0x5412] }) == nil)
     }
 
+    /// A child made with CLONE_UNTRACED would escape the tracer: clone with the flag fails,
+    /// in the filter and at the tracer's own stops; clone3 says ENOSYS (libc falls back to
+    /// clone); fork, vfork and threads run. io_uring says ENOSYS.
+    @Test func outOfReachIsRefused() throws {
+        let refusals = TraceFilter.Refusals(TraceFilter.outOfReach, abi: Self.abi)
+        let prog = try TraceFilter.program(trace: [2, 59], refusals: refusals, abi: Self.abi)
+        let clone = UInt32(bitPattern: Self.abi.number(of: "clone") ?? -1), clone3 = UInt32(bitPattern: Self.abi.number(of: "clone3") ?? -1)
+        let cases: [([UInt64], SeccompAction)] = [
+            ([0x0080_0011], Self.eperm), ([0x1_0080_0000], Self.eperm),  // CLONE_UNTRACED | SIGCHLD; high bits ignored
+            ([0x11], Self.allow), ([0x3D0F00], Self.allow),  // fork; pthread_create's flags
+        ]
+        for (args, expected) in cases {
+            #expect(Self.run(prog, arch: Self.x86, nr: clone, args: args) == expected, "clone \(args)")
+            #expect(refusals.errno(nr: Int64(clone), args: { args }) == (expected == Self.eperm ? SeccompErrno.EPERM : nil))
+        }
+        #expect(Self.run(prog, arch: Self.x86, nr: clone3, args: [0, 88]) == Self.enosys)
+        #expect(refusals.errno(nr: Int64(clone3), args: { [0, 88] }) == SeccompErrno.ENOSYS)
+        // io_uring's operations would take their paths untranslated.
+        for name in ["io_uring_setup", "io_uring_enter", "io_uring_register"] {
+            let nr = UInt32(bitPattern: Self.abi.number(of: name) ?? -1)
+            #expect(Self.run(prog, arch: Self.x86, nr: nr, args: [4, 0]) == Self.enosys, "\(name)")
+        }
+    }
+
     @Test func theFullTablesCompile() throws {
         let prog = try TraceFilter.program(trace: SyscallTable.traced, notify: SyscallTable.notified.keys.sorted(),
                                            refusals: Self.terminal, abi: Self.abi)

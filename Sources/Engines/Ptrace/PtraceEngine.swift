@@ -108,9 +108,11 @@ public enum PtraceEngine {
         defer { jobs.takeBack() }
         launch.foregroundTerminal = jobs.handOver
         guard let abi = SyscallTable.abi else { throw Failure("the ptrace engine has no system-call table for this machine") }
-        // Terminal injection (TIOCSTI, TIOCLINUX) fails with EPERM unless allowed: in the
-        // filter, or at the tracer's stops where the kernel takes no filter.
-        let refusals = spec.security.allowTerminalInjection ? nil : TraceFilter.Refusals([TerminalInjection.rule], abi: abi)
+        // An untraced child (CLONE_UNTRACED) and io_uring are refused, and terminal injection (TIOCSTI,
+        // TIOCLINUX) unless allowed: in the filter, or at the tracer's stops where the
+        // kernel takes no filter.
+        let refusals = TraceFilter.Refusals(
+            TraceFilter.outOfReach + (spec.security.allowTerminalInjection ? [] : [TerminalInjection.rule]), abi: abi)
         let traced = Array(Set(SyscallTable.traced + (emulator?.traced ?? []))).sorted()
         // Preferred: the queries go to the listener instead (Syscalls/Notified.swift).
         let fakesIds = emulator?.initialCredentials != nil

@@ -23,7 +23,7 @@ enum TraceFilter {
         }
         let notified = Set(notify)
         // The compiler tests the calls in the order of their first rule: the path calls
-        // first, the refusals (ioctl's request) after them.
+        // first, the refusals (clone's flags, ioctl's request) after them.
         let all = try rules(notify, .userNotify) + rules(trace.filter { !notified.contains($0) }, .trace(0))
             + (refusals?.rules ?? [])
         return SeccompFilter(
@@ -46,7 +46,23 @@ enum TraceFilter {
         return (try withListener.compile(), try traceOnly.compile())
     }
 
-    /// The calls the filter makes fail (today: terminal injection, `TerminalInjection.rule`).
+    /// Refused on every run, whatever the spec: what would work out of the tracer's reach.
+    /// - A child made with CLONE_UNTRACED is not traced whatever the tracer's options
+    ///   (PTRACE_O_TRACECLONE does not apply to it): its path calls would go untranslated and it
+    ///   would outlive burrow, since PTRACE_O_EXITKILL reaches tracees only. clone with the
+    ///   flag fails with EPERM; clone3, whose flags sit in memory a filter cannot read, with
+    ///   ENOSYS, so libc falls back to clone (as the profiles do for CLONE_NEWUSER).
+    /// - io_uring runs its operations (openat, statx, mkdirat, renameat, ...) in the kernel
+    ///   without a system call of the tracee's: their paths would reach the host untranslated.
+    ///   ENOSYS, as on a kernel without it: programs fall back to system calls.
+    static let outOfReach = [
+        SeccompRule("clone", where: [.arg(0, .anyBitsSet(CLONE_UNTRACED))], .errno(SeccompErrno.EPERM)),
+        SeccompRule("clone3", .errno(SeccompErrno.ENOSYS)),
+    ] + ["io_uring_setup", "io_uring_enter", "io_uring_register"].map { SeccompRule($0, .errno(SeccompErrno.ENOSYS)) }
+    static let CLONE_UNTRACED: UInt64 = 0x0080_0000
+
+    /// The calls the filter makes fail (`outOfReach`; terminal injection,
+    /// `TerminalInjection.rule`, unless allowed).
     /// When the kernel takes no filter at all, every call stops at the tracer, which then
     /// refuses these itself (`Tracer.enter`), from the same rules.
     struct Refusals {

@@ -25,7 +25,7 @@ final class Tracer {
     var emulator: Emulator?
     /// The command's process group and the terminal (burrow stops when the group does).
     var jobs = JobControl(newSession: true)
-    /// What the filter refuses (terminal injection unless allowed); refused here at the
+    /// What the filter refuses (untraced children, io_uring; terminal injection unless allowed); refused here at the
     /// entry stop instead while no filter is active.
     var refusals: TraceFilter.Refusals?
 
