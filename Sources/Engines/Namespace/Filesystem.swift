@@ -35,8 +35,10 @@ struct Filesystem {
     /// Returns the fd of the finished new root (not yet entered).
     mutating func build() throws(Failure) -> Int32 {
         do throws(SysError) {
-            // Nothing mounted from here on may propagate back to the host.
-            try Mounts.setPropagation("/", UInt(MS_REC | MS_SLAVE))
+            // Nothing mounted from here on may propagate back to the host. In setuid mode
+            // nothing of the host's may come in later either (a procfs root mounts below a
+            // bind source after the check that detaches those): private, not slave.
+            try Mounts.setPropagation("/", UInt(MS_REC | (setuidMode ? MS_PRIVATE : MS_SLAVE)))
             let opened = try openSources()
             root = try mountRoot(opened.root)
             for (index, op) in spec.operations.enumerated() {
@@ -568,3 +570,4 @@ extension Filesystem {
 
 let MS_REC = 16384
 let MS_SLAVE = 1 << 19
+let MS_PRIVATE = 1 << 18

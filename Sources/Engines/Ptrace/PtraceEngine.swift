@@ -165,6 +165,9 @@ public enum PtraceEngine {
         tracer.refusals = refusals
         tracer.listenerSocket = child.listenerSocket
         tracer.log = log
+        // The command runs as the same user: nothing of it may read or write the tracer's
+        // memory (process_vm_writev, /proc/PID/mem) or take its descriptors (pidfd_getfd).
+        _ = try? Proc.setDumpable(false)
         let exit = tracer.run()
         jobs = tracer.jobs
         do throws(Failure) { try emulator?.save() } catch { report(error.description) }
