@@ -7,6 +7,15 @@ import Testing
 struct FakeTree: HostLookup {
     /// "binding:path" -> target
     var links: [String: String]
+    /// "binding:path" of regular files and of missing paths: not directories.
+    var files: Set<String> = []
+    var missing: Set<String> = []
+
+    func notDirectory(binding: Int, below: [String]) -> Int32? {
+        let key = "\(binding):" + below.joined(separator: "/")
+        if files.contains(key) { return 20 }  // ENOTDIR
+        return missing.contains(key) ? 2 : nil  // ENOENT
+    }
 
     func probe(binding: Int, below: [String], components: [String]) -> Probe {
         for i in components.indices {
@@ -37,7 +46,8 @@ let tree = FakeTree(links: [
     "0:tmp/dangling": "/nonexistent/x",
     "1:deep/back": "../../etc",  // in a bind, out again
     "0:etc/alias": "hostname",  // to a file bind
-])
+    "0:etc/toslash": "passwd/",  // a file named as a directory
+], files: ["0:etc/passwd"], missing: ["0:nonexistent"])
 
 struct Case: Sendable, CustomTestStringConvertible {
     let path: String
@@ -95,6 +105,51 @@ struct Case: Sendable, CustomTestStringConvertible {
         } catch {
             #expect(c.guest == nil, "unexpected \(error)")
             #expect(error == .tooManyLinks)
+        }
+    }
+
+    struct Tail: Sendable, CustomTestStringConvertible {
+        let path: String
+        let follow: Bool
+        let guest: String?
+        let trailer: Canonicalizer.Trailer
+        let errno: Int32?
+        var testDescription: String { "\(path) -> \(guest ?? "errno \(errno ?? 0)")\(trailer.rawValue)" }
+        init(_ path: String, follow: Bool = true, _ guest: String?, _ trailer: Canonicalizer.Trailer = .none, errno: Int32? = nil) {
+            self.path = path
+            self.follow = follow
+            self.guest = guest
+            self.trailer = trailer
+            self.errno = errno
+        }
+    }
+
+    // The kernel's rules for what follows a component, as PRoot keeps them: `file/..` and
+    // `missing/.` fail where the kernel would have walked; a trailing `/`, `/.` or `..`
+    // follows the last symlink and is kept for the kernel.
+    @Test(arguments: [
+        Tail("/etc/passwd/..", nil, errno: 20),
+        Tail("/etc/passwd/.", nil, errno: 20),
+        Tail("/nonexistent/..", nil, errno: 2),
+        Tail("/etc/..", "/", .slash),
+        Tail("/etc/", "/etc", .slash),
+        Tail("/etc/.", "/etc", .dot),
+        Tail("/etc/./", "/etc", .dot),
+        Tail("/etc/hostname/..", "/etc", .slash),
+        Tail("/bin/.", follow: false, "/usr/bin", .dot),
+        Tail("/bin", follow: false, "/bin"),
+        Tail("/etc/toslash", "/etc/passwd", .slash),
+        Tail("/etc/toslash", follow: false, "/etc/toslash"),
+        Tail("/", "/"),
+    ])
+    func tail(_ c: Tail) {
+        let canon = Canonicalizer(bindings: bindings)
+        do {
+            let r = try canon.resolve(c.path, base: .root, followLast: c.follow, lookup: tree)
+            #expect(r.path.description == c.guest)
+            #expect(r.trailer == c.trailer)
+        } catch {
+            #expect(error == .errno(c.errno ?? -1))
         }
     }
 

@@ -110,8 +110,9 @@ extension Tracer {
             if zip(b, components).allSatisfy({ $0.elementsEqual($1) }) { return nil }
         }
         // Symlinks on the way (and in the last component, when followed) are the slow
-        // path's; a trailing `/` always follows.
-        let probeAll = follow || path.last == slash
+        // path's; a trailing `/` or `/.` always follows.
+        let endsInDot = path.last == dot && (path.count == 1 || path[path.count - 2] == slash)
+        let probeAll = follow || path.last == slash || endsInDot
         let probed = probeAll ? components[...] : components.dropLast()
         if !probed.isEmpty {
             var rel = cwd.belowAnchor

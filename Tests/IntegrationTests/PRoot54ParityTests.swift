@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// The behaviours PRoot 5.4's own test suite checks (scripts/proot-suite runs that suite
+// itself), each as one command run side by side under upstream PRoot 5.4 and under Burrow's
+// proot name, on the ptrace engine and with the default engine choice: the same output and
+// status. Commands run from a directory the test user owns, with the host as the rootfs
+// unless the case says otherwise.
+
+extension PRootFixtures {
+    /// Upstream PRoot 5.4 (../shared/anchors/build-proot builds it; scripts/test exports
+    /// BURROW_TEST_PROOT54).
+    static let proot54: String = {
+        let env = ProcessInfo.processInfo.environment["BURROW_TEST_PROOT54"] ?? ""
+        return env.isEmpty ? "/var/tmp/burrow-tools/bin/proot-5.4.0" : env
+    }()
+    static var proot54Present: Bool { FileManager.default.isExecutableFile(atPath: proot54) }
+}
+
+/// How `proot` is run for a parity case.
+enum PRootUnderTest: String, CaseIterable, Sendable {
+    case upstream = "PRoot 5.4"
+    case ptrace = "burrow (ptrace)"
+    case auto = "burrow (auto)"
+}
+
+/// Runs `script` with `sh -c` as the test user in `dir`, with `$PROOT` naming the proot under
+/// test (and `$D` the directory): the script calls it as PRoot's suite does.
+func prootScript(_ script: String, in dir: String, under which: PRootUnderTest,
+                 sourceLocation: SourceLocation = #_sourceLocation) async -> BurrowResult {
+    var env = PRootFixtures.environment
+    env["D"] = dir
+    switch which {
+    case .upstream: env["PROOT"] = PRootFixtures.proot54
+    case .ptrace:
+        env["PROOT"] = PRootFixtures.burrowProot
+        env["BURROW_ENGINE"] = "ptrace"
+    case .auto: env["PROOT"] = PRootFixtures.burrowProot
+    }
+    let argv = asTestUser(["/usr/bin/env", "-C", dir, "/bin/sh", "-c", script])
+    do {
+        let p = try spawn(argv, environment: env)
+        return await p.wait(timeout: 60, sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("cannot start sh: \(error)", sourceLocation: sourceLocation)
+        return BurrowResult(argv: argv, status: -1, signal: nil, stdout: "", stderr: "\(error)", timedOut: false)
+    }
+}
+
+@Suite("proot name: the same as PRoot 5.4 (its own suite's behaviours)", .timeLimit(.minutes(3)))
+struct PRoot54ParityTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        let name: String
+        /// Run once per proot, in a fresh directory; `$PROOT` is the proot under test.
+        let script: String
+        var testDescription: String { name }
+    }
+
+    static let cases: [Case] = [
+        // test-11111111, -88888888, -cccccccc, -cb1143ab, -a8e69d6f: what follows a
+        // component is the kernel's business even where the path is translated: `file/..`
+        // is ENOTDIR, `link/.` follows the link, `dir/.` cannot be removed.
+        Case(name: "a component followed by / . or .. must be a directory", script: """
+            touch f; mkdir d; ln -s f lf; ln -s d ld; ln -s $D/d abs
+            for p in f/.. f/. f/ lf/ lf/. lf/.. d/.. d/. ld/. ld/.. missing/.. abs/. abs/..; do
+                for q in $p $D/$p; do
+                    $PROOT cat $q >/dev/null 2>&1; c=$?; $PROOT readlink $q >/dev/null 2>&1; echo "$p $c $?"
+                done
+            done
+            $PROOT rmdir $D/d/.; echo "rmdir d/. $?"; $PROOT rmdir $D/d/./; echo "rmdir d/./ $?"; $PROOT rmdir $D/d; echo "rmdir d $?"
+            """),
+    ]
+
+    @Test(arguments: cases)
+    func same(_ c: Case) async throws {
+        try #require(PRootFixtures.proot54Present, "PRoot 5.4 is missing: ../shared/anchors/build-proot builds it")
+        var results: [PRootUnderTest: BurrowResult] = [:]
+        for which in PRootUnderTest.allCases {
+            let dir = makeTempDir(owner: testUser)
+            defer { dir.remove() }
+            results[which] = await prootScript(c.script, in: dir.path, under: which)
+        }
+        let reference = try #require(results[.upstream])
+        for which in [PRootUnderTest.ptrace, .auto] {
+            let ours = try #require(results[which])
+            #expect(ours.stdout == reference.stdout, "\(which.rawValue):\n\(ours.stdout)\(ours.stderr)\nPRoot 5.4:\n\(reference.stdout)")
+            #expect(ours.status == reference.status, "\(which.rawValue): \(ours.status), PRoot 5.4: \(reference.status)")
+        }
+    }
+}
