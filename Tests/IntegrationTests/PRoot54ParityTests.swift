@@ -73,6 +73,17 @@ struct PRoot54ParityTests {
             done
             $PROOT rmdir $D/d/.; echo "rmdir d/. $?"; $PROOT rmdir $D/d/./; echo "rmdir d/./ $?"; $PROOT rmdir $D/d; echo "rmdir d $?"
             """),
+        // test-99999999, -dfb0c3b6, -25069c12: with the host as the rootfs, /proc/self is the
+        // guest process (its exe, its fds), not the tracer.
+        Case(name: "/proc/self of the host's /proc names the guest process", script: """
+            $PROOT readlink /proc/self/exe; $PROOT sh -c 'readlink /proc/self/exe'; $PROOT readlink /proc/1/../self/exe
+            $PROOT readlink /proc/self | grep -c '^[0-9][0-9]*$'; $PROOT readlink /proc/self/../self | grep -c '^[0-9][0-9]*$'
+            for p in /proc/self/exe/ /proc/self/exe/.. /proc/self/exe/../exe /proc/self/..; do $PROOT readlink $p; echo "$p $?"; done
+            $PROOT sh -c 'echo OK | readlink /proc/self/fd/0' | sed 's/[0-9]//g'
+            $PROOT sh -c 'echo OK | readlink /proc/self/fd/0/..'; echo "fd/0/.. $?"
+            $PROOT sh -c 'echo "echo OK" | sh /proc/self/fd/0'
+            $PROOT md5sum /proc/self/exe | cut -d ' ' -f 1; md5sum $(command -v md5sum) | cut -d ' ' -f 1
+            """),
     ]
 
     @Test(arguments: cases)

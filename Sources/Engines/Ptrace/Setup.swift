@@ -96,6 +96,7 @@ struct Setup {
         anchors = [rootfd]
         if let p = spec.process.pidFile { try makePidFile(p.string) }
         log.step("root \(root)\(spec.root.readOnly ? " (read-only)" : "")")
+        try procWithin(root, at: .root)
         for op in spec.operations {
             switch op {
             case .bind(let b):
@@ -108,6 +109,7 @@ struct Setup {
                 // /proc/self and its magic links must mean the tracee, not the supervisor.
                 try addBinding(source: source, dest: b.destination, kind: Self.isProcfsRoot(source) ? .proc : .bind,
                                readOnly: b.readOnly || b.flags.contains(.readOnly), followDestination: b.followDestination)
+                try procWithin(source, at: b.destination)
             case .filesystem(let f):
                 let ro = f.flags.contains(.readOnly)
                 switch f.type {
@@ -172,6 +174,14 @@ struct Setup {
         bindings.add(Binding(guest: g, host: source, kind: kind, readOnly: readOnly))
         anchors.append(fd)
         log.step("bind \(source) -> \(g)\(readOnly ? " (read-only)" : "")")
+    }
+
+    /// The host's /proc met inside a tree (the rootfs `/`, a bind of `/`) is a /proc like
+    /// --proc's too: `self` and its links name the tracee, not the supervisor.
+    private mutating func procWithin(_ source: String, at dest: GuestPath) throws(PtraceEngine.Failure) {
+        let inside = (source == "/" ? "" : source) + "/proc"
+        guard Self.isProcfsRoot(inside) else { return }
+        try addBinding(source: inside, dest: dest.appending("proc"), kind: .proc, readOnly: false)
     }
 
     static func isProcfsRoot(_ path: String) -> Bool {
