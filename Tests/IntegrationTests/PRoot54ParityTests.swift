@@ -84,6 +84,15 @@ struct PRoot54ParityTests {
             $PROOT sh -c 'echo "echo OK" | sh /proc/self/fd/0'
             $PROOT md5sum /proc/self/exe | cut -d ' ' -f 1; md5sum $(command -v md5sum) | cut -d ' ' -f 1
             """),
+        // test-commmmmm, -b6df3cbe: a program keeps its own name and command line (the
+        // kernel's for a script: its file name, the interpreter and the script's path).
+        Case(name: "a program's comm and cmdline are its own", script: """
+            $PROOT cat /proc/self/comm; $PROOT $(command -v cat) /proc/self/comm
+            printf '%s\\n' '#!/bin/sh' 'cat /proc/$$/comm; xargs -0 echo < /proc/$$/cmdline' > script-name-longer-than-15
+            chmod +x script-name-longer-than-15
+            ln -s script-name-longer-than-15 link-to-the-script
+            $PROOT sh -c ./script-name-longer-than-15; $PROOT sh -c ./link-to-the-script; $PROOT $D/script-name-longer-than-15 | sed "s|$D|D|"
+            """),
     ]
 
     @Test(arguments: cases)

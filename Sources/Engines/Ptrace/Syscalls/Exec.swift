@@ -82,6 +82,11 @@ extension Tracer {
         var items: [ArgItem]?  // nil: argv unchanged
         var program = tr.guest
         var setIDFile: String?
+        // While every file on the way (the program, a script's interpreter, its ELF
+        // interpreter) is the one the kernel would find at the same path on the host (the
+        // host as the rootfs), the kernel may run the call as it is: the process's name,
+        // cmdline and exe stay what they are natively (PRoot's loader keeps them too).
+        var kernelAlone = !tr.changed || sameOnHost(given, tr, t, dirfd: dirfd)
         for _ in 0..<5 {
             // A relative path the kernel may keep is relative to the tracee's directory, not ours.
             let readable = tr.host.hasPrefix("/") ? inTracee(tr.host, t)
@@ -99,24 +104,35 @@ extension Tracer {
                 case .failure(let e): return .fail(e)
                 }
                 program = tr.guest
+                kernelAlone = kernelAlone && sameOnHost(given, tr, t)
                 continue
             }
             if let q = qemuExec(t, regs, head: head, program: program, argv: items, argvArg: argvArg) {
                 items = q.argv
                 tr = Translation(host: q.host, guest: program, changed: true)
+                kernelAlone = false
                 break
             }
             let host = readable
             if let interp = ExecFormat.elfInterpreter(read: { Files.readHead(host, count: $1, offset: $0) }) {
+                let loader: Translation
+                switch translate(t, Array(interp.utf8), follow: true) {
+                case .success(let x): loader = x
+                case .failure(let e): return .fail(e)
+                }
+                if sameOnHost(Array(interp.utf8), loader, t) { break }
+                kernelAlone = false
                 let old = items ?? readArgv(t, regs.arg(argvArg))
                 guard let old else { return .fail(.badAddress) }
                 items = [.new(interp), .new("--argv0"), old.first ?? .new(program.description), .new(program.description)] + old.dropFirst()
-                switch translate(t, Array(interp.utf8), follow: true) {
-                case .success(let x): tr = x
-                case .failure(let e): return .fail(e)
-                }
+                tr = loader
             }
             break
+        }
+        if kernelAlone {
+            t.execTarget = program
+            t.execCredentials = setIDFile.flatMap { execCredentials(t, program: $0) }
+            return .allow
         }
         var new = regs
         var scratch = Scratch(pid: t.pid, regs: regs)
@@ -141,6 +157,19 @@ extension Tracer {
         t.execTarget = program
         t.execCredentials = setIDFile.flatMap { execCredentials(t, program: $0) }
         return .rewrite(new, exit: .restore)
+    }
+
+    /// Would the kernel, given `path` as the tracee wrote it, reach the file `tr` names?
+    /// (Its own path, or with the host as the rootfs the same file after the host's symlinks.)
+    func sameOnHost(_ path: [UInt8], _ tr: Translation, _ t: Tracee, dirfd: Int32 = Tracer.atFDCWD) -> Bool {
+        var text = String(decoding: path, as: UTF8.self)
+        if tr.host == text { return true }
+        guard bindings[0].host == "/" else { return false }
+        if !text.hasPrefix("/") {
+            guard let dir = directory(t, dirfd) else { return false }
+            text = dir.host + "/" + text
+        }
+        return (try? Files.realPath(text)) == tr.host
     }
 
     /// The tracee's argv pointers (not the strings), up to the NULL.
