@@ -113,6 +113,9 @@ extension Tracer {
                 kernelAlone = false
                 break
             }
+            // Neither a script nor an ELF file: ENOEXEC, before the kernel copies argv and envp
+            // (as PRoot, which reads the file first, answers).
+            guard head.starts(with: [0x7f, UInt8(ascii: "E"), UInt8(ascii: "L"), UInt8(ascii: "F")]) else { return .fail(.execFormatError) }
             let host = readable
             if let interp = ExecFormat.elfInterpreter(read: { Files.readHead(host, count: $1, offset: $0) }) {
                 let loader: Translation
