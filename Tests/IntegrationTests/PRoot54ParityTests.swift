@@ -103,6 +103,12 @@ struct PRoot54ParityTests {
         Case(name: "execve of a text file is ENOEXEC, whatever envp", script: """
             echo 'not a program' > text; chmod 700 text; $PROOT $PROBE execve_text=$D/text
             """, ours: [.ptrace]),
+        // test-5467b986: a directory bound at two places is the one -w named.
+        Case(name: "getcwd names the guest path -w gave the working directory", script: """
+            mkdir d a b; for w in a b; do
+                $PROOT -w $D/$w -b $D/d:$D/a -b $D/d:$D/b pwd; $PROOT -w $D/$w -b $D/d:$D/b -b $D/d:$D/a /bin/pwd -P
+            done | sed "s|$D|D|"
+            """),
     ]
 
     @Test(arguments: cases)

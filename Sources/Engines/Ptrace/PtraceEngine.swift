@@ -76,15 +76,17 @@ public enum PtraceEngine {
         // The command starts in its working directory, found in the guest.
         let cwdGuest = spec.process.chdir ?? .root
         var cwdHost: String
+        var cwdCanonical: GuestPath
         do throws(PathFailure) {
-            let g = try Canonicalizer(bindings: bindings).canonical(cwdGuest.description, base: .root, followLast: true, lookup: tree)
-            cwdHost = bindings.host(g)
+            cwdCanonical = try Canonicalizer(bindings: bindings).canonical(cwdGuest.description, base: .root, followLast: true, lookup: tree)
+            cwdHost = bindings.host(cwdCanonical)
         } catch {
             throw Failure("chdir \(cwdGuest): Too many levels of symbolic links")
         }
         // PRoot's default working directory may be missing in the guest: then `/`.
         if spec.process.chdirIsOptional, (try? Files.stat(cwdHost, at: AT_FDCWD, follow: true)) == nil {
             cwdHost = bindings.host(.root)
+            cwdCanonical = .root
         }
 
         let env = applyEnvironment(spec.process.environment, to: callerEnvironment())
@@ -127,6 +129,7 @@ public enum PtraceEngine {
         let tracer = Tracer(bindings: bindings, tree: tree, command: child.pid,
                             keepChildren: spec.process.keepChildren || lastToExit, lastToExit: lastToExit)
         tracer.emulator = emulator
+        tracer.tracee(child.pid).guestCwd = cwdCanonical
         let exit = tracer.run()
         do throws(Failure) { try emulator?.save() } catch { report(error.description) }
         if !tracer.initialExecDone, let f = Trace.childFailure(child.report, launch) {

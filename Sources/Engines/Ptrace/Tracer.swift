@@ -205,6 +205,7 @@ final class Tracer {
             let child = pid_t(truncatingIfNeeded: Trace.eventMessage(t.pid))
             let c = tracee(child)
             c.exe = t.exe
+            c.guestCwd = t.guestCwd
             c.parent = t.pid
             if c.credentials == nil { c.credentials = t.credentials }
             if killedSandbox { Proc.kill(child, SIGKILL) }
@@ -329,6 +330,7 @@ final class Tracer {
         t.pending = nil
         if SyscallTable.invalidatesCaches(p.original.syscall, flags: p.original.arg(2)) { cacheGeneration &+= 1 }
         guard let now = Trace.registers(t.pid) else { return }
+        workingDirectoryChanged(t, call: p.original.syscall, result: now.result)
         var regs = p.original
         regs.result = now.result
         if p.original.syscall == SyscallTable.seccompSyscall, t.pid == command, now.result >= 0 {
