@@ -32,6 +32,20 @@ public enum Proc {
         }
     }
 
+    /// PRoot's "status of the last process to exit" (`StatusRule.lastToExit`): the last
+    /// process that exited counts; one killed by a signal only while none has exited (PRoot
+    /// then says 255, Burrow 128+N).
+    public struct LastExit: Equatable, Sendable {
+        public private(set) var exit: Exit?
+        public init() {}
+        public mutating func record(_ e: Exit) {
+            switch (e, exit) {
+            case (.exited, _), (.signaled, nil), (.signaled, .signaled?): exit = e
+            case (.signaled, .exited?): break
+            }
+        }
+    }
+
     public enum Reaped: Equatable {
         case child(pid_t, Exit)
         /// Children exist, none has ended (only with `noHang`).

@@ -238,7 +238,8 @@ public enum StatusRule: Equatable, Sendable {
     /// `keepChildren` waited for.
     case command
     /// Wait until every process of the sandbox has exited and return the status of the last
-    /// one to end, as PRoot's manual says it does.
+    /// one to end, as PRoot's manual says it does; as PRoot counts, one killed by a signal
+    /// only while none has exited (PRoot then says 255, Burrow 128+N).
     case lastToExit
 }
 

@@ -109,6 +109,10 @@ struct PRoot54ParityTests {
                 $PROOT -w $D/$w -b $D/d:$D/a -b $D/d:$D/b pwd; $PROOT -w $D/$w -b $D/d:$D/b -b $D/d:$D/a /bin/pwd -P
             done | sed "s|$D|D|"
             """),
+        // test-oooooooo: processes killed by a signal do not count for the status.
+        Case(name: "the status is the last exit's, a process killed by a signal not counting", script: """
+            $PROOT sh -c 'sh -c "i=0; while [ \\$i -lt 30000 ]; do i=\\$((i+1)); done; kill -9 \\$\\$" & exit 3'; echo "status $?"
+            """),
     ]
 
     @Test(arguments: cases)

@@ -177,7 +177,7 @@ struct Sandbox {
     private func watch(_ command: pid_t, responder: pid_t, isPID1: Bool, children: Int32) -> Never {
         var responderAlive = responder > 0
         var commandExit: Proc.Exit?
-        var lastExit: Proc.Exit?
+        var lastExit = Proc.LastExit()
         while true {
             let r = Signals.wait()
             if !isPID1 && getppid() != supervisor {
@@ -194,7 +194,7 @@ struct Sandbox {
                 switch Proc.reap(noHang: true) {
                 case .child(let pid, let exit):
                     if pid == responder { responderAlive = false; continue }
-                    lastExit = exit
+                    lastExit.record(exit)
                     if pid == command { commandExit = exit }
                 case .nothingYet: break reaping
                 case .noChildren: anyLeft = false; break reaping
@@ -210,7 +210,7 @@ struct Sandbox {
                 Proc.kill(responder, SIGKILL)
                 continue
             }
-            if !anyLeft { Proc.exit((spec.process.status == .lastToExit ? lastExit ?? exit : exit).status) }
+            if !anyLeft { Proc.exit((spec.process.status == .lastToExit ? lastExit.exit ?? exit : exit).status) }
         }
     }
 

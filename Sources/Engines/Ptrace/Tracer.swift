@@ -44,7 +44,7 @@ final class Tracer {
 
     /// PRoot's rule: the status of the last process to exit, not the command's.
     let lastToExit: Bool
-    var lastExit: Proc.Exit?
+    var lastExit = Proc.LastExit()
 
     /// Guest tracers and their tracees (Syscalls/PtraceEmulation): inactive, and free,
     /// until a guest process calls ptrace.
@@ -91,7 +91,7 @@ final class Tracer {
             }
             if listener >= 0 { stopsWaiting = waitForEvents() }
         }
-        if lastToExit, let lastExit { return lastExit }
+        if lastToExit, let last = lastExit.exit { return last }
         return commandExit ?? .signaled(SIGKILL)
     }
 
@@ -140,7 +140,7 @@ final class Tracer {
         switch stop {
         case .exited(let pid, let exit):
             let parent = tracees[pid]?.parent
-            if tracees[pid] != nil { lastExit = exit }
+            if tracees[pid] != nil { lastExit.record(exit) }
             tracees[pid] = nil
             if pid == command {
                 commandExit = exit
