@@ -112,9 +112,15 @@ void ck_trace_child(const struct ck_trace_launch *l) {
     // Only 0, 1 and 2 reach the command (the report pipe is close-on-exec already).
     STEP(CK_TSTEP_CLOSE_RANGE, syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */));
 #undef STEP
+    failure[1] = ENOENT;  // no candidate at all: nothing was found
     for (int i = 0; i < l->candidate_count; i++) {
         syscall(SYS_execve, l->candidates[i], l->argv, l->envp);
         int e = errno;
+        // As execvp: a file without a format is a shell script.
+        if (e == ENOEXEC && l->shell_argv) {
+            l->shell_argv[1] = (char *)l->candidates[i];
+            syscall(SYS_execve, l->shell_argv[0], l->shell_argv, l->envp);
+        }
         if (failure[2] < 0 || ((failure[1] == ENOENT || failure[1] == ENOTDIR) && e != ENOENT && e != ENOTDIR)) {
             failure[2] = i;
             failure[1] = e;

@@ -115,6 +115,9 @@ public enum Proc {
         return Int32(String(decoding: bytes, as: UTF8.self).filter(\.isNumber)) ?? 40
     }()
 
+    /// The shell a file without a format is run by (glibc's _PATH_BSHELL).
+    public static let shell = "/bin/sh"
+
     /// What the command's process does between clone and exec (see `ck_launch`).
     public struct LaunchRequest {
         public var candidates: [String]
@@ -132,6 +135,8 @@ public enum Proc {
         /// Installed last, right before execve; nil: none.
         public var seccompFilter: [BPFCode]?
         public var seccompFlags: UInt32 = 0
+        /// A candidate that fails with ENOEXEC is run as `/bin/sh CANDIDATE ARGS...`.
+        public var shellFallback = false
 
         public init(candidates: [String], argv: [String], environment: [String], workingDirectory: String,
                     signalMask: sigset_t, uid: UInt32, gid: UInt32) {
@@ -160,8 +165,11 @@ public enum Proc {
         let argv = r.argv.map { strdup($0) } + [nil]
         let env = r.environment.map { strdup($0) } + [nil]
         let cwd = strdup(r.workingDirectory)
+        // ["/bin/sh", (the candidate, set by the child), argv[1]...]
+        var shell = r.shellFallback ? [strdup(Proc.shell), nil] + argv.dropFirst() : []
         defer {
             candidates.forEach { free(UnsafeMutablePointer(mutating: $0)) }
+            if !shell.isEmpty { free(shell[0]) }
             argv.forEach { free($0) }
             env.forEach { free($0) }
             free(cwd)
@@ -177,6 +185,7 @@ public enum Proc {
             var prog = sock_fprog(len: UInt16(clamping: f.count), filter: UnsafeMutablePointer(mutating: f.baseAddress))
             return withUnsafePointer(to: &prog) { fprog in
             candidates.withUnsafeBufferPointer { cands in
+            shell.withUnsafeMutableBufferPointer { sh in
             argv.withUnsafeBufferPointer { a in
                 env.withUnsafeBufferPointer { e in
                     withUnsafePointer(to: &mask) { m in
@@ -197,9 +206,11 @@ public enum Proc {
                         l.last_cap = lastCapability
                         l.seccomp = r.seccompFilter == nil ? nil : fprog
                         l.seccomp_flags = r.seccompFlags
+                        l.shell_argv = sh.isEmpty ? nil : sh.baseAddress
                         return ck_launch(&l)
                     }
                 }
+            }
             }
             }
             }

@@ -253,6 +253,8 @@ public enum Trace {
         public var filter: [UInt8]?
         /// Tried first, with a listener the tracer takes (see ck_trace_launch).
         public var notifyFilter: [UInt8]?
+        /// A candidate that fails with ENOEXEC is run as `/bin/sh CANDIDATE ARGS...`.
+        public var shellFallback = false
         public init(candidates: [String], argv: [String], environment: [String], hostWorkingDirectory: String, signalMask: sigset_t) {
             self.candidates = candidates
             self.argv = argv
@@ -278,8 +280,10 @@ public enum Trace {
         let argv = l.argv.map { strdup($0) } + [nil]
         let env = l.environment.map { strdup($0) } + [nil]
         let cwd = strdup(l.hostWorkingDirectory)
+        var shell = l.shellFallback ? [strdup(Proc.shell), nil] + argv.dropFirst() : []
         defer {
             candidates.forEach { free(UnsafeMutablePointer(mutating: $0)) }
+            if !shell.isEmpty { free(shell[0]) }
             argv.forEach { free($0) }
             env.forEach { free($0) }
             free(cwd)
@@ -295,6 +299,7 @@ public enum Trace {
         }
         if pid == 0 {
             candidates.withUnsafeBufferPointer { c in
+              shell.withUnsafeMutableBufferPointer { sh in
                 argv.withUnsafeBufferPointer { a in
                     env.withUnsafeBufferPointer { e in
                         filter.withUnsafeBytes { f in
@@ -314,12 +319,14 @@ public enum Trace {
                                 t.notify_filter_len = UInt16(notifyFilter.count / 8)
                                 t.report_fd = writeEnd
                                 t.parent = parent
+                                t.shell_argv = sh.isEmpty ? nil : sh.baseAddress
                                 ck_trace_child(&t)
                             }
                           }
                         }
                     }
                 }
+              }
             }
         }
         Files.close(writeEnd)

@@ -210,6 +210,8 @@ public enum EnvOp: Equatable, Sendable {
 public struct ProcessSpec: Equatable, Sendable {
     /// argv of the command; `argv[0]` is looked up in the sandbox's PATH when it has no `/`.
     public var argv: [String] = ["/bin/sh"]
+    /// How `argv[0]` is found and started.
+    public var commandLookup: CommandLookup = .execvp
     /// Working directory inside; nil means `/`.
     public var chdir: GuestPath?
     public var environment: [EnvOp] = []

@@ -113,6 +113,19 @@ struct PRoot54ParityTests {
         Case(name: "the status is the last exit's, a process killed by a signal not counting", script: """
             $PROOT sh -c 'sh -c "i=0; while [ \\$i -lt 30000 ]; do i=\\$((i+1)); done; kill -9 \\$\\$" & exit 3'; echo "status $?"
             """),
+        // test-03969e70, -691786c8, -092c5e26: PRoot's which (no PATH: no search; a path
+        // taken in its canonical directory) and execvp (a file without a format is a shell
+        // script).
+        Case(name: "the command is found and started as PRoot's which and execvp do", script: """
+            env PATH= $PROOT -w /bin true 2>/dev/null; echo "empty PATH $?"
+            env -u PATH $PROOT -w /bin true 2>/dev/null; echo "no PATH $?"
+            env -u PATH $PROOT -w /bin ./true; echo "./true $?"; env PATH= $PROOT -w / ../bin/./true; echo "../bin/./true $?"
+            $PROOT /nonexistent 2>/dev/null; echo "missing $?"; $PROOT /etc/passwd 2>/dev/null; echo "not executable $?"
+            printf '%s\\n' '#!   ' 'echo no interpreter: run by sh' > blank; chmod +x blank; $PROOT ./blank; echo "blank $?"
+            echo 'echo no shebang: $0' > plain; chmod +x plain; $PROOT ./plain | sed "s|$D|D|"
+            printf '%s\\n' '#!/bin/sh' 'xargs -0 echo < /proc/$$/cmdline' > script; chmod +x script
+            $PROOT ./script | sed "s|$D|D|"; env PATH=$D $PROOT script | sed "s|$D|D|"
+            """),
     ]
 
     @Test(arguments: cases)

@@ -76,6 +76,8 @@ struct ck_launch {
     int last_cap;
     const struct sock_fprog *seccomp; // NULL: no filter; else installed last, before execve
     unsigned int seccomp_flags;       // SECCOMP_FILTER_FLAG_*
+    char **shell_argv;              // NULL, or {"/bin/sh", (set here), argv[1].., NULL}:
+                                    // a candidate refused with ENOEXEC runs as a shell script
     // out
     int failed_step;
     int failed_errno;
@@ -144,6 +146,7 @@ struct ck_trace_launch {
     unsigned short notify_filter_len;
     int report_fd;                  // failures: {step, errno, candidate} as three ints
     pid_t parent;                   // the tracer: if it is gone already, the child ends
+    char **shell_argv;              // as ck_launch's
 };
 void ck_trace_child(const struct ck_trace_launch *l) __attribute__((noreturn));
 // 0 if a child can be cloned into a new user namespace, else the errno.

@@ -95,9 +95,10 @@ public enum PtraceEngine {
         var callerMask = sigset_t()
         sigprocmask(SIG_BLOCK, &blocked, &callerMask)
         var launch = Trace.ChildLaunch(
-            candidates: candidates(for: spec.process.argv[0], env: env), argv: spec.process.argv,
+            candidates: candidates(spec, env: env, cwd: cwdCanonical, bindings: bindings, tree: tree), argv: spec.process.argv,
             environment: env.map { "\($0.0)=\($0.1)" }, hostWorkingDirectory: cwdHost, signalMask: callerMask)
         launch.newSession = spec.process.newSession
+        launch.shellFallback = spec.process.commandLookup.shellFallback
         let traced = Array(Set(SyscallTable.traced + (emulator?.traced ?? []))).sorted()
         launch.filter = TraceFilter.program(trace: traced, arch: SyscallTable.auditArch)
         // Preferred: the queries go to the listener instead (Syscalls/Notified.swift).
@@ -135,7 +136,9 @@ public enum PtraceEngine {
         if !tracer.initialExecDone, let f = Trace.childFailure(child.report, launch) {
             let subject = f.candidate.map { "\(f.step) \($0)" } ?? f.step
             report(SysError(subject, errno: f.errno).description)
-            return f.status
+            // 126/127 as for burrow; the front-ends that say 1 for their own failures say it here
+            // too, as on the namespace engine.
+            return spec.process.failureStatus == 125 ? f.status : spec.process.failureStatus
         }
         return exit.status
     }
@@ -151,13 +154,13 @@ public enum PtraceEngine {
         return out
     }
 
-    static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-    /// As execvp: the name itself when it has a `/`, else each entry of the guest's PATH.
-    static func candidates(for name: String, env: [(String, String)]) -> [String] {
-        if name.contains("/") { return [name] }
-        let path = env.first { $0.0 == "PATH" }?.1 ?? defaultPath
-        return path.split(separator: ":", omittingEmptySubsequences: false).map { ($0.isEmpty ? "." : String($0)) + "/" + name }
+    /// The guest paths the command's execve will try (the tracer translates them), found
+    /// in the guest from its working directory.
+    static func candidates(_ spec: SandboxSpec, env: [(String, String)], cwd: GuestPath, bindings: Bindings,
+                           tree: HostTree) -> [String] {
+        spec.process.commandLookup.candidates(for: spec.process.argv[0], environment: env) { dir in
+            (try? Canonicalizer(bindings: bindings).canonical(dir, base: cwd, followLast: true, lookup: tree))?.description
+        }
     }
 }
 

@@ -113,9 +113,13 @@ extension Tracer {
                 kernelAlone = false
                 break
             }
-            // Neither a script nor an ELF file: ENOEXEC, before the kernel copies argv and envp
-            // (as PRoot, which reads the file first, answers).
-            guard head.starts(with: [0x7f, UInt8(ascii: "E"), UInt8(ascii: "L"), UInt8(ascii: "F")]) else { return .fail(.execFormatError) }
+            // Neither a script nor an ELF file that may be run: ENOEXEC, before the kernel
+            // copies argv and envp (as PRoot, which reads the file first, answers). One that
+            // may not be run is the kernel's (EACCES).
+            if !head.starts(with: [0x7f, UInt8(ascii: "E"), UInt8(ascii: "L"), UInt8(ascii: "F")]) {
+                if access(readable, X_OK) == 0 { return .fail(.execFormatError) }
+                break
+            }
             let host = readable
             if let interp = ExecFormat.elfInterpreter(read: { Files.readHead(host, count: $1, offset: $0) }) {
                 let loader: Translation
