@@ -230,6 +230,9 @@ public struct ProcessSpec: Equatable, Sendable {
     /// A `chdir` that may be missing in the guest: then `/` instead of an error (PRoot's
     /// default working directory, the caller's own).
     public var chdirIsOptional = false
+    /// PWD is set to the working directory the command starts in (its canonical guest
+    /// path), as PRoot does: a shell trusts an inherited PWD that names the same directory.
+    public var exportsWorkingDirectory = false
     /// Whose exit status burrow returns.
     public var status: StatusRule = .command
     public init() {}

@@ -126,6 +126,12 @@ struct PRoot54ParityTests {
             printf '%s\\n' '#!/bin/sh' 'xargs -0 echo < /proc/$$/cmdline' > script; chmod +x script
             $PROOT ./script | sed "s|$D|D|"; env PATH=$D $PROOT script | sed "s|$D|D|"
             """),
+        // test-de756935: PWD is the guest's working directory (bash trusts an inherited PWD
+        // that names the same directory, and the caller's does).
+        Case(name: "PWD names the working directory in the guest", script: """
+            mkdir d e; cd d; $PROOT -b $D/d:$D/e -w $D/e bash -c pwd | sed "s|$D|D|"
+            $PROOT -w /usr/./bin sh -c 'echo $PWD'
+            """),
     ]
 
     @Test(arguments: cases)

@@ -18,7 +18,11 @@ struct Launcher {
     static let rootDrops: Set<Int32> = [21 /* CAP_SYS_ADMIN */, 19 /* CAP_SYS_PTRACE */]
 
     var request: Proc.LaunchRequest {
-        let env = applyEnvironment(spec.process.environment, to: Self.callerEnvironment())
+        var env = applyEnvironment(spec.process.environment, to: Self.callerEnvironment())
+        if spec.process.exportsWorkingDirectory {
+            let cwd = workingDirectory
+            env = applyEnvironment([.set("PWD", (try? Files.realPath(cwd)) ?? cwd)], to: env)
+        }
         let uid = maps.insideUid
         var r = Proc.LaunchRequest(
             candidates: candidates(env), argv: spec.process.argv,

@@ -89,7 +89,8 @@ public enum PtraceEngine {
             cwdCanonical = .root
         }
 
-        let env = applyEnvironment(spec.process.environment, to: callerEnvironment())
+        var env = applyEnvironment(spec.process.environment, to: callerEnvironment())
+        if spec.process.exportsWorkingDirectory { env = applyEnvironment([.set("PWD", cwdCanonical.description)], to: env) }
         let forwarded = Signals.forwarded
         var blocked = Signals.set(forwarded)
         var callerMask = sigset_t()

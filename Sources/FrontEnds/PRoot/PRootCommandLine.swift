@@ -146,6 +146,7 @@ public enum PRootCommandLine {
         spec.operations = state.binds.map { .bind($0) }
         if !command.isEmpty { spec.process.argv = command }
         spec.process.commandLookup = .proot
+        spec.process.exportsWorkingDirectory = true
         // The default is the caller's own directory; -w is relative to it. Either way PRoot
         // falls back to / when the guest lacks it.
         let here = host.workingDirectory.flatMap { try? GuestPath(parsing: $0) }
