@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "CKernel.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <signal.h>
@@ -66,9 +67,37 @@ int ck_red_zone(void) { return 0; }
 
 static volatile pid_t forward_target;
 static volatile int forward_terminal_signals;
+// Is `pid` traced by this process? (Its /proc/PID/status TracerPid; async-signal-safe.)
+static int traced_by_me(pid_t pid) {
+    char path[32] = "/proc/", digits[12];
+    int n = 0, at = 6;
+    if (pid <= 0) return 0;
+    for (pid_t p = pid; p > 0 && n < 11; p /= 10) digits[n++] = (char)('0' + p % 10);
+    while (n > 0) path[at++] = digits[--n];
+    memcpy(path + at, "/status", 8);
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    char buf[2048];
+    long len = syscall(SYS_read, fd, buf, sizeof buf - 1);
+    syscall(SYS_close, fd);
+    if (len <= 0) return 0;
+    buf[len] = 0;
+    const char *key = "TracerPid:";
+    for (char *s = buf; *s; s++) {
+        if (strncmp(s, key, 10) != 0) continue;
+        long tracer = 0;
+        for (s += 10; *s == ' ' || *s == '\t'; s++) {}
+        for (; *s >= '0' && *s <= '9'; s++) tracer = tracer * 10 + (*s - '0');
+        return tracer == (long)syscall(SYS_getpid);
+    }
+    return 0;
+}
 static void forward_handler(int sig, siginfo_t *info, void *ctx) {
     (void)ctx;
     if (info && info->si_code == SI_KERNEL && !forward_terminal_signals) return;
+    // A process of the sandbox signalling its tracer (kill $TracerPid) does not end the
+    // sandbox: PRoot ignores such signals.
+    if (info && (info->si_code == SI_USER || info->si_code == SI_QUEUE || info->si_code == SI_TKILL) && traced_by_me(info->si_pid)) return;
     if (forward_target > 0) kill(forward_target, sig);
 }
 int ck_forward_signals_to(pid_t pid, const int *signals, int count, int forward_terminal) {

@@ -132,6 +132,12 @@ struct PRoot54ParityTests {
             mkdir d e; cd d; $PROOT -b $D/d:$D/e -w $D/e bash -c pwd | sed "s|$D|D|"
             $PROOT -w /usr/./bin sh -c 'echo $PWD'
             """),
+        // test-3624be91: the guest signalling its tracer does not end the sandbox. (On the
+        // namespace engine the guest has no tracer: TracerPid is 0, and `kill 0` is the
+        // guest's own process group.)
+        Case(name: "a signal from the guest to its tracer is ignored", script: """
+            $PROOT sh -c 'kill -15 $(grep TracerPid /proc/self/status | cut -f 2 -d :); echo "alive $?"'; echo "status $?"
+            """, ours: [.ptrace]),
     ]
 
     @Test(arguments: cases)
