@@ -30,10 +30,11 @@ enum PRootUnderTest: String, CaseIterable, Sendable {
 
 /// Runs `script` with `sh -c` as the test user in `dir`, with `$PROOT` naming the proot under
 /// test (and `$D` the directory): the script calls it as PRoot's suite does.
-func prootScript(_ script: String, in dir: String, under which: PRootUnderTest,
+func prootScript(_ script: String, in dir: String, under which: PRootUnderTest, rootfs: String? = nil,
                  sourceLocation: SourceLocation = #_sourceLocation) async -> BurrowResult {
     var env = PRootFixtures.environment
     env["D"] = dir
+    env["R"] = rootfs
     env["PROBE"] = SysProbe.path() ?? "sysprobe-missing"
     switch which {
     case .upstream: env["PROOT"] = PRootFixtures.proot54
@@ -62,6 +63,8 @@ struct PRoot54ParityTests {
         /// Burrow's runs compared with PRoot's (where the default engine differs on purpose,
         /// the case says why).
         var ours: [PRootUnderTest] = [.ptrace, .auto]
+        /// A busybox rootfs of the test user's own at `$R` (a copy per run).
+        var rootfs = false
         var testDescription: String { name }
     }
 
@@ -138,6 +141,15 @@ struct PRoot54ParityTests {
         Case(name: "a signal from the guest to its tracer is ignored", script: """
             $PROOT sh -c 'kill -15 $(grep TracerPid /proc/self/status | cut -f 2 -d :); echo "alive $?"'; echo "status $?"
             """, ours: [.ptrace]),
+        // test-22222222, -8e5fa256: a symlink of a bind (outside the rootfs) whose text names
+        // a host path in that bind names the bind's guest path instead, in readlink and when
+        // followed.
+        Case(name: "symlinks in a bind name its guest paths", script: """
+            mkdir src; echo in-bind > src/target; ln -s $D/src/target src/abs; ln -s target src/rel; ln -s /etc/hostname src/out
+            for l in abs rel out; do $PROOT -r $R -b $D/src:/dst readlink /dst/$l; done
+            $PROOT -r $R -b $D/src:/dst cat /dst/abs; $PROOT -r $R -b $D/src:/dst sh -c 'cd /dst; readlink abs; cat abs'
+            $PROOT -b $D/src:$D/dst readlink $D/dst/abs | sed "s|$D|D|"
+            """, ours: [.ptrace], rootfs: true),
     ]
 
     @Test(arguments: cases)
@@ -147,7 +159,9 @@ struct PRoot54ParityTests {
         for which in [PRootUnderTest.upstream] + c.ours {
             let dir = makeTempDir(owner: testUser)
             defer { dir.remove() }
-            results[which] = await prootScript(c.script, in: dir.path, under: which)
+            let root = c.rootfs ? await makePrivateRootfs() : nil
+            defer { root?.remove() }
+            results[which] = await prootScript(c.script, in: dir.path, under: which, rootfs: root?.path)
         }
         let reference = try #require(results[.upstream])
         for which in c.ours {

@@ -45,6 +45,7 @@ let tree = FakeTree(links: [
     "0:tmp/tomnt": "/mnt/deep",  // into a bind
     "0:tmp/dangling": "/nonexistent/x",
     "1:deep/back": "../../etc",  // in a bind, out again
+    "1:hostabs": "/home/u/mnt/deep",  // in a bind, to itself by its host path
     "0:etc/alias": "hostname",  // to a file bind
     "0:etc/toslash": "passwd/",  // a file named as a directory
 ], files: ["0:etc/passwd"], missing: ["0:nonexistent"])
@@ -89,6 +90,7 @@ struct Case: Sendable, CustomTestStringConvertible {
         Case("/tmp/dangling", "/nonexistent/x", "/srv/root/nonexistent/x"),
         Case("/tmp/dangling", follow: false, "/tmp/dangling"),
         Case("/etc/alias", "/etc/hostname", "/home/u/hostname"),
+        Case("/mnt/hostabs/x", "/mnt/deep/x", "/home/u/mnt/deep/x"),
         Case("/proc/self/fd/3", "/proc/self/fd/3", "/proc/self/fd/3"),
         Case("/proc/self/root/etc", "/etc", "/srv/root/etc"),
         Case("/proc/1234/root", "/", "/srv/root"),
@@ -203,6 +205,20 @@ struct Case: Sendable, CustomTestStringConvertible {
     ])
     func reverse(_ c: Reverse) {
         #expect(bindings.guestPath(ofHost: c.host)?.description == c.guest)
+    }
+
+    // PRoot's rule for symlinks in a bind: a text that is a host path in the same bind
+    // (by host path, the deepest) names the bind's guest path.
+    @Test func symlinkTextsInBinds() {
+        #expect(bindings.guestText(ofLink: "/home/u/mnt/x/y", at: "/home/u/mnt/link") == "/mnt/x/y")
+        #expect(bindings.guestText(ofLink: "/home/u/mnt", at: "/home/u/mnt/link") == "/mnt")
+        #expect(bindings.guestText(ofLink: "/etc/passwd", at: "/home/u/mnt/link") == nil)
+        #expect(bindings.guestText(ofLink: "/data/deeper/x", at: "/home/u/mnt/link") == nil)  // another bind
+        #expect(bindings.guestText(ofLink: "/srv/root/etc", at: "/srv/root/etc/link") == nil)  // the rootfs's own
+        #expect(bindings.guestText(ofLink: "relative", at: "/home/u/mnt/link") == nil)
+        var hostRoot = Bindings(root: "/")
+        hostRoot.add(Binding(guest: g("/mnt"), host: "/home/u/mnt"))
+        #expect(hostRoot.guestText(ofLink: "/home/u/mnt/x", at: "/home/u/mnt/link") == nil)  // all is the rootfs's
     }
 
     @Test func readOnly() {

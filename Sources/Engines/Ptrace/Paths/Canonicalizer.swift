@@ -172,7 +172,10 @@ struct Canonicalizer {
                 case .plain:
                     done += seg
                     verified = false
-                case .symlink(let i, let target):
+                case .symlink(let i, var target):
+                    // A link of a bind pointing into that bind means the bind's guest path.
+                    let link = bindings.host(Location(binding: loc.binding, below: loc.below + seg[...i]))
+                    if let t = bindings.guestText(ofLink: target, at: link) { target = t }
                     links += 1
                     if links > Self.maxLinks { throw .tooManyLinks }
                     done += seg[..<i]
