@@ -94,6 +94,8 @@ public struct BindMount: Equatable, Sendable {
     /// someone else's rootfs) skips the bind instead of failing: the host paths proot's
     /// `-R` and `-S` bind, which a guest need not have.
     public var optionalDestination = false
+    /// Where the destination, or a directory on the way to it, is missing in the guest.
+    public var glue: BindGlue = .none
 
     public init(
         source: HostPath, destination: GuestPath, readOnly: Bool = false,
@@ -108,6 +110,21 @@ public struct BindMount: Equatable, Sendable {
         self.followDestination = followDestination
         self.flags = flags
     }
+}
+
+/// PRoot's "glue": a bind destination missing in the guest is shown there anyway (with the
+/// directories on the way to it), made in the rootfs where that is allowed and removed
+/// afterwards, else through a directory of the engine's own; the rootfs is never changed
+/// when `always`. Only the ptrace engine can show a path the rootfs lacks (`EngineSelection`
+/// prefers it where the namespace engine would have to create it and cannot).
+public enum BindGlue: Equatable, Sendable {
+    /// The engine's own rule: the namespace engine creates the destination (or fails); the
+    /// ptrace engine binds the path without showing it in its directory.
+    case none
+    /// Created in the rootfs where it can be, else glued (PRoot's default).
+    case whereNotCreatable
+    /// Always glued, nothing created in the rootfs (PROOT_DONT_POLLUTE_ROOTFS).
+    case always
 }
 
 /// Per-mount flags, as mount(8) names them. Every mount Burrow makes is `nosuid`; these add

@@ -27,9 +27,17 @@ private func binds(_ s: SandboxSpec) -> [BindMount] {
 }
 
 /// A bind as proot's -b makes it: devices usable, a missing host path skipped.
-private func pb(_ source: String, _ dest: String? = nil, follow: Bool = true) -> BindMount {
-    BindMount(source: HostPath(source), destination: g(dest ?? source), allowDevices: true, optional: true,
-              followDestination: follow)
+private func pb(_ source: String, _ dest: String? = nil, follow: Bool = true, glue: BindGlue = .whereNotCreatable) -> BindMount {
+    var b = BindMount(source: HostPath(source), destination: g(dest ?? source), allowDevices: true, optional: true,
+                      followDestination: follow)
+    b.glue = glue
+    return b
+}
+
+private func glued(_ b: BindMount) -> BindMount {
+    var b = b
+    b.glue = .whereNotCreatable
+    return b
 }
 
 struct PRootCommandLineTests {
@@ -98,11 +106,11 @@ struct PRootCommandLineTests {
         (["-b", "/srv/x:/opt/../y"], pb("/srv/x", "/y")),
         // Found by scripts/fuzz: "/" and a combining mark are one Character, and this was
         // taken as relative to the working directory.
-        (["-b", "/a:/\u{301}x"], BindMount(source: HostPath("/a"), destination: GuestPath(components: ["\u{301}x"]),
-                                          allowDevices: true, optional: true)),
+        (["-b", "/a:/\u{301}x"], glued(BindMount(source: HostPath("/a"), destination: GuestPath(components: ["\u{301}x"]),
+                                                 allowDevices: true, optional: true))),
         (["-b", "/a\u{600}!"], pb("/a\u{600}", follow: false)),
-        (["-b", "/\u{301}x"], BindMount(source: HostPath("/\u{301}x"), destination: GuestPath(components: ["\u{301}x"]),
-                                        allowDevices: true, optional: true)),
+        (["-b", "/\u{301}x"], glued(BindMount(source: HostPath("/\u{301}x"), destination: GuestPath(components: ["\u{301}x"]),
+                                               allowDevices: true, optional: true))),
     ])
     func bind(args: [String], expected: BindMount) throws {
         let s = try spec(args + ["true"])
@@ -264,6 +272,13 @@ struct PRootCommandLineTests {
         // Deepest last.
         let depths = binds(s).map(\.destination.components.count)
         #expect(depths == depths.sorted())
+    }
+
+    @Test("A missing bind destination is PRoot's glue; never made in the rootfs with PROOT_DONT_POLLUTE_ROOTFS")
+    func glue() throws {
+        #expect(binds(try spec(["-b", "/a:/b", "true"])) == [pb("/a", "/b")])
+        let clean = HostFacts(environment: ["PROOT_DONT_POLLUTE_ROOTFS": "1"], workingDirectory: "/")
+        #expect(binds(try spec(["-b", "/a:/b", "true"], host: clean)) == [pb("/a", "/b", glue: .always)])
     }
 
     @Test func aliasWithRelativePathAndNoHome() throws {

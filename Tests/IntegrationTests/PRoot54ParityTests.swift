@@ -150,6 +150,17 @@ struct PRoot54ParityTests {
             $PROOT -r $R -b $D/src:/dst cat /dst/abs; $PROOT -r $R -b $D/src:/dst sh -c 'cd /dst; readlink abs; cat abs'
             $PROOT -b $D/src:$D/dst readlink $D/dst/abs | sed "s|$D|D|"
             """, ours: [.ptrace], rootfs: true),
+        // test-654decce, -e940896f, -gggggggg, -55fd1da5: a bind destination the guest lacks
+        // is shown with the directories on the way, made in the rootfs where it can be (and
+        // removed afterwards), else without changing it (always with
+        // PROOT_DONT_POLLUTE_ROOTFS); a directory that exists does not list it.
+        Case(name: "a missing bind destination is shown, the rootfs unchanged", script: """
+            mkdir -p ro/x w; echo content > file; chmod 555 ro
+            $PROOT -b $D/file:$D/ro/a/b/c sh -c "ls $D/ro/a/b; cat $D/ro/a/b/c; test -d $D/ro/a && echo dir; ls $D/ro"
+            $PROOT -b /etc:$D/ro/etc ls -d $D/ro/etc/. | sed "s|$D|D|"
+            env PROOT_DONT_POLLUTE_ROOTFS=1 $PROOT -b /bin:$D/w/dont/create sh -c "test -e $D/w/dont && echo exists; ls $D/w"
+            $PROOT -b /bin:$D/w/made/here ls $D/w; ls $D/w; chmod 755 ro
+            """, ours: [.ptrace]),
     ]
 
     @Test(arguments: cases)

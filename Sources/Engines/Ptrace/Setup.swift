@@ -19,6 +19,8 @@ struct Setup {
     private var cleaner: Cleaner.Connection?
     /// The pid file, open for writing (made by the cleaner).
     private(set) var pidFile: Int32 = -1
+    /// The temporary directory of PRoot's glue (BindGlue), once made.
+    private var glueRoot: String?
 
     init(log: Log) { self.log = log }
 
@@ -105,6 +107,10 @@ struct Setup {
                     if b.optional && error.errno == .noSuchFileOrDirectory { continue }
                     throw PtraceEngine.Failure(SysError("bind source", b.source.string, errno: error.errno))
                 }
+                if b.glue != .none {
+                    let sourceIsDirectory = (try? Files.stat(source, at: AT_FDCWD, follow: true)).map { $0.st_mode & S_IFMT == S_IFDIR } ?? false
+                    try glue(try canonical(b.destination, followLast: b.followDestination), directory: sourceIsDirectory, policy: b.glue)
+                }
                 // A bind of the host's /proc (proot -R, -b /proc) is a /proc like --proc's:
                 // /proc/self and its magic links must mean the tracee, not the supervisor.
                 try addBinding(source: source, dest: b.destination, kind: Self.isProcfsRoot(source) ? .proc : .bind,
@@ -174,6 +180,50 @@ struct Setup {
         bindings.add(Binding(guest: g, host: source, kind: kind, readOnly: readOnly))
         anchors.append(fd)
         log.step("bind \(source) -> \(g)\(readOnly ? " (read-only)" : "")")
+    }
+
+    /// PRoot's glue (BindGlue): each directory on the way to `g` that the guest lacks, and `g`
+    /// itself, made in the guest's tree where the policy allows (by the cleaner, which
+    /// removes it afterwards), else below a temporary directory bound in the place of the
+    /// first one missing: the guest sees them, the rootfs is not changed.
+    private mutating func glue(_ g: GuestPath, directory: Bool, policy: BindGlue) throws(PtraceEngine.Failure) {
+        guard policy != .none, !g.isRoot else { return }
+        for k in 1...g.components.count {
+            let q = GuestPath(components: Array(g.components.prefix(k)))
+            let host = bindings.host(q)
+            if (try? Files.stat(host, at: AT_FDCWD, follow: false)) != nil { continue }
+            let last = k == g.components.count
+            let kind: Cleaner.Kind = last && !directory ? .file : .directory
+            if let root = glueRoot, host.hasPrefix(root + "/") {
+                // In the glue directory: ours, and removed with it.
+                Self.makeInGlue(host, kind)
+                continue
+            }
+            if policy == .whereNotCreatable, (try? make(kind, host, mode: kind == .directory ? 0o755 : 0o644, what: "\(q) (\(host))")) != nil {
+                log.step("made \(q) (\(host)), removed afterwards")
+                continue
+            }
+            // The bind itself shows its destination; only the directories on the way need glue.
+            if last { return }
+            let root: String
+            if let r = glueRoot { root = r } else { root = try temporaryDirectory(mode: 0o755, for: "the glue of \(g)") }
+            glueRoot = root
+            var dir = root
+            for c in q.components {
+                dir += "/" + c
+                Self.makeInGlue(dir, .directory)
+            }
+            try addBinding(source: dir, dest: q, kind: .bind, readOnly: false)
+        }
+    }
+
+    private static func makeInGlue(_ host: String, _ kind: Cleaner.Kind) {
+        if kind == .directory {
+            _ = Glibc.mkdir(host, 0o755)
+        } else {
+            let fd = Glibc.open(host, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+            if fd >= 0 { _ = Glibc.close(fd) }
+        }
     }
 
     /// The host's /proc met inside a tree (the rootfs `/`, a bind of `/`) is a /proc like

@@ -229,8 +229,16 @@ public enum PRootCommandLine {
         let source = try absolute(String(hostPart), option: option, host: host)
         let guestText = guestPart.map(String.init) ?? source
         let destination = try GuestPath.destination(guestText, option: option)
-        return BindMount(source: HostPath(normalised(source)), destination: destination, allowDevices: true, optional: true,
-                         followDestination: follow)
+        var b = BindMount(source: HostPath(normalised(source)), destination: destination, allowDevices: true, optional: true,
+                          followDestination: follow)
+        b.glue = glue(host)
+        return b
+    }
+
+    /// PRoot shows a missing destination (and the directories on the way) in the guest,
+    /// making it in the rootfs where it can unless PROOT_DONT_POLLUTE_ROOTFS is set.
+    static func glue(_ host: HostFacts) -> BindGlue {
+        host.environment["PROOT_DONT_POLLUTE_ROOTFS"] != nil ? .always : .whereNotCreatable
     }
 
     static func recommended(_ list: [String], rootfs: String, host: HostFacts) -> [BindMount] {
@@ -242,8 +250,10 @@ public enum PRootCommandLine {
             guard let guest = try? GuestPath(parsing: clean) else { return nil }
             var bind = BindMount(source: HostPath(clean), destination: guest, allowDevices: true, optional: true)
             // A guest without /etc/netgroup (or $HOME) in a rootfs the caller cannot write to
-            // still runs: PRoot fakes such paths, Burrow leaves them out (-v says so).
+            // still runs: PRoot fakes such paths, and so does the ptrace engine; the namespace
+            // engine leaves them out (-v says so).
             bind.optionalDestination = true
+            bind.glue = glue(host)
             return bind
         }
     }
