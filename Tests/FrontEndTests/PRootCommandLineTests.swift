@@ -274,6 +274,13 @@ struct PRootCommandLineTests {
         #expect(depths == depths.sorted())
     }
 
+    @Test("-b X:/ is the rootfs, as -r X: the later one wins")
+    func bindOfRoot() throws {
+        #expect(try spec(["-r", "/srv/a", "-b", "/etc:/", "true"]).root.path == HostPath("/etc"))
+        let s = try spec(["-b", "/etc:/", "-r", "/srv/a", "-b", "/x:/y", "true"])
+        #expect(s.root.path == HostPath("/srv/a") && binds(s) == [pb("/x", "/y")])
+    }
+
     @Test("A missing bind destination is PRoot's glue; never made in the rootfs with PROOT_DONT_POLLUTE_ROOTFS")
     func glue() throws {
         #expect(binds(try spec(["-b", "/a:/b", "true"])) == [pb("/a", "/b")])

@@ -161,6 +161,11 @@ struct PRoot54ParityTests {
             env PROOT_DONT_POLLUTE_ROOTFS=1 $PROOT -b /bin:$D/w/dont/create sh -c "test -e $D/w/dont && echo exists; ls $D/w"
             $PROOT -b /bin:$D/w/made/here ls $D/w; ls $D/w; chmod 755 ro
             """, ours: [.ptrace]),
+        // test-aaaaaaaa: the rootfs is the binding of /, -r and -b X:/ alike: the later wins.
+        Case(name: "-b X:/ and -r X set the rootfs, the later one wins", script: """
+            $PROOT -r / -b /etc:/ true 2>/dev/null; echo "/etc as / $?"; $PROOT -b /etc:/ -r / true; echo "/ as / $?"
+            $PROOT -b /etc:/ true 2>/dev/null; echo "/etc as / $?"; $PROOT -r /etc -r / true; echo "last -r $?"
+            """),
     ]
 
     @Test(arguments: cases)

@@ -39,7 +39,9 @@ public enum PRootCommandLine {
         },
         Option(names: ["-b", "--bind", "-m", "--mount"], metavar: "path",
                help: "Make the content of *path* accessible in the guest rootfs: *host_path*[:*guest_location*][!] (a final ! binds over a guest symlink instead of its target).") { s, v, o, host throws(UsageError) in
-            s.binds.append(try bind(v, option: o, host: host))
+            let b = try bind(v, option: o, host: host)
+            // PRoot's rootfs is the binding of `/`: the later of -r and -b X:/ wins.
+            if b.destination.isRoot { s.rootfs = b.source.string } else { s.binds.append(b) }
         },
         Option(names: ["-q", "--qemu"], metavar: "command",
                help: "Execute guest programs through QEMU as specified by *command*; the host rootfs appears at /host-rootfs.") { s, v, o, _ throws(UsageError) in
