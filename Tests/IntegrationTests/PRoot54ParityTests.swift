@@ -166,6 +166,15 @@ struct PRoot54ParityTests {
             $PROOT -r / -b /etc:/ true 2>/dev/null; echo "/etc as / $?"; $PROOT -b /etc:/ -r / true; echo "/ as / $?"
             $PROOT -b /etc:/ true 2>/dev/null; echo "/etc as / $?"; $PROOT -r /etc -r / true; echo "last -r $?"
             """),
+        // test-82ba4ba1: -0 and -i fake the ids a program starts with (its auxiliary vector
+        // too) and what only root may do (chroot to /, chown).
+        Case(name: "-0 and -i: ids in the auxiliary vector, chroot and chown as that user", script: """
+            for o in "-i 123:456" -0; do
+                $PROOT $o env LD_SHOW_AUXV=1 /bin/true | grep -E '^AT_E?[UG]ID:' | tr -s ' '
+                $PROOT $o chroot / /bin/true 2>/dev/null; echo "chroot / $?"; $PROOT $o chroot /tmp/.. /bin/true 2>/dev/null; echo "chroot /tmp/.. $?"
+                $PROOT $o chroot /tmp /bin/true 2>/dev/null; echo "chroot /tmp $?"; $PROOT $o chown root:root /root 2>/dev/null; echo "chown $?"
+            done
+            """, ours: [.ptrace]),
     ]
 
     @Test(arguments: cases)

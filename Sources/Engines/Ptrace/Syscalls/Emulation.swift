@@ -5,8 +5,9 @@ import SystemPackage
 
 // QEMU at execve (a foreign ELF program runs as `qemu-ARCH -0 ARGV0 PROGRAM ARGS`; QEMU's
 // own path calls are translated like any other, so it finds the guest's program and
-// loader), and AT_HWCAP of PRoot's full `-k` form written into each new program's
-// auxiliary vector at the exec event.
+// loader), and AT_HWCAP of PRoot's full `-k` form and the faked ids (AT_UID, AT_EUID,
+// AT_GID, AT_EGID, as PRoot's -0 and -i write them) in each new program's auxiliary vector
+// at the exec event.
 
 extension Tracer {
     /// For execEnter: when `head` is a program of QEMU's target, the argv that runs it
@@ -23,13 +24,23 @@ extension Tracer {
 
 extension Emulator {
     static let atHWCAP: UInt64 = 16
+    static let atUID: UInt64 = 11, atEUID: UInt64 = 12, atGID: UInt64 = 13, atEGID: UInt64 = 14
 
-    /// After a successful execve: the ids of a set-id program (`execCredentials`), and AT_HWCAP set as the full `-k` form asks. The new
+    /// After a successful execve: the ids of a set-id program (`execCredentials`), and the
+    /// auxiliary vector's AT_HWCAP as the full `-k` form asks and ids as faked. The new
     /// program's stack holds argc, argv, NULL, envp, NULL, then the auxv pairs.
     func execDone(_ t: Tracee) {
         if let c = t.execCredentials { t.credentials = c }
         t.execCredentials = nil
-        guard let hwcap = uname?.hwcap, let regs = Trace.registers(t.pid) else { return }
+        var values: [UInt64: UInt64] = [:]
+        if let hwcap = uname?.hwcap { values[Self.atHWCAP] = hwcap }
+        if let c = t.credentials ?? initialCredentials {
+            values[Self.atUID] = UInt64(c.ruid)
+            values[Self.atEUID] = UInt64(c.euid)
+            values[Self.atGID] = UInt64(c.rgid)
+            values[Self.atEGID] = UInt64(c.egid)
+        }
+        guard !values.isEmpty, let regs = Trace.registers(t.pid) else { return }
         var at = regs.stackPointer
         func word(_ address: UInt64) -> UInt64? {
             guard let b = Trace.read(t.pid, at: address, count: 8) else { return nil }
@@ -42,10 +53,7 @@ extension Emulator {
         at += 8  // envp's NULL
         for _ in 0..<64 {
             guard let type = word(at), type != 0 else { return }
-            if type == Self.atHWCAP {
-                _ = Trace.write(t.pid, at: at + 8, withUnsafeBytes(of: hwcap.littleEndian, Array.init))
-                return
-            }
+            if let v = values[type] { _ = Trace.write(t.pid, at: at + 8, withUnsafeBytes(of: v.littleEndian, Array.init)) }
             at += 16
         }
     }

@@ -49,6 +49,8 @@ extension Tracer {
 
     func chrootEnter(_ t: Tracee, _ regs: Trace.Registers) -> EnterResult {
         guard let path = try? Trace.readString(t.pid, at: regs.arg(0)).get() else { return .fail(.badAddress) }
+        // Under faked ids, only a faked root may (as PRoot's -0 and -i have it).
+        if let c = t.credentials ?? emulator?.initialCredentials, !c.privileged { return .fail(.notPermitted) }
         switch translate(t, path, follow: true) {
         case .success(let tr) where tr.guest.isRoot: return .succeed(0)
         case .success: return .fail(.notPermitted)
