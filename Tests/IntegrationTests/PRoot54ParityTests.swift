@@ -175,6 +175,11 @@ struct PRoot54ParityTests {
                 $PROOT $o chroot /tmp /bin/true 2>/dev/null; echo "chroot /tmp $?"; $PROOT $o chown root:root /root 2>/dev/null; echo "chown $?"
             done
             """, ours: [.ptrace]),
+        // test-e99993c8: a release longer than uname's 64 bytes is cut.
+        Case(name: "-k with a release longer than 64 bytes", script: """
+            $PROOT -k $(uname -r)-3.33.333 uname -r | sed "s|$(uname -r)|R|"
+            $PROOT -k 0123456789012345678901234567890123456789012345678901234567890123456789 uname -r
+            """),
     ]
 
     @Test(arguments: cases)

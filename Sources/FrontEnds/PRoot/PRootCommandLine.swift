@@ -65,8 +65,14 @@ public enum PRootCommandLine {
                help: "Print the version and the command-line usage, then exit.") { s, _, _, _ in s.stop = .help },
         Option(names: ["-k", "--kernel-release"], metavar: "string",
                help: "Make current kernel appear as kernel release *string* (uname and /proc/sys/kernel/osrelease); \\sysname\\nodename\\release\\version\\machine\\domainname\\hwcap\\ sets every field.") { s, v, o, _ throws(UsageError) in
-            do throws(FakeUname.ParseError) { _ = try FakeUname(parsing: v) } catch { throw UsageError("\(o): \(error.message)") }
-            s.kernelRelease = v
+            // A release longer than uname's 64 bytes is cut, as PRoot cuts it.
+            var release = v
+            if !v.hasPrefix("\\") {
+                release = String(decoding: Array(v.utf8.prefix(FakeUname.fieldLength - 1)), as: UTF8.self)
+                while release.utf8.count > FakeUname.fieldLength - 1 { release.removeLast() }
+            }
+            do throws(FakeUname.ParseError) { _ = try FakeUname(parsing: release) } catch { throw UsageError("\(o): \(error.message)") }
+            s.kernelRelease = release
         },
         Option(names: ["-0", "--root-id"], metavar: nil,
                help: "Make current user appear as \"root\".") { s, _, _, _ in s.identity = (0, 0) },
