@@ -180,6 +180,15 @@ struct PRoot54ParityTests {
             $PROOT -k $(uname -r)-3.33.333 uname -r | sed "s|$(uname -r)|R|"
             $PROOT -k 0123456789012345678901234567890123456789012345678901234567890123456789 uname -r
             """),
+        // test-5996858d, -071599da: -k's full form sets every field and AT_HWCAP; a faked root
+        // may set the host and domain names, which uname then says; the vDSO, whose note
+        // names the real release, is not announced.
+        Case(name: "-k: the full form, the names a faked root sets, no vDSO", script: """
+            U='\\sysname\\nodename\\1.2.3\\version\\machine\\domainname\\0\\'
+            $PROOT -k $U uname -s -n -r -v -m; $PROOT -k $U domainname; $PROOT -k $U env LD_SHOW_AUXV=1 true | grep AT_HWCAP | tr -s ' '
+            $PROOT -0 -k $U sh -c 'domainname d2; domainname; hostname h2; hostname; uname -n'
+            $PROOT -k 1.2.3 env LD_SHOW_AUXV=1 true | grep -c AT_SYSINFO
+            """, ours: [.ptrace]),
     ]
 
     @Test(arguments: cases)

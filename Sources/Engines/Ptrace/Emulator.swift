@@ -13,7 +13,8 @@ final class Emulator {
     let initialCredentials: Credentials?
     var table: OwnershipTable
     let database: String?
-    let uname: FakeUname?
+    /// The faked uname; sethostname and setdomainname change its fields.
+    var uname: FakeUname?
     let qemu: QemuRunner?
 
     init(spec: SandboxSpec, hostUid: UInt32, hostGid: UInt32, qemu: QemuRunner?) {

@@ -38,6 +38,9 @@ enum EmulatedCall: Equatable, Sendable {
     /// unlink, unlinkat, rmdir, and rename's target: a removed file's record goes too.
     case remove(PathArg)
     case uname
+    /// sethostname, setdomainname: the name (argument 0, length argument 1) becomes the
+    /// faked uname's field `field`; a faked root's call succeeds without the kernel.
+    case setUname(field: Int)
 }
 
 enum EmulatedTable {
@@ -77,7 +80,7 @@ enum EmulatedTable {
         ]
     }
 
-    static let uname: [Int64: EmulatedCall] = [63: .uname]
+    static let uname: [Int64: EmulatedCall] = [63: .uname, 170: .setUname(field: 1), 171: .setUname(field: 5)]
     #else
     static func identity() -> [Int64: EmulatedCall] { [:] }
     static let uname: [Int64: EmulatedCall] = [:]

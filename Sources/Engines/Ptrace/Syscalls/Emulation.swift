@@ -25,10 +25,13 @@ extension Tracer {
 extension Emulator {
     static let atHWCAP: UInt64 = 16
     static let atUID: UInt64 = 11, atEUID: UInt64 = 12, atGID: UInt64 = 13, atEGID: UInt64 = 14
+    static let atIgnore: UInt64 = 1, atSysinfoEHDR: UInt64 = 33
 
     /// After a successful execve: the ids of a set-id program (`execCredentials`), and the
-    /// auxiliary vector's AT_HWCAP as the full `-k` form asks and ids as faked. The new
-    /// program's stack holds argc, argv, NULL, envp, NULL, then the auxv pairs.
+    /// auxiliary vector's AT_HWCAP as the full `-k` form asks and ids as faked; under a faked
+    /// uname the vDSO is not announced (AT_SYSINFO_EHDR becomes AT_IGNORE, as PRoot's -k
+    /// has it: its ELF note names the real kernel release). The new program's stack holds
+    /// argc, argv, NULL, envp, NULL, then the auxv pairs.
     func execDone(_ t: Tracee) {
         if let c = t.execCredentials { t.credentials = c }
         t.execCredentials = nil
@@ -40,7 +43,8 @@ extension Emulator {
             values[Self.atGID] = UInt64(c.rgid)
             values[Self.atEGID] = UInt64(c.egid)
         }
-        guard !values.isEmpty, let regs = Trace.registers(t.pid) else { return }
+        let hideVDSO = uname != nil
+        guard !values.isEmpty || hideVDSO, let regs = Trace.registers(t.pid) else { return }
         var at = regs.stackPointer
         func word(_ address: UInt64) -> UInt64? {
             guard let b = Trace.read(t.pid, at: address, count: 8) else { return nil }
@@ -54,6 +58,9 @@ extension Emulator {
         for _ in 0..<64 {
             guard let type = word(at), type != 0 else { return }
             if let v = values[type] { _ = Trace.write(t.pid, at: at + 8, withUnsafeBytes(of: v.littleEndian, Array.init)) }
+            if hideVDSO, type == Self.atSysinfoEHDR {
+                _ = Trace.write(t.pid, at: at, withUnsafeBytes(of: Self.atIgnore.littleEndian, Array.init) + [UInt8](repeating: 0, count: 8))
+            }
             at += 16
         }
     }

@@ -60,6 +60,7 @@ extension Tracer {
             return translated(t, regs, exit: .stat(buffer: regs.arg(buffer), layout: layout))
         case .uname:
             return .rewrite(regs, exit: .emulated(.uname(buffer: regs.arg(0))))
+        case .setUname(let field): return setUnameEnter(t, regs, field: field)
         case .chown(let file, let uid, let gid): return chownEnter(t, regs, file, uid: regs.arg(uid), gid: regs.arg(gid))
         case .chmod(let file, let mode): return chmodEnter(t, regs, file, mode: UInt32(truncatingIfNeeded: regs.arg(mode)))
         case .mknod(let a, let mode, let dev): return mknodEnter(t, regs, a, modeArg: mode, devArg: dev)
@@ -67,6 +68,18 @@ extension Tracer {
         case .create(let a, let flags, let mode): return createEnter(t, regs, a, flagsArg: flags, modeArg: mode)
         case .remove(let a): return removeEnter(t, regs, a)
         }
+    }
+
+    /// sethostname, setdomainname under a faked uname: as PRoot's -k, the name is what uname
+    /// says from now on; a faked root may set it (the kernel is not asked), anyone else
+    /// gets the kernel's answer.
+    func setUnameEnter(_ t: Tracee, _ regs: Trace.Registers, field: Int) -> EnterResult {
+        guard let c = t.credentials ?? emulator?.initialCredentials, c.privileged else { return .allow }
+        let length = Int(truncatingIfNeeded: regs.arg(1))
+        guard length >= 0, length < FakeUname.fieldLength else { return .fail(.invalidArgument) }
+        guard let bytes = Trace.read(t.pid, at: regs.arg(0), count: length) else { return .fail(.badAddress) }
+        emulator?.uname?.fields[field] = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+        return .succeed(0)
     }
 
     func emulatedExit(_ e: EmulatedExit, _ t: Tracee, result: Int64) -> Int64 {
