@@ -86,7 +86,13 @@ struct QemuRunner {
         guard let target = Qemu.target(ofProgram: program) else {
             throw PtraceEngine.Failure("qemu \(program): name a qemu-ARCH user-mode program")
         }
-        if program.contains("/") { return QemuRunner(program: program, target: target) }
+        if program.contains("/") {
+            // Found now, not at the first foreign program (as PRoot and the namespace engine do).
+            guard access(program, X_OK) == 0 else {
+                throw PtraceEngine.Failure(SysError("find QEMU", program, errno: Errno(rawValue: errno)).description)
+            }
+            return QemuRunner(program: program, target: target)
+        }
         let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/local/bin:/usr/bin:/bin"
         for name in [program, program + "-static"] {
             for dir in path.split(separator: ":") where dir.hasPrefix("/") {
