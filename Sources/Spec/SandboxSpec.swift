@@ -211,6 +211,9 @@ public struct Identity: Equatable, Sendable {
     /// The ptrace engine's faked owners, modes and device nodes (`--fake-db`): loaded at
     /// start and saved at exit, so a rootfs keeps what `chown` set inside across runs.
     public var fakeDatabase: HostPath?
+    /// The ptrace engine's faked ids start with the caller's own supplementary groups (as
+    /// PRoot leaves them) rather than the faked gid alone.
+    public var keepsCallerGroups = false
     public init(uid: UInt32? = nil, gid: UInt32? = nil) {
         self.uid = uid
         self.gid = gid

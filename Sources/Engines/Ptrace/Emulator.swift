@@ -21,7 +21,8 @@ final class Emulator {
         let uid = spec.identity.uid ?? hostUid, gid = spec.identity.gid ?? hostGid
         // Your own ids need no faking: the command simply runs as you.
         let fakeIds = uid != hostUid || gid != hostGid
-        initialCredentials = fakeIds ? Credentials(uid: uid, gid: gid) : nil
+        let groups = spec.identity.keepsCallerGroups ? Self.callerGroups() : nil
+        initialCredentials = fakeIds ? Credentials(uid: uid, gid: gid, groups: groups) : nil
         table = OwnershipTable(hostUid: hostUid, hostGid: hostGid, shownUid: uid, shownGid: gid)
         database = fakeIds ? spec.identity.fakeDatabase?.string : nil
         uname = spec.emulation.uname
@@ -30,6 +31,14 @@ final class Emulator {
     }
 
     var isNeeded: Bool { !calls.isEmpty || qemu != nil }
+
+    static func callerGroups() -> [UInt32] {
+        let n = getgroups(0, nil)
+        guard n > 0 else { return [] }
+        var groups = [gid_t](repeating: 0, count: Int(n))
+        let got = getgroups(n, &groups)
+        return got > 0 ? Array(groups.prefix(Int(got))) : []
+    }
 
     /// The calls the seccomp filter must send to the tracer for these features.
     var traced: [Int64] { calls.keys.sorted() }
