@@ -39,6 +39,28 @@ public enum HostProbes {
         return UserNamespaceFailure(step: steps[p.step] ?? .clone, errno: Errno(rawValue: p.err))
     }
 
+    /// What is at `components` below the host directory `base`, resolved inside it (a
+    /// symlink there means the tree's own target): there, missing but makeable by this
+    /// process (the deepest directory on the way that exists is writable), or neither.
+    public enum PathState: Equatable, Sendable { case exists, creatable, notCreatable }
+
+    public static func pathState(below base: String, _ components: [String]) -> PathState {
+        guard let root = try? Files.open(base, O_PATH | O_DIRECTORY | O_CLOEXEC) else { return .notCreatable }
+        defer { Files.close(root) }
+        var n = components.count
+        while n >= 0 {
+            let path = n == 0 ? "." : components.prefix(n).joined(separator: "/")
+            if let fd = try? Files.open2(path, at: root, flags: O_PATH | O_CLOEXEC, resolve: Resolve.inRoot) {
+                defer { Files.close(fd) }
+                if n == components.count { return .exists }
+                return ck_faccessat2(fd, "", W_OK | X_OK, AT_EMPTY_PATH) == 0 ? .creatable : .notCreatable
+            }
+            guard Glibc.errno == ENOENT else { return .notCreatable }
+            n -= 1
+        }
+        return .notCreatable
+    }
+
     /// An integer sysctl (`kernel.apparmor_restrict_unprivileged_userns`), nil where this
     /// kernel has none or it cannot be read.
     public static func sysctl(_ name: String) -> Int? {

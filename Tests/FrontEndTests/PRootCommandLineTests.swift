@@ -285,6 +285,16 @@ struct PRootCommandLineTests {
         #expect(s.root.path == HostPath("/srv/a") && binds(s) == [pb("/x", "/y")])
     }
 
+    @Test("What only the ptrace engine does as PRoot: -0/-i, -k, -q, a renamed bind in another rootfs")
+    func ptraceOnly() throws {
+        #expect(try spec(["-r", "/srv/a", "-b", "/x", "-w", "/", "true"]).ptraceOnly.isEmpty)
+        #expect(try spec(["-b", "/x:/y", "true"]).ptraceOnly.isEmpty)  // the host as the rootfs: links are shown as they are
+        #expect(try spec(["-r", "/srv/a", "-b", "/x:/y", "true"]).ptraceOnly.count == 1)
+        for options in [["-0"], ["-i", "1:2"], ["-k", "1.2.3"], ["-S", "/srv/a"]] {
+            #expect(try spec(options + ["true"]).ptraceOnly.count == 1, "\(options)")
+        }
+    }
+
     @Test("A missing bind destination is PRoot's glue; never made in the rootfs with PROOT_DONT_POLLUTE_ROOTFS")
     func glue() throws {
         #expect(binds(try spec(["-b", "/a:/b", "true"])) == [pb("/a", "/b")])

@@ -149,7 +149,7 @@ struct PRoot54ParityTests {
             for l in abs rel out; do $PROOT -r $R -b $D/src:/dst readlink /dst/$l; done
             $PROOT -r $R -b $D/src:/dst cat /dst/abs; $PROOT -r $R -b $D/src:/dst sh -c 'cd /dst; readlink abs; cat abs'
             $PROOT -b $D/src:$D/dst readlink $D/dst/abs | sed "s|$D|D|"
-            """, ours: [.ptrace], rootfs: true),
+            """, rootfs: true),
         // test-654decce, -e940896f, -gggggggg, -55fd1da5: a bind destination the guest lacks
         // is shown with the directories on the way, made in the rootfs where it can be (and
         // removed afterwards), else without changing it (always with
@@ -160,7 +160,7 @@ struct PRoot54ParityTests {
             $PROOT -b /etc:$D/ro/etc ls -d $D/ro/etc/. | sed "s|$D|D|"
             env PROOT_DONT_POLLUTE_ROOTFS=1 $PROOT -b /bin:$D/w/dont/create sh -c "test -e $D/w/dont && echo exists; ls $D/w"
             $PROOT -b /bin:$D/w/made/here ls $D/w; ls $D/w; chmod 755 ro
-            """, ours: [.ptrace]),
+            """),
         // test-aaaaaaaa: the rootfs is the binding of /, -r and -b X:/ alike: the later wins.
         Case(name: "-b X:/ and -r X set the rootfs, the later one wins", script: """
             $PROOT -r / -b /etc:/ true 2>/dev/null; echo "/etc as / $?"; $PROOT -b /etc:/ -r / true; echo "/ as / $?"
@@ -174,7 +174,7 @@ struct PRoot54ParityTests {
                 $PROOT $o chroot / /bin/true 2>/dev/null; echo "chroot / $?"; $PROOT $o chroot /tmp/.. /bin/true 2>/dev/null; echo "chroot /tmp/.. $?"
                 $PROOT $o chroot /tmp /bin/true 2>/dev/null; echo "chroot /tmp $?"; $PROOT $o chown root:root /root 2>/dev/null; echo "chown $?"
             done
-            """, ours: [.ptrace]),
+            """),
         // test-e99993c8: a release longer than uname's 64 bytes is cut.
         Case(name: "-k with a release longer than 64 bytes", script: """
             $PROOT -k $(uname -r)-3.33.333 uname -r | sed "s|$(uname -r)|R|"
@@ -188,7 +188,7 @@ struct PRoot54ParityTests {
             $PROOT -k $U uname -s -n -r -v -m; $PROOT -k $U domainname; $PROOT -k $U env LD_SHOW_AUXV=1 true | grep AT_HWCAP | tr -s ' '
             $PROOT -0 -k $U sh -c 'domainname d2; domainname; hostname h2; hostname; uname -n'
             $PROOT -k 1.2.3 env LD_SHOW_AUXV=1 true | grep -c AT_SYSINFO
-            """, ours: [.ptrace]),
+            """),
     ]
 
     @Test(arguments: cases)

@@ -189,11 +189,27 @@ public enum PRootCommandLine {
         spec.operations = spec.operations.enumerated().sorted {
             ($0.element.destination.components.count, $0.offset) < ($1.element.destination.components.count, $1.offset)
         }.map(\.element)
+        spec.ptraceOnly = ptraceOnly(state)
         // PRoot waits for every process of the guest and returns the status of the last one.
         spec.process.keepChildren = true
         spec.process.status = .lastToExit
         do { try spec.validate() } catch { throw UsageError(error.message) }
         return spec
+    }
+
+    /// What of PRoot's own behaviour only the ptrace engine has: `auto` picks it for these
+    /// (the namespace engine's mounts, user namespace ids and binfmt_misc differ).
+    static func ptraceOnly(_ state: State) -> [String] {
+        var reasons: [String] = []
+        if let id = state.identity {
+            reasons.append("\(id.uid == 0 && id.gid == 0 ? "-0" : "-i"): PRoot fakes the ids (what only root may do succeeds, set-id programs)")
+        }
+        if state.kernelRelease != nil { reasons.append("-k: PRoot fakes uname, hides the vDSO and sets AT_HWCAP") }
+        if state.qemu != nil { reasons.append("-q: PRoot starts QEMU at each execve, with its own options") }
+        if state.rootfs != "/", let b = state.binds.first(where: { $0.source.string != $0.destination.description }) {
+            reasons.append("-b \(b.source):\(b.destination): PRoot shows the bind's symlinks to itself by their guest paths")
+        }
+        return reasons
     }
 
     static var hostArchitecture: String {
