@@ -22,14 +22,21 @@ public enum EngineSelection {
         /// Missing, and the caller may make it (the namespace engine does, and removes it
         /// afterwards).
         case creatable
+        /// Missing, and it cannot be made (a directory the caller cannot write, a symlink
+        /// whose target is missing).
         case notCreatable
+        /// There, but of another kind than the source: a directory cannot be mounted on a
+        /// file, nor a file on a directory.
+        case otherKind
     }
 
     /// Why `spec` wants the ptrace engine: the front-end's reasons (`ptraceOnly`), and each
     /// glued bind (`BindGlue`) whose destination the namespace engine would have to make in
-    /// the rootfs and cannot, or must not. `destination` says what is at a path below a host
-    /// directory: the rootfs, or the source of the bind the destination lies in.
-    public static func ptraceReasons(_ spec: SandboxSpec, destination: (HostPath, [String]) -> DestinationState) -> [String] {
+    /// the rootfs and cannot, or must not, or could not mount on. `destination` says what is
+    /// at a path below a host directory (the rootfs, or the source of the bind the
+    /// destination lies in) for a bind.
+    public static func ptraceReasons(_ spec: SandboxSpec,
+                                     destination: (BindMount, HostPath, [String]) -> DestinationState) -> [String] {
         var reasons = spec.ptraceOnly
         let binds = spec.operations.compactMap { op -> BindMount? in
             if case .bind(let b) = op { return b } else { return nil }
@@ -44,8 +51,10 @@ public enum EngineSelection {
                 base = outer.source
                 below = Array(b.destination.components.dropFirst(depth))
             }
-            switch (destination(base, below), b.glue) {
+            switch (destination(b, base, below), b.glue) {
             case (.exists, _), (.creatable, .whereNotCreatable): continue
+            case (.otherKind, _):
+                reasons.append("\(b.source) and \(b.destination) are not of one kind (a directory and a file): no mount can join them")
             case (.creatable, _):
                 reasons.append("\(b.destination) is missing in the guest and must not be made in the rootfs")
             case (.notCreatable, _):

@@ -117,9 +117,13 @@ func unavailable(_ engine: EngineChoice) -> String? {
 }
 
 /// What the namespace engine would find at a bind destination (for `auto`'s choice).
-func destinationState(_ base: HostPath, _ components: [String]) -> EngineSelection.DestinationState {
-    switch HostProbes.pathState(below: base.string, components) {
-    case .exists: return .exists
+func destinationState(_ bind: BindMount, _ base: HostPath, _ components: [String]) -> EngineSelection.DestinationState {
+    let state = HostProbes.pathState(below: base.string, components, follow: bind.followDestination)
+    switch state {
+    case .directory, .other:
+        // A missing source skips the bind: nothing to mount.
+        guard let source = try? Files.stat(bind.source.string, at: AT_FDCWD, follow: true) else { return .exists }
+        return (source.st_mode & S_IFMT == S_IFDIR) == (state == .directory) ? .exists : .otherKind
     case .creatable: return .creatable
     case .notCreatable: return .notCreatable
     }

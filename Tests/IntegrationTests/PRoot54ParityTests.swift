@@ -189,6 +189,13 @@ struct PRoot54ParityTests {
             $PROOT -0 -k $U sh -c 'domainname d2; domainname; hostname h2; hostname; uname -n'
             $PROOT -k 1.2.3 env LD_SHOW_AUXV=1 true | grep -c AT_SYSINFO
             """),
+        // test-cb1143ab, -aaaaaaaa: a directory bound on a file, a bind through a dangling
+        // symlink (no mount can do either).
+        Case(name: "binds no mount can make: a directory on a file, through a dangling symlink", script: """
+            mkdir dir; touch file; echo in-dir > dir/f; echo src > src; ln -s $D/missing link
+            $PROOT -b $D/dir:$D/file sh -c "ls $D/file; cat $D/file/f"
+            $PROOT -b $D/src:$D/link cat $D/missing; $PROOT -b $D/src:$D/link! cat $D/link; ls $D
+            """),
     ]
 
     @Test(arguments: cases)

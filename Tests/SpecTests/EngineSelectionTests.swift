@@ -88,7 +88,7 @@ import Testing
                            try bind("/c", "/ro/x", .whereNotCreatable), try bind("/d", "/new2", .always),
                            try bind("/e", "/plain", .none), try bind("/f", "/exists/in/a", .whereNotCreatable)]
         var asked: [String] = []
-        let reasons = EngineSelection.ptraceReasons(spec) { base, below in
+        let reasons = EngineSelection.ptraceReasons(spec) { _, base, below in
             asked.append(base.string + ":" + below.joined(separator: "/"))
             switch below.first {
             case "exists": return .exists
