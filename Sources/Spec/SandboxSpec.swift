@@ -286,6 +286,9 @@ public struct Emulation: Equatable, Sendable {
     public var kernelRelease: String?
     /// Run foreign-architecture programs through QEMU user mode.
     public var qemu: QemuEmulation?
+    /// TCP and UDP ports changed at bind and connect (PRoot's `-p IN:OUT`): the guest's
+    /// port, the one the host sees (the ptrace engine).
+    public var portMap: [UInt16: UInt16] = [:]
     public init() {}
 }
 

@@ -196,6 +196,14 @@ struct PRoot54ParityTests {
             $PROOT -b $D/dir:$D/file sh -c "ls $D/file; cat $D/file/f"
             $PROOT -b $D/src:$D/link cat $D/missing; $PROOT -b $D/src:$D/link! cat $D/link; ls $D
             """),
+        // test-python01 (which looks for -p in --help): PRoot 5.4's port map at bind.
+        Case(name: "-p IN:OUT changes the port a socket is bound to", script: """
+            $PROOT --help | grep -c -- '-p \\*string\\*'
+            for v in 4 6; do
+                $PROOT -p 45432:45433 -p 45440:45441 python3 -c "import socket; s = socket.socket(socket.AF_INET$( [ $v = 6 ] && echo 6 ), \\
+                    socket.SOCK_STREAM); s.bind(('::1' if '$v' == '6' else '127.0.0.1', 45432)); print(s.getsockname()[1])"
+            done
+            """),
     ]
 
     @Test(arguments: cases)

@@ -50,6 +50,9 @@ public enum NamespaceEngine {
     private static func supervise(_ spec: SandboxSpec, privilege: Privilege) throws(Failure) -> Int32 {
         var spec = spec
         let log = Log(enabled: spec.verbose, name: spec.toolName)
+        if !spec.emulation.portMap.isEmpty {
+            throw Failure("a port map (proot -p) needs the ptrace engine: it changes ports at bind and connect")
+        }
         let me = getpid()
         let parent = getppid()
         // Fail early, before any process or namespace exists, on what the host can tell.

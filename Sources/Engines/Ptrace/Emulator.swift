@@ -16,6 +16,8 @@ final class Emulator {
     /// The faked uname; sethostname and setdomainname change its fields.
     var uname: FakeUname?
     let qemu: QemuRunner?
+    /// Ports changed at bind and connect (the guest's -> the host's).
+    let portMap: [UInt16: UInt16]
 
     init(spec: SandboxSpec, hostUid: UInt32, hostGid: UInt32, qemu: QemuRunner?) {
         let uid = spec.identity.uid ?? hostUid, gid = spec.identity.gid ?? hostGid
@@ -26,11 +28,12 @@ final class Emulator {
         table = OwnershipTable(hostUid: hostUid, hostGid: hostGid, shownUid: uid, shownGid: gid)
         database = fakeIds ? spec.identity.fakeDatabase?.string : nil
         uname = spec.emulation.uname
+        portMap = spec.emulation.portMap
         self.qemu = qemu
         calls = EmulatedTable.calls(fakeIds: fakeIds, fakeUname: uname != nil)
     }
 
-    var isNeeded: Bool { !calls.isEmpty || qemu != nil }
+    var isNeeded: Bool { !calls.isEmpty || qemu != nil || !portMap.isEmpty }
 
     static func callerGroups() -> [UInt32] {
         let n = getgroups(0, nil)

@@ -22,6 +22,7 @@ public enum PRootCommandLine {
         var identity: (uid: UInt32, gid: UInt32?)?
         var kernelRelease: String?
         var qemu: [String]?
+        var ports: [UInt16: UInt16] = [:]
         var stop: Invocation?
     }
 
@@ -82,6 +83,14 @@ public enum PRootCommandLine {
             guard parts.count <= 2 else { throw UsageError("\(o): '\(v)' is not uid:gid") }
             s.identity = (try Numbers.id(String(parts[0]), option: o),
                           parts.count == 2 ? try Numbers.id(String(parts[1]), option: o) : nil)
+        },
+        Option(names: ["-p", "--port"], metavar: "string",
+               help: "Map ports to others with the syntax as *string* \"port_in:port_out\": a bind or connect to port_in uses port_out (repeatable).") { s, v, o, _ throws(UsageError) in
+            let parts = v.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2, let from = UInt16(parts[0]), let to = UInt16(parts[1]) else {
+                throw UsageError("\(o): '\(v)' is not port_in:port_out")
+            }
+            s.ports[from] = to
         },
         Option(names: ["-R"], metavar: "path",
                help: "Alias: -r *path* + a couple of recommended -b (host users, network setup, /dev, /sys, /proc, /tmp, /run, $HOME).") { s, v, o, host throws(UsageError) in
@@ -177,6 +186,7 @@ public enum PRootCommandLine {
         }
         spec.verbose = state.verbosity >= 1
         spec.emulation.kernelRelease = state.kernelRelease
+        spec.emulation.portMap = state.ports
         if let qemu = state.qemu {
             do throws(Qemu.OptionError) {
                 try Qemu.apply(qemu, to: &spec, hostArch: hostArchitecture)
@@ -206,6 +216,7 @@ public enum PRootCommandLine {
         }
         if state.kernelRelease != nil { reasons.append("-k: PRoot fakes uname, hides the vDSO and sets AT_HWCAP") }
         if state.qemu != nil { reasons.append("-q: PRoot starts QEMU at each execve, with its own options") }
+        if !state.ports.isEmpty { reasons.append("-p: PRoot changes ports at bind and connect") }
         if state.rootfs != "/", let b = state.binds.first(where: { $0.source.string != $0.destination.description }) {
             reasons.append("-b \(b.source):\(b.destination): PRoot shows the bind's symlinks to itself by their guest paths")
         }
