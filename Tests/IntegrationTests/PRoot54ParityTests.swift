@@ -204,6 +204,13 @@ struct PRoot54ParityTests {
                     socket.SOCK_STREAM); s.bind(('::1' if '$v' == '6' else '127.0.0.1', 45432)); print(s.getsockname()[1])"
             done
             """),
+        // test-killexit: with --kill-on-exit the guest's processes end with the command (its
+        // status), else proot waits for them.
+        Case(name: "--kill-on-exit ends what the command leaves behind", script: """
+            $PROOT --kill-on-exit sh -c 'setsid sh -c "sleep 1; echo late >> $D/out" & echo early; exit 4'; echo "status $?"
+            sleep 1.5; cat out 2>/dev/null; echo waited
+            $PROOT sh -c 'sh -c "sleep 0.5; echo late >> $D/out2" & exit 4'; echo "status $?"; cat out2
+            """),
     ]
 
     @Test(arguments: cases)

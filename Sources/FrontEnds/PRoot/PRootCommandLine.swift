@@ -23,6 +23,7 @@ public enum PRootCommandLine {
         var kernelRelease: String?
         var qemu: [String]?
         var ports: [UInt16: UInt16] = [:]
+        var killOnExit = false
         var stop: Invocation?
     }
 
@@ -54,6 +55,10 @@ public enum PRootCommandLine {
                help: "Set the initial working directory to *path*, relative to the default one: the current directory (/ when the guest lacks it, as for *path*).") { s, v, o, _ throws(UsageError) in
             guard !v.isEmpty else { throw UsageError("\(o): the path is empty") }
             s.cwd = v
+        },
+        Option(names: ["--kill-on-exit"], metavar: nil,
+               help: "Kill all processes on command exit (else proot waits for every process of the guest).") { s, _, _, _ in
+            s.killOnExit = true
         },
         Option(names: ["-v", "--verbose"], metavar: "value",
                help: "Set the level of debug information to *value* (1 or more: each setup step on stderr).") { s, v, o, _ throws(UsageError) in
@@ -200,9 +205,10 @@ public enum PRootCommandLine {
             ($0.element.destination.components.count, $0.offset) < ($1.element.destination.components.count, $1.offset)
         }.map(\.element)
         spec.ptraceOnly = ptraceOnly(state)
-        // PRoot waits for every process of the guest and returns the status of the last one.
-        spec.process.keepChildren = true
-        spec.process.status = .lastToExit
+        // PRoot waits for every process of the guest and returns the status of the last one;
+        // --kill-on-exit ends them all with the command, whose status it is.
+        spec.process.keepChildren = !state.killOnExit
+        spec.process.status = state.killOnExit ? .command : .lastToExit
         do { try spec.validate() } catch { throw UsageError(error.message) }
         return spec
     }
