@@ -75,6 +75,18 @@ public enum HostProbes {
         return false
     }
 
+    /// Why `path` is not a directory this process can make files in (the errno: ENOTDIR,
+    /// EACCES, EROFS, ENOENT...), or nil when it is.
+    public static func unwritableDirectory(_ path: String) -> Errno? {
+        do {
+            let st = try Files.stat(path, at: AT_FDCWD, follow: true)
+            guard st.st_mode & S_IFMT == S_IFDIR else { return .notDirectory }
+        } catch {
+            return error.errno
+        }
+        return access(path, W_OK | X_OK) == 0 ? nil : Errno(rawValue: Glibc.errno)
+    }
+
     /// An integer sysctl (`kernel.apparmor_restrict_unprivileged_userns`), nil where this
     /// kernel has none or it cannot be read.
     public static func sysctl(_ name: String) -> Int? {

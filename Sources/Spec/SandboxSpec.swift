@@ -17,6 +17,10 @@ public struct SandboxSpec: Equatable, Sendable {
     /// faked ids, its QEMU at execve...), one reason each: `auto` then picks the ptrace
     /// engine where it can run (`EngineSelection.ptraceReasons`). An engine named is used.
     public var ptraceOnly: [String] = []
+    /// Where the engine makes its own temporary directories (PRoot's PROOT_TMP_DIR; else
+    /// TMPDIR, else /tmp). When set it must be a directory the caller can write, checked at
+    /// start, as PRoot checks it.
+    public var temporaryDirectory: HostPath?
 
     public init(
         root: RootFS, operations: [SetupOp] = [], namespaces: Namespaces = Namespaces(),

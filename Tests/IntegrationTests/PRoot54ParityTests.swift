@@ -211,6 +211,12 @@ struct PRoot54ParityTests {
             sleep 1.5; cat out 2>/dev/null; echo waited
             $PROOT sh -c 'sh -c "sleep 0.5; echo late >> $D/out2" & exit 4'; echo "status $?"; cat out2
             """),
+        // test-tempdire: PROOT_TMP_DIR must be a directory the caller can write.
+        Case(name: "PROOT_TMP_DIR that cannot be written is refused", script: """
+            mkdir t; chmod 555 t; env PROOT_TMP_DIR=$D/t $PROOT true 2>/dev/null; echo "read-only $?"
+            chmod 755 t; env PROOT_TMP_DIR=$D/t $PROOT true; echo "writable $?"
+            env PROOT_TMP_DIR=$D/t $PROOT -b /etc:$D/t/x/y ls $D/t/x; ls t
+            """),
     ]
 
     @Test(arguments: cases)

@@ -50,6 +50,9 @@ public enum NamespaceEngine {
     private static func supervise(_ spec: SandboxSpec, privilege: Privilege) throws(Failure) -> Int32 {
         var spec = spec
         let log = Log(enabled: spec.verbose, name: spec.toolName)
+        if let dir = spec.temporaryDirectory, let e = HostProbes.unwritableDirectory(dir.string) {
+            throw Failure(SysError("temporary directory", dir.string, errno: e))
+        }
         if !spec.emulation.portMap.isEmpty {
             throw Failure("a port map (proot -p) needs the ptrace engine: it changes ports at bind and connect")
         }

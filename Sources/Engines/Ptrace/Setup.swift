@@ -21,6 +21,8 @@ struct Setup {
     private(set) var pidFile: Int32 = -1
     /// The temporary directory of PRoot's glue (BindGlue), once made.
     private var glueRoot: String?
+    /// Where temporary directories are made (`SandboxSpec.temporaryDirectory`).
+    private var temporaryBase: String?
 
     init(log: Log) { self.log = log }
 
@@ -93,6 +95,12 @@ struct Setup {
         let rootfd: Int32
         do { rootfd = try Files.open(root, O_PATH | O_DIRECTORY) } catch {
             throw PtraceEngine.Failure(SysError("rootfs", spec.root.path.string, errno: error.errno))
+        }
+        if let dir = spec.temporaryDirectory {
+            if let e = HostProbes.unwritableDirectory(dir.string) {
+                throw PtraceEngine.Failure(SysError("temporary directory", dir.string, errno: e).description)
+            }
+            temporaryBase = dir.string
         }
         bindings = Bindings(root: root, rootReadOnly: spec.root.readOnly)
         anchors = [rootfd]
@@ -241,7 +249,7 @@ struct Setup {
     }
 
     mutating func temporaryDirectory(mode: UInt32, for what: String) throws(PtraceEngine.Failure) -> String {
-        let base = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        let base = temporaryBase ?? getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         let c = try connection(for: "mkdtemp \(base) (for \(what))")
         let name: String
         do throws(SysError) {

@@ -205,6 +205,9 @@ public enum PRootCommandLine {
             ($0.element.destination.components.count, $0.offset) < ($1.element.destination.components.count, $1.offset)
         }.map(\.element)
         spec.ptraceOnly = ptraceOnly(state)
+        if let dir = host.environment["PROOT_TMP_DIR"], !dir.isEmpty {
+            spec.temporaryDirectory = HostPath(try absolute(dir, option: "PROOT_TMP_DIR", host: host))
+        }
         // PRoot waits for every process of the guest and returns the status of the last one;
         // --kill-on-exit ends them all with the command, whose status it is.
         spec.process.keepChildren = !state.killOnExit
