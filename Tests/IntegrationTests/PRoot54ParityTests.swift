@@ -217,6 +217,13 @@ struct PRoot54ParityTests {
             chmod 755 t; env PROOT_TMP_DIR=$D/t $PROOT true; echo "writable $?"
             env PROOT_TMP_DIR=$D/t $PROOT -b /etc:$D/t/x/y ls $D/t/x; ls t
             """),
+        // test-e87ca6ca, -d1be631a: what only root may do (capset, file capabilities, a
+        // device node) succeeds for -0, not for another faked user.
+        Case(name: "-0 may set file capabilities and make device nodes", script: """
+            cp $(command -v true) t; $PROOT -i 123:456 setcap cap_setuid+ep $D/t 2>/dev/null; echo "setcap as 123 $?"
+            $PROOT -0 setcap cap_setuid+ep $D/t; echo "setcap as root $?"
+            $PROOT -i 123:456 mknod $D/b b 1 1 2>/dev/null; echo "mknod as 123 $?"; $PROOT -0 mknod $D/b b 1 1; echo "mknod as root $?"
+            """),
     ]
 
     @Test(arguments: cases)
