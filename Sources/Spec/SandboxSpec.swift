@@ -300,6 +300,15 @@ public struct QemuEmulation: Equatable, Sendable {
     /// The QEMU user-mode command as given: program (looked up in the host's PATH) and
     /// options; options become QEMU_* environment variables (see `QemuOptions`).
     public var command: [String]
+    /// PRoot's way (proot -q; the ptrace engine): the command may be any program and its
+    /// options are its arguments; every program that is not a host ELF file runs through
+    /// it (a script's interpreter included), with the guest's LD_* variables given as its
+    /// `-E NAME=VALUE` (`-U LD_LIBRARY_PATH` without one) and taken from its own
+    /// environment; host programs get LD_LIBRARY_PATH naming the host's libraries below
+    /// /host-rootfs. On the namespace engine the options become QEMU_* variables as usual.
+    public var prootStyle = false
+    /// PROOT_FORCE_FOREIGN_BINARY: host programs run through it too.
+    public var everythingForeign = false
     public init(command: [String]) { self.command = command }
 }
 

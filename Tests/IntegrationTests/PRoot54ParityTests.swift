@@ -224,6 +224,21 @@ struct PRoot54ParityTests {
             $PROOT -0 setcap cap_setuid+ep $D/t; echo "setcap as root $?"
             $PROOT -i 123:456 mknod $D/b b 1 1 2>/dev/null; echo "mknod as 123 $?"; $PROOT -0 mknod $D/b b 1 1; echo "mknod as root $?"
             """),
+        // test-2401b850, -092c5e26, -517e1d6b: PRoot's -q: any program as QEMU, its words as
+        // arguments; whatever is not a host ELF file runs through it (all of them with
+        // PROOT_FORCE_FOREIGN_BINARY), the guest's LD_* variables passed as -E (-U
+        // LD_LIBRARY_PATH without one); host programs get the host's libraries in
+        // LD_LIBRARY_PATH; /proc/self/exe is the guest program.
+        Case(name: "-q: QEMU's arguments, what runs through it, the loader's variables", script: """
+            unset LD_LIBRARY_PATH; touch f; chmod +x f; printf '#!%s\\n' $D/f > s; chmod +x s
+            $PROOT -q true $D/f; echo "true $?"; $PROOT -q false $D/f; echo "false $?"
+            (cd /; $PROOT -q ./$(command -v true | cut -c 2-) $D/f; echo "relative $?")
+            { $PROOT -q 'echo --' $D/f; $PROOT -q 'echo --' env LD_LIBRARY_PATH=one $D/f; $PROOT -q 'echo --' $D/s
+              env LD_LIBRARY_PATH=two $PROOT -q 'echo --' sh -c $D/f; env LD_LIBRARY_PATH=two $PROOT -q 'echo --' env LD_LIBRARY_PATH=three $D/f
+              env PROOT_FORCE_FOREIGN_BINARY=1 $PROOT -q 'echo --' /bin/true; } | sed "s|$D|D|g"
+            $PROOT -q 'echo --' env | grep -c '^LD_LIBRARY_PATH=/host-rootfs/'
+            $PROOT -q 'echo --' env LD_TRACE_LOADED_OBJECTS=1 $D/f | sed -e "s|$D|D|g" -e 's|LD_LIBRARY_PATH=[^ ]*|LD_LIBRARY_PATH=HOST|'
+            """),
     ]
 
     @Test(arguments: cases)

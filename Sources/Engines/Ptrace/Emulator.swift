@@ -18,6 +18,10 @@ final class Emulator {
     let qemu: QemuRunner?
     /// Ports changed at bind and connect (the guest's -> the host's).
     let portMap: [UInt16: UInt16]
+    /// PRoot's style of QEMU: the caller's LD_LIBRARY_PATH (host programs get it below
+    /// /host-rootfs), and the guest's own, met where a host program was given the host's.
+    let callerLibraryPath = getenv("LD_LIBRARY_PATH").map { String(cString: $0) }
+    var guestLibraryVariable: String?
 
     init(spec: SandboxSpec, hostUid: UInt32, hostGid: UInt32, qemu: QemuRunner?) {
         let uid = spec.identity.uid ?? hostUid, gid = spec.identity.gid ?? hostGid
@@ -89,27 +93,43 @@ final class Emulator {
 /// How a foreign program is run: the host's QEMU program, its target, and its options.
 struct QemuRunner {
     var program: String
-    var target: Qemu.Target
+    /// The ELF files it runs: its target's, or (PRoot's style, `target` nil) all but the host's.
+    var target: Qemu.Target?
+    /// PRoot's style (`QemuEmulation.prootStyle`): its options, given as arguments.
+    var options: [String] = []
+    var prootStyle = false
+    var everythingForeign = false
 
-    /// The QEMU program on the host: as given when it has a `/`, else in the caller's PATH;
-    /// `qemu-ARCH-static` (Debian's qemu-user-static) stands in for a missing `qemu-ARCH`.
+    /// The QEMU program on the host: as given when it has a `/` (relative to the caller's
+    /// directory), else in the caller's PATH; `qemu-ARCH-static` (Debian's qemu-user-static)
+    /// stands in for a missing `qemu-ARCH`. In PRoot's style any program will do.
     static func locate(_ qemu: QemuEmulation) throws(PtraceEngine.Failure) -> QemuRunner {
         let program = qemu.command[0]
-        guard let target = Qemu.target(ofProgram: program) else {
+        let target = Qemu.target(ofProgram: program)
+        guard target != nil || qemu.prootStyle else {
             throw PtraceEngine.Failure("qemu \(program): name a qemu-ARCH user-mode program")
         }
+        func runner(_ path: String) -> QemuRunner {
+            var r = QemuRunner(program: path, target: qemu.prootStyle ? nil : target)
+            r.prootStyle = qemu.prootStyle
+            r.everythingForeign = qemu.everythingForeign
+            if qemu.prootStyle { r.options = Array(qemu.command.dropFirst()) }
+            return r
+        }
         if program.contains("/") {
+            var path = program
+            if !path.hasPrefix("/"), let cwd = try? Files.realPath(".") { path = cwd + "/" + path }
             // Found now, not at the first foreign program (as PRoot and the namespace engine do).
-            guard access(program, X_OK) == 0 else {
+            guard access(path, X_OK) == 0 else {
                 throw PtraceEngine.Failure(SysError("find QEMU", program, errno: Errno(rawValue: errno)).description)
             }
-            return QemuRunner(program: program, target: target)
+            return runner(path)
         }
         let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/local/bin:/usr/bin:/bin"
         for name in [program, program + "-static"] {
             for dir in path.split(separator: ":") where dir.hasPrefix("/") {
                 let candidate = "\(dir)/\(name)"
-                if access(candidate, X_OK) == 0 { return QemuRunner(program: candidate, target: target) }
+                if access(candidate, X_OK) == 0 { return runner(candidate) }
             }
         }
         throw PtraceEngine.Failure(SysError("find QEMU", program, errno: .noSuchFileOrDirectory,
@@ -139,7 +159,7 @@ extension PtraceEngine {
                      + (uname.hwcap.map { ", AT_HWCAP 0x\(String($0, radix: 16))" } ?? ""))
         }
         let qemu = try spec.emulation.qemu.map { q throws(Failure) in try QemuRunner.locate(q) }
-        if let qemu { log.step("qemu: \(qemu.target.arch) programs run through \(qemu.program)") }
+        if let qemu { log.step("qemu: \(qemu.target.map { "\($0.arch) programs" } ?? "programs but the host's") run through \(qemu.program)") }
         let emulator = Emulator(spec: spec, hostUid: getuid(), hostGid: getgid(), qemu: qemu)
         guard emulator.isNeeded else { return nil }
         if let c = emulator.initialCredentials {

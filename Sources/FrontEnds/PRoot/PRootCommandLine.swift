@@ -194,7 +194,8 @@ public enum PRootCommandLine {
         spec.emulation.portMap = state.ports
         if let qemu = state.qemu {
             do throws(Qemu.OptionError) {
-                try Qemu.apply(qemu, to: &spec, hostArch: hostArchitecture)
+                try Qemu.apply(qemu, to: &spec, hostArch: hostArchitecture, prootStyle: true,
+                               everythingForeign: host.environment["PROOT_FORCE_FOREIGN_BINARY"] != nil)
             } catch {
                 throw UsageError("-q: \(error.message)")
             }

@@ -80,6 +80,7 @@ extension Tracer {
         case .failure(let e): return .fail(e)
         }
         var items: [ArgItem]?  // nil: argv unchanged
+        var environment: [ArgItem]?  // nil: envp unchanged
         var program = tr.guest
         var setIDFile: String?
         // While every file on the way (the program, a script's interpreter, its ELF
@@ -109,6 +110,7 @@ extension Tracer {
             }
             if let q = qemuExec(t, regs, head: head, program: program, argv: items, argvArg: argvArg) {
                 items = q.argv
+                environment = q.environment
                 tr = Translation(host: q.host, guest: program, changed: true)
                 kernelAlone = false
                 break
@@ -120,6 +122,8 @@ extension Tracer {
                 if access(readable, X_OK) == 0 { return .fail(.execFormatError) }
                 break
             }
+            environment = hostProgramEnvironment(t, regs, head: head, argvArg: argvArg)
+            if environment != nil { kernelAlone = false }
             let host = readable
             if let interp = ExecFormat.elfInterpreter(read: { Files.readHead(host, count: $1, offset: $0) }) {
                 let loader: Translation
@@ -145,9 +149,10 @@ extension Tracer {
         var scratch = Scratch(pid: t.pid, regs: regs)
         guard let pathAddress = scratch.push(string: tr.host) else { return .fail(.badAddress) }
         new.setArg(a.path, pathAddress)
-        if let items {
+        for (array, arg) in [(items, argvArg), (environment, argvArg + 1)] {
+            guard let array else { continue }
             var pointers: [UInt8] = []
-            for item in items {
+            for item in array {
                 let p: UInt64
                 switch item {
                 case .existing(let x): p = x
@@ -159,7 +164,7 @@ extension Tracer {
             }
             pointers += [UInt8](repeating: 0, count: 8)
             guard let arrayAddress = scratch.push(pointers) else { return .fail(.argListTooLong) }
-            new.setArg(argvArg, arrayAddress)
+            new.setArg(arg, arrayAddress)
         }
         t.execTarget = program
         t.execCredentials = setIDFile.flatMap { execCredentials(t, program: $0) }
