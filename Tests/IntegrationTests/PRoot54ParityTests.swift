@@ -239,6 +239,15 @@ struct PRoot54ParityTests {
             $PROOT -q 'echo --' env | grep -c '^LD_LIBRARY_PATH=/host-rootfs/'
             $PROOT -q 'echo --' env LD_TRACE_LOADED_OBJECTS=1 $D/f | sed -e "s|$D|D|g" -e 's|LD_LIBRARY_PATH=[^ ]*|LD_LIBRARY_PATH=HOST|'
             """),
+        // test-230f47ch, -d92b57ca: proot inside proot (on the ptrace engine the inner one's
+        // seccomp stops reach it through the emulated ptrace).
+        Case(name: "proot in proot: each one's -0, -i and -k hold", script: """
+            K=$(uname -r)-3.33.333
+            { $PROOT $PROOT -0 id -u; $PROOT $PROOT -i 123:456 id -u; $PROOT $PROOT -k $K uname -r
+              $PROOT -0 $PROOT id -u; $PROOT -i 123:456 $PROOT id -u; $PROOT -k $K $PROOT uname -r
+              $PROOT -0 $PROOT -k $K id -u; $PROOT -0 $PROOT -k $K uname -r; $PROOT -k $K $PROOT -i 123:456 id -u
+              env PROOT_NO_SUBRECONF=1 $PROOT $PROOT true; echo "nested $?"; } | sed "s|$K|K|"
+            """),
     ]
 
     @Test(arguments: cases)

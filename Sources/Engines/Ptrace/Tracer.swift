@@ -197,8 +197,10 @@ final class Tracer {
     private func eventStop(_ t: Tracee, _ event: Trace.Event) {
         switch event {
         case .seccomp:
-            // A path call, at entry (the filter said SECCOMP_RET_TRACE).
+            // A path call, at entry (the filter said SECCOMP_RET_TRACE); first for a guest
+            // tracer that asked for its own filter's stops (PtraceEmulation).
             t.started = true
+            if guests.isActive, guestSeccompStop(t) { return }
             enter(t)
             return
         case .fork, .vfork, .clone:
