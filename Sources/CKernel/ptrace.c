@@ -50,6 +50,7 @@ void ck_reg_set_arg(struct ck_regs *r, int i, uint64_t v) {
 int64_t ck_reg_result(const struct ck_regs *r) { return (int64_t)CR(r)->rax; }
 void ck_reg_set_result(struct ck_regs *r, int64_t v) { R(r)->rax = (uint64_t)v; }
 uint64_t ck_reg_sp(const struct ck_regs *r) { return CR(r)->rsp; }
+void ck_reg_set_sp(struct ck_regs *r, uint64_t v) { R(r)->rsp = v; }
 int ck_red_zone(void) { return 128; }
 #else
 // Other architectures: not supported yet; the engine refuses to start.
@@ -62,6 +63,7 @@ void ck_reg_set_arg(struct ck_regs *r, int i, uint64_t v) { (void)r; (void)i; (v
 int64_t ck_reg_result(const struct ck_regs *r) { (void)r; return 0; }
 void ck_reg_set_result(struct ck_regs *r, int64_t v) { (void)r; (void)v; }
 uint64_t ck_reg_sp(const struct ck_regs *r) { (void)r; return 0; }
+void ck_reg_set_sp(struct ck_regs *r, uint64_t v) { (void)r; (void)v; }
 int ck_red_zone(void) { return 0; }
 #endif
 

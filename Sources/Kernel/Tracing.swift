@@ -191,7 +191,10 @@ public enum Trace {
             get { withUnsafePointer(to: raw) { ck_reg_result($0) } }
             set { ck_reg_set_result(&raw, newValue) }
         }
-        public var stackPointer: UInt64 { withUnsafePointer(to: raw) { ck_reg_sp($0) } }
+        public var stackPointer: UInt64 {
+            get { withUnsafePointer(to: raw) { ck_reg_sp($0) } }
+            set { ck_reg_set_sp(&raw, newValue) }
+        }
         public static var redZone: UInt64 { UInt64(ck_red_zone()) }
     }
 

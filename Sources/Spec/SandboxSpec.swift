@@ -290,6 +290,11 @@ public struct Emulation: Equatable, Sendable {
     public var kernelRelease: String?
     /// Run foreign-architecture programs through QEMU user mode.
     public var qemu: QemuEmulation?
+    /// PRoot's PROOT_FORCE_KOMPAT: what a kernel older than `kernelRelease` lacks is
+    /// emulated whatever the real kernel has. Of PRoot's kompat, the ptrace engine does the
+    /// auxiliary vector's AT_RANDOM (appended for a release of 2.6.29 or later, as PRoot
+    /// adds it where the real kernel is older).
+    public var forceOldKernelEmulation = false
     /// TCP and UDP ports changed at bind and connect (PRoot's `-p IN:OUT`): the guest's
     /// port, the one the host sees (the ptrace engine).
     public var portMap: [UInt16: UInt16] = [:]

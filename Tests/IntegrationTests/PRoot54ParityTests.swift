@@ -188,6 +188,8 @@ struct PRoot54ParityTests {
             $PROOT -k $U uname -s -n -r -v -m; $PROOT -k $U domainname; $PROOT -k $U env LD_SHOW_AUXV=1 true | grep AT_HWCAP | tr -s ' '
             $PROOT -0 -k $U sh -c 'domainname d2; domainname; hostname h2; hostname; uname -n'
             $PROOT -k 1.2.3 env LD_SHOW_AUXV=1 true | grep -c AT_SYSINFO
+            for r in 1.2.3 2.6.29 $(uname -r); do env PROOT_FORCE_KOMPAT=1 $PROOT -k $r env LD_SHOW_AUXV=1 true | tail -1 | cut -d : -f 1; done
+            env PROOT_FORCE_KOMPAT=1 $PROOT -k 1.2.3 sh -c 'echo "$# $*"; uname -r' zero one two
             """),
         // test-cb1143ab, -aaaaaaaa: a directory bound on a file, a bind through a dangling
         // symlink (no mount can do either).

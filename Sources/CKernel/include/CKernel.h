@@ -116,6 +116,7 @@ void ck_reg_set_arg(struct ck_regs *r, int i, uint64_t v);
 int64_t ck_reg_result(const struct ck_regs *r);
 void ck_reg_set_result(struct ck_regs *r, int64_t v);
 uint64_t ck_reg_sp(const struct ck_regs *r);
+void ck_reg_set_sp(struct ck_regs *r, uint64_t v);
 // Bytes below the stack pointer the ABI lets leaf code use (x86_64: 128).
 int ck_red_zone(void);
 // Forward burrow's signals to `pid` from a handler (async-signal-safe: kill only).

@@ -18,6 +18,8 @@ final class Emulator {
     let qemu: QemuRunner?
     /// Ports changed at bind and connect (the guest's -> the host's).
     let portMap: [UInt16: UInt16]
+    /// PROOT_FORCE_KOMPAT: an AT_RANDOM appended to each program's auxiliary vector.
+    let appendsRandomVector: Bool
     /// PRoot's style of QEMU: the caller's LD_LIBRARY_PATH (host programs get it below
     /// /host-rootfs), and the guest's own, met where a host program was given the host's.
     let callerLibraryPath = getenv("LD_LIBRARY_PATH").map { String(cString: $0) }
@@ -33,6 +35,9 @@ final class Emulator {
         database = fakeIds ? spec.identity.fakeDatabase?.string : nil
         uname = spec.emulation.uname
         portMap = spec.emulation.portMap
+        // The release asked for has AT_RANDOM (2.6.29 and later), which PRoot's kompat adds.
+        appendsRandomVector = spec.emulation.forceOldKernelEmulation
+            && (spec.emulation.uname.flatMap { FakeUname.versionCode($0.release) } ?? 0) >= 2 << 16 + 6 << 8 + 29
         self.qemu = qemu
         calls = EmulatedTable.calls(fakeIds: fakeIds, fakeUname: uname != nil)
     }

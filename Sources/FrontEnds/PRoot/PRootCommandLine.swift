@@ -191,6 +191,7 @@ public enum PRootCommandLine {
         }
         spec.verbose = state.verbosity >= 1
         spec.emulation.kernelRelease = state.kernelRelease
+        spec.emulation.forceOldKernelEmulation = state.kernelRelease != nil && host.environment["PROOT_FORCE_KOMPAT"] != nil
         spec.emulation.portMap = state.ports
         if let qemu = state.qemu {
             do throws(Qemu.OptionError) {

@@ -132,7 +132,7 @@ extension Emulator {
 extension Emulator {
     static let atHWCAP: UInt64 = 16
     static let atUID: UInt64 = 11, atEUID: UInt64 = 12, atGID: UInt64 = 13, atEGID: UInt64 = 14
-    static let atIgnore: UInt64 = 1, atSysinfoEHDR: UInt64 = 33
+    static let atIgnore: UInt64 = 1, atSysinfoEHDR: UInt64 = 33, atRandom: UInt64 = 25
 
     /// After a successful execve: the ids of a set-id program (`execCredentials`), and the
     /// auxiliary vector's AT_HWCAP as the full `-k` form asks and ids as faked; under a faked
@@ -151,7 +151,7 @@ extension Emulator {
             values[Self.atEGID] = UInt64(c.egid)
         }
         let hideVDSO = uname != nil
-        guard !values.isEmpty || hideVDSO, let regs = Trace.registers(t.pid) else { return }
+        guard !values.isEmpty || hideVDSO || appendsRandomVector, var regs = Trace.registers(t.pid) else { return }
         var at = regs.stackPointer
         func word(_ address: UInt64) -> UInt64? {
             guard let b = Trace.read(t.pid, at: address, count: 8) else { return nil }
@@ -162,13 +162,26 @@ extension Emulator {
         var n = 0
         while let w = word(at), w != 0, n < 1 << 20 { at += 8; n += 1 }
         at += 8  // envp's NULL
+        var random: UInt64?
         for _ in 0..<64 {
-            guard let type = word(at), type != 0 else { return }
+            guard let type = word(at), type != 0 else { break }
             if let v = values[type] { _ = Trace.write(t.pid, at: at + 8, withUnsafeBytes(of: v.littleEndian, Array.init)) }
             if hideVDSO, type == Self.atSysinfoEHDR {
                 _ = Trace.write(t.pid, at: at, withUnsafeBytes(of: Self.atIgnore.littleEndian, Array.init) + [UInt8](repeating: 0, count: 8))
             }
+            if type == Self.atRandom { random = word(at + 8) }
             at += 16
         }
+        // PROOT_FORCE_KOMPAT: one more AT_RANDOM before AT_NULL. Everything from argc to
+        // there moves down one pair (the stack pointer with it; 16 bytes keep the ABI's
+        // alignment); the strings above stay where argv and envp point.
+        guard appendsRandomVector, let random, word(at) == 0 else { return }
+        let start = regs.stackPointer
+        guard let block = Trace.read(t.pid, at: start, count: Int(at - start)) else { return }
+        let pair = withUnsafeBytes(of: Self.atRandom.littleEndian, Array.init) + withUnsafeBytes(of: random.littleEndian, Array.init)
+        let end = [UInt8](repeating: 0, count: 16)  // AT_NULL
+        guard Trace.write(t.pid, at: start - 16, block + pair + end) else { return }
+        regs.stackPointer = start - 16
+        Trace.setRegisters(t.pid, regs)
     }
 }
