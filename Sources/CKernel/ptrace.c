@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "CKernel.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <signal.h>
@@ -53,6 +54,7 @@ void ck_reg_set_arg(struct ck_regs *r, int i, uint64_t v) {
 int64_t ck_reg_result(const struct ck_regs *r) { return (int64_t)CR(r)->rax; }
 void ck_reg_set_result(struct ck_regs *r, int64_t v) { R(r)->rax = (uint64_t)v; }
 uint64_t ck_reg_sp(const struct ck_regs *r) { return CR(r)->rsp; }
+void ck_reg_set_sp(struct ck_regs *r, uint64_t v) { R(r)->rsp = v; }
 int ck_red_zone(void) { return 128; }
 #else
 // Other architectures: not supported yet; the engine refuses to start.
@@ -65,13 +67,41 @@ void ck_reg_set_arg(struct ck_regs *r, int i, uint64_t v) { (void)r; (void)i; (v
 int64_t ck_reg_result(const struct ck_regs *r) { (void)r; return 0; }
 void ck_reg_set_result(struct ck_regs *r, int64_t v) { (void)r; (void)v; }
 uint64_t ck_reg_sp(const struct ck_regs *r) { (void)r; return 0; }
+void ck_reg_set_sp(struct ck_regs *r, uint64_t v) { (void)r; (void)v; }
 int ck_red_zone(void) { return 0; }
 #endif
 
 static volatile pid_t forward_target;
+// Is `pid` traced by this process? (Its /proc/PID/status TracerPid; async-signal-safe.)
+static int traced_by_me(pid_t pid) {
+    char path[32] = "/proc/", digits[12];
+    int n = 0, at = 6;
+    if (pid <= 0) return 0;
+    for (pid_t p = pid; p > 0 && n < 11; p /= 10) digits[n++] = (char)('0' + p % 10);
+    while (n > 0) path[at++] = digits[--n];
+    memcpy(path + at, "/status", 8);
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    char buf[2048];
+    long len = syscall(SYS_read, fd, buf, sizeof buf - 1);
+    syscall(SYS_close, fd);
+    if (len <= 0) return 0;
+    buf[len] = 0;
+    const char *key = "TracerPid:";
+    for (char *s = buf; *s; s++) {
+        if (strncmp(s, key, 10) != 0) continue;
+        long tracer = 0;
+        for (s += 10; *s == ' ' || *s == '\t'; s++) {}
+        for (; *s >= '0' && *s <= '9'; s++) tracer = tracer * 10 + (*s - '0');
+        return tracer == (long)syscall(SYS_getpid);
+    }
+    return 0;
+}
 static void forward_handler(int sig, siginfo_t *info, void *ctx) {
     (void)ctx;
-    (void)info;
+    // A process of the sandbox signalling its tracer (kill $TracerPid) does not end the
+    // sandbox: PRoot ignores such signals.
+    if (info && (info->si_code == SI_USER || info->si_code == SI_QUEUE || info->si_code == SI_TKILL) && traced_by_me(info->si_pid)) return;
     if (forward_target > 0) kill(forward_target, sig);
 }
 int ck_forward_signals_to(pid_t pid, const int *signals, int count) {
@@ -149,9 +179,15 @@ void ck_trace_child(const struct ck_trace_launch *l) {
         for (unsigned long fd = 3; fd < lim.rlim_cur && fd < (1UL << 20); fd++) syscall(SYS_fcntl, (int)fd, F_SETFD, FD_CLOEXEC);
     }
 #undef STEP
+    failure[1] = ENOENT;  // no candidate at all: nothing was found
     for (int i = 0; i < l->candidate_count; i++) {
         syscall(SYS_execve, l->candidates[i], l->argv, l->envp);
         int e = errno;
+        // As execvp: a file without a format is a shell script.
+        if (e == ENOEXEC && l->shell_argv) {
+            l->shell_argv[1] = (char *)l->candidates[i];
+            syscall(SYS_execve, l->shell_argv[0], l->shell_argv, l->envp);
+        }
         if (failure[2] < 0 || ((failure[1] == ENOENT || failure[1] == ENOTDIR) && e != ENOENT && e != ENOTDIR)) {
             failure[2] = i;
             failure[1] = e;

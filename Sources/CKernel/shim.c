@@ -222,9 +222,15 @@ static int launch_child(void *arg) {
 #undef STEP
     // As env(1) searches PATH: a missing file moves on, a file that cannot run is remembered.
     l->failed_candidate = -1;
+    l->failed_errno = ENOENT;  // no candidate at all: nothing was found
     for (int i = 0; i < l->candidate_count; i++) {
         syscall(SYS_execve, l->candidates[i], l->argv, l->envp);
         int e = errno;
+        // As execvp: a file without a format is a shell script.
+        if (e == ENOEXEC && l->shell_argv) {
+            l->shell_argv[1] = (char *)l->candidates[i];
+            syscall(SYS_execve, l->shell_argv[0], l->shell_argv, l->envp);
+        }
         if (l->failed_candidate < 0 || ((l->failed_errno == ENOENT || l->failed_errno == ENOTDIR) && e != ENOENT && e != ENOTDIR)) {
             l->failed_candidate = i;
             l->failed_errno = e;

@@ -39,6 +39,54 @@ public enum HostProbes {
         return UserNamespaceFailure(step: steps[p.step] ?? .clone, errno: Errno(rawValue: p.err))
     }
 
+    /// What is at `components` below the host directory `base`, resolved inside it (a
+    /// symlink there means the tree's own target; the last one only if `follow`): there
+    /// (a directory or not), missing but makeable by this process (the deepest directory on
+    /// the way that exists is writable, and no symlink leads there), or neither.
+    public enum PathState: Equatable, Sendable { case directory, other, creatable, notCreatable }
+
+    public static func pathState(below base: String, _ components: [String], follow: Bool) -> PathState {
+        guard let root = try? Files.open(base, O_PATH | O_DIRECTORY | O_CLOEXEC) else { return .notCreatable }
+        defer { Files.close(root) }
+        var n = components.count
+        while n >= 0 {
+            let path = n == 0 ? "." : components.prefix(n).joined(separator: "/")
+            let flags = O_PATH | O_CLOEXEC | (n == components.count && !follow ? O_NOFOLLOW : 0)
+            if let fd = try? Files.open2(path, at: root, flags: flags, resolve: Resolve.inRoot) {
+                defer { Files.close(fd) }
+                if n == components.count {
+                    var st = stat()
+                    guard fstat(fd, &st) == 0 else { return .notCreatable }
+                    return st.st_mode & S_IFMT == S_IFDIR ? .directory : .other
+                }
+                return ck_faccessat2(fd, "", W_OK | X_OK, AT_EMPTY_PATH) == 0 ? .creatable : .notCreatable
+            }
+            guard Glibc.errno == ENOENT else { return .notCreatable }
+            // A dangling symlink: the namespace engine makes no mount point through one.
+            if n == components.count, Files.readlinkIfSymlink(path, at: root) != nil || hasSymlink(path, at: root) { return .notCreatable }
+            n -= 1
+        }
+        return .notCreatable
+    }
+
+    /// Is any component of `path` below `dir` a symlink?
+    private static func hasSymlink(_ path: String, at dir: Int32) -> Bool {
+        if case .symlinkOnTheWay = Files.probeNoSymlinks(path, at: dir) { return true }
+        return false
+    }
+
+    /// Why `path` is not a directory this process can make files in (the errno: ENOTDIR,
+    /// EACCES, EROFS, ENOENT...), or nil when it is.
+    public static func unwritableDirectory(_ path: String) -> Errno? {
+        do {
+            let st = try Files.stat(path, at: AT_FDCWD, follow: true)
+            guard st.st_mode & S_IFMT == S_IFDIR else { return .notDirectory }
+        } catch {
+            return error.errno
+        }
+        return access(path, W_OK | X_OK) == 0 ? nil : Errno(rawValue: Glibc.errno)
+    }
+
     /// An integer sysctl (`kernel.apparmor_restrict_unprivileged_userns`), nil where this
     /// kernel has none or it cannot be read.
     public static func sysctl(_ name: String) -> Int? {

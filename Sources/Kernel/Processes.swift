@@ -37,6 +37,20 @@ public enum Proc {
         }
     }
 
+    /// PRoot's "status of the last process to exit" (`StatusRule.lastToExit`): the last
+    /// process that exited counts; one killed by a signal only while none has exited (PRoot
+    /// then says 255, Burrow 128+N).
+    public struct LastExit: Equatable, Sendable {
+        public private(set) var exit: Exit?
+        public init() {}
+        public mutating func record(_ e: Exit) {
+            switch (e, exit) {
+            case (.exited, _), (.signaled, nil), (.signaled, .signaled?): exit = e
+            case (.signaled, .exited?): break
+            }
+        }
+    }
+
     public enum Reaped: Equatable {
         case child(pid_t, Exit)
         /// Stopped by this signal (only with `untraced`).
@@ -173,6 +187,9 @@ public enum Proc {
         return Int32(String(decoding: bytes, as: UTF8.self).filter(\.isNumber)) ?? 40
     }()
 
+    /// The shell a file without a format is run by (glibc's _PATH_BSHELL).
+    public static let shell = "/bin/sh"
+
     /// What the command's process does between clone and exec (see `ck_launch`).
     public struct LaunchRequest {
         public var candidates: [String]
@@ -193,6 +210,8 @@ public enum Proc {
         /// Installed last, right before execve; nil: none.
         public var seccompFilter: [BPFCode]?
         public var seccompFlags: UInt32 = 0
+        /// A candidate that fails with ENOEXEC is run as `/bin/sh CANDIDATE ARGS...`.
+        public var shellFallback = false
 
         public init(candidates: [String], argv: [String], environment: [String], workingDirectory: String,
                     signalMask: sigset_t, uid: UInt32, gid: UInt32) {
@@ -221,8 +240,11 @@ public enum Proc {
         let argv = r.argv.map { strdup($0) } + [nil]
         let env = r.environment.map { strdup($0) } + [nil]
         let cwd = strdup(r.workingDirectory)
+        // ["/bin/sh", (the candidate, set by the child), argv[1]...]
+        var shell = r.shellFallback ? [strdup(Proc.shell), nil] + argv.dropFirst() : []
         defer {
             candidates.forEach { free(UnsafeMutablePointer(mutating: $0)) }
+            if !shell.isEmpty { free(shell[0]) }
             argv.forEach { free($0) }
             env.forEach { free($0) }
             free(cwd)
@@ -236,6 +258,7 @@ public enum Proc {
             var prog = sock_fprog(len: UInt16(clamping: f.count), filter: UnsafeMutablePointer(mutating: f.baseAddress))
             return withUnsafePointer(to: &prog) { fprog in
             candidates.withUnsafeBufferPointer { cands in
+            shell.withUnsafeMutableBufferPointer { sh in
             argv.withUnsafeBufferPointer { a in
                 env.withUnsafeBufferPointer { e in
                     withUnsafePointer(to: &mask) { m in
@@ -257,9 +280,11 @@ public enum Proc {
                         l.last_cap = lastCapability
                         l.seccomp = r.seccompFilter == nil ? nil : fprog
                         l.seccomp_flags = r.seccompFlags
+                        l.shell_argv = sh.isEmpty ? nil : sh.baseAddress
                         return ck_launch(&l)
                     }
                 }
+            }
             }
             }
             }

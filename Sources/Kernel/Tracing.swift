@@ -181,7 +181,10 @@ public enum Trace {
             get { withUnsafePointer(to: raw) { ck_reg_result($0) } }
             set { ck_reg_set_result(&raw, newValue) }
         }
-        public var stackPointer: UInt64 { withUnsafePointer(to: raw) { ck_reg_sp($0) } }
+        public var stackPointer: UInt64 {
+            get { withUnsafePointer(to: raw) { ck_reg_sp($0) } }
+            set { ck_reg_set_sp(&raw, newValue) }
+        }
         public static var redZone: UInt64 { UInt64(ck_red_zone()) }
     }
 
@@ -384,6 +387,8 @@ public enum Trace {
         public var filter: [BPFCode]?
         /// Tried first, with a listener the tracer takes (see ck_trace_launch).
         public var notifyFilter: [BPFCode]?
+        /// A candidate that fails with ENOEXEC is run as `/bin/sh CANDIDATE ARGS...`.
+        public var shellFallback = false
         public init(candidates: [String], argv: [String], environment: [String], hostWorkingDirectory: String, signalMask: sigset_t) {
             self.candidates = candidates
             self.argv = argv
@@ -427,8 +432,10 @@ public enum Trace {
         let argv = l.argv.map { strdup($0) } + [nil]
         let env = l.environment.map { strdup($0) } + [nil]
         let cwd = strdup(l.hostWorkingDirectory)
+        var shell = l.shellFallback ? [strdup(Proc.shell), nil] + argv.dropFirst() : []
         defer {
             candidates.forEach { free(UnsafeMutablePointer(mutating: $0)) }
+            if !shell.isEmpty { free(shell[0]) }
             argv.forEach { free($0) }
             env.forEach { free($0) }
             free(cwd)
@@ -446,6 +453,7 @@ public enum Trace {
         }
         if pid == 0 {
             candidates.withUnsafeBufferPointer { c in
+              shell.withUnsafeMutableBufferPointer { sh in
                 argv.withUnsafeBufferPointer { a in
                     env.withUnsafeBufferPointer { e in
                         filter.withUnsafeBufferPointer { f in
@@ -467,12 +475,14 @@ public enum Trace {
                                 t.listener_socket = sockets.theirs
                                 t.report_fd = writeEnd
                                 t.parent = parent
+                                t.shell_argv = sh.isEmpty ? nil : sh.baseAddress
                                 ck_trace_child(&t)
                             }
                           }
                         }
                     }
                 }
+              }
             }
         }
         // The command's group, from this side too (a fork: either side may run first).

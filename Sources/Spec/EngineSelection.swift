@@ -6,11 +6,62 @@ public enum EngineSelection {
     public static let autoOrder: [EngineChoice] = [.namespace, .setuid, .ptrace]
 
     /// The engine to run: the one asked for, or for `auto` the first in `autoOrder` whose
-    /// probe says nil (no reason against it). With none available, the last one, whose own
-    /// error then explains.
-    public static func pick(_ requested: EngineChoice, unavailable: (EngineChoice) -> String?) -> EngineChoice {
+    /// probe says nil (no reason against it), but the ptrace engine, where it can run, when
+    /// the spec has reasons for it (`ptraceReasons`). With none available, the last one,
+    /// whose own error then explains.
+    public static func pick(_ requested: EngineChoice, ptraceFor reasons: [String] = [],
+                            unavailable: (EngineChoice) -> String?) -> EngineChoice {
         guard requested == .auto else { return requested }
+        if !reasons.isEmpty, unavailable(.ptrace) == nil { return .ptrace }
         return autoOrder.first { unavailable($0) == nil } ?? autoOrder.last ?? .namespace
+    }
+
+    /// What the namespace engine would find at a bind's destination.
+    public enum DestinationState: Equatable, Sendable {
+        case exists
+        /// Missing, and the caller may make it (the namespace engine does, and removes it
+        /// afterwards).
+        case creatable
+        /// Missing, and it cannot be made (a directory the caller cannot write, a symlink
+        /// whose target is missing).
+        case notCreatable
+        /// There, but of another kind than the source: a directory cannot be mounted on a
+        /// file, nor a file on a directory.
+        case otherKind
+    }
+
+    /// Why `spec` wants the ptrace engine: the front-end's reasons (`ptraceOnly`), and each
+    /// glued bind (`BindGlue`) whose destination the namespace engine would have to make in
+    /// the rootfs and cannot, or must not, or could not mount on. `destination` says what is
+    /// at a path below a host directory (the rootfs, or the source of the bind the
+    /// destination lies in) for a bind.
+    public static func ptraceReasons(_ spec: SandboxSpec,
+                                     destination: (BindMount, HostPath, [String]) -> DestinationState) -> [String] {
+        var reasons = spec.ptraceOnly
+        let binds = spec.operations.compactMap { op -> BindMount? in
+            if case .bind(let b) = op { return b } else { return nil }
+        }
+        for (k, b) in binds.enumerated() where b.glue != .none && !b.optionalDestination {
+            var base = spec.root.path
+            var below = b.destination.components
+            var depth = -1
+            for outer in binds[..<k] where outer.destination != b.destination && b.destination.isWithin(outer.destination)
+                && outer.destination.components.count > depth {
+                depth = outer.destination.components.count
+                base = outer.source
+                below = Array(b.destination.components.dropFirst(depth))
+            }
+            switch (destination(b, base, below), b.glue) {
+            case (.exists, _), (.creatable, .whereNotCreatable): continue
+            case (.otherKind, _):
+                reasons.append("\(b.source) and \(b.destination) are not of one kind (a directory and a file): no mount can join them")
+            case (.creatable, _):
+                reasons.append("\(b.destination) is missing in the guest and must not be made in the rootfs")
+            case (.notCreatable, _):
+                reasons.append("\(b.destination) is missing in the guest and cannot be made in the rootfs")
+            }
+        }
+        return reasons
     }
 
     /// One line per engine for `burrow --engines`: `namespace  yes` or `ptrace  no: why`.

@@ -113,6 +113,42 @@ public enum Qemu {
         return result
     }
 
+    /// What binfmt_misc needs of `qemu`: a qemu-ARCH program, and its options as the QEMU_*
+    /// variables of the guest's environment.
+    public static func binfmtEnvironment(_ qemu: QemuEmulation) throws(OptionError) -> [EnvOp] {
+        let program = qemu.command.first ?? ""
+        guard target(ofProgram: program) != nil else {
+            let known = targets.map(\.arch).joined(separator: ", ")
+            throw OptionError(message: "'\(program)' is not a QEMU user-mode program (qemu-ARCH with ARCH one of \(known))")
+        }
+        return try environment(for: Array(qemu.command.dropFirst())).map { EnvOp.set($0.0, $0.1) }
+    }
+
+    /// PRoot's host machines for this host (`is_host_elf`): an ELF file of one of these runs
+    /// natively, anything else through QEMU.
+    public static func hostMachines(hostArch: String) -> [UInt16] {
+        switch hostArch {
+        case "x86_64": return [62, 3, 6]  // x86-64, i386, i486/IAMCU
+        case "aarch64": return [183]
+        default: return []
+        }
+    }
+
+    /// The host library directories a host program finds below /host-rootfs in PRoot's
+    /// style (PRoot's rebuild_host_ldso_paths, without RPATH and RUNPATH): the caller's
+    /// LD_LIBRARY_PATH (or `/`) and the usual ones, each below /host-rootfs.
+    public static func hostLibraryPath(hostArch: String, callerLibraryPath: String?, is32Bit: Bool) -> String {
+        var paths = (callerLibraryPath ?? "/").split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        switch (hostArch, is32Bit) {
+        case ("x86_64", true): paths += ["/lib/i386-linux-gnu", "/usr/lib/i386-linux-gnu", "/lib32", "/usr/lib32", "/usr/local/lib32"]
+        case ("x86_64", false): paths += ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/usr/local/lib64"]
+        case ("aarch64", _): paths += ["/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib64", "/usr/lib64", "/usr/local/lib64"]
+        default: break
+        }
+        paths += ["/lib", "/usr/lib", "/usr/local/lib"]
+        return paths.map { $0.hasPrefix("/") ? hostRootfs.description + $0 : $0 }.joined(separator: ":")
+    }
+
     /// Where the host's root appears in the guest, as PRoot has it.
     public static let hostRootfs = GuestPath(components: ["host-rootfs"])
 
@@ -132,19 +168,18 @@ public enum Qemu {
     }
 
     /// The setup QEMU emulation adds to a spec: the host root at /host-rootfs, the host's
-    /// native runtime, and QEMU's options as environment. Shared by every front-end.
-    public static func apply(_ command: [String], to spec: inout SandboxSpec, hostArch: String) throws(OptionError) {
+    /// native runtime, and QEMU's options as environment (but in PRoot's style, where they
+    /// stay arguments: `QemuEmulation.prootStyle`). Shared by every front-end.
+    public static func apply(_ command: [String], to spec: inout SandboxSpec, hostArch: String,
+                             prootStyle: Bool = false, everythingForeign: Bool = false) throws(OptionError) {
         guard let program = command.first, !program.isEmpty else {
             throw OptionError(message: "the QEMU command is empty")
         }
-        guard target(ofProgram: program) != nil else {
-            let known = targets.map(\.arch).joined(separator: ", ")
-            throw OptionError(message: "'\(program)' is not a QEMU user-mode program (qemu-ARCH with ARCH one of \(known))")
-        }
-        for (name, value) in try environment(for: Array(command.dropFirst())) {
-            spec.process.environment.append(.set(name, value))
-        }
-        spec.emulation.qemu = QemuEmulation(command: command)
+        var qemu = QemuEmulation(command: command)
+        qemu.prootStyle = prootStyle
+        qemu.everythingForeign = everythingForeign
+        if !prootStyle { spec.process.environment += try binfmtEnvironment(qemu) }
+        spec.emulation.qemu = qemu
         // A rootfs the caller cannot write to (and that lacks these mount points) still runs
         // its own programs: only mixed execution is lost then (-v says so).
         var hostRoot = BindMount(source: HostPath("/"), destination: hostRootfs, allowDevices: true)

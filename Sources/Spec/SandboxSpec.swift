@@ -13,6 +13,14 @@ public struct SandboxSpec: Equatable, Sendable {
     public var emulation = Emulation()
     /// The name Burrow's own messages begin with: the front-end's (`proot: ...`).
     public var toolName = "burrow"
+    /// What the front-end asks that only the ptrace engine does as it means it (PRoot's
+    /// faked ids, its QEMU at execve...), one reason each: `auto` then picks the ptrace
+    /// engine where it can run (`EngineSelection.ptraceReasons`). An engine named is used.
+    public var ptraceOnly: [String] = []
+    /// Where the engine makes its own temporary directories (PRoot's PROOT_TMP_DIR; else
+    /// TMPDIR, else /tmp). When set it must be a directory the caller can write, checked at
+    /// start, as PRoot checks it.
+    public var temporaryDirectory: HostPath?
 
     public init(
         root: RootFS, operations: [SetupOp] = [], namespaces: Namespaces = Namespaces(),
@@ -98,6 +106,8 @@ public struct BindMount: Equatable, Sendable {
     /// someone else's rootfs) skips the bind instead of failing: the host paths proot's
     /// `-R` and `-S` bind, which a guest need not have.
     public var optionalDestination = false
+    /// Where the destination, or a directory on the way to it, is missing in the guest.
+    public var glue: BindGlue = .none
 
     public init(
         source: HostPath, destination: GuestPath, readOnly: Bool = false,
@@ -112,6 +122,21 @@ public struct BindMount: Equatable, Sendable {
         self.followDestination = followDestination
         self.flags = flags
     }
+}
+
+/// PRoot's "glue": a bind destination missing in the guest is shown there anyway (with the
+/// directories on the way to it), made in the rootfs where that is allowed and removed
+/// afterwards, else through a directory of the engine's own; the rootfs is never changed
+/// when `always`. Only the ptrace engine can show a path the rootfs lacks (`EngineSelection`
+/// prefers it where the namespace engine would have to create it and cannot).
+public enum BindGlue: Equatable, Sendable {
+    /// The engine's own rule: the namespace engine creates the destination (or fails); the
+    /// ptrace engine binds the path without showing it in its directory.
+    case none
+    /// Created in the rootfs where it can be, else glued (PRoot's default).
+    case whereNotCreatable
+    /// Always glued, nothing created in the rootfs (PROOT_DONT_POLLUTE_ROOTFS).
+    case always
 }
 
 /// Per-mount flags, as mount(8) names them. Every mount Burrow makes is `nosuid`; these add
@@ -198,6 +223,9 @@ public struct Identity: Equatable, Sendable {
     /// The ptrace engine's faked owners, modes and device nodes (`--fake-db`): loaded at
     /// start and saved at exit, so a rootfs keeps what `chown` set inside across runs.
     public var fakeDatabase: HostPath?
+    /// The ptrace engine's faked ids start with the caller's own supplementary groups (as
+    /// PRoot leaves them) rather than the faked gid alone.
+    public var keepsCallerGroups = false
     public init(uid: UInt32? = nil, gid: UInt32? = nil) {
         self.uid = uid
         self.gid = gid
@@ -214,6 +242,8 @@ public enum EnvOp: Equatable, Sendable {
 public struct ProcessSpec: Equatable, Sendable {
     /// argv of the command; `argv[0]` is looked up in the sandbox's PATH when it has no `/`.
     public var argv: [String] = ["/bin/sh"]
+    /// How `argv[0]` is found and started.
+    public var commandLookup: CommandLookup = .execvp
     /// Working directory inside; nil means `/`.
     public var chdir: GuestPath?
     public var environment: [EnvOp] = []
@@ -232,6 +262,9 @@ public struct ProcessSpec: Equatable, Sendable {
     /// A `chdir` that may be missing in the guest: then `/` instead of an error (PRoot's
     /// default working directory, the caller's own).
     public var chdirIsOptional = false
+    /// PWD is set to the working directory the command starts in (its canonical guest
+    /// path), as PRoot does: a shell trusts an inherited PWD that names the same directory.
+    public var exportsWorkingDirectory = false
     /// Whose exit status burrow returns.
     public var status: StatusRule = .command
     public init() {}
@@ -242,7 +275,8 @@ public enum StatusRule: Equatable, Sendable {
     /// `keepChildren` waited for.
     case command
     /// Wait until every process of the sandbox has exited and return the status of the last
-    /// one to end, as PRoot's manual says it does.
+    /// one to end, as PRoot's manual says it does; as PRoot counts, one killed by a signal
+    /// only while none has exited (PRoot then says 255, Burrow 128+N).
     case lastToExit
 }
 
@@ -264,6 +298,14 @@ public struct Emulation: Equatable, Sendable {
     public var kernelRelease: String?
     /// Run foreign-architecture programs through QEMU user mode.
     public var qemu: QemuEmulation?
+    /// PRoot's PROOT_FORCE_KOMPAT: what a kernel older than `kernelRelease` lacks is
+    /// emulated whatever the real kernel has. Of PRoot's kompat, the ptrace engine does the
+    /// auxiliary vector's AT_RANDOM (appended for a release of 2.6.29 or later, as PRoot
+    /// adds it where the real kernel is older).
+    public var forceOldKernelEmulation = false
+    /// TCP and UDP ports changed at bind and connect (PRoot's `-p IN:OUT`): the guest's
+    /// port, the one the host sees (the ptrace engine).
+    public var portMap: [UInt16: UInt16] = [:]
     public init() {}
 }
 
@@ -271,6 +313,15 @@ public struct QemuEmulation: Equatable, Sendable {
     /// The QEMU user-mode command as given: program (looked up in the host's PATH) and
     /// options; options become QEMU_* environment variables (see `QemuOptions`).
     public var command: [String]
+    /// PRoot's way (proot -q; the ptrace engine): the command may be any program and its
+    /// options are its arguments; every program that is not a host ELF file runs through
+    /// it (a script's interpreter included), with the guest's LD_* variables given as its
+    /// `-E NAME=VALUE` (`-U LD_LIBRARY_PATH` without one) and taken from its own
+    /// environment; host programs get LD_LIBRARY_PATH naming the host's libraries below
+    /// /host-rootfs. On the namespace engine the options become QEMU_* variables as usual.
+    public var prootStyle = false
+    /// PROOT_FORCE_FOREIGN_BINARY: host programs run through it too.
+    public var everythingForeign = false
     public init(command: [String]) { self.command = command }
 }
 

@@ -50,6 +50,19 @@ public struct FakeUname: Equatable, Sendable {
         hwcap = value
     }
 
+    /// A release's version as the kernel's KERNEL_VERSION(a, b, c) (what PRoot's kompat
+    /// compares): the leading numbers of `a.b.c...`; nil when it does not start with one.
+    public static func versionCode(_ release: String) -> Int? {
+        var numbers: [Int] = []
+        for part in release.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false).prefix(3) {
+            guard let n = Int(part.prefix { $0.isASCII && $0.isNumber }) else { break }
+            numbers.append(n)
+        }
+        guard !numbers.isEmpty else { return nil }
+        while numbers.count < 3 { numbers.append(0) }
+        return numbers[0] << 16 + numbers[1] << 8 + min(numbers[2], 255)
+    }
+
     /// Overwrites the fields it sets in a `struct utsname` (6 × 65 bytes, NUL-padded).
     public func apply(toUtsname bytes: inout [UInt8]) {
         for (i, field) in fields.enumerated() {

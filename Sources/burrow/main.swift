@@ -42,8 +42,10 @@ let status: Int32 = {
             }
             spec.engine = choice
         }
-        // One place decides the engine: the one asked for, or auto's first that works here.
-        let engine = EngineSelection.pick(spec.engine, unavailable: unavailable)
+        // One place decides the engine: the one asked for, or auto's first that works here
+        // (the ptrace engine where the spec has reasons only it meets).
+        let reasons = spec.engine == .auto ? EngineSelection.ptraceReasons(spec, destination: destinationState) : []
+        let engine = EngineSelection.pick(spec.engine, ptraceFor: reasons, unavailable: unavailable)
         // (setuid mode explains a burrow that is not setuid root itself, with how to install it.)
         if spec.engine != .auto, engine != .setuid || setuidCaller != nil, let reason = unavailable(engine) {
             let others = EngineSelection.autoOrder.filter { $0 != engine && unavailable($0) == nil }.map(\.rawValue)
@@ -52,7 +54,9 @@ let status: Int32 = {
             printError("\(frontEnd.name): the \(engine.rawValue) engine cannot run here: \(reason)\(hint)")
             return frontEnd.failureStatus
         }
-        if spec.verbose {
+        if spec.verbose, engine == .ptrace, spec.engine == .auto, !reasons.isEmpty {
+            printError("\(frontEnd.name): engine ptrace (auto, for what only it does: \(reasons.joined(separator: "; ")))")
+        } else if spec.verbose {
             for skipped in EngineSelection.autoOrder.prefix(while: { $0 != engine }) where spec.engine == .auto {
                 printError("\(frontEnd.name): engine \(skipped.rawValue) not used: \(unavailable(skipped) ?? "")")
             }
@@ -122,6 +126,19 @@ func unavailable(_ engine: EngineChoice) -> String? {
     }
     UnavailableAnswers.known[engine] = answer
     return answer
+}
+
+/// What the namespace engine would find at a bind destination (for `auto`'s choice).
+func destinationState(_ bind: BindMount, _ base: HostPath, _ components: [String]) -> EngineSelection.DestinationState {
+    let state = HostProbes.pathState(below: base.string, components, follow: bind.followDestination)
+    switch state {
+    case .directory, .other:
+        // A missing source skips the bind: nothing to mount.
+        guard let source = try? Files.stat(bind.source.string, at: AT_FDCWD, follow: true) else { return .exists }
+        return (source.st_mode & S_IFMT == S_IFDIR) == (state == .directory) ? .exists : .otherKind
+    case .creatable: return .creatable
+    case .notCreatable: return .notCreatable
+    }
 }
 
 func hostRestrictions() -> HostRestrictions {

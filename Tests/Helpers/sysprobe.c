@@ -40,6 +40,7 @@ static const char *name_of(int e) {
     case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
     case ESOCKTNOSUPPORT: return "ESOCKTNOSUPPORT";
     case ENOKEY: return "ENOKEY";
+    case ENOEXEC: return "ENOEXEC";
     default: return NULL;
     }
 }
@@ -104,6 +105,15 @@ int main(int argc, char **argv) {
             getpeername(c, (struct sockaddr *)&got, &n);
             printf("peername=%s len=%u\n", got.sun_path, (unsigned)n);
             unlink(a.sun_path);
+            continue;
+        }
+        // "execve_text=PATH": execve of PATH with a bad envp (the kernel copies it only
+        // once it has a format for the file).
+        else if (!strncmp(p, "execve_text=", 12)) {
+            char *args[] = {(char *)p + 12, NULL};
+            errno = 0;
+            long r = syscall(SYS_execve, p + 12, args, (char **)1);
+            report("execve_text", r, errno);
             continue;
         }
         else if (!strcmp(p, "ids")) {

@@ -376,8 +376,6 @@ struct PRootTests {
         (["-r/tmp", "true"], "option '-r' and its value must be separated by ' '"),
         (["--bogus"], "unknown option '--bogus'"),
         (["-r"], "option '-r' expects a value"),
-        (["-q", "emacs", "true"], "not a QEMU user-mode program"),
-        (["-q", "qemu-aarch64 -bogus", "true"], "'-bogus' has no environment equivalent"),
     ])
     func usageErrors(args: [String], message: String) async {
         let r = await proot(args)
@@ -385,6 +383,26 @@ struct PRootTests {
         expectStderr(r, contains: "proot: ")
         expectStderr(r, contains: message)
         expectStderr(r, contains: "proot --help")
+    }
+
+    @Test("A QEMU command that cannot be found: status 1, naming it (as PRoot: any program will do)")
+    func qemuNotFound() async {
+        let r = await proot(["-q", "no-such-qemu-program", "true"])
+        expectStatus(r, 1)
+        expectStderr(r, contains: "no-such-qemu-program")
+    }
+
+    @Test("With BURROW_ENGINE=namespace, -q needs a qemu-ARCH program whose options have QEMU_* variables")
+    func qemuOnTheNamespaceEngine() async {
+        for (q, message) in [("emacs", "not a QEMU user-mode program"), ("qemu-aarch64 -bogus", "'-bogus' has no environment equivalent")] {
+            let argv = asTestUser(["/usr/bin/env", "-C", "/", PRootFixtures.burrowProot, "-q", q, "true"])
+            var env = PRootFixtures.environment
+            env["BURROW_ENGINE"] = "namespace"
+            guard let p = try? spawn(argv, environment: env) else { Issue.record("spawn"); return }
+            let r = await p.wait(timeout: 30)
+            expectStatus(r, 1)
+            expectStderr(r, contains: message)
+        }
     }
 
     @Test("A rootfs that does not exist: status 1")

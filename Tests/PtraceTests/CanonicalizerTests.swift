@@ -7,6 +7,15 @@ import Testing
 struct FakeTree: HostLookup {
     /// "binding:path" -> target
     var links: [String: String]
+    /// "binding:path" of regular files and of missing paths: not directories.
+    var files: Set<String> = []
+    var missing: Set<String> = []
+
+    func notDirectory(binding: Int, below: [String]) -> Int32? {
+        let key = "\(binding):" + below.joined(separator: "/")
+        if files.contains(key) { return 20 }  // ENOTDIR
+        return missing.contains(key) ? 2 : nil  // ENOENT
+    }
 
     func probe(binding: Int, below: [String], components: [String]) -> Probe {
         for i in components.indices {
@@ -36,8 +45,10 @@ let tree = FakeTree(links: [
     "0:tmp/tomnt": "/mnt/deep",  // into a bind
     "0:tmp/dangling": "/nonexistent/x",
     "1:deep/back": "../../etc",  // in a bind, out again
+    "1:hostabs": "/home/u/mnt/deep",  // in a bind, to itself by its host path
     "0:etc/alias": "hostname",  // to a file bind
-])
+    "0:etc/toslash": "passwd/",  // a file named as a directory
+], files: ["0:etc/passwd"], missing: ["0:nonexistent"])
 
 struct Case: Sendable, CustomTestStringConvertible {
     let path: String
@@ -79,6 +90,7 @@ struct Case: Sendable, CustomTestStringConvertible {
         Case("/tmp/dangling", "/nonexistent/x", "/srv/root/nonexistent/x"),
         Case("/tmp/dangling", follow: false, "/tmp/dangling"),
         Case("/etc/alias", "/etc/hostname", "/home/u/hostname"),
+        Case("/mnt/hostabs/x", "/mnt/deep/x", "/home/u/mnt/deep/x"),
         Case("/proc/self/fd/3", "/proc/self/fd/3", "/proc/self/fd/3"),
         Case("/proc/self/root/etc", "/etc", "/srv/root/etc"),
         Case("/proc/1234/root", "/", "/srv/root"),
@@ -95,6 +107,51 @@ struct Case: Sendable, CustomTestStringConvertible {
         } catch {
             #expect(c.guest == nil, "unexpected \(error)")
             #expect(error == .tooManyLinks)
+        }
+    }
+
+    struct Tail: Sendable, CustomTestStringConvertible {
+        let path: String
+        let follow: Bool
+        let guest: String?
+        let trailer: Canonicalizer.Trailer
+        let errno: Int32?
+        var testDescription: String { "\(path) -> \(guest ?? "errno \(errno ?? 0)")\(trailer.rawValue)" }
+        init(_ path: String, follow: Bool = true, _ guest: String?, _ trailer: Canonicalizer.Trailer = .none, errno: Int32? = nil) {
+            self.path = path
+            self.follow = follow
+            self.guest = guest
+            self.trailer = trailer
+            self.errno = errno
+        }
+    }
+
+    // The kernel's rules for what follows a component, as PRoot keeps them: `file/..` and
+    // `missing/.` fail where the kernel would have walked; a trailing `/`, `/.` or `..`
+    // follows the last symlink and is kept for the kernel.
+    @Test(arguments: [
+        Tail("/etc/passwd/..", nil, errno: 20),
+        Tail("/etc/passwd/.", nil, errno: 20),
+        Tail("/nonexistent/..", nil, errno: 2),
+        Tail("/etc/..", "/", .slash),
+        Tail("/etc/", "/etc", .slash),
+        Tail("/etc/.", "/etc", .dot),
+        Tail("/etc/./", "/etc", .dot),
+        Tail("/etc/hostname/..", "/etc", .slash),
+        Tail("/bin/.", follow: false, "/usr/bin", .dot),
+        Tail("/bin", follow: false, "/bin"),
+        Tail("/etc/toslash", "/etc/passwd", .slash),
+        Tail("/etc/toslash", follow: false, "/etc/toslash"),
+        Tail("/", "/"),
+    ])
+    func tail(_ c: Tail) {
+        let canon = Canonicalizer(bindings: bindings)
+        do {
+            let r = try canon.resolve(c.path, base: .root, followLast: c.follow, lookup: tree)
+            #expect(r.path.description == c.guest)
+            #expect(r.trailer == c.trailer)
+        } catch {
+            #expect(error == .errno(c.errno ?? -1))
         }
     }
 
@@ -148,6 +205,20 @@ struct Case: Sendable, CustomTestStringConvertible {
     ])
     func reverse(_ c: Reverse) {
         #expect(bindings.guestPath(ofHost: c.host)?.description == c.guest)
+    }
+
+    // PRoot's rule for symlinks in a bind: a text that is a host path in the same bind
+    // (by host path, the deepest) names the bind's guest path.
+    @Test func symlinkTextsInBinds() {
+        #expect(bindings.guestText(ofLink: "/home/u/mnt/x/y", at: "/home/u/mnt/link") == "/mnt/x/y")
+        #expect(bindings.guestText(ofLink: "/home/u/mnt", at: "/home/u/mnt/link") == "/mnt")
+        #expect(bindings.guestText(ofLink: "/etc/passwd", at: "/home/u/mnt/link") == nil)
+        #expect(bindings.guestText(ofLink: "/data/deeper/x", at: "/home/u/mnt/link") == nil)  // another bind
+        #expect(bindings.guestText(ofLink: "/srv/root/etc", at: "/srv/root/etc/link") == nil)  // the rootfs's own
+        #expect(bindings.guestText(ofLink: "relative", at: "/home/u/mnt/link") == nil)
+        var hostRoot = Bindings(root: "/")
+        hostRoot.add(Binding(guest: g("/mnt"), host: "/home/u/mnt"))
+        #expect(hostRoot.guestText(ofLink: "/home/u/mnt/x", at: "/home/u/mnt/link") == nil)  // all is the rootfs's
     }
 
     @Test func readOnly() {

@@ -25,6 +25,7 @@ import Testing
         StatusCase(stop: .event(.fork), seized: false, options: .traceFork, status: 0x1057f),
         StatusCase(stop: .event(.exec), seized: true, options: .traceExec, status: 0x4057f),
         StatusCase(stop: .event(.exit), seized: false, options: .traceExit, status: 0x6057f),
+        StatusCase(stop: .event(.seccomp), seized: true, options: .traceSeccomp, status: 0x7057f),
         StatusCase(stop: .initial, seized: false, options: [], status: 0x137f),
         StatusCase(stop: .initial, seized: true, options: [], status: 0x80057f),
         StatusCase(stop: .interrupted, seized: true, options: [], status: 0x80057f),
@@ -93,6 +94,8 @@ import Testing
         TakeCase(name: "exec with TRACEEXEC", options: .traceExec, resume: .syscall, stop: .event(.exec), taken: true),
         TakeCase(name: "exec without", options: [], resume: .syscall, stop: .event(.exec), taken: false),
         TakeCase(name: "exit with TRACEEXIT", options: .traceExit, resume: .cont, stop: .event(.exit), taken: true),
+        TakeCase(name: "seccomp with TRACESECCOMP", options: .traceSeccomp, resume: .cont, stop: .event(.seccomp), taken: true),
+        TakeCase(name: "seccomp without", options: .traceExec, resume: .syscall, stop: .event(.seccomp), taken: false),
     ])
     func takes(_ c: TakeCase) throws {
         var g = GuestTracing()

@@ -65,4 +65,43 @@ import Testing
         let text = EngineSelection.namespaceCause(c.probe, host: c.host)
         #expect(text.contains(c.says), "\(text)")
     }
+
+    @Test("A spec's reasons make auto pick the ptrace engine where it runs; a named engine stays")
+    func ptracePreferred() {
+        let all: (EngineChoice) -> String? = { _ in nil }
+        #expect(EngineSelection.pick(.auto, ptraceFor: ["-0"], unavailable: all) == .ptrace)
+        #expect(EngineSelection.pick(.namespace, ptraceFor: ["-0"], unavailable: all) == .namespace)
+        #expect(EngineSelection.pick(.auto, ptraceFor: ["-0"]) { $0 == .ptrace ? "no" : nil } == .namespace)
+        #expect(EngineSelection.pick(.auto, ptraceFor: [], unavailable: all) == .namespace)
+    }
+
+    @Test("Glued binds whose destination the namespace engine cannot (or must not) make are reasons")
+    func glueReasons() throws {
+        func bind(_ s: String, _ d: String, _ glue: BindGlue) throws -> SetupOp {
+            var b = BindMount(source: HostPath(s), destination: try GuestPath(parsing: d))
+            b.glue = glue
+            return .bind(b)
+        }
+        var spec = SandboxSpec(root: RootFS(path: HostPath("/r")))
+        spec.ptraceOnly = ["-q"]
+        spec.operations = [try bind("/a", "/exists", .whereNotCreatable), try bind("/b", "/new", .whereNotCreatable),
+                           try bind("/c", "/ro/x", .whereNotCreatable), try bind("/d", "/new2", .always),
+                           try bind("/e", "/plain", .none), try bind("/f", "/exists/in/a", .whereNotCreatable)]
+        var asked: [String] = []
+        let reasons = EngineSelection.ptraceReasons(spec) { _, base, below in
+            asked.append(base.string + ":" + below.joined(separator: "/"))
+            switch below.first {
+            case "exists": return .exists
+            case "ro": return .notCreatable
+            case "in": return .notCreatable
+            default: return .creatable
+            }
+        }
+        // Binds without glue are not asked about; a destination inside another bind is asked
+        // about below that bind's source.
+        #expect(asked == ["/r:exists", "/r:new", "/r:ro/x", "/r:new2", "/a:in/a"])
+        #expect(reasons == ["-q", "/ro/x is missing in the guest and cannot be made in the rootfs",
+                            "/new2 is missing in the guest and must not be made in the rootfs",
+                            "/exists/in/a is missing in the guest and cannot be made in the rootfs"])
+    }
 }

@@ -158,4 +158,24 @@ struct QemuTests {
         #expect(throws: Qemu.OptionError.self) { try Qemu.apply([], to: &spec, hostArch: "x86_64") }
         #expect(spec.emulation.qemu == nil && spec.operations.isEmpty)
     }
+
+    @Test("PRoot's style: any program, its options kept as arguments (binfmt_misc's variables made only when asked)")
+    func prootStyle() throws {
+        var spec = SandboxSpec(root: RootFS(path: HostPath("/r")))
+        try Qemu.apply(["echo", "--"], to: &spec, hostArch: "x86_64", prootStyle: true, everythingForeign: true)
+        #expect(spec.emulation.qemu?.prootStyle == true && spec.emulation.qemu?.everythingForeign == true)
+        #expect(spec.process.environment.isEmpty)
+        #expect(throws: Qemu.OptionError.self) { try Qemu.binfmtEnvironment(QemuEmulation(command: ["echo", "--"])) }
+        #expect(try Qemu.binfmtEnvironment(QemuEmulation(command: ["qemu-arm", "-cpu", "max"])) == [.set("QEMU_CPU", "max")])
+    }
+
+    @Test("Host programs find the host's libraries below /host-rootfs, as PRoot's rebuild_host_ldso_paths (without RPATH)")
+    func hostLibraryPath() {
+        let path = Qemu.hostLibraryPath(hostArch: "x86_64", callerLibraryPath: nil, is32Bit: false)
+        #expect(path.hasPrefix("/host-rootfs/:/host-rootfs/lib/x86_64-linux-gnu:/host-rootfs/usr/lib/x86_64-linux-gnu:"))
+        #expect(path.hasSuffix(":/host-rootfs/lib:/host-rootfs/usr/lib:/host-rootfs/usr/local/lib"))
+        #expect(Qemu.hostLibraryPath(hostArch: "x86_64", callerLibraryPath: "rel:/abs", is32Bit: true)
+            .hasPrefix("rel:/host-rootfs/abs:/host-rootfs/lib/i386-linux-gnu:"))
+        #expect(Qemu.hostMachines(hostArch: "x86_64") == [62, 3, 6])
+    }
 }

@@ -18,6 +18,15 @@ import Testing
         #expect(empty.fields == ["", "", "", "", "", ""] && empty.hwcap == 0)
     }
 
+    @Test("Version codes as KERNEL_VERSION, from a release's leading numbers")
+    func versionCodes() {
+        #expect(FakeUname.versionCode("2.6.29") == 0x02061d)
+        #expect(FakeUname.versionCode("6.18.44-fc-v1300") == 0x06122c)
+        #expect(FakeUname.versionCode("5.10") == 0x050a00)
+        #expect(FakeUname.versionCode("3.2.1000") == 0x0302ff)
+        #expect(FakeUname.versionCode("abc") == nil)
+    }
+
     @Test("Malformed forms are refused, naming what is missing", arguments: [
         ("", "1 to 64 bytes"), (String(repeating: "x", count: 65), "1 to 64 bytes"),
         ("\\Linux\\box\\3.10\\", "version"), ("\\a\\b\\c\\d\\e\\f\\", "hwcap"), ("\\a\\b\\c\\d\\e\\f\\zz\\", "hexadecimal"),

@@ -81,6 +81,8 @@ struct ck_launch {
     int last_cap;
     const struct sock_fprog *seccomp; // NULL: no filter; else installed last, before execve
     unsigned int seccomp_flags;       // SECCOMP_FILTER_FLAG_*
+    char **shell_argv;              // NULL, or {"/bin/sh", (set here), argv[1].., NULL}:
+                                    // a candidate refused with ENOEXEC runs as a shell script
     // out
     int failed_step;
     int failed_errno;
@@ -119,6 +121,7 @@ void ck_reg_set_arg(struct ck_regs *r, int i, uint64_t v);
 int64_t ck_reg_result(const struct ck_regs *r);
 void ck_reg_set_result(struct ck_regs *r, int64_t v);
 uint64_t ck_reg_sp(const struct ck_regs *r);
+void ck_reg_set_sp(struct ck_regs *r, uint64_t v);
 // Bytes below the stack pointer the ABI lets leaf code use (x86_64: 128).
 int ck_red_zone(void);
 // Forward burrow's signals to `pid` from a handler (async-signal-safe: kill only). The
@@ -154,6 +157,7 @@ struct ck_trace_launch {
     int listener_socket;            // a unix socket to the tracer, or -1
     int report_fd;                  // failures: {step, errno, candidate} as three ints
     pid_t parent;                   // the tracer: if it is gone already, the child ends
+    char **shell_argv;              // as ck_launch's
 };
 void ck_trace_child(const struct ck_trace_launch *l) __attribute__((noreturn));
 // 0 if a child can be cloned into a new user namespace, else the errno.

@@ -13,21 +13,25 @@ struct Launcher {
     let callerMask: sigset_t
     let foregroundTerminal: Int32
 
-    static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     /// What root inside keeps: everything but the power to undo the sandbox's own mounts
     /// (CAP_SYS_ADMIN) and to trace its init (CAP_SYS_PTRACE). Within the user namespace
     /// only: the host never sees these capabilities.
     static let rootDrops: Capabilities = [.sysAdmin, .sysPtrace]
 
     var request: Proc.LaunchRequest {
-        let env = applyEnvironment(spec.process.environment, to: Self.callerEnvironment())
+        var env = applyEnvironment(spec.process.environment, to: Self.callerEnvironment())
+        if spec.process.exportsWorkingDirectory {
+            let cwd = workingDirectory
+            env = applyEnvironment([.set("PWD", (try? Files.realPath(cwd)) ?? cwd)], to: env)
+        }
         let uid = maps.insideUid
         var r = Proc.LaunchRequest(
-            candidates: Self.candidates(for: spec.process.argv[0], env: env), argv: spec.process.argv,
+            candidates: candidates(env), argv: spec.process.argv,
             environment: env.map { "\($0.0)=\($0.1)" }, workingDirectory: workingDirectory,
             signalMask: callerMask, uid: uid, gid: maps.insideGid)
         r.newSession = spec.process.newSession
         r.foregroundTerminal = foregroundTerminal
+        r.shellFallback = spec.process.commandLookup.shellFallback
         r.announceFD = pidSocket
         r.clearGroups = maps.setgroupsAllowed
         r.seccompFilter = seccomp
@@ -61,11 +65,12 @@ struct Launcher {
         return out
     }
 
-    /// The paths execve will try: the name itself when it has a `/`, else each entry of the
-    /// sandbox's PATH (not burrow's), as execvp would.
-    static func candidates(for name: String, env: [(String, String)]) -> [String] {
-        if name.contains("/") { return [name] }
-        let path = env.first { $0.0 == "PATH" }?.1 ?? defaultPath
-        return path.split(separator: ":", omittingEmptySubsequences: false).map { ($0.isEmpty ? "." : String($0)) + "/" + name }
+    /// The paths execve will try, found in the new root (where this runs), in the sandbox's
+    /// PATH (not burrow's).
+    func candidates(_ env: [(String, String)]) -> [String] {
+        let cwd = workingDirectory
+        return spec.process.commandLookup.candidates(for: spec.process.argv[0], environment: env) { dir in
+            try? Files.realPath(dir.hasPrefix("/") ? dir : (cwd == "/" ? "" : cwd) + "/" + dir)
+        }
     }
 }

@@ -69,6 +69,18 @@ public enum NamespaceEngine {
     private static func supervise(_ spec: SandboxSpec, privilege: Privilege) throws(Failure) -> Int32 {
         var spec = spec
         let log = Log(enabled: spec.verbose, name: spec.toolName)
+        if let dir = spec.temporaryDirectory, let e = HostProbes.unwritableDirectory(dir.string) {
+            throw Failure(SysError("temporary directory", dir.string, errno: e))
+        }
+        // PRoot's -q keeps QEMU's options as arguments; binfmt_misc passes none.
+        if let qemu = spec.emulation.qemu, qemu.prootStyle {
+            do throws(Qemu.OptionError) { spec.process.environment += try Qemu.binfmtEnvironment(qemu) } catch {
+                throw Failure("-q: \(error.message) (the namespace engine runs QEMU through binfmt_misc; the ptrace engine runs any command, as PRoot)")
+            }
+        }
+        if !spec.emulation.portMap.isEmpty {
+            throw Failure("a port map (proot -p) needs the ptrace engine: it changes ports at bind and connect")
+        }
         let me = getpid()
         let parent = getppid()
         // Fail early, before any process or namespace exists, on what the host can tell.

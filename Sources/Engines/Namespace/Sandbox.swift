@@ -190,7 +190,7 @@ struct Sandbox {
     private func watch(_ command: pid_t, responder: pid_t, isPID1: Bool, children: Int32) -> Never {
         var responderAlive = responder > 0
         var commandExit: Proc.Exit?
-        var lastExit: Proc.Exit?
+        var lastExit = Proc.LastExit()
         while true {
             let r = Signals.wait()
             if !isPID1 && getppid() != supervisor {
@@ -211,7 +211,7 @@ struct Sandbox {
                 switch Proc.reap(noHang: true, untraced: true) {
                 case .child(let pid, let exit):
                     if pid == responder { responderAlive = false; continue }
-                    lastExit = exit
+                    lastExit.record(exit)
                     if pid == command { commandExit = exit }
                 case .stopped(let pid, let sig):
                     // The supervisor follows it (JobControl); a full pipe drops the news.
@@ -230,7 +230,7 @@ struct Sandbox {
                 Proc.kill(responder, SIGKILL)
                 continue
             }
-            if !anyLeft { Proc.exit((spec.process.status == .lastToExit ? lastExit ?? exit : exit).status) }
+            if !anyLeft { Proc.exit((spec.process.status == .lastToExit ? lastExit.exit ?? exit : exit).status) }
         }
     }
 

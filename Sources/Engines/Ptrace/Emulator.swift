@@ -13,22 +13,44 @@ final class Emulator {
     let initialCredentials: Credentials?
     var table: OwnershipTable
     let database: String?
-    let uname: FakeUname?
+    /// The faked uname; sethostname and setdomainname change its fields.
+    var uname: FakeUname?
     let qemu: QemuRunner?
+    /// Ports changed at bind and connect (the guest's -> the host's).
+    let portMap: [UInt16: UInt16]
+    /// PROOT_FORCE_KOMPAT: an AT_RANDOM appended to each program's auxiliary vector.
+    let appendsRandomVector: Bool
+    /// PRoot's style of QEMU: the caller's LD_LIBRARY_PATH (host programs get it below
+    /// /host-rootfs), and the guest's own, met where a host program was given the host's.
+    let callerLibraryPath = getenv("LD_LIBRARY_PATH").map { String(cString: $0) }
+    var guestLibraryVariable: String?
 
     init(spec: SandboxSpec, hostUid: UInt32, hostGid: UInt32, qemu: QemuRunner?) {
         let uid = spec.identity.uid ?? hostUid, gid = spec.identity.gid ?? hostGid
         // Your own ids need no faking: the command simply runs as you.
         let fakeIds = uid != hostUid || gid != hostGid
-        initialCredentials = fakeIds ? Credentials(uid: uid, gid: gid) : nil
+        let groups = spec.identity.keepsCallerGroups ? Self.callerGroups() : nil
+        initialCredentials = fakeIds ? Credentials(uid: uid, gid: gid, groups: groups) : nil
         table = OwnershipTable(hostUid: hostUid, hostGid: hostGid, shownUid: uid, shownGid: gid)
         database = fakeIds ? spec.identity.fakeDatabase?.string : nil
         uname = spec.emulation.uname
+        portMap = spec.emulation.portMap
+        // The release asked for has AT_RANDOM (2.6.29 and later), which PRoot's kompat adds.
+        appendsRandomVector = spec.emulation.forceOldKernelEmulation
+            && (spec.emulation.uname.flatMap { FakeUname.versionCode($0.release) } ?? 0) >= 2 << 16 + 6 << 8 + 29
         self.qemu = qemu
         calls = EmulatedTable.calls(fakeIds: fakeIds, fakeUname: uname != nil)
     }
 
-    var isNeeded: Bool { !calls.isEmpty || qemu != nil }
+    var isNeeded: Bool { !calls.isEmpty || qemu != nil || !portMap.isEmpty }
+
+    static func callerGroups() -> [UInt32] {
+        let n = getgroups(0, nil)
+        guard n > 0 else { return [] }
+        var groups = [gid_t](repeating: 0, count: Int(n))
+        let got = getgroups(n, &groups)
+        return got > 0 ? Array(groups.prefix(Int(got))) : []
+    }
 
     /// The calls the seccomp filter must send to the tracer for these features.
     var traced: [Int64] { calls.keys.sorted() }
@@ -76,21 +98,43 @@ final class Emulator {
 /// How a foreign program is run: the host's QEMU program, its target, and its options.
 struct QemuRunner {
     var program: String
-    var target: Qemu.Target
+    /// The ELF files it runs: its target's, or (PRoot's style, `target` nil) all but the host's.
+    var target: Qemu.Target?
+    /// PRoot's style (`QemuEmulation.prootStyle`): its options, given as arguments.
+    var options: [String] = []
+    var prootStyle = false
+    var everythingForeign = false
 
-    /// The QEMU program on the host: as given when it has a `/`, else in the caller's PATH;
-    /// `qemu-ARCH-static` (Debian's qemu-user-static) stands in for a missing `qemu-ARCH`.
+    /// The QEMU program on the host: as given when it has a `/` (relative to the caller's
+    /// directory), else in the caller's PATH; `qemu-ARCH-static` (Debian's qemu-user-static)
+    /// stands in for a missing `qemu-ARCH`. In PRoot's style any program will do.
     static func locate(_ qemu: QemuEmulation) throws(PtraceEngine.Failure) -> QemuRunner {
         let program = qemu.command[0]
-        guard let target = Qemu.target(ofProgram: program) else {
+        let target = Qemu.target(ofProgram: program)
+        guard target != nil || qemu.prootStyle else {
             throw PtraceEngine.Failure("qemu \(program): name a qemu-ARCH user-mode program")
         }
-        if program.contains("/") { return QemuRunner(program: program, target: target) }
+        func runner(_ path: String) -> QemuRunner {
+            var r = QemuRunner(program: path, target: qemu.prootStyle ? nil : target)
+            r.prootStyle = qemu.prootStyle
+            r.everythingForeign = qemu.everythingForeign
+            if qemu.prootStyle { r.options = Array(qemu.command.dropFirst()) }
+            return r
+        }
+        if program.contains("/") {
+            var path = program
+            if !path.hasPrefix("/"), let cwd = try? Files.realPath(".") { path = cwd + "/" + path }
+            // Found now, not at the first foreign program (as PRoot and the namespace engine do).
+            guard access(path, X_OK) == 0 else {
+                throw PtraceEngine.Failure(SysError("find QEMU", program, errno: Errno(rawValue: errno)).description)
+            }
+            return runner(path)
+        }
         let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/local/bin:/usr/bin:/bin"
         for name in [program, program + "-static"] {
             for dir in path.split(separator: ":") where dir.hasPrefix("/") {
                 let candidate = "\(dir)/\(name)"
-                if access(candidate, X_OK) == 0 { return QemuRunner(program: candidate, target: target) }
+                if access(candidate, X_OK) == 0 { return runner(candidate) }
             }
         }
         throw PtraceEngine.Failure(SysError("find QEMU", program, errno: .noSuchFileOrDirectory,
@@ -120,7 +164,7 @@ extension PtraceEngine {
                      + (uname.hwcap.map { ", AT_HWCAP 0x\(String($0, radix: 16))" } ?? ""))
         }
         let qemu = try spec.emulation.qemu.map { q throws(Failure) in try QemuRunner.locate(q) }
-        if let qemu { log.step("qemu: \(qemu.target.arch) programs run through \(qemu.program)") }
+        if let qemu { log.step("qemu: \(qemu.target.map { "\($0.arch) programs" } ?? "programs but the host's") run through \(qemu.program)") }
         let emulator = Emulator(spec: spec, hostUid: getuid(), hostGid: getgid(), qemu: qemu)
         guard emulator.isNeeded else { return nil }
         if let c = emulator.initialCredentials {

@@ -23,4 +23,44 @@ struct HostTree: HostLookup {
             return .plain
         }
     }
+
+    func notDirectory(binding: Int, below: [String]) -> Int32? {
+        guard binding < anchors.count, anchors[binding] >= 0 else { return nil }
+        return Self.notDirectory(below.isEmpty ? "." : below.joined(separator: "/"), at: anchors[binding])
+    }
+
+    /// The errno of walking through `path` as a directory (ENOENT, ENOTDIR, EACCES...), or nil.
+    static func notDirectory(_ path: String, at dir: Int32) -> Int32? {
+        do {
+            let st = try Files.stat(path, at: dir, follow: true)
+            return st.st_mode & S_IFMT == S_IFDIR ? nil : ENOTDIR
+        } catch {
+            return error.errno.rawValue
+        }
+    }
+}
+
+/// `HostLookup` for one tracee: the host tree, but /proc (its `self`, its magic links)
+/// seen from the tracee, not from the supervisor.
+struct TraceeLookup: HostLookup {
+    let tracer: Tracer
+    let tracee: Tracee
+
+    func probe(binding: Int, below: [String], components: [String]) -> Probe {
+        tracer.tree.probe(binding: binding, below: below, components: components)
+    }
+
+    func notDirectory(binding: Int, below: [String]) -> Int32? {
+        guard tracer.bindings[binding].kind == .proc else { return tracer.tree.notDirectory(binding: binding, below: below) }
+        let host = tracer.bindings.host(Location(binding: binding, below: below))
+        return HostTree.notDirectory(tracer.inTracee(host, tracee), at: AT_FDCWD)
+    }
+
+    func procLink(_ link: GuestPath) -> GuestPath? {
+        if link.lastComponent == "exe", let exe = tracer.procExe(tracee, link) { return exe }
+        let host = tracer.inTracee(tracer.bindings.host(link), tracee, followLast: false)
+        guard let text = Files.readlinkIfSymlink(host, at: AT_FDCWD), text.hasPrefix("/"), !text.hasSuffix(" (deleted)")
+        else { return nil }
+        return tracer.bindings.guestPath(ofHost: text)
+    }
 }

@@ -82,24 +82,27 @@ public enum PtraceEngine {
         // The command starts in its working directory, found in the guest.
         let cwdGuest = spec.process.chdir ?? .root
         var cwdHost: String
+        var cwdCanonical: GuestPath
         do throws(PathFailure) {
-            let g = try Canonicalizer(bindings: bindings).canonical(cwdGuest.description, base: .root, followLast: true, lookup: tree)
-            cwdHost = bindings.host(g)
+            cwdCanonical = try Canonicalizer(bindings: bindings).canonical(cwdGuest.description, base: .root, followLast: true, lookup: tree)
+            cwdHost = bindings.host(cwdCanonical)
         } catch {
             throw Failure("chdir \(cwdGuest): Too many levels of symbolic links")
         }
         // PRoot's default working directory may be missing in the guest: then `/`.
         if spec.process.chdirIsOptional, (try? Files.stat(cwdHost, at: AT_FDCWD, follow: true)) == nil {
             cwdHost = bindings.host(.root)
+            cwdCanonical = .root
         }
 
-        let env = applyEnvironment(spec.process.environment, to: callerEnvironment())
+        var env = applyEnvironment(spec.process.environment, to: callerEnvironment())
+        if spec.process.exportsWorkingDirectory { env = applyEnvironment([.set("PWD", cwdCanonical.description)], to: env) }
         let forwarded = Signals.forwarded
         var blocked = Signals.set(forwarded)
         var callerMask = sigset_t()
         sigprocmask(SIG_BLOCK, &blocked, &callerMask)
         var launch = Trace.ChildLaunch(
-            candidates: candidates(for: spec.process.argv[0], env: env), argv: spec.process.argv,
+            candidates: candidates(spec, env: env, cwd: cwdCanonical, bindings: bindings, tree: tree), argv: spec.process.argv,
             environment: env.map { "\($0.0)=\($0.1)" }, hostWorkingDirectory: cwdHost, signalMask: callerMask)
         launch.newSession = spec.process.newSession
         // The command leads a process group of its own (a kill(0, ...) inside reaches the
@@ -113,6 +116,7 @@ public enum PtraceEngine {
         // kernel takes no filter.
         let refusals = TraceFilter.Refusals(
             TraceFilter.outOfReach + (spec.security.allowTerminalInjection ? [] : [TerminalInjection.rule]), abi: abi)
+        launch.shellFallback = spec.process.commandLookup.shellFallback
         let traced = Array(Set(SyscallTable.traced + (emulator?.traced ?? []))).sorted()
         // Preferred: the queries go to the listener instead (Syscalls/Notified.swift).
         let fakesIds = emulator?.initialCredentials != nil
@@ -168,6 +172,7 @@ public enum PtraceEngine {
         // The command runs as the same user: nothing of it may read or write the tracer's
         // memory (process_vm_writev, /proc/PID/mem) or take its descriptors (pidfd_getfd).
         _ = try? Proc.setDumpable(false)
+        tracer.tracee(child.pid).guestCwd = cwdCanonical
         let exit = tracer.run()
         jobs = tracer.jobs
         do throws(Failure) { try emulator?.save() } catch { report(error.description) }
@@ -176,7 +181,9 @@ public enum PtraceEngine {
             let hint = f.candidate != nil && f.errno == .noSuchFileOrDirectory
                 ? spec.commandNotFoundHint(rootHasBin: (try? Files.stat(spec.root.path.string + "/bin", at: Files.cwd)) != nil) : nil
             report(SysError(subject, errno: f.errno, hint: hint).description)
-            return f.status
+            // 126/127 as for burrow; the front-ends that say 1 for their own failures say it here
+            // too, as on the namespace engine.
+            return spec.process.failureStatus == 125 ? f.status : spec.process.failureStatus
         }
         if let failure = tracer.setupFailure { throw Failure(failure) }
         return exit.status
@@ -193,13 +200,13 @@ public enum PtraceEngine {
         return out
     }
 
-    static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-    /// As execvp: the name itself when it has a `/`, else each entry of the guest's PATH.
-    static func candidates(for name: String, env: [(String, String)]) -> [String] {
-        if name.contains("/") { return [name] }
-        let path = env.first { $0.0 == "PATH" }?.1 ?? defaultPath
-        return path.split(separator: ":", omittingEmptySubsequences: false).map { ($0.isEmpty ? "." : String($0)) + "/" + name }
+    /// The guest paths the command's execve will try (the tracer translates them), found
+    /// in the guest from its working directory.
+    static func candidates(_ spec: SandboxSpec, env: [(String, String)], cwd: GuestPath, bindings: Bindings,
+                           tree: HostTree) -> [String] {
+        spec.process.commandLookup.candidates(for: spec.process.argv[0], environment: env) { dir in
+            (try? Canonicalizer(bindings: bindings).canonical(dir, base: cwd, followLast: true, lookup: tree))?.description
+        }
     }
 }
 

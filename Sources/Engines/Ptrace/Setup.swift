@@ -19,6 +19,10 @@ struct Setup {
     private var cleaner: Cleaner.Connection?
     /// The pid file, open for writing (made by the cleaner).
     private(set) var pidFile: Int32 = -1
+    /// The temporary directory of PRoot's glue (BindGlue), once made.
+    private var glueRoot: String?
+    /// Where temporary directories are made (`SandboxSpec.temporaryDirectory`).
+    private var temporaryBase: String?
 
     init(log: Log) { self.log = log }
 
@@ -92,10 +96,17 @@ struct Setup {
         do { rootfd = try Files.open(root, O_PATH | O_DIRECTORY) } catch {
             throw PtraceEngine.Failure(SysError(spec.root.openFailure.operation, spec.root.openFailure.subject, errno: error.errno))
         }
+        if let dir = spec.temporaryDirectory {
+            if let e = HostProbes.unwritableDirectory(dir.string) {
+                throw PtraceEngine.Failure(SysError("temporary directory", dir.string, errno: e).description)
+            }
+            temporaryBase = dir.string
+        }
         bindings = Bindings(root: root, rootReadOnly: spec.root.readOnly)
         anchors = [rootfd]
         if let p = spec.process.pidFile { try makePidFile(p.string) }
         log.step("root \(root)\(spec.root.readOnly ? " (read-only)" : "")")
+        try procWithin(root, at: .root)
         for op in spec.operations {
             switch op {
             case .bind(let b):
@@ -104,10 +115,15 @@ struct Setup {
                     if b.optional && error.errno == .noSuchFileOrDirectory { continue }
                     throw PtraceEngine.Failure(SysError("bind source", b.source.string, errno: error.errno))
                 }
+                if b.glue != .none {
+                    let sourceIsDirectory = (try? Files.stat(source, at: AT_FDCWD, follow: true)).map { $0.st_mode & S_IFMT == S_IFDIR } ?? false
+                    try glue(try canonical(b.destination, followLast: b.followDestination), directory: sourceIsDirectory, policy: b.glue)
+                }
                 // A bind of the host's /proc (proot -R, -b /proc) is a /proc like --proc's:
                 // /proc/self and its magic links must mean the tracee, not the supervisor.
                 try addBinding(source: source, dest: b.destination, kind: Self.isProcfsRoot(source) ? .proc : .bind,
                                readOnly: b.readOnly || b.flags.contains(.readOnly), followDestination: b.followDestination)
+                try procWithin(source, at: b.destination)
             case .filesystem(let f):
                 let ro = f.flags.contains(.readOnly)
                 switch f.type {
@@ -174,6 +190,58 @@ struct Setup {
         log.step("bind \(source) -> \(g)\(readOnly ? " (read-only)" : "")")
     }
 
+    /// PRoot's glue (BindGlue): each directory on the way to `g` that the guest lacks, and `g`
+    /// itself, made in the guest's tree where the policy allows (by the cleaner, which
+    /// removes it afterwards), else below a temporary directory bound in the place of the
+    /// first one missing: the guest sees them, the rootfs is not changed.
+    private mutating func glue(_ g: GuestPath, directory: Bool, policy: BindGlue) throws(PtraceEngine.Failure) {
+        guard policy != .none, !g.isRoot else { return }
+        for k in 1...g.components.count {
+            let q = GuestPath(components: Array(g.components.prefix(k)))
+            let host = bindings.host(q)
+            if (try? Files.stat(host, at: AT_FDCWD, follow: false)) != nil { continue }
+            let last = k == g.components.count
+            let kind: Cleaner.Kind = last && !directory ? .file : .directory
+            if let root = glueRoot, host.hasPrefix(root + "/") {
+                // In the glue directory: ours, and removed with it.
+                Self.makeInGlue(host, kind)
+                continue
+            }
+            if policy == .whereNotCreatable, (try? make(kind, host, mode: kind == .directory ? 0o755 : 0o644, what: "\(q) (\(host))")) != nil {
+                log.step("made \(q) (\(host)), removed afterwards")
+                continue
+            }
+            // The bind itself shows its destination; only the directories on the way need glue.
+            if last { return }
+            let root: String
+            if let r = glueRoot { root = r } else { root = try temporaryDirectory(mode: 0o755, for: "the glue of \(g)") }
+            glueRoot = root
+            var dir = root
+            for c in q.components {
+                dir += "/" + c
+                Self.makeInGlue(dir, .directory)
+            }
+            try addBinding(source: dir, dest: q, kind: .bind, readOnly: false)
+        }
+    }
+
+    private static func makeInGlue(_ host: String, _ kind: Cleaner.Kind) {
+        if kind == .directory {
+            _ = Glibc.mkdir(host, 0o755)
+        } else {
+            let fd = Glibc.open(host, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+            if fd >= 0 { _ = Glibc.close(fd) }
+        }
+    }
+
+    /// The host's /proc met inside a tree (the rootfs `/`, a bind of `/`) is a /proc like
+    /// --proc's too: `self` and its links name the tracee, not the supervisor.
+    private mutating func procWithin(_ source: String, at dest: GuestPath) throws(PtraceEngine.Failure) {
+        let inside = (source == "/" ? "" : source) + "/proc"
+        guard Self.isProcfsRoot(inside) else { return }
+        try addBinding(source: inside, dest: dest.appending("proc"), kind: .proc, readOnly: false)
+    }
+
     static func isProcfsRoot(_ path: String) -> Bool {
         guard let fd = try? Files.open(path, O_PATH | O_DIRECTORY) else { return false }
         defer { Files.close(fd) }
@@ -181,7 +249,7 @@ struct Setup {
     }
 
     mutating func temporaryDirectory(mode: UInt32, for what: String) throws(PtraceEngine.Failure) -> String {
-        let base = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        let base = temporaryBase ?? getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         let c = try connection(for: "mkdtemp \(base) (for \(what))")
         let name: String
         do throws(SysError) {

@@ -17,6 +17,12 @@ final class Tracee {
     var execTarget: GuestPath?
     /// Its working directory, cached for the fast path (Paths/FastPath.swift).
     var cwd: WorkingDirectory?
+    /// The guest path its working directory was last given (the start, chdir), inherited
+    /// at fork: of two guest paths for one host directory (a directory bound twice) it is
+    /// the one getcwd names, as in PRoot. Used only while it still leads to the host cwd.
+    var guestCwd: GuestPath?
+    /// Set while a chdir is under way: where it goes, once it succeeds.
+    var chdirTarget: GuestPath?
     /// Faked ids (Emulator); nil until first needed.
     var credentials: Credentials?
     /// Set while an execve is under way with faked ids: the ids it runs the program with

@@ -57,7 +57,7 @@ final class Tracer {
 
     /// PRoot's rule: the status of the last process to exit, not the command's.
     let lastToExit: Bool
-    var lastExit: Proc.Exit?
+    var lastExit = Proc.LastExit()
 
     /// Guest tracers and their tracees (Syscalls/PtraceEmulation): inactive, and free,
     /// until a guest process calls ptrace.
@@ -117,7 +117,7 @@ final class Tracer {
             }
             if listener >= 0 { stopsWaiting = waitForEvents() }
         }
-        if lastToExit, let lastExit { return lastExit }
+        if lastToExit, let last = lastExit.exit { return last }
         return commandExit ?? .signaled(SIGKILL)
     }
 
@@ -169,7 +169,7 @@ final class Tracer {
         switch stop {
         case .exited(let pid, let exit):
             let parent = tracees[pid]?.parent
-            if tracees[pid] != nil { lastExit = exit }
+            if tracees[pid] != nil { lastExit.record(exit) }
             tracees[pid] = nil
             if pid == command {
                 commandExit = exit
@@ -245,19 +245,22 @@ final class Tracer {
     private func eventStop(_ t: Tracee, _ event: Trace.Event) {
         switch event {
         case .seccomp:
-            // A path call, at entry (the filter said SECCOMP_RET_TRACE). The listener was
+            // A path call, at entry (the filter said SECCOMP_RET_TRACE); first for a guest
+            // tracer that asked for its own filter's stops (PtraceEmulation). The listener was
             // sent before the command's first one (ck_trace_child).
             if listenerExpected, t.pid == command {
                 takeListener(required: true)
                 if setupFailure != nil { return }
             }
             t.started = true
+            if guests.isActive, guestSeccompStop(t) { return }
             enter(t)
             return
         case .fork, .vfork, .clone:
             let child = pid_t(truncatingIfNeeded: Trace.eventMessage(t.pid))
             let c = tracee(child)
             c.exe = t.exe
+            c.guestCwd = t.guestCwd
             c.parent = t.pid
             if c.credentials == nil { c.credentials = t.credentials }
             if killedSandbox { Proc.kill(child, SIGKILL) }
@@ -386,6 +389,7 @@ final class Tracer {
         t.pending = nil
         if SyscallTable.invalidatesCaches(p.original.syscall, flags: p.original.arg(2)) { cacheGeneration &+= 1 }
         guard let now = Trace.registers(t.pid) else { return }
+        workingDirectoryChanged(t, call: p.original.syscall, result: now.result)
         var regs = p.original
         regs.result = now.result
         if p.original.syscall == SyscallTable.seccompSyscall, t.pid == command {

@@ -56,16 +56,19 @@ extension Tracer {
             baseHost = dir.host
         }
         var guest: GuestPath
+        let trailer: Canonicalizer.Trailer
         do throws(PathFailure) {
-            guest = try canonicalizer.canonical(text, base: base, followLast: follow, lookup: tree, scope: scope)
+            (guest, trailer) = try canonicalizer.resolve(text, base: base, followLast: follow,
+                                                         lookup: TraceeLookup(tracer: self, tracee: t), scope: scope)
         } catch {
             switch error {
             case .tooManyLinks: return .failure(.tooManySymbolicLinkLevels)
             case .tooLong: return .failure(.fileNameTooLong)
             case .escapes: return .failure(.improperLink)
+            case .errno(let e): return .failure(Errno(rawValue: e))
             }
         }
-        if follow, let exe = procExe(t, guest) {
+        if follow, trailer == .none, let exe = procExe(t, guest) {
             guest = exe
         }
         let host = bindings.host(guest)
@@ -74,7 +77,9 @@ extension Tracer {
            host == (baseHost == "/" ? "" : baseHost) + "/" + text.split(separator: "/").filter({ $0 != "." }).joined(separator: "/") {
             return .success(Translation(host: text, guest: guest, changed: false))
         }
-        return .success(Translation(host: host, guest: guest, changed: true))
+        // The tail the kernel must still see (`dir/`, `dir/.`), except on `/` itself.
+        let tail = host == "/" && trailer == .slash ? "" : trailer.rawValue
+        return .success(Translation(host: host + tail, guest: guest, changed: true))
     }
 
     /// The guest and host path of the directory `dirfd` (or the cwd) of the tracee; nil when

@@ -22,6 +22,8 @@ public enum PRootCommandLine {
         var identity: (uid: UInt32, gid: UInt32?)?
         var kernelRelease: String?
         var qemu: [String]?
+        var ports: [UInt16: UInt16] = [:]
+        var killOnExit = false
         var stop: Invocation?
     }
 
@@ -39,7 +41,9 @@ public enum PRootCommandLine {
         },
         Option(names: ["-b", "--bind", "-m", "--mount"], metavar: "path",
                help: "Make the content of *path* accessible in the guest rootfs: *host_path*[:*guest_location*][!] (a final ! binds over a guest symlink instead of its target).") { s, v, o, host throws(UsageError) in
-            s.binds.append(try bind(v, option: o, host: host))
+            let b = try bind(v, option: o, host: host)
+            // PRoot's rootfs is the binding of `/`: the later of -r and -b X:/ wins.
+            if b.destination.isRoot { s.rootfs = b.source.string } else { s.binds.append(b) }
         },
         Option(names: ["-q", "--qemu"], metavar: "command",
                help: "Execute guest programs through QEMU as specified by *command*; the host rootfs appears at /host-rootfs.") { s, v, o, _ throws(UsageError) in
@@ -52,6 +56,10 @@ public enum PRootCommandLine {
             guard !v.isEmpty else { throw UsageError("\(o): the path is empty") }
             s.cwd = v
         },
+        Option(names: ["--kill-on-exit"], metavar: nil,
+               help: "Kill all processes on command exit (else proot waits for every process of the guest).") { s, _, _, _ in
+            s.killOnExit = true
+        },
         Option(names: ["-v", "--verbose"], metavar: "value",
                help: "Set the level of debug information to *value* (1 or more: each setup step on stderr).") { s, v, o, _ throws(UsageError) in
             guard let level = Int(v) else { throw UsageError("\(o): '\(v)' is not an integer") }
@@ -63,8 +71,14 @@ public enum PRootCommandLine {
                help: "Print the version and the command-line usage, then exit.") { s, _, _, _ in s.stop = .help },
         Option(names: ["-k", "--kernel-release"], metavar: "string",
                help: "Make current kernel appear as kernel release *string* (uname and /proc/sys/kernel/osrelease); \\sysname\\nodename\\release\\version\\machine\\domainname\\hwcap\\ sets every field.") { s, v, o, _ throws(UsageError) in
-            do throws(FakeUname.ParseError) { _ = try FakeUname(parsing: v) } catch { throw UsageError("\(o): \(error.message)") }
-            s.kernelRelease = v
+            // A release longer than uname's 64 bytes is cut, as PRoot cuts it.
+            var release = v
+            if !v.hasPrefix("\\") {
+                release = String(decoding: Array(v.utf8.prefix(FakeUname.fieldLength - 1)), as: UTF8.self)
+                while release.utf8.count > FakeUname.fieldLength - 1 { release.removeLast() }
+            }
+            do throws(FakeUname.ParseError) { _ = try FakeUname(parsing: release) } catch { throw UsageError("\(o): \(error.message)") }
+            s.kernelRelease = release
         },
         Option(names: ["-0", "--root-id"], metavar: nil,
                help: "Make current user appear as \"root\".") { s, _, _, _ in s.identity = (0, 0) },
@@ -74,6 +88,14 @@ public enum PRootCommandLine {
             guard parts.count <= 2 else { throw UsageError("\(o): '\(v)' is not uid:gid") }
             s.identity = (try Numbers.id(String(parts[0]), option: o),
                           parts.count == 2 ? try Numbers.id(String(parts[1]), option: o) : nil)
+        },
+        Option(names: ["-p", "--port"], metavar: "string",
+               help: "Map ports to others with the syntax as *string* \"port_in:port_out\": a bind or connect to port_in uses port_out (repeatable).") { s, v, o, _ throws(UsageError) in
+            let parts = v.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2, let from = UInt16(parts[0]), let to = UInt16(parts[1]) else {
+                throw UsageError("\(o): '\(v)' is not port_in:port_out")
+            }
+            s.ports[from] = to
         },
         Option(names: ["-R"], metavar: "path",
                help: "Alias: -r *path* + a couple of recommended -b (host users, network setup, /dev, /sys, /proc, /tmp, /run, $HOME).") { s, v, o, host throws(UsageError) in
@@ -145,6 +167,8 @@ public enum PRootCommandLine {
         var spec = SandboxSpec(root: RootFS(path: HostPath(state.rootfs)))
         spec.operations = state.binds.map { .bind($0) }
         if !command.isEmpty { spec.process.argv = command }
+        spec.process.commandLookup = .proot
+        spec.process.exportsWorkingDirectory = true
         // The default is the caller's own directory; -w is relative to it. Either way PRoot
         // falls back to / when the guest lacks it.
         let here = host.workingDirectory.flatMap { try? GuestPath(parsing: $0) }
@@ -159,6 +183,7 @@ public enum PRootCommandLine {
         if let id = state.identity {
             spec.identity.uid = id.uid
             spec.identity.gid = id.gid
+            spec.identity.keepsCallerGroups = true
             // Burrow's addition: where the ptrace engine keeps faked owners between runs.
             if let db = host.environment["BURROW_FAKE_DB"], !db.isEmpty {
                 spec.identity.fakeDatabase = HostPath(try absolute(db, option: "BURROW_FAKE_DB", host: host))
@@ -166,9 +191,12 @@ public enum PRootCommandLine {
         }
         spec.verbose = state.verbosity >= 1
         spec.emulation.kernelRelease = state.kernelRelease
+        spec.emulation.forceOldKernelEmulation = state.kernelRelease != nil && host.environment["PROOT_FORCE_KOMPAT"] != nil
+        spec.emulation.portMap = state.ports
         if let qemu = state.qemu {
             do throws(Qemu.OptionError) {
-                try Qemu.apply(qemu, to: &spec, hostArch: hostArchitecture)
+                try Qemu.apply(qemu, to: &spec, hostArch: hostArchitecture, prootStyle: true,
+                               everythingForeign: host.environment["PROOT_FORCE_FOREIGN_BINARY"] != nil)
             } catch {
                 throw UsageError("-q: \(error.message)")
             }
@@ -178,11 +206,32 @@ public enum PRootCommandLine {
         spec.operations = spec.operations.enumerated().sorted {
             ($0.element.destination.components.count, $0.offset) < ($1.element.destination.components.count, $1.offset)
         }.map(\.element)
-        // PRoot waits for every process of the guest and returns the status of the last one.
-        spec.process.keepChildren = true
-        spec.process.status = .lastToExit
+        spec.ptraceOnly = ptraceOnly(state)
+        if let dir = host.environment["PROOT_TMP_DIR"], !dir.isEmpty {
+            spec.temporaryDirectory = HostPath(try absolute(dir, option: "PROOT_TMP_DIR", host: host))
+        }
+        // PRoot waits for every process of the guest and returns the status of the last one;
+        // --kill-on-exit ends them all with the command, whose status it is.
+        spec.process.keepChildren = !state.killOnExit
+        spec.process.status = state.killOnExit ? .command : .lastToExit
         do { try spec.validate() } catch { throw UsageError(error.message) }
         return spec
+    }
+
+    /// What of PRoot's own behaviour only the ptrace engine has: `auto` picks it for these
+    /// (the namespace engine's mounts, user namespace ids and binfmt_misc differ).
+    static func ptraceOnly(_ state: State) -> [String] {
+        var reasons: [String] = []
+        if let id = state.identity {
+            reasons.append("\(id.uid == 0 && id.gid == 0 ? "-0" : "-i"): PRoot fakes the ids (what only root may do succeeds, set-id programs)")
+        }
+        if state.kernelRelease != nil { reasons.append("-k: PRoot fakes uname, hides the vDSO and sets AT_HWCAP") }
+        if state.qemu != nil { reasons.append("-q: PRoot starts QEMU at each execve, with its own options") }
+        if !state.ports.isEmpty { reasons.append("-p: PRoot changes ports at bind and connect") }
+        if state.rootfs != "/", let b = state.binds.first(where: { $0.source.string != $0.destination.description }) {
+            reasons.append("-b \(b.source):\(b.destination): PRoot shows the bind's symlinks to itself by their guest paths")
+        }
+        return reasons
     }
 
     static var hostArchitecture: String {
@@ -230,8 +279,16 @@ public enum PRootCommandLine {
         let source = try absolute(String(hostPart), option: option, host: host)
         let guestText = guestPart.map(String.init) ?? source
         let destination = try GuestPath.destination(guestText, option: option)
-        return BindMount(source: HostPath(normalised(source)), destination: destination, allowDevices: true, optional: true,
-                         followDestination: follow)
+        var b = BindMount(source: HostPath(normalised(source)), destination: destination, allowDevices: true, optional: true,
+                          followDestination: follow)
+        b.glue = glue(host)
+        return b
+    }
+
+    /// PRoot shows a missing destination (and the directories on the way) in the guest,
+    /// making it in the rootfs where it can unless PROOT_DONT_POLLUTE_ROOTFS is set.
+    static func glue(_ host: HostFacts) -> BindGlue {
+        host.environment["PROOT_DONT_POLLUTE_ROOTFS"] != nil ? .always : .whereNotCreatable
     }
 
     static func recommended(_ list: [String], rootfs: String, host: HostFacts) -> [BindMount] {
@@ -243,8 +300,10 @@ public enum PRootCommandLine {
             guard let guest = try? GuestPath(parsing: clean) else { return nil }
             var bind = BindMount(source: HostPath(clean), destination: guest, allowDevices: true, optional: true)
             // A guest without /etc/netgroup (or $HOME) in a rootfs the caller cannot write to
-            // still runs: PRoot fakes such paths, Burrow leaves them out (-v says so).
+            // still runs: PRoot fakes such paths, and so does the ptrace engine; the namespace
+            // engine leaves them out (-v says so).
             bind.optionalDestination = true
+            bind.glue = glue(host)
             return bind
         }
     }

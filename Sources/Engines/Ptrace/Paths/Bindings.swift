@@ -96,6 +96,37 @@ struct Bindings: Sendable {
         return best?.path
     }
 
+    /// The binding whose host path is the longest prefix of `host` (the later at equal
+    /// length): where PRoot says a host path belongs.
+    func binding(ofHost host: String) -> Int? {
+        let parts = host.split(separator: "/", omittingEmptySubsequences: true)
+        var best: (index: Int, length: Int)?
+        for (i, b) in entries.enumerated() {
+            let prefix = b.host.split(separator: "/", omittingEmptySubsequences: true)
+            guard parts.count >= prefix.count, parts.prefix(prefix.count).elementsEqual(prefix) else { continue }
+            if let best, best.length > prefix.count { continue }
+            best = (i, prefix.count)
+        }
+        return best?.index
+    }
+
+    /// PRoot's rule for the absolute text of a symlink at host path `link` outside the
+    /// rootfs: where the link and its text, as host paths, belong to the same bind
+    /// (`binding(ofHost:)`), the text names the bind's guest path (with -b /lib:/foo, the
+    /// host's /lib/a -> /lib/b is /foo/a -> /foo/b in the guest); nil otherwise (the text is
+    /// the guest's as it is; always with the host's / as the rootfs).
+    func guestText(ofLink text: String, at link: String) -> String? {
+        let root = entries[0].host.split(separator: "/", omittingEmptySubsequences: true)
+        let linkParts = link.split(separator: "/", omittingEmptySubsequences: true)
+        guard text.hasPrefix("/"), !linkParts.starts(with: root), let i = binding(ofHost: link), i > 0, entries[i].kind == .bind,
+              binding(ofHost: text) == i
+        else { return nil }
+        let below = text.split(separator: "/", omittingEmptySubsequences: true).dropFirst(
+            entries[i].host.split(separator: "/", omittingEmptySubsequences: true).count)
+        let guest = entries[i].guest.components + below.map(String.init)
+        return "/" + guest.joined(separator: "/") + (text.hasSuffix("/") && !below.isEmpty ? "/" : "")
+    }
+
     private func normalised(_ host: String) -> String {
         "/" + host.split(separator: "/", omittingEmptySubsequences: true).joined(separator: "/")
     }

@@ -17,6 +17,20 @@ enum Probe: Equatable, Sendable {
 protocol HostLookup {
     /// Walks `components` from `below` inside binding `binding`, stopping at the first symlink.
     func probe(binding: Int, below: [String], components: [String]) -> Probe
+    /// Why `below` in binding `binding` cannot be walked through as a directory: the errno
+    /// (ENOTDIR, ENOENT, EACCES...) the kernel would give for a component after it; nil when
+    /// it is a directory. Asked where the path goes on lexically (`.`, `..`), where the
+    /// kernel would have looked.
+    func notDirectory(binding: Int, below: [String]) -> Int32?
+    /// A magic link of the guest's /proc (`/proc/PID/fd/N`, `cwd`, `root`, `exe`) as the
+    /// guest path it names for the tracee asking; nil when it names none (a pipe, a socket,
+    /// a path outside the guest): the kernel resolves it.
+    func procLink(_ link: GuestPath) -> GuestPath?
+}
+
+extension HostLookup {
+    func notDirectory(binding: Int, below: [String]) -> Int32? { nil }
+    func procLink(_ link: GuestPath) -> GuestPath? { nil }
 }
 
 /// Errors the kernel would give for the path itself.
@@ -25,6 +39,8 @@ enum PathFailure: Error, Equatable, Sendable {
     case tooLong  // ENAMETOOLONG
     /// RESOLVE_BENEATH: the path would leave its directory (EXDEV).
     case escapes
+    /// What the kernel would say about a component that must be a directory (ENOTDIR, ENOENT).
+    case errno(Int32)
 }
 
 /// Where resolution may go: the guest's whole tree, or (openat2's RESOLVE_IN_ROOT and
@@ -51,20 +67,59 @@ struct Canonicalizer {
     static let maxLinks = 40
 
     /// Resolves `path` (absolute, or relative to `base`). `followLast`: whether a symlink in
-    /// the last component is followed (stat vs lstat). A trailing `/` always follows.
+    /// the last component is followed (stat vs lstat). A trailing `/` or `/.` always follows.
     func canonical(_ path: String, base: GuestPath, followLast: Bool, lookup: some HostLookup,
                    scope: ResolutionScope = .guest) throws(PathFailure) -> GuestPath {
+        try resolve(path, base: base, followLast: followLast, lookup: lookup, scope: scope).path
+    }
+
+    /// What the kernel must still see after the canonical path, so that the call keeps the
+    /// meaning the tail of the guest's path gave it (as PRoot's canonicalize does): `/` after
+    /// a trailing slash or `..` (the result must be a directory), `/.` after a trailing `.`
+    /// (rmdir and mkdir refuse it, open takes the directory).
+    enum Trailer: String, Equatable, Sendable {
+        case none = ""
+        case slash = "/"
+        case dot = "/."
+
+        /// The trailer a path's own text ends with.
+        init(of path: Substring) {
+            let trimmed = path.reversed().drop { $0 == "/" }
+            let last = String(trimmed.prefix { $0 != "/" }.reversed())
+            if last == "." { self = .dot } else if last == ".." || (path.hasSuffix("/") && !trimmed.isEmpty) { self = .slash } else { self = .none }
+        }
+    }
+
+    /// `canonical`, with the trailer the host path needs. The kernel's rules, as PRoot
+    /// follows them: a component followed by anything (`/`, `.`, `..`) is looked up as a
+    /// directory, symlinks in it followed; where `.` or `..` would drop components the
+    /// kernel still had to walk, the directory is checked here (`file/..` is ENOTDIR,
+    /// `missing/..` ENOENT).
+    func resolve(_ path: String, base: GuestPath, followLast: Bool, lookup: some HostLookup,
+                 scope: ResolutionScope = .guest) throws(PathFailure) -> (path: GuestPath, trailer: Trailer) {
         let top = scope.top
         if path.hasPrefix("/") && scope.isBeneath { throw .escapes }
         var done: [String] = path.hasPrefix("/") ? top : base.components
         // Pending components, last one first (a stack).
         var todo: [String] = path.split(separator: "/", omittingEmptySubsequences: true).reversed().map(String.init)
-        var follow = followLast || path.hasSuffix("/")
+        var trailer = Trailer(of: Substring(path))
+        // Is `done` known to be a directory (where `.` and `..` may be applied lexically)?
+        var verified = true
         var links = 0
+        func checkDirectory() throws(PathFailure) {
+            guard !verified else { return }
+            let loc = bindings.locate(GuestPath(components: done))
+            if let e = lookup.notDirectory(binding: loc.binding, below: loc.below) { throw .errno(e) }
+            verified = true
+        }
         while !todo.isEmpty {
             let c = todo.removeLast()
-            if c == "." { continue }
+            if c == "." {
+                try checkDirectory()
+                continue
+            }
             if c == ".." {
+                try checkDirectory()
                 if done.count > top.count {
                     done.removeLast()
                 } else if scope.isBeneath {
@@ -72,22 +127,32 @@ struct Canonicalizer {
                 }
                 continue
             }
+            let isLast = todo.isEmpty
             let here = GuestPath(components: done)
             let loc = bindings.locate(here)
             // Entering a bind: its source stands in for whatever the guest has there.
             let next = GuestPath(components: done + [c])
             if bindings.locate(next).binding != loc.binding {
                 done.append(c)
+                verified = false
                 continue
             }
             if bindings[loc.binding].kind == .proc {
-                // /proc/PID/root is the guest's root; everything else the kernel resolves
+                // /proc/PID/root is the guest's root; a magic link with more after it
+                // (fd/N/.., cwd/x) is the guest path it names; the rest the kernel resolves
                 // in the tracee's own context.
                 let inProc = Array(next.components.dropFirst(bindings[loc.binding].guest.components.count))
                 if inProc.count == 2, inProc[1] == "root", isProcessName(inProc[0]) {
                     done = []
+                    verified = true
+                } else if !isLast || trailer != .none, isMagicLink(inProc), let target = lookup.procLink(next) {
+                    links += 1
+                    if links > Self.maxLinks { throw .tooManyLinks }
+                    done = target.components
+                    verified = false
                 } else {
                     done.append(c)
+                    verified = false
                 }
                 continue
             }
@@ -99,34 +164,56 @@ struct Canonicalizer {
             }
             // The very last component is not looked at when it is not followed.
             var unprobed: String?
-            if todo.allSatisfy({ $0 == "." }) && !follow {
+            if todo.isEmpty && !(followLast || trailer != .none) {
                 unprobed = seg.removeLast()
             }
             if !seg.isEmpty {
                 switch lookup.probe(binding: loc.binding, below: loc.below, components: seg) {
                 case .plain:
                     done += seg
-                case .symlink(let i, let target):
+                    verified = false
+                case .symlink(let i, var target):
+                    // A link of a bind pointing into that bind means the bind's guest path.
+                    let link = bindings.host(Location(binding: loc.binding, below: loc.below + seg[...i]))
+                    if let t = bindings.guestText(ofLink: target, at: link) { target = t }
                     links += 1
                     if links > Self.maxLinks { throw .tooManyLinks }
                     done += seg[..<i]
+                    // The components before the link were walked through as directories.
+                    verified = true
                     if let u = unprobed { todo.append(u) }
+                    let endsPath = todo.isEmpty && i == seg.count - 1
                     todo += seg[(i + 1)...].reversed()
                     if target.hasPrefix("/") {
                         if scope.isBeneath { throw .escapes }
                         done = top
                     }
-                    if target.hasSuffix("/") && todo.isEmpty { follow = true }
+                    // The target's own tail counts where it ends the path (`link -> dir/`).
+                    if endsPath && trailer == .none { trailer = Trailer(of: Substring(target)) }
                     todo += target.split(separator: "/", omittingEmptySubsequences: true).reversed().map(String.init)
                     continue
                 }
             }
-            if let u = unprobed { done.append(u) }
+            if let u = unprobed {
+                done.append(u)
+                verified = false
+            }
         }
-        return GuestPath(components: done)
+        return (GuestPath(components: done), trailer)
     }
 
     private func isProcessName(_ s: String) -> Bool {
         s == "self" || s == "thread-self" || (!s.isEmpty && s.allSatisfy(\.isNumber))
+    }
+
+    /// `PID/cwd`, `PID/root`, `PID/exe`, `PID/fd/N` and the same under `PID/task/TID/`.
+    private func isMagicLink(_ inProc: [String]) -> Bool {
+        var rest = inProc[...]
+        guard let pid = rest.first, isProcessName(pid) else { return false }
+        rest = rest.dropFirst()
+        if rest.count >= 2, rest.first == "task", let tid = rest.dropFirst().first, isProcessName(tid) { rest = rest.dropFirst(2) }
+        if rest.count == 1 { return ["cwd", "root", "exe"].contains(rest[rest.startIndex]) }
+        if rest.count == 2, rest.first == "fd" { return rest.last.map { !$0.isEmpty && $0.allSatisfy(\.isNumber) } ?? false }
+        return false
     }
 }

@@ -59,20 +59,23 @@ extension Tracer {
     /// is deleted or outside the guest's tree.
     func workingDirectory(_ t: Tracee) -> WorkingDirectory? {
         if let c = t.cwd, c.generation == cacheGeneration { return c }
-        t.cwd = directory(link: "/proc/\(t.pid)/cwd")
+        t.cwd = directory(link: "/proc/\(t.pid)/cwd", preferring: t.guestCwd)
         return t.cwd
     }
 
     /// The directory a /proc link (a cwd, or a descriptor of `*at` calls) names; by host
-    /// path, from a cache of the current generation.
-    func directory(link: String) -> WorkingDirectory? {
+    /// path, from a cache of the current generation. `preferring`: the guest path it is
+    /// known by, if it still leads there (a host directory bound at two places has two).
+    func directory(link: String, preferring known: GuestPath? = nil) -> WorkingDirectory? {
         guard let host = Files.readlinkIfSymlink(link, at: Tracer.atFDCWD), host.hasPrefix("/"), !host.hasSuffix(" (deleted)")
         else { return nil }
         if knownDirectories.generation != cacheGeneration || knownDirectories.byHost.count > 1024 {
             knownDirectories = (cacheGeneration, [:])
         }
-        if let d = knownDirectories.byHost[host] { return d }
-        guard let guest = bindings.guestPath(ofHost: host) else { return nil }
+        let preferred = known.flatMap { bindings.host($0) == host ? $0 : nil }
+        let key = preferred.map { "\($0.description)\u{0}\(host)" } ?? host
+        if let d = knownDirectories.byHost[key] { return d }
+        guard let guest = preferred ?? bindings.guestPath(ofHost: host) else { return nil }
         let loc = bindings.locate(guest)
         let below = loc.below.joined(separator: "/")
         var boundaries: [[[UInt8]]] = []
@@ -85,7 +88,7 @@ extension Tracer {
                                  belowAnchor: Array((below.isEmpty ? "." : below).utf8),
                                  fast: bindings[loc.binding].kind != .proc && tree.anchors[loc.binding] >= 0,
                                  boundaries: boundaries)
-        knownDirectories.byHost[host] = d
+        knownDirectories.byHost[key] = d
         return d
     }
 
@@ -110,8 +113,9 @@ extension Tracer {
             if zip(b, components).allSatisfy({ $0.elementsEqual($1) }) { return nil }
         }
         // Symlinks on the way (and in the last component, when followed) are the slow
-        // path's; a trailing `/` always follows.
-        let probeAll = follow || path.last == slash
+        // path's; a trailing `/` or `/.` always follows.
+        let endsInDot = path.last == dot && (path.count == 1 || path[path.count - 2] == slash)
+        let probeAll = follow || path.last == slash || endsInDot
         let probed = probeAll ? components[...] : components.dropLast()
         if !probed.isEmpty {
             var rel = cwd.belowAnchor

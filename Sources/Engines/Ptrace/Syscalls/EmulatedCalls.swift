@@ -38,6 +38,14 @@ enum EmulatedCall: Equatable, Sendable {
     /// unlink, unlinkat, rmdir, and rename's target: a removed file's record goes too.
     case remove(PathArg)
     case uname
+    /// capset: a faked root's succeeds (the capabilities it asks for are root's).
+    case capset
+    /// setxattr, lsetxattr, fsetxattr: run; EPERM (security.capability, trusted.*) is
+    /// success for a faked root, as PRoot's -0 has it.
+    case setxattr
+    /// sethostname, setdomainname: the name (argument 0, length argument 1) becomes the
+    /// faked uname's field `field`; a faked root's call succeeds without the kernel.
+    case setUname(field: Int)
 }
 
 enum EmulatedTable {
@@ -73,11 +81,12 @@ enum EmulatedTable {
             87: .remove(PathArg(path: 0, follow: nf)), 84: .remove(PathArg(path: 0, follow: nf)),
             263: .remove(PathArg(dirfd: 0, path: 1, follow: nf)),
             82: .remove(PathArg(path: 1, follow: nf)),
+            126: .capset, 188: .setxattr, 189: .setxattr, 190: .setxattr,
             264: .remove(PathArg(dirfd: 2, path: 3, follow: nf)), 316: .remove(PathArg(dirfd: 2, path: 3, follow: nf)),
         ]
     }
 
-    static let uname: [Int64: EmulatedCall] = [63: .uname]
+    static let uname: [Int64: EmulatedCall] = [63: .uname, 170: .setUname(field: 1), 171: .setUname(field: 5)]
     #else
     static func identity() -> [Int64: EmulatedCall] { [:] }
     static let uname: [Int64: EmulatedCall] = [:]

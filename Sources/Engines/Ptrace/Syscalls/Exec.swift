@@ -80,8 +80,14 @@ extension Tracer {
         case .failure(let e): return .fail(e)
         }
         var items: [ArgItem]?  // nil: argv unchanged
+        var environment: [ArgItem]?  // nil: envp unchanged
         var program = tr.guest
         var setIDFile: String?
+        // While every file on the way (the program, a script's interpreter, its ELF
+        // interpreter) is the one the kernel would find at the same path on the host (the
+        // host as the rootfs), the kernel may run the call as it is: the process's name,
+        // cmdline and exe stay what they are natively (PRoot's loader keeps them too).
+        var kernelAlone = !tr.changed || sameOnHost(given, tr, t, dirfd: dirfd)
         for _ in 0..<5 {
             // A relative path the kernel may keep is relative to the tracee's directory, not ours.
             let readable = tr.host.hasPrefix("/") ? inTracee(tr.host, t)
@@ -99,32 +105,54 @@ extension Tracer {
                 case .failure(let e): return .fail(e)
                 }
                 program = tr.guest
+                kernelAlone = kernelAlone && sameOnHost(given, tr, t)
                 continue
             }
             if let q = qemuExec(t, regs, head: head, program: program, argv: items, argvArg: argvArg) {
                 items = q.argv
+                environment = q.environment
                 tr = Translation(host: q.host, guest: program, changed: true)
+                kernelAlone = false
                 break
             }
+            // Neither a script nor an ELF file that may be run: ENOEXEC, before the kernel
+            // copies argv and envp (as PRoot, which reads the file first, answers). One that
+            // may not be run is the kernel's (EACCES).
+            if !head.starts(with: [0x7f, UInt8(ascii: "E"), UInt8(ascii: "L"), UInt8(ascii: "F")]) {
+                if access(readable, X_OK) == 0 { return .fail(.execFormatError) }
+                break
+            }
+            environment = hostProgramEnvironment(t, regs, head: head, argvArg: argvArg)
+            if environment != nil { kernelAlone = false }
             let host = readable
             if let interp = ExecFormat.elfInterpreter(read: { Files.readHead(host, count: $1, offset: $0) }) {
+                let loader: Translation
+                switch translate(t, Array(interp.utf8), follow: true) {
+                case .success(let x): loader = x
+                case .failure(let e): return .fail(e)
+                }
+                if sameOnHost(Array(interp.utf8), loader, t) { break }
+                kernelAlone = false
                 let old = items ?? readArgv(t, regs.arg(argvArg))
                 guard let old else { return .fail(.badAddress) }
                 items = [.new(interp), .new("--argv0"), old.first ?? .new(program.description), .new(program.description)] + old.dropFirst()
-                switch translate(t, Array(interp.utf8), follow: true) {
-                case .success(let x): tr = x
-                case .failure(let e): return .fail(e)
-                }
+                tr = loader
             }
             break
+        }
+        if kernelAlone {
+            t.execTarget = program
+            t.execCredentials = setIDFile.flatMap { execCredentials(t, program: $0) }
+            return .allow
         }
         var new = regs
         var scratch = Scratch(pid: t.pid, regs: regs)
         guard let pathAddress = scratch.push(string: tr.host) else { return .fail(.badAddress) }
         new.setArg(a.path, pathAddress)
-        if let items {
+        for (array, arg) in [(items, argvArg), (environment, argvArg + 1)] {
+            guard let array else { continue }
             var pointers: [UInt8] = []
-            for item in items {
+            for item in array {
                 let p: UInt64
                 switch item {
                 case .existing(let x): p = x
@@ -136,11 +164,24 @@ extension Tracer {
             }
             pointers += [UInt8](repeating: 0, count: 8)
             guard let arrayAddress = scratch.push(pointers) else { return .fail(.argListTooLong) }
-            new.setArg(argvArg, arrayAddress)
+            new.setArg(arg, arrayAddress)
         }
         t.execTarget = program
         t.execCredentials = setIDFile.flatMap { execCredentials(t, program: $0) }
         return .rewrite(new, exit: .restore)
+    }
+
+    /// Would the kernel, given `path` as the tracee wrote it, reach the file `tr` names?
+    /// (Its own path, or with the host as the rootfs the same file after the host's symlinks.)
+    func sameOnHost(_ path: [UInt8], _ tr: Translation, _ t: Tracee, dirfd: Int32 = Tracer.atFDCWD) -> Bool {
+        var text = String(decoding: path, as: UTF8.self)
+        if tr.host == text { return true }
+        guard bindings[0].host == "/" else { return false }
+        if !text.hasPrefix("/") {
+            guard let dir = directory(t, dirfd) else { return false }
+            text = dir.host + "/" + text
+        }
+        return (try? Files.realPath(text)) == tr.host
     }
 
     /// The tracee's argv pointers (not the strings), up to the NULL.

@@ -17,6 +17,8 @@ enum EmulatedExit: Equatable {
     /// open with O_CREAT of a new file: its faked mode, found through the new descriptor.
     case created(permissions: UInt32)
     case forget(FileKey)
+    /// What only root may do: EPERM is success.
+    case rootMay
 
     static func == (a: EmulatedExit, b: EmulatedExit) -> Bool {
         switch (a, b) {
@@ -25,6 +27,7 @@ enum EmulatedExit: Equatable {
         case let (.made(p, q, d), .made(r, s, e)): return p == r && q == s && d?.type == e?.type && d?.rdev == e?.rdev
         case let (.created(x), .created(y)): return x == y
         case let (.forget(x), .forget(y)): return x == y
+        case (.rootMay, .rootMay): return true
         default: return false
         }
     }
@@ -60,6 +63,11 @@ extension Tracer {
             return translated(t, regs, exit: .stat(buffer: regs.arg(buffer), layout: layout))
         case .uname:
             return .rewrite(regs, exit: .emulated(.uname(buffer: regs.arg(0))))
+        case .setUname(let field): return setUnameEnter(t, regs, field: field)
+        case .capset: return credentials(t).privileged ? .succeed(0) : .allow
+        case .setxattr:
+            guard credentials(t).privileged else { return translated(t, regs, exit: nil) }
+            return translated(t, regs, exit: .rootMay)
         case .chown(let file, let uid, let gid): return chownEnter(t, regs, file, uid: regs.arg(uid), gid: regs.arg(gid))
         case .chmod(let file, let mode): return chmodEnter(t, regs, file, mode: UInt32(truncatingIfNeeded: regs.arg(mode)))
         case .mknod(let a, let mode, let dev): return mknodEnter(t, regs, a, modeArg: mode, devArg: dev)
@@ -67,6 +75,18 @@ extension Tracer {
         case .create(let a, let flags, let mode): return createEnter(t, regs, a, flagsArg: flags, modeArg: mode)
         case .remove(let a): return removeEnter(t, regs, a)
         }
+    }
+
+    /// sethostname, setdomainname under a faked uname: as PRoot's -k, the name is what uname
+    /// says from now on; a faked root may set it (the kernel is not asked), anyone else
+    /// gets the kernel's answer.
+    func setUnameEnter(_ t: Tracee, _ regs: Trace.Registers, field: Int) -> EnterResult {
+        guard let c = t.credentials ?? emulator?.initialCredentials, c.privileged else { return .allow }
+        let length = Int(truncatingIfNeeded: regs.arg(1))
+        guard length >= 0, length < FakeUname.fieldLength else { return .fail(.invalidArgument) }
+        guard let bytes = Trace.read(t.pid, at: regs.arg(0), count: length) else { return .fail(.badAddress) }
+        emulator?.uname?.fields[field] = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+        return .succeed(0)
     }
 
     func emulatedExit(_ e: EmulatedExit, _ t: Tracee, result: Int64) -> Int64 {
@@ -100,6 +120,8 @@ extension Tracer {
             recordCreator(t, key)
         case .forget(let key):
             if result == 0 { emulator.table.forget(key) }
+        case .rootMay:
+            if result == -Int64(EPERM) { return 0 }
         }
         return result
     }

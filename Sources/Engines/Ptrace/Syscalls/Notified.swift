@@ -62,7 +62,7 @@ extension Tracer {
 
     /// The host path the supervisor can use for `tr` in its own context: a relative path
     /// left as it is goes through the tracee's cwd or dirfd, and /proc/self names the tracee.
-    private func hostPath(_ t: Tracee, _ tr: Translation, dirfd: Int32, follow: Bool) -> String {
+    func hostPath(_ t: Tracee, _ tr: Translation, dirfd: Int32, follow: Bool) -> String {
         var host = tr.host
         if !host.hasPrefix("/") {
             if let proc = procDestination, tr.guest.isWithin(proc) {
@@ -161,6 +161,14 @@ extension Tracer {
             // readlink (or this) gives.
             let bytes = Array(own.utf8.prefix(size))
             return Trace.write(t.pid, at: buffer, bytes) ? .value(Int64(bytes.count)) : .error(.badAddress)
+        }
+        if let text = bindLinkText(t, tr, dirfd: dirfd(a, regs)) {
+            switch text {
+            case .success(let b):
+                let bytes = Array(b.prefix(size))
+                return Trace.write(t.pid, at: buffer, bytes) ? .value(Int64(bytes.count)) : .error(.badAddress)
+            case .failure(let e): return .error(e)
+            }
         }
         if !tr.changed && !underProc { return .proceed }
         let host = hostPath(t, tr, dirfd: dirfd(a, regs), follow: false)

@@ -30,6 +30,15 @@ extension Tracer {
             guard Trace.write(t.pid, at: bufferAddress, bytes) else { return .fail(.badAddress) }
             return .succeed(Int64(bytes.count))
         }
+        if let text = bindLinkText(t, tr, dirfd: dirfd) {
+            switch text {
+            case .success(let b):
+                let bytes = Array(b.prefix(max(0, bufferSize)))
+                guard Trace.write(t.pid, at: bufferAddress, bytes) else { return .fail(.badAddress) }
+                return .succeed(Int64(bytes.count))
+            case .failure(let e): return .fail(e)
+            }
+        }
         var new = regs
         if tr.changed {
             var scratch = Scratch(pid: t.pid, regs: regs)
@@ -39,6 +48,23 @@ extension Tracer {
         let underProc = procDestination.map { tr.guest.isWithin($0) } ?? false
         if underProc { return .rewrite(new, exit: .readlink(buffer: bufferAddress, size: bufferSize)) }
         return tr.changed ? .rewrite(new, exit: .restore) : .allow
+    }
+
+    /// The text of a symlink that lies in a bind (not the rootfs, not /proc), as the guest
+    /// reads it: a text naming a host path in that same bind names the bind's guest path
+    /// (Bindings.guestText). nil: not such a link, the kernel answers as usual.
+    func bindLinkText(_ t: Tracee, _ tr: Translation, dirfd: Int32) -> Result<[UInt8], Errno>? {
+        let linkHost = bindings.host(tr.guest)
+        guard let i = bindings.binding(ofHost: linkHost), i > 0, bindings[i].kind == .bind else { return nil }
+        let host = hostPath(t, tr, dirfd: dirfd, follow: false)
+        switch Files.readlinkBytes(host, size: 4096) {
+        case .failure(let e): return .failure(e)
+        case .success(let bytes):
+            guard let text = String(validating: bytes, as: UTF8.self), let guest = bindings.guestText(ofLink: text, at: linkHost) else {
+                return .success(bytes)
+            }
+            return .success(Array(guest.utf8))
+        }
     }
 
     /// The result of a readlink under /proc: a host path turned back into the guest's.

@@ -4,14 +4,28 @@ import Glibc
 import SystemPackage
 
 // bind, connect: the path of a unix socket address (not an abstract one) is translated;
-// getsockname, getpeername, accept and accept4 give it back as the guest's path.
+// getsockname, getpeername, accept and accept4 give it back as the guest's path. An IPv4 or
+// IPv6 port of the port map (proot -p IN:OUT) is changed, as PRoot's portmap does.
 
 extension Tracer {
     func socketEnter(_ t: Tracee, _ regs: Trace.Registers, addr: Int, length: Int) -> EnterResult {
         let address = regs.arg(addr)
         let len = Int(truncatingIfNeeded: regs.arg(length))
-        guard address != 0, len > 2, len <= 110, let sa = Trace.read(t.pid, at: address, count: len) else { return .allow }
+        guard address != 0, len > 2, len <= 128, let sa = Trace.read(t.pid, at: address, count: len) else { return .allow }
         let family = UInt16(sa[0]) | UInt16(sa[1]) << 8
+        if family == 2 || family == 10, len >= 4, let map = emulator?.portMap, !map.isEmpty {  // AF_INET, AF_INET6
+            let port = UInt16(sa[2]) << 8 | UInt16(sa[3])  // network order
+            guard let to = map[port] else { return .allow }
+            var changed = sa
+            changed[2] = UInt8(to >> 8)
+            changed[3] = UInt8(to & 0xff)
+            var scratch = Scratch(pid: t.pid, regs: regs)
+            guard let p = scratch.push(changed) else { return .fail(.badAddress) }
+            var new = regs
+            new.setArg(addr, p)
+            return .rewrite(new, exit: .restore)
+        }
+        guard len <= 110 else { return .allow }
         guard family == 1 /* AF_UNIX */, sa[2] != 0 else { return .allow }
         let path = Array(sa[2...].prefix { $0 != 0 })
         let tr: Translation
@@ -49,6 +63,8 @@ extension Tracer {
 
     func chrootEnter(_ t: Tracee, _ regs: Trace.Registers) -> EnterResult {
         guard let path = try? Trace.readString(t.pid, at: regs.arg(0)).get() else { return .fail(.badAddress) }
+        // Under faked ids, only a faked root may (as PRoot's -0 and -i have it).
+        if let c = t.credentials ?? emulator?.initialCredentials, !c.privileged { return .fail(.notPermitted) }
         switch translate(t, path, follow: true) {
         case .success(let tr) where tr.guest.isRoot: return .succeed(0)
         case .success: return .fail(.notPermitted)

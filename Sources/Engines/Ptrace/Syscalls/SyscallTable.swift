@@ -209,6 +209,7 @@ enum SyscallTable {
     /// entry and exit (Paths/FastPath.swift). unlinkat counts with AT_REMOVEDIR only.
     static let invalidatesCaches: Set<Int64> = [80, 81, 82, 84, 88, 161, 263, 264, 266, 316]
     static let unlinkat: Int64 = 263
+    static let chdir: Int64 = 80, fchdir: Int64 = 81
 
     /// fstat: notified only when ids are faked (its result must show the faked owner).
     static let fstat: (nr: Int64, call: NotifiedCall) = (5, .fstat(fd: 0, buffer: 1))
@@ -216,6 +217,7 @@ enum SyscallTable {
     static let notified: [Int64: NotifiedCall] = [:]
     static let invalidatesCaches: Set<Int64> = []
     static let unlinkat: Int64 = -1
+    static let chdir: Int64 = -1, fchdir: Int64 = -1
     static let fstat: (nr: Int64, call: NotifiedCall) = (-1, .fstat(fd: 0, buffer: 1))
     #endif
 

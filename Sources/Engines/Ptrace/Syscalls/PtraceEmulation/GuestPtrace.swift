@@ -21,8 +21,13 @@ import SystemPackage
 //     between the guest tracer and the supervisor.
 //   - When the guest tracer exits, its tracees are let go (killed with PTRACE_O_EXITKILL).
 //
-// Known gaps: PTRACE_LISTEN, PEEKSIGINFO, the guest's PTRACE_O_TRACESECCOMP (its own
-// filter's SECCOMP_RET_TRACE) and a guest tracer that is itself traced by a guest.
+//   - A guest tracer with PTRACE_O_TRACESECCOMP gets the seccomp stops of its tracee
+//     first (its own filter's SECCOMP_RET_TRACE: a proot or burrow inside); when it lets the
+//     call go on, the supervisor does its own work on the call as the guest left it. The
+//     stops the supervisor's own filter makes are reported too: the two filters' stops
+//     cannot be told apart (both say SECCOMP_RET_TRACE).
+//
+// Known gaps: PEEKSIGINFO, and a guest tracer that is itself traced by a guest.
 
 extension Tracer {
     static let sigstop: Int32 = 19, sigtrap: Int32 = 5, sigchld: Int32 = 17
@@ -194,9 +199,9 @@ extension Tracer {
     func continueTracee(_ pid: pid_t, from stop: GuestStop, signal: Int32) {
         guard let t = tracees[pid] else { return }
         switch stop {
-        case .syscall(entry: true) where !filterActive:
-            // Without the filter the supervisor's own work at this entry waited for the
-            // guest tracer (it may have changed the call).
+        case .syscall(entry: true) where !filterActive, .event(.seccomp):
+            // The supervisor's own work at this entry waited for the guest tracer (it may
+            // have changed the call).
             enter(t)
         case .interrupted:
             resume(t)
@@ -275,6 +280,12 @@ extension Tracer {
             if !(attached && guestTakes(c, .initial)) { resume(c) }
         }
         return guestTakes(t, .event(e), message: UInt64(c.pid))
+    }
+
+    /// A seccomp stop of a guest tracer's tracee that asked for them: held for it (with the
+    /// filter's data as the event message), the supervisor's own work done when it resumes.
+    func guestSeccompStop(_ t: Tracee) -> Bool {
+        guestTakes(t, .event(.seccomp), message: UInt64(Trace.eventMessage(t.pid)))
     }
 
     /// After a successful execve: the event if asked for, else the SIGTRAP the kernel sends

@@ -29,6 +29,8 @@ struct GuestTraceOptions: OptionSet, Equatable, Sendable {
 /// PTRACE_EVENT_*.
 enum GuestEvent: Int32, Equatable, Sendable {
     case fork = 1, vfork = 2, clone = 3, exec = 4, vforkDone = 5, exit = 6
+    /// The guest's own seccomp filter said SECCOMP_RET_TRACE (its data is the message).
+    case seccomp = 7
     case stop = 128
 
     /// The option that asks for it.
@@ -40,6 +42,7 @@ enum GuestEvent: Int32, Equatable, Sendable {
         case .exec: return .traceExec
         case .vforkDone: return .traceVforkDone
         case .exit: return .traceExit
+        case .seccomp: return .traceSeccomp
         case .stop: return []
         }
     }
