@@ -169,9 +169,6 @@ public enum PtraceEngine {
         tracer.refusals = refusals
         tracer.listenerSocket = child.listenerSocket
         tracer.log = log
-        // The command runs as the same user: nothing of it may read or write the tracer's
-        // memory (process_vm_writev, /proc/PID/mem) or take its descriptors (pidfd_getfd).
-        _ = try? Proc.setDumpable(false)
         tracer.tracee(child.pid).guestCwd = cwdCanonical
         let exit = tracer.run()
         jobs = tracer.jobs

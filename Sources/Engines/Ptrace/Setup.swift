@@ -207,7 +207,10 @@ struct Setup {
                 Self.makeInGlue(host, kind)
                 continue
             }
-            if policy == .whereNotCreatable, (try? make(kind, host, mode: kind == .directory ? 0o755 : 0o644, what: "\(q) (\(host))")) != nil {
+            // Only where the caller may write as it is: PRoot leaves a rootfs of mode 0555 alone
+            // (the cleaner would lend its owner write permission, as --dir's mount points need).
+            if policy == .whereNotCreatable, Glibc.access(Cleaner.split(host).0, W_OK) == 0,
+               (try? make(kind, host, mode: kind == .directory ? 0o755 : 0o644, what: "\(q) (\(host))")) != nil {
                 log.step("made \(q) (\(host)), removed afterwards")
                 continue
             }
