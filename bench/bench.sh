@@ -87,15 +87,19 @@ if [[ ${BENCH_PIN:-0} == 1 ]]; then
     pin=(taskset -c "${BENCH_PIN_CPUS:-0}")
 fi
 
-export BENCH_ROOTFS=$rootfs BENCH_WORK=$work BENCH_BURROW=$burrow BENCH_PINNED=${pin[*]:-}
+export BENCH_DIR=$repo/bench BENCH_ROOTFS=$rootfs BENCH_WORK=$work BENCH_BURROW=$burrow BENCH_PINNED=${pin[*]:-}
 export BENCH_RUNAS=${runas[*]:-}
 
 # The driver runs pinned as a whole (when BENCH_PIN=1), so every child inherits the mask.
 set +e
 "${pin[@]}" python3 - <<'PY'
-import json, os, platform, random, re, shlex, shutil, statistics, subprocess, sys, time
+import json, os, shlex, shutil, statistics, subprocess, sys, time
 
 env = os.environ
+sys.path.insert(0, env["BENCH_DIR"])
+sys.dont_write_bytecode = True  # no __pycache__ in the tree for benchlib
+from benchlib import cpu_model, first_line, med, ratio_ci, show
+import benchlib
 ROOTFS = env["BENCH_ROOTFS"]
 WORK = env["BENCH_WORK"]
 RUNAS = env.get("BENCH_RUNAS", "").split()
@@ -103,16 +107,7 @@ PINNED = env.get("BENCH_PINNED", "")
 
 
 def knob(name, default, least=1):
-    v = env.get(name, "")
-    if v == "":
-        return default
-    try:
-        n = int(v)
-    except ValueError:
-        sys.exit(f"bench: error: {name}={v!r} is not an integer")
-    if n < least:
-        sys.exit(f"bench: error: {name}={v!r} must be >= {least}")
-    return n
+    return benchlib.knob(name, default, least, prog="bench")
 
 
 RUNS = {
@@ -236,16 +231,8 @@ def full(argv):
     return [*RUNAS, *argv]
 
 
-def show(argv):
-    return " ".join(shlex.quote(a) for a in argv)
-
-
 def fail(what, tool, argv, rc, err):
-    print(f"\nbench: FAILED: {what} with {tool} (exit status {rc})", file=sys.stderr)
-    print(f"  command: {show(full(argv))}", file=sys.stderr)
-    err = err.decode(errors="replace").rstrip() if isinstance(err, bytes) else (err or "").rstrip()
-    print("  stderr:" + ("\n    " + err.replace("\n", "\n    ") if err else " (empty)"), file=sys.stderr)
-    sys.exit(1)
+    benchlib.fail("bench", what, tool, full(argv), rc, err)
 
 
 def run_capture(argv, timeout=120):
@@ -256,15 +243,6 @@ def run_capture(argv, timeout=120):
         return "timeout", e.stdout or b"", (e.stderr or b"") + f"\n(timed out after {timeout}s)".encode()
     except OSError as e:
         return "exec", b"", str(e).encode()
-
-
-def first_line(argv):
-    try:
-        p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=10)
-        out = (p.stdout + p.stderr).strip()
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return f"? ({e})"
-    return out.splitlines()[0] if out else "?"
 
 
 # --- the tree ------------------------------------------------------------------------
@@ -358,17 +336,6 @@ def command_for(wl, tool, inner):
     return command(tool, inner, fakeroot=wl in WORKLOAD_TOOLS)
 
 # --- header ----------------------------------------------------------------------------
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
-
-
 def fs_type(path):
     try:
         return subprocess.run(["stat", "-f", "-c", "%T", path], capture_output=True, text=True).stdout.strip() or "?"
@@ -376,19 +343,7 @@ def fs_type(path):
         return "?"
 
 
-versions = {}
-if "burrow" in tools:
-    versions["burrow"] = first_line([tools["burrow"], "--version"]) + f"  ({tools['burrow']})"
-if "bwrap" in tools:
-    versions["bwrap"] = first_line([tools["bwrap"], "--version"])
-if "proot" in tools:
-    try:
-        pv = subprocess.run([tools["proot"], "--version"], capture_output=True, text=True, timeout=10)
-        txt = pv.stdout + pv.stderr
-    except (OSError, subprocess.TimeoutExpired) as e:
-        txt = str(e)
-    m = re.search(r"\b(\d+\.\d+(?:\.\d+)?)\b", txt)  # the version sits inside an ASCII-art logo
-    versions["proot"] = f"proot {m.group(1)}" if m else (txt.strip().splitlines() or ["?"])[0]
+versions = benchlib.versions(tools)
 versions["busybox"] = first_line([os.path.join(ROOTFS, "bin/busybox")])
 
 uname = os.uname()
@@ -443,22 +398,6 @@ for wl, inner in WORKLOADS.items():
     print(f"  {time.monotonic() - t_start:.1f} s", file=sys.stderr, flush=True)
 
 # --- statistics --------------------------------------------------------------------------
-rng = random.Random(1)
-
-
-def ratio_ci(a, b, n=2000):
-    """95% bootstrap interval of median(a)/median(b)."""
-    if not a or not b:
-        return None
-    rs = sorted(statistics.median(rng.choices(a, k=len(a))) / statistics.median(rng.choices(b, k=len(b)))
-                for _ in range(n))
-    return rs[int(0.025 * n)], rs[int(0.975 * n) - 1]
-
-
-def med(xs):
-    return statistics.median(xs) if xs else float("nan")
-
-
 rows = []
 hdr = ("workload", "tool", "runs", "median ms", "min ms", "stdev ms", "tool/burrow", "tool/native")
 for wl in WORKLOADS:

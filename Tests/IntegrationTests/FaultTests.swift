@@ -164,11 +164,36 @@ struct FaultTests {
     /// The host's kernel memory in kB: unreclaimable slab (namespaces, mounts, tasks, pipes,
     /// sockets), kernel stacks and page tables.
     static func kernelMemory() -> Int {
-        let fields = (readFile("/proc/meminfo") ?? "").split(separator: "\n").reduce(into: [String: Int]()) { out, line in
+        let fields = kBFields(readFile("/proc/meminfo") ?? "")
+        return ["SUnreclaim", "KernelStack", "PageTables"].reduce(0) { $0 + (fields[$1] ?? 0) }
+    }
+
+    /// The "Name:   123 kB" lines of /proc/meminfo or /proc/PID/smaps_rollup, by name.
+    static func kBFields(_ text: String) -> [String: Int] {
+        text.split(separator: "\n").reduce(into: [String: Int]()) { out, line in
             let parts = line.split(separator: " ", omittingEmptySubsequences: true)
             if parts.count >= 2 { out[String(parts[0].dropLast())] = Int(parts[1]) }
         }
-        return ["SUnreclaim", "KernelStack", "PageTables"].reduce(0) { $0 + (fields[$1] ?? 0) }
+    }
+
+    /// Burrow's own processes among those with `marker` on their command line (supervisors,
+    /// pid 1s, cleaners: every process whose executable is the burrow binary, not the
+    /// commands) and their resident memory in kB, summed: RSS, and PSS (each shared page
+    /// divided among the processes mapping it) from /proc/PID/smaps_rollup.
+    static func burrowMemory(marker: String) -> (processes: Int, rss: Int, pss: Int) {
+        var binary = stat()
+        guard stat(Harness.binary, &binary) == 0 else { return (0, 0, 0) }
+        var total = (processes: 0, rss: 0, pss: 0)
+        for pid in hostProcesses(withArgument: marker) {
+            var exe = stat()
+            guard stat("/proc/\(pid)/exe", &exe) == 0, exe.st_dev == binary.st_dev, exe.st_ino == binary.st_ino,
+                  let rollup = readFile("/proc/\(pid)/smaps_rollup") else { continue }
+            let kB = kBFields(rollup)
+            total.processes += 1
+            total.rss += kB["Rss"] ?? 0
+            total.pss += kB["Pss"] ?? 0
+        }
+        return total
     }
 
     struct LoadCase: Sendable, CustomTestStringConvertible {
@@ -226,6 +251,11 @@ struct FaultTests {
                 let alive = batch.filter(\.isRunning).count
                 #expect(up == batch.count && alive == batch.count, "\(up) of \(batch.count) up, \(alive) alive")
                 memoryPeak = Self.kernelMemory()
+                // Not an assertion (bench/real.py compares with bwrap and PRoot): a figure to watch.
+                let own = Self.burrowMemory(marker: marker)
+                print("200 sandboxes at once (\(c.engine)): \(own.processes) burrow processes, RSS \(own.rss / 1024) MB "
+                      + "(\(own.rss / max(alive, 1)) kB per sandbox), PSS \(own.pss / 1024) MB (\(own.pss / max(alive, 1)) kB per sandbox); "
+                      + "kernel memory \((memoryPeak - memoryBefore) / 1024) MB more than before")
                 let fifo = open(gate.sub("fifo"), O_RDWR | O_NONBLOCK | O_CLOEXEC)
                 #expect(fifo >= 0, "open \(gate.sub("fifo")): \(String(cString: strerror(errno)))")
                 let lines = [UInt8](repeating: 0x0a, count: batch.count)
