@@ -184,6 +184,7 @@ public enum PRootCommandLine {
             spec.identity.uid = id.uid
             spec.identity.gid = id.gid
             spec.identity.keepsCallerGroups = true
+            spec.identity.appliesModes = true
             // Burrow's addition: where the ptrace engine keeps faked owners between runs.
             if let db = host.environment["BURROW_FAKE_DB"], !db.isEmpty {
                 spec.identity.fakeDatabase = HostPath(try absolute(db, option: "BURROW_FAKE_DB", host: host))
