@@ -317,9 +317,14 @@ public enum PRootCommandLine {
         var text = """
             Usage: proot [option] ... [command]
 
-            Burrow's PRoot-compatible command line (PRoot \(compatibleWith)): a chroot, mount --bind and
-            binfmt_misc without privilege. The command defaults to /bin/sh, the rootfs to /.
-            Engine: the namespace engine by default; BURROW_ENGINE=namespace|ptrace|auto overrides.
+            Burrow's PRoot-compatible command line (PRoot \(compatibleWith), with PRoot 5.4's -p and
+            --kill-on-exit): a chroot, mount --bind and binfmt_misc without privilege. The command
+            defaults to /bin/sh, the rootfs to /. Engine: the namespace engine by default, the
+            ptrace engine for what only it does as PRoot does (-0, -i, -k, -q, -p, a bind renamed
+            in another rootfs, a bind destination the rootfs lacks and cannot get; -v 1 says
+            why); BURROW_ENGINE=namespace|ptrace|auto overrides. PROOT_TMP_DIR,
+            PROOT_DONT_POLLUTE_ROOTFS, PROOT_FORCE_FOREIGN_BINARY and PROOT_FORCE_KOMPAT mean
+            what they mean to PRoot.
 
 
             """
