@@ -226,6 +226,11 @@ public struct Identity: Equatable, Sendable {
     /// The ptrace engine's faked ids start with the caller's own supplementary groups (as
     /// PRoot leaves them) rather than the faked gid alone.
     public var keepsCallerGroups = false
+    /// PRoot's rule for a faked root on the ptrace engine: chmod changes the host file's
+    /// permission bits as asked (set-id bits stay faked), and the caller's own files are
+    /// reached whatever their modes, opened for the time of each call. Else (Burrow's) the
+    /// host file keeps its owner's read and write and the asked mode is remembered.
+    public var appliesModes = false
     public init(uid: UInt32? = nil, gid: UInt32? = nil) {
         self.uid = uid
         self.gid = gid

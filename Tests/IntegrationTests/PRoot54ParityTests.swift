@@ -250,6 +250,17 @@ struct PRoot54ParityTests {
               $PROOT -0 $PROOT -k $K id -u; $PROOT -0 $PROOT -k $K uname -r; $PROOT -k $K $PROOT -i 123:456 id -u
               env PROOT_NO_SUBRECONF=1 $PROOT $PROOT true; echo "nested $?"; } | sed "s|$K|K|"
             """),
+        // test-1fedd9a3: -0 reaches the caller's own files whatever their modes (opened for
+        // the time of each call), and its chmod sets the host file's permission bits.
+        Case(name: "-0 reaches the caller's files whatever their modes; chmod is the host's", script: """
+            mkdir -p t/foo; chmod 0 t/foo t
+            $PROOT touch $D/t/foo/bar 2>/dev/null; echo "as you $?"; $PROOT -i 123:456 touch $D/t/foo/bar 2>/dev/null; echo "as 123 $?"
+            $PROOT -0 touch $D/t/foo/bar; echo "as root $?"; stat -c %a t; $PROOT -0 stat -c %a $D/t/foo
+            chmod -R u+rwx t; chmod 0 t/foo/bar t/foo t; $PROOT -0 chmod g+w $D/t/foo/bar; echo "chmod $?"
+            chmod u+wx t; chmod u+x t/foo; stat -c %a t/foo/bar t/foo t
+            chmod -R u+rwx t; rm -r t; mkdir -p t/foo; chmod 0 t; $PROOT -i 123:456 rm -fr $D/t 2>/dev/null; echo "rm as 123 $?"
+            $PROOT -0 rm -fr $D/t; echo "rm as root $?"; ls
+            """),
     ]
 
     @Test(arguments: cases)

@@ -20,6 +20,8 @@ final class Emulator {
     let portMap: [UInt16: UInt16]
     /// PROOT_FORCE_KOMPAT: an AT_RANDOM appended to each program's auxiliary vector.
     let appendsRandomVector: Bool
+    /// PRoot's rule for a faked root's modes (Identity.appliesModes).
+    let appliesModes: Bool
     /// PRoot's style of QEMU: the caller's LD_LIBRARY_PATH (host programs get it below
     /// /host-rootfs), and the guest's own, met where a host program was given the host's.
     let callerLibraryPath = getenv("LD_LIBRARY_PATH").map { String(cString: $0) }
@@ -35,6 +37,7 @@ final class Emulator {
         database = fakeIds ? spec.identity.fakeDatabase?.string : nil
         uname = spec.emulation.uname
         portMap = spec.emulation.portMap
+        appliesModes = spec.identity.appliesModes && fakeIds
         // The release asked for has AT_RANDOM (2.6.29 and later), which PRoot's kompat adds.
         appendsRandomVector = spec.emulation.forceOldKernelEmulation
             && (spec.emulation.uname.flatMap { FakeUname.versionCode($0.release) } ?? 0) >= 2 << 16 + 6 << 8 + 29

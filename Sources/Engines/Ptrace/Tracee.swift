@@ -23,6 +23,11 @@ final class Tracee {
     var guestCwd: GuestPath?
     /// Set while a chdir is under way: where it goes, once it succeeds.
     var chdirTarget: GuestPath?
+    /// The system call being handled (at its entry, or answered on the listener).
+    var call: Int64 = -1
+    /// Modes a faked root's call opened on the caller's own files, put back when it ends
+    /// (Identity/RootAccess.swift).
+    var openedModes: [(path: String, mode: mode_t)] = []
     /// Faked ids (Emulator); nil until first needed.
     var credentials: Credentials?
     /// Set while an execve is under way with faked ids: the ids it runs the program with

@@ -152,12 +152,14 @@ final class Tracer {
     private func answer(_ r: SeccompNotify.Request) {
         let nr = Int64(r.nr)
         let t = tracee(r.pid)
+        t.call = nr
         let answer: NotifyAnswer
         if let call = notified[nr] {
             answer = notified(call, t, Trace.Registers(syscall: nr, args: r.args))
         } else {
             answer = .proceed
         }
+        restoreModes(t)
         switch answer {
         case .proceed: SeccompNotify.respond(listener, id: r.id, continue: true)
         case .value(let v): SeccompNotify.respond(listener, id: r.id, value: v)
@@ -331,6 +333,7 @@ final class Tracer {
     func enter(_ t: Tracee) {
         guard var regs = Trace.registers(t.pid) else { return }
         let nr = regs.syscall
+        t.call = nr
         let invalidates = SyscallTable.invalidatesCaches(nr, flags: regs.arg(2))
         if invalidates { cacheGeneration &+= 1 }
         var result: EnterResult
@@ -348,8 +351,13 @@ final class Tracer {
         } else {
             result = .allow
         }
-        // Its exit must be seen too, to drop what was cached while it ran.
-        if invalidates, case .allow = result { result = .rewrite(regs, exit: .restore) }
+        // Its exit must be seen too, to drop what was cached while it ran, or to put back
+        // the modes a faked root's call opened.
+        if invalidates || !t.openedModes.isEmpty, case .allow = result { result = .rewrite(regs, exit: .restore) }
+        switch result {
+        case .fail, .succeed: restoreModes(t)
+        default: break
+        }
         switch result {
         case .hold:
             break
@@ -389,7 +397,7 @@ final class Tracer {
         t.pending = nil
         if SyscallTable.invalidatesCaches(p.original.syscall, flags: p.original.arg(2)) { cacheGeneration &+= 1 }
         guard let now = Trace.registers(t.pid) else { return }
-        workingDirectoryChanged(t, call: p.original.syscall, result: now.result)
+        callEnded(t, call: p.original.syscall, result: now.result)
         var regs = p.original
         regs.result = now.result
         if p.original.syscall == SyscallTable.seccompSyscall, t.pid == command {

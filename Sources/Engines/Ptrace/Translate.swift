@@ -43,6 +43,7 @@ extension Tracer {
             return .success(Translation(host: host, guest: .root, changed: path.first == UInt8(ascii: "/")))
         }
         if scope == .guest, let fast = fastTranslation(t, path, text: text, dirfd: dirfd, follow: follow) {
+            if emulator?.appliesModes == true, let dir = directory(t, dirfd) { openUp(t, dir.host + "/" + fast.host) }
             return .success(fast)
         }
         var base = GuestPath.root
@@ -75,8 +76,10 @@ extension Tracer {
         if host.utf8.count >= 4096 { return .failure(.fileNameTooLong) }
         if let baseHost, !text.split(separator: "/").contains(".."),
            host == (baseHost == "/" ? "" : baseHost) + "/" + text.split(separator: "/").filter({ $0 != "." }).joined(separator: "/") {
+            if emulator?.appliesModes == true { openUp(t, host) }
             return .success(Translation(host: text, guest: guest, changed: false))
         }
+        if emulator?.appliesModes == true { openUp(t, host) }
         // The tail the kernel must still see (`dir/`, `dir/.`), except on `/` itself.
         let tail = host == "/" && trailer == .slash ? "" : trailer.rawValue
         return .success(Translation(host: host + tail, guest: guest, changed: true))

@@ -184,6 +184,7 @@ public enum PRootCommandLine {
             spec.identity.uid = id.uid
             spec.identity.gid = id.gid
             spec.identity.keepsCallerGroups = true
+            spec.identity.appliesModes = true
             // Burrow's addition: where the ptrace engine keeps faked owners between runs.
             if let db = host.environment["BURROW_FAKE_DB"], !db.isEmpty {
                 spec.identity.fakeDatabase = HostPath(try absolute(db, option: "BURROW_FAKE_DB", host: host))
@@ -319,10 +320,16 @@ public enum PRootCommandLine {
         var text = """
             Usage: proot [option] ... [command]
 
-            Burrow's PRoot-compatible command line (PRoot \(compatibleWith)): a chroot, mount --bind and
-            binfmt_misc without privilege. The command defaults to /bin/sh, the rootfs to /.
-            Engine: auto by default, the first of namespace, setuid and ptrace this host
-            allows (burrow --engines says which); BURROW_ENGINE=NAME chooses one.
+            Burrow's PRoot-compatible command line (PRoot \(compatibleWith), with
+            PRoot 5.4's -p and --kill-on-exit): a chroot, mount --bind and binfmt_misc
+            without privilege. The command defaults to /bin/sh, the rootfs to /.
+            Engine: auto by default, the first of namespace, setuid and ptrace this
+            host allows (burrow --engines says which), and the ptrace engine for what
+            only it does as PRoot does (-0, -i, -k, -q, -p, a bind renamed in another
+            rootfs, a bind destination the rootfs lacks and cannot get; -v 1 says
+            why); BURROW_ENGINE=namespace|ptrace|auto overrides. PROOT_TMP_DIR,
+            PROOT_DONT_POLLUTE_ROOTFS, PROOT_FORCE_FOREIGN_BINARY and
+            PROOT_FORCE_KOMPAT mean what they mean to PRoot.
 
 
             """

@@ -7,12 +7,14 @@ import SystemPackage
 // not asked (it would name the host directory).
 
 extension Tracer {
-    /// At the exit of chdir and fchdir: the guest path the working directory now has
-    /// (fchdir's is found again from the host's, as for a process never seen to chdir).
-    func workingDirectoryChanged(_ t: Tracee, call: Int64, result: Int64) {
+    /// At the exit of a call: after chdir and fchdir, the guest path the working directory
+    /// now has (fchdir's is found again from the host's, as for a process never seen to
+    /// chdir); the modes a faked root's call opened go back (Identity/RootAccess.swift).
+    func callEnded(_ t: Tracee, call: Int64, result: Int64) {
         if call == SyscallTable.chdir, result == 0 { t.guestCwd = t.chdirTarget }
         if call == SyscallTable.fchdir, result == 0 { t.guestCwd = nil }
         t.chdirTarget = nil
+        restoreModes(t)
     }
 
     func getcwdEnter(_ t: Tracee, _ regs: Trace.Registers) -> EnterResult {

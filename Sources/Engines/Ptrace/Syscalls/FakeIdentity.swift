@@ -337,12 +337,15 @@ extension Tracer {
         guard ChownRule.chmodAllowed(credentials(t), currentUid: emulator.table.shown(real).uid) else { return .fail(.notPermitted) }
         let wanted = mode & FileMode.permissionMask
         let isDirectory = real.mode & FileMode.typeMask == FileMode.directory
+        // PRoot's rule (Identity.appliesModes): the permission bits as asked, set-id bits faked.
+        let applied = emulator.appliesModes ? wanted & 0o1777 : FileMode.usable(wanted, directory: isDirectory)
         if real.uid == emulator.table.hostUid {
-            let usable = FileMode.usable(wanted, directory: isDirectory)
-            if Glibc.chmod(target.path, mode_t(usable)) != 0 { return .fail(Errno(rawValue: errno)) }
+            if Glibc.chmod(target.path, mode_t(applied)) != 0 { return .fail(Errno(rawValue: errno)) }
+            // The mode asked for is the one to keep once the call's opened modes go back.
+            t.openedModes.removeAll { $0.path == target.path }
         }
         // Remembered when the host file cannot show it (not the caller's, or kept usable).
-        let remember = real.uid != emulator.table.hostUid || FileMode.needsFaking(wanted, directory: isDirectory)
+        let remember = real.uid != emulator.table.hostUid || (emulator.appliesModes ? wanted != applied : FileMode.needsFaking(wanted, directory: isDirectory))
         emulator.table.update(real.key) { $0.permissions = remember ? wanted : nil }
         return .succeed(0)
     }

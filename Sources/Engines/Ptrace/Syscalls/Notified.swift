@@ -136,7 +136,7 @@ extension Tracer {
         case .success(nil): return .proceed
         case .success(let tr?):
             if writes(a.writes, t, regs), bindings.isReadOnly(tr.guest) { return .error(.readOnlyFileSystem) }
-            if !tr.changed { return .proceed }
+            if !tr.changed && t.openedModes.isEmpty { return .proceed }
             let host = hostPath(t, tr, dirfd: dirfd(a, regs), follow: Int32(flags) & AT_SYMLINK_NOFOLLOW == 0)
             // AT_EACCESS and AT_SYMLINK_NOFOLLOW; anything else the kernel refuses alike.
             return faccessat(Tracer.atFDCWD, host, mode, flags) == 0 ? .value(0) : .error(Errno(rawValue: errno))
@@ -170,7 +170,7 @@ extension Tracer {
             case .failure(let e): return .error(e)
             }
         }
-        if !tr.changed && !underProc { return .proceed }
+        if !tr.changed && !underProc && t.openedModes.isEmpty { return .proceed }
         let host = hostPath(t, tr, dirfd: dirfd(a, regs), follow: false)
         var out: [UInt8]
         // Under /proc the host's text is translated first, then cut to the tracee's size.
