@@ -196,7 +196,7 @@ public enum PRootCommandLine {
         spec.emulation.portMap = state.ports
         if let qemu = state.qemu {
             do throws(Qemu.OptionError) {
-                try Qemu.apply(qemu, to: &spec, hostArch: hostArchitecture, prootStyle: true,
+                try Qemu.apply(qemu, to: &spec, hostArch: Qemu.hostArchitecture, prootStyle: true,
                                everythingForeign: host.environment["PROOT_FORCE_FOREIGN_BINARY"] != nil)
             } catch {
                 throw UsageError("-q: \(error.message)")
@@ -235,15 +235,6 @@ public enum PRootCommandLine {
         return reasons
     }
 
-    static var hostArchitecture: String {
-        #if arch(x86_64)
-        return "x86_64"
-        #elseif arch(arm64)
-        return "aarch64"
-        #else
-        return "unknown"
-        #endif
-    }
 
     /// A host path made absolute against the caller's working directory.
     static func absolute(_ path: String, option: String, host: HostFacts) throws(UsageError) -> String {
