@@ -41,7 +41,7 @@ let package = Package(
             path: "Sources/Engines/Setuid"),
         .target(
             name: "PtraceEngine",
-            dependencies: ["BurrowSpec", "BurrowKernel", "BurrowCleaner", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["BurrowSpec", "BurrowKernel", "BurrowSeccomp", "BurrowCleaner", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/Engines/Ptrace"),
         .executableTarget(
             name: "burrow",
@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(
             name: "FrontEndTests", dependencies: ["BurrowFrontEnds", "BurrowSpec"],
             path: "Tests/FrontEndTests"),
-        .testTarget(name: "PtraceTests", dependencies: ["PtraceEngine", "BurrowSpec"], path: "Tests/PtraceTests"),
+        .testTarget(name: "PtraceTests", dependencies: ["PtraceEngine", "BurrowSpec", "BurrowSeccomp"], path: "Tests/PtraceTests"),
         .testTarget(name: "IntegrationTests", path: "Tests/IntegrationTests"),
     ]
 )

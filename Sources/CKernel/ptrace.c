@@ -9,7 +9,11 @@
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -68,7 +72,6 @@ int ck_red_zone(void) { return 0; }
 #endif
 
 static volatile pid_t forward_target;
-static volatile int forward_terminal_signals;
 // Is `pid` traced by this process? (Its /proc/PID/status TracerPid; async-signal-safe.)
 static int traced_by_me(pid_t pid) {
     char path[32] = "/proc/", digits[12];
@@ -96,15 +99,13 @@ static int traced_by_me(pid_t pid) {
 }
 static void forward_handler(int sig, siginfo_t *info, void *ctx) {
     (void)ctx;
-    if (info && info->si_code == SI_KERNEL && !forward_terminal_signals) return;
     // A process of the sandbox signalling its tracer (kill $TracerPid) does not end the
     // sandbox: PRoot ignores such signals.
     if (info && (info->si_code == SI_USER || info->si_code == SI_QUEUE || info->si_code == SI_TKILL) && traced_by_me(info->si_pid)) return;
     if (forward_target > 0) kill(forward_target, sig);
 }
-int ck_forward_signals_to(pid_t pid, const int *signals, int count, int forward_terminal) {
+int ck_forward_signals_to(pid_t pid, const int *signals, int count) {
     forward_target = pid;
-    forward_terminal_signals = forward_terminal;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = forward_handler;
@@ -115,6 +116,21 @@ int ck_forward_signals_to(pid_t pid, const int *signals, int count, int forward_
     return 0;
 }
 
+// sendmsg with one descriptor (SCM_RIGHTS), as a raw system call.
+static long send_descriptor(int sock, int fd) {
+    char byte = 1;
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    union { char b[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof u.b};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    return syscall(SYS_sendmsg, sock, &m, MSG_NOSIGNAL);
+}
+
 void ck_trace_child(const struct ck_trace_launch *l) {
     int failure[3] = {0, 0, -1};
 #define STEP(n, call) do { if ((call) < 0) { failure[0] = (n); failure[1] = errno; goto fail; } } while (0)
@@ -123,16 +139,29 @@ void ck_trace_child(const struct ck_trace_launch *l) {
     // adopted us the tracer, so the command would run untraced or stay stopped.
     if (syscall(SYS_getppid) != l->parent) syscall(SYS_exit_group, 125);
     STEP(CK_TSTEP_TRACEME, syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0));
+    // A group (or session) of its own, as ck_launch; the tracer sets the group from its
+    // side too (this is a fork: either may run first).
     if (l->new_session) STEP(CK_TSTEP_SETSID, syscall(SYS_setsid));
+    else STEP(CK_TSTEP_SETPGID, syscall(SYS_setpgid, 0, 0));
+    if (l->foreground_fd >= 0) {
+        // TIOCSPGRP from a background group needs SIGTTOU blocked; the mask is set below.
+        uint64_t ttou = 1ULL << (SIGTTOU - 1);
+        pid_t group = (pid_t)syscall(SYS_getpid);
+        (void)syscall(SYS_rt_sigprocmask, SIG_BLOCK, &ttou, NULL, 8);
+        (void)syscall(SYS_ioctl, l->foreground_fd, TIOCSPGRP, &group);
+    }
     STEP(CK_TSTEP_CHDIR, syscall(SYS_chdir, l->host_cwd));
     STEP(CK_TSTEP_NO_NEW_PRIVS, syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
     // Wait for the tracer to set its options (TRACESECCOMP among them) before the filter.
     STEP(CK_TSTEP_STOP, syscall(SYS_kill, syscall(SYS_getpid), SIGSTOP));
     long listener = -1;
-    if (l->notify_filter) {
+    if (l->notify_filter && l->listener_socket >= 0) {
         struct sock_fprog prog = {.len = l->notify_filter_len, .filter = (struct sock_filter *)l->notify_filter};
         // Its listener is close-on-exec: the command never sees it.
         listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+        // To the tracer, before any call the filter sends to the listener (execve is traced:
+        // by its stop, the tracer has it). Unsent, those calls would wait for ever: end here.
+        if (listener >= 0) STEP(CK_TSTEP_SEND_LISTENER, send_descriptor(l->listener_socket, (int)listener));
     }
     if (listener < 0 && l->filter) {
         struct sock_fprog prog = {.len = l->filter_len, .filter = (struct sock_filter *)l->filter};
@@ -141,7 +170,14 @@ void ck_trace_child(const struct ck_trace_launch *l) {
     }
     STEP(CK_TSTEP_SIGMASK, syscall(SYS_rt_sigprocmask, SIG_SETMASK, l->sigmask, NULL, 8));
     // Only 0, 1 and 2 reach the command (the report pipe is close-on-exec already).
-    STEP(CK_TSTEP_CLOSE_RANGE, syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */));
+    if (syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) < 0) {
+        // Before Linux 5.11, or refused (Docker before 20.10.10 did not list it): one by one.
+        int e = errno;
+        if (e != ENOSYS && e != EPERM && e != EINVAL) STEP(CK_TSTEP_CLOSE_RANGE, (errno = e, -1));
+        struct rlimit lim;
+        STEP(CK_TSTEP_CLOSE_RANGE, syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &lim));
+        for (unsigned long fd = 3; fd < lim.rlim_cur && fd < (1UL << 20); fd++) syscall(SYS_fcntl, (int)fd, F_SETFD, FD_CLOEXEC);
+    }
 #undef STEP
     failure[1] = ENOENT;  // no candidate at all: nothing was found
     for (int i = 0; i < l->candidate_count; i++) {
@@ -170,8 +206,8 @@ fail:
 #include <fcntl.h>
 #include <string.h>
 #include <sys/wait.h>
-// The user-namespace probe's child, cloned into a new user namespace sharing our memory:
-// what the namespace engine does first (a mount namespace, its own id maps, / made private),
+// The user-namespace probe's child, cloned into a new user and mount namespace sharing our
+// memory: what the namespace engine does first (its own id maps, / made private),
 // raw system calls only. The first step that fails and its errno are left in `p`.
 static int probe_write(const char *path, const char *text) {
     int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC);
@@ -183,7 +219,6 @@ static int probe_write(const char *path, const char *text) {
 static int probe_child(void *arg) {
     struct ck_userns_probe *p = arg;
 #define PSTEP(s, call) do { if ((call) < 0) { p->step = (s); p->err = errno; _exit(1); } } while (0)
-    PSTEP(CK_PROBE_UNSHARE_MOUNT, syscall(SYS_unshare, CLONE_NEWNS));
     PSTEP(CK_PROBE_SETGROUPS, probe_write("/proc/self/setgroups", "deny"));
     PSTEP(CK_PROBE_UID_MAP, probe_write("/proc/self/uid_map", p->uid_map));
     PSTEP(CK_PROBE_GID_MAP, probe_write("/proc/self/gid_map", p->gid_map));
@@ -195,7 +230,7 @@ int ck_probe_userns(struct ck_userns_probe *p) {
     static char stack[16384] __attribute__((aligned(16)));
     p->step = CK_PROBE_OK;
     p->err = 0;
-    int pid = clone(probe_child, stack + sizeof stack, CLONE_NEWUSER | CLONE_VM | CLONE_VFORK | SIGCHLD, p);
+    int pid = clone(probe_child, stack + sizeof stack, CLONE_NEWUSER | CLONE_NEWNS | CLONE_VM | CLONE_VFORK | SIGCHLD, p);
     if (pid < 0) {
         p->step = CK_PROBE_CLONE;
         p->err = errno;
@@ -206,8 +241,6 @@ int ck_probe_userns(struct ck_userns_probe *p) {
 }
 
 #include <sys/signalfd.h>
-int ck_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
-int ck_pidfd_getfd(int pidfd, int fd) { return (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0); }
 int ck_signalfd(const void *mask) { return signalfd(-1, (const sigset_t *)mask, SFD_NONBLOCK | SFD_CLOEXEC); }
 
 // The guest's ptrace (the ptrace engine's emulation): a signal to one thread, and a raw

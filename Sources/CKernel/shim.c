@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/mount.h>
+#include <linux/nsfs.h>
 #include <linux/openat2.h>
 #include <net/if.h>
 #include <sched.h>
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 int ck_unshare(int flags) { return unshare(flags); }
+int ck_ns_get_parent(int fd) { return ioctl(fd, NS_GET_PARENT); }
 int ck_pivot_root(const char *n, const char *o) { return (int)syscall(SYS_pivot_root, n, o); }
 int ck_sethostname(const char *name, size_t len) { return sethostname(name, len); }
 int ck_seccomp(unsigned int op, unsigned int flags, void *args) { return (int)syscall(SYS_seccomp, op, flags, args); }
@@ -153,17 +155,20 @@ int ck_getresgid(uint32_t *r, uint32_t *e, uint32_t *s) { return (int)syscall(SY
 int ck_setfsuid(uint32_t id) { return (int)syscall(SYS_setfsuid, id); }
 int ck_setfsgid(uint32_t id) { return (int)syscall(SYS_setfsgid, id); }
 int ck_setgroups(size_t n, const uint32_t *g) { return (int)syscall(SYS_setgroups, n, g); }
-int ck_capabilities(uint64_t *permitted, uint64_t *effective) {
+int ck_capget(uint64_t *permitted, uint64_t *effective, uint64_t *inheritable) {
     struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
     struct __user_cap_data_struct d[2];
     if (syscall(SYS_capget, &h, d) != 0) return -1;
     *permitted = (uint64_t)d[1].permitted << 32 | d[0].permitted;
     *effective = (uint64_t)d[1].effective << 32 | d[0].effective;
+    *inheritable = (uint64_t)d[1].inheritable << 32 | d[0].inheritable;
     return 0;
 }
-int ck_capabilities_clear(void) {
+int ck_capset(uint64_t permitted, uint64_t effective, uint64_t inheritable) {
     struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-    struct __user_cap_data_struct d[2] = {{0, 0, 0}, {0, 0, 0}};
+    struct __user_cap_data_struct d[2] = {
+        {(uint32_t)effective, (uint32_t)permitted, (uint32_t)inheritable},
+        {(uint32_t)(effective >> 32), (uint32_t)(permitted >> 32), (uint32_t)(inheritable >> 32)}};
     return (int)syscall(SYS_capset, &h, d);
 }
 unsigned long ck_at_secure(void) { return getauxval(AT_SECURE); }
@@ -173,8 +178,18 @@ int ck_faccessat2(int d, const char *p, int mode, int flags) { return (int)sysca
 static int launch_child(void *arg) {
     struct ck_launch *l = arg;
 #define STEP(n, call) do { if ((call) < 0) { l->failed_step = (n); l->failed_errno = errno; _exit(125); } } while (0)
-    STEP(CK_STEP_SIGMASK, syscall(SYS_rt_sigprocmask, SIG_SETMASK, l->sigmask, NULL, 8));
+    // A group (or session) of its own: a kill(0, ...) of the command reaches the sandbox
+    // only. The init is suspended until the exec (CLONE_VFORK): the group exists before
+    // the command runs, so the init need not set it from its side too.
     if (l->new_session) STEP(CK_STEP_SETSID, syscall(SYS_setsid));
+    else STEP(CK_STEP_SETPGID, syscall(SYS_setpgid, 0, 0));
+    if (l->foreground_fd >= 0) {
+        pid_t group = (pid_t)syscall(SYS_getpid);
+        (void)syscall(SYS_ioctl, l->foreground_fd, TIOCSPGRP, &group);
+    }
+    // After the terminal: the init's mask blocks SIGTTOU, which TIOCSPGRP from a background
+    // group needs.
+    STEP(CK_STEP_SIGMASK, syscall(SYS_rt_sigprocmask, SIG_SETMASK, l->sigmask, NULL, 8));
     STEP(CK_STEP_PDEATHSIG, syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0));
     if (l->announce_fd >= 0) {
         char one = 1;

@@ -4,6 +4,7 @@ let AT_EMPTY_PATH: Int32 = 0x1000
 let PR_SET_PDEATHSIG: Int32 = 1
 let PR_SET_DUMPABLE: Int32 = 4
 let PR_SET_CHILD_SUBREAPER: Int32 = 36
+let PR_SET_NO_NEW_PRIVS: Int32 = 38
 
 public enum Namespace {
     public static let mount: Int32 = 0x0002_0000  // CLONE_NEWNS

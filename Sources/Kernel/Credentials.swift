@@ -39,28 +39,45 @@ public enum Credentials {
 
     /// Capability sets of this process: (permitted, effective).
     public static func capabilities() throws(SysError) -> (permitted: UInt64, effective: UInt64) {
-        var p: UInt64 = 0, e: UInt64 = 0
-        if ck_capabilities(&p, &e) != 0 { throw SysError.last("capget", "") }
-        return (p, e)
+        let sets = try Capabilities.current()
+        return (sets.permitted.rawValue, sets.effective.rawValue)
     }
 
     public static func clearCapabilities() throws(SysError) {
-        if ck_capabilities_clear() != 0 { throw SysError.last("capset", "(clear all)") }
+        try Capabilities.set(.init(permitted: [], effective: [], inheritable: []), what: "(clear all)")
     }
 
-    /// File access as `uid`/`gid` (the fsuid and fsgid): path lookups, opens, mkdir and
-    /// mount-source checks are made with these ids, while the effective uid keeps its
-    /// other capabilities. The kernel drops CAP_DAC_OVERRIDE, CAP_FOWNER and the other
-    /// file capabilities from the effective set when the fsuid leaves 0. Checked afterwards:
-    /// setfsuid reports no error.
-    public static func setFilesystemIDs(uid: UInt32, gid: UInt32) throws(SysError) {
-        _ = ck_setfsgid(gid)
-        _ = ck_setfsuid(uid)
-        let nowUid = UInt32(bitPattern: ck_setfsuid(UInt32.max))
-        let nowGid = UInt32(bitPattern: ck_setfsgid(UInt32.max))
-        if nowUid != uid || nowGid != gid {
-            throw SysError("setfsuid/setfsgid", "\(uid)/\(gid) (now \(nowUid)/\(nowGid))", errno: .notPermitted)
+    /// Setuid mode's first step: from here on the process is the caller for every check the
+    /// kernel makes (real, effective and fs uid and gid; exec kept the caller's groups), with
+    /// no capability effective. Root's capabilities stay in the permitted set only (the saved
+    /// uid stays 0, so the kernel keeps them there), for `Privileged.run` to raise one system
+    /// call at a time. Every open, lookup, mkdir, /proc access check and kill() is the
+    /// caller's own: no DAC override, no CAP_SYS_PTRACE through /proc/PID/cwd. Checked.
+    public static func actAsCaller(uid: UInt32, gid: UInt32) throws(SysError) {
+        // gid before uid: changing it needs CAP_SETGID, effective while the euid is still 0.
+        if ck_setresgid(gid, gid, gid) != 0 { throw SysError.last("setresgid", "\(gid)") }
+        // Leaving euid 0 empties the effective set; the permitted set stays while a uid is 0.
+        if ck_setresuid(uid, uid, 0) != 0 { throw SysError.last("setresuid", "\(uid), \(uid), 0") }
+        // A SECBIT_NO_SETUID_FIXUP inherited from the caller would have kept it: empty it here.
+        var sets = try Capabilities.current()
+        sets.effective = []
+        try Capabilities.set(sets, what: "(empty the effective set)")
+        let u = uids(), g = gids()
+        let fsuid = UInt32(bitPattern: ck_setfsuid(UInt32.max)), fsgid = UInt32(bitPattern: ck_setfsgid(UInt32.max))
+        guard u == IDs(real: uid, effective: uid, saved: 0), g.all(gid), fsuid == uid, fsgid == gid,
+              try Capabilities.current().effective.isEmpty
+        else {
+            throw SysError("check the caller's ids", "uids \(u), gids \(g), fs \(fsuid)/\(fsgid)", errno: .notPermitted)
         }
+    }
+
+    /// True when this process has no rights beyond its real ids' own: effective ids are the
+    /// real ones and, unless the real uid is 0, no capability is effective. (Setuid mode
+    /// after `actAsCaller`: the permitted set does not count, only `Privileged.run` raises it.)
+    public static var hasOnlyRealIDsRights: Bool {
+        let u = uids(), g = gids()
+        guard u.effective == u.real, g.effective == g.real else { return false }
+        return u.real == 0 || ((try? Capabilities.current().effective.isEmpty) ?? false)
     }
 
     /// Gives up root for good: the caller's groups, then gid, then uid (each step removes
@@ -68,7 +85,7 @@ public enum Credentials {
     /// capability is left and that uid 0 cannot be had back.
     public static func becomeForGood(uid: UInt32, gid: UInt32, groups: [UInt32]) throws(SysError) {
         if getuid() == 0 || geteuid() == 0 || uids().saved == 0 {
-            let rc = groups.withUnsafeBufferPointer { ck_setgroups($0.count, $0.baseAddress) }
+            let rc = groups.withUnsafeBufferPointer { g in Privileged.run(.setGroups) { ck_setgroups(g.count, g.baseAddress) } }
             if rc != 0 { throw SysError.last("setgroups", groups.map(String.init).joined(separator: ",")) }
         }
         if ck_setresgid(gid, gid, gid) != 0 { throw SysError.last("setresgid", "\(gid)") }

@@ -29,6 +29,23 @@ public enum Files {
         _ = try retrying("chmod", name) { Glibc.fchmod(fd, mode) }
     }
 
+    /// Runs `body` with the directory `dir` (an `O_PATH` fd will do) writable and searchable
+    /// by its owner, then puts its mode back: for a directory of one's own of mode 0555. Only
+    /// the owner may change the mode, so another's directory stays as it is (EACCES from
+    /// `body` then, or EPERM from chmod).
+    public static func withOwnerWriteAccess(_ dir: Int32, _ body: () throws(SysError) -> Void) throws(SysError) {
+        let st = try stat("", at: dir)
+        let mode = st.st_mode & 0o7777
+        let lent = mode | S_IRWXU
+        guard lent != mode, st.st_uid == geteuid() else { return try body() }
+        // fchmod refuses an O_PATH fd; /proc/self/fd/N names the same directory, whatever
+        // path it had or has now.
+        let procPath = "/proc/self/fd/\(dir)"
+        _ = try retrying("chmod", describe(dir)) { Glibc.chmod(procPath, lent) }
+        defer { _ = Glibc.chmod(procPath, mode) }
+        try body()
+    }
+
     public static func symlink(_ target: String, _ name: String, at dir: Int32) throws(SysError) {
         _ = try retrying("symlink", "\(name) -> \(target)") { Glibc.symlinkat(target, dir, name) }
     }
@@ -58,9 +75,15 @@ public enum Files {
     /// True when `fd` is the root directory of a procfs instance (procfs's root inode is 1):
     /// a bind of it shows processes, and its magic links mean the process that looks.
     public static func isProcfsRoot(_ fd: Int32) -> Bool {
-        var type = 0
-        guard ck_fstatfs_type(fd, &type) == 0, type == FilesystemKind.proc.rawValue else { return false }
+        guard (try? isOnProcfs(fd)) == true else { return false }
         return (try? stat("", at: fd).st_ino) == 1
+    }
+
+    /// True when `fd` is anywhere on a procfs (its superblock's magic, fstatfs's f_type).
+    public static func isOnProcfs(_ fd: Int32) throws(SysError) -> Bool {
+        var type = 0
+        _ = try retrying("fstatfs", describe(fd)) { ck_fstatfs_type(fd, &type) }
+        return type == FilesystemKind.proc.rawValue
     }
 
     public struct MountInfo: Sendable { public var mountID: UInt64; public var isMountRoot: Bool; public var inode: UInt64; public var device: UInt64; public var mode: UInt32 }
@@ -107,10 +130,30 @@ public enum Files {
         return poll(&p, 1, 0) == 1 && (p.revents & Int16(POLLHUP)) != 0
     }
 
-    public static func pipe() throws(SysError) -> (read: Int32, write: Int32) {
+    /// `nonBlocking`: both ends (a writer that must never wait, a reader under `poll`).
+    public static func pipe(nonBlocking: Bool = false) throws(SysError) -> (read: Int32, write: Int32) {
         var fds: [Int32] = [-1, -1]
-        _ = try retrying("pipe2", "") { ck_pipe2(&fds, O_CLOEXEC) }
+        _ = try retrying("pipe2", "") { ck_pipe2(&fds, O_CLOEXEC | (nonBlocking ? O_NONBLOCK : 0)) }
         return (fds[0], fds[1])
+    }
+
+    /// Makes reads of `fd` return at once (EAGAIN) when nothing is there.
+    public static func setNonBlocking(_ fd: Int32) {
+        let flags = fcntl(fd, F_GETFL)
+        if flags >= 0 { _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
+    }
+
+    /// What the non-blocking `fd` holds now; `ended`: end of file (every writer closed it).
+    public static func readAvailable(_ fd: Int32) -> (bytes: [UInt8], ended: Bool) {
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && Glibc.errno == EINTR { continue }
+            if n > 0 { out += buf[..<n]; continue }
+            // EOF, or nothing more for now (EAGAIN); another error ends it too.
+            return (out, n == 0 || Glibc.errno != EAGAIN)
+        }
     }
 
     public static func socketPair(_ type: Int32) throws(SysError) -> (Int32, Int32) {
@@ -127,8 +170,6 @@ public enum Files {
         }
     }
 
-    /// The pid (as this process's PID namespace numbers it) of whoever sent the datagram
-    /// waiting on `sock`, which must have SO_PASSCRED; nil when nothing is waiting.
     /// Passes `fd` over the unix socket `sock` (SCM_RIGHTS).
     public static func sendDescriptor(_ sock: Int32, _ fd: Int32, what: String) throws(SysError) {
         let byte: [UInt8] = [1]
@@ -144,6 +185,8 @@ public enum Files {
         return n > 0 && fd >= 0 ? fd : nil
     }
 
+    /// The pid (as this process's PID namespace numbers it) of whoever sent the datagram
+    /// waiting on `sock`, which must have SO_PASSCRED; nil when nothing is waiting.
     public static func receiveSenderPid(_ sock: Int32) -> Int32? {
         var byte: UInt8 = 0
         var pid: Int32 = 0

@@ -8,7 +8,7 @@ public enum HostProbes {
     /// The first step of making and using a user namespace that failed.
     public struct UserNamespaceFailure: Equatable, Sendable {
         public enum Step: Sendable {
-            case clone, unshareMount, setgroups, uidMap, gidMap, mount
+            case clone, setgroups, uidMap, gidMap, mount
         }
         public var step: Step
         public var errno: Errno
@@ -33,7 +33,7 @@ public enum HostProbes {
         fill(&p.gid_map, "0 \(getgid()) 1\n")
         guard ck_probe_userns(&p) != 0 else { return nil }
         let steps: [Int32: UserNamespaceFailure.Step] = [
-            Int32(CK_PROBE_CLONE): .clone, Int32(CK_PROBE_UNSHARE_MOUNT): .unshareMount, Int32(CK_PROBE_SETGROUPS): .setgroups,
+            Int32(CK_PROBE_CLONE): .clone, Int32(CK_PROBE_SETGROUPS): .setgroups,
             Int32(CK_PROBE_UID_MAP): .uidMap, Int32(CK_PROBE_GID_MAP): .gidMap, Int32(CK_PROBE_MOUNT): .mount,
         ]
         return UserNamespaceFailure(step: steps[p.step] ?? .clone, errno: Errno(rawValue: p.err))

@@ -41,12 +41,14 @@ public enum Mounts {
     /// A detached copy of the mount tree at `fd` (recursive), ready to be attached elsewhere.
     public static func cloneTree(_ fd: Int32, recursive: Bool = true, what: String) throws(SysError) -> Int32 {
         let flags = openTreeClone | UInt32(O_CLOEXEC) | UInt32(AT_EMPTY_PATH) | (recursive ? atRecursive : 0)
-        return try retrying("open_tree (clone)", what) { ck_open_tree(fd, "", flags) }
+        return try retrying("open_tree (clone)", what) { Privileged.run(.cloneMount) { ck_open_tree(fd, "", flags) } }
     }
 
     /// Attaches the detached mount `tree` on top of the directory or file `target`.
     public static func attach(_ tree: Int32, onto target: Int32, what: String) throws(SysError) {
-        _ = try retrying("move_mount", what) { ck_move_mount(tree, "", target, "", moveFromEmpty | moveToEmpty) }
+        _ = try retrying("move_mount", what) {
+            Privileged.run(.attachMount) { ck_move_mount(tree, "", target, "", moveFromEmpty | moveToEmpty) }
+        }
     }
 
     /// Sets attributes on the mount at `fd` and, when recursive, on every mount below it.
@@ -57,7 +59,9 @@ public enum Mounts {
         let flags = UInt32(AT_EMPTY_PATH) | (recursive ? atRecursive : 0)
         // An access-time mode replaces the current one: the kernel wants the mask cleared.
         let clear = attrs.rawValue & Attributes.atimeMask != 0 ? Attributes.atimeMask : 0
-        _ = try retrying("mount_setattr (\(attrs))", what) { ck_mount_setattr(fd, "", flags, attrs.rawValue, clear, 0) }
+        _ = try retrying("mount_setattr (\(attrs))", what) {
+            Privileged.run(.setMountAttributes) { ck_mount_setattr(fd, "", flags, attrs.rawValue, clear, 0) }
+        }
     }
 
     /// A filesystem being configured: `fsopen`, then `set`, then `mount()` for a detached mount.
@@ -69,7 +73,7 @@ public enum Mounts {
         public init(_ type: String, what: String) throws(SysError) {
             self.type = type
             self.what = what
-            self.fd = try retrying("fsopen", type) { ck_fsopen(type, 1 /* FSOPEN_CLOEXEC */) }
+            self.fd = try retrying("fsopen", type) { Privileged.run(.openFilesystem) { ck_fsopen(type, 1 /* FSOPEN_CLOEXEC */) } }
         }
 
         deinit { Files.close(fd) }
@@ -90,7 +94,9 @@ public enum Mounts {
         public func mount(_ attrs: Attributes) throws(SysError) -> Int32 {
             try config(6 /* FSCONFIG_CMD_CREATE */, nil, nil, 0, "create")
             do {
-                return try retrying("fsmount \(type) (\(attrs))", what) { ck_fsmount(fd, 1 /* FSMOUNT_CLOEXEC */, UInt32(attrs.rawValue)) }
+                return try retrying("fsmount \(type) (\(attrs))", what) {
+                    Privileged.run(.mountFilesystem) { ck_fsmount(fd, 1 /* FSMOUNT_CLOEXEC */, UInt32(attrs.rawValue)) }
+                }
             } catch {
                 throw withLog(error)
             }
@@ -99,7 +105,8 @@ public enum Mounts {
         private func config(_ cmd: UInt32, _ key: String?, _ value: String?, _ aux: Int32, _ text: String) throws(SysError) {
             let r: Int32 = { () -> Int32 in
                 switch (key, value) {
-                case (nil, _): return ck_fsconfig(fd, cmd, nil, nil, aux)
+                // Only the superblock's creation needs a capability; setting options does not.
+                case (nil, _): return Privileged.run(.createSuperblock) { ck_fsconfig(fd, cmd, nil, nil, aux) }
                 case (let k?, nil): return ck_fsconfig(fd, cmd, k, nil, aux)
                 case (let k?, let v?): return ck_fsconfig(fd, cmd, k, v, aux)
                 }
@@ -115,24 +122,44 @@ public enum Mounts {
             while true {
                 let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
                 if n <= 0 { break }
-                lines.append(String(decoding: buf[..<n], as: UTF8.self))
+                // "e VFS: Mount too revealing\n": a severity letter, the text, a newline.
+                var text = String(decoding: buf[..<n], as: UTF8.self)
+                while text.last == "\n" { text.removeLast() }
+                if text.count > 2, text.dropFirst().first == " ", "ewi".contains(text.first ?? "x") { text.removeFirst(2) }
+                lines.append(text)
             }
             if !lines.isEmpty { e.hint = ([e.hint].compactMap { $0 } + ["kernel says: " + lines.joined(separator: "; ")]).joined(separator: "\n  ") }
             return e
         }
     }
 
+    /// This process's mount table, /proc/self/mountinfo, as the kernel writes it (BurrowSpec's
+    /// MountTable reads it).
+    public static func tableText() throws(SysError) -> String {
+        let fd = try Files.open("/proc/self/mountinfo", O_RDONLY)
+        defer { Files.close(fd) }
+        return String(decoding: try Files.readAll(fd, limit: 64 << 20), as: UTF8.self)
+    }
+
     /// Classic mount(2), for propagation changes only.
     public static func setPropagation(_ path: String, _ flags: UInt) throws(SysError) {
-        _ = try retrying("mount (make \(path) private)", path) { Glibc.mount(nil, path, nil, flags, nil) }
+        _ = try retrying("mount (make \(path) private)", path) { Privileged.run(.setPropagation) { Glibc.mount(nil, path, nil, flags, nil) } }
+    }
+
+    /// Detaches (umount2 MNT_DETACH) the mount whose root `fd` is (a directory or a file),
+    /// with everything mounted on and below it. umount2 takes a path: burrow's own
+    /// /proc/self/fd/N, which names the fd and nothing the caller chose.
+    public static func detach(_ fd: Int32, what: String) throws(SysError) {
+        let path = "/proc/self/fd/\(fd)"
+        _ = try retrying("umount2 (MNT_DETACH)", what) { Privileged.run(.detachMount) { Glibc.umount2(path, Int32(MNT_DETACH)) } }
     }
 
     /// Enters the directory `fd` as the new root, as runc does: `pivot_root(".", ".")` stacks the
     /// old root on top of the new one; detaching it leaves only the new root.
     public static func pivotInto(_ fd: Int32, what: String) throws(SysError) {
         _ = try retrying("fchdir", what) { Glibc.fchdir(fd) }
-        _ = try retrying("pivot_root", what) { ck_pivot_root(".", ".") }
-        _ = try retrying("umount2 (detach old root)", what) { Glibc.umount2(".", Int32(MNT_DETACH)) }
+        _ = try retrying("pivot_root", what) { Privileged.run(.pivotRoot) { ck_pivot_root(".", ".") } }
+        _ = try retrying("umount2 (detach old root)", what) { Privileged.run(.detachMount) { Glibc.umount2(".", Int32(MNT_DETACH)) } }
         _ = try retrying("chdir", "/") { Glibc.chdir("/") }
     }
 }

@@ -5,6 +5,11 @@ import SystemPackage
 /// One classic BPF instruction (`struct sock_filter`), for seccomp.
 public typealias BPFCode = (code: UInt16, jt: UInt8, jf: UInt8, k: UInt32)
 
+/// The `struct sock_filter` array of a program, for `struct sock_fprog`.
+func sockFilters(_ program: [BPFCode]?) -> [sock_filter] {
+    (program ?? []).map { sock_filter(code: $0.code, jt: $0.jt, jf: $0.jf, k: $0.k) }
+}
+
 /// Processes, signals, identity and namespaces.
 public enum Proc {
     public static func fork(_ what: String) throws(SysError) -> pid_t {
@@ -48,21 +53,88 @@ public enum Proc {
 
     public enum Reaped: Equatable {
         case child(pid_t, Exit)
+        /// Stopped by this signal (only with `untraced`).
+        case stopped(pid_t, Int32)
         /// Children exist, none has ended (only with `noHang`).
         case nothingYet
         case noChildren
     }
 
-    /// waitpid, retried on EINTR.
-    public static func reap(_ pid: pid_t = -1, noHang: Bool) -> Reaped {
+    /// waitpid, retried on EINTR; `untraced` (WUNTRACED): stops are reported too.
+    public static func reap(_ pid: pid_t = -1, noHang: Bool, untraced: Bool = false) -> Reaped {
         var status: Int32 = 0
         while true {
-            let r = Glibc.waitpid(pid, &status, noHang ? WNOHANG : 0)
+            let r = Glibc.waitpid(pid, &status, (noHang ? WNOHANG : 0) | (untraced ? WUNTRACED : 0))
             if r < 0 && Glibc.errno == EINTR { continue }
             if r < 0 { return .noChildren }
             if r == 0 { return .nothingYet }
             if let exit = Exit(waitStatus: status) { return .child(r, exit) }
+            if status & 0xff == 0x7f { return .stopped(r, (status >> 8) & 0xff) }
         }
+    }
+
+    /// The pids in a /proc/PID/task/TID/children file, read from its start (the file stays
+    /// open: it can be read again after the process has left the host's /proc behind).
+    public static func childPids(_ children: Int32) -> [pid_t] {
+        guard children >= 0 else { return [] }
+        var buf = [UInt8](repeating: 0, count: 65536)
+        let n = buf.withUnsafeMutableBytes { pread(children, $0.baseAddress, $0.count, 0) }
+        return n <= 0 ? [] : String(decoding: buf[..<n], as: UTF8.self)
+            .split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { pid_t($0) }
+    }
+
+    /// Kills every child listed in `children` (see `childPids`) that `chosen` picks, reaps
+    /// it, and goes on with what comes back to this process when they die (it must be a
+    /// child subreaper: their orphans are its children next round) until none is left.
+    public static func killChildren(listedIn children: Int32, chosen: (pid_t) -> Bool = { _ in true }) {
+        while true {
+            let pids = childPids(children).filter(chosen)
+            if pids.isEmpty { return }
+            for pid in pids { kill(pid, SIGKILL) }
+            for pid in pids { _ = reap(pid, noHang: false) }
+        }
+    }
+
+    /// A user namespace, by the identity of its nsfs file.
+    public struct UserNamespace: Equatable, Sendable {
+        let device: UInt64
+        let inode: UInt64
+    }
+
+    /// The user namespace this process is in now.
+    public static func ownUserNamespace() throws(SysError) -> UserNamespace {
+        let st = try Files.stat("/proc/self/ns/user", at: AT_FDCWD, follow: true)
+        return UserNamespace(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+    }
+
+    /// True when process `pid` is in user namespace `ns`, or in one nested below it (walked
+    /// up with NS_GET_PARENT, which stops at the edge of this process's own). False when its
+    /// namespace cannot be opened (a zombie has none; another user's is out of reach).
+    public static func isIn(_ ns: UserNamespace, _ pid: pid_t) -> Bool {
+        var fd = Glibc.open("/proc/\(pid)/ns/user", O_RDONLY | O_CLOEXEC)
+        while fd >= 0 {
+            var st = stat()
+            let found = fstat(fd, &st) == 0 && UInt64(st.st_dev) == ns.device && UInt64(st.st_ino) == ns.inode
+            let parent = found ? -1 : ck_ns_get_parent(fd)
+            _ = Glibc.close(fd)
+            if found { return true }
+            fd = parent
+        }
+        return false
+    }
+
+    /// setpgid: moves `pid` (0: this process) into process group `group` (0: a new one it
+    /// leads). Made by parent and child alike, so the group exists whichever runs first;
+    /// false when it failed (the other side did it already, after its exec, say).
+    @discardableResult
+    public static func setProcessGroup(_ pid: pid_t, _ group: pid_t) -> Bool { Glibc.setpgid(pid, group) == 0 }
+
+    /// getpgid: the process group of `pid` (-1 if it is gone).
+    public static func processGroup(of pid: pid_t) -> pid_t { Glibc.getpgid(pid) }
+
+    /// kill(-group, sig): every process of the group.
+    public static func signalGroup(_ group: pid_t, _ sig: Int32) {
+        if group > 0 { _ = Glibc.kill(-group, sig) }
     }
 
     /// The exit of `pid`, or nil (with `noHang`, when it is still running).
@@ -90,7 +162,7 @@ public enum Proc {
     /// no_new_privs or CAP_SYS_ADMIN). Returns the listener fd with
     /// SECCOMP_FILTER_FLAG_NEW_LISTENER, else 0.
     public static func installSeccomp(_ filter: [BPFCode], flags: UInt32 = 0) throws(SysError) -> Int32 {
-        var copy = filter.map { sock_filter(code: $0.code, jt: $0.jt, jf: $0.jf, k: $0.k) }
+        var copy = sockFilters(filter)
         let r = copy.withUnsafeMutableBufferPointer { f in
             var prog = sock_fprog(len: UInt16(clamping: f.count), filter: f.baseAddress)
             return ck_seccomp(1 /* SECCOMP_SET_MODE_FILTER */, flags, &prog)
@@ -100,11 +172,11 @@ public enum Proc {
     }
 
     public static func unshare(_ flags: Int32, what: String, hint: String? = nil) throws(SysError) {
-        if ck_unshare(flags) != 0 { throw SysError.last("unshare", what, hint: hint) }
+        if Privileged.run(.unshare(flags), { ck_unshare(flags) }) != 0 { throw SysError.last("unshare", what, hint: hint) }
     }
 
     public static func setHostname(_ name: String) throws(SysError) {
-        if ck_sethostname(name, name.utf8.count) != 0 { throw SysError.last("sethostname", name) }
+        if Privileged.run(.setHostname, { ck_sethostname(name, name.utf8.count) }) != 0 { throw SysError.last("sethostname", name) }
     }
 
     public static let lastCapability: Int32 = {
@@ -125,12 +197,15 @@ public enum Proc {
         public var environment: [String]
         public var workingDirectory: String
         public var signalMask: sigset_t
+        /// setsid for the command; else it leads a process group of its own.
         public var newSession = false
+        /// The controlling terminal, handed to the command's group before exec; -1: none.
+        public var foregroundTerminal: Int32 = -1
         public var announceFD: Int32 = -1
         public var clearGroups = false
         public var uid: UInt32
         public var gid: UInt32
-        public var keepCapabilities: Set<Int32> = []
+        public var keepCapabilities: Capabilities = []
         public var dropBoundingSet = false
         /// Installed last, right before execve; nil: none.
         public var seccompFilter: [BPFCode]?
@@ -174,13 +249,11 @@ public enum Proc {
             env.forEach { free($0) }
             free(cwd)
         }
-        var low: UInt32 = 0, high: UInt32 = 0
-        for cap in r.keepCapabilities where cap <= lastCapability {
-            if cap < 32 { low |= 1 << UInt32(cap) } else { high |= 1 << UInt32(cap - 32) }
-        }
+        let kept = r.keepCapabilities.intersection(.all(upTo: lastCapability)).rawValue
+        let low = UInt32(truncatingIfNeeded: kept), high = UInt32(truncatingIfNeeded: kept >> 32)
         var mask = r.signalMask
         var l = ck_launch()
-        let filter = (r.seccompFilter ?? []).map { sock_filter(code: $0.code, jt: $0.jt, jf: $0.jf, k: $0.k) }
+        let filter = sockFilters(r.seccompFilter)
         let pid: Int32 = filter.withUnsafeBufferPointer { f in
             var prog = sock_fprog(len: UInt16(clamping: f.count), filter: UnsafeMutablePointer(mutating: f.baseAddress))
             return withUnsafePointer(to: &prog) { fprog in
@@ -196,6 +269,7 @@ public enum Proc {
                         l.cwd = UnsafePointer(cwd)
                         l.sigmask = UnsafeRawPointer(m)
                         l.new_session = r.newSession ? 1 : 0
+                        l.foreground_fd = r.foregroundTerminal
                         l.announce_fd = r.announceFD
                         l.clear_groups = r.clearGroups ? 1 : 0
                         l.uid = r.uid
@@ -219,7 +293,7 @@ public enum Proc {
         let step = ck_launch_step(rawValue: UInt32(l.failed_step))
         guard step != CK_STEP_NONE else { return (pid, nil) }
         let names: [ck_launch_step: String] = [
-            CK_STEP_SIGMASK: "sigprocmask", CK_STEP_SETSID: "setsid", CK_STEP_PDEATHSIG: "prctl PR_SET_PDEATHSIG",
+            CK_STEP_SIGMASK: "sigprocmask", CK_STEP_SETSID: "setsid", CK_STEP_SETPGID: "setpgid", CK_STEP_PDEATHSIG: "prctl PR_SET_PDEATHSIG",
             CK_STEP_ANNOUNCE: "send (pid file)", CK_STEP_BOUNDING: "prctl PR_CAPBSET_DROP",
             CK_STEP_SETGROUPS: "setgroups", CK_STEP_SETRESGID: "setresgid \(r.gid)", CK_STEP_SETRESUID: "setresuid \(r.uid)",
             CK_STEP_CAPSET: "capset", CK_STEP_NO_NEW_PRIVS: "prctl PR_SET_NO_NEW_PRIVS",
@@ -244,7 +318,9 @@ public enum Proc {
         defer { Files.close(sock) }
         var flags: Int16 = 0
         if ck_if_get_flags(sock, "lo", &flags) != 0 { throw SysError.last("ioctl SIOCGIFFLAGS", "lo") }
-        if ck_if_set_flags(sock, "lo", flags | Int16(IFF_UP)) != 0 { throw SysError.last("ioctl SIOCSIFFLAGS", "lo up") }
+        if Privileged.run(.setInterfaceFlags, { ck_if_set_flags(sock, "lo", flags | Int16(IFF_UP)) }) != 0 {
+            throw SysError.last("ioctl SIOCSIFFLAGS", "lo up")
+        }
     }
 }
 
@@ -253,7 +329,11 @@ public enum Proc {
 public enum Signals {
     /// What burrow's processes pass on to the command.
     public static let forwarded: [Int32] = [SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM, SIGWINCH]
-    public static let handled: [Int32] = forwarded + [SIGCHLD]
+    /// The stops of job control. The namespace engine's processes pass them on too (burrow
+    /// then stops once its command has: JobControl), and never stop from them themselves:
+    /// a write to the terminal from outside its foreground goes through (TOSTOP).
+    public static let jobStops: [Int32] = [SIGTSTP, SIGTTIN, SIGTTOU]
+    public static let handled: [Int32] = forwarded + jobStops + [SIGCHLD, SIGCONT]
 
     public static func set(_ signals: [Int32]) -> sigset_t {
         var s = sigset_t()
@@ -308,12 +388,72 @@ public enum Signals {
         }
     }
 
-    /// True for signals the kernel generated for a terminal's process group (Ctrl-C):
-    /// the command, in the same group, got its own copy already.
+    /// True for signals the kernel generated for a terminal's process group (Ctrl-C).
     public static func isFromTerminal(_ r: Received) -> Bool { r.code == 0x80 /* SI_KERNEL */ }
+
+    /// A descriptor for the `handled` signals (blocked by `takeOver`), non-blocking, for
+    /// `poll` beside other descriptors; `received` reads it.
+    public static func descriptor() throws(SysError) -> Int32 {
+        var set = set(handled)
+        let fd = withUnsafePointer(to: &set) { ck_signalfd($0) }
+        if fd < 0 { throw SysError.last("signalfd", "the signals burrow handles") }
+        return fd
+    }
+
+    /// What a signal descriptor holds now (nothing when empty).
+    public static func received(_ fd: Int32) -> [Received] {
+        // struct signalfd_siginfo: 128 bytes; ssi_signo, ssi_errno, ssi_code, ssi_pid first.
+        var buffer = [UInt8](repeating: 0, count: 128 * 16)
+        var out: [Received] = []
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && Glibc.errno == EINTR { continue }
+            guard n >= 128 else { return out }
+            buffer.withUnsafeBytes { b in
+                for at in stride(from: 0, to: n - 127, by: 128) {
+                    out.append(Received(signal: b.loadUnaligned(fromByteOffset: at, as: Int32.self),
+                                        code: b.loadUnaligned(fromByteOffset: at + 8, as: Int32.self),
+                                        sender: b.loadUnaligned(fromByteOffset: at + 12, as: Int32.self)))
+                }
+            }
+        }
+    }
+
+    /// Takes a pending `sig` out of the queue, if one is waiting (it must be blocked).
+    @discardableResult
+    public static func take(_ sig: Int32) -> Bool {
+        var one = set([sig])
+        var info = siginfo_t()
+        var now = timespec()
+        return sigtimedwait(&one, &info, &now) == sig
+    }
+
+    /// Stops this process with `sig`, as a terminal would stop a job (its shell sees it
+    /// stopped by that signal), and returns once it is continued; at once if the kernel
+    /// drops the stop (`sig` ignored, or an orphaned process group: no one could continue
+    /// it). A copy of `sig` already waiting is dropped first, and the SIGCONT after.
+    public static func stopSelf(_ sig: Int32) {
+        take(sig)
+        var one = set([sig])
+        var old = sigset_t()
+        sigprocmask(SIG_UNBLOCK, &one, &old)
+        _ = Glibc.kill(getpid(), sig)
+        sigprocmask(SIG_SETMASK, &old, nil)
+        take(SIGCONT)
+    }
 }
 
 extension Proc {
     public static func setChildSubreaper() throws(SysError) { try prctl(PR_SET_CHILD_SUBREAPER, 1, what: "PR_SET_CHILD_SUBREAPER") }
+    /// The pid tracing `pid` (its /proc status's TracerPid), 0 when none; nil if unknown.
+    public static func tracer(of pid: pid_t) -> pid_t? {
+        guard let head = Files.readHead("/proc/\(pid)/status", count: 4096) else { return nil }
+        let line = String(decoding: head, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("TracerPid:") }
+        return line.flatMap { pid_t($0.dropFirst(10).trimmingPrefix { $0 == " " || $0 == "\t" }) }
+    }
+
     public static func setDumpable(_ on: Bool) throws(SysError) { try prctl(PR_SET_DUMPABLE, on ? 1 : 0, what: "PR_SET_DUMPABLE") }
+    /// no_new_privs: exec grants nothing from here on (setuid bits, file capabilities), and a
+    /// seccomp filter may be installed without CAP_SYS_ADMIN.
+    public static func setNoNewPrivileges() throws(SysError) { try prctl(PR_SET_NO_NEW_PRIVS, 1, what: "PR_SET_NO_NEW_PRIVS") }
 }

@@ -81,16 +81,6 @@ public enum Trace {
         return .signal(pid, sig)
     }
 
-    /// Takes descriptor `fd` of traced process `pid` into this process (pidfd_getfd).
-    public static func takeDescriptor(_ pid: pid_t, _ fd: Int32) throws(SysError) -> Int32 {
-        let pidfd = ck_pidfd_open(pid)
-        if pidfd < 0 { throw SysError.last("pidfd_open", "pid \(pid)") }
-        defer { _ = Glibc.close(pidfd) }
-        let mine = ck_pidfd_getfd(pidfd, fd)
-        if mine < 0 { throw SysError.last("pidfd_getfd", "pid \(pid) fd \(fd)") }
-        return mine
-    }
-
     public static func setOptions(_ pid: pid_t, _ options: Options) throws(SysError) {
         if ck_ptrace(PTRACE_SETOPTIONS, pid, 0, options.rawValue) < 0 { throw SysError.last("ptrace(PTRACE_SETOPTIONS)", "pid \(pid)") }
     }
@@ -218,7 +208,7 @@ public enum Trace {
             var addr = address
             while out.count <= limit {
                 let toPageEnd = Int(4096 - (addr & 4095))
-                let n = ck_vm_read(pid, chunk.baseAddress, toPageEnd, addr)
+                let n = Memory.read(pid, UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(chunk)[..<toPageEnd]), at: addr)
                 if n <= 0 { return .failure(.badAddress) }
                 let got = UnsafeBufferPointer(rebasing: chunk[..<n])
                 if let nul = got.firstIndex(of: 0) {
@@ -235,14 +225,152 @@ public enum Trace {
     public static func read(_ pid: pid_t, at address: UInt64, count: Int) -> [UInt8]? {
         guard count > 0 else { return [] }
         var buf = [UInt8](repeating: 0, count: count)
-        let n = buf.withUnsafeMutableBytes { ck_vm_read(pid, $0.baseAddress, count, address) }
+        let n = buf.withUnsafeMutableBytes { Memory.read(pid, $0, at: address) }
         return n == count ? buf : nil
     }
 
     public static func write(_ pid: pid_t, at address: UInt64, _ bytes: [UInt8]) -> Bool {
         guard !bytes.isEmpty else { return true }
-        let n = bytes.withUnsafeBytes { ck_vm_write(pid, $0.baseAddress, $0.count, address) }
+        let n = bytes.withUnsafeBytes { Memory.write(pid, $0, at: address) }
         return n == bytes.count
+    }
+
+    /// A tracee's memory, read and written the first way of three that this host allows:
+    /// process_vm_readv/writev (Docker's profile allows them; other profiles may not),
+    /// /proc/PID/mem (as gdb does), or PTRACE_PEEKDATA/POKEDATA, a word at a time and only
+    /// while the tracee is in a ptrace stop (so not for calls that wait on a seccomp
+    /// listener). A way that fails with EPERM or ENOSYS is not tried again; `noteFallback`
+    /// hears of each change once (for -v).
+    public enum Memory {
+        public enum Access: Int, Sendable {
+            case processVM, procMem, peekPoke
+            func name(writing: Bool) -> String {
+                switch self {
+                case .processVM: return writing ? "process_vm_writev" : "process_vm_readv"
+                case .procMem: return "/proc/PID/mem"
+                case .peekPoke: return writing ? "PTRACE_POKEDATA" : "PTRACE_PEEKDATA"
+                }
+            }
+        }
+        nonisolated(unsafe) public private(set) static var reading = Access.processVM
+        nonisolated(unsafe) public private(set) static var writing = Access.processVM
+        nonisolated(unsafe) public static var noteFallback: (String) -> Void = { _ in }
+
+        /// True when memory can be reached while the tracee runs (a seccomp listener's caller
+        /// is not in a ptrace stop).
+        public static var reachableWhileRunning: Bool { reading != .peekPoke && writing != .peekPoke }
+
+        /// Tries each way on this process now, so the choice is made before the command runs.
+        public static func probe() {
+            var word: UInt64 = 0x5eed
+            withUnsafeMutableBytes(of: &word) { w in
+                let address = UInt64(UInt(bitPattern: w.baseAddress))
+                var copy: UInt64 = 0
+                _ = withUnsafeMutableBytes(of: &copy) { read(getpid(), $0, at: address, probing: true) }
+                _ = write(getpid(), UnsafeRawBufferPointer(w), at: address, probing: true)
+            }
+        }
+
+        /// Whether `e` means this way is closed here, not that this address or tracee failed:
+        /// a profile's EPERM, ENOSYS or EINVAL (the calls are made with valid flags), EACCES;
+        /// /proc missing (ENOENT, seen when probing on this very process) or read-only (EROFS).
+        static func refuses(_ access: Access, _ e: Int32, probing: Bool) -> Bool {
+            switch access {
+            case .processVM: return e == EPERM || e == ENOSYS || e == EINVAL || e == EACCES
+            case .procMem: return e == EPERM || e == EACCES || e == EROFS || (probing && e == ENOENT)
+            case .peekPoke: return false
+            }
+        }
+
+        /// How the tracee's memory is written now (for messages).
+        public static var writingName: String { writing.name(writing: true) }
+
+        /// Bytes read (at most `buffer.count`), or -1 with errno set.
+        public static func read(_ pid: pid_t, _ buffer: UnsafeMutableRawBufferPointer, at address: UInt64, probing: Bool = false) -> Int {
+            transfer(pid, writing: false, buffer.baseAddress, buffer.count, at: address, probing: probing)
+        }
+
+        /// Bytes written, or -1 with errno set.
+        public static func write(_ pid: pid_t, _ bytes: UnsafeRawBufferPointer, at address: UInt64, probing: Bool = false) -> Int {
+            transfer(pid, writing: true, UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count, at: address, probing: probing)
+        }
+
+        /// One read or write the way chosen so far; a way refused here is left for the next.
+        private static func transfer(_ pid: pid_t, writing: Bool, _ local: UnsafeMutableRawPointer?, _ count: Int, at address: UInt64,
+                                     probing: Bool) -> Int {
+            while true {
+                let access = writing ? Self.writing : reading
+                let n: Int
+                switch access {
+                case .processVM: n = writing ? ck_vm_write(pid, local, count, address) : ck_vm_read(pid, local, count, address)
+                case .procMem:
+                    let offset = off_t(Int64(bitPattern: address))
+                    n = procMem(pid, writing ? O_WRONLY : O_RDONLY) { writing ? Glibc.pwrite($0, local, count, offset) : Glibc.pread($0, local, count, offset) }
+                case .peekPoke:
+                    let buffer = UnsafeMutableRawBufferPointer(start: local, count: count)
+                    return writing ? poke(pid, UnsafeRawBufferPointer(buffer), at: address) : peek(pid, buffer, at: address)
+                }
+                let e = Glibc.errno
+                guard n < 0, refuses(access, e, probing: probing) else { return n }
+                let next = Access(rawValue: access.rawValue + 1) ?? .peekPoke
+                noteFallback("tracee memory: \(access.name(writing: writing)): \(String(cString: strerror(e))): \(writing ? "writing" : "reading") through \(next.name(writing: writing)) instead")
+                if writing { Self.writing = next } else { reading = next }
+            }
+        }
+
+        private static func procMem(_ pid: pid_t, _ mode: Int32, _ body: (Int32) -> Int) -> Int {
+            let fd = Glibc.open("/proc/\(pid)/mem", mode | O_CLOEXEC)
+            guard fd >= 0 else { return -1 }
+            let n = body(fd)
+            let e = Glibc.errno
+            _ = Glibc.close(fd)
+            Glibc.errno = e
+            return n
+        }
+
+        static let PTRACE_PEEKDATA = 2, PTRACE_POKEDATA = 5
+        static let word = UInt64(MemoryLayout<UInt>.size)
+
+        private static func peekWord(_ pid: pid_t, _ at: UInt64) -> UInt? {
+            var err: Int32 = 0
+            let v = ck_ptrace_raw(PTRACE_PEEKDATA, pid, UInt(at), 0, &err)
+            if err != 0 { Glibc.errno = err; return nil }
+            return UInt(bitPattern: v)
+        }
+
+        private static func peek(_ pid: pid_t, _ buffer: UnsafeMutableRawBufferPointer, at address: UInt64) -> Int {
+            var done = 0
+            while done < buffer.count {
+                let at = address + UInt64(done)
+                let base = at & ~(word - 1), skip = Int(at - base)
+                guard var v = peekWord(pid, base) else { return done > 0 ? done : -1 }
+                let n = min(Int(word) - skip, buffer.count - done)
+                withUnsafeBytes(of: &v) { buffer.baseAddress!.advanced(by: done).copyMemory(from: $0.baseAddress!.advanced(by: skip), byteCount: n) }
+                done += n
+            }
+            return done
+        }
+
+        private static func poke(_ pid: pid_t, _ bytes: UnsafeRawBufferPointer, at address: UInt64) -> Int {
+            var done = 0
+            while done < bytes.count {
+                let at = address + UInt64(done)
+                let base = at & ~(word - 1), skip = Int(at - base)
+                let n = min(Int(word) - skip, bytes.count - done)
+                var v: UInt = 0
+                if n < Int(word) {
+                    // Part of a word: the bytes around it stay as they are.
+                    guard let old = peekWord(pid, base) else { return done > 0 ? done : -1 }
+                    v = old
+                }
+                withUnsafeMutableBytes(of: &v) { $0.baseAddress!.advanced(by: skip).copyMemory(from: bytes.baseAddress!.advanced(by: done), byteCount: n) }
+                var err: Int32 = 0
+                _ = ck_ptrace_raw(PTRACE_POKEDATA, pid, UInt(base), v, &err)
+                if err != 0 { Glibc.errno = err; return done > 0 ? done : -1 }
+                done += n
+            }
+            return done
+        }
     }
 
     /// Forks the command's process; the child runs `ck_trace_child` and never returns here.
@@ -252,10 +380,13 @@ public enum Trace {
         public var environment: [String]
         public var hostWorkingDirectory: String
         public var signalMask: sigset_t
+        /// setsid for the command; else it leads a process group of its own.
         public var newSession = false
-        public var filter: [UInt8]?
+        /// The controlling terminal, handed to the command's group before exec; -1: none.
+        public var foregroundTerminal: Int32 = -1
+        public var filter: [BPFCode]?
         /// Tried first, with a listener the tracer takes (see ck_trace_launch).
-        public var notifyFilter: [UInt8]?
+        public var notifyFilter: [BPFCode]?
         /// A candidate that fails with ENOEXEC is run as `/bin/sh CANDIDATE ARGS...`.
         public var shellFallback = false
         public init(candidates: [String], argv: [String], environment: [String], hostWorkingDirectory: String, signalMask: sigset_t) {
@@ -275,10 +406,28 @@ public enum Trace {
         public var status: Int32
     }
 
-    /// Starts the child (stopped by its own SIGSTOP, traced by us). `report` is the read end
-    /// of a close-on-exec pipe: it gets a failure record if the child never runs the command.
-    public static func startChild(_ l: ChildLaunch) throws(SysError) -> (pid: pid_t, report: Int32) {
-        let (readEnd, writeEnd) = try Files.pipe()
+    /// The traced child, as `startChild` left it.
+    public struct Child: Sendable {
+        public var pid: pid_t
+        /// The read end of a close-on-exec pipe: it gets a failure record if the child never
+        /// runs the command.
+        public var report: Int32
+        /// With a `notifyFilter`: where the child sends its seccomp listener (non-blocking;
+        /// see `receiveListener`), else -1.
+        public var listenerSocket: Int32
+    }
+
+    /// Starts the child (stopped by its own SIGSTOP, traced by us).
+    public static func startChild(_ l: ChildLaunch) throws(SysError) -> Child {
+        var sockets: (mine: Int32, theirs: Int32) = (-1, -1)
+        if l.notifyFilter != nil {
+            sockets = try Files.socketPair(Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_NONBLOCK.rawValue))
+        }
+        let readEnd: Int32, writeEnd: Int32
+        do { (readEnd, writeEnd) = try Files.pipe() } catch {
+            Files.close(sockets.mine); Files.close(sockets.theirs)
+            throw error
+        }
         let candidates = l.candidates.map { UnsafePointer(strdup($0)) }
         let argv = l.argv.map { strdup($0) } + [nil]
         let env = l.environment.map { strdup($0) } + [nil]
@@ -292,21 +441,23 @@ public enum Trace {
             free(cwd)
         }
         var mask = l.signalMask
-        let filter = l.filter ?? []
-        let notifyFilter = l.notifyFilter ?? []
+        let filter = sockFilters(l.filter)
+        let notifyFilter = sockFilters(l.notifyFilter)
         let parent = getpid()
         let pid = Glibc.fork()
         if pid < 0 {
+            let e = SysError.last("fork", "(the command)")
             Files.close(readEnd); Files.close(writeEnd)
-            throw SysError.last("fork", "(the command)")
+            Files.close(sockets.mine); Files.close(sockets.theirs)
+            throw e
         }
         if pid == 0 {
             candidates.withUnsafeBufferPointer { c in
               shell.withUnsafeMutableBufferPointer { sh in
                 argv.withUnsafeBufferPointer { a in
                     env.withUnsafeBufferPointer { e in
-                        filter.withUnsafeBytes { f in
-                          notifyFilter.withUnsafeBytes { nf in
+                        filter.withUnsafeBufferPointer { f in
+                          notifyFilter.withUnsafeBufferPointer { nf in
                             withUnsafePointer(to: &mask) { m in
                                 var t = ck_trace_launch()
                                 t.candidates = UnsafePointer(c.baseAddress)
@@ -316,10 +467,12 @@ public enum Trace {
                                 t.host_cwd = UnsafePointer(cwd)
                                 t.sigmask = UnsafeRawPointer(m)
                                 t.new_session = l.newSession ? 1 : 0
-                                t.filter = l.filter == nil ? nil : f.baseAddress
-                                t.filter_len = UInt16(filter.count / 8)
-                                t.notify_filter = l.notifyFilter == nil ? nil : nf.baseAddress
-                                t.notify_filter_len = UInt16(notifyFilter.count / 8)
+                                t.foreground_fd = l.foregroundTerminal
+                                t.filter = l.filter == nil ? nil : UnsafeRawPointer(f.baseAddress)
+                                t.filter_len = UInt16(clamping: filter.count)
+                                t.notify_filter = l.notifyFilter == nil ? nil : UnsafeRawPointer(nf.baseAddress)
+                                t.notify_filter_len = UInt16(clamping: notifyFilter.count)
+                                t.listener_socket = sockets.theirs
                                 t.report_fd = writeEnd
                                 t.parent = parent
                                 t.shell_argv = sh.isEmpty ? nil : sh.baseAddress
@@ -332,8 +485,17 @@ public enum Trace {
               }
             }
         }
+        // The command's group, from this side too (a fork: either side may run first).
+        if !l.newSession { Proc.setProcessGroup(pid, pid) }
         Files.close(writeEnd)
-        return (pid, readEnd)
+        Files.close(sockets.theirs)
+        return Child(pid: pid, report: readEnd, listenerSocket: sockets.mine)
+    }
+
+    /// The seccomp listener the child sent (ck_trace_child sends it right after the filter
+    /// went in); nil when it has not arrived (yet).
+    public static func receiveListener(_ child: Child) -> Int32? {
+        child.listenerSocket < 0 ? nil : Files.receiveDescriptor(child.listenerSocket)
     }
 
     /// Reads the child's failure record (nil: it ran the command, or reported nothing).
@@ -351,16 +513,17 @@ public enum Trace {
             return ChildFailure(step: "exec", errno: errno, candidate: shown, status: notFound ? 127 : 126)
         }
         let names: [ck_trace_step: String] = [
-            CK_TSTEP_TRACEME: "ptrace(PTRACE_TRACEME)", CK_TSTEP_SIGMASK: "sigprocmask", CK_TSTEP_SETSID: "setsid",
+            CK_TSTEP_TRACEME: "ptrace(PTRACE_TRACEME)", CK_TSTEP_SIGMASK: "sigprocmask", CK_TSTEP_SETSID: "setsid", CK_TSTEP_SETPGID: "setpgid",
             CK_TSTEP_PDEATHSIG: "prctl PR_SET_PDEATHSIG", CK_TSTEP_CHDIR: "chdir \(l.hostWorkingDirectory)",
             CK_TSTEP_NO_NEW_PRIVS: "prctl PR_SET_NO_NEW_PRIVS", CK_TSTEP_CLOSE_RANGE: "close_range", CK_TSTEP_STOP: "kill SIGSTOP",
+            CK_TSTEP_SEND_LISTENER: "send the seccomp listener to the supervisor (sendmsg SCM_RIGHTS)",
         ]
         return ChildFailure(step: names[step] ?? "start", errno: errno, candidate: nil, status: 125)
     }
 
     /// Forwards `signals` sent to burrow to `pid`, from a C handler (see ck_forward_signals_to).
-    public static func forwardSignals(_ signals: [Int32], to pid: pid_t, fromTerminalToo: Bool) {
-        _ = signals.withUnsafeBufferPointer { ck_forward_signals_to(pid, $0.baseAddress, Int32($0.count), fromTerminalToo ? 1 : 0) }
+    public static func forwardSignals(_ signals: [Int32], to pid: pid_t) {
+        _ = signals.withUnsafeBufferPointer { ck_forward_signals_to(pid, $0.baseAddress, Int32($0.count)) }
     }
 
     /// Can this process trace a child at all? (ptrace may be forbidden by Yama scope 3 or a

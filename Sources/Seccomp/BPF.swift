@@ -140,7 +140,7 @@ public enum BPFInterpreter {
 /// a conditional jump holds an 8-bit offset, so one whose target is farther than 255
 /// instructions is sent to an unconditional `ja` (32-bit offset) placed right after it.
 struct Assembler {
-    struct Label: Hashable { fileprivate let id: Int }
+    struct Label: Equatable { fileprivate let id: Int }
 
     private enum Item {
         case instruction(BPFInstruction)
@@ -172,16 +172,17 @@ struct Assembler {
     mutating func finish() throws(LayoutError) -> [BPFInstruction] {
         while true {
             let (address, labels) = layout()
-            var fixes: [(index: Int, far: [Bool])] = []
+            var fixes: [(index: Int, far: (jt: Bool, jf: Bool))] = []
             for (index, item) in items.enumerated() {
                 guard case .jump(_, _, let jt, let jf) = item else { continue }
                 let here = address[index]
-                let far = try [jt, jf].map { (l: Label) throws(LayoutError) -> Bool in
+                func isFar(_ l: Label) throws(LayoutError) -> Bool {
                     guard let to = labels[l] else { throw .unplacedLabel }
                     guard to > here else { throw .backwardJump }
                     return to - here - 1 > 255
                 }
-                if far.contains(true) { fixes.append((index, far)) }
+                let far = (jt: try isFar(jt), jf: try isFar(jf))
+                if far.jt || far.jf { fixes.append((index, far)) }
             }
             if fixes.isEmpty { break }
             // From the end, so that earlier indices stay valid. A conditional jump never
@@ -189,12 +190,12 @@ struct Assembler {
             for fix in fixes.reversed() {
                 guard case .jump(let code, let k, var jt, var jf) = items[fix.index] else { continue }
                 var trampolines: [Item] = []
-                if fix.far[0] {
+                if fix.far.jt {
                     let near = label()
                     trampolines += [.place(near), .always(jt)]
                     jt = near
                 }
-                if fix.far[1] {
+                if fix.far.jf {
                     let near = label()
                     trampolines += [.place(near), .always(jf)]
                     jf = near
@@ -222,14 +223,23 @@ struct Assembler {
         return out
     }
 
+    /// Where each label was placed, by its id (labels are numbered from 1 as they are made).
+    private struct Placements {
+        var pc: [Int]
+        subscript(_ l: Label) -> Int? {
+            l.id < pc.count && pc[l.id] >= 0 ? pc[l.id] : nil
+        }
+    }
+
     /// The address of each item (a label: of the instruction after it), and of each label.
-    private func layout() -> ([Int], [Label: Int]) {
+    private func layout() -> ([Int], Placements) {
         var address: [Int] = []
-        var labels: [Label: Int] = [:]
+        address.reserveCapacity(items.count)
+        var labels = Placements(pc: Array(repeating: -1, count: labelCount + 1))
         var pc = 0
         for item in items {
             address.append(pc)
-            if case .place(let l) = item { labels[l] = pc } else { pc += 1 }
+            if case .place(let l) = item { labels.pc[l.id] = pc } else { pc += 1 }
         }
         return (address, labels)
     }

@@ -100,8 +100,8 @@ public enum Architecture: String, CaseIterable, Equatable, Hashable, Sendable {
         }
     }
 
-    /// name -> number
-    public var syscalls: [String: Int32] {
+    /// name -> number, sorted by name.
+    public var syscalls: [(name: String, number: Int32)] {
         switch self {
         case .x86_64: return SyscallTables.x86_64
         case .i386: return SyscallTables.i386
@@ -109,7 +109,24 @@ public enum Architecture: String, CaseIterable, Equatable, Hashable, Sendable {
         }
     }
 
-    public func number(of name: String) -> Int32? { syscalls[name] }
+    /// By binary search: burrow compiles a filter at every start, and hashing a whole table
+    /// into a dictionary for the few names one filter uses cost more than the rest of the
+    /// compiler together.
+    public func number(of name: String) -> Int32? {
+        let table = syscalls
+        var low = 0, high = table.count
+        while low < high {
+            let mid = (low + high) / 2
+            if table[mid].name < name { low = mid + 1 } else { high = mid }
+        }
+        return low < table.count && table[low].name == name ? table[low].number : nil
+    }
+
+    /// number -> name, for callers that keep numbers (the ptrace engine's tables). Where
+    /// two names share a number, the first in alphabetical order.
+    public func name(of number: Int32) -> String? {
+        syscalls.first { $0.number == number }?.name
+    }
 
     /// The ABI this program was built for, nil on an architecture Burrow has no table for.
     public static var native: Architecture? {
@@ -332,25 +349,26 @@ public struct SeccompFilter: Equatable, Sendable {
             asm.ret(x32Action.returnValue)
             asm.place(native)
         }
-        // Rules grouped by number, in the order each call first appears.
+        // The calls in the order each first appears, then each call's rules in their order.
+        // (Plain arrays, no dictionary: a filter has at most a few hundred rules, and one is
+        // compiled at every start.)
+        let numbers = rules.map { abi.number(of: $0.syscall) }
         var order: [Int32] = []
-        var byNumber: [Int32: [SeccompRule]] = [:]
-        for rule in rules {
-            guard let nr = abi.number(of: rule.syscall) else { continue }
-            if byNumber[nr] == nil { order.append(nr) }
-            byNumber[nr, default: []].append(rule)
-        }
-        var bodies: [(Int32, Assembler.Label)] = []
+        order.reserveCapacity(rules.count)
+        for case let nr? in numbers where !order.contains(nr) { order.append(nr) }
+        var bodies: [Assembler.Label] = []
+        bodies.reserveCapacity(order.count)
         for nr in order {
             let body = asm.label(), next = asm.label()
             asm.jump(BPF.jeqK, UInt32(bitPattern: nr), then: body, else: next)
             asm.place(next)
-            bodies.append((nr, body))
+            bodies.append(body)
         }
         asm.ret(defaultAction.returnValue)
-        for (nr, body) in bodies {
+        for (nr, body) in zip(order, bodies) {
             asm.place(body)
-            for rule in byNumber[nr] ?? [] {
+            for i in numbers.indices where numbers[i] == nr {
+                let rule = rules[i]
                 let failed = asm.label()
                 for c in rule.conditions {
                     let passed = asm.label()

@@ -11,32 +11,42 @@ public enum SeccompProfiles {
         /// The system calls of a deny file, already read and checked (`DenyList.parse`).
         public var denied: [String]
         public var architectures: [Architecture]
+        /// The spec allows TIOCSTI and TIOCLINUX (`Security.allowTerminalInjection`).
+        public var allowTerminalInjection: Bool
 
-        public init(pidNamespace: Bool, denied: [String] = [], architectures: [Architecture] = Architecture.native?.abis ?? []) {
+        public init(pidNamespace: Bool, denied: [String] = [], architectures: [Architecture] = Architecture.native?.abis ?? [],
+                    allowTerminalInjection: Bool = false) {
             self.pidNamespace = pidNamespace
             self.denied = denied
             self.architectures = architectures
+            self.allowTerminalInjection = allowTerminalInjection
         }
     }
 
-    /// The filter of `profile`, nil for `.none`.
+    /// The command's filter: the profile's rules and, unless the spec allows it, the rule
+    /// against terminal injection (`TerminalInjection`). nil when there is nothing to filter.
+    ///
+    /// With a profile, the terminal rule is merged into the profile's program rather than
+    /// installed as a second filter (the kernel would apply both alike): one program runs on
+    /// each system call instead of two, and the ABIs stay the profile's (x32 refused, other
+    /// ABIs killed). It goes first, so no rule of a deny file can decide otherwise for it.
     public static func filter(_ profile: SeccompProfile, _ context: Context) -> SeccompFilter? {
         let rules: [SeccompRule]
         switch profile {
-        case .none: return nil
+        case .none:
+            return context.allowTerminalInjection ? nil : TerminalInjection.filter(architectures: context.architectures)
         case .default: rules = defaultRules(pidNamespace: context.pidNamespace)
         case .linuxUserChroot0: rules = linuxUserChroot0
         case .denyFile: rules = context.denied.map { SeccompRule($0, eperm) }
         }
-        return SeccompFilter(defaultAction: .allow, rules: rules, architectures: context.architectures)
+        let terminal = context.allowTerminalInjection ? [] : [TerminalInjection.rule]
+        return SeccompFilter(defaultAction: .allow, rules: terminal + rules, architectures: context.architectures)
     }
 
     static let eperm = SeccompAction.errno(SeccompErrno.EPERM)
 
     // Constants from the kernel's UAPI headers (the same on x86 and arm).
     static let CLONE_NEWUSER: UInt64 = 0x1000_0000
-    static let TIOCSTI: UInt64 = 0x5412
-    static let TIOCLINUX: UInt64 = 0x541C
     static let AF_UNSPEC: UInt64 = 0, AF_UNIX: UInt64 = 1, AF_INET: UInt64 = 2, AF_INET6: UInt64 = 10, AF_NETLINK: UInt64 = 16
 
     /// Changes to the kernel or the machine a build or a shell has no business making. The
@@ -69,9 +79,8 @@ public enum SeccompProfiles {
         rules += ["keyctl", "add_key", "request_key"].map { SeccompRule($0, eperm) }
         if !pidNamespace { rules += otherProcesses.map { SeccompRule($0, eperm) } }
         rules += userNamespaceRules
-        // Typing into the caller's terminal (TIOCSTI) and the console's selection and
-        // kernel messages (TIOCLINUX). Only the low 32 bits: the kernel's request is an int.
-        rules.append(SeccompRule("ioctl", where: [.arg(1, .in([TIOCSTI, TIOCLINUX]))], eperm))
+        // TIOCSTI and TIOCLINUX: refused under every profile unless the spec allows them
+        // (`filter` adds `TerminalInjection.rule`).
         return rules
     }
 
@@ -89,8 +98,8 @@ public enum SeccompProfiles {
     /// netlink with EAFNOSUPPORT. Calls the kernel added since, that do what the original
     /// denies by other means, are denied too: clone3 (ENOSYS, so that the CLONE_NEWUSER rule
     /// on clone cannot be sidestepped), the file-descriptor mount API next to `mount`, and
-    /// quotactl_fd next to `quotactl`. It has no TIOCSTI rule (the original has none either):
-    /// use `default` or `--new-session` for that.
+    /// quotactl_fd next to `quotactl`. It has no TIOCSTI rule of its own (the original has
+    /// none either): the terminal rule every filter gets unless allowed covers it.
     ///
     /// On i386, `socket` is covered but the older `socketcall(SYS_SOCKET, args)` is not: its
     /// family sits in memory a filter cannot read (the original skipped socket rules on x86

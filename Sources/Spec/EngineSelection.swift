@@ -86,12 +86,11 @@ extension String {
 /// would (the probe runs in the kernel layer), and what the host says about why not.
 public struct UserNamespaceProbe: Equatable, Sendable {
     public enum Step: Equatable, Sendable {
-        case clone, unshareMount, setgroups, uidMap, gidMap, mount
+        case clone, setgroups, uidMap, gidMap, mount
 
         var operation: String {
             switch self {
-            case .clone: return "clone (CLONE_NEWUSER)"
-            case .unshareMount: return "unshare (mount) in the new user namespace"
+            case .clone: return "clone (CLONE_NEWUSER, CLONE_NEWNS)"
             case .setgroups: return "write /proc/self/setgroups"
             case .uidMap: return "write /proc/self/uid_map"
             case .gidMap: return "write /proc/self/gid_map"
@@ -136,6 +135,11 @@ extension EngineSelection {
     /// filter (a container's profile); else the step and its error.
     public static func namespaceCause(_ p: UserNamespaceProbe, host: HostRestrictions) -> String {
         let failed = "\(p.step.operation): \(p.error)"
+        if host.apparmorRestrictsUserns == 1 {
+            // The user namespace is made, and its capabilities are then denied: the mount
+            // namespace in the same clone, an id map or a mount fails.
+            return "restricted by AppArmor: kernel.apparmor_restrict_unprivileged_userns=1 (a new user namespace gets no capabilities: \(failed))"
+        }
         if p.step == .clone {
             if host.unprivilegedUsernsClone == 0 {
                 return "unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone=0)"
@@ -144,9 +148,6 @@ extension EngineSelection {
             if p.limitReached { return "the limit of user namespaces is reached (\(failed); see user.max_user_namespaces)" }
             if host.seccompFiltered { return "a seccomp filter denies unshare: inside a container? (\(failed))" }
             return failed
-        }
-        if host.apparmorRestrictsUserns == 1 {
-            return "restricted by AppArmor: kernel.apparmor_restrict_unprivileged_userns=1 (a new user namespace gets no capabilities: \(failed))"
         }
         if host.seccompFiltered { return "a seccomp filter denies what a user namespace needs: inside a container? (\(failed))" }
         return "a user namespace can be made but not used (\(failed))"

@@ -43,6 +43,10 @@ public struct RootFS: Equatable, Sendable {
     public var path: HostPath
     public var readOnly: Bool
     public var overlay: RootOverlay?
+    /// The option just before ROOTFS on the command line, when it took arguments: one of
+    /// them may have been meant as the rootfs (`--bind /etc ROOTFS id` takes ROOTFS as the
+    /// bind's DEST and `id` as the rootfs). Only said when the rootfs cannot be opened.
+    public var takenAfter: OptionArguments?
 
     public init(path: HostPath, readOnly: Bool = false, overlay: RootOverlay? = nil) {
         self.path = path
@@ -286,6 +290,10 @@ public struct Security: Equatable, Sendable {
     public var noNewPrivileges = true
     /// The seccomp filter installed last, just before the command is executed.
     public var seccomp: SeccompProfile = .none
+    /// Let the command type into the caller's terminal (`ioctl` TIOCSTI, and TIOCLINUX on
+    /// a virtual console). Refused by default on every engine, whatever the profile: the
+    /// caller's shell would run what was typed once burrow has exited (CVE-2017-5226).
+    public var allowTerminalInjection = false
     public init() {}
 }
 

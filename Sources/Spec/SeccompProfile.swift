@@ -4,7 +4,8 @@ public enum SeccompProfile: Equatable, Sendable {
     /// No filter.
     case none
     /// EPERM for what a build or a shell never needs (kernel-changing calls, module loading,
-    /// bpf, perf, userfaultfd, keyrings, new user namespaces, TIOCSTI/TIOCLINUX...).
+    /// bpf, perf, userfaultfd, keyrings, new user namespaces...). TIOCSTI and TIOCLINUX are
+    /// refused under every profile (`Security.allowTerminalInjection`).
     case `default`
     /// linux-user-chroot's seccomp profile version 0.
     case linuxUserChroot0

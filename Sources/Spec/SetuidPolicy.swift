@@ -30,6 +30,20 @@ extension SandboxSpec {
     /// network namespace, or the host's instance of either, which the caller sees anyway).
     public static let setuidFilesystemTypes: Set<String> = ["proc", "sysfs", "tmpfs", "devpts", "mqueue"]
 
+    /// PRoot's -R and -S bind the host's /proc among their recommended paths (binds skipped
+    /// where the guest cannot have them: `optionalDestination`). Setuid mode refuses a procfs
+    /// as a bind source, for it would be the host's; for these convenience binds it mounts
+    /// the sandbox's own procfs instead (setuid mode always has a PID namespace), which is
+    /// what the guest wants from them. A /proc bind asked for by name stays, and is refused.
+    public func withOwnProcfsForRecommendedBinds() -> SandboxSpec {
+        var spec = self
+        spec.operations = operations.map { op in
+            if case .bind(let b) = op, b.optionalDestination, b.source.string == "/proc" { return .proc(dest: b.destination) }
+            return op
+        }
+        return spec
+    }
+
     /// The first reason this spec cannot run with a setuid-root burrow, for a caller with
     /// these real ids; nil when it can. Each message says why the option would be unsafe.
     public func setuidRefusal(callerUid: UInt32, callerGid: UInt32) -> SpecError? {

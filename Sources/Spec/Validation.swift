@@ -31,11 +31,80 @@ public enum OneLine {
     }
 }
 
+/// The kernel's limits on a path, checked before any engine runs, so that every engine
+/// refuses the same paths in the same words: the namespace engine would meet ENAMETOOLONG
+/// in `openat` (naming neither the option nor the path as given), the ptrace engine only
+/// when the guest used the path, or never.
+public enum PathLimit {
+    /// PATH_MAX (4096) counts the terminating NUL: a path has at most 4095 bytes.
+    public static let maxPathBytes = 4095
+    /// NAME_MAX: one component (between slashes) has at most 255 bytes.
+    public static let maxNameBytes = 255
+    /// How much of a path a message quotes before `…`.
+    static let quoted = 40
+
+    /// Why the kernel would refuse `path` with ENAMETOOLONG (`a path of 5005 bytes, more
+    /// than 4095: File name too long`); nil when it would not.
+    public static func problem(_ path: String) -> String? {
+        let bytes = path.utf8.count
+        if bytes > maxPathBytes {
+            return "a path of \(bytes) bytes, more than \(maxPathBytes): File name too long"
+        }
+        for component in path.utf8.split(separator: UInt8(ascii: "/")) where component.count > maxNameBytes {
+            let name = shortened(String(decoding: component, as: UTF8.self))
+            return "a name of \(component.count) bytes in it (\(name)), more than \(maxNameBytes): File name too long"
+        }
+        return nil
+    }
+
+    /// `what PATH…: problem` for a path over a limit (`--tmpfs /tmp/xxx…: a path of ...`);
+    /// nil when it is within them. `what` is an option name or the spec's word for the path.
+    public static func message(_ path: String, what: String) -> String? {
+        problem(path).map { "\(what) \(shortened(path)): \($0)" }
+    }
+
+    /// The first characters of a long path, then `…`.
+    static func shortened(_ text: String) -> String {
+        text.count > quoted ? String(text.prefix(quoted)) + "…" : text
+    }
+}
+
 extension SandboxSpec {
+    /// Every path the spec holds with the spec's word for it, for the checks that apply to
+    /// all of them alike (`PathLimit`).
+    public var namedPaths: [(what: String, path: String)] {
+        var out: [(String, String)] = [("rootfs", root.path.string)]
+        if case .keep(let dir) = root.overlay { out.append(("overlay directory", dir.string)) }
+        for op in operations {
+            switch op {
+            case .bind(let b):
+                out.append(("bind source", b.source.string))
+                out.append(("bind destination", b.destination.description))
+            case .tmpfs(let d, _, _): out.append(("tmpfs destination", d.description))
+            case .proc(let d): out.append(("proc destination", d.description))
+            case .dev(let d): out.append(("dev destination", d.description))
+            case .mqueue(let d): out.append(("mqueue destination", d.description))
+            case .dir(let d, _): out.append(("directory", d.description))
+            case .symlink(let target, let d):
+                out.append(("symlink target", target))
+                out.append(("symlink", d.description))
+            case .remountReadOnly(let d): out.append(("read-only remount of", d.description))
+            case .filesystem(let f): out.append(("\(f.type) destination", f.destination.description))
+            }
+        }
+        if let d = process.chdir { out.append(("working directory", d.description)) }
+        if let f = process.pidFile { out.append(("pid file", f.string)) }
+        if let f = identity.fakeDatabase { out.append(("fake database", f.string)) }
+        return out
+    }
+
     /// Returns the first problem found, in the order a user would want to hear about them.
     public func validate() throws(SpecError) {
         if process.argv.isEmpty || process.argv[0].isEmpty {
             throw SpecError("the command is empty")
+        }
+        for (what, path) in namedPaths {
+            if let message = PathLimit.message(path, what: what) { throw SpecError(message) }
         }
         if let name = process.hostname {
             if !namespaces.uts { throw SpecError("--hostname needs --unshare-uts (or --unshare-all)") }

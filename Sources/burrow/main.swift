@@ -67,7 +67,19 @@ let status: Int32 = {
         SetuidMode.giveUp(setuidCaller)
         switch engine {
         case .auto, .namespace, .setuid:
-            return NamespaceEngine.run(spec)
+            // auto: the host may still refuse the namespaces where the probe got them (a
+            // profile that denies unshare but not clone); then, before anything of the
+            // sandbox exists, the ptrace engine runs the command instead, if it can express
+            // the spec.
+            let fallback = spec.engine == .auto && unavailable(.ptrace) == nil && PtraceEngine.refusal(spec) == nil
+            switch NamespaceEngine.attempt(spec, fallThrough: fallback) {
+            case .finished(let status): return status
+            case .hostDenied(let why):
+                if spec.verbose {
+                    printError("\(frontEnd.name): engine namespace failed during set-up: \(why.split(separator: "\n").first ?? ""); engine ptrace (auto)")
+                }
+                return PtraceEngine.run(spec)
+            }
         case .ptrace:
             return PtraceEngine.run(spec)
         }
@@ -141,7 +153,6 @@ extension UserNamespaceProbe {
         let step: Step
         switch f.step {
         case .clone: step = .clone
-        case .unshareMount: step = .unshareMount
         case .setgroups: step = .setgroups
         case .uidMap: step = .uidMap
         case .gidMap: step = .gidMap

@@ -30,6 +30,46 @@ struct BurrowCommandLineTests {
                                  .dir(dest: GuestPath(components: ["\u{301}x"]), mode: nil)])
     }
 
+    /// `burrow --bind /etc ROOTFS id`: ROOTFS went to --bind as its DEST and `id` became
+    /// the rootfs; the spec keeps what the option took, for the message if the rootfs fails.
+    @Test(arguments: [
+        (["--bind", "/etc", "/srv/root", "id"], OptionArguments(option: "--bind", metavars: ["SRC", "DEST"], values: ["/etc", "/srv/root"])),
+        (["--tmpfs", "/tmp", "/srv/root"], OptionArguments(option: "--tmpfs", metavars: ["DEST"], values: ["/tmp"])),
+        (["--bind", "/a", "/b", "--unshare-pid", "/srv/root"], nil),
+        (["/srv/root", "--bind", "/a", "/b"], nil),
+    ] as [([String], OptionArguments?)])
+    func theOptionBeforeTheRootfs(_ args: [String], _ taken: OptionArguments?) throws {
+        #expect(try spec(args).root.takenAfter == taken)
+    }
+
+    @Test func missingRootfsSaysWhatTheOptionBeforeTook() {
+        #expect(throws: UsageError("missing ROOTFS: the directory that becomes / (--bind takes SRC DEST: here SRC=/etc DEST=/srv/root)")) {
+            try BurrowCommandLine.parse(["--bind", "/etc", "/srv/root"])
+        }
+    }
+
+    /// Over PATH_MAX or NAME_MAX: refused while parsing, the option named, on every engine alike.
+    @Test(arguments: [
+        (["--tmpfs", "/tmp/" + String(repeating: "x", count: 5000), "/r"], "--tmpfs /tmp/"),
+        (["--bind", "/" + String(repeating: "s", count: 256), "/d", "/r"], "--bind /sss"),
+        (["--ro-bind", "/s", "/" + String(repeating: "d", count: 256), "/r"], "--ro-bind /ddd"),
+        (["--dir", "/" + String(repeating: "d", count: 256), "/r"], "--dir /ddd"),
+        (["--symlink", "t", "/" + String(repeating: "d", count: 256), "/r"], "--symlink /ddd"),
+        (["--chdir", "/" + String(repeating: "d", count: 256), "/r"], "--chdir /ddd"),
+        (["--pidfile", "/" + String(repeating: "p", count: 256), "/r"], "--pidfile /ppp"),
+        (["--root-overlay", "/" + String(repeating: "o", count: 256), "/r"], "--root-overlay /ooo"),
+        (["--fake-db", "/" + String(repeating: "f", count: 256), "/r"], "--fake-db /fff"),
+        (["/" + String(repeating: "r", count: 256)], "ROOTFS /rrr"),
+    ])
+    func pathLimitsNameTheOption(_ args: [String], _ prefix: String) {
+        #expect {
+            try BurrowCommandLine.parse(args)
+        } throws: { error in
+            guard let message = (error as? UsageError)?.message else { return false }
+            return message.hasPrefix(prefix) && message.hasSuffix(": File name too long")
+        }
+    }
+
     @Test func minimal() throws {
         let s = try spec(["/srv/root"])
         #expect(s.root.path == HostPath("/srv/root"))
@@ -211,11 +251,44 @@ struct DocumentationTests {
         try String(contentsOfFile: root + "/" + path, encoding: .utf8)
     }
 
+    @Test func prootManPageDocumentsEveryOption() throws {
+        let man = try Self.read("docs/proot.1").replacingOccurrences(of: "\\-", with: "-")
+        for option in PRootCommandLine.table {
+            for name in option.names { #expect(man.contains(name), "docs/proot.1 lacks \(name)") }
+        }
+        #expect(man.contains("PRoot \(PRootCommandLine.compatibleWith)"), "docs/proot.1 names the PRoot release the command line follows")
+    }
+
     @Test func manPageDocumentsEveryOption() throws {
         // In roff, "-" in option names is written "\-".
         let man = try Self.read("docs/burrow.1").replacingOccurrences(of: "\\-", with: "-")
         for option in BurrowCommandLine.options {
             for name in option.names { #expect(man.contains(name), "docs/burrow.1 lacks \(name)") }
         }
+    }
+}
+
+/// What `--help` prints fits an 80-column terminal, under every name.
+struct HelpWidthTests {
+    /// Columns as a terminal shows them: a tab moves to the next multiple of 8.
+    static func columns(_ line: Substring) -> Int {
+        line.reduce(0) { at, c in c == "\t" ? (at / 8 + 1) * 8 : at + 1 }
+    }
+
+    @Test(arguments: FrontEnds.all.map(\.name))
+    func everyLineFitsEightyColumns(_ name: String) {
+        let help = FrontEnds.named(name).help()
+        let wide = help.split(separator: "\n").filter { Self.columns($0) > HelpText.width }
+        #expect(wide.isEmpty, "\(name) --help has lines wider than 80 columns:\n\(wide.joined(separator: "\n"))")
+    }
+
+    @Test(arguments: [
+        ("a b c", 80, ["a b c"]),
+        ("one two three", 7, ["one two", "three"]),
+        ("a verylongword b", 4, ["a", "verylongword", "b"]),
+        ("", 10, [""]),
+    ])
+    func wrap(_ text: String, _ columns: Int, _ expected: [String]) {
+        #expect(HelpText.wrap(text, columns: columns) == expected)
     }
 }

@@ -13,6 +13,17 @@ private func spec(_ args: [String]) throws -> SandboxSpec {
 }
 
 struct LinuxUserChrootCommandLineTests {
+    @Test func theOptionBeforeRootdirIsNamedWhenProgramIsMissing() throws {
+        #expect(throws: UsageError("missing PROGRAM after ROOTDIR 'id' (--mount-bind takes SOURCE DEST: here SOURCE=/etc DEST=/srv/root): linux-user-chroot [OPTIONS] ROOTDIR PROGRAM ARGS...")) {
+            try LinuxUserChrootCommandLine.parse(["--mount-bind", "/etc", "/srv/root", "id"])
+        }
+        guard case .run(let s) = try LinuxUserChrootCommandLine.parse(["--mount-bind", "/etc", "/srv/root", "id", "-u"]) else {
+            Issue.record("expected a run")
+            return
+        }
+        #expect(s.root.takenAfter == OptionArguments(option: "--mount-bind", metavars: ["SOURCE", "DEST"], values: ["/etc", "/srv/root"]))
+    }
+
     @Test func minimal() throws {
         let s = try spec(["/srv/chroot", "make", "all"])
         #expect(s.root.path == HostPath("/srv/chroot"))

@@ -2,6 +2,15 @@ import Testing
 @testable import BurrowFrontEnds
 @testable import BurrowSpec
 
+/// The spec a front-end's command line builds; nil (and an issue) when it builds none.
+private func spec(_ args: [String], frontEnd: String = "burrow") throws -> SandboxSpec? {
+    guard case .run(let s) = try FrontEnds.named(frontEnd).parse(args, HostFacts()) else {
+        Issue.record("not a run: \(args)")
+        return nil
+    }
+    return s
+}
+
 struct SeccompOptionTests {
     @Test(arguments: [
         ([], SeccompProfile.none),
@@ -12,10 +21,7 @@ struct SeccompOptionTests {
         (["--seccomp", "/etc/burrow/deny"], .denyFile(HostPath("/etc/burrow/deny"))),
     ])
     func profiles(args: [String], expected: SeccompProfile) throws {
-        guard case .run(let s) = try BurrowCommandLine.parse(args + ["root"]) else {
-            Issue.record("not a run")
-            return
-        }
+        guard let s = try spec(args + ["root"]) else { return }
         #expect(s.security.seccomp == expected)
     }
 
@@ -36,6 +42,33 @@ struct SeccompOptionTests {
             if !e.message.contains(fragment) { Issue.record("message '\(e.message)' lacks '\(fragment)'") }
             return true
         }
+    }
+
+    /// Terminal injection (TIOCSTI) is refused unless `--allow-terminal-injection` says
+    /// otherwise, whatever the profile; the compatibility front-ends have no such option.
+    @Test(arguments: [
+        ([String](), false), (["--allow-terminal-injection"], true),
+        (["--seccomp", "default", "--allow-terminal-injection"], true), (["--seccomp", "default"], false),
+        (["--new-session"], false),
+    ])
+    func terminalInjection(args: [String], allowed: Bool) throws {
+        guard let s = try spec(args + ["root"]) else { return }
+        #expect(s.security.allowTerminalInjection == allowed)
+    }
+
+    @Test(arguments: [
+        ("proot", ["-r", "/srv/root", "true"]), ("linux-user-chroot", ["--seccomp-profile-version", "0", "/srv/root", "true"]),
+        ("linux-user-chroot", ["/srv/root", "true"]), ("jchroot", ["/srv/root", "true"]),
+    ])
+    func compatibilityFrontEndsRefuseTerminalInjection(name: String, args: [String]) throws {
+        guard let s = try spec(args, frontEnd: name) else { return }
+        #expect(!s.security.allowTerminalInjection)
+    }
+
+    @Test func helpLineOfTheOptionFitsEightyColumns() {
+        let lines = BurrowCommandLine.help.split(separator: "\n").filter { $0.contains("--allow-terminal-injection") }
+        #expect(lines.count == 1)
+        for line in lines { #expect(line.count <= 80, "\(line)") }
     }
 
     @Test func helpShowsTheProfiles() {

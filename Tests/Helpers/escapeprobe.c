@@ -27,18 +27,44 @@
 //                          /proc/PID/root/MARKER (NAME ancN_root) and PTRACE_ATTACH (ancN_ptrace)
 //   ptrace:PID             PTRACE_ATTACH to PID (detached again if it worked)
 //   kill0:PID              kill(PID, 0)
+//   prlimit:PID            prlimit(PID, RLIMIT_CORE, unlimited): another process's limits
+//   killpg:SIG             kill(0, SIG): the probe's process group (SIG: KILL, STOP, TSTP, TERM
+//                          or a number); reported only if the probe is still there after it
+//   killpgrp:SIG           kill(-getpgrp(), SIG): the same group, named by number
+//   killppid:SIG           kill(getppid(), SIG): the parent (burrow's init)
+//   daemon:ARG             fork a child into a session of its own that runs /bin/sleep ARG;
+//                          prints daemon=PID once it runs
+//   untraced:ARG           clone(CLONE_UNTRACED | SIGCHLD) a child into a session of its own
+//                          that sleeps for ARG seconds, making no path call (its argv, the
+//                          probe's, holds "untraced:ARG"); prints untraced=PID once it
+//                          runs, or the errno of clone
+//   uring_open:MARKER      openat(MARKER) as an io_uring operation, made by the kernel
+//                          without a system call of the probe's: ESCAPED if it opened it
+//   fg                     fg=yes if stdin is a terminal whose foreground group is the probe's
+//                          (it may read from it), fg=no if not, or the errno
+//   pgleader               pgleader=yes if the probe leads its process group, else no
+//   tag:ANY                nothing: a mark in the argv to find the probe by
 //   ids                    real, effective and saved uid, and the effective capabilities
+//   tiocsti:FD             ioctl(FD, TIOCSTI, "A"): types A into that terminal
+//   tiocsti_high:FD        the same with bits set above the request's 32 ("B")
+//   tiocsti_i386:FD        the same through the i386 ABI, int $0x80 ("C"; x86_64 only)
+//   tioclinux:FD           ioctl(FD, TIOCLINUX, TIOCL_GETSHIFTSTATE): only reads, and on
+//                          a pseudo-terminal the kernel says ENOTTY
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/io_uring.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -76,6 +102,7 @@ static const char *name_of(int e) {
     case ENOSYS: return "ENOSYS";
     case ELOOP: return "ELOOP";
     case ENODEV: return "ENODEV";
+    case ENOTTY: return "ENOTTY";
     default: return NULL;
     }
 }
@@ -171,12 +198,68 @@ static void try_ptrace(const char *name, pid_t pid) {
     }
 }
 
+static int signal_arg(const char *s) {
+    static const struct { const char *name; int sig; } names[] = {
+        {"KILL", SIGKILL}, {"STOP", SIGSTOP}, {"TSTP", SIGTSTP}, {"TERM", SIGTERM}, {"CONT", SIGCONT},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(s, names[i].name)) return names[i].sig;
+    return atoi(s);
+}
+
 /// Makes the call, then reads errno (an argument list may be evaluated in any order).
 #define CALL(name, call) do { errno = 0; long r_ = (call); report(name, r_, errno); } while (0)
 
 static pid_t pid_arg(const char *s) {
     if (!strcmp(s, "ppid")) return getppid();
     return (pid_t)atoi(s);
+}
+
+// What the terminal attempts type: a global, so that its address fits the i386 ABI's
+// 32-bit pointers in this static, non-PIE program.
+static char typed[] = "ABC";
+
+#if defined(__x86_64__)
+static long int80(long nr, long a, long b, long c) {
+    long r;
+    __asm__ volatile("int $0x80" : "=a"(r) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory", "r8", "r9", "r10", "r11");
+    return r;
+}
+#endif
+
+/// openat(AT_FDCWD, path) through a one-entry io_uring: the fd, or -errno.
+static long uring_open(const char *path) {
+    struct io_uring_params p;
+    memset(&p, 0, sizeof p);
+    int ring = (int)syscall(SYS_io_uring_setup, 1, &p);
+    if (ring < 0) return -errno;
+    char *sq = mmap(NULL, p.sq_off.array + p.sq_entries * sizeof(unsigned), PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQ_RING);
+    char *cq = mmap(NULL, p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe), PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_CQ_RING);
+    struct io_uring_sqe *sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE,
+                                     MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQES);
+    if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED) return -ENOMEM;
+    memset(&sqes[0], 0, sizeof sqes[0]);
+    sqes[0].opcode = IORING_OP_OPENAT;
+    sqes[0].fd = AT_FDCWD;
+    sqes[0].addr = (unsigned long)path;
+    sqes[0].open_flags = O_RDONLY | O_CLOEXEC;
+    ((unsigned *)(sq + p.sq_off.array))[0] = 0;
+    __atomic_store_n((unsigned *)(sq + p.sq_off.tail), 1, __ATOMIC_RELEASE);
+    if (syscall(SYS_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0) return -errno;
+    return ((struct io_uring_cqe *)(cq + p.cq_off.cqes))[0].res;
+}
+
+/// The untraced child: out of reach of PTRACE_O_TRACECLONE and PTRACE_O_EXITKILL.
+static int untraced_seconds, untraced_pipe;
+static int untraced_child(void) {
+    setsid();
+    char one = 1;
+    (void)!write(untraced_pipe, &one, 1);
+    struct timespec t = {untraced_seconds, 0};
+    syscall(SYS_nanosleep, &t, NULL);
+    return 0;
 }
 
 int main(int argc, char **argv) {
@@ -269,8 +352,57 @@ int main(int argc, char **argv) {
             }
         } else if (!strcmp(op, "ptrace") && a) {
             try_ptrace(name, pid_arg(a));
+        } else if (!strcmp(op, "prlimit") && a) {
+            struct rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY};
+            report(name, prlimit(pid_arg(a), RLIMIT_CORE, &unlimited, NULL), errno);
         } else if (!strcmp(op, "kill0") && a) {
             CALL(name, kill(pid_arg(a), 0));
+        } else if (!strcmp(op, "killpg") && a) {
+            CALL(name, kill(0, signal_arg(a)));
+        } else if (!strcmp(op, "killpgrp") && a) {
+            CALL(name, kill(-getpgrp(), signal_arg(a)));
+        } else if (!strcmp(op, "killppid") && a) {
+            CALL(name, kill(getppid(), signal_arg(a)));
+        } else if (!strcmp(op, "daemon") && a) {
+            // The pipe closes on exec: its EOF says the sleep runs.
+            int p[2];
+            if (pipe2(p, O_CLOEXEC) != 0) { report(name, -1, errno); continue; }
+            pid_t child = fork();
+            if (child == 0) {
+                close(p[0]);
+                setsid();
+                execl("/bin/sleep", "sleep", a, (char *)NULL);
+                _exit(127);
+            }
+            close(p[1]);
+            char c;
+            while (read(p[0], &c, 1) > 0) {}
+            close(p[0]);
+            if (child < 0) report(name, -1, errno); else printf("daemon=%d\n", (int)child);
+        } else if (!strcmp(op, "untraced") && a) {
+            int p[2];
+            if (pipe2(p, O_CLOEXEC) != 0) { report(name, -1, errno); continue; }
+            untraced_seconds = atoi(a);
+            untraced_pipe = p[1];
+            // A fork, made by clone(2) with the flag no tracer can override.
+            long child = syscall(SYS_clone, CLONE_UNTRACED | SIGCHLD, 0, NULL, NULL, 0);
+            if (child == 0) _exit(untraced_child());
+            int e = errno;
+            close(p[1]);
+            if (child < 0) { close(p[0]); report(name, -1, e); continue; }
+            char c;
+            (void)!read(p[0], &c, 1);
+            close(p[0]);
+            printf("untraced=%ld\n", child);
+        } else if (!strcmp(op, "uring_open") && a) {
+            long fd = uring_open(a);
+            if (fd >= 0) printf("%s=ESCAPED\n", name); else report(name, -1, (int)-fd);
+        } else if (!strcmp(op, "fg")) {
+            pid_t fg = tcgetpgrp(0);
+            if (fg < 0) report("fg", -1, errno); else printf("fg=%s\n", fg == getpgrp() ? "yes" : "no");
+        } else if (!strcmp(op, "pgleader")) {
+            printf("pgleader=%s\n", getpgrp() == getpid() ? "yes" : "no");
+        } else if (!strcmp(op, "tag")) {
         } else if (!strcmp(op, "ids")) {
             uid_t r, e, s;
             getresuid(&r, &e, &s);
@@ -278,6 +410,18 @@ int main(int argc, char **argv) {
             struct __user_cap_data_struct d[2] = {{0}};
             syscall(SYS_capget, &h, d);
             printf("ids=%u %u %u\ncapeff=%08x%08x\n", r, e, s, d[1].effective, d[0].effective);
+        } else if (!strcmp(op, "tiocsti") && a) {
+            CALL(name, syscall(SYS_ioctl, atoi(a), TIOCSTI, &typed[0]));
+        } else if (!strcmp(op, "tiocsti_high") && a) {
+            CALL(name, syscall(SYS_ioctl, atoi(a), 0xFFFFFFFF00000000UL | TIOCSTI, &typed[1]));
+#if defined(__x86_64__)
+        } else if (!strcmp(op, "tiocsti_i386") && a) {
+            long r = int80(54 /* ioctl */, atoi(a), TIOCSTI, (long)&typed[2]);
+            report(name, r < 0 && r > -4096 ? -1 : r, (int)-r);
+#endif
+        } else if (!strcmp(op, "tioclinux") && a) {
+            char subcode = 6;  // TIOCL_GETSHIFTSTATE
+            CALL(name, syscall(SYS_ioctl, atoi(a), TIOCLINUX, &subcode));
         } else {
             printf("%s=unknown-probe\n", name);
         }

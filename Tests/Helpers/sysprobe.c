@@ -151,12 +151,20 @@ int main(int argc, char **argv) {
         PROBE("tiocsti_badfd", syscall(SYS_ioctl, -1, TIOCSTI, &c))            // EBADF
         PROBE("tiocsti_high_bits", syscall(SYS_ioctl, -1, 0x100000000L | TIOCSTI, &c))
         PROBE("tioclinux", syscall(SYS_ioctl, -1, TIOCLINUX, &c))
-        PROBE("tiocsti_stdin", syscall(SYS_ioctl, 0, TIOCSTI, &c))             // into the terminal
         PROBE("tcgets_badfd", syscall(SYS_ioctl, -1, TCGETS, &c))              // allowed: EBADF
         // linux-user-chroot-0
         PROBE("personality", syscall(SYS_personality, 0xffffffffL))            // query
         PROBE("mount", syscall(SYS_mount, 0, 0, 0, 0, 0))
         PROBE("pivot_root", syscall(SYS_pivot_root, 0, 0))
+        // Docker's default profile (scripts/restricted-host --docker)
+        PROBE("clone_newuts", syscall(SYS_clone, CLONE_NEWUTS | CLONE_FS, 0, 0, 0, 0)) // EINVAL
+        PROBE("kcmp", syscall(SYS_kcmp, 0, 0, 99, 0, 0))                       // bad type: EINVAL
+        PROBE("personality_linux32", syscall(SYS_personality, 0x0008L))         // PER_LINUX32
+        PROBE("personality_no_randomize", syscall(SYS_personality, 0x0040000L)) // ADDR_NO_RANDOMIZE
+        PROBE("process_vm_writev", syscall(SYS_process_vm_writev, 0, 0, 0, 0, 0, 1)) // flags: EINVAL
+        PROBE("process_madvise", syscall(SYS_process_madvise, -1, 0, 0, 0, 0))  // EBADF
+        // NULL filter: EFAULT where a listener may be had, else EINVAL (or the filter's errno)
+        PROBE("seccomp_listener", syscall(SYS_seccomp, 1 /* SET_MODE_FILTER */, 8 /* NEW_LISTENER */, 0))
         PROBE("unshare_ipc", syscall(SYS_unshare, CLONE_NEWIPC | CLONE_IO))    // EINVAL
         PROBE("modify_ldt", syscall(SYS_modify_ldt, 99, 0, 0))                 // bad func: ENOSYS
         PROBE("mbind", syscall(SYS_mbind, 0, 0, 99, 0, 0, 0))                  // bad mode: EINVAL

@@ -94,6 +94,76 @@ struct ErrorTests {
         #expect(hostMounts(mentioning: root.path).isEmpty)
     }
 
+    /// `burrow --bind /etc ROOTFS id`: --bind took ROOTFS as its DEST and `id` became the
+    /// rootfs. The message says which option took which argument, on every engine and under
+    /// linux-user-chroot's name too.
+    @Test("An option that took the rootfs meant is named with what it took", arguments: Engine.allCases)
+    func optionTookTheRootfs(_ engine: Engine) async {
+        let root = await makePrivateRootfs()
+        defer { root.remove() }
+        let before = treeListing(root.path)
+        let r = await burrow(engine: engine, ["--bind", "/etc", root.path, "id"])
+        expectStatus(r, 125)
+        expectStderr(r, contains: "--bind takes SRC DEST: here SRC=/etc DEST=\(root.path), so 'id' was taken as the rootfs: No such file or directory")
+        #expect(treeListing(root.path) == before)
+
+        let tool = await runTool("linux-user-chroot", ["--mount-bind", "/etc", root.path, "id"])
+        expectStatus(tool, 1)
+        expectStderr(tool, contains: "missing PROGRAM after ROOTDIR 'id' (--mount-bind takes SOURCE DEST: here SOURCE=/etc DEST=\(root.path))")
+    }
+
+    /// An empty directory as rootfs: the kernel says only "No such file or directory"; the
+    /// message says the command was looked for inside the rootfs, and that a rootfs without
+    /// /bin is no root file system. A command missing from a real rootfs gets the first part.
+    @Test("A command not found says it was looked for inside the rootfs", arguments: Engine.allCases)
+    func commandNotFoundInTheRootfs(_ engine: Engine) async {
+        let empty = makeTempDir(owner: testUser)
+        defer { empty.remove() }
+        let shell = await burrow(engine: engine, [empty.path])
+        expectStatus(shell, 127)
+        expectStderr(shell, contains: "exec /bin/sh: No such file or directory\n  hint: /bin/sh is looked for inside the rootfs \(empty.path), not on the host")
+        expectStderr(shell, contains: "\(empty.path) has no /bin: is it a root file system? scripts/make-rootfs DIR")
+        #expect(directoryEntries(empty.path).isEmpty)
+
+        let missing = await burrow(engine: engine, [Harness.sharedRootfs, "no-such-command-burrow"])
+        expectStatus(missing, 127)
+        expectStderr(missing, contains: "no-such-command-burrow is looked for along PATH inside the rootfs \(Harness.sharedRootfs)")
+        expectStderr(missing, lacks: "is it a root file system?")
+    }
+
+    /// PATH_MAX (4095 bytes and the NUL) and NAME_MAX (255) are the spec's: both engines
+    /// refuse the same paths before anything starts, in the same words, naming the option.
+    @Test("Paths over PATH_MAX or NAME_MAX: refused alike on every engine, the option named", arguments: Engine.allCases)
+    func pathLimits(_ engine: Engine) async {
+        let root = await makePrivateRootfs()
+        defer { root.remove() }
+        let before = treeListing(root.path)
+        let long = "/tmp/" + String(repeating: "x", count: 5000)
+        let tmpfs = await burrow(engine: engine, ["--tmpfs", long, root.path] + sh("echo RAN-COMMAND"))
+        expectStatus(tmpfs, 125)
+        expectStderr(tmpfs, contains: "burrow: --tmpfs /tmp/\(String(repeating: "x", count: 35))…: a path of 5005 bytes, more than 4095: File name too long")
+        expectStdout(tmpfs, lacks: "RAN-COMMAND")
+
+        let name = "/" + String(repeating: "n", count: 256)
+        let bind = await burrow(engine: engine, ["--bind", name, "/mnt", root.path] + sh("echo RAN-COMMAND"))
+        expectStatus(bind, 125)
+        expectStderr(bind, contains: "--bind /nnn")
+        expectStderr(bind, contains: "a name of 256 bytes in it")
+        expectStderr(bind, contains: "more than 255: File name too long")
+        #expect(treeListing(root.path) == before)
+
+        let prootBind = await runTool("proot", ["-r", root.path, "-b", "/etc:" + long, "/bin/true"])
+        expectStatus(prootBind, 1)
+        expectStderr(prootBind, contains: "proot: -b /tmp/xxx")
+        expectStderr(prootBind, contains: "a path of 5005 bytes, more than 4095: File name too long")
+
+        // At the limit of a name: accepted, on both engines.
+        let fits = "/tmp/" + String(repeating: "f", count: 255)
+        let ok = await burrow(engine: engine, ["--tmpfs", "/tmp", "--tmpfs", fits, root.path] + sh("test -d \(fits) && echo fits"))
+        expectSuccess(ok)
+        expectLines(ok, ["fits"])
+    }
+
     @Test("--help exits 0 and lists the options", arguments: ["--help", "-h"])
     func help(_ flag: String) async {
         let r = await burrow([flag])
@@ -105,6 +175,18 @@ struct ErrorTests {
         ] {
             expectStdout(r, contains: option)
         }
+    }
+
+    @Test("--help fits an 80-column terminal under every name", arguments: ["burrow", "proot", "jchroot", "linux-user-chroot"])
+    func helpFitsEightyColumns(_ name: String) async {
+        let r = name == "burrow" ? await burrow(["--help"]) : await runTool(name, ["--help"])
+        expectSuccess(r)
+        #expect(r.stdout.contains("Usage"))
+        // A tab moves to the next multiple of 8, as on a terminal.
+        let wide = r.stdout.split(separator: "\n").filter { line in
+            line.reduce(0) { at, c in c == "\t" ? (at / 8 + 1) * 8 : at + 1 } > 80
+        }
+        #expect(wide.isEmpty, "\(name) --help has lines wider than 80 columns:\n\(wide.joined(separator: "\n"))")
     }
 
     @Test("--help wins over a rootfs and command after it")

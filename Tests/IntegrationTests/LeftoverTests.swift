@@ -88,6 +88,33 @@ struct LeftoverTests {
         await expectNothingLeft(rootfs: root, listing: before, marker: marker, grace: 1)
     }
 
+    /// A rootfs the user owns with mode 0555 (and a 0555 directory in it), as an unpacked
+    /// read-only image is: the namespace engine's init, root in its user namespace, may make
+    /// mount points there, the cleaner (the user, no capabilities) must still remove them.
+    @Test("In a rootfs of mode 0555 the user owns: nothing left, the modes as they were", arguments: Engine.allCases)
+    func readOnlyModeRootfs(_ engine: Engine) async {
+        let scene = await Scene.make()
+        defer {
+            chmod(scene.root.path, 0o755)
+            chmod(scene.root.at("/usr"), 0o755)
+            scene.tearDown()
+        }
+        let (root, w, marker, before) = (scene.root, scene.work, scene.marker, scene.before)
+        chmod(root.path, 0o555)
+        chmod(root.at("/usr"), 0o555)
+        let r = await burrow(
+            engine: engine,
+            ["--ro-bind", "/etc", "/mnt/x", "--tmpfs", "/usr/new/sub"] + Self.creatingSteps(w) + [root.path]
+                + sh("test -f /mnt/x/passwd && test -d /usr/new/sub && test -d /newdir3 && echo set-up"))
+        expectSuccess(r)
+        expectLines(r, ["set-up"])
+        #expect(r.stderr.isEmpty, "nothing said:\n\(r)")
+        await expectNothingLeft(rootfs: root, listing: before, marker: marker, grace: 1)
+        var st = stat()
+        #expect(stat(root.path, &st) == 0 && st.st_mode & 0o7777 == 0o555, "the rootfs's mode is 0555 again")
+        #expect(stat(root.at("/usr"), &st) == 0 && st.st_mode & 0o7777 == 0o555, "/usr's mode is 0555 again")
+    }
+
     @Test("After a setup that fails half-way", arguments: modes)
     func failedSetup(_ mode: Mode) async {
         let scene = await Scene.make()

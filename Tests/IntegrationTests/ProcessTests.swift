@@ -11,6 +11,16 @@ import Glibc
 import Musl
 #endif
 
+/// Tests/Helpers/ptyrun.c: runs a command on a new terminal, in its foreground.
+enum PtyRun {
+    static let built = buildStaticHelper("ptyrun")
+
+    static func path(sourceLocation: SourceLocation = #_sourceLocation) -> String? {
+        if built.path == nil { Issue.record("cannot build ptyrun: \(built.error)", sourceLocation: sourceLocation) }
+        return built.path
+    }
+}
+
 @Suite("Process", .timeLimit(.minutes(1)))
 struct ProcessTests {
     let rootfs = Harness.sharedRootfs
@@ -171,6 +181,83 @@ struct ProcessTests {
         } else {
             #expect(r.lines[0] == r.lines[1], "the session id should be the command's pid:\n\(r)")
         }
+    }
+
+    // MARK: The terminal and job control
+
+    /// Runs `script` (the host's /bin/sh) as the leader of a session on a new terminal, in
+    /// its foreground (Tests/Helpers/ptyrun.c), with burrow's argv in "$@" (the escape probe
+    /// as the command, running `probes`); `$P` is the escape probe on the host. `typing`:
+    /// (marker, bytes) typed into the terminal once the marker has shown on it.
+    func inTerminal(_ mode: EscapeMode, unsharePID: Bool, _ script: String, command: [String],
+                    typing: (String, String)? = nil) async throws -> BurrowResult? {
+        guard let ptyrun = PtyRun.path(), let probe = EscapeProbe.path() else { return nil }
+        let args = (unsharePID ? ["--unshare-pid"] : []) + ["--dev", "/dev", "--tmpfs", "/tmp", "--ro-bind", probe,
+                                                            EscapeProbe.inside, rootfs] + command
+        let typed = typing.map { ["-s", $0.0, $0.1] } ?? []
+        let shell = [ptyrun] + typed + ["--", "/bin/sh", "-c", "P=\(shellQuote(probe)); \(script)", "sh"]
+        return try await spawn(mode.argv(args, via: shell)).wait()
+    }
+
+    /// The terminal's lines (CR LF) that start with one of `prefixes`.
+    func terminalLines(_ r: BurrowResult, _ prefixes: [String]) -> [String] {
+        r.stdout.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }).map(String.init)
+            .filter { line in prefixes.contains { line.hasPrefix($0) } }
+    }
+
+    @Test("In the foreground of a terminal, the command leads a process group of its own that has the terminal; the caller's gets it back",
+          arguments: [EscapeMode.namespace, .setuid, .ptrace], [false, true])
+    func terminalForeground(_ mode: EscapeMode, unsharePID: Bool) async throws {
+        guard mode.available, !(mode == .ptrace && unsharePID) else { return }
+        // Inside, fg=yes: it may read the terminal without SIGTTIN. After burrow, the
+        // shell's group has the terminal again.
+        guard let r = try await inTerminal(mode, unsharePID: unsharePID, #""$P" fg; "$@"; echo status=$?; "$P" fg"#,
+                                           command: [EscapeProbe.inside, "pgleader", "fg"]) else { return }
+        expectSuccess(r)
+        #expect(terminalLines(r, ["fg=", "pgleader=", "status="]) == ["fg=yes", "pgleader=yes", "fg=yes", "status=0", "fg=yes"],
+                "\(r)")
+    }
+
+    /// A job-control shell (set -m) runs burrow as a job; the command stops its own group
+    /// with SIGTSTP, as Ctrl-Z would: burrow takes the terminal back and stops too (the
+    /// shell sees its job stopped, 128+SIGTSTP, and has the terminal); `fg` continues
+    /// burrow, which gives the terminal to the command's group again and continues it.
+    @Test("Job control: the command stopped by SIGTSTP stops burrow, whose shell gets the terminal; fg brings both back",
+          arguments: [EscapeMode.namespace, .setuid, .ptrace], [false, true])
+    func jobControl(_ mode: EscapeMode, unsharePID: Bool) async throws {
+        guard mode.available, !(mode == .ptrace && unsharePID) else { return }
+        let script = #"set -m; "$@"; echo stopped=$?; "$P" fg; fg >/dev/null; echo status=$?; "$P" fg"#
+        guard let r = try await inTerminal(mode, unsharePID: unsharePID, script,
+                                           command: [EscapeProbe.inside, "killpg:TSTP", "fg"]) else { return }
+        expectSuccess(r)
+        #expect(terminalLines(r, ["stopped=", "fg=", "killpg:", "status="])
+                == ["stopped=\(128 + SIGTSTP)", "fg=yes", "killpg:TSTP=ok", "fg=yes", "status=0", "fg=yes"], "\(r)")
+    }
+
+    /// Started in the background, the command reads the terminal: it stops (SIGTTIN) and
+    /// burrow with it, or it is still running when burrow is brought to the foreground;
+    /// either way `fg` gives it the terminal, and it reads what was typed.
+    @Test("Started in the background, a command that reads the terminal gets it at fg",
+          arguments: [EscapeMode.namespace, .setuid, .ptrace], [false, true])
+    func backgroundThenForeground(_ mode: EscapeMode, unsharePID: Bool) async throws {
+        guard mode.available, !(mode == .ptrace && unsharePID) else { return }
+        guard let r = try await inTerminal(mode, unsharePID: unsharePID, #"set -m; "$@" & echo ready; fg >/dev/null; echo status=$?"#,
+                                           command: sh("read x; echo got=$x"), typing: ("ready", "hello\n")) else { return }
+        expectSuccess(r)
+        #expect(terminalLines(r, ["got=", "status="]) == ["got=hello", "status=0"], "\(r)")
+    }
+
+    @Test("Ctrl-C on the terminal reaches the command once", arguments: [EscapeMode.namespace, .setuid, .ptrace], [false, true])
+    func controlC(_ mode: EscapeMode, unsharePID: Bool) async throws {
+        guard mode.available, !(mode == .ptrace && unsharePID) else { return }
+        // A second copy would come within moments of the first (burrow passing it on):
+        // half a second of waiting shows it, and cannot fail a correct run. (The first echo
+        // ends the line the terminal's ^C is on.)
+        let trap = #"n=0; trap 'n=$((n+1))' INT; echo ready; while [ $n = 0 ]; do sleep 0.1; done; sleep 0.5; echo; echo "interrupts=$n""#
+        guard let r = try await inTerminal(mode, unsharePID: unsharePID, #""$@""#, command: sh(trap),
+                                           typing: ("ready", "\u{3}")) else { return }
+        expectSuccess(r)
+        #expect(terminalLines(r, ["interrupts="]) == ["interrupts=1"], "\(r)")
     }
 
     // MARK: Children left behind

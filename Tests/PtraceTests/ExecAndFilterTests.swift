@@ -1,3 +1,4 @@
+import BurrowSeccomp
 import BurrowSpec
 import Testing
 
@@ -45,54 +46,90 @@ import Testing
         #expect(ExecFormat.elfInterpreter(read: { _, _ in Array("#!/bin/sh".utf8) }) == nil)
     }
 
-    /// Runs a filter made of the instructions TraceFilter emits (ld abs, jeq, jge, ret).
-    static func evaluate(_ prog: [UInt8], arch: UInt32, nr: UInt32) -> UInt32? {
-        func word(_ i: Int, _ at: Int, _ size: Int) -> UInt32 {
-            prog[(i * 8 + at)..<(i * 8 + at + size)].reversed().reduce(0) { $0 << 8 | UInt32($1) }
-        }
-        var pc = 0, acc: UInt32 = 0
-        while pc < prog.count / 8 {
-            let code = word(pc, 0, 2), jt = Int(prog[pc * 8 + 2]), jf = Int(prog[pc * 8 + 3]), k = word(pc, 4, 4)
-            switch code {
-            case 0x20: acc = k == 4 ? arch : k == 0 ? nr : 0
-            case 0x15: pc += acc == k ? jt : jf
-            case 0x35: pc += acc >= k ? jt : jf
-            case 0x06: return k
-            default: return nil
-            }
-            pc += 1
-        }
-        return nil
+    static let abi = Architecture.x86_64
+    static let x86 = abi.auditArch
+    static let i386 = Architecture.i386.auditArch
+    static let allow = SeccompAction.allow, trace = SeccompAction.trace(0), notify = SeccompAction.userNotify
+    static let enosys = SeccompAction.errno(SeccompErrno.ENOSYS), eperm = SeccompAction.errno(SeccompErrno.EPERM)
+    static let terminal = TraceFilter.Refusals([TerminalInjection.rule], abi: abi)
+    static let ioctl = UInt32(bitPattern: abi.number(of: "ioctl") ?? -1)
+
+    /// Runs the compiled program as the kernel would.
+    static func run(_ prog: [BPFInstruction], arch: UInt32, nr: UInt32, args: [UInt64] = []) -> SeccompAction? {
+        guard let v = try? BPFInterpreter.run(prog, on: SeccompData(nr: Int32(bitPattern: nr), arch: arch, args: args)) else { return nil }
+        return SeccompAction(returnValue: v)
     }
 
-    static let x86 = SyscallTable.auditArch
-    static let filterCases: [(UInt32, UInt32, UInt32)] = [
-        (x86, 2, TraceFilter.retTrace), (x86, 257, TraceFilter.retTrace), (x86, 59, TraceFilter.retTrace),
-        (x86, 4, TraceFilter.retUserNotif), (x86, 262, TraceFilter.retUserNotif),
+    static let filterCases: [(UInt32, UInt32, [UInt64], SeccompAction)] = [
+        (x86, 2, [], trace), (x86, 257, [], trace), (x86, 59, [], trace),
+        (x86, 4, [], notify), (x86, 262, [], notify),
         // In both lists: the listener wins.
-        (x86, 6, TraceFilter.retUserNotif),
-        (x86, 0, TraceFilter.retAllow), (x86, 1, TraceFilter.retAllow), (x86, 1000, TraceFilter.retAllow),
-        (x86, 0x4000_0002, TraceFilter.retErrno | 38), (0x4000_0003, 4, TraceFilter.retErrno | 38),
+        (x86, 6, [], notify),
+        (x86, 0, [], allow), (x86, 1, [], allow), (x86, 1000, [], allow),
+        (x86, 0x4000_0002, [], enosys), (i386, 4, [], enosys), (0x4000_0003, 4, [], enosys),
+        // Terminal injection, also with the request's high bits set; other requests run.
+        (x86, ioctl, [0, 0x5412], eperm), (x86, ioctl, [0, 0x541C], eperm), (x86, ioctl, [0, 0x1_0000_5412], eperm),
+        (x86, ioctl, [0, 0x5401], allow), (x86, ioctl, [0, 0x5413], allow),
     ]
 
-    @Test("The filter: notified calls to the listener, traced ones to the tracer, the rest allowed, other ABIs ENOSYS",
+    @Test("The filter: notified calls to the listener, traced ones to the tracer, terminal injection EPERM, the rest allowed, other ABIs ENOSYS",
           arguments: filterCases)
-    func filter(_ arch: UInt32, _ nr: UInt32, _ expected: UInt32) {
-        let prog = TraceFilter.program(trace: [2, 6, 257, 59], notify: [4, 6, 262], arch: Self.x86)
-        #expect(prog.count % 8 == 0)
-        #expect(Self.evaluate(prog, arch: arch, nr: nr) == expected)
+    func filter(_ arch: UInt32, _ nr: UInt32, _ args: [UInt64], _ expected: SeccompAction) throws {
+        let prog = try TraceFilter.program(trace: [2, 6, 257, 59], notify: [4, 6, 262], refusals: Self.terminal, abi: Self.abi)
+        #expect(Self.run(prog, arch: arch, nr: nr, args: args) == expected)
         // Without a listener every path call goes to the tracer.
-        let fallback = TraceFilter.program(trace: [2, 4, 6, 257, 59, 262], arch: Self.x86)
-        let traced = expected == TraceFilter.retUserNotif ? TraceFilter.retTrace : expected
-        #expect(Self.evaluate(fallback, arch: arch, nr: nr) == traced)
+        let fallback = try TraceFilter.program(trace: [2, 4, 6, 257, 59, 262], refusals: Self.terminal, abi: Self.abi)
+        let traced = expected == Self.notify ? Self.trace : expected
+        #expect(Self.run(fallback, arch: arch, nr: nr, args: args) == traced)
+        // --allow-terminal-injection: no refusal.
+        let allowing = try TraceFilter.program(trace: [2, 6, 257, 59], notify: [4, 6, 262], refusals: nil, abi: Self.abi)
+        #expect(Self.run(allowing, arch: arch, nr: nr, args: args) == (expected == Self.eperm ? Self.allow : expected))
     }
 
-    @Test func theFullTablesCompile() {
-        let prog = TraceFilter.program(trace: SyscallTable.traced, notify: SyscallTable.notified.keys.sorted(), arch: Self.x86)
-        for nr in SyscallTable.notified.keys { #expect(Self.evaluate(prog, arch: Self.x86, nr: UInt32(nr)) == TraceFilter.retUserNotif) }
-        for nr in SyscallTable.traced where SyscallTable.notified[nr] == nil {
-            #expect(Self.evaluate(prog, arch: Self.x86, nr: UInt32(nr)) == TraceFilter.retTrace, "syscall \(nr)")
+    /// Where no filter is active the tracer refuses the same calls at their entry stop.
+    @Test func refusalsWithoutAFilter() {
+        let r = Self.terminal
+        let ioctl = Int64(Self.ioctl)
+        #expect(r.errno(nr: ioctl, args: { [0, 0x5412] }) == SeccompErrno.EPERM)
+        #expect(r.errno(nr: ioctl, args: { [0, 0xFFFF_FFFF_0000_541C] }) == SeccompErrno.EPERM)
+        #expect(r.errno(nr: ioctl, args: { [0, 0x5401] }) == nil)
+        #expect(r.errno(nr: ioctl + 1, args: { [0, 0x5412] }) == nil)
+    }
+
+    /// A child made with CLONE_UNTRACED would escape the tracer: clone with the flag fails,
+    /// in the filter and at the tracer's own stops; clone3 says ENOSYS (libc falls back to
+    /// clone); fork, vfork and threads run. io_uring says ENOSYS.
+    @Test func outOfReachIsRefused() throws {
+        let refusals = TraceFilter.Refusals(TraceFilter.outOfReach, abi: Self.abi)
+        let prog = try TraceFilter.program(trace: [2, 59], refusals: refusals, abi: Self.abi)
+        let clone = UInt32(bitPattern: Self.abi.number(of: "clone") ?? -1), clone3 = UInt32(bitPattern: Self.abi.number(of: "clone3") ?? -1)
+        let cases: [([UInt64], SeccompAction)] = [
+            ([0x0080_0011], Self.eperm), ([0x1_0080_0000], Self.eperm),  // CLONE_UNTRACED | SIGCHLD; high bits ignored
+            ([0x11], Self.allow), ([0x3D0F00], Self.allow),  // fork; pthread_create's flags
+        ]
+        for (args, expected) in cases {
+            #expect(Self.run(prog, arch: Self.x86, nr: clone, args: args) == expected, "clone \(args)")
+            #expect(refusals.errno(nr: Int64(clone), args: { args }) == (expected == Self.eperm ? SeccompErrno.EPERM : nil))
         }
+        #expect(Self.run(prog, arch: Self.x86, nr: clone3, args: [0, 88]) == Self.enosys)
+        #expect(refusals.errno(nr: Int64(clone3), args: { [0, 88] }) == SeccompErrno.ENOSYS)
+        // io_uring's operations would take their paths untranslated.
+        for name in ["io_uring_setup", "io_uring_enter", "io_uring_register"] {
+            let nr = UInt32(bitPattern: Self.abi.number(of: name) ?? -1)
+            #expect(Self.run(prog, arch: Self.x86, nr: nr, args: [4, 0]) == Self.enosys, "\(name)")
+        }
+    }
+
+    @Test func theFullTablesCompile() throws {
+        let prog = try TraceFilter.program(trace: SyscallTable.traced, notify: SyscallTable.notified.keys.sorted(),
+                                           refusals: Self.terminal, abi: Self.abi)
+        for nr in SyscallTable.notified.keys { #expect(Self.run(prog, arch: Self.x86, nr: UInt32(nr)) == Self.notify) }
+        for nr in SyscallTable.traced where SyscallTable.notified[nr] == nil {
+            #expect(Self.run(prog, arch: Self.x86, nr: UInt32(nr)) == Self.trace, "syscall \(nr)")
+        }
+        // The hot path: an allowed call tests each traced call once, and no more.
+        let compares = prog.filter { $0.code == BPF.jeqK }.count
+        #expect(compares < SyscallTable.traced.count + 8, "\(compares) compares")
     }
 
     @Test func everyPathSyscallIsTraced() {

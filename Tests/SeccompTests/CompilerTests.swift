@@ -185,7 +185,7 @@ struct CompilerTests {
     /// The ptrace engine's shape: many calls trapped, the rest allowed, on both ABIs. Also big
     /// enough that jumps need trampolines (a conditional jump reaches 255 instructions).
     @Test func manyRulesNeedFarJumps() throws {
-        let names = Array(Architecture.x86_64.syscalls.keys.sorted().filter { Architecture.i386.number(of: $0) != nil }.prefix(120))
+        let names = Array(Architecture.x86_64.syscalls.map(\.name).filter { Architecture.i386.number(of: $0) != nil }.prefix(120))
         let rules = names.enumerated().map { i, name in
             SeccompRule(name, where: [.arg(0, .in((0..<4).map { UInt64($0 + i) }))], .trace(UInt16(i)))
         }
@@ -290,5 +290,20 @@ struct InterpreterTests {
                       .userNotify, .killThread, .killProcess])
     func actionsRoundTrip(_ a: SeccompAction) {
         #expect(SeccompAction(returnValue: a.returnValue) == a)
+    }
+
+    /// The tables are sorted for `number(of:)`'s binary search: every name is found with its
+    /// number, in Swift's own String order, and numbers map back to a name.
+    @Test(arguments: Architecture.allCases)
+    func tablesAreSortedAndSearchable(_ abi: Architecture) {
+        let table = abi.syscalls
+        #expect(table.count > 300)
+        for (a, b) in zip(table, table.dropFirst()) { #expect(a.name < b.name, "\(a.name) before \(b.name)") }
+        for entry in table {
+            #expect(abi.number(of: entry.name) == entry.number, "\(entry.name)")
+            #expect(abi.name(of: entry.number).flatMap { abi.number(of: $0) } == entry.number, "\(entry.number)")
+        }
+        for unknown in ["", "a", "zzz", "read ", "_", "openat3"] { #expect(abi.number(of: unknown) == nil, "\(unknown)") }
+        #expect(abi.name(of: -1) == nil)
     }
 }

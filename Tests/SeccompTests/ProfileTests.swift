@@ -86,8 +86,10 @@ struct ProfileTests {
         Case("socket", [16, 3, 0], .allow), Case("socket", [0, 1, 0], .allow),
         Case("socket", [3, 5, 0], eafnosupport), Case("socket", [4, 2, 0], eafnosupport), Case("socket", [15, 3, 0], eafnosupport),
         Case("socket", [17, 3, 0], eafnosupport), Case("socket", [38, 5, 0], eafnosupport), Case("socket", [45, 5, 0], eafnosupport),
-        Case("clone", [0x1_0120_0011], .allow), Case("ioctl", [0, 0x5412], .allow), Case("reboot", .allow),
+        Case("clone", [0x1_0120_0011], .allow), Case("ioctl", [0, 0x5401], .allow), Case("reboot", .allow),
         Case("bpf", .allow), Case("execve", .allow),
+        // Terminal injection: refused under every profile unless allowed (`terminalInjection...`).
+        Case("ioctl", [0, 0x5412], eperm),
     ]
 
     @Test(arguments: linuxUserChrootCases)
@@ -121,8 +123,52 @@ struct ProfileTests {
         }
     }
 
-    @Test func noneHasNoFilter() {
-        #expect(SeccompProfiles.filter(.none, SeccompProfiles.Context(pidNamespace: false)) == nil)
+    @Test func noneHasNoFilterWhenTerminalInjectionIsAllowed() {
+        #expect(SeccompProfiles.filter(.none, SeccompProfiles.Context(pidNamespace: false, allowTerminalInjection: true)) == nil)
+    }
+
+    static let terminalRequests: [(UInt64, SeccompAction)] = [
+        (0x5412, eperm), (0x541C, eperm),
+        // The kernel's request is an unsigned int: high bits do not make it another one.
+        (0x1_0000_5412, eperm), (0xFFFF_FFFF_0000_541C, eperm), (0x8000_0000_0000_5412, eperm),
+        (0x5401, .allow), (0x5413, .allow), (0x5412_0000, .allow), (0x1_0000_5401, .allow),
+    ]
+
+    /// Without a profile the command still gets a filter: TIOCSTI and TIOCLINUX, and nothing
+    /// else, on x86_64 and i386 under their own numbers (and aarch64's); x32 refused.
+    @Test(arguments: terminalRequests)
+    func terminalInjectionIsRefusedWithoutAProfile(_ request: UInt64, _ expected: SeccompAction) throws {
+        let f = try #require(SeccompProfiles.filter(.none, SeccompProfiles.Context(pidNamespace: false, architectures: [.x86_64, .i386])))
+        let program = try f.compile()
+        #expect(run(program, arch: x86_64, nr: nr("ioctl"), args: [0, request]) == expected)
+        #expect(run(program, arch: i386, nr: nr("ioctl", .i386), args: [0, request & 0xFFFF_FFFF]) == expected, "i386")
+        for call in ["read", "openat", "execve", "reboot", "ptrace", "clone3"] {
+            #expect(run(program, arch: x86_64, nr: nr(call)) == .allow, "\(call)")
+        }
+        #expect(run(program, arch: x86_64, nr: Int32(bitPattern: SeccompFilter.x32Bit) | 514, args: [0, 0x5412]) == eperm, "x32")
+        let arm = try #require(SeccompProfiles.filter(.none, SeccompProfiles.Context(pidNamespace: false, architectures: [.aarch64])))
+        let armProgram = try arm.compile()
+        #expect(run(armProgram, arch: Architecture.aarch64.auditArch, nr: nr("ioctl", .aarch64), args: [0, request]) == expected, "aarch64")
+        #expect(program.count <= 30, "\(program.count) instructions")
+    }
+
+    /// With a profile, the terminal rule is merged into its program; allowing it leaves the
+    /// profile as it is (for `default` too: the option is the one switch for it).
+    @Test(arguments: [SeccompProfile.default, .linuxUserChroot0, .denyFile(HostPath("/x"))], [false, true])
+    func terminalInjectionUnderAProfile(_ p: SeccompProfile, allowed: Bool) throws {
+        let ctx = SeccompProfiles.Context(pidNamespace: false, denied: ["uname"], architectures: [.x86_64, .i386],
+                                          allowTerminalInjection: allowed)
+        let f = try #require(SeccompProfiles.filter(p, ctx))
+        #expect(f.rules.filter { $0 == TerminalInjection.rule }.count == (allowed ? 0 : 1))
+        let program = try f.compile()
+        for (request, expected) in Self.terminalRequests {
+            let want = allowed ? SeccompAction.allow : expected
+            #expect(run(program, arch: x86_64, nr: nr("ioctl"), args: [0, request]) == want)
+            #expect(run(program, arch: i386, nr: nr("ioctl", .i386), args: [0, request & 0xFFFF_FFFF]) == want, "i386")
+        }
+        // The profile's own rules stay.
+        let own = p == .linuxUserChroot0 ? "mount" : p == .default ? "reboot" : "uname"
+        #expect(run(program, arch: x86_64, nr: nr(own)) == eperm)
     }
 
     @Test(arguments: [SeccompProfile.default, .linuxUserChroot0])

@@ -51,7 +51,7 @@ import Testing
         CauseCase(probe: .init(step: .clone, error: "No space left on device", limitReached: true), host: .init(maxUserNamespaces: 10),
                   says: "the limit of user namespaces is reached"),
         CauseCase(probe: .init(step: .clone, error: eperm), host: .init(unprivilegedUsernsClone: 1, seccompFiltered: true),
-                  says: "a seccomp filter denies unshare: inside a container? (clone (CLONE_NEWUSER): Operation not permitted)"),
+                  says: "a seccomp filter denies unshare: inside a container? (clone (CLONE_NEWUSER, CLONE_NEWNS): Operation not permitted)"),
         CauseCase(probe: .init(step: .mount, error: eperm), host: .init(apparmorRestrictsUserns: 1, seccompFiltered: true),
                   says: "restricted by AppArmor: kernel.apparmor_restrict_unprivileged_userns=1"),
         CauseCase(probe: .init(step: .uidMap, error: eperm), host: .init(apparmorRestrictsUserns: 1),

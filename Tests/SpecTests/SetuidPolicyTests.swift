@@ -34,6 +34,18 @@ struct SetuidPolicyTests {
         #expect(refusal?.message.contains(fragment) == true, "\(String(describing: refusal))")
     }
 
+    @Test("PRoot's recommended /proc bind becomes the sandbox's own procfs; a /proc bind asked for by name stays (and is refused when run)")
+    func recommendedProcBind() {
+        var recommended = BindMount(source: HostPath("/proc"), destination: dest("/proc"), allowDevices: true, optional: true)
+        recommended.optionalDestination = true
+        var other = recommended
+        other.source = HostPath("/etc")
+        other.destination = dest("/etc")
+        let named = BindMount(source: HostPath("/proc"), destination: dest("/hostproc"))
+        let s = Self.spec { $0.operations = [.bind(other), .bind(recommended), .bind(named)] }
+        #expect(s.withOwnProcfsForRecommendedBinds().operations == [.bind(other), .proc(dest: dest("/proc")), .bind(named)])
+    }
+
     @Test("Allowed in setuid mode", arguments: [
         spec { _ in },
         spec { $0.identity.uid = 1000; $0.identity.gid = 1000 },

@@ -36,6 +36,59 @@ struct ValidationTests {
     }
 }
 
+/// PATH_MAX and NAME_MAX, the same for every engine: checked in the spec.
+struct PathLimitTests {
+    static func x(_ n: Int) -> String { String(repeating: "x", count: n) }
+    /// "/" and components of 255 bytes up to `total` bytes.
+    static func deep(_ total: Int) -> String {
+        var path = ""
+        while path.utf8.count < total { path += "/" + x(min(255, total - path.utf8.count - 1)) }
+        return path
+    }
+
+    @Test(arguments: [
+        ("/tmp", nil),
+        ("/" + x(255), nil),
+        (deep(4095), nil),
+        (deep(4096), "a path of 4096 bytes, more than 4095: File name too long"),
+        ("/tmp/" + x(5000), "a path of 5005 bytes, more than 4095: File name too long"),
+        ("/tmp/" + x(256) + "/y", "a name of 256 bytes in it (\(x(40))…), more than 255: File name too long"),
+        // Bytes, not Characters: 128 two-byte characters are 256 bytes.
+        ("/" + String(repeating: "é", count: 128), "a name of 256 bytes in it (\(String(repeating: "é", count: 40))…), more than 255: File name too long"),
+    ] as [(String, String?)])
+    func problem(_ path: String, _ expected: String?) {
+        #expect(PathLimit.problem(path) == expected)
+    }
+
+    @Test func messageNamesWhatAndQuotesTheStart() {
+        #expect(PathLimit.message("/tmp/" + Self.x(5000), what: "--tmpfs")
+                == "--tmpfs /tmp/\(Self.x(35))…: a path of 5005 bytes, more than 4095: File name too long")
+        #expect(PathLimit.message("/tmp", what: "--tmpfs") == nil)
+    }
+
+    /// Every path of the spec, whichever front-end built it (an fstab line too).
+    @Test(arguments: [
+        (ValidationTests.spec { $0.root.path = HostPath("/" + x(256)) }, "rootfs /"),
+        (ValidationTests.spec { $0.root.overlay = .keep(changes: HostPath(deep(4096))) }, "overlay directory /"),
+        (ValidationTests.spec { $0.operations = [.bind(BindMount(source: HostPath("/" + x(300)), destination: dest("/b")))] }, "bind source /"),
+        (ValidationTests.spec { $0.operations = [.bind(BindMount(source: HostPath("/s"), destination: dest(deep(4100))))] }, "bind destination /"),
+        (ValidationTests.spec { $0.operations = [.tmpfs(dest: dest("/tmp/" + x(5000)), sizeBytes: nil, mode: nil)] }, "tmpfs destination /tmp/"),
+        (ValidationTests.spec { $0.operations = [.symlink(target: x(4096), dest: dest("/l"))] }, "symlink target xxx"),
+        (ValidationTests.spec { $0.operations = [.filesystem(FilesystemMount(type: "sysfs", source: "sysfs", destination: dest("/" + x(256))))] }, "sysfs destination /"),
+        (ValidationTests.spec { $0.process.chdir = dest("/" + x(256)) }, "working directory /"),
+        (ValidationTests.spec { $0.process.pidFile = HostPath("/" + x(256)) }, "pid file /"),
+        (ValidationTests.spec { $0.identity.fakeDatabase = HostPath("/" + x(256)) }, "fake database /"),
+    ])
+    func everyPathOfTheSpec(spec: SandboxSpec, fragment: String) {
+        #expect {
+            try spec.validate()
+        } throws: { error in
+            guard let message = (error as? SpecError)?.message else { return false }
+            return message.hasPrefix(fragment) && message.hasSuffix("File name too long")
+        }
+    }
+}
+
 struct HolderTests {
     static let ops: [SetupOp] = [
         .tmpfs(dest: dest("/tmp"), sizeBytes: nil, mode: nil),                            // 0

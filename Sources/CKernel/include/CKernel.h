@@ -9,6 +9,8 @@
 
 // Namespaces and root
 int ck_unshare(int flags);
+// ioctl NS_GET_PARENT on a user namespace's descriptor: its parent's (close-on-exec), or -1
+int ck_ns_get_parent(int fd);
 int ck_pivot_root(const char *new_root, const char *put_old);
 int ck_sethostname(const char *name, size_t len);
 
@@ -55,7 +57,7 @@ ssize_t ck_recv_creds_nonblocking(int sock, uint8_t *byte, int32_t *pid);
 // no Swift, no locks, no allocation after the clone. A failure is written back into the
 // struct (the init is suspended until the child execs or exits) for Swift to report.
 enum ck_launch_step {
-    CK_STEP_NONE = 0, CK_STEP_SIGMASK, CK_STEP_SETSID, CK_STEP_PDEATHSIG, CK_STEP_ANNOUNCE,
+    CK_STEP_NONE = 0, CK_STEP_SIGMASK, CK_STEP_SETSID, CK_STEP_SETPGID, CK_STEP_PDEATHSIG, CK_STEP_ANNOUNCE,
     CK_STEP_BOUNDING, CK_STEP_SETGROUPS, CK_STEP_SETRESGID, CK_STEP_SETRESUID, CK_STEP_CAPSET,
     CK_STEP_NO_NEW_PRIVS, CK_STEP_CHDIR, CK_STEP_CLOSE_RANGE, CK_STEP_SECCOMP, CK_STEP_EXEC,
 };
@@ -67,7 +69,10 @@ struct ck_launch {
     char *const *envp;
     const char *cwd;
     const void *sigmask;            // a sigset_t to restore
-    int new_session;
+    int new_session;                // setsid; else setpgid(0, 0): a process group of its own
+    int foreground_fd;              // >= 0: the controlling terminal, handed to that group
+                                    // (TIOCSPGRP; SIGTTOU must be blocked; a failure is
+                                    // tolerated: the command then starts in the background)
     int announce_fd;                // >= 0: send one byte here (the kernel adds our pid)
     int clear_groups;               // setgroups(0, NULL): only where setgroups is allowed
     uint32_t uid, gid;
@@ -94,8 +99,8 @@ int ck_getresgid(uint32_t *r, uint32_t *e, uint32_t *s);
 int ck_setfsuid(uint32_t id);  // returns the previous fsuid; (uint32_t)-1 only queries
 int ck_setfsgid(uint32_t id);
 int ck_setgroups(size_t n, const uint32_t *groups);
-int ck_capabilities(uint64_t *permitted, uint64_t *effective);  // capget of this process
-int ck_capabilities_clear(void);                                // capset: all empty
+int ck_capget(uint64_t *permitted, uint64_t *effective, uint64_t *inheritable);  // this process's sets
+int ck_capset(uint64_t permitted, uint64_t effective, uint64_t inheritable);
 unsigned long ck_at_secure(void);                               // getauxval(AT_SECURE)
 int ck_faccessat2(int dirfd, const char *path, int mode, int flags);
 
@@ -119,17 +124,18 @@ uint64_t ck_reg_sp(const struct ck_regs *r);
 void ck_reg_set_sp(struct ck_regs *r, uint64_t v);
 // Bytes below the stack pointer the ABI lets leaf code use (x86_64: 128).
 int ck_red_zone(void);
-// Forward burrow's signals to `pid` from a handler (async-signal-safe: kill only).
-// Signals a terminal sent to the whole group (si_code SI_KERNEL) are not forwarded
-// unless `forward_terminal`: the command got its own copy.
-int ck_forward_signals_to(pid_t pid, const int *signals, int count, int forward_terminal);
+// Forward burrow's signals to `pid` from a handler (async-signal-safe: kill only). The
+// command is never in burrow's process group, so a terminal's signals burrow got (Ctrl-C
+// while burrow is in the foreground) did not reach it: they are forwarded too.
+int ck_forward_signals_to(pid_t pid, const int *signals, int count);
 
 // The traced command's child: everything between fork and exec, raw system calls only.
 // It stops itself with SIGSTOP for the tracer, installs the seccomp filter (if any; a
 // failure is tolerated, the tracer then sees every system call) and tries the candidates.
 enum ck_trace_step {
-    CK_TSTEP_NONE = 0, CK_TSTEP_TRACEME, CK_TSTEP_SIGMASK, CK_TSTEP_SETSID, CK_TSTEP_PDEATHSIG,
+    CK_TSTEP_NONE = 0, CK_TSTEP_TRACEME, CK_TSTEP_SIGMASK, CK_TSTEP_SETSID, CK_TSTEP_SETPGID, CK_TSTEP_PDEATHSIG,
     CK_TSTEP_CHDIR, CK_TSTEP_NO_NEW_PRIVS, CK_TSTEP_CLOSE_RANGE, CK_TSTEP_STOP, CK_TSTEP_EXEC,
+    CK_TSTEP_SEND_LISTENER,
 };
 struct ck_trace_launch {
     const char *const *candidates;
@@ -138,13 +144,17 @@ struct ck_trace_launch {
     char *const *envp;
     const char *host_cwd;
     const void *sigmask;
-    int new_session;
+    int new_session;                // setsid; else setpgid(0, 0), as ck_launch
+    int foreground_fd;              // >= 0: hand the terminal to the new group (as ck_launch)
     const void *filter;             // struct sock_filter[], or NULL
     unsigned short filter_len;
-    // Tried first, with SECCOMP_FILTER_FLAG_NEW_LISTENER (the tracer takes the listener at
-    // the call's exit stop); `filter` is the fallback when the kernel refuses it.
+    // Tried first, with SECCOMP_FILTER_FLAG_NEW_LISTENER; `filter` is the fallback when the
+    // kernel (or a container's profile) refuses it. The listener goes to the tracer over
+    // `listener_socket` (SCM_RIGHTS), right after the call: pidfd_getfd is not needed (Docker's
+    // profile denies it, and it came only in Linux 5.6).
     const void *notify_filter;
     unsigned short notify_filter_len;
+    int listener_socket;            // a unix socket to the tracer, or -1
     int report_fd;                  // failures: {step, errno, candidate} as three ints
     pid_t parent;                   // the tracer: if it is gone already, the child ends
     char **shell_argv;              // as ck_launch's
@@ -154,16 +164,13 @@ void ck_trace_child(const struct ck_trace_launch *l) __attribute__((noreturn));
 // Can this process make a user namespace and do in it what the namespace engine does
 // first? 0 when yes; else -1 with the step that failed and its errno in *p. The caller
 // fills in the one-line maps ("0 UID 1\n").
-enum { CK_PROBE_OK, CK_PROBE_CLONE, CK_PROBE_UNSHARE_MOUNT, CK_PROBE_SETGROUPS, CK_PROBE_UID_MAP, CK_PROBE_GID_MAP,
+enum { CK_PROBE_OK, CK_PROBE_CLONE, CK_PROBE_SETGROUPS, CK_PROBE_UID_MAP, CK_PROBE_GID_MAP,
        CK_PROBE_MOUNT };
 struct ck_userns_probe {
     char uid_map[32], gid_map[32];
     int step, err;
 };
 int ck_probe_userns(struct ck_userns_probe *p);
-// Another process's descriptor (pidfd_open + pidfd_getfd, Linux 5.6): -1 and errno on failure.
-int ck_pidfd_open(pid_t pid);
-int ck_pidfd_getfd(int pidfd, int fd);
 // tgkill; a ptrace request with its errno (0: none) kept (PEEK* may return -1).
 int ck_tgkill(pid_t tgid, pid_t tid, int sig);
 long ck_ptrace_raw(long req, pid_t pid, unsigned long addr, unsigned long data, int *err);

@@ -53,7 +53,8 @@ public enum Cleaner {
     /// Cleaner side: collect entries until every sandbox process has closed its end, then
     /// remove them, newest first. Only what is still exactly what Burrow made goes: an
     /// entry the command replaced, or a directory it filled, stays.
-    public static func run(_ sock: Int32, initial: [Entry]) -> Never {
+    /// `tool` begins the one message the cleaner may print: what it could not remove.
+    public static func run(_ sock: Int32, initial: [Entry], tool: String = "burrow") -> Never {
         Signals.ignore([SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU])
         var entries = initial
         var buf = [UInt8](repeating: 0, count: 8192)
@@ -70,7 +71,15 @@ public enum Cleaner {
                 Files.close(fd)
             }
         }
-        for e in entries.reversed() { remove(e) }
+        for e in entries.reversed() {
+            if let failure = remove(e) {
+                // Nothing of the sandbox may stay on the host unsaid.
+                let dir = Files.describe(e.parent)
+                let path = dir.hasSuffix("/") ? dir + e.name : dir + "/" + e.name
+                let line = "\(tool): \(path) was made for the sandbox and could not be removed: \(SysError.message(for: failure.errno))\n"
+                _ = try? Files.writeAll(2, Array(line.utf8), what: "stderr")
+            }
+        }
         Proc.exit(0)
     }
 
@@ -120,33 +129,54 @@ public enum Cleaner {
         }
     }
 
-    static func remove(_ e: Entry) {
+    /// Removes `e` if it is still what Burrow made; nil when it is gone (or no longer
+    /// Burrow's), else why it could not be removed.
+    static func remove(_ e: Entry) -> SysError? {
         // The sandbox's mounts go away with its last process, a moment after its fds are
         // closed: until then a mount point is busy, or shows the mount on top of it.
+        var last: SysError?
         for _ in 0..<500 {
-            guard let st = try? Files.stat(e.name, at: e.parent) else { return }
+            guard let st = try? Files.stat(e.name, at: e.parent) else { return nil }
             if UInt64(st.st_ino) != e.inode || UInt64(st.st_dev) != e.device {
                 if isMountRoot(e) { usleep(4_000); continue }
-                return  // replaced by the command: not ours any more
+                return nil  // replaced by the command: not ours any more
             }
             let type = st.st_mode & S_IFMT
             switch e.kind {
-            case .directory where type != S_IFDIR: return
-            case .file where type != S_IFREG || st.st_size != 0: return
-            case .symlink where type != S_IFLNK: return
-            case .pidFile where type != S_IFREG: return
-            case .tree where type != S_IFDIR: return
+            case .directory where type != S_IFDIR: return nil
+            case .file where type != S_IFREG || st.st_size != 0: return nil
+            case .symlink where type != S_IFLNK: return nil
+            case .pidFile where type != S_IFREG: return nil
+            case .tree where type != S_IFDIR: return nil
             default: break
             }
             if e.kind == .tree { Files.emptyDirectory(e.name, at: e.parent) }
+            let directory = e.kind == .directory || e.kind == .tree
             do {
-                try Files.unlink(e.name, at: e.parent, directory: e.kind == .directory || e.kind == .tree)
-                return
+                try Files.unlink(e.name, at: e.parent, directory: directory)
+                return nil
+            } catch where error.errno == .permissionDenied {
+                // Made in a directory of the caller's that its owner may not write (a rootfs
+                // of mode 0555): the init, root in the user namespace, could create there; the
+                // cleaner, the caller without capabilities, lends the owner write permission
+                // for the removal and puts the mode back.
+                do throws(SysError) {
+                    try Files.withOwnerWriteAccess(e.parent) { () throws(SysError) in
+                        try Files.unlink(e.name, at: e.parent, directory: directory)
+                    }
+                    return nil
+                } catch where error.errno == .directoryNotEmpty {
+                    return nil
+                } catch { return error }
+            } catch where error.errno == .directoryNotEmpty {
+                return nil  // the command filled it: its files stay, and so does the directory
             } catch {
-                guard error.errno == .resourceBusy else { return }
+                guard error.errno == .resourceBusy else { return error }
+                last = error
                 usleep(4_000)
             }
         }
+        return last
     }
 
     static func isMountRoot(_ e: Entry) -> Bool {
@@ -176,7 +206,7 @@ public enum Cleaner {
         guard b.count >= 7 + length else { return fail(.invalidArgument) }
         var name = String(decoding: b[7..<(7 + length)], as: UTF8.self)
         let target = String(decoding: b[(7 + length)...], as: UTF8.self)
-        do throws(SysError) {
+        func create() throws(SysError) {
             switch kind {
             case .directory:
                 try Files.mkdir(name, at: parent, mode: mode)
@@ -200,6 +230,14 @@ public enum Cleaner {
             case .file, .pidFile:
                 let fd = try Files.open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode, at: parent)
                 Files.close(fd)
+            }
+        }
+        do throws(SysError) {
+            do { try create() } catch where error.errno == .permissionDenied && kind != .tree {
+                // A directory of the caller's that its owner may not write (a rootfs of mode
+                // 0555): what the namespace engine's init may make there as root in its user
+                // namespace, this engine makes too, and `remove` takes it away the same way.
+                try Files.withOwnerWriteAccess(parent, create)
             }
             let st = try Files.stat(name, at: parent)
             answer([0x6f] + Array(name.utf8))

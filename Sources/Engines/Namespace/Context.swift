@@ -7,18 +7,41 @@ import Glibc
 struct Failure: Error {
     var message: String
     var status: Int32
+    /// The host refused to make the sandbox's namespaces (EPERM from the supervisor's own
+    /// unshare, where a seccomp profile says no), so that burrow is still outside every
+    /// namespace and nothing was made: another engine may run the command instead. A refusal
+    /// later (an id map, a mount) comes when the supervisor is inside the new user namespace
+    /// already, where another engine would see the host's files through it: that one is
+    /// reported, with a hint.
+    var hostDenied = false
 
     static let setupStatus: Int32 = 125
     init(_ message: String, status: Int32 = setupStatus) {
         self.message = message
         self.status = status
     }
-    init(_ error: SysError, status: Int32 = setupStatus) { self.init(error.description, status: status) }
+    init(_ error: SysError, status: Int32 = setupStatus) {
+        var e = error
+        let mountOperations = ["mount", "open_tree", "move_mount", "mount_setattr", "fsopen", "fsconfig", "fsmount", "pivot_root"]
+        if e.hint == nil, e.errno == .notPermitted, mountOperations.contains(where: { e.operation.hasPrefix($0) }) {
+            e.hint = """
+                the host refuses this in a user namespace (a container's seccomp profile, or Ubuntu's \
+                AppArmor restriction?); the ptrace engine needs no mounts: --engine ptrace
+                """
+        }
+        self.init(e.description, status: status)
+        hostDenied = Self.deniedByHost(error)
+    }
 
-    var encoded: [UInt8] { [UInt8(truncatingIfNeeded: status)] + Array(message.utf8) }
+    static func deniedByHost(_ e: SysError) -> Bool {
+        e.operation == "unshare" && [.notPermitted, .noSpace, .tooManyUsers].contains(e.errno)
+    }
+
+    var encoded: [UInt8] { [UInt8(truncatingIfNeeded: status), hostDenied ? 1 : 0] + Array(message.utf8) }
     init?(decoding bytes: [UInt8]) {
-        guard let first = bytes.first else { return nil }
-        self.init(String(decoding: bytes.dropFirst(), as: UTF8.self), status: Int32(first))
+        guard bytes.count >= 2 else { return nil }
+        self.init(String(decoding: bytes.dropFirst(2), as: UTF8.self), status: Int32(bytes[0]))
+        hostDenied = bytes[1] == 1
     }
 }
 
@@ -33,9 +56,13 @@ struct Channels {
     /// The supervisor tells the uid-map helper it has unshared.
     var mapHelperRead: Int32 = -1
     var mapHelperWrite: Int32 = -1
-    /// The command announces itself here; the kernel attaches its host pid (for --pidfile).
+    /// The command announces itself here; the kernel attaches its host pid (for --pidfile,
+    /// and the command's process group: JobControl).
     var pidSupervisor: Int32 = -1
     var pidCommand: Int32 = -1
+    /// The init tells the supervisor the command stopped: one byte, the signal (non-blocking).
+    var jobEventsRead: Int32 = -1
+    var jobEventsWrite: Int32 = -1
     /// Paths Burrow creates on the host travel to the cleaner here, as fds of their parents.
     var cleanerSandbox: Int32 = -1
     var cleanerSide: Int32 = -1

@@ -14,18 +14,20 @@ struct Filesystem {
     let cleaner: Int32
     /// setuid mode: every host source must be one the caller could use without burrow
     /// (searchable directory, readable file, a device node they can open). The opens below
-    /// already run with the caller's fsuid; this adds the check an O_PATH open skips.
-    let checkCallerAccess: Bool
+    /// already run as the caller, with no capability effective; this adds the check an O_PATH
+    /// open skips. And no procfs of the host's gets in: none as the rootfs or a bind source,
+    /// and none carried in below them (`detachHostProcfs`).
+    let setuidMode: Bool
 
     private var root: Int32 = -1
     /// Mounts that live in memory (tmpfs, proc, ...): what is created there needs no cleanup.
     private var inMemory: Set<UInt64> = []
 
-    init(spec: SandboxSpec, log: Log, cleaner: Int32, checkCallerAccess: Bool = false) {
+    init(spec: SandboxSpec, log: Log, cleaner: Int32, setuidMode: Bool = false) {
         self.spec = spec
         self.log = log
         self.cleaner = cleaner
-        self.checkCallerAccess = checkCallerAccess
+        self.setuidMode = setuidMode
     }
 
     static let devices = ["null", "zero", "full", "random", "urandom", "tty"]
@@ -33,8 +35,10 @@ struct Filesystem {
     /// Returns the fd of the finished new root (not yet entered).
     mutating func build() throws(Failure) -> Int32 {
         do throws(SysError) {
-            // Nothing mounted from here on may propagate back to the host.
-            try Mounts.setPropagation("/", UInt(MS_REC | MS_SLAVE))
+            // Nothing mounted from here on may propagate back to the host. In setuid mode
+            // nothing of the host's may come in later either (a procfs root mounts below a
+            // bind source after the check that detaches those): private, not slave.
+            try Mounts.setPropagation("/", UInt(MS_REC | (setuidMode ? MS_PRIVATE : MS_SLAVE)))
             let opened = try openSources()
             root = try mountRoot(opened.root)
             for (index, op) in spec.operations.enumerated() {
@@ -65,7 +69,15 @@ struct Filesystem {
     private func openSources() throws(SysError) -> Opened {
         let rootPath = spec.root.path.string
         let rootfd = try Files.open(rootPath, O_PATH | O_DIRECTORY)
-        if checkCallerAccess { try Credentials.callerMay(X_OK, fd: rootfd, what: rootPath) }
+        if setuidMode {
+            do throws(SysError) {
+                try Credentials.callerMay(X_OK, fd: rootfd, what: rootPath)
+                try Self.refuseProcfs(rootfd, as: "the rootfs", what: "rootfs \(rootPath)")
+            } catch {
+                Files.close(rootfd)
+                throw error
+            }
+        }
         var opened = Opened(root: rootfd)
         for (index, op) in spec.operations.enumerated() {
             switch op {
@@ -82,7 +94,18 @@ struct Filesystem {
                 }
                 let type = try Files.stat("", at: fd, follow: true).st_mode & S_IFMT
                 let isDir = type == S_IFDIR
-                if checkCallerAccess { try callerMayUse(fd, type: type, b) }
+                if setuidMode {
+                    try callerMayUse(fd, type: type, b)
+                    do { try Self.refuseProcfs(fd, as: "a bind source", what: "bind \(b.source) -> \(b.destination)") } catch {
+                        Files.close(fd)
+                        // A front-end's recommended bind (PRoot's -R: /etc/mtab -> /proc/self/mounts)
+                        // is left out, as one the guest cannot have; one asked for by name is refused.
+                        guard b.optionalDestination else { throw error }
+                        log.step("skip \(b.destination): \(b.source) is on a procfs, which setuid mode never binds")
+                        opened.binds[index] = .some(nil)
+                        continue
+                    }
+                }
                 opened.binds[index] = Source(tree: try Mounts.cloneTree(fd, what: b.source.string), isDirectory: isDir)
                 Files.close(fd)
             case .dev where opened.devices.isEmpty:
@@ -118,6 +141,17 @@ struct Filesystem {
             }
         }
         return opened
+    }
+
+    /// setuid mode: a procfs (or anything inside one) as the rootfs or a bind source would be
+    /// the host's: through /proc/PID/root of the caller's other processes the command would
+    /// reach the host's /. Refused by what the opened fd is on, whatever the path said.
+    static func refuseProcfs(_ fd: Int32, as role: String, what: String) throws(SysError) {
+        guard try Files.isOnProcfs(fd) else { return }
+        throw SysError(what, errno: .permissionDenied, hint: """
+            a procfs is refused as \(role) in setuid mode: the command would reach other processes' \
+            /proc/PID/root outside the sandbox; use --proc DEST for the sandbox's own
+            """)
     }
 
     /// setuid mode: refuses a source the caller could not use themselves.
@@ -163,6 +197,7 @@ struct Filesystem {
         }
         try Mounts.attach(tree, onto: rootfd, what: "\(path) (the new root)")
         if spec.root.overlay == .discard { inMemory.insert(try Files.mountInfo(tree).mountID) }
+        if spec.root.overlay == nil { try detachHostProcfs(in: tree, at: .root, carriedBy: "the rootfs \(path)") }
         return tree
     }
 
@@ -198,7 +233,7 @@ struct Filesystem {
             try Mounts.setAttributes(source.tree, attrs, what: b.source.string)
             do {
                 try place(source.tree, at: b.destination, create: source.isDirectory ? .directory(nil) : .file,
-                          follow: b.followDestination, inMemory: false,
+                          follow: b.followDestination, inMemory: false, fromHost: "bind \(b.source) -> \(b.destination)",
                           what: "bind \(b.source) -> \(b.destination)\(b.followDestination ? "" : " (the link itself)") (\(attrs))")
             } catch where b.optionalDestination && ["create mount point", "create"].contains(error.operation) {
                 log.step("skip \(b.destination): \(error.description.split(separator: "\n")[0])")
@@ -213,7 +248,19 @@ struct Filesystem {
         case .proc(let d):
             if spec.namespaces.pid {
                 let fs = try Mounts.FilesystemContext("proc", what: d.description)
-                try mountNew(fs, [.noSuid, .noDev, .noExec], at: d)
+                do {
+                    try mountNew(fs, [.noSuid, .noDev, .noExec], at: d)
+                } catch where error.errno == .notPermitted {
+                    // The kernel mounts a new procfs only where the caller sees a whole one:
+                    // a container masks parts of its /proc with mounts over them.
+                    var e = error
+                    e.hint = ([e.hint].compactMap { $0 } + ["""
+                        a new procfs is refused where /proc has mounts over parts of it, as in a container \
+                        (podman and docker mask /proc/kcore, /proc/keys...): run the container with \
+                        --security-opt unmask=/proc/*, or use --proc without --unshare-pid (the host's /proc)
+                        """]).joined(separator: "\n")
+                    throw e
+                }
             } else {
                 // A fresh procfs needs a PID namespace of our own; without one, the host's.
                 // One copy serves every --proc: clone it again rather than consume it.
@@ -275,7 +322,8 @@ struct Filesystem {
             let tree = try Mounts.cloneTree(host, what: "/\(f.type == "proc" ? "proc" : "sys")")
             try Mounts.setAttributes(tree, attrs, what: d.description)
             let why = f.type == "proc" ? "no new PID namespace" : "no new network namespace"
-            try place(tree, at: d, inMemory: true, what: "\(f.type) \(d) (the host's: \(why)) (\(attrs))")
+            try place(tree, at: d, inMemory: true, fromHost: f.type == "sysfs" ? "\(f.type) \(d) (the host's)" : nil,
+                      what: "\(f.type) \(d) (the host's: \(why)) (\(attrs))")
             return
         }
         let fs = try Mounts.FilesystemContext(f.type, what: d.description)
@@ -314,14 +362,57 @@ struct Filesystem {
 
     /// Attaches the detached mount `tree` at `d` (created if missing) and closes it. Mounts
     /// that live in memory are remembered: what is created on them needs no cleanup.
+    /// `fromHost`: the tree is a recursive copy of a host path (what, for messages).
     private mutating func place(_ tree: Int32, at d: GuestPath, create: Create = .directory(nil), follow: Bool = true,
-                                inMemory memory: Bool, what: String) throws(SysError) {
+                                inMemory memory: Bool, fromHost: String? = nil, what: String) throws(SysError) {
         defer { Files.close(tree) }
         let dest = try follow ? resolve(d, create: create) : resolveLink(d, create: create)
         defer { Files.close(dest) }
         try Mounts.attach(tree, onto: dest, what: what)
         if memory { inMemory.insert(try Files.mountInfo(tree).mountID) }
         log.step(what)
+        if let fromHost { try detachHostProcfs(in: tree, at: d, carriedBy: fromHost) }
+    }
+
+    /// setuid mode: the root and every bind are copied with all that is mounted below them on
+    /// the host (`--bind / /host`, or a chroot with the host's /proc mounted in it), and a
+    /// procfs among those would be the host's, with /proc/PID/root of the caller's other
+    /// processes leading to the host's /. Each is detached (umount2 MNT_DETACH, with whatever
+    /// is mounted on or below it) right after its tree is attached, before the spec mounts
+    /// anything of its own there: the sandbox's only procfs is a fresh one (--proc). Found
+    /// in this mount namespace's table by the tree's mount id; reached from the tree's fd
+    /// without following any symlink, and checked to be that mount before it is detached.
+    private func detachHostProcfs(in tree: Int32, at d: GuestPath, carriedBy what: String) throws(SysError) {
+        guard setuidMode else { return }
+        let top = try Files.mountInfo(tree).mountID
+        func refused(_ place: String) -> SysError {
+            SysError(what, errno: .permissionDenied, hint: """
+                the host's procfs mounted at \(place) below it could not be detached; setuid mode lets no procfs \
+                but the sandbox's own (--proc DEST) in: the command would reach other processes' /proc/PID/root
+                """)
+        }
+        // Each round detaches one procfs (and everything on and below it); the table is read again.
+        for _ in 0..<256 {
+            let table = MountTable.parse(try Mounts.tableText())
+            guard let base = table.first(where: { $0.id == top }) else { throw refused("(not in the mount table)") }
+            let below = MountTable.ids(below: top, in: table)
+            guard let proc = table.first(where: { $0.type == "proc" && below.contains($0.id) }) else { return }
+            let prefix = base.mountPoint == "/" ? "/" : base.mountPoint + "/"
+            guard proc.mountPoint.hasPrefix(prefix) else { throw refused(proc.mountPoint) }
+            let relative = String(proc.mountPoint.dropFirst(prefix.count))
+            let guest = GuestPath(components: (d.components + relative.split(separator: "/").map(String.init)))
+            guard let fd = try? Files.open2(relative, at: tree, flags: O_PATH,
+                                            resolve: Resolve.beneath | Resolve.noSymlinks | Resolve.noMagicLinks)
+            else { throw refused(guest.description) }
+            defer { Files.close(fd) }
+            // The mount found there is that procfs, or one mounted on top of it (gone with it).
+            guard let found = try? Files.mountInfo(fd), found.isMountRoot,
+                  found.mountID == proc.id || MountTable.ids(below: proc.id, in: table).contains(found.mountID)
+            else { throw refused(guest.description) }
+            try Mounts.detach(fd, what: guest.description)
+            log.step("detached \(guest): the host's procfs, carried in by \(what) (setuid mode: no procfs but the sandbox's own)")
+        }
+        throw refused("(too many)")
     }
 
     private mutating func mountDev(_ d: GuestPath, devices: [String: Int32]) throws(SysError) {
@@ -450,7 +541,7 @@ struct Filesystem {
                     Files.close(parent)
                     throw SysError("create mount point", "\(sub) (for \(path))", errno: error.errno,
                                    hint: error.errno == .readOnlyFileSystem || error.errno == .permissionDenied
-                                       ? (checkCallerAccess ? "create it in the rootfs first: setuid mode creates mount points only where you may write yourself"
+                                       ? (setuidMode ? "create it in the rootfs first: setuid mode creates mount points only where you may write yourself"
                                           : "create it in the rootfs first, or use --root-tmp-overlay / --root-overlay DIR") : nil)
                 }
                 log.step("created \(sub)")
@@ -479,3 +570,4 @@ extension Filesystem {
 
 let MS_REC = 16384
 let MS_SLAVE = 1 << 19
+let MS_PRIVATE = 1 << 18

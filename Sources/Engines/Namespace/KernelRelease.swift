@@ -21,14 +21,16 @@ enum KernelRelease {
 
     static let fieldLength = 65
 
-    /// Installs the filter on the init itself (it holds CAP_SYS_ADMIN in its user namespace,
-    /// so no no_new_privs is needed) before the command is started, so the command and
-    /// everything it starts inherit it. Returns the listener.
+    /// Installs the filter on the init itself before the command is started, so the command
+    /// and everything it starts inherit it. Returns the listener. The init sets no_new_privs
+    /// first: in setuid mode it has no capability left by now, and the command gets
+    /// no_new_privs anyway (the init itself never execs).
     static func install() throws(SysError) -> Int32 {
         let program: [BPFInstruction]
         do { program = try filter.compile() } catch {
             throw SysError("compile the uname filter", errno: .invalidArgument, hint: error.message)
         }
+        try Proc.setNoNewPrivileges()
         return try Proc.installSeccomp(program.map { ($0.code, $0.jt, $0.jf, $0.k) },
                                        flags: SeccompInstallFlags.newListener.rawValue)
     }

@@ -11,11 +11,12 @@ struct Launcher {
     let seccomp: [BPFCode]?
     let pidSocket: Int32
     let callerMask: sigset_t
+    let foregroundTerminal: Int32
 
     /// What root inside keeps: everything but the power to undo the sandbox's own mounts
     /// (CAP_SYS_ADMIN) and to trace its init (CAP_SYS_PTRACE). Within the user namespace
     /// only: the host never sees these capabilities.
-    static let rootDrops: Set<Int32> = [21 /* CAP_SYS_ADMIN */, 19 /* CAP_SYS_PTRACE */]
+    static let rootDrops: Capabilities = [.sysAdmin, .sysPtrace]
 
     var request: Proc.LaunchRequest {
         var env = applyEnvironment(spec.process.environment, to: Self.callerEnvironment())
@@ -29,6 +30,7 @@ struct Launcher {
             environment: env.map { "\($0.0)=\($0.1)" }, workingDirectory: workingDirectory,
             signalMask: callerMask, uid: uid, gid: maps.insideGid)
         r.newSession = spec.process.newSession
+        r.foregroundTerminal = foregroundTerminal
         r.shellFallback = spec.process.commandLookup.shellFallback
         r.announceFD = pidSocket
         r.clearGroups = maps.setgroupsAllowed
@@ -36,7 +38,7 @@ struct Launcher {
         // Any uid but 0 gets no capability from exec (every mount is nosuid, so file
         // capabilities are ignored too): only root inside needs its bounding set trimmed.
         if uid == 0 {
-            r.keepCapabilities = Set(0...Proc.lastCapability).subtracting(Self.rootDrops)
+            r.keepCapabilities = Capabilities.all(upTo: Proc.lastCapability).subtracting(Self.rootDrops)
             r.dropBoundingSet = true
         }
         return r

@@ -12,11 +12,30 @@ public enum NamespaceEngine {
     /// `privilege` is `.setuidRoot` only when the setuid engine runs this one without a
     /// user namespace (Sources/Engines/Setuid).
     public static func run(_ spec: SandboxSpec, privilege: Privilege = .userNamespace) -> Int32 {
+        switch attempt(spec, privilege: privilege, fallThrough: false) {
+        case .finished(let status): return status
+        case .hostDenied(let why):
+            report(why, spec)
+            return failed(Failure.setupStatus, spec)
+        }
+    }
+
+    /// How a run ended: with burrow's status, or (only with `fallThrough`) at its start,
+    /// before any namespace or process of the sandbox existed, because the host refused to
+    /// make the namespaces (Failure.hostDenied): then nothing was printed, and `auto` tries
+    /// the next engine.
+    public enum Outcome: Equatable, Sendable {
+        case finished(Int32)
+        case hostDenied(String)
+    }
+
+    public static func attempt(_ spec: SandboxSpec, privilege: Privilege = .userNamespace, fallThrough: Bool) -> Outcome {
         do {
-            return try supervise(spec, privilege: privilege)
+            return .finished(try supervise(spec, privilege: privilege))
         } catch {
+            if error.hostDenied && fallThrough { return .hostDenied(error.message) }
             report(error.message, spec)
-            return failed(error.status, spec)
+            return .finished(failed(error.status, spec))
         }
     }
 
@@ -69,7 +88,7 @@ public enum NamespaceEngine {
         do throws(SysError) {
             rootfd = try Files.open(spec.root.path.string, O_PATH | O_DIRECTORY)
         } catch {
-            throw Failure(SysError("rootfs", spec.root.path.string, errno: error.errno))
+            throw Failure(SysError(spec.root.openFailure.operation, spec.root.openFailure.subject, errno: error.errno))
         }
         do {
             spec.identity = try resolveNames(spec.identity, rootfd: rootfd)
@@ -89,12 +108,14 @@ public enum NamespaceEngine {
             guard (try? Proc.dieWithParent(SIGKILL, expectedParent: parent)) == true else { return 128 + SIGKILL }
         }
 
-        let seccomp = try SeccompSetup.program(for: spec, log: log)
+        let seccomp = try SeccompSetup.program(for: spec, setuid: privilege.caller != nil, log: log)
 
         // Read while the host's /proc is in reach: the command drops capabilities up to it.
         _ = Proc.lastCapability
         // Signals are taken over before the first fork, so none is lost in between.
         let callerMask = Signals.takeOver()
+        // The caller's terminal, if burrow has one: the command's group may get it.
+        let jobs = JobControl(newSession: spec.process.newSession)
         let maps = IDMaps(identity: spec.identity, hostUid: getuid(), hostGid: getgid())
         var ch = Channels()
         var pidFile: Int32 = -1
@@ -103,9 +124,10 @@ public enum NamespaceEngine {
         do throws(SysError) {
             (ch.errorRead, ch.errorWrite) = try Files.pipe()
             (ch.lifelineRead, ch.lifelineWrite) = try Files.pipe()
+            (ch.jobEventsRead, ch.jobEventsWrite) = try Files.pipe(nonBlocking: true)
+            (ch.pidSupervisor, ch.pidCommand) = try Files.socketPair(Int32(SOCK_DGRAM.rawValue))
+            try Files.passCredentials(ch.pidSupervisor)
             if let path = spec.process.pidFile {
-                (ch.pidSupervisor, ch.pidCommand) = try Files.socketPair(Int32(SOCK_DGRAM.rawValue))
-                try Files.passCredentials(ch.pidSupervisor)
                 let (dir, name) = Cleaner.split(path.string)
                 do { pidDir = (try Files.open(dir, O_PATH | O_DIRECTORY), name) } catch {
                     throw SysError("open pid file", path.string, errno: error.errno)
@@ -125,13 +147,14 @@ public enum NamespaceEngine {
             do { cleaner = try Proc.fork("cleaner") } catch { throw Failure(error) }
             if cleaner == 0 {
                 for fd in [ch.errorRead, ch.errorWrite, ch.lifelineRead, ch.lifelineWrite, ch.mapHelperRead,
-                           ch.mapHelperWrite, ch.pidSupervisor, ch.pidCommand, ch.cleanerSandbox, pidFile] { Files.close(fd) }
+                           ch.mapHelperWrite, ch.pidSupervisor, ch.pidCommand, ch.cleanerSandbox, pidFile,
+                           ch.jobEventsRead, ch.jobEventsWrite, jobs.descriptor] { Files.close(fd) }
                 // setuid: the cleaner removes only what the caller could remove.
                 if let caller = privilege.caller {
                     do { try caller.becomeForGood() } catch { report(error.description, spec); Proc.exit(Failure.setupStatus) }
                 }
                 let initial = pidDir.fd >= 0 ? [Cleaner.createPidFile(ch.cleanerSide, parent: pidDir.fd, name: pidDir.name)] : []
-                Cleaner.run(ch.cleanerSide, initial: initial)
+                Cleaner.run(ch.cleanerSide, initial: initial, tool: spec.toolName)
             }
             Files.close(ch.cleanerSide)
         }
@@ -158,17 +181,25 @@ public enum NamespaceEngine {
         }
 
         // Whatever happens from here on, the cleaner gets to finish before burrow exits.
-        let outcome: Result<Int32, Failure>
+        var outcome: Result<Int32, Failure>
         do {
             outcome = .success(try enterAndWatch(spec, privilege: privilege, maps: maps, seccomp: seccomp, channels: &ch,
                                                  mapHelper: mapHelper, pidFile: pidFile, callerMask: callerMask,
-                                                 supervisor: me, parent: parent, log: log))
+                                                 jobs: jobs, supervisor: me, parent: parent,
+                                                 log: log))
         } catch {
             outcome = .failure(error)
         }
+        // Held until here: the cleaner starts removing once no process of the sandbox is left.
         Files.close(ch.cleanerSandbox)
         Files.close(ch.lifelineWrite)
-        if cleaner > 0 { _ = Proc.wait(cleaner, noHang: false) }
+        if cleaner > 0, case .signaled(let sig)? = Proc.wait(cleaner, noHang: false) {
+            // Only something of the caller's uid can do that: the command, without a PID namespace.
+            outcome = .failure(Failure("""
+                the cleaner was killed by signal \(sig)\(spec.namespaces.pid ? "" : " (from inside the sandbox?)"); \
+                what burrow made in host directories (mount points in the rootfs, --dir, --symlink, the pid file) may be left
+                """))
+        }
         return try outcome.get()
     }
 
@@ -176,9 +207,23 @@ public enum NamespaceEngine {
     /// starts the init, reports its failures and passes signals on until it exits.
     private static func enterAndWatch(
         _ spec: SandboxSpec, privilege: Privilege, maps: IDMaps, seccomp: [BPFCode]?, channels ch: inout Channels,
-        mapHelper: pid_t, pidFile: Int32, callerMask: sigset_t, supervisor me: pid_t, parent: pid_t, log: Log
+        mapHelper: pid_t, pidFile: Int32, callerMask: sigset_t, jobs: JobControl,
+        supervisor me: pid_t, parent: pid_t, log: Log
     ) throws(Failure) -> Int32 {
         defer { Files.close(pidFile) }
+        // Without a PID namespace, what the command starts comes back to the supervisor if
+        // the init dies first: a child subreaper, with the list of its children kept open to
+        // kill them then. (In a PID namespace they die with the init, PID 1.)
+        var children: Int32 = -1
+        if !spec.namespaces.pid {
+            do throws(SysError) {
+                try Proc.setChildSubreaper()
+                children = try Files.open("/proc/self/task/\(me)/children", O_RDONLY)
+            } catch {
+                throw Failure(error)
+            }
+        }
+        defer { Files.close(children) }
         var maps = maps
         // QEMU's binfmt_misc entry lives in a user namespace of its own, around the
         // sandbox's: only a namespace whose root is mapped may register one, and the sandbox
@@ -190,7 +235,7 @@ public enum NamespaceEngine {
             maps = maps.nested()
         }
         var sandbox = Sandbox(spec: spec, privilege: privilege, maps: maps, seccomp: seccomp, channels: ch,
-                              callerMask: callerMask, supervisor: me, log: log)
+                              callerMask: callerMask, foregroundTerminal: jobs.handOver, supervisor: me, log: log)
         do throws(SysError) {
             let flags = sandbox.supervisorNamespaces
             if flags != 0 { try Proc.unshare(flags, what: sandbox.supervisorNamespaceNames) }
@@ -216,11 +261,16 @@ public enum NamespaceEngine {
         let initPid: pid_t
         do { initPid = try Proc.fork("sandbox init") } catch { throw Failure(error) }
         if initPid == 0 {
-            for fd in [ch.errorRead, ch.pidSupervisor, pidFile] { Files.close(fd) }
+            for fd in [ch.errorRead, ch.pidSupervisor, ch.jobEventsRead, pidFile, children] { Files.close(fd) }
+            if jobs.handOver < 0 { Files.close(jobs.descriptor) }
             sandbox.start()
         }
-        for fd in [ch.errorWrite, ch.lifelineRead, ch.pidCommand, ch.cleanerSandbox] { Files.close(fd) }
-        ch.cleanerSandbox = -1
+        // The init leads a process group of its own, away from the caller's (it sets it
+        // too: either side may run first), and the command leads another: a group signal
+        // from inside the sandbox stays in it, and one to the caller's group (make, say)
+        // reaches burrow alone, which passes it on once.
+        Proc.setProcessGroup(initPid, initPid)
+        for fd in [ch.errorWrite, ch.lifelineRead, ch.pidCommand, ch.jobEventsWrite] { Files.close(fd) }
         // setuid: the supervisor's privileged part ends with the init's fork (the PID
         // namespace above was its last use). It only waits and forwards signals from here.
         if let caller = privilege.caller {
@@ -239,20 +289,21 @@ public enum NamespaceEngine {
             }
         }
 
-        // EOF: the command is running. A message: setup or exec failed, and why.
-        let message = (try? Files.readAll(ch.errorRead)) ?? []
-        Files.close(ch.errorRead)
-        let failure = Failure(decoding: message)
-        if let failure { report(failure.message, spec) }
-
-        if failure == nil, pidFile >= 0, let pid = Files.receiveSenderPid(ch.pidSupervisor) {
-            _ = try? Files.writeAll(pidFile, Array("\(pid)\n".utf8), what: spec.process.pidFile?.string ?? "")
+        // The sandbox's processes, among the supervisor's children once the init is gone: with
+        // a PID namespace the init alone (PID 1 takes the namespace with it); else whoever is
+        // in the sandbox's user namespace (the supervisor's own since its unshare) or one made
+        // below it. Not the cleaner, nor a child the caller left burrow before its exec, nor
+        // their orphans: all in the caller's user namespace. (Setuid mode always has a PID
+        // namespace.)
+        var sandboxProcess: (pid_t) -> Bool = { $0 == initPid }
+        if !spec.namespaces.pid, privilege.caller == nil, let own = try? Proc.ownUserNamespace() {
+            sandboxProcess = { Proc.isIn(own, $0) }
         }
-        Files.close(ch.pidSupervisor)
-
-        let status = forward(to: initPid, newSession: spec.process.newSession)
-        if let f = failure, f.status != 0 { return failed(f.status, spec) }
-        return status
+        var watch = Supervision(spec: spec, initPid: initPid, errorPipe: ch.errorRead, jobEvents: ch.jobEventsRead,
+                                announcements: ch.pidSupervisor, pidFile: pidFile, children: children,
+                                sandboxProcess: sandboxProcess, jobs: jobs)
+        defer { for fd in [ch.errorRead, ch.jobEventsRead, ch.pidSupervisor] { Files.close(fd) } }
+        return try watch.run()
     }
 
     /// Enters a user namespace where the caller is root, with a mount namespace of its own
@@ -267,19 +318,6 @@ public enum NamespaceEngine {
             return try QemuSetup.register(qemu, log: log)
         } catch {
             throw Failure(error)
-        }
-    }
-
-    /// Forwards signals to the init until it exits; returns its status.
-    private static func forward(to child: pid_t, newSession: Bool) -> Int32 {
-        if let e = Proc.wait(child, noHang: true) { return e.status }
-        while true {
-            let r = Signals.wait()
-            if r.signal == SIGCHLD {
-                if let e = Proc.wait(child, noHang: true) { return e.status }
-                continue
-            }
-            if !Signals.isFromTerminal(r) || newSession { Proc.kill(child, r.signal) }
         }
     }
 }

@@ -5,13 +5,14 @@ import Glibc
 /// The processes of a sandbox:
 ///
 ///     burrow (supervisor)     new user (+ PID) namespace; writes its own id maps, forwards
-///       │                     signals, reports failures, returns the command's status
+///       │                     signals, follows the command's stops (JobControl), reports
+///       │                     failures, returns the command's status (Supervision.swift)
 ///       ├─ cleaner (host)     only when Burrow must create something on a host directory:
 ///       │                     removes it once the sandbox has ended, even after kill -9
 ///       └─ init               new mount (+ ipc, net, uts, cgroup) namespace; PID 1 with
 ///            │                --unshare-pid, else a child subreaper. Builds the filesystem,
 ///            │                starts the command, kills what it leaves behind
-///            └─ command
+///            └─ command       leads a process group of its own (the init leads another)
 ///
 /// The supervisor stays in the host's mount namespace, so the sandbox's mounts go away
 /// with the init, and never exist on the host.
@@ -23,6 +24,8 @@ struct Sandbox {
     let seccomp: [BPFCode]?
     var channels: Channels
     let callerMask: sigset_t
+    /// The caller's terminal, for the command's group to take at its launch; -1: none.
+    let foregroundTerminal: Int32
     let supervisor: pid_t
     let log: Log
 
@@ -57,6 +60,8 @@ struct Sandbox {
     func start() -> Never {
         let err = channels.errorWrite
         let isPID1 = spec.namespaces.pid
+        // A process group of its own, out of the caller's (the supervisor sets it too).
+        Proc.setProcessGroup(0, 0)
         // Without a PID namespace the init must clean up first: SIGTERM, blocked, wakes its
         // loop instead of killing it. PID 1 takes the namespace with it when it dies, and
         // will die from SIGKILL, but only once the set-up is over: a kill -9 of burrow must
@@ -96,7 +101,7 @@ struct Sandbox {
                     children = try Files.open("/proc/thread-self/children", O_RDONLY)
                 } catch { throw Failure(error) }
             }
-            var fs = Filesystem(spec: spec, log: log, cleaner: channels.cleanerSandbox, checkCallerAccess: privilege.caller != nil)
+            var fs = Filesystem(spec: spec, log: log, cleaner: channels.cleanerSandbox, setuidMode: privilege.caller != nil)
             rootfd = try fs.build()
             do throws(SysError) {
                 if let name = spec.process.hostname {
@@ -140,7 +145,9 @@ struct Sandbox {
                 let (here, there) = try Files.socketPair(Int32(SOCK_SEQPACKET.rawValue))
                 responder = try Proc.fork("uname responder")
                 if responder == 0 {
-                    for fd in [err, channels.pidCommand, children, here] { Files.close(fd) }
+                    for fd in [err, channels.pidCommand, channels.jobEventsWrite, foregroundTerminal, children, here] {
+                        Files.close(fd)
+                    }
                     _ = try? Proc.dieWithParent(SIGKILL, expectedParent: getppid())
                     guard let listener = Files.receiveDescriptor(there) else { Proc.exit(0) }
                     Files.close(there)
@@ -156,24 +163,30 @@ struct Sandbox {
                 fail(Failure(error), on: err)
             }
         }
-        let launcher = Launcher(spec: spec, maps: maps, seccomp: seccomp, pidSocket: channels.pidCommand, callerMask: callerMask)
+        let launcher = Launcher(spec: spec, maps: maps, seccomp: seccomp, pidSocket: channels.pidCommand, callerMask: callerMask,
+                                foregroundTerminal: foregroundTerminal)
         let command: pid_t
         do {
             let (pid, failure) = try Proc.launch(launcher.request)
             command = pid
             if let f = failure {
                 let subject = f.candidate.map { "\(f.step) \($0)" } ?? f.step
-                _ = try? Files.writeAll(err, Failure(SysError(subject, errno: f.errno), status: f.status).encoded, what: "error pipe")
+                // Not found: looked for inside the rootfs (the init's / by now), not on the host.
+                let hint = f.candidate != nil && f.errno == .noSuchFileOrDirectory
+                    ? spec.commandNotFoundHint(rootHasBin: (try? Files.stat("/bin", at: Files.cwd)) != nil) : nil
+                _ = try? Files.writeAll(err, Failure(SysError(subject, errno: f.errno, hint: hint), status: f.status).encoded, what: "error pipe")
             }
         } catch {
             fail(Failure(error), on: err)
         }
         Files.close(channels.errorWrite)
         Files.close(channels.pidCommand)
+        Files.close(foregroundTerminal)
         watch(command, responder: responder, isPID1: isPID1, children: children)
     }
 
-    /// The init's loop: reap, forward signals, and end the sandbox with the command.
+    /// The init's loop: reap, forward signals, tell the supervisor when the command stops,
+    /// and end the sandbox with the command.
     private func watch(_ command: pid_t, responder: pid_t, isPID1: Bool, children: Int32) -> Never {
         var responderAlive = responder > 0
         var commandExit: Proc.Exit?
@@ -184,18 +197,25 @@ struct Sandbox {
                 killAll(isPID1: false, children: children)
                 Proc.exit(commandExit?.status ?? 128 + SIGKILL)
             }
+            // SIGCONT: the supervisor continues the command's group itself.
+            if r.signal == SIGCONT { continue }
             if r.signal != SIGCHLD {
-                guard !Signals.isFromTerminal(r) || spec.process.newSession else { continue }
+                // The terminal's signals reach the init only in the moment before it left
+                // the caller's group: the supervisor got them too, and passes them on.
+                guard !Signals.isFromTerminal(r) else { continue }
                 if commandExit == nil { Proc.kill(command, r.signal) } else if isPID1 { Proc.kill(-1, r.signal) }
                 continue
             }
             var anyLeft = true
             reaping: while true {
-                switch Proc.reap(noHang: true) {
+                switch Proc.reap(noHang: true, untraced: true) {
                 case .child(let pid, let exit):
                     if pid == responder { responderAlive = false; continue }
                     lastExit.record(exit)
                     if pid == command { commandExit = exit }
+                case .stopped(let pid, let sig):
+                    // The supervisor follows it (JobControl); a full pipe drops the news.
+                    if pid == command { _ = Glibc.write(channels.jobEventsWrite, [UInt8(truncatingIfNeeded: sig)], 1) }
                 case .nothingYet: break reaping
                 case .noChildren: anyLeft = false; break reaping
                 }
@@ -214,11 +234,7 @@ struct Sandbox {
         }
     }
 
-    static func childCount(_ children: Int32) -> Int {
-        var buf = [UInt8](repeating: 0, count: 4096)
-        let n = children < 0 ? 0 : buf.withUnsafeMutableBytes { pread(children, $0.baseAddress, $0.count, 0) }
-        return n <= 0 ? 0 : String(decoding: buf[..<n], as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" }).count
-    }
+    static func childCount(_ children: Int32) -> Int { Proc.childPids(children).count }
 
     /// Kills every process left in the sandbox and reaps them.
     private func killAll(isPID1: Bool, children: Int32) {
@@ -230,17 +246,6 @@ struct Sandbox {
         }
         // Without a PID namespace: kill our children; their orphans come back to us (child
         // subreaper) and are killed in the next round, until none is left.
-        while true {
-            var buf = [UInt8](repeating: 0, count: 65536)
-            let n = children < 0 ? 0 : buf.withUnsafeMutableBytes { pread(children, $0.baseAddress, $0.count, 0) }
-            let pids = n <= 0 ? [] : String(decoding: buf[..<n], as: UTF8.self)
-                .split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { pid_t($0) }
-            if pids.isEmpty {
-                while case .child = Proc.reap(noHang: true) {}
-                return
-            }
-            for pid in pids { Proc.kill(pid, SIGKILL) }
-            for _ in pids { _ = Proc.reap(noHang: false) }
-        }
+        Proc.killChildren(listedIn: children)
     }
 }

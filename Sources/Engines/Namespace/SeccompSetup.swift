@@ -6,11 +6,17 @@ import Glibc
 /// The command's seccomp filter, compiled by the supervisor before anything is forked: a
 /// deny file that cannot be read or parsed stops burrow (status 125) before any process or
 /// namespace exists. The init hands the program to `Proc.launch`, which installs it last.
+/// Without `--seccomp` there is a filter all the same, refusing TIOCSTI and TIOCLINUX,
+/// unless the spec allows terminal injection (`SeccompProfiles.filter` says how the two
+/// are merged). The uname responder's filter (`KernelRelease`) is a second one, on the init.
 enum SeccompSetup {
     /// A deny file larger than this is not a list of system-call names.
     static let fileLimit = 1 << 20
 
-    static func program(for spec: SandboxSpec, log: Log) throws(Failure) -> [BPFCode]? {
+    /// `setuid`: the file is read by a setuid burrow, as the caller (see SetuidMode), but a
+    /// file on procfs is refused: /proc/self there is burrow's own process, and a parse error
+    /// would quote what the caller cannot read from outside.
+    static func program(for spec: SandboxSpec, setuid: Bool = false, log: Log) throws(Failure) -> [BPFCode]? {
         let profile = spec.security.seccomp
         var denied: [String] = []
         if case .denyFile(let path) = profile {
@@ -18,9 +24,13 @@ enum SeccompSetup {
             do throws(SysError) {
                 let fd = try Files.open(path.string, O_RDONLY | O_NOCTTY)
                 defer { Files.close(fd) }
+                if setuid, try Files.isOnProcfs(fd) {
+                    throw SysError("read", errno: .permissionDenied,
+                                   hint: "a file on procfs is not read in setuid mode: /proc/self would be burrow's own process")
+                }
                 text = try Files.readAll(fd, limit: fileLimit + 1)
             } catch {
-                throw Failure(SysError("\(error.operation) seccomp deny file", path.string, errno: error.errno))
+                throw Failure(SysError("\(error.operation) seccomp deny file", path.string, errno: error.errno, hint: error.hint))
             }
             guard text.count <= fileLimit else {
                 throw Failure("seccomp deny file \(path): larger than \(fileLimit) bytes; it should list system-call names")
@@ -29,10 +39,17 @@ enum SeccompSetup {
                 throw Failure("seccomp deny file " + error.message)
             }
         }
-        let context = SeccompProfiles.Context(pidNamespace: spec.namespaces.pid, denied: denied)
+        let context = SeccompProfiles.Context(
+            pidNamespace: spec.namespaces.pid, denied: denied, allowTerminalInjection: spec.security.allowTerminalInjection)
         guard let filter = SeccompProfiles.filter(profile, context) else { return nil }
         guard !filter.architectures.isEmpty else {
-            throw Failure("--seccomp: Burrow has no system-call table for this machine's architecture")
+            guard profile == .none else {
+                throw Failure("--seccomp: Burrow has no system-call table for this machine's architecture")
+            }
+            throw Failure("""
+                cannot refuse terminal injection (TIOCSTI): Burrow has no system-call table for this machine's architecture
+                  hint: --new-session keeps the command off your terminal; --allow-terminal-injection runs without the filter
+                """)
         }
         let program: [BPFInstruction]
         do { program = try filter.compile() } catch { throw Failure(error.message) }

@@ -1,4 +1,5 @@
 import BurrowKernel
+import BurrowSeccomp
 import BurrowSpec
 import Glibc
 
@@ -45,6 +46,11 @@ public enum PtraceEngine {
     }
 
     /// Whether this host lets the engine run, and if not, why (for `burrow --engines`).
+    /// The first option of `spec` this engine cannot honour, as a message; nil when it can.
+    public static func refusal(_ spec: SandboxSpec) -> String? {
+        Refusals.check(spec, hostUid: getuid(), hostGid: getgid())
+    }
+
     public static func unavailableReason() -> String? {
         #if !arch(x86_64)
         return "only x86_64 is supported so far"
@@ -99,21 +105,49 @@ public enum PtraceEngine {
             candidates: candidates(spec, env: env, cwd: cwdCanonical, bindings: bindings, tree: tree), argv: spec.process.argv,
             environment: env.map { "\($0.0)=\($0.1)" }, hostWorkingDirectory: cwdHost, signalMask: callerMask)
         launch.newSession = spec.process.newSession
+        // The command leads a process group of its own (a kill(0, ...) inside reaches the
+        // sandbox only) and, if burrow is in its terminal's foreground, gets the terminal.
+        var jobs = JobControl(newSession: spec.process.newSession)
+        defer { jobs.takeBack() }
+        launch.foregroundTerminal = jobs.handOver
+        guard let abi = SyscallTable.abi else { throw Failure("the ptrace engine has no system-call table for this machine") }
+        // An untraced child (CLONE_UNTRACED) and io_uring are refused, and terminal injection (TIOCSTI,
+        // TIOCLINUX) unless allowed: in the filter, or at the tracer's stops where the
+        // kernel takes no filter.
+        let refusals = TraceFilter.Refusals(
+            TraceFilter.outOfReach + (spec.security.allowTerminalInjection ? [] : [TerminalInjection.rule]), abi: abi)
         launch.shellFallback = spec.process.commandLookup.shellFallback
         let traced = Array(Set(SyscallTable.traced + (emulator?.traced ?? []))).sorted()
-        launch.filter = TraceFilter.program(trace: traced, arch: SyscallTable.auditArch)
         // Preferred: the queries go to the listener instead (Syscalls/Notified.swift).
         let fakesIds = emulator?.initialCredentials != nil
         let notified = SyscallTable.notified.keys.sorted() + (fakesIds ? [SyscallTable.fstat.nr] : [])
-        launch.notifyFilter = TraceFilter.program(trace: traced, notify: notified, arch: SyscallTable.auditArch)
+        // The supervisor writes the answers into the caller's memory while it waits in the
+        // kernel, not in a ptrace stop: PTRACE_POKEDATA cannot reach it there.
+        Trace.Memory.noteFallback = { log.step($0) }
+        Trace.Memory.probe()
+        do throws(SeccompError) {
+            let programs = try TraceFilter.programs(trace: traced, notify: notified, refusals: refusals, abi: abi)
+            if Trace.Memory.reachableWhileRunning {
+                launch.notifyFilter = programs.withListener.map { ($0.code, $0.jt, $0.jf, $0.k) }
+            } else {
+                log.step("no seccomp user notification (\(Trace.Memory.writingName) reaches a tracee only in a ptrace stop): stat, access and readlink are traced instead")
+            }
+            launch.filter = programs.traceOnly.map { ($0.code, $0.jt, $0.jf, $0.k) }
+        } catch {
+            throw Failure(error.message)
+        }
         // Orphans of the command come back to the supervisor, which reaps them. (After the
         // set-up: the cleaner, started there, must not come back.)
         try? Proc.setChildSubreaper()
-        let child: (pid: pid_t, report: Int32)
+        let child: Trace.Child
         do { child = try Trace.startChild(launch) } catch { throw Failure(error) }
-        defer { Files.close(child.report) }
+        defer {
+            Files.close(child.report)
+            Files.close(child.listenerSocket)
+        }
+        jobs.commandStarted(group: child.pid)
         log.step("traced command started as pid \(child.pid) in \(cwdHost)")
-        Trace.forwardSignals(forwarded, to: child.pid, fromTerminalToo: spec.process.newSession)
+        Trace.forwardSignals(forwarded, to: child.pid)
         sigprocmask(SIG_SETMASK, &callerMask, nil)
 
         // The pid file was made by the cleaner (Setup), which removes it again.
@@ -131,16 +165,29 @@ public enum PtraceEngine {
         let tracer = Tracer(bindings: bindings, tree: tree, command: child.pid,
                             keepChildren: spec.process.keepChildren || lastToExit, lastToExit: lastToExit)
         tracer.emulator = emulator
+        tracer.jobs = jobs
+        tracer.refusals = refusals
+        tracer.listenerSocket = child.listenerSocket
+        tracer.log = log
+        // The command runs as the same user: nothing of it may read or write the tracer's
+        // memory (process_vm_writev, /proc/PID/mem) or take its descriptors (pidfd_getfd).
+        // Not when burrow is itself traced (proot or burrow in proot): its own tracer must
+        // still read its calls' paths, and has that access whatever the mode.
+        if Proc.tracer(of: getpid()) == 0 { _ = try? Proc.setDumpable(false) }
         tracer.tracee(child.pid).guestCwd = cwdCanonical
         let exit = tracer.run()
+        jobs = tracer.jobs
         do throws(Failure) { try emulator?.save() } catch { report(error.description) }
         if !tracer.initialExecDone, let f = Trace.childFailure(child.report, launch) {
             let subject = f.candidate.map { "\(f.step) \($0)" } ?? f.step
-            report(SysError(subject, errno: f.errno).description)
+            let hint = f.candidate != nil && f.errno == .noSuchFileOrDirectory
+                ? spec.commandNotFoundHint(rootHasBin: (try? Files.stat(spec.root.path.string + "/bin", at: Files.cwd)) != nil) : nil
+            report(SysError(subject, errno: f.errno, hint: hint).description)
             // 126/127 as for burrow; the front-ends that say 1 for their own failures say it here
             // too, as on the namespace engine.
             return spec.process.failureStatus == 125 ? f.status : spec.process.failureStatus
         }
+        if let failure = tracer.setupFailure { throw Failure(failure) }
         return exit.status
     }
 

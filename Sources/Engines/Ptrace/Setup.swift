@@ -90,11 +90,11 @@ struct Setup {
     mutating func build(_ spec: SandboxSpec) throws(PtraceEngine.Failure) -> Bindings {
         let root: String
         do { root = try Files.realPath(spec.root.path.string) } catch {
-            throw PtraceEngine.Failure(SysError("rootfs", spec.root.path.string, errno: error.errno))
+            throw PtraceEngine.Failure(SysError(spec.root.openFailure.operation, spec.root.openFailure.subject, errno: error.errno))
         }
         let rootfd: Int32
         do { rootfd = try Files.open(root, O_PATH | O_DIRECTORY) } catch {
-            throw PtraceEngine.Failure(SysError("rootfs", spec.root.path.string, errno: error.errno))
+            throw PtraceEngine.Failure(SysError(spec.root.openFailure.operation, spec.root.openFailure.subject, errno: error.errno))
         }
         if let dir = spec.temporaryDirectory {
             if let e = HostProbes.unwritableDirectory(dir.string) {
@@ -207,7 +207,10 @@ struct Setup {
                 Self.makeInGlue(host, kind)
                 continue
             }
-            if policy == .whereNotCreatable, (try? make(kind, host, mode: kind == .directory ? 0o755 : 0o644, what: "\(q) (\(host))")) != nil {
+            // Made where the rootfs lets the caller make it as it is (PRoot's mkdir); else glued.
+            let parent = "/" + host.split(separator: "/").dropLast().joined(separator: "/")
+            if policy == .whereNotCreatable, access(parent, W_OK | X_OK) == 0,
+               (try? make(kind, host, mode: kind == .directory ? 0o755 : 0o644, what: "\(q) (\(host))")) != nil {
                 log.step("made \(q) (\(host)), removed afterwards")
                 continue
             }

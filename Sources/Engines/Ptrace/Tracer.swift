@@ -23,11 +23,24 @@ final class Tracer {
     var initialExecDone = false
     /// Faked ids, uname and QEMU (Emulator.swift); nil when nothing is faked.
     var emulator: Emulator?
+    /// The command's process group and the terminal (burrow stops when the group does).
+    var jobs = JobControl(newSession: true)
+    /// What the filter refuses (untraced children, io_uring; terminal injection unless allowed); refused here at the
+    /// entry stop instead while no filter is active.
+    var refusals: TraceFilter.Refusals?
 
     /// The seccomp listener of the command's filter, once taken: the calls of `notified`
     /// arrive there, not as ptrace stops. -1 without one (the kernel refused it, or no
     /// process is left that uses it).
     var listener: Int32 = -1
+    /// Where the command sends its listener (Trace.receiveListener), and whether one is on
+    /// its way (the filter went in with one, and it has not been taken yet).
+    var listenerSocket: Int32 = -1
+    var listenerExpected = false
+    /// Set when the sandbox could not be set up after the command started (the command is
+    /// killed then): what failed, for burrow's message and status 125.
+    var setupFailure: String?
+    var log = Log(enabled: false)
     /// SIGCHLD as a descriptor, to wait for stops and notifications at once.
     var childEvents: Int32 = -1
     /// The calls answered on the listener (the filter's SECCOMP_RET_USER_NOTIF list).
@@ -66,9 +79,11 @@ final class Tracer {
         .traceSysGood, .traceFork, .traceVfork, .traceClone, .traceExec, .traceSeccomp, .exitKill,
     ]
 
-    /// Runs until no tracee is left; returns the command's exit.
+    /// Runs until no tracee is left; returns the command's exit. (Not until no child is left:
+    /// a caller that execs burrow may leave it children of its own, which are no tracees.)
     func run() -> Proc.Exit {
         defer {
+            listenerSocket = -1  // the engine's, which closes it
             if listener >= 0 { Files.close(listener) }
             if childEvents >= 0 { Files.close(childEvents) }
         }
@@ -77,9 +92,19 @@ final class Tracer {
         // waiting, without blocking.
         var stopsWaiting = true
         loop: while true {
+            if tracees.isEmpty {
+                // Every tracee is gone, but a child may be left that is none: the cleaner,
+                // when burrow is the init of its PID namespace (a container's entry point)
+                // and orphans come back to it. Waiting for that one would never end.
+                switch Trace.poll() {
+                case .stop(let stop): handle(stop); continue
+                case .nothing, .none: break loop
+                }
+            }
             if listener < 0 {
                 guard let stop = Trace.wait() else { break }
                 handle(stop)
+                if finished { break }
                 continue
             }
             while stopsWaiting {
@@ -88,12 +113,16 @@ final class Tracer {
                 case .nothing: stopsWaiting = false
                 case .none: break loop
                 }
+                if finished { break loop }
             }
             if listener >= 0 { stopsWaiting = waitForEvents() }
         }
         if lastToExit, let last = lastExit.exit { return last }
         return commandExit ?? .signaled(SIGKILL)
     }
+
+    /// The command has exited and every tracee after it.
+    private var finished: Bool { commandExit != nil && tracees.isEmpty }
 
     /// Sleeps until a notification (answered here) or a stop; true when stops may wait.
     private func waitForEvents() -> Bool {
@@ -146,6 +175,7 @@ final class Tracer {
             tracees[pid] = nil
             if pid == command {
                 commandExit = exit
+                listenerExpected = false
                 if !keepChildren { killAll() }
             }
             if guests.isActive || !guests.callers.isEmpty { guestExited(pid, exit, parent: parent) }
@@ -155,11 +185,18 @@ final class Tracer {
             eventStop(tracee(pid), event)
         case .signal(let pid, let sig):
             let t = tracee(pid)
+            if listenerExpected, pid == command { takeListener(required: false) }
             if !t.started {
                 // The SIGSTOP a new tracee starts with: the options are inherited (or,
                 // for the command, set now).
                 t.started = true
-                if pid == command { try? Trace.setOptions(pid, Self.options) }
+                if pid == command {
+                    do throws(SysError) { try Trace.setOptions(pid, Self.options) } catch {
+                        // Untraced forks and execs would escape the translation.
+                        failSetup(error.description)
+                        return
+                    }
+                }
                 if guests.isActive, pid != command, guestFirstStop(t) { return }
                 resume(t)
             } else if Trace.isGroupStop(pid) {
@@ -174,6 +211,7 @@ final class Tracer {
                         return
                     }
                 }
+                if Signals.jobStops.contains(sig) { jobStop(t, sig) }
                 resume(t)
             } else {
                 if guests.isActive, guestTakes(t, .signal(sig)) { return }
@@ -194,13 +232,28 @@ final class Tracer {
         for pid in tracees.keys where pid != command { Proc.kill(pid, SIGKILL) }
     }
 
+    /// A process of the command's group stopped by Ctrl-Z, or by a read or write of the
+    /// terminal from the background: burrow stops too and, once continued, continues the
+    /// group (JobControl) before this process is resumed. A stop the SIGCONT overtook (one
+    /// is pending: the group was continued while this stop waited here) is not followed.
+    private func jobStop(_ t: Tracee, _ sig: Int32) {
+        guard jobs.sandboxGroup > 0, Proc.processGroup(of: t.pid) == jobs.sandboxGroup,
+              Self.pendingSignals(t.pid) & (1 << 17) == 0 else { return }
+        jobs.commandStopped(by: sig)
+    }
+
     // MARK: Events
 
     private func eventStop(_ t: Tracee, _ event: Trace.Event) {
         switch event {
         case .seccomp:
             // A path call, at entry (the filter said SECCOMP_RET_TRACE); first for a guest
-            // tracer that asked for its own filter's stops (PtraceEmulation).
+            // tracer that asked for its own filter's stops (PtraceEmulation). The listener was
+            // sent before the command's first one (ck_trace_child).
+            if listenerExpected, t.pid == command {
+                takeListener(required: true)
+                if setupFailure != nil { return }
+            }
             t.started = true
             if guests.isActive, guestSeccompStop(t) { return }
             enter(t)
@@ -291,6 +344,10 @@ final class Tracer {
         } else if nr == SyscallTable.seccompSyscall && !filterActive && t.pid == command && !initialExecDone {
             // Our own filter going in: watch its result.
             result = .rewrite(regs, exit: .restore)
+        } else if !filterActive, let e = refusals?.errno(nr: nr, args: { (0..<6).map { regs.arg($0) } }) {
+            // The kernel took no filter: every call stops here, and what the filter would
+            // have refused is refused now.
+            result = .fail(Errno(rawValue: Int32(e)))
         } else {
             result = .allow
         }
@@ -343,9 +400,18 @@ final class Tracer {
         callEnded(t, call: p.original.syscall, result: now.result)
         var regs = p.original
         regs.result = now.result
-        if p.original.syscall == SyscallTable.seccompSyscall, t.pid == command, now.result >= 0 {
-            filterActive = true
-            if p.original.arg(1) & Self.newListener != 0 { takeListener(t, fd: Int32(truncatingIfNeeded: now.result)) }
+        if p.original.syscall == SyscallTable.seccompSyscall, t.pid == command {
+            let withListener = p.original.arg(1) & Self.newListener != 0
+            if now.result >= 0 {
+                filterActive = true
+                if withListener { listenerExpected = true } else { log.step("seccomp filter in place: path calls are traced") }
+            } else {
+                let e = Errno(rawValue: Int32(truncatingIfNeeded: -now.result))
+                // An old kernel, or a profile that refuses listeners: the child installs the
+                // filter that traces those calls too; without that one, every call stops.
+                log.step(withListener ? "no seccomp user notification (seccomp SECCOMP_FILTER_FLAG_NEW_LISTENER: \(e)): stat, access and readlink are traced instead"
+                                      : "no seccomp filter (seccomp SECCOMP_SET_MODE_FILTER: \(e)): every system call stops")
+            }
         }
         switch p.onExit {
         case .restore: break
@@ -360,22 +426,38 @@ final class Tracer {
 
     static let newListener: UInt64 = 1 << 3  // SECCOMP_FILTER_FLAG_NEW_LISTENER
 
-    /// The command's filter went in with a listener (its fd `fd` in the command, closed at
-    /// exec): take a copy, and wait for stops and notifications together from now on.
-    private func takeListener(_ t: Tracee, fd: Int32) {
+    /// The command's filter went in with a listener, which it sends over `listenerSocket`
+    /// right after (pidfd_getfd would need Linux 5.6, and Docker's profile denies it): take
+    /// it, and wait for stops and notifications together from now on. `required`: the
+    /// command made a traced call since, so the listener must be there.
+    private func takeListener(required: Bool) {
+        guard let mine = Files.receiveDescriptor(listenerSocket) else {
+            // Without the listener its calls would wait for ever: the sandbox cannot go on.
+            if required { failSetup("seccomp listener: not received from the command") }
+            return
+        }
+        listenerExpected = false
+        Files.close(listenerSocket)
+        listenerSocket = -1
         do throws(SysError) {
-            let mine = try Trace.takeDescriptor(t.pid, fd)
             let events = try Signals.childEvents()
             SeccompNotify.wakeUpSynchronously(mine)
             listener = mine
             childEvents = events
             notified = SyscallTable.notified
             if emulator?.initialCredentials != nil { notified[SyscallTable.fstat.nr] = SyscallTable.fstat.call }
+            log.step("seccomp listener received from the command: stat, access and readlink are answered on it")
         } catch {
-            // Without the listener its calls would wait for ever: the sandbox cannot go on.
-            PtraceEngine.report("seccomp listener: \(error)")
-            Proc.kill(t.pid, SIGKILL)
+            Files.close(mine)
+            failSetup("seccomp listener: \(error)")
         }
+    }
+
+    /// The sandbox cannot be set up: say why (burrow exits 125) and end the command.
+    func failSetup(_ what: String) {
+        if setupFailure == nil { setupFailure = what }
+        listenerExpected = false
+        Proc.kill(command, SIGKILL)
     }
 
     private func enter(_ group: SyscallGroup, _ t: Tracee, _ regs: Trace.Registers) -> EnterResult {

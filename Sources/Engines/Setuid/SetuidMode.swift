@@ -12,22 +12,31 @@ import SystemPackage
 ///
 ///  1. `begin()`, the first statement of main: the environment is cut down to
 ///     `SetuidPolicy.keptVariables` (glibc already dropped LD_*, GCONV_PATH, TMPDIR...
-///     for AT_SECURE); file access switches to the caller's ids (setfsuid/setfsgid), so
-///     every open, lookup and mkdir from here on is the caller's, with no DAC override.
+///     for AT_SECURE); the process becomes the caller (`Credentials.actAsCaller`:
+///     setresuid(caller, caller, 0), the caller's gids), with an empty effective capability
+///     set. Root's capabilities stay in the permitted set only, and `Privileged.run`
+///     (Sources/Kernel/Capabilities.swift) raises the one a mount, unshare, pivot_root,
+///     sethostname or setgroups needs around that system call alone; none of those takes a
+///     path the caller named. So every path the caller names (rootfs, bind sources, --seccomp
+///     and fstab files, the pid file, mount points) is resolved, opened, read and created
+///     with the caller's rights and no capability: /proc/PID/cwd of root's processes stays
+///     closed, and an error reads the same whether or not the file behind it exists.
 ///  2. Engine choice (Sources/burrow/main.swift, the one place): setuid mode only when asked
 ///     (`--engine setuid`) or when `auto` finds user namespaces unusable for the caller
 ///     (`userNamespaceProbe`, in a child that has dropped privilege) and root able to make
-///     the namespaces (`rootNamespaceProbe`). Otherwise `giveUp()` drops root for good at
-///     once and the chosen engine runs exactly as for an ordinary user.
+///     the namespaces (`rootNamespaceProbe`, its unshare and mount raised like the engine's).
+///     Otherwise `giveUp()` drops root for good at once and the chosen engine runs exactly
+///     as for an ordinary user.
 ///  3. The namespace engine with `.setuidRoot(caller)` (Sources/Engines/Namespace): options
 ///     unsafe with privilege are refused (`SandboxSpec.setuidRefusal`); no user namespace;
 ///     the supervisor makes the PID namespace, forks the cleaner (which drops at once) and
 ///     the init, then drops for good. The init makes the mount (and ipc, net, uts, cgroup)
 ///     namespaces, builds the root (sources opened as the caller and checked with access(2)
-///     on the real ids; destinations resolved in the root with RESOLVE_IN_ROOT; root and
-///     binds nosuid), pivots, and drops for good (`Credentials.becomeForGood`: the caller's
-///     groups, setresgid, setresuid, capabilities cleared, then checked: every id the
-///     caller's, no capability, setuid(0) refused). Only then is the command started, with
+///     on the real ids; a procfs refused as a source, and every procfs the root and binds
+///     carried in from the host detached; destinations resolved in the root with
+///     RESOLVE_IN_ROOT; root and binds nosuid), pivots, and drops for good
+///     (`Credentials.becomeForGood`: the caller's groups, setresgid, setresuid, capabilities
+///     cleared, then checked: every id the caller's, no capability, setuid(0) refused). Only then is the command started, with
 ///     no_new_privs set.
 public enum SetuidMode {
     /// Run first. Returns the caller when burrow runs setuid root (euid 0, real uid not 0);
@@ -43,7 +52,7 @@ public enum SetuidMode {
             return nil
         }
         do {
-            try Credentials.setFilesystemIDs(uid: caller.uid, gid: caller.gid)
+            try Credentials.actAsCaller(uid: caller.uid, gid: caller.gid)
         } catch {
             die("setuid mode: \(error)")
         }
@@ -78,14 +87,18 @@ public enum SetuidMode {
             spec.namespaces.pid = true
             if spec.verbose { say("setuid mode: a new PID namespace (always, in this mode)", spec.toolName) }
         }
-        return NamespaceEngine.run(spec, privilege: .setuidRoot(caller))
+        let own = spec.withOwnProcfsForRecommendedBinds()
+        if spec.verbose, own.operations != spec.operations {
+            say("setuid mode: the recommended /proc bind is the sandbox's own procfs (the host's is never bound)", spec.toolName)
+        }
+        return NamespaceEngine.run(own, privilege: .setuidRoot(caller))
     }
 
     /// nil when the caller, without privilege, can make and use a user namespace as the
     /// namespace engine would (HostProbes.userNamespace); else the step that failed. Tried in
     /// a child that drops root for good first: root itself may always make them.
     public static func userNamespaceProbe(_ caller: Caller) -> HostProbes.UserNamespaceFailure? {
-        let steps: [HostProbes.UserNamespaceFailure.Step] = [.clone, .unshareMount, .setgroups, .uidMap, .gidMap, .mount]
+        let steps: [HostProbes.UserNamespaceFailure.Step] = [.clone, .setgroups, .uidMap, .gidMap, .mount]
         let answer = childProbe { () throws(SysError) in
             try caller.becomeForGood()
             // The id change made this process undumpable: its /proc files would be root's,

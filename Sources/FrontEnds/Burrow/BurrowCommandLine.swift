@@ -12,6 +12,7 @@ public enum BurrowCommandLine {
         var state = ParseState()
         var i = 0
         var rootfs: String?
+        var lastOption: OptionArguments?
         while i < args.count {
             let arg = args[i]
             if arg == "--" {
@@ -36,6 +37,7 @@ public enum BurrowCommandLine {
                 }
                 try option.apply(&state, values, arg)
                 if state.stop != nil { return state.stop! }
+                lastOption = values.isEmpty ? nil : OptionArguments(option: arg, metavars: option.metavars, values: values)
                 i += 1 + values.count
                 continue
             }
@@ -44,14 +46,17 @@ public enum BurrowCommandLine {
             if i < args.count, args[i] == "--" { i += 1 }
             break
         }
-        guard let rootfs else { throw UsageError("missing ROOTFS: the directory that becomes /") }
+        guard let rootfs else {
+            throw UsageError("missing ROOTFS: the directory that becomes /" + (lastOption.map { " (\($0))" } ?? ""))
+        }
         guard !rootfs.isEmpty else { throw UsageError("ROOTFS is an empty string") }
         if state.pendingSize != nil || state.pendingMode != nil {
             throw UsageError("--size/--perms must come right before the --tmpfs or --dir they modify")
         }
         let command = Array(args[i...])
         var spec = state.spec
-        spec.root.path = HostPath(rootfs)
+        spec.root.path = try HostPath.argument(rootfs, option: "ROOTFS")
+        spec.root.takenAfter = lastOption
         if !command.isEmpty { spec.process.argv = command }
         do { try spec.validate() } catch { throw UsageError(error.message) }
         return .run(spec)
@@ -97,7 +102,7 @@ public enum BurrowCommandLine {
         return { (s: inout ParseState, v: [String], name: String) throws(UsageError) in
             let dest = try GuestPath.destination(v[1], option: name)
             s.spec.operations.append(.bind(BindMount(
-                source: HostPath(v[0]), destination: dest, readOnly: ro, allowDevices: dev, optional: optional)))
+                source: try HostPath.argument(v[0], option: name), destination: dest, readOnly: ro, allowDevices: dev, optional: optional)))
         }
     }
 
@@ -116,17 +121,17 @@ public enum BurrowCommandLine {
         Option(names: ["--bind"], metavars: ["SRC", "DEST"], group: .filesystem,
                help: "Bind the host path SRC at DEST, writable (nosuid,nodev)", apply: bind(false, dev: false, optional: false)),
         Option(names: ["--bind-try"], metavars: ["SRC", "DEST"], group: .filesystem,
-               help: "Like --bind, but skip it if SRC does not exist", apply: bind(false, dev: false, optional: true)),
+               help: "Like --bind, skipped if SRC does not exist", apply: bind(false, dev: false, optional: true)),
         Option(names: ["--ro-bind"], metavars: ["SRC", "DEST"], group: .filesystem,
                help: "Bind SRC at DEST read-only (nosuid,nodev)", apply: bind(true, dev: false, optional: false)),
         Option(names: ["--ro-bind-try"], metavars: ["SRC", "DEST"], group: .filesystem,
-               help: "Like --ro-bind, but skip it if SRC does not exist", apply: bind(true, dev: false, optional: true)),
+               help: "Like --ro-bind, skipped if SRC does not exist", apply: bind(true, dev: false, optional: true)),
         Option(names: ["--dev-bind"], metavars: ["SRC", "DEST"], group: .filesystem,
-               help: "Bind SRC at DEST with device nodes usable (nosuid only)", apply: bind(false, dev: true, optional: false)),
+               help: "Bind SRC at DEST, devices usable (nosuid only)", apply: bind(false, dev: true, optional: false)),
         Option(names: ["--dev-bind-try"], metavars: ["SRC", "DEST"], group: .filesystem,
-               help: "Like --dev-bind, but skip it if SRC does not exist", apply: bind(false, dev: true, optional: true)),
+               help: "Like --dev-bind, skipped if SRC does not exist", apply: bind(false, dev: true, optional: true)),
         Option(names: ["--size"], metavars: ["BYTES"], group: .filesystem,
-               help: "Size limit of the next --tmpfs (suffixes k, M, G)",
+               help: "Size of the next --tmpfs (suffixes k, M, G)",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
                    s.pendingSize = try Numbers.size(v[0], option: n) }),
         Option(names: ["--perms"], metavars: ["OCTAL"], group: .filesystem,
@@ -145,7 +150,7 @@ public enum BurrowCommandLine {
                help: "Minimal /dev at DEST: null zero full random urandom tty pts shm, your terminal as console",
                apply: dest { .dev(dest: $0) }),
         Option(names: ["--mqueue"], metavars: ["DEST"], group: .filesystem,
-               help: "Mount an mqueue filesystem at DEST (needs --unshare-ipc)",
+               help: "Mount mqueue at DEST (needs --unshare-ipc)",
                apply: dest { .mqueue(dest: $0) }),
         Option(names: ["--dir"], metavars: ["DEST"], group: .filesystem,
                help: "Create the directory DEST (removed at exit if Burrow made it)",
@@ -154,7 +159,7 @@ public enum BurrowCommandLine {
                    let (_, mode) = try s.takeModifiers(for: n, allowSize: false)
                    s.spec.operations.append(.dir(dest: d, mode: mode)) }),
         Option(names: ["--symlink"], metavars: ["TARGET", "DEST"], group: .filesystem,
-               help: "Create the symlink DEST -> TARGET (removed at exit)",
+               help: "Symlink DEST -> TARGET (removed at exit)",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
                    let d = try GuestPath.destination(v[1], option: n)
                    s.spec.operations.append(.symlink(target: v[0], dest: d)) }),
@@ -163,12 +168,12 @@ public enum BurrowCommandLine {
         Option(names: ["--ro-root"], metavars: [], group: .filesystem,
                help: "Mount ROOTFS itself read-only", apply: flag { $0.spec.root.readOnly = true }),
         Option(names: ["--root-overlay"], metavars: ["DIR"], group: .filesystem,
-               help: "Writable overlay over ROOTFS; changes kept in DIR/upper",
-               apply: { (s: inout ParseState, v: [String], _: String) throws(UsageError) in
+               help: "Writable overlay over ROOTFS, kept in DIR/upper",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
                    guard !v[0].isEmpty else { throw UsageError("--root-overlay needs a directory") }
-                   s.spec.root.overlay = .keep(changes: HostPath(v[0])) }),
+                   s.spec.root.overlay = .keep(changes: try HostPath.argument(v[0], option: n)) }),
         Option(names: ["--root-tmp-overlay"], metavars: [], group: .filesystem,
-               help: "Writable overlay over ROOTFS; changes discarded at exit",
+               help: "Writable overlay over ROOTFS, gone at exit",
                apply: flag { $0.spec.root.overlay = .discard }),
         // Namespaces
         Option(names: ["--unshare-user"], metavars: [], group: .namespaces,
@@ -229,7 +234,7 @@ public enum BurrowCommandLine {
                help: "Write the command's host pid to FILE (removed at exit)",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
                    guard !v[0].isEmpty else { throw UsageError("\(n) needs a file name") }
-                   s.spec.process.pidFile = HostPath(v[0]) }),
+                   s.spec.process.pidFile = try HostPath.argument(v[0], option: n) }),
         Option(names: ["--die-with-parent"], metavars: [], group: .process,
                help: "Kill the sandbox when burrow's parent dies",
                apply: flag { $0.spec.process.dieWithParent = true }),
@@ -251,7 +256,7 @@ public enum BurrowCommandLine {
                help: "ptrace engine, faked ids: load and save the faked owners and modes in FILE (as fakeroot -i/-s)",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
                    guard !v[0].isEmpty else { throw UsageError("\(n) needs a file name") }
-                   s.spec.identity.fakeDatabase = HostPath(v[0]) }),
+                   s.spec.identity.fakeDatabase = try HostPath.argument(v[0], option: n) }),
         Option(names: ["--qemu"], metavars: ["COMMAND"], group: .emulation,
                help: "Run foreign-CPU programs through QEMU user mode ('qemu-ARCH [OPTIONS]'); the host's / appears at /host-rootfs",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
@@ -272,6 +277,9 @@ public enum BurrowCommandLine {
                    }
                    s.seccompGiven = true
                    s.spec.security.seccomp = p }),
+        Option(names: ["--allow-terminal-injection"], metavars: [], group: .security,
+               help: "Let COMMAND type into your terminal (TIOCSTI)",
+               apply: flag { $0.spec.security.allowTerminalInjection = true }),
         // General
         Option(names: ["--engine"], metavars: ["ENGINE"], group: .general,
                help: "auto (default), namespace, setuid or ptrace; BURROW_ENGINE sets the default",
@@ -327,9 +335,7 @@ public enum BurrowCommandLine {
         for group in Group.allCases {
             out += "\n\(group.rawValue):\n"
             for o in options where o.group == group {
-                let left = "  " + ([o.names.joined(separator: ", ")] + o.metavars).joined(separator: " ")
-                let pad = left.count < 32 ? String(repeating: " ", count: 32 - left.count) : "\n" + String(repeating: " ", count: 32)
-                out += left + pad + o.help + "\n"
+                out += HelpText.row(([o.names.joined(separator: ", ")] + o.metavars).joined(separator: " "), o.help)
             }
         }
         out += """
@@ -349,12 +355,8 @@ public enum BurrowCommandLine {
 
             """
         for frontEnd in FrontEnds.all.dropFirst() {
-            out += "  " + frontEnd.name.padded(to: 20) + frontEnd.summary + "\n"
+            out += HelpText.row(frontEnd.name, frontEnd.summary, column: 22)
         }
         return out
     }
-}
-
-extension String {
-    func padded(to n: Int) -> String { count >= n ? self + " " : self + String(repeating: " ", count: n - count) }
 }

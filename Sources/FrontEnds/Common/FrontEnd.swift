@@ -62,12 +62,25 @@ public enum Numbers {
 }
 
 extension GuestPath {
-    /// A destination given on a command line, with the option named in the error.
+    /// A destination given on a command line, with the option named in the error: not
+    /// absolute, climbing above the root, or over the kernel's limits (`PathLimit`).
     public static func destination(_ text: String, option: String) throws(UsageError) -> GuestPath {
+        let path: GuestPath
         do {
-            return try GuestPath(parsing: text)
+            path = try GuestPath(parsing: text)
         } catch {
             throw UsageError("\(option): destination \(error)")
         }
+        if let message = PathLimit.message(path.description, what: option) { throw UsageError(message) }
+        return path
+    }
+}
+
+extension HostPath {
+    /// A host path given on a command line (a bind's source, a pid file, the rootfs), with
+    /// the option named when it is over the kernel's limits (`PathLimit`).
+    public static func argument(_ text: String, option: String) throws(UsageError) -> HostPath {
+        if let message = PathLimit.message(text, what: option) { throw UsageError(message) }
+        return HostPath(text)
     }
 }

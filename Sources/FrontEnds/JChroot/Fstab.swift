@@ -79,23 +79,10 @@ public enum Fstab {
         // The kernel takes paths and options as C strings: a NUL would silently cut them.
         guard !field.utf8.contains(0) else { throw UsageError("'\(field)': a NUL byte cannot be part of a field") }
         guard field.utf8.contains(UInt8(ascii: "\\")) else { return field }
-        let bytes = Array(field.utf8)
-        var out: [UInt8] = []
-        var i = 0
-        while i < bytes.count {
-            if bytes[i] == UInt8(ascii: "\\") {
-                let digits = bytes[(i + 1)...].prefix(3)
-                guard digits.count == 3, let v = UInt8(String(decoding: digits, as: UTF8.self), radix: 8) else {
-                    throw UsageError("'\(field)': a backslash must start a 3-digit octal escape such as \\040")
-                }
-                guard v != 0 else { throw UsageError("'\(field)': \\000 would put a NUL byte in the field") }
-                out.append(v)
-                i += 4
-            } else {
-                out.append(bytes[i])
-                i += 1
-            }
+        guard let out = OctalEscapes.decode(field) else {
+            throw UsageError("'\(field)': a backslash must start a 3-digit octal escape such as \\040")
         }
+        guard !out.contains(0) else { throw UsageError("'\(field)': \\000 would put a NUL byte in the field") }
         return String(decoding: out, as: UTF8.self)
     }
 }

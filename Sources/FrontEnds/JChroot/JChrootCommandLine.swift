@@ -25,7 +25,7 @@ public enum JChrootCommandLine {
             if let stop = state.stop { return stop }
         }
         var spec = state.spec
-        spec.root.path = HostPath(target)
+        spec.root.path = try HostPath.argument(target, option: "TARGET")
         let command = Array(args[i...])
         // The manual runs "a command or a shell": no command, a shell.
         spec.process.argv = command.isEmpty ? ["/bin/sh"] : command
@@ -210,7 +210,7 @@ public enum JChrootCommandLine {
                help: "Write the command's host pid to FILE while it runs",
                apply: { (s: inout State, v: String, n: String) throws(UsageError) in
                    guard !v.isEmpty else { throw UsageError("\(n): the file name is empty") }
-                   s.spec.process.pidFile = HostPath(v) }),
+                   s.spec.process.pidFile = try HostPath.argument(v, option: n) }),
         Option(short: "e", long: "env", metavar: "NAME=VALUE",
                help: "Set NAME to VALUE (repeatable); NAME alone unsets it",
                apply: { (s: inout State, v: String, n: String) throws(UsageError) in

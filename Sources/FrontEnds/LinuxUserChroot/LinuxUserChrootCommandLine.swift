@@ -10,6 +10,7 @@ public enum LinuxUserChrootCommandLine {
     public static func parse(_ args: [String]) throws(UsageError) -> Invocation {
         var state = State()
         var i = 0
+        var lastOption: OptionArguments?
         while i < args.count {
             let arg = args[i]
             if arg == "--" { i += 1; break }  // not in the original; allows a ROOTDIR that begins with '-'
@@ -21,15 +22,19 @@ public enum LinuxUserChrootCommandLine {
             }
             try option.apply(&state, values, arg)
             if let stop = state.stop { return stop }
+            lastOption = values.isEmpty ? nil : OptionArguments(option: arg, metavars: option.metavars, values: values)
             i += 1 + values.count
         }
-        guard i < args.count else { throw UsageError("missing ROOTDIR and PROGRAM: \(usage)") }
+        // An option just before ROOTDIR may have taken the ROOTDIR meant (`--mount-bind /etc ROOTDIR PROGRAM`).
+        let taken = lastOption.map { " (\($0))" } ?? ""
+        guard i < args.count else { throw UsageError("missing ROOTDIR and PROGRAM\(taken): \(usage)") }
         let rootdir = args[i]
         guard !rootdir.isEmpty else { throw UsageError("ROOTDIR is an empty string") }
         let command = Array(args[(i + 1)...])
-        guard !command.isEmpty else { throw UsageError("missing PROGRAM after ROOTDIR '\(rootdir)': \(usage)") }
+        guard !command.isEmpty else { throw UsageError("missing PROGRAM after ROOTDIR '\(rootdir)'\(taken): \(usage)") }
         var spec = state.spec
-        spec.root.path = HostPath(rootdir)
+        spec.root.path = try HostPath.argument(rootdir, option: "ROOTDIR")
+        spec.root.takenAfter = lastOption
         spec.process.argv = command
         applySeccomp(state.seccompProfileVersion, to: &spec)
         do { try spec.validate() } catch { throw UsageError(error.message) }
@@ -100,9 +105,9 @@ public enum LinuxUserChrootCommandLine {
                    guard !v[0].isEmpty else { throw UsageError("\(n): SOURCE is empty") }
                    let dest = try GuestPath.insideRoot(v[1], option: n)
                    // The original's binds keep device nodes usable (its README binds /dev).
-                   s.spec.operations.append(.bind(BindMount(source: HostPath(v[0]), destination: dest, allowDevices: true)))
+                   s.spec.operations.append(.bind(BindMount(source: try HostPath.argument(v[0], option: n), destination: dest, allowDevices: true)))
                }),
-        Option(name: "--chdir", metavars: ["DIR"], help: "Working directory inside the new root (default /)",
+        Option(name: "--chdir", metavars: ["DIR"], help: "Working directory inside ROOTDIR (default /)",
                apply: { (s: inout State, v: [String], n: String) throws(UsageError) in
                    s.spec.process.chdir = try GuestPath.insideRoot(v[0], option: n) }),
         Option(name: "--seccomp-profile-version", metavars: ["N"], help: "-1: no seccomp filter (default); 0: the original's profile 0",

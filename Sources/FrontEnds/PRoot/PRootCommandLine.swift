@@ -248,11 +248,14 @@ public enum PRootCommandLine {
     /// A host path made absolute against the caller's working directory.
     static func absolute(_ path: String, option: String, host: HostFacts) throws(UsageError) -> String {
         guard !path.isEmpty else { throw UsageError("\(option): the path is empty") }
-        if path.startsWithSlash { return path }
-        guard let cwd = host.workingDirectory else {
-            throw UsageError("\(option): '\(path)' is relative and the current directory is unknown")
+        var made = path
+        if !path.startsWithSlash {
+            guard let cwd = host.workingDirectory else {
+                throw UsageError("\(option): '\(path)' is relative and the current directory is unknown")
+            }
+            made = cwd == "/" ? "/" + path : cwd + "/" + path
         }
-        return cwd == "/" ? "/" + path : cwd + "/" + path
+        return try HostPath.argument(made, option: option).string
     }
 
     /// `host[:guest][!]`. The guest location is the host path when not given; a final `!`
@@ -317,14 +320,15 @@ public enum PRootCommandLine {
         var text = """
             Usage: proot [option] ... [command]
 
-            Burrow's PRoot-compatible command line (PRoot \(compatibleWith), with PRoot 5.4's -p and
-            --kill-on-exit): a chroot, mount --bind and binfmt_misc without privilege. The command
-            defaults to /bin/sh, the rootfs to /. Engine: the namespace engine by default, the
-            ptrace engine for what only it does as PRoot does (-0, -i, -k, -q, -p, a bind renamed
-            in another rootfs, a bind destination the rootfs lacks and cannot get; -v 1 says
-            why); BURROW_ENGINE=namespace|ptrace|auto overrides. PROOT_TMP_DIR,
-            PROOT_DONT_POLLUTE_ROOTFS, PROOT_FORCE_FOREIGN_BINARY and PROOT_FORCE_KOMPAT mean
-            what they mean to PRoot.
+            Burrow's PRoot-compatible command line (PRoot \(compatibleWith), and PRoot 5.4's
+            -p and --kill-on-exit): a chroot, mount --bind and binfmt_misc without
+            privilege. The command defaults to /bin/sh, the rootfs to /. Engine: auto by
+            default, the first of namespace, setuid and ptrace this host allows (burrow
+            --engines says which), but the ptrace engine for what only it does as PRoot
+            does: -0, -i, -k, -q, -p, a bind renamed in another rootfs, a bind destination
+            the rootfs lacks and cannot get (-v 1 says why); BURROW_ENGINE=NAME chooses one.
+            PROOT_TMP_DIR, PROOT_DONT_POLLUTE_ROOTFS, PROOT_FORCE_FOREIGN_BINARY and
+            PROOT_FORCE_KOMPAT mean what they mean to PRoot.
 
 
             """
@@ -333,11 +337,13 @@ public enum PRootCommandLine {
                 guard let m = option.metavar else { return name }
                 return name.hasPrefix("--") ? "\(name)=*\(m)*" : "\(name) *\(m)*"
             }
-            text += "  " + names.joined(separator: ", ") + "\n\t" + option.help + "\n\n"
+            // PRoot's layout: the names, then the help after a tab (8 columns), wrapped.
+            text += "  " + names.joined(separator: ", ") + "\n\t"
+                + HelpText.wrap(option.help, columns: HelpText.width - 8).joined(separator: "\n\t") + "\n\n"
         }
         text += """
-            Exit status: the status of the last program of the guest to terminate (128+N when
-            a signal killed it), or 1 when Burrow itself fails.
+            Exit status: the status of the last program of the guest to terminate (128+N
+            when a signal killed it), or 1 when Burrow itself fails.
 
             """
         return text

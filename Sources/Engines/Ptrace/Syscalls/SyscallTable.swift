@@ -1,6 +1,8 @@
 // Pure: no Glibc. System-call numbers mapped to what the engine does with them, once; the
 // architecture #if lives only here.
 
+import BurrowSeccomp
+
 /// How a path argument's last component is treated.
 enum Follow: Equatable, Sendable {
     case always
@@ -90,8 +92,8 @@ enum SyscallTable {
     static let oNoFollow: UInt64 = 0o400000
 
     #if arch(x86_64)
-    /// The seccomp filter's audit architecture (AUDIT_ARCH_X86_64).
-    static let auditArch: UInt32 = 0xC000_003E
+    /// The ABI these numbers are of, which the seccomp filter covers (AUDIT_ARCH_X86_64).
+    static let abi: Architecture? = .x86_64
     static let seccompSyscall: Int64 = 317
     static let table: [Int64: SyscallGroup] = {
         let nf = Follow.never, f = Follow.always
@@ -179,7 +181,7 @@ enum SyscallTable {
         return t
     }()
     #else
-    static let auditArch: UInt32 = 0
+    static let abi: Architecture? = nil
     static let seccompSyscall: Int64 = -1
     static let table: [Int64: SyscallGroup] = [:]
     #endif

@@ -1,0 +1,130 @@
+import BurrowKernel
+import BurrowSpec
+import Glibc
+
+/// The supervisor's watch over a running sandbox, in one thread: one `poll` over
+///
+/// - the signals burrow takes (a signalfd): SIGCHLD, the init may have ended or stopped;
+///   SIGCONT, burrow was continued (JobControl); any other goes on to the init, which
+///   passes it to the command;
+/// - the error pipe: a failure of the set-up or the exec, or end of file once the command
+///   runs (never read to the end before the rest: the command can act on the init before
+///   the init has closed its end);
+/// - the init's job events: the command stopped (one byte, the signal).
+///
+/// The supervisor is a child subreaper: when the init dies, what the command started comes
+/// back to it. An init killed or stopped (without a PID namespace the command can do both:
+/// same uid) ends the sandbox: everything left is killed and burrow fails (125) saying so,
+/// instead of waiting for ever or leaving the command's processes on the host.
+struct Supervision {
+    let spec: SandboxSpec
+    let initPid: pid_t
+    let errorPipe: Int32
+    let jobEvents: Int32
+    /// The command's announcement: the kernel attaches its host pid, which is its group.
+    let announcements: Int32
+    let pidFile: Int32
+    /// The supervisor's own /proc/self/task/TID/children (-1 with a PID namespace: nothing
+    /// of the sandbox outlives its PID 1), and which of them are the sandbox's.
+    let children: Int32
+    let sandboxProcess: (pid_t) -> Bool
+    var jobs: JobControl
+
+    private var message: [UInt8] = []
+    private var failure: Failure?
+    private var errorPipeOpen = true
+    private var jobEventsOpen = true
+    private var initReaped = false
+
+    init(spec: SandboxSpec, initPid: pid_t, errorPipe: Int32, jobEvents: Int32, announcements: Int32, pidFile: Int32,
+         children: Int32, sandboxProcess: @escaping (pid_t) -> Bool, jobs: JobControl) {
+        self.spec = spec
+        self.initPid = initPid
+        self.errorPipe = errorPipe
+        self.jobEvents = jobEvents
+        self.announcements = announcements
+        self.pidFile = pidFile
+        self.children = children
+        self.sandboxProcess = sandboxProcess
+        self.jobs = jobs
+    }
+
+    /// Watches until the init ends; returns burrow's status.
+    mutating func run() throws(Failure) -> Int32 {
+        defer {
+            jobs.takeBack()
+            // However the watch ended, nothing of the sandbox outlives it.
+            if !initReaped {
+                Proc.kill(initPid, SIGKILL)
+                _ = Proc.reap(initPid, noHang: false)
+            }
+            Proc.killChildren(listedIn: children, chosen: sandboxProcess)
+        }
+        let signals: Int32
+        do { signals = try Signals.descriptor() } catch { throw Failure(error) }
+        defer { Files.close(signals) }
+        Files.setNonBlocking(errorPipe)
+        while true {
+            var fds = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: errorPipeOpen ? errorPipe : -1, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: jobEventsOpen ? jobEvents : -1, events: Int16(POLLIN), revents: 0)]
+            guard Glibc.poll(&fds, 3, -1) > 0 else { continue }
+            if fds[1].revents != 0 {
+                let (bytes, ended) = Files.readAvailable(errorPipe)
+                message += bytes
+                if ended { commandStarted() }
+            }
+            if fds[2].revents != 0 {
+                let (bytes, ended) = Files.readAvailable(jobEvents)
+                jobEventsOpen = !ended
+                for sig in bytes { jobs.commandStopped(by: Int32(sig)) }
+            }
+            for r in Signals.received(signals) {
+                switch r.signal {
+                case SIGCHLD: if let status = try initChanged() { return status }
+                case SIGCONT: jobs.continued()
+                default: Proc.kill(initPid, r.signal)
+                }
+            }
+        }
+    }
+
+    /// The error pipe ended: the command runs, or the set-up or exec failed (said now).
+    private mutating func commandStarted() {
+        guard errorPipeOpen else { return }
+        errorPipeOpen = false
+        failure = Failure(decoding: message)
+        if let failure { NamespaceEngine.report(failure.message, spec) }
+        let pid = Files.receiveSenderPid(announcements)
+        if let pid { jobs.commandStarted(group: pid) }
+        if failure == nil, pidFile >= 0, let pid {
+            _ = try? Files.writeAll(pidFile, Array("\(pid)\n".utf8), what: spec.process.pidFile?.string ?? "")
+        }
+    }
+
+    /// The init's state after a SIGCHLD: nil while it runs, else burrow's status.
+    private mutating func initChanged() throws(Failure) -> Int32? {
+        let how: String
+        let sig: Int32
+        let state = Proc.reap(initPid, noHang: true, untraced: true)
+        if case .child = state { initReaped = true }
+        switch state {
+        case .nothingYet, .noChildren: return nil
+        case .child(_, .exited(let code)):
+            // What it wrote before it ended is all there is.
+            message += Files.readAvailable(errorPipe).bytes
+            commandStarted()
+            if let f = failure, f.status != 0 { return NamespaceEngine.failed(f.status, spec) }
+            return code
+        case .child(_, .signaled(let s)):
+            message += Files.readAvailable(errorPipe).bytes
+            commandStarted()
+            (how, sig) = ("killed", s)
+        case .stopped(_, let s):
+            (how, sig) = ("stopped", s)
+        }
+        // Without a PID namespace the command is one more process of the caller's uid.
+        let suspect = spec.namespaces.pid ? "" : " (from inside the sandbox?)"
+        throw Failure("the sandbox's init was \(how) by signal \(sig)\(suspect); everything in it was killed")
+    }
+}
