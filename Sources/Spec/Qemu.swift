@@ -149,6 +149,17 @@ public enum Qemu {
         return paths.map { $0.hasPrefix("/") ? hostRootfs.description + $0 : $0 }.joined(separator: ":")
     }
 
+    /// The architecture Burrow was built for (QEMU's name for it).
+    public static var hostArchitecture: String {
+        #if arch(x86_64)
+        return "x86_64"
+        #elseif arch(arm64)
+        return "aarch64"
+        #else
+        return "unknown"
+        #endif
+    }
+
     /// Where the host's root appears in the guest, as PRoot has it.
     public static let hostRootfs = GuestPath(components: ["host-rootfs"])
 

@@ -262,7 +262,7 @@ public enum BurrowCommandLine {
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
                    let words = v[0].split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
                    do throws(Qemu.OptionError) {
-                       try Qemu.apply(words, to: &s.spec, hostArch: PRootCommandLine.hostArchitecture)
+                       try Qemu.apply(words, to: &s.spec, hostArch: Qemu.hostArchitecture)
                    } catch { throw UsageError("\(n): \(error.message)") } }),
         // Security
         Option(names: ["--seccomp"], metavars: ["PROFILE"], group: .security,

@@ -196,7 +196,7 @@ public enum PRootCommandLine {
         spec.emulation.portMap = state.ports
         if let qemu = state.qemu {
             do throws(Qemu.OptionError) {
-                try Qemu.apply(qemu, to: &spec, hostArch: hostArchitecture, prootStyle: true,
+                try Qemu.apply(qemu, to: &spec, hostArch: Qemu.hostArchitecture, prootStyle: true,
                                everythingForeign: host.environment["PROOT_FORCE_FOREIGN_BINARY"] != nil)
             } catch {
                 throw UsageError("-q: \(error.message)")
@@ -233,16 +233,6 @@ public enum PRootCommandLine {
             reasons.append("-b \(b.source):\(b.destination): PRoot shows the bind's symlinks to itself by their guest paths")
         }
         return reasons
-    }
-
-    static var hostArchitecture: String {
-        #if arch(x86_64)
-        return "x86_64"
-        #elseif arch(arm64)
-        return "aarch64"
-        #else
-        return "unknown"
-        #endif
     }
 
     /// A host path made absolute against the caller's working directory.

@@ -78,12 +78,12 @@ extension Emulator {
     func isHostELF(_ head: [UInt8]) -> Bool {
         guard head.count >= 20, head.starts(with: [0x7f, 0x45, 0x4c, 0x46]) else { return false }
         let machine = head[5] == 1 ? UInt16(head[18]) | UInt16(head[19]) << 8 : UInt16(head[18]) << 8 | UInt16(head[19])
-        return Qemu.hostMachines(hostArch: Emulator.hostArch).contains(machine)
+        return Qemu.hostMachines(hostArch: Qemu.hostArchitecture).contains(machine)
     }
 
     /// `LD_LIBRARY_PATH=...` as PRoot's style gives it to host programs.
     func hostLibraryVariable(is32Bit: Bool) -> String {
-        "LD_LIBRARY_PATH=" + Qemu.hostLibraryPath(hostArch: Emulator.hostArch, callerLibraryPath: callerLibraryPath, is32Bit: is32Bit)
+        "LD_LIBRARY_PATH=" + Qemu.hostLibraryPath(hostArch: Qemu.hostArchitecture, callerLibraryPath: callerLibraryPath, is32Bit: is32Bit)
     }
 
     /// The loader's variables of a guest program's environment, as QEMU arguments (`-E
@@ -117,16 +117,6 @@ extension Emulator {
         "LD_HWCAP_MASK", "LD_KEEPDIR", "LD_NOWARN", "LD_ORIGIN_PATH", "LD_POINTER_GUARD", "LD_PROFILE",
         "LD_PROFILE_OUTPUT", "LD_SHOW_AUXV", "LD_USE_LOAD_BIAS", "LD_VERBOSE", "LD_WARN",
     ]
-
-    static var hostArch: String {
-        #if arch(x86_64)
-        return "x86_64"
-        #elseif arch(arm64)
-        return "aarch64"
-        #else
-        return "unknown"
-        #endif
-    }
 }
 
 extension Emulator {
