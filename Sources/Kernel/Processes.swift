@@ -445,6 +445,13 @@ public enum Signals {
 
 extension Proc {
     public static func setChildSubreaper() throws(SysError) { try prctl(PR_SET_CHILD_SUBREAPER, 1, what: "PR_SET_CHILD_SUBREAPER") }
+    /// The pid tracing `pid` (its /proc status's TracerPid), 0 when none; nil if unknown.
+    public static func tracer(of pid: pid_t) -> pid_t? {
+        guard let head = Files.readHead("/proc/\(pid)/status", count: 4096) else { return nil }
+        let line = String(decoding: head, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("TracerPid:") }
+        return line.flatMap { pid_t($0.dropFirst(10).trimmingPrefix { $0 == " " || $0 == "\t" }) }
+    }
+
     public static func setDumpable(_ on: Bool) throws(SysError) { try prctl(PR_SET_DUMPABLE, on ? 1 : 0, what: "PR_SET_DUMPABLE") }
     /// no_new_privs: exec grants nothing from here on (setuid bits, file capabilities), and a
     /// seccomp filter may be installed without CAP_SYS_ADMIN.

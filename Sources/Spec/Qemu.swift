@@ -3,17 +3,6 @@
 /// QEMU_* environment variables QEMU reads instead), and what the guest needs to run host
 /// programs natively beside emulated ones.
 public enum Qemu {
-    /// The machine this binary was built for, in QEMU's and uname's words.
-    public static var hostArchitecture: String {
-        #if arch(x86_64)
-        return "x86_64"
-        #elseif arch(arm64)
-        return "aarch64"
-        #else
-        return "unknown"
-        #endif
-    }
-
     /// An ELF target: class, byte order and machine, as `e_ident`/`e_machine` encode them.
     public struct Target: Equatable, Sendable {
         public var arch: String
@@ -158,6 +147,17 @@ public enum Qemu {
         }
         paths += ["/lib", "/usr/lib", "/usr/local/lib"]
         return paths.map { $0.hasPrefix("/") ? hostRootfs.description + $0 : $0 }.joined(separator: ":")
+    }
+
+    /// The architecture Burrow was built for (QEMU's name for it).
+    public static var hostArchitecture: String {
+        #if arch(x86_64)
+        return "x86_64"
+        #elseif arch(arm64)
+        return "aarch64"
+        #else
+        return "unknown"
+        #endif
     }
 
     /// Where the host's root appears in the guest, as PRoot has it.

@@ -169,6 +169,11 @@ public enum PtraceEngine {
         tracer.refusals = refusals
         tracer.listenerSocket = child.listenerSocket
         tracer.log = log
+        // The command runs as the same user: nothing of it may read or write the tracer's
+        // memory (process_vm_writev, /proc/PID/mem) or take its descriptors (pidfd_getfd).
+        // Not when burrow is itself traced (proot or burrow in proot): its own tracer must
+        // still read its calls' paths, and has that access whatever the mode.
+        if Proc.tracer(of: getpid()) == 0 { _ = try? Proc.setDumpable(false) }
         tracer.tracee(child.pid).guestCwd = cwdCanonical
         let exit = tracer.run()
         jobs = tracer.jobs

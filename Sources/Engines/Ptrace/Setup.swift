@@ -207,9 +207,9 @@ struct Setup {
                 Self.makeInGlue(host, kind)
                 continue
             }
-            // Only where the caller may write as it is: PRoot leaves a rootfs of mode 0555 alone
-            // (the cleaner would lend its owner write permission, as --dir's mount points need).
-            if policy == .whereNotCreatable, Glibc.access(Cleaner.split(host).0, W_OK) == 0,
+            // Made where the rootfs lets the caller make it as it is (PRoot's mkdir); else glued.
+            let parent = "/" + host.split(separator: "/").dropLast().joined(separator: "/")
+            if policy == .whereNotCreatable, access(parent, W_OK | X_OK) == 0,
                (try? make(kind, host, mode: kind == .directory ? 0o755 : 0o644, what: "\(q) (\(host))")) != nil {
                 log.step("made \(q) (\(host)), removed afterwards")
                 continue

@@ -235,7 +235,6 @@ public enum PRootCommandLine {
         return reasons
     }
 
-
     /// A host path made absolute against the caller's working directory.
     static func absolute(_ path: String, option: String, host: HostFacts) throws(UsageError) -> String {
         guard !path.isEmpty else { throw UsageError("\(option): the path is empty") }

@@ -117,7 +117,6 @@ extension Emulator {
         "LD_HWCAP_MASK", "LD_KEEPDIR", "LD_NOWARN", "LD_ORIGIN_PATH", "LD_POINTER_GUARD", "LD_PROFILE",
         "LD_PROFILE_OUTPUT", "LD_SHOW_AUXV", "LD_USE_LOAD_BIAS", "LD_VERBOSE", "LD_WARN",
     ]
-
 }
 
 extension Emulator {
