@@ -160,6 +160,17 @@ struct EscapeTests {
         expectResults(got, ["uring_open:\(marker)": mode == .ptrace ? "ENOSYS" : "ENOENT"])
     }
 
+    @Test("Ptrace engine: the command cannot read or write the tracer's memory, environment or descriptors (burrow is not dumpable once the command runs, unless it is itself traced)")
+    func tracerOutOfReach() async {
+        let r = await burrow(["--engine", "ptrace", "--proc", "/proc", Harness.sharedRootfs] + sh("""
+            for f in mem environ; do cat /proc/$PPID/$f >/dev/null 2>&1 && echo "$f readable" || echo "$f refused"; done
+            ls /proc/$PPID/fd >/dev/null 2>&1 && echo "fd listed" || echo "fd refused"
+            echo x 2>/dev/null > /proc/$PPID/mem && echo "mem written" || echo "mem write refused"
+            """))
+        expectSuccess(r)
+        expectLines(r, ["mem refused", "environ refused", "fd refused", "mem write refused"])
+    }
+
     @Test("A second chroot and the classic chdir(\"../../..\") escape stay inside",
           arguments: [EscapeMode.namespace, .namespaceRoot, .setuid])
     func secondChroot(_ mode: EscapeMode) async {
