@@ -98,7 +98,6 @@ public enum HostProbes {
     /// True when a seccomp filter binds this process (`Seccomp: 2` in /proc/self/status):
     /// a container runtime's profile, most often.
     public static var seccompFiltered: Bool {
-        guard let status = Files.readHead("/proc/self/status", count: 4096) else { return false }
-        return String(decoding: status, as: UTF8.self).split(separator: "\n").contains { $0.hasPrefix("Seccomp:") && $0.hasSuffix("2") }
+        Proc.statusField("Seccomp", of: "self") == "2"
     }
 }

@@ -445,11 +445,23 @@ public enum Signals {
 
 extension Proc {
     public static func setChildSubreaper() throws(SysError) { try prctl(PR_SET_CHILD_SUBREAPER, 1, what: "PR_SET_CHILD_SUBREAPER") }
-    /// The pid tracing `pid` (its /proc status's TracerPid), 0 when none; nil if unknown.
+    /// One field of /proc/PROCESS/status (`process`: a pid, or "self"), its value without
+    /// the blanks after the colon; nil when the file or the field cannot be read.
+    public static func statusField(_ name: String, of process: String) -> String? {
+        guard let head = Files.readHead("/proc/\(process)/status", count: 4096) else { return nil }
+        let line = String(decoding: head, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix(name + ":") }
+        return line.map { String($0.dropFirst(name.count + 1).trimmingPrefix { $0 == " " || $0 == "\t" }) }
+    }
+
+    /// The pid tracing `pid` (its TracerPid), 0 when none; nil if unknown.
     public static func tracer(of pid: pid_t) -> pid_t? {
-        guard let head = Files.readHead("/proc/\(pid)/status", count: 4096) else { return nil }
-        let line = String(decoding: head, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("TracerPid:") }
-        return line.flatMap { pid_t($0.dropFirst(10).trimmingPrefix { $0 == " " || $0 == "\t" }) }
+        statusField("TracerPid", of: "\(pid)").flatMap { pid_t($0) }
+    }
+
+    /// The thread group (process) thread `tid` belongs to (its Tgid); `tid` itself when that
+    /// cannot be read.
+    public static func threadGroup(of tid: pid_t) -> pid_t {
+        statusField("Tgid", of: "\(tid)").flatMap { pid_t($0) } ?? tid
     }
 
     public static func setDumpable(_ on: Bool) throws(SysError) { try prctl(PR_SET_DUMPABLE, on ? 1 : 0, what: "PR_SET_DUMPABLE") }

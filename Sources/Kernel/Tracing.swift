@@ -630,16 +630,3 @@ extension Files {
         }
     }
 }
-
-extension Proc {
-    /// The thread group (process) thread `tid` belongs to, from /proc/TID/status; `tid`
-    /// itself when that cannot be read.
-    public static func threadGroup(of tid: pid_t) -> pid_t {
-        guard let head = Files.readHead("/proc/\(tid)/status", count: 512) else { return tid }
-        for line in head.split(separator: UInt8(ascii: "\n")) where line.starts(with: Array("Tgid:".utf8)) {
-            let digits = line.dropFirst(5).filter { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
-            return pid_t(String(decoding: digits, as: UTF8.self)) ?? tid
-        }
-        return tid
-    }
-}
