@@ -92,6 +92,16 @@ struct RestrictedHostTests {
             ["from-host", "1234 5678", "100 processes"] + (background ? ["sleep \(marker) "] : [])
         }
 
+        /// The script without the background sleep (proot waits for every process) through
+        /// the proot name as faked root, with /work, /proc and /dev bound, under `restriction`.
+        func proot(_ restriction: Restriction, environment: [String: String] = [:]) async -> BurrowResult {
+            let env = PRootFixtures.environment.merging(["TMPDIR": tmp.path].merging(environment) { $1 }) { $1 }
+            return await underRestriction(restriction, ["/usr/bin/env", "-C", "/", PRootFixtures.burrowProot, "-0", "-r",
+                                                        Harness.sharedRootfs, "-b", "\(work.path):/work", "-b", "/proc", "-b", "/dev"]
+                                              + sh(script(background: false)),
+                                          environment: env)
+        }
+
         func expectNothingLeft(sourceLocation: SourceLocation = #_sourceLocation) async {
             #expect(await waitUntilGone(argument: marker).isEmpty, "sleep \(marker) survived the sandbox", sourceLocation: sourceLocation)
             let helpers = await waitUntilGone(argument: work.path)
@@ -122,10 +132,7 @@ struct RestrictedHostTests {
         guard Harness.runningAsRoot else { return }
         let s = Scene()
         defer { s.tearDown() }
-        let env = PRootFixtures.environment.merging(["BURROW_ENGINE": "ptrace", "TMPDIR": s.tmp.path]) { $1 }
-        let r = await underRestriction(restriction, ["/usr/bin/env", "-C", "/", PRootFixtures.burrowProot, "-0", "-r", rootfs,
-                                                     "-b", "\(s.work.path):/work", "-b", "/proc", "-b", "/dev"] + sh(s.script(background: false)),
-                                       environment: env)
+        let r = await s.proot(restriction, environment: ["BURROW_ENGINE": "ptrace"])
         expectStatus(r, 3)
         expectLines(r, s.expected(background: false))
         await s.expectNothingLeft()
@@ -271,11 +278,7 @@ struct RestrictedHostAutoTests {
         guard Harness.runningAsRoot else { return }
         let s = RestrictedHostTests.Scene()
         defer { s.tearDown() }
-        let env = PRootFixtures.environment.merging(["TMPDIR": s.tmp.path]) { $1 }
-        let r = await underRestriction(Restriction(options: host.options, says: ""),
-                                       ["/usr/bin/env", "-C", "/", PRootFixtures.burrowProot, "-0", "-r", Harness.sharedRootfs,
-                                        "-b", "\(s.work.path):/work", "-b", "/proc", "-b", "/dev"] + sh(s.script(background: false)),
-                                       environment: env)
+        let r = await s.proot(Restriction(options: host.options, says: ""))
         expectStatus(r, 3)
         expectLines(r, s.expected(background: false))
         await s.expectNothingLeft()
