@@ -13,6 +13,10 @@ public struct SandboxSpec: Equatable, Sendable {
     public var emulation = Emulation()
     /// The name Burrow's own messages begin with: the front-end's (`proot: ...`).
     public var toolName = "burrow"
+    /// The front-end's words for the spec's ideas, for a `SpecError` an engine finds (setuid
+    /// mode's refusals, known only once names resolve in the rootfs). Like `toolName`, how
+    /// to speak to the caller, not what the sandbox is.
+    public var terms = SpecTerms.spec
     /// What the front-end asks that only the ptrace engine does as it means it (PRoot's
     /// faked ids, its QEMU at execve...), one reason each: `auto` then picks the ptrace
     /// engine where it can run (`EngineSelection.ptraceReasons`). An engine named is used.

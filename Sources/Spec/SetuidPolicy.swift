@@ -47,22 +47,20 @@ extension SandboxSpec {
     /// The first reason this spec cannot run with a setuid-root burrow, for a caller with
     /// these real ids; nil when it can. Each message says why the option would be unsafe.
     public func setuidRefusal(callerUid: UInt32, callerGid: UInt32) -> SpecError? {
-        let why = "setuid mode has no user namespace: ids inside are real host ids"
         if let uid = identity.uid, uid != callerUid {
-            return SpecError("--uid \(uid) (or --root) is refused in setuid mode: the command runs as you (uid \(callerUid)); \(why), and uid \(uid) is not yours")
+            return SpecError(.setuidForeignID(.uid, asked: uid, caller: callerUid))
         }
         if let gid = identity.gid, gid != callerGid {
-            return SpecError("--gid \(gid) (or --root) is refused in setuid mode: the command runs with your gid \(callerGid); \(why), and gid \(gid) is not yours")
+            return SpecError(.setuidForeignID(.gid, asked: gid, caller: callerGid))
         }
         if !identity.uidMap.isEmpty || !identity.gidMap.isEmpty {
-            return SpecError("--uid-map/--gid-map are refused in setuid mode: \(why); there is nothing to map")
+            return SpecError(.setuidIDMaps)
         }
         if let overlay = root.overlay {
-            let option = overlay == .discard ? "--root-tmp-overlay" : "--root-overlay"
-            return SpecError("\(option) is refused in setuid mode: overlayfs acts on its layers with the credentials of whoever mounted it, here root")
+            return SpecError(.setuidOverlay(discarded: overlay == .discard))
         }
         if emulation.qemu != nil {
-            return SpecError("running foreign programs through QEMU is refused in setuid mode: it registers QEMU with binfmt_misc, and without a user namespace of the sandbox's own that would be the host's")
+            return SpecError(.setuidQemu)
         }
         // Every kind of operation is decided here: a new kind does not compile until it is.
         for op in operations {
@@ -70,13 +68,13 @@ extension SandboxSpec {
             case .bind, .tmpfs, .proc, .dev, .dir, .symlink, .remountReadOnly:
                 continue
             case .mqueue:
-                continue  // validate() already requires --unshare-ipc
+                continue  // validate() already requires a new IPC namespace
             case .filesystem(let f):
                 guard Self.setuidFilesystemTypes.contains(f.type) else {
-                    return SpecError("mounting a \(f.type) filesystem on \(f.destination) is refused in setuid mode: only \(Self.setuidFilesystemTypes.sorted().joined(separator: ", ")) can be mounted with root's privilege without giving the caller more than they had (a disk, overlay or FUSE filesystem would be mounted as root)")
+                    return SpecError(.setuidFilesystem(type: f.type, f.destination))
                 }
                 if f.type == "mqueue" && !namespaces.ipc {
-                    return SpecError("mqueue on \(f.destination) needs a new IPC namespace in setuid mode: the host's would be mounted as root")
+                    return SpecError(.setuidMqueueWithoutIPCNamespace(f.destination))
                 }
             }
         }

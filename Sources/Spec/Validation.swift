@@ -1,8 +1,167 @@
-/// Checks that need no kernel: a spec that fails here never reaches an engine.
+/// A spec that cannot run, said in the spec's own terms: the problem is data, and the words
+/// for what it involves come from whoever speaks to the user. Each front-end names the
+/// spec's ideas as its users typed them (`SpecTerms`): a hostname without a UTS namespace
+/// is `--hostname needs --unshare-uts (or --unshare-all)` to burrow's users, `-n needs a new
+/// UTS namespace` to jchroot's, and `a hostname needs a new UTS namespace` in the spec's
+/// own words (`message`), which no user's command line spells.
 public struct SpecError: Error, Equatable, Sendable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = OneLine.escaping(message) }
+    public enum IDKind: String, Equatable, Sendable { case uid, gid }
+
+    /// What is wrong with a uid or gid map line.
+    public enum MapDefect: Equatable, Sendable {
+        case emptyRange
+        case pastLargestID
+        case overlapsInside(IDMap)
+        case overlapsOnHost(IDMap)
+    }
+
+    public enum Problem: Equatable, Sendable {
+        case emptyCommand
+        /// A path the kernel would refuse (`PathLimit.problem` says why).
+        case pathLimit(SpecTerm, path: String, problem: String)
+        /// The same for where a mount of this type (an fstab line) goes.
+        case mountPointLimit(type: String, path: String, problem: String)
+        case hostnameWithoutUTSNamespace
+        case hostnameLength(String)
+        case readOnlyRootWithOverlay(discarded: Bool)
+        case mqueueWithoutIPCNamespace
+        case emptySymlinkTarget
+        case emptyBindSource(GuestPath)
+        case filesystemWithoutType(GuestPath)
+        case qemuWithIDMaps
+        case idMap(IDKind, IDMap, MapDefect)
+        case tooManyMapLines(IDKind)
+        case idNotMapped(IDKind, UInt32)
+        // Setuid mode (`setuidRefusal`): what root's privilege would make unsafe.
+        case setuidForeignID(IDKind, asked: UInt32, caller: UInt32)
+        case setuidIDMaps
+        case setuidOverlay(discarded: Bool)
+        case setuidQemu
+        case setuidFilesystem(type: String, GuestPath)
+        case setuidMqueueWithoutIPCNamespace(GuestPath)
+    }
+
+    public var problem: Problem
+    public init(_ problem: Problem) { self.problem = problem }
+
+    /// In the spec's own words.
+    public var message: String { message(in: .spec) }
     public var description: String { message }
+
+    /// In the words of the front-end the user called, on one line (`OneLine`).
+    public func message(in terms: SpecTerms) -> String {
+        OneLine.escaping(words(terms))
+    }
+
+    private func words(_ t: SpecTerms) -> String {
+        let noUserNamespace = "setuid mode has no user namespace: ids inside are real host ids"
+        switch problem {
+        case .emptyCommand:
+            return "the command is empty"
+        case .pathLimit(let what, let path, let problem):
+            return "\(t[what]) \(PathLimit.shortened(path)): \(problem)"
+        case .mountPointLimit(let type, let path, let problem):
+            return "\(type) destination \(PathLimit.shortened(path)): \(problem)"
+        case .hostnameWithoutUTSNamespace:
+            return "\(t[.hostname]) needs \(t[.utsNamespace])"
+        case .hostnameLength(let name):
+            return "hostname '\(name)' must be 1 to 64 bytes long"
+        case .readOnlyRootWithOverlay(let discarded):
+            return "\(t[.readOnlyRoot]) and \(t[discarded ? .rootTmpOverlay : .rootOverlay]) contradict each other: the overlay makes the root writable"
+        case .mqueueWithoutIPCNamespace:
+            return "\(t[.mqueue]) needs \(t[.ipcNamespace])"
+        case .emptySymlinkTarget:
+            return "\(t[.symlink]) needs a non-empty target"
+        case .emptyBindSource(let dest):
+            return "\(t[.bindSource]) for \(dest) is empty"
+        case .filesystemWithoutType(let dest):
+            return "the mount at \(dest) names no filesystem type"
+        case .qemuWithIDMaps:
+            return "\(t[.qemu]) cannot be combined with \(t[.uidMap])/\(t[.gidMap]) ranges (yet)"
+        case .idMap(let kind, let line, let defect):
+            let map = t[kind == .uid ? .uidMap : .gidMap]
+            switch defect {
+            case .emptyRange: return "\(map) \(line): the count must be at least 1"
+            case .pastLargestID: return "\(map) \(line): the range runs past the largest id"
+            case .overlapsInside(let other): return "\(map) \(line) overlaps \(other) inside the sandbox"
+            case .overlapsOnHost(let other): return "\(map) \(line) overlaps \(other) on the host"
+            }
+        case .tooManyMapLines(let kind):
+            return "\(t[kind == .uid ? .uidMap : .gidMap]): the kernel accepts at most 340 lines"
+        case .idNotMapped(let kind, let id):
+            return "\(t[kind == .uid ? .uid : .gid]) \(id) is not mapped by the \(t[kind == .uid ? .uidMap : .gidMap]) ranges given"
+        case .setuidForeignID(let kind, let asked, let caller):
+            let option = t[kind == .uid ? .uid : .gid]
+            let orRoot = asked == 0 && t.has(.rootInside) ? " (or \(t[.rootInside]))" : ""
+            let runs = kind == .uid ? "runs as you (uid \(caller))" : "runs with your gid \(caller)"
+            return "\(option) \(asked)\(orRoot) is refused in setuid mode: the command \(runs); \(noUserNamespace), and \(kind.rawValue) \(asked) is not yours"
+        case .setuidIDMaps:
+            return "\(t[.uidMap])/\(t[.gidMap]) are refused in setuid mode: \(noUserNamespace); there is nothing to map"
+        case .setuidOverlay(let discarded):
+            return "\(t[discarded ? .rootTmpOverlay : .rootOverlay]) is refused in setuid mode: overlayfs acts on its layers with the credentials of whoever mounted it, here root"
+        case .setuidQemu:
+            return "\(t[.qemu]) is refused in setuid mode: it registers QEMU with binfmt_misc, and without a user namespace of the sandbox's own that would be the host's"
+        case .setuidFilesystem(let type, let dest):
+            return "mounting a \(type) filesystem on \(dest) is refused in setuid mode: only \(SandboxSpec.setuidFilesystemTypes.sorted().joined(separator: ", ")) can be mounted with root's privilege without giving the caller more than they had (a disk, overlay or FUSE filesystem would be mounted as root)"
+        case .setuidMqueueWithoutIPCNamespace(let dest):
+            return "mqueue on \(dest) needs \(t[.ipcNamespace]) in setuid mode: the host's would be mounted as root"
+        }
+    }
+}
+
+/// The spec's ideas an error may have to name. Each has the spec's own words; a front-end
+/// gives its option for it (`SpecTerms`).
+public enum SpecTerm: Hashable, Sendable, CaseIterable {
+    case hostname, utsNamespace, ipcNamespace, mqueue
+    case readOnlyRoot, rootOverlay, rootTmpOverlay
+    case symlink, symlinkTarget, bindSource, bindDestination
+    case uid, gid, rootInside, uidMap, gidMap, qemu
+    case rootfs, overlayDirectory, tmpfs, proc, dev, directory, remountReadOnly
+    case workingDirectory, pidFile, fakeDatabase
+
+    /// How the spec itself says it.
+    public var specWords: String {
+        switch self {
+        case .hostname: return "a hostname"
+        case .utsNamespace: return "a new UTS namespace"
+        case .ipcNamespace: return "a new IPC namespace"
+        case .mqueue: return "an mqueue mount"
+        case .readOnlyRoot: return "a read-only root"
+        case .rootOverlay: return "an overlay over the root"
+        case .rootTmpOverlay: return "a discarded overlay over the root"
+        case .symlink: return "symlink"
+        case .symlinkTarget: return "symlink target"
+        case .bindSource: return "bind source"
+        case .bindDestination: return "bind destination"
+        case .uid: return "uid"
+        case .gid: return "gid"
+        case .rootInside: return "root inside"
+        case .uidMap: return "uid map"
+        case .gidMap: return "gid map"
+        case .qemu: return "running foreign programs through QEMU"
+        case .rootfs: return "rootfs"
+        case .overlayDirectory: return "overlay directory"
+        case .tmpfs: return "tmpfs destination"
+        case .proc: return "proc destination"
+        case .dev: return "dev destination"
+        case .directory: return "directory"
+        case .remountReadOnly: return "read-only remount of"
+        case .workingDirectory: return "working directory"
+        case .pidFile: return "pid file"
+        case .fakeDatabase: return "fake database"
+        }
+    }
+}
+
+/// A front-end's words for the spec's ideas: its option names, as its users typed them.
+/// What it does not name is said in the spec's words.
+public struct SpecTerms: Equatable, Sendable {
+    public var words: [SpecTerm: String]
+    public init(_ words: [SpecTerm: String]) { self.words = words }
+    /// The spec's own words for everything.
+    public static let spec = SpecTerms([:])
+    public subscript(_ term: SpecTerm) -> String { words[term] ?? term.specWords }
+    public func has(_ term: SpecTerm) -> Bool { words[term] != nil }
 }
 
 /// Error messages quote what the user typed, and are printed on one line after the tool's
@@ -70,94 +229,99 @@ public enum PathLimit {
 }
 
 extension SandboxSpec {
-    /// Every path the spec holds with the spec's word for it, for the checks that apply to
+    /// Every path the spec holds with the spec's word for it (nil: a filesystem mount's, named
+    /// by its type), for the checks that apply to
     /// all of them alike (`PathLimit`).
-    public var namedPaths: [(what: String, path: String)] {
-        var out: [(String, String)] = [("rootfs", root.path.string)]
-        if case .keep(let dir) = root.overlay { out.append(("overlay directory", dir.string)) }
+    public var namedPaths: [(what: SpecTerm?, path: String)] {
+        var out: [(SpecTerm?, String)] = [(.rootfs, root.path.string)]
+        if case .keep(let dir) = root.overlay { out.append((.overlayDirectory, dir.string)) }
         for op in operations {
             switch op {
             case .bind(let b):
-                out.append(("bind source", b.source.string))
-                out.append(("bind destination", b.destination.description))
-            case .tmpfs(let d, _, _): out.append(("tmpfs destination", d.description))
-            case .proc(let d): out.append(("proc destination", d.description))
-            case .dev(let d): out.append(("dev destination", d.description))
-            case .mqueue(let d): out.append(("mqueue destination", d.description))
-            case .dir(let d, _): out.append(("directory", d.description))
+                out.append((.bindSource, b.source.string))
+                out.append((.bindDestination, b.destination.description))
+            case .tmpfs(let d, _, _): out.append((.tmpfs, d.description))
+            case .proc(let d): out.append((.proc, d.description))
+            case .dev(let d): out.append((.dev, d.description))
+            case .mqueue(let d): out.append((.mqueue, d.description))
+            case .dir(let d, _): out.append((.directory, d.description))
             case .symlink(let target, let d):
-                out.append(("symlink target", target))
-                out.append(("symlink", d.description))
-            case .remountReadOnly(let d): out.append(("read-only remount of", d.description))
-            case .filesystem(let f): out.append(("\(f.type) destination", f.destination.description))
+                out.append((.symlinkTarget, target))
+                out.append((.symlink, d.description))
+            case .remountReadOnly(let d): out.append((.remountReadOnly, d.description))
+            // A mount an fstab line asks for, named by its type (`mountPointLimit`).
+            case .filesystem(let f): out.append((nil, f.destination.description))
             }
         }
-        if let d = process.chdir { out.append(("working directory", d.description)) }
-        if let f = process.pidFile { out.append(("pid file", f.string)) }
-        if let f = identity.fakeDatabase { out.append(("fake database", f.string)) }
+        if let d = process.chdir { out.append((.workingDirectory, d.description)) }
+        if let f = process.pidFile { out.append((.pidFile, f.string)) }
+        if let f = identity.fakeDatabase { out.append((.fakeDatabase, f.string)) }
         return out
     }
 
     /// Returns the first problem found, in the order a user would want to hear about them.
     public func validate() throws(SpecError) {
         if process.argv.isEmpty || process.argv[0].isEmpty {
-            throw SpecError("the command is empty")
+            throw SpecError(.emptyCommand)
         }
         for (what, path) in namedPaths {
-            if let message = PathLimit.message(path, what: what) { throw SpecError(message) }
+            guard let problem = PathLimit.problem(path) else { continue }
+            if let what { throw SpecError(.pathLimit(what, path: path, problem: problem)) }
+        }
+        for case .filesystem(let f) in operations {
+            let path = f.destination.description
+            if let problem = PathLimit.problem(path) { throw SpecError(.mountPointLimit(type: f.type, path: path, problem: problem)) }
         }
         if let name = process.hostname {
-            if !namespaces.uts { throw SpecError("--hostname needs --unshare-uts (or --unshare-all)") }
-            if name.isEmpty || name.utf8.count > 64 {
-                throw SpecError("hostname '\(name)' must be 1 to 64 bytes long")
-            }
+            if !namespaces.uts { throw SpecError(.hostnameWithoutUTSNamespace) }
+            if name.isEmpty || name.utf8.count > 64 { throw SpecError(.hostnameLength(name)) }
         }
-        if root.readOnly, root.overlay != nil {
-            throw SpecError("--ro-root and an overlay contradict each other: the overlay makes the root writable")
+        if root.readOnly, let overlay = root.overlay {
+            throw SpecError(.readOnlyRootWithOverlay(discarded: overlay == .discard))
         }
         for op in operations {
             switch op {
             case .mqueue where !namespaces.ipc:
-                throw SpecError("--mqueue needs --unshare-ipc (or --unshare-all)")
+                throw SpecError(.mqueueWithoutIPCNamespace)
             case .symlink(let target, _) where target.isEmpty:
-                throw SpecError("--symlink needs a non-empty target")
+                throw SpecError(.emptySymlinkTarget)
             case .bind(let b) where b.source.string.isEmpty:
-                throw SpecError("bind source for \(b.destination) is empty")
+                throw SpecError(.emptyBindSource(b.destination))
             case .filesystem(let f) where f.type.isEmpty:
-                throw SpecError("the mount at \(f.destination) names no filesystem type")
+                throw SpecError(.filesystemWithoutType(f.destination))
             case .filesystem(let f) where f.type == "mqueue" && !namespaces.ipc:
-                throw SpecError("an mqueue mount needs a new IPC namespace")
+                throw SpecError(.mqueueWithoutIPCNamespace)
             default: break
             }
         }
         if emulation.qemu != nil, !identity.uidMap.isEmpty || !identity.gidMap.isEmpty {
-            throw SpecError("QEMU emulation cannot be combined with --uid-map/--gid-map ranges (yet)")
+            throw SpecError(.qemuWithIDMaps)
         }
-        try Self.validate(map: identity.uidMap, kind: "uid", chosen: identity.uid)
-        try Self.validate(map: identity.gidMap, kind: "gid", chosen: identity.gid)
+        try Self.validate(map: identity.uidMap, kind: .uid, chosen: identity.uid)
+        try Self.validate(map: identity.gidMap, kind: .gid, chosen: identity.gid)
     }
 
-    private static func validate(map: [IDMap], kind: String, chosen: UInt32?) throws(SpecError) {
+    private static func validate(map: [IDMap], kind: SpecError.IDKind, chosen: UInt32?) throws(SpecError) {
         guard !map.isEmpty else { return }
         for (i, line) in map.enumerated() {
-            if line.count == 0 { throw SpecError("--\(kind)-map \(line): the count must be at least 1") }
+            if line.count == 0 { throw SpecError(.idMap(kind, line, .emptyRange)) }
             if UInt64(line.inside) + UInt64(line.count) > UInt64(UInt32.max)
                 || UInt64(line.outside) + UInt64(line.count) > UInt64(UInt32.max)
             {
-                throw SpecError("--\(kind)-map \(line): the range runs past the largest id")
+                throw SpecError(.idMap(kind, line, .pastLargestID))
             }
             for other in map[..<i] {
                 if ranges(line.inside, line.count, overlap: other.inside, other.count) {
-                    throw SpecError("--\(kind)-map \(line) overlaps \(other) inside the sandbox")
+                    throw SpecError(.idMap(kind, line, .overlapsInside(other)))
                 }
                 if ranges(line.outside, line.count, overlap: other.outside, other.count) {
-                    throw SpecError("--\(kind)-map \(line) overlaps \(other) on the host")
+                    throw SpecError(.idMap(kind, line, .overlapsOnHost(other)))
                 }
             }
         }
-        if map.count > 340 { throw SpecError("--\(kind)-map: the kernel accepts at most 340 lines") }
+        if map.count > 340 { throw SpecError(.tooManyMapLines(kind)) }
         if let id = chosen, !map.contains(where: { $0.contains(inside: id) }) {
-            throw SpecError("--\(kind) \(id) is not mapped by the --\(kind)-map ranges given")
+            throw SpecError(.idNotMapped(kind, id))
         }
     }
 

@@ -34,6 +34,7 @@ let status: Int32 = {
     case .run(var spec):
         spec.process.failureStatus = frontEnd.failureStatus
         spec.toolName = frontEnd.name
+        spec.terms = frontEnd.terms
         if spec.engine == .auto, let env = getenv("BURROW_ENGINE") {
             let value = String(cString: env)
             guard let choice = EngineChoice(rawValue: value) else {

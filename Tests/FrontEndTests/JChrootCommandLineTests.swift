@@ -200,3 +200,41 @@ struct JChrootCommandLineTests {
         #expect(FrontEnds.named("./bin/jchroot").name == "jchroot")
     }
 }
+
+/// The spec's errors reach each front-end's users in its own option names, and in the spec's
+/// words where the front-end has no option for the idea.
+struct SpecErrorWordingTests {
+    static let hostname = SpecError(.hostnameWithoutUTSNamespace)
+    static let foreignUid = SpecError(.setuidForeignID(.uid, asked: 0, caller: 1000))
+    static let mapLine = SpecError(.idMap(.uid, IDMap(inside: 0, outside: 1000, count: 0), .emptyRange))
+    static let longTmpfs = SpecError(.pathLimit(.tmpfs, path: "/t", problem: "too long"))
+
+    @Test(arguments: [
+        (hostname, SpecTerms.spec, "a hostname needs a new UTS namespace"),
+        (hostname, BurrowCommandLine.terms, "--hostname needs --unshare-uts (or --unshare-all)"),
+        (hostname, JChrootCommandLine.terms, "-n/--hostname needs a new UTS namespace"),
+        (foreignUid, SpecTerms.spec, "uid 0 is refused in setuid mode"),
+        (foreignUid, BurrowCommandLine.terms, "--uid 0 (or --root) is refused in setuid mode"),
+        (foreignUid, JChrootCommandLine.terms, "-u/--user 0 is refused in setuid mode"),
+        (foreignUid, PRootCommandLine.terms, "-i's uid 0 (or -0) is refused in setuid mode"),
+        (mapLine, BurrowCommandLine.terms, "--uid-map 0:1000:0: the count must be at least 1"),
+        (mapLine, JChrootCommandLine.terms, "-M/--uid-map 0:1000:0: the count must be at least 1"),
+        (longTmpfs, BurrowCommandLine.terms, "--tmpfs /t: too long"),
+        (longTmpfs, LinuxUserChrootCommandLine.terms, "tmpfs destination /t: too long"),
+    ] as [(SpecError, SpecTerms, String)])
+    func worded(error: SpecError, terms: SpecTerms, expected: String) {
+        #expect(error.message(in: terms).hasPrefix(expected), "\(error.message(in: terms))")
+    }
+
+    /// Through the parsers: what a user of each front-end reads.
+    @Test func throughTheParsers() throws {
+        #expect(throws: UsageError("--hostname needs --unshare-uts (or --unshare-all)")) {
+            try BurrowCommandLine.parse(["--hostname", "x", "/r"])
+        }
+        #expect {
+            try LinuxUserChrootCommandLine.parse(["--mount-proc", "/" + String(repeating: "x", count: 300), "/r", "true"])
+        } throws: { error in
+            (error as? UsageError)?.message.hasPrefix("--mount-proc /xxx") == true
+        }
+    }
+}

@@ -14,13 +14,13 @@ struct SetuidPolicyTests {
     static let uid: UInt32 = 1000, gid: UInt32 = 1000
 
     @Test("Refused in setuid mode, with the reason", arguments: [
-        (spec { $0.identity.uid = 0 }, "--uid 0 (or --root) is refused in setuid mode"),
+        (spec { $0.identity.uid = 0 }, "uid 0 is refused in setuid mode"),
         (spec { $0.identity.uid = 1001 }, "uid 1001 is not yours"),
-        (spec { $0.identity.gid = 0 }, "--gid 0 (or --root) is refused"),
-        (spec { $0.identity.uidMap = [IDMap(inside: 0, outside: 1000, count: 1)] }, "--uid-map/--gid-map are refused"),
+        (spec { $0.identity.gid = 0 }, "gid 0 is refused"),
+        (spec { $0.identity.uidMap = [IDMap(inside: 0, outside: 1000, count: 1)] }, "uid map/gid map are refused"),
         (spec { $0.identity.gidMap = [IDMap(inside: 0, outside: 1000, count: 1)] }, "nothing to map"),
-        (spec { $0.root.overlay = .discard }, "--root-tmp-overlay is refused in setuid mode: overlayfs"),
-        (spec { $0.root.overlay = .keep(changes: HostPath("/c")) }, "--root-overlay is refused"),
+        (spec { $0.root.overlay = .discard }, "a discarded overlay over the root is refused in setuid mode: overlayfs"),
+        (spec { $0.root.overlay = .keep(changes: HostPath("/c")) }, "an overlay over the root is refused"),
         (spec { $0.operations = [.filesystem(FilesystemMount(type: "ext4", source: "/dev/sda1", destination: dest("/mnt")))] },
          "mounting a ext4 filesystem on /mnt is refused in setuid mode"),
         (spec { $0.operations = [.filesystem(FilesystemMount(type: "overlay", source: "x", destination: dest("/o")))] }, "overlay filesystem"),

@@ -16,15 +16,15 @@ struct ValidationTests {
 
     @Test(arguments: [
         (spec { $0.process.argv = [] }, "the command is empty"),
-        (spec { $0.process.hostname = "box" }, "--hostname needs --unshare-uts"),
+        (spec { $0.process.hostname = "box" }, "a hostname needs a new UTS namespace"),
         (spec { $0.namespaces.uts = true; $0.process.hostname = String(repeating: "x", count: 65) }, "1 to 64 bytes"),
         (spec { $0.root.readOnly = true; $0.root.overlay = .discard }, "contradict"),
-        (spec { $0.operations = [.mqueue(dest: dest("/m"))] }, "--mqueue needs --unshare-ipc"),
+        (spec { $0.operations = [.mqueue(dest: dest("/m"))] }, "an mqueue mount needs a new IPC namespace"),
         (spec { $0.operations = [.symlink(target: "", dest: dest("/l"))] }, "non-empty target"),
         (spec { $0.identity.uidMap = [IDMap(inside: 0, outside: 1000, count: 0)] }, "at least 1"),
         (spec { $0.identity.uidMap = [IDMap(inside: 0, outside: 1000, count: 2), IDMap(inside: 1, outside: 5000, count: 1)] }, "overlaps 0:1000:2 inside"),
         (spec { $0.identity.gidMap = [IDMap(inside: 0, outside: 1000, count: 1), IDMap(inside: 1, outside: 1000, count: 1)] }, "overlaps 0:1000:1 on the host"),
-        (spec { $0.identity.uidMap = [IDMap(inside: 0, outside: 1000, count: 1)]; $0.identity.uid = 5 }, "--uid 5 is not mapped"),
+        (spec { $0.identity.uidMap = [IDMap(inside: 0, outside: 1000, count: 1)]; $0.identity.uid = 5 }, "uid 5 is not mapped by the uid map ranges given"),
         (spec { $0.identity.uidMap = [IDMap(inside: UInt32.max - 1, outside: 1, count: 5)] }, "runs past the largest id"),
     ])
     func rejects(spec: SandboxSpec, fragment: String) {

@@ -100,7 +100,7 @@ public enum NamespaceEngine {
         // privilege would make unsafe before anything exists.
         if let caller = privilege.caller, let refusal = spec.setuidRefusal(callerUid: caller.uid, callerGid: caller.gid) {
             Files.close(rootfd)
-            throw Failure(refusal.message)
+            throw Failure(refusal.message(in: spec.terms))
         }
         let cleanupNeeded = spec.process.pidFile != nil || HostChanges.possible(spec, rootfd: rootfd)
         Files.close(rootfd)

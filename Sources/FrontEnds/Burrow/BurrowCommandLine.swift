@@ -58,9 +58,21 @@ public enum BurrowCommandLine {
         spec.root.path = try HostPath.argument(rootfs, option: "ROOTFS")
         spec.root.takenAfter = lastOption
         if !command.isEmpty { spec.process.argv = command }
-        do { try spec.validate() } catch { throw UsageError(error.message) }
+        do { try spec.validate() } catch { throw UsageError(error.message(in: terms)) }
         return .run(spec)
     }
+
+    /// The spec's ideas by the options that set them, for its errors (`SpecError`).
+    public static let terms = SpecTerms([
+        .hostname: "--hostname", .utsNamespace: "--unshare-uts (or --unshare-all)",
+        .ipcNamespace: "--unshare-ipc (or --unshare-all)", .mqueue: "--mqueue",
+        .readOnlyRoot: "--ro-root", .rootOverlay: "--root-overlay", .rootTmpOverlay: "--root-tmp-overlay",
+        .symlink: "--symlink", .symlinkTarget: "--symlink TARGET", .bindSource: "--bind SRC", .bindDestination: "--bind DEST",
+        .uid: "--uid", .gid: "--gid", .rootInside: "--root", .uidMap: "--uid-map", .gidMap: "--gid-map", .qemu: "--qemu",
+        .rootfs: "ROOTFS", .overlayDirectory: "--root-overlay", .tmpfs: "--tmpfs", .proc: "--proc", .dev: "--dev",
+        .directory: "--dir", .remountReadOnly: "--remount-ro", .workingDirectory: "--chdir", .pidFile: "--pidfile",
+        .fakeDatabase: "--fake-db",
+    ])
 
     // MARK: - The table
 

@@ -33,15 +33,18 @@ public struct FrontEnd: Sendable {
     /// The exit status of a usage error and of Burrow's own failures, as the tool's manual
     /// gives it.
     public var failureStatus: Int32
+    /// Its words for the spec's ideas: a `SpecError` is said in them.
+    public var terms: SpecTerms
 
     public init(name: String, summary: String, parse: @escaping @Sendable ([String], HostFacts) throws(UsageError) -> Invocation,
-                help: @escaping @Sendable () -> String, version: String, failureStatus: Int32) {
+                help: @escaping @Sendable () -> String, version: String, failureStatus: Int32, terms: SpecTerms) {
         self.name = name
         self.summary = summary
         self.parse = parse
         self.help = help
         self.version = version
         self.failureStatus = failureStatus
+        self.terms = terms
     }
 }
 
@@ -50,17 +53,20 @@ public enum FrontEnds {
     public static let all: [FrontEnd] = [
         FrontEnd(name: "burrow", summary: "Burrow's own command line (this one)",
                  parse: { args, _ throws(UsageError) in try BurrowCommandLine.parse(args) }, help: { BurrowCommandLine.help },
-                 version: "burrow \(BurrowCommandLine.version)", failureStatus: 125),
+                 version: "burrow \(BurrowCommandLine.version)", failureStatus: 125,
+                 terms: BurrowCommandLine.terms),
         FrontEnd(name: "proot", summary: "PRoot's command line (proot(1)): -r, -b host:guest[!], -w, -0, -i, -R, -S, -k, -q",
                  parse: PRootCommandLine.parse, help: { PRootCommandLine.help },
-                 version: PRootCommandLine.version, failureStatus: 1),
+                 version: PRootCommandLine.version, failureStatus: 1, terms: PRootCommandLine.terms),
         FrontEnd(name: "linux-user-chroot", summary: "linux-user-chroot(8)'s command line, for build systems",
                  parse: { args, _ throws(UsageError) in try LinuxUserChrootCommandLine.parse(args) },
                  help: { LinuxUserChrootCommandLine.help },
-                 version: "linux-user-chroot (burrow \(BurrowCommandLine.version))", failureStatus: 1),
+                 version: "linux-user-chroot (burrow \(BurrowCommandLine.version))", failureStatus: 1,
+                 terms: LinuxUserChrootCommandLine.terms),
         FrontEnd(name: "jchroot", summary: "jchroot(8)'s command line: a chroot with more isolation",
                  parse: JChrootCommandLine.parse, help: { JChrootCommandLine.help },
-                 version: "jchroot (burrow \(BurrowCommandLine.version))", failureStatus: 1),
+                 version: "jchroot (burrow \(BurrowCommandLine.version))", failureStatus: 1,
+                 terms: JChrootCommandLine.terms),
     ]
 
     /// The front-end for an invoked name (`/usr/bin/jchroot` -> jchroot); `burrow` for any

@@ -38,9 +38,18 @@ public enum JChrootCommandLine {
             do { spec.operations = try Fstab.parse(text, file: fstab) } catch { throw UsageError("-f \(error)") }
         }
         try checkMaps(spec.identity)
-        do { try spec.validate() } catch { throw UsageError(error.message) }
+        do { try spec.validate() } catch { throw UsageError(error.message(in: terms)) }
         return .run(spec)
     }
+
+    /// The spec's ideas by jchroot's options; what it has no option for (it always makes
+    /// new UTS and IPC namespaces) is said in the spec's words. fstab lines name the mounts.
+    public static let terms = SpecTerms([
+        .hostname: "-n/--hostname", .uid: "-u/--user", .gid: "-g/--group",
+        .uidMap: "-M/--uid-map", .gidMap: "-G/--gid-map", .rootfs: "target",
+        .workingDirectory: "-c/--chdir", .pidFile: "-p/--pidfile", .bindSource: "the fstab's bind source",
+        .bindDestination: "the fstab's mount point",
+    ])
 
     static let usage = "jchroot [OPTIONS] TARGET [--] [COMMAND [ARG...]]"
 

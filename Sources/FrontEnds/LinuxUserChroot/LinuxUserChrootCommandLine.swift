@@ -37,9 +37,16 @@ public enum LinuxUserChrootCommandLine {
         spec.root.takenAfter = lastOption
         spec.process.argv = command
         applySeccomp(state.seccompProfileVersion, to: &spec)
-        do { try spec.validate() } catch { throw UsageError(error.message) }
+        do { try spec.validate() } catch { throw UsageError(error.message(in: terms)) }
         return .run(spec)
     }
+
+    /// The spec's ideas by linux-user-chroot's options, for its errors (`SpecError`).
+    public static let terms = SpecTerms([
+        .rootfs: "ROOTDIR", .bindSource: "--mount-bind SOURCE", .bindDestination: "--mount-bind DEST",
+        .proc: "--mount-proc", .dev: "--mount-devapi", .remountReadOnly: "--mount-readonly", .workingDirectory: "--chdir",
+        .ipcNamespace: "--unshare-ipc",
+    ])
 
     static let usage = "linux-user-chroot [OPTIONS] ROOTDIR PROGRAM ARGS..."
 

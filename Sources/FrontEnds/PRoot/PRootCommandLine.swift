@@ -215,9 +215,15 @@ public enum PRootCommandLine {
         // --kill-on-exit ends them all with the command, whose status it is.
         spec.process.keepChildren = !state.killOnExit
         spec.process.status = state.killOnExit ? .command : .lastToExit
-        do { try spec.validate() } catch { throw UsageError(error.message) }
+        do { try spec.validate() } catch { throw UsageError(error.message(in: terms)) }
         return spec
     }
+
+    /// The spec's ideas by PRoot's options, for its errors (`SpecError`).
+    public static let terms = SpecTerms([
+        .rootfs: "-r", .bindSource: "-b's host path", .bindDestination: "-b's guest path", .workingDirectory: "-w",
+        .uid: "-i's uid", .gid: "-i's gid", .rootInside: "-0", .qemu: "-q",
+    ])
 
     /// What of PRoot's own behaviour only the ptrace engine has: `auto` picks it for these
     /// (the namespace engine's mounts, user namespace ids and binfmt_misc differ).
