@@ -129,7 +129,6 @@ ssize_t ck_recv_fd(int sock, void *buf, size_t len, int *fd) {
     return n;
 }
 static ssize_t recv_creds(int sock, void *buf, size_t len, int32_t *pid, int flags);
-ssize_t ck_recv_creds(int sock, void *buf, size_t len, int32_t *pid) { return recv_creds(sock, buf, len, pid, 0); }
 ssize_t ck_recv_creds_nonblocking(int sock, uint8_t *byte, int32_t *pid) { return recv_creds(sock, byte, 1, pid, MSG_DONTWAIT); }
 static ssize_t recv_creds(int sock, void *buf, size_t len, int32_t *pid, int flags) {
     struct iovec iov = {.iov_base = buf, .iov_len = len};

@@ -598,13 +598,6 @@ extension Files {
         return n < 0 ? nil : Array(buf[..<n])
     }
 
-    /// Removes `path` and everything below it, never following symlinks (temporary
-    /// directories the ptrace engine made).
-    public static func removeTree(_ path: String) {
-        emptyDirectory(path, at: AT_FDCWD)
-        _ = Glibc.rmdir(path)
-    }
-
     /// Empties the directory `name` in `dir` (not the directory itself), never following
     /// symlinks.
     public static func emptyDirectory(_ name: String, at dir: Int32) {

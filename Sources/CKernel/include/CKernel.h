@@ -49,7 +49,6 @@ int ck_signal_ignore(int sig);
 // Unix socket control messages (CMSG_* are macros)
 ssize_t ck_send_fd(int sock, int fd, const void *buf, size_t len);
 ssize_t ck_recv_fd(int sock, void *buf, size_t len, int *fd);
-ssize_t ck_recv_creds(int sock, void *buf, size_t len, int32_t *pid);
 ssize_t ck_recv_creds_nonblocking(int sock, uint8_t *byte, int32_t *pid);
 
 // Starting the command. The child shares the init's memory (CLONE_VM | CLONE_VFORK, as

@@ -67,11 +67,6 @@ struct Bindings: Sendable {
 
     func host(_ g: GuestPath) -> String { host(locate(g)) }
 
-    /// Is `g` the destination of a bind (where the binding changes)?
-    func isBindPoint(_ g: GuestPath) -> Bool {
-        entries.dropFirst().contains { $0.guest == g }
-    }
-
     /// Writes are refused with EROFS here.
     func isReadOnly(_ g: GuestPath) -> Bool {
         if entries[locate(g).binding].readOnly { return true }
