@@ -262,8 +262,10 @@ public struct ProcessSpec: Equatable, Sendable {
     public var dieWithParent = false
     /// Run the command in a new session (no controlling terminal: defeats TIOCSTI).
     public var newSession = false
-    /// Let processes the command left behind run until they exit, instead of killing them.
-    public var keepChildren = false
+    /// What becomes of the processes the command leaves behind when it exits.
+    public var leftovers: Leftovers = .killed
+    /// Leftovers are not killed with the command.
+    public var keepChildren: Bool { leftovers != .killed }
     public var hostname: String?
     /// The exit status when Burrow itself fails (the command never ran or its status is
     /// unknown): 125 for `burrow`, 1 for linux-user-chroot and jchroot, as their manuals say.
@@ -277,6 +279,19 @@ public struct ProcessSpec: Equatable, Sendable {
     /// Whose exit status burrow returns.
     public var status: StatusRule = .command
     public init() {}
+}
+
+/// What becomes of the processes the command leaves behind when it exits.
+public enum Leftovers: Equatable, Sendable {
+    /// Killed with it: nothing of the sandbox outlives the command (the default).
+    case killed
+    /// Waited for: burrow returns once the last of them has exited (`--keep-children`, and
+    /// PRoot, which waits for every process of the guest).
+    case waitedFor
+    /// Left running: burrow returns the command's status when the command exits, and what
+    /// it started goes on in the background, in the sandbox, until it exits; killing burrow
+    /// ends none of it (jchroot's `-b`, `--leave-running`).
+    case leftRunning
 }
 
 public enum StatusRule: Equatable, Sendable {

@@ -63,29 +63,38 @@ let status: Int32 = {
             }
             printError("\(frontEnd.name): engine \(engine.rawValue) (\(spec.engine == .auto ? "auto" : "asked for"))")
         }
-        // Root's privilege is kept only for setuid mode, else dropped for good right here.
-        if engine == .setuid { return SetuidMode.run(spec, caller: setuidCaller) }
-        SetuidMode.giveUp(setuidCaller)
-        switch engine {
-        case .auto, .namespace, .setuid:
-            // auto: the host may still refuse the namespaces where the probe got them (a
-            // profile that denies unshare but not clone); then, before anything of the
-            // sandbox exists, the ptrace engine runs the command instead, if it can express
-            // the spec.
-            let fallback = spec.engine == .auto && unavailable(.ptrace) == nil && PtraceEngine.refusal(spec) == nil
-            switch NamespaceEngine.attempt(spec, fallThrough: fallback) {
-            case .finished(let status): return status
-            case .hostDenied(let why):
-                if spec.verbose {
-                    printError("\(frontEnd.name): engine namespace failed during set-up: \(why.split(separator: "\n").first ?? ""); engine ptrace (auto)")
-                }
-                return PtraceEngine.run(spec)
-            }
-        case .ptrace:
-            return PtraceEngine.run(spec)
+        // jchroot's -b: burrow returns with the command; its leftovers run on (Background).
+        if spec.process.leftovers == .leftRunning {
+            return Background.run { run(spec, on: engine) }
         }
+        return run(spec, on: engine)
     }
 }()
+
+/// Runs the sandbox on the engine chosen; burrow's status.
+func run(_ spec: SandboxSpec, on engine: EngineChoice) -> Int32 {
+    // Root's privilege is kept only for setuid mode, else dropped for good right here.
+    if engine == .setuid { return SetuidMode.run(spec, caller: setuidCaller) }
+    SetuidMode.giveUp(setuidCaller)
+    switch engine {
+    case .auto, .namespace, .setuid:
+        // auto: the host may still refuse the namespaces where the probe got them (a
+        // profile that denies unshare but not clone); then, before anything of the
+        // sandbox exists, the ptrace engine runs the command instead, if it can express
+        // the spec.
+        let fallback = spec.engine == .auto && unavailable(.ptrace) == nil && PtraceEngine.refusal(spec) == nil
+        switch NamespaceEngine.attempt(spec, fallThrough: fallback) {
+        case .finished(let status): return status
+        case .hostDenied(let why):
+            if spec.verbose {
+                printError("\(spec.toolName): engine namespace failed during set-up: \(why.split(separator: "\n").first ?? ""); engine ptrace (auto)")
+            }
+            return PtraceEngine.run(spec)
+        }
+    case .ptrace:
+        return PtraceEngine.run(spec)
+    }
+}
 
 /// The caller's world as the front-ends may see it; read once, here.
 func hostFacts() -> HostFacts {

@@ -292,3 +292,16 @@ struct HelpWidthTests {
         #expect(HelpText.wrap(text, columns: columns) == expected)
     }
 }
+
+struct LeftoversOptionTests {
+    @Test("What becomes of leftovers: killed by default, --keep-children waits, --leave-running returns")
+    func leftovers() throws {
+        func spec(_ args: [String]) throws -> SandboxSpec {
+            guard case .run(let s) = try BurrowCommandLine.parse(args + ["/r"]) else { throw UsageError("not a run") }
+            return s
+        }
+        #expect(try spec([]).process.leftovers == .killed)
+        #expect(try spec(["--keep-children"]).process.leftovers == .waitedFor)
+        #expect(try spec(["--leave-running"]).process.leftovers == .leftRunning)
+    }
+}

@@ -71,8 +71,8 @@ struct JChrootCommandLineTests {
                              .filesystem(FilesystemMount(type: "tmpfs", source: "tmpfs", destination: g("/tmp")))] }),
         (["-c", "/tmp"], { @Sendable (s: SandboxSpec) in s.process.chdir == g("/tmp") }),
         (["--chdir", "home/u"], { @Sendable (s: SandboxSpec) in s.process.chdir == g("/home/u") }),
-        (["-b"], { @Sendable (s: SandboxSpec) in s.process.keepChildren }),
-        (["--background"], { @Sendable (s: SandboxSpec) in s.process.keepChildren }),
+        (["-b"], { @Sendable (s: SandboxSpec) in s.process.leftovers == .leftRunning }),
+        (["--background"], { @Sendable (s: SandboxSpec) in s.process.leftovers == .leftRunning }),
         (["-M", "0 100000 65536"], { @Sendable (s: SandboxSpec) in s.identity.uidMap == [IDMap(inside: 0, outside: 100000, count: 65536)] }),
         (["--uid-map", "0 1000 1,1 100000 65535"], { @Sendable (s: SandboxSpec) in
             s.identity.uidMap == [IDMap(inside: 0, outside: 1000, count: 1), IDMap(inside: 1, outside: 100000, count: 65535)] }),

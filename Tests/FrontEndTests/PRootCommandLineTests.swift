@@ -56,7 +56,7 @@ struct PRootCommandLineTests {
         #expect(s.process.chdirIsOptional)
         // PRoot waits for every guest process and returns the last one's status.
         #expect(s.process.status == .lastToExit)
-        #expect(s.process.keepChildren)
+        #expect(s.process.leftovers == .waitedFor)
         #expect(s.namespaces == Namespaces())
         #expect(s.engine == .auto)
     }

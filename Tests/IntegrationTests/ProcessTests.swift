@@ -297,6 +297,36 @@ struct ProcessTests {
         }
     }
 
+    /// --leave-running (jchroot's -b): burrow returns the command's status while what it
+    /// started is still running, and that goes on, sandboxed, after burrow has gone. No
+    /// clock: the leftover waits for a file the test makes only after burrow has returned.
+    @Test("--leave-running: burrow returns with the command; its leftovers run on, in the sandbox",
+          arguments: [EscapeMode.namespace, .setuid, .ptrace], [false, true])
+    func leaveRunning(_ mode: EscapeMode, unsharePID: Bool) async throws {
+        guard mode.available, !(mode == .ptrace && unsharePID) else { return }
+        let w = makeTempDir(owner: testUser)
+        defer { w.remove() }
+        let r = await mode.run(["--leave-running"] + (unsharePID ? ["--unshare-pid"] : []) + ["--dev", "/dev", "--bind", w.path, "/run", rootfs] + sh(
+            "(while [ ! -e /run/go ]; do sleep 0.05; done; cat /etc/hostname-probe 2>/dev/null; ls / > /run/seen) & exit 3"))
+        #expect(r.status == 3, "\(r)")
+        #expect(!pathExists(w.sub("seen")), "burrow returned only after its leftover had finished:\n\(r)")
+        writeFile(w.sub("go"), "")
+        let finished = await eventually(timeout: 20) { pathExists(w.sub("seen")) }
+        #expect(finished, "the leftover did not run on after burrow returned:\n\(r)")
+        // It saw the sandbox's root (the rootfs's entries), not the host's.
+        let seen = (try? String(contentsOfFile: w.sub("seen"), encoding: .utf8)) ?? ""
+        #expect(seen.split(separator: "\n").contains("bin") && !seen.contains("swift"), "\(seen)")
+    }
+
+    @Test("--leave-running: a command that cannot start fails as without it (127, said once)")
+    func leaveRunningFailure() async {
+        for mode in [EscapeMode.namespace, .ptrace] {
+            let r = await mode.run(["--leave-running", rootfs, "/nonexistent"])
+            #expect(r.status == 127, "\(mode): \(r)")
+            #expect(r.stderr.components(separatedBy: "No such file or directory").count == 2, "\(mode): \(r)")
+        }
+    }
+
     @Test("When the command exits, every process it left is killed", arguments: [[String](), ["--unshare-pid"]])
     func leftoversAreKilled(_ extra: [String]) async {
         let marker = sleepMarker()

@@ -166,9 +166,11 @@ struct Sandbox {
         let launcher = Launcher(spec: spec, maps: maps, seccomp: seccomp, pidSocket: channels.pidCommand, callerMask: callerMask,
                                 foregroundTerminal: foregroundTerminal)
         let command: pid_t
+        var started = false
         do {
             let (pid, failure) = try Proc.launch(launcher.request)
             command = pid
+            started = failure == nil
             if let f = failure {
                 let subject = f.candidate.map { "\(f.step) \($0)" } ?? f.step
                 // Not found: looked for inside the rootfs (the init's / by now), not on the host.
@@ -182,12 +184,14 @@ struct Sandbox {
         Files.close(channels.errorWrite)
         Files.close(channels.pidCommand)
         Files.close(foregroundTerminal)
-        watch(command, responder: responder, isPID1: isPID1, children: children)
+        watch(command, started: started, responder: responder, isPID1: isPID1, children: children)
     }
 
     /// The init's loop: reap, forward signals, tell the supervisor when the command stops,
     /// and end the sandbox with the command.
-    private func watch(_ command: pid_t, responder: pid_t, isPID1: Bool, children: Int32) -> Never {
+    /// `started`: the command's exec succeeded (its status is the command's, not a failure
+    /// the error pipe carries).
+    private func watch(_ command: pid_t, started: Bool, responder: pid_t, isPID1: Bool, children: Int32) -> Never {
         var responderAlive = responder > 0
         var commandExit: Proc.Exit?
         var lastExit = Proc.LastExit()
@@ -212,7 +216,13 @@ struct Sandbox {
                 case .child(let pid, let exit):
                     if pid == responder { responderAlive = false; continue }
                     lastExit.record(exit)
-                    if pid == command { commandExit = exit }
+                    if pid == command {
+                        commandExit = exit
+                        // Its status goes to the caller now; the rest runs on (Background).
+                        if spec.process.leftovers == .leftRunning, started {
+                            _ = Glibc.write(channels.jobEventsWrite, [JobEvent.commandExited, UInt8(truncatingIfNeeded: exit.status)], 2)
+                        }
+                    }
                 case .stopped(let pid, let sig):
                     // The supervisor follows it (JobControl); a full pipe drops the news.
                     if pid == command { _ = Glibc.write(channels.jobEventsWrite, [UInt8(truncatingIfNeeded: sig)], 1) }

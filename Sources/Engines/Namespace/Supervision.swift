@@ -2,6 +2,12 @@ import BurrowKernel
 import BurrowSpec
 import Glibc
 
+/// What the init tells the supervisor on the job-events pipe: a byte of a signal the command
+/// was stopped by, or `commandExited` and a byte of its status (`Leftovers.leftRunning`).
+enum JobEvent {
+    static let commandExited: UInt8 = 0xFF
+}
+
 /// The supervisor's watch over a running sandbox, in one thread: one `poll` over
 ///
 /// - the signals burrow takes (a signalfd): SIGCHLD, the init may have ended or stopped;
@@ -35,6 +41,8 @@ struct Supervision {
     private var errorPipeOpen = true
     private var jobEventsOpen = true
     private var initReaped = false
+    /// `JobEvent.commandExited` came; its status is the next byte.
+    private var exitStatusNext = false
 
     init(spec: SandboxSpec, initPid: pid_t, errorPipe: Int32, jobEvents: Int32, announcements: Int32, pidFile: Int32,
          children: Int32, sandboxProcess: @escaping (pid_t) -> Bool, jobs: JobControl) {
@@ -77,7 +85,7 @@ struct Supervision {
             if fds[2].revents != 0 {
                 let (bytes, ended) = Files.readAvailable(jobEvents)
                 jobEventsOpen = !ended
-                for sig in bytes { jobs.commandStopped(by: Int32(sig)) }
+                for byte in bytes { jobEvent(byte) }
             }
             for r in Signals.received(signals) {
                 switch r.signal {
@@ -86,6 +94,19 @@ struct Supervision {
                 default: Proc.kill(initPid, r.signal)
                 }
             }
+        }
+    }
+
+    private mutating func jobEvent(_ byte: UInt8) {
+        if exitStatusNext {
+            exitStatusNext = false
+            // The command's status goes to burrow's caller now; the terminal with it.
+            jobs.takeBack()
+            Background.commandExited(Int32(byte))
+        } else if byte == JobEvent.commandExited {
+            exitStatusNext = true
+        } else {
+            jobs.commandStopped(by: Int32(byte))
         }
     }
 

@@ -176,6 +176,11 @@ final class Tracer {
             if pid == command {
                 commandExit = exit
                 listenerExpected = false
+                // Leftovers left running: the command's status goes to burrow's caller now.
+                if Background.hasFront, initialExecDone {
+                    jobs.takeBack()
+                    Background.commandExited(exit.status)
+                }
                 if !keepChildren { killAll() }
             }
             if guests.isActive || !guests.callers.isEmpty { guestExited(pid, exit, parent: parent) }

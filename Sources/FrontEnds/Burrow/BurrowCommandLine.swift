@@ -255,7 +255,10 @@ public enum BurrowCommandLine {
                apply: flag { $0.spec.process.newSession = true }),
         Option(names: ["--keep-children"], metavars: [], group: .process,
                help: "Wait for leftover processes instead of killing them",
-               apply: flag { $0.spec.process.keepChildren = true }),
+               apply: flag { $0.spec.process.leftovers = .waitedFor }),
+        Option(names: ["--leave-running"], metavars: [], group: .process,
+               help: "Return when the command exits; leftovers run on in the background",
+               apply: flag { $0.spec.process.leftovers = .leftRunning }),
         // Emulation
         Option(names: ["--kernel-release"], metavars: ["RELEASE"], group: .emulation,
                help: "uname and /proc/sys/kernel/osrelease show RELEASE (or every field: PRoot's \\sysname\\...\\hwcap\\ form)",

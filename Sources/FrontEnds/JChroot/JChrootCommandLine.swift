@@ -239,8 +239,8 @@ public enum JChrootCommandLine {
                apply: { (s: inout State, v: String, n: String) throws(UsageError) in
                    s.spec.process.chdir = try GuestPath.insideRoot(v, option: n) }),
         Option(short: "b", long: "background", metavar: nil,
-               help: "Let the processes the command started run on",
-               apply: flag { $0.spec.process.keepChildren = true }),
+               help: "Return when the command exits; what it started runs on",
+               apply: flag { $0.spec.process.leftovers = .leftRunning }),
         Option(short: "h", long: "help", metavar: nil, help: "Print this help and exit", apply: flag { $0.stop = .help }),
         // Not in the original; long only, so no short letter can collide with a future one.
         Option(short: "\0", long: "version", metavar: nil, help: "Print the version and exit", apply: flag { $0.stop = .version }),

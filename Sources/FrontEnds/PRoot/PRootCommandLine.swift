@@ -213,7 +213,7 @@ public enum PRootCommandLine {
         }
         // PRoot waits for every process of the guest and returns the status of the last one;
         // --kill-on-exit ends them all with the command, whose status it is.
-        spec.process.keepChildren = !state.killOnExit
+        spec.process.leftovers = state.killOnExit ? .killed : .waitedFor
         spec.process.status = state.killOnExit ? .command : .lastToExit
         do { try spec.validate() } catch { throw UsageError(error.message(in: terms)) }
         return spec
