@@ -144,8 +144,7 @@ public enum Privileged {
             sets.effective.subtract(raised)
             try Capabilities.set(sets, what: "lower \(raised)")
         } catch {
-            let text = "burrow: \(error); stopping rather than keep a capability effective\n"
-            _ = text.withCString { Glibc.write(2, $0, strlen($0)) }
+            Diagnostics.say("\(error); stopping rather than keep a capability effective")
             Glibc._exit(125)
         }
     }

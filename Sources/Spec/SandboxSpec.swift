@@ -11,11 +11,9 @@ public struct SandboxSpec: Equatable, Sendable {
     public var engine: EngineChoice
     public var verbose: Bool
     public var emulation = Emulation()
-    /// The name Burrow's own messages begin with: the front-end's (`proot: ...`).
-    public var toolName = "burrow"
     /// The front-end's words for the spec's ideas, for a `SpecError` an engine finds (setuid
-    /// mode's refusals, known only once names resolve in the rootfs). Like `toolName`, how
-    /// to speak to the caller, not what the sandbox is.
+    /// mode's refusals, known only once names resolve in the rootfs): how to speak to the
+    /// caller, not what the sandbox is.
     public var terms = SpecTerms.spec
     /// What the front-end asks that only the ptrace engine does as it means it (PRoot's
     /// faked ids, its QEMU at execve...), one reason each: `auto` then picks the ptrace
@@ -354,6 +352,16 @@ public enum EngineChoice: String, Equatable, Sendable, CaseIterable {
 }
 
 /// Environment derivation, pure so that it is testable.
+extension ProcessSpec {
+    /// The command's environment: the caller's (`caller`, in its order), changed as the
+    /// spec says, and PWD naming `workingDirectory` (its path in the guest) when the spec
+    /// exports it. Every engine starts the command with this, computed here only.
+    public func launchEnvironment(caller: [(String, String)], workingDirectory: @autoclosure () -> String) -> [(String, String)] {
+        let env = applyEnvironment(environment, to: caller)
+        return exportsWorkingDirectory ? applyEnvironment([.set("PWD", workingDirectory())], to: env) : env
+    }
+}
+
 public func applyEnvironment(_ ops: [EnvOp], to base: [(String, String)]) -> [(String, String)] {
     var env = base
     for op in ops {

@@ -14,11 +14,13 @@ let setuidCaller = SetuidMode.begin()
 /// (`burrow`, or a compatibility name such as `jchroot`); the spec it builds picks the engine.
 let status: Int32 = {
     let frontEnd = FrontEnds.named(CommandLine.arguments.first ?? "burrow")
+    // Every message from here on, of any of burrow's processes, begins with this name.
+    Diagnostics.tool = frontEnd.name
     let invocation: Invocation
     do throws(UsageError) {
         invocation = try frontEnd.parse(Array(CommandLine.arguments.dropFirst()), hostFacts())
     } catch {
-        printError("\(frontEnd.name): \(error.message)\nTry '\(frontEnd.name) --help' for more information.")
+        Diagnostics.say("\(error.message)\nTry '\(frontEnd.name) --help' for more information.")
         return frontEnd.failureStatus
     }
     switch invocation {
@@ -33,12 +35,11 @@ let status: Int32 = {
         return 0
     case .run(var spec):
         spec.process.failureStatus = frontEnd.failureStatus
-        spec.toolName = frontEnd.name
         spec.terms = frontEnd.terms
         if spec.engine == .auto, let env = getenv("BURROW_ENGINE") {
             let value = String(cString: env)
             guard let choice = EngineChoice(rawValue: value) else {
-                printError("\(frontEnd.name): BURROW_ENGINE='\(value)' is not an engine (choose auto, namespace, setuid or ptrace)")
+                Diagnostics.say("BURROW_ENGINE='\(value)' is not an engine (choose auto, namespace, setuid or ptrace)")
                 return frontEnd.failureStatus
             }
             spec.engine = choice
@@ -52,16 +53,16 @@ let status: Int32 = {
             let others = EngineSelection.autoOrder.filter { $0 != engine && unavailable($0) == nil }.map(\.rawValue)
             var hint = others.isEmpty ? "" : "\n  hint: the \(others.joined(separator: " or ")) engine can (--engine auto picks it)"
             if engine == .namespace { hint += "\n  " + NamespaceEngine.userNamespaceHint.split(separator: "\n").joined(separator: "\n  ") }
-            printError("\(frontEnd.name): the \(engine.rawValue) engine cannot run here: \(reason)\(hint)")
+            Diagnostics.say("the \(engine.rawValue) engine cannot run here: \(reason)\(hint)")
             return frontEnd.failureStatus
         }
         if spec.verbose, engine == .ptrace, spec.engine == .auto, !reasons.isEmpty {
-            printError("\(frontEnd.name): engine ptrace (auto, for what only it does: \(reasons.joined(separator: "; ")))")
+            Diagnostics.say("engine ptrace (auto, for what only it does: \(reasons.joined(separator: "; ")))")
         } else if spec.verbose {
             for skipped in EngineSelection.autoOrder.prefix(while: { $0 != engine }) where spec.engine == .auto {
-                printError("\(frontEnd.name): engine \(skipped.rawValue) not used: \(unavailable(skipped) ?? "")")
+                Diagnostics.say("engine \(skipped.rawValue) not used: \(unavailable(skipped) ?? "")")
             }
-            printError("\(frontEnd.name): engine \(engine.rawValue) (\(spec.engine == .auto ? "auto" : "asked for"))")
+            Diagnostics.say("engine \(engine.rawValue) (\(spec.engine == .auto ? "auto" : "asked for"))")
         }
         // jchroot's -b: burrow returns with the command; its leftovers run on (Background).
         if spec.process.leftovers == .leftRunning {
@@ -71,8 +72,15 @@ let status: Int32 = {
     }
 }()
 
-/// Runs the sandbox on the engine chosen; burrow's status.
+/// Runs the sandbox on the engine chosen and says how it ended: the one place a failure of
+/// an engine is printed and a status mapped to the front-end's.
 func run(_ spec: SandboxSpec, on engine: EngineChoice) -> Int32 {
+    let outcome = outcome(spec, on: engine)
+    if case .failed(let message, _) = outcome, !message.isEmpty { Diagnostics.say(message) }
+    return outcome.status(failureStatus: spec.process.failureStatus)
+}
+
+func outcome(_ spec: SandboxSpec, on engine: EngineChoice) -> Outcome {
     // Root's privilege is kept only for setuid mode, else dropped for good right here.
     if engine == .setuid { return SetuidMode.run(spec, caller: setuidCaller) }
     SetuidMode.giveUp(setuidCaller)
@@ -84,10 +92,10 @@ func run(_ spec: SandboxSpec, on engine: EngineChoice) -> Int32 {
         // the spec.
         let fallback = spec.engine == .auto && unavailable(.ptrace) == nil && PtraceEngine.refusal(spec) == nil
         switch NamespaceEngine.attempt(spec, fallThrough: fallback) {
-        case .finished(let status): return status
+        case .ran(let outcome): return outcome
         case .hostDenied(let why):
             if spec.verbose {
-                printError("\(spec.toolName): engine namespace failed during set-up: \(why.split(separator: "\n").first ?? ""); engine ptrace (auto)")
+                Diagnostics.say("engine namespace failed during set-up: \(why.split(separator: "\n").first ?? ""); engine ptrace (auto)")
             }
             return PtraceEngine.run(spec)
         }
@@ -99,15 +107,7 @@ func run(_ spec: SandboxSpec, on engine: EngineChoice) -> Int32 {
 /// The caller's world as the front-ends may see it; read once, here.
 func hostFacts() -> HostFacts {
     var environment: [String: String] = [:]
-    var entry = environ
-    while let pointer = entry.pointee {
-        let text = String(cString: pointer)
-        if let eq = text.firstIndex(of: "=") {
-            let key = String(text[..<eq])
-            if environment[key] == nil { environment[key] = String(text[text.index(after: eq)...]) }
-        }
-        entry += 1
-    }
+    for (key, value) in Credentials.environment() where environment[key] == nil { environment[key] = value }
     var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
     let cwd = getcwd(&buffer, buffer.count) != nil ? String(cString: buffer) : nil
     return HostFacts(environment: environment, workingDirectory: cwd, readFile: readHostFile)
@@ -170,11 +170,6 @@ extension UserNamespaceProbe {
         }
         self.init(step: step, error: SysError.message(for: f.errno), limitReached: f.errno == .noSpace)
     }
-}
-
-func printError(_ text: String) {
-    var line = text + "\n"
-    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
 }
 
 exit(status)

@@ -53,8 +53,8 @@ public enum Cleaner {
     /// Cleaner side: collect entries until every sandbox process has closed its end, then
     /// remove them, newest first. Only what is still exactly what Burrow made goes: an
     /// entry the command replaced, or a directory it filled, stays.
-    /// `tool` begins the one message the cleaner may print: what it could not remove.
-    public static func run(_ sock: Int32, initial: [Entry], tool: String = "burrow") -> Never {
+    /// The one message the cleaner may print: what it could not remove.
+    public static func run(_ sock: Int32, initial: [Entry]) -> Never {
         Signals.ignore([SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU])
         var entries = initial
         var buf = [UInt8](repeating: 0, count: 8192)
@@ -76,8 +76,7 @@ public enum Cleaner {
                 // Nothing of the sandbox may stay on the host unsaid.
                 let dir = Files.describe(e.parent)
                 let path = dir.hasSuffix("/") ? dir + e.name : dir + "/" + e.name
-                let line = "\(tool): \(path) was made for the sandbox and could not be removed: \(SysError.message(for: failure.errno))\n"
-                _ = try? Files.writeAll(2, Array(line.utf8), what: "stderr")
+                Diagnostics.say("\(path) was made for the sandbox and could not be removed: \(SysError.message(for: failure.errno))")
             }
         }
         Proc.exit(0)

@@ -15,7 +15,11 @@ struct Failure: Error {
     /// reported, with a hint.
     var hostDenied = false
 
-    static let setupStatus: Int32 = 125
+    static let setupStatus = Outcome.setupStatus
+    /// A failure a child process of burrow's has already said (on stderr): nothing more is.
+    init(saidBy child: String) {
+        self.init("", status: Self.setupStatus)
+    }
     init(_ message: String, status: Int32 = setupStatus) {
         self.message = message
         self.status = status
@@ -66,17 +70,6 @@ struct Channels {
     /// Paths Burrow creates on the host travel to the cleaner here, as fds of their parents.
     var cleanerSandbox: Int32 = -1
     var cleanerSide: Int32 = -1
-}
-
-/// Verbose output: each setup step as it happens, on stderr.
-struct Log {
-    let enabled: Bool
-    var name = "burrow"
-    func step(_ text: @autoclosure () -> String) {
-        guard enabled else { return }
-        let line = name + ": " + text() + "\n"
-        _ = try? Files.writeAll(2, Array(line.utf8), what: "stderr")
-    }
 }
 
 /// Sends a failure to the supervisor and exits: the tail of every failing child.

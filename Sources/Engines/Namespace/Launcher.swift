@@ -19,11 +19,8 @@ struct Launcher {
     static let rootDrops: Capabilities = [.sysAdmin, .sysPtrace]
 
     var request: Proc.LaunchRequest {
-        var env = applyEnvironment(spec.process.environment, to: Self.callerEnvironment())
-        if spec.process.exportsWorkingDirectory {
-            let cwd = workingDirectory
-            env = applyEnvironment([.set("PWD", (try? Files.realPath(cwd)) ?? cwd)], to: env)
-        }
+        let cwd = workingDirectory
+        let env = spec.process.launchEnvironment(caller: Credentials.environment(), workingDirectory: (try? Files.realPath(cwd)) ?? cwd)
         let uid = maps.insideUid
         var r = Proc.LaunchRequest(
             candidates: candidates(env), argv: spec.process.argv,
@@ -52,17 +49,6 @@ struct Launcher {
             if stat(dir, &st) != 0 || st.st_mode & S_IFMT != S_IFDIR { return "/" }
         }
         return dir
-    }
-
-    static func callerEnvironment() -> [(String, String)] {
-        var out: [(String, String)] = []
-        var p = environ
-        while let entry = p.pointee {
-            let s = String(cString: entry)
-            if let eq = s.firstIndex(of: "=") { out.append((String(s[..<eq]), String(s[s.index(after: eq)...]))) }
-            p += 1
-        }
-        return out
     }
 
     /// The paths execve will try, found in the new root (where this runs), in the sandbox's

@@ -8,41 +8,31 @@ import Glibc
 /// before anything is created, starts the cleaner, enters the new user namespace, starts
 /// the init, reports failures, forwards signals and returns the command's status.
 public enum NamespaceEngine {
-    /// Runs the sandbox and returns burrow's exit status. Errors are printed to stderr.
+    /// Runs the sandbox; how it ended (the caller prints a failure: `Outcome`).
     /// `privilege` is `.setuidRoot` only when the setuid engine runs this one without a
     /// user namespace (Sources/Engines/Setuid).
-    public static func run(_ spec: SandboxSpec, privilege: Privilege = .userNamespace) -> Int32 {
+    public static func run(_ spec: SandboxSpec, privilege: Privilege = .userNamespace) -> Outcome {
         switch attempt(spec, privilege: privilege, fallThrough: false) {
-        case .finished(let status): return status
-        case .hostDenied(let why):
-            report(why, spec)
-            return failed(Failure.setupStatus, spec)
+        case .ran(let outcome): return outcome
+        case .hostDenied(let why): return .failed(why, status: Failure.setupStatus)
         }
     }
 
-    /// How a run ended: with burrow's status, or (only with `fallThrough`) at its start,
-    /// before any namespace or process of the sandbox existed, because the host refused to
-    /// make the namespaces (Failure.hostDenied): then nothing was printed, and `auto` tries
-    /// the next engine.
-    public enum Outcome: Equatable, Sendable {
-        case finished(Int32)
+    /// How an attempt ended: the sandbox ran (or failed), or (only with `fallThrough`) at its
+    /// start, before any namespace or process of the sandbox existed, the host refused to
+    /// make the namespaces (Failure.hostDenied): then `auto` tries the next engine.
+    public enum Attempt: Equatable, Sendable {
+        case ran(Outcome)
         case hostDenied(String)
     }
 
-    public static func attempt(_ spec: SandboxSpec, privilege: Privilege = .userNamespace, fallThrough: Bool) -> Outcome {
+    public static func attempt(_ spec: SandboxSpec, privilege: Privilege = .userNamespace, fallThrough: Bool) -> Attempt {
         do {
-            return .finished(try supervise(spec, privilege: privilege))
+            return .ran(.exited(try supervise(spec, privilege: privilege)))
         } catch {
             if error.hostDenied && fallThrough { return .hostDenied(error.message) }
-            report(error.message, spec)
-            return .finished(failed(error.status, spec))
+            return .ran(.failed(error.message, status: error.status))
         }
-    }
-
-    /// Burrow's own failures (125, or 126/127 when the command could not be started) as
-    /// the front-end wants them reported: linux-user-chroot and jchroot say 1.
-    static func failed(_ status: Int32, _ spec: SandboxSpec) -> Int32 {
-        spec.process.failureStatus == Failure.setupStatus ? status : spec.process.failureStatus
     }
 
     /// Names in the identity (jchroot's `-u NAME`) mean the guest's users: they are looked
@@ -62,13 +52,12 @@ public enum NamespaceEngine {
         }
     }
 
-    static func report(_ message: String, _ spec: SandboxSpec) {
-        _ = try? Files.writeAll(2, Array("\(spec.toolName): \(message)\n".utf8), what: "stderr")
-    }
+    /// From a child process of the sandbox, which cannot return an outcome.
+    static func report(_ message: String) { Diagnostics.say(message) }
 
     private static func supervise(_ spec: SandboxSpec, privilege: Privilege) throws(Failure) -> Int32 {
         var spec = spec
-        let log = Log(enabled: spec.verbose, name: spec.toolName)
+        let log = Log(enabled: spec.verbose)
         if let dir = spec.temporaryDirectory, let e = HostProbes.unwritableDirectory(dir.string) {
             throw Failure(SysError("temporary directory", dir.string, errno: e))
         }
@@ -151,10 +140,10 @@ public enum NamespaceEngine {
                            ch.jobEventsRead, ch.jobEventsWrite, jobs.descriptor] { Files.close(fd) }
                 // setuid: the cleaner removes only what the caller could remove.
                 if let caller = privilege.caller {
-                    do { try caller.becomeForGood() } catch { report(error.description, spec); Proc.exit(Failure.setupStatus) }
+                    do { try caller.becomeForGood() } catch { report(error.description); Proc.exit(Failure.setupStatus) }
                 }
                 let initial = pidDir.fd >= 0 ? [Cleaner.createPidFile(ch.cleanerSide, parent: pidDir.fd, name: pidDir.name)] : []
-                Cleaner.run(ch.cleanerSide, initial: initial, tool: spec.toolName)
+                Cleaner.run(ch.cleanerSide, initial: initial)
             }
             Files.close(ch.cleanerSide)
         }
@@ -172,7 +161,7 @@ public enum NamespaceEngine {
                 Files.close(ch.mapHelperWrite)
                 guard (try? Files.readAll(ch.mapHelperRead, limit: 1)) == [1] else { Proc.exit(1) }
                 do { try maps.writeRanges(for: me, log: log) } catch {
-                    report(error.message, spec)
+                    report(error.message)
                     Proc.exit(1)
                 }
                 Proc.exit(0)
@@ -250,7 +239,7 @@ public enum NamespaceEngine {
             _ = try? Files.writeAll(ch.mapHelperWrite, [1], what: "map helper pipe")
             Files.close(ch.mapHelperWrite)
             // The helper has said what went wrong.
-            if Proc.wait(mapHelper, noHang: false) != .exited(0) { return failed(Failure.setupStatus, spec) }
+            if Proc.wait(mapHelper, noHang: false) != .exited(0) { throw Failure(saidBy: "the uid map helper") }
         }
         // setuid: no user namespace, so no maps: the ids stay the host's.
         if privilege.caller == nil {

@@ -115,7 +115,6 @@ struct Supervision {
         guard errorPipeOpen else { return }
         errorPipeOpen = false
         failure = Failure(decoding: message)
-        if let failure { NamespaceEngine.report(failure.message, spec) }
         let pid = Files.receiveSenderPid(announcements)
         if let pid { jobs.commandStarted(group: pid) }
         if failure == nil, pidFile >= 0, let pid {
@@ -135,7 +134,7 @@ struct Supervision {
             // What it wrote before it ended is all there is.
             message += Files.readAvailable(errorPipe).bytes
             commandStarted()
-            if let f = failure, f.status != 0 { return NamespaceEngine.failed(f.status, spec) }
+            if let f = failure, f.status != 0 { throw f }
             return code
         case .child(_, .signaled(let s)):
             message += Files.readAvailable(errorPipe).bytes

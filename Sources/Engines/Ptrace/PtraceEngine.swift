@@ -22,17 +22,14 @@ import Glibc
 /// kernel resolves itself (e.g. symlinks it creates and follows in one call of a 32-bit or
 /// io_uring program). Use the namespace engine where user namespaces exist.
 public enum PtraceEngine {
-    public static func run(_ spec: SandboxSpec) -> Int32 {
-        tool = spec.toolName
+    /// Runs the sandbox; how it ended (the caller prints a failure: `Outcome`).
+    public static func run(_ spec: SandboxSpec) -> Outcome {
         do {
             return try supervise(spec)
         } catch {
-            report(error.description)
-            return error.status == 125 ? spec.process.failureStatus : error.status
+            return .failed(error.description, status: error.status)
         }
     }
-
-    nonisolated(unsafe) static var tool = "burrow"
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -41,9 +38,8 @@ public enum PtraceEngine {
         init(_ e: SysError) { description = e.description }
     }
 
-    static func report(_ message: String) {
-        _ = try? Files.writeAll(2, Array("\(tool): \(message)\n".utf8), what: "stderr")
-    }
+    /// What goes wrong once the command has run (it does not change its status).
+    static func report(_ message: String) { Diagnostics.say(message) }
 
     /// Whether this host lets the engine run, and if not, why (for `burrow --engines`).
     /// The first option of `spec` this engine cannot honour, as a message; nil when it can.
@@ -62,7 +58,7 @@ public enum PtraceEngine {
         #endif
     }
 
-    private static func supervise(_ spec: SandboxSpec) throws(Failure) -> Int32 {
+    private static func supervise(_ spec: SandboxSpec) throws(Failure) -> Outcome {
         if let reason = unavailableReason() { throw Failure("the ptrace engine cannot run here: \(reason)") }
         if let refusal = Refusals.check(spec, hostUid: getuid(), hostGid: getgid()) {
             throw Failure(refusal)
@@ -70,7 +66,7 @@ public enum PtraceEngine {
         let log = Log(enabled: spec.verbose)
         if spec.process.dieWithParent {
             // The tracees die with the supervisor (PTRACE_O_EXITKILL).
-            guard (try? Proc.dieWithParent(SIGKILL, expectedParent: getppid())) == true else { return 128 + SIGKILL }
+            guard (try? Proc.dieWithParent(SIGKILL, expectedParent: getppid())) == true else { return .exited(128 + SIGKILL) }
         }
         var setup = Setup(log: log)
         defer { setup.undo() }
@@ -95,8 +91,7 @@ public enum PtraceEngine {
             cwdCanonical = .root
         }
 
-        var env = applyEnvironment(spec.process.environment, to: callerEnvironment())
-        if spec.process.exportsWorkingDirectory { env = applyEnvironment([.set("PWD", cwdCanonical.description)], to: env) }
+        let env = spec.process.launchEnvironment(caller: BurrowKernel.Credentials.environment(), workingDirectory: cwdCanonical.description)
         let forwarded = Signals.forwarded
         var blocked = Signals.set(forwarded)
         var callerMask = sigset_t()
@@ -182,24 +177,11 @@ public enum PtraceEngine {
             let subject = f.candidate.map { "\(f.step) \($0)" } ?? f.step
             let hint = f.candidate != nil && f.errno == .noSuchFileOrDirectory
                 ? spec.commandNotFoundHint(rootHasBin: (try? Files.stat(spec.root.path.string + "/bin", at: Files.cwd)) != nil) : nil
-            report(SysError(subject, errno: f.errno, hint: hint).description)
-            // 126/127 as for burrow; the front-ends that say 1 for their own failures say it here
-            // too, as on the namespace engine.
-            return spec.process.failureStatus == 125 ? f.status : spec.process.failureStatus
+            // 126/127 (the front-ends that say 1 for their own failures say it then: Outcome).
+            return .failed(SysError(subject, errno: f.errno, hint: hint).description, status: f.status)
         }
         if let failure = tracer.setupFailure { throw Failure(failure) }
-        return exit.status
-    }
-
-    static func callerEnvironment() -> [(String, String)] {
-        var out: [(String, String)] = []
-        var p = environ
-        while let entry = p.pointee {
-            let s = String(cString: entry)
-            if let eq = s.firstIndex(of: "=") { out.append((String(s[..<eq]), String(s[s.index(after: eq)...]))) }
-            p += 1
-        }
-        return out
+        return .exited(exit.status)
     }
 
     /// The guest paths the command's execve will try (the tracer translates them), found
@@ -212,10 +194,3 @@ public enum PtraceEngine {
     }
 }
 
-/// `-v`: each setup step on stderr.
-struct Log {
-    let enabled: Bool
-    func step(_ text: @autoclosure () -> String) {
-        if enabled { _ = try? Files.writeAll(2, Array("burrow: \(text())\n".utf8), what: "stderr") }
-    }
-}

@@ -65,19 +65,18 @@ public enum SetuidMode {
         if let caller { drop(caller) }
     }
 
-    /// Runs `spec` in setuid mode. Refused, with status 125 (or the front-end's failure
-    /// status), when burrow is not installed setuid root.
-    public static func run(_ spec: SandboxSpec, caller: Caller?) -> Int32 {
+    /// Runs `spec` in setuid mode. Refused (a failure, 125) when burrow is not installed
+    /// setuid root.
+    public static func run(_ spec: SandboxSpec, caller: Caller?) -> Outcome {
         guard let caller else {
-            say("""
+            return .failed("""
                 the setuid engine needs burrow installed setuid root, and this one is not \
                 (uid \(getuid()), euid \(geteuid()))
                   hint: an administrator installs it with scripts/install --setuid (or --setuid-group GROUP); \
                 where user namespaces work, use --engine namespace or auto
-                """, spec.toolName)
-            return spec.process.failureStatus
+                """, status: Outcome.setupStatus)
         }
-        if spec.verbose { say("setuid mode: building the sandbox as root for uid \(caller.uid), gid \(caller.gid)", spec.toolName) }
+        if spec.verbose { say("setuid mode: building the sandbox as root for uid \(caller.uid), gid \(caller.gid)") }
         // Without a PID namespace the command would be one more process of the caller, in the
         // host's user namespace: nothing would keep it from ptracing the caller's other
         // processes and reaching the host through their /proc/PID/root. So setuid mode
@@ -85,11 +84,11 @@ public enum SetuidMode {
         var spec = spec
         if !spec.namespaces.pid {
             spec.namespaces.pid = true
-            if spec.verbose { say("setuid mode: a new PID namespace (always, in this mode)", spec.toolName) }
+            if spec.verbose { say("setuid mode: a new PID namespace (always, in this mode)") }
         }
         let own = spec.withOwnProcfsForRecommendedBinds()
         if spec.verbose, own.operations != spec.operations {
-            say("setuid mode: the recommended /proc bind is the sandbox's own procfs (the host's is never bound)", spec.toolName)
+            say("setuid mode: the recommended /proc bind is the sandbox's own procfs (the host's is never bound)")
         }
         return NamespaceEngine.run(own, privilege: .setuidRoot(caller))
     }
@@ -164,9 +163,7 @@ public enum SetuidMode {
         }
     }
 
-    private static func say(_ text: String, _ tool: String = "burrow") {
-        _ = try? Files.writeAll(2, Array("\(tool): \(text)\n".utf8), what: "stderr")
-    }
+    private static func say(_ text: String) { Diagnostics.say(text) }
 
     private static func die(_ text: String) -> Never {
         say(text)
