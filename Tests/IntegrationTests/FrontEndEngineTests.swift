@@ -41,6 +41,19 @@ struct FrontEndEngineTests {
         #expect(!r.stdout.contains("RAN"))
     }
 
+    /// Every line burrow writes, on every engine and from every one of its processes, begins
+    /// with the name it was called by (the ptrace engine's -v once said `burrow:` under any).
+    @Test("Messages begin with the invoked name, on every engine", arguments: ["namespace", "ptrace"])
+    func messagesNameTheTool(engine: String) async {
+        let verbose = await tool("linux-user-chroot", [rootfs, "/bin/true"], environment: ["BURROW_ENGINE": engine])
+        #expect(verbose.status == 0, "\(verbose)")
+        let r = await tool("proot", ["-v", "1", "-r", rootfs, "/nonexistent"], environment: ["BURROW_ENGINE": engine])
+        #expect(r.status == 1, "\(r)")
+        let lines = r.stderr.split(separator: "\n").filter { !$0.hasPrefix("  ") }
+        #expect(lines.count >= 2 && lines.allSatisfy { $0.hasPrefix("proot: ") }, "\(r.stderr)")
+        #expect(r.stderr.contains("proot: exec /nonexistent: No such file or directory"), "\(r.stderr)")
+    }
+
     @Test("BURROW_ENGINE=namespace where user namespaces are disabled: status 1, the reason and what would work",
           arguments: invocations)
     func namespaceUnavailable(name: String, args: [String]) async {
