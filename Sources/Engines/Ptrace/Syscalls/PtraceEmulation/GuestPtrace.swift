@@ -30,7 +30,7 @@ import SystemPackage
 // Known gaps: PEEKSIGINFO, and a guest tracer that is itself traced by a guest.
 
 extension Tracer {
-    static let sigstop: Int32 = 19, sigtrap: Int32 = 5, sigchld: Int32 = 17
+    static let sigstop = SIGSTOP, sigtrap = SIGTRAP, sigchld = SIGCHLD
 
     // MARK: ptrace(2)
 
@@ -52,19 +52,23 @@ extension Tracer {
         }
     }
 
-    private func guestPtrace(_ t: Tracee, _ request: Int, _ pid: pid_t, addr: UInt64, data: UInt64) -> Result<Int64, Errno> {
+    private func guestPtrace(_ t: Tracee, _ raw: Int, _ pid: pid_t, addr: UInt64, data: UInt64) -> Result<Int64, Errno> {
         let me = t.pid
         guests.called(me)
         do throws(GuestPtraceError) {
+            guard let request = PtraceRequest(rawValue: raw) else {
+                _ = try guests.stoppedTracee(pid, of: me)
+                return .failure(.ioError)
+            }
             switch request {
-            case 0:  // PTRACE_TRACEME: the parent becomes the tracer.
+            case .traceMe:  // the parent becomes the tracer.
                 guard let parent = Self.statusField(me, "PPid"), tracees[parent] != nil else { throw .notPermitted }
                 try guests.attach(me, by: parent, .traceMe)
                 return .success(0)
-            case 16, 0x4206:  // PTRACE_ATTACH, PTRACE_SEIZE
+            case .attach, .seize:
                 guard tracees[pid] != nil else { throw tracees.isEmpty ? .noSuchProcess : .notPermitted }
                 if let a = Self.statusField(pid, "Tgid"), a == (Self.statusField(me, "Tgid") ?? me) { throw .notPermitted }
-                if request == 16 {
+                if request == .attach {
                     try guests.attach(pid, by: me, .attach)
                     if let target = tracees[pid], target.heldInGroupStop {
                         // Stopped already: that is the stop the tracer sees.
@@ -82,22 +86,22 @@ extension Tracer {
                     try guests.attach(pid, by: me, .seize(GuestTraceOptions(rawValue: data)))
                 }
                 return .success(0)
-            case 7, 24, 9:  // PTRACE_CONT, PTRACE_SYSCALL, PTRACE_SINGLESTEP
+            case .cont, .syscall, .singleStep:
                 guard data < 65 else { throw .io }
-                let how: GuestResume = request == 7 ? .cont : request == 24 ? .syscall : .singleStep
+                let how: GuestResume = request == .cont ? .cont : request == .syscall ? .syscall : .singleStep
                 let left = try guests.resume(pid, by: me, how)
                 continueTracee(pid, from: left, signal: Int32(data))
                 return .success(0)
-            case 17:  // PTRACE_DETACH
+            case .detach:
                 guard data < 65 else { throw .io }
                 let left = try guests.detach(pid, by: me)
                 continueTracee(pid, from: left, signal: Int32(data))
                 return .success(0)
-            case 8:  // PTRACE_KILL
+            case .kill:
                 guard guests.tracer(of: pid) == me else { throw .noSuchProcess }
                 Proc.kill(pid, SIGKILL)
                 return .success(0)
-            case 0x4207:  // PTRACE_INTERRUPT
+            case .interrupt:
                 if let target = tracees[pid], target.heldInGroupStop, guests.tracer(of: pid) == me {
                     target.heldInGroupStop = false
                     _ = guestTakes(target, .group(Self.sigstop))
@@ -105,21 +109,22 @@ extension Tracer {
                     Trace.signalThread(Self.statusField(pid, "Tgid") ?? pid, pid, Self.sigstop)
                 }
                 return .success(0)
-            case 0x4208:  // PTRACE_LISTEN: kept stopped, until a SIGCONT.
+            case .listen:  // kept stopped, until a SIGCONT.
                 try guests.listen(pid, by: me)
                 if let target = tracees[pid] {
                     // A signal already pending (the SIGCONT that ends the stop) wakes it now.
                     if Self.pendingSignals(pid) != 0 { resume(target) } else { target.heldInGroupStop = true }
                 }
                 return .success(0)
-            case 0x4200:  // PTRACE_SETOPTIONS
+            case .setOptions:
                 let options = GuestTraceOptions(rawValue: data)
                 try guests.setOptions(pid, by: me, options)
                 return .success(0)
-            case 0x4201:  // PTRACE_GETEVENTMSG
+            case .getEventMsg:
                 let l = try guests.stoppedTracee(pid, of: me)
                 return put(t, at: data, withUnsafeBytes(of: l.message.littleEndian, Array.init)).map { 0 }
-            default:
+            case .peekText, .peekData, .peekUser, .pokeText, .pokeData, .pokeUser, .getRegs, .setRegs, .getFPRegs,
+                 .setFPRegs, .getSigInfo, .setSigInfo, .getRegSet, .setRegSet, .getSigMask, .setSigMask, .getSyscallInfo:
                 _ = try guests.stoppedTracee(pid, of: me)
                 return carryOut(t, request, on: pid, addr: addr, data: data)
             }
@@ -149,41 +154,41 @@ extension Tracer {
 
     /// A request on the stopped tracee's state: run here, its buffers copied from and to
     /// the guest tracer `t`.
-    private func carryOut(_ t: Tracee, _ request: Int, on pid: pid_t, addr: UInt64, data: UInt64) -> Result<Int64, Errno> {
+    private func carryOut(_ t: Tracee, _ request: PtraceRequest, on pid: pid_t, addr: UInt64, data: UInt64) -> Result<Int64, Errno> {
         #if arch(x86_64)
         let regsSize = 216, fpregsSize = 512  // struct user_regs_struct, user_fpregs_struct
         #else
         let regsSize = 0, fpregsSize = 0
         #endif
         switch request {
-        case 1, 2, 3:  // PEEKTEXT, PEEKDATA, PEEKUSER: the word goes to *data.
-            return Trace.request(request, pid, addr: UInt(addr), data: 0).flatMap { w in
+        case .peekText, .peekData, .peekUser:  // the word goes to *data.
+            return Trace.request(request.rawValue, pid, addr: UInt(addr), data: 0).flatMap { w in
                 put(t, at: data, withUnsafeBytes(of: Int64(w).littleEndian, Array.init)).map { 0 }
             }
-        case 4, 5, 6:  // POKETEXT, POKEDATA, POKEUSER
-            return Trace.request(request, pid, addr: UInt(addr), data: UInt(data)).map { _ in 0 }
-        case 12, 14, 0x4202, 0x420a, 0x420e:
-            // GETREGS, GETFPREGS, GETSIGINFO, GETSIGMASK (addr: its size), GET_SYSCALL_INFO (addr: the buffer's size)
-            let size = request == 12 ? regsSize : request == 14 ? fpregsSize : request == 0x4202 ? 128 : Int(min(addr, 256))
-            let a: UInt = request == 0x420a || request == 0x420e ? UInt(size) : 0
-            return Trace.request(request, pid, addr: a, buffer: [UInt8](repeating: 0, count: size)).flatMap { r, bytes in
-                let shown = request == 0x420e ? Array(bytes.prefix(min(size, max(0, r)))) : bytes
+        case .pokeText, .pokeData, .pokeUser:
+            return Trace.request(request.rawValue, pid, addr: UInt(addr), data: UInt(data)).map { _ in 0 }
+        case .getRegs, .getFPRegs, .getSigInfo, .getSigMask, .getSyscallInfo:
+            // GETSIGMASK's addr: the mask's size; GET_SYSCALL_INFO's: the buffer's
+            let size = request == .getRegs ? regsSize : request == .getFPRegs ? fpregsSize : request == .getSigInfo ? 128 : Int(min(addr, 256))
+            let a: UInt = request == .getSigMask || request == .getSyscallInfo ? UInt(size) : 0
+            return Trace.request(request.rawValue, pid, addr: a, buffer: [UInt8](repeating: 0, count: size)).flatMap { r, bytes in
+                let shown = request == .getSyscallInfo ? Array(bytes.prefix(min(size, max(0, r)))) : bytes
                 return put(t, at: data, shown).map { Int64(r) }
             }
-        case 13, 15, 0x4203, 0x420b:  // SETREGS, SETFPREGS, SETSIGINFO, SETSIGMASK
-            let size = request == 13 ? regsSize : request == 15 ? fpregsSize : request == 0x4203 ? 128 : Int(min(addr, 8))
-            let a: UInt = request == 0x420b ? UInt(size) : 0
+        case .setRegs, .setFPRegs, .setSigInfo, .setSigMask:
+            let size = request == .setRegs ? regsSize : request == .setFPRegs ? fpregsSize : request == .setSigInfo ? 128 : Int(min(addr, 8))
+            let a: UInt = request == .setSigMask ? UInt(size) : 0
             return get(t, at: data, count: size).flatMap { bytes in
-                Trace.request(request, pid, addr: a, buffer: bytes).map { r, _ in Int64(r) }
+                Trace.request(request.rawValue, pid, addr: a, buffer: bytes).map { r, _ in Int64(r) }
             }
-        case 0x4204, 0x4205:  // GETREGSET, SETREGSET: data is a struct iovec.
+        case .getRegSet, .setRegSet:  // data is a struct iovec.
             return get(t, at: data, count: 16).flatMap { iov in
                 let base = iov.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 0, as: UInt64.self) }
                 let length = Int(min(iov.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self) }, 1 << 16))
-                let input: Result<[UInt8], Errno> = request == 0x4205 ? get(t, at: base, count: length) : .success([UInt8](repeating: 0, count: length))
+                let input: Result<[UInt8], Errno> = request == .setRegSet ? get(t, at: base, count: length) : .success([UInt8](repeating: 0, count: length))
                 return input.flatMap { bytes in
-                    Trace.regset(request, pid, type: UInt(addr), bytes).flatMap { out in
-                        guard request == 0x4204 else { return .success(0) }
+                    Trace.regset(request.rawValue, pid, type: UInt(addr), bytes).flatMap { out in
+                        guard request == .getRegSet else { return .success(0) }
                         return put(t, at: base, out).flatMap {
                             put(t, at: data + 8, withUnsafeBytes(of: UInt64(out.count).littleEndian, Array.init)).map { 0 }
                         }
@@ -215,7 +220,7 @@ extension Tracer {
     /// A SIGSTOP `t` sent itself, its parent a guest tracer: its group stop is kept.
     func guestSelfStop(_ t: Tracee, _ sig: Int32) {
         guard sig == Self.sigstop, let parent = t.parent, guests.callers.contains(parent) else { return }
-        guard case .success(let (_, info)) = Trace.request(0x4202, t.pid, addr: 0, buffer: [UInt8](repeating: 0, count: 128)) else { return }
+        guard case .success(let (_, info)) = Trace.request(PtraceRequest.getSigInfo.rawValue, t.pid, addr: 0, buffer: [UInt8](repeating: 0, count: 128)) else { return }
         let code = info.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: Int32.self) }
         let sender = info.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 16, as: Int32.self) }
         // SI_USER (kill) or SI_TKILL (raise), from its own process.
@@ -225,7 +230,7 @@ extension Tracer {
     /// kill, tkill, tgkill by a guest: a SIGCONT first lets go the processes it names that
     /// are kept in their group stop (the signal then arrives as the kernel sends it).
     func guestKillEnter(_ t: Tracee, _ regs: Trace.Registers, target: Int, signal: Int, thread: Bool) -> EnterResult {
-        guard regs.arg(signal) == 18 /* SIGCONT */ else { return .allow }
+        guard regs.arg(signal) == UInt64(SIGCONT) else { return .allow }
         let named = pid_t(truncatingIfNeeded: regs.arg(target))
         for (pid, s) in tracees where s.heldInGroupStop || s.selfStopped {
             let matches = thread ? pid == named : named <= 0 || named == -1 || (Self.statusField(pid, "Tgid") ?? pid) == named

@@ -225,7 +225,7 @@ struct GuestTracing: Equatable, Sendable {
             guard l.resume == .syscall else { return false }
         case .event(let e):
             guard l.options.contains(e.option) else { return false }
-        case .signal(let sig) where l.interrupting && sig == 19 /* SIGSTOP */:
+        case .signal(let sig) where l.interrupting && sig == LinuxSignal.stop:
             l.interrupting = false
             l.stop = .interrupted
             l.reported = false
@@ -355,7 +355,7 @@ struct GuestTracing: Equatable, Sendable {
 
     /// The wait status the kernel would give the guest tracer for `stop`.
     static func waitStatus(_ stop: GuestStop, seized: Bool, options: GuestTraceOptions) -> Int32 {
-        let sigtrap: Int32 = 5, sigstop: Int32 = 19
+        let sigtrap = LinuxSignal.trap, sigstop = LinuxSignal.stop
         func stopped(_ sig: Int32, event: Int32 = 0) -> Int32 { (event << 16) | (sig << 8) | 0x7f }
         switch stop {
         case .signal(let s): return stopped(s)
@@ -377,4 +377,11 @@ struct GuestTracing: Equatable, Sendable {
         default: return (4 /* CLD_TRAPPED */, (waitStatus(stop, seized: seized, options: options) >> 8) & 0xffff)
         }
     }
+}
+
+/// The signals this pure state machine names, by their Linux numbers (the same on every
+/// architecture Linux has for these two); Glibc's SIGSTOP and SIGTRAP where Glibc is imported.
+enum LinuxSignal {
+    static let trap: Int32 = 5
+    static let stop: Int32 = 19
 }
