@@ -4,6 +4,7 @@
 #   bench/bench.sh                      # everything, defaults
 #   BENCH_PIN=1 bench/bench.sh          # everything on CPU 0 (taskset -c 0)
 #   BENCH_SKIP_BURROW=1 bench/bench.sh  # only bwrap, proot, native
+#   BENCH_REAL=0 bench/bench.sh         # without the real programs (bench/real.py) after it
 #
 # Workloads (the same command line in every sandbox, and natively on the host against the
 # same files):
@@ -15,6 +16,7 @@
 #   unpack    dpkg-style work under faked root: busybox tar -x of an archive of UNPACK_DIRS x
 #             UNPACK_FILES files with owners other than root (restored with chown, modes with
 #             chmod), only where root is faked: burrow --engine ptrace --root against proot -0
+# Then, as root, the real programs of bench/real.py on the Debian fixture (see there).
 # Repetitions go round-robin over the tools (with a rotating start), so drift in the
 # machine hits every tool alike; each run is timed with time.perf_counter_ns around
 # subprocess.run. It is a report, not a test: exit 0 whether or not the goals are met,
@@ -466,4 +468,21 @@ if JSON_OUT:
 PY
 rc=$?
 set -e
+
+# --- real programs ------------------------------------------------------------------
+# The workloads that stand for real use (absolute-path walk, find, python3, gcc, dpkg -i,
+# a configure script, start-up, memory) on the Debian fixture: bench/real.py, in the same
+# invocation, with its own ratios and goals. BENCH_REAL=0 leaves it out.
+if [[ ${BENCH_REAL:-1} != 0 ]]; then
+    fixture=${BENCH_ROOTFS:-${BURROW_TEST_DEBIAN_ROOTFS:-$repo/.build/fixtures/debian-rootfs}}
+    if [[ $(id -u) != 0 ]]; then
+        note "real programs (bench/real.py) run as root (they drop to nobody): skipped; BENCH_REAL=0 says so quietly"
+    elif [[ ! -d $fixture/usr/bin ]]; then
+        note "real programs: no Debian fixture at $fixture (scripts/make-debian-rootfs DIR, then BENCH_ROOTFS=DIR): skipped"
+    else
+        echo
+        echo "== real programs on the Debian fixture (bench/real.py) =="
+        BENCH_ROOTFS=$fixture "$repo/bench/real.py" || rc=$?
+    fi
+fi
 exit $rc
