@@ -49,10 +49,10 @@ extension SandboxSpec {
     public func setuidRefusal(callerUid: UInt32, callerGid: UInt32) -> SpecError? {
         let why = "setuid mode has no user namespace: ids inside are real host ids"
         if let uid = identity.uid, uid != callerUid {
-            return SpecError("--uid \(uid) (or --root) is refused in setuid mode: the command runs as you (uid \(callerUid)); \(why), and uid \(uid) is not yours")
+            return SpecError("--uid \(uid) (or --root) is refused in setuid mode: the command runs as you (uid \(callerUid)); \(why), and uid \(uid) is not yours; the ptrace engine fakes it (--engine ptrace, which auto picks for --root)")
         }
         if let gid = identity.gid, gid != callerGid {
-            return SpecError("--gid \(gid) (or --root) is refused in setuid mode: the command runs with your gid \(callerGid); \(why), and gid \(gid) is not yours")
+            return SpecError("--gid \(gid) (or --root) is refused in setuid mode: the command runs with your gid \(callerGid); \(why), and gid \(gid) is not yours; the ptrace engine fakes it (--engine ptrace, which auto picks for --root)")
         }
         if !identity.uidMap.isEmpty || !identity.gidMap.isEmpty {
             return SpecError("--uid-map/--gid-map are refused in setuid mode: \(why); there is nothing to map")
