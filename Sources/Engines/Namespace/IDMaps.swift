@@ -130,8 +130,16 @@ extension NamespaceEngine {
         case (false, true): return .unavailable("\(who) has no range in /etc/subgid")
         case (false, false): break
         }
-        for helper in ["newuidmap", "newgidmap"] where IDMaps.helperPath(helper) == nil {
-            return .unavailable("\(helper) is not installed (the uidmap package)")
+        for helper in ["newuidmap", "newgidmap"] {
+            guard let path = IDMaps.helperPath(helper) else { return .unavailable("\(helper) is not installed (the uidmap package)") }
+            // Checked here, not learnt from a failed run: a helper that cannot gain its
+            // privilege would fail the sandbox where the caller's own ids alone would do.
+            if HostProbes.onNosuidMount(path) {
+                return .unavailable("\(path) is on a nosuid mount and cannot gain its privilege")
+            }
+        }
+        if HostProbes.noNewPrivileges {
+            return .unavailable("burrow runs with no_new_privs, so newuidmap cannot gain its privilege")
         }
         return .maps(uid: SubordinateIDs.rootMap(caller: uid, ranges: uidRanges),
                      gid: SubordinateIDs.rootMap(caller: gid, ranges: gidRanges))
