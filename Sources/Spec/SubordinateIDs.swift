@@ -81,13 +81,14 @@ extension EngineSelection {
     /// engine can express the rest of the spec (`ptraceExpresses`): else the run stays as it
     /// was, root mapped to the caller alone, and -v says what fails.
     public static func rootReason(_ identity: Identity, subordinate: String?, plain: EngineChoice,
-                                  ptraceExpresses: Bool) -> String? {
-        guard identity.asksForRootWithoutMaps, ptraceExpresses else { return nil }
+                                  ptraceExpresses: () -> Bool) -> String? {
+        guard identity.asksForRootWithoutMaps else { return nil }
         switch plain {
         case .namespace:
-            guard let subordinate else { return nil }
+            guard let subordinate, ptraceExpresses() else { return nil }
             return "root inside: \(subordinate), so the namespace engine maps only your own ids and ids other than 0 and setgroups (apt's _apt, su) fail; the ptrace engine fakes them"
         case .setuid:
+            guard ptraceExpresses() else { return nil }
             return "root inside: setuid mode runs the command as you (no user namespace: ids are real host ids); the ptrace engine fakes them"
         case .auto, .ptrace:
             return nil

@@ -53,7 +53,7 @@ let status: Int32 = {
             var why: String?
             if case .unavailable(let w)? = subordinate { why = w }
             let plain = EngineSelection.pick(.auto, ptraceFor: reasons, unavailable: unavailable)
-            let expresses = unavailable(.ptrace) == nil && PtraceEngine.refusal(spec) == nil
+            let expresses = { unavailable(.ptrace) == nil && PtraceEngine.refusal(spec) == nil }
             if let reason = EngineSelection.rootReason(spec.identity, subordinate: why, plain: plain, ptraceExpresses: expresses) {
                 reasons.append(reason)
             }

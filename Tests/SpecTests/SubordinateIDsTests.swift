@@ -82,7 +82,7 @@ import Testing
         ReasonCase(identity: Identity(uid: 1000, gid: 1000), subordinate: "none", plain: .namespace, expresses: true, says: nil),
     ])
     func rootReason(_ c: ReasonCase) {
-        let reason = EngineSelection.rootReason(c.identity, subordinate: c.subordinate, plain: c.plain, ptraceExpresses: c.expresses)
+        let reason = EngineSelection.rootReason(c.identity, subordinate: c.subordinate, plain: c.plain, ptraceExpresses: { c.expresses })
         if let says = c.says {
             #expect(reason?.contains(says) == true, "\(reason ?? "nil")")
         } else {
