@@ -87,6 +87,15 @@ public enum HostProbes {
         return access(path, W_OK | X_OK) == 0 ? nil : Errno(rawValue: Glibc.errno)
     }
 
+    /// Whether `path` lies on a `nosuid` mount, where a set-id program gains nothing.
+    public static func onNosuidMount(_ path: String) -> Bool {
+        var fs = statvfs()
+        return statvfs(path, &fs) == 0 && fs.f_flag & UInt(ST_NOSUID) != 0
+    }
+
+    /// Whether this process has no_new_privs (nothing it executes gains privilege).
+    public static var noNewPrivileges: Bool { Proc.statusField("NoNewPrivs", of: "self") == "1" }
+
     /// An integer sysctl (`kernel.apparmor_restrict_unprivileged_userns`), nil where this
     /// kernel has none or it cannot be read.
     public static func sysctl(_ name: String) -> Int? {

@@ -9,6 +9,10 @@ public enum SetuidPolicy {
     public static let keptVariables: Set<String> = [
         "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "COLORTERM", "LANG", "LANGUAGE", "TZ",
         "BURROW_ENGINE",
+        // proot's --fake-db (`-0` on the ptrace engine keeps owners between runs): a path
+        // like any on the command line, opened only by the ptrace engine, after root is
+        // given up for good.
+        "BURROW_FAKE_DB",
     ]
 
     /// True when `name` survives: the list above and the locale's LC_* categories.

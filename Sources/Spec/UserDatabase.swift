@@ -17,6 +17,15 @@ public enum UserDatabase {
         return nil
     }
 
+    /// The first `/etc/passwd` entry numbered `uid`.
+    public static func user(withUid uid: UInt32, inPasswd text: String) -> User? {
+        for fields in entries(text, minimumFields: 4) where UInt32(fields[2]) == uid {
+            guard let gid = UInt32(fields[3]) else { continue }
+            return User(name: String(fields[0]), uid: uid, gid: gid)
+        }
+        return nil
+    }
+
     /// The gid of the first `/etc/group` entry named `name`.
     public static func group(named name: String, inGroup text: String) -> UInt32? {
         for fields in entries(text, minimumFields: 3) where fields[0] == name {

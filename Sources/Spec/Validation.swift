@@ -94,7 +94,7 @@ public struct SpecError: Error, Equatable, Sendable, CustomStringConvertible {
             let option = t[kind == .uid ? .uid : .gid]
             let orRoot = asked == 0 && t.has(.rootInside) ? " (or \(t[.rootInside]))" : ""
             let runs = kind == .uid ? "runs as you (uid \(caller))" : "runs with your gid \(caller)"
-            return "\(option) \(asked)\(orRoot) is refused in setuid mode: the command \(runs); \(noUserNamespace), and \(kind.rawValue) \(asked) is not yours"
+            return "\(option) \(asked)\(orRoot) is refused in setuid mode: the command \(runs); \(noUserNamespace), and \(kind.rawValue) \(asked) is not yours; the ptrace engine fakes it (--engine ptrace, which auto picks for root inside)"
         case .setuidIDMaps:
             return "\(t[.uidMap])/\(t[.gidMap]) are refused in setuid mode: \(noUserNamespace); there is nothing to map"
         case .setuidOverlay(let discarded):

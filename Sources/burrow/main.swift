@@ -46,7 +46,20 @@ let status: Int32 = {
         }
         // One place decides the engine: the one asked for, or auto's first that works here
         // (the ptrace engine where the spec has reasons only it meets).
-        let reasons = spec.engine == .auto ? EngineSelection.ptraceReasons(spec, destination: destinationState) : []
+        var reasons = spec.engine == .auto ? EngineSelection.ptraceReasons(spec, destination: destinationState) : []
+        // Root inside that package managers can use (SubordinateIDs): real on the namespace
+        // engine with the caller's subordinate ranges, else, for auto, the ptrace engine's
+        // faked ids (EngineSelection.rootReason says why that and not faking here).
+        let subordinate = rootMaps(spec)
+        if spec.engine == .auto, spec.identity.asksForRootWithoutMaps {
+            var why: String?
+            if case .unavailable(let w)? = subordinate { why = w }
+            let plain = EngineSelection.pick(.auto, ptraceFor: reasons, unavailable: unavailable)
+            let expresses = { unavailable(.ptrace) == nil && PtraceEngine.refusal(spec) == nil }
+            if let reason = EngineSelection.rootReason(spec.identity, subordinate: why, plain: plain, ptraceExpresses: expresses) {
+                reasons.append(reason)
+            }
+        }
         let engine = EngineSelection.pick(spec.engine, ptraceFor: reasons, unavailable: unavailable)
         // (setuid mode explains a burrow that is not setuid root itself, with how to install it.)
         if spec.engine != .auto, engine != .setuid || setuidCaller != nil, let reason = unavailable(engine) {
@@ -66,21 +79,21 @@ let status: Int32 = {
         }
         // jchroot's -b: burrow returns with the command; its leftovers run on (Background).
         if spec.process.leftovers == .leftRunning {
-            return Background.run { run(spec, on: engine) }
+            return Background.run { run(spec, on: engine, subordinate: subordinate) }
         }
-        return run(spec, on: engine)
+        return run(spec, on: engine, subordinate: subordinate)
     }
 }()
 
 /// Runs the sandbox on the engine chosen and says how it ended: the one place a failure of
 /// an engine is printed and a status mapped to the front-end's.
-func run(_ spec: SandboxSpec, on engine: EngineChoice) -> Int32 {
-    let outcome = outcome(spec, on: engine)
+func run(_ spec: SandboxSpec, on engine: EngineChoice, subordinate: NamespaceEngine.SubordinateRoot?) -> Int32 {
+    let outcome = outcome(spec, on: engine, subordinate: subordinate)
     if case .failed(let message, _) = outcome, !message.isEmpty { Diagnostics.say(message) }
     return outcome.status(failureStatus: spec.process.failureStatus)
 }
 
-func outcome(_ spec: SandboxSpec, on engine: EngineChoice) -> Outcome {
+func outcome(_ spec: SandboxSpec, on engine: EngineChoice, subordinate: NamespaceEngine.SubordinateRoot?) -> Outcome {
     // Root's privilege is kept only for setuid mode, else dropped for good right here.
     if engine == .setuid { return SetuidMode.run(spec, caller: setuidCaller) }
     SetuidMode.giveUp(setuidCaller)
@@ -91,7 +104,22 @@ func outcome(_ spec: SandboxSpec, on engine: EngineChoice) -> Outcome {
         // sandbox exists, the ptrace engine runs the command instead, if it can express
         // the spec.
         let fallback = spec.engine == .auto && unavailable(.ptrace) == nil && PtraceEngine.refusal(spec) == nil
-        switch NamespaceEngine.attempt(spec, fallThrough: fallback) {
+        // The ranges are the namespace engine's alone: the fallback fakes root from `spec`.
+        var mapped = spec
+        switch subordinate {
+        case .maps(let uid, let gid)?:
+            mapped.identity.uidMap = uid
+            mapped.identity.gidMap = gid
+            if spec.verbose {
+                Diagnostics.say("root inside: uids \(SubordinateIDs.span(uid)) and gids \(SubordinateIDs.span(gid)) mapped, you at 0 and your /etc/subuid and /etc/subgid ranges from 1 (newuidmap, newgidmap)")
+            }
+        case .unavailable(let why)?:
+            if spec.verbose {
+                Diagnostics.say("root inside: \(why): only your own ids are mapped, so ids other than 0 and setgroups fail inside (apt's _apt, su); the ptrace engine fakes them (--engine ptrace)")
+            }
+        case nil: break
+        }
+        switch NamespaceEngine.attempt(mapped, fallThrough: fallback) {
         case .ran(let outcome): return outcome
         case .hostDenied(let why):
             if spec.verbose {
@@ -102,6 +130,18 @@ func outcome(_ spec: SandboxSpec, on engine: EngineChoice) -> Outcome {
     case .ptrace:
         return PtraceEngine.run(spec)
     }
+}
+
+/// The maps for root inside on the namespace engine (nil: not asked, or another engine was
+/// named): the caller's subordinate ranges, or why there are none. QEMU's binfmt_misc
+/// namespace, around the sandbox's, maps the caller's own ids alone, so ranges cannot pass
+/// through it.
+func rootMaps(_ spec: SandboxSpec) -> NamespaceEngine.SubordinateRoot? {
+    guard spec.identity.asksForRootWithoutMaps, spec.engine == .auto || spec.engine == .namespace else { return nil }
+    if spec.emulation.qemu != nil {
+        return .unavailable("QEMU's binfmt_misc needs a user namespace of your own ids around the sandbox's")
+    }
+    return NamespaceEngine.subordinateRoot(uid: getuid(), gid: getgid())
 }
 
 /// The caller's world as the front-ends may see it; read once, here.

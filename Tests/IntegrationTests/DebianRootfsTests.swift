@@ -40,12 +40,12 @@ enum DebianFixture {
     /// A fresh copy of the tree, owned by the test user, as one the user unpacked (tar -xp)
     /// would be: the set-id bits chown clears are put back, and /dev is empty (no device
     /// nodes; `--dev` gives the host's).
-    static func makeCopy() async throws -> PrivateRootfs {
+    static func makeCopy(owner: TestUser = testUser) async throws -> PrivateRootfs {
         try check()
         let rootfs = PrivateRootfs(base: makeTempDir())
         let copy = await runHostAsync(["/bin/cp", "-a", path, rootfs.path])
         try #require(copy.status == 0, "cp -a of the Debian rootfs failed: \(copy.stderr)")
-        let own = await runHostAsync(["/bin/chown", "-R", "-h", "\(testUser.uid):\(testUser.gid)", rootfs.path])
+        let own = await runHostAsync(["/bin/chown", "-R", "-h", "\(owner.uid):\(owner.gid)", rootfs.path])
         try #require(own.status == 0, "chown of the Debian rootfs copy failed: \(own.stderr)")
         let setID = await runHostAsync(["/usr/bin/find", path, "-xdev", "-perm", "/6000", "!", "-type", "l", "-printf", "%m %P\\n"])
         try #require(setID.status == 0, "find: \(setID.stderr)")

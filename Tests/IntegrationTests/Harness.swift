@@ -88,6 +88,14 @@ struct TestUser: Sendable, CustomStringConvertible {
     }
 
     var description: String { "uid \(uid) gid \(gid)" }
+
+    /// A second user without /etc/subuid and /etc/subgid ranges, made by scripts/test as it
+    /// makes the test user (`useradd --system` gives none): nil when not root or not there.
+    static let withoutRanges: TestUser? = {
+        guard Harness.runningAsRoot, let pw = getpwnam(withoutRangesName) else { return nil }
+        return TestUser(uid: pw.pointee.pw_uid, gid: pw.pointee.pw_gid)
+    }()
+    static let withoutRangesName = "burrowtest-nosub"
 }
 
 let testUser = TestUser.current
@@ -448,10 +456,13 @@ func runHostAsync(_ argv: [String], sourceLocation: SourceLocation = #_sourceLoc
 }
 
 /// `argv` run as the test user: through setpriv when the tests run as root.
-func asTestUser(_ argv: [String]) -> [String] {
+func asTestUser(_ argv: [String]) -> [String] { asUser(testUser, argv) }
+
+/// `argv` run as `user` (through setpriv when the tests run as root, else as whoever runs them).
+func asUser(_ user: TestUser, _ argv: [String]) -> [String] {
     guard Harness.runningAsRoot else { return argv }
     return [
-        "/usr/bin/setpriv", "--reuid=\(testUser.uid)", "--regid=\(testUser.gid)", "--clear-groups", "--",
+        "/usr/bin/setpriv", "--reuid=\(user.uid)", "--regid=\(user.gid)", "--clear-groups", "--",
     ] + argv
 }
 

@@ -73,7 +73,7 @@ struct SetuidPolicyTests {
 
     @Test("The environment a setuid burrow keeps", arguments: [
         ("PATH", "/usr/bin:/bin", true), ("HOME", "/home/u", true), ("TERM", "xterm", true), ("LANG", "C.UTF-8", true),
-        ("LC_ALL", "C", true), ("LC_CTYPE", "C.UTF-8", true), ("TZ", "UTC", true), ("BURROW_ENGINE", "auto", true),
+        ("LC_ALL", "C", true), ("LC_CTYPE", "C.UTF-8", true), ("TZ", "UTC", true), ("BURROW_ENGINE", "auto", true), ("BURROW_FAKE_DB", "/home/u/owners", true),
         ("LD_PRELOAD", "/x.so", false), ("LD_LIBRARY_PATH", "/x", false), ("LD_AUDIT", "/x.so", false),
         ("GCONV_PATH", "/x", false), ("TMPDIR", "/x", false), ("MALLOC_CHECK_", "3", false),
         ("MALLOC_PERTURB_", "1", false), ("GLIBC_TUNABLES", "glibc.malloc.check=3", false), ("LOCPATH", "/x", false),

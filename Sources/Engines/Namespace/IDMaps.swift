@@ -77,10 +77,13 @@ struct IDMaps {
         }
     }
 
+    /// newuidmap or newgidmap where shadow's uidmap package installs it, if it is there.
+    static func helperPath(_ name: String) -> String? {
+        ["/usr/bin/\(name)", "/bin/\(name)", "/usr/sbin/\(name)"].first { access($0, X_OK) == 0 }
+    }
+
     private func helper(_ name: String, pid: pid_t, map: [IDMap], log: Log) throws(SysError) {
-        let candidates = ["/usr/bin/\(name)", "/bin/\(name)", "/usr/sbin/\(name)"]
-        let path = candidates.first { access($0, X_OK) == 0 }
-        guard let path else {
+        guard let path = Self.helperPath(name) else {
             throw SysError("exec", name, errno: .noSuchFileOrDirectory,
                            hint: "--uid-map/--gid-map need \(name) from the uidmap package (apt-get install uidmap)")
         }
@@ -95,5 +98,50 @@ struct IDMaps {
             throw SysError(name, args.dropFirst().joined(separator: " "), errno: .permissionDenied,
                            hint: "\(name) refused these ranges: the host ids must be your own or lie in your range in /etc/sub\(name == "newuidmap" ? "uid" : "gid")")
         }
+    }
+}
+
+
+extension NamespaceEngine {
+    /// Root inside with the caller's subordinate ranges (`SubordinateIDs`): the maps, or why
+    /// there are none, in the host's terms.
+    public enum SubordinateRoot: Equatable, Sendable {
+        case maps(uid: [IDMap], gid: [IDMap])
+        case unavailable(String)
+    }
+
+    /// Reads /etc/subuid and /etc/subgid for the caller (keyed, as newuidmap and newgidmap
+    /// key both, by the user's name in the host's /etc/passwd or by the uid) and checks that
+    /// the helpers that write such maps are installed. A setuid burrow reads them as the
+    /// caller (SetuidMode.begin), and newuidmap checks the ranges again when it runs.
+    public static func subordinateRoot(uid: UInt32, gid: UInt32) -> SubordinateRoot {
+        func read(_ path: String) -> String? {
+            guard let fd = try? Files.open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY) else { return nil }
+            defer { Files.close(fd) }
+            return (try? Files.readAll(fd, limit: 16 << 20)).map { String(decoding: $0, as: UTF8.self) }
+        }
+        let name = read("/etc/passwd").flatMap { UserDatabase.user(withUid: uid, inPasswd: $0)?.name }
+        let who = name ?? "uid \(uid)"
+        let uidRanges = read("/etc/subuid").map { SubordinateIDs.ranges(in: $0, owner: name, id: uid) } ?? []
+        let gidRanges = read("/etc/subgid").map { SubordinateIDs.ranges(in: $0, owner: name, id: uid) } ?? []
+        switch (uidRanges.isEmpty, gidRanges.isEmpty) {
+        case (true, true): return .unavailable("\(who) has no range in /etc/subuid and /etc/subgid")
+        case (true, false): return .unavailable("\(who) has no range in /etc/subuid")
+        case (false, true): return .unavailable("\(who) has no range in /etc/subgid")
+        case (false, false): break
+        }
+        for helper in ["newuidmap", "newgidmap"] {
+            guard let path = IDMaps.helperPath(helper) else { return .unavailable("\(helper) is not installed (the uidmap package)") }
+            // Checked here, not learnt from a failed run: a helper that cannot gain its
+            // privilege would fail the sandbox where the caller's own ids alone would do.
+            if HostProbes.onNosuidMount(path) {
+                return .unavailable("\(path) is on a nosuid mount and cannot gain its privilege")
+            }
+        }
+        if HostProbes.noNewPrivileges {
+            return .unavailable("burrow runs with no_new_privs, so newuidmap cannot gain its privilege")
+        }
+        return .maps(uid: SubordinateIDs.rootMap(caller: uid, ranges: uidRanges),
+                     gid: SubordinateIDs.rootMap(caller: gid, ranges: gidRanges))
     }
 }

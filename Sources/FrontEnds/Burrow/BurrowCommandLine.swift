@@ -218,7 +218,7 @@ public enum BurrowCommandLine {
                help: "Run as GID inside (default: your own gid)",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in s.spec.identity.gid = try Numbers.id(v[0], option: n) }),
         Option(names: ["--root", "-0"], metavars: [], group: .identity,
-               help: "Appear as root (uid 0, gid 0) inside",
+               help: "Appear as root (uid 0, gid 0) inside; your /etc/subuid and /etc/subgid ranges are mapped from 1 (newuidmap), else auto fakes root on the ptrace engine",
                apply: flag { $0.spec.identity.uid = 0; $0.spec.identity.gid = 0 }),
         Option(names: ["--uid-map"], metavars: ["IN:HOST:COUNT"], group: .identity,
                help: "Map a uid range (newuidmap, /etc/subuid); repeatable",
@@ -363,7 +363,9 @@ public enum BurrowCommandLine {
             --uid/--gid/--root, id maps and overlays are refused); ptrace (no namespaces, no
             privilege: paths translated as PRoot does; --uid/--gid/--root, --kernel-release
             and --qemu faked by the tracer). auto picks the first this host
-            allows, in that order (--engines says which). See burrow(1) for details.
+            allows, in that order (--engines says which), and the ptrace engine for --root
+            where the namespace engine has no subordinate ranges to map or only setuid mode
+            would run. See burrow(1) for details.
 
             Compatibility names: installed (or symlinked) under these names, burrow reads
             that tool's command line instead (`NAME --help` for each):
