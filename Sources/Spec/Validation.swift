@@ -155,13 +155,15 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
 
 /// A front-end's words for the spec's ideas: its option names, as its users typed them.
 /// What it does not name is said in the spec's words.
-public struct SpecTerms: Equatable, Sendable {
+public struct SpecTerms: Equatable, Sendable, CustomStringConvertible {
     public var words: [SpecTerm: String]
     public init(_ words: [SpecTerm: String]) { self.words = words }
     /// The spec's own words for everything.
     public static let spec = SpecTerms([:])
     public subscript(_ term: SpecTerm) -> String { words[term] ?? term.specWords }
     public func has(_ term: SpecTerm) -> Bool { words[term] != nil }
+    /// Short, for test reports: the words for a hostname and a uid.
+    public var description: String { "SpecTerms(\(self[.hostname]), \(self[.uid]), ...)" }
 }
 
 /// Error messages quote what the user typed, and are printed on one line after the tool's
