@@ -59,8 +59,8 @@ extension Tracer {
         switch call {
         case .ids(let c): return idsEnter(c, t, regs)
         case .stat(let buffer, let layout):
-            if layout == .stat, let answered = statEnter(t, regs, buffer: regs.arg(buffer)) { return answered }
-            return translated(t, regs, exit: .stat(buffer: regs.arg(buffer), layout: layout))
+            if layout == .stat, !regs.compat, let answered = statEnter(t, regs, buffer: regs.arg(buffer)) { return answered }
+            return translated(t, regs, exit: .stat(buffer: regs.arg(buffer), layout: abi(regs).layout(layout)))
         case .uname:
             return .rewrite(regs, exit: .emulated(.uname(buffer: regs.arg(0))))
         case .setUname(let field): return setUnameEnter(t, regs, field: field)
@@ -140,7 +140,7 @@ extension Tracer {
     /// Path arguments translated as for any path call, with `exit` asked for.
     private func translated(_ t: Tracee, _ regs: Trace.Registers, exit: EmulatedExit?, change: ((inout Trace.Registers) -> Void)? = nil) -> EnterResult {
         var r: EnterResult = .allow
-        if case .paths(let args)? = SyscallTable.group(regs.syscall) { r = pathsEnter(t, regs, args) }
+        if case .paths(let args)? = SyscallTable.group(engineCall(regs)) { r = pathsEnter(t, regs, args) }
         var new: Trace.Registers
         switch r {
         case .allow: new = regs
@@ -238,7 +238,7 @@ extension Tracer {
     private func statEnter(_ t: Tracee, _ regs: Trace.Registers, buffer: UInt64) -> EnterResult? {
         guard let emulator else { return nil }
         let file: FileArg
-        switch regs.syscall {
+        switch engineCall(regs) {
         case 5: file = .fd(0)
         case 4: file = .path(PathArg(path: 0, follow: .always))
         case 6: file = .path(PathArg(path: 0, follow: .never))
@@ -410,7 +410,7 @@ extension Tracer {
     private func removeEnter(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg) -> EnterResult {
         guard let emulator, !emulator.table.entries.isEmpty else { return translated(t, regs, exit: nil) }
         // renameat2 with RENAME_EXCHANGE keeps both files.
-        if regs.syscall == 316, regs.arg(4) & 2 != 0 { return translated(t, regs, exit: nil) }
+        if engineCall(regs) == 316, regs.arg(4) & 2 != 0 { return translated(t, regs, exit: nil) }
         guard case .success(let target) = hostFile(t, regs, .path(a)),
               let st = try? Files.stat(target.path, at: AT_FDCWD, follow: false),
               emulator.table[key(st)] != nil,

@@ -60,6 +60,9 @@ enum SyscallGroup: Equatable, Sendable {
     /// getsockname, getpeername, accept, accept4: a unix socket's host path written back
     /// (`length`: the argument pointing to the socklen_t) is turned into the guest's.
     case socketName(addr: Int, length: Int)
+    /// i386's socketcall: bind, connect, getsockname, getpeername, accept and accept4 with
+    /// their arguments in an array in memory (Sockets.swift).
+    case socketCall
     /// chroot: to the guest's `/` it succeeds and changes nothing; elsewhere EPERM.
     case chroot
     /// mount, umount2, pivot_root...: refused with EPERM (as for an unprivileged user).
