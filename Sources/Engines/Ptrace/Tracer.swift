@@ -340,8 +340,9 @@ final class Tracer {
         let arch = Trace.syscallInfo(t.pid)?.arch
         regs.compat = arch.map { $0 == Architecture.i386.auditArch } ?? regs.runs32BitCode
         let abi = TracedABI.of(compat: regs.compat)
-        if arch.map({ $0 != abi.architecture.auditArch }) == true || (!abi.compat && regs.syscall & Int64(SeccompFilter.x32Bit) != 0) {
-            // An ABI without a table (x32, where no filter refused it): not run.
+        if arch.map({ $0 != abi.architecture.auditArch }) == true || (!abi.compat && regs.syscall > 0 && regs.syscall & Int64(SeccompFilter.x32Bit) != 0) {
+            // An ABI without a table (x32, where no filter refused it): not run. (-1: a call
+            // a guest tracer skipped.)
             skip(t, &regs, -Int64(Errno.noFunction.rawValue))
             return
         }

@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// i386 programs (32-bit, the compat ABI of an x86_64 kernel) on the ptrace engine: their
+// calls are translated as x86_64 ones are, and none reaches the host untranslated.
+
+/// The probes built with `gcc -m32 -static` (scripts/deps installs gcc-multilib).
+enum I386Probes {
+    static let abi = buildStaticHelper("abiprobe", flags: ["-m32"], output: "abiprobe32")
+    static let escape = buildStaticHelper("escapeprobe", flags: ["-m32"], output: "escapeprobe32")
+
+    static func abiProbe(sourceLocation: SourceLocation = #_sourceLocation) -> String? {
+        if abi.path == nil { Issue.record("cannot build abiprobe -m32: \(abi.error)", sourceLocation: sourceLocation) }
+        return abi.path
+    }
+
+    static func escapeProbe(sourceLocation: SourceLocation = #_sourceLocation) -> String? {
+        if escape.path == nil { Issue.record("cannot build escapeprobe -m32: \(escape.error)", sourceLocation: sourceLocation) }
+        return escape.path
+    }
+}
+
+@Suite("Ptrace engine: i386 programs", .enabled(if: onX86_64, "the i386 ABI is x86_64's compat ABI"), .timeLimit(.minutes(2)))
+struct I386Tests {
+    /// How the engine runs: with its seccomp filter, or (scripts/no-userns --no-seccomp) on
+    /// a kernel that takes none, where every call stops at the tracer.
+    enum Filter: String, CaseIterable, Sendable { case filter, noSeccomp = "no seccomp" }
+
+    func run(_ filter: Filter, _ args: [String]) async throws -> BurrowResult {
+        switch filter {
+        case .filter: return await burrow(["--engine", "ptrace"] + args)
+        case .noSeccomp:
+            try #require(Harness.runningAsRoot, "scripts/no-userns runs as root")
+            return try await spawn([Harness.packageRoot + "/scripts/no-userns", "--no-seccomp"]
+                                   + asTestUser([Harness.binary, "--engine", "ptrace"] + args)).wait()
+        }
+    }
+
+    @Test("An i386 program reads, stats, binds a unix socket (socketcall), follows a bind, getcwd, readlink and exec", arguments: Filter.allCases)
+    func filesInTheGuest(_ filter: Filter) async throws {
+        let probe = try #require(I386Probes.abiProbe()), escape = try #require(I386Probes.escapeProbe())
+        let root = await makePrivateRootfs()
+        let src = makeTempDir(owner: testUser)
+        defer { root.remove(); src.remove() }
+        writeFile(root.at("/etc/greeting"), "guest\n")
+        symlink("/etc/greeting", root.at("/etc/link"))
+        writeFile(src.sub("f"), "bound\n")
+        for f in [root.at("/etc/greeting"), root.at("/etc/link"), src.sub("f")] { giveToTestUser(f) }
+        let binds = ["--ro-bind", probe, "/bin/p32", "--ro-bind", escape, "/bin/e32", "--bind", src.path, "/mnt", "--tmpfs", "/tmp"]
+        let script = """
+            /bin/p32 cat /etc/greeting; /bin/p32 stat64 /etc/greeting | cut -d' ' -f1; /bin/p32 cat /mnt/f
+            /bin/p32 cwd /mnt; /bin/p32 readlink /etc/link; /bin/p32 exec /bin/p32 cat /etc/link; /bin/p32 exec /bin/cat /mnt/f
+            /bin/e32 bind_socketcall:/tmp/sock; ls /tmp
+            """
+        let r = try await run(filter, binds + [root.path, "/bin/sh", "-c", script])
+        expectSuccess(r)
+        expectLines(r, ["guest", "size=6", "bound", "/mnt", "/etc/greeting", "guest", "bound",
+                        "bind_socketcall:/tmp/sock=ok name=/tmp/sock", "sock"])
+    }
+
+    /// The host marker (a file only the host has, like /etc/shadow) stays out of reach of an
+    /// i386 program's every way there, and of `int $0x80` and x32 calls from 64-bit code:
+    /// a path call the engine could not translate is refused, never run as it is.
+    @Test("An i386 program cannot reach a host file; nor can int $0x80 or x32 calls of a 64-bit one", arguments: Filter.allCases)
+    func hostFileOutOfReach(_ filter: Filter) async throws {
+        let probe = try #require(I386Probes.escapeProbe()), probe64 = try #require(EscapeProbe.path())
+        let marker = EscapeProbe.hostMarker
+        let binds = ["--proc", "/proc", "--tmpfs", "/tmp", "--ro-bind", probe, "/tmp/e32", "--ro-bind", probe64, "/tmp/e64"]
+        let script = """
+            /tmp/e32 dotdot:\(marker) openat:\(marker) open:\(marker) open:/proc/self/root\(marker) chroot:/tmp:\(marker) \
+                uring_open:\(marker) fds:\(marker)
+            /tmp/e64 open_i386:\(marker) open_x32:\(marker) open:\(marker)
+            """
+        let r = try await run(filter, binds + [Harness.sharedRootfs, "/bin/sh", "-c", script])
+        expectSuccess(r)
+        let got = SysProbe.results(r)
+        let want = [
+            "dotdot": "inside", "openat": "ENOENT", "open:\(marker)": "ENOENT", "open:/proc/self/root\(marker)": "ENOENT",
+            "chroot": "EPERM", "uring_open:\(marker)": "ENOSYS", "fds": "none",
+            // 64-bit code's stack is above the i386 ABI's pointers: the translated path cannot
+            // be handed to the kernel, so the call fails instead of running untranslated.
+            "open_i386:\(marker)": "EFAULT", "open_x32:\(marker)": "ENOSYS",
+        ]
+        for (key, value) in want.sorted(by: { $0.key < $1.key }) {
+            #expect(got[key] == value, "\(key): expected \(value), got \(got[key] ?? "nothing")\n\(r)")
+        }
+        #expect(!r.stdout.contains("ESCAPED"), "an attempt reached the host:\n\(r)")
+    }
+}
