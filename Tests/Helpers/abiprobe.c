@@ -6,6 +6,9 @@
 //   cwd [DIR]           getcwd, after chdir DIR
 //   readlink PATH       the link's text
 //   ids                 getuid32, geteuid32, getgid32, getegid32 (the ids the program runs as)
+//   ids16               getuid, geteuid, getgid, getegid: the 16-bit calls of old binaries
+//   statold PATH        the stat system call of i386 (its struct stat: 16-bit owners)
+//   chown16 PATH U G    the 16-bit chown of old binaries (65535: unchanged)
 //   exec PROGRAM ARGS   execv
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +56,20 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(cmd, "ids")) {
         printf("uid=%ld euid=%ld gid=%ld egid=%ld\n", syscall(SYS_getuid32), syscall(SYS_geteuid32), syscall(SYS_getgid32), syscall(SYS_getegid32));
+        return 0;
+    }
+    if (!strcmp(cmd, "ids16")) {
+        printf("uid=%ld euid=%ld gid=%ld egid=%ld\n", syscall(SYS_getuid), syscall(SYS_geteuid), syscall(SYS_getgid), syscall(SYS_getegid));
+        return 0;
+    }
+    if (!strcmp(cmd, "statold")) {
+        struct { unsigned long dev, ino; unsigned short mode, nlink, uid, gid; unsigned long rdev, size, rest[10]; } st;
+        if (syscall(SYS_stat, argv[2], &st) != 0) { perror(argv[2]); return 1; }
+        printf("size=%lu uid=%u gid=%u mode=%o\n", st.size, st.uid, st.gid, st.mode & 07777);
+        return 0;
+    }
+    if (!strcmp(cmd, "chown16")) {
+        if (syscall(SYS_chown, argv[2], atoi(argv[3]), atoi(argv[4])) != 0) { perror(argv[2]); return 1; }
         return 0;
     }
     if (!strcmp(cmd, "exec")) {

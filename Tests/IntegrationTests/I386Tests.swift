@@ -91,3 +91,32 @@ struct I386Tests {
         #expect(!r.stdout.contains("ESCAPED"), "an attempt reached the host:\n\(r)")
     }
 }
+
+extension I386Tests {
+    /// --root and --uid on the ptrace engine: the ids of the 32-bit calls and of the 16-bit
+    /// ones of old binaries (above 65535: 65534, as the kernel shows them), the owners
+    /// stat64 and the old stat show, and the 16-bit chown (65535: unchanged) remembered.
+    @Test("An i386 program sees faked ids through its 32-bit and 16-bit calls, stat64 and the old stat", arguments: Filter.allCases)
+    func fakedIds(_ filter: Filter) async throws {
+        let probe = try #require(I386Probes.abiProbe())
+        let root = await makePrivateRootfs()
+        defer { root.remove() }
+        writeFile(root.at("/etc/greeting"), "guest\n", owner: testUser)
+        let binds = ["--ro-bind", probe, "/bin/p32"]
+        let asRoot = try await run(filter, ["--root"] + binds + [root.path, "/bin/sh", "-c", """
+            /bin/p32 ids; /bin/p32 ids16; /bin/p32 stat64 /etc/greeting; /bin/p32 statold /etc/greeting
+            /bin/p32 chown16 /etc/greeting 65535 42; /bin/p32 stat64 /etc/greeting; /bin/p32 chown16 /etc/greeting 7 65535
+            /bin/p32 statold /etc/greeting; /bin/p32 exec /bin/p32 ids
+            """])
+        expectSuccess(asRoot)
+        expectLines(asRoot, ["uid=0 euid=0 gid=0 egid=0", "uid=0 euid=0 gid=0 egid=0", "size=6 uid=0 gid=0 mode=644",
+                             "size=6 uid=0 gid=0 mode=644", "size=6 uid=0 gid=42 mode=644", "size=6 uid=7 gid=42 mode=644",
+                             "uid=0 euid=0 gid=0 egid=0"])
+        let high = try await run(filter, ["--uid", "70000", "--gid", "70001"] + binds + [root.path, "/bin/sh", "-c", """
+            /bin/p32 ids; /bin/p32 ids16; /bin/p32 stat64 /etc/greeting; /bin/p32 statold /etc/greeting
+            """])
+        expectSuccess(high)
+        expectLines(high, ["uid=70000 euid=70000 gid=70001 egid=70001", "uid=65534 euid=65534 gid=65534 egid=65534",
+                           "size=6 uid=70000 gid=70001 mode=644", "size=6 uid=65534 gid=65534 mode=644"])
+    }
+}

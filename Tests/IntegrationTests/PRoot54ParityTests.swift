@@ -275,12 +275,13 @@ struct PRoot54ParityTests {
             $PROOT -r $R sh -c '/bin/p32 cwd /etc'
             $PROOT -r $R /bin/p32 cat $D/src/f 2>/dev/null; echo "host file $?"
             """, rootfs: true),
-        // proot -0 and -i: the faked ids of getuid32 and friends, and the owner stat64 shows.
+        // proot -0 and -i: the faked ids of getuid32 and friends (and of old binaries' 16-bit
+        // getuid), and the owner stat64 shows.
         Case(name: "an i386 program sees the faked ids (-0, -i)", script: """
             cp $PROBE32 $R/bin/p32; echo x > $R/etc/greeting
             for o in -0 "-i 1234:5678"; do
                 $PROOT $o -r $R /bin/p32 ids; $PROOT $o -r $R /bin/p32 stat /etc/greeting; $PROOT $o -r $R /bin/p32 stat64 /etc/greeting
-                $PROOT $o -r $R /bin/p32 exec /bin/p32 ids
+                $PROOT $o -r $R /bin/p32 exec /bin/p32 ids; $PROOT $o -r $R /bin/p32 ids16
             done
             """, rootfs: true),
     ]

@@ -2,11 +2,13 @@
 // the i386 one (32-bit programs, and `int $0x80` from any code). The engine's tables
 // (SyscallTable, EmulatedTable) speak the host ABI's numbers; a call of another ABI is
 // turned into the host's number of the call of the same name (`engineNumber`), its
-// arguments read from that ABI's registers (Trace.Registers.compat), 32 bits wide. What has
-// the same name but another meaning there (i386's `stat` with 16-bit owners, `chown` with
-// 16-bit ids, `fanotify_mark` with its 64-bit mask in two registers) is not mapped: it has
-// a group of its own (`ownGroups`), or none when it takes no path and fakes nothing. x32
-// stays refused by the filter (ENOSYS): it has no table here.
+// arguments read from that ABI's registers (Trace.Registers.compat), 32 bits wide. Where
+// the same name lays its data out otherwise, the ABI says how: i386's `stat` writes a
+// `struct stat` of 16-bit owners (`statLayouts`), `getuid` and `chown` take and give 16-bit
+// ids (`narrowIds`). What means another call there (`fanotify_mark` with its 64-bit mask in
+// two registers, `socketcall`, the `oldstat` family) is not mapped: it has a group of its
+// own (`ownGroups`), or none when it takes no path and fakes nothing. x32 stays refused by
+// the filter (ENOSYS): it has no table here.
 
 import BurrowSeccomp
 
@@ -17,8 +19,13 @@ struct TracedABI: Sendable {
     /// Calls of this ABI the engine handles by their own number (not the engine's tables).
     let ownGroups: [Int64: SyscallGroup]
     /// The layout of the `struct stat` this ABI's calls mapped to the engine's stat, lstat,
-    /// fstat and newfstatat write (i386: stat64, fstatat64...: `struct stat64`).
+    /// fstat and newfstatat write (i386: stat64, fstatat64...: `struct stat64`), but for
+    /// the calls of `statLayouts` (i386's own stat, lstat, fstat: its `struct stat`).
     let statLayout: StatLayout
+    let statLayouts: [Int64: StatLayout]
+    /// Calls whose ids (arguments, results, arrays) are 16 bits wide: i386's getuid,
+    /// setresuid, getgroups, chown... (the `32` ones are x86_64's).
+    let narrowIds: Set<Int64>
     /// Arguments and pointers are 32 bits wide.
     let compat: Bool
 
@@ -26,8 +33,8 @@ struct TracedABI: Sendable {
     /// not describe.
     func engineNumber(_ nr: Int64) -> Int64? { compat ? engineNumbers[nr] : nr }
 
-    /// The layout a call of this ABI writes where the engine's table says `layout`.
-    func layout(_ layout: StatLayout) -> StatLayout { layout == .stat ? statLayout : layout }
+    /// The layout this ABI's call `nr` writes where the engine's table says `layout`.
+    func layout(_ layout: StatLayout, call nr: Int64) -> StatLayout { layout == .stat ? statLayouts[nr] ?? statLayout : layout }
 
     /// This ABI's numbers of the engine's calls `engine` (those it has), with its own groups.
     func numbers(ofEngine engine: [Int64], own: Bool = true) -> [Int64] {
@@ -38,16 +45,13 @@ struct TracedABI: Sendable {
     }
 
     /// The host's own ABI: the engine's numbers.
-    static let host = TracedABI(architecture: Architecture.native ?? .x86_64, engineNumbers: [:], ownGroups: [:], statLayout: .stat, compat: false)
+    static let host = TracedABI(architecture: Architecture.native ?? .x86_64, engineNumbers: [:], ownGroups: [:], statLayout: .stat,
+                                statLayouts: [:], narrowIds: [], compat: false)
 
     #if arch(x86_64)
     /// i386 calls whose name the engine's table (x86_64) has with another meaning. Not
     /// mapped; those that take a path are in `i386OwnGroups`.
     static let i386Differs: Set<String> = [
-        "stat", "lstat", "fstat",  // struct stat with 16-bit owners (i386's stat64 is x86_64's stat)
-        "chown", "lchown", "fchown",  // 16-bit ids (chown32... are x86_64's)
-        "getuid", "geteuid", "getgid", "getegid", "getresuid", "getresgid", "getgroups",
-        "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid", "setgroups",
         "fanotify_mark",  // its 64-bit mask takes two registers: dirfd and path come later
         "ptrace", "wait4", "waitid",  // the guest-tracer emulation knows x86_64's layouts only
         "mmap", "select",  // other arguments (no path)
@@ -66,14 +70,20 @@ struct TracedABI: Sendable {
         "umount": "umount2",  // refused as umount2 is
     ]
 
+    /// The i386 calls of 16-bit ids (uid16), by name: x86_64's calls of that name, narrowed.
+    static let i386NarrowIds: Set<String> = [
+        "getuid", "geteuid", "getgid", "getegid", "getresuid", "getresgid", "getgroups",
+        "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid", "setgroups",
+        "chown", "lchown", "fchown",
+    ]
+
     /// i386 calls that take a path, handled by their own number: the path translated (the
     /// owners and modes they show are not faked).
     static let i386OwnGroups: [String: SyscallGroup] = {
         let f = Follow.always, nf = Follow.never
         return [
-            "stat": .paths([PathArg(path: 0, follow: f)]), "lstat": .paths([PathArg(path: 0, follow: nf)]),
+            // __old_kernel_stat (16-bit inode numbers): owners not faked.
             "oldstat": .paths([PathArg(path: 0, follow: f)]), "oldlstat": .paths([PathArg(path: 0, follow: nf)]),
-            "chown": .paths([PathArg(path: 0, follow: f, writes: .yes)]), "lchown": .paths([PathArg(path: 0, follow: nf, writes: .yes)]),
             "fanotify_mark": .paths([PathArg(dirfd: 4, path: 5, follow: f)]),
             "socketcall": .socketCall,
             // Its registers and memory layouts are i386's: refused rather than misread.
@@ -91,7 +101,10 @@ struct TracedABI: Sendable {
         for (name, group) in i386OwnGroups {
             if let nr = i.number(of: name) { own[Int64(nr)] = group; map[Int64(nr)] = nil }
         }
-        return TracedABI(architecture: i, engineNumbers: map, ownGroups: own, statLayout: .stat64, compat: true)
+        func numbers(_ names: [String]) -> [Int64] { names.compactMap { i.number(of: $0).map(Int64.init) } }
+        let oldStat = Dictionary(uniqueKeysWithValues: numbers(["stat", "lstat", "fstat"]).map { ($0, StatLayout.compatStat) })
+        return TracedABI(architecture: i, engineNumbers: map, ownGroups: own, statLayout: .stat64, statLayouts: oldStat,
+                         narrowIds: Set(numbers(Array(i386NarrowIds))), compat: true)
     }()
 
     /// The ABIs the filter covers and the tracer decodes.
