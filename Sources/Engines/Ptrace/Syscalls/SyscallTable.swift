@@ -95,7 +95,8 @@ enum SyscallTable {
     static let oNoFollow: UInt64 = 0o400000
 
     #if arch(x86_64)
-    /// The ABI these numbers are of, which the seccomp filter covers (AUDIT_ARCH_X86_64).
+    /// The ABI these numbers are of (AUDIT_ARCH_X86_64): the engine's numbers, to which
+    /// the calls of the other ABI the filter covers (i386) are mapped by name (TracedABI).
     static let abi: Architecture? = .x86_64
     static let seccompSyscall: Int64 = 317
     static let table: [Int64: SyscallGroup] = {
