@@ -120,3 +120,31 @@ extension I386Tests {
                            "size=6 uid=70000 gid=70001 mode=644", "size=6 uid=65534 gid=65534 mode=644"])
     }
 }
+
+extension I386Tests {
+    /// abiprobe built -m32 without -static: its PT_INTERP (/lib/ld-linux.so.2) and libc are
+    /// the guest's (copied from the host's libc6-i386 into the rootfs), found through the
+    /// engine as for 64-bit programs; /proc/self/exe names the program.
+    static let dynamicProbe: (path: String?, error: String) = {
+        let out = Harness.tempBase + "/abiprobe32-dynamic"
+        let r = runHost(["/usr/bin/gcc", "-m32", "-O1", "-o", out, Harness.packageRoot + "/Tests/Helpers/abiprobe.c"])
+        return r.status == 0 ? (out, "") : (nil, "gcc -m32 failed (\(r.status)): \(r.stderr)")
+    }()
+
+    @Test("A dynamically linked i386 program runs with the guest's loader and libc", arguments: Filter.allCases)
+    func dynamicProgram(_ filter: Filter) async throws {
+        let probe = try #require(Self.dynamicProbe.path, "\(Self.dynamicProbe.error) (scripts/deps installs gcc-multilib)")
+        let root = await makePrivateRootfs()
+        defer { root.remove() }
+        for dir in ["/lib", "/lib32"] { mkdir(root.at(dir), 0o755) }
+        for (host, guest) in [("/lib/ld-linux.so.2", "/lib/ld-linux.so.2"), ("/lib32/libc.so.6", "/lib32/libc.so.6"), (probe, "/bin/d32")] {
+            #expect(runHost(["/bin/cp", "-L", host, root.at(guest)]).status == 0, "cp \(host)")
+        }
+        writeFile(root.at("/etc/greeting"), "guest\n", owner: testUser)
+        let r = try await run(filter, ["--proc", "/proc", root.path, "/bin/sh", "-c", """
+            /bin/d32 cat /etc/greeting; /bin/d32 readlink /proc/self/exe; /bin/d32 exec /bin/d32 cwd /etc
+            """])
+        expectSuccess(r)
+        expectLines(r, ["guest", "/bin/d32", "/etc"])
+    }
+}
