@@ -148,3 +148,24 @@ extension I386Tests {
         expectLines(r, ["guest", "/bin/d32", "/etc"])
     }
 }
+
+extension I386Tests {
+    /// The host's (64-bit) strace in the guest follows an i386 program: the emulated ptrace
+    /// hands it the real ABI of each call (PTRACE_GET_SYSCALL_INFO), and what it shows are
+    /// the guest's paths.
+    @Test("The host's strace shows an i386 program's execve and openat with guest paths")
+    func strace() async throws {
+        let probe = try #require(I386Probes.abiProbe())
+        guard PtraceGuestTests.installed("/usr/bin/strace") else { return }
+        let r = await burrow(engine: .ptrace, PtraceGuestTests.hostProgram("/usr/bin/strace") + [
+            "--bind", "/dev/null", "/dev/null", "--tmpfs", "/tmp", "--ro-bind", probe, "/tmp/p32", Harness.sharedRootfs,
+            "/usr/bin/strace", "-f", "-e", "trace=openat,execve", "/tmp/p32", "exec", "/tmp/p32", "cat", "/etc/hostname",
+        ])
+        expectSuccess(r)
+        expectStdout(r, contains: "burrow-rootfs")
+        expectStderr(r, contains: "runs in 32 bit mode")
+        expectStderr(r, contains: "execve(\"/tmp/p32\", [\"/tmp/p32\", \"cat\", \"/etc/hostname\"]")
+        expectStderr(r, contains: "openat(AT_FDCWD, \"/etc/hostname\", O_RDONLY) = 3")
+        expectStderr(r, lacks: Harness.sharedRootfs)
+    }
+}
