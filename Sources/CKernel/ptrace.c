@@ -56,6 +56,20 @@ void ck_reg_set_result(struct ck_regs *r, int64_t v) { R(r)->rax = (uint64_t)v; 
 uint64_t ck_reg_sp(const struct ck_regs *r) { return CR(r)->rsp; }
 void ck_reg_set_sp(struct ck_regs *r, uint64_t v) { R(r)->rsp = v; }
 int ck_red_zone(void) { return 128; }
+uint64_t ck_reg_compat_arg(const struct ck_regs *r, int i) {
+    const struct user_regs_struct *u = CR(r);
+    uint64_t v;
+    switch (i) { case 0: v = u->rbx; break; case 1: v = u->rcx; break; case 2: v = u->rdx; break;
+                 case 3: v = u->rsi; break; case 4: v = u->rdi; break; default: v = u->rbp; }
+    return v & 0xffffffffu;
+}
+void ck_reg_set_compat_arg(struct ck_regs *r, int i, uint64_t v) {
+    struct user_regs_struct *u = R(r);
+    v &= 0xffffffffu;
+    switch (i) { case 0: u->rbx = v; break; case 1: u->rcx = v; break; case 2: u->rdx = v; break;
+                 case 3: u->rsi = v; break; case 4: u->rdi = v; break; default: u->rbp = v; }
+}
+uint64_t ck_reg_code_segment(const struct ck_regs *r) { return CR(r)->cs; }
 #else
 // Other architectures: not supported yet; the engine refuses to start.
 int ck_regs_get(pid_t pid, struct ck_regs *r) { (void)pid; (void)r; errno = ENOSYS; return -1; }
@@ -69,6 +83,9 @@ void ck_reg_set_result(struct ck_regs *r, int64_t v) { (void)r; (void)v; }
 uint64_t ck_reg_sp(const struct ck_regs *r) { (void)r; return 0; }
 void ck_reg_set_sp(struct ck_regs *r, uint64_t v) { (void)r; (void)v; }
 int ck_red_zone(void) { return 0; }
+uint64_t ck_reg_compat_arg(const struct ck_regs *r, int i) { return ck_reg_arg(r, i); }
+void ck_reg_set_compat_arg(struct ck_regs *r, int i, uint64_t v) { ck_reg_set_arg(r, i, v); }
+uint64_t ck_reg_code_segment(const struct ck_regs *r) { (void)r; return 0; }
 #endif
 
 static volatile pid_t forward_target;

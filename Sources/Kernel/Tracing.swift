@@ -152,39 +152,66 @@ public enum Trace {
     /// PTRACE_GET_SYSCALL_INFO's `op`: which kind of system-call stop this is.
     public enum SyscallStopKind: UInt8, Sendable { case none = 0, entry = 1, exit = 2, seccomp = 3 }
 
-    public static func syscallStopKind(_ pid: pid_t) -> SyscallStopKind {
-        // struct ptrace_syscall_info is 88 bytes; only `op` (byte 0) is read here.
+    public static func syscallStopKind(_ pid: pid_t) -> SyscallStopKind { syscallInfo(pid)?.kind ?? .none }
+
+    /// PTRACE_GET_SYSCALL_INFO (Linux 5.3): the kind of stop and the ABI (AUDIT_ARCH_*) of
+    /// the call, as the kernel decoded it: on x86_64, AUDIT_ARCH_I386 for `int $0x80`
+    /// whatever mode the code runs in. nil where the kernel has no such request.
+    public static func syscallInfo(_ pid: pid_t) -> (kind: SyscallStopKind, arch: UInt32)? {
+        // struct ptrace_syscall_info is 88 bytes: `op` (byte 0), `arch` (bytes 4...7), ...
         var buf = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         let size = MemoryLayout.size(ofValue: buf)
         let r = withUnsafeMutablePointer(to: &buf) { ck_ptrace(PTRACE_GET_SYSCALL_INFO, pid, UInt(size), UInt(bitPattern: $0)) }
-        guard r > 0 else { return .none }
-        return SyscallStopKind(rawValue: UInt8(truncatingIfNeeded: buf.0)) ?? .none
+        guard r > 0 else { return nil }
+        return (SyscallStopKind(rawValue: UInt8(truncatingIfNeeded: buf.0)) ?? .none, UInt32(truncatingIfNeeded: buf.0 >> 32))
     }
 
-    /// A stopped tracee's registers; the accessors are architecture-neutral.
+    /// A stopped tracee's registers; the accessors are architecture-neutral. `compat`: the
+    /// call is of x86_64's i386 ABI (the caller says so, from `syscallInfo`): its number,
+    /// arguments and result are then read and written 32 bits wide, the arguments in
+    /// ebx, ecx, edx, esi, edi, ebp.
     public struct Registers: @unchecked Sendable {
         var raw = ck_regs()
+        public var compat = false
         public init() {}
         /// A call as seccomp user notification reports it: number and arguments only (no
         /// stack pointer: nothing can be pushed below it).
-        public init(syscall: Int64, args: [UInt64]) {
+        public init(syscall: Int64, args: [UInt64], compat: Bool = false) {
+            self.compat = compat
             self.syscall = syscall
             for (i, a) in args.prefix(6).enumerated() { setArg(i, a) }
         }
         public var syscall: Int64 {
-            get { withUnsafePointer(to: raw) { ck_reg_sysnum($0) } }
+            get {
+                let nr = withUnsafePointer(to: raw) { ck_reg_sysnum($0) }
+                return compat ? Int64(Int32(truncatingIfNeeded: nr)) : nr
+            }
             set { ck_reg_set_sysnum(&raw, newValue) }
         }
-        public func arg(_ i: Int) -> UInt64 { withUnsafePointer(to: raw) { ck_reg_arg($0, Int32(i)) } }
-        public mutating func setArg(_ i: Int, _ v: UInt64) { ck_reg_set_arg(&raw, Int32(i), v) }
+        public func arg(_ i: Int) -> UInt64 {
+            withUnsafePointer(to: raw) { compat ? ck_reg_compat_arg($0, Int32(i)) : ck_reg_arg($0, Int32(i)) }
+        }
+        public mutating func setArg(_ i: Int, _ v: UInt64) {
+            if compat { ck_reg_set_compat_arg(&raw, Int32(i), v) } else { ck_reg_set_arg(&raw, Int32(i), v) }
+        }
         public var result: Int64 {
-            get { withUnsafePointer(to: raw) { ck_reg_result($0) } }
+            get {
+                let v = withUnsafePointer(to: raw) { ck_reg_result($0) }
+                return compat ? Int64(Int32(truncatingIfNeeded: v)) : v
+            }
             set { ck_reg_set_result(&raw, newValue) }
         }
         public var stackPointer: UInt64 {
             get { withUnsafePointer(to: raw) { ck_reg_sp($0) } }
             set { ck_reg_set_sp(&raw, newValue) }
         }
+        /// The size of a pointer in the call's arguments and in the memory they point to.
+        public var pointerSize: Int { compat ? 4 : 8 }
+        /// The highest address a pointer argument can hold.
+        public var addressLimit: UInt64 { compat ? 0xFFFF_FFFF : UInt64.max }
+        /// True while 32-bit code runs (x86_64's code segment 0x23): after an exec, the new
+        /// program is an i386 one. (Not the ABI of a call: 64-bit code may use `int $0x80`.)
+        public var runs32BitCode: Bool { withUnsafePointer(to: raw) { ck_reg_code_segment($0) } == 0x23 }
         public static var redZone: UInt64 { UInt64(ck_red_zone()) }
     }
 

@@ -222,15 +222,25 @@ public struct ArgumentCondition: Equatable, Hashable, Sendable {
 
 /// `syscall(args...) where conditions -> action`. A name no ABI of the filter has is skipped
 /// for that ABI (`socketcall` exists on i386 only), but must exist in some table.
+/// `only`: the rule applies to these ABIs alone (a name that means another call on the
+/// other ABI: i386's `stat` has another layout than x86_64's); nil: every ABI of the filter.
 public struct SeccompRule: Equatable, Hashable, Sendable {
     public var syscall: String
     public var conditions: [ArgumentCondition]
     public var action: SeccompAction
+    public var only: [Architecture]?
 
-    public init(_ syscall: String, where conditions: [ArgumentCondition] = [], _ action: SeccompAction) {
+    public init(_ syscall: String, where conditions: [ArgumentCondition] = [], _ action: SeccompAction, only: [Architecture]? = nil) {
         self.syscall = syscall
         self.conditions = conditions
         self.action = action
+        self.only = only
+    }
+
+    /// This rule's number on `abi`, nil where it does not apply there.
+    public func number(on abi: Architecture) -> Int32? {
+        if let only, !only.contains(abi) { return nil }
+        return abi.number(of: syscall)
     }
 }
 
@@ -289,7 +299,7 @@ public struct SeccompFilter: Equatable, Sendable {
     public func verdict(arch: UInt32, nr: Int32, args: [UInt64] = []) -> SeccompAction {
         guard let abi = architectures.first(where: { $0.auditArch == arch }) else { return otherArchitectureAction }
         if abi == .x86_64, UInt32(bitPattern: nr) & Self.x32Bit != 0 { return x32Action }
-        for rule in rules where abi.number(of: rule.syscall) == nr {
+        for rule in rules where rule.number(on: abi) == nr {
             if rule.conditions.allSatisfy({ $0.holds(for: args) }) { return rule.action }
         }
         return defaultAction
@@ -352,7 +362,7 @@ public struct SeccompFilter: Equatable, Sendable {
         // The calls in the order each first appears, then each call's rules in their order.
         // (Plain arrays, no dictionary: a filter has at most a few hundred rules, and one is
         // compiled at every start.)
-        let numbers = rules.map { abi.number(of: $0.syscall) }
+        let numbers = rules.map { $0.number(on: abi) }
         var order: [Int32] = []
         order.reserveCapacity(rules.count)
         for case let nr? in numbers where !order.contains(nr) { order.append(nr) }

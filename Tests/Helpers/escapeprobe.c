@@ -50,6 +50,13 @@
 //   tiocsti_i386:FD        the same through the i386 ABI, int $0x80 ("C"; x86_64 only)
 //   tioclinux:FD           ioctl(FD, TIOCLINUX, TIOCL_GETSHIFTSTATE): only reads, and on
 //                          a pseudo-terminal the kernel says ENOTTY
+//   open_i386:PATH         open(PATH) through the i386 ABI (int $0x80) from 64-bit code,
+//                          whose stack is above the 32-bit pointers (x86_64 only)
+//   open_x32:PATH          open(PATH) through the x32 ABI (x86_64 only)
+//   bind_socketcall:PATH   i386's socketcall(SYS_BIND) of a unix socket at PATH, then
+//                          getsockname through it: prints bind_socketcall=ok name=NAME or the
+//                          errno (built with -m32 only)
+// Built with -m32 (escapeprobe32), every attempt is an i386 program's.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -66,8 +73,10 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -218,6 +227,8 @@ static pid_t pid_arg(const char *s) {
 // What the terminal attempts type: a global, so that its address fits the i386 ABI's
 // 32-bit pointers in this static, non-PIE program.
 static char typed[] = "ABC";
+// The path of open_i386, for the same reason.
+static char low_path[4096];
 
 #if defined(__x86_64__)
 static long int80(long nr, long a, long b, long c) {
@@ -418,6 +429,27 @@ int main(int argc, char **argv) {
         } else if (!strcmp(op, "tiocsti_i386") && a) {
             long r = int80(54 /* ioctl */, atoi(a), TIOCSTI, (long)&typed[2]);
             report(name, r < 0 && r > -4096 ? -1 : r, (int)-r);
+        } else if (!strcmp(op, "open_i386") && a) {
+            snprintf(low_path, sizeof low_path, "%s", a);
+            long r = int80(5 /* open */, (long)low_path, O_RDONLY, 0);
+            report(name, r < 0 && r > -4096 ? -1 : r, (int)-r);
+            if (r >= 0) close((int)r);
+        } else if (!strcmp(op, "open_x32") && a) {
+            CALL(name, syscall(0x40000000L | SYS_open, a, O_RDONLY | O_CLOEXEC));
+#endif
+#if defined(__i386__)
+        } else if (!strcmp(op, "bind_socketcall") && a) {
+            struct sockaddr_un sa = {.sun_family = AF_UNIX}, got = {0};
+            snprintf(sa.sun_path, sizeof sa.sun_path, "%s", a);
+            unsigned long made[3] = {AF_UNIX, SOCK_STREAM, 0};
+            long s = syscall(SYS_socketcall, 1 /* SYS_SOCKET */, made);
+            socklen_t n = sizeof got;
+            unsigned long bound[3] = {(unsigned long)s, (unsigned long)&sa, sizeof sa};
+            unsigned long named[3] = {(unsigned long)s, (unsigned long)&got, (unsigned long)&n};
+            if (s < 0 || syscall(SYS_socketcall, 2 /* SYS_BIND */, bound) != 0) { report(name, -1, errno); continue; }
+            if (syscall(SYS_socketcall, 6 /* SYS_GETSOCKNAME */, named) != 0) { report(name, -1, errno); continue; }
+            printf("%s=ok name=%s\n", name, got.sun_path);
+            close((int)s);
 #endif
         } else if (!strcmp(op, "tioclinux") && a) {
             char subcode = 6;  // TIOCL_GETSHIFTSTATE

@@ -422,11 +422,12 @@ struct SpawnError: Error, CustomStringConvertible {
 /// for the one-time shared rootfs (tests use `runHostAsync`, which leaves the few threads
 /// of Swift concurrency free for the other tests' polling).
 @discardableResult
-/// Builds the static C helper Tests/Helpers/NAME.c into the test run's temporary folder:
-/// its path, or nil with the compiler's complaint. Each helper calls it once (a `static let`).
-func buildStaticHelper(_ name: String, flags: [String] = []) -> (path: String?, error: String) {
+/// Builds the static C helper Tests/Helpers/NAME.c into the test run's temporary folder (as
+/// `output`, by default NAME): its path, or nil with the compiler's complaint. Each helper
+/// calls it once (a `static let`).
+func buildStaticHelper(_ name: String, flags: [String] = [], output: String? = nil) -> (path: String?, error: String) {
     let source = Harness.packageRoot + "/Tests/Helpers/\(name).c"
-    let out = Harness.tempBase + "/\(name)"
+    let out = Harness.tempBase + "/\(output ?? name)"
     let compilers = ["/usr/bin/cc", "/usr/bin/gcc", "/usr/bin/clang"] + (ProcessInfo.processInfo.environment["PATH"] ?? "")
         .split(separator: ":").map { $0 + "/clang" }
     guard let cc = compilers.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {

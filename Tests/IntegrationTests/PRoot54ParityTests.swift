@@ -36,6 +36,7 @@ func prootScript(_ script: String, in dir: String, under which: PRootUnderTest, 
     env["D"] = dir
     env["R"] = rootfs
     env["PROBE"] = SysProbe.path() ?? "sysprobe-missing"
+    env["PROBE32"] = I386Probes.abiProbe() ?? "abiprobe32-missing"
     switch which {
     case .upstream: env["PROOT"] = PRootFixtures.proot54
     case .ptrace:
@@ -261,6 +262,28 @@ struct PRoot54ParityTests {
             chmod -R u+rwx t; rm -r t; mkdir -p t/foo; chmod 0 t; $PROOT -i 123:456 rm -fr $D/t 2>/dev/null; echo "rm as 123 $?"
             $PROOT -0 rm -fr $D/t; echo "rm as root $?"; ls
             """),
+        // i386 programs (Tests/Helpers/abiprobe.c built -m32, `$PROBE32`) in the guest: paths
+        // translated as for x86_64 ones, through a bind too, and exec either way.
+        Case(name: "an i386 program reads, stats, follows a bind, getcwd, readlink and exec in the guest", script: """
+            cp $PROBE32 $R/bin/p32; echo guest > $R/etc/greeting; ln -s /etc/greeting $R/etc/link
+            mkdir src; echo bound > src/f; ln -s $D/src/f src/abs
+            $PROOT -r $R /bin/p32 cat /etc/greeting; $PROOT -r $R /bin/p32 stat /etc/greeting; $PROOT -r $R /bin/p32 stat64 /etc/greeting
+            $PROOT -r $R -b $D/src:/mnt /bin/p32 cat /mnt/f; $PROOT -r $R -b $D/src:/mnt /bin/p32 readlink /mnt/abs
+            $PROOT -r $R -w /etc /bin/p32 cwd; $PROOT -r $R -b $D/src:/mnt /bin/p32 cwd /mnt
+            $PROOT -r $R /bin/p32 readlink /etc/link
+            $PROOT -r $R /bin/p32 exec /bin/p32 cat /etc/greeting; $PROOT -r $R /bin/p32 exec /bin/cat /etc/link
+            $PROOT -r $R sh -c '/bin/p32 cwd /etc'
+            $PROOT -r $R /bin/p32 cat $D/src/f 2>/dev/null; echo "host file $?"
+            """, rootfs: true),
+        // proot -0 and -i: the faked ids of getuid32 and friends (and of old binaries' 16-bit
+        // getuid), and the owner stat64 shows.
+        Case(name: "an i386 program sees the faked ids (-0, -i)", script: """
+            cp $PROBE32 $R/bin/p32; echo x > $R/etc/greeting
+            for o in -0 "-i 1234:5678"; do
+                $PROOT $o -r $R /bin/p32 ids; $PROOT $o -r $R /bin/p32 stat /etc/greeting; $PROOT $o -r $R /bin/p32 stat64 /etc/greeting
+                $PROOT $o -r $R /bin/p32 exec /bin/p32 ids; $PROOT $o -r $R /bin/p32 ids16
+            done
+            """, rootfs: true),
     ]
 
     @Test(arguments: cases)

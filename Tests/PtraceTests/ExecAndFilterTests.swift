@@ -51,7 +51,7 @@ import Testing
     static let i386 = Architecture.i386.auditArch
     static let allow = SeccompAction.allow, trace = SeccompAction.trace(0), notify = SeccompAction.userNotify
     static let enosys = SeccompAction.errno(SeccompErrno.ENOSYS), eperm = SeccompAction.errno(SeccompErrno.EPERM)
-    static let terminal = TraceFilter.Refusals([TerminalInjection.rule], abi: abi)
+    static let terminal = TraceFilter.Refusals([TerminalInjection.rule], abis: [abi])
     static let ioctl = UInt32(bitPattern: abi.number(of: "ioctl") ?? -1)
 
     /// Runs the compiled program as the kernel would.
@@ -75,14 +75,14 @@ import Testing
     @Test("The filter: notified calls to the listener, traced ones to the tracer, terminal injection EPERM, the rest allowed, other ABIs ENOSYS",
           arguments: filterCases)
     func filter(_ arch: UInt32, _ nr: UInt32, _ args: [UInt64], _ expected: SeccompAction) throws {
-        let prog = try TraceFilter.program(trace: [2, 6, 257, 59], notify: [4, 6, 262], refusals: Self.terminal, abi: Self.abi)
+        let prog = try TraceFilter.program(trace: [2, 6, 257, 59], notify: [4, 6, 262], refusals: Self.terminal, abis: [.host])
         #expect(Self.run(prog, arch: arch, nr: nr, args: args) == expected)
         // Without a listener every path call goes to the tracer.
-        let fallback = try TraceFilter.program(trace: [2, 4, 6, 257, 59, 262], refusals: Self.terminal, abi: Self.abi)
+        let fallback = try TraceFilter.program(trace: [2, 4, 6, 257, 59, 262], refusals: Self.terminal, abis: [.host])
         let traced = expected == Self.notify ? Self.trace : expected
         #expect(Self.run(fallback, arch: arch, nr: nr, args: args) == traced)
         // --allow-terminal-injection: no refusal.
-        let allowing = try TraceFilter.program(trace: [2, 6, 257, 59], notify: [4, 6, 262], refusals: nil, abi: Self.abi)
+        let allowing = try TraceFilter.program(trace: [2, 6, 257, 59], notify: [4, 6, 262], refusals: nil, abis: [.host])
         #expect(Self.run(allowing, arch: arch, nr: nr, args: args) == (expected == Self.eperm ? Self.allow : expected))
     }
 
@@ -100,8 +100,8 @@ import Testing
     /// in the filter and at the tracer's own stops; clone3 says ENOSYS (libc falls back to
     /// clone); fork, vfork and threads run. io_uring says ENOSYS.
     @Test func outOfReachIsRefused() throws {
-        let refusals = TraceFilter.Refusals(TraceFilter.outOfReach, abi: Self.abi)
-        let prog = try TraceFilter.program(trace: [2, 59], refusals: refusals, abi: Self.abi)
+        let refusals = TraceFilter.Refusals(TraceFilter.outOfReach, abis: [Self.abi])
+        let prog = try TraceFilter.program(trace: [2, 59], refusals: refusals, abis: [.host])
         let clone = UInt32(bitPattern: Self.abi.number(of: "clone") ?? -1), clone3 = UInt32(bitPattern: Self.abi.number(of: "clone3") ?? -1)
         let cases: [([UInt64], SeccompAction)] = [
             ([0x0080_0011], Self.eperm), ([0x1_0080_0000], Self.eperm),  // CLONE_UNTRACED | SIGCHLD; high bits ignored
@@ -122,7 +122,7 @@ import Testing
 
     @Test func theFullTablesCompile() throws {
         let prog = try TraceFilter.program(trace: SyscallTable.traced, notify: SyscallTable.notified.keys.sorted(),
-                                           refusals: Self.terminal, abi: Self.abi)
+                                           refusals: Self.terminal, abis: [.host])
         for nr in SyscallTable.notified.keys { #expect(Self.run(prog, arch: Self.x86, nr: UInt32(nr)) == Self.notify) }
         for nr in SyscallTable.traced where SyscallTable.notified[nr] == nil {
             #expect(Self.run(prog, arch: Self.x86, nr: UInt32(nr)) == Self.trace, "syscall \(nr)")
@@ -142,6 +142,73 @@ import Testing
         #expect(SyscallTable.traced.contains(81))
         #endif
     }
+
+    #if arch(x86_64)
+    /// i386 (32-bit programs, `int $0x80`): its calls by its own numbers, each ABI's rules
+    /// for it alone; x32 and unknown ABIs refused.
+    @Test func i386CallsAreTranslatedByTheirOwnNumbers() throws {
+        let i = Architecture.i386
+        func nr(_ name: String) -> UInt32 { UInt32(bitPattern: i.number(of: name) ?? -1) }
+        let refusals = TraceFilter.Refusals(TraceFilter.outOfReach + [TerminalInjection.rule], abis: TracedABI.all.map(\.architecture))
+        let prog = try TraceFilter.program(trace: SyscallTable.traced, notify: SyscallTable.notified.keys.sorted(),
+                                           refusals: refusals, abis: TracedABI.all)
+        let cases: [(String, [UInt64], SeccompAction)] = [
+            ("open", [], Self.trace), ("openat", [], Self.trace), ("execve", [], Self.trace), ("chown32", [], Self.trace),
+            ("stat64", [], Self.notify), ("lstat64", [], Self.notify), ("fstatat64", [], Self.notify), ("statx", [], Self.notify),
+            ("access", [], Self.notify), ("readlink", [], Self.notify),
+            // Same name, its own layout on i386 (answered in it); the old layout traced.
+            ("stat", [], Self.notify), ("lstat", [], Self.notify), ("oldstat", [], Self.trace), ("chown", [], Self.trace),
+            ("socketcall", [], Self.trace), ("bind", [], Self.trace), ("fanotify_mark", [], Self.trace), ("ptrace", [], Self.trace),
+            ("getpid", [], Self.allow), ("read", [], Self.allow), ("fstat", [], Self.allow),
+            ("ioctl", [0, 0x5412], Self.eperm), ("clone", [0x0080_0011], Self.eperm), ("clone3", [], Self.enosys),
+        ]
+        for (name, args, expected) in cases {
+            #expect(Self.run(prog, arch: i.auditArch, nr: nr(name), args: args) == expected, "i386 \(name)")
+        }
+        // x86_64's own numbers unchanged; x32 and other ABIs refused.
+        #expect(Self.run(prog, arch: Self.x86, nr: 4) == Self.notify)
+        #expect(Self.run(prog, arch: Self.x86, nr: 0x4000_0002) == Self.enosys)
+        #expect(Self.run(prog, arch: 0x4000_0028, nr: 5) == Self.enosys)
+        // At the tracer's stops, without a filter: the same refusals, by the call's ABI.
+        #expect(refusals.errno(arch: i, nr: Int64(nr("ioctl")), args: { [0, 0x5412] }) == SeccompErrno.EPERM)
+        #expect(refusals.errno(arch: i, nr: Int64(Self.ioctl), args: { [0, 0x5412] }) == nil)
+    }
+
+    /// Every i386 call of a name the engine translates on x86_64 is traced or notified on
+    /// i386, and so is every i386-only call that takes a path: none escapes translation.
+    @Test func everyI386PathCallIsTraced() throws {
+        let x = Architecture.x86_64, i = Architecture.i386
+        let prog = try TraceFilter.program(trace: SyscallTable.traced, notify: SyscallTable.notified.keys.sorted(),
+                                           refusals: nil, abis: TracedABI.all)
+        // (wait4 and waitid take no path: traced for guest tracers, which i386 programs cannot be.)
+        var names = SyscallTable.traced.compactMap { x.name(of: Int32($0)) }.filter { i.number(of: $0) != nil && !["wait4", "waitid"].contains($0) }
+        names += ["stat64", "lstat64", "fstatat64", "oldstat", "oldlstat", "chown32", "lchown32", "truncate64", "statfs64",
+                  "utimensat_time64", "umount", "socketcall", "fanotify_mark"]
+        for name in names {
+            let action = Self.run(prog, arch: i.auditArch, nr: UInt32(bitPattern: i.number(of: name) ?? -1))
+            #expect(action == Self.trace || action == Self.notify, "i386 \(name): \(String(describing: action))")
+        }
+    }
+
+    @Test func i386NumbersMapToTheEngines() {
+        let x = Architecture.x86_64, i = Architecture.i386
+        func engine(_ name: String) -> Int64? { i.number(of: name).flatMap { TracedABI.i386.engineNumber(Int64($0)) } }
+        func host(_ name: String) -> Int64? { x.number(of: name).map(Int64.init) }
+        for (i386Name, x86Name) in [("open", "open"), ("execve", "execve"), ("stat64", "stat"), ("fstatat64", "newfstatat"),
+                                     ("getuid32", "getuid"), ("setresuid32", "setresuid"), ("chown32", "chown"), ("umount", "umount2"),
+                                     ("getuid", "getuid"), ("chown", "chown"), ("stat", "stat")] {
+            #expect(engine(i386Name) != nil && engine(i386Name) == host(x86Name), "\(i386Name)")
+        }
+        // Another call on i386 under x86_64's name.
+        for name in ["fanotify_mark", "ptrace", "oldstat"] { #expect(engine(name) == nil, "\(name)") }
+        // The 16-bit ids and the old struct stat are said per call.
+        func nr(_ name: String) -> Int64 { Int64(i.number(of: name) ?? -1) }
+        #expect(TracedABI.i386.narrowIds.contains(nr("getuid")) && TracedABI.i386.narrowIds.contains(nr("chown")))
+        #expect(!TracedABI.i386.narrowIds.contains(nr("getuid32")) && !TracedABI.i386.narrowIds.contains(nr("chown32")))
+        #expect(TracedABI.i386.layout(.stat, call: nr("stat64")) == .stat64 && TracedABI.i386.layout(.stat, call: nr("stat")) == .compatStat)
+        #expect(TracedABI.host.layout(.stat, call: 4) == .stat && TracedABI.i386.layout(.statx, call: nr("statx")) == .statx)
+    }
+    #endif
 
     struct RefusalCase: Sendable, CustomTestStringConvertible {
         let name: String

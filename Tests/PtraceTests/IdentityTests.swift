@@ -201,6 +201,30 @@ import Testing
         #expect(StatLayout.u32(statx, 128) == 259 && StatLayout.u32(statx, 132) == 300)
     }
 
+    /// i386's layouts from the host's struct stat, as the kernel's cp_stat64 and
+    /// cp_compat_stat write them; numbers that do not fit the old one are EOVERFLOW (nil).
+    @Test("i386's struct stat64 and struct stat from the host's, read and rewritten")
+    func i386Layouts() throws {
+        var host = [UInt8](repeating: 0, count: 144)
+        StatLayout.put64(&host, 0, 2049); StatLayout.put64(&host, 8, 42); StatLayout.put64(&host, 16, 3)  // dev, ino, nlink
+        StatLayout.put32(&host, 24, 0o100640); StatLayout.put32(&host, 28, 1000); StatLayout.put32(&host, 32, 70000)
+        StatLayout.put64(&host, 48, 12); StatLayout.put64(&host, 88, 1_700_000_000)  // size, mtime
+        let s64 = try #require(StatLayout.stat64.converted(fromStat: host))
+        #expect(s64.count == 96)
+        #expect(StatLayout.stat64.read(s64) == StatFields(key: key, mode: 0o100640, uid: 1000, gid: 70000, rdev: 0))
+        #expect(StatLayout.u32(s64, 20) == 3 && StatLayout.u64(s64, 44) == 12 && StatLayout.u32(s64, 72) == 1_700_000_000)
+        let old = try #require(StatLayout.compatStat.converted(fromStat: host))
+        #expect(old.count == 64)
+        // A gid above 16 bits shows as 65534, as the kernel shows it.
+        #expect(StatLayout.compatStat.read(old) == StatFields(key: key, mode: 0o100640, uid: 1000, gid: 65534, rdev: 0))
+        #expect(StatLayout.u16(old, 10) == 3 && StatLayout.u32(old, 20) == 12 && StatLayout.u32(old, 40) == 1_700_000_000)
+        var written = s64
+        StatLayout.stat64.write(StatFields(key: key, mode: 0o100600, uid: 0, gid: 0, rdev: 0), into: &written)
+        #expect(StatLayout.stat64.read(written)?.uid == 0 && StatLayout.stat64.read(written)?.mode == 0o100600)
+        StatLayout.put64(&host, 8, 1 << 32)  // an inode number beyond 32 bits
+        #expect(StatLayout.compatStat.converted(fromStat: host) == nil)
+    }
+
     @Test("makedev as glibc encodes it", arguments: [(UInt32(8), UInt32(1), UInt64(0x801)), (259, 300, 0x11_032c), (4096, 0, 0x1000_0000_0000)])
     func devices(major: UInt32, minor: UInt32, dev: UInt64) {
         #expect(makeDevice(major: major, minor: minor) == dev)

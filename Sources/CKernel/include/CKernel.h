@@ -123,6 +123,13 @@ uint64_t ck_reg_sp(const struct ck_regs *r);
 void ck_reg_set_sp(struct ck_regs *r, uint64_t v);
 // Bytes below the stack pointer the ABI lets leaf code use (x86_64: 128).
 int ck_red_zone(void);
+// The i386 compat ABI of an x86_64 tracee (int $0x80, 32-bit programs): its arguments in
+// ebx, ecx, edx, esi, edi, ebp (the low halves of user_regs_struct's rbx...rbp), read and
+// written 32 bits wide as the kernel reads them; elsewhere these fall back to ck_reg_arg.
+uint64_t ck_reg_compat_arg(const struct ck_regs *r, int i);
+void ck_reg_set_compat_arg(struct ck_regs *r, int i, uint64_t v);
+// The code segment selector (x86_64: 0x23 while 32-bit code runs, 0x33 for 64-bit); 0 elsewhere.
+uint64_t ck_reg_code_segment(const struct ck_regs *r);
 // Forward burrow's signals to `pid` from a handler (async-signal-safe: kill only). The
 // command is never in burrow's process group, so a terminal's signals burrow got (Ctrl-C
 // while burrow is in the foreground) did not reach it: they are forwarded too.

@@ -105,12 +105,14 @@ public enum PtraceEngine {
         var jobs = JobControl(newSession: spec.process.newSession)
         defer { jobs.takeBack() }
         launch.foregroundTerminal = jobs.handOver
-        guard let abi = SyscallTable.abi else { throw Failure("the ptrace engine has no system-call table for this machine") }
+        guard SyscallTable.abi != nil else { throw Failure("the ptrace engine has no system-call table for this machine") }
+        // The ABIs whose calls are translated (x86_64 and its i386 compat ABI); others are refused.
+        let abis = TracedABI.all
         // An untraced child (CLONE_UNTRACED) and io_uring are refused, and terminal injection (TIOCSTI,
         // TIOCLINUX) unless allowed: in the filter, or at the tracer's stops where the
         // kernel takes no filter.
         let refusals = TraceFilter.Refusals(
-            TraceFilter.outOfReach + (spec.security.allowTerminalInjection ? [] : [TerminalInjection.rule]), abi: abi)
+            TraceFilter.outOfReach + (spec.security.allowTerminalInjection ? [] : [TerminalInjection.rule]), abis: abis.map(\.architecture))
         launch.shellFallback = spec.process.commandLookup.shellFallback
         let traced = Array(Set(SyscallTable.traced + (emulator?.traced ?? []))).sorted()
         // Preferred: the queries go to the listener instead (Syscalls/Notified.swift).
@@ -121,7 +123,7 @@ public enum PtraceEngine {
         Trace.Memory.noteFallback = { log.step($0) }
         Trace.Memory.probe()
         do throws(SeccompError) {
-            let programs = try TraceFilter.programs(trace: traced, notify: notified, refusals: refusals, abi: abi)
+            let programs = try TraceFilter.programs(trace: traced, notify: notified, refusals: refusals, abis: abis)
             if Trace.Memory.reachableWhileRunning {
                 launch.notifyFilter = programs.withListener.map { ($0.code, $0.jt, $0.jf, $0.k) }
             } else {

@@ -8,41 +8,48 @@ enum TraceFilter {
     /// `trace`: stop the tracee for the tracer (SECCOMP_RET_TRACE); `notify`: wait for the
     /// supervisor's answer on the listener (SECCOMP_RET_USER_NOTIF): no ptrace stop, so they
     /// cost a fraction of a traced call; a call in both lists is notified. Numbers are the
-    /// engine's (`SyscallTable`), turned into `abi`'s names for the compiler. Other ABIs
-    /// (i386's int 0x80, x32) get ENOSYS: their path calls would escape translation.
-    static func filter(trace: [Int64], notify: [Int64] = [], refusals: Refusals?, abi: Architecture) throws(SeccompError) -> SeccompFilter {
-        func rules(_ numbers: [Int64], _ action: SeccompAction) throws(SeccompError) -> [SeccompRule] {
+    /// engine's (`SyscallTable`), turned into each ABI's names for the compiler: each ABI's
+    /// rules apply to it alone (i386's `stat` is not x86_64's), with its own calls
+    /// (`TracedABI.ownGroups`, socketcall...) traced. Other ABIs (x32, and i386 when it is
+    /// not in `abis`) get ENOSYS: their path calls would escape translation.
+    static func filter(trace: [Int64], notify: [Int64] = [], refusals: Refusals?, abis: [TracedABI]) throws(SeccompError) -> SeccompFilter {
+        func rules(_ numbers: [Int64], _ action: SeccompAction, _ abi: Architecture) throws(SeccompError) -> [SeccompRule] {
             var out: [SeccompRule] = []
             for nr in numbers {
                 guard let n = Int32(exactly: nr), let name = abi.name(of: n) else {
                     throw SeccompError("seccomp: system call \(nr) of the ptrace engine's table has no name on \(abi.rawValue)")
                 }
-                out.append(SeccompRule(name, action))
+                out.append(SeccompRule(name, action, only: [abi]))
             }
             return out
         }
         let notified = Set(notify)
         // The compiler tests the calls in the order of their first rule: the path calls
         // first, the refusals (clone's flags, ioctl's request) after them.
-        let all = try rules(notify, .userNotify) + rules(trace.filter { !notified.contains($0) }, .trace(0))
-            + (refusals?.rules ?? [])
+        var all: [SeccompRule] = []
+        for abi in abis {
+            let notifiedHere = abi.numbers(ofEngine: notify, own: false).filter { abi.ownGroups[$0] == nil }
+            let tracedHere = Set(abi.numbers(ofEngine: trace.filter { !notified.contains($0) })).subtracting(notifiedHere).sorted()
+            all += try rules(notifiedHere, .userNotify, abi.architecture) + rules(tracedHere, .trace(0), abi.architecture)
+        }
+        all += refusals?.rules ?? []
         return SeccompFilter(
-            defaultAction: .allow, rules: all, architectures: [abi],
+            defaultAction: .allow, rules: all, architectures: abis.map(\.architecture),
             x32Action: .errno(SeccompErrno.ENOSYS), otherArchitectureAction: .errno(SeccompErrno.ENOSYS))
     }
 
-    static func program(trace: [Int64], notify: [Int64] = [], refusals: Refusals?, abi: Architecture) throws(SeccompError) -> [BPFInstruction] {
-        try filter(trace: trace, notify: notify, refusals: refusals, abi: abi).compile()
+    static func program(trace: [Int64], notify: [Int64] = [], refusals: Refusals?, abis: [TracedABI]) throws(SeccompError) -> [BPFInstruction] {
+        try filter(trace: trace, notify: notify, refusals: refusals, abis: abis).compile()
     }
 
     /// The two programs the command's process tries: with the listener, and without it
     /// (every path call traced) where the kernel refuses the listener.
-    static func programs(trace: [Int64], notify: [Int64], refusals: Refusals?, abi: Architecture) throws(SeccompError)
+    static func programs(trace: [Int64], notify: [Int64], refusals: Refusals?, abis: [TracedABI]) throws(SeccompError)
         -> (withListener: [BPFInstruction], traceOnly: [BPFInstruction]) {
-        let withListener = try filter(trace: trace, notify: notify, refusals: refusals, abi: abi)
+        let withListener = try filter(trace: trace, notify: notify, refusals: refusals, abis: abis)
         // The same rules, the notified ones traced instead.
         var traceOnly = withListener
-        traceOnly.rules = withListener.rules.map { $0.action == .userNotify ? SeccompRule($0.syscall, where: $0.conditions, .trace(0)) : $0 }
+        traceOnly.rules = withListener.rules.map { $0.action == .userNotify ? SeccompRule($0.syscall, where: $0.conditions, .trace(0), only: $0.only) : $0 }
         return (try withListener.compile(), try traceOnly.compile())
     }
 
@@ -70,15 +77,18 @@ enum TraceFilter {
         private let filter: SeccompFilter
         private let numbers: Set<Int64>
 
-        init(_ rules: [SeccompRule], abi: Architecture) {
+        init(_ rules: [SeccompRule], abis: [Architecture]) {
             self.rules = rules
-            filter = SeccompFilter(defaultAction: .allow, rules: rules, architectures: [abi])
-            numbers = Set(rules.compactMap { abi.number(of: $0.syscall).map(Int64.init) })
+            filter = SeccompFilter(defaultAction: .allow, rules: rules, architectures: abis)
+            numbers = Set(abis.flatMap { abi in rules.compactMap { $0.number(on: abi).map { Self.key(abi, Int64($0)) } } })
         }
 
-        /// The errno the filter would answer this call with, nil if it would let it run.
-        func errno(nr: Int64, args: () -> [UInt64]) -> UInt16? {
-            guard numbers.contains(nr), let abi = filter.architectures.first else { return nil }
+        private static func key(_ abi: Architecture, _ nr: Int64) -> Int64 { Int64(abi.auditArch) << 32 | (nr & 0xFFFF_FFFF) }
+
+        /// The errno the filter would answer this call (of ABI `arch`, the first one's by
+        /// default) with, nil if it would let it run.
+        func errno(arch: Architecture? = nil, nr: Int64, args: () -> [UInt64]) -> UInt16? {
+            guard let abi = arch ?? filter.architectures.first, numbers.contains(Self.key(abi, nr)) else { return nil }
             guard case .errno(let e) = filter.verdict(arch: abi.auditArch, nr: Int32(truncatingIfNeeded: nr), args: args()) else {
                 return nil
             }

@@ -1,4 +1,5 @@
 import BurrowKernel
+import BurrowSeccomp
 import BurrowSpec
 import Glibc
 import SystemPackage
@@ -150,14 +151,16 @@ final class Tracer {
 
     /// The caller's pid cannot be reused while this runs: only this loop reaps tracees.
     private func answer(_ r: SeccompNotify.Request) {
-        let nr = Int64(r.nr)
         let t = tracee(r.pid)
-        t.call = nr
         let answer: NotifyAnswer
-        if let call = notified[nr] {
-            answer = notified(call, t, Trace.Registers(syscall: nr, args: r.args))
+        // The ABI as the kernel decoded the call (an i386 one is answered by its x86_64
+        // name's entry); a call the supervisor does not know is refused, never let through.
+        if let abi = TracedABI.of(arch: r.arch), let nr = abi.engineNumber(Int64(r.nr)), let call = notified[nr] {
+            t.call = nr
+            answer = notified(call, t, Trace.Registers(syscall: Int64(r.nr), args: r.args, compat: abi.compat))
         } else {
-            answer = .proceed
+            t.call = -1
+            answer = .error(.noFunction)
         }
         restoreModes(t)
         switch answer {
@@ -337,19 +340,33 @@ final class Tracer {
 
     func enter(_ t: Tracee) {
         guard var regs = Trace.registers(t.pid) else { return }
-        let nr = regs.syscall
+        // The call's ABI, as the kernel decoded it (64-bit code may use `int $0x80`); before
+        // Linux 5.3, from the code segment.
+        let arch = Trace.syscallInfo(t.pid)?.arch
+        regs.compat = arch.map { $0 == Architecture.i386.auditArch } ?? regs.runs32BitCode
+        let abi = TracedABI.of(compat: regs.compat)
+        if arch.map({ $0 != abi.architecture.auditArch }) == true || (!abi.compat && regs.syscall > 0 && regs.syscall & Int64(SeccompFilter.x32Bit) != 0) {
+            // An ABI without a table (x32, where no filter refused it): not run. (-1: a call
+            // a guest tracer skipped.)
+            skip(t, &regs, -Int64(Errno.noFunction.rawValue))
+            return
+        }
+        // The engine's number for this call (its x86_64 name's); -1 for one it has none for.
+        let nr = abi.engineNumber(regs.syscall) ?? -1
         t.call = nr
         let invalidates = SyscallTable.invalidatesCaches(nr, flags: regs.arg(2))
         if invalidates { cacheGeneration &+= 1 }
         var result: EnterResult
-        if let call = emulator?.calls[nr] {
+        if let group = abi.ownGroups[regs.syscall] {
+            result = enter(group, t, regs)
+        } else if let call = emulator?.calls[nr] {
             result = emulatedEnter(call, t, regs)
         } else if let group = SyscallTable.group(nr) {
             result = enter(group, t, regs)
         } else if nr == SyscallTable.seccompSyscall && !filterActive && t.pid == command && !initialExecDone {
             // Our own filter going in: watch its result.
             result = .rewrite(regs, exit: .restore)
-        } else if !filterActive, let e = refusals?.errno(nr: nr, args: { (0..<6).map { regs.arg($0) } }) {
+        } else if !filterActive, let e = refusals?.errno(arch: abi.architecture, nr: regs.syscall, args: { (0..<6).map { regs.arg($0) } }) {
             // The kernel took no filter: every call stops here, and what the filter would
             // have refused is refused now.
             result = .fail(Errno(rawValue: Int32(e)))
@@ -400,12 +417,14 @@ final class Tracer {
         t.execTarget = nil
         guard let p = t.pending else { return }
         t.pending = nil
-        if SyscallTable.invalidatesCaches(p.original.syscall, flags: p.original.arg(2)) { cacheGeneration &+= 1 }
-        guard let now = Trace.registers(t.pid) else { return }
-        callEnded(t, call: p.original.syscall, result: now.result)
+        let call = engineCall(p.original)
+        if SyscallTable.invalidatesCaches(call, flags: p.original.arg(2)) { cacheGeneration &+= 1 }
+        guard var now = Trace.registers(t.pid) else { return }
+        now.compat = p.original.compat
+        callEnded(t, call: call, result: now.result)
         var regs = p.original
         regs.result = now.result
-        if p.original.syscall == SyscallTable.seccompSyscall, t.pid == command {
+        if call == SyscallTable.seccompSyscall, t.pid == command {
             let withListener = p.original.arg(1) & Self.newListener != 0
             if now.result >= 0 {
                 filterActive = true
@@ -430,6 +449,13 @@ final class Tracer {
     }
 
     static let newListener: UInt64 = 1 << 3  // SECCOMP_FILTER_FLAG_NEW_LISTENER
+
+    /// The ABI of the call `regs` hold (TracedABI).
+    func abi(_ regs: Trace.Registers) -> TracedABI { TracedABI.of(compat: regs.compat) }
+
+    /// The engine's number of the call `regs` hold (its x86_64 name's); -1 for one the
+    /// engine's tables do not describe.
+    func engineCall(_ regs: Trace.Registers) -> Int64 { abi(regs).engineNumber(regs.syscall) ?? -1 }
 
     /// The command's filter went in with a listener, which it sends over `listenerSocket`
     /// right after (pidfd_getfd would need Linux 5.6, and Docker's profile denies it): take
@@ -465,7 +491,7 @@ final class Tracer {
         Proc.kill(command, SIGKILL)
     }
 
-    private func enter(_ group: SyscallGroup, _ t: Tracee, _ regs: Trace.Registers) -> EnterResult {
+    func enter(_ group: SyscallGroup, _ t: Tracee, _ regs: Trace.Registers) -> EnterResult {
         switch group {
         case .paths(let args): return pathsEnter(t, regs, args)
         case .readlink(let arg, let buffer, let size): return readlinkEnter(t, regs, arg, buffer: buffer, size: size)
@@ -476,6 +502,7 @@ final class Tracer {
             guard regs.arg(addr) != 0, regs.arg(length) != 0, let size = Trace.read(t.pid, at: regs.arg(length), count: 4) else { return .allow }
             let buffer = Int(size.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
             return .rewrite(regs, exit: .socketName(address: regs.arg(addr), length: regs.arg(length), buffer: buffer))
+        case .socketCall: return socketCallEnter(t, regs)
         case .chroot: return chrootEnter(t, regs)
         case .refused: return .fail(.notPermitted)
         case .ptrace: return guestPtraceEnter(t, regs)

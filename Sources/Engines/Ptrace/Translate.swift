@@ -177,15 +177,20 @@ extension Tracer {
 struct Scratch {
     let pid: pid_t
     var cursor: UInt64
+    /// The highest address the call's pointers can hold (i386: 32 bits; `int $0x80` from
+    /// 64-bit code may have its stack above them).
+    let limit: UInt64
 
     init(pid: pid_t, regs: Trace.Registers) {
         self.pid = pid
         cursor = regs.stackPointer &- Trace.Registers.redZone
+        limit = regs.addressLimit
     }
 
     /// Writes `bytes` and returns their address in the tracee, or nil.
     mutating func push(_ bytes: [UInt8]) -> UInt64? {
         cursor = (cursor &- UInt64(bytes.count)) & ~15
+        guard cursor <= limit, limit - cursor >= UInt64(bytes.count) else { return nil }
         return Trace.write(pid, at: cursor, bytes) ? cursor : nil
     }
 

@@ -162,12 +162,26 @@ struct OwnershipTable: Equatable, Sendable {
     }
 }
 
-/// The layouts of the stat results the kernel writes (x86_64 `struct stat`, `struct statx`).
+/// The layouts of the stat results the kernel writes (x86_64 `struct stat`, `struct statx`;
+/// i386's `struct stat64` of stat64, lstat64, fstat64 and fstatat64, and its `struct stat` of
+/// stat, lstat and fstat: 32-bit numbers, 16-bit mode and owners).
 enum StatLayout: Equatable, Sendable {
     case stat
     case statx
+    case stat64
+    case compatStat
 
-    var size: Int { self == .stat ? 144 : 256 }
+    var size: Int {
+        switch self {
+        case .stat: return 144
+        case .statx: return 256
+        case .stat64: return 96
+        case .compatStat: return 64
+        }
+    }
+
+    /// The id a 16-bit field shows for `id` (the kernel's high2lowuid: overflowuid 65534).
+    static func narrowId(_ id: UInt32) -> UInt32 { id > 0xFFFF ? 65534 : id }
 
     static func u16(_ b: [UInt8], _ o: Int) -> UInt32 { UInt32(b[o]) | UInt32(b[o + 1]) << 8 }
     static func u32(_ b: [UInt8], _ o: Int) -> UInt32 { u16(b, o) | u16(b, o + 2) << 16 }
@@ -190,6 +204,53 @@ enum StatLayout: Equatable, Sendable {
             return StatFields(key: FileKey(dev: dev, ino: Self.u64(b, 32)), mode: Self.u16(b, 28),
                               uid: Self.u32(b, 20), gid: Self.u32(b, 24),
                               rdev: makeDevice(major: Self.u32(b, 128), minor: Self.u32(b, 132)))
+        case .stat64:
+            return StatFields(key: FileKey(dev: Self.u64(b, 0), ino: Self.u64(b, 88)), mode: Self.u32(b, 16),
+                              uid: Self.u32(b, 24), gid: Self.u32(b, 28), rdev: Self.u64(b, 32))
+        case .compatStat:
+            return StatFields(key: FileKey(dev: UInt64(Self.u32(b, 0)), ino: UInt64(Self.u32(b, 4))), mode: Self.u16(b, 8),
+                              uid: Self.u16(b, 12), gid: Self.u16(b, 14), rdev: UInt64(Self.u32(b, 16)))
+        }
+    }
+
+    /// A host `struct stat` (x86_64's, as `.stat` lays it out) in this layout, as the kernel's
+    /// cp_stat64 and cp_compat_stat write it for an i386 caller; nil where a number does not
+    /// fit (the kernel's EOVERFLOW), and for statx (the kernel's own either way).
+    func converted(fromStat b: [UInt8]) -> [UInt8]? {
+        guard b.count >= Self.stat.size else { return nil }
+        switch self {
+        case .stat: return b
+        case .statx: return nil
+        case .compatStat:
+            let dev = Self.u64(b, 0), ino = Self.u64(b, 8), nlink = Self.u64(b, 16), rdev = Self.u64(b, 40), length = Self.u64(b, 48)
+            guard dev <= 0xFFFF_FFFF, ino <= 0xFFFF_FFFF, nlink <= 0xFFFF, rdev <= 0xFFFF_FFFF, length <= 0x7FFF_FFFF else { return nil }
+            var out = [UInt8](repeating: 0, count: size)
+            Self.put32(&out, 0, UInt32(dev)); Self.put32(&out, 4, UInt32(ino))
+            Self.put16(&out, 8, Self.u32(b, 24)); Self.put16(&out, 10, UInt32(nlink))  // st_mode, st_nlink
+            Self.put16(&out, 12, Self.narrowId(Self.u32(b, 28))); Self.put16(&out, 14, Self.narrowId(Self.u32(b, 32)))
+            Self.put32(&out, 16, UInt32(rdev)); Self.put32(&out, 20, UInt32(length))
+            Self.put32(&out, 24, Self.u32(b, 56)); Self.put32(&out, 28, Self.u32(b, 64))  // st_blksize, st_blocks
+            for (i, from) in [72, 80, 88, 96, 104, 112].enumerated() {  // st_[amc]time and their nsec
+                Self.put32(&out, 32 + 4 * i, Self.u32(b, from))
+            }
+            return out
+        case .stat64:
+            var out = [UInt8](repeating: 0, count: size)
+            let ino = Self.u64(b, 8)
+            Self.put64(&out, 0, Self.u64(b, 0))  // st_dev
+            Self.put32(&out, 12, UInt32(truncatingIfNeeded: ino))  // __st_ino
+            Self.put32(&out, 16, Self.u32(b, 24))  // st_mode
+            Self.put32(&out, 20, Self.u32(b, 16))  // st_nlink
+            Self.put32(&out, 24, Self.u32(b, 28)); Self.put32(&out, 28, Self.u32(b, 32))  // st_uid, st_gid
+            Self.put64(&out, 32, Self.u64(b, 40))  // st_rdev
+            Self.put64(&out, 44, Self.u64(b, 48))  // st_size
+            Self.put32(&out, 52, Self.u32(b, 56))  // st_blksize
+            Self.put64(&out, 56, Self.u64(b, 64))  // st_blocks
+            for (i, from) in [72, 80, 88, 96, 104, 112].enumerated() {  // st_[amc]time and their nsec
+                Self.put32(&out, 64 + 4 * i, Self.u32(b, from))
+            }
+            Self.put64(&out, 88, ino)  // st_ino
+            return out
         }
     }
 
@@ -202,6 +263,11 @@ enum StatLayout: Equatable, Sendable {
             Self.put16(&b, 28, s.mode); Self.put32(&b, 20, s.uid); Self.put32(&b, 24, s.gid)
             let (major, minor) = deviceNumbers(s.rdev)
             Self.put32(&b, 128, major); Self.put32(&b, 132, minor)
+        case .stat64:
+            Self.put32(&b, 16, s.mode); Self.put32(&b, 24, s.uid); Self.put32(&b, 28, s.gid); Self.put64(&b, 32, s.rdev)
+        case .compatStat:
+            Self.put16(&b, 8, s.mode); Self.put16(&b, 12, Self.narrowId(s.uid)); Self.put16(&b, 14, Self.narrowId(s.gid))
+            Self.put32(&b, 16, UInt32(truncatingIfNeeded: s.rdev))
         }
     }
 }

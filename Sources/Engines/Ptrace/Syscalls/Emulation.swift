@@ -28,11 +28,11 @@ extension Tracer {
         } else {
             guard q.target?.matches(elfHeader: head) == true else { return nil }
         }
-        guard let old = argv ?? readArgv(t, regs.arg(argvArg)) else { return nil }
+        guard let old = argv ?? readArgv(t, regs.arg(argvArg), pointerSize: regs.pointerSize) else { return nil }
         var items: [ArgItem] = [.new(q.program)]
         var environment: [ArgItem]?
         if q.prootStyle {
-            guard let env = readEnvironment(t, regs.arg(argvArg + 1)) else { return nil }
+            guard let env = readEnvironment(t, regs.arg(argvArg + 1), pointerSize: regs.pointerSize) else { return nil }
             let (passed, kept) = emulator.passLoaderVariables(env)
             // QEMU itself is a host program: the host's libraries, not the guest's variables.
             environment = kept.map { .existing($0.pointer) } + [.new(emulator.hostLibraryVariable(is32Bit: false))]
@@ -47,7 +47,7 @@ extension Tracer {
     /// given back to a guest program it starts); nil when nothing changes.
     func hostProgramEnvironment(_ t: Tracee, _ regs: Trace.Registers, head: [UInt8], argvArg: Int) -> [ArgItem]? {
         guard let emulator, let q = emulator.qemu, q.prootStyle, head.count > 4,
-              let env = readEnvironment(t, regs.arg(argvArg + 1)) else { return nil }
+              let env = readEnvironment(t, regs.arg(argvArg + 1), pointerSize: regs.pointerSize) else { return nil }
         let variable = emulator.hostLibraryVariable(is32Bit: head[4] == 1)
         var out: [ArgItem] = []
         var found = false
@@ -62,8 +62,8 @@ extension Tracer {
     }
 
     /// The tracee's environment array: each entry's pointer and text.
-    func readEnvironment(_ t: Tracee, _ address: UInt64) -> [(pointer: UInt64, text: String)]? {
-        guard let pointers = readArgv(t, address) else { return nil }
+    func readEnvironment(_ t: Tracee, _ address: UInt64, pointerSize: Int = 8) -> [(pointer: UInt64, text: String)]? {
+        guard let pointers = readArgv(t, address, pointerSize: pointerSize) else { return nil }
         var out: [(UInt64, String)] = []
         for p in pointers {
             guard case .existing(let at) = p, let bytes = try? Trace.readString(t.pid, at: at, limit: 1 << 17).get() else { return nil }
@@ -142,33 +142,37 @@ extension Emulator {
         }
         let hideVDSO = uname != nil
         guard !values.isEmpty || hideVDSO || appendsRandomVector, var regs = Trace.registers(t.pid) else { return }
+        // An i386 program's stack holds 4-byte words.
+        let size = regs.runs32BitCode ? 4 : 8
+        let w = UInt64(size)
         var at = regs.stackPointer
         func word(_ address: UInt64) -> UInt64? {
-            guard let b = Trace.read(t.pid, at: address, count: 8) else { return nil }
-            return b.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+            guard let b = Trace.read(t.pid, at: address, count: size) else { return nil }
+            return size == 4 ? UInt64(b.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }) : b.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
         }
+        func bytes(_ v: UInt64) -> [UInt8] { Array(withUnsafeBytes(of: v.littleEndian, Array.init).prefix(size)) }
         guard let argc = word(at), argc < 1 << 20 else { return }
-        at += 8 * (argc + 2)  // argc, argv[], NULL
+        at += w * (argc + 2)  // argc, argv[], NULL
         var n = 0
-        while let w = word(at), w != 0, n < 1 << 20 { at += 8; n += 1 }
-        at += 8  // envp's NULL
+        while let v = word(at), v != 0, n < 1 << 20 { at += w; n += 1 }
+        at += w  // envp's NULL
         var random: UInt64?
         for _ in 0..<64 {
             guard let type = word(at), type != 0 else { break }
-            if let v = values[type] { _ = Trace.write(t.pid, at: at + 8, withUnsafeBytes(of: v.littleEndian, Array.init)) }
+            if let v = values[type] { _ = Trace.write(t.pid, at: at + w, bytes(v)) }
             if hideVDSO, type == Self.atSysinfoEHDR {
-                _ = Trace.write(t.pid, at: at, withUnsafeBytes(of: Self.atIgnore.littleEndian, Array.init) + [UInt8](repeating: 0, count: 8))
+                _ = Trace.write(t.pid, at: at, bytes(Self.atIgnore) + bytes(0))
             }
-            if type == Self.atRandom { random = word(at + 8) }
-            at += 16
+            if type == Self.atRandom { random = word(at + w) }
+            at += 2 * w
         }
         // PROOT_FORCE_KOMPAT: one more AT_RANDOM before AT_NULL. Everything from argc to
         // there moves down one pair (the stack pointer with it; 16 bytes keep the ABI's
         // alignment); the strings above stay where argv and envp point.
-        guard appendsRandomVector, let random, word(at) == 0 else { return }
+        guard appendsRandomVector, size == 8, let random, word(at) == 0 else { return }
         let start = regs.stackPointer
         guard let block = Trace.read(t.pid, at: start, count: Int(at - start)) else { return }
-        let pair = withUnsafeBytes(of: Self.atRandom.littleEndian, Array.init) + withUnsafeBytes(of: random.littleEndian, Array.init)
+        let pair = bytes(Self.atRandom) + bytes(random)
         let end = [UInt8](repeating: 0, count: 16)  // AT_NULL
         guard Trace.write(t.pid, at: start - 16, block + pair + end) else { return }
         regs.stackPointer = start - 16

@@ -96,7 +96,7 @@ extension Tracer {
             // The file whose set-id bits count: the kernel's last one, a script's interpreter.
             setIDFile = readable
             if let (interp, arg) = ExecFormat.shebang(head) {
-                let old = items ?? readArgv(t, regs.arg(argvArg))
+                let old = items ?? readArgv(t, regs.arg(argvArg), pointerSize: regs.pointerSize)
                 guard let old else { return .fail(.badAddress) }
                 items = [.new(interp)] + (arg.map { [.new($0)] } ?? []) + [.new(String(decoding: given, as: UTF8.self))] + old.dropFirst()
                 given = Array(interp.utf8)
@@ -133,7 +133,7 @@ extension Tracer {
                 }
                 if sameOnHost(Array(interp.utf8), loader, t) { break }
                 kernelAlone = false
-                let old = items ?? readArgv(t, regs.arg(argvArg))
+                let old = items ?? readArgv(t, regs.arg(argvArg), pointerSize: regs.pointerSize)
                 guard let old else { return .fail(.badAddress) }
                 items = [.new(interp), .new("--argv0"), old.first ?? .new(program.description), .new(program.description)] + old.dropFirst()
                 tr = loader
@@ -160,9 +160,9 @@ extension Tracer {
                     guard let x = scratch.push(string: s) else { return .fail(.argListTooLong) }
                     p = x
                 }
-                pointers += withUnsafeBytes(of: p.littleEndian, Array.init)
+                pointers += withUnsafeBytes(of: p.littleEndian, Array.init).prefix(regs.pointerSize)
             }
-            pointers += [UInt8](repeating: 0, count: 8)
+            pointers += [UInt8](repeating: 0, count: regs.pointerSize)
             guard let arrayAddress = scratch.push(pointers) else { return .fail(.argListTooLong) }
             new.setArg(arg, arrayAddress)
         }
@@ -184,17 +184,19 @@ extension Tracer {
         return (try? Files.realPath(text)) == tr.host
     }
 
-    /// The tracee's argv pointers (not the strings), up to the NULL.
-    func readArgv(_ t: Tracee, _ address: UInt64) -> [ArgItem]? {
+    /// The tracee's argv pointers (not the strings), up to the NULL; `pointerSize` 4 for
+    /// an i386 caller's array.
+    func readArgv(_ t: Tracee, _ address: UInt64, pointerSize: Int = 8) -> [ArgItem]? {
         guard address != 0 else { return [] }
         var out: [ArgItem] = []
         var at = address
         while out.count < 1 << 20 {
-            guard let b = Trace.read(t.pid, at: at, count: 8) else { return nil }
-            let p = b.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+            guard let b = Trace.read(t.pid, at: at, count: pointerSize) else { return nil }
+            let p = pointerSize == 4 ? UInt64(b.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
+                : b.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
             if p == 0 { return out }
             out.append(.existing(p))
-            at += 8
+            at += UInt64(pointerSize)
         }
         return nil
     }

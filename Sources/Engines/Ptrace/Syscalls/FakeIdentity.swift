@@ -57,10 +57,10 @@ extension Tracer {
 
     func emulatedEnter(_ call: EmulatedCall, _ t: Tracee, _ regs: Trace.Registers) -> EnterResult {
         switch call {
-        case .ids(let c): return idsEnter(c, t, regs)
+        case .ids(let c): return idsEnter(c, t, regs, narrow: abi(regs).narrowIds.contains(regs.syscall))
         case .stat(let buffer, let layout):
-            if layout == .stat, let answered = statEnter(t, regs, buffer: regs.arg(buffer)) { return answered }
-            return translated(t, regs, exit: .stat(buffer: regs.arg(buffer), layout: layout))
+            if layout == .stat, !regs.compat, let answered = statEnter(t, regs, buffer: regs.arg(buffer)) { return answered }
+            return translated(t, regs, exit: .stat(buffer: regs.arg(buffer), layout: abi(regs).layout(layout, call: regs.syscall)))
         case .uname:
             return .rewrite(regs, exit: .emulated(.uname(buffer: regs.arg(0))))
         case .setUname(let field): return setUnameEnter(t, regs, field: field)
@@ -68,7 +68,11 @@ extension Tracer {
         case .setxattr:
             guard credentials(t).privileged else { return translated(t, regs, exit: nil) }
             return translated(t, regs, exit: .rootMay)
-        case .chown(let file, let uid, let gid): return chownEnter(t, regs, file, uid: regs.arg(uid), gid: regs.arg(gid))
+        case .chown(let file, let uid, let gid):
+            // i386's 16-bit chown: 0xffff keeps the id, as -1 does.
+            let narrow = abi(regs).narrowIds.contains(regs.syscall)
+            func id(_ i: Int) -> UInt64 { narrow ? UInt64(Self.widened(UInt32(truncatingIfNeeded: regs.arg(i)))) : regs.arg(i) }
+            return chownEnter(t, regs, file, uid: id(uid), gid: id(gid))
         case .chmod(let file, let mode): return chmodEnter(t, regs, file, mode: UInt32(truncatingIfNeeded: regs.arg(mode)))
         case .mknod(let a, let mode, let dev): return mknodEnter(t, regs, a, modeArg: mode, devArg: dev)
         case .mkdir(let a, let mode): return mkdirEnter(t, regs, a, modeArg: mode)
@@ -140,7 +144,7 @@ extension Tracer {
     /// Path arguments translated as for any path call, with `exit` asked for.
     private func translated(_ t: Tracee, _ regs: Trace.Registers, exit: EmulatedExit?, change: ((inout Trace.Registers) -> Void)? = nil) -> EnterResult {
         var r: EnterResult = .allow
-        if case .paths(let args)? = SyscallTable.group(regs.syscall) { r = pathsEnter(t, regs, args) }
+        if case .paths(let args)? = SyscallTable.group(engineCall(regs)) { r = pathsEnter(t, regs, args) }
         var new: Trace.Registers
         switch r {
         case .allow: new = regs
@@ -155,9 +159,19 @@ extension Tracer {
 
     // MARK: ids
 
-    private func idsEnter(_ call: IdCall, _ t: Tracee, _ regs: Trace.Registers) -> EnterResult {
+    /// A 16-bit id as the kernel widens it (low2highuid): 0xffff is -1, "unchanged".
+    static func widened(_ id: UInt32) -> UInt32 { id & 0xFFFF == 0xFFFF ? Credentials.keep : id & 0xFFFF }
+
+    /// `narrow`: i386's 16-bit calls (getuid, setresuid, getgroups...): ids in and out are
+    /// 16 bits wide, those above shown as 65534 (the kernel's overflowuid).
+    private func idsEnter(_ call: IdCall, _ t: Tracee, _ regs: Trace.Registers, narrow: Bool = false) -> EnterResult {
         var c = credentials(t)
-        func id(_ i: Int) -> UInt32 { UInt32(truncatingIfNeeded: regs.arg(i)) }
+        func id(_ i: Int) -> UInt32 {
+            let v = UInt32(truncatingIfNeeded: regs.arg(i))
+            return narrow ? Self.widened(v) : v
+        }
+        func shown(_ v: UInt32) -> UInt32 { narrow ? StatLayout.narrowId(v) : v }
+        func bytes(_ v: UInt32) -> [UInt8] { Array(withUnsafeBytes(of: shown(v).littleEndian, Array.init).prefix(narrow ? 2 : 4)) }
         func store(_ e: Errno?) -> EnterResult {
             if let e { return .fail(e) }
             t.credentials = c
@@ -166,11 +180,11 @@ extension Tracer {
         switch call {
         case .get(let which, let effective):
             let x = c.triple(which)
-            return .succeed(Int64(effective ? x.e : x.r))
+            return .succeed(Int64(shown(effective ? x.e : x.r)))
         case .getRES(let which):
             let x = c.triple(which)
             for (i, v) in [x.r, x.e, x.s].enumerated() {
-                guard Trace.write(t.pid, at: regs.arg(i), withUnsafeBytes(of: v.littleEndian, Array.init)) else { return .fail(.badAddress) }
+                guard Trace.write(t.pid, at: regs.arg(i), bytes(v)) else { return .fail(.badAddress) }
             }
             return .succeed(0)
         case .getGroups:
@@ -178,8 +192,7 @@ extension Tracer {
             guard size >= 0 else { return .fail(.invalidArgument) }
             if size == 0 { return .succeed(Int64(c.groups.count)) }
             guard size >= c.groups.count else { return .fail(.invalidArgument) }
-            let bytes = c.groups.flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) }
-            guard Trace.write(t.pid, at: regs.arg(1), bytes) else { return .fail(.badAddress) }
+            guard Trace.write(t.pid, at: regs.arg(1), c.groups.flatMap(bytes)) else { return .fail(.badAddress) }
             return .succeed(Int64(c.groups.count))
         case .set(let which): return store(c.set(which, id(0)))
         case .setRE(let which): return store(c.setRE(which, real: id(0), effective: id(1)))
@@ -187,14 +200,15 @@ extension Tracer {
         case .setFS(let which):
             let old = c.setFS(which, id(0))
             t.credentials = c
-            return .succeed(Int64(old))
+            return .succeed(Int64(shown(old)))
         case .setGroups:
             let count = Int(Int32(truncatingIfNeeded: regs.arg(0)))
             guard count >= 0, count <= Credentials.maxGroups else { return .fail(.invalidArgument) }
             var list: [UInt32] = []
             if count > 0 {
-                guard let b = Trace.read(t.pid, at: regs.arg(1), count: 4 * count) else { return .fail(.badAddress) }
-                list = (0..<count).map { StatLayout.u32(b, 4 * $0) }
+                let size = narrow ? 2 : 4
+                guard let b = Trace.read(t.pid, at: regs.arg(1), count: size * count) else { return .fail(.badAddress) }
+                list = (0..<count).map { narrow ? Self.widened(StatLayout.u16(b, 2 * $0)) : StatLayout.u32(b, 4 * $0) }
             }
             return store(c.setGroups(list))
         }
@@ -238,7 +252,7 @@ extension Tracer {
     private func statEnter(_ t: Tracee, _ regs: Trace.Registers, buffer: UInt64) -> EnterResult? {
         guard let emulator else { return nil }
         let file: FileArg
-        switch regs.syscall {
+        switch engineCall(regs) {
         case 5: file = .fd(0)
         case 4: file = .path(PathArg(path: 0, follow: .always))
         case 6: file = .path(PathArg(path: 0, follow: .never))
@@ -410,7 +424,7 @@ extension Tracer {
     private func removeEnter(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg) -> EnterResult {
         guard let emulator, !emulator.table.entries.isEmpty else { return translated(t, regs, exit: nil) }
         // renameat2 with RENAME_EXCHANGE keeps both files.
-        if regs.syscall == 316, regs.arg(4) & 2 != 0 { return translated(t, regs, exit: nil) }
+        if engineCall(regs) == 316, regs.arg(4) & 2 != 0 { return translated(t, regs, exit: nil) }
         guard case .success(let target) = hostFile(t, regs, .path(a)),
               let st = try? Files.stat(target.path, at: AT_FDCWD, follow: false),
               emulator.table[key(st)] != nil,

@@ -27,11 +27,11 @@ extension Tracer {
     func notified(_ call: NotifiedCall, _ t: Tracee, _ regs: Trace.Registers) -> NotifyAnswer {
         switch call {
         case .stat(let a, let buffer, let layout, let flags, let mask):
-            return statNotified(t, regs, a, buffer: regs.arg(buffer), layout: layout,
+            return statNotified(t, regs, a, buffer: regs.arg(buffer), layout: abi(regs).layout(layout, call: regs.syscall),
                                 flags: flags.map { regs.arg($0) } ?? 0, mask: mask.map { UInt32(truncatingIfNeeded: regs.arg($0)) })
         case .fstat(let fd, let buffer):
             let n = Int32(truncatingIfNeeded: regs.arg(fd))
-            return statHost(t, "/proc/\(t.pid)/fd/\(n)", follow: true, buffer: regs.arg(buffer), layout: .stat, flags: 0,
+            return statHost(t, "/proc/\(t.pid)/fd/\(n)", follow: true, buffer: regs.arg(buffer), layout: abi(regs).layout(.stat, call: regs.syscall), flags: 0,
                             mask: nil, missing: .badFileDescriptor)
         case .access(let a, let mode, let flags):
             return accessNotified(t, regs, a, mode: Int32(truncatingIfNeeded: regs.arg(mode)),
@@ -106,10 +106,12 @@ extension Tracer {
         let kept = Int32(truncatingIfNeeded: flags) & (layout == .statx ? 0x800 | 0x6000 : 0x800)
         var bytes: [UInt8]
         switch layout {
-        case .stat:
+        case .stat, .stat64, .compatStat:
             var st = stat()
             guard fstatat(Tracer.atFDCWD, host, &st, noFollow | kept) == 0 else { return failure(errno, missing) }
-            bytes = withUnsafeBytes(of: &st) { Array($0) }
+            // An i386 caller's struct stat64 or struct stat, from the host's.
+            guard let b = layout.converted(fromStat: withUnsafeBytes(of: &st) { Array($0) }) else { return .error(Errno(rawValue: EOVERFLOW)) }
+            bytes = b
         case .statx:
             switch Files.statxBytes(host, flags: noFollow | kept, mask: mask ?? 0) {
             case .success(let b): bytes = b

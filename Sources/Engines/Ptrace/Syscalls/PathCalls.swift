@@ -40,7 +40,7 @@ extension Tracer {
             case .failure(let e): return .fail(e)
             }
             if writes(a.writes, t, regs), bindings.isReadOnly(tr.guest) { return .fail(.readOnlyFileSystem) }
-            if regs.syscall == SyscallTable.chdir { t.chdirTarget = tr.guest }
+            if engineCall(regs) == SyscallTable.chdir { t.chdirTarget = tr.guest }
             guard tr.changed else { continue }
             guard let address = scratch.push(string: tr.host) else { return .fail(.badAddress) }
             new.setArg(a.path, address)

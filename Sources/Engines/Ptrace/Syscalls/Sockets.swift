@@ -61,6 +61,39 @@ extension Tracer {
         _ = Trace.write(t.pid, at: length, withUnsafeBytes(of: UInt32(named.count).littleEndian, Array.init))
     }
 
+    /// i386's socketcall(call, args): the calls that carry a socket address are handled as
+    /// their own system calls would be, on a copy of the argument array (32-bit words)
+    /// pushed below the stack; the others run as they are.
+    func socketCallEnter(_ t: Tracee, _ regs: Trace.Registers) -> EnterResult {
+        // SYS_BIND, SYS_CONNECT; SYS_ACCEPT, SYS_GETSOCKNAME, SYS_GETPEERNAME, SYS_ACCEPT4
+        // (linux/net.h): each with its count of arguments.
+        let addressCalls: [UInt64: Int] = [2: 3, 3: 3], nameCalls: [UInt64: Int] = [5: 3, 6: 3, 7: 3, 18: 4]
+        let call = regs.arg(0)
+        guard let count = addressCalls[call] ?? nameCalls[call] else { return .allow }
+        let size = regs.pointerSize
+        guard let words = Trace.read(t.pid, at: regs.arg(1), count: count * size) else { return .fail(.badAddress) }
+        // The arguments as if they were the call's own registers.
+        var direct = regs
+        for i in 0..<count {
+            let w = words[(i * size)..<((i + 1) * size)].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            direct.setArg(i, w)
+        }
+        if nameCalls[call] != nil {
+            return enter(.socketName(addr: 1, length: 2), t, direct).replacingRegisters(regs)
+        }
+        let result = socketEnter(t, direct, addr: 1, length: 2)
+        guard case .rewrite(let changed, let exit) = result else { return result }
+        var array: [UInt8] = []
+        for i in 0..<count { array += withUnsafeBytes(of: changed.arg(i).littleEndian, Array.init).prefix(size) }
+        // Below what socketEnter pushed.
+        var scratch = Scratch(pid: t.pid, regs: regs)
+        scratch.cursor = min(scratch.cursor, changed.arg(1))
+        guard let p = scratch.push(array) else { return .fail(.badAddress) }
+        var new = regs
+        new.setArg(1, p)
+        return .rewrite(new, exit: exit)
+    }
+
     func chrootEnter(_ t: Tracee, _ regs: Trace.Registers) -> EnterResult {
         guard let path = try? Trace.readString(t.pid, at: regs.arg(0)).get() else { return .fail(.badAddress) }
         // Under faked ids, only a faked root may (as PRoot's -0 and -i have it).
@@ -70,5 +103,14 @@ extension Tracer {
         case .success: return .fail(.notPermitted)
         case .failure(let e): return .fail(e)
         }
+    }
+}
+
+extension EnterResult {
+    /// A result decided on other registers (socketcall's unpacked arguments), the call's own
+    /// registers kept where it is run.
+    func replacingRegisters(_ regs: Trace.Registers) -> EnterResult {
+        if case .rewrite(_, let exit) = self { return .rewrite(regs, exit: exit) }
+        return self
     }
 }

@@ -60,6 +60,9 @@ enum SyscallGroup: Equatable, Sendable {
     /// getsockname, getpeername, accept, accept4: a unix socket's host path written back
     /// (`length`: the argument pointing to the socklen_t) is turned into the guest's.
     case socketName(addr: Int, length: Int)
+    /// i386's socketcall: bind, connect, getsockname, getpeername, accept and accept4 with
+    /// their arguments in an array in memory (Sockets.swift).
+    case socketCall
     /// chroot: to the guest's `/` it succeeds and changes nothing; elsewhere EPERM.
     case chroot
     /// mount, umount2, pivot_root...: refused with EPERM (as for an unprivileged user).
@@ -92,7 +95,8 @@ enum SyscallTable {
     static let oNoFollow: UInt64 = 0o400000
 
     #if arch(x86_64)
-    /// The ABI these numbers are of, which the seccomp filter covers (AUDIT_ARCH_X86_64).
+    /// The ABI these numbers are of (AUDIT_ARCH_X86_64): the engine's numbers, to which
+    /// the calls of the other ABI the filter covers (i386) are mapped by name (TracedABI).
     static let abi: Architecture? = .x86_64
     static let seccompSyscall: Int64 = 317
     static let table: [Int64: SyscallGroup] = {
