@@ -166,11 +166,9 @@ struct Sandbox {
         let launcher = Launcher(spec: spec, maps: maps, seccomp: seccomp, pidSocket: channels.pidCommand, callerMask: callerMask,
                                 foregroundTerminal: foregroundTerminal)
         let command: pid_t
-        var started = false
         do {
             let (pid, failure) = try Proc.launch(launcher.request)
             command = pid
-            started = failure == nil
             if let f = failure {
                 let subject = f.candidate.map { "\(f.step) \($0)" } ?? f.step
                 // Not found: looked for inside the rootfs (the init's / by now), not on the host.
@@ -184,14 +182,12 @@ struct Sandbox {
         Files.close(channels.errorWrite)
         Files.close(channels.pidCommand)
         Files.close(foregroundTerminal)
-        watch(command, started: started, responder: responder, isPID1: isPID1, children: children)
+        watch(command, responder: responder, isPID1: isPID1, children: children)
     }
 
     /// The init's loop: reap, forward signals, tell the supervisor when the command stops,
     /// and end the sandbox with the command.
-    /// `started`: the command's exec succeeded (its status is the command's, not a failure
-    /// the error pipe carries).
-    private func watch(_ command: pid_t, started: Bool, responder: pid_t, isPID1: Bool, children: Int32) -> Never {
+    private func watch(_ command: pid_t, responder: pid_t, isPID1: Bool, children: Int32) -> Never {
         var responderAlive = responder > 0
         var commandExit: Proc.Exit?
         var lastExit = Proc.LastExit()
@@ -219,7 +215,8 @@ struct Sandbox {
                     if pid == command {
                         commandExit = exit
                         // Its status goes to the caller now; the rest runs on (Background).
-                        if spec.process.leftovers == .leftRunning, started {
+                        // (The supervisor knows whether it ran at all: the error pipe.)
+                        if spec.process.leftovers == .leftRunning {
                             _ = Glibc.write(channels.jobEventsWrite, [JobEvent.commandExited, UInt8(truncatingIfNeeded: exit.status)], 2)
                         }
                     }

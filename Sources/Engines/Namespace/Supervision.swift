@@ -100,6 +100,11 @@ struct Supervision {
     private mutating func jobEvent(_ byte: UInt8) {
         if exitStatusNext {
             exitStatusNext = false
+            // What the set-up or the exec wrote is all there is by now: a command that
+            // never ran has no status to announce (its failure is burrow's, said at the end).
+            message += Files.readAvailable(errorPipe).bytes
+            commandStarted()
+            guard failure == nil else { return }
             // The command's status goes to burrow's caller now; the terminal with it.
             jobs.takeBack()
             Background.commandExited(Int32(byte))
