@@ -574,6 +574,35 @@ extension Files {
         return .success(buf[..<n].map { UInt8(bitPattern: $0) })
     }
 
+    /// getxattr(2) (`follow`) or lgetxattr(2) of `name`, into a buffer of `size` bytes (0:
+    /// only the value's length, as the call itself does): the length and the bytes, or the
+    /// errno (for answering a tracee's call on the translated path).
+    public static func extendedAttribute(_ path: String, name: [UInt8], size: Int, follow: Bool) -> Result<(Int, [UInt8]), Errno> {
+        var key = name
+        key.append(0)
+        var buf = [UInt8](repeating: 0, count: size)
+        let n = key.withUnsafeBufferPointer { k in
+            buf.withUnsafeMutableBytes { b in
+                k.withMemoryRebound(to: CChar.self) { k in
+                    follow ? getxattr(path, k.baseAddress, size == 0 ? nil : b.baseAddress, size)
+                           : lgetxattr(path, k.baseAddress, size == 0 ? nil : b.baseAddress, size)
+                }
+            }
+        }
+        guard n >= 0 else { return .failure(Errno(rawValue: Glibc.errno)) }
+        return .success((n, size == 0 ? [] : Array(buf[..<n])))
+    }
+
+    /// listxattr(2) (`follow`) or llistxattr(2), as `extendedAttribute`.
+    public static func extendedAttributeNames(_ path: String, size: Int, follow: Bool) -> Result<(Int, [UInt8]), Errno> {
+        var buf = [CChar](repeating: 0, count: size)
+        let n = buf.withUnsafeMutableBufferPointer { b in
+            follow ? listxattr(path, size == 0 ? nil : b.baseAddress, size) : llistxattr(path, size == 0 ? nil : b.baseAddress, size)
+        }
+        guard n >= 0 else { return .failure(Errno(rawValue: Glibc.errno)) }
+        return .success((n, size == 0 ? [] : buf[..<n].map { UInt8(bitPattern: $0) }))
+    }
+
     /// statx(2) into a raw `struct statx` (256 bytes), or the errno.
     public static func statxBytes(_ path: String, flags: Int32, mask: UInt32) -> Result<[UInt8], Errno> {
         var buf = [UInt8](repeating: 0, count: 256)

@@ -40,6 +40,23 @@ struct BothEnginesTests {
                         "sockname=/tmp/a-much-longer-name-for-the-socket len=41", "peername=/tmp/a-much-longer-name-for-the-socket len=41"])
     }
 
+    /// The ptrace engine answers getxattr, lgetxattr and listxattr itself (seccomp user
+    /// notification), on the translated path: the link's text is a guest path that names
+    /// nothing on the host.
+    @Test("Extended attributes: getxattr follows a guest symlink, lgetxattr does not; sizes and errors as the kernel's",
+          arguments: Engine.allCases)
+    func extendedAttributes(_ engine: Engine) async throws {
+        let probe = try #require(SysProbe.path())
+        let w = makeTempDir(owner: testUser)
+        defer { w.remove() }
+        writeFile(w.sub("f"), "", owner: testUser)
+        #expect(symlink("/run/f", w.sub("link")) == 0)
+        let r = await burrow(engine: engine, ["--bind", w.path, "/run", "--tmpfs", "/tmp", "--ro-bind", probe, "/tmp/sysprobe", rootfs]
+            + ["/tmp/sysprobe", "xattr=/run/f:/run/link"])
+        expectSuccess(r)
+        expectLines(r, ["xattr size=2 value=v1(2) followed=v1 own=ENODATA small=ERANGE missing=ENODATA listed=1"])
+    }
+
     // Each path is used once before the change and once after, by the same names: a cache
     // that missed the change would answer the second from the first.
     @Test("The guest renames directories and puts symlinks where they were: paths follow at once (the ptrace engine's caches)",

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <linux/filter.h>
+#include <sys/xattr.h>  // getxattr and the like, which Glibc does not export
 
 // Namespaces and root
 int ck_unshare(int flags);

@@ -52,6 +52,8 @@ final class Tracer {
     var cacheGeneration: UInt64 = 0
     /// Paths below a binding's root met with no symlink (FastPath.swift), as of a generation.
     var knownPlain: (generation: UInt64, paths: Set<String>) = (0, [])
+    /// Each binding's guest path as byte components (for the absolute fast path).
+    let bindingComponents: [[[UInt8]]]
     /// Directories by host path (FastPath.swift), as of a generation.
     var knownDirectories: (generation: UInt64, byHost: [String: WorkingDirectory]) = (0, [:])
 
@@ -67,6 +69,7 @@ final class Tracer {
         self.lastToExit = lastToExit
         self.bindings = bindings
         self.canonicalizer = Canonicalizer(bindings: bindings)
+        bindingComponents = bindings.entries.map { $0.guest.components.map { Array($0.utf8) } }
         self.tree = tree
         self.command = command
         self.keepChildren = keepChildren

@@ -24,6 +24,14 @@ struct Translation {
         relative = (base, components)
     }
 
+    /// A host path found without canonicalising: the guest path is `components` below
+    /// `base`, made only if asked for.
+    init(host: String, base: GuestPath, components: [ArraySlice<UInt8>]) {
+        self.host = host
+        changed = true
+        relative = (base, components)
+    }
+
     var guest: GuestPath {
         if let known { return known }
         guard let relative else { return .root }
@@ -44,6 +52,10 @@ extension Tracer {
         }
         if scope == .guest, let fast = fastTranslation(t, path, text: text, dirfd: dirfd, follow: follow) {
             if emulator?.appliesModes == true, let dir = directory(t, dirfd) { openUp(t, dir.host + "/" + fast.host) }
+            return .success(fast)
+        }
+        if scope == .guest, let fast = absoluteTranslation(path, follow: follow) {
+            if emulator?.appliesModes == true { openUp(t, fast.host) }
             return .success(fast)
         }
         var base = GuestPath.root

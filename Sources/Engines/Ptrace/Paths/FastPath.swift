@@ -39,7 +39,7 @@ extension Tracer {
     /// Paths found to exist are remembered until the guest renames or removes something
     /// (`cacheGeneration`); a missing one is asked again, as it may appear as a symlink.
     func plainDirectories(binding: Int, _ path: [UInt8]) -> Bool {
-        if knownPlain.generation != cacheGeneration || knownPlain.paths.count > 8192 {
+        if knownPlain.generation != cacheGeneration || knownPlain.paths.count > 32768 {
             knownPlain = (cacheGeneration, [])
         }
         // A String hashes its bytes in one go (and a short one needs no allocation).
@@ -123,5 +123,79 @@ extension Tracer {
             guard plainDirectories(binding: cwd.binding, rel) else { return nil }
         }
         return Translation(unchanged: text, base: cwd.guest, components: components)
+    }
+
+    /// The translation of an absolute `path` that has no `.` or `..` component, lies outside
+    /// /proc, and meets no symlink on the way (as far as it is followed) in any binding it
+    /// goes through: the binding's host path and the rest of the bytes, with no
+    /// canonicalisation. The same probes as the canonicaliser's, one per binding crossed,
+    /// cached as the relative fast path's are. nil when the canonicaliser must decide.
+    func absoluteTranslation(_ path: [UInt8], follow: Bool) -> Translation? {
+        let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
+        guard path.first == slash else { return nil }
+        // The components, as ranges of `path`; `//` adds none.
+        var ranges: [Range<Int>] = []
+        ranges.reserveCapacity(16)
+        var start = 1
+        for i in 1...path.count where i == path.count || path[i] == slash {
+            if i > start {
+                if path[start] == dot && (i - start == 1 || (i - start == 2 && path[start + 1] == dot)) { return nil }
+                ranges.append(start..<i)
+            }
+            start = i + 1
+        }
+        let n = ranges.count
+        guard n > 0 else { return nil }
+        // The bindings this path goes into (Bindings.locate's rule: the deepest, the later
+        // at equal depth), as (index, depth of its guest path).
+        var entered: [(binding: Int, depth: Int)] = []
+        for (b, guest) in bindingComponents.enumerated() where b > 0 && guest.count <= n {
+            var same = true
+            for (k, c) in guest.enumerated() where !path[ranges[k]].elementsEqual(c) {
+                same = false
+                break
+            }
+            if same {
+                if bindings[b].kind == .proc { return nil }
+                entered.append((b, guest.count))
+            }
+        }
+        func binding(coveringFirst k: Int) -> (binding: Int, depth: Int) {
+            var best = (binding: 0, depth: 0)
+            for e in entered where e.depth <= k && e.depth >= best.depth { best = e }
+            return best
+        }
+        // Every component walked through as a directory (and the last one, when followed)
+        // must be a plain one of its binding; a bind's destination itself is not looked at
+        // (the bind stands in for it).
+        let trailingSlash = path.last == slash
+        let probed = follow || trailingSlash ? n : n - 1
+        var run = binding(coveringFirst: 0), runEnd = -1
+        func runIsPlain() -> Bool {
+            guard runEnd >= run.depth else { return true }
+            guard tree.anchors[run.binding] >= 0 else { return false }
+            return plainDirectories(binding: run.binding, Array(path[ranges[run.depth].lowerBound..<ranges[runEnd].upperBound]))
+        }
+        for i in 0..<probed {
+            let b = binding(coveringFirst: i + 1)
+            if b.binding != run.binding {
+                guard runIsPlain() else { return nil }
+                run = b
+                runEnd = -1
+            } else {
+                runEnd = i
+            }
+        }
+        guard runIsPlain() else { return nil }
+        let last = binding(coveringFirst: n)
+        let base = bindings[last.binding].host
+        var host = base == "/" ? "" : base
+        if last.depth < n {
+            host += "/" + String(decoding: path[ranges[last.depth].lowerBound...], as: UTF8.self)
+        } else if trailingSlash || host.isEmpty {
+            host += "/"
+        }
+        guard host.utf8.count < 4096 else { return nil }
+        return Translation(host: host, base: .root, components: ranges.map { path[$0] })
     }
 }

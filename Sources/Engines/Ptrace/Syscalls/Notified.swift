@@ -38,6 +38,10 @@ extension Tracer {
                                   flags: Int32(truncatingIfNeeded: flags.map { regs.arg($0) } ?? 0))
         case .readlink(let a, let buffer, let size):
             return readlinkNotified(t, regs, a, buffer: regs.arg(buffer), size: Int(truncatingIfNeeded: regs.arg(size)))
+        case .getxattr(let a, let name, let value, let size):
+            return xattrNotified(t, regs, a, name: regs.arg(name), buffer: regs.arg(value), size: regs.arg(size))
+        case .listxattr(let a, let list, let size):
+            return xattrNotified(t, regs, a, name: nil, buffer: regs.arg(list), size: regs.arg(size))
         }
     }
 
@@ -180,5 +184,42 @@ extension Tracer {
         }
         if underProc, let guest = guestLinkText(out) { out = Array(guest.prefix(size)) }
         return Trace.write(t.pid, at: buffer, out) ? .value(Int64(out.count)) : .error(.badAddress)
+    }
+
+    /// getxattr and lgetxattr (`name`: the attribute's address), listxattr and llistxattr
+    /// (`name` nil): run here on the translated host path, the value written to the tracee.
+    private func xattrNotified(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, name: UInt64?, buffer: UInt64,
+                               size: UInt64) -> NotifyAnswer {
+        let follow = follows(a.follow, t, regs)
+        let tr: Translation
+        switch argument(t, regs, a, follow: follow) {
+        case .failure(let e): return .error(e)
+        case .success(nil): return .proceed  // ENOENT from the kernel
+        case .success(let x?): tr = x
+        }
+        if !tr.changed && t.openedModes.isEmpty { return .proceed }
+        let host = hostPath(t, tr, dirfd: Tracer.atFDCWD, follow: follow)
+        // As the kernel does: a larger buffer is cut to XATTR_SIZE_MAX.
+        let room = Int(min(size, 65536))
+        let got: Result<(Int, [UInt8]), Errno>
+        if let name {
+            // XATTR_NAME_MAX: a longer (or empty) name is ERANGE.
+            let key: [UInt8]
+            switch Trace.readString(t.pid, at: name, limit: 255) {
+            case .success(let k): key = k
+            case .failure(.fileNameTooLong): return .error(.outOfRange)
+            case .failure(let e): return .error(e)
+            }
+            if key.isEmpty { return .error(.outOfRange) }
+            got = Files.extendedAttribute(host, name: key, size: room, follow: follow)
+        } else {
+            got = Files.extendedAttributeNames(host, size: room, follow: follow)
+        }
+        switch got {
+        case .failure(let e): return .error(e)
+        case .success(let (n, bytes)):
+            guard Trace.write(t.pid, at: buffer, bytes) else { return .error(.badAddress) }
+            return .value(Int64(n))
+        }
     }
 }
