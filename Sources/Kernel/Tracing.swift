@@ -207,7 +207,8 @@ public enum Trace {
             var out: [UInt8] = []
             var addr = address
             while out.count <= limit {
-                let toPageEnd = Int(4096 - (addr & 4095))
+                // Most paths are short: a first read of up to 256 bytes copies less.
+                let toPageEnd = min(Int(4096 - (addr & 4095)), out.isEmpty ? 256 : 4096)
                 let n = Memory.read(pid, UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(chunk)[..<toPageEnd]), at: addr)
                 if n <= 0 { return .failure(.badAddress) }
                 let got = UnsafeBufferPointer(rebasing: chunk[..<n])
@@ -219,6 +220,27 @@ public enum Trace {
                 addr += UInt64(n)
             }
             return .failure(.fileNameTooLong)
+        }
+    }
+
+    /// Two strings (a path and an attribute's name), as two `readString`s, but in one
+    /// process_vm_readv where both end within their first 256 bytes.
+    public static func readStrings(_ pid: pid_t, at first: UInt64, _ second: UInt64, limits: (Int, Int))
+        -> Result<([UInt8], [UInt8]), Errno> {
+        if Memory.reading == .processVM, first != 0, second != 0 {
+            let n1 = min(256, Int(4096 - (first & 4095))), n2 = min(256, Int(4096 - (second & 4095)))
+            let both = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { buf -> ([UInt8], [UInt8])? in
+                guard ck_vm_read2(pid, buf.baseAddress, n1, first, n2, second) == n1 + n2 else { return nil }
+                let a = UnsafeBufferPointer(rebasing: buf[..<n1]), b = UnsafeBufferPointer(rebasing: buf[n1..<(n1 + n2)])
+                guard let i = a.firstIndex(of: 0), let j = b.firstIndex(of: 0), i - a.startIndex <= limits.0,
+                      j - b.startIndex <= limits.1 else { return nil }
+                return (Array(a[..<i]), Array(b[..<j]))
+            }
+            if let both { return .success(both) }
+        }
+        switch readString(pid, at: first, limit: limits.0) {
+        case .failure(let e): return .failure(e)
+        case .success(let a): return readString(pid, at: second, limit: limits.1).map { (a, $0) }
         }
     }
 

@@ -51,7 +51,7 @@ final class Tracer {
     /// fast path cached before is looked up again.
     var cacheGeneration: UInt64 = 0
     /// Paths below a binding's root met with no symlink (FastPath.swift), as of a generation.
-    var knownPlain: (generation: UInt64, paths: Set<String>) = (0, [])
+    var knownPlain: (generation: UInt64, paths: Set<PlainKey>) = (0, [])
     /// Each binding's guest path as byte components (for the absolute fast path).
     let bindingComponents: [[[UInt8]]]
     /// Directories by host path (FastPath.swift), as of a generation.

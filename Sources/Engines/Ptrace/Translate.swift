@@ -8,6 +8,10 @@ struct Translation {
     var host: String
     /// False when the tracee's own (relative) path already names the right host file.
     var changed: Bool
+    /// Set by the fast paths for a path whose last component is not followed: the whole
+    /// path as the symlink-free cache would know it, once a stat shows that last component
+    /// is no symlink (the directories before it are known to be plain).
+    var wholePath: PlainKey?
     private var known: GuestPath?
     /// The fast path's guest path, made only if asked for: its directory and components.
     private var relative: (base: GuestPath, components: [ArraySlice<UInt8>])?
@@ -22,6 +26,13 @@ struct Translation {
         self.host = host
         changed = false
         relative = (base, components)
+    }
+
+    /// A bare name the kernel resolves from the tracee's directory as the guest would
+    /// (Tracer.kernelResolvesAlone): left as it is, its guest path not known here.
+    init(unchangedName name: [UInt8]) {
+        host = String(decoding: name, as: UTF8.self)
+        changed = false
     }
 
     /// A host path found without canonicalising: the guest path is `components` below
@@ -132,6 +143,8 @@ extension Tracer {
     /// `followLast: false` (lstat, readlink): /proc/self itself is then the symlink, which
     /// looks the same from every process.
     func inTracee(_ host: String, _ t: Tracee, followLast: Bool = true) -> String {
+        // Most paths are not below /proc: no work for them (this runs for every answered call).
+        guard host.utf8.starts(with: "/proc/s".utf8) || host.utf8.starts(with: "/proc/t".utf8) else { return host }
         for (name, replacement) in [("/proc/self", "/proc/\(t.pid)"), ("/proc/thread-self", "/proc/\(t.pid)/task/\(t.pid)")]
         where (host == name && followLast) || host.hasPrefix(name + "/") {
             return replacement + host.dropFirst(name.count)

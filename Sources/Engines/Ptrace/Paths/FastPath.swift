@@ -39,20 +39,39 @@ extension Tracer {
     /// Paths found to exist are remembered until the guest renames or removes something
     /// (`cacheGeneration`); a missing one is asked again, as it may appear as a symlink.
     func plainDirectories(binding: Int, _ path: [UInt8]) -> Bool {
-        if knownPlain.generation != cacheGeneration || knownPlain.paths.count > 32768 {
-            knownPlain = (cacheGeneration, [])
-        }
-        // A String hashes its bytes in one go (and a short one needs no allocation).
-        let text = String(decoding: path, as: UTF8.self)
-        let key = binding == 0 ? text : "\(binding):" + text
-        if knownPlain.paths.contains(key) { return true }
-        switch Files.probeNoSymlinks(text, at: tree.anchors[binding]) {
+        let key = PlainKey(binding: binding, path: path)
+        if knownPlainIsCurrent, knownPlain.paths.contains(key) { return true }
+        switch Files.probeNoSymlinks(String(decoding: path, as: UTF8.self), at: tree.anchors[binding]) {
         case .symlinkOnTheWay: return false
         case .noSymlink: return true
         case .found:
-            knownPlain.paths.insert(key)
+            rememberPlain(key)
             return true
         }
+    }
+
+    /// Records a path found to exist with no symlink on the way, its last component
+    /// included (a probe, or a stat that did not follow it and saw no symlink).
+    func rememberPlain(_ key: PlainKey) {
+        if !knownPlainIsCurrent || knownPlain.paths.count > 32768 { knownPlain = (cacheGeneration, []) }
+        knownPlain.paths.insert(key)
+    }
+
+    private var knownPlainIsCurrent: Bool { knownPlain.generation == cacheGeneration }
+
+    /// Whether the kernel, resolving `path` from the tracee's own directory (its cwd or the
+    /// call's dirfd), finds what the guest would, with nothing looked up, not even that
+    /// directory: a bare name (one component, not `.` or `..`) whose symlink, if it is one,
+    /// is not followed, and that no bind ends with (the bind would stand in for it), while
+    /// nothing about the file is faked. A directory outside the guest's tree is the
+    /// kernel's to resolve in any case; in /proc the tracee's own view is the right one.
+    func kernelResolvesAlone(_ path: [UInt8], follow: Bool, _ t: Tracee) -> Bool {
+        guard !follow, let first = path.first, emulator?.initialCredentials == nil, t.openedModes.isEmpty else { return false }
+        let dot = UInt8(ascii: ".")
+        if first == dot && (path.count == 1 || (path.count == 2 && path[1] == dot)) { return false }
+        guard !path.contains(UInt8(ascii: "/")) else { return false }
+        for guest in bindingComponents.dropFirst() where guest.last.map({ $0 == path }) ?? false { return false }
+        return true
     }
 
     /// The cached working directory of `t`, read again when the cache is stale; nil when it
@@ -117,12 +136,18 @@ extension Tracer {
         let endsInDot = path.last == dot && (path.count == 1 || path[path.count - 2] == slash)
         let probeAll = follow || path.last == slash || endsInDot
         let probed = probeAll ? components[...] : components.dropLast()
+        var rel = cwd.belowAnchor
+        for c in probed { rel.append(slash); rel += c }
         if !probed.isEmpty {
-            var rel = cwd.belowAnchor
-            for c in probed { rel.append(slash); rel += c }
             guard plainDirectories(binding: cwd.binding, rel) else { return nil }
         }
-        return Translation(unchanged: text, base: cwd.guest, components: components)
+        var tr = Translation(unchanged: text, base: cwd.guest, components: components)
+        if !probeAll, let last = components.last {
+            rel.append(slash)
+            rel += last
+            tr.wholePath = PlainKey(binding: cwd.binding, path: rel)
+        }
+        return tr
     }
 
     /// The translation of an absolute `path` that has no `.` or `..` component, lies outside
@@ -196,6 +221,22 @@ extension Tracer {
             host += "/"
         }
         guard host.utf8.count < 4096 else { return nil }
-        return Translation(host: host, base: .root, components: ranges.map { path[$0] })
+        var tr = Translation(host: host, base: .root, components: ranges.map { path[$0] })
+        if !follow, !trailingSlash, last.depth < n {
+            tr.wholePath = PlainKey(binding: last.binding, path: Array(path[ranges[last.depth].lowerBound...]))
+        }
+        return tr
+    }
+}
+
+/// A path below a binding's root, as the symlink-free cache knows it.
+struct PlainKey: Hashable {
+    var binding: Int
+    var path: [UInt8]
+
+    // The bytes in one go (an array hashes element by element).
+    func hash(into h: inout Hasher) {
+        h.combine(binding)
+        path.withUnsafeBytes { h.combine(bytes: $0) }
     }
 }

@@ -48,15 +48,23 @@ extension Tracer {
     private var fakesIds: Bool { emulator?.initialCredentials != nil }
 
     /// The tracee's path argument, translated; nil path: an empty one.
-    private func argument(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, follow: Bool) -> Result<Translation?, Errno> {
+    /// `read`: the path, if it was read already. `bareNames`: the caller only needs to
+    /// know whether the path is `changed` (a bare name the kernel resolves alone is not).
+    private func argument(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, follow: Bool, read: [UInt8]? = nil,
+                          bareNames: Bool = false) -> Result<Translation?, Errno> {
         let pointer = regs.arg(a.path)
         guard pointer != 0 else { return .failure(.badAddress) }
         let path: [UInt8]
-        switch Trace.readString(t.pid, at: pointer) {
-        case .success(let p): path = p
-        case .failure(let e): return .failure(e)
+        if let read {
+            path = read
+        } else {
+            switch Trace.readString(t.pid, at: pointer) {
+            case .success(let p): path = p
+            case .failure(let e): return .failure(e)
+            }
         }
         if path.isEmpty { return .success(nil) }
+        if bareNames, kernelResolvesAlone(path, follow: follow, t) { return .success(Translation(unchangedName: path)) }
         return translate(t, path, dirfd: dirfd(a, regs), follow: follow).map(Optional.some)
     }
 
@@ -85,7 +93,8 @@ extension Tracer {
         guard regs.arg(a.path) != 0 else { return .proceed }
         let follow = follows(a.follow, t, regs)
         let host: String
-        switch argument(t, regs, a, follow: follow) {
+        var learned: PlainKey?
+        switch argument(t, regs, a, follow: follow, bareNames: true) {
         case .failure(let e): return .error(e)
         case .success(nil):
             // An empty path names the dirfd itself with AT_EMPTY_PATH (else ENOENT): the
@@ -97,14 +106,18 @@ extension Tracer {
         case .success(let tr?):
             if !tr.changed && !fakesIds { return .proceed }
             host = hostPath(t, tr, dirfd: dirfd(a, regs), follow: follow)
+            learned = tr.wholePath
         }
-        return statHost(t, host, follow: follow, buffer: buffer, layout: layout, flags: flags, mask: mask, missing: nil)
+        return statHost(t, host, follow: follow, buffer: buffer, layout: layout, flags: flags, mask: mask, missing: nil,
+                        learning: learned)
     }
 
     /// Stats `host` here and writes the result (with faked owners) to the tracee.
     /// `missing`: the errno to give instead of ENOENT (a descriptor that is not open).
+    /// `learning`: the path's key in the symlink-free cache, remembered there when the
+    /// stat (not following) shows no symlink.
     private func statHost(_ t: Tracee, _ host: String, follow: Bool, buffer: UInt64, layout: StatLayout, flags: UInt64,
-                          mask: UInt32?, missing: Errno?) -> NotifyAnswer {
+                          mask: UInt32?, missing: Errno?, learning: PlainKey? = nil) -> NotifyAnswer {
         let noFollow = follow ? 0 : AT_SYMLINK_NOFOLLOW
         // AT_NO_AUTOMOUNT (and statx's AT_STATX_* sync bits) pass through.
         let kept = Int32(truncatingIfNeeded: flags) & (layout == .statx ? 0x800 | 0x6000 : 0x800)
@@ -121,6 +134,7 @@ extension Tracer {
             }
         }
         guard bytes.count == layout.size else { return .error(.invalidArgument) }
+        if let learning, !follow, layout.isPlainFile(bytes) { rememberPlain(learning) }
         if fakesIds, let emulator, let real = layout.read(bytes) {
             let shown = emulator.table.shown(real)
             if shown != real { layout.write(shown, into: &bytes) }
@@ -191,8 +205,18 @@ extension Tracer {
     private func xattrNotified(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, name: UInt64?, buffer: UInt64,
                                size: UInt64) -> NotifyAnswer {
         let follow = follows(a.follow, t, regs)
+        // The path and the name in one read where they are short (this is what ls -l does
+        // for every file, twice).
+        var path: [UInt8]?
+        var key: [UInt8] = []
+        if let name, regs.arg(a.path) != 0 {
+            switch Trace.readStrings(t.pid, at: regs.arg(a.path), name, limits: (4096, 255)) {
+            case .success(let (p, k)): (path, key) = (p, k)
+            case .failure: break  // each read again below, for its own error
+            }
+        }
         let tr: Translation
-        switch argument(t, regs, a, follow: follow) {
+        switch argument(t, regs, a, follow: follow, read: path, bareNames: true) {
         case .failure(let e): return .error(e)
         case .success(nil): return .proceed  // ENOENT from the kernel
         case .success(let x?): tr = x
@@ -204,11 +228,12 @@ extension Tracer {
         let got: Result<(Int, [UInt8]), Errno>
         if let name {
             // XATTR_NAME_MAX: a longer (or empty) name is ERANGE.
-            let key: [UInt8]
-            switch Trace.readString(t.pid, at: name, limit: 255) {
-            case .success(let k): key = k
-            case .failure(.fileNameTooLong): return .error(.outOfRange)
-            case .failure(let e): return .error(e)
+            if path == nil {
+                switch Trace.readString(t.pid, at: name, limit: 255) {
+                case .success(let k): key = k
+                case .failure(.fileNameTooLong): return .error(.outOfRange)
+                case .failure(let e): return .error(e)
+                }
             }
             if key.isEmpty { return .error(.outOfRange) }
             got = Files.extendedAttribute(host, name: key, size: room, follow: follow)

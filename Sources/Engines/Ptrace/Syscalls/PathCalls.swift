@@ -34,8 +34,12 @@ extension Tracer {
                 scope = scoped.scope
                 scopedHow = regs.arg(how)
             }
+            let follow = follows(a.follow, t, regs)
+            // An fts walk's openat(dirfd, name, O_NOFOLLOW): nothing to look up.
+            if scopedHow == nil, !writes(a.writes, t, regs), regs.syscall != SyscallTable.chdir,
+               kernelResolvesAlone(path, follow: follow, t) { continue }
             let tr: Translation
-            switch translate(t, path, dirfd: dirfd, follow: follows(a.follow, t, regs), scope: scope) {
+            switch translate(t, path, dirfd: dirfd, follow: follow, scope: scope) {
             case .success(let x): tr = x
             case .failure(let e): return .fail(e)
             }
