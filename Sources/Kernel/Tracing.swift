@@ -562,8 +562,10 @@ extension Files {
     public enum SymlinkProbe {
         /// It exists, and no symlink was met on the way.
         case found
-        /// No symlink was met, but it could not be reached (missing, no permission).
+        /// No symlink was met, but it could not be reached (no permission, not a directory).
         case noSymlink
+        /// No symlink was met, and a component is missing (ENOENT).
+        case missing
         case symlinkOnTheWay
     }
 
@@ -576,7 +578,11 @@ extension Files {
             _ = Glibc.close(fd)
             return .found
         }
-        return Glibc.errno == ELOOP ? .symlinkOnTheWay : .noSymlink
+        switch Glibc.errno {
+        case ELOOP: return .symlinkOnTheWay
+        case ENOENT: return .missing
+        default: return .noSymlink
+        }
     }
 
     /// The target of `path` if it is a symlink, else nil.

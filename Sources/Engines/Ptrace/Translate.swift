@@ -12,6 +12,9 @@ struct Translation {
     /// path as the symlink-free cache would know it, once a stat shows that last component
     /// is no symlink (the directories before it are known to be plain).
     var wholePath: PlainKey?
+    /// Set by the fast paths when the path, followed to its end, was just found to have a
+    /// component missing: an open without O_CREAT can fail with ENOENT at once.
+    var missing = false
     private var known: GuestPath?
     /// The fast path's guest path, made only if asked for: its directory and components.
     private var relative: (base: GuestPath, components: [ArraySlice<UInt8>])?
@@ -65,7 +68,7 @@ extension Tracer {
             if emulator?.appliesModes == true, let dir = directory(t, dirfd) { openUp(t, dir.host + "/" + fast.host) }
             return .success(fast)
         }
-        if scope == .guest, let fast = absoluteTranslation(path, follow: follow) {
+        if scope == .guest, let fast = absoluteTranslation(t, path, follow: follow) {
             if emulator?.appliesModes == true { openUp(t, fast.host) }
             return .success(fast)
         }

@@ -38,15 +38,21 @@ extension Tracer {
     /// Whether `path` (below binding `binding`'s root) is met with no symlink on the way.
     /// Paths found to exist are remembered until the guest renames or removes something
     /// (`cacheGeneration`); a missing one is asked again, as it may appear as a symlink.
-    func plainDirectories(binding: Int, _ path: [UInt8]) -> Bool {
+    func plainDirectories(binding: Int, _ path: [UInt8]) -> Bool { probePlain(binding: binding, path) != .symlink }
+
+    enum PlainProbe { case plain, missing, symlink }
+
+    /// `plainDirectories`, telling apart a path with a component missing (ENOENT).
+    func probePlain(binding: Int, _ path: [UInt8]) -> PlainProbe {
         let key = PlainKey(binding: binding, path: path)
-        if knownPlainIsCurrent, knownPlain.paths.contains(key) { return true }
+        if knownPlainIsCurrent, knownPlain.paths.contains(key) { return .plain }
         switch Files.probeNoSymlinks(String(decoding: path, as: UTF8.self), at: tree.anchors[binding]) {
-        case .symlinkOnTheWay: return false
-        case .noSymlink: return true
+        case .symlinkOnTheWay: return .symlink
+        case .noSymlink: return .plain
+        case .missing: return .missing
         case .found:
             rememberPlain(key)
-            return true
+            return .plain
         }
     }
 
@@ -138,10 +144,13 @@ extension Tracer {
         let probed = probeAll ? components[...] : components.dropLast()
         var rel = cwd.belowAnchor
         for c in probed { rel.append(slash); rel += c }
+        var probe = PlainProbe.plain
         if !probed.isEmpty {
-            guard plainDirectories(binding: cwd.binding, rel) else { return nil }
+            probe = probePlain(binding: cwd.binding, rel)
+            guard probe != .symlink else { return nil }
         }
         var tr = Translation(unchanged: text, base: cwd.guest, components: components)
+        tr.missing = probeAll && probe == .missing
         if !probeAll, let last = components.last {
             rel.append(slash)
             rel += last
@@ -155,7 +164,7 @@ extension Tracer {
     /// goes through: the binding's host path and the rest of the bytes, with no
     /// canonicalisation. The same probes as the canonicaliser's, one per binding crossed,
     /// cached as the relative fast path's are. nil when the canonicaliser must decide.
-    func absoluteTranslation(_ path: [UInt8], follow: Bool) -> Translation? {
+    func absoluteTranslation(_ t: Tracee, _ path: [UInt8], follow: Bool) -> Translation? {
         let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
         guard path.first == slash else { return nil }
         // The components, as ranges of `path`; `//` adds none.
@@ -196,22 +205,26 @@ extension Tracer {
         let trailingSlash = path.last == slash
         let probed = follow || trailingSlash ? n : n - 1
         var run = binding(coveringFirst: 0), runEnd = -1
+        var lastProbe = PlainProbe.plain
         func runIsPlain() -> Bool {
+            lastProbe = .plain
             guard runEnd >= run.depth else { return true }
             guard tree.anchors[run.binding] >= 0 else { return false }
-            return plainDirectories(binding: run.binding, Array(path[ranges[run.depth].lowerBound..<ranges[runEnd].upperBound]))
+            lastProbe = probePlain(binding: run.binding, Array(path[ranges[run.depth].lowerBound..<ranges[runEnd].upperBound]))
+            return lastProbe != .symlink
         }
         for i in 0..<probed {
             let b = binding(coveringFirst: i + 1)
             if b.binding != run.binding {
-                guard runIsPlain() else { return nil }
+                guard runIsPlain() else { return resolvedTranslation(t, path, ranges, follow: follow) }
                 run = b
                 runEnd = -1
             } else {
                 runEnd = i
             }
         }
-        guard runIsPlain() else { return nil }
+        // A symlink on the way: its directory may be known (ResolvedDirectories.swift).
+        guard runIsPlain() else { return resolvedTranslation(t, path, ranges, follow: follow) }
         let last = binding(coveringFirst: n)
         let base = bindings[last.binding].host
         var host = base == "/" ? "" : base
@@ -222,6 +235,9 @@ extension Tracer {
         }
         guard host.utf8.count < 4096 else { return nil }
         var tr = Translation(host: host, base: .root, components: ranges.map { path[$0] })
+        // Only the last run's probe, and only if it took the last component: a missing
+        // component before a bind's destination is no missing path.
+        tr.missing = lastProbe == .missing && runEnd == n - 1
         if !follow, !trailingSlash, last.depth < n {
             tr.wholePath = PlainKey(binding: last.binding, path: Array(path[ranges[last.depth].lowerBound...]))
         }
