@@ -585,6 +585,15 @@ extension Files {
         }
     }
 
+    /// fstatat(dir, path, AT_SYMLINK_NOFOLLOW): whether the last component of `path` is a
+    /// symlink, for a path whose directories are known to be none (one call, not the two
+    /// of an O_PATH open and its close).
+    public static func probeLastComponent(_ path: String, at dir: Int32) -> SymlinkProbe {
+        var st = Glibc.stat()
+        guard fstatat(dir, path, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return Glibc.errno == ENOENT ? .missing : .noSymlink }
+        return st.st_mode & S_IFMT == S_IFLNK ? .symlinkOnTheWay : .found
+    }
+
     /// The target of `path` if it is a symlink, else nil.
     public static func readlinkIfSymlink(_ path: String, at dir: Int32) -> String? {
         var buf = [CChar](repeating: 0, count: 4097)

@@ -46,7 +46,13 @@ extension Tracer {
     func probePlain(binding: Int, _ path: [UInt8]) -> PlainProbe {
         let key = PlainKey(binding: binding, path: path)
         if knownPlainIsCurrent, knownPlain.paths.contains(key) { return .plain }
-        switch Files.probeNoSymlinks(String(decoding: path, as: UTF8.self), at: tree.anchors[binding]) {
+        // Its directory known plain (the usual case: a stat of a file after its directory's
+        // listing), only the last component is looked at.
+        let parentKnown = path.lastIndex(of: UInt8(ascii: "/")).map {
+            knownPlainIsCurrent && knownPlain.paths.contains(PlainKey(binding: binding, path: Array(path[..<$0])))
+        } ?? true
+        let text = String(decoding: path, as: UTF8.self), anchor = tree.anchors[binding]
+        switch parentKnown ? Files.probeLastComponent(text, at: anchor) : Files.probeNoSymlinks(text, at: anchor) {
         case .symlinkOnTheWay: return .symlink
         case .noSymlink: return .plain
         case .missing: return .missing
