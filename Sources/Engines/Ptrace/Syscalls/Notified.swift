@@ -169,18 +169,21 @@ extension Tracer {
         case .success(nil): return .proceed
         case .success(let x?): tr = x
         }
-        if let exe = procExe(t, tr.guest) {
+        // realpath(3) reads every component of every path it is given (gcc's include
+        // search): the guest path is made once here.
+        let guest = tr.guest
+        if let exe = procExe(t, guest) {
             let bytes = Array(exe.description.utf8.prefix(size))
             return Trace.write(t.pid, at: buffer, bytes) ? .value(Int64(bytes.count)) : .error(.badAddress)
         }
-        let underProc = procDestination.map { tr.guest.isWithin($0) } ?? false
-        if let own = ownProcLink(t, tr.guest) {
+        let underProc = procDestination.map { guest.isWithin($0) } ?? false
+        if underProc, let own = ownProcLink(t, guest) {
             // /proc/self itself: its text is the tracee's pid, which only the tracee's own
             // readlink (or this) gives.
             let bytes = Array(own.utf8.prefix(size))
             return Trace.write(t.pid, at: buffer, bytes) ? .value(Int64(bytes.count)) : .error(.badAddress)
         }
-        if let text = bindLinkText(t, tr, dirfd: dirfd(a, regs)) {
+        if let text = bindLinkText(t, tr, dirfd: dirfd(a, regs), guest: guest) {
             switch text {
             case .success(let b):
                 let bytes = Array(b.prefix(size))
