@@ -54,9 +54,9 @@ struct RecordingLookup: HostLookup {
 
 extension Tracer {
     /// The translation of an absolute `path` (split at `ranges`, no `.` or `..`, no trailing
-    /// `/`) whose directory is a remembered (or now resolved) one and whose last component,
-    /// if followed, is a plain file or directory of it, and no bind's destination. nil: the
-    /// canonicaliser decides.
+    /// `/`) whose directory is a remembered (or now resolved) one and whose last component is
+    /// no bind's destination; a last component that is a symlink and followed is resolved
+    /// and remembered with the whole path. nil: the canonicaliser decides.
     func resolvedTranslation(_ t: Tracee, _ path: [UInt8], _ ranges: [Range<Int>], follow: Bool) -> Translation? {
         guard ranges.count >= 2, path.last != UInt8(ascii: "/"), let last = ranges.last else { return nil }
         let key = PlainKey(binding: -1, path: Array(path[..<(last.lowerBound - 1)]))
@@ -73,7 +73,14 @@ extension Tracer {
         var probe = PlainProbe.plain
         if follow {
             probe = probePlain(binding: dir.binding, below)
-            guard probe != .symlink else { return nil }
+            if probe == .symlink {
+                // The last component is itself a symlink, followed (/bin/sh -> dash,
+                // /lib64/ld-linux-x86-64.so.2): the whole path resolved and remembered
+                // the same way.
+                guard let whole = resolvedDirectory(t, PlainKey(binding: -1, path: path)), whole.host.utf8.count < 4096
+                else { return nil }
+                return Translation(host: whole.host, guest: whole.guest, changed: true)
+            }
         }
         let host = (dir.host == "/" ? "" : dir.host) + "/" + String(decoding: name, as: UTF8.self)
         guard host.utf8.count < 4096 else { return nil }
@@ -83,8 +90,9 @@ extension Tracer {
         return tr
     }
 
-    /// The directory the guest's `key.path` names, from the cache if its symlinks still read
-    /// the same; else canonicalised now (and remembered, unless it went through /proc).
+    /// The directory (or, followed to its end, the file) the guest's `key.path` names, from
+    /// the cache if its symlinks still read the same; else canonicalised now (and
+    /// remembered, unless it went through /proc).
     private func resolvedDirectory(_ t: Tracee, _ key: PlainKey) -> ResolvedDirectory? {
         if knownResolved.generation != cacheGeneration || knownResolved.byGuest.count > 4096 {
             knownResolved = (cacheGeneration, [:])
@@ -99,8 +107,11 @@ extension Tracer {
         let log = LinkLog()
         let guest: GuestPath
         do throws(PathFailure) {
-            guest = try canonicalizer.canonical(String(decoding: key.path, as: UTF8.self), base: .root, followLast: true,
-                                                lookup: RecordingLookup(inner: TraceeLookup(tracer: self, tracee: t), log: log))
+            let trailer: Canonicalizer.Trailer
+            (guest, trailer) = try canonicalizer.resolve(String(decoding: key.path, as: UTF8.self), base: .root, followLast: true,
+                                                         lookup: RecordingLookup(inner: TraceeLookup(tracer: self, tracee: t), log: log))
+            // A link whose text ends in `/` asks for a directory: the slow path's.
+            guard trailer == .none else { return nil }
         } catch {
             return nil  // the canonicaliser says why, again, on the slow path
         }
