@@ -74,11 +74,12 @@ struct BothEnginesTests {
                         "plain", "plain", "/tmp/d/w/x", "/etc", "burrow-rootfs"])
     }
 
-    // The ptrace engine remembers directories reached through symlinks and checks those
-    // symlinks again at each use: a link replaced by a directory or a file (unlink, then
-    // mkdir or a write: neither a rename nor a new symlink) must be seen at once; so must a
-    // link into a bind, a missing file (answered ENOENT without running the open) that is
-    // then created, and absolute paths into the bind.
+    // The ptrace engine remembers directories (and files) reached through symlinks and
+    // checks those symlinks again at each use: a link replaced by a directory or a file
+    // (unlink, then mkdir or a write: neither a rename nor a new symlink) must be seen at
+    // once; so must a link into a bind, a missing file (answered ENOENT without running the
+    // open) that is then created, absolute paths into the bind, and a link whose text ends
+    // in `/` (a directory is asked for).
     @Test("Directories reached through symlinks: the link replaced by another, a directory or a file; links into a bind; missing files",
           arguments: Engine.allCases)
     func symlinkedDirectoriesReplaced(_ engine: Engine) async {
@@ -92,9 +93,12 @@ struct BothEnginesTests {
             rm -r /tmp/t/d && echo D > /tmp/t/d && cat /tmp/t/d/f 2>/dev/null || echo not-a-directory
             ln -s /run /tmp/t/r && cat /tmp/t/r/hello /run/hello && cd /tmp/t/r && cat hello
             cat /run/missing 2>/dev/null || echo missing; echo E > /run/missing && cat /run/missing /tmp/t/r/missing
+            ln -s /tmp/t/b/f /tmp/t/lf && cat /tmp/t/lf && rm /tmp/t/lf && echo G > /tmp/t/lf && cat /tmp/t/lf
+            ln -s /tmp/t/b/f/ /tmp/t/ls && (cat /tmp/t/ls 2>/dev/null || echo slash-not-a-directory)
             """))
         expectSuccess(r)
-        expectLines(r, ["A", "B", "C", "not-a-directory", "in-bind", "in-bind", "in-bind", "missing", "E", "E"])
+        expectLines(r, ["A", "B", "C", "not-a-directory", "in-bind", "in-bind", "in-bind", "missing", "E", "E",
+                        "B", "G", "slash-not-a-directory"])
         #expect(readFile(w.sub("missing")) == "E\n")
     }
 
