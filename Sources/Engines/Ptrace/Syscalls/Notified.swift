@@ -105,6 +105,8 @@ extension Tracer {
             return statHost(t, host, follow: true, buffer: buffer, layout: layout, flags: flags, mask: mask, missing: .badFileDescriptor)
         case .success(let tr?):
             if !tr.changed && !fakesIds { return .proceed }
+            // Found missing on the way here (a search along a path list): no second look.
+            if tr.missing { return .error(.noSuchFileOrDirectory) }
             host = hostPath(t, tr, dirfd: dirfd(a, regs), follow: follow)
             learned = tr.wholePath
         }
@@ -155,6 +157,7 @@ extension Tracer {
         case .success(let tr?):
             if writes(a.writes, t, regs), bindings.isReadOnly(tr.guest) { return .error(.readOnlyFileSystem) }
             if !tr.changed && t.openedModes.isEmpty { return .proceed }
+            if tr.missing { return .error(.noSuchFileOrDirectory) }
             let host = hostPath(t, tr, dirfd: dirfd(a, regs), follow: Int32(flags) & AT_SYMLINK_NOFOLLOW == 0)
             // AT_EACCESS and AT_SYMLINK_NOFOLLOW; anything else the kernel refuses alike.
             return faccessat(Tracer.atFDCWD, host, mode, flags) == 0 ? .value(0) : .error(Errno(rawValue: errno))
@@ -225,6 +228,7 @@ extension Tracer {
         case .success(let x?): tr = x
         }
         if !tr.changed && t.openedModes.isEmpty { return .proceed }
+        if tr.missing { return .error(.noSuchFileOrDirectory) }
         let host = hostPath(t, tr, dirfd: Tracer.atFDCWD, follow: follow)
         // As the kernel does: a larger buffer is cut to XATTR_SIZE_MAX.
         let room = Int(min(size, 65536))
