@@ -59,7 +59,14 @@ extension Tracer {
     /// Translates `path` (the tracee's bytes) relative to `dirfd` (AT_FDCWD: its cwd).
     func translate(_ t: Tracee, _ path: [UInt8], dirfd: Int32 = Tracer.atFDCWD, follow: Bool,
                    scope: ResolutionScope = .guest) -> Result<Translation, Errno> {
-        guard let text = String(validating: path, as: UTF8.self) else {
+        // Most paths are ASCII: valid UTF-8 with no String made to find out; the absolute
+        // fast path needs none.
+        let ascii = path.allSatisfy { $0 < 0x80 }
+        if ascii, scope == .guest, let fast = absoluteTranslation(t, path, follow: follow) {
+            if emulator?.appliesModes == true { openUp(t, fast.host) }
+            return .success(fast)
+        }
+        guard let text = ascii ? String(decoding: path, as: UTF8.self) : String(validating: path, as: UTF8.self) else {
             // Not UTF-8: only the lexical prefix can be applied.
             let host = path.first == UInt8(ascii: "/") ? bindings[0].host + String(decoding: path, as: UTF8.self) : String(decoding: path, as: UTF8.self)
             return .success(Translation(host: host, guest: .root, changed: path.first == UInt8(ascii: "/")))
@@ -68,7 +75,7 @@ extension Tracer {
             if emulator?.appliesModes == true, let dir = directory(t, dirfd) { openUp(t, dir.host + "/" + fast.host) }
             return .success(fast)
         }
-        if scope == .guest, let fast = absoluteTranslation(t, path, follow: follow) {
+        if !ascii, scope == .guest, let fast = absoluteTranslation(t, path, follow: follow) {
             if emulator?.appliesModes == true { openUp(t, fast.host) }
             return .success(fast)
         }

@@ -38,18 +38,18 @@ extension Tracer {
     /// Whether `path` (below binding `binding`'s root) is met with no symlink on the way.
     /// Paths found to exist are remembered until the guest renames or removes something
     /// (`cacheGeneration`); a missing one is asked again, as it may appear as a symlink.
-    func plainDirectories(binding: Int, _ path: [UInt8]) -> Bool { probePlain(binding: binding, path) != .symlink }
+    func plainDirectories(binding: Int, _ path: ArraySlice<UInt8>) -> Bool { probePlain(binding: binding, path) != .symlink }
 
     enum PlainProbe { case plain, missing, symlink }
 
     /// `plainDirectories`, telling apart a path with a component missing (ENOENT).
-    func probePlain(binding: Int, _ path: [UInt8]) -> PlainProbe {
+    func probePlain(binding: Int, _ path: ArraySlice<UInt8>) -> PlainProbe {
         let key = PlainKey(binding: binding, path: path)
         if knownPlainIsCurrent, knownPlain.paths.contains(key) { return .plain }
         // Its directory known plain (the usual case: a stat of a file after its directory's
         // listing), only the last component is looked at.
         let parentKnown = path.lastIndex(of: UInt8(ascii: "/")).map {
-            knownPlainIsCurrent && knownPlain.paths.contains(PlainKey(binding: binding, path: Array(path[..<$0])))
+            knownPlainIsCurrent && knownPlain.paths.contains(PlainKey(binding: binding, path: path[..<$0]))
         } ?? true
         let text = String(decoding: path, as: UTF8.self), anchor = tree.anchors[binding]
         switch parentKnown ? Files.probeLastComponent(text, at: anchor) : Files.probeNoSymlinks(text, at: anchor) {
@@ -152,7 +152,7 @@ extension Tracer {
         for c in probed { rel.append(slash); rel += c }
         var probe = PlainProbe.plain
         if !probed.isEmpty {
-            probe = probePlain(binding: cwd.binding, rel)
+            probe = probePlain(binding: cwd.binding, rel[...])
             guard probe != .symlink else { return nil }
         }
         var tr = Translation(unchanged: text, base: cwd.guest, components: components)
@@ -160,7 +160,7 @@ extension Tracer {
         if !probeAll, let last = components.last {
             rel.append(slash)
             rel += last
-            tr.wholePath = PlainKey(binding: cwd.binding, path: rel)
+            tr.wholePath = PlainKey(binding: cwd.binding, path: rel[...])
         }
         return tr
     }
@@ -216,7 +216,7 @@ extension Tracer {
             lastProbe = .plain
             guard runEnd >= run.depth else { return true }
             guard tree.anchors[run.binding] >= 0 else { return false }
-            lastProbe = probePlain(binding: run.binding, Array(path[ranges[run.depth].lowerBound..<ranges[runEnd].upperBound]))
+            lastProbe = probePlain(binding: run.binding, path[ranges[run.depth].lowerBound..<ranges[runEnd].upperBound])
             return lastProbe != .symlink
         }
         for i in 0..<probed {
@@ -245,7 +245,7 @@ extension Tracer {
         // component before a bind's destination is no missing path.
         tr.missing = lastProbe == .missing && runEnd == n - 1
         if !follow, !trailingSlash, last.depth < n {
-            tr.wholePath = PlainKey(binding: last.binding, path: Array(path[ranges[last.depth].lowerBound...]))
+            tr.wholePath = PlainKey(binding: last.binding, path: path[ranges[last.depth].lowerBound...])
         }
         return tr
     }
@@ -254,7 +254,8 @@ extension Tracer {
 /// A path below a binding's root, as the symlink-free cache knows it.
 struct PlainKey: Hashable {
     var binding: Int
-    var path: [UInt8]
+    /// A slice of the path as read (no copy to look it up).
+    var path: ArraySlice<UInt8>
 
     // The bytes in one go (an array hashes element by element).
     func hash(into h: inout Hasher) {

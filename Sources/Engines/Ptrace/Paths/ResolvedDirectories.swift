@@ -59,7 +59,7 @@ extension Tracer {
     /// and remembered with the whole path. nil: the canonicaliser decides.
     func resolvedTranslation(_ t: Tracee, _ path: [UInt8], _ ranges: [Range<Int>], follow: Bool) -> Translation? {
         guard ranges.count >= 2, path.last != UInt8(ascii: "/"), let last = ranges.last else { return nil }
-        let key = PlainKey(binding: -1, path: Array(path[..<(last.lowerBound - 1)]))
+        let key = PlainKey(binding: -1, path: path[..<(last.lowerBound - 1)])
         guard let dir = resolvedDirectory(t, key) else { return nil }
         let name = path[last]
         // The last component may be a bind's destination, which stands in for it.
@@ -72,12 +72,12 @@ extension Tracer {
         below += name
         var probe = PlainProbe.plain
         if follow {
-            probe = probePlain(binding: dir.binding, below)
+            probe = probePlain(binding: dir.binding, below[...])
             if probe == .symlink {
                 // The last component is itself a symlink, followed (/bin/sh -> dash,
                 // /lib64/ld-linux-x86-64.so.2): the whole path resolved and remembered
                 // the same way.
-                guard let whole = resolvedDirectory(t, PlainKey(binding: -1, path: path)), whole.host.utf8.count < 4096
+                guard let whole = resolvedDirectory(t, PlainKey(binding: -1, path: path[...])), whole.host.utf8.count < 4096
                 else { return nil }
                 return Translation(host: whole.host, guest: whole.guest, changed: true)
             }
@@ -86,7 +86,7 @@ extension Tracer {
         guard host.utf8.count < 4096 else { return nil }
         var tr = Translation(host: host, base: dir.guest, components: [name])
         tr.missing = probe == .missing
-        if !follow { tr.wholePath = PlainKey(binding: dir.binding, path: below) }
+        if !follow { tr.wholePath = PlainKey(binding: dir.binding, path: below[...]) }
         return tr
     }
 
