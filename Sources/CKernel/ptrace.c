@@ -28,6 +28,11 @@ ssize_t ck_vm_read(pid_t pid, void *local, size_t len, uint64_t remote) {
     struct iovec l = {local, len}, r = {(void *)(uintptr_t)remote, len};
     return process_vm_readv(pid, &l, 1, &r, 1, 0);
 }
+ssize_t ck_vm_read2(pid_t pid, void *local, size_t len1, uint64_t remote1, size_t len2, uint64_t remote2) {
+    struct iovec l = {local, len1 + len2};
+    struct iovec r[2] = {{(void *)(uintptr_t)remote1, len1}, {(void *)(uintptr_t)remote2, len2}};
+    return process_vm_readv(pid, &l, 1, r, 2, 0);
+}
 ssize_t ck_vm_write(pid_t pid, const void *local, size_t len, uint64_t remote) {
     struct iovec l = {(void *)local, len}, r = {(void *)(uintptr_t)remote, len};
     return process_vm_writev(pid, &l, 1, &r, 1, 0);

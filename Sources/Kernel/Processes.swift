@@ -367,9 +367,12 @@ public enum Signals {
     }
 
     /// Empties a signalfd (its signals are only a wake-up; waitpid says what happened).
+    /// A read returns every signal pending up to its buffer's size: one that did not fill
+    /// it emptied the descriptor, and no second read (EAGAIN) is needed.
     public static func drain(_ fd: Int32) {
-        var buffer = [UInt8](repeating: 0, count: 128 * 8)
-        while buffer.withUnsafeMutableBytes({ Glibc.read(fd, $0.baseAddress, $0.count) }) > 0 {}
+        withUnsafeTemporaryAllocation(byteCount: 128 * 8, alignment: 8) { buffer in
+            while Glibc.read(fd, buffer.baseAddress, buffer.count) == buffer.count {}
+        }
     }
 
     public static func ignore(_ signals: [Int32]) { for s in signals { _ = ck_signal_ignore(s) } }

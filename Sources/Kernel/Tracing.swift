@@ -234,7 +234,8 @@ public enum Trace {
             var out: [UInt8] = []
             var addr = address
             while out.count <= limit {
-                let toPageEnd = Int(4096 - (addr & 4095))
+                // Most paths are short: a first read of up to 256 bytes copies less.
+                let toPageEnd = min(Int(4096 - (addr & 4095)), out.isEmpty ? 256 : 4096)
                 let n = Memory.read(pid, UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(chunk)[..<toPageEnd]), at: addr)
                 if n <= 0 { return .failure(.badAddress) }
                 let got = UnsafeBufferPointer(rebasing: chunk[..<n])
@@ -246,6 +247,27 @@ public enum Trace {
                 addr += UInt64(n)
             }
             return .failure(.fileNameTooLong)
+        }
+    }
+
+    /// Two strings (a path and an attribute's name), as two `readString`s, but in one
+    /// process_vm_readv where both end within their first 256 bytes.
+    public static func readStrings(_ pid: pid_t, at first: UInt64, _ second: UInt64, limits: (Int, Int))
+        -> Result<([UInt8], [UInt8]), Errno> {
+        if Memory.reading == .processVM, first != 0, second != 0 {
+            let n1 = min(256, Int(4096 - (first & 4095))), n2 = min(256, Int(4096 - (second & 4095)))
+            let both = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { buf -> ([UInt8], [UInt8])? in
+                guard ck_vm_read2(pid, buf.baseAddress, n1, first, n2, second) == n1 + n2 else { return nil }
+                let a = UnsafeBufferPointer(rebasing: buf[..<n1]), b = UnsafeBufferPointer(rebasing: buf[n1..<(n1 + n2)])
+                guard let i = a.firstIndex(of: 0), let j = b.firstIndex(of: 0), i - a.startIndex <= limits.0,
+                      j - b.startIndex <= limits.1 else { return nil }
+                return (Array(a[..<i]), Array(b[..<j]))
+            }
+            if let both { return .success(both) }
+        }
+        switch readString(pid, at: first, limit: limits.0) {
+        case .failure(let e): return .failure(e)
+        case .success(let a): return readString(pid, at: second, limit: limits.1).map { (a, $0) }
         }
     }
 
@@ -567,8 +589,10 @@ extension Files {
     public enum SymlinkProbe {
         /// It exists, and no symlink was met on the way.
         case found
-        /// No symlink was met, but it could not be reached (missing, no permission).
+        /// No symlink was met, but it could not be reached (no permission, not a directory).
         case noSymlink
+        /// No symlink was met, and a component is missing (ENOENT).
+        case missing
         case symlinkOnTheWay
     }
 
@@ -581,7 +605,20 @@ extension Files {
             _ = Glibc.close(fd)
             return .found
         }
-        return Glibc.errno == ELOOP ? .symlinkOnTheWay : .noSymlink
+        switch Glibc.errno {
+        case ELOOP: return .symlinkOnTheWay
+        case ENOENT: return .missing
+        default: return .noSymlink
+        }
+    }
+
+    /// fstatat(dir, path, AT_SYMLINK_NOFOLLOW): whether the last component of `path` is a
+    /// symlink, for a path whose directories are known to be none (one call, not the two
+    /// of an O_PATH open and its close).
+    public static func probeLastComponent(_ path: String, at dir: Int32) -> SymlinkProbe {
+        var st = Glibc.stat()
+        guard fstatat(dir, path, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return Glibc.errno == ENOENT ? .missing : .noSymlink }
+        return st.st_mode & S_IFMT == S_IFLNK ? .symlinkOnTheWay : .found
     }
 
     /// The target of `path` if it is a symlink, else nil.
@@ -599,6 +636,35 @@ extension Files {
         let n = Glibc.readlinkat(AT_FDCWD, path, &buf, buf.count)
         guard n >= 0 else { return .failure(Errno(rawValue: Glibc.errno)) }
         return .success(buf[..<n].map { UInt8(bitPattern: $0) })
+    }
+
+    /// getxattr(2) (`follow`) or lgetxattr(2) of `name`, into a buffer of `size` bytes (0:
+    /// only the value's length, as the call itself does): the length and the bytes, or the
+    /// errno (for answering a tracee's call on the translated path).
+    public static func extendedAttribute(_ path: String, name: [UInt8], size: Int, follow: Bool) -> Result<(Int, [UInt8]), Errno> {
+        var key = name
+        key.append(0)
+        var buf = [UInt8](repeating: 0, count: size)
+        let n = key.withUnsafeBufferPointer { k in
+            buf.withUnsafeMutableBytes { b in
+                k.withMemoryRebound(to: CChar.self) { k in
+                    follow ? getxattr(path, k.baseAddress, size == 0 ? nil : b.baseAddress, size)
+                           : lgetxattr(path, k.baseAddress, size == 0 ? nil : b.baseAddress, size)
+                }
+            }
+        }
+        guard n >= 0 else { return .failure(Errno(rawValue: Glibc.errno)) }
+        return .success((n, size == 0 ? [] : Array(buf[..<n])))
+    }
+
+    /// listxattr(2) (`follow`) or llistxattr(2), as `extendedAttribute`.
+    public static func extendedAttributeNames(_ path: String, size: Int, follow: Bool) -> Result<(Int, [UInt8]), Errno> {
+        var buf = [CChar](repeating: 0, count: size)
+        let n = buf.withUnsafeMutableBufferPointer { b in
+            follow ? listxattr(path, size == 0 ? nil : b.baseAddress, size) : llistxattr(path, size == 0 ? nil : b.baseAddress, size)
+        }
+        guard n >= 0 else { return .failure(Errno(rawValue: Glibc.errno)) }
+        return .success((n, size == 0 ? [] : buf[..<n].map { UInt8(bitPattern: $0) }))
     }
 
     /// statx(2) into a raw `struct statx` (256 bytes), or the errno.

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/xattr.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -41,6 +42,8 @@ static const char *name_of(int e) {
     case ESOCKTNOSUPPORT: return "ESOCKTNOSUPPORT";
     case ENOKEY: return "ENOKEY";
     case ENOEXEC: return "ENOEXEC";
+    case ENODATA: return "ENODATA";
+    case ERANGE: return "ERANGE";
     default: return NULL;
     }
 }
@@ -105,6 +108,33 @@ int main(int argc, char **argv) {
             getpeername(c, (struct sockaddr *)&got, &n);
             printf("peername=%s len=%u\n", got.sun_path, (unsigned)n);
             unlink(a.sun_path);
+            continue;
+        }
+        // "xattr=FILE:LINK": user.burrow set on FILE, then read back: its size, its value,
+        // through the symlink LINK followed (getxattr) and not (lgetxattr: the link has
+        // none), into too small a buffer, a name that is not there, and listxattr of LINK.
+        else if (!strncmp(p, "xattr=", 6)) {
+            char file[512], *link;
+            snprintf(file, sizeof file, "%s", p + 6);
+            if (!(link = strchr(file, ':'))) { printf("xattr=usage\n"); continue; }
+            *link++ = 0;
+            if (setxattr(file, "user.burrow", "v1", 2, 0)) { printf("xattr=set:%s\n", name_of(errno)); continue; }
+            char value[64] = {0}, followed[64] = {0}, tiny[1], names[256] = {0}, e[4][64];
+            long size = getxattr(file, "user.burrow", NULL, 0);
+            long got = getxattr(file, "user.burrow", value, sizeof value - 1);
+            long via = getxattr(link, "user.burrow", followed, sizeof followed - 1);
+            snprintf(e[0], 64, "%s", via < 0 ? name_of(errno) : followed);
+            long own = lgetxattr(link, "user.burrow", NULL, 0);
+            snprintf(e[1], 64, "%s", own < 0 ? name_of(errno) : "ok");
+            long small = getxattr(file, "user.burrow", tiny, sizeof tiny);
+            snprintf(e[2], 64, "%s", small < 0 ? name_of(errno) : "ok");
+            long missing = getxattr(file, "user.none", NULL, 0);
+            snprintf(e[3], 64, "%s", missing < 0 ? name_of(errno) : "ok");
+            long n = listxattr(link, names, sizeof names);
+            int listed = 0;
+            for (long i = 0; i < n; i += (long)strlen(names + i) + 1) listed |= !strcmp(names + i, "user.burrow");
+            printf("xattr size=%ld value=%s(%ld) followed=%s own=%s small=%s missing=%s listed=%d\n",
+                   size, value, got, e[0], e[1], e[2], e[3], listed);
             continue;
         }
         // "execve_text=PATH": execve of PATH with a bad envp (the kernel copies it only

@@ -40,6 +40,23 @@ struct BothEnginesTests {
                         "sockname=/tmp/a-much-longer-name-for-the-socket len=41", "peername=/tmp/a-much-longer-name-for-the-socket len=41"])
     }
 
+    /// The ptrace engine answers getxattr, lgetxattr and listxattr itself (seccomp user
+    /// notification), on the translated path: the link's text is a guest path that names
+    /// nothing on the host.
+    @Test("Extended attributes: getxattr follows a guest symlink, lgetxattr does not; sizes and errors as the kernel's",
+          arguments: Engine.allCases)
+    func extendedAttributes(_ engine: Engine) async throws {
+        let probe = try #require(SysProbe.path())
+        let w = makeTempDir(owner: testUser)
+        defer { w.remove() }
+        writeFile(w.sub("f"), "", owner: testUser)
+        #expect(symlink("/run/f", w.sub("link")) == 0)
+        let r = await burrow(engine: engine, ["--bind", w.path, "/run", "--tmpfs", "/tmp", "--ro-bind", probe, "/tmp/sysprobe", rootfs]
+            + ["/tmp/sysprobe", "xattr=/run/f:/run/link"])
+        expectSuccess(r)
+        expectLines(r, ["xattr size=2 value=v1(2) followed=v1 own=ENODATA small=ERANGE missing=ENODATA listed=1"])
+    }
+
     // Each path is used once before the change and once after, by the same names: a cache
     // that missed the change would answer the second from the first.
     @Test("The guest renames directories and puts symlinks where they were: paths follow at once (the ptrace engine's caches)",
@@ -55,6 +72,34 @@ struct BothEnginesTests {
         expectSuccess(r)
         expectLines(r, ["plain", "directory", "burrow-rootfs", "symbolic link", "directory", "/etc", "again",
                         "plain", "plain", "/tmp/d/w/x", "/etc", "burrow-rootfs"])
+    }
+
+    // The ptrace engine remembers directories (and files) reached through symlinks and
+    // checks those symlinks again at each use: a link replaced by a directory or a file
+    // (unlink, then mkdir or a write: neither a rename nor a new symlink) must be seen at
+    // once; so must a link into a bind, a missing file (answered ENOENT without running the
+    // open) that is then created, absolute paths into the bind, and a link whose text ends
+    // in `/` (a directory is asked for).
+    @Test("Directories reached through symlinks: the link replaced by another, a directory or a file; links into a bind; missing files",
+          arguments: Engine.allCases)
+    func symlinkedDirectoriesReplaced(_ engine: Engine) async {
+        let w = makeTempDir(owner: testUser)
+        defer { w.remove() }
+        writeFile(w.sub("hello"), "in-bind\n", owner: testUser)
+        let r = await burrow(engine: engine, ["--bind", w.path, "/run", "--tmpfs", "/tmp", rootfs] + sh("""
+            mkdir -p /tmp/t/a /tmp/t/b && echo A > /tmp/t/a/f && echo B > /tmp/t/b/f && ln -s a /tmp/t/d && cat /tmp/t/d/f
+            rm /tmp/t/d && ln -s b /tmp/t/d && cat /tmp/t/d/f
+            rm /tmp/t/d && mkdir /tmp/t/d && echo C > /tmp/t/d/f && cat /tmp/t/d/f
+            rm -r /tmp/t/d && echo D > /tmp/t/d && cat /tmp/t/d/f 2>/dev/null || echo not-a-directory
+            ln -s /run /tmp/t/r && cat /tmp/t/r/hello /run/hello && cd /tmp/t/r && cat hello
+            cat /run/missing 2>/dev/null || echo missing; echo E > /run/missing && cat /run/missing /tmp/t/r/missing
+            ln -s /tmp/t/b/f /tmp/t/lf && cat /tmp/t/lf && rm /tmp/t/lf && echo G > /tmp/t/lf && cat /tmp/t/lf
+            ln -s /tmp/t/b/f/ /tmp/t/ls && (cat /tmp/t/ls 2>/dev/null || echo slash-not-a-directory)
+            """))
+        expectSuccess(r)
+        expectLines(r, ["A", "B", "C", "not-a-directory", "in-bind", "in-bind", "in-bind", "missing", "E", "E",
+                        "B", "G", "slash-not-a-directory"])
+        #expect(readFile(w.sub("missing")) == "E\n")
     }
 
     @Test("--ro-bind and --ro-root refuse writes with EROFS", arguments: Engine.allCases)

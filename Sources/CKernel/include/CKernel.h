@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <linux/filter.h>
+#include <sys/xattr.h>  // getxattr and the like, which Glibc does not export
 
 // Namespaces and root
 int ck_unshare(int flags);
@@ -107,6 +108,8 @@ int ck_faccessat2(int dirfd, const char *path, int mode, int flags);
 // ptrace is variadic in glibc.
 long ck_ptrace(long request, pid_t pid, unsigned long addr, unsigned long data);
 ssize_t ck_vm_read(pid_t pid, void *local, size_t len, uint64_t remote);
+// Two remote ranges, one after the other, into `local` (len1 + len2 bytes), in one call.
+ssize_t ck_vm_read2(pid_t pid, void *local, size_t len1, uint64_t remote1, size_t len2, uint64_t remote2);
 ssize_t ck_vm_write(pid_t pid, const void *local, size_t len, uint64_t remote);
 // The registers of a stopped tracee, as the architecture lays them out (opaque to Swift);
 // the accessors below are the only place that knows which register holds what.

@@ -14,7 +14,7 @@ struct HostTree: HostLookup {
         let fd = anchors[binding]
         let path = (below + components).joined(separator: "/")
         switch Files.probeNoSymlinks(path, at: fd) {
-        case .found, .noSymlink: return .plain
+        case .found, .noSymlink, .missing: return .plain
         case .symlinkOnTheWay:
             for i in components.indices {
                 let prefix = (below + components[...i]).joined(separator: "/")

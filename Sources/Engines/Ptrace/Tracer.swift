@@ -52,7 +52,12 @@ final class Tracer {
     /// fast path cached before is looked up again.
     var cacheGeneration: UInt64 = 0
     /// Paths below a binding's root met with no symlink (FastPath.swift), as of a generation.
-    var knownPlain: (generation: UInt64, paths: Set<String>) = (0, [])
+    var knownPlain: (generation: UInt64, paths: Set<PlainKey>) = (0, [])
+    /// Directories reached through symlinks, by the guest path that names them
+    /// (Paths/ResolvedDirectories.swift), as of a generation.
+    var knownResolved: (generation: UInt64, byGuest: [PlainKey: ResolvedDirectory]) = (0, [:])
+    /// Each binding's guest path as byte components (for the absolute fast path).
+    let bindingComponents: [[[UInt8]]]
     /// Directories by host path (FastPath.swift), as of a generation.
     var knownDirectories: (generation: UInt64, byHost: [String: WorkingDirectory]) = (0, [:])
 
@@ -68,6 +73,7 @@ final class Tracer {
         self.lastToExit = lastToExit
         self.bindings = bindings
         self.canonicalizer = Canonicalizer(bindings: bindings)
+        bindingComponents = bindings.entries.map { $0.guest.components.map { Array($0.utf8) } }
         self.tree = tree
         self.command = command
         self.keepChildren = keepChildren
@@ -127,15 +133,18 @@ final class Tracer {
 
     /// Sleeps until a notification (answered here) or a stop; true when stops may wait.
     private func waitForEvents() -> Bool {
-        var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: childEvents, events: Int16(POLLIN), revents: 0)]
+        // A pair, not an array: no allocation for each event.
+        var fds = (pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: childEvents, events: Int16(POLLIN), revents: 0))
         // EINTR: a forwarded signal's handler ran; look again. A guest tracer held in its
         // wait gets no event for a signal sent to it: looked for now and then.
         let held = guests.isActive && !guests.held.isEmpty
-        let ready = Glibc.poll(&fds, 2, held ? 100 : -1)
+        let ready = withUnsafeMutablePointer(to: &fds) {
+            $0.withMemoryRebound(to: pollfd.self, capacity: 2) { Glibc.poll($0, 2, held ? 100 : -1) }
+        }
         if held { interruptHeldWaits() }
         guard ready > 0 else { return false }
-        let l = fds[0].revents
+        let l = fds.0.revents
         if l & Int16(POLLIN) != 0 {
             if let request = SeccompNotify.receiveReady(listener) { answer(request) }
         } else if l & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 {
@@ -144,7 +153,7 @@ final class Tracer {
             listener = -1
             return true
         }
-        guard fds[1].revents != 0 else { return false }
+        guard fds.1.revents != 0 else { return false }
         Signals.drain(childEvents)
         return true
     }

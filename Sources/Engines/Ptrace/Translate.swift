@@ -8,6 +8,13 @@ struct Translation {
     var host: String
     /// False when the tracee's own (relative) path already names the right host file.
     var changed: Bool
+    /// Set by the fast paths for a path whose last component is not followed: the whole
+    /// path as the symlink-free cache would know it, once a stat shows that last component
+    /// is no symlink (the directories before it are known to be plain).
+    var wholePath: PlainKey?
+    /// Set by the fast paths when the path, followed to its end, was just found to have a
+    /// component missing: an open without O_CREAT can fail with ENOENT at once.
+    var missing = false
     private var known: GuestPath?
     /// The fast path's guest path, made only if asked for: its directory and components.
     private var relative: (base: GuestPath, components: [ArraySlice<UInt8>])?
@@ -24,6 +31,21 @@ struct Translation {
         relative = (base, components)
     }
 
+    /// A bare name the kernel resolves from the tracee's directory as the guest would
+    /// (Tracer.kernelResolvesAlone): left as it is, its guest path not known here.
+    init(unchangedName name: [UInt8]) {
+        host = String(decoding: name, as: UTF8.self)
+        changed = false
+    }
+
+    /// A host path found without canonicalising: the guest path is `components` below
+    /// `base`, made only if asked for.
+    init(host: String, base: GuestPath, components: [ArraySlice<UInt8>]) {
+        self.host = host
+        changed = true
+        relative = (base, components)
+    }
+
     var guest: GuestPath {
         if let known { return known }
         guard let relative else { return .root }
@@ -37,13 +59,24 @@ extension Tracer {
     /// Translates `path` (the tracee's bytes) relative to `dirfd` (AT_FDCWD: its cwd).
     func translate(_ t: Tracee, _ path: [UInt8], dirfd: Int32 = Tracer.atFDCWD, follow: Bool,
                    scope: ResolutionScope = .guest) -> Result<Translation, Errno> {
-        guard let text = String(validating: path, as: UTF8.self) else {
+        // Most paths are ASCII: valid UTF-8 with no String made to find out; the absolute
+        // fast path needs none.
+        let ascii = path.allSatisfy { $0 < 0x80 }
+        if ascii, scope == .guest, let fast = absoluteTranslation(t, path, follow: follow) {
+            if emulator?.appliesModes == true { openUp(t, fast.host) }
+            return .success(fast)
+        }
+        guard let text = ascii ? String(decoding: path, as: UTF8.self) : String(validating: path, as: UTF8.self) else {
             // Not UTF-8: only the lexical prefix can be applied.
             let host = path.first == UInt8(ascii: "/") ? bindings[0].host + String(decoding: path, as: UTF8.self) : String(decoding: path, as: UTF8.self)
             return .success(Translation(host: host, guest: .root, changed: path.first == UInt8(ascii: "/")))
         }
         if scope == .guest, let fast = fastTranslation(t, path, text: text, dirfd: dirfd, follow: follow) {
             if emulator?.appliesModes == true, let dir = directory(t, dirfd) { openUp(t, dir.host + "/" + fast.host) }
+            return .success(fast)
+        }
+        if !ascii, scope == .guest, let fast = absoluteTranslation(t, path, follow: follow) {
+            if emulator?.appliesModes == true { openUp(t, fast.host) }
             return .success(fast)
         }
         var base = GuestPath.root
@@ -120,6 +153,8 @@ extension Tracer {
     /// `followLast: false` (lstat, readlink): /proc/self itself is then the symlink, which
     /// looks the same from every process.
     func inTracee(_ host: String, _ t: Tracee, followLast: Bool = true) -> String {
+        // Most paths are not below /proc: no work for them (this runs for every answered call).
+        guard host.utf8.starts(with: "/proc/s".utf8) || host.utf8.starts(with: "/proc/t".utf8) else { return host }
         for (name, replacement) in [("/proc/self", "/proc/\(t.pid)"), ("/proc/thread-self", "/proc/\(t.pid)/task/\(t.pid)")]
         where (host == name && followLast) || host.hasPrefix(name + "/") {
             return replacement + host.dropFirst(name.count)

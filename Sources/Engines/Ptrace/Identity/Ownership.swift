@@ -254,6 +254,22 @@ enum StatLayout: Equatable, Sendable {
         }
     }
 
+    /// Whether the result shows a file that is not a symlink (for statx, only if the
+    /// kernel says the type is filled in).
+    func isPlainFile(_ b: [UInt8]) -> Bool {
+        guard b.count >= size else { return false }
+        let mode: UInt32
+        switch self {
+        case .stat: mode = Self.u32(b, 24)
+        case .stat64: mode = Self.u32(b, 16)
+        case .compatStat: mode = Self.u16(b, 8)
+        case .statx:
+            guard Self.u32(b, 0) & Self.statxType != 0 else { return false }
+            mode = Self.u16(b, 28)
+        }
+        return mode & 0o170000 != 0o120000
+    }
+
     func write(_ s: StatFields, into b: inout [UInt8]) {
         guard b.count >= size else { return }
         switch self {

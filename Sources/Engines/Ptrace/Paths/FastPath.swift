@@ -38,21 +38,52 @@ extension Tracer {
     /// Whether `path` (below binding `binding`'s root) is met with no symlink on the way.
     /// Paths found to exist are remembered until the guest renames or removes something
     /// (`cacheGeneration`); a missing one is asked again, as it may appear as a symlink.
-    func plainDirectories(binding: Int, _ path: [UInt8]) -> Bool {
-        if knownPlain.generation != cacheGeneration || knownPlain.paths.count > 8192 {
-            knownPlain = (cacheGeneration, [])
-        }
-        // A String hashes its bytes in one go (and a short one needs no allocation).
-        let text = String(decoding: path, as: UTF8.self)
-        let key = binding == 0 ? text : "\(binding):" + text
-        if knownPlain.paths.contains(key) { return true }
-        switch Files.probeNoSymlinks(text, at: tree.anchors[binding]) {
-        case .symlinkOnTheWay: return false
-        case .noSymlink: return true
+    func plainDirectories(binding: Int, _ path: ArraySlice<UInt8>) -> Bool { probePlain(binding: binding, path) != .symlink }
+
+    enum PlainProbe { case plain, missing, symlink }
+
+    /// `plainDirectories`, telling apart a path with a component missing (ENOENT).
+    func probePlain(binding: Int, _ path: ArraySlice<UInt8>) -> PlainProbe {
+        let key = PlainKey(binding: binding, path: path)
+        if knownPlainIsCurrent, knownPlain.paths.contains(key) { return .plain }
+        // Its directory known plain (the usual case: a stat of a file after its directory's
+        // listing), only the last component is looked at.
+        let parentKnown = path.lastIndex(of: UInt8(ascii: "/")).map {
+            knownPlainIsCurrent && knownPlain.paths.contains(PlainKey(binding: binding, path: path[..<$0]))
+        } ?? true
+        let text = String(decoding: path, as: UTF8.self), anchor = tree.anchors[binding]
+        switch parentKnown ? Files.probeLastComponent(text, at: anchor) : Files.probeNoSymlinks(text, at: anchor) {
+        case .symlinkOnTheWay: return .symlink
+        case .noSymlink: return .plain
+        case .missing: return .missing
         case .found:
-            knownPlain.paths.insert(key)
-            return true
+            rememberPlain(key)
+            return .plain
         }
+    }
+
+    /// Records a path found to exist with no symlink on the way, its last component
+    /// included (a probe, or a stat that did not follow it and saw no symlink).
+    func rememberPlain(_ key: PlainKey) {
+        if !knownPlainIsCurrent || knownPlain.paths.count > 32768 { knownPlain = (cacheGeneration, []) }
+        knownPlain.paths.insert(key)
+    }
+
+    private var knownPlainIsCurrent: Bool { knownPlain.generation == cacheGeneration }
+
+    /// Whether the kernel, resolving `path` from the tracee's own directory (its cwd or the
+    /// call's dirfd), finds what the guest would, with nothing looked up, not even that
+    /// directory: a bare name (one component, not `.` or `..`) whose symlink, if it is one,
+    /// is not followed, and that no bind ends with (the bind would stand in for it), while
+    /// nothing about the file is faked. A directory outside the guest's tree is the
+    /// kernel's to resolve in any case; in /proc the tracee's own view is the right one.
+    func kernelResolvesAlone(_ path: [UInt8], follow: Bool, _ t: Tracee) -> Bool {
+        guard !follow, let first = path.first, emulator?.initialCredentials == nil, t.openedModes.isEmpty else { return false }
+        let dot = UInt8(ascii: ".")
+        if first == dot && (path.count == 1 || (path.count == 2 && path[1] == dot)) { return false }
+        guard !path.contains(UInt8(ascii: "/")) else { return false }
+        for guest in bindingComponents.dropFirst() where guest.last.map({ $0 == path }) ?? false { return false }
+        return true
     }
 
     /// The cached working directory of `t`, read again when the cache is stale; nil when it
@@ -117,11 +148,118 @@ extension Tracer {
         let endsInDot = path.last == dot && (path.count == 1 || path[path.count - 2] == slash)
         let probeAll = follow || path.last == slash || endsInDot
         let probed = probeAll ? components[...] : components.dropLast()
+        var rel = cwd.belowAnchor
+        for c in probed { rel.append(slash); rel += c }
+        var probe = PlainProbe.plain
         if !probed.isEmpty {
-            var rel = cwd.belowAnchor
-            for c in probed { rel.append(slash); rel += c }
-            guard plainDirectories(binding: cwd.binding, rel) else { return nil }
+            probe = probePlain(binding: cwd.binding, rel[...])
+            guard probe != .symlink else { return nil }
         }
-        return Translation(unchanged: text, base: cwd.guest, components: components)
+        var tr = Translation(unchanged: text, base: cwd.guest, components: components)
+        tr.missing = probeAll && probe == .missing
+        if !probeAll, let last = components.last {
+            rel.append(slash)
+            rel += last
+            tr.wholePath = PlainKey(binding: cwd.binding, path: rel[...])
+        }
+        return tr
+    }
+
+    /// The translation of an absolute `path` that has no `.` or `..` component, lies outside
+    /// /proc, and meets no symlink on the way (as far as it is followed) in any binding it
+    /// goes through: the binding's host path and the rest of the bytes, with no
+    /// canonicalisation. The same probes as the canonicaliser's, one per binding crossed,
+    /// cached as the relative fast path's are. nil when the canonicaliser must decide.
+    func absoluteTranslation(_ t: Tracee, _ path: [UInt8], follow: Bool) -> Translation? {
+        let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
+        guard path.first == slash else { return nil }
+        // The components, as ranges of `path`; `//` adds none.
+        var ranges: [Range<Int>] = []
+        ranges.reserveCapacity(16)
+        var start = 1
+        for i in 1...path.count where i == path.count || path[i] == slash {
+            if i > start {
+                if path[start] == dot && (i - start == 1 || (i - start == 2 && path[start + 1] == dot)) { return nil }
+                ranges.append(start..<i)
+            }
+            start = i + 1
+        }
+        let n = ranges.count
+        guard n > 0 else { return nil }
+        // The bindings this path goes into (Bindings.locate's rule: the deepest, the later
+        // at equal depth), as (index, depth of its guest path).
+        var entered: [(binding: Int, depth: Int)] = []
+        for (b, guest) in bindingComponents.enumerated() where b > 0 && guest.count <= n {
+            var same = true
+            for (k, c) in guest.enumerated() where !path[ranges[k]].elementsEqual(c) {
+                same = false
+                break
+            }
+            if same {
+                if bindings[b].kind == .proc { return nil }
+                entered.append((b, guest.count))
+            }
+        }
+        func binding(coveringFirst k: Int) -> (binding: Int, depth: Int) {
+            var best = (binding: 0, depth: 0)
+            for e in entered where e.depth <= k && e.depth >= best.depth { best = e }
+            return best
+        }
+        // Every component walked through as a directory (and the last one, when followed)
+        // must be a plain one of its binding; a bind's destination itself is not looked at
+        // (the bind stands in for it).
+        let trailingSlash = path.last == slash
+        let probed = follow || trailingSlash ? n : n - 1
+        var run = binding(coveringFirst: 0), runEnd = -1
+        var lastProbe = PlainProbe.plain
+        func runIsPlain() -> Bool {
+            lastProbe = .plain
+            guard runEnd >= run.depth else { return true }
+            guard tree.anchors[run.binding] >= 0 else { return false }
+            lastProbe = probePlain(binding: run.binding, path[ranges[run.depth].lowerBound..<ranges[runEnd].upperBound])
+            return lastProbe != .symlink
+        }
+        for i in 0..<probed {
+            let b = binding(coveringFirst: i + 1)
+            if b.binding != run.binding {
+                guard runIsPlain() else { return resolvedTranslation(t, path, ranges, follow: follow) }
+                run = b
+                runEnd = -1
+            } else {
+                runEnd = i
+            }
+        }
+        // A symlink on the way: its directory may be known (ResolvedDirectories.swift).
+        guard runIsPlain() else { return resolvedTranslation(t, path, ranges, follow: follow) }
+        let last = binding(coveringFirst: n)
+        let base = bindings[last.binding].host
+        var host = base == "/" ? "" : base
+        if last.depth < n {
+            host += "/" + String(decoding: path[ranges[last.depth].lowerBound...], as: UTF8.self)
+        } else if trailingSlash || host.isEmpty {
+            host += "/"
+        }
+        guard host.utf8.count < 4096 else { return nil }
+        var tr = Translation(host: host, base: .root, components: ranges.map { path[$0] })
+        // Only the last run's probe, and only if it took the last component: a missing
+        // component before a bind's destination is no missing path.
+        tr.missing = lastProbe == .missing && runEnd == n - 1
+        if !follow, !trailingSlash, last.depth < n {
+            tr.wholePath = PlainKey(binding: last.binding, path: path[ranges[last.depth].lowerBound...])
+        }
+        return tr
+    }
+}
+
+/// A path below a binding's root, as the symlink-free cache knows it.
+struct PlainKey: Hashable {
+    var binding: Int
+    /// A slice of the path as read (no copy to look it up).
+    var path: ArraySlice<UInt8>
+
+    // The bytes in one go (an array hashes element by element).
+    func hash(into h: inout Hasher) {
+        h.combine(binding)
+        path.withUnsafeBytes { h.combine(bytes: $0) }
     }
 }

@@ -92,7 +92,11 @@ extension Tracer {
             // A relative path the kernel may keep is relative to the tracee's directory, not ours.
             let readable = tr.host.hasPrefix("/") ? inTracee(tr.host, t)
                 : (dirfd == Tracer.atFDCWD ? "/proc/\(t.pid)/cwd/" : "/proc/\(t.pid)/fd/\(dirfd)/") + tr.host
-            guard let head = Files.readHead(readable, count: 256) else { break }
+            // One read for the `#!` line (the kernel looks at 256 bytes) and, for an ELF
+            // file, its program headers and interpreter, which are almost always in its
+            // first page: not one open and read each.
+            guard let page = Files.readHead(readable, count: 4096) else { break }
+            let head = Array(page.prefix(256))
             // The file whose set-id bits count: the kernel's last one, a script's interpreter.
             setIDFile = readable
             if let (interp, arg) = ExecFormat.shebang(head) {
@@ -125,7 +129,12 @@ extension Tracer {
             environment = hostProgramEnvironment(t, regs, head: head, argvArg: argvArg)
             if environment != nil { kernelAlone = false }
             let host = readable
-            if let interp = ExecFormat.elfInterpreter(read: { Files.readHead(host, count: $1, offset: $0) }) {
+            let fromPage = { (offset: Int, count: Int) -> [UInt8]? in
+                if offset >= 0, count >= 0, offset + count <= page.count { return Array(page[offset..<(offset + count)]) }
+                // Past what the file holds (the kernel refuses it), or past the first page.
+                return page.count < 4096 ? nil : Files.readHead(host, count: count, offset: offset)
+            }
+            if let interp = ExecFormat.elfInterpreter(read: fromPage) {
                 let loader: Translation
                 switch translate(t, Array(interp.utf8), follow: true) {
                 case .success(let x): loader = x
@@ -191,12 +200,19 @@ extension Tracer {
         var out: [ArgItem] = []
         var at = address
         while out.count < 1 << 20 {
-            guard let b = Trace.read(t.pid, at: at, count: pointerSize) else { return nil }
-            let p = pointerSize == 4 ? UInt64(b.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
-                : b.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-            if p == 0 { return out }
-            out.append(.existing(p))
-            at += UInt64(pointerSize)
+            // Up to 16 pointers a read, never past the page (the array may end before an
+            // unmapped one); a pointer across two pages is read alone.
+            let size = pointerSize
+            let room = Int(4096 - (at & 4095))
+            let chunk = room >= size ? min(16 * size, room / size * size) : size
+            guard let b = Trace.read(t.pid, at: at, count: chunk) else { return nil }
+            for i in stride(from: 0, to: chunk, by: size) {
+                let p = size == 4 ? UInt64(b.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: i, as: UInt32.self) })
+                    : b.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: i, as: UInt64.self) }
+                if p == 0 { return out }
+                out.append(.existing(p))
+            }
+            at += UInt64(chunk)
         }
         return nil
     }

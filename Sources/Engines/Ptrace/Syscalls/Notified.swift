@@ -38,21 +38,33 @@ extension Tracer {
                                   flags: Int32(truncatingIfNeeded: flags.map { regs.arg($0) } ?? 0))
         case .readlink(let a, let buffer, let size):
             return readlinkNotified(t, regs, a, buffer: regs.arg(buffer), size: Int(truncatingIfNeeded: regs.arg(size)))
+        case .getxattr(let a, let name, let value, let size):
+            return xattrNotified(t, regs, a, name: regs.arg(name), buffer: regs.arg(value), size: regs.arg(size))
+        case .listxattr(let a, let list, let size):
+            return xattrNotified(t, regs, a, name: nil, buffer: regs.arg(list), size: regs.arg(size))
         }
     }
 
     private var fakesIds: Bool { emulator?.initialCredentials != nil }
 
     /// The tracee's path argument, translated; nil path: an empty one.
-    private func argument(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, follow: Bool) -> Result<Translation?, Errno> {
+    /// `read`: the path, if it was read already. `bareNames`: the caller only needs to
+    /// know whether the path is `changed` (a bare name the kernel resolves alone is not).
+    private func argument(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, follow: Bool, read: [UInt8]? = nil,
+                          bareNames: Bool = false) -> Result<Translation?, Errno> {
         let pointer = regs.arg(a.path)
         guard pointer != 0 else { return .failure(.badAddress) }
         let path: [UInt8]
-        switch Trace.readString(t.pid, at: pointer) {
-        case .success(let p): path = p
-        case .failure(let e): return .failure(e)
+        if let read {
+            path = read
+        } else {
+            switch Trace.readString(t.pid, at: pointer) {
+            case .success(let p): path = p
+            case .failure(let e): return .failure(e)
+            }
         }
         if path.isEmpty { return .success(nil) }
+        if bareNames, kernelResolvesAlone(path, follow: follow, t) { return .success(Translation(unchangedName: path)) }
         return translate(t, path, dirfd: dirfd(a, regs), follow: follow).map(Optional.some)
     }
 
@@ -81,7 +93,8 @@ extension Tracer {
         guard regs.arg(a.path) != 0 else { return .proceed }
         let follow = follows(a.follow, t, regs)
         let host: String
-        switch argument(t, regs, a, follow: follow) {
+        var learned: PlainKey?
+        switch argument(t, regs, a, follow: follow, bareNames: true) {
         case .failure(let e): return .error(e)
         case .success(nil):
             // An empty path names the dirfd itself with AT_EMPTY_PATH (else ENOENT): the
@@ -92,15 +105,21 @@ extension Tracer {
             return statHost(t, host, follow: true, buffer: buffer, layout: layout, flags: flags, mask: mask, missing: .badFileDescriptor)
         case .success(let tr?):
             if !tr.changed && !fakesIds { return .proceed }
+            // Found missing on the way here (a search along a path list): no second look.
+            if tr.missing { return .error(.noSuchFileOrDirectory) }
             host = hostPath(t, tr, dirfd: dirfd(a, regs), follow: follow)
+            learned = tr.wholePath
         }
-        return statHost(t, host, follow: follow, buffer: buffer, layout: layout, flags: flags, mask: mask, missing: nil)
+        return statHost(t, host, follow: follow, buffer: buffer, layout: layout, flags: flags, mask: mask, missing: nil,
+                        learning: learned)
     }
 
     /// Stats `host` here and writes the result (with faked owners) to the tracee.
     /// `missing`: the errno to give instead of ENOENT (a descriptor that is not open).
+    /// `learning`: the path's key in the symlink-free cache, remembered there when the
+    /// stat (not following) shows no symlink.
     private func statHost(_ t: Tracee, _ host: String, follow: Bool, buffer: UInt64, layout: StatLayout, flags: UInt64,
-                          mask: UInt32?, missing: Errno?) -> NotifyAnswer {
+                          mask: UInt32?, missing: Errno?, learning: PlainKey? = nil) -> NotifyAnswer {
         let noFollow = follow ? 0 : AT_SYMLINK_NOFOLLOW
         // AT_NO_AUTOMOUNT (and statx's AT_STATX_* sync bits) pass through.
         let kept = Int32(truncatingIfNeeded: flags) & (layout == .statx ? 0x800 | 0x6000 : 0x800)
@@ -119,6 +138,7 @@ extension Tracer {
             }
         }
         guard bytes.count == layout.size else { return .error(.invalidArgument) }
+        if let learning, !follow, layout.isPlainFile(bytes) { rememberPlain(learning) }
         if fakesIds, let emulator, let real = layout.read(bytes) {
             let shown = emulator.table.shown(real)
             if shown != real { layout.write(shown, into: &bytes) }
@@ -139,6 +159,7 @@ extension Tracer {
         case .success(let tr?):
             if writes(a.writes, t, regs), bindings.isReadOnly(tr.guest) { return .error(.readOnlyFileSystem) }
             if !tr.changed && t.openedModes.isEmpty { return .proceed }
+            if tr.missing { return .error(.noSuchFileOrDirectory) }
             let host = hostPath(t, tr, dirfd: dirfd(a, regs), follow: Int32(flags) & AT_SYMLINK_NOFOLLOW == 0)
             // AT_EACCESS and AT_SYMLINK_NOFOLLOW; anything else the kernel refuses alike.
             return faccessat(Tracer.atFDCWD, host, mode, flags) == 0 ? .value(0) : .error(Errno(rawValue: errno))
@@ -153,18 +174,21 @@ extension Tracer {
         case .success(nil): return .proceed
         case .success(let x?): tr = x
         }
-        if let exe = procExe(t, tr.guest) {
+        // realpath(3) reads every component of every path it is given (gcc's include
+        // search): the guest path is made once here.
+        let guest = tr.guest
+        if let exe = procExe(t, guest) {
             let bytes = Array(exe.description.utf8.prefix(size))
             return Trace.write(t.pid, at: buffer, bytes) ? .value(Int64(bytes.count)) : .error(.badAddress)
         }
-        let underProc = procDestination.map { tr.guest.isWithin($0) } ?? false
-        if let own = ownProcLink(t, tr.guest) {
+        let underProc = procDestination.map { guest.isWithin($0) } ?? false
+        if underProc, let own = ownProcLink(t, guest) {
             // /proc/self itself: its text is the tracee's pid, which only the tracee's own
             // readlink (or this) gives.
             let bytes = Array(own.utf8.prefix(size))
             return Trace.write(t.pid, at: buffer, bytes) ? .value(Int64(bytes.count)) : .error(.badAddress)
         }
-        if let text = bindLinkText(t, tr, dirfd: dirfd(a, regs)) {
+        if let text = bindLinkText(t, tr, dirfd: dirfd(a, regs), guest: guest) {
             switch text {
             case .success(let b):
                 let bytes = Array(b.prefix(size))
@@ -182,5 +206,54 @@ extension Tracer {
         }
         if underProc, let guest = guestLinkText(out) { out = Array(guest.prefix(size)) }
         return Trace.write(t.pid, at: buffer, out) ? .value(Int64(out.count)) : .error(.badAddress)
+    }
+
+    /// getxattr and lgetxattr (`name`: the attribute's address), listxattr and llistxattr
+    /// (`name` nil): run here on the translated host path, the value written to the tracee.
+    private func xattrNotified(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, name: UInt64?, buffer: UInt64,
+                               size: UInt64) -> NotifyAnswer {
+        let follow = follows(a.follow, t, regs)
+        // The path and the name in one read where they are short (this is what ls -l does
+        // for every file, twice).
+        var path: [UInt8]?
+        var key: [UInt8] = []
+        if let name, regs.arg(a.path) != 0 {
+            switch Trace.readStrings(t.pid, at: regs.arg(a.path), name, limits: (4096, 255)) {
+            case .success(let (p, k)): (path, key) = (p, k)
+            case .failure: break  // each read again below, for its own error
+            }
+        }
+        let tr: Translation
+        switch argument(t, regs, a, follow: follow, read: path, bareNames: true) {
+        case .failure(let e): return .error(e)
+        case .success(nil): return .proceed  // ENOENT from the kernel
+        case .success(let x?): tr = x
+        }
+        if !tr.changed && t.openedModes.isEmpty { return .proceed }
+        if tr.missing { return .error(.noSuchFileOrDirectory) }
+        let host = hostPath(t, tr, dirfd: Tracer.atFDCWD, follow: follow)
+        // As the kernel does: a larger buffer is cut to XATTR_SIZE_MAX.
+        let room = Int(min(size, 65536))
+        let got: Result<(Int, [UInt8]), Errno>
+        if let name {
+            // XATTR_NAME_MAX: a longer (or empty) name is ERANGE.
+            if path == nil {
+                switch Trace.readString(t.pid, at: name, limit: 255) {
+                case .success(let k): key = k
+                case .failure(.fileNameTooLong): return .error(.outOfRange)
+                case .failure(let e): return .error(e)
+                }
+            }
+            if key.isEmpty { return .error(.outOfRange) }
+            got = Files.extendedAttribute(host, name: key, size: room, follow: follow)
+        } else {
+            got = Files.extendedAttributeNames(host, size: room, follow: follow)
+        }
+        switch got {
+        case .failure(let e): return .error(e)
+        case .success(let (n, bytes)):
+            guard Trace.write(t.pid, at: buffer, bytes) else { return .error(.badAddress) }
+            return .value(Int64(n))
+        }
     }
 }

@@ -34,12 +34,21 @@ extension Tracer {
                 scope = scoped.scope
                 scopedHow = regs.arg(how)
             }
+            let follow = follows(a.follow, t, regs)
+            // An fts walk's openat(dirfd, name, O_NOFOLLOW): nothing to look up.
+            if scopedHow == nil, !writes(a.writes, t, regs), regs.syscall != SyscallTable.chdir,
+               kernelResolvesAlone(path, follow: follow, t) { continue }
             let tr: Translation
-            switch translate(t, path, dirfd: dirfd, follow: follows(a.follow, t, regs), scope: scope) {
+            switch translate(t, path, dirfd: dirfd, follow: follow, scope: scope) {
             case .success(let x): tr = x
             case .failure(let e): return .fail(e)
             }
             if writes(a.writes, t, regs), bindings.isReadOnly(tr.guest) { return .fail(.readOnlyFileSystem) }
+            // A library search opens many paths that are not there: the kernel would say
+            // ENOENT, and so does this, without running the call (no exit stop).
+            if tr.missing, scopedHow == nil, let flags = openFlags(a.follow, t, regs), flags & Self.creates == 0 {
+                return .fail(.noSuchFileOrDirectory)
+            }
             if engineCall(regs) == SyscallTable.chdir { t.chdirTarget = tr.guest }
             guard tr.changed else { continue }
             guard let address = scratch.push(string: tr.host) else { return .fail(.badAddress) }
@@ -59,6 +68,17 @@ extension Tracer {
     }
 
     static let resolveBeneath: UInt64 = 0x08, resolveInRoot: UInt64 = 0x10
+    /// O_CREAT and O_TMPFILE (which holds O_DIRECTORY).
+    static let creates: UInt64 = 0o100 | 0o20000000
+
+    /// An open's flags (open, openat, openat2), or nil for any other call.
+    func openFlags(_ f: Follow, _ t: Tracee, _ regs: Trace.Registers) -> UInt64? {
+        switch f {
+        case .openFlags(let arg): return regs.arg(arg)
+        case .openHow(let arg): return openHowFlags(t, regs.arg(arg))
+        default: return nil
+        }
+    }
 
     /// openat2 with RESOLVE_IN_ROOT or RESOLVE_BENEATH: the path is resolved in the directory
     /// `dirfd`, not in the guest's `/`. When no bind or read-only tree lies below that

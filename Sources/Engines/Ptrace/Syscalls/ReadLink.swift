@@ -53,9 +53,12 @@ extension Tracer {
     /// The text of a symlink that lies in a bind (not the rootfs, not /proc), as the guest
     /// reads it: a text naming a host path in that same bind names the bind's guest path
     /// (Bindings.guestText). nil: not such a link, the kernel answers as usual.
-    func bindLinkText(_ t: Tracee, _ tr: Translation, dirfd: Int32) -> Result<[UInt8], Errno>? {
-        let linkHost = bindings.host(tr.guest)
-        guard let i = bindings.binding(ofHost: linkHost), i > 0, bindings[i].kind == .bind else { return nil }
+    /// `guest`: `tr.guest`, if made already.
+    func bindLinkText(_ t: Tracee, _ tr: Translation, dirfd: Int32, guest: GuestPath? = nil) -> Result<[UInt8], Errno>? {
+        let linkHost = bindings.host(guest ?? tr.guest)
+        // Most links are in no bind: a bind's host path is a prefix of the link's if it is in one.
+        guard bindings.entries.contains(where: { $0.kind == .bind && linkHost.hasPrefix($0.host) }),
+              let i = bindings.binding(ofHost: linkHost), i > 0, bindings[i].kind == .bind else { return nil }
         let host = hostPath(t, tr, dirfd: dirfd, follow: false)
         switch Files.readlinkBytes(host, size: 4096) {
         case .failure(let e): return .failure(e)

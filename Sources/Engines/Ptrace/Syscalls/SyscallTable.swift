@@ -86,6 +86,10 @@ enum NotifiedCall: Equatable, Sendable {
     /// access, faccessat, faccessat2 (`flags`: its AT_* flags argument).
     case access(PathArg, mode: Int, flags: Int?)
     case readlink(PathArg, buffer: Int, size: Int)
+    /// getxattr, lgetxattr: the attribute `name` (a string) into `value`, at most `size` bytes.
+    case getxattr(PathArg, name: Int, value: Int, size: Int)
+    /// listxattr, llistxattr: the names into `list`, at most `size` bytes.
+    case listxattr(PathArg, list: Int, size: Int)
 }
 
 enum SyscallTable {
@@ -206,6 +210,10 @@ enum SyscallTable {
             439: .access(PathArg(dirfd: 0, path: 1, follow: at(3), writes: .accessMode(arg: 2), emptyPathFlag: 3), mode: 2, flags: 3),  // faccessat2
             89: .readlink(PathArg(path: 0, follow: nf), buffer: 1, size: 2),  // readlink
             267: .readlink(PathArg(dirfd: 0, path: 1, follow: nf), buffer: 2, size: 3),  // readlinkat
+            191: .getxattr(PathArg(path: 0, follow: f), name: 1, value: 2, size: 3),  // getxattr
+            192: .getxattr(PathArg(path: 0, follow: nf), name: 1, value: 2, size: 3),  // lgetxattr
+            194: .listxattr(PathArg(path: 0, follow: f), list: 1, size: 2),  // listxattr
+            195: .listxattr(PathArg(path: 0, follow: nf), list: 1, size: 2),  // llistxattr
         ]
     }()
     /// Calls that may change a working directory, the path leading to one, or turn a
