@@ -42,6 +42,13 @@ let status: Int32 = {
             }
             spec.engine = choice
         }
+        // auto, where nothing restricts user namespaces: no probe (a clone of a user and
+        // mount namespace, whose teardown waits for an RCU grace period): the supervisor's
+        // own unshare tells, and a refusal there falls through to the next engine
+        // (NamespaceEngine.attempt). A setuid burrow and a restricted host still probe.
+        if spec.engine == .auto, setuidCaller == nil, hostRestrictions().userNamespacesUnrestricted {
+            UnavailableAnswers.known[.namespace] = .some(nil)
+        }
         // One place decides the engine: the one asked for, or auto's first that works here
         // (the ptrace engine where the spec has reasons only it meets).
         let reasons = spec.engine == .auto ? EngineSelection.ptraceReasons(spec, destination: destinationState) : []

@@ -22,6 +22,9 @@ struct Filesystem {
     private var root: Int32 = -1
     /// Mounts that live in memory (tmpfs, proc, ...): what is created there needs no cleanup.
     private var inMemory: Set<UInt64> = []
+    /// How many more operations use each tree opened in pass 1 (devices, the host's /proc
+    /// and /sys): see `take`.
+    private var usesLeft: [Int32: Int] = [:]
 
     init(spec: SandboxSpec, log: Log, cleaner: Int32, setuidMode: Bool = false) {
         self.spec = spec
@@ -40,6 +43,7 @@ struct Filesystem {
             // bind source after the check that detaches those): private, not slave.
             try Mounts.setPropagation("/", UInt(MS_REC | (setuidMode ? MS_PRIVATE : MS_SLAVE)))
             let opened = try openSources()
+            usesLeft = opened.uses(by: spec)
             root = try mountRoot(opened.root)
             for (index, op) in spec.operations.enumerated() {
                 try apply(op, source: opened.binds[index] ?? nil, opened: opened)
@@ -59,6 +63,31 @@ struct Filesystem {
         var devices: [String: Int32] = [:]
         var proc: Int32 = -1
         var sys: Int32 = -1
+
+        /// How many operations of `spec` mount each tree that more than one may use.
+        func uses(by spec: SandboxSpec) -> [Int32: Int] {
+            var n: [Int32: Int] = [:]
+            for op in spec.operations {
+                switch op {
+                case .dev: for fd in devices.values { n[fd, default: 0] += 1 }
+                case .filesystem(let f) where f.type == "sysfs" && sys >= 0: n[sys, default: 0] += 1
+                case _ where Filesystem.needsHostProc(op) && proc >= 0: n[proc, default: 0] += 1
+                default: break
+                }
+            }
+            return n
+        }
+    }
+
+    /// A tree opened in pass 1, for one operation: a copy while other operations still need
+    /// it, the tree itself for the last one. A detached tree that is never attached is
+    /// dissolved when its fd is closed (at the init's exit at the latest), and each one
+    /// dissolved costs an RCU grace period (the kernel's namespace_unlock): a wait of up to
+    /// milliseconds, for nothing.
+    private mutating func take(_ tree: Int32, recursive: Bool = true, what: String) throws(SysError) -> Int32 {
+        guard let uses = usesLeft[tree] else { return try Mounts.cloneTree(tree, recursive: recursive, what: what) }
+        usesLeft[tree] = uses - 1
+        return uses <= 1 ? tree : try Mounts.cloneTree(tree, recursive: recursive, what: what)
     }
 
     // MARK: pass 1: open host paths
@@ -263,8 +292,8 @@ struct Filesystem {
                 }
             } else {
                 // A fresh procfs needs a PID namespace of our own; without one, the host's.
-                // One copy serves every --proc: clone it again rather than consume it.
-                let tree = try Mounts.cloneTree(opened.proc, what: "/proc")
+                // One copy serves every --proc (see `take`).
+                let tree = try take(opened.proc, what: "/proc")
                 try Mounts.setAttributes(tree, [.noSuid, .noDev, .noExec], what: "/proc")
                 try place(tree, at: d, inMemory: true, what: "proc \(d) (the host's: no --unshare-pid)")
             }
@@ -319,7 +348,7 @@ struct Filesystem {
         let host: Int32 = f.type == "proc" && !spec.namespaces.pid ? opened.proc
             : f.type == "sysfs" && !spec.namespaces.net ? opened.sys : -1
         if host >= 0 {
-            let tree = try Mounts.cloneTree(host, what: "/\(f.type == "proc" ? "proc" : "sys")")
+            let tree = try take(host, what: "/\(f.type == "proc" ? "proc" : "sys")")
             try Mounts.setAttributes(tree, attrs, what: d.description)
             let why = f.type == "proc" ? "no new PID namespace" : "no new network namespace"
             try place(tree, at: d, inMemory: true, fromHost: f.type == "sysfs" ? "\(f.type) \(d) (the host's)" : nil,
@@ -425,7 +454,7 @@ struct Filesystem {
             let file = try Files.open(name, O_RDONLY | O_CREAT | O_EXCL, mode: 0o666, at: dev)
             Files.close(file)
             let node = try Files.open(name, O_PATH, at: dev)
-            let tree = try Mounts.cloneTree(host, recursive: false, what: "/dev/\(name)")
+            let tree = try take(host, recursive: false, what: "/dev/\(name)")
             try Mounts.setAttributes(tree, [.noSuid, .noExec], recursive: false, what: "/dev/\(name)")
             try Mounts.attach(tree, onto: node, what: "/dev/\(name) -> \(d)/\(name)")
             Files.close(node); Files.close(tree)
