@@ -449,8 +449,21 @@ extension Proc {
     /// the blanks after the colon; nil when the file or the field cannot be read.
     public static func statusField(_ name: String, of process: String) -> String? {
         guard let head = Files.readHead("/proc/\(process)/status", count: 4096) else { return nil }
-        let line = String(decoding: head, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix(name + ":") }
-        return line.map { String($0.dropFirst(name.count + 1).trimmingPrefix { $0 == " " || $0 == "\t" }) }
+        // Over the bytes, line by line: no array of lines (each new generic type costs the
+        // runtime a metadata instantiation, at start-up where this is asked).
+        let key = Array((name + ":").utf8)
+        var start = 0
+        while start < head.count {
+            var end = start
+            while end < head.count && head[end] != UInt8(ascii: "\n") { end += 1 }
+            if end - start >= key.count && head[start..<(start + key.count)].elementsEqual(key) {
+                var value = start + key.count
+                while value < end && (head[value] == UInt8(ascii: " ") || head[value] == UInt8(ascii: "\t")) { value += 1 }
+                return String(decoding: head[value..<end], as: UTF8.self)
+            }
+            start = end + 1
+        }
+        return nil
     }
 
     /// The pid tracing `pid` (its TracerPid), 0 when none; nil if unknown.
