@@ -236,6 +236,18 @@ public enum Proc {
 
     /// Starts the command: returns its pid, and the failure if it did not get to run.
     public static func launch(_ r: LaunchRequest) throws(SysError) -> (pid_t, LaunchFailure?) {
+        let (pid, failure, cloneErrno) = launch(r, here: false)
+        if pid < 0 { throw SysError("clone", "(the command)", errno: Errno(rawValue: cloneErrno)) }
+        return (pid, failure)
+    }
+
+    /// Becomes the command: the same steps in this process, then its exec. Returns only
+    /// when that failed, with why.
+    public static func launchHere(_ r: LaunchRequest) -> LaunchFailure {
+        launch(r, here: true).failure ?? LaunchFailure(step: "execve", errno: .noSuchFileOrDirectory, candidate: nil, status: 127)
+    }
+
+    private static func launch(_ r: LaunchRequest, here: Bool) -> (pid: pid_t, failure: LaunchFailure?, cloneErrno: Int32) {
         let candidates = r.candidates.map { UnsafePointer(strdup($0)) }
         let argv = r.argv.map { strdup($0) } + [nil]
         let env = r.environment.map { strdup($0) } + [nil]
@@ -281,7 +293,7 @@ public enum Proc {
                         l.seccomp = r.seccompFilter == nil ? nil : fprog
                         l.seccomp_flags = r.seccompFlags
                         l.shell_argv = sh.isEmpty ? nil : sh.baseAddress
-                        return ck_launch(&l)
+                        return here ? ck_launch_here(&l) : ck_launch(&l)
                     }
                 }
             }
@@ -289,9 +301,9 @@ public enum Proc {
             }
             }
         }
-        if pid < 0 { throw SysError.last("clone", "(the command)") }
+        if pid < 0 && !here { return (pid, nil, Glibc.errno) }
         let step = ck_launch_step(rawValue: UInt32(l.failed_step))
-        guard step != CK_STEP_NONE else { return (pid, nil) }
+        guard step != CK_STEP_NONE else { return (pid, nil, 0) }
         let names: [ck_launch_step: String] = [
             CK_STEP_SIGMASK: "sigprocmask", CK_STEP_SETSID: "setsid", CK_STEP_SETPGID: "setpgid", CK_STEP_PDEATHSIG: "prctl PR_SET_PDEATHSIG",
             CK_STEP_ANNOUNCE: "send (pid file)", CK_STEP_BOUNDING: "prctl PR_CAPBSET_DROP",
@@ -307,9 +319,9 @@ public enum Proc {
             let notFound = errno == .noSuchFileOrDirectory || errno == .notDirectory
             // Not found anywhere: name the command as given, not the last PATH entry tried.
             let shown = notFound && !(r.argv.first ?? "").contains("/") ? (r.argv.first ?? name) : name
-            return (pid, LaunchFailure(step: "exec", errno: errno, candidate: shown, status: notFound ? 127 : 126))
+            return (pid, LaunchFailure(step: "exec", errno: errno, candidate: shown, status: notFound ? 127 : 126), 0)
         }
-        return (pid, LaunchFailure(step: names[step] ?? "launch", errno: errno, candidate: nil, status: 125))
+        return (pid, LaunchFailure(step: names[step] ?? "launch", errno: errno, candidate: nil, status: 125), 0)
     }
 
     public static func loopbackUp() throws(SysError) {
