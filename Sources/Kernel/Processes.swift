@@ -171,8 +171,9 @@ public enum Proc {
         return r
     }
 
-    public static func unshare(_ flags: Int32, what: String, hint: String? = nil) throws(SysError) {
-        if Privileged.run(.unshare(flags), { ck_unshare(flags) }) != 0 { throw SysError.last("unshare", what, hint: hint) }
+    /// `what` (the namespaces' names) is made only for the error.
+    public static func unshare(_ flags: Int32, what: @autoclosure () -> String, hint: String? = nil) throws(SysError) {
+        if Privileged.run(.unshare(flags), { ck_unshare(flags) }) != 0 { throw SysError.last("unshare", what(), hint: hint) }
     }
 
     public static func setHostname(_ name: String) throws(SysError) {

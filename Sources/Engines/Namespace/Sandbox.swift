@@ -41,10 +41,14 @@ struct Sandbox {
     }
 
     /// Created by the init, owned by the new user namespace: the mount namespace and these.
-    private var initExtras: [(flag: Int32, name: String)] {
-        [(spec.namespaces.ipc, Namespace.ipc, "ipc"), (spec.namespaces.net, Namespace.net, "net"),
-         (spec.namespaces.uts, Namespace.uts, "uts"), (spec.namespaces.cgroup, Namespace.cgroup, "cgroup")]
-            .filter { $0.0 }.map { ($0.1, $0.2) }
+    /// (Plain flags: the init, a fork of the supervisor, should touch little code.)
+    private var initNamespaces: Int32 {
+        Namespace.mount | (spec.namespaces.ipc ? Namespace.ipc : 0) | (spec.namespaces.net ? Namespace.net : 0)
+            | (spec.namespaces.uts ? Namespace.uts : 0) | (spec.namespaces.cgroup ? Namespace.cgroup : 0)
+    }
+    private var initNamespaceNames: String {
+        "(" + [(true, "mount"), (spec.namespaces.ipc, "ipc"), (spec.namespaces.net, "net"), (spec.namespaces.uts, "uts"),
+               (spec.namespaces.cgroup, "cgroup")].filter(\.0).map(\.1).joined(separator: ", ") + ")"
     }
 
     static let userNamespaceHint = """
@@ -74,9 +78,7 @@ struct Sandbox {
         Files.close(channels.lifelineWrite)
         if Files.isHungUp(channels.lifelineRead) { Proc.exit(Failure.setupStatus) }
         do {
-            let extras = initExtras
-            try Proc.unshare(extras.reduce(Namespace.mount) { $0 | $1.flag },
-                             what: "(" + (["mount"] + extras.map(\.name)).joined(separator: ", ") + ")")
+            try Proc.unshare(initNamespaces, what: initNamespaceNames)
         } catch {
             fail(Failure(error), on: err)
         }
