@@ -199,6 +199,9 @@ struct Sandbox {
         } catch {
             fail(error, on: err)
         }
+        // The supervisor died during the set-up: the command does not start (the init, which
+        // sees the same once the set-up is over, ends the sandbox).
+        if Files.isHungUp(channels.lifelineRead) { Proc.exit(Failure.setupStatus) }
         let launcher = Launcher(spec: spec, maps: maps, seccomp: seccomp, pidSocket: channels.pidCommand, callerMask: callerMask,
                                 foregroundTerminal: foregroundTerminal)
         // Returns only when the command could not be started.
