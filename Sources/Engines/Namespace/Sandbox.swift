@@ -11,9 +11,10 @@ import Glibc
 ///       ├─ cleaner (host)     only when Burrow must create something on a host directory:
 ///       │                     removes it once the sandbox has ended, even after kill -9
 ///       └─ init               new mount (+ ipc, net, uts, cgroup) namespace; PID 1 with
-///            │                --unshare-pid, else a child subreaper. Builds the filesystem,
-///            │                starts the command, kills what it leaves behind
-///            └─ command       leads a process group of its own (the init leads another)
+///            │                --unshare-pid, else a child subreaper. Reaps, passes signals
+///            │                on, kills what the command leaves behind (C: ck_init_watch)
+///            └─ set-up        builds the filesystem and becomes the command (its exec);
+///                             leads a process group of its own (the init leads another)
 ///
 /// The supervisor stays in the host's mount namespace, so the sandbox's mounts go away
 /// with the init, and never exist on the host.
