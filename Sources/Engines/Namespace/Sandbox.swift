@@ -95,6 +95,7 @@ struct Sandbox {
         var children: Int32 = -1
         var setupDone: (read: Int32, write: Int32) = (-1, -1)
         var uname: (here: Int32, there: Int32) = (-1, -1)
+        let signals: Int32
         do throws(SysError) {
             if !isPID1 {
                 try Proc.setChildSubreaper()
@@ -109,23 +110,24 @@ struct Sandbox {
             setupDone = try Files.pipe()
             // The responder, started below, gets the seccomp listener the set-up makes.
             if spec.emulation.uname != nil { uname = try Files.socketPair(Int32(SOCK_SEQPACKET.rawValue)) }
+            signals = try Signals.descriptor()
         } catch {
             fail(Failure(error), on: err)
         }
         let command: pid_t
         do { command = try Proc.fork("sandbox set-up") } catch { fail(Failure(error), on: err) }
         if command == 0 {
-            for fd in [children, setupDone.read, uname.there] { Files.close(fd) }
+            for fd in [children, setupDone.read, uname.there, signals] { Files.close(fd) }
             setUp(uname: uname.here)
         }
-        // The init keeps only what it watches with.
-        for fd in [setupDone.write, uname.here, err, channels.pidCommand, foregroundTerminal] { Files.close(fd) }
+        // The init keeps only what it watches with (and the error pipe until the responder runs).
+        for fd in [setupDone.write, uname.here, channels.pidCommand, foregroundTerminal] { Files.close(fd) }
         // setuid: the init needs no privilege past the fork of the set-up. The id change
         // cleared the parent-death signal: set it again (SIGKILL once the set-up is over).
         if let caller = privilege.caller {
-            guard (try? caller.becomeForGood()) != nil else {
+            do throws(SysError) { try caller.becomeForGood() } catch {
                 Proc.kill(command, SIGKILL)
-                Proc.exit(Failure.setupStatus)
+                fail(Failure(error), on: err)
             }
             _ = try? Proc.dieWithParent(SIGTERM, expectedParent: supervisor)
             if Files.isHungUp(channels.lifelineRead) { Proc.exit(Failure.setupStatus) }
@@ -136,21 +138,20 @@ struct Sandbox {
         if let emulated = spec.emulation.uname {
             // The responder's own uname() is the real one: no filter here. The listener
             // reaches it over a socket once the set-up has made it.
-            responder = (try? Proc.fork("uname responder")) ?? -1
+            do { responder = try Proc.fork("uname responder") } catch {
+                Proc.kill(command, SIGKILL)
+                fail(Failure(error), on: err)
+            }
             if responder == 0 {
-                for fd in [channels.jobEventsWrite, children, setupDone.read] { Files.close(fd) }
+                for fd in [err, channels.jobEventsWrite, children, setupDone.read, signals] { Files.close(fd) }
                 _ = try? Proc.dieWithParent(SIGKILL, expectedParent: getppid())
                 guard let listener = Files.receiveDescriptor(uname.there) else { Proc.exit(0) }
                 Files.close(uname.there)
                 KernelRelease.serve(listener: listener, uname: emulated)
             }
-            if responder < 0 { Proc.kill(command, SIGKILL) }
         }
         Files.close(uname.there)
-        guard let signals = try? Signals.descriptor() else {
-            Proc.kill(command, SIGKILL)
-            Proc.exit(Failure.setupStatus)
-        }
+        Files.close(err)
         var watch = ck_init(
             signals: signals, setup_done: setupDone.read, lifeline: channels.lifelineRead, children: children,
             job_events: channels.jobEventsWrite, command: command, responder: max(responder, 0), supervisor: supervisor,
