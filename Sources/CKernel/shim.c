@@ -243,6 +243,8 @@ static int launch_steps(struct ck_launch *l) {
 
 static int launch_child(void *arg) { _exit(launch_steps(arg)); }
 
+int ck_close_range(unsigned int first, unsigned int last) { return (int)syscall(SYS_close_range, first, last, 0); }
+
 int ck_launch_here(struct ck_launch *l) {
     l->failed_step = CK_STEP_NONE;
     l->failed_errno = 0;

@@ -93,6 +93,8 @@ int ck_launch(struct ck_launch *l);
 // The same steps in this process, which becomes the command: returns only when a step or
 // every execve failed (recorded in `l`), with the status to end with (125, 126 or 127).
 int ck_launch_here(struct ck_launch *l);
+// close_range(2) (no glibc wrapper before 2.34): closes first..last.
+int ck_close_range(unsigned int first, unsigned int last);
 
 // The sandbox's init once the set-up is under way: reaps, forwards signals to the command,
 // tells the supervisor when the command stops, and ends the sandbox with the command. In C
