@@ -174,9 +174,10 @@ unsigned long ck_at_secure(void) { return getauxval(AT_SECURE); }
 int ck_faccessat2(int d, const char *p, int mode, int flags) { return (int)syscall(SYS_faccessat2, d, p, mode, flags); }
 
 // ---- starting the command (see CKernel.h) ----
-static int launch_child(void *arg) {
-    struct ck_launch *l = arg;
-#define STEP(n, call) do { if ((call) < 0) { l->failed_step = (n); l->failed_errno = errno; _exit(125); } } while (0)
+// The steps, in the process that becomes the command: returns only on a failure (recorded
+// in `l`), with the status the process should end with (125: set-up; 126, 127: exec).
+static int launch_steps(struct ck_launch *l) {
+#define STEP(n, call) do { if ((call) < 0) { l->failed_step = (n); l->failed_errno = errno; return 125; } } while (0)
     // A group (or session) of its own: a kill(0, ...) of the command reaches the sandbox
     // only. The init is suspended until the exec (CLONE_VFORK): the group exists before
     // the command runs, so the init need not set it from its side too.
@@ -236,7 +237,17 @@ static int launch_child(void *arg) {
         }
     }
     l->failed_step = CK_STEP_EXEC;
-    _exit(l->failed_errno == ENOENT || l->failed_errno == ENOTDIR ? 127 : 126);
+    return l->failed_errno == ENOENT || l->failed_errno == ENOTDIR ? 127 : 126;
+}
+
+static int launch_child(void *arg) { _exit(launch_steps(arg)); }
+
+int ck_close_range(unsigned int first, unsigned int last) { return (int)syscall(SYS_close_range, first, last, 0); }
+
+int ck_launch_here(struct ck_launch *l) {
+    l->failed_step = CK_STEP_NONE;
+    l->failed_errno = 0;
+    return launch_steps(l);
 }
 
 int ck_launch(struct ck_launch *l) {
@@ -252,3 +263,127 @@ int ck_launch(struct ck_launch *l) {
     return pid;
 }
 int ck_statx(int d, const char *p, int flags, unsigned int mask, void *b) { return (int)syscall(SYS_statx, d, p, flags, mask, b); }
+
+// ---- the sandbox's init (see CKernel.h) ----
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+
+// The pids listed in a /proc/.../children file (read from its start); at most `max`.
+static int init_children(int fd, pid_t *pids, int max) {
+    static char buf[65536];
+    if (fd < 0) return 0;
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    int count = 0;
+    long v = -1;
+    for (ssize_t i = 0; i < (n > 0 ? n : 0) + 1; i++) {
+        char c = i < n ? buf[i] : ' ';
+        if (c >= '0' && c <= '9') v = (v < 0 ? 0 : v * 10) + (c - '0');
+        else if (v >= 0) { if (count < max) pids[count++] = (pid_t)v; v = -1; }
+    }
+    return count;
+}
+
+static void init_kill_all(const struct ck_init *in) {
+    int status;
+    if (in->is_pid1) {
+        // kill(-1) from a PID 1 reaches every process of its namespace and nothing else.
+        kill(-1, SIGKILL);
+        while (waitpid(-1, &status, 0) >= 0 || errno == EINTR) {}
+        return;
+    }
+    // Our children; their orphans come back to us (child subreaper), killed next round.
+    static pid_t pids[4096];
+    for (;;) {
+        int n = init_children(in->children, pids, 4096);
+        if (n == 0) return;
+        for (int i = 0; i < n; i++) kill(pids[i], SIGKILL);
+        for (int i = 0; i < n; i++) while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR) {}
+    }
+}
+
+static int init_hung_up(int fd) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR));
+}
+
+static int exit_status(int status) { return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status); }
+
+void ck_init_watch(const struct ck_init *in) {
+    int setup = in->setup_done;
+    int responder_alive = in->responder > 0;
+    int command_status = -1;    // a wait status once the command has ended
+    int last_status = -1;       // PRoot's status of the last process to exit (see LastExit)
+    for (;;) {
+        // During the set-up the signals wait: as when the init built the sandbox itself, a
+        // supervisor gone or a signal to pass on is seen to once the set-up is over, never
+        // in the middle of a step the cleaner must hear about.
+        struct pollfd p = {.fd = setup >= 0 ? setup : in->signals, .events = POLLIN};
+        if (poll(&p, 1, -1) < 0) continue;
+        if (setup >= 0) {
+            // The set-up is over (the command runs, or failed): everything made on the host
+            // is with the cleaner, so PID 1 dies with the supervisor from now on, and does not
+            // go on if the supervisor died during the set-up.
+            close(setup);
+            setup = -1;
+            if (in->is_pid1) {
+                prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+                if (init_hung_up(in->lifeline)) _exit(125);
+            }
+        }
+        struct signalfd_siginfo si;
+        while (read(in->signals, &si, sizeof si) == (ssize_t)sizeof si) {
+            int sig = (int)si.ssi_signo;
+            if (!in->is_pid1 && getppid() != in->supervisor) {
+                init_kill_all(in);
+                _exit(command_status >= 0 ? exit_status(command_status) : 128 + SIGKILL);
+            }
+            // SIGCONT: the supervisor continues the command's group itself.
+            if (sig == SIGCONT) continue;
+            if (sig != SIGCHLD) {
+                // The terminal's signals reach the init only in the moment before it left the
+                // caller's group: the supervisor got them too, and passes them on.
+                if (si.ssi_code == SI_KERNEL) continue;
+                if (command_status < 0) kill(in->command, sig);
+                else if (in->is_pid1) kill(-1, sig);
+                continue;
+            }
+            int any_left = 1, status;
+            for (;;) {
+                pid_t pid = waitpid(-1, &status, WNOHANG | WUNTRACED);
+                if (pid < 0 && errno == EINTR) continue;
+                if (pid < 0) { any_left = 0; break; }
+                if (pid == 0) break;
+                if (WIFSTOPPED(status)) {
+                    // The supervisor follows it (JobControl); a full pipe drops the news.
+                    unsigned char byte = (unsigned char)WSTOPSIG(status);
+                    if (pid == in->command) (void)!write(in->job_events, &byte, 1);
+                    continue;
+                }
+                if (pid == in->responder) { responder_alive = 0; continue; }
+                if (!WIFSIGNALED(status) || last_status < 0 || WIFSIGNALED(last_status)) last_status = status;
+                if (pid == in->command) {
+                    command_status = status;
+                    // Its status goes to the caller now; the rest runs on (the supervisor
+                    // announces it only if the command ran: its error pipe tells).
+                    if (in->announce_exit) {
+                        unsigned char event[2] = {CK_JOB_EVENT_COMMAND_EXITED, (unsigned char)exit_status(status)};
+                        (void)!write(in->job_events, event, 2);
+                    }
+                }
+            }
+            if (command_status < 0) continue;
+            if (!in->keep_children && !in->last_to_exit) {
+                init_kill_all(in);
+                _exit(exit_status(command_status));
+            }
+            // Only the uname responder left: it serves no one any more.
+            pid_t two[2];
+            if (any_left && responder_alive && init_children(in->children, two, 2) == 1) {
+                kill(in->responder, SIGKILL);
+                continue;
+            }
+            if (!any_left) _exit(exit_status(in->last_to_exit && last_status >= 0 ? last_status : command_status));
+        }
+    }
+}

@@ -70,6 +70,16 @@ public enum Files {
     /// The filesystem kinds Burrow must recognise by their superblock magic (statfs f_type).
     public enum FilesystemKind: Int, Sendable {
         case proc = 0x9fa0  // PROC_SUPER_MAGIC
+        case tmpfs = 0x0102_1994  // TMPFS_MAGIC
+    }
+
+    /// The kind of filesystem `path` is on, nil when it cannot be asked or is none of these.
+    public static func filesystemKind(_ path: String) -> FilesystemKind? {
+        guard let fd = try? open(path, O_PATH | O_CLOEXEC) else { return nil }
+        defer { close(fd) }
+        var type = 0
+        guard ck_fstatfs_type(fd, &type) == 0 else { return nil }
+        return FilesystemKind(rawValue: type)
     }
 
     /// True when `fd` is the root directory of a procfs instance (procfs's root inode is 1):

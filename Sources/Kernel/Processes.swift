@@ -171,8 +171,9 @@ public enum Proc {
         return r
     }
 
-    public static func unshare(_ flags: Int32, what: String, hint: String? = nil) throws(SysError) {
-        if Privileged.run(.unshare(flags), { ck_unshare(flags) }) != 0 { throw SysError.last("unshare", what, hint: hint) }
+    /// `what` (the namespaces' names) is made only for the error.
+    public static func unshare(_ flags: Int32, what: @autoclosure () -> String, hint: String? = nil) throws(SysError) {
+        if Privileged.run(.unshare(flags), { ck_unshare(flags) }) != 0 { throw SysError.last("unshare", what(), hint: hint) }
     }
 
     public static func setHostname(_ name: String) throws(SysError) {
@@ -236,6 +237,18 @@ public enum Proc {
 
     /// Starts the command: returns its pid, and the failure if it did not get to run.
     public static func launch(_ r: LaunchRequest) throws(SysError) -> (pid_t, LaunchFailure?) {
+        let (pid, failure, cloneErrno) = launch(r, here: false)
+        if pid < 0 { throw SysError("clone", "(the command)", errno: Errno(rawValue: cloneErrno)) }
+        return (pid, failure)
+    }
+
+    /// Becomes the command: the same steps in this process, then its exec. Returns only
+    /// when that failed, with why.
+    public static func launchHere(_ r: LaunchRequest) -> LaunchFailure {
+        launch(r, here: true).failure ?? LaunchFailure(step: "execve", errno: .noSuchFileOrDirectory, candidate: nil, status: 127)
+    }
+
+    private static func launch(_ r: LaunchRequest, here: Bool) -> (pid: pid_t, failure: LaunchFailure?, cloneErrno: Int32) {
         let candidates = r.candidates.map { UnsafePointer(strdup($0)) }
         let argv = r.argv.map { strdup($0) } + [nil]
         let env = r.environment.map { strdup($0) } + [nil]
@@ -281,7 +294,7 @@ public enum Proc {
                         l.seccomp = r.seccompFilter == nil ? nil : fprog
                         l.seccomp_flags = r.seccompFlags
                         l.shell_argv = sh.isEmpty ? nil : sh.baseAddress
-                        return ck_launch(&l)
+                        return here ? ck_launch_here(&l) : ck_launch(&l)
                     }
                 }
             }
@@ -289,9 +302,9 @@ public enum Proc {
             }
             }
         }
-        if pid < 0 { throw SysError.last("clone", "(the command)") }
+        if pid < 0 && !here { return (pid, nil, Glibc.errno) }
         let step = ck_launch_step(rawValue: UInt32(l.failed_step))
-        guard step != CK_STEP_NONE else { return (pid, nil) }
+        guard step != CK_STEP_NONE else { return (pid, nil, 0) }
         let names: [ck_launch_step: String] = [
             CK_STEP_SIGMASK: "sigprocmask", CK_STEP_SETSID: "setsid", CK_STEP_SETPGID: "setpgid", CK_STEP_PDEATHSIG: "prctl PR_SET_PDEATHSIG",
             CK_STEP_ANNOUNCE: "send (pid file)", CK_STEP_BOUNDING: "prctl PR_CAPBSET_DROP",
@@ -307,9 +320,9 @@ public enum Proc {
             let notFound = errno == .noSuchFileOrDirectory || errno == .notDirectory
             // Not found anywhere: name the command as given, not the last PATH entry tried.
             let shown = notFound && !(r.argv.first ?? "").contains("/") ? (r.argv.first ?? name) : name
-            return (pid, LaunchFailure(step: "exec", errno: errno, candidate: shown, status: notFound ? 127 : 126))
+            return (pid, LaunchFailure(step: "exec", errno: errno, candidate: shown, status: notFound ? 127 : 126), 0)
         }
-        return (pid, LaunchFailure(step: names[step] ?? "launch", errno: errno, candidate: nil, status: 125))
+        return (pid, LaunchFailure(step: names[step] ?? "launch", errno: errno, candidate: nil, status: 125), 0)
     }
 
     public static func loopbackUp() throws(SysError) {
@@ -452,8 +465,21 @@ extension Proc {
     /// the blanks after the colon; nil when the file or the field cannot be read.
     public static func statusField(_ name: String, of process: String) -> String? {
         guard let head = Files.readHead("/proc/\(process)/status", count: 4096) else { return nil }
-        let line = String(decoding: head, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix(name + ":") }
-        return line.map { String($0.dropFirst(name.count + 1).trimmingPrefix { $0 == " " || $0 == "\t" }) }
+        // Over the bytes, line by line: no array of lines (each new generic type costs the
+        // runtime a metadata instantiation, at start-up where this is asked).
+        let key = Array((name + ":").utf8)
+        var start = 0
+        while start < head.count {
+            var end = start
+            while end < head.count && head[end] != UInt8(ascii: "\n") { end += 1 }
+            if end - start >= key.count && head[start..<(start + key.count)].elementsEqual(key) {
+                var value = start + key.count
+                while value < end && (head[value] == UInt8(ascii: " ") || head[value] == UInt8(ascii: "\t")) { value += 1 }
+                return String(decoding: head[value..<end], as: UTF8.self)
+            }
+            start = end + 1
+        }
+        return nil
     }
 
     /// The pid tracing `pid` (its TracerPid), 0 when none; nil if unknown.

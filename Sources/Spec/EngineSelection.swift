@@ -129,6 +129,17 @@ public struct HostRestrictions: Equatable, Sendable {
     }
 }
 
+extension HostRestrictions {
+    /// Nothing on this host is known to restrict user namespaces: the sysctls allow them, no
+    /// AppArmor restriction, no seccomp filter. Where a user namespace can then still not be
+    /// made (a limit reached, an LSM's refusal), the namespace engine's own unshare says so
+    /// before anything of the sandbox exists, and `auto` goes on to the next engine: no probe
+    /// is needed first.
+    public var userNamespacesUnrestricted: Bool {
+        unprivilegedUsernsClone != 0 && (maxUserNamespaces ?? 0) > 0 && apparmorRestrictsUserns != 1 && !seccompFiltered
+    }
+}
+
 extension EngineSelection {
     /// Why the namespace engine cannot run, in the host's own terms: the sysctl that forbids
     /// it, AppArmor's restriction (a user namespace without capabilities), or a seccomp

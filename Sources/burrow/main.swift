@@ -44,6 +44,13 @@ let status: Int32 = {
             }
             spec.engine = choice
         }
+        // auto, where nothing restricts user namespaces: no probe (a clone of a user and
+        // mount namespace, whose teardown waits for an RCU grace period): the supervisor's
+        // own unshare tells, and a refusal there falls through to the next engine
+        // (NamespaceEngine.attempt). A setuid burrow and a restricted host still probe.
+        if spec.engine == .auto, setuidCaller == nil, hostRestrictions().userNamespacesUnrestricted {
+            UnavailableAnswers[.namespace] = .some(nil)
+        }
         // One place decides the engine: the one asked for, or auto's first that works here
         // (the ptrace engine where the spec has reasons only it meets).
         var reasons = spec.engine == .auto ? EngineSelection.ptraceReasons(spec, destination: destinationState) : []
@@ -156,9 +163,33 @@ func hostFacts() -> HostFacts {
 /// Why an engine cannot run on this host (nil: it can), found by trying what it needs.
 /// Asked lazily, in `auto`'s order; each answer is kept.
 /// (A static, not a top-level variable: those are set in order, after `status` has run.)
-enum UnavailableAnswers { nonisolated(unsafe) static var known: [EngineChoice: String?] = [:] }  // single-threaded
+/// (One stored answer per engine, not a dictionary: a new key type costs the runtime a
+/// search of every protocol conformance in the binary, at every start.)
+enum UnavailableAnswers {  // single-threaded
+    nonisolated(unsafe) static var namespace: String??
+    nonisolated(unsafe) static var setuid: String??
+    nonisolated(unsafe) static var ptrace: String??
+    static subscript(_ engine: EngineChoice) -> String?? {
+        get {
+            switch engine {
+            case .auto: return .some(nil)
+            case .namespace: return namespace
+            case .setuid: return setuid
+            case .ptrace: return ptrace
+            }
+        }
+        set {
+            switch engine {
+            case .auto: break
+            case .namespace: namespace = newValue
+            case .setuid: setuid = newValue
+            case .ptrace: ptrace = newValue
+            }
+        }
+    }
+}
 func unavailable(_ engine: EngineChoice) -> String? {
-    if let known = UnavailableAnswers.known[engine] { return known }
+    if let known = UnavailableAnswers[engine] { return known }
     let answer: String?
     switch engine {
     case .auto: answer = nil
@@ -174,7 +205,7 @@ func unavailable(_ engine: EngineChoice) -> String? {
         }
     case .ptrace: answer = PtraceEngine.unavailableReason()
     }
-    UnavailableAnswers.known[engine] = answer
+    UnavailableAnswers[engine] = answer
     return answer
 }
 

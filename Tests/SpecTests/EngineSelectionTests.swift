@@ -66,6 +66,19 @@ import Testing
         #expect(text.contains(c.says), "\(text)")
     }
 
+    @Test("auto skips its user-namespace probe only where nothing on the host restricts user namespaces", arguments: [
+        (HostRestrictions(unprivilegedUsernsClone: nil, maxUserNamespaces: 63000), true),
+        (HostRestrictions(unprivilegedUsernsClone: 1, maxUserNamespaces: 63000, apparmorRestrictsUserns: 0), true),
+        (HostRestrictions(unprivilegedUsernsClone: 0, maxUserNamespaces: 63000), false),
+        (HostRestrictions(maxUserNamespaces: 0), false),
+        (HostRestrictions(maxUserNamespaces: nil), false),
+        (HostRestrictions(maxUserNamespaces: 63000, apparmorRestrictsUserns: 1), false),
+        (HostRestrictions(maxUserNamespaces: 63000, seccompFiltered: true), false),
+    ])
+    func probeSkipped(_ host: HostRestrictions, _ unrestricted: Bool) {
+        #expect(host.userNamespacesUnrestricted == unrestricted)
+    }
+
     @Test("A spec's reasons make auto pick the ptrace engine where it runs; a named engine stays")
     func ptracePreferred() {
         let all: (EngineChoice) -> String? = { _ in nil }

@@ -90,6 +90,33 @@ struct ck_launch {
 };
 // Returns the child's pid once it has exec'd or exited, or -1 with errno.
 int ck_launch(struct ck_launch *l);
+// The same steps in this process, which becomes the command: returns only when a step or
+// every execve failed (recorded in `l`), with the status to end with (125, 126 or 127).
+int ck_launch_here(struct ck_launch *l);
+// close_range(2) (no glibc wrapper before 2.34): closes first..last.
+int ck_close_range(unsigned int first, unsigned int last);
+
+// The sandbox's init once the set-up is under way: reaps, forwards signals to the command,
+// tells the supervisor when the command stops, and ends the sandbox with the command. In C
+// so that PID 1, a fork of the supervisor, touches only these few pages of the binary.
+struct ck_init {
+    int signals;          // signalfd of the handled signals (blocked)
+    int setup_done;       // read end held open by the set-up until its exec or exit; -1: none
+    int lifeline;         // read end: hangs up when the supervisor is gone
+    int children;         // /proc/.../children of this process, or -1
+    int job_events;       // the command stopped: one byte, the signal
+    pid_t command;        // the set-up process, the command after its exec
+    pid_t responder;      // the uname responder, or 0
+    pid_t supervisor;     // the parent to expect without a PID namespace
+    int is_pid1;          // PID 1 of a PID namespace; else a child subreaper
+    int keep_children;    // the command's end does not end the sandbox
+    int last_to_exit;     // the status is the last process's to exit (PRoot), not the command's
+    int announce_exit;    // leftovers left running: the command's end is told on job_events
+};
+// What the init writes on job_events when the command ends (announce_exit), then a byte of
+// its status; any other byte is a signal the command was stopped by.
+#define CK_JOB_EVENT_COMMAND_EXITED 0xFF
+void ck_init_watch(const struct ck_init *in) __attribute__((noreturn));
 
 // Credentials (setuid mode): raw system calls, no glibc setxid broadcast (one thread only)
 int ck_setresuid(uint32_t r, uint32_t e, uint32_t s);

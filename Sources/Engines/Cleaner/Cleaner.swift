@@ -330,6 +330,15 @@ public enum Cleaner {
         }
 
         static func closeAll(except keep: [Int32]) {
+            // close_range over the gaps between the kept ones; the list of /proc/self/fd
+            // where the kernel has no close_range (before 5.9).
+            var first: UInt32 = 3
+            var ranged = true
+            for fd in keep.sorted() where fd >= Int32(first) {
+                if UInt32(fd) > first { ranged = ranged && ck_close_range(first, UInt32(fd) - 1) == 0 }
+                first = UInt32(fd) + 1
+            }
+            if ranged && ck_close_range(first, UInt32.max) == 0 { return }
             guard let d = opendir("/proc/self/fd") else { return }
             var open: [Int32] = []
             while let e = readdir(d) {

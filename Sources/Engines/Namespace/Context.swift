@@ -38,7 +38,8 @@ struct Failure: Error {
     }
 
     static func deniedByHost(_ e: SysError) -> Bool {
-        e.operation == "unshare" && [.notPermitted, .noSpace, .tooManyUsers].contains(e.errno)
+        // EACCES: an LSM's refusal (SELinux's user_namespace create).
+        e.operation == "unshare" && [.notPermitted, .permissionDenied, .noSpace, .tooManyUsers].contains(e.errno)
     }
 
     var encoded: [UInt8] { [UInt8(truncatingIfNeeded: status), hostDenied ? 1 : 0] + Array(message.utf8) }

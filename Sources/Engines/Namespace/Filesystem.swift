@@ -21,7 +21,12 @@ struct Filesystem {
 
     private var root: Int32 = -1
     /// Mounts that live in memory (tmpfs, proc, ...): what is created there needs no cleanup.
-    private var inMemory: Set<UInt64> = []
+    /// (A few: an array. A Set or Dictionary of a new key type costs the runtime a search
+    /// of every protocol conformance in the binary, in the set-up of every sandbox.)
+    private var inMemory: [UInt64] = []
+    /// How many more operations use the trees opened in pass 1: each device, the host's
+    /// /proc, the host's /sys (see `take`).
+    private var devicesLeft = 0, procLeft = 0, sysLeft = 0
 
     init(spec: SandboxSpec, log: Log, cleaner: Int32, setuidMode: Bool = false) {
         self.spec = spec
@@ -40,9 +45,10 @@ struct Filesystem {
             // bind source after the check that detaches those): private, not slave.
             try Mounts.setPropagation("/", UInt(MS_REC | (setuidMode ? MS_PRIVATE : MS_SLAVE)))
             let opened = try openSources()
+            (devicesLeft, procLeft, sysLeft) = opened.uses(by: spec)
             root = try mountRoot(opened.root)
             for (index, op) in spec.operations.enumerated() {
-                try apply(op, source: opened.binds[index] ?? nil, opened: opened)
+                try apply(op, source: opened.binds[index], opened: opened)
             }
             if let uname = spec.emulation.uname { try fakeOSRelease(uname.release) }
             return root
@@ -55,10 +61,34 @@ struct Filesystem {
 
     struct Opened {
         var root: Int32
-        var binds: [Int: Source?] = [:]
+        /// By the operation's index: nil where it is no bind, or one skipped.
+        var binds: [Source?] = []
         var devices: [String: Int32] = [:]
         var proc: Int32 = -1
         var sys: Int32 = -1
+
+        /// How many operations of `spec` mount the devices, the host's /proc and its /sys.
+        func uses(by spec: SandboxSpec) -> (devices: Int, proc: Int, sys: Int) {
+            var n = (devices: 0, proc: 0, sys: 0)
+            for op in spec.operations {
+                switch op {
+                case .dev: n.devices += 1
+                case .filesystem(let f) where f.type == "sysfs" && sys >= 0: n.sys += 1
+                case _ where Filesystem.needsHostProc(op) && proc >= 0: n.proc += 1
+                default: break
+                }
+            }
+            return n
+        }
+    }
+
+    /// A tree opened in pass 1, for one operation: a copy while other operations still need
+    /// it, the tree itself for the last one. A detached tree that is never attached is
+    /// dissolved when its fd is closed (at the init's exit at the latest), and each one
+    /// dissolved costs an RCU grace period (the kernel's namespace_unlock): a wait of up to
+    /// milliseconds, for nothing.
+    private func take(_ tree: Int32, usesLeft: Int, recursive: Bool = true, what: String) throws(SysError) -> Int32 {
+        usesLeft <= 1 ? tree : try Mounts.cloneTree(tree, recursive: recursive, what: what)
     }
 
     // MARK: pass 1: open host paths
@@ -79,6 +109,7 @@ struct Filesystem {
             }
         }
         var opened = Opened(root: rootfd)
+        opened.binds = Array(repeating: nil, count: spec.operations.count)
         for (index, op) in spec.operations.enumerated() {
             switch op {
             case .bind(let b):
@@ -87,7 +118,7 @@ struct Filesystem {
                     fd = try Files.open(b.source.string, O_PATH)
                 } catch where error.errno == .noSuchFileOrDirectory && b.optional {
                     log.step("skip \(b.destination): \(b.source) does not exist")
-                    opened.binds[index] = .some(nil)
+                    opened.binds[index] = nil
                     continue
                 } catch {
                     throw SysError("bind source", b.source.string, errno: error.errno)
@@ -102,7 +133,7 @@ struct Filesystem {
                         // is left out, as one the guest cannot have; one asked for by name is refused.
                         guard b.optionalDestination else { throw error }
                         log.step("skip \(b.destination): \(b.source) is on a procfs, which setuid mode never binds")
-                        opened.binds[index] = .some(nil)
+                        opened.binds[index] = nil
                         continue
                     }
                 }
@@ -196,7 +227,7 @@ struct Filesystem {
             log.step("root overlay: lower \(path), changes \(place)")
         }
         try Mounts.attach(tree, onto: rootfd, what: "\(path) (the new root)")
-        if spec.root.overlay == .discard { inMemory.insert(try Files.mountInfo(tree).mountID) }
+        if spec.root.overlay == .discard { inMemory.append(try Files.mountInfo(tree).mountID) }
         if spec.root.overlay == nil { try detachHostProcfs(in: tree, at: .root, carriedBy: "the rootfs \(path)") }
         return tree
     }
@@ -263,8 +294,9 @@ struct Filesystem {
                 }
             } else {
                 // A fresh procfs needs a PID namespace of our own; without one, the host's.
-                // One copy serves every --proc: clone it again rather than consume it.
-                let tree = try Mounts.cloneTree(opened.proc, what: "/proc")
+                // One copy serves every --proc (see `take`).
+                let tree = try take(opened.proc, usesLeft: procLeft, what: "/proc")
+                procLeft -= 1
                 try Mounts.setAttributes(tree, [.noSuid, .noDev, .noExec], what: "/proc")
                 try place(tree, at: d, inMemory: true, what: "proc \(d) (the host's: no --unshare-pid)")
             }
@@ -319,7 +351,8 @@ struct Filesystem {
         let host: Int32 = f.type == "proc" && !spec.namespaces.pid ? opened.proc
             : f.type == "sysfs" && !spec.namespaces.net ? opened.sys : -1
         if host >= 0 {
-            let tree = try Mounts.cloneTree(host, what: "/\(f.type == "proc" ? "proc" : "sys")")
+            let tree = try take(host, usesLeft: f.type == "proc" ? procLeft : sysLeft, what: "/\(f.type == "proc" ? "proc" : "sys")")
+            if f.type == "proc" { procLeft -= 1 } else { sysLeft -= 1 }
             try Mounts.setAttributes(tree, attrs, what: d.description)
             let why = f.type == "proc" ? "no new PID namespace" : "no new network namespace"
             try place(tree, at: d, inMemory: true, fromHost: f.type == "sysfs" ? "\(f.type) \(d) (the host's)" : nil,
@@ -369,7 +402,7 @@ struct Filesystem {
         let dest = try follow ? resolve(d, create: create) : resolveLink(d, create: create)
         defer { Files.close(dest) }
         try Mounts.attach(tree, onto: dest, what: what)
-        if memory { inMemory.insert(try Files.mountInfo(tree).mountID) }
+        if memory { inMemory.append(try Files.mountInfo(tree).mountID) }
         log.step(what)
         if let fromHost { try detachHostProcfs(in: tree, at: d, carriedBy: fromHost) }
     }
@@ -425,11 +458,12 @@ struct Filesystem {
             let file = try Files.open(name, O_RDONLY | O_CREAT | O_EXCL, mode: 0o666, at: dev)
             Files.close(file)
             let node = try Files.open(name, O_PATH, at: dev)
-            let tree = try Mounts.cloneTree(host, recursive: false, what: "/dev/\(name)")
+            let tree = try take(host, usesLeft: devicesLeft, recursive: false, what: "/dev/\(name)")
             try Mounts.setAttributes(tree, [.noSuid, .noExec], recursive: false, what: "/dev/\(name)")
             try Mounts.attach(tree, onto: node, what: "/dev/\(name) -> \(d)/\(name)")
             Files.close(node); Files.close(tree)
         }
+        devicesLeft -= 1
         for (link, target) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
                                ("stderr", "/proc/self/fd/2"), ("core", "/proc/kcore"), ("ptmx", "pts/ptmx")] {
             try Files.symlink(target, link, at: dev)

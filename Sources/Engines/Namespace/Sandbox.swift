@@ -1,3 +1,4 @@
+import CKernel
 import BurrowKernel
 import BurrowSpec
 import Glibc
@@ -10,9 +11,10 @@ import Glibc
 ///       ├─ cleaner (host)     only when Burrow must create something on a host directory:
 ///       │                     removes it once the sandbox has ended, even after kill -9
 ///       └─ init               new mount (+ ipc, net, uts, cgroup) namespace; PID 1 with
-///            │                --unshare-pid, else a child subreaper. Builds the filesystem,
-///            │                starts the command, kills what it leaves behind
-///            └─ command       leads a process group of its own (the init leads another)
+///            │                --unshare-pid, else a child subreaper. Reaps, passes signals
+///            │                on, kills what the command leaves behind (C: ck_init_watch)
+///            └─ set-up        builds the filesystem and becomes the command (its exec);
+///                             leads a process group of its own (the init leads another)
 ///
 /// The supervisor stays in the host's mount namespace, so the sandbox's mounts go away
 /// with the init, and never exist on the host.
@@ -40,10 +42,14 @@ struct Sandbox {
     }
 
     /// Created by the init, owned by the new user namespace: the mount namespace and these.
-    private var initExtras: [(flag: Int32, name: String)] {
-        [(spec.namespaces.ipc, Namespace.ipc, "ipc"), (spec.namespaces.net, Namespace.net, "net"),
-         (spec.namespaces.uts, Namespace.uts, "uts"), (spec.namespaces.cgroup, Namespace.cgroup, "cgroup")]
-            .filter { $0.0 }.map { ($0.1, $0.2) }
+    /// (Plain flags: the init, a fork of the supervisor, should touch little code.)
+    private var initNamespaces: Int32 {
+        Namespace.mount | (spec.namespaces.ipc ? Namespace.ipc : 0) | (spec.namespaces.net ? Namespace.net : 0)
+            | (spec.namespaces.uts ? Namespace.uts : 0) | (spec.namespaces.cgroup ? Namespace.cgroup : 0)
+    }
+    private var initNamespaceNames: String {
+        "(" + [(true, "mount"), (spec.namespaces.ipc, "ipc"), (spec.namespaces.net, "net"), (spec.namespaces.uts, "uts"),
+               (spec.namespaces.cgroup, "cgroup")].filter(\.0).map(\.1).joined(separator: ", ") + ")"
     }
 
     static let userNamespaceHint = """
@@ -73,34 +79,94 @@ struct Sandbox {
         Files.close(channels.lifelineWrite)
         if Files.isHungUp(channels.lifelineRead) { Proc.exit(Failure.setupStatus) }
         do {
-            let extras = initExtras
-            try Proc.unshare(extras.reduce(Namespace.mount) { $0 | $1.flag },
-                             what: "(" + (["mount"] + extras.map(\.name)).joined(separator: ", ") + ")")
+            try Proc.unshare(initNamespaces, what: initNamespaceNames)
         } catch {
             fail(Failure(error), on: err)
         }
         initProcess(isPID1: isPID1)
     }
 
-    /// Sets up the filesystem and identity, starts the command, and watches over it.
+    /// PID 1 (or the child subreaper): starts the set-up process, which builds the
+    /// filesystem and becomes the command, and watches over the sandbox in C
+    /// (`ck_init_watch`): the init is a fork of the supervisor, and the set-up's Swift, run
+    /// in another process, leaves the init's memory alone.
     private func initProcess(isPID1: Bool) -> Never {
         let err = channels.errorWrite
         var children: Int32 = -1
-        let rootfd: Int32
-        do throws(Failure) {
+        var setupDone: (read: Int32, write: Int32) = (-1, -1)
+        var uname: (here: Int32, there: Int32) = (-1, -1)
+        let signals: Int32
+        do throws(SysError) {
             if !isPID1 {
-                do throws(SysError) {
-                    try Proc.setChildSubreaper()
-                    // Opened now, while the host's /proc is still reachable: the list of our
-                    // children, read again at the end to kill what the command left behind.
-                    children = try Files.open("/proc/self/task/\(getpid())/children", O_RDONLY)
-                } catch { throw Failure(error) }
+                try Proc.setChildSubreaper()
+                // Opened now, while the host's /proc is still reachable: the list of our
+                // children, read again at the end to kill what the command left behind.
+                children = try Files.open("/proc/self/task/\(getpid())/children", O_RDONLY)
             } else if spec.emulation.kernelRelease != nil {
                 // PID 1 needs the list only to tell when the uname responder is all that is left.
-                do throws(SysError) {
-                    children = try Files.open("/proc/thread-self/children", O_RDONLY)
-                } catch { throw Failure(error) }
+                children = try Files.open("/proc/thread-self/children", O_RDONLY)
             }
+            // Held by the set-up until its exec (or exit): then the set-up is over.
+            setupDone = try Files.pipe()
+            // The responder, started below, gets the seccomp listener the set-up makes.
+            if spec.emulation.uname != nil { uname = try Files.socketPair(Int32(SOCK_SEQPACKET.rawValue)) }
+            signals = try Signals.descriptor()
+        } catch {
+            fail(Failure(error), on: err)
+        }
+        let command: pid_t
+        do { command = try Proc.fork("sandbox set-up") } catch { fail(Failure(error), on: err) }
+        if command == 0 {
+            for fd in [children, setupDone.read, uname.there, signals] { Files.close(fd) }
+            setUp(uname: uname.here)
+        }
+        // The init keeps only what it watches with (and the error pipe until the responder runs).
+        for fd in [setupDone.write, uname.here, channels.pidCommand, foregroundTerminal] { Files.close(fd) }
+        // setuid: the init needs no privilege past the fork of the set-up. The id change
+        // cleared the parent-death signal: set it again (SIGKILL once the set-up is over).
+        if let caller = privilege.caller {
+            do throws(SysError) { try caller.becomeForGood() } catch {
+                Proc.kill(command, SIGKILL)
+                fail(Failure(error), on: err)
+            }
+            _ = try? Proc.dieWithParent(SIGTERM, expectedParent: supervisor)
+            if Files.isHungUp(channels.lifelineRead) { Proc.exit(Failure.setupStatus) }
+        }
+        // Nothing in the sandbox may ptrace or read the fds of its init.
+        _ = try? Proc.setDumpable(false)
+        var responder: pid_t = -1
+        if let emulated = spec.emulation.uname {
+            // The responder's own uname() is the real one: no filter here. The listener
+            // reaches it over a socket once the set-up has made it.
+            do { responder = try Proc.fork("uname responder") } catch {
+                Proc.kill(command, SIGKILL)
+                fail(Failure(error), on: err)
+            }
+            if responder == 0 {
+                for fd in [err, channels.jobEventsWrite, children, setupDone.read, signals] { Files.close(fd) }
+                _ = try? Proc.dieWithParent(SIGKILL, expectedParent: getppid())
+                guard let listener = Files.receiveDescriptor(uname.there) else { Proc.exit(0) }
+                Files.close(uname.there)
+                KernelRelease.serve(listener: listener, uname: emulated)
+            }
+        }
+        Files.close(uname.there)
+        Files.close(err)
+        var watch = ck_init(
+            signals: signals, setup_done: setupDone.read, lifeline: channels.lifelineRead, children: children,
+            job_events: channels.jobEventsWrite, command: command, responder: max(responder, 0), supervisor: supervisor,
+            is_pid1: isPID1 ? 1 : 0, keep_children: spec.process.keepChildren ? 1 : 0,
+            last_to_exit: spec.process.status == .lastToExit ? 1 : 0,
+            announce_exit: spec.process.leftovers == .leftRunning ? 1 : 0)
+        ck_init_watch(&watch)
+    }
+
+    /// The set-up, in the init's child: the filesystem and identity, then, in this very
+    /// process, the command. A failure goes to the supervisor over the error pipe.
+    private func setUp(uname: Int32) -> Never {
+        let err = channels.errorWrite
+        let rootfd: Int32
+        do throws(Failure) {
             var fs = Filesystem(spec: spec, log: log, cleaner: channels.cleanerSandbox, setuidMode: privilege.caller != nil)
             rootfd = try fs.build()
             do throws(SysError) {
@@ -115,144 +181,38 @@ struct Sandbox {
                 try Mounts.pivotInto(rootfd, what: spec.root.path.string)
                 log.step("pivot_root into \(spec.root.path)")
                 Files.close(rootfd)
-                // Nothing in the sandbox may ptrace or read the fds of its init.
+                // Nothing in the sandbox may ptrace or read the fds of the set-up (until its exec).
                 try Proc.setDumpable(false)
                 // setuid: the sandbox is built; root's privilege goes for good before the
-                // command exists. The id change cleared the parent-death signal: set it again.
+                // command exists.
                 if let caller = privilege.caller {
                     try caller.becomeForGood()
                     log.step("privilege dropped for good: uid \(caller.uid), gid \(caller.gid)")
-                    _ = try Proc.dieWithParent(isPID1 ? SIGKILL : SIGTERM, expectedParent: supervisor)
-                    if Files.isHungUp(channels.lifelineRead) { Proc.exit(Failure.setupStatus) }
+                }
+                if uname >= 0, let release = spec.emulation.uname?.release {
+                    // The filter is installed here, inherited by the command; its listener goes
+                    // to the responder, the init's other child.
+                    let listener = try KernelRelease.install()
+                    try Files.sendDescriptor(uname, listener, what: "seccomp listener")
+                    Files.close(listener)
+                    Files.close(uname)
+                    log.step("uname answers release \(release) (seccomp user notification)")
                 }
             } catch { throw Failure(error) }
         } catch {
             fail(error, on: err)
         }
-        // Everything made on the host is with the cleaner: from now on PID 1 dies with the
-        // supervisor, and does not go on if the supervisor died during the set-up.
-        if isPID1 {
-            _ = try? Proc.dieWithParent(SIGKILL, expectedParent: supervisor)
-            if Files.isHungUp(channels.lifelineRead) { Proc.exit(Failure.setupStatus) }
-        }
-
-        var responder: pid_t = -1
-        if let uname = spec.emulation.uname {
-            let release = uname.release
-            // The responder is started before the filter exists, so that its own uname()
-            // is the real one; the listener reaches it over a socket.
-            do throws(SysError) {
-                let (here, there) = try Files.socketPair(Int32(SOCK_SEQPACKET.rawValue))
-                responder = try Proc.fork("uname responder")
-                if responder == 0 {
-                    for fd in [err, channels.pidCommand, channels.jobEventsWrite, foregroundTerminal, children, here] {
-                        Files.close(fd)
-                    }
-                    _ = try? Proc.dieWithParent(SIGKILL, expectedParent: getppid())
-                    guard let listener = Files.receiveDescriptor(there) else { Proc.exit(0) }
-                    Files.close(there)
-                    KernelRelease.serve(listener: listener, uname: uname)
-                }
-                Files.close(there)
-                let listener = try KernelRelease.install()
-                try Files.sendDescriptor(here, listener, what: "seccomp listener")
-                Files.close(listener)
-                Files.close(here)
-                log.step("uname answers release \(release) (seccomp user notification)")
-            } catch {
-                fail(Failure(error), on: err)
-            }
-        }
+        // The supervisor died during the set-up: the command does not start (the init, which
+        // sees the same once the set-up is over, ends the sandbox).
+        if Files.isHungUp(channels.lifelineRead) { Proc.exit(Failure.setupStatus) }
         let launcher = Launcher(spec: spec, maps: maps, seccomp: seccomp, pidSocket: channels.pidCommand, callerMask: callerMask,
                                 foregroundTerminal: foregroundTerminal)
-        let command: pid_t
-        do {
-            let (pid, failure) = try Proc.launch(launcher.request)
-            command = pid
-            if let f = failure {
-                let subject = f.candidate.map { "\(f.step) \($0)" } ?? f.step
-                // Not found: looked for inside the rootfs (the init's / by now), not on the host.
-                let hint = f.candidate != nil && f.errno == .noSuchFileOrDirectory
-                    ? spec.commandNotFoundHint(rootHasBin: (try? Files.stat("/bin", at: Files.cwd)) != nil) : nil
-                _ = try? Files.writeAll(err, Failure(SysError(subject, errno: f.errno, hint: hint), status: f.status).encoded, what: "error pipe")
-            }
-        } catch {
-            fail(Failure(error), on: err)
-        }
-        Files.close(channels.errorWrite)
-        Files.close(channels.pidCommand)
-        Files.close(foregroundTerminal)
-        watch(command, responder: responder, isPID1: isPID1, children: children)
-    }
-
-    /// The init's loop: reap, forward signals, tell the supervisor when the command stops,
-    /// and end the sandbox with the command.
-    private func watch(_ command: pid_t, responder: pid_t, isPID1: Bool, children: Int32) -> Never {
-        var responderAlive = responder > 0
-        var commandExit: Proc.Exit?
-        var lastExit = Proc.LastExit()
-        while true {
-            let r = Signals.wait()
-            if !isPID1 && getppid() != supervisor {
-                killAll(isPID1: false, children: children)
-                Proc.exit(commandExit?.status ?? 128 + SIGKILL)
-            }
-            // SIGCONT: the supervisor continues the command's group itself.
-            if r.signal == SIGCONT { continue }
-            if r.signal != SIGCHLD {
-                // The terminal's signals reach the init only in the moment before it left
-                // the caller's group: the supervisor got them too, and passes them on.
-                guard !Signals.isFromTerminal(r) else { continue }
-                if commandExit == nil { Proc.kill(command, r.signal) } else if isPID1 { Proc.kill(-1, r.signal) }
-                continue
-            }
-            var anyLeft = true
-            reaping: while true {
-                switch Proc.reap(noHang: true, untraced: true) {
-                case .child(let pid, let exit):
-                    if pid == responder { responderAlive = false; continue }
-                    lastExit.record(exit)
-                    if pid == command {
-                        commandExit = exit
-                        // Its status goes to the caller now; the rest runs on (Background).
-                        // (The supervisor knows whether it ran at all: the error pipe.)
-                        if spec.process.leftovers == .leftRunning {
-                            _ = Glibc.write(channels.jobEventsWrite, [JobEvent.commandExited, UInt8(truncatingIfNeeded: exit.status)], 2)
-                        }
-                    }
-                case .stopped(let pid, let sig):
-                    // The supervisor follows it (JobControl); a full pipe drops the news.
-                    if pid == command { _ = Glibc.write(channels.jobEventsWrite, [UInt8(truncatingIfNeeded: sig)], 1) }
-                case .nothingYet: break reaping
-                case .noChildren: anyLeft = false; break reaping
-                }
-            }
-            guard let exit = commandExit else { continue }
-            if !spec.process.keepChildren && spec.process.status == .command {
-                killAll(isPID1: isPID1, children: children)
-                Proc.exit(exit.status)
-            }
-            // Only the uname responder left: it serves no one any more.
-            if anyLeft, responderAlive, Self.childCount(children) == 1 {
-                Proc.kill(responder, SIGKILL)
-                continue
-            }
-            if !anyLeft { Proc.exit((spec.process.status == .lastToExit ? lastExit.exit ?? exit : exit).status) }
-        }
-    }
-
-    static func childCount(_ children: Int32) -> Int { Proc.childPids(children).count }
-
-    /// Kills every process left in the sandbox and reaps them.
-    private func killAll(isPID1: Bool, children: Int32) {
-        if isPID1 {
-            // kill(-1) from a PID 1 reaches every process of its namespace and nothing else.
-            Proc.kill(-1, SIGKILL)
-            while Proc.reap(noHang: false) != .noChildren {}
-            return
-        }
-        // Without a PID namespace: kill our children; their orphans come back to us (child
-        // subreaper) and are killed in the next round, until none is left.
-        Proc.killChildren(listedIn: children)
+        // Returns only when the command could not be started.
+        let f = Proc.launchHere(launcher.request)
+        let subject = f.candidate.map { "\(f.step) \($0)" } ?? f.step
+        // Not found: looked for inside the rootfs (the init's / by now), not on the host.
+        let hint = f.candidate != nil && f.errno == .noSuchFileOrDirectory
+            ? spec.commandNotFoundHint(rootHasBin: (try? Files.stat("/bin", at: Files.cwd)) != nil) : nil
+        fail(Failure(SysError(subject, errno: f.errno, hint: hint), status: f.status), on: err)
     }
 }

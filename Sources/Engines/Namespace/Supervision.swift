@@ -1,11 +1,12 @@
 import BurrowKernel
+import CKernel
 import BurrowSpec
 import Glibc
 
 /// What the init tells the supervisor on the job-events pipe: a byte of a signal the command
 /// was stopped by, or `commandExited` and a byte of its status (`Leftovers.leftRunning`).
 enum JobEvent {
-    static let commandExited: UInt8 = 0xFF
+    static let commandExited = UInt8(CK_JOB_EVENT_COMMAND_EXITED)
 }
 
 /// The supervisor's watch over a running sandbox, in one thread: one `poll` over

@@ -251,8 +251,13 @@ struct Setup {
         return Files.isProcfsRoot(fd)
     }
 
-    mutating func temporaryDirectory(mode: UInt32, for what: String) throws(PtraceEngine.Failure) -> String {
-        let base = temporaryBase ?? getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    /// `inMemory`: where the caller named no place (no temporary directory in the spec, no
+    /// TMPDIR), /dev/shm when it is a tmpfs this process may write, instead of /tmp: for what
+    /// is a tmpfs on the namespace engine and small (the emulated /dev), made at every start
+    /// and removed at every end, which costs a journalled disk filesystem milliseconds.
+    mutating func temporaryDirectory(mode: UInt32, for what: String, inMemory: Bool = false) throws(PtraceEngine.Failure) -> String {
+        let named = temporaryBase ?? getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+        let base = named ?? (inMemory ? Self.memoryBase : nil) ?? "/tmp"
         let c = try connection(for: "mkdtemp \(base) (for \(what))")
         let name: String
         do throws(SysError) {
@@ -266,9 +271,15 @@ struct Setup {
         do { return try Files.realPath(dir) } catch { return dir }
     }
 
+    /// /dev/shm, when it is a tmpfs this process may make directories in.
+    static var memoryBase: String? {
+        let shm = "/dev/shm"
+        return Files.filesystemKind(shm) == .tmpfs && access(shm, W_OK | X_OK) == 0 ? shm : nil
+    }
+
     /// A directory holding the usual device nodes, each a bind of the host's node.
     private mutating func emulateDev(_ dest: GuestPath) throws(PtraceEngine.Failure) {
-        let dir = try temporaryDirectory(mode: 0o755, for: "--dev \(dest)")
+        let dir = try temporaryDirectory(mode: 0o755, for: "--dev \(dest)", inMemory: true)
         try addBinding(source: dir, dest: dest, kind: .bind, readOnly: false)
         let g = bindings.entries.last?.guest ?? dest
         // ptmx too: the host's /dev/pts/ptmx is often mode 000 (posix_openpt opens /dev/ptmx).
