@@ -6,7 +6,8 @@ import PackageDescription
 //   Sources/Seccomp            seccomp filters as data, compiled to BPF: pure (BurrowSeccomp)
 //   Sources/FrontEnds          command lines that build a spec: pure (BurrowFrontEnds)
 //   Sources/Kernel             the one layer that talks to the kernel (BurrowKernel)
-//   Sources/CKernel            one-line C wrappers for what Swift cannot call
+//   Sources/CKernel            C: one-line wrappers for what Swift cannot call, and the child
+//                              programs that run between clone and exec (its README.md)
 //   Sources/Engines/Cleaner    the cleaner process both engines use: removes what was made on the host (BurrowCleaner)
 //   Sources/Engines/Namespace  realises a spec with user namespaces (NamespaceEngine)
 //   Sources/Engines/Setuid     setuid-root mode without user namespaces: privilege handling (SetuidEngine)
@@ -21,7 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1")
     ],
     targets: [
-        .target(name: "CKernel", path: "Sources/CKernel"),
+        .target(name: "CKernel", path: "Sources/CKernel", exclude: ["README.md"]),
         .target(name: "BurrowSpec", path: "Sources/Spec"),
         .target(name: "BurrowSeccomp", dependencies: ["BurrowSpec"], path: "Sources/Seccomp"),
         .target(name: "BurrowFrontEnds", dependencies: ["BurrowSpec"], path: "Sources/FrontEnds"),

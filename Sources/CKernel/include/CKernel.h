@@ -1,6 +1,7 @@
 // One-line wrappers for what Swift's Glibc module cannot call: variadic functions, calls
-// without a glibc wrapper or hidden behind _GNU_SOURCE, and control-message macros.
-// No logic lives here; the Swift kernel layer (Sources/Kernel) gives these typed errors.
+// without a glibc wrapper or hidden behind _GNU_SOURCE, and control-message macros (no
+// logic: the Swift kernel layer, Sources/Kernel, gives these typed errors); and the entry
+// points of the child programs that run between clone and exec (child_*.c, README.md).
 #ifndef BURROW_CKERNEL_H
 #define BURROW_CKERNEL_H
 #include <stdint.h>

@@ -1,0 +1,103 @@
+// The command's launch (namespace engine, setuid mode): the steps from the init's clone to
+// the command's exec, in raw system calls only (README.md).
+#define _GNU_SOURCE
+#include <sys/vfs.h>
+#include "CKernel.h"
+#include "child_exec.h"
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/mount.h>
+#include <linux/nsfs.h>
+#include <linux/openat2.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <errno.h>
+#include <sys/auxv.h>
+#include <sys/fsuid.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+// The steps, in the process that becomes the command: returns only on a failure (recorded
+// in `l`), with the status the process should end with (125: set-up; 126, 127: exec).
+static int launch_steps(struct ck_launch *l) {
+#define STEP(n, call) do { if ((call) < 0) { l->failed_step = (n); l->failed_errno = errno; return 125; } } while (0)
+    // A group (or session) of its own: a kill(0, ...) of the command reaches the sandbox
+    // only. The init is suspended until the exec (CLONE_VFORK): the group exists before
+    // the command runs, so the init need not set it from its side too.
+    if (l->new_session) STEP(CK_STEP_SETSID, syscall(SYS_setsid));
+    else STEP(CK_STEP_SETPGID, syscall(SYS_setpgid, 0, 0));
+    if (l->foreground_fd >= 0) {
+        pid_t group = (pid_t)syscall(SYS_getpid);
+        (void)syscall(SYS_ioctl, l->foreground_fd, TIOCSPGRP, &group);
+    }
+    // After the terminal: the init's mask blocks SIGTTOU, which TIOCSPGRP from a background
+    // group needs.
+    STEP(CK_STEP_SIGMASK, syscall(SYS_rt_sigprocmask, SIG_SETMASK, l->sigmask, NULL, 8));
+    STEP(CK_STEP_PDEATHSIG, syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0));
+    if (l->announce_fd >= 0) {
+        char one = 1;
+        STEP(CK_STEP_ANNOUNCE, syscall(SYS_sendto, l->announce_fd, &one, 1, MSG_NOSIGNAL, NULL, 0));
+    }
+    // The bounding set needs CAP_SETPCAP, so it goes before the ids change.
+    if (l->drop_bounding)
+        for (int cap = 0; cap <= l->last_cap; cap++) {
+            uint32_t kept = cap < 32 ? (l->keep_caps_low >> cap) & 1 : (l->keep_caps_high >> (cap - 32)) & 1;
+            if (!kept && syscall(SYS_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+                STEP(CK_STEP_BOUNDING, -1);
+        }
+    // setgroups before setresgid before setresuid: each removes the right to the one before.
+    if (l->clear_groups) STEP(CK_STEP_SETGROUPS, syscall(SYS_setgroups, 0, NULL));
+    STEP(CK_STEP_SETRESGID, syscall(SYS_setresgid, l->gid, l->gid, l->gid));
+    STEP(CK_STEP_SETRESUID, syscall(SYS_setresuid, l->uid, l->uid, l->uid));
+    syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct d[2] = {{l->keep_caps_low, l->keep_caps_low, 0},
+                                          {l->keep_caps_high, l->keep_caps_high, 0}};
+    STEP(CK_STEP_CAPSET, syscall(SYS_capset, &h, d));
+    // no_new_privs before the first exec in the new root: setuid files stay inert.
+    STEP(CK_STEP_NO_NEW_PRIVS, syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+    STEP(CK_STEP_CHDIR, syscall(SYS_chdir, l->cwd));
+    // Only 0, 1 and 2 reach the command.
+    STEP(CK_STEP_CLOSE_RANGE, syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */));
+    // Seccomp last: after no_new_privs (which an unprivileged filter needs) and everything
+    // else the launch does, so the filter only ever sees the command's own calls.
+    if (l->seccomp) STEP(CK_STEP_SECCOMP, syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, l->seccomp_flags, l->seccomp));
+#undef STEP
+    l->failed_errno = child_exec_candidates(l->candidates, l->candidate_count, l->argv, l->envp, l->shell_argv,
+                                            &l->failed_candidate);
+    l->failed_step = CK_STEP_EXEC;
+    return child_exec_status(l->failed_errno);
+}
+
+static int launch_child(void *arg) { _exit(launch_steps(arg)); }
+
+
+int ck_launch_here(struct ck_launch *l) {
+    l->failed_step = CK_STEP_NONE;
+    l->failed_errno = 0;
+    return launch_steps(l);
+}
+
+int ck_launch(struct ck_launch *l) {
+    const size_t size = 64 * 1024;
+    void *stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) return -1;
+    l->failed_step = CK_STEP_NONE;
+    l->failed_errno = 0;
+    int pid = clone(launch_child, (char *)stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, l);
+    int e = errno;
+    munmap(stack, size);
+    errno = e;
+    return pid;
+}
+
