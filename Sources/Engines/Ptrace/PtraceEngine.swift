@@ -31,12 +31,8 @@ public enum PtraceEngine {
         }
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-        var status: Int32 = 125
-        init(_ d: String, status: Int32 = 125) { description = d; self.status = status }
-        init(_ e: SysError) { description = e.description }
-    }
+    /// Burrow's failures (shared with the namespace engine: Sources/Kernel/Failure.swift).
+    typealias Failure = BurrowKernel.Failure
 
     /// What goes wrong once the command has run (it does not change its status).
     static func report(_ message: String) { Diagnostics.say(message) }
