@@ -106,6 +106,7 @@ public enum PtraceEngine {
         defer { jobs.takeBack() }
         launch.foregroundTerminal = jobs.handOver
         guard SyscallTable.abi != nil else { throw Failure("the ptrace engine has no system-call table for this machine") }
+        SyscallTable.resolveAll()
         // The ABIs whose calls are translated (x86_64 and its i386 compat ABI); others are refused.
         let abis = TracedABI.all
         // An untraced child (CLONE_UNTRACED) and io_uring are refused, and terminal injection (TIOCSTI,
