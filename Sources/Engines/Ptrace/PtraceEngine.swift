@@ -51,7 +51,7 @@ public enum PtraceEngine {
         #if !arch(x86_64)
         return "only x86_64 is supported so far"
         #else
-        if let scope = Trace.yamaScope(), scope >= 3 {
+        if let scope = HostProbes.yamaPtraceScope, scope >= 3 {
             return "ptrace is disabled (kernel.yama.ptrace_scope = 3)"
         }
         return nil
