@@ -4,7 +4,8 @@ import Glibc
 import SystemPackage
 
 // Faked ids: the get/set id family answered from each process's `Credentials` (the kernel
-// is not asked); stat results rewritten at exit with the faked owners and modes; chown
+// is not asked); stat results rewritten at exit with the faked owners and modes (or the
+// call answered whole by the supervisor at its entry, `statEnter`); chown
 // remembered; chmod applied with a mode the caller can still use and the asked one
 // remembered; device nodes made as regular files; removed files forgotten.
 
