@@ -208,3 +208,137 @@ public enum Files {
         (try? readlink("/proc/self/fd/\(fd)", at: AT_FDCWD)) ?? "fd \(fd)"
     }
 }
+
+// Queries the ptrace supervisor makes on host paths for its tracees (symlinks on the way,
+// readlink, extended attributes, statx, the head of a file), and emptying a directory.
+extension Files {
+    public enum SymlinkProbe {
+        /// It exists, and no symlink was met on the way.
+        case found
+        /// No symlink was met, but it could not be reached (no permission, not a directory).
+        case noSymlink
+        /// No symlink was met, and a component is missing (ENOENT).
+        case missing
+        case symlinkOnTheWay
+    }
+
+    /// openat2(dir, path, O_PATH, RESOLVE_NO_SYMLINKS): ELOOP means a symlink (or magic
+    /// link) is somewhere on the way, the last component included; anything else (found,
+    /// missing, no permission) means none was met.
+    public static func probeNoSymlinks(_ path: String, at dir: Int32) -> SymlinkProbe {
+        let fd = ck_openat2(dir, path, UInt64(O_PATH | O_CLOEXEC), 0, Resolve.noSymlinks)
+        if fd >= 0 {
+            _ = Glibc.close(fd)
+            return .found
+        }
+        switch Glibc.errno {
+        case ELOOP: return .symlinkOnTheWay
+        case ENOENT: return .missing
+        default: return .noSymlink
+        }
+    }
+
+    /// fstatat(dir, path, AT_SYMLINK_NOFOLLOW): whether the last component of `path` is a
+    /// symlink, for a path whose directories are known to be none (one call, not the two
+    /// of an O_PATH open and its close).
+    public static func probeLastComponent(_ path: String, at dir: Int32) -> SymlinkProbe {
+        var st = Glibc.stat()
+        guard fstatat(dir, path, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return Glibc.errno == ENOENT ? .missing : .noSymlink }
+        return st.st_mode & S_IFMT == S_IFLNK ? .symlinkOnTheWay : .found
+    }
+
+    /// The target of `path` if it is a symlink, else nil.
+    public static func readlinkIfSymlink(_ path: String, at dir: Int32) -> String? {
+        var buf = [CChar](repeating: 0, count: 4097)
+        let n = Glibc.readlinkat(dir, path, &buf, 4096)
+        guard n >= 0 else { return nil }
+        return String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// readlinkat's bytes, at most `size` of them, or the errno (for answering a tracee's
+    /// readlink: the supervisor runs it on the translated path).
+    public static func readlinkBytes(_ path: String, size: Int) -> Result<[UInt8], Errno> {
+        var buf = [CChar](repeating: 0, count: max(1, size))
+        let n = Glibc.readlinkat(AT_FDCWD, path, &buf, buf.count)
+        guard n >= 0 else { return .failure(Errno(rawValue: Glibc.errno)) }
+        return .success(buf[..<n].map { UInt8(bitPattern: $0) })
+    }
+
+    /// getxattr(2) (`follow`) or lgetxattr(2) of `name`, into a buffer of `size` bytes (0:
+    /// only the value's length, as the call itself does): the length and the bytes, or the
+    /// errno (for answering a tracee's call on the translated path).
+    public static func extendedAttribute(_ path: String, name: [UInt8], size: Int, follow: Bool) -> Result<(Int, [UInt8]), Errno> {
+        var key = name
+        key.append(0)
+        var buf = [UInt8](repeating: 0, count: size)
+        let n = key.withUnsafeBufferPointer { k in
+            buf.withUnsafeMutableBytes { b in
+                k.withMemoryRebound(to: CChar.self) { k in
+                    follow ? getxattr(path, k.baseAddress, size == 0 ? nil : b.baseAddress, size)
+                           : lgetxattr(path, k.baseAddress, size == 0 ? nil : b.baseAddress, size)
+                }
+            }
+        }
+        guard n >= 0 else { return .failure(Errno(rawValue: Glibc.errno)) }
+        return .success((n, size == 0 ? [] : Array(buf[..<n])))
+    }
+
+    /// listxattr(2) (`follow`) or llistxattr(2), as `extendedAttribute`.
+    public static func extendedAttributeNames(_ path: String, size: Int, follow: Bool) -> Result<(Int, [UInt8]), Errno> {
+        var buf = [CChar](repeating: 0, count: size)
+        let n = buf.withUnsafeMutableBufferPointer { b in
+            follow ? listxattr(path, size == 0 ? nil : b.baseAddress, size) : llistxattr(path, size == 0 ? nil : b.baseAddress, size)
+        }
+        guard n >= 0 else { return .failure(Errno(rawValue: Glibc.errno)) }
+        return .success((n, size == 0 ? [] : buf[..<n].map { UInt8(bitPattern: $0) }))
+    }
+
+    /// statx(2) into a raw `struct statx` (256 bytes), or the errno.
+    public static func statxBytes(_ path: String, flags: Int32, mask: UInt32) -> Result<[UInt8], Errno> {
+        var buf = [UInt8](repeating: 0, count: 256)
+        let r = buf.withUnsafeMutableBytes { ck_statx(AT_FDCWD, path, flags, mask, $0.baseAddress) }
+        return r == 0 ? .success(buf) : .failure(Errno(rawValue: Glibc.errno))
+    }
+
+    /// realpath(3): the canonical host path, or the errno.
+    public static func realPath(_ path: String) throws(SysError) -> String {
+        guard let p = Glibc.realpath(path, nil) else { throw SysError.last("realpath", path) }
+        defer { free(p) }
+        return String(cString: p)
+    }
+
+    /// The first `count` bytes of a file (for exec: `#!` lines and ELF headers).
+    public static func readHead(_ path: String, count: Int, offset: Int = 0) -> [UInt8]? {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { _ = Glibc.close(fd) }
+        var buf = [UInt8](repeating: 0, count: count)
+        let n = buf.withUnsafeMutableBytes { Glibc.pread(fd, $0.baseAddress, count, off_t(offset)) }
+        return n < 0 ? nil : Array(buf[..<n])
+    }
+
+    /// Empties the directory `name` in `dir` (not the directory itself), never following
+    /// symlinks.
+    public static func emptyDirectory(_ name: String, at dir: Int32) {
+        func clear(_ dir: Int32) {
+            guard let d = fdopendir(Glibc.dup(dir)) else { return }
+            defer { closedir(d) }
+            while let e = readdir(d) {
+                let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if name == "." || name == ".." { continue }
+                if Glibc.unlinkat(dir, name, 0) == 0 { continue }
+                let sub = Glibc.openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                if sub >= 0 {
+                    clear(sub)
+                    _ = Glibc.close(sub)
+                }
+                _ = Glibc.unlinkat(dir, name, AT_REMOVEDIR)
+            }
+        }
+        let fd = Glibc.openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if fd >= 0 {
+            clear(fd)
+            _ = Glibc.close(fd)
+        }
+    }
+}

@@ -104,6 +104,10 @@ public enum HostProbes {
         return Int(String(decoding: head.prefix { $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }, as: UTF8.self))
     }
 
+    /// Yama's ptrace scope (kernel.yama.ptrace_scope; 3: no process may trace another),
+    /// nil where Yama is absent. A seccomp policy may forbid ptrace as well.
+    public static var yamaPtraceScope: Int? { sysctl("kernel.yama.ptrace_scope") }
+
     /// True when a seccomp filter binds this process (`Seccomp: 2` in /proc/self/status):
     /// a container runtime's profile, most often.
     public static var seccompFiltered: Bool {

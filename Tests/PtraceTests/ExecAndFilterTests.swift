@@ -143,6 +143,22 @@ import Testing
         #endif
     }
 
+    /// The engine's tables are written by call name: every name is one of x86_64's (a
+    /// misspelt one would stop the engine at start-up), and the names resolve to the numbers.
+    @Test func everyNameTheEngineUsesIsInTheTable() {
+        #if arch(x86_64)
+        let names = Array(SyscallTable.byName.keys) + Array(SyscallTable.notifiedByName.keys) + SyscallTable.invalidatesCachesByName
+            + Array(EmulatedTable.identityByName.keys) + Array(EmulatedTable.unameByName.keys)
+        for name in names { #expect(Syscall.lookUp(name) != nil, "\(name)") }
+        #expect(!Syscall.named.contains(-1))
+        #expect(Syscall.number("openat") == 257 && Syscall.fstat == 5 && Syscall.seccomp == 317 && Syscall.getpid == 39)
+        #expect(SyscallTable.table.count == SyscallTable.byName.count && SyscallTable.table[257] == SyscallTable.byName["openat"])
+        #expect(SyscallTable.invalidatesCaches == [80, 81, 82, 84, 88, 161, 263, 264, 266, 316])
+        #expect(Tracer.lookOnlyCalls == [4, 5, 6, 262, 332, 137])
+        #expect(Syscall.lookUp("no_such_call") == nil)
+        #endif
+    }
+
     #if arch(x86_64)
     /// i386 (32-bit programs, `int $0x80`): its calls by its own numbers, each ABI's rules
     /// for it alone; x32 and unknown ABIs refused.

@@ -12,15 +12,18 @@ import Glibc
 ///       ├┄ cleaner (host)           only if something is made on the host: makes it, and
 ///       │                           removes it after the sandbox, even after kill -9
 ///       │                           (a grandchild, so that the tracer never waits for it)
-///       └─ command (traced, under a seccomp filter that stops only path calls)
+///       └─ command (traced, under a seccomp filter that stops only the calls the engine
+///                   translates or emulates, and sends the metadata queries to the
+///                   supervisor's seccomp listener: Syscalls/Notified.swift)
 ///
 /// Beyond paths, the `Emulator` fakes what needs privilege or namespaces: ids (with the
 /// files' owners and modes remembered, `--fake-db`), uname and QEMU at execve; the calls
 /// it needs are traced only when asked for.
 ///
-/// Not a security boundary: a traced process can still reach the host through paths the
-/// kernel resolves itself (e.g. symlinks it creates and follows in one call of a 32-bit or
-/// io_uring program). Use the namespace engine where user namespaces exist.
+/// Not a security boundary (docs/security.md): a traced process can still reach the host
+/// through device nodes under a bind or the host's /proc. Both ABIs of an x86_64 host are
+/// translated (i386 too); io_uring and untraced children are refused. Use the namespace
+/// engine where user namespaces exist.
 public enum PtraceEngine {
     /// Runs the sandbox; how it ended (the caller prints a failure: `Outcome`).
     public static func run(_ spec: SandboxSpec) -> Outcome {
@@ -47,7 +50,7 @@ public enum PtraceEngine {
         #if !arch(x86_64)
         return "only x86_64 is supported so far"
         #else
-        if let scope = Trace.yamaScope(), scope >= 3 {
+        if let scope = HostProbes.yamaPtraceScope, scope >= 3 {
             return "ptrace is disabled (kernel.yama.ptrace_scope = 3)"
         }
         return nil
@@ -102,6 +105,7 @@ public enum PtraceEngine {
         defer { jobs.takeBack() }
         launch.foregroundTerminal = jobs.handOver
         guard SyscallTable.abi != nil else { throw Failure("the ptrace engine has no system-call table for this machine") }
+        SyscallTable.resolveAll()
         // The ABIs whose calls are translated (x86_64 and its i386 compat ABI); others are refused.
         let abis = TracedABI.all
         // An untraced child (CLONE_UNTRACED) and io_uring are refused, and terminal injection (TIOCSTI,

@@ -223,7 +223,7 @@ final class Tracer {
                 if t.selfStopped {
                     t.selfStopped = false
                     // Kept, unless the SIGCONT that would end it came already.
-                    if Self.pendingSignals(pid) & (1 << 17) == 0 {
+                    if !Self.isPending(SIGCONT, pid) {
                         t.heldInGroupStop = true
                         return
                     }
@@ -255,7 +255,7 @@ final class Tracer {
     /// is pending: the group was continued while this stop waited here) is not followed.
     private func jobStop(_ t: Tracee, _ sig: Int32) {
         guard jobs.sandboxGroup > 0, Proc.processGroup(of: t.pid) == jobs.sandboxGroup,
-              Self.pendingSignals(t.pid) & (1 << 17) == 0 else { return }
+              !Self.isPending(SIGCONT, t.pid) else { return }
         jobs.commandStopped(by: sig)
     }
 
@@ -372,7 +372,7 @@ final class Tracer {
             result = emulatedEnter(call, t, regs)
         } else if let group = SyscallTable.group(nr) {
             result = enter(group, t, regs)
-        } else if nr == SyscallTable.seccompSyscall && !filterActive && t.pid == command && !initialExecDone {
+        } else if nr == Syscall.seccomp && !filterActive && t.pid == command && !initialExecDone {
             // Our own filter going in: watch its result.
             result = .rewrite(regs, exit: .restore)
         } else if !filterActive, let e = refusals?.errno(arch: abi.architecture, nr: regs.syscall, args: { (0..<6).map { regs.arg($0) } }) {
@@ -433,7 +433,7 @@ final class Tracer {
         callEnded(t, call: call, result: now.result)
         var regs = p.original
         regs.result = now.result
-        if call == SyscallTable.seccompSyscall, t.pid == command {
+        if call == Syscall.seccomp, t.pid == command {
             let withListener = p.original.arg(1) & Self.newListener != 0
             if now.result >= 0 {
                 filterActive = true

@@ -13,7 +13,7 @@ import Glibc
 
 extension Tracer {
     /// Calls that only look at their path's last component: it keeps its mode.
-    static let lookOnlyCalls: Set<Int64> = [4, 5, 6, 262, 332, 137]  // stat, fstat, lstat, newfstatat, statx, statfs
+    static let lookOnlyCalls: Set<Int64> = [Syscall.stat, Syscall.fstat, Syscall.lstat, Syscall.newfstatat, Syscall.statx, Syscall.statfs]
 
     /// Opens the way to `host` (absolute) for `t` when it is a faked root under PRoot's
     /// rule; what was changed is kept in `t.openedModes` until `restoreModes`.

@@ -11,8 +11,8 @@ extension Tracer {
     /// now has (fchdir's is found again from the host's, as for a process never seen to
     /// chdir); the modes a faked root's call opened go back (Identity/RootAccess.swift).
     func callEnded(_ t: Tracee, call: Int64, result: Int64) {
-        if call == SyscallTable.chdir, result == 0 { t.guestCwd = t.chdirTarget }
-        if call == SyscallTable.fchdir, result == 0 { t.guestCwd = nil }
+        if call == Syscall.chdir, result == 0 { t.guestCwd = t.chdirTarget }
+        if call == Syscall.fchdir, result == 0 { t.guestCwd = nil }
         t.chdirTarget = nil
         restoreModes(t)
     }

@@ -50,45 +50,49 @@ enum EmulatedCall: Equatable, Sendable {
 
 enum EmulatedTable {
     #if arch(x86_64)
-    static func identity() -> [Int64: EmulatedCall] {
+    static func identity() -> [Int64: EmulatedCall] { Syscall.numbered(identityByName) }
+    static let identityByName: [String: EmulatedCall] = {
         let nf = Follow.never, f = Follow.always
         let atNoFollow = SyscallTable.atNoFollow
         func at(_ flagArg: Int) -> Follow { .unlessFlag(arg: flagArg, bit: atNoFollow) }
         return [
-            102: .ids(.get(.user, effective: false)), 107: .ids(.get(.user, effective: true)),
-            104: .ids(.get(.group, effective: false)), 108: .ids(.get(.group, effective: true)),
-            118: .ids(.getRES(.user)), 120: .ids(.getRES(.group)), 115: .ids(.getGroups),
-            105: .ids(.set(.user)), 106: .ids(.set(.group)), 113: .ids(.setRE(.user)), 114: .ids(.setRE(.group)),
-            117: .ids(.setRES(.user)), 119: .ids(.setRES(.group)), 122: .ids(.setFS(.user)), 123: .ids(.setFS(.group)),
-            116: .ids(.setGroups),
-            4: .stat(buffer: 1, layout: .stat), 5: .stat(buffer: 1, layout: .stat), 6: .stat(buffer: 1, layout: .stat),
-            262: .stat(buffer: 2, layout: .stat), 332: .stat(buffer: 4, layout: .statx),
-            92: .chown(.path(PathArg(path: 0, follow: f)), uid: 1, gid: 2),
-            94: .chown(.path(PathArg(path: 0, follow: nf)), uid: 1, gid: 2),
-            93: .chown(.fd(0), uid: 1, gid: 2),
-            260: .chown(.path(PathArg(dirfd: 0, path: 1, follow: at(4), emptyPathFlag: 4)), uid: 2, gid: 3),
-            90: .chmod(.path(PathArg(path: 0, follow: f)), mode: 1),
-            91: .chmod(.fd(0), mode: 1),
-            268: .chmod(.path(PathArg(dirfd: 0, path: 1, follow: f)), mode: 2),
-            452: .chmod(.path(PathArg(dirfd: 0, path: 1, follow: at(3), emptyPathFlag: 3)), mode: 2),
-            133: .mknod(PathArg(path: 0, follow: nf), mode: 1, dev: 2),
-            259: .mknod(PathArg(dirfd: 0, path: 1, follow: nf), mode: 2, dev: 3),
-            83: .mkdir(PathArg(path: 0, follow: nf), mode: 1),
-            258: .mkdir(PathArg(dirfd: 0, path: 1, follow: nf), mode: 2),
-            2: .create(PathArg(path: 0, follow: .openFlags(arg: 1)), flags: 1, mode: 2),
-            257: .create(PathArg(dirfd: 0, path: 1, follow: .openFlags(arg: 2)), flags: 2, mode: 3),
-            85: .create(PathArg(path: 0, follow: f), flags: nil, mode: 1),
-            87: .remove(PathArg(path: 0, follow: nf)), 84: .remove(PathArg(path: 0, follow: nf)),
-            263: .remove(PathArg(dirfd: 0, path: 1, follow: nf)),
-            82: .remove(PathArg(path: 1, follow: nf)),
-            126: .capset, 188: .setxattr, 189: .setxattr, 190: .setxattr,
-            264: .remove(PathArg(dirfd: 2, path: 3, follow: nf)), 316: .remove(PathArg(dirfd: 2, path: 3, follow: nf)),
+            "getuid": .ids(.get(.user, effective: false)), "geteuid": .ids(.get(.user, effective: true)),
+            "getgid": .ids(.get(.group, effective: false)), "getegid": .ids(.get(.group, effective: true)),
+            "getresuid": .ids(.getRES(.user)), "getresgid": .ids(.getRES(.group)), "getgroups": .ids(.getGroups),
+            "setuid": .ids(.set(.user)), "setgid": .ids(.set(.group)), "setreuid": .ids(.setRE(.user)), "setregid": .ids(.setRE(.group)),
+            "setresuid": .ids(.setRES(.user)), "setresgid": .ids(.setRES(.group)), "setfsuid": .ids(.setFS(.user)), "setfsgid": .ids(.setFS(.group)),
+            "setgroups": .ids(.setGroups),
+            "stat": .stat(buffer: 1, layout: .stat), "fstat": .stat(buffer: 1, layout: .stat), "lstat": .stat(buffer: 1, layout: .stat),
+            "newfstatat": .stat(buffer: 2, layout: .stat), "statx": .stat(buffer: 4, layout: .statx),
+            "chown": .chown(.path(PathArg(path: 0, follow: f)), uid: 1, gid: 2),
+            "lchown": .chown(.path(PathArg(path: 0, follow: nf)), uid: 1, gid: 2),
+            "fchown": .chown(.fd(0), uid: 1, gid: 2),
+            "fchownat": .chown(.path(PathArg(dirfd: 0, path: 1, follow: at(4), emptyPathFlag: 4)), uid: 2, gid: 3),
+            "chmod": .chmod(.path(PathArg(path: 0, follow: f)), mode: 1),
+            "fchmod": .chmod(.fd(0), mode: 1),
+            "fchmodat": .chmod(.path(PathArg(dirfd: 0, path: 1, follow: f)), mode: 2),
+            "fchmodat2": .chmod(.path(PathArg(dirfd: 0, path: 1, follow: at(3), emptyPathFlag: 3)), mode: 2),
+            "mknod": .mknod(PathArg(path: 0, follow: nf), mode: 1, dev: 2),
+            "mknodat": .mknod(PathArg(dirfd: 0, path: 1, follow: nf), mode: 2, dev: 3),
+            "mkdir": .mkdir(PathArg(path: 0, follow: nf), mode: 1),
+            "mkdirat": .mkdir(PathArg(dirfd: 0, path: 1, follow: nf), mode: 2),
+            "open": .create(PathArg(path: 0, follow: .openFlags(arg: 1)), flags: 1, mode: 2),
+            "openat": .create(PathArg(dirfd: 0, path: 1, follow: .openFlags(arg: 2)), flags: 2, mode: 3),
+            "creat": .create(PathArg(path: 0, follow: f), flags: nil, mode: 1),
+            "unlink": .remove(PathArg(path: 0, follow: nf)), "rmdir": .remove(PathArg(path: 0, follow: nf)),
+            "unlinkat": .remove(PathArg(dirfd: 0, path: 1, follow: nf)),
+            "rename": .remove(PathArg(path: 1, follow: nf)),
+            "capset": .capset, "setxattr": .setxattr, "lsetxattr": .setxattr, "fsetxattr": .setxattr,
+            "renameat": .remove(PathArg(dirfd: 2, path: 3, follow: nf)), "renameat2": .remove(PathArg(dirfd: 2, path: 3, follow: nf)),
         ]
-    }
+    }()
 
-    static let uname: [Int64: EmulatedCall] = [63: .uname, 170: .setUname(field: 1), 171: .setUname(field: 5)]
+    static let uname = Syscall.numbered(unameByName)
+    static let unameByName: [String: EmulatedCall] = ["uname": .uname, "sethostname": .setUname(field: 1), "setdomainname": .setUname(field: 5)]
     #else
     static func identity() -> [Int64: EmulatedCall] { [:] }
+    static let identityByName: [String: EmulatedCall] = [:]
+    static let unameByName: [String: EmulatedCall] = [:]
     static let uname: [Int64: EmulatedCall] = [:]
     #endif
 

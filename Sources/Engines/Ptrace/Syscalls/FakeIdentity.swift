@@ -4,7 +4,8 @@ import Glibc
 import SystemPackage
 
 // Faked ids: the get/set id family answered from each process's `Credentials` (the kernel
-// is not asked); stat results rewritten at exit with the faked owners and modes; chown
+// is not asked); stat results rewritten at exit with the faked owners and modes (or the
+// call answered whole by the supervisor at its entry, `statEnter`); chown
 // remembered; chmod applied with a mode the caller can still use and the asked one
 // remembered; device nodes made as regular files; removed files forgotten.
 
@@ -253,10 +254,10 @@ extension Tracer {
         guard let emulator else { return nil }
         let file: FileArg
         switch engineCall(regs) {
-        case 5: file = .fd(0)
-        case 4: file = .path(PathArg(path: 0, follow: .always))
-        case 6: file = .path(PathArg(path: 0, follow: .never))
-        case 262:
+        case Syscall.fstat: file = .fd(0)
+        case Syscall.stat: file = .path(PathArg(path: 0, follow: .always))
+        case Syscall.lstat: file = .path(PathArg(path: 0, follow: .never))
+        case Syscall.newfstatat:
             // Only the flags this knows; AT_EMPTY_PATH with AT_FDCWD names the cwd.
             let flags = regs.arg(3)
             guard flags & ~(SyscallTable.atNoFollow | SyscallTable.atEmptyPath | 0x800 /* AT_NO_AUTOMOUNT */) == 0 else { return nil }
@@ -424,7 +425,7 @@ extension Tracer {
     private func removeEnter(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg) -> EnterResult {
         guard let emulator, !emulator.table.entries.isEmpty else { return translated(t, regs, exit: nil) }
         // renameat2 with RENAME_EXCHANGE keeps both files.
-        if engineCall(regs) == 316, regs.arg(4) & 2 != 0 { return translated(t, regs, exit: nil) }
+        if engineCall(regs) == Syscall.renameat2, regs.arg(4) & 2 /* RENAME_EXCHANGE */ != 0 { return translated(t, regs, exit: nil) }
         guard case .success(let target) = hostFile(t, regs, .path(a)),
               let st = try? Files.stat(target.path, at: AT_FDCWD, follow: false),
               emulator.table[key(st)] != nil,

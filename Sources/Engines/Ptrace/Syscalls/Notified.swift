@@ -3,10 +3,10 @@ import BurrowSpec
 import Glibc
 import SystemPackage
 
-// stat, lstat, newfstatat, statx, access, faccessat(2), readlink(at) — and fstat when ids
-// are faked — reach the supervisor through seccomp user notification, not ptrace: the
-// tracee waits in the kernel while the supervisor answers, with no stop, no register
-// access and no second stop at the exit. These are the calls metadata-heavy work (find,
+// stat, lstat, newfstatat, statx, access, faccessat(2), readlink(at), (l)getxattr,
+// (l)listxattr — and fstat when ids are faked — reach the supervisor through seccomp user
+// notification, not ptrace: the tracee waits in the kernel while the supervisor answers,
+// with no stop, no register access and no second stop at the exit. These are the calls metadata-heavy work (find,
 // ls -l, git status, a shell's PATH search, a compiler's include search) makes most.
 //
 // When the tracee's own path already names the right host file (a relative path inside

@@ -36,7 +36,7 @@ extension Tracer {
             }
             let follow = follows(a.follow, t, regs)
             // An fts walk's openat(dirfd, name, O_NOFOLLOW): nothing to look up.
-            if scopedHow == nil, !writes(a.writes, t, regs), regs.syscall != SyscallTable.chdir,
+            if scopedHow == nil, !writes(a.writes, t, regs), regs.syscall != Syscall.chdir,
                kernelResolvesAlone(path, follow: follow, t) { continue }
             let tr: Translation
             switch translate(t, path, dirfd: dirfd, follow: follow, scope: scope) {
@@ -49,7 +49,7 @@ extension Tracer {
             if tr.missing, scopedHow == nil, let flags = openFlags(a.follow, t, regs), flags & Self.creates == 0 {
                 return .fail(.noSuchFileOrDirectory)
             }
-            if engineCall(regs) == SyscallTable.chdir { t.chdirTarget = tr.guest }
+            if engineCall(regs) == Syscall.chdir { t.chdirTarget = tr.guest }
             guard tr.changed else { continue }
             guard let address = scratch.push(string: tr.host) else { return .fail(.badAddress) }
             new.setArg(a.path, address)

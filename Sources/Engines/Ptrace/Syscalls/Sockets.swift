@@ -65,9 +65,11 @@ extension Tracer {
     /// their own system calls would be, on a copy of the argument array (32-bit words)
     /// pushed below the stack; the others run as they are.
     func socketCallEnter(_ t: Tracee, _ regs: Trace.Registers) -> EnterResult {
-        // SYS_BIND, SYS_CONNECT; SYS_ACCEPT, SYS_GETSOCKNAME, SYS_GETPEERNAME, SYS_ACCEPT4
-        // (linux/net.h): each with its count of arguments.
-        let addressCalls: [UInt64: Int] = [2: 3, 3: 3], nameCalls: [UInt64: Int] = [5: 3, 6: 3, 7: 3, 18: 4]
+        // socketcall's calls (SYS_* of linux/net.h), each with its count of arguments.
+        let sysBind: UInt64 = 2, sysConnect: UInt64 = 3, sysAccept: UInt64 = 5, sysGetsockname: UInt64 = 6,
+            sysGetpeername: UInt64 = 7, sysAccept4: UInt64 = 18
+        let addressCalls: [UInt64: Int] = [sysBind: 3, sysConnect: 3]
+        let nameCalls: [UInt64: Int] = [sysAccept: 3, sysGetsockname: 3, sysGetpeername: 3, sysAccept4: 4]
         let call = regs.arg(0)
         guard let count = addressCalls[call] ?? nameCalls[call] else { return .allow }
         let size = regs.pointerSize

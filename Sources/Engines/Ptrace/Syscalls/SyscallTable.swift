@@ -1,5 +1,5 @@
-// Pure: no Glibc. System-call numbers mapped to what the engine does with them, once; the
-// architecture #if lives only here.
+// Pure: no Glibc. System calls, by name, mapped to what the engine does with them, then keyed
+// once by the engine's numbers (Syscall, SyscallNames.swift) for the tracer's lookups.
 
 import BurrowSeccomp
 
@@ -99,146 +99,152 @@ enum SyscallTable {
     static let oNoFollow: UInt64 = 0o400000
 
     #if arch(x86_64)
-    /// The ABI these numbers are of (AUDIT_ARCH_X86_64): the engine's numbers, to which
-    /// the calls of the other ABI the filter covers (i386) are mapped by name (TracedABI).
+    /// The ABI of the engine's numbers (AUDIT_ARCH_X86_64), to which the calls of the other
+    /// ABI the filter covers (i386) are mapped by name (TracedABI).
     static let abi: Architecture? = .x86_64
-    static let seccompSyscall: Int64 = 317
-    static let table: [Int64: SyscallGroup] = {
+    static let table = Syscall.numbered(byName)
+    static let byName: [String: SyscallGroup] = {
         let nf = Follow.never, f = Follow.always
         func at(_ flagArg: Int) -> Follow { .unlessFlag(arg: flagArg, bit: atNoFollow) }
-        var t: [Int64: SyscallGroup] = [
-            2: .paths([PathArg(path: 0, follow: .openFlags(arg: 1), writes: .openFlags(arg: 1))]),  // open
-            257: .paths([PathArg(dirfd: 0, path: 1, follow: .openFlags(arg: 2), writes: .openFlags(arg: 2))]),  // openat
-            437: .paths([PathArg(dirfd: 0, path: 1, follow: .openHow(arg: 2), writes: .openHow(arg: 2))]),  // openat2
-            85: .paths([PathArg(path: 0, follow: f, writes: .yes)]),  // creat
-            4: .paths([PathArg(path: 0, follow: f)]),  // stat
-            6: .paths([PathArg(path: 0, follow: nf)]),  // lstat
-            262: .paths([PathArg(dirfd: 0, path: 1, follow: at(3), emptyPathFlag: 3)]),  // newfstatat
-            332: .paths([PathArg(dirfd: 0, path: 1, follow: at(2), emptyPathFlag: 2)]),  // statx
-            21: .paths([PathArg(path: 0, follow: f, writes: .accessMode(arg: 1))]),  // access
-            269: .paths([PathArg(dirfd: 0, path: 1, follow: f, writes: .accessMode(arg: 2))]),  // faccessat
-            439: .paths([PathArg(dirfd: 0, path: 1, follow: at(3), writes: .accessMode(arg: 2), emptyPathFlag: 3)]),  // faccessat2
-            80: .paths([PathArg(path: 0, follow: f)]),  // chdir
-            81: .paths([]),  // fchdir: nothing to translate, but the cached cwd goes
-            83: .paths([PathArg(path: 0, follow: nf, writes: .yes)]),  // mkdir
-            258: .paths([PathArg(dirfd: 0, path: 1, follow: nf, writes: .yes)]),  // mkdirat
-            133: .paths([PathArg(path: 0, follow: nf, writes: .yes)]),  // mknod
-            259: .paths([PathArg(dirfd: 0, path: 1, follow: nf, writes: .yes)]),  // mknodat
-            87: .paths([PathArg(path: 0, follow: nf, writes: .yes)]),  // unlink
-            263: .paths([PathArg(dirfd: 0, path: 1, follow: nf, writes: .yes)]),  // unlinkat
-            84: .paths([PathArg(path: 0, follow: nf, writes: .yes)]),  // rmdir
-            82: .paths([PathArg(path: 0, follow: nf, writes: .yes), PathArg(path: 1, follow: nf, writes: .yes)]),  // rename
-            264: .paths([PathArg(dirfd: 0, path: 1, follow: nf, writes: .yes), PathArg(dirfd: 2, path: 3, follow: nf, writes: .yes)]),  // renameat
-            316: .paths([PathArg(dirfd: 0, path: 1, follow: nf, writes: .yes), PathArg(dirfd: 2, path: 3, follow: nf, writes: .yes)]),  // renameat2
-            86: .paths([PathArg(path: 0, follow: nf), PathArg(path: 1, follow: nf, writes: .yes)]),  // link
-            265: .paths([PathArg(dirfd: 0, path: 1, follow: .ifFlag(arg: 4, bit: atFollow), emptyPathFlag: 4),
+        var t: [String: SyscallGroup] = [
+            "open": .paths([PathArg(path: 0, follow: .openFlags(arg: 1), writes: .openFlags(arg: 1))]),
+            "openat": .paths([PathArg(dirfd: 0, path: 1, follow: .openFlags(arg: 2), writes: .openFlags(arg: 2))]),
+            "openat2": .paths([PathArg(dirfd: 0, path: 1, follow: .openHow(arg: 2), writes: .openHow(arg: 2))]),
+            "creat": .paths([PathArg(path: 0, follow: f, writes: .yes)]),
+            "stat": .paths([PathArg(path: 0, follow: f)]),
+            "lstat": .paths([PathArg(path: 0, follow: nf)]),
+            "newfstatat": .paths([PathArg(dirfd: 0, path: 1, follow: at(3), emptyPathFlag: 3)]),
+            "statx": .paths([PathArg(dirfd: 0, path: 1, follow: at(2), emptyPathFlag: 2)]),
+            "access": .paths([PathArg(path: 0, follow: f, writes: .accessMode(arg: 1))]),
+            "faccessat": .paths([PathArg(dirfd: 0, path: 1, follow: f, writes: .accessMode(arg: 2))]),
+            "faccessat2": .paths([PathArg(dirfd: 0, path: 1, follow: at(3), writes: .accessMode(arg: 2), emptyPathFlag: 3)]),
+            "chdir": .paths([PathArg(path: 0, follow: f)]),
+            "fchdir": .paths([]),  // nothing to translate, but the cached cwd goes
+            "mkdir": .paths([PathArg(path: 0, follow: nf, writes: .yes)]),
+            "mkdirat": .paths([PathArg(dirfd: 0, path: 1, follow: nf, writes: .yes)]),
+            "mknod": .paths([PathArg(path: 0, follow: nf, writes: .yes)]),
+            "mknodat": .paths([PathArg(dirfd: 0, path: 1, follow: nf, writes: .yes)]),
+            "unlink": .paths([PathArg(path: 0, follow: nf, writes: .yes)]),
+            "unlinkat": .paths([PathArg(dirfd: 0, path: 1, follow: nf, writes: .yes)]),
+            "rmdir": .paths([PathArg(path: 0, follow: nf, writes: .yes)]),
+            "rename": .paths([PathArg(path: 0, follow: nf, writes: .yes), PathArg(path: 1, follow: nf, writes: .yes)]),
+            "renameat": .paths([PathArg(dirfd: 0, path: 1, follow: nf, writes: .yes), PathArg(dirfd: 2, path: 3, follow: nf, writes: .yes)]),
+            "renameat2": .paths([PathArg(dirfd: 0, path: 1, follow: nf, writes: .yes), PathArg(dirfd: 2, path: 3, follow: nf, writes: .yes)]),
+            "link": .paths([PathArg(path: 0, follow: nf), PathArg(path: 1, follow: nf, writes: .yes)]),
+            "linkat": .paths([PathArg(dirfd: 0, path: 1, follow: .ifFlag(arg: 4, bit: atFollow), emptyPathFlag: 4),
                          PathArg(dirfd: 2, path: 3, follow: nf, writes: .yes)]),  // linkat
-            88: .paths([PathArg(path: 1, follow: nf, writes: .yes)]),  // symlink (the target is stored as given)
-            266: .paths([PathArg(dirfd: 1, path: 2, follow: nf, writes: .yes)]),  // symlinkat
-            90: .paths([PathArg(path: 0, follow: f, writes: .yes)]),  // chmod
-            268: .paths([PathArg(dirfd: 0, path: 1, follow: at(3), writes: .yes)]),  // fchmodat
-            452: .paths([PathArg(dirfd: 0, path: 1, follow: at(3), writes: .yes, emptyPathFlag: 3)]),  // fchmodat2
-            92: .paths([PathArg(path: 0, follow: f, writes: .yes)]),  // chown
-            94: .paths([PathArg(path: 0, follow: nf, writes: .yes)]),  // lchown
-            260: .paths([PathArg(dirfd: 0, path: 1, follow: at(4), writes: .yes, emptyPathFlag: 4)]),  // fchownat
-            132: .paths([PathArg(path: 0, follow: f, writes: .yes)]),  // utime
-            235: .paths([PathArg(path: 0, follow: f, writes: .yes)]),  // utimes
-            261: .paths([PathArg(dirfd: 0, path: 1, follow: f, writes: .yes)]),  // futimesat
-            76: .paths([PathArg(path: 0, follow: f, writes: .yes)]),  // truncate
-            137: .paths([PathArg(path: 0, follow: f)]),  // statfs
-            254: .paths([PathArg(path: 1, follow: f)]),  // inotify_add_watch
-            188: .paths([PathArg(path: 0, follow: f, writes: .yes)]),  // setxattr
-            189: .paths([PathArg(path: 0, follow: nf, writes: .yes)]),  // lsetxattr
-            191: .paths([PathArg(path: 0, follow: f)]),  // getxattr
-            192: .paths([PathArg(path: 0, follow: nf)]),  // lgetxattr
-            194: .paths([PathArg(path: 0, follow: f)]),  // listxattr
-            195: .paths([PathArg(path: 0, follow: nf)]),  // llistxattr
-            197: .paths([PathArg(path: 0, follow: f, writes: .yes)]),  // removexattr
-            198: .paths([PathArg(path: 0, follow: nf, writes: .yes)]),  // lremovexattr
-            134: .paths([PathArg(path: 0, follow: f)]),  // uselib
-            163: .paths([PathArg(path: 0, follow: f)]),  // acct
-            167: .paths([PathArg(path: 0, follow: f)]),  // swapon
-            168: .paths([PathArg(path: 0, follow: f)]),  // swapoff
-            89: .readlink(PathArg(path: 0, follow: nf), buffer: 1, size: 2),  // readlink
-            267: .readlink(PathArg(dirfd: 0, path: 1, follow: nf, emptyPathFlag: nil), buffer: 2, size: 3),  // readlinkat
-            59: .execve(PathArg(path: 0, follow: f), argv: 1),  // execve
-            322: .execve(PathArg(dirfd: 0, path: 1, follow: at(4), emptyPathFlag: 4), argv: 2),  // execveat
-            79: .getcwd,
-            49: .socketAddress(addr: 1, length: 2),  // bind
-            42: .socketAddress(addr: 1, length: 2),  // connect
-            51: .socketName(addr: 1, length: 2),  // getsockname
-            52: .socketName(addr: 1, length: 2),  // getpeername
-            43: .socketName(addr: 1, length: 2),  // accept
-            288: .socketName(addr: 1, length: 2),  // accept4
-            161: .chroot,
-            165: .refused, 166: .refused, 155: .refused,  // mount, umount2, pivot_root
-            428: .refused, 429: .refused, 430: .refused, 431: .refused, 432: .refused, 433: .refused,  // open_tree..fspick
-            442: .refused,  // mount_setattr
-            101: .ptrace, 61: .wait(waitid: false), 247: .wait(waitid: true),  // ptrace, wait4, waitid
-            62: .kill(target: 0, signal: 1, thread: false), 200: .kill(target: 0, signal: 1, thread: true),  // kill, tkill
-            234: .kill(target: 1, signal: 2, thread: true),  // tgkill
+            "symlink": .paths([PathArg(path: 1, follow: nf, writes: .yes)]),  // the target is stored as given
+            "symlinkat": .paths([PathArg(dirfd: 1, path: 2, follow: nf, writes: .yes)]),
+            "chmod": .paths([PathArg(path: 0, follow: f, writes: .yes)]),
+            "fchmodat": .paths([PathArg(dirfd: 0, path: 1, follow: at(3), writes: .yes)]),
+            "fchmodat2": .paths([PathArg(dirfd: 0, path: 1, follow: at(3), writes: .yes, emptyPathFlag: 3)]),
+            "chown": .paths([PathArg(path: 0, follow: f, writes: .yes)]),
+            "lchown": .paths([PathArg(path: 0, follow: nf, writes: .yes)]),
+            "fchownat": .paths([PathArg(dirfd: 0, path: 1, follow: at(4), writes: .yes, emptyPathFlag: 4)]),
+            "utime": .paths([PathArg(path: 0, follow: f, writes: .yes)]),
+            "utimes": .paths([PathArg(path: 0, follow: f, writes: .yes)]),
+            "futimesat": .paths([PathArg(dirfd: 0, path: 1, follow: f, writes: .yes)]),
+            "truncate": .paths([PathArg(path: 0, follow: f, writes: .yes)]),
+            "statfs": .paths([PathArg(path: 0, follow: f)]),
+            "inotify_add_watch": .paths([PathArg(path: 1, follow: f)]),
+            "setxattr": .paths([PathArg(path: 0, follow: f, writes: .yes)]),
+            "lsetxattr": .paths([PathArg(path: 0, follow: nf, writes: .yes)]),
+            "getxattr": .paths([PathArg(path: 0, follow: f)]),
+            "lgetxattr": .paths([PathArg(path: 0, follow: nf)]),
+            "listxattr": .paths([PathArg(path: 0, follow: f)]),
+            "llistxattr": .paths([PathArg(path: 0, follow: nf)]),
+            "removexattr": .paths([PathArg(path: 0, follow: f, writes: .yes)]),
+            "lremovexattr": .paths([PathArg(path: 0, follow: nf, writes: .yes)]),
+            "uselib": .paths([PathArg(path: 0, follow: f)]),
+            "acct": .paths([PathArg(path: 0, follow: f)]),
+            "swapon": .paths([PathArg(path: 0, follow: f)]),
+            "swapoff": .paths([PathArg(path: 0, follow: f)]),
+            "readlink": .readlink(PathArg(path: 0, follow: nf), buffer: 1, size: 2),
+            "readlinkat": .readlink(PathArg(dirfd: 0, path: 1, follow: nf, emptyPathFlag: nil), buffer: 2, size: 3),
+            "execve": .execve(PathArg(path: 0, follow: f), argv: 1),
+            "execveat": .execve(PathArg(dirfd: 0, path: 1, follow: at(4), emptyPathFlag: 4), argv: 2),
+            "getcwd": .getcwd,
+            "bind": .socketAddress(addr: 1, length: 2),
+            "connect": .socketAddress(addr: 1, length: 2),
+            "getsockname": .socketName(addr: 1, length: 2),
+            "getpeername": .socketName(addr: 1, length: 2),
+            "accept": .socketName(addr: 1, length: 2),
+            "accept4": .socketName(addr: 1, length: 2),
+            "chroot": .chroot,
+            "mount": .refused, "umount2": .refused, "pivot_root": .refused,
+            "open_tree": .refused, "move_mount": .refused, "fsopen": .refused, "fsconfig": .refused, "fsmount": .refused, "fspick": .refused,
+            "mount_setattr": .refused,
+            "ptrace": .ptrace, "wait4": .wait(waitid: false), "waitid": .wait(waitid: true),
+            "kill": .kill(target: 0, signal: 1, thread: false), "tkill": .kill(target: 0, signal: 1, thread: true),
+            "tgkill": .kill(target: 1, signal: 2, thread: true),
         ]
         // *xattrat (6.13+): dirfd, path, at-flags
-        t[463] = .paths([PathArg(dirfd: 0, path: 1, follow: at(2), writes: .yes, emptyPathFlag: 2)])  // setxattrat
-        t[464] = .paths([PathArg(dirfd: 0, path: 1, follow: at(2), emptyPathFlag: 2)])  // getxattrat
-        t[465] = .paths([PathArg(dirfd: 0, path: 1, follow: at(2), emptyPathFlag: 2)])  // listxattrat
-        t[466] = .paths([PathArg(dirfd: 0, path: 1, follow: at(2), writes: .yes, emptyPathFlag: 2)])  // removexattrat
-        t[280] = .paths([PathArg(dirfd: 0, path: 1, follow: at(3), writes: .yes, emptyPathFlag: nil)])  // utimensat
-        t[301] = .paths([PathArg(dirfd: 3, path: 4, follow: f)])  // fanotify_mark (dirfd, path)
-        t[303] = .paths([PathArg(dirfd: 0, path: 1, follow: at(4), emptyPathFlag: 4)])  // name_to_handle_at
+        t["setxattrat"] = .paths([PathArg(dirfd: 0, path: 1, follow: at(2), writes: .yes, emptyPathFlag: 2)])
+        t["getxattrat"] = .paths([PathArg(dirfd: 0, path: 1, follow: at(2), emptyPathFlag: 2)])
+        t["listxattrat"] = .paths([PathArg(dirfd: 0, path: 1, follow: at(2), emptyPathFlag: 2)])
+        t["removexattrat"] = .paths([PathArg(dirfd: 0, path: 1, follow: at(2), writes: .yes, emptyPathFlag: 2)])
+        t["utimensat"] = .paths([PathArg(dirfd: 0, path: 1, follow: at(3), writes: .yes, emptyPathFlag: nil)])
+        t["fanotify_mark"] = .paths([PathArg(dirfd: 3, path: 4, follow: f)])  // (fd, flags, mask, dirfd, path)
+        t["name_to_handle_at"] = .paths([PathArg(dirfd: 0, path: 1, follow: at(4), emptyPathFlag: 4)])
         return t
     }()
     #else
     static let abi: Architecture? = nil
-    static let seccompSyscall: Int64 = -1
+    static let byName: [String: SyscallGroup] = [:]
     static let table: [Int64: SyscallGroup] = [:]
     #endif
 
     /// The calls the supervisor completes itself through seccomp user notification (no
     /// ptrace stop): queries whose answer it can compute on the host and write back.
     #if arch(x86_64)
-    static let notified: [Int64: NotifiedCall] = {
+    static let notified = Syscall.numbered(notifiedByName)
+    static let notifiedByName: [String: NotifiedCall] = {
         let nf = Follow.never, f = Follow.always
         func at(_ flagArg: Int) -> Follow { .unlessFlag(arg: flagArg, bit: atNoFollow) }
         return [
-            4: .stat(PathArg(path: 0, follow: f), buffer: 1, layout: .stat, flags: nil, mask: nil),  // stat
-            6: .stat(PathArg(path: 0, follow: nf), buffer: 1, layout: .stat, flags: nil, mask: nil),  // lstat
-            262: .stat(PathArg(dirfd: 0, path: 1, follow: at(3), emptyPathFlag: 3), buffer: 2, layout: .stat, flags: 3, mask: nil),  // newfstatat
-            332: .stat(PathArg(dirfd: 0, path: 1, follow: at(2), emptyPathFlag: 2), buffer: 4, layout: .statx, flags: 2, mask: 3),  // statx
-            21: .access(PathArg(path: 0, follow: f, writes: .accessMode(arg: 1)), mode: 1, flags: nil),  // access
-            269: .access(PathArg(dirfd: 0, path: 1, follow: f, writes: .accessMode(arg: 2)), mode: 2, flags: nil),  // faccessat
-            439: .access(PathArg(dirfd: 0, path: 1, follow: at(3), writes: .accessMode(arg: 2), emptyPathFlag: 3), mode: 2, flags: 3),  // faccessat2
-            89: .readlink(PathArg(path: 0, follow: nf), buffer: 1, size: 2),  // readlink
-            267: .readlink(PathArg(dirfd: 0, path: 1, follow: nf), buffer: 2, size: 3),  // readlinkat
-            191: .getxattr(PathArg(path: 0, follow: f), name: 1, value: 2, size: 3),  // getxattr
-            192: .getxattr(PathArg(path: 0, follow: nf), name: 1, value: 2, size: 3),  // lgetxattr
-            194: .listxattr(PathArg(path: 0, follow: f), list: 1, size: 2),  // listxattr
-            195: .listxattr(PathArg(path: 0, follow: nf), list: 1, size: 2),  // llistxattr
+            "stat": .stat(PathArg(path: 0, follow: f), buffer: 1, layout: .stat, flags: nil, mask: nil),
+            "lstat": .stat(PathArg(path: 0, follow: nf), buffer: 1, layout: .stat, flags: nil, mask: nil),
+            "newfstatat": .stat(PathArg(dirfd: 0, path: 1, follow: at(3), emptyPathFlag: 3), buffer: 2, layout: .stat, flags: 3, mask: nil),
+            "statx": .stat(PathArg(dirfd: 0, path: 1, follow: at(2), emptyPathFlag: 2), buffer: 4, layout: .statx, flags: 2, mask: 3),
+            "access": .access(PathArg(path: 0, follow: f, writes: .accessMode(arg: 1)), mode: 1, flags: nil),
+            "faccessat": .access(PathArg(dirfd: 0, path: 1, follow: f, writes: .accessMode(arg: 2)), mode: 2, flags: nil),
+            "faccessat2": .access(PathArg(dirfd: 0, path: 1, follow: at(3), writes: .accessMode(arg: 2), emptyPathFlag: 3), mode: 2, flags: 3),
+            "readlink": .readlink(PathArg(path: 0, follow: nf), buffer: 1, size: 2),
+            "readlinkat": .readlink(PathArg(dirfd: 0, path: 1, follow: nf), buffer: 2, size: 3),
+            "getxattr": .getxattr(PathArg(path: 0, follow: f), name: 1, value: 2, size: 3),
+            "lgetxattr": .getxattr(PathArg(path: 0, follow: nf), name: 1, value: 2, size: 3),
+            "listxattr": .listxattr(PathArg(path: 0, follow: f), list: 1, size: 2),
+            "llistxattr": .listxattr(PathArg(path: 0, follow: nf), list: 1, size: 2),
         ]
     }()
     /// Calls that may change a working directory, the path leading to one, or turn a
     /// directory on some path into a symlink: the fast path's caches are dropped at their
     /// entry and exit (Paths/FastPath.swift). unlinkat counts with AT_REMOVEDIR only.
-    static let invalidatesCaches: Set<Int64> = [80, 81, 82, 84, 88, 161, 263, 264, 266, 316]
-    static let unlinkat: Int64 = 263
-    static let chdir: Int64 = 80, fchdir: Int64 = 81
-
-    /// fstat: notified only when ids are faked (its result must show the faked owner).
-    static let fstat: (nr: Int64, call: NotifiedCall) = (5, .fstat(fd: 0, buffer: 1))
+    static let invalidatesCachesByName = ["chdir", "fchdir", "rename", "rmdir", "symlink", "chroot", "unlinkat", "renameat",
+                                          "symlinkat", "renameat2"]
+    static let invalidatesCaches = Set(invalidatesCachesByName.map(Syscall.number))
     #else
     static let notified: [Int64: NotifiedCall] = [:]
+    static let notifiedByName: [String: NotifiedCall] = [:]
+    static let invalidatesCachesByName: [String] = []
     static let invalidatesCaches: Set<Int64> = []
-    static let unlinkat: Int64 = -1
-    static let chdir: Int64 = -1, fchdir: Int64 = -1
-    static let fstat: (nr: Int64, call: NotifiedCall) = (-1, .fstat(fd: 0, buffer: 1))
     #endif
 
+    /// fstat: notified only when ids are faked (its result must show the faked owner).
+    static let fstat: (nr: Int64, call: NotifiedCall) = (Syscall.fstat, .fstat(fd: 0, buffer: 1))
+
     static func group(_ nr: Int64) -> SyscallGroup? { table[nr] }
+
+    /// Every number the engine looks up by name, resolved when the engine starts: a name
+    /// missing from the generated table stops it there, before the command runs.
+    static func resolveAll() {
+        _ = (table, notified, invalidatesCaches, fstat, Syscall.named, EmulatedTable.identity(), EmulatedTable.uname)
+    }
 
     /// Whether this call (number and its flags argument) drops the fast path's caches.
     static func invalidatesCaches(_ nr: Int64, flags: UInt64) -> Bool {
         guard invalidatesCaches.contains(nr) else { return false }
-        return nr != unlinkat || flags & 0x200 /* AT_REMOVEDIR */ != 0
+        return nr != Syscall.unlinkat || flags & 0x200 /* AT_REMOVEDIR */ != 0
     }
 
     /// The system calls the seccomp filter sends to the tracer.

@@ -443,7 +443,7 @@ extension Tracer {
             guard Self.deliverableSignals(tracer) != 0, let v = tracees[tracer], var regs = Trace.registers(tracer) else { continue }
             _ = guests.releaseHeldWait(tracer)
             let original = regs
-            regs.syscall = 39  // getpid
+            regs.syscall = Syscall.getpid
             Trace.setRegisters(tracer, regs)
             v.pending = Pending(original: original, onExit: .setResult(-512 /* ERESTARTSYS */))
             Trace.resume(tracer, stopAtSyscalls: true)
@@ -478,6 +478,9 @@ extension Tracer {
         }
         return false
     }
+
+    /// Whether `signal` is pending for thread `pid` or its process.
+    static func isPending(_ signal: Int32, _ pid: pid_t) -> Bool { pendingSignals(pid) & (1 << UInt64(signal - 1)) != 0 }
 
     /// The signals pending for thread `pid` or its process (SigPnd | ShdPnd).
     static func pendingSignals(_ pid: pid_t) -> UInt64 {

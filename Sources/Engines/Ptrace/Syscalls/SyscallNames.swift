@@ -1,0 +1,47 @@
+// Pure: no Glibc. The engine's system calls by name. Its tables speak x86_64's numbers (the
+// other ABIs are mapped to them by name, ABI.swift); each name is looked up once, in the
+// table generated from the kernel's headers (Sources/Seccomp/SyscallTables.swift), into the
+// dictionaries and static lets the tracer uses, so that the code reads names and the hot
+// path compares numbers.
+
+import BurrowSeccomp
+
+enum Syscall {
+    #if arch(x86_64)
+    /// The engine's number of the call `name`, nil if x86_64's table has no such call.
+    static func lookUp(_ name: String) -> Int64? { Architecture.x86_64.number(of: name).map(Int64.init) }
+
+    /// The engine's number of the call `name`. A name the table lacks is a mistake in the
+    /// engine: it stops the supervisor when the engine starts (PtraceEngine resolves every
+    /// name before the command runs), and fails the unit tests before that.
+    static func number(_ name: String) -> Int64 {
+        guard let nr = lookUp(name) else { fatalError("ptrace engine: no system call \"\(name)\" in x86_64's table") }
+        return nr
+    }
+
+    /// A table keyed by call names, keyed by the engine's numbers.
+    static func numbered<Value>(_ byName: [String: Value]) -> [Int64: Value] {
+        Dictionary(uniqueKeysWithValues: byName.map { (number($0.key), $0.value) })
+    }
+
+    static let seccomp = number("seccomp")
+    static let getpid = number("getpid")
+    static let chdir = number("chdir"), fchdir = number("fchdir")
+    static let unlinkat = number("unlinkat"), renameat2 = number("renameat2")
+    static let stat = number("stat"), lstat = number("lstat"), fstat = number("fstat")
+    static let newfstatat = number("newfstatat"), statx = number("statx"), statfs = number("statfs")
+    #else
+    static func lookUp(_ name: String) -> Int64? { nil }
+    static func numbered<Value>(_ byName: [String: Value]) -> [Int64: Value] { [:] }
+    static let seccomp: Int64 = -1, getpid: Int64 = -1, chdir: Int64 = -1, fchdir: Int64 = -1
+    static let unlinkat: Int64 = -1, renameat2: Int64 = -1
+    static let stat: Int64 = -1, lstat: Int64 = -1, fstat: Int64 = -1
+    static let newfstatat: Int64 = -1, statx: Int64 = -1, statfs: Int64 = -1
+    #endif
+
+    /// The calls named one by one above, resolved at the engine's start (a name missing from
+    /// the table stops it there rather than in the middle of a trace).
+    static var named: [Int64] {
+        [seccomp, getpid, chdir, fchdir, unlinkat, renameat2, stat, lstat, fstat, newfstatat, statx, statfs]
+    }
+}
