@@ -2,7 +2,8 @@
 import PackageDescription
 
 // The folders show the architecture:
-//   Sources/Spec               the sandbox spec: a value, no Glibc (BurrowSpec)
+//   Sources/Sandbox            the sandbox spec (SandboxSpec): what a sandbox is, as a value, its
+//                              checks, the engine choice; no Glibc (BurrowSandbox)
 //   Sources/Seccomp            seccomp filters as data, compiled to BPF: pure (BurrowSeccomp)
 //   Sources/FrontEnds          command lines that build a spec: pure (BurrowFrontEnds)
 //   Sources/Kernel             the one layer that talks to the kernel (BurrowKernel)
@@ -23,9 +24,9 @@ let package = Package(
     ],
     targets: [
         .target(name: "CKernel", path: "Sources/CKernel", exclude: ["README.md"]),
-        .target(name: "BurrowSpec", path: "Sources/Spec"),
-        .target(name: "BurrowSeccomp", dependencies: ["BurrowSpec"], path: "Sources/Seccomp"),
-        .target(name: "BurrowFrontEnds", dependencies: ["BurrowSpec"], path: "Sources/FrontEnds"),
+        .target(name: "BurrowSandbox", path: "Sources/Sandbox"),
+        .target(name: "BurrowSeccomp", dependencies: ["BurrowSandbox"], path: "Sources/Seccomp"),
+        .target(name: "BurrowFrontEnds", dependencies: ["BurrowSandbox"], path: "Sources/FrontEnds"),
         .target(
             name: "BurrowKernel",
             dependencies: ["CKernel", .product(name: "SystemPackage", package: "swift-system")],
@@ -34,27 +35,27 @@ let package = Package(
             name: "BurrowCleaner", dependencies: ["CKernel", "BurrowKernel", .product(name: "SystemPackage", package: "swift-system")], path: "Sources/Engines/Cleaner"),
         .target(
             name: "NamespaceEngine",
-            dependencies: ["BurrowSpec", "BurrowKernel", "BurrowSeccomp", "BurrowCleaner"],
+            dependencies: ["BurrowSandbox", "BurrowKernel", "BurrowSeccomp", "BurrowCleaner"],
             path: "Sources/Engines/Namespace"),
         .target(
             name: "SetuidEngine",
-            dependencies: ["BurrowSpec", "BurrowKernel", "NamespaceEngine", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["BurrowSandbox", "BurrowKernel", "NamespaceEngine", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/Engines/Setuid"),
         .target(
             name: "PtraceEngine",
-            dependencies: ["BurrowSpec", "BurrowKernel", "BurrowSeccomp", "BurrowCleaner", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["BurrowSandbox", "BurrowKernel", "BurrowSeccomp", "BurrowCleaner", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/Engines/Ptrace"),
         .executableTarget(
             name: "burrow",
-            dependencies: ["BurrowSpec", "BurrowFrontEnds", "BurrowKernel", "NamespaceEngine", "SetuidEngine", "PtraceEngine"],
+            dependencies: ["BurrowSandbox", "BurrowFrontEnds", "BurrowKernel", "NamespaceEngine", "SetuidEngine", "PtraceEngine"],
             path: "Sources/burrow"),
-        .testTarget(name: "SpecTests", dependencies: ["BurrowSpec"], path: "Tests/SpecTests"),
+        .testTarget(name: "SandboxTests", dependencies: ["BurrowSandbox"], path: "Tests/SandboxTests"),
         .testTarget(
-            name: "SeccompTests", dependencies: ["BurrowSeccomp", "BurrowSpec"], path: "Tests/SeccompTests"),
+            name: "SeccompTests", dependencies: ["BurrowSeccomp", "BurrowSandbox"], path: "Tests/SeccompTests"),
         .testTarget(
-            name: "FrontEndTests", dependencies: ["BurrowFrontEnds", "BurrowSpec"],
+            name: "FrontEndTests", dependencies: ["BurrowFrontEnds", "BurrowSandbox"],
             path: "Tests/FrontEndTests"),
-        .testTarget(name: "PtraceTests", dependencies: ["PtraceEngine", "BurrowSpec", "BurrowSeccomp"], path: "Tests/PtraceTests"),
+        .testTarget(name: "PtraceTests", dependencies: ["PtraceEngine", "BurrowSandbox", "BurrowSeccomp"], path: "Tests/PtraceTests"),
         .testTarget(name: "IntegrationTests", path: "Tests/IntegrationTests"),
     ]
 )

@@ -1,5 +1,5 @@
 import BurrowFrontEnds
-import BurrowSpec
+import BurrowSandbox
 
 /// The fstab parser (jchroot -f): the input is the file's text.
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -1,5 +1,5 @@
 import BurrowFrontEnds
-import BurrowSpec
+import BurrowSandbox
 import Glibc
 
 // The contract every fuzz target checks, whatever the parser:

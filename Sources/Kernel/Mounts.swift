@@ -133,7 +133,7 @@ public enum Mounts {
         }
     }
 
-    /// This process's mount table, /proc/self/mountinfo, as the kernel writes it (BurrowSpec's
+    /// This process's mount table, /proc/self/mountinfo, as the kernel writes it (BurrowSandbox's
     /// MountTable reads it).
     public static func tableText() throws(SysError) -> String {
         let fd = try Files.open("/proc/self/mountinfo", O_RDONLY)

@@ -1,4 +1,4 @@
-import BurrowSpec
+import BurrowSandbox
 
 /// The filters behind `SeccompProfile`. Every profile covers all ABIs of the machine: on
 /// x86_64 the same rules apply to i386 programs (and `int $0x80`) under i386's numbers, and

@@ -1,6 +1,6 @@
 import BurrowFrontEnds
 import BurrowKernel
-import BurrowSpec
+import BurrowSandbox
 import Glibc
 import NamespaceEngine
 import PtraceEngine

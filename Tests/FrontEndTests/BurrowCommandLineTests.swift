@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 @testable import BurrowFrontEnds
-@testable import BurrowSpec
+@testable import BurrowSandbox
 
 private func g(_ s: String) -> GuestPath { (try? GuestPath(parsing: s)) ?? .root }
 

@@ -1,6 +1,6 @@
 import Testing
 @testable import BurrowFrontEnds
-@testable import BurrowSpec
+@testable import BurrowSandbox
 
 private func g(_ s: String) -> GuestPath { (try? GuestPath(parsing: s)) ?? .root }
 

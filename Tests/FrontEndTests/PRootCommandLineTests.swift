@@ -1,6 +1,6 @@
 import Testing
 @testable import BurrowFrontEnds
-@testable import BurrowSpec
+@testable import BurrowSandbox
 
 // proot(1)'s command line, option by option and alias by alias, as tables of
 // (arguments, expected spec or error). The caller's world is made up: cwd /home/u/src,

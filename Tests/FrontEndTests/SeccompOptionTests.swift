@@ -1,6 +1,6 @@
 import Testing
 @testable import BurrowFrontEnds
-@testable import BurrowSpec
+@testable import BurrowSandbox
 
 /// The spec a front-end's command line builds; nil (and an issue) when it builds none.
 private func spec(_ args: [String], frontEnd: String = "burrow") throws -> SandboxSpec? {

@@ -55,8 +55,8 @@ struct ScriptTests {
         mkdir(fake, 0o755)
         writeFile(fake + "/swift", """
             #!/bin/sh
-            echo '[1/9] Compiling BurrowSpec Validation.swift'
-            echo '/src/Sources/Spec/Validation.swift:12:5: error: cannot find foo in scope'
+            echo '[1/9] Compiling BurrowSandbox Validation.swift'
+            echo '/src/Sources/Sandbox/Validation.swift:12:5: error: cannot find foo in scope'
             echo '    foo()'
             i=0; while [ $i -lt 40 ]; do echo "[$i/9] noise"; i=$((i+1)); done
             exit 1

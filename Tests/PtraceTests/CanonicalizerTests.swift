@@ -1,4 +1,4 @@
-import BurrowSpec
+import BurrowSandbox
 import Testing
 
 @testable import PtraceEngine

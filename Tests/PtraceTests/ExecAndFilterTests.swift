@@ -1,5 +1,5 @@
 import BurrowSeccomp
-import BurrowSpec
+import BurrowSandbox
 import Testing
 
 @testable import PtraceEngine

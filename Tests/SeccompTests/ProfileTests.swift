@@ -1,5 +1,5 @@
 import BurrowSeccomp
-import BurrowSpec
+import BurrowSandbox
 import Testing
 
 // The profiles, compiled and run: what each denies, with which errno, on x86_64 and i386,

@@ -1,5 +1,5 @@
 import BurrowKernel
-import BurrowSpec
+import BurrowSandbox
 import Glibc
 
 /// QEMU user mode through the user namespace's own binfmt_misc instance: the kernel then

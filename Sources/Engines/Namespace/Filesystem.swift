@@ -1,6 +1,6 @@
 import BurrowCleaner
 import BurrowKernel
-import BurrowSpec
+import BurrowSandbox
 import Glibc
 
 /// Builds the new root, step by step from the spec, inside the sandbox's own mount

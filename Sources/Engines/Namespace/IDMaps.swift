@@ -1,5 +1,5 @@
 import BurrowKernel
-import BurrowSpec
+import BurrowSandbox
 import Glibc
 
 /// Writes the sandbox's uid and gid maps from the supervisor, outside the new namespace.

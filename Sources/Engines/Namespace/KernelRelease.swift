@@ -1,6 +1,6 @@
 import BurrowKernel
 import BurrowSeccomp
-import BurrowSpec
+import BurrowSandbox
 import Glibc
 
 /// A fake kernel release (`--kernel-release`, PRoot's `-k`) on the namespace engine: the

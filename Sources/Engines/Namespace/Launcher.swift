@@ -1,5 +1,5 @@
 import BurrowKernel
-import BurrowSpec
+import BurrowSandbox
 import Glibc
 
 /// Everything about the command's process decided in Swift, before it exists: its ids,

@@ -1,6 +1,6 @@
 import BurrowCleaner
 import BurrowKernel
-import BurrowSpec
+import BurrowSandbox
 import Glibc
 
 /// Realises a `SandboxSpec` with unprivileged user namespaces: native speed, no privilege.

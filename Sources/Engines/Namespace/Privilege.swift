@@ -1,5 +1,5 @@
 import BurrowKernel
-import BurrowSpec
+import BurrowSandbox
 import Glibc
 
 /// Where the right to build the sandbox comes from.

@@ -1,6 +1,6 @@
 import CKernel
 import BurrowKernel
-import BurrowSpec
+import BurrowSandbox
 import Glibc
 
 /// The processes of a sandbox:

@@ -1,6 +1,6 @@
 import BurrowKernel
 import BurrowSeccomp
-import BurrowSpec
+import BurrowSandbox
 import Glibc
 
 /// The command's seccomp filter, compiled by the supervisor before anything is forked: a

@@ -1,6 +1,6 @@
 import BurrowKernel
 import CKernel
-import BurrowSpec
+import BurrowSandbox
 import Glibc
 
 /// What the init tells the supervisor on the job-events pipe: a byte of a signal the command

@@ -1,5 +1,5 @@
 import BurrowKernel
-import BurrowSpec
+import BurrowSandbox
 import Glibc
 
 /// `HostLookup` on the real host: one O_PATH descriptor per binding, opened at start, and

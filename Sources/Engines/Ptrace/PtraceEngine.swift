@@ -1,6 +1,6 @@
 import BurrowKernel
 import BurrowSeccomp
-import BurrowSpec
+import BurrowSandbox
 import Glibc
 
 /// Realises a `SandboxSpec` with no namespace and no privilege, as PRoot does: the command

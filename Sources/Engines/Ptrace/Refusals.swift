@@ -1,4 +1,4 @@
-import BurrowSpec
+import BurrowSandbox
 
 // Pure: no Glibc. What the ptrace engine cannot do, said before anything starts, naming the
 // option and the engine that can.

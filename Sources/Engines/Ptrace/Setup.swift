@@ -1,6 +1,6 @@
 import BurrowCleaner
 import BurrowKernel
-import BurrowSpec
+import BurrowSandbox
 import Glibc
 
 /// Turns the spec's root and setup operations into `Bindings`, in the order given, and

@@ -1,6 +1,6 @@
 import BurrowKernel
 import BurrowSeccomp
-import BurrowSpec
+import BurrowSandbox
 import Glibc
 import SystemPackage
 

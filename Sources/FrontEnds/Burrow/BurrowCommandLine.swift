@@ -1,4 +1,4 @@
-import BurrowSpec
+import BurrowSandbox
 
 /// `burrow [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]`
 ///

@@ -1,4 +1,4 @@
-import BurrowSpec
+import BurrowSandbox
 
 /// What a command line asks for. Front-ends only build values; they never touch the kernel.
 public enum Invocation: Equatable, Sendable {

@@ -1,4 +1,4 @@
-import BurrowSpec
+import BurrowSandbox
 
 /// What a front-end may know about the caller's world. Front-ends stay pure: `main` fills
 /// this in and tests pass made-up values.

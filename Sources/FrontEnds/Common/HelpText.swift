@@ -1,4 +1,4 @@
-import BurrowSpec
+import BurrowSandbox
 
 /// Pieces the compatibility front-ends share: help rows and chroot-style paths.
 enum HelpText {

@@ -1,4 +1,4 @@
-import BurrowSpec
+import BurrowSandbox
 
 /// The fstab(5) format as jchroot's `-f` reads it: one mount per line, `SPEC FILE VFSTYPE
 /// [MNTOPTS [FREQ [PASSNO]]]`, mount points relative to the target. Pure: the caller reads

@@ -1,4 +1,4 @@
-import BurrowSpec
+import BurrowSandbox
 
 /// `jchroot [OPTIONS] TARGET [--] [COMMAND [ARG...]]`, as jchroot(8) describes it: new PID,
 /// mount and IPC namespaces always (and a user namespace: Burrow always has one), every

@@ -1,4 +1,4 @@
-import BurrowSpec
+import BurrowSandbox
 
 /// `linux-user-chroot [OPTIONS] ROOTDIR PROGRAM [ARGS...]`, as linux-user-chroot(8) and its
 /// README describe it. Like the original, options are exact words before ROOTDIR and the

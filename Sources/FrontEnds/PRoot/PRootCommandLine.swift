@@ -1,4 +1,4 @@
-import BurrowSpec
+import BurrowSandbox
 
 /// `proot [option] ... [command]`, as PRoot's manual (proot(1)) describes it, realised by
 /// any of Burrow's engines. The command starts at the first word that is not an option and

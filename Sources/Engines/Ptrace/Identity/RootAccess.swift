@@ -1,5 +1,5 @@
 import BurrowKernel
-import BurrowSpec
+import BurrowSandbox
 import Glibc
 
 // PRoot's -0 on the caller's own files (Identity.appliesModes): its chmod changes the host

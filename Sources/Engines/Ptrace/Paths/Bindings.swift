@@ -1,4 +1,4 @@
-import BurrowSpec
+import BurrowSandbox
 
 // Pure: no Glibc. Where each guest path lives on the host, and back.
 

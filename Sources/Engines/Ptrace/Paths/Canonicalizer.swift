@@ -1,4 +1,4 @@
-import BurrowSpec
+import BurrowSandbox
 
 // Pure: no Glibc. Resolves a guest path the way the kernel would if the guest tree were
 // mounted at `/`: `..` stops at `/`, symlinks (absolute and relative) resolve inside the

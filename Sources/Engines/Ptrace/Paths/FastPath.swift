@@ -1,5 +1,5 @@
 import BurrowKernel
-import BurrowSpec
+import BurrowSandbox
 import Glibc
 
 // The fast path of translation: most paths a busy program passes are relative to its

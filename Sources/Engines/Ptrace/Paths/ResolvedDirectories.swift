@@ -1,5 +1,5 @@
 import BurrowKernel
-import BurrowSpec
+import BurrowSandbox
 import Glibc
 
 // Absolute paths whose directory is reached through a symlink: on a merged-/usr system every

@@ -1,5 +1,5 @@
 import BurrowKernel
-import BurrowSpec
+import BurrowSandbox
 import Glibc
 import SystemPackage
 

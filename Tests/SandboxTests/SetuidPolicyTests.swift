@@ -1,5 +1,5 @@
 import Testing
-@testable import BurrowSpec
+@testable import BurrowSandbox
 
 private func dest(_ s: String) -> GuestPath { (try? GuestPath(parsing: s)) ?? .root }
 

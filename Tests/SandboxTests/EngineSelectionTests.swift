@@ -1,4 +1,4 @@
-import BurrowSpec
+import BurrowSandbox
 import Testing
 
 @Suite("Engine selection") struct EngineSelectionTests {

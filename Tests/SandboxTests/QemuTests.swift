@@ -1,5 +1,5 @@
 import Testing
-@testable import BurrowSpec
+@testable import BurrowSandbox
 
 /// The bytes of a binfmt_misc `\xNN` string.
 private func bytes(_ escaped: Substring) -> [UInt8] {

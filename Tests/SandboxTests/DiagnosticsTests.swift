@@ -1,5 +1,5 @@
 import Testing
-@testable import BurrowSpec
+@testable import BurrowSandbox
 
 struct DiagnosticsTests {
     @Test(arguments: [

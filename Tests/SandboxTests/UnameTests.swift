@@ -1,6 +1,6 @@
 import Testing
 
-@testable import BurrowSpec
+@testable import BurrowSandbox
 
 @Suite("Faked uname (proot -k)") struct UnameTests {
     @Test("The plain form changes the release only")

@@ -1,4 +1,4 @@
-import BurrowSpec
+import BurrowSandbox
 import Testing
 
 @Suite("Root inside: subordinate ranges and the engine for it") struct SubordinateIDsTests {

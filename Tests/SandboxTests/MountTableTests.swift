@@ -1,5 +1,5 @@
 import Testing
-@testable import BurrowSpec
+@testable import BurrowSandbox
 
 /// /proc/PID/mountinfo as setuid mode reads it to find the host's procfs below a bind.
 struct MountTableTests {
