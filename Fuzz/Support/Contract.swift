@@ -89,7 +89,7 @@ func checkSpec(_ spec: SandboxSpec, from name: String) {
     var strings: [String] = [spec.root.path.string] + spec.process.argv
     if case .keep(let dir) = spec.root.overlay { strings.append(dir.string) }
     strings += [spec.process.hostname, spec.process.pidFile?.string, spec.identity.userName, spec.identity.groupName,
-                spec.identity.fakeDatabase?.string, spec.emulation.kernelRelease].compactMap { $0 }
+                spec.identity.fakeDatabase?.string, spec.emulation.uname?.release].compactMap { $0 }
     if let chdir = spec.process.chdir { checkNormalised(chdir, from: name); strings += chdir.components }
     for op in spec.process.environment {
         switch op {

@@ -316,11 +316,12 @@ public struct Security: Equatable, Sendable {
 
 /// What the guest is made to believe about the machine.
 public struct Emulation: Equatable, Sendable {
-    /// The kernel release `uname` and /proc/sys/kernel/osrelease report.
-    public var kernelRelease: String?
+    /// What `uname` and /proc/sys/kernel/osrelease report: a release, or PRoot's every
+    /// field; parsed once, by the front-end that read it.
+    public var uname: FakeUname?
     /// Run foreign-architecture programs through QEMU user mode.
     public var qemu: QemuEmulation?
-    /// PRoot's PROOT_FORCE_KOMPAT: what a kernel older than `kernelRelease` lacks is
+    /// PRoot's PROOT_FORCE_KOMPAT: what a kernel older than `uname`'s release lacks is
     /// emulated whatever the real kernel has. Of PRoot's kompat, the ptrace engine does the
     /// auxiliary vector's AT_RANDOM (appended for a release of 2.6.29 or later, as PRoot
     /// adds it where the real kernel is older).

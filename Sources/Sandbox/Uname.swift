@@ -75,10 +75,4 @@ public struct FakeUname: Equatable, Sendable {
     }
 }
 
-extension Emulation {
-    /// `kernelRelease` parsed (front-ends validate it; nil when unset).
-    public var uname: FakeUname? {
-        guard let text = kernelRelease else { return nil }
-        return (try? FakeUname(parsing: text)) ?? FakeUname(release: text)
-    }
-}
+

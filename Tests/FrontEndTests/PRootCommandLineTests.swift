@@ -199,7 +199,7 @@ struct PRootCommandLineTests {
         (["-k", String(repeating: "9", count: 70)], String(repeating: "9", count: 64)),
     ])
     func kernelRelease(args: [String], release: String) throws {
-        #expect(try spec(args + ["true"]).emulation.kernelRelease == release)
+        #expect(try spec(args + ["true"]).emulation.uname?.release == release)
     }
 
     @Test("The full form: every field, as PRoot parses it")

@@ -241,7 +241,7 @@ import Testing
         // Faked (Emulator): no refusal.
         RefusalCase(name: "--uid 0", mutate: { $0.identity.uid = 0 }, mentions: nil),
         RefusalCase(name: "--kernel-release, --qemu", mutate: {
-            $0.emulation.kernelRelease = "1.0"; $0.emulation.qemu = QemuEmulation(command: ["qemu-aarch64"])
+            $0.emulation.uname = FakeUname(release: "1.0"); $0.emulation.qemu = QemuEmulation(command: ["qemu-aarch64"])
         }, mentions: nil),
         RefusalCase(name: "--uid-map", mutate: { $0.identity.uidMap = [IDMap(inside: 0, outside: 1000, count: 1)] }, mentions: "--uid-map"),
         RefusalCase(name: "overlay", mutate: { $0.root.overlay = .discard }, mentions: "--root-tmp-overlay"),

@@ -102,7 +102,7 @@ struct Sandbox {
                 // Opened now, while the host's /proc is still reachable: the list of our
                 // children, read again at the end to kill what the command left behind.
                 children = try Files.open("/proc/self/task/\(getpid())/children", O_RDONLY)
-            } else if spec.emulation.kernelRelease != nil {
+            } else if spec.emulation.uname != nil {
                 // PID 1 needs the list only to tell when the uname responder is all that is left.
                 children = try Files.open("/proc/thread-self/children", O_RDONLY)
             }

@@ -263,10 +263,9 @@ public enum BurrowCommandLine {
         Option(names: ["--kernel-release"], metavars: ["RELEASE"], group: .emulation,
                help: "uname and /proc/sys/kernel/osrelease show RELEASE (or every field: PRoot's \\sysname\\...\\hwcap\\ form)",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
-                   do throws(FakeUname.ParseError) { _ = try FakeUname(parsing: v[0]) } catch {
+                   do throws(FakeUname.ParseError) { s.spec.emulation.uname = try FakeUname(parsing: v[0]) } catch {
                        throw UsageError("\(n): \(error.message)")
-                   }
-                   s.spec.emulation.kernelRelease = v[0] }),
+                   } }),
         Option(names: ["--fake-db"], metavars: ["FILE"], group: .identity,
                help: "ptrace engine, faked ids: load and save the faked owners and modes in FILE (as fakeroot -i/-s)",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in

@@ -20,7 +20,7 @@ public enum PRootCommandLine {
         var cwd: String?
         var verbosity = 0
         var identity: (uid: UInt32, gid: UInt32?)?
-        var kernelRelease: String?
+        var uname: FakeUname?
         var qemu: [String]?
         var ports: [UInt16: UInt16] = [:]
         var killOnExit = false
@@ -77,8 +77,7 @@ public enum PRootCommandLine {
                 release = String(decoding: Array(v.utf8.prefix(FakeUname.fieldLength - 1)), as: UTF8.self)
                 while release.utf8.count > FakeUname.fieldLength - 1 { release.removeLast() }
             }
-            do throws(FakeUname.ParseError) { _ = try FakeUname(parsing: release) } catch { throw UsageError("\(o): \(error.message)") }
-            s.kernelRelease = release
+            do throws(FakeUname.ParseError) { s.uname = try FakeUname(parsing: release) } catch { throw UsageError("\(o): \(error.message)") }
         },
         Option(names: ["-0", "--root-id"], metavar: nil,
                help: "Make current user appear as \"root\".") { s, _, _, _ in s.identity = (0, 0) },
@@ -191,8 +190,8 @@ public enum PRootCommandLine {
             }
         }
         spec.verbose = state.verbosity >= 1
-        spec.emulation.kernelRelease = state.kernelRelease
-        spec.emulation.forceOldKernelEmulation = state.kernelRelease != nil && host.environment["PROOT_FORCE_KOMPAT"] != nil
+        spec.emulation.uname = state.uname
+        spec.emulation.forceOldKernelEmulation = state.uname != nil && host.environment["PROOT_FORCE_KOMPAT"] != nil
         spec.emulation.portMap = state.ports
         if let qemu = state.qemu {
             do throws(Qemu.OptionError) {
@@ -232,7 +231,7 @@ public enum PRootCommandLine {
         if let id = state.identity {
             reasons.append("\(id.uid == 0 && id.gid == 0 ? "-0" : "-i"): PRoot fakes the ids (what only root may do succeeds, set-id programs)")
         }
-        if state.kernelRelease != nil { reasons.append("-k: PRoot fakes uname, hides the vDSO and sets AT_HWCAP") }
+        if state.uname != nil { reasons.append("-k: PRoot fakes uname, hides the vDSO and sets AT_HWCAP") }
         if state.qemu != nil { reasons.append("-q: PRoot starts QEMU at each execve, with its own options") }
         if !state.ports.isEmpty { reasons.append("-p: PRoot changes ports at bind and connect") }
         if state.rootfs != "/", let b = state.binds.first(where: { $0.source.string != $0.destination.description }) {
