@@ -81,7 +81,9 @@ void ck_init_watch(const struct ck_init *in) {
         // supervisor gone or a signal to pass on is seen to once the set-up is over, never
         // in the middle of a step the cleaner must hear about.
         struct pollfd p = {.fd = setup >= 0 ? setup : in->signals, .events = POLLIN};
-        if (poll(&p, 1, -1) < 0) continue;
+        // Once the command runs, a quiet init gives back the pages of the code it ran
+        // (ck_poll_idle): it was forked from the supervisor, 20 MB of binary.
+        if ((setup >= 0 ? poll(&p, 1, -1) : ck_poll_idle(&p, 1, in->idle_ms, &in->idle_pages)) < 0) continue;
         if (setup >= 0) {
             // The set-up is over (the command runs, or failed): everything made on the host
             // is with the cleaner, so PID 1 dies with the supervisor from now on, and does not

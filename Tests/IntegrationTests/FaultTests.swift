@@ -181,20 +181,66 @@ struct FaultTests {
     /// commands) and their resident memory in kB, summed: RSS, and PSS (each shared page
     /// divided among the processes mapping it) from /proc/PID/smaps_rollup.
     static func burrowMemory(marker: String) -> (processes: Int, rss: Int, pss: Int) {
-        var binary = stat()
-        guard stat(Harness.binary, &binary) == 0 else { return (0, 0, 0) }
-        var total = (processes: 0, rss: 0, pss: 0)
-        for pid in hostProcesses(withArgument: marker) {
-            var exe = stat()
-            guard stat("/proc/\(pid)/exe", &exe) == 0, exe.st_dev == binary.st_dev, exe.st_ino == binary.st_ino,
-                  let rollup = readFile("/proc/\(pid)/smaps_rollup") else { continue }
-            let kB = kBFields(rollup)
+        burrowRollups(marker: marker).reduce(into: (processes: 0, rss: 0, pss: 0)) { total, kB in
             total.processes += 1
             total.rss += kB["Rss"] ?? 0
             total.pss += kB["Pss"] ?? 0
         }
-        return total
     }
+
+    /// /proc/PID/smaps_rollup's fields (kB) of each process with `marker` on its command line
+    /// whose executable is the burrow binary.
+    static func burrowRollups(marker: String) -> [[String: Int]] {
+        var binary = stat()
+        guard stat(Harness.binary, &binary) == 0 else { return [] }
+        return hostProcesses(withArgument: marker).compactMap { pid in
+            var exe = stat()
+            guard stat("/proc/\(pid)/exe", &exe) == 0, exe.st_dev == binary.st_dev, exe.st_ino == binary.st_ino,
+                  let rollup = readFile("/proc/\(pid)/smaps_rollup") else { return nil }
+            return kBFields(rollup)
+        }
+    }
+
+    /// A sandbox whose command waits: after a moment of quiet Burrow's own processes give
+    /// back the pages of the code they ran (ResidentMemory), each then holding well under the
+    /// 4 to 6 MB it held before; and they still do their work when the command wakes up: the
+    /// output passed, the status returned, the cleaner's directory removed.
+    @Test("A waiting sandbox's burrow processes give their code pages back and still work afterwards",
+          arguments: [Engine.namespace, .ptrace])
+    func idleProcessesGiveMemoryBack(_ engine: Engine) async throws {
+        let scene = await Scene.make()
+        let gate = makeTempDir(owner: testUser)
+        defer { scene.tearDown(); gate.remove() }
+        #expect(mkfifo(gate.sub("fifo"), 0o600) == 0, "mkfifo: \(String(cString: strerror(errno)))")
+        giveToTestUser(gate.sub("fifo"))
+        let marker = sleepMarker()
+        let extra = engine == .namespace ? ["--unshare-pid"] : []
+        // A directory made in the rootfs: the cleaner runs too, and waits with the others.
+        let p = try startBurrow(["--engine", engine.rawValue] + extra + ["--proc", "/proc", "--bind", gate.path, "/run",
+                                 "--dir", "/idle-made", scene.root.path]
+                                + sh("echo up; read x < /run/fifo; echo \"woke $x\"; exit 7") + [marker])
+        #expect(await p.waitForStdout("up"), "\(p.stderrSoFar)")
+        let limitKB = 2048
+        var largest = 0, counted = 0
+        let settled = await eventually(timeout: 10) {
+            let sizes = Self.burrowProcessRSS(marker: marker)
+            (largest, counted) = (sizes.max() ?? 0, sizes.count)
+            return counted >= 2 && largest < limitKB
+        }
+        #expect(settled, "\(counted) burrow processes, the largest holding \(largest) kB resident (limit \(limitKB) kB)")
+        let fifo = open(gate.sub("fifo"), O_RDWR | O_NONBLOCK | O_CLOEXEC)
+        #expect(fifo >= 0)
+        #expect(write(fifo, "again\n", 6) == 6)
+        let r = await p.wait(timeout: 30)
+        close(fifo)
+        #expect(r.status == 7 && r.stdout == "up\nwoke again\n", "\(r)")
+        #expect(await waitUntilGone(argument: marker, timeout: 5).isEmpty)
+        #expect(await eventually(timeout: 5) { treeListing(scene.root.path) == scene.before }, "\(treeListing(scene.root.path))")
+    }
+
+    /// The RSS in kB of each of Burrow's own processes among those with `marker` on their
+    /// command line.
+    static func burrowProcessRSS(marker: String) -> [Int] { burrowRollups(marker: marker).map { $0["Rss"] ?? 0 } }
 
     struct LoadCase: Sendable, CustomTestStringConvertible {
         let engine: Engine

@@ -41,6 +41,32 @@ int ck_statx_mount(int dirfd, const char *path, int flags, uint64_t *mnt_id, int
 int ck_fstatfs_type(int fd, long *type);
 
 int ck_pipe2(int fds[2], int flags);
+
+// ---- Waiting (idle.c) ----
+// What a waiting process can unmap and fault in again from the page cache
+// (Sources/Kernel/ResidentMemory.swift), as whole pages: the program's read-only segments
+// (code, constants), and the file-backed part of its writable ones, of which only the pages
+// never written are given back (the process's /proc/self/pagemap tells which).
+#define CK_PAGES_MAX 4
+struct ck_pages {
+    int count;
+    uintptr_t start[CK_PAGES_MAX];
+    size_t length[CK_PAGES_MAX];
+    int writable_count;
+    uintptr_t writable_start[CK_PAGES_MAX];
+    size_t writable_length[CK_PAGES_MAX];
+};
+struct pollfd;
+// poll(2) for idle_ms; if nothing came by then, give `pages` back (signals blocked meanwhile)
+// and poll without a time limit. Returns what the last poll returned. pages NULL or empty:
+// one poll, no limit.
+int ck_poll_idle(struct pollfd *fds, unsigned long count, int idle_ms, const struct ck_pages *pages);
+// Opens this process's pagemap now, while it can (before PR_SET_DUMPABLE 0 makes /proc/self
+// root's, while /proc is the host's); -1 if it cannot. Without it, only the read-only
+// segments are given back.
+int ck_idle_prepare(void);
+// getauxval(3): Swift's Glibc module hides <sys/auxv.h> (AT_PHDR, AT_PHNUM).
+unsigned long ck_getauxval(unsigned long type);
 // SIOCGIFFLAGS / SIOCSIFFLAGS on one interface: ifreq is a union Swift cannot build
 int ck_if_get_flags(int sock, const char *name, short *flags);
 int ck_if_set_flags(int sock, const char *name, short flags);
@@ -113,6 +139,8 @@ struct ck_init {
     int keep_children;    // the command's end does not end the sandbox
     int last_to_exit;     // the status is the last process's to exit (PRoot), not the command's
     int announce_exit;    // leftovers left running: the command's end is told on job_events
+    struct ck_pages idle_pages; // given back after idle_ms of nothing (ck_poll_idle)
+    int idle_ms;
 };
 // What the init writes on job_events when the command ends (announce_exit), then a byte of
 // its status; any other byte is a signal the command was stopped by.

@@ -56,10 +56,15 @@ public enum Cleaner {
     /// The one message the cleaner may print: what it could not remove.
     public static func run(_ sock: Int32, initial: [Entry]) -> Never {
         Signals.ignore([SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU])
+        ResidentMemory.prepare()
         var entries = initial
         var buf = [UInt8](repeating: 0, count: 8192)
         while true {
             var fd: Int32 = -1
+            // The sandbox may run for hours: quiet for a while, the cleaner gives back the
+            // pages of the code it ran (ResidentMemory) until the next message or the end.
+            var ready = pollfd(fd: sock, events: Int16(POLLIN), revents: 0)
+            _ = ResidentMemory.poll(&ready, count: 1)
             let n = buf.withUnsafeMutableBytes { ck_recv_fd(sock, $0.baseAddress, $0.count, &fd) }
             if n < 0 && Glibc.errno == EINTR { continue }
             if n <= 0 { break }

@@ -96,6 +96,8 @@ struct Sandbox {
         var setupDone: (read: Int32, write: Int32) = (-1, -1)
         var uname: (here: Int32, there: Int32) = (-1, -1)
         let signals: Int32
+        // Its own pagemap, before the set-up can make /proc the guest's (ResidentMemory).
+        ResidentMemory.prepare()
         do throws(SysError) {
             if !isPID1 {
                 try Proc.setChildSubreaper()
@@ -157,7 +159,8 @@ struct Sandbox {
             job_events: channels.jobEventsWrite, command: command, responder: max(responder, 0), supervisor: supervisor,
             is_pid1: isPID1 ? 1 : 0, keep_children: spec.process.keepChildren ? 1 : 0,
             last_to_exit: spec.process.status == .lastToExit ? 1 : 0,
-            announce_exit: spec.process.leftovers == .leftRunning ? 1 : 0)
+            announce_exit: spec.process.leftovers == .leftRunning ? 1 : 0,
+            idle_pages: ResidentMemory.programPages, idle_ms: ResidentMemory.idleMilliseconds)
         ck_init_watch(&watch)
     }
 

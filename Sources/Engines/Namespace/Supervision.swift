@@ -73,11 +73,13 @@ struct Supervision {
         do { signals = try Signals.descriptor() } catch { throw Failure(error) }
         defer { Files.close(signals) }
         Files.setNonBlocking(errorPipe)
+        ResidentMemory.prepare()
         while true {
             var fds = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: errorPipeOpen ? errorPipe : -1, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: jobEventsOpen ? jobEvents : -1, events: Int16(POLLIN), revents: 0)]
-            guard Glibc.poll(&fds, 3, -1) > 0 else { continue }
+            // Quiet for a while, it gives back the pages of the set-up's code (ResidentMemory).
+            guard ResidentMemory.poll(&fds, count: 3) > 0 else { continue }
             if fds[1].revents != 0 {
                 let (bytes, ended) = Files.readAvailable(errorPipe)
                 message += bytes

@@ -170,6 +170,7 @@ public enum PtraceEngine {
         // memory (process_vm_writev, /proc/PID/mem) or take its descriptors (pidfd_getfd).
         // Not when burrow is itself traced (proot or burrow in proot): its own tracer must
         // still read its calls' paths, and has that access whatever the mode.
+        ResidentMemory.prepare()
         if Proc.tracer(of: getpid()) == 0 { _ = try? Proc.setDumpable(false) }
         tracer.tracee(child.pid).guestCwd = cwdCanonical
         let exit = tracer.run()

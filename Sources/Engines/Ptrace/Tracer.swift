@@ -140,7 +140,8 @@ final class Tracer {
         // wait gets no event for a signal sent to it: looked for now and then.
         let held = guests.isActive && !guests.held.isEmpty
         let ready = withUnsafeMutablePointer(to: &fds) {
-            $0.withMemoryRebound(to: pollfd.self, capacity: 2) { Glibc.poll($0, 2, held ? 100 : -1) }
+            // Quiet for a while, it gives back the pages of the code it ran (ResidentMemory).
+            $0.withMemoryRebound(to: pollfd.self, capacity: 2) { held ? Glibc.poll($0, 2, 100) : ResidentMemory.poll($0, count: 2) }
         }
         if held { interruptHeldWaits() }
         guard ready > 0 else { return false }
