@@ -247,6 +247,9 @@ public enum NamespaceEngine {
             sandbox.maps.setgroupsAllowed = !maps.identity.gidMap.isEmpty && IDMaps.setgroupsAllowedNow()
         }
 
+        // What the supervisor gives back while it waits (Supervision), found once for the
+        // init to inherit too.
+        ResidentMemory.prepare()
         let initPid: pid_t
         do { initPid = try Proc.fork("sandbox init") } catch { throw Failure(error) }
         if initPid == 0 {

@@ -73,7 +73,6 @@ struct Supervision {
         do { signals = try Signals.descriptor() } catch { throw Failure(error) }
         defer { Files.close(signals) }
         Files.setNonBlocking(errorPipe)
-        ResidentMemory.prepare()
         while true {
             var fds = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: errorPipeOpen ? errorPipe : -1, events: Int16(POLLIN), revents: 0),
