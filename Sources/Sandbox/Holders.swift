@@ -28,6 +28,6 @@ extension SandboxSpec {
             if best == nil || d.components.count >= best!.depth { best = (d.components.count, holder) }
         }
         if let best { return best.holder }
-        return root.overlay == .discard ? .memory : .root
+        return root.fresh || root.overlay == .discard ? .memory : .root
     }
 }

@@ -10,6 +10,9 @@ public struct SandboxSpec: Equatable, Sendable {
     public var security: Security
     public var engine: EngineChoice
     public var verbose: Bool
+    /// Every message begins with its syslog level (`<3>` for an error), as bubblewrap's
+    /// `--level-prefix` has it, for a caller that logs burrow's stderr to the journal.
+    public var levelPrefix = false
     public var emulation = Emulation()
     /// The front-end's words for the spec's ideas, for a `SpecError` an engine finds (setuid
     /// mode's refusals, known only once names resolve in the rootfs): how to speak to the
@@ -49,6 +52,11 @@ public struct RootFS: Equatable, Sendable {
     /// them may have been meant as the rootfs (`--bind /etc ROOTFS id` takes ROOTFS as the
     /// bind's DEST and `id` as the rootfs). Only said when the rootfs cannot be opened.
     public var takenAfter: OptionArguments?
+    /// `/` is a new, empty tmpfs and the operations assemble the tree in it (bubblewrap's
+    /// way: no ROOTFS; `--ro-bind /usr /usr --proc /proc ...`). `path` is then only where
+    /// the engine attaches that tmpfs in its own mount namespace before it pivots into it;
+    /// nothing is created there. The namespace engine does it; the ptrace engine refuses it.
+    public var fresh = false
 
     public init(path: HostPath, readOnly: Bool = false, overlay: RootOverlay? = nil) {
         self.path = path
@@ -249,6 +257,11 @@ public enum EnvOp: Equatable, Sendable {
 public struct ProcessSpec: Equatable, Sendable {
     /// argv of the command; `argv[0]` is looked up in the sandbox's PATH when it has no `/`.
     public var argv: [String] = ["/bin/sh"]
+    /// What the command gets as its `argv[0]` when not the name it was found by
+    /// (bubblewrap's `--argv0`).
+    public var argv0: String?
+    /// Descriptors the caller gave for status reports, written as bubblewrap writes them.
+    public var reports = StatusReports()
     /// How `argv[0]` is found and started.
     public var commandLookup: CommandLookup = .execvp
     /// Working directory inside; nil means `/`.
@@ -277,6 +290,40 @@ public struct ProcessSpec: Equatable, Sendable {
     /// Whose exit status burrow returns.
     public var status: StatusRule = .command
     public init() {}
+}
+
+/// Descriptors, open in burrow's caller, on which burrow reports the sandbox's state as
+/// JSON, as bubblewrap does (Flatpak reads them): `info` gets one object once the command
+/// runs (`child-pid`, the host pid of the command, and the ids of the namespaces made for
+/// it), then is closed; `jsonStatus` gets the same object on one line, then
+/// `{ "exit-code": N }` when the command has exited. Nothing is written when the command
+/// never ran.
+public struct StatusReports: Equatable, Sendable {
+    public var info: Int32?
+    public var jsonStatus: Int32?
+    public init(info: Int32? = nil, jsonStatus: Int32? = nil) {
+        self.info = info
+        self.jsonStatus = jsonStatus
+    }
+    public var isEmpty: Bool { info == nil && jsonStatus == nil }
+
+    /// The namespaces whose ids are reported, in bubblewrap's order, and whether the spec
+    /// makes each one (the mount namespace always).
+    public static func namespaces(_ n: Namespaces) -> [(name: String, made: Bool)] {
+        [("cgroup", n.cgroup), ("ipc", n.ipc), ("mnt", true), ("net", n.net), ("pid", n.pid), ("uts", n.uts)]
+    }
+
+    /// The info object: `{\n    "child-pid": 42,\n    "mnt-namespace": 4026531841\n}\n`
+    /// (`oneLine`: `{ "child-pid": 42, "mnt-namespace": 4026531841 }\n`, for jsonStatus).
+    public static func infoObject(childPid: Int32, namespaceIDs: [(name: String, id: UInt64)], oneLine: Bool) -> String {
+        let separator = oneLine ? " " : "\n    "
+        var out = "{" + separator + "\"child-pid\": \(childPid)"
+        for (name, id) in namespaceIDs { out += "," + separator + "\"\(name)-namespace\": \(id)" }
+        return out + (oneLine ? " }\n" : "\n}\n")
+    }
+
+    /// `{ "exit-code": 42 }\n`
+    public static func exitObject(_ status: Int32) -> String { "{ \"exit-code\": \(status) }\n" }
 }
 
 /// What becomes of the processes the command leaves behind when it exits.
@@ -350,6 +397,14 @@ public struct QemuEmulation: Equatable, Sendable {
 
 public enum EngineChoice: String, Equatable, Sendable, CaseIterable {
     case auto, namespace, ptrace, setuid
+}
+
+extension ProcessSpec {
+    /// The argv the command is started with: `argv`, its first word replaced by `argv0`.
+    public var execArgv: [String] {
+        guard let argv0, !argv.isEmpty else { return argv }
+        return [argv0] + argv.dropFirst()
+    }
 }
 
 /// Environment derivation, pure so that it is testable.

@@ -27,6 +27,9 @@ let status: Int32 = {
     case .help:
         print(frontEnd.help(), terminator: "")
         return 0
+    case .text(let text):
+        print(text, terminator: "")
+        return 0
     case .version:
         print(frontEnd.version)
         return 0
@@ -34,6 +37,8 @@ let status: Int32 = {
         print(EngineSelection.report(unavailable: unavailable), terminator: "")
         return 0
     case .run(var spec):
+        // bwrap's --level-prefix: a syslog level before each message (errors: 3).
+        if spec.levelPrefix { Diagnostics.tool = "<3>" + frontEnd.name }
         spec.process.failureStatus = frontEnd.failureStatus
         spec.terms = frontEnd.terms
         if spec.engine == .auto, let env = getenv("BURROW_ENGINE") {
@@ -97,6 +102,10 @@ let status: Int32 = {
 func run(_ spec: SandboxSpec, on engine: EngineChoice, subordinate: NamespaceEngine.SubordinateRoot?) -> Int32 {
     let outcome = outcome(spec, on: engine, subordinate: subordinate)
     if case .failed(let message, _) = outcome, !message.isEmpty { Diagnostics.say(message) }
+    // bwrap's --json-status-fd ends with the command's exit code (none when it never ran).
+    if let fd = spec.process.reports.jsonStatus, case .exited(let status) = outcome {
+        _ = try? Files.writeAll(fd, Array(StatusReports.exitObject(status).utf8), what: "--json-status-fd \(fd)")
+    }
     return outcome.status(failureStatus: spec.process.failureStatus)
 }
 
@@ -157,7 +166,8 @@ func hostFacts() -> HostFacts {
     for (key, value) in Credentials.environment() where environment[key] == nil { environment[key] = value }
     var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
     let cwd = getcwd(&buffer, buffer.count) != nil ? String(cString: buffer) : nil
-    return HostFacts(environment: environment, workingDirectory: cwd, readFile: readHostFile)
+    return HostFacts(environment: environment, workingDirectory: cwd, readFile: readHostFile,
+                     invokedName: CommandLine.arguments.first ?? "", readDescriptor: readHostDescriptor)
 }
 
 /// Why an engine cannot run on this host (nil: it can), found by trying what it needs.

@@ -209,6 +209,16 @@ struct Filesystem {
         let path = spec.root.path.string
         let tree: Int32
         switch spec.root.overlay {
+        case nil where spec.root.fresh:
+            // bubblewrap's root: an empty tmpfs the operations fill (nothing of the host's
+            // is carried in with it).
+            let fs = try Mounts.FilesystemContext("tmpfs", what: "/ (the new root)")
+            try fs.set("mode", "0755")
+            tree = try fs.mount([.noSuid, .noDev])
+            try Mounts.attach(tree, onto: rootfd, what: "tmpfs / (the new root)")
+            inMemory.append(try Files.mountInfo(tree).mountID)
+            log.step("root: an empty tmpfs")
+            return tree
         case nil:
             tree = try Mounts.cloneTree(rootfd, what: path)
             var attrs: Mounts.Attributes = [.noSuid]

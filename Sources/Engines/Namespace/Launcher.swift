@@ -23,7 +23,7 @@ struct Launcher {
         let env = spec.process.launchEnvironment(caller: Credentials.environment(), workingDirectory: (try? Files.realPath(cwd)) ?? cwd)
         let uid = maps.insideUid
         var r = Proc.LaunchRequest(
-            candidates: candidates(env), argv: spec.process.argv,
+            candidates: candidates(env), argv: spec.process.execArgv,
             environment: env.map { "\($0.0)=\($0.1)" }, workingDirectory: workingDirectory,
             signalMask: callerMask, uid: uid, gid: maps.insideGid)
         r.newSession = spec.process.newSession

@@ -126,6 +126,26 @@ struct Supervision {
         if failure == nil, pidFile >= 0, let pid {
             _ = try? Files.writeAll(pidFile, Array("\(pid)\n".utf8), what: spec.process.pidFile?.string ?? "")
         }
+        if failure == nil, !spec.process.reports.isEmpty, let pid { reportStarted(pid) }
+    }
+
+    /// bubblewrap's --info-fd (then closed) and the first object of --json-status-fd: the
+    /// command's host pid and the ids of the namespaces made for it (the inode numbers of
+    /// /proc/PID/ns/NAME). The exit code follows from `main`, with the outcome.
+    private func reportStarted(_ pid: pid_t) {
+        let ids = StatusReports.namespaces(spec.namespaces).compactMap { ns -> (name: String, id: UInt64)? in
+            guard ns.made, let st = try? Files.stat("/proc/\(pid)/ns/\(ns.name)", at: AT_FDCWD, follow: true) else { return nil }
+            return (ns.name, UInt64(st.st_ino))
+        }
+        if let fd = spec.process.reports.info {
+            let text = StatusReports.infoObject(childPid: pid, namespaceIDs: ids, oneLine: false)
+            _ = try? Files.writeAll(fd, Array(text.utf8), what: "--info-fd \(fd)")
+            Files.close(fd)
+        }
+        if let fd = spec.process.reports.jsonStatus {
+            let text = StatusReports.infoObject(childPid: pid, namespaceIDs: ids, oneLine: true)
+            _ = try? Files.writeAll(fd, Array(text.utf8), what: "--json-status-fd \(fd)")
+        }
     }
 
     /// The init's state after a SIGCHLD: nil while it runs, else burrow's status.

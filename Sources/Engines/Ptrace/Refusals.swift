@@ -21,6 +21,12 @@ enum Refusals {
         if !spec.identity.uidMap.isEmpty || !spec.identity.gidMap.isEmpty {
             return "--uid-map/--gid-map need the namespace engine"
         }
+        if spec.root.fresh {
+            return "a root assembled in an empty tmpfs (bwrap without a bind onto /) needs the namespace engine: the ptrace engine translates paths into a tree; start with --ro-bind / / (or --bind SRC /)"
+        }
+        if !spec.process.reports.isEmpty {
+            return "--info-fd and --json-status-fd need the namespace engine for now"
+        }
         if spec.root.overlay != nil {
             return "--root-overlay and --root-tmp-overlay need the namespace engine (overlayfs in a user namespace)"
         }
