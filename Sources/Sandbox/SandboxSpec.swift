@@ -13,6 +13,10 @@ public struct SandboxSpec: Equatable, Sendable {
     /// Every message begins with its syslog level (`<3>` for an error), as bubblewrap's
     /// `--level-prefix` has it, for a caller that logs burrow's stderr to the journal.
     public var levelPrefix = false
+    /// What the namespace engine creates in a host directory (a missing mount point, a
+    /// `--dir`, a `--symlink`) stays there after the sandbox, as bubblewrap leaves it; by
+    /// default it is removed at exit (the cleaner). The ptrace engine still removes it.
+    public var keepsCreatedEntries = false
     public var emulation = Emulation()
     /// The front-end's words for the spec's ideas, for a `SpecError` an engine finds (setuid
     /// mode's refusals, known only once names resolve in the rootfs): how to speak to the

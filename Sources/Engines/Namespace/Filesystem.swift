@@ -332,8 +332,12 @@ struct Filesystem {
                 record(parent: parent, name: name, kind: .symlink)
             } catch where error.errno == .fileExists {
                 // Already there and the same: fine, as bubblewrap does.
-                guard (try? Files.readlink(name, at: parent)) == target else {
-                    throw SysError("symlink", "\(d) -> \(target)", errno: .fileExists, hint: "\(d) already exists in the new root")
+                let existing = try? Files.readlink(name, at: parent)
+                guard existing == target else {
+                    // bubblewrap's words, which its callers and tests look for.
+                    let what = existing.map { "existing destination is \($0)" } ?? "existing destination is not a symlink"
+                    throw SysError("Can't make symlink", "\(d) -> \(target): \(what)", errno: .fileExists,
+                                   hint: "\(d) already exists in the new root")
                 }
             }
             log.step("symlink \(d) -> \(target)")
@@ -601,13 +605,13 @@ struct Filesystem {
 extension Filesystem {
     /// Creating in a host directory is allowed only when a cleaner will remove it again.
     fileprivate func mayCreate(in parent: Int32, _ what: GuestPath) throws(SysError) {
-        guard cleaner < 0, !inMemory.contains(try Files.mountInfo(parent).mountID) else { return }
+        guard cleaner < 0, !spec.keepsCreatedEntries, !inMemory.contains(try Files.mountInfo(parent).mountID) else { return }
         throw SysError("create", "\(what)", errno: .noSuchFileOrDirectory,
                        hint: "the rootfs changed while burrow was starting (it was there a moment ago); try again")
     }
 
     fileprivate func record(parent: Int32, name: String, kind: Cleaner.Kind) {
-        guard cleaner >= 0, let id = try? Files.mountInfo(parent).mountID, !inMemory.contains(id) else { return }
+        guard cleaner >= 0, !spec.keepsCreatedEntries, let id = try? Files.mountInfo(parent).mountID, !inMemory.contains(id) else { return }
         Cleaner.record(cleaner, parent: parent, name: name, kind: kind)
     }
 }

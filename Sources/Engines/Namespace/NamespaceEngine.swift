@@ -91,7 +91,7 @@ public enum NamespaceEngine {
             Files.close(rootfd)
             throw Failure(refusal.message(in: spec.terms))
         }
-        let cleanupNeeded = spec.process.pidFile != nil || HostChanges.possible(spec, rootfd: rootfd)
+        let cleanupNeeded = spec.process.pidFile != nil || (!spec.keepsCreatedEntries && HostChanges.possible(spec, rootfd: rootfd))
         Files.close(rootfd)
         if spec.process.dieWithParent {
             guard (try? Proc.dieWithParent(SIGKILL, expectedParent: parent)) == true else { return 128 + SIGKILL }

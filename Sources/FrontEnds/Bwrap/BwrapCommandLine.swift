@@ -63,6 +63,8 @@ public enum BwrapCommandLine {
         spec.process.argv = command
         // bubblewrap sets PWD to where the command starts.
         spec.process.exportsWorkingDirectory = true
+        // What bubblewrap creates on the host (mount points, --dir, --symlink) stays.
+        spec.keepsCreatedEntries = true
         assembleRoot(&spec)
         if spec.process.chdir == nil, let cwd = facts.workingDirectory, let here = try? GuestPath.destination(cwd, option: "") {
             // bubblewrap stays in the caller's directory when the sandbox has it, else `/`.
