@@ -122,6 +122,10 @@ public struct BindMount: Equatable, Sendable {
     public var optionalDestination = false
     /// Where the destination, or a directory on the way to it, is missing in the guest.
     public var glue: BindGlue = .none
+    /// The caller named the source by this open descriptor (bwrap's `--bind-fd`) and
+    /// `source` is the path it had: what the engine opens there must be that very file
+    /// (device and inode), else the path was swapped in between and the bind is refused.
+    public var sourceDescriptor: Int32?
 
     public init(
         source: HostPath, destination: GuestPath, readOnly: Bool = false,
@@ -298,8 +302,8 @@ public struct ProcessSpec: Equatable, Sendable {
 
 /// Descriptors, open in burrow's caller, on which burrow reports the sandbox's state as
 /// JSON, as bubblewrap does (Flatpak reads them): `info` gets one object once the command
-/// runs (`child-pid`, the host pid of the command, and the ids of the namespaces made for
-/// it), then is closed; `jsonStatus` gets the same object on one line, then
+/// runs (`child-pid`, the command's host pid, and the ids of the namespaces made for it),
+/// then is closed; `jsonStatus` gets the same object on one line, then
 /// `{ "exit-code": N }` when the command has exited. Nothing is written when the command
 /// never ran.
 public struct StatusReports: Equatable, Sendable {

@@ -167,7 +167,8 @@ func hostFacts() -> HostFacts {
     var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
     let cwd = getcwd(&buffer, buffer.count) != nil ? String(cString: buffer) : nil
     return HostFacts(environment: environment, workingDirectory: cwd, readFile: readHostFile,
-                     invokedName: CommandLine.arguments.first ?? "", readDescriptor: readHostDescriptor)
+                     invokedName: CommandLine.arguments.first ?? "", readDescriptor: readHostDescriptor,
+                     descriptorPath: { Files.readlinkIfSymlink("/proc/self/fd/\($0)", at: AT_FDCWD) })
 }
 
 /// Why an engine cannot run on this host (nil: it can), found by trying what it needs.

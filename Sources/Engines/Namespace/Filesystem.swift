@@ -123,7 +123,17 @@ struct Filesystem {
                 } catch {
                     throw SysError("bind source", b.source.string, errno: error.errno)
                 }
-                let type = try Files.stat("", at: fd, follow: true).st_mode & S_IFMT
+                let sourceStat = try Files.stat("", at: fd, follow: true)
+                if let given = b.sourceDescriptor {
+                    // bubblewrap's race check for --bind-fd, made before anything is mounted.
+                    let named = try Files.stat("", at: given, follow: true)
+                    guard named.st_dev == sourceStat.st_dev, named.st_ino == sourceStat.st_ino else {
+                        Files.close(fd)
+                        throw SysError("bind source", "\(b.source) (descriptor \(given))", errno: .noSuchFileOrDirectory,
+                                       hint: "the path the descriptor had was replaced by another file while burrow started")
+                    }
+                }
+                let type = sourceStat.st_mode & S_IFMT
                 let isDir = type == S_IFDIR
                 if setuidMode {
                     try callerMayUse(fd, type: type, b)

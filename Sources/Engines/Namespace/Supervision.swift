@@ -131,7 +131,10 @@ struct Supervision {
 
     /// bubblewrap's --info-fd (then closed) and the first object of --json-status-fd: the
     /// command's host pid and the ids of the namespaces made for it (the inode numbers of
-    /// /proc/PID/ns/NAME). The exit code follows from `main`, with the outcome.
+    /// /proc/PID/ns/NAME), read as soon as it has started. The command's, not the init's
+    /// (bubblewrap's child): the caller can open its /proc/PID/ns (the init changed its ids,
+    /// which makes it undumpable). A command that is gone by then (within a millisecond) has
+    /// no ids said. The exit code follows from `main`, with the outcome.
     private func reportStarted(_ pid: pid_t) {
         let ids = StatusReports.namespaces(spec.namespaces).compactMap { ns -> (name: String, id: UInt64)? in
             guard ns.made, let st = try? Files.stat("/proc/\(pid)/ns/\(ns.name)", at: AT_FDCWD, follow: true) else { return nil }

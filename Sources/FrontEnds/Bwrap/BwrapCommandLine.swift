@@ -183,14 +183,20 @@ public enum BwrapCommandLine {
         }
     }
 
-    /// --bind-fd: the descriptor's file, opened again through /proc/self/fd (burrow's
-    /// processes inherit the caller's descriptors up to the set-up).
+    /// --bind-fd: the descriptor's file, by the path it has (a mount namespace of the
+    /// sandbox's own cannot bind a file opened in the caller's); the engine checks that
+    /// the path still names the descriptor's file, as bubblewrap does.
     static func bindDescriptor(_ ro: Bool) -> Apply {
-        return { (s: inout ParseState, v: [String], name: String, _: HostFacts) throws(UsageError) in
+        return { (s: inout ParseState, v: [String], name: String, facts: HostFacts) throws(UsageError) in
             try s.modifierNotUsed(by: name)
             let fd = try descriptor(v[0], option: name)
-            s.spec.operations.append(.bind(BindMount(
-                source: HostPath("/proc/self/fd/\(fd)"), destination: try GuestPath.destination(v[1], option: name), readOnly: ro)))
+            guard let path = facts.descriptorPath(fd), path.startsWithSlash else {
+                throw UsageError("\(name) \(fd): not an open descriptor of a file or directory")
+            }
+            var bind = BindMount(source: try HostPath.argument(path, option: name),
+                                 destination: try GuestPath.destination(v[1], option: name), readOnly: ro)
+            bind.sourceDescriptor = fd
+            s.spec.operations.append(.bind(bind))
         }
     }
 

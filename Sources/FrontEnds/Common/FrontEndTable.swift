@@ -12,6 +12,9 @@ public struct HostFacts: Sendable {
     /// Reads what is left to read on a descriptor the caller passed (bwrap's `--args FD`);
     /// when it cannot be read, the reason.
     public var readDescriptor: @Sendable (Int32) -> Result<[UInt8], UsageError>
+    /// The host path an open descriptor of the caller's names (bwrap's `--bind-fd FD`: a
+    /// bind is made from a path, in the sandbox's mount namespace); nil when it is not open.
+    public var descriptorPath: @Sendable (Int32) -> String?
     /// Reads a host file the user named (jchroot's fstab), with the caller's rights; when it
     /// cannot be read, the reason (strerror's wording), for the front-end to put in context.
     public var readFile: @Sendable (String) -> Result<String, UsageError>
@@ -19,7 +22,9 @@ public struct HostFacts: Sendable {
     public init(environment: [String: String] = [:], workingDirectory: String? = nil,
                 readFile: @escaping @Sendable (String) -> Result<String, UsageError> = { .failure(UsageError("\($0): cannot be read")) },
                 invokedName: String = "",
-                readDescriptor: @escaping @Sendable (Int32) -> Result<[UInt8], UsageError> = { _ in .failure(UsageError("cannot be read")) }) {
+                readDescriptor: @escaping @Sendable (Int32) -> Result<[UInt8], UsageError> = { _ in .failure(UsageError("cannot be read")) },
+                descriptorPath: @escaping @Sendable (Int32) -> String? = { _ in nil }) {
+        self.descriptorPath = descriptorPath
         self.environment = environment
         self.workingDirectory = workingDirectory
         self.readFile = readFile

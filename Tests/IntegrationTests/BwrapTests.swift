@@ -1,0 +1,156 @@
+// bubblewrap's command line with Burrow in its place: the binary run as the unprivileged
+// test user through a symlink named `bwrap`, as Flatpak and its peers call it. Descriptors
+// (--args, --info-fd, --json-status-fd) are passed by a host shell, as a caller would: the
+// test process itself never forks.
+
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+private func bwrap(_ args: [String], sourceLocation: SourceLocation = #_sourceLocation) async -> BurrowResult {
+    await runTool("bwrap", args, sourceLocation: sourceLocation)
+}
+
+/// `script` run by the host's /bin/sh as the test user, with `$BWRAP` naming Burrow's bwrap.
+private func hostShell(_ script: String, sourceLocation: SourceLocation = #_sourceLocation) async -> BurrowResult {
+    do {
+        let p = try spawn(asTestUser(["/bin/sh", "-c", "BWRAP=" + shellQuote(FrontEndLinks.path("bwrap")) + "; " + script]))
+        return await p.wait(timeout: 20, sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("cannot start /bin/sh: \(error)", sourceLocation: sourceLocation)
+        return BurrowResult(argv: [script], status: -1, signal: nil, stdout: "", stderr: "\(error)", timedOut: false)
+    }
+}
+
+/// The engine a test pins (BURROW_ENGINE works under every name).
+private let namespaceEngine = "BURROW_ENGINE=namespace "
+
+@Suite("bwrap", .timeLimit(.minutes(1)))
+struct BwrapTests {
+    let rootfs = Harness.sharedRootfs
+
+    /// Flatpak's way: the options on a descriptor (`--args`), / assembled from binds of the
+    /// runtime into an empty tmpfs, the status on two descriptors. What the command saw, and
+    /// what the descriptors got.
+    @Test("A Flatpak-like call: --args FD, binds into an empty /, --dev, --proc, --tmpfs, --setenv, --chdir, --info-fd, --json-status-fd")
+    func flatpakLike() async {
+        let dir = makeUserDir()
+        defer { dir.remove() }
+        let options = [
+            "--ro-bind", rootfs + "/bin", "/bin", "--ro-bind", rootfs + "/etc", "/etc",
+            "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--dir", "/run/user/1000",
+            "--symlink", "../tmp", "/var/tmp", "--unshare-pid", "--unshare-ipc", "--unshare-net",
+            "--setenv", "FLATPAK_ID", "org.example.App", "--unsetenv", "HOME", "--chdir", "/tmp", "--die-with-parent",
+            "--new-session", "--info-fd", "4", "--json-status-fd", "5",
+        ]
+        writeFile(dir.sub("args"), options.map { $0 + "\0" }.joined(), owner: testUser)
+        // (It lives a second: the ids are read once it has started.)
+        let script = #"sleep 1; echo id=$FLATPAK_ID home=${HOME-unset}; pwd; ls /; test -c /dev/null && echo dev-ok; echo pid=$$; ls /var/tmp/ >/dev/null && echo var-tmp-ok; exit 7"#
+        let r = await hostShell(namespaceEngine + "cd " + shellQuote(dir.path)
+            + " && $BWRAP --args 3 -- /bin/sh -c " + shellQuote(script) + " 3<args 4>info.json 5>status.json")
+        expectStatus(r, 7)
+        expectStdout(r, contains: "id=org.example.App home=unset")
+        #expect(r.lines.dropFirst().first == "/tmp", "--chdir:\n\(r)")
+        #expect(Array(r.lines.dropFirst(2).prefix(7)) == ["bin", "dev", "etc", "proc", "run", "tmp", "var"],
+                "/ holds what the options made, nothing else:\n\(r)")
+        expectStdout(r, contains: "dev-ok")
+        expectStdout(r, contains: "var-tmp-ok")
+        #expect(!r.lines.contains("pid=1"), "burrow's init is PID 1, the command its child:\n\(r)")
+        let info = readFile(dir.sub("info.json")) ?? ""
+        let status = readFile(dir.sub("status.json")) ?? ""
+        #expect(info.hasPrefix("{\n    \"child-pid\": "), "info: \(info)")
+        for ns in ["ipc", "mnt", "net", "pid"] {
+            #expect(info.contains("\"\(ns)-namespace\": "), "\(ns) in info: \(info)")
+        }
+        #expect(!info.contains("uts-namespace"), "only the namespaces made are reported: \(info)")
+        let lines = status.split(separator: "\n")
+        #expect(lines.count == 2 && lines[0].hasPrefix("{ \"child-pid\": ") && lines[1] == "{ \"exit-code\": 7 }",
+                "json-status: \(status)")
+    }
+
+    @Test("--ro-bind / / --dev /dev --proc /proc: the host's tree, read-only, with a new /dev")
+    func hostRoot() async {
+        let r = await bwrap(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid",
+                             "/bin/sh", "-c", "touch /etc/x 2>/dev/null || echo ro; ls /dev | wc -l; test -e /dev/sda || echo no-disks; echo ok"])
+        expectSuccess(r)
+        expectStdout(r, contains: "ro")
+        expectStdout(r, contains: "no-disks")
+        expectStdout(r, contains: "ok")
+    }
+
+    @Test("The command's status is passed through; bwrap's own failures exit 1")
+    func statuses() async {
+        let exit3 = await bwrap(["--ro-bind", "/", "/", "/bin/sh", "-c", "exit 3"])
+        expectStatus(exit3, 3)
+        let killed = await bwrap(["--ro-bind", "/", "/", "/bin/sh", "-c", "kill -9 $$"])
+        expectStatus(killed, 128 + 9)
+        let missing = await bwrap(["--ro-bind", "/", "/", "/no/such/command"])
+        expectStatus(missing, 1)
+        expectStderr(missing, contains: "bwrap: ")
+        let noCommand = await bwrap(["--ro-bind", "/", "/"])
+        expectStatus(noCommand, 1)
+        expectStderr(noCommand, contains: "bwrap: No command specified")
+        let unknown = await bwrap(["--frobnicate", "true"])
+        expectStatus(unknown, 1)
+        #expect(unknown.stderr.hasPrefix("bwrap: Unknown option --frobnicate"), "\(unknown)")
+    }
+
+    @Test("An option Burrow does not do yet fails with bwrap: and its name, before anything runs", arguments: [
+        ["--cap-add", "ALL"], ["--as-pid-1"], ["--seccomp", "3"], ["--userns", "3"], ["--file", "3", "/x"],
+        ["--overlay-src", "/usr"], ["--lock-file", "/x"], ["--disable-userns"],
+    ])
+    func refused(option: [String]) async {
+        let dir = makeUserDir()
+        defer { dir.remove() }
+        let marker = dir.sub("ran")
+        let r = await bwrap(option + ["--ro-bind", "/", "/", "--bind", dir.path, dir.path, "touch", marker])
+        expectStatus(r, 1)
+        #expect(r.stderr.hasPrefix("bwrap: \(option[0]): "), "\(r)")
+        #expect(!pathExists(marker), "the command never ran:\n\(r)")
+    }
+
+    @Test("--help begins with usage: and the name as invoked; --version is bubblewrap's")
+    func helpAndVersion() async {
+        let help = await bwrap(["--help"])
+        expectSuccess(help)
+        #expect(help.stdout.hasPrefix("usage: \(FrontEndLinks.path("bwrap")) [OPTIONS...] [--] COMMAND [ARGS...]"), "\(help)")
+        for option in ["--args FD", "--ro-bind SRC DEST", "--info-fd FD", "--as-pid-1"] {
+            expectStdout(help, contains: option)
+        }
+        let version = await bwrap(["--version"])
+        expectSuccess(version)
+        #expect(version.stdout.hasPrefix("bubblewrap 0.11.1"), "\(version)")
+    }
+
+    @Test("What bwrap creates on the host stays, as bubblewrap leaves it; an existing other --symlink is refused in its words")
+    func createdEntriesStay() async {
+        let dir = makeUserDir()
+        defer { dir.remove() }
+        let link = dir.sub("link")
+        let made = await bwrap(["--ro-bind", "/", "/", "--bind", dir.path, dir.path, "--symlink", "/dev/null", link, "true"])
+        expectSuccess(made)
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: link)) == "/dev/null", "\(made)")
+        let again = await bwrap(["--ro-bind", "/", "/", "--bind", dir.path, dir.path, "--symlink", "/dev/null", link, "true"])
+        expectSuccess(again)
+        let other = await bwrap(["--ro-bind", "/", "/", "--bind", dir.path, dir.path, "--symlink", "/dev/full", link, "true"])
+        expectStatus(other, 1)
+        expectStderr(other, contains: "bwrap: Can't make symlink \(link) -> /dev/full: existing destination is /dev/null")
+    }
+
+    @Test("--argv0, --bind-fd, --level-prefix, --size and --perms")
+    func smallerOptions() async {
+        let dir = makeUserDir(["file": "through the descriptor\n"])
+        defer { dir.remove() }
+        let r = await hostShell(namespaceEngine + "exec 3<" + shellQuote(dir.path) + #"; $BWRAP --ro-bind / / --bind-fd 3 /mnt --size 1048576 --perms 0700 --tmpfs /tmp --argv0 renamed -- /bin/sh -c 'echo "$0"; cat /mnt/file; stat -c %a /tmp; df -k /tmp | tail -1' "#)
+        expectSuccess(r)
+        #expect(Array(r.lines.prefix(3)) == ["renamed", "through the descriptor", "700"], "\(r)")
+        #expect(r.lines.last?.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first == "1024", "--size 1 MiB:\n\(r)")
+        let prefixed = await bwrap(["--level-prefix", "--ro-bind", "/", "/", "/no/such/command"])
+        #expect(prefixed.stderr.hasPrefix("<3>bwrap: "), "\(prefixed)")
+    }
+}
