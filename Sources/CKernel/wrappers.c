@@ -41,6 +41,11 @@ int ck_prctl(int o, unsigned long a2, unsigned long a3, unsigned long a4, unsign
     return prctl(o, a2, a3, a4, a5);
 }
 
+int ck_ofd_read_lock(int fd) {
+    struct flock lock = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    return fcntl(fd, F_OFD_SETLK, &lock);
+}
+
 int ck_open_tree(int d, const char *p, unsigned int f) { return (int)syscall(SYS_open_tree, d, p, f); }
 int ck_move_mount(int fd, const char *fp, int td, const char *tp, unsigned int f) {
     return (int)syscall(SYS_move_mount, fd, fp, td, tp, f);

@@ -21,7 +21,7 @@ extension SandboxSpec {
             switch op {
             case .bind(let b): holder = .hostBind(b.source)
             case .tmpfs, .proc, .dev, .mqueue, .filesystem: holder = .memory
-            case .dir, .symlink, .remountReadOnly: continue
+            case .dir, .symlink, .remountReadOnly, .file, .chmod: continue
             }
             let d = op.destination
             guard dest.isWithin(d) else { continue }

@@ -90,15 +90,47 @@ public enum SetupOp: Equatable, Sendable {
     case remountReadOnly(dest: GuestPath)
     /// Any other filesystem, as an fstab line names it: `sysfs`, `tmpfs` with options, ...
     case filesystem(FilesystemMount)
+    /// A file whose content the caller passes on a descriptor (bwrap's `--file`,
+    /// `--bind-data`, `--ro-bind-data`).
+    case file(DataFile)
+    /// The permission bits of what is at `dest` (which must exist), symlinks followed
+    /// inside the new root (bwrap's `--chmod`).
+    case chmod(dest: GuestPath, mode: UInt32)
 
     public var destination: GuestPath {
         switch self {
         case .bind(let b): return b.destination
         case .filesystem(let f): return f.destination
+        case .file(let f): return f.destination
+        case .chmod(let d, _): return d
         case .tmpfs(let d, _, _), .proc(let d), .dev(let d), .mqueue(let d), .dir(let d, _),
             .symlink(_, let d), .remountReadOnly(let d):
             return d
         }
+    }
+}
+
+/// A file made from all that can be read on `descriptor` (open in burrow's caller), read
+/// when the sandbox is set up.
+public struct DataFile: Equatable, Sendable {
+    public enum Placement: Equatable, Sendable {
+        /// Created (or truncated) at the destination, in the tree: bwrap's `--file`.
+        case written
+        /// A file in memory bound onto the destination, read-only or not: the tree under it
+        /// is not written (bwrap's `--bind-data`, `--ro-bind-data`).
+        case bound(readOnly: Bool)
+    }
+    public var descriptor: Int32
+    public var destination: GuestPath
+    public var placement: Placement
+    /// Its permission bits; nil: 0666 written, 0600 bound (bubblewrap's defaults).
+    public var mode: UInt32?
+
+    public init(descriptor: Int32, destination: GuestPath, placement: Placement, mode: UInt32? = nil) {
+        self.descriptor = descriptor
+        self.destination = destination
+        self.placement = placement
+        self.mode = mode
     }
 }
 
@@ -270,6 +302,13 @@ public struct ProcessSpec: Equatable, Sendable {
     public var argv0: String?
     /// Descriptors the caller gave for status reports, written as bubblewrap writes them.
     public var reports = StatusReports()
+    /// Files inside the sandbox held with a read lock (fcntl) for as long as the command
+    /// runs, from its start (bwrap's `--lock-file`; Flatpak locks its runtime's `.ref`
+    /// so that it is not removed under a running app).
+    public var lockFiles: [GuestPath] = []
+    /// A descriptor of the caller's on which burrow waits until something can be read (or
+    /// it is closed) before it starts the sandbox (bwrap's `--block-fd`).
+    public var blockDescriptor: Int32?
     /// How `argv[0]` is found and started.
     public var commandLookup: CommandLookup = .execvp
     /// Working directory inside; nil means `/`.

@@ -117,7 +117,7 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
     case symlink, symlinkTarget, bindSource, bindDestination
     case uid, gid, rootInside, uidMap, gidMap, qemu
     case rootfs, overlayDirectory, tmpfs, proc, dev, directory, remountReadOnly
-    case workingDirectory, pidFile, fakeDatabase
+    case workingDirectory, pidFile, fakeDatabase, dataFile, chmod, lockFile
 
     /// How the spec itself says it.
     public var specWords: String {
@@ -149,6 +149,9 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
         case .workingDirectory: return "working directory"
         case .pidFile: return "pid file"
         case .fakeDatabase: return "fake database"
+        case .dataFile: return "data file"
+        case .chmod: return "chmod of"
+        case .lockFile: return "lock file"
         }
     }
 }
@@ -251,6 +254,8 @@ extension SandboxSpec {
                 out.append((.symlinkTarget, target))
                 out.append((.symlink, d.description))
             case .remountReadOnly(let d): out.append((.remountReadOnly, d.description))
+            case .file(let f): out.append((.dataFile, f.destination.description))
+            case .chmod(let d, _): out.append((.chmod, d.description))
             // A mount an fstab line asks for, named by its type (`mountPointLimit`).
             case .filesystem(let f): out.append((nil, f.destination.description))
             }
@@ -258,6 +263,7 @@ extension SandboxSpec {
         if let d = process.chdir { out.append((.workingDirectory, d.description)) }
         if let f = process.pidFile { out.append((.pidFile, f.string)) }
         if let f = identity.fakeDatabase { out.append((.fakeDatabase, f.string)) }
+        for l in process.lockFiles { out.append((.lockFile, l.description)) }
         return out
     }
 

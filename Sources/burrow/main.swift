@@ -89,6 +89,13 @@ let status: Int32 = {
             }
             Diagnostics.say("engine \(engine.rawValue) (\(spec.engine == .auto ? "auto" : "asked for"))")
         }
+        // bwrap's --block-fd: nothing starts until the caller writes to it (or closes it).
+        if let fd = spec.process.blockDescriptor {
+            do throws(SysError) { try Files.awaitByte(fd, what: "--block-fd \(fd)") } catch {
+                Diagnostics.say(error.description)
+                return frontEnd.failureStatus
+            }
+        }
         // jchroot's -b: burrow returns with the command; its leftovers run on (Background).
         if spec.process.leftovers == .leftRunning {
             return Background.run { run(spec, on: engine, subordinate: subordinate) }

@@ -23,6 +23,9 @@ int ck_seccomp(unsigned int operation, unsigned int flags, void *args);
 // prctl is variadic
 int ck_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
 
+// fcntl is variadic: F_OFD_SETLK with a read lock on the whole file
+int ck_ofd_read_lock(int fd);
+
 // The new mount API (no glibc wrappers in Debian 12)
 int ck_open_tree(int dirfd, const char *path, unsigned int flags);
 int ck_move_mount(int from_dirfd, const char *from_path, int to_dirfd, const char *to_path, unsigned int flags);

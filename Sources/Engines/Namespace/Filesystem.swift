@@ -351,6 +351,13 @@ struct Filesystem {
                 }
             }
             log.step("symlink \(d) -> \(target)")
+        case .file(let f):
+            try makeDataFile(f)
+        case .chmod(let d, let mode):
+            let fd = try resolve(d, create: nil)
+            defer { Files.close(fd) }
+            try Files.chmod(opened: fd, mode: mode_t(mode), what: d.description)
+            log.step("chmod \(String(mode, radix: 8)) \(d)")
         case .remountReadOnly(let d):
             var fd = try resolve(d, create: nil)
             if !(try Files.mountInfo(fd).isMountRoot) {
@@ -363,6 +370,61 @@ struct Filesystem {
             try Mounts.setAttributes(fd, [.readOnly], what: d.description)
             log.step("remount-ro \(d)")
             Files.close(fd)
+        }
+    }
+
+    /// bwrap's --file (written in the tree at the destination) and --bind-data,
+    /// --ro-bind-data (a file in memory bound there: the tree is not written). The bound
+    /// file lives in a tmpfs of its own, attached on the new root only while it is made and
+    /// cloned (only a mount of this namespace can be cloned), then detached: the clone keeps
+    /// it alive, and nothing of it shows elsewhere.
+    private mutating func makeDataFile(_ f: DataFile) throws(SysError) {
+        let d = f.destination
+        let what = "data file \(d) (from descriptor \(f.descriptor))"
+        switch f.placement {
+        case .written:
+            guard let name = d.lastComponent else { throw SysError("create", "/", errno: .isDirectory) }
+            let parent = try resolve(d.parent, create: .directory(nil))
+            defer { Files.close(parent) }
+            try mayCreate(in: parent, d)
+            let existed = (try? Files.stat(name, at: parent)) != nil
+            let mode = mode_t(f.mode ?? 0o666)
+            let fd = try Files.open(name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: mode, at: parent)
+            defer { Files.close(fd) }
+            if !existed { record(parent: parent, name: name, kind: .file) }
+            try Files.copyAll(from: f.descriptor, to: fd, what: what)
+            if f.mode != nil { try Files.chmod(fd, mode: mode, what: what) }
+            log.step("file \(d) (written from descriptor \(f.descriptor))")
+        case .bound(let readOnly):
+            let fs = try Mounts.FilesystemContext("tmpfs", what: what)
+            try fs.set("mode", "0700")
+            let staging = try fs.mount([.noSuid, .noDev])
+            defer { Files.close(staging) }
+            try Mounts.attach(staging, onto: root, what: "tmpfs for \(what)")
+            let tree: Int32
+            do throws(SysError) {
+                let mode = mode_t(f.mode ?? 0o600)
+                let fd = try Files.open("data", O_WRONLY | O_CREAT | O_EXCL, mode: mode, at: staging)
+                do throws(SysError) {
+                    try Files.copyAll(from: f.descriptor, to: fd, what: what)
+                    try Files.chmod(fd, mode: mode, what: what)
+                } catch {
+                    Files.close(fd)
+                    throw error
+                }
+                Files.close(fd)
+                let file = try Files.open("data", O_PATH | O_NOFOLLOW, at: staging)
+                defer { Files.close(file) }
+                tree = try Mounts.cloneTree(file, recursive: false, what: what)
+            } catch {
+                try? Mounts.detach(staging, what: "tmpfs for \(what)")
+                throw error
+            }
+            try Mounts.detach(staging, what: "tmpfs for \(what)")
+            var attrs: Mounts.Attributes = [.noSuid, .noDev]
+            if readOnly { attrs.insert(.readOnly) }
+            try Mounts.setAttributes(tree, attrs, what: what)
+            try place(tree, at: d, create: .file, inMemory: true, what: "\(what) (\(attrs))")
         }
     }
 

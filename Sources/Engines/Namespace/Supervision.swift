@@ -44,6 +44,10 @@ struct Supervision {
     private var initReaped = false
     /// `JobEvent.commandExited` came; its status is the next byte.
     private var exitStatusNext = false
+    /// The descriptors holding `ProcessSpec.lockFiles`' locks, open until the watch ends.
+    private var locks: [Int32] = []
+    /// A lock file that could not be locked: the sandbox is ended, and this is burrow's failure.
+    private var lockFailure: Failure?
 
     init(spec: SandboxSpec, initPid: pid_t, errorPipe: Int32, jobEvents: Int32, announcements: Int32, pidFile: Int32,
          children: Int32, sandboxProcess: @escaping (pid_t) -> Bool, jobs: JobControl) {
@@ -61,6 +65,7 @@ struct Supervision {
     /// Watches until the init ends; returns burrow's status.
     mutating func run() throws(Failure) -> Int32 {
         defer {
+            for fd in locks { Files.close(fd) }
             jobs.takeBack()
             // However the watch ended, nothing of the sandbox outlives it.
             if !initReaped {
@@ -127,6 +132,26 @@ struct Supervision {
             _ = try? Files.writeAll(pidFile, Array("\(pid)\n".utf8), what: spec.process.pidFile?.string ?? "")
         }
         if failure == nil, !spec.process.reports.isEmpty, let pid { reportStarted(pid) }
+        if failure == nil, !spec.process.lockFiles.isEmpty, let pid { lockFiles(of: pid) }
+    }
+
+    /// bwrap's --lock-file: each file, found inside the command's root (/proc/PID/root,
+    /// RESOLVE_IN_ROOT), is held with a read lock until the sandbox ends. Taken once the
+    /// command has started (bubblewrap takes them just before): one that cannot be taken
+    /// ends the sandbox.
+    private mutating func lockFiles(of pid: pid_t) {
+        do throws(SysError) {
+            let root = try Files.open("/proc/\(pid)/root", O_PATH | O_DIRECTORY)
+            defer { Files.close(root) }
+            for path in spec.process.lockFiles {
+                let fd = try Files.open2(path.relative, at: root, flags: O_RDONLY, resolve: Resolve.inRoot | Resolve.noMagicLinks)
+                locks.append(fd)
+                try Files.readLock(fd, what: "\(path)")
+            }
+        } catch {
+            lockFailure = Failure(SysError("lock file", error.subject, errno: error.errno))
+            Proc.kill(initPid, SIGKILL)
+        }
     }
 
     /// bubblewrap's --info-fd (then closed) and the first object of --json-status-fd: the
@@ -168,6 +193,7 @@ struct Supervision {
         case .child(_, .signaled(let s)):
             message += Files.readAvailable(errorPipe).bytes
             commandStarted()
+            if let lockFailure { throw lockFailure }
             (how, sig) = ("killed", s)
         case .stopped(_, let s):
             (how, sig) = ("stopped", s)

@@ -24,6 +24,9 @@ enum Refusals {
         if spec.root.fresh {
             return "a root assembled in an empty tmpfs (bwrap without a bind onto /) needs the namespace engine: the ptrace engine translates paths into a tree; start with --ro-bind / / (or --bind SRC /)"
         }
+        if !spec.process.lockFiles.isEmpty {
+            return "--lock-file needs the namespace engine for now"
+        }
         if !spec.process.reports.isEmpty {
             return "--info-fd and --json-status-fd need the namespace engine for now"
         }
@@ -36,6 +39,10 @@ enum Refusals {
                 return "--size (for --tmpfs \(dest)) needs the namespace engine: the ptrace engine emulates a tmpfs with a temporary directory, which has no size limit"
             case .mqueue(let dest):
                 return "--mqueue \(dest) needs the namespace engine"
+            case .file(let f):
+                return "a file from descriptor \(f.descriptor) at \(f.destination) (--file, --bind-data) needs the namespace engine for now"
+            case .chmod(let dest, _):
+                return "--chmod of \(dest) needs the namespace engine for now"
             case .filesystem(let f) where !["proc", "tmpfs", "sysfs", "devpts"].contains(f.type):
                 return "a \(f.type) filesystem at \(f.destination) needs the namespace engine (the ptrace engine binds proc, sysfs and devpts from the host and emulates tmpfs)"
             case .filesystem(let f) where f.type == "tmpfs" && f.data.contains(where: { $0.hasPrefix("size=") || $0.hasPrefix("nr_") }):

@@ -55,7 +55,7 @@ public enum BwrapCommandLine {
             i += 1 + values.count
         }
         if let pending = state.pendingOption {
-            throw UsageError("\(pending) must be followed by an option it applies to (--tmpfs, --dir...)")
+            throw UsageError("\(pending) must be followed by an option it applies to (--tmpfs, --dir, --file...)")
         }
         let command = Array(args[i...])
         guard !command.isEmpty else { throw UsageError("No command specified") }
@@ -113,6 +113,7 @@ public enum BwrapCommandLine {
         .symlinkTarget: "--symlink SRC", .bindSource: "--bind SRC", .bindDestination: "--bind DEST",
         .uid: "--uid", .gid: "--gid", .rootfs: "--bind SRC /", .tmpfs: "--tmpfs", .proc: "--proc", .dev: "--dev",
         .directory: "--dir", .remountReadOnly: "--remount-ro", .workingDirectory: "--chdir",
+        .dataFile: "--file DEST", .chmod: "--chmod PATH", .lockFile: "--lock-file",
     ])
 
     /// Options of bubblewrap 0.11 that Burrow recognises and does not do yet, and why.
@@ -121,7 +122,6 @@ public enum BwrapCommandLine {
         let join = "joining an existing namespace is not supported yet"
         let caps = "capabilities cannot be chosen yet: none for a uid other than 0; for uid 0 inside, all but CAP_SYS_ADMIN and CAP_SYS_PTRACE"
         let seccomp = "loading a compiled seccomp program from a descriptor is not supported yet (burrow's own --seccomp PROFILE is)"
-        let data = "files made from a descriptor's data are not supported yet"
         let label = "SELinux labels are not supported"
         return [
             "--overlay-src": overlay, "--overlay": overlay, "--tmp-overlay": overlay, "--ro-overlay": overlay,
@@ -131,10 +131,6 @@ public enum BwrapCommandLine {
             "--assert-userns-disabled": "is not supported yet (nothing disables user namespaces inside the sandbox)",
             "--cap-add": caps, "--cap-drop": caps,
             "--seccomp": seccomp, "--add-seccomp-fd": seccomp,
-            "--file": data, "--bind-data": data, "--ro-bind-data": data,
-            "--chmod": "is not supported yet",
-            "--lock-file": "is not supported yet",
-            "--block-fd": "is not supported yet",
             "--as-pid-1": "is not supported: with --unshare-pid, burrow's own init is PID 1 and the command its child",
             "--exec-label": label, "--file-label": label,
         ]
@@ -169,7 +165,7 @@ public enum BwrapCommandLine {
 
         mutating func modifierNotUsed(by option: String) throws(UsageError) {
             if let pending = pendingOption {
-                throw UsageError("\(pending) does not apply to \(option) (only to --tmpfs, --dir)")
+                throw UsageError("\(pending) does not apply to \(option) (only to --tmpfs, --dir, --file, --bind-data, --ro-bind-data)")
             }
         }
     }
@@ -197,6 +193,15 @@ public enum BwrapCommandLine {
                                  destination: try GuestPath.destination(v[1], option: name), readOnly: ro)
             bind.sourceDescriptor = fd
             s.spec.operations.append(.bind(bind))
+        }
+    }
+
+    static func dataFile(_ placement: DataFile.Placement) -> Apply {
+        return { (s: inout ParseState, v: [String], name: String, _: HostFacts) throws(UsageError) in
+            let fd = try descriptor(v[0], option: name)
+            let d = try GuestPath.destination(v[1], option: name)
+            let (_, mode) = try s.takeModifiers(for: name, size: false)
+            s.spec.operations.append(.file(DataFile(descriptor: fd, destination: d, placement: placement, mode: mode)))
         }
     }
 
@@ -317,6 +322,25 @@ public enum BwrapCommandLine {
                apply: { (s: inout ParseState, v: [String], n: String, _: HostFacts) throws(UsageError) in
                    try s.modifierNotUsed(by: n)
                    s.spec.operations.append(.symlink(target: v[0], dest: try GuestPath.destination(v[1], option: n))) }),
+        Option(name: "--file", metavars: ["FD", "DEST"], help: "Copy from FD to destination DEST",
+               apply: dataFile(.written)),
+        Option(name: "--bind-data", metavars: ["FD", "DEST"], help: "Copy from FD to file which is bind-mounted on DEST",
+               apply: dataFile(.bound(readOnly: false))),
+        Option(name: "--ro-bind-data", metavars: ["FD", "DEST"], help: "Copy from FD to file which is readonly bind-mounted on DEST",
+               apply: dataFile(.bound(readOnly: true))),
+        Option(name: "--chmod", metavars: ["OCTAL", "PATH"], help: "Change permissions of PATH (must already exist)",
+               apply: { (s: inout ParseState, v: [String], n: String, _: HostFacts) throws(UsageError) in
+                   try s.modifierNotUsed(by: n)
+                   let mode = try Numbers.mode(v[0], option: n)
+                   s.spec.operations.append(.chmod(dest: try GuestPath.destination(v[1], option: n), mode: mode)) }),
+        Option(name: "--lock-file", metavars: ["DEST"], help: "Take a lock on DEST while sandbox is running",
+               apply: { (s: inout ParseState, v: [String], n: String, _: HostFacts) throws(UsageError) in
+                   try s.modifierNotUsed(by: n)
+                   s.spec.process.lockFiles.append(try GuestPath.destination(v[0], option: n)) }),
+        Option(name: "--block-fd", metavars: ["FD"], help: "Block on FD until some data to read is available",
+               apply: { (s: inout ParseState, v: [String], n: String, _: HostFacts) throws(UsageError) in
+                   try s.modifierNotUsed(by: n)
+                   s.spec.process.blockDescriptor = try descriptor(v[0], option: n) }),
         Option(name: "--info-fd", metavars: ["FD"], help: "Write information about the running container to FD",
                apply: reportDescriptor { $0.info = $1 }),
         Option(name: "--json-status-fd", metavars: ["FD"], help: "Write container status to FD as multiple JSON documents",
@@ -325,7 +349,7 @@ public enum BwrapCommandLine {
                apply: flag { $0.spec.process.newSession = true }),
         Option(name: "--die-with-parent", metavars: [], help: "Kills with SIGKILL child process (COMMAND) when bwrap or bwrap's parent dies.",
                apply: flag { $0.spec.process.dieWithParent = true }),
-        Option(name: "--perms", metavars: ["OCTAL"], help: "Set permissions of next argument (--tmpfs, --dir)",
+        Option(name: "--perms", metavars: ["OCTAL"], help: "Set permissions of next argument (--bind-data, --file, etc.)",
                apply: { (s: inout ParseState, v: [String], n: String, _: HostFacts) throws(UsageError) in
                    if let pending = s.pendingOption, pending == n { throw UsageError("--perms given twice for the same argument") }
                    s.pendingMode = try Numbers.mode(v[0], option: n)
