@@ -144,6 +144,9 @@ public enum Files {
         _ = try retrying("lock", what) { ck_ofd_read_lock(fd) }
     }
 
+    /// Whether `fd` is an open descriptor of this process.
+    public static func isOpen(_ fd: Int32) -> Bool { fcntl(fd, F_GETFD) >= 0 }
+
     /// Waits until a byte can be read on `fd`, or its end, and reads it (bwrap's --block-fd).
     public static func awaitByte(_ fd: Int32, what: String) throws(SysError) {
         var byte: UInt8 = 0

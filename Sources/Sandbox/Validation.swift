@@ -118,6 +118,7 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
     case uid, gid, rootInside, uidMap, gidMap, qemu
     case rootfs, overlayDirectory, tmpfs, proc, dev, directory, remountReadOnly
     case workingDirectory, pidFile, fakeDatabase, dataFile, chmod, lockFile
+    case infoDescriptor, jsonStatusDescriptor, blockDescriptor, bindDescriptor
 
     /// How the spec itself says it.
     public var specWords: String {
@@ -152,6 +153,10 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
         case .dataFile: return "data file"
         case .chmod: return "chmod of"
         case .lockFile: return "lock file"
+        case .infoDescriptor: return "the info descriptor"
+        case .jsonStatusDescriptor: return "the JSON status descriptor"
+        case .blockDescriptor: return "the descriptor to wait on"
+        case .bindDescriptor: return "bind source descriptor"
         }
     }
 }
@@ -234,6 +239,21 @@ public enum PathLimit {
 }
 
 extension SandboxSpec {
+    /// The caller's descriptors the spec reads or writes, with what each is for (a data
+    /// file's destination, or nil): `main` checks they are open before burrow opens any of
+    /// its own, whose numbers they could otherwise take.
+    public var callerDescriptors: [(fd: Int32, what: SpecTerm, path: String?)] {
+        var out: [(Int32, SpecTerm, String?)] = []
+        for op in operations {
+            if case .file(let f) = op { out.append((f.descriptor, .dataFile, f.destination.description)) }
+            if case .bind(let b) = op, let fd = b.sourceDescriptor { out.append((fd, .bindDescriptor, b.destination.description)) }
+        }
+        if let fd = process.reports.info { out.append((fd, .infoDescriptor, nil)) }
+        if let fd = process.reports.jsonStatus { out.append((fd, .jsonStatusDescriptor, nil)) }
+        if let fd = process.blockDescriptor { out.append((fd, .blockDescriptor, nil)) }
+        return out
+    }
+
     /// Every path the spec holds with the spec's word for it (nil: a filesystem mount's, named
     /// by its type), for the checks that apply to
     /// all of them alike (`PathLimit`).

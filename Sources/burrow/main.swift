@@ -41,6 +41,11 @@ let status: Int32 = {
         if spec.levelPrefix { Diagnostics.tool = "<3>" + frontEnd.name }
         spec.process.failureStatus = frontEnd.failureStatus
         spec.terms = frontEnd.terms
+        // The caller's descriptors, before burrow opens any of its own under a free number.
+        for (fd, what, path) in spec.callerDescriptors where !Files.isOpen(fd) {
+            Diagnostics.say("\(frontEnd.terms[what])\(path.map { " " + $0 } ?? ""): descriptor \(fd) is not open")
+            return frontEnd.failureStatus
+        }
         if spec.engine == .auto, let env = getenv("BURROW_ENGINE") {
             let value = String(cString: env)
             guard let choice = EngineChoice(rawValue: value) else {

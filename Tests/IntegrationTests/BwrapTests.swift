@@ -101,8 +101,9 @@ struct BwrapTests {
     }
 
     @Test("An option Burrow does not do yet fails with bwrap: and its name, before anything runs", arguments: [
-        ["--cap-add", "ALL"], ["--as-pid-1"], ["--seccomp", "3"], ["--userns", "3"], ["--file", "3", "/x"],
-        ["--overlay-src", "/usr"], ["--lock-file", "/x"], ["--disable-userns"],
+        ["--cap-add", "ALL"], ["--cap-drop", "ALL"], ["--as-pid-1"], ["--seccomp", "3"], ["--add-seccomp-fd", "3"],
+        ["--userns", "3"], ["--pidns", "3"], ["--overlay-src", "/usr"], ["--tmp-overlay", "/usr"], ["--disable-userns"],
+        ["--exec-label", "x"],
     ])
     func refused(option: [String]) async {
         let dir = makeUserDir()
@@ -140,6 +141,24 @@ struct BwrapTests {
         let other = await bwrap(["--ro-bind", "/", "/", "--bind", dir.path, dir.path, "--symlink", "/dev/full", link, "true"])
         expectStatus(other, 1)
         expectStderr(other, contains: "bwrap: Can't make symlink \(link) -> /dev/full: existing destination is /dev/null")
+    }
+
+    @Test("--file, --bind-data, --ro-bind-data from descriptors, --chmod, --lock-file held while the command runs")
+    func dataFilesAndLocks() async {
+        let dir = makeUserDir(["a": "written\n", "b": "bound\n", "c": "read-only\n", "lock": ""])
+        defer { dir.remove() }
+        let d = shellQuote(dir.path)
+        let script = #"ls -l /mnt/a | cut -c1-10; cat /mnt/a /etc/b /etc/c; echo more >> /etc/b && cat /etc/b; (echo x > /etc/c) 2>/dev/null || echo c-read-only; stat -c %a /mnt; grep -c OFDLCK /proc/locks"#
+        let r = await hostShell(namespaceEngine + "cd \(d) && $BWRAP --ro-bind / / --tmpfs /mnt --perms 0640 --file 3 /mnt/a"
+            + " --bind-data 4 /etc/b --ro-bind-data 5 /etc/c --chmod 0700 /mnt --lock-file \(d)/lock --unshare-pid --proc /proc"
+            + " -- /bin/sh -c " + shellQuote(script) + " 3<a 4<b 5<c")
+        expectSuccess(r)
+        expectLines(r, ["-rw-r-----", "written", "bound", "read-only", "bound", "more", "c-read-only", "700", "1"])
+        #expect(readFile(dir.sub("b")) == "bound\n", "the host file the data came from is not written:\n\(r)")
+        // A descriptor the caller did not open is refused before burrow opens any of its own.
+        let closed = await bwrap(["--ro-bind", "/", "/", "--file", "7", "/tmp/x", "true"])
+        expectStatus(closed, 1)
+        expectStderr(closed, contains: "bwrap: --file DEST /tmp/x: descriptor 7 is not open")
     }
 
     @Test("--argv0, --bind-fd, --level-prefix, --size and --perms")

@@ -72,6 +72,7 @@ public enum BurrowCommandLine {
         .rootfs: "ROOTFS", .overlayDirectory: "--root-overlay", .tmpfs: "--tmpfs", .proc: "--proc", .dev: "--dev",
         .directory: "--dir", .remountReadOnly: "--remount-ro", .workingDirectory: "--chdir", .pidFile: "--pidfile",
         .fakeDatabase: "--fake-db", .dataFile: "--file DEST", .chmod: "--chmod DEST", .lockFile: "--lock-file",
+        .infoDescriptor: "--info-fd", .jsonStatusDescriptor: "--json-status-fd", .blockDescriptor: "--block-fd",
     ])
 
     // MARK: - The table

@@ -113,7 +113,8 @@ public enum BwrapCommandLine {
         .symlinkTarget: "--symlink SRC", .bindSource: "--bind SRC", .bindDestination: "--bind DEST",
         .uid: "--uid", .gid: "--gid", .rootfs: "--bind SRC /", .tmpfs: "--tmpfs", .proc: "--proc", .dev: "--dev",
         .directory: "--dir", .remountReadOnly: "--remount-ro", .workingDirectory: "--chdir",
-        .dataFile: "--file DEST", .chmod: "--chmod PATH", .lockFile: "--lock-file",
+        .dataFile: "--file DEST", .chmod: "--chmod PATH", .lockFile: "--lock-file", .infoDescriptor: "--info-fd",
+        .jsonStatusDescriptor: "--json-status-fd", .blockDescriptor: "--block-fd", .bindDescriptor: "--bind-fd",
     ])
 
     /// Options of bubblewrap 0.11 that Burrow recognises and does not do yet, and why.
