@@ -148,9 +148,9 @@ struct BwrapTests {
         let dir = makeUserDir(["a": "written\n", "b": "bound\n", "c": "read-only\n", "lock": ""])
         defer { dir.remove() }
         let d = shellQuote(dir.path)
-        let script = #"ls -l /mnt/a | cut -c1-10; cat /mnt/a /etc/b /etc/c; echo more >> /etc/b && cat /etc/b; (echo x > /etc/c) 2>/dev/null || echo c-read-only; stat -c %a /mnt; grep -c OFDLCK /proc/locks"#
+        let script = #"ls -l /mnt/a | cut -c1-10; cat /mnt/a /mnt/b /mnt/c; echo more >> /mnt/b && cat /mnt/b; (echo x > /mnt/c) 2>/dev/null || echo c-read-only; stat -c %a /mnt; grep -c OFDLCK /proc/locks"#
         let r = await hostShell(namespaceEngine + "cd \(d) && $BWRAP --ro-bind / / --tmpfs /mnt --perms 0640 --file 3 /mnt/a"
-            + " --bind-data 4 /etc/b --ro-bind-data 5 /etc/c --chmod 0700 /mnt --lock-file \(d)/lock --unshare-pid --proc /proc"
+            + " --bind-data 4 /mnt/b --ro-bind-data 5 /mnt/c --chmod 0700 /mnt --lock-file \(d)/lock --unshare-pid --proc /proc"
             + " -- /bin/sh -c " + shellQuote(script) + " 3<a 4<b 5<c")
         expectSuccess(r)
         expectLines(r, ["-rw-r-----", "written", "bound", "read-only", "bound", "more", "c-read-only", "700", "1"])
