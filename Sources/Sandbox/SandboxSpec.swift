@@ -405,7 +405,31 @@ public struct Security: Equatable, Sendable {
     /// a virtual console). Refused by default on every engine, whatever the profile: the
     /// caller's shell would run what was typed once burrow has exited (CVE-2017-5226).
     public var allowTerminalInjection = false
+    /// The caller's own compiled programs (bwrap's `--seccomp FD`, `--add-seccomp-fd FD`),
+    /// installed after the filter above, in this order.
+    public var callerPrograms: [CallerSeccompProgram] = []
     public init() {}
+}
+
+/// A compiled classic-BPF seccomp program of the caller's, as libseccomp's
+/// `seccomp_export_bpf` writes it: `struct sock_filter` records of 8 bytes. Named by the
+/// descriptor it is read from; the engine reads it (once, before anything is forked) into
+/// `instructions`.
+public struct CallerSeccompProgram: Equatable, Sendable {
+    public var descriptor: Int32
+    public var instructions: [UInt8]?
+    public init(descriptor: Int32, instructions: [UInt8]? = nil) {
+        self.descriptor = descriptor
+        self.instructions = instructions
+    }
+
+    /// Why `bytes` is no program (bubblewrap's words where it has them), or nil.
+    public static func problem(_ bytes: [UInt8]) -> String? {
+        if bytes.count % 8 != 0 { return "Invalid seccomp data, must be multiple of 8" }
+        if bytes.isEmpty { return "Invalid seccomp data: it is empty" }
+        if bytes.count / 8 > 4096 { return "Invalid seccomp data: more than 4096 instructions (the kernel's limit)" }
+        return nil
+    }
 }
 
 /// What the guest is made to believe about the machine.

@@ -118,7 +118,7 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
     case uid, gid, rootInside, uidMap, gidMap, qemu
     case rootfs, overlayDirectory, tmpfs, proc, dev, directory, remountReadOnly
     case workingDirectory, pidFile, fakeDatabase, dataFile, chmod, lockFile
-    case infoDescriptor, jsonStatusDescriptor, blockDescriptor, bindDescriptor
+    case infoDescriptor, jsonStatusDescriptor, blockDescriptor, bindDescriptor, seccompDescriptor
 
     /// How the spec itself says it.
     public var specWords: String {
@@ -157,6 +157,7 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
         case .jsonStatusDescriptor: return "the JSON status descriptor"
         case .blockDescriptor: return "the descriptor to wait on"
         case .bindDescriptor: return "bind source descriptor"
+        case .seccompDescriptor: return "seccomp program descriptor"
         }
     }
 }
@@ -251,6 +252,7 @@ extension SandboxSpec {
         if let fd = process.reports.info { out.append((fd, .infoDescriptor, nil)) }
         if let fd = process.reports.jsonStatus { out.append((fd, .jsonStatusDescriptor, nil)) }
         if let fd = process.blockDescriptor { out.append((fd, .blockDescriptor, nil)) }
+        for p in security.callerPrograms { out.append((p.descriptor, .seccompDescriptor, nil)) }
         return out
     }
 

@@ -96,6 +96,10 @@ struct BwrapCommandLineTests {
         (["--symlink", "usr/lib", "/lib"], { @Sendable (s: SandboxSpec) in s.operations == [.symlink(target: "usr/lib", dest: g("/lib"))] }),
         (["--remount-ro", "/etc"], { @Sendable (s: SandboxSpec) in s.operations == [.remountReadOnly(dest: g("/etc"))] }),
         (["--args", "3"], { @Sendable (s: SandboxSpec) in s.process.environment == [.set("A", "B")] && s.namespaces.pid }),
+        (["--seccomp", "3", "--seccomp", "4"], { @Sendable (s: SandboxSpec) in
+            s.security.callerPrograms == [CallerSeccompProgram(descriptor: 4)] }),
+        (["--add-seccomp-fd", "3", "--add-seccomp-fd", "4"], { @Sendable (s: SandboxSpec) in
+            s.security.callerPrograms.map(\.descriptor) == [3, 4] }),
     ] as [([String], @Sendable (SandboxSpec) -> Bool)])
     func option(args: [String], check: @Sendable (SandboxSpec) -> Bool) throws {
         let s = try spec(args + ["true"])
@@ -114,7 +118,11 @@ struct BwrapCommandLineTests {
         (["--ro-bind", "/"], "--ro-bind takes two arguments: SRC DEST"),
         (["--frob", "true"], "Unknown option --frob"),
         (["-x", "true"], "Unknown option -x"),
-        (["--info-fd", "x", "true"], "Invalid fd: x (--info-fd)"),
+        (["--info-fd", "x", "true"], "Invalid fd: x"),
+        (["--seccomp", "0a", "true"], "Invalid fd: 0a"),
+        (["--add-seccomp-fd", "-1", "true"], "Invalid fd: -1"),
+        (["--add-seccomp-fd", "3", "--seccomp", "4", "true"], "--seccomp cannot be combined with --add-seccomp-fd"),
+        (["--seccomp", "4", "--add-seccomp-fd", "3", "true"], "--add-seccomp-fd cannot be combined with --seccomp"),
         (["--bind-fd", "8", "/b", "true"], "--bind-fd 8: not an open descriptor of a file or directory"),
         (["--args", "4", "true"], "--args 4: Bad file descriptor"),
         (["--args", "5", "true"], "--args: nested more than 16 deep"),
@@ -125,7 +133,6 @@ struct BwrapCommandLineTests {
         (["--hostname", "h", "true"], "--hostname needs --unshare-uts (or --unshare-all)"),
         (["--mqueue", "/m", "true"], "--mqueue needs --unshare-ipc (or --unshare-all)"),
         (["--cap-add", "ALL", "true"], "--cap-add: capabilities cannot be chosen yet: none for a uid other than 0; for uid 0 inside, all but CAP_SYS_ADMIN and CAP_SYS_PTRACE"),
-        (["--seccomp", "3", "true"], "--seccomp: loading a compiled seccomp program from a descriptor is not supported yet (burrow's own --seccomp PROFILE is)"),
     ] as [([String], String?)])
     func errors(args: [String], message: String?) {
         do {

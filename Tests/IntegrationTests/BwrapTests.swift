@@ -101,7 +101,7 @@ struct BwrapTests {
     }
 
     @Test("An option Burrow does not do yet fails with bwrap: and its name, before anything runs", arguments: [
-        ["--cap-add", "ALL"], ["--cap-drop", "ALL"], ["--as-pid-1"], ["--seccomp", "3"], ["--add-seccomp-fd", "3"],
+        ["--cap-add", "ALL"], ["--cap-drop", "ALL"], ["--as-pid-1"],
         ["--userns", "3"], ["--pidns", "3"], ["--overlay-src", "/usr"], ["--tmp-overlay", "/usr"], ["--disable-userns"],
         ["--exec-label", "x"],
     ])
@@ -160,6 +160,40 @@ struct BwrapTests {
         expectStatus(closed, 1)
         expectStderr(closed, contains: "bwrap: --file DEST /tmp/x: descriptor 7 is not open")
     }
+
+    #if arch(x86_64)
+    /// A program as libseccomp exports one: chmod and fchmodat fail with ECONNREFUSED.
+    static let denyChmod: [UInt8] = {
+        func insn(_ code: UInt16, _ jt: UInt8, _ jf: UInt8, _ k: UInt32) -> [UInt8] {
+            [UInt8(code & 0xff), UInt8(code >> 8), jt, jf] + (0..<4).map { UInt8((k >> (8 * $0)) & 0xff) }
+        }
+        return insn(0x20, 0, 0, 0)                 // A = nr
+            + insn(0x15, 2, 0, 268)                   // fchmodat: errno
+            + insn(0x15, 1, 0, 90)                    // chmod: errno
+            + insn(0x06, 0, 0, 0x7fff_0000)           // allow
+            + insn(0x06, 0, 0, 0x0005_0000 | 111)     // errno ECONNREFUSED
+    }()
+
+    @Test("--seccomp FD and --add-seccomp-fd FD install the caller's compiled programs; bad data is refused in bubblewrap's words")
+    func callerSeccomp() async {
+        let dir = makeUserDir(["empty": "", "odd": "x"])
+        defer { dir.remove() }
+        FileManager.default.createFile(atPath: dir.sub("deny"), contents: Data(Self.denyChmod))
+        let d = shellQuote(dir.path)
+        for option in ["--seccomp", "--add-seccomp-fd"] {
+            let r = await hostShell(namespaceEngine + "cd \(d) && $BWRAP --ro-bind / / --tmpfs /tmp \(option) 3"
+                + #" -- /bin/sh -c 'touch /tmp/x; chmod 600 /tmp/x 2>&1; echo status=$?' 3<deny"#)
+            expectStdout(r, contains: "Connection refused")
+            expectStdout(r, contains: "status=1")
+        }
+        let odd = await hostShell(namespaceEngine + "cd \(d) && $BWRAP --ro-bind / / --add-seccomp-fd 3 true 3<odd")
+        expectStatus(odd, 1)
+        expectStderr(odd, contains: "bwrap: Invalid seccomp data, must be multiple of 8")
+        let twice = await hostShell(namespaceEngine + "cd \(d) && $BWRAP --ro-bind / / --add-seccomp-fd 3 --add-seccomp-fd 3 true 3<deny")
+        expectStatus(twice, 1)
+        expectStderr(twice, contains: "bwrap: Can't read seccomp data: Bad file descriptor")
+    }
+    #endif
 
     @Test("--argv0, --bind-fd, --level-prefix, --size and --perms")
     func smallerOptions() async {

@@ -85,6 +85,8 @@ struct ck_launch {
     int last_cap;
     const struct sock_fprog *seccomp; // NULL: no filter; else installed last, before execve
     unsigned int seccomp_flags;       // SECCOMP_FILTER_FLAG_*
+    const struct sock_fprog *caller_seccomp; // the caller's own programs (bwrap's --seccomp FD),
+    int caller_seccomp_count;                // installed after it, in order
     char **shell_argv;              // NULL, or {"/bin/sh", (set here), argv[1].., NULL}:
                                     // a candidate refused with ENOEXEC runs as a shell script
     // out

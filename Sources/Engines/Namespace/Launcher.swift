@@ -32,6 +32,7 @@ struct Launcher {
         r.announceFD = pidSocket
         r.clearGroups = maps.setgroupsAllowed
         r.seccompFilter = seccomp
+        r.callerSeccompPrograms = spec.security.callerPrograms.compactMap(\.instructions)
         // Any uid but 0 gets no capability from exec (every mount is nosuid, so file
         // capabilities are ignored too): only root inside needs its bounding set trimmed.
         if uid == 0 {

@@ -98,6 +98,7 @@ public enum NamespaceEngine {
         }
 
         let seccomp = try SeccompSetup.program(for: spec, setuid: privilege.caller != nil, log: log)
+        try SeccompSetup.readCallerPrograms(&spec, log: log)
 
         // Read while the host's /proc is in reach: the command drops capabilities up to it.
         _ = Proc.lastCapability

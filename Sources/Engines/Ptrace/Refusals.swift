@@ -15,6 +15,9 @@ enum Refusals {
             return "--hostname needs the namespace engine (a new UTS namespace)"
         }
         // --uid, --gid, --root, names, --kernel-release and --qemu are emulated (Emulator.swift).
+        if !spec.security.callerPrograms.isEmpty {
+            return "a seccomp program from a descriptor (bwrap's --seccomp FD, --add-seccomp-fd) needs the namespace engine for now"
+        }
         if spec.security.seccomp != .none {
             return "--seccomp needs the namespace engine for now (the ptrace engine installs its own tracing filter; combining both is planned)"
         }

@@ -73,6 +73,7 @@ public enum BurrowCommandLine {
         .directory: "--dir", .remountReadOnly: "--remount-ro", .workingDirectory: "--chdir", .pidFile: "--pidfile",
         .fakeDatabase: "--fake-db", .dataFile: "--file DEST", .chmod: "--chmod DEST", .lockFile: "--lock-file",
         .infoDescriptor: "--info-fd", .jsonStatusDescriptor: "--json-status-fd", .blockDescriptor: "--block-fd",
+        .seccompDescriptor: "--add-seccomp-fd",
     ])
 
     // MARK: - The table
@@ -333,11 +334,15 @@ public enum BurrowCommandLine {
                    guard let p = SeccompProfile(argument: v[0]) else {
                        let names = SeccompProfile.named.map(\.name).joined(separator: ", ")
                        var hint = "choose \(names), or a file path with a '/' such as ./deny.txt"
-                       if !v[0].isEmpty, v[0].allSatisfy(\.isNumber) { hint += "; bwrap's --seccomp FD is not supported" }
+                       if !v[0].isEmpty, v[0].allSatisfy(\.isNumber) { hint += "; for bwrap's --seccomp FD use --add-seccomp-fd FD" }
                        throw UsageError("\(n): unknown profile '\(v[0])' (\(hint))")
                    }
                    s.seccompGiven = true
                    s.spec.security.seccomp = p }),
+        Option(names: ["--add-seccomp-fd"], metavars: ["FD"], group: .security,
+               help: "Also install the compiled BPF program read from descriptor FD (libseccomp's export); repeatable",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   s.spec.security.callerPrograms.append(CallerSeccompProgram(descriptor: try descriptor(v[0], option: n))) }),
         Option(names: ["--allow-terminal-injection"], metavars: [], group: .security,
                help: "Let COMMAND type into your terminal (TIOCSTI)",
                apply: flag { $0.spec.security.allowTerminalInjection = true }),
@@ -368,7 +373,6 @@ public enum BurrowCommandLine {
         var t = [
             "--overlay-src": overlay, "--overlay": overlay, "--tmp-overlay": overlay, "--ro-overlay": overlay,
             "--cap-add": caps, "--cap-drop": caps,
-            "--add-seccomp-fd": "BPF programs passed through descriptors are not supported; use --seccomp PROFILE or a deny file",
             "--as-pid-1": "with --unshare-pid, burrow's own init is PID 1 so that leftover processes are reaped",
             "--disable-userns": "use --seccomp default, which refuses new user namespaces",
             "--exec-label": "SELinux labels are not supported", "--file-label": "SELinux labels are not supported",

@@ -71,6 +71,8 @@ public enum BwrapCommandLine {
             spec.process.chdir = here
             spec.process.chdirIsOptional = true
         }
+        if let fd = state.seccompFD { spec.security.callerPrograms = [CallerSeccompProgram(descriptor: fd)] }
+        spec.security.callerPrograms += state.addedSeccomp.map { CallerSeccompProgram(descriptor: $0) }
         if state.shareNet {
             guard state.unshareAll else { throw UsageError("--share-net must be used with --unshare-all") }
             spec.namespaces.net = false
@@ -102,7 +104,8 @@ public enum BwrapCommandLine {
     }
 
     static func descriptor(_ text: String, option: String) throws(UsageError) -> Int32 {
-        guard let fd = Int32(text), fd >= 0 else { throw UsageError("Invalid fd: \(text) (\(option))") }
+        // bubblewrap's words, which its callers' tests look for.
+        guard let fd = Int32(text), fd >= 0 else { throw UsageError("Invalid fd: \(text)") }
         return fd
     }
 
@@ -115,6 +118,7 @@ public enum BwrapCommandLine {
         .directory: "--dir", .remountReadOnly: "--remount-ro", .workingDirectory: "--chdir",
         .dataFile: "--file DEST", .chmod: "--chmod PATH", .lockFile: "--lock-file", .infoDescriptor: "--info-fd",
         .jsonStatusDescriptor: "--json-status-fd", .blockDescriptor: "--block-fd", .bindDescriptor: "--bind-fd",
+        .seccompDescriptor: "--seccomp/--add-seccomp-fd",
     ])
 
     /// Options of bubblewrap 0.11 that Burrow recognises and does not do yet, and why.
@@ -122,7 +126,6 @@ public enum BwrapCommandLine {
         let overlay = "overlays on a path are not supported yet (burrow has --root-overlay and --root-tmp-overlay for the root only)"
         let join = "joining an existing namespace is not supported yet"
         let caps = "capabilities cannot be chosen yet: none for a uid other than 0; for uid 0 inside, all but CAP_SYS_ADMIN and CAP_SYS_PTRACE"
-        let seccomp = "loading a compiled seccomp program from a descriptor is not supported yet (burrow's own --seccomp PROFILE is)"
         let label = "SELinux labels are not supported"
         return [
             "--overlay-src": overlay, "--overlay": overlay, "--tmp-overlay": overlay, "--ro-overlay": overlay,
@@ -131,7 +134,6 @@ public enum BwrapCommandLine {
             "--disable-userns": "is not supported yet (burrow's --seccomp default refuses new user namespaces)",
             "--assert-userns-disabled": "is not supported yet (nothing disables user namespaces inside the sandbox)",
             "--cap-add": caps, "--cap-drop": caps,
-            "--seccomp": seccomp, "--add-seccomp-fd": seccomp,
             "--as-pid-1": "is not supported: with --unshare-pid, burrow's own init is PID 1 and the command its child",
             "--exec-label": label, "--file-label": label,
         ]
@@ -156,6 +158,9 @@ public enum BwrapCommandLine {
         var pendingOption: String?
         var shareNet = false
         var unshareAll = false
+        /// `--seccomp FD` (the last one given) and `--add-seccomp-fd FD` (each): one or the other.
+        var seccompFD: Int32?
+        var addedSeccomp: [Int32] = []
 
         /// --size and --perms apply to the next option only.
         mutating func takeModifiers(for option: String, size allowed: Bool) throws(UsageError) -> (UInt64?, UInt32?) {
@@ -342,6 +347,16 @@ public enum BwrapCommandLine {
                apply: { (s: inout ParseState, v: [String], n: String, _: HostFacts) throws(UsageError) in
                    try s.modifierNotUsed(by: n)
                    s.spec.process.blockDescriptor = try descriptor(v[0], option: n) }),
+        Option(name: "--seccomp", metavars: ["FD"], help: "Load and use seccomp rules from FD (not repeatable)",
+               apply: { (s: inout ParseState, v: [String], n: String, _: HostFacts) throws(UsageError) in
+                   try s.modifierNotUsed(by: n)
+                   guard s.addedSeccomp.isEmpty else { throw UsageError("--seccomp cannot be combined with --add-seccomp-fd") }
+                   s.seccompFD = try descriptor(v[0], option: n) }),
+        Option(name: "--add-seccomp-fd", metavars: ["FD"], help: "Load and use seccomp rules from FD (repeatable)",
+               apply: { (s: inout ParseState, v: [String], n: String, _: HostFacts) throws(UsageError) in
+                   try s.modifierNotUsed(by: n)
+                   guard s.seccompFD == nil else { throw UsageError("--add-seccomp-fd cannot be combined with --seccomp") }
+                   s.addedSeccomp.append(try descriptor(v[0], option: n)) }),
         Option(name: "--info-fd", metavars: ["FD"], help: "Write information about the running container to FD",
                apply: reportDescriptor { $0.info = $1 }),
         Option(name: "--json-status-fd", metavars: ["FD"], help: "Write container status to FD as multiple JSON documents",
