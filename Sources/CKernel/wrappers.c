@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 int ck_unshare(int flags) { return unshare(flags); }
+int ck_setns(int fd, int nstype) { return setns(fd, nstype); }
 int ck_ns_get_parent(int fd) { return ioctl(fd, NS_GET_PARENT); }
 int ck_pivot_root(const char *n, const char *o) { return (int)syscall(SYS_pivot_root, n, o); }
 int ck_sethostname(const char *name, size_t len) { return sethostname(name, len); }

@@ -176,6 +176,12 @@ public enum Proc {
         if Privileged.run(.unshare(flags), { ck_unshare(flags) }) != 0 { throw SysError.last("unshare", what(), hint: hint) }
     }
 
+    /// setns(2): enters the namespace the caller's descriptor `fd` names (bwrap's --userns,
+    /// --pidns), of type `type` (a `Namespace` flag, checked by the kernel).
+    public static func setns(_ fd: Int32, _ type: Int32, what: @autoclosure () -> String) throws(SysError) {
+        if ck_setns(fd, type) != 0 { throw SysError.last("setns", what()) }
+    }
+
     public static func setHostname(_ name: String) throws(SysError) {
         if Privileged.run(.setHostname, { ck_sethostname(name, name.utf8.count) }) != 0 { throw SysError.last("sethostname", name) }
     }

@@ -231,6 +231,13 @@ public struct Namespaces: Equatable, Sendable {
     public var net = false
     public var uts = false
     public var cgroup = false
+    /// A descriptor of the caller's naming a user namespace (its /proc/PID/ns/user) that the
+    /// sandbox enters instead of making one: ids are as that namespace maps them, and none
+    /// are written (bwrap's `--userns FD`).
+    public var userToJoin: Int32?
+    /// A descriptor naming a PID namespace the sandbox's processes are in, or, with `pid`,
+    /// the parent of the one made for them (bwrap's `--pidns FD`).
+    public var pidToJoin: Int32?
     public init() {}
 
     public static var all: Namespaces {
@@ -320,6 +327,10 @@ public struct ProcessSpec: Equatable, Sendable {
     public var dieWithParent = false
     /// Run the command in a new session (no controlling terminal: defeats TIOCSTI).
     public var newSession = false
+    /// The command is PID 1 of its PID namespace, with no init of Burrow's before it
+    /// (bwrap's `--as-pid-1`): nothing reaps what it leaves, and it ignores the signals it
+    /// has no handler for, as PID 1 does. Needs a PID namespace.
+    public var commandIsPID1 = false
     /// What becomes of the processes the command leaves behind when it exits.
     public var leftovers: Leftovers = .killed
     /// Leftovers are not killed with the command.

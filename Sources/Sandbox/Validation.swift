@@ -22,6 +22,7 @@ public struct SpecError: Error, Equatable, Sendable, CustomStringConvertible {
         /// The same for where a mount of this type (an fstab line) goes.
         case mountPointLimit(type: String, path: String, problem: String)
         case hostnameWithoutUTSNamespace
+        case commandPID1WithoutPIDNamespace
         case hostnameLength(String)
         case readOnlyRootWithOverlay(discarded: Bool)
         case mqueueWithoutIPCNamespace
@@ -64,6 +65,8 @@ public struct SpecError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(type) destination \(PathLimit.shortened(path)): \(problem)"
         case .hostnameWithoutUTSNamespace:
             return "\(t[.hostname]) needs \(t[.utsNamespace])"
+        case .commandPID1WithoutPIDNamespace:
+            return "\(t[.commandIsPID1]) needs \(t[.pidNamespace])"
         case .hostnameLength(let name):
             return "hostname '\(name)' must be 1 to 64 bytes long"
         case .readOnlyRootWithOverlay(let discarded):
@@ -119,6 +122,7 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
     case rootfs, overlayDirectory, tmpfs, proc, dev, directory, remountReadOnly
     case workingDirectory, pidFile, fakeDatabase, dataFile, chmod, lockFile
     case infoDescriptor, jsonStatusDescriptor, blockDescriptor, bindDescriptor, seccompDescriptor
+    case commandIsPID1, pidNamespace, userNamespaceDescriptor, pidNamespaceDescriptor
 
     /// How the spec itself says it.
     public var specWords: String {
@@ -158,6 +162,10 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
         case .blockDescriptor: return "the descriptor to wait on"
         case .bindDescriptor: return "bind source descriptor"
         case .seccompDescriptor: return "seccomp program descriptor"
+        case .commandIsPID1: return "the command as PID 1"
+        case .pidNamespace: return "a new PID namespace"
+        case .userNamespaceDescriptor: return "the user namespace to join"
+        case .pidNamespaceDescriptor: return "the PID namespace to join"
         }
     }
 }
@@ -253,6 +261,8 @@ extension SandboxSpec {
         if let fd = process.reports.jsonStatus { out.append((fd, .jsonStatusDescriptor, nil)) }
         if let fd = process.blockDescriptor { out.append((fd, .blockDescriptor, nil)) }
         for p in security.callerPrograms { out.append((p.descriptor, .seccompDescriptor, nil)) }
+        if let fd = namespaces.userToJoin { out.append((fd, .userNamespaceDescriptor, nil)) }
+        if let fd = namespaces.pidToJoin { out.append((fd, .pidNamespaceDescriptor, nil)) }
         return out
     }
 
@@ -306,6 +316,7 @@ extension SandboxSpec {
             if !namespaces.uts { throw SpecError(.hostnameWithoutUTSNamespace) }
             if name.isEmpty || name.utf8.count > 64 { throw SpecError(.hostnameLength(name)) }
         }
+        if process.commandIsPID1, !namespaces.pid { throw SpecError(.commandPID1WithoutPIDNamespace) }
         if root.readOnly, let overlay = root.overlay {
             throw SpecError(.readOnlyRootWithOverlay(discarded: overlay == .discard))
         }

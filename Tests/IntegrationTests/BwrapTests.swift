@@ -101,9 +101,8 @@ struct BwrapTests {
     }
 
     @Test("An option Burrow does not do yet fails with bwrap: and its name, before anything runs", arguments: [
-        ["--cap-add", "ALL"], ["--cap-drop", "ALL"], ["--as-pid-1"],
-        ["--userns", "3"], ["--pidns", "3"], ["--overlay-src", "/usr"], ["--tmp-overlay", "/usr"], ["--disable-userns"],
-        ["--exec-label", "x"],
+        ["--cap-add", "ALL"], ["--cap-drop", "ALL"], ["--userns2", "0"], ["--overlay-src", "/usr"],
+        ["--tmp-overlay", "/usr"], ["--disable-userns"], ["--assert-userns-disabled"], ["--exec-label", "x"],
     ])
     func refused(option: [String]) async {
         let dir = makeUserDir()
@@ -194,6 +193,38 @@ struct BwrapTests {
         expectStderr(twice, contains: "bwrap: Can't read seccomp data: Bad file descriptor")
     }
     #endif
+
+    @Test("--as-pid-1: the command is PID 1 (no init of Burrow's), its status passed through; it needs --unshare-pid")
+    func asPID1() async {
+        let r = await bwrap(["--ro-bind", "/", "/", "--unshare-pid", "--as-pid-1", "--proc", "/proc",
+                             "/bin/sh", "-c", "echo pid=$$; ls /proc | grep -c '^[0-9]'; exit 4"])
+        expectStatus(r, 4)
+        #expect(r.lines.first == "pid=1", "\(r)")
+        let without = await bwrap(["--ro-bind", "/", "/", "--as-pid-1", "true"])
+        expectStatus(without, 1)
+        expectStderr(without, contains: "bwrap: Specifying --as-pid-1 needs --unshare-pid")
+    }
+
+    @Test("--userns FD and --pidns FD: a second sandbox joins the first one's namespaces")
+    func joinNamespaces() async {
+        let dir = makeUserDir()
+        defer { dir.remove() }
+        let d = shellQuote(dir.path)
+        // The first sandbox says its namespaces and waits on a fifo; the second joins them.
+        let script = "cd \(d) && mkfifo wait && ($BWRAP --bind / / --unshare-pid --info-fd 3 -- /bin/sh -c"
+            + #" 'readlink /proc/self/ns/user /proc/self/ns/pid > first; cat wait' 3>info.json &)"#
+            + #" && i=0; while [ ! -s first ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done;"#
+            + #" pid=$(sed -n 's/.*"child-pid": \([0-9]*\).*/\1/p' info.json);"#
+            + #" $BWRAP --ro-bind / / --userns 8 --pidns 9 -- readlink /proc/self/ns/user /proc/self/ns/pid"#
+            + #" 8</proc/$pid/ns/user 9</proc/$pid/ns/pid > second; echo done > wait; cat first second"#
+        let r = await hostShell(namespaceEngine + script)
+        expectSuccess(r)
+        let ids = r.lines.filter { $0.contains(":[") }  // (the first sandbox's cat says "done" too)
+        #expect(ids.count == 4 && Array(ids.prefix(2)) == Array(ids.suffix(2)), "the same user and PID namespaces:\n\(r)")
+        let both = await bwrap(["--ro-bind", "/", "/", "--unshare-user", "--userns", "0", "true"])
+        expectStatus(both, 1)
+        expectStderr(both, contains: "bwrap: --userns not compatible --unshare-user")
+    }
 
     @Test("--argv0, --bind-fd, --level-prefix, --size and --perms")
     func smallerOptions() async {

@@ -11,6 +11,7 @@
 
 // Namespaces and root
 int ck_unshare(int flags);
+int ck_setns(int fd, int nstype);
 // ioctl NS_GET_PARENT on a user namespace's descriptor: its parent's (close-on-exec), or -1
 int ck_ns_get_parent(int fd);
 int ck_pivot_root(const char *new_root, const char *put_old);

@@ -67,6 +67,15 @@ public enum NamespaceEngine {
                 throw Failure("-q: \(error.message) (the namespace engine runs QEMU through binfmt_misc; the ptrace engine runs any command, as PRoot)")
             }
         }
+        if privilege.caller != nil, spec.namespaces.userToJoin != nil || spec.namespaces.pidToJoin != nil {
+            throw Failure("joining the caller's namespaces (bwrap's --userns, --pidns) is refused in setuid mode: root would enter them")
+        }
+        if spec.namespaces.userToJoin != nil, !spec.identity.uidMap.isEmpty || !spec.identity.gidMap.isEmpty {
+            throw Failure("a joined user namespace has its maps already: --uid-map/--gid-map cannot apply")
+        }
+        if spec.process.commandIsPID1, spec.emulation.uname != nil {
+            throw Failure("a fake kernel release needs Burrow's init (its uname responder): not with the command as PID 1")
+        }
         if !spec.emulation.portMap.isEmpty {
             throw Failure("a port map (proot -p) needs the ptrace engine: it changes ports at bind and connect")
         }
@@ -227,6 +236,10 @@ public enum NamespaceEngine {
         var sandbox = Sandbox(spec: spec, privilege: privilege, maps: maps, seccomp: seccomp, channels: ch,
                               callerMask: callerMask, foregroundTerminal: jobs.handOver, supervisor: me, log: log)
         do throws(SysError) {
+            // bwrap's --userns, --pidns: the caller's namespaces, entered before any of ours
+            // is made (the user namespace first: it owns the PID namespace).
+            if let fd = spec.namespaces.userToJoin { try Proc.setns(fd, Namespace.user, what: "user namespace of descriptor \(fd)") }
+            if let fd = spec.namespaces.pidToJoin { try Proc.setns(fd, Namespace.pid, what: "PID namespace of descriptor \(fd)") }
             let flags = sandbox.supervisorNamespaces
             if flags != 0 { try Proc.unshare(flags, what: sandbox.supervisorNamespaceNames) }
         } catch {
@@ -242,8 +255,9 @@ public enum NamespaceEngine {
             // The helper has said what went wrong.
             if Proc.wait(mapHelper, noHang: false) != .exited(0) { throw Failure(saidBy: "the uid map helper") }
         }
-        // setuid: no user namespace, so no maps: the ids stay the host's.
-        if privilege.caller == nil {
+        // setuid: no user namespace, so no maps: the ids stay the host's. A joined one has
+        // its maps already.
+        if sandbox.makesUserNamespace {
             try maps.writeOwn(log: log)
             sandbox.maps.setgroupsAllowed = !maps.identity.gidMap.isEmpty && IDMaps.setgroupsAllowedNow()
         }

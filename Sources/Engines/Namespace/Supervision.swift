@@ -194,6 +194,8 @@ struct Supervision {
             message += Files.readAvailable(errorPipe).bytes
             commandStarted()
             if let lockFailure { throw lockFailure }
+            // The command itself was the init (--as-pid-1): its own end, 128+N.
+            if spec.process.commandIsPID1, failure == nil { return 128 + s }
             (how, sig) = ("killed", s)
         case .stopped(_, let s):
             (how, sig) = ("stopped", s)

@@ -11,6 +11,9 @@ enum Refusals {
                              (ns.uts, "--unshare-uts"), (ns.cgroup, "--unshare-cgroup")] where on {
             return "\(option) needs the namespace engine: the ptrace engine creates no namespaces"
         }
+        if spec.namespaces.userToJoin != nil || spec.namespaces.pidToJoin != nil {
+            return "joining namespaces (bwrap's --userns, --pidns) needs the namespace engine"
+        }
         if spec.process.hostname != nil {
             return "--hostname needs the namespace engine (a new UTS namespace)"
         }

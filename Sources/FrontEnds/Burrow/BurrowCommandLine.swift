@@ -73,7 +73,7 @@ public enum BurrowCommandLine {
         .directory: "--dir", .remountReadOnly: "--remount-ro", .workingDirectory: "--chdir", .pidFile: "--pidfile",
         .fakeDatabase: "--fake-db", .dataFile: "--file DEST", .chmod: "--chmod DEST", .lockFile: "--lock-file",
         .infoDescriptor: "--info-fd", .jsonStatusDescriptor: "--json-status-fd", .blockDescriptor: "--block-fd",
-        .seccompDescriptor: "--add-seccomp-fd",
+        .seccompDescriptor: "--add-seccomp-fd", .commandIsPID1: "--as-pid-1", .pidNamespace: "--unshare-pid",
     ])
 
     // MARK: - The table
@@ -301,6 +301,9 @@ public enum BurrowCommandLine {
         Option(names: ["--new-session"], metavars: [], group: .process,
                help: "New session: no controlling terminal (stops TIOCSTI)",
                apply: flag { $0.spec.process.newSession = true }),
+        Option(names: ["--as-pid-1"], metavars: [], group: .process,
+               help: "With --unshare-pid: COMMAND itself is PID 1, with no init of burrow's to reap",
+               apply: flag { $0.spec.process.commandIsPID1 = true }),
         Option(names: ["--keep-children"], metavars: [], group: .process,
                help: "Wait for leftover processes instead of killing them",
                apply: flag { $0.spec.process.leftovers = .waitedFor }),
@@ -373,7 +376,6 @@ public enum BurrowCommandLine {
         var t = [
             "--overlay-src": overlay, "--overlay": overlay, "--tmp-overlay": overlay, "--ro-overlay": overlay,
             "--cap-add": caps, "--cap-drop": caps,
-            "--as-pid-1": "with --unshare-pid, burrow's own init is PID 1 so that leftover processes are reaped",
             "--disable-userns": "use --seccomp default, which refuses new user namespaces",
             "--exec-label": "SELinux labels are not supported", "--file-label": "SELinux labels are not supported",
             "--userns": "joining an existing namespace is not supported", "--pidns": "joining an existing namespace is not supported",

@@ -71,6 +71,9 @@ public enum BwrapCommandLine {
             spec.process.chdir = here
             spec.process.chdirIsOptional = true
         }
+        if spec.namespaces.userToJoin != nil, let given = state.unshareUser {
+            throw UsageError("--userns not compatible \(given)")
+        }
         if let fd = state.seccompFD { spec.security.callerPrograms = [CallerSeccompProgram(descriptor: fd)] }
         spec.security.callerPrograms += state.addedSeccomp.map { CallerSeccompProgram(descriptor: $0) }
         if state.shareNet {
@@ -118,23 +121,22 @@ public enum BwrapCommandLine {
         .directory: "--dir", .remountReadOnly: "--remount-ro", .workingDirectory: "--chdir",
         .dataFile: "--file DEST", .chmod: "--chmod PATH", .lockFile: "--lock-file", .infoDescriptor: "--info-fd",
         .jsonStatusDescriptor: "--json-status-fd", .blockDescriptor: "--block-fd", .bindDescriptor: "--bind-fd",
-        .seccompDescriptor: "--seccomp/--add-seccomp-fd",
+        .seccompDescriptor: "--seccomp/--add-seccomp-fd", .commandIsPID1: "Specifying --as-pid-1",
+        .pidNamespace: "--unshare-pid", .userNamespaceDescriptor: "--userns", .pidNamespaceDescriptor: "--pidns",
     ])
 
     /// Options of bubblewrap 0.11 that Burrow recognises and does not do yet, and why.
     static let refused: [String: String] = {
         let overlay = "overlays on a path are not supported yet (burrow has --root-overlay and --root-tmp-overlay for the root only)"
-        let join = "joining an existing namespace is not supported yet"
         let caps = "capabilities cannot be chosen yet: none for a uid other than 0; for uid 0 inside, all but CAP_SYS_ADMIN and CAP_SYS_PTRACE"
         let label = "SELinux labels are not supported"
         return [
             "--overlay-src": overlay, "--overlay": overlay, "--tmp-overlay": overlay, "--ro-overlay": overlay,
-            "--userns": join, "--userns2": join, "--pidns": join,
+            "--userns2": "switching to another user namespace after the set-up is not supported yet",
             "--userns-block-fd": "there is no --userns to wait for: burrow makes and maps the user namespace itself",
             "--disable-userns": "is not supported yet (burrow's --seccomp default refuses new user namespaces)",
             "--assert-userns-disabled": "is not supported yet (nothing disables user namespaces inside the sandbox)",
             "--cap-add": caps, "--cap-drop": caps,
-            "--as-pid-1": "is not supported: with --unshare-pid, burrow's own init is PID 1 and the command its child",
             "--exec-label": label, "--file-label": label,
         ]
     }()
@@ -158,6 +160,8 @@ public enum BwrapCommandLine {
         var pendingOption: String?
         var shareNet = false
         var unshareAll = false
+        /// --unshare-user or --unshare-user-try (or --unshare-all) given: not with --userns.
+        var unshareUser: String?
         /// `--seccomp FD` (the last one given) and `--add-seccomp-fd FD` (each): one or the other.
         var seccompFD: Int32?
         var addedSeccomp: [Int32] = []
@@ -240,13 +244,21 @@ public enum BwrapCommandLine {
         Option(name: "--level-prefix", metavars: [], help: "Prepend e.g. <3> to diagnostic messages",
                apply: flag { $0.spec.levelPrefix = true }),
         Option(name: "--unshare-all", metavars: [], help: "Unshare every namespace we support by default",
-               apply: flag { $0.spec.namespaces = .all; $0.unshareAll = true }),
+               apply: flag { $0.spec.namespaces = .all; $0.unshareAll = true; $0.unshareUser = "--unshare-user-try" }),
         Option(name: "--share-net", metavars: [], help: "Retain the network namespace (can only combine with --unshare-all)",
                apply: flag { $0.shareNet = true }),
         Option(name: "--unshare-user", metavars: [], help: "Create new user namespace (always done by the namespace engine)",
-               apply: flag { _ in }),
+               apply: flag { $0.unshareUser = "--unshare-user" }),
         Option(name: "--unshare-user-try", metavars: [], help: "Create new user namespace if possible else continue by skipping it",
-               apply: flag { _ in }),
+               apply: flag { $0.unshareUser = "--unshare-user-try" }),
+        Option(name: "--userns", metavars: ["FD"], help: "Use this user namespace (cannot combine with --unshare-user)",
+               apply: { (s: inout ParseState, v: [String], n: String, _: HostFacts) throws(UsageError) in
+                   try s.modifierNotUsed(by: n)
+                   s.spec.namespaces.userToJoin = try descriptor(v[0], option: n) }),
+        Option(name: "--pidns", metavars: ["FD"], help: "Use this pid namespace (as parent namespace if using --unshare-pid)",
+               apply: { (s: inout ParseState, v: [String], n: String, _: HostFacts) throws(UsageError) in
+                   try s.modifierNotUsed(by: n)
+                   s.spec.namespaces.pidToJoin = try descriptor(v[0], option: n) }),
         Option(name: "--unshare-ipc", metavars: [], help: "Create new ipc namespace", apply: flag { $0.spec.namespaces.ipc = true }),
         Option(name: "--unshare-pid", metavars: [], help: "Create new pid namespace", apply: flag { $0.spec.namespaces.pid = true }),
         Option(name: "--unshare-net", metavars: [], help: "Create new network namespace", apply: flag { $0.spec.namespaces.net = true }),
@@ -365,6 +377,8 @@ public enum BwrapCommandLine {
                apply: flag { $0.spec.process.newSession = true }),
         Option(name: "--die-with-parent", metavars: [], help: "Kills with SIGKILL child process (COMMAND) when bwrap or bwrap's parent dies.",
                apply: flag { $0.spec.process.dieWithParent = true }),
+        Option(name: "--as-pid-1", metavars: [], help: "Do not install a reaper process with PID=1",
+               apply: flag { $0.spec.process.commandIsPID1 = true }),
         Option(name: "--perms", metavars: ["OCTAL"], help: "Set permissions of next argument (--bind-data, --file, etc.)",
                apply: { (s: inout ParseState, v: [String], n: String, _: HostFacts) throws(UsageError) in
                    if let pending = s.pendingOption, pending == n { throw UsageError("--perms given twice for the same argument") }
