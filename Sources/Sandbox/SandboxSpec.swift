@@ -288,6 +288,11 @@ public struct Identity: Equatable, Sendable {
     /// reached whatever their modes, opened for the time of each call. Else (Burrow's) the
     /// host file keeps its owner's read and write and the asked mode is remembered.
     public var appliesModes = false
+    /// The capabilities the command keeps, where the caller chose them (bwrap's `--cap-add`,
+    /// `--cap-drop`): bit N is capability N. nil: Burrow's rule, none for a uid other than 0
+    /// and, for uid 0 inside, all but CAP_SYS_ADMIN and CAP_SYS_PTRACE. Within the sandbox's
+    /// user namespace only.
+    public var capabilities: UInt64?
     public init(uid: UInt32? = nil, gid: UInt32? = nil) {
         self.uid = uid
         self.gid = gid

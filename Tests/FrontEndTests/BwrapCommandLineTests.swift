@@ -96,6 +96,13 @@ struct BwrapCommandLineTests {
         (["--symlink", "usr/lib", "/lib"], { @Sendable (s: SandboxSpec) in s.operations == [.symlink(target: "usr/lib", dest: g("/lib"))] }),
         (["--remount-ro", "/etc"], { @Sendable (s: SandboxSpec) in s.operations == [.remountReadOnly(dest: g("/etc"))] }),
         (["--args", "3"], { @Sendable (s: SandboxSpec) in s.process.environment == [.set("A", "B")] && s.namespaces.pid }),
+        (["--unshare-pid", "--as-pid-1"], { @Sendable (s: SandboxSpec) in s.process.commandIsPID1 }),
+        (["--userns", "8", "--pidns", "9"], { @Sendable (s: SandboxSpec) in
+            s.namespaces.userToJoin == 8 && s.namespaces.pidToJoin == 9 }),
+        (["--uid", "0", "--cap-add", "ALL", "--cap-drop", "CAP_SYS_ADMIN"], { @Sendable (s: SandboxSpec) in
+            s.identity.capabilities == CapabilityNames.everything & ~(1 << 21) }),
+        (["--cap-add", "net_raw"], { @Sendable (s: SandboxSpec) in s.identity.capabilities == 1 << 13 }),
+        (["--cap-drop", "ALL"], { @Sendable (s: SandboxSpec) in s.identity.capabilities == 0 }),
         (["--seccomp", "3", "--seccomp", "4"], { @Sendable (s: SandboxSpec) in
             s.security.callerPrograms == [CallerSeccompProgram(descriptor: 4)] }),
         (["--add-seccomp-fd", "3", "--add-seccomp-fd", "4"], { @Sendable (s: SandboxSpec) in
@@ -132,7 +139,10 @@ struct BwrapCommandLineTests {
         (["--perms", "0700", "true"], "--perms must be followed by an option it applies to (--tmpfs, --dir, --file...)"),
         (["--hostname", "h", "true"], "--hostname needs --unshare-uts (or --unshare-all)"),
         (["--mqueue", "/m", "true"], "--mqueue needs --unshare-ipc (or --unshare-all)"),
-        (["--cap-add", "ALL", "true"], "--cap-add: capabilities cannot be chosen yet: none for a uid other than 0; for uid 0 inside, all but CAP_SYS_ADMIN and CAP_SYS_PTRACE"),
+        (["--cap-add", "FOO", "true"], "FOO is not a valid capability"),
+        (["--as-pid-1", "true"], "Specifying --as-pid-1 needs --unshare-pid"),
+        (["--unshare-all", "--userns", "3", "true"], "--userns not compatible --unshare-user-try"),
+        (["--userns2", "3", "true"], "--userns2: switching to another user namespace after the set-up is not supported yet"),
     ] as [([String], String?)])
     func errors(args: [String], message: String?) {
         do {

@@ -36,7 +36,10 @@ struct Launcher {
         // Any uid but 0 gets no capability from exec (every mount is nosuid, so file
         // capabilities are ignored too): only root inside needs its bounding set trimmed.
         if uid == 0 {
-            r.keepCapabilities = Capabilities.all(upTo: Proc.lastCapability).subtracting(Self.rootDrops)
+            // (bwrap's --cap-add/--cap-drop choose them; NamespaceEngine refuses a choice for
+            // any other uid.)
+            r.keepCapabilities = spec.identity.capabilities.map { Capabilities(rawValue: $0) }
+                ?? Capabilities.all(upTo: Proc.lastCapability).subtracting(Self.rootDrops)
             r.dropBoundingSet = true
         }
         return r

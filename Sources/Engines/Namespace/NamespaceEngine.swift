@@ -116,6 +116,9 @@ public enum NamespaceEngine {
         // The caller's terminal, if burrow has one: the command's group may get it.
         let jobs = JobControl(newSession: spec.process.newSession)
         let maps = IDMaps(identity: spec.identity, hostUid: getuid(), hostGid: getgid())
+        if let caps = spec.identity.capabilities, caps != 0, maps.insideUid != 0 || privilege.caller != nil {
+            throw Failure("capabilities for uid \(maps.insideUid) (--cap-add) need ambient capabilities, which Burrow does not raise yet: only uid 0 inside can keep them (--uid 0)")
+        }
         var ch = Channels()
         var pidFile: Int32 = -1
         // The pid file is made by the cleaner (below), which removes it even after kill -9.

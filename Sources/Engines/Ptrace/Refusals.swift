@@ -11,6 +11,9 @@ enum Refusals {
                              (ns.uts, "--unshare-uts"), (ns.cgroup, "--unshare-cgroup")] where on {
             return "\(option) needs the namespace engine: the ptrace engine creates no namespaces"
         }
+        if let caps = spec.identity.capabilities, caps != 0 {
+            return "capabilities (bwrap's --cap-add) need the namespace engine: the ptrace engine's ids are faked"
+        }
         if spec.namespaces.userToJoin != nil || spec.namespaces.pidToJoin != nil {
             return "joining namespaces (bwrap's --userns, --pidns) needs the namespace engine"
         }

@@ -128,7 +128,6 @@ public enum BwrapCommandLine {
     /// Options of bubblewrap 0.11 that Burrow recognises and does not do yet, and why.
     static let refused: [String: String] = {
         let overlay = "overlays on a path are not supported yet (burrow has --root-overlay and --root-tmp-overlay for the root only)"
-        let caps = "capabilities cannot be chosen yet: none for a uid other than 0; for uid 0 inside, all but CAP_SYS_ADMIN and CAP_SYS_PTRACE"
         let label = "SELinux labels are not supported"
         return [
             "--overlay-src": overlay, "--overlay": overlay, "--tmp-overlay": overlay, "--ro-overlay": overlay,
@@ -136,7 +135,6 @@ public enum BwrapCommandLine {
             "--userns-block-fd": "there is no --userns to wait for: burrow makes and maps the user namespace itself",
             "--disable-userns": "is not supported yet (burrow's --seccomp default refuses new user namespaces)",
             "--assert-userns-disabled": "is not supported yet (nothing disables user namespaces inside the sandbox)",
-            "--cap-add": caps, "--cap-drop": caps,
             "--exec-label": label, "--file-label": label,
         ]
     }()
@@ -203,6 +201,23 @@ public enum BwrapCommandLine {
                                  destination: try GuestPath.destination(v[1], option: name), readOnly: ro)
             bind.sourceDescriptor = fd
             s.spec.operations.append(.bind(bind))
+        }
+    }
+
+    /// --cap-add, --cap-drop: from none (bubblewrap's start without privilege), in order.
+    static func capability(add: Bool) -> Apply {
+        return { (s: inout ParseState, v: [String], name: String, _: HostFacts) throws(UsageError) in
+            try s.modifierNotUsed(by: name)
+            let bits: UInt64
+            if v[0].uppercased() == "ALL" {
+                bits = CapabilityNames.everything
+            } else if let bit = CapabilityNames.bit(v[0]) {
+                bits = bit
+            } else {
+                throw UsageError("\(v[0]) is not a valid capability")
+            }
+            let now = s.spec.identity.capabilities ?? 0
+            s.spec.identity.capabilities = add ? now | bits : now & ~bits
         }
     }
 
@@ -379,6 +394,8 @@ public enum BwrapCommandLine {
                apply: flag { $0.spec.process.dieWithParent = true }),
         Option(name: "--as-pid-1", metavars: [], help: "Do not install a reaper process with PID=1",
                apply: flag { $0.spec.process.commandIsPID1 = true }),
+        Option(name: "--cap-add", metavars: ["CAP"], help: "Add cap CAP (uid 0 inside only)", apply: capability(add: true)),
+        Option(name: "--cap-drop", metavars: ["CAP"], help: "Drop cap CAP", apply: capability(add: false)),
         Option(name: "--perms", metavars: ["OCTAL"], help: "Set permissions of next argument (--bind-data, --file, etc.)",
                apply: { (s: inout ParseState, v: [String], n: String, _: HostFacts) throws(UsageError) in
                    if let pending = s.pendingOption, pending == n { throw UsageError("--perms given twice for the same argument") }
