@@ -231,6 +231,9 @@ public struct Namespaces: Equatable, Sendable {
     public var net = false
     public var uts = false
     public var cgroup = false
+    /// `cgroup` only where the engine can make one (bwrap's `--unshare-cgroup-try`): the
+    /// ptrace engine goes without.
+    public var cgroupIsOptional = false
     /// A descriptor of the caller's naming a user namespace (its /proc/PID/ns/user) that the
     /// sandbox enters instead of making one: ids are as that namespace maps them, and none
     /// are written (bwrap's `--userns FD`).

@@ -60,12 +60,16 @@ struct BwrapCommandLineTests {
 
     /// Each option alone, and what it puts into the spec.
     @Test(arguments: [
-        (["--unshare-all"], { @Sendable (s: SandboxSpec) in s.namespaces == .all }),
+        (["--unshare-all"], { @Sendable (s: SandboxSpec) in
+            var all = Namespaces.all
+            all.cgroupIsOptional = true
+            return s.namespaces == all }),
         (["--unshare-all", "--share-net"], { @Sendable (s: SandboxSpec) in
             s.namespaces.pid && s.namespaces.ipc && s.namespaces.uts && s.namespaces.cgroup && !s.namespaces.net }),
         (["--share-net", "--unshare-all"], { @Sendable (s: SandboxSpec) in !s.namespaces.net }),
         (["--unshare-user", "--unshare-user-try"], { @Sendable (s: SandboxSpec) in s.namespaces == Namespaces() }),
-        (["--unshare-cgroup-try"], { @Sendable (s: SandboxSpec) in s.namespaces.cgroup }),
+        (["--unshare-cgroup-try"], { @Sendable (s: SandboxSpec) in s.namespaces.cgroup && s.namespaces.cgroupIsOptional }),
+        (["--unshare-cgroup-try", "--unshare-cgroup"], { @Sendable (s: SandboxSpec) in s.namespaces.cgroup && !s.namespaces.cgroupIsOptional }),
         (["--unshare-uts", "--hostname", "box"], { @Sendable (s: SandboxSpec) in s.process.hostname == "box" }),
         (["--uid", "0", "--gid", "100"], { @Sendable (s: SandboxSpec) in s.identity.uid == 0 && s.identity.gid == 100 }),
         (["--chdir", "/w"], { @Sendable (s: SandboxSpec) in s.process.chdir == g("/w") && !s.process.chdirIsOptional }),

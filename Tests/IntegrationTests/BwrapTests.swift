@@ -226,6 +226,23 @@ struct BwrapTests {
         expectStderr(both, contains: "bwrap: --userns not compatible --unshare-user")
     }
 
+    /// Where bubblewrap cannot run at all (no user namespaces, AppArmor's restriction, a
+    /// container), the ptrace engine runs what it can express and refuses the rest by name.
+    @Test("On the ptrace engine: --ro-bind / / --dev --proc --tmpfs runs; an empty root or --unshare-net is refused by name; -try forms degrade")
+    func ptraceEngine() async {
+        let ok = await hostShell("BURROW_ENGINE=ptrace $BWRAP --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp"
+            + " --setenv X 1 --chdir /tmp --die-with-parent --unshare-user-try --unshare-cgroup-try"
+            + #" /bin/sh -c 'echo X=$X $(pwd); test -c /dev/null && echo dev-ok; touch /etc/x 2>/dev/null || echo ro'"#)
+        expectSuccess(ok)
+        expectLines(ok, ["X=1 /tmp", "dev-ok", "ro"])
+        let empty = await hostShell("BURROW_ENGINE=ptrace $BWRAP --ro-bind /usr /usr --proc /proc true")
+        expectStatus(empty, 1)
+        expectStderr(empty, contains: "bwrap: a root assembled in an empty tmpfs (bwrap without a bind onto /) needs the namespace engine")
+        let net = await hostShell("BURROW_ENGINE=ptrace $BWRAP --ro-bind / / --unshare-net true")
+        expectStatus(net, 1)
+        expectStderr(net, contains: "bwrap: --unshare-net needs the namespace engine")
+    }
+
     @Test("--argv0, --bind-fd, --level-prefix, --size and --perms")
     func smallerOptions() async {
         let dir = makeUserDir(["file": "through the descriptor\n"])

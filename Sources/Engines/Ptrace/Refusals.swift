@@ -8,7 +8,7 @@ enum Refusals {
     static func check(_ spec: SandboxSpec, hostUid: UInt32, hostGid: UInt32) -> String? {
         let ns = spec.namespaces
         for (on, option) in [(ns.pid, "--unshare-pid"), (ns.ipc, "--unshare-ipc"), (ns.net, "--unshare-net"),
-                             (ns.uts, "--unshare-uts"), (ns.cgroup, "--unshare-cgroup")] where on {
+                             (ns.uts, "--unshare-uts"), (ns.cgroup && !ns.cgroupIsOptional, "--unshare-cgroup")] where on {
             return "\(option) needs the namespace engine: the ptrace engine creates no namespaces"
         }
         if let caps = spec.identity.capabilities, caps != 0 {

@@ -259,7 +259,11 @@ public enum BwrapCommandLine {
         Option(name: "--level-prefix", metavars: [], help: "Prepend e.g. <3> to diagnostic messages",
                apply: flag { $0.spec.levelPrefix = true }),
         Option(name: "--unshare-all", metavars: [], help: "Unshare every namespace we support by default",
-               apply: flag { $0.spec.namespaces = .all; $0.unshareAll = true; $0.unshareUser = "--unshare-user-try" }),
+               apply: flag {
+                   $0.spec.namespaces = .all
+                   $0.spec.namespaces.cgroupIsOptional = true
+                   $0.unshareAll = true
+                   $0.unshareUser = "--unshare-user-try" }),
         Option(name: "--share-net", metavars: [], help: "Retain the network namespace (can only combine with --unshare-all)",
                apply: flag { $0.shareNet = true }),
         Option(name: "--unshare-user", metavars: [], help: "Create new user namespace (always done by the namespace engine)",
@@ -279,9 +283,11 @@ public enum BwrapCommandLine {
         Option(name: "--unshare-net", metavars: [], help: "Create new network namespace", apply: flag { $0.spec.namespaces.net = true }),
         Option(name: "--unshare-uts", metavars: [], help: "Create new uts namespace", apply: flag { $0.spec.namespaces.uts = true }),
         Option(name: "--unshare-cgroup", metavars: [], help: "Create new cgroup namespace",
-               apply: flag { $0.spec.namespaces.cgroup = true }),
+               apply: flag { $0.spec.namespaces.cgroup = true; $0.spec.namespaces.cgroupIsOptional = false }),
         Option(name: "--unshare-cgroup-try", metavars: [], help: "Create new cgroup namespace if possible else continue by skipping it",
-               apply: flag { $0.spec.namespaces.cgroup = true }),
+               apply: flag {
+                   if !$0.spec.namespaces.cgroup { $0.spec.namespaces.cgroupIsOptional = true }
+                   $0.spec.namespaces.cgroup = true }),
         Option(name: "--uid", metavars: ["UID"], help: "Custom uid in the sandbox",
                apply: { (s: inout ParseState, v: [String], n: String, _: HostFacts) throws(UsageError) in
                    try s.modifierNotUsed(by: n)
