@@ -234,6 +234,9 @@ public struct Namespaces: Equatable, Sendable {
     /// `cgroup` only where the engine can make one (bwrap's `--unshare-cgroup-try`): the
     /// ptrace engine goes without.
     public var cgroupIsOptional = false
+    /// A user namespace is asked for by name (bwrap's `--unshare-user`): an engine that
+    /// makes none (setuid mode, the ptrace engine) refuses rather than run without.
+    public var userRequired = false
     /// A descriptor of the caller's naming a user namespace (its /proc/PID/ns/user) that the
     /// sandbox enters instead of making one: ids are as that namespace maps them, and none
     /// are written (bwrap's `--userns FD`).
@@ -427,6 +430,12 @@ public struct Security: Equatable, Sendable {
     /// The caller's own compiled programs (bwrap's `--seccomp FD`, `--add-seccomp-fd FD`),
     /// installed after the filter above, in this order.
     public var callerPrograms: [CallerSeccompProgram] = []
+    /// The command cannot make user namespaces (clone and unshare with CLONE_NEWUSER fail
+    /// with EPERM, clone3 with ENOSYS), whatever the profile: bwrap's `--disable-userns`.
+    public var deniesUserNamespaces = false
+    /// Burrow fails unless user namespaces cannot be made where it runs (bwrap's
+    /// `--assert-userns-disabled`, for a sandbox inside one made with `--disable-userns`).
+    public var assertsUserNamespacesDisabled = false
     public init() {}
 }
 

@@ -94,6 +94,11 @@ let status: Int32 = {
             }
             Diagnostics.say("engine \(engine.rawValue) (\(spec.engine == .auto ? "auto" : "asked for"))")
         }
+        // bwrap's --assert-userns-disabled: where user namespaces can still be made, refuse.
+        if spec.security.assertsUserNamespacesDisabled, HostProbes.userNamespace() == nil {
+            Diagnostics.say("creating new user namespaces works here, but --assert-userns-disabled asks that it does not")
+            return frontEnd.failureStatus
+        }
         // bwrap's --block-fd: nothing starts until the caller writes to it (or closes it).
         if let fd = spec.process.blockDescriptor {
             do throws(SysError) { try Files.awaitByte(fd, what: "--block-fd \(fd)") } catch {

@@ -67,7 +67,11 @@ struct BwrapCommandLineTests {
         (["--unshare-all", "--share-net"], { @Sendable (s: SandboxSpec) in
             s.namespaces.pid && s.namespaces.ipc && s.namespaces.uts && s.namespaces.cgroup && !s.namespaces.net }),
         (["--share-net", "--unshare-all"], { @Sendable (s: SandboxSpec) in !s.namespaces.net }),
-        (["--unshare-user", "--unshare-user-try"], { @Sendable (s: SandboxSpec) in s.namespaces == Namespaces() }),
+        (["--unshare-user-try"], { @Sendable (s: SandboxSpec) in s.namespaces == Namespaces() }),
+        (["--unshare-user"], { @Sendable (s: SandboxSpec) in
+            var user = Namespaces()
+            user.userRequired = true
+            return s.namespaces == user }),
         (["--unshare-cgroup-try"], { @Sendable (s: SandboxSpec) in s.namespaces.cgroup && s.namespaces.cgroupIsOptional }),
         (["--unshare-cgroup-try", "--unshare-cgroup"], { @Sendable (s: SandboxSpec) in s.namespaces.cgroup && !s.namespaces.cgroupIsOptional }),
         (["--unshare-uts", "--hostname", "box"], { @Sendable (s: SandboxSpec) in s.process.hostname == "box" }),
@@ -107,6 +111,10 @@ struct BwrapCommandLineTests {
             s.identity.capabilities == CapabilityNames.everything & ~(1 << 21) }),
         (["--cap-add", "net_raw"], { @Sendable (s: SandboxSpec) in s.identity.capabilities == 1 << 13 }),
         (["--cap-drop", "ALL"], { @Sendable (s: SandboxSpec) in s.identity.capabilities == 0 }),
+        (["--unshare-user", "--disable-userns"], { @Sendable (s: SandboxSpec) in
+            s.namespaces.userRequired && s.security.deniesUserNamespaces }),
+        (["--unshare-user-try", "--assert-userns-disabled"], { @Sendable (s: SandboxSpec) in
+            !s.namespaces.userRequired && s.security.assertsUserNamespacesDisabled }),
         (["--seccomp", "3", "--seccomp", "4"], { @Sendable (s: SandboxSpec) in
             s.security.callerPrograms == [CallerSeccompProgram(descriptor: 4)] }),
         (["--add-seccomp-fd", "3", "--add-seccomp-fd", "4"], { @Sendable (s: SandboxSpec) in
@@ -146,6 +154,7 @@ struct BwrapCommandLineTests {
         (["--cap-add", "FOO", "true"], "FOO is not a valid capability"),
         (["--as-pid-1", "true"], "Specifying --as-pid-1 needs --unshare-pid"),
         (["--unshare-all", "--userns", "3", "true"], "--userns not compatible --unshare-user-try"),
+        (["--unshare-user-try", "--disable-userns", "true"], "--disable-userns requires --unshare-user"),
         (["--userns2", "3", "true"], "--userns2: switching to another user namespace after the set-up is not supported yet"),
     ] as [([String], String?)])
     func errors(args: [String], message: String?) {

@@ -101,8 +101,7 @@ struct BwrapTests {
     }
 
     @Test("An option Burrow does not do yet fails with bwrap: and its name, before anything runs", arguments: [
-        ["--userns2", "0"], ["--overlay-src", "/usr"],
-        ["--tmp-overlay", "/usr"], ["--disable-userns"], ["--assert-userns-disabled"], ["--exec-label", "x"],
+        ["--userns2", "0"], ["--overlay-src", "/usr"], ["--tmp-overlay", "/usr"], ["--exec-label", "x"],
     ])
     func refused(option: [String]) async {
         let dir = makeUserDir()
@@ -241,6 +240,19 @@ struct BwrapTests {
         let net = await hostShell("BURROW_ENGINE=ptrace $BWRAP --ro-bind / / --unshare-net true")
         expectStatus(net, 1)
         expectStderr(net, contains: "bwrap: --unshare-net needs the namespace engine")
+    }
+
+    @Test("--disable-userns: the command cannot make user namespaces; --assert-userns-disabled fails where they can be made")
+    func disableUserNamespaces() async {
+        let r = await bwrap(["--unshare-user", "--disable-userns", "--ro-bind", "/", "/",
+                             "/bin/sh", "-c", "unshare -U true 2>/dev/null && echo made || echo refused"])
+        expectSuccess(r)
+        expectLines(r, ["refused"])
+        let free = await bwrap(["--ro-bind", "/", "/", "/bin/sh", "-c", "unshare -U true 2>/dev/null && echo made || echo refused"])
+        expectLines(free, ["made"])
+        let asserted = await bwrap(["--assert-userns-disabled", "--ro-bind", "/", "/", "true"])
+        expectStatus(asserted, 1)
+        expectStderr(asserted, contains: "bwrap: creating new user namespaces works here, but --assert-userns-disabled asks that it does not")
     }
 
     @Test("--argv0, --bind-fd, --level-prefix, --size and --perms")

@@ -67,6 +67,9 @@ public enum NamespaceEngine {
                 throw Failure("-q: \(error.message) (the namespace engine runs QEMU through binfmt_misc; the ptrace engine runs any command, as PRoot)")
             }
         }
+        if privilege.caller != nil, spec.namespaces.userRequired {
+            throw Failure("--unshare-user: setuid mode makes no user namespace (its ids are the host's)")
+        }
         if privilege.caller != nil, spec.namespaces.userToJoin != nil || spec.namespaces.pidToJoin != nil {
             throw Failure("joining the caller's namespaces (bwrap's --userns, --pidns) is refused in setuid mode: root would enter them")
         }

@@ -61,8 +61,9 @@ enum SeccompSetup {
                 throw Failure("seccomp deny file " + error.message)
             }
         }
-        let context = SeccompProfiles.Context(
+        var context = SeccompProfiles.Context(
             pidNamespace: spec.namespaces.pid, denied: denied, allowTerminalInjection: spec.security.allowTerminalInjection)
+        context.deniesUserNamespaces = spec.security.deniesUserNamespaces
         guard let filter = SeccompProfiles.filter(profile, context) else { return nil }
         guard !filter.architectures.isEmpty else {
             guard profile == .none else {

@@ -11,6 +11,12 @@ enum Refusals {
                              (ns.uts, "--unshare-uts"), (ns.cgroup && !ns.cgroupIsOptional, "--unshare-cgroup")] where on {
             return "\(option) needs the namespace engine: the ptrace engine creates no namespaces"
         }
+        if spec.namespaces.userRequired {
+            return "--unshare-user needs the namespace engine: the ptrace engine creates no namespaces"
+        }
+        if spec.security.deniesUserNamespaces {
+            return "--disable-userns needs the namespace engine (a seccomp filter of its own)"
+        }
         if let caps = spec.identity.capabilities, caps != 0 {
             return "capabilities (bwrap's --cap-add) need the namespace engine: the ptrace engine's ids are faked"
         }

@@ -71,6 +71,9 @@ public enum BwrapCommandLine {
             spec.process.chdir = here
             spec.process.chdirIsOptional = true
         }
+        if spec.security.deniesUserNamespaces, state.unshareUser != "--unshare-user" {
+            throw UsageError("--disable-userns requires --unshare-user")
+        }
         if spec.namespaces.userToJoin != nil, let given = state.unshareUser {
             throw UsageError("--userns not compatible \(given)")
         }
@@ -133,8 +136,6 @@ public enum BwrapCommandLine {
             "--overlay-src": overlay, "--overlay": overlay, "--tmp-overlay": overlay, "--ro-overlay": overlay,
             "--userns2": "switching to another user namespace after the set-up is not supported yet",
             "--userns-block-fd": "there is no --userns to wait for: burrow makes and maps the user namespace itself",
-            "--disable-userns": "is not supported yet (burrow's --seccomp default refuses new user namespaces)",
-            "--assert-userns-disabled": "is not supported yet (nothing disables user namespaces inside the sandbox)",
             "--exec-label": label, "--file-label": label,
         ]
     }()
@@ -267,9 +268,13 @@ public enum BwrapCommandLine {
         Option(name: "--share-net", metavars: [], help: "Retain the network namespace (can only combine with --unshare-all)",
                apply: flag { $0.shareNet = true }),
         Option(name: "--unshare-user", metavars: [], help: "Create new user namespace (always done by the namespace engine)",
-               apply: flag { $0.unshareUser = "--unshare-user" }),
+               apply: flag { $0.unshareUser = "--unshare-user"; $0.spec.namespaces.userRequired = true }),
         Option(name: "--unshare-user-try", metavars: [], help: "Create new user namespace if possible else continue by skipping it",
                apply: flag { $0.unshareUser = "--unshare-user-try" }),
+        Option(name: "--disable-userns", metavars: [], help: "Disable further use of user namespaces inside sandbox",
+               apply: flag { $0.spec.security.deniesUserNamespaces = true }),
+        Option(name: "--assert-userns-disabled", metavars: [], help: "Fail unless further use of user namespace inside sandbox is disabled",
+               apply: flag { $0.spec.security.assertsUserNamespacesDisabled = true }),
         Option(name: "--userns", metavars: ["FD"], help: "Use this user namespace (cannot combine with --unshare-user)",
                apply: { (s: inout ParseState, v: [String], n: String, _: HostFacts) throws(UsageError) in
                    try s.modifierNotUsed(by: n)
