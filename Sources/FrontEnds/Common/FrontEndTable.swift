@@ -7,15 +7,29 @@ public struct HostFacts: Sendable {
     public var environment: [String: String]
     /// The caller's working directory, when it has one.
     public var workingDirectory: String?
+    /// The name burrow was invoked by, as given (bwrap's `--help` prints it).
+    public var invokedName: String
+    /// Reads what is left to read on a descriptor the caller passed (bwrap's `--args FD`);
+    /// when it cannot be read, the reason.
+    public var readDescriptor: @Sendable (Int32) -> Result<[UInt8], UsageError>
+    /// The host path an open descriptor of the caller's names (bwrap's `--bind-fd FD`: a
+    /// bind is made from a path, in the sandbox's mount namespace); nil when it is not open.
+    public var descriptorPath: @Sendable (Int32) -> String?
     /// Reads a host file the user named (jchroot's fstab), with the caller's rights; when it
     /// cannot be read, the reason (strerror's wording), for the front-end to put in context.
     public var readFile: @Sendable (String) -> Result<String, UsageError>
 
     public init(environment: [String: String] = [:], workingDirectory: String? = nil,
-                readFile: @escaping @Sendable (String) -> Result<String, UsageError> = { .failure(UsageError("\($0): cannot be read")) }) {
+                readFile: @escaping @Sendable (String) -> Result<String, UsageError> = { .failure(UsageError("\($0): cannot be read")) },
+                invokedName: String = "",
+                readDescriptor: @escaping @Sendable (Int32) -> Result<[UInt8], UsageError> = { _ in .failure(UsageError("cannot be read")) },
+                descriptorPath: @escaping @Sendable (Int32) -> String? = { _ in nil }) {
+        self.descriptorPath = descriptorPath
         self.environment = environment
         self.workingDirectory = workingDirectory
         self.readFile = readFile
+        self.invokedName = invokedName
+        self.readDescriptor = readDescriptor
     }
 }
 
@@ -67,6 +81,9 @@ public enum FrontEnds {
                  parse: JChrootCommandLine.parse, help: { JChrootCommandLine.help },
                  version: "jchroot (burrow \(BurrowCommandLine.version))", failureStatus: 1,
                  terms: JChrootCommandLine.terms),
+        FrontEnd(name: "bwrap", summary: "bubblewrap 0.11's command line (bwrap(1)), for Flatpak and its peers",
+                 parse: BwrapCommandLine.parse, help: { BwrapCommandLine.help(invokedAs: "bwrap") },
+                 version: BwrapCommandLine.version, failureStatus: 1, terms: BwrapCommandLine.terms),
     ]
 
     /// The front-end for an invoked name (`/usr/bin/jchroot` -> jchroot); `burrow` for any
