@@ -13,7 +13,7 @@ let setuidCaller = SetuidMode.begin()
 /// One binary, several front-ends: the name it was invoked under picks the command line
 /// (`burrow`, or a compatibility name such as `jchroot`); the spec it builds picks the engine.
 let status: Int32 = {
-    let frontEnd = FrontEnds.named(CommandLine.arguments.first ?? "burrow")
+    let frontEnd = FrontEnds.named(CommandLine.arguments.first ?? "burrow", executable: { try? Files.readlink("/proc/self/exe", at: AT_FDCWD) })
     // Every message from here on, of any of burrow's processes, begins with this name.
     Diagnostics.tool = frontEnd.name
     let invocation: Invocation

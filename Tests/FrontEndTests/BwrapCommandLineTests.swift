@@ -183,6 +183,16 @@ struct BwrapCommandLineTests {
         #expect(FrontEnds.compatibilityNames.contains("bwrap"))
     }
 
+    /// Run again as /proc/self/exe (bubblewrap's tests nest it so), argv[0] names no front-end:
+    /// the executable's own name does, where it is a hard link named bwrap; else burrow.
+    @Test func runAsProcSelfExeTheExecutablesNamePicks() {
+        #expect(FrontEnds.named("/proc/self/exe", executable: { "/tmp/suite/bwrap" }).name == "bwrap")
+        #expect(FrontEnds.named("/proc/self/exe", executable: { "/usr/local/bin/burrow" }).name == "burrow")
+        #expect(FrontEnds.named("/proc/self/exe", executable: { nil }).name == "burrow")
+        // argv[0] first: a name it gives is never overridden.
+        #expect(FrontEnds.named("proot", executable: { "/tmp/suite/bwrap" }).name == "proot")
+    }
+
     @Test func statusReportsAreBubblewrapsJSON() {
         let ids: [(name: String, id: UInt64)] = [("mnt", 4026531841), ("pid", 4026531836)]
         #expect(StatusReports.infoObject(childPid: 42, namespaceIDs: ids, oneLine: false)

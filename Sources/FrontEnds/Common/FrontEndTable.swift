@@ -88,9 +88,15 @@ public enum FrontEnds {
 
     /// The front-end for an invoked name (`/usr/bin/jchroot` -> jchroot); `burrow` for any
     /// name it does not know, so a renamed binary still behaves as itself.
-    public static func named(_ argv0: String) -> FrontEnd {
-        let base = argv0.split(separator: "/").last.map(String.init) ?? argv0
-        return all.first { $0.name == base } ?? all[0]
+    /// The front-end `argv0`'s basename names. Run as `/proc/self/exe` (a sandboxed command
+    /// running the tool it was started by, as bubblewrap's tests do), argv[0] names none: the
+    /// name of the executable file itself is asked (`executable`, called only then), which is
+    /// the compatibility name where it is a hard link (`scripts/bwrap-suite`), else `burrow`.
+    public static func named(_ argv0: String, executable: () -> String? = { nil }) -> FrontEnd {
+        func base(_ path: String) -> String { path.split(separator: "/").last.map(String.init) ?? path }
+        if let named = all.first(where: { $0.name == base(argv0) }) { return named }
+        if let path = executable(), let named = all.first(where: { $0.name == base(path) }) { return named }
+        return all[0]
     }
 
     /// The names `scripts/install` links to the binary.
