@@ -276,6 +276,9 @@ public struct ProcessSpec: Equatable, Sendable {
     public var exportsWorkingDirectory = false
     /// Whose exit status burrow returns.
     public var status: StatusRule = .command
+    /// Held before the command runs until released (burrow-oci's create and start; the
+    /// namespace engine only).
+    public var hold: ExecHold?
     public init() {}
 }
 

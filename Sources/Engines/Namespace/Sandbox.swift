@@ -181,6 +181,7 @@ struct Sandbox {
                     try Proc.loopbackUp()
                     log.step("lo up")
                 }
+                if let hold = spec.process.hold { try holdUntilReleased(hold) }
                 try Mounts.pivotInto(rootfd, what: spec.root.path.string)
                 log.step("pivot_root into \(spec.root.path)")
                 Files.close(rootfd)

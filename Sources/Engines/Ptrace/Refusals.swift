@@ -7,6 +7,7 @@ enum Refusals {
     /// The first option this engine cannot honour, as a message; nil when it can run `spec`.
     static func check(_ spec: SandboxSpec, hostUid: UInt32, hostGid: UInt32) -> String? {
         let ns = spec.namespaces
+        if spec.process.hold != nil { return "holding the command until released (burrow-oci create) needs the namespace engine" }
         for (on, option) in [(ns.pid, "--unshare-pid"), (ns.ipc, "--unshare-ipc"), (ns.net, "--unshare-net"),
                              (ns.uts, "--unshare-uts"), (ns.cgroup, "--unshare-cgroup")] where on {
             return "\(option) needs the namespace engine: the ptrace engine creates no namespaces"
