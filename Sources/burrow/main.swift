@@ -33,6 +33,10 @@ let status: Int32 = {
     case .engines:
         print(EngineSelection.report(unavailable: unavailable), terminator: "")
         return 0
+    case .oci(let command):
+        // burrow-oci: rootless, on the namespace engine (Sources/burrow/OCIRuntime.swift).
+        SetuidMode.giveUp(setuidCaller)
+        return OCIRuntime.run(command)
     case .run(var spec):
         spec.process.failureStatus = frontEnd.failureStatus
         spec.terms = frontEnd.terms

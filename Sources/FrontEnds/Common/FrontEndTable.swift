@@ -67,6 +67,9 @@ public enum FrontEnds {
                  parse: JChrootCommandLine.parse, help: { JChrootCommandLine.help },
                  version: "jchroot (burrow \(BurrowCommandLine.version))", failureStatus: 1,
                  terms: JChrootCommandLine.terms),
+        FrontEnd(name: OCICommandLine.name, summary: "runc's command line: an OCI runtime for podman, containerd and CRI-O",
+                 parse: { args, _ throws(UsageError) in try OCICommandLine.invocation(args) }, help: { OCICommandLine.help },
+                 version: OCICommandLine.version, failureStatus: 1, terms: OCIConfig.terms),
     ]
 
     /// The front-end for an invoked name (`/usr/bin/jchroot` -> jchroot); `burrow` for any
