@@ -246,7 +246,7 @@ private struct JSONParser {
                     guard let u = Unicode.Scalar(scalar) else { throw error("not a Unicode scalar") }
                     out.append(contentsOf: Array(String(Character(u)).utf8))
                 default:
-                    at -= 1
+                    at -= 2
                     throw error("unknown escape '\\\(Unicode.Scalar(e))'")
                 }
             default:

@@ -120,7 +120,7 @@ private struct Reader {
             for m in try mounts.items() { if let op = try mount(m) { spec.operations.append(op) } }
         }
         // After the mounts: readonlyPaths are paths on them (/proc/sys).
-        if let linux = try top.member("linux") { try self.linux(linux, into: &spec) }
+        try self.linux(try top.member("linux") ?? Field("linux", .object([])), into: &spec)
         var annotations: [(String, String)] = []
         if let a = try top.member("annotations") {
             guard case .object(let members) = a.value else { throw a.wrong("an object") }
