@@ -251,3 +251,33 @@ struct OCIRuntimeTests {
         expectStdout(v, contains: "spec: 1.0.2")
     }
 }
+
+@Suite("burrow-oci's documentation and installation")
+struct OCIDocumentationTests {
+    @Test("docs/burrow-oci.1 documents every option and command burrow-oci --help lists")
+    func manPageMatchesHelp() async {
+        let b = OCIBundle(script: "true")
+        defer { b.remove() }
+        let r = await b.oci(["--help"])
+        expectSuccess(r)
+        let man = (readFile(Harness.packageRoot + "/docs/burrow-oci.1") ?? "").replacingOccurrences(of: "\\-", with: "-")
+        let words = r.stdout.split(separator: "\n").filter { $0.hasPrefix("  ") }.flatMap { row in
+            row.dropFirst(2).components(separatedBy: "  ")[0].split(whereSeparator: { $0 == " " || $0 == "," })
+                .filter { $0.allSatisfy { $0 == "-" || $0.isLetter } && $0.count > 1 && $0.uppercased() != $0 }
+        }.map(String.init)
+        #expect(words.count > 15, "\(r.stdout)")
+        for word in words { #expect(man.contains(word), "docs/burrow-oci.1 lacks \(word), which burrow-oci --help lists") }
+    }
+
+    @Test("scripts/install installs burrow-oci and its page")
+    func installed() async {
+        let scene = ScriptTests.InstallScene.make()
+        defer { scene.base.remove() }
+        let bin = scene.prefix + "/bin"
+        expectSuccess(await scene.run([], path: "\(bin):/usr/bin:/bin"))
+        #expect(pathExists(bin + "/burrow-oci"))
+        #expect(pathExists(scene.prefix + "/share/man/man1/burrow-oci.1"))
+        let v = await runHostAsync(asTestUser([bin + "/burrow-oci", "--version"]))
+        #expect(v.status == 0 && v.stdout.contains("burrow-oci version"), "\(v)")
+    }
+}
