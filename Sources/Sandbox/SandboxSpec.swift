@@ -279,6 +279,8 @@ public struct ProcessSpec: Equatable, Sendable {
     /// Held before the command runs until released (burrow-oci's create and start; the
     /// namespace engine only).
     public var hold: ExecHold?
+    /// setrlimit calls made before the command runs (burrow-oci's process.rlimits).
+    public var resourceLimits: [ResourceLimit] = []
     public init() {}
 }
 
@@ -314,6 +316,9 @@ public struct Security: Equatable, Sendable {
     /// a virtual console). Refused by default on every engine, whatever the profile: the
     /// caller's shell would run what was typed once burrow has exited (CVE-2017-5226).
     public var allowTerminalInjection = false
+    /// The command's capability sets as asked (burrow-oci's process.capabilities); nil:
+    /// Burrow's rule (root inside keeps all but CAP_SYS_ADMIN and CAP_SYS_PTRACE).
+    public var capabilities: CapabilitySets?
     public init() {}
 }
 
