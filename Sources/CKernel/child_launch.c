@@ -51,7 +51,9 @@ static int launch_steps(struct ck_launch *l) {
     // The bounding set needs CAP_SETPCAP, so it goes before the ids change.
     if (l->drop_bounding)
         for (int cap = 0; cap <= l->last_cap; cap++) {
-            uint32_t kept = cap < 32 ? (l->keep_caps_low >> cap) & 1 : (l->keep_caps_high >> (cap - 32)) & 1;
+            uint32_t lo = l->own_bounding ? l->bounding_caps_low : l->keep_caps_low;
+            uint32_t hi = l->own_bounding ? l->bounding_caps_high : l->keep_caps_high;
+            uint32_t kept = cap < 32 ? (lo >> cap) & 1 : (hi >> (cap - 32)) & 1;
             if (!kept && syscall(SYS_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
                 STEP(CK_STEP_BOUNDING, -1);
         }
@@ -61,9 +63,14 @@ static int launch_steps(struct ck_launch *l) {
     STEP(CK_STEP_SETRESUID, syscall(SYS_setresuid, l->uid, l->uid, l->uid));
     syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-    struct __user_cap_data_struct d[2] = {{l->keep_caps_low, l->keep_caps_low, 0},
-                                          {l->keep_caps_high, l->keep_caps_high, 0}};
+    struct __user_cap_data_struct d[2] = {{l->keep_caps_low, l->keep_caps_low, l->inheritable_caps_low},
+                                          {l->keep_caps_high, l->keep_caps_high, l->inheritable_caps_high}};
     STEP(CK_STEP_CAPSET, syscall(SYS_capset, &h, d));
+    // Ambient after capset: each must be permitted and inheritable by now.
+    for (int cap = 0; cap <= l->last_cap; cap++) {
+        uint32_t raise = cap < 32 ? (l->ambient_caps_low >> cap) & 1 : (l->ambient_caps_high >> (cap - 32)) & 1;
+        if (raise) STEP(CK_STEP_AMBIENT, syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0));
+    }
     // no_new_privs before the first exec in the new root: setuid files stay inert.
     STEP(CK_STEP_NO_NEW_PRIVS, syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
     STEP(CK_STEP_CHDIR, syscall(SYS_chdir, l->cwd));

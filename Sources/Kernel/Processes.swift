@@ -208,6 +208,10 @@ public enum Proc {
         public var gid: UInt32
         public var keepCapabilities: Capabilities = []
         public var dropBoundingSet = false
+        /// The bounding set, when it is not `keepCapabilities` (burrow-oci's process.capabilities).
+        public var boundingSet: Capabilities?
+        public var inheritableCapabilities: Capabilities = []
+        public var ambientCapabilities: Capabilities = []
         /// Installed last, right before execve; nil: none.
         public var seccompFilter: [BPFCode]?
         public var seccompFlags: UInt32 = 0
@@ -290,6 +294,16 @@ public enum Proc {
                         l.keep_caps_low = low
                         l.keep_caps_high = high
                         l.drop_bounding = r.dropBoundingSet ? 1 : 0
+                        if let b = r.boundingSet?.rawValue {
+                            l.own_bounding = 1
+                            l.bounding_caps_low = UInt32(truncatingIfNeeded: b)
+                            l.bounding_caps_high = UInt32(truncatingIfNeeded: b >> 32)
+                        }
+                        let i = r.inheritableCapabilities.rawValue, a = r.ambientCapabilities.rawValue
+                        l.inheritable_caps_low = UInt32(truncatingIfNeeded: i)
+                        l.inheritable_caps_high = UInt32(truncatingIfNeeded: i >> 32)
+                        l.ambient_caps_low = UInt32(truncatingIfNeeded: a)
+                        l.ambient_caps_high = UInt32(truncatingIfNeeded: a >> 32)
                         l.last_cap = lastCapability
                         l.seccomp = r.seccompFilter == nil ? nil : fprog
                         l.seccomp_flags = r.seccompFlags
@@ -311,6 +325,7 @@ public enum Proc {
             CK_STEP_SETGROUPS: "setgroups", CK_STEP_SETRESGID: "setresgid \(r.gid)", CK_STEP_SETRESUID: "setresuid \(r.uid)",
             CK_STEP_CAPSET: "capset", CK_STEP_NO_NEW_PRIVS: "prctl PR_SET_NO_NEW_PRIVS",
             CK_STEP_CHDIR: "chdir \(r.workingDirectory)", CK_STEP_CLOSE_RANGE: "close_range",
+            CK_STEP_AMBIENT: "prctl PR_CAP_AMBIENT_RAISE",
             CK_STEP_SECCOMP: "seccomp SECCOMP_SET_MODE_FILTER (\(filter.count) instructions)", CK_STEP_EXEC: "exec",
         ]
         let errno = Errno(rawValue: l.failed_errno)

@@ -87,6 +87,7 @@ enum ck_launch_step {
     CK_STEP_NONE = 0, CK_STEP_SIGMASK, CK_STEP_SETSID, CK_STEP_SETPGID, CK_STEP_PDEATHSIG, CK_STEP_ANNOUNCE,
     CK_STEP_BOUNDING, CK_STEP_SETGROUPS, CK_STEP_SETRESGID, CK_STEP_SETRESUID, CK_STEP_CAPSET,
     CK_STEP_NO_NEW_PRIVS, CK_STEP_CHDIR, CK_STEP_CLOSE_RANGE, CK_STEP_SECCOMP, CK_STEP_EXEC,
+    CK_STEP_AMBIENT,
 };
 struct ck_launch {
     // in
@@ -105,6 +106,10 @@ struct ck_launch {
     uint32_t uid, gid;
     uint32_t keep_caps_low, keep_caps_high;
     int drop_bounding;              // drop every capability but keep_* from the bounding set
+    int own_bounding;               // 1: the bounding set keeps bounding_* instead of keep_*
+    uint32_t bounding_caps_low, bounding_caps_high;
+    uint32_t inheritable_caps_low, inheritable_caps_high;  // the inheritable set (0: none)
+    uint32_t ambient_caps_low, ambient_caps_high;          // raised after capset (0: none)
     int last_cap;
     const struct sock_fprog *seccomp; // NULL: no filter; else installed last, before execve
     unsigned int seccomp_flags;       // SECCOMP_FILTER_FLAG_*

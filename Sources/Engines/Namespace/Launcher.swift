@@ -38,6 +38,7 @@ struct Launcher {
             r.keepCapabilities = Capabilities.all(upTo: Proc.lastCapability).subtracting(Self.rootDrops)
             r.dropBoundingSet = true
         }
+        if let sets = spec.security.capabilities { Self.apply(sets, to: &r, uid: uid) }
         return r
     }
 
@@ -58,5 +59,22 @@ struct Launcher {
         return spec.process.commandLookup.candidates(for: spec.process.argv[0], environment: env) { dir in
             try? Files.realPath(dir.hasPrefix("/") ? dir : (cwd == "/" ? "" : cwd) + "/" + dir)
         }
+    }
+}
+
+extension Launcher {
+    /// burrow-oci's process.capabilities, which the front-end checked can be had exactly
+    /// (OCIConfig): for root, permitted and effective are the bounding and inheritable sets
+    /// together after exec; for another uid, nothing is permitted. Never CAP_SYS_ADMIN or
+    /// CAP_SYS_PTRACE (`rootDrops`).
+    static func apply(_ sets: CapabilitySets, to r: inout Proc.LaunchRequest, uid: UInt32) {
+        func mask(_ names: [String]) -> Capabilities {
+            Capabilities(rawValue: CapabilitySets.mask(names).mask).subtracting(rootDrops)
+        }
+        r.dropBoundingSet = true
+        r.boundingSet = mask(sets.bounding)
+        r.inheritableCapabilities = mask(sets.inheritable)
+        r.ambientCapabilities = mask(sets.ambient)
+        r.keepCapabilities = uid == 0 ? mask(sets.permitted) : []
     }
 }

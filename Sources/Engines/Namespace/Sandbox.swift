@@ -183,6 +183,7 @@ struct Sandbox {
                 }
                 if let hold = spec.process.hold { try holdUntilReleased(hold) }
                 try Mounts.pivotInto(rootfd, what: spec.root.path.string)
+                try applyResourceLimits()
                 log.step("pivot_root into \(spec.root.path)")
                 Files.close(rootfd)
                 // Nothing in the sandbox may ptrace or read the fds of the set-up (until its exec).
