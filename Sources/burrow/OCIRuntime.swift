@@ -270,7 +270,14 @@ enum OCIRuntime {
             throw OCIFailure(error)
         }
         do throws(UsageError) {
-            return (try OCIConfig.parse(text, bundle: bundle), bundle)
+            var config = try OCIConfig.parse(text, bundle: bundle)
+            // Root without a user namespace in the config: every id maps to itself, as runc
+            // shares the host's (Burrow still makes a user namespace around the container).
+            if getuid() == 0, !config.userNamespace, config.spec.identity.uidMap.isEmpty, config.spec.identity.gidMap.isEmpty {
+                config.spec.identity.uidMap = [IDMap(inside: 0, outside: 0, count: UInt32.max)]
+                config.spec.identity.gidMap = [IDMap(inside: 0, outside: 0, count: UInt32.max)]
+            }
+            return (config, bundle)
         } catch {
             throw OCIFailure("\(path): " + error.message.replacingPrefix("config.json: "))
         }

@@ -200,16 +200,23 @@ struct OCIConfigTests {
 
     static let refusals: [(String, String)] = [
         (config(process: "\"terminal\": true"), "config.json: process.terminal: a terminal through --console-socket is not supported yet (set it to false)"),
-        (config(process: "\"capabilities\": {\"bounding\": [\"CAP_KILL\"]}"), "config.json: process.capabilities: a chosen capability set is not supported yet: root inside has every capability but CAP_SYS_ADMIN and CAP_SYS_PTRACE, within its user namespace; other users have none"),
-        (config(process: "\"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1024, \"soft\": 1024}]"), "config.json: process.rlimits: resource limits are not supported yet"),
+        (config(process: "\"capabilities\": {\"bounding\": [\"CAP_KILL\"]}"), "config.json: process.capabilities: for root, Burrow gives effective = permitted = bounding + inheritable, with ambient within permitted and inheritable; these sets differ"),
+        (config(process: "\"capabilities\": {\"bounding\": [\"CAP_SYS_ADMIN\"], \"permitted\": [\"CAP_SYS_ADMIN\"], \"effective\": [\"CAP_SYS_ADMIN\"]}"), "config.json: process.capabilities.bounding: CAP_SYS_ADMIN: Burrow never gives it (the command could undo the sandbox's mounts or trace its init)"),
+        (config(process: "\"capabilities\": {\"bounding\": [\"CAP_FLY\"]}"), "config.json: process.capabilities.bounding: 'CAP_FLY' is not a capability"),
+        (config(process: "\"user\": {\"uid\": 5, \"gid\": 5}, \"capabilities\": {\"effective\": [\"CAP_KILL\"], \"permitted\": [\"CAP_KILL\"]}"), "config.json: process.capabilities: a uid other than 0 gets no capabilities from Burrow yet: only bounding may be set"),
+        (config(process: "\"rlimits\": [{\"type\": \"RLIMIT_FLY\", \"hard\": 1, \"soft\": 1}]"), "config.json: process.rlimits[0].type: 'RLIMIT_FLY' is not a resource limit (RLIMIT_NOFILE, ...)"),
+        (config(process: "\"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1, \"soft\": 2}]"), "config.json: process.rlimits[0]: the soft limit 2 is above the hard limit 1"),
+        (config(linux: "\"resources\": {\"devices\": [{\"allow\": true, \"access\": \"rwm\"}]}"), "config.json: linux.resources.devices[0]: device cgroup rules are not supported yet, only {\"allow\": false, \"access\": \"rwm\"} (the default devices of Burrow's /dev and nothing else)"),
+        (config(linux: "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_NOTIFY\"}"), "config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY: a seccomp listener is not supported"),
+        (config(linux: "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"flags\": [\"SECCOMP_FILTER_FLAG_LOG\"]}"), "config.json: linux.seccomp.flags: seccomp filter flags are not supported yet"),
+        (config(linux: "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"kill\"], \"action\": \"SCMP_ACT_ERRNO\", \"args\": [{\"index\": 6, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]}]}"), "config.json: linux.seccomp.syscalls[0].args[0]: index must be 0 to 5"),
         (config(process: "\"noNewPrivileges\": false"), "config.json: process.noNewPrivileges: Burrow always sets no_new_privs; set it to true"),
         (config(process: "\"user\": {\"uid\": 0, \"gid\": 0, \"additionalGids\": [5]}"), "config.json: process.user.additionalGids: supplementary groups are not supported yet"),
         (config(process: "\"user\": {\"uid\": -1}"), "config.json: process.user.uid: expected an integer from 0 to 4294967295, found a number"),
         (config(process: "\"user\": {\"uid\": \"0\"}"), "config.json: process.user.uid: expected an integer from 0 to 4294967295, found a string"),
         (config(process: "\"env\": [\"NOEQUALS\"]"), "config.json: process.env[0]: 'NOEQUALS' is not NAME=VALUE"),
         (config(linux: "\"maskedPaths\": [\"/proc/kcore\"]"), "config.json: linux.maskedPaths: masking paths is not supported yet"),
-        (config(linux: "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\"}"), "config.json: linux.seccomp: seccomp profiles in OCI form are not supported yet"),
-        (config(linux: "\"resources\": {\"memory\": {\"limit\": 1000000}}"), "config.json: linux.resources: cgroup limits are not supported yet"),
+        (config(linux: "\"resources\": {\"memory\": {\"limit\": 1000000}}"), "config.json: linux.resources.memory: cgroup limits are not supported yet"),
         (config(linux: "\"cgroupsPath\": \"/x\""), "config.json: linux.cgroupsPath: burrow-oci makes no cgroup yet"),
         (config(linux: "\"sysctl\": {\"net.ipv4.ip_forward\": \"1\"}"), "config.json: linux.sysctl: sysctls are not supported yet"),
         (config(linux: "\"rootfsPropagation\": \"shared\""), "config.json: linux.rootfsPropagation: 'shared': the container's mounts are private (rprivate); shared and slave propagation are not supported"),
@@ -250,6 +257,37 @@ struct OCIConfigTests {
         } catch {
             #expect(error.message == message)
         }
+    }
+
+    @Test func capabilitiesRlimitsSeccompAndDevices() throws {
+        let caps = "[\"CAP_KILL\", \"CAP_CHOWN\"]"
+        let text = Self.config(
+            process: """
+                "capabilities": {"bounding": \(caps), "permitted": \(caps), "effective": \(caps), "inheritable": \(caps), "ambient": ["CAP_KILL"]},
+                "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 512}]
+                """,
+            linux: """
+                "resources": {"devices": [{"allow": false, "access": "rwm"}]},
+                "seccomp": {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38, "architectures": ["SCMP_ARCH_X86_64"],
+                            "syscalls": [{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"},
+                                         {"names": ["personality"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
+                                         {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+                                          "args": [{"index": 1, "value": 255, "valueTwo": 9, "op": "SCMP_CMP_MASKED_EQ"}]}]}
+                """)
+        let c = try OCIConfig.parse(text, bundle: "/b")
+        var sets = CapabilitySets()
+        sets.bounding = ["CAP_KILL", "CAP_CHOWN"]
+        sets.permitted = sets.bounding
+        sets.effective = sets.bounding
+        sets.inheritable = sets.bounding
+        sets.ambient = ["CAP_KILL"]
+        #expect(c.spec.security.capabilities == sets)
+        #expect(c.spec.process.resourceLimits == [ResourceLimit(resource: "RLIMIT_NOFILE", soft: 512, hard: 1024)])
+        #expect(c.spec.security.seccomp == SeccompProfile.rules(SeccompRuleSet(defaultAction: .errno(38), coversI386: false, rules: [
+            .init(names: ["read", "write"], action: .allow),
+            .init(names: ["personality"], action: .allow, comparisons: [.init(index: 0, op: .equal, value: 8)]),
+            .init(names: ["kill"], action: .errno(1), comparisons: [.init(index: 1, op: .maskedEqual, value: 255, valueTwo: 9)]),
+        ])))
     }
 
     @Test func theDefaultSpecIsAccepted() throws {

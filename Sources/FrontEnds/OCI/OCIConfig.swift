@@ -8,6 +8,9 @@ public struct OCIConfig: Equatable, Sendable {
     public var spec: SandboxSpec
     /// Passed through to `state`.
     public var annotations: [(String, String)]
+    /// linux.namespaces lists "user": without it, a runtime run by root maps every id to
+    /// itself (as runc shares the host's ids), which the runtime decides (it knows the caller).
+    public var userNamespace = false
 
     public static func == (a: OCIConfig, b: OCIConfig) -> Bool {
         a.spec == b.spec && a.annotations.count == b.annotations.count
@@ -58,6 +61,10 @@ struct Field {
         guard case .bool(let b) = value else { throw wrong("a boolean") }
         return b
     }
+    func uint64() throws(UsageError) -> UInt64 {
+        guard case .number(let text) = value, let n = UInt64(text) else { throw wrong("an integer from 0 to 18446744073709551615") }
+        return n
+    }
     func uint32() throws(UsageError) -> UInt32 {
         guard let n = value.integer, n >= 0, n <= Int64(UInt32.max) else { throw wrong("an integer from 0 to 4294967295") }
         return UInt32(n)
@@ -86,6 +93,7 @@ struct Field {
 
 private struct Reader {
     let bundle: String
+    var userNamespace = false
 
     func underBundle(_ path: String) -> String {
         if path.startsWithSlash { return path }
@@ -130,7 +138,9 @@ private struct Reader {
             }
         }
         do { try spec.validate() } catch { throw UsageError("config.json: " + error.message(in: OCIConfig.terms)) }
-        return OCIConfig(spec: spec, annotations: annotations)
+        var config = OCIConfig(spec: spec, annotations: annotations)
+        config.userNamespace = userNamespace
+        return config
     }
 
     func process(_ p: Field, into spec: inout SandboxSpec) throws(UsageError) {
@@ -167,8 +177,23 @@ private struct Reader {
         if let nnp = try p.member("noNewPrivileges"), try !nnp.bool() {
             throw nnp.refuse("Burrow always sets no_new_privs; set it to true")
         }
-        try refuse(p, "capabilities", "a chosen capability set is not supported yet: root inside has every capability but CAP_SYS_ADMIN and CAP_SYS_PTRACE, within its user namespace; other users have none")
-        try refuse(p, "rlimits", "resource limits are not supported yet")
+        if let caps = try p.member("capabilities") {
+            spec.security.capabilities = try capabilities(caps, uid: spec.identity.uid ?? 0)
+        }
+        if let rlimits = try p.member("rlimits") {
+            var seen = Set<String>()
+            for item in try rlimits.items() {
+                guard let typeField = try item.member("type") else { throw item.refuse("the type is missing") }
+                let type = try typeField.string()
+                guard ResourceLimit.numbers[type] != nil else { throw typeField.refuse("'\(type)' is not a resource limit (RLIMIT_NOFILE, ...)") }
+                guard seen.insert(type).inserted else { throw typeField.refuse("\(type) is listed twice") }
+                guard let hard = try item.member("hard")?.uint64(), let soft = try item.member("soft")?.uint64() else {
+                    throw item.refuse("hard and soft are both needed")
+                }
+                guard soft <= hard else { throw item.refuse("the soft limit \(soft) is above the hard limit \(hard)") }
+                spec.process.resourceLimits.append(ResourceLimit(resource: type, soft: soft, hard: hard))
+            }
+        }
         try refuse(p, "apparmorProfile", "AppArmor profiles are not supported")
         try refuse(p, "selinuxLabel", "SELinux labels are not supported")
         try refuse(p, "oomScoreAdj", "oomScoreAdj is not supported yet")
@@ -178,7 +203,7 @@ private struct Reader {
         try refuse(p, "execCPUAffinity", "CPU affinity is not supported yet")
     }
 
-    func linux(_ l: Field, into spec: inout SandboxSpec) throws(UsageError) {
+    mutating func linux(_ l: Field, into spec: inout SandboxSpec) throws(UsageError) {
         var mount = false
         if let namespaces = try l.member("namespaces") {
             var seen = Set<String>()
@@ -196,7 +221,7 @@ private struct Reader {
                 case "uts": spec.namespaces.uts = true
                 case "cgroup": spec.namespaces.cgroup = true
                 case "mount": mount = true
-                case "user": break  // Burrow always makes one.
+                case "user": userNamespace = true  // Burrow always makes one.
                 case "time": throw typeField.refuse("a time namespace is not supported yet")
                 default: throw typeField.refuse("'\(type)' is not a namespace type (pid, network, mount, ipc, uts, user, cgroup, time)")
                 }
@@ -214,7 +239,7 @@ private struct Reader {
             }
         }
         if let seccomp = try l.member("seccomp"), seccomp.isSet {
-            throw seccomp.refuse("seccomp profiles in OCI form are not supported yet")
+            spec.security.seccomp = .rules(try OCISeccomp.ruleSet(seccomp))
         }
         if let propagation = try l.member("rootfsPropagation") {
             let p = try propagation.string()
@@ -222,7 +247,7 @@ private struct Reader {
                 throw propagation.refuse("'\(p)': the container's mounts are private (rprivate); shared and slave propagation are not supported")
             }
         }
-        try refuse(l, "resources", "cgroup limits are not supported yet")
+        if let resources = try l.member("resources") { try self.resources(resources) }
         try refuse(l, "cgroupsPath", "burrow-oci makes no cgroup yet")
         try refuse(l, "devices", "device nodes are not supported yet (a tmpfs mount at /dev gets the usual null, zero, full, random, urandom and tty)")
         try refuse(l, "sysctl", "sysctls are not supported yet")
@@ -230,6 +255,62 @@ private struct Reader {
         try refuse(l, "intelRdt", "Intel RDT is not supported")
         try refuse(l, "personality", "execution domains are not supported yet")
         try refuse(l, "timeOffsets", "a time namespace is not supported yet")
+    }
+
+    /// Only runc's usual device rule, deny all, which is what the container has beyond the
+    /// default devices of Burrow's /dev (as runc allows them whatever the rules).
+    func resources(_ r: Field) throws(UsageError) {
+        guard case .object(let members) = r.value else { throw r.wrong("an object") }
+        for (key, value) in members where Field(key, value).isSet {
+            let f = Field("\(r.path).\(key)", value)
+            guard key == "devices" else { throw f.refuse("cgroup limits are not supported yet") }
+            let rules = try f.items()
+            for rule in rules {
+                let allow = try rule.member("allow")?.bool() ?? false
+                let type = try rule.member("type")?.string() ?? "a"
+                let access = try rule.member("access")?.string() ?? "rwm"
+                let major = try rule.member("major"), minor = try rule.member("minor")
+                guard !allow, type == "a", Set(access) == Set("rwm"), major == nil, minor == nil else {
+                    throw rule.refuse("device cgroup rules are not supported yet, only {\"allow\": false, \"access\": \"rwm\"} (the default devices of Burrow's /dev and nothing else)")
+                }
+            }
+        }
+    }
+
+    /// process.capabilities, where Burrow can give exactly what is asked: after exec, root's
+    /// permitted and effective sets are its bounding and inheritable sets together; another
+    /// uid gets nothing. CAP_SYS_ADMIN and CAP_SYS_PTRACE are never given.
+    func capabilities(_ c: Field, uid: UInt32) throws(UsageError) -> CapabilitySets {
+        var sets = CapabilitySets()
+        var masks: [String: UInt64] = [:]
+        for key in ["bounding", "effective", "permitted", "inheritable", "ambient"] {
+            let names = try c.member(key)?.strings() ?? []
+            let (mask, unknown) = CapabilitySets.mask(names)
+            if let unknown { throw Field("\(c.path).\(key)", .null).refuse("'\(unknown)' is not a capability") }
+            if let never = names.first(where: { $0 == "CAP_SYS_ADMIN" || $0 == "CAP_SYS_PTRACE" }) {
+                throw Field("\(c.path).\(key)", .null).refuse("\(never): Burrow never gives it (the command could undo the sandbox's mounts or trace its init)")
+            }
+            masks[key] = mask
+            switch key {
+            case "bounding": sets.bounding = names
+            case "effective": sets.effective = names
+            case "permitted": sets.permitted = names
+            case "inheritable": sets.inheritable = names
+            default: sets.ambient = names
+            }
+        }
+        let b = masks["bounding"] ?? 0, e = masks["effective"] ?? 0, p = masks["permitted"] ?? 0
+        let i = masks["inheritable"] ?? 0, a = masks["ambient"] ?? 0
+        if uid == 0 {
+            guard e == p, p == b | i, a & ~(p & i) == 0 else {
+                throw c.refuse("for root, Burrow gives effective = permitted = bounding + inheritable, with ambient within permitted and inheritable; these sets differ")
+            }
+        } else {
+            guard e == 0, p == 0, i == 0, a == 0 else {
+                throw c.refuse("a uid other than 0 gets no capabilities from Burrow yet: only bounding may be set")
+            }
+        }
+        return sets
     }
 
     func maps(_ f: Field?) throws(UsageError) -> [IDMap] {
