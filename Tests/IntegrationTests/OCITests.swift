@@ -34,7 +34,7 @@ struct OCIBundle {
     var out: String { dir.sub("out") }
     var stateRoot: String { dir.sub("state") }
 
-    init(script: String, extraProcess: String = "") {
+    init(script: String, extraProcess: String = "", extraLinux: String = "") {
         dir = makeTempDir(owner: testUser)
         for sub in ["bundle", "out"] {
             mkdir(dir.sub(sub), 0o755)
@@ -52,7 +52,7 @@ struct OCIBundle {
                {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]},
                {"destination": "/home", "type": "bind", "source": "\(dir.sub("out"))", "options": ["rbind", "rw"]}
              ],
-             "linux": {"namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "user"}]}}
+             "linux": {"namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "user"}]\(extraLinux)}}
             """
         writeFile(dir.sub("bundle/config.json"), config, owner: testUser)
     }
@@ -199,6 +199,33 @@ struct OCIRuntimeTests {
         await b.expectNothingLeft()
         #expect(await waitUntilGone(argument: marker, timeout: 5).isEmpty)
         expectSuccess(await b.oci(["delete", b.id]))
+    }
+
+    @Test("process.capabilities, process.rlimits and linux.seccomp reach the command")
+    func processSettings() async {
+        let caps = "[\"CAP_KILL\", \"CAP_CHOWN\", \"CAP_NET_BIND_SERVICE\"]"
+        let b = OCIBundle(
+            script: "grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status; ulimit -Sn; ulimit -Hn; mkdir /tmp/x || echo mkdir refused",
+            extraProcess: """
+                , "capabilities": {"bounding": \(caps), "permitted": \(caps), "effective": \(caps), "inheritable": \(caps), "ambient": ["CAP_KILL"]},
+                "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 100, "hard": 200}]
+                """,
+            extraLinux: """
+                , "seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+                              "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}
+                """)
+        defer { b.remove() }
+        let config = readFile(b.bundle + "/config.json") ?? ""
+        // /tmp must be writable for mkdir to reach the filter: a tmpfs there.
+        writeFile(b.bundle + "/config.json", config.replacingOccurrences(
+            of: "\"mounts\": [", with: "\"mounts\": [{\"destination\": \"/tmp\", \"type\": \"tmpfs\", \"source\": \"tmpfs\"},"), owner: testUser)
+        let r = await b.oci(["run", "--bundle", b.bundle, b.id])
+        expectSuccess(r)
+        // CAP_CHOWN 0, CAP_KILL 5, CAP_NET_BIND_SERVICE 10.
+        let set = "0000000000000421"
+        expectLines(r, ["CapInh:\t\(set)", "CapPrm:\t\(set)", "CapEff:\t\(set)", "CapBnd:\t\(set)", "CapAmb:\t0000000000000020",
+                        "100", "200", "mkdir refused"])
+        expectStderr(r, contains: "Operation not permitted")
     }
 
     @Test("What burrow-oci cannot honour fails clearly and leaves no state")
