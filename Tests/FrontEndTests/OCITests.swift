@@ -185,7 +185,7 @@ struct OCIConfigTests {
         #expect(c.spec.identity.gidMap == [IDMap(inside: 0, outside: 100, count: 1)])
         #expect(c.annotations.count == 1 && c.annotations[0] == ("org.example", "v"))
         #expect(c.spec.operations == [
-            .proc(dest: g("/proc")),
+            .filesystem(FilesystemMount(type: "proc", source: "proc", destination: g("/proc"), flags: [.noSuid, .noExec, .noDev])),
             .dev(dest: g("/dev")),
             .filesystem(FilesystemMount(type: "devpts", source: "devpts", destination: g("/dev/pts"), flags: [.noSuid],
                                         data: ["newinstance", "ptmxmode=0666"])),

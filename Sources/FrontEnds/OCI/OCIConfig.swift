@@ -356,10 +356,10 @@ private struct Reader {
         }
         switch type {
         case "proc":
-            guard options.data.isEmpty, options.flags.isSubset(of: [.noSuid, .noDev, .noExec, .relAtime]) else {
-                throw m.refuse("proc is mounted nosuid,nodev,noexec; other options are not supported")
-            }
-            return .proc(dest: destination)
+            // As a filesystem, so that its source shows as the config says (a new procfs with
+            // a PID namespace, else the host's, as for --proc).
+            return .filesystem(FilesystemMount(type: "proc", source: source.isEmpty ? "proc" : source, destination: destination,
+                                               flags: options.flags, data: options.data))
         case "tmpfs" where destination.description == "/dev":
             // The usual /dev: Burrow's minimal one (null, zero, full, random, urandom, tty,
             // pts, shm), on a tmpfs of its own, as runc fills its tmpfs with the default devices.
