@@ -451,6 +451,8 @@ struct Filesystem {
     private mutating func mountDev(_ d: GuestPath, devices: [String: Int32]) throws(SysError) {
         let fs = try Mounts.FilesystemContext("tmpfs", what: d.description)
         try fs.set("mode", "755")
+        // Shown as "tmpfs" in mountinfo, as runc's /dev (the OCI validation suite compares it).
+        try fs.set("source", "tmpfs")
         let dev = try fs.mount([.noSuid, .noExec])
         // Populate before attaching: the tmpfs is private until it is in the tree.
         for name in Self.devices + ["console"] {
