@@ -57,6 +57,13 @@ static int launch_steps(struct ck_launch *l) {
             if (!kept && syscall(SYS_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
                 STEP(CK_STEP_BOUNDING, -1);
         }
+    // Only 0, 1 and 2 reach the command. (Before an early filter, which a profile written
+    // for runc may not let close_range through.)
+    STEP(CK_STEP_CLOSE_RANGE, syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */));
+    // Without no_new_privs a filter needs CAP_SYS_ADMIN, which goes with the ids: then it
+    // goes in here and sees the rest of the launch too (runc does the same).
+    if (l->keep_new_privs && l->seccomp)
+        STEP(CK_STEP_SECCOMP, syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, l->seccomp_flags, l->seccomp));
     // setgroups before setresgid before setresuid: each removes the right to the one before.
     if (l->clear_groups) STEP(CK_STEP_SETGROUPS, syscall(SYS_setgroups, 0, NULL));
     STEP(CK_STEP_SETRESGID, syscall(SYS_setresgid, l->gid, l->gid, l->gid));
@@ -72,13 +79,12 @@ static int launch_steps(struct ck_launch *l) {
         if (raise) STEP(CK_STEP_AMBIENT, syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0));
     }
     // no_new_privs before the first exec in the new root: setuid files stay inert.
-    STEP(CK_STEP_NO_NEW_PRIVS, syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+    if (!l->keep_new_privs) STEP(CK_STEP_NO_NEW_PRIVS, syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
     STEP(CK_STEP_CHDIR, syscall(SYS_chdir, l->cwd));
-    // Only 0, 1 and 2 reach the command.
-    STEP(CK_STEP_CLOSE_RANGE, syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */));
     // Seccomp last: after no_new_privs (which an unprivileged filter needs) and everything
     // else the launch does, so the filter only ever sees the command's own calls.
-    if (l->seccomp) STEP(CK_STEP_SECCOMP, syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, l->seccomp_flags, l->seccomp));
+    if (l->seccomp && !l->keep_new_privs)
+        STEP(CK_STEP_SECCOMP, syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, l->seccomp_flags, l->seccomp));
 #undef STEP
     l->failed_errno = child_exec_candidates(l->candidates, l->candidate_count, l->argv, l->envp, l->shell_argv,
                                             &l->failed_candidate);

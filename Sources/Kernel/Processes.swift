@@ -212,6 +212,8 @@ public enum Proc {
         public var boundingSet: Capabilities?
         public var inheritableCapabilities: Capabilities = []
         public var ambientCapabilities: Capabilities = []
+        /// PR_SET_NO_NEW_PRIVS before exec (always, but for burrow-oci's noNewPrivileges false).
+        public var noNewPrivileges = true
         /// Installed last, right before execve; nil: none.
         public var seccompFilter: [BPFCode]?
         public var seccompFlags: UInt32 = 0
@@ -304,6 +306,7 @@ public enum Proc {
                         l.inheritable_caps_high = UInt32(truncatingIfNeeded: i >> 32)
                         l.ambient_caps_low = UInt32(truncatingIfNeeded: a)
                         l.ambient_caps_high = UInt32(truncatingIfNeeded: a >> 32)
+                        l.keep_new_privs = r.noNewPrivileges ? 0 : 1
                         l.last_cap = lastCapability
                         l.seccomp = r.seccompFilter == nil ? nil : fprog
                         l.seccomp_flags = r.seccompFlags

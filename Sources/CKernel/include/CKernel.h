@@ -110,6 +110,9 @@ struct ck_launch {
     uint32_t bounding_caps_low, bounding_caps_high;
     uint32_t inheritable_caps_low, inheritable_caps_high;  // the inheritable set (0: none)
     uint32_t ambient_caps_low, ambient_caps_high;          // raised after capset (0: none)
+    int keep_new_privs;             // 1: no PR_SET_NO_NEW_PRIVS (burrow-oci's noNewPrivileges
+                                    // false); the filter then goes in before the ids change,
+                                    // while the user namespace's CAP_SYS_ADMIN allows it
     int last_cap;
     const struct sock_fprog *seccomp; // NULL: no filter; else installed last, before execve
     unsigned int seccomp_flags;       // SECCOMP_FILTER_FLAG_*

@@ -12,6 +12,8 @@ struct Launcher {
     let pidSocket: Int32
     let callerMask: sigset_t
     let foregroundTerminal: Int32
+    /// setuid mode: no_new_privs whatever the spec says.
+    var setuidMode = false
 
     /// What root inside keeps: everything but the power to undo the sandbox's own mounts
     /// (CAP_SYS_ADMIN) and to trace its init (CAP_SYS_PTRACE). Within the user namespace
@@ -39,6 +41,9 @@ struct Launcher {
             r.dropBoundingSet = true
         }
         if let sets = spec.security.capabilities { Self.apply(sets, to: &r, uid: uid) }
+        // Every mount is nosuid (file capabilities too), so without no_new_privs an exec
+        // still gains nothing; burrow-oci asks for it only where the config says false.
+        r.noNewPrivileges = spec.security.noNewPrivileges || setuidMode
         return r
     }
 
