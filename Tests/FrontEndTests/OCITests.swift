@@ -153,6 +153,8 @@ struct OCIConfigTests {
         #expect(c.spec.engine == .namespace)
         #expect(c.spec.namespaces == Namespaces())
         #expect(c.spec.process.hold == nil)
+        // Absent: false, as the runtime-spec says.
+        #expect(!c.spec.security.noNewPrivileges)
     }
 
     @Test func everythingHonoured() throws {
@@ -179,6 +181,7 @@ struct OCIConfigTests {
             """
         let c = try OCIConfig.parse(text, bundle: "/b/")
         #expect(c.spec.root == RootFS(path: HostPath("/abs/root"), readOnly: true))
+        #expect(c.spec.security.noNewPrivileges)
         #expect(c.spec.process.hostname == "box")
         #expect(c.spec.namespaces == Namespaces.all)
         #expect(c.spec.identity.uidMap == [IDMap(inside: 0, outside: 1000, count: 1)])
@@ -210,7 +213,6 @@ struct OCIConfigTests {
         (config(linux: "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_NOTIFY\"}"), "config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY: a seccomp listener is not supported"),
         (config(linux: "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"flags\": [\"SECCOMP_FILTER_FLAG_LOG\"]}"), "config.json: linux.seccomp.flags: seccomp filter flags are not supported yet"),
         (config(linux: "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"kill\"], \"action\": \"SCMP_ACT_ERRNO\", \"args\": [{\"index\": 6, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]}]}"), "config.json: linux.seccomp.syscalls[0].args[0]: index must be 0 to 5"),
-        (config(process: "\"noNewPrivileges\": false"), "config.json: process.noNewPrivileges: Burrow always sets no_new_privs; set it to true"),
         (config(process: "\"user\": {\"uid\": 0, \"gid\": 0, \"additionalGids\": [5]}"), "config.json: process.user.additionalGids: supplementary groups are not supported yet"),
         (config(process: "\"user\": {\"uid\": -1}"), "config.json: process.user.uid: expected an integer from 0 to 4294967295, found a number"),
         (config(process: "\"user\": {\"uid\": \"0\"}"), "config.json: process.user.uid: expected an integer from 0 to 4294967295, found a string"),

@@ -99,11 +99,12 @@ struct OCIBundle {
 struct OCIRuntimeTests {
     @Test("run: the container's command runs in its namespaces and its status is run's")
     func runInTheForeground() async {
-        let b = OCIBundle(script: "echo $(hostname) $(id -u) $$ $OCI; exit 7")
+        let b = OCIBundle(script: "echo $(hostname) $(id -u) $$ $OCI; grep NoNewPrivs /proc/self/status; exit 7",
+                          extraProcess: ", \"noNewPrivileges\": true")
         defer { b.remove() }
         let r = await b.oci(["run", "--bundle", b.bundle, b.id])
         expectStatus(r, 7)
-        #expect(r.stdout == "oci-test 0 2 yes\n")
+        #expect(r.stdout == "oci-test 0 2 yes\nNoNewPrivs:\t1\n")
         // run removes its state when the container ends.
         #expect(!pathExists(b.stateRoot + "/" + b.id))
     }
@@ -205,7 +206,7 @@ struct OCIRuntimeTests {
     func processSettings() async {
         let caps = "[\"CAP_KILL\", \"CAP_CHOWN\", \"CAP_NET_BIND_SERVICE\"]"
         let b = OCIBundle(
-            script: "grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status; ulimit -Sn; ulimit -Hn; mkdir /tmp/x || echo mkdir refused",
+            script: "grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs)' /proc/self/status; ulimit -Sn; ulimit -Hn; mkdir /tmp/x || echo mkdir refused",
             extraProcess: """
                 , "capabilities": {"bounding": \(caps), "permitted": \(caps), "effective": \(caps), "inheritable": \(caps), "ambient": ["CAP_KILL"]},
                 "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 100, "hard": 200}]
@@ -223,8 +224,9 @@ struct OCIRuntimeTests {
         expectSuccess(r)
         // CAP_CHOWN 0, CAP_KILL 5, CAP_NET_BIND_SERVICE 10.
         let set = "0000000000000421"
+        // No noNewPrivileges in the config: false, so the filter went in before the ids changed.
         expectLines(r, ["CapInh:\t\(set)", "CapPrm:\t\(set)", "CapEff:\t\(set)", "CapBnd:\t\(set)", "CapAmb:\t0000000000000020",
-                        "100", "200", "mkdir refused"])
+                        "NoNewPrivs:\t0", "100", "200", "mkdir refused"])
         expectStderr(r, contains: "Operation not permitted")
     }
 

@@ -174,9 +174,8 @@ private struct Reader {
             spec.identity.uid = 0
             spec.identity.gid = 0
         }
-        if let nnp = try p.member("noNewPrivileges"), try !nnp.bool() {
-            throw nnp.refuse("Burrow always sets no_new_privs; set it to true")
-        }
+        // Absent means false, as the runtime-spec says.
+        spec.security.noNewPrivileges = try p.member("noNewPrivileges")?.bool() ?? false
         if let caps = try p.member("capabilities") {
             spec.security.capabilities = try capabilities(caps, uid: spec.identity.uid ?? 0)
         }
