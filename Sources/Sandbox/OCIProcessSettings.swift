@@ -98,3 +98,14 @@ public struct SeccompRuleSet: Equatable, Sendable {
         self.rules = rules
     }
 }
+
+/// OCI's linux.maskedPaths and linux.readonlyPaths (burrow-oci): applied after every
+/// operation, and, as runc does, a path the new root lacks is skipped.
+public struct PathRestrictions: Equatable, Sendable {
+    /// Hidden: an empty read-only tmpfs over a directory, /dev/null over anything else.
+    public var masked: [GuestPath] = []
+    /// Bound onto themselves read-only.
+    public var readOnly: [GuestPath] = []
+    public init() {}
+    public var isEmpty: Bool { masked.isEmpty && readOnly.isEmpty }
+}

@@ -23,6 +23,8 @@ public struct SandboxSpec: Equatable, Sendable {
     /// TMPDIR, else /tmp). When set it must be a directory the caller can write, checked at
     /// start, as PRoot checks it.
     public var temporaryDirectory: HostPath?
+    /// Masked and read-only paths (burrow-oci), after the operations; missing ones skipped.
+    public var restrictedPaths = PathRestrictions()
 
     public init(
         root: RootFS, operations: [SetupOp] = [], namespaces: Namespaces = Namespaces(),

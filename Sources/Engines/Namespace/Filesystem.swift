@@ -50,6 +50,7 @@ struct Filesystem {
             for (index, op) in spec.operations.enumerated() {
                 try apply(op, source: opened.binds[index], opened: opened)
             }
+            if !spec.restrictedPaths.isEmpty { try restrictPaths() }
             if let uname = spec.emulation.uname { try fakeOSRelease(uname.release) }
             return root
         } catch {
@@ -607,3 +608,45 @@ extension Filesystem {
 let MS_REC = 16384
 let MS_SLAVE = 1 << 19
 let MS_PRIVATE = 1 << 18
+
+extension Filesystem {
+    /// burrow-oci's maskedPaths and readonlyPaths, as runc applies them: after every mount,
+    /// a path the new root lacks skipped; a masked directory gets an empty read-only tmpfs,
+    /// anything else the host's /dev/null bound over it; a read-only path is bound onto
+    /// itself and made read-only.
+    fileprivate mutating func restrictPaths() throws(SysError) {
+        func existing(_ path: GuestPath) throws(SysError) -> Int32? {
+            do { return try resolve(path, create: nil) } catch where error.errno == .noSuchFileOrDirectory {
+                log.step("skip \(path): not in the new root")
+                return nil
+            }
+        }
+        for path in spec.restrictedPaths.masked {
+            guard let fd = try existing(path) else { continue }
+            defer { Files.close(fd) }
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { throw SysError.last("fstat", path.description) }
+            let tree: Int32
+            if st.st_mode & S_IFMT == S_IFDIR {
+                let fs = try Mounts.FilesystemContext("tmpfs", what: path.description)
+                tree = try fs.mount([.readOnly, .noSuid, .noDev, .noExec])
+            } else {
+                let null = try Files.open("/dev/null", O_PATH | O_CLOEXEC)
+                defer { Files.close(null) }
+                tree = try Mounts.cloneTree(null, what: "/dev/null")
+            }
+            defer { Files.close(tree) }
+            try Mounts.attach(tree, onto: fd, what: "mask \(path)")
+            log.step("mask \(path)")
+        }
+        for path in spec.restrictedPaths.readOnly {
+            guard let fd = try existing(path) else { continue }
+            defer { Files.close(fd) }
+            let tree = try Mounts.cloneTree(fd, what: path.description)
+            defer { Files.close(tree) }
+            try Mounts.attach(tree, onto: fd, what: "\(path) -> \(path)")
+            try Mounts.setAttributes(tree, [.readOnly], what: path.description)
+            log.step("read-only \(path)")
+        }
+    }
+}

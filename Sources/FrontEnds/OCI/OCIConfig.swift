@@ -231,10 +231,10 @@ private struct Reader {
         }
         spec.identity.uidMap = try maps(l.member("uidMappings"))
         spec.identity.gidMap = try maps(l.member("gidMappings"))
-        try refuse(l, "maskedPaths", "masking paths is not supported yet")
-        if let paths = try l.member("readonlyPaths") {
-            for item in try paths.items() {
-                spec.operations.append(.remountReadOnly(dest: try GuestPath.destination(try item.string(), option: "config.json: \(item.path)")))
+        for (key, isMask) in [("maskedPaths", true), ("readonlyPaths", false)] {
+            for item in try l.member(key)?.items() ?? [] {
+                let path = try GuestPath.destination(try item.string(), option: "config.json: \(item.path)")
+                if isMask { spec.restrictedPaths.masked.append(path) } else { spec.restrictedPaths.readOnly.append(path) }
             }
         }
         if let seccomp = try l.member("seccomp"), seccomp.isSet {
