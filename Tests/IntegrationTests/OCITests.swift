@@ -40,7 +40,7 @@ struct OCIBundle {
             mkdir(dir.sub(sub), 0o755)
             giveToTestUser(dir.sub(sub))
         }
-        let args = ["/bin/sh", "-c", script].map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        let args = ["/bin/sh", "-c", script].map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n") + "\"" }
         let config = """
             {"ociVersion": "1.0.2",
              "root": {"path": "\(Harness.sharedRootfs)", "readonly": true},
@@ -228,6 +228,24 @@ struct OCIRuntimeTests {
         expectLines(r, ["CapInh:\t\(set)", "CapPrm:\t\(set)", "CapEff:\t\(set)", "CapBnd:\t\(set)", "CapAmb:\t0000000000000020",
                         "NoNewPrivs:\t0", "100", "200", "mkdir refused"])
         expectStderr(r, contains: "Operation not permitted")
+    }
+
+    @Test("linux.maskedPaths and linux.readonlyPaths: hidden, read-only, a missing path skipped")
+    func restrictedPaths() async {
+        let b = OCIBundle(
+            script: """
+                echo passwd:$(wc -c < /etc/passwd) var:$(ls -A /var | wc -l)
+                touch /home/x 2>/dev/null && echo home writable
+                touch /var/x 2>/dev/null || echo var read-only
+                """,
+            extraLinux: """
+                , "maskedPaths": ["/etc/passwd", "/var", "/no/such/path"], "readonlyPaths": ["/home", "/nowhere"]
+                """)
+        defer { b.remove() }
+        let r = await b.oci(["run", "--bundle", b.bundle, b.id])
+        expectSuccess(r)
+        expectLines(r, ["passwd:0 var:0", "var read-only"])
+        #expect(!pathExists(b.out + "/x"))
     }
 
     @Test("What burrow-oci cannot honour fails clearly and leaves no state")
