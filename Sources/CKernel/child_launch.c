@@ -65,7 +65,7 @@ static int launch_steps(struct ck_launch *l) {
     if (l->keep_new_privs && l->seccomp)
         STEP(CK_STEP_SECCOMP, syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, l->seccomp_flags, l->seccomp));
     // setgroups before setresgid before setresuid: each removes the right to the one before.
-    if (l->clear_groups) STEP(CK_STEP_SETGROUPS, syscall(SYS_setgroups, 0, NULL));
+    if (l->clear_groups) STEP(CK_STEP_SETGROUPS, syscall(SYS_setgroups, l->group_count, l->group_count ? l->groups : NULL));
     STEP(CK_STEP_SETRESGID, syscall(SYS_setresgid, l->gid, l->gid, l->gid));
     STEP(CK_STEP_SETRESUID, syscall(SYS_setresuid, l->uid, l->uid, l->uid));
     syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);

@@ -204,6 +204,8 @@ public enum Proc {
         public var foregroundTerminal: Int32 = -1
         public var announceFD: Int32 = -1
         public var clearGroups = false
+        /// With `clearGroups`: the supplementary groups set instead of none.
+        public var groups: [UInt32] = []
         public var uid: UInt32
         public var gid: UInt32
         public var keepCapabilities: Capabilities = []
@@ -273,7 +275,7 @@ public enum Proc {
         var mask = r.signalMask
         var l = ck_launch()
         let filter = sockFilters(r.seccompFilter)
-        let pid: Int32 = filter.withUnsafeBufferPointer { f in
+        let pid: Int32 = r.groups.withUnsafeBufferPointer { groups in filter.withUnsafeBufferPointer { f in
             var prog = sock_fprog(len: UInt16(clamping: f.count), filter: UnsafeMutablePointer(mutating: f.baseAddress))
             return withUnsafePointer(to: &prog) { fprog in
             candidates.withUnsafeBufferPointer { cands in
@@ -291,6 +293,8 @@ public enum Proc {
                         l.foreground_fd = r.foregroundTerminal
                         l.announce_fd = r.announceFD
                         l.clear_groups = r.clearGroups ? 1 : 0
+                        l.groups = groups.baseAddress
+                        l.group_count = Int32(groups.count)
                         l.uid = r.uid
                         l.gid = r.gid
                         l.keep_caps_low = low
@@ -318,7 +322,7 @@ public enum Proc {
             }
             }
             }
-        }
+        } }
         if pid < 0 && !here { return (pid, nil, Glibc.errno) }
         let step = ck_launch_step(rawValue: UInt32(l.failed_step))
         guard step != CK_STEP_NONE else { return (pid, nil, 0) }

@@ -109,3 +109,33 @@ public struct PathRestrictions: Equatable, Sendable {
     public init() {}
     public var isEmpty: Bool { masked.isEmpty && readOnly.isEmpty }
 }
+
+/// A sysctl of the container's own namespaces (burrow-oci's linux.sysctl), written to
+/// /proc/sys in the new root before the command runs.
+public struct Sysctl: Equatable, Sendable {
+    public var name: String
+    public var value: String
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+
+    /// Why `name` cannot be set in these namespaces (nil: it can), as runc's validator has
+    /// it: only sysctls that belong to a namespace the container has of its own.
+    public static func refusal(_ name: String, namespaces: Namespaces) -> String? {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard !name.isEmpty, !parts.contains(where: { $0.isEmpty || $0 == ".." }), !name.contains("/") else {
+            return "'\(name)' is not a sysctl name"
+        }
+        let ipc = ["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax",
+                   "kernel.shmmni", "kernel.shm_rmid_forced"]
+        if ipc.contains(name) || name.hasPrefix("fs.mqueue.") {
+            return namespaces.ipc ? nil : "needs an \"ipc\" namespace of the container's own"
+        }
+        if name.hasPrefix("net.") { return namespaces.net ? nil : "needs a \"network\" namespace of the container's own" }
+        if name == "kernel.hostname" || name == "kernel.domainname" {
+            return namespaces.uts ? nil : "needs a \"uts\" namespace of the container's own"
+        }
+        return "not a sysctl of the container's own namespaces: it would change the host"
+    }
+}

@@ -235,6 +235,9 @@ public struct Identity: Equatable, Sendable {
     /// reached whatever their modes, opened for the time of each call. Else (Burrow's) the
     /// host file keeps its owner's read and write and the asked mode is remembered.
     public var appliesModes = false
+    /// Supplementary groups set in the namespace engine's launch where setgroups is allowed
+    /// (burrow-oci's process.user.additionalGids); empty: none.
+    public var supplementaryGroups: [UInt32] = []
     public init(uid: UInt32? = nil, gid: UInt32? = nil) {
         self.uid = uid
         self.gid = gid
@@ -283,6 +286,10 @@ public struct ProcessSpec: Equatable, Sendable {
     public var hold: ExecHold?
     /// setrlimit calls made before the command runs (burrow-oci's process.rlimits).
     public var resourceLimits: [ResourceLimit] = []
+    /// The command's umask (burrow-oci's process.user.umask); nil: the caller's.
+    public var umask: UInt32?
+    /// Written to /proc/sys in the new root before the command (burrow-oci's linux.sysctl).
+    public var sysctls: [Sysctl] = []
     public init() {}
 }
 

@@ -103,6 +103,8 @@ struct ck_launch {
                                     // tolerated: the command then starts in the background)
     int announce_fd;                // >= 0: send one byte here (the kernel adds our pid)
     int clear_groups;               // setgroups(0, NULL): only where setgroups is allowed
+    const uint32_t *groups;         // with clear_groups: these supplementary groups instead
+    int group_count;                // (burrow-oci's additionalGids); 0: none
     uint32_t uid, gid;
     uint32_t keep_caps_low, keep_caps_high;
     int drop_bounding;              // drop every capability but keep_* from the bounding set

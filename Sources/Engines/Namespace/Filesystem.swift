@@ -50,6 +50,7 @@ struct Filesystem {
             for (index, op) in spec.operations.enumerated() {
                 try apply(op, source: opened.binds[index], opened: opened)
             }
+            if !spec.process.sysctls.isEmpty { try writeSysctls() }
             if !spec.restrictedPaths.isEmpty { try restrictPaths() }
             if let uname = spec.emulation.uname { try fakeOSRelease(uname.release) }
             return root
@@ -614,6 +615,25 @@ extension Filesystem {
     /// a path the new root lacks skipped; a masked directory gets an empty read-only tmpfs,
     /// anything else the host's /dev/null bound over it; a read-only path is bound onto
     /// itself and made read-only.
+    /// burrow-oci's linux.sysctl, through the new root's /proc (the container's: a PID
+    /// namespace's own, or the host's bound in), before readonlyPaths can make /proc/sys
+    /// read-only, as runc orders them. Only sysctls of namespaces the sandbox owns get here
+    /// (OCIConfig).
+    fileprivate func writeSysctls() throws(SysError) {
+        for sysctl in spec.process.sysctls {
+            let path = "proc/sys/" + sysctl.name.split(separator: ".").joined(separator: "/")
+            let what = "sysctl \(sysctl.name)=\(sysctl.value): /\(path)"
+            let fd: Int32
+            do { fd = try Files.open2(path, at: root, flags: O_WRONLY | O_CLOEXEC, resolve: Resolve.inRoot | Resolve.noMagicLinks) } catch {
+                throw SysError("open", what, errno: error.errno,
+                               hint: error.errno == .noSuchFileOrDirectory ? "the container needs /proc mounted at /proc" : nil)
+            }
+            defer { Files.close(fd) }
+            try Files.writeAll(fd, Array(sysctl.value.utf8), what: what)
+            log.step("sysctl \(sysctl.name)=\(sysctl.value)")
+        }
+    }
+
     fileprivate mutating func restrictPaths() throws(SysError) {
         func existing(_ path: GuestPath) throws(SysError) -> Int32? {
             do { return try resolve(path, create: nil) } catch where error.errno == .noSuchFileOrDirectory {

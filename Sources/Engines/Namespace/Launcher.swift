@@ -32,7 +32,8 @@ struct Launcher {
         r.foregroundTerminal = foregroundTerminal
         r.shellFallback = spec.process.commandLookup.shellFallback
         r.announceFD = pidSocket
-        r.clearGroups = maps.setgroupsAllowed
+        r.clearGroups = maps.setgroupsAllowed || !spec.identity.supplementaryGroups.isEmpty
+        r.groups = spec.identity.supplementaryGroups
         r.seccompFilter = seccomp
         // Any uid but 0 gets no capability from exec (every mount is nosuid, so file
         // capabilities are ignored too): only root inside needs its bounding set trimmed.

@@ -16,5 +16,9 @@ extension Sandbox {
             }
             log.step("setrlimit \(limit.resource) soft \(limit.soft) hard \(limit.hard)")
         }
+        if let mask = spec.process.umask {
+            Glibc.umask(mode_t(mask & 0o777))
+            log.step("umask \(String(mask, radix: 8))")
+        }
     }
 }
