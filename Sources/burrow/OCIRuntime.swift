@@ -70,11 +70,21 @@ enum OCIRuntime {
     }
 
     /// `--root`, else `$XDG_RUNTIME_DIR/burrow-oci` for a user and `/run/burrow-oci` for root.
+    /// Root of a user namespace of its own (rootless podman runs the runtime so) counts as a
+    /// user, as runc has it.
     static var stateRoot: String {
         if let root = global.root { return root }
-        if getuid() == 0 { return "/run/burrow-oci" }
-        if let xdg = getenv("XDG_RUNTIME_DIR"), xdg.pointee != 0 { return String(cString: xdg) + "/burrow-oci" }
+        let xdg = getenv("XDG_RUNTIME_DIR").flatMap { $0.pointee != 0 ? String(cString: $0) : nil }
+        if getuid() == 0, xdg == nil || inInitialUserNamespace { return "/run/burrow-oci" }
+        if let xdg { return xdg + "/burrow-oci" }
         return "/tmp/burrow-oci-\(getuid())"
+    }
+
+    /// /proc/self/uid_map maps every id to itself only in the initial user namespace.
+    static var inInitialUserNamespace: Bool {
+        guard let bytes = Files.readHead("/proc/self/uid_map", count: 256) else { return true }
+        let fields = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
+        return fields == ["0", "0", "4294967295"]
     }
 
     // MARK: create, start, run
@@ -194,7 +204,14 @@ enum OCIRuntime {
 
     static func delete(_ id: String, force: Bool) throws(OCIFailure) {
         let dir = stateRoot + "/" + id
-        let c = try Container.load(id, root: stateRoot)
+        let c: Container
+        do throws(OCIFailure) { c = try Container.load(id, root: stateRoot) } catch {
+            // As runc: --force removes what a create cut short left, and is content when
+            // there is nothing.
+            guard force else { throw error }
+            if (try? OCICommandLine.checkedID(id)) != nil { removeState(dir) }
+            return
+        }
         if c.status == .running && !force {
             throw OCIFailure("delete \(id): the container is running: stop it first, or use delete --force")
         }
@@ -273,13 +290,25 @@ enum OCIRuntime {
             var config = try OCIConfig.parse(text, bundle: bundle)
             // Root without a user namespace in the config: every id maps to itself, as runc
             // shares the host's (Burrow still makes a user namespace around the container).
+            // (In rootless podman's user namespace: the ids that exist there.)
             if getuid() == 0, !config.userNamespace, config.spec.identity.uidMap.isEmpty, config.spec.identity.gidMap.isEmpty {
-                config.spec.identity.uidMap = [IDMap(inside: 0, outside: 0, count: UInt32.max)]
-                config.spec.identity.gidMap = [IDMap(inside: 0, outside: 0, count: UInt32.max)]
+                config.spec.identity.uidMap = identityMap("/proc/self/uid_map")
+                config.spec.identity.gidMap = identityMap("/proc/self/gid_map")
             }
             return (config, bundle)
         } catch {
             throw OCIFailure("\(path): " + error.message.replacingPrefix("config.json: "))
+        }
+    }
+
+    /// Every id of this user namespace mapped to itself, from its own map (`0 0 4294967295`
+    /// in the initial one).
+    static func identityMap(_ file: String) -> [IDMap] {
+        guard let bytes = Files.readHead(file, count: 4096) else { return [IDMap(inside: 0, outside: 0, count: UInt32.max)] }
+        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { line in
+            let f = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard f.count == 3, let inside = UInt32(f[0]), let count = UInt32(f[2]) else { return nil }
+            return IDMap(inside: inside, outside: inside, count: count)
         }
     }
 

@@ -171,7 +171,8 @@ struct OCIConfigTests {
                {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["ro", "nosuid"]},
                {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m", "mode=1777"]},
                {"destination": "/data", "type": "bind", "source": "data", "options": ["rbind", "ro", "rprivate"]},
-               {"destination": "/src", "source": "/home/u/src", "options": ["bind", "noexec", "dev"]}
+               {"destination": "/src", "source": "/home/u/src", "options": ["bind", "noexec", "dev"]},
+               {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["ro", "nosuid"]}
              ],
              "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"},
                                       {"type": "mount"}, {"type": "user"}, {"type": "cgroup"}],
@@ -197,6 +198,8 @@ struct OCIConfigTests {
             .filesystem(FilesystemMount(type: "tmpfs", source: "tmpfs", destination: g("/tmp"), data: ["size=1m", "mode=1777"])),
             .bind(BindMount(source: HostPath("/b/data"), destination: g("/data"), readOnly: true, allowDevices: true)),
             .bind(BindMount(source: HostPath("/home/u/src"), destination: g("/src"), allowDevices: true, flags: [.noExec])),
+            // A cgroup namespace of its own: a cgroup2 filesystem (else the host's hierarchy bound).
+            .filesystem(FilesystemMount(type: "cgroup2", source: "cgroup", destination: g("/sys/fs/cgroup"), flags: [.readOnly, .noSuid])),
         ])
         #expect(c.spec.restrictedPaths.readOnly == [g("/proc/sys")])
         #expect(c.spec.restrictedPaths.masked == [g("/proc/kcore")])
@@ -214,17 +217,19 @@ struct OCIConfigTests {
         (config(linux: "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_NOTIFY\"}"), "config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY: a seccomp listener is not supported"),
         (config(linux: "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"flags\": [\"SECCOMP_FILTER_FLAG_LOG\"]}"), "config.json: linux.seccomp.flags: seccomp filter flags are not supported yet"),
         (config(linux: "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"kill\"], \"action\": \"SCMP_ACT_ERRNO\", \"args\": [{\"index\": 6, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]}]}"), "config.json: linux.seccomp.syscalls[0].args[0]: index must be 0 to 5"),
-        (config(process: "\"user\": {\"uid\": 0, \"gid\": 0, \"additionalGids\": [5]}"), "config.json: process.user.additionalGids: supplementary groups are not supported yet"),
+        (config(process: "\"user\": {\"uid\": 0, \"gid\": 0, \"additionalGids\": [\"5\"]}"), "config.json: process.user.additionalGids[0]: expected an integer from 0 to 4294967295, found a string"),
+        (config(process: "\"user\": {\"uid\": 0, \"umask\": 512}"), "config.json: process.user.umask: 512 is not a umask (0 to 511, 0777)"),
+        (config(linux: "\"sysctl\": {\"kernel.panic\": \"1\"}"), "config.json: linux.sysctl.kernel.panic: not a sysctl of the container's own namespaces: it would change the host"),
+        (config(linux: "\"sysctl\": {\"net.ipv4.ip_forward\": \"1\"}"), "config.json: linux.sysctl.net.ipv4.ip_forward: needs a \"network\" namespace of the container's own"),
         (config(process: "\"user\": {\"uid\": -1}"), "config.json: process.user.uid: expected an integer from 0 to 4294967295, found a number"),
         (config(process: "\"user\": {\"uid\": \"0\"}"), "config.json: process.user.uid: expected an integer from 0 to 4294967295, found a string"),
         (config(process: "\"env\": [\"NOEQUALS\"]"), "config.json: process.env[0]: 'NOEQUALS' is not NAME=VALUE"),
         (config(linux: "\"maskedPaths\": [\"proc/kcore\"]"), "config.json: linux.maskedPaths[0]: destination 'proc/kcore' is not an absolute path inside the new root"),
         (config(linux: "\"resources\": {\"memory\": {\"limit\": 1000000}}"), "config.json: linux.resources.memory: cgroup limits are not supported yet"),
         (config(linux: "\"cgroupsPath\": \"/x\""), "config.json: linux.cgroupsPath: burrow-oci makes no cgroup yet"),
-        (config(linux: "\"sysctl\": {\"net.ipv4.ip_forward\": \"1\"}"), "config.json: linux.sysctl: sysctls are not supported yet"),
         (config(linux: "\"rootfsPropagation\": \"shared\""), "config.json: linux.rootfsPropagation: 'shared': the container's mounts are private (rprivate); shared and slave propagation are not supported"),
         (config(top: "\"hooks\": {\"prestart\": [{\"path\": \"/bin/true\"}]}"), "config.json: hooks: hooks are not supported yet"),
-        (config(top: "\"mounts\": [{\"destination\": \"/sys/fs/cgroup\", \"type\": \"cgroup\", \"source\": \"cgroup\"}]"), "config.json: mounts[0]: cgroup mounts are not supported yet"),
+        (config(top: "\"mounts\": [{\"destination\": \"/sys/fs/cgroup\", \"type\": \"cgroup\", \"source\": \"cgroup\", \"options\": [\"nsdelegate\"]}]"), "config.json: mounts[0]: 'nsdelegate': cgroup mount options are not supported"),
         (config(top: "\"mounts\": [{\"destination\": \"/x\", \"type\": \"bind\", \"source\": \"/y\", \"options\": [\"rshared\"]}]"), "config.json: mounts[0]: 'rshared' propagation is not supported (the container's mounts are private)"),
         (config(top: "\"mounts\": [{\"destination\": \"/x\", \"type\": \"overlay\", \"source\": \"o\"}]"), "config.json: mounts[0]: 'overlay' mounts are not supported (bind, proc, tmpfs, devpts, mqueue, sysfs)"),
         (config(top: "\"mounts\": [{\"destination\": \"x\", \"type\": \"tmpfs\"}]"), "config.json: mounts[0].destination: destination 'x' is not an absolute path inside the new root"),
@@ -267,17 +272,18 @@ struct OCIConfigTests {
         let text = Self.config(
             process: """
                 "capabilities": {"bounding": \(caps), "permitted": \(caps), "effective": \(caps), "inheritable": \(caps), "ambient": ["CAP_KILL"]},
-                "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 512}]
+                "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 512}],
+                "user": {"uid": 0, "gid": 0, "additionalGids": [5, 6], "umask": 18}
                 """,
             linux: """
-                "resources": {"devices": [{"allow": false, "access": "rwm"}]},
+                "resources": {"devices": [{"allow": false, "access": "rwm"}]}, "sysctl": {"kernel.shmmax": "4096"},
                 "seccomp": {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38, "architectures": ["SCMP_ARCH_X86_64"],
                             "syscalls": [{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"},
                                          {"names": ["personality"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
                                          {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
                                           "args": [{"index": 1, "value": 255, "valueTwo": 9, "op": "SCMP_CMP_MASKED_EQ"}]}]}
                 """)
-        let c = try OCIConfig.parse(text, bundle: "/b")
+        let c = try OCIConfig.parse(text.replacing("[{\"type\": \"mount\"}]", with: "[{\"type\": \"mount\"}, {\"type\": \"ipc\"}]"), bundle: "/b")
         var sets = CapabilitySets()
         sets.bounding = ["CAP_KILL", "CAP_CHOWN"]
         sets.permitted = sets.bounding
@@ -286,6 +292,9 @@ struct OCIConfigTests {
         sets.ambient = ["CAP_KILL"]
         #expect(c.spec.security.capabilities == sets)
         #expect(c.spec.process.resourceLimits == [ResourceLimit(resource: "RLIMIT_NOFILE", soft: 512, hard: 1024)])
+        #expect(c.spec.identity.supplementaryGroups == [5, 6])
+        #expect(c.spec.process.sysctls == [Sysctl(name: "kernel.shmmax", value: "4096")])
+        #expect(c.spec.process.umask == 0o22)
         #expect(c.spec.security.seccomp == SeccompProfile.rules(SeccompRuleSet(defaultAction: .errno(38), coversI386: false, rules: [
             .init(names: ["read", "write"], action: .allow),
             .init(names: ["personality"], action: .allow, comparisons: [.init(index: 0, op: .equal, value: 8)]),

@@ -94,6 +94,7 @@ struct Field {
 private struct Reader {
     let bundle: String
     var userNamespace = false
+    var cgroupNamespace = false
 
     func underBundle(_ path: String) -> String {
         if path.startsWithSlash { return path }
@@ -124,6 +125,10 @@ private struct Reader {
         if let hostname = try top.member("hostname") { spec.process.hostname = try hostname.string() }
         guard let process = try top.member("process") else { throw UsageError("config.json: process is missing") }
         try self.process(process, into: &spec)
+        // A cgroup mount depends on whether the container has a cgroup namespace.
+        for ns in try top.member("linux")?.member("namespaces")?.items() ?? [] where try ns.member("type")?.string() == "cgroup" {
+            cgroupNamespace = true
+        }
         if let mounts = try top.member("mounts") {
             for m in try mounts.items() { if let op = try mount(m) { spec.operations.append(op) } }
         }
@@ -167,8 +172,14 @@ private struct Reader {
         if let user = try p.member("user") {
             spec.identity.uid = try user.member("uid")?.uint32() ?? 0
             spec.identity.gid = try user.member("gid")?.uint32() ?? 0
-            try refuse(user, "additionalGids", "supplementary groups are not supported yet")
-            try refuse(user, "umask", "a umask is not supported yet")
+            if let gids = try user.member("additionalGids") {
+                for item in try gids.items() { spec.identity.supplementaryGroups.append(try item.uint32()) }
+            }
+            if let umask = try user.member("umask") {
+                let mask = try umask.uint32()
+                guard mask <= 0o777 else { throw umask.refuse("\(mask) is not a umask (0 to 511, 0777)") }
+                spec.process.umask = mask
+            }
             try refuse(user, "username", "a user name is Windows's (use uid and gid)")
         } else {
             spec.identity.uid = 0
@@ -249,7 +260,15 @@ private struct Reader {
         if let resources = try l.member("resources") { try self.resources(resources) }
         try refuse(l, "cgroupsPath", "burrow-oci makes no cgroup yet")
         try refuse(l, "devices", "device nodes are not supported yet (a tmpfs mount at /dev gets the usual null, zero, full, random, urandom and tty)")
-        try refuse(l, "sysctl", "sysctls are not supported yet")
+        if let sysctl = try l.member("sysctl") {
+            guard case .object(let members) = sysctl.value else { throw sysctl.wrong("an object") }
+            for (key, value) in members {
+                let f = Field("\(sysctl.path).\(key)", value)
+                guard case .string(let v) = value else { throw f.wrong("a string") }
+                if let why = Sysctl.refusal(key, namespaces: spec.namespaces) { throw f.refuse(why) }
+                spec.process.sysctls.append(Sysctl(name: key, value: v))
+            }
+        }
         try refuse(l, "mountLabel", "SELinux labels are not supported")
         try refuse(l, "intelRdt", "Intel RDT is not supported")
         try refuse(l, "personality", "execution domains are not supported yet")
@@ -367,7 +386,16 @@ private struct Reader {
             return .filesystem(FilesystemMount(type: type, source: source.isEmpty ? type : source, destination: destination,
                                                flags: options.flags, data: options.data))
         case "cgroup", "cgroup2":
-            throw m.refuse("cgroup mounts are not supported yet")
+            // In a cgroup namespace, a cgroup2 filesystem of its own; else the host's
+            // hierarchy bound in (read-only when asked), as rootless runc shows it.
+            guard options.data.isEmpty else { throw m.refuse("'\(options.data.joined(separator: ","))': cgroup mount options are not supported") }
+            if cgroupNamespace {
+                return .filesystem(FilesystemMount(type: "cgroup2", source: source.isEmpty ? "cgroup" : source, destination: destination,
+                                                   flags: options.flags))
+            }
+            return .bind(BindMount(source: HostPath("/sys/fs/cgroup"), destination: destination,
+                                   readOnly: options.flags.contains(.readOnly), allowDevices: false,
+                                   flags: options.flags.subtracting([.readOnly, .noDev])))
         case "":
             throw m.refuse("the type is missing (bind, proc, tmpfs, devpts, mqueue or sysfs)")
         default:
