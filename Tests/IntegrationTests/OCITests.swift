@@ -328,3 +328,83 @@ struct OCIDocumentationTests {
         #expect(v.status == 0 && v.stdout.contains("burrow-oci version"), "\(v)")
     }
 }
+
+/// Rootless podman (Debian's 4.3) with `--runtime burrow-oci`, as the test user, on an image
+/// imported offline from the busybox rootfs. This machine needs `--cgroup-manager cgroupfs`,
+/// `--ulimit host` (root lacks CAP_SYS_RESOURCE) and `--network none` (no /dev/net/tun for
+/// slirp4netns). Required where the container tests are (BURROW_TEST_CONTAINERS=1).
+@Suite("burrow-oci under rootless podman", .enabled(if: Container.required || (Harness.runningAsRoot && Container.podman != nil)),
+       .serialized)
+struct OCIPodmanTests {
+    /// A home and runtime directory of the test user's, with the image imported once.
+    struct Scene {
+        let dir: TempDir
+        var environment: [String: String] {
+            ["HOME": dir.sub("home"), "XDG_RUNTIME_DIR": dir.sub("run"), "XDG_CONFIG_HOME": dir.sub("home/.config"),
+             "XDG_DATA_HOME": dir.sub("home/.local/share"), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]
+        }
+
+        static func make() async -> Scene {
+            let dir = makeTempDir(owner: testUser)
+            for sub in ["home", "run", "vol"] {
+                mkdir(dir.sub(sub), 0o700)
+                giveToTestUser(dir.sub(sub))
+            }
+            let tar = await runHostAsync(["/bin/tar", "-C", Harness.sharedRootfs, "-cf", dir.sub("rootfs.tar"), "."])
+            #expect(tar.status == 0, "\(tar.stderr)")
+            chmod(dir.sub("rootfs.tar"), 0o644)
+            let scene = Scene(dir: dir)
+            let imported = await scene.podman(["import", dir.sub("rootfs.tar"), "busybox-oci"], runtime: false)
+            expectSuccess(imported)
+            return scene
+        }
+
+        func podman(_ args: [String], runtime: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) async -> BurrowResult {
+            let global = ["--cgroup-manager", "cgroupfs"] + (runtime ? ["--runtime", OCILink.path] : [])
+            do {
+                let p = try spawn(asTestUser([Container.podman ?? "/usr/bin/podman"] + global + args), environment: environment)
+                return await p.wait(timeout: 90, sourceLocation: sourceLocation)
+            } catch {
+                Issue.record("cannot start podman: \(error)", sourceLocation: sourceLocation)
+                return BurrowResult(argv: args, status: -1, signal: nil, stdout: "", stderr: "\(error)", timedOut: false)
+            }
+        }
+
+        func run(_ args: [String], sourceLocation: SourceLocation = #_sourceLocation) async -> BurrowResult {
+            await podman(["run", "--rm", "--network", "none", "--ulimit", "host"] + args, sourceLocation: sourceLocation)
+        }
+
+        func remove() async {
+            _ = await podman(["rm", "-f", "-a"], runtime: false)
+            _ = await podman(["system", "reset", "-f"], runtime: false)
+            dir.remove()
+        }
+    }
+
+    @Test("run: status, environment, working directory, hostname, user, volumes, PID namespace; run -d, stop, rm")
+    func podmanRuns() async {
+        let scene = await Scene.make()
+        let vol = scene.dir.sub("vol")
+        expectStatus(await scene.run(["busybox-oci", "sh", "-c", "exit 3"]), 3)
+        let seen = await scene.run(["-e", "FOO=bar", "-w", "/tmp", "--hostname", "boxy", "--user", "1000:1000", "busybox-oci",
+                                    "sh", "-c", "echo $FOO $(pwd) $(hostname) $(id -u):$(id -g) $$"])
+        expectSuccess(seen)
+        #expect(seen.stdout == "bar /tmp boxy 1000:1000 1\n" || seen.stdout == "bar /tmp boxy 1000:1000 2\n", "\(seen)")
+        expectSuccess(await scene.run(["-v", "\(vol):/data", "busybox-oci", "sh", "-c", "echo written > /data/f"]))
+        #expect(readFile(vol + "/f") == "written\n")
+        let ro = await scene.run(["-v", "\(vol):/data:ro", "busybox-oci", "sh", "-c", "echo x > /data/g || echo refused"])
+        expectStdout(ro, contains: "refused")
+        #expect(!pathExists(vol + "/g"))
+        expectSuccess(await scene.podman(["run", "-d", "--name", "d1", "--network", "none", "--ulimit", "host", "busybox-oci", "sleep", "1000"]))
+        let ps = await scene.podman(["ps", "--format", "{{.Names}}"])
+        expectStdout(ps, contains: "d1")
+        // exec is not supported yet: podman says burrow-oci's reason.
+        let exec = await scene.podman(["exec", "d1", "true"])
+        #expect(exec.status != 0)
+        expectStderr(exec, contains: "exec: running another process in a container is not supported yet")
+        expectSuccess(await scene.podman(["stop", "-t", "2", "d1"]))
+        expectSuccess(await scene.podman(["rm", "d1"]))
+        #expect(await waitUntilGone(argument: "1000", timeout: 5).filter { hostCmdline($0)?.first?.hasSuffix("sleep") == true }.isEmpty)
+        await scene.remove()
+    }
+}
