@@ -7,9 +7,9 @@ extension OCICommandLine {
         var out = """
             Usage: burrow-oci [GLOBAL OPTIONS] COMMAND [OPTIONS] [ID]
 
-            Burrow as an OCI runtime: runc's command line, for podman (--runtime), containerd
-            and CRI-O. A bundle's config.json becomes a Burrow sandbox on the namespace
-            engine, rootless; what Burrow cannot honour in it is refused by name.
+            Burrow as an OCI runtime: runc's command line, for podman (--runtime),
+            containerd and CRI-O. A bundle's config.json becomes a Burrow sandbox on the
+            namespace engine, rootless; what Burrow cannot honour in it is refused by name.
 
             Commands:
 
@@ -31,7 +31,7 @@ extension OCICommandLine {
         out += HelpText.row("--systemd-cgroup", "Accepted: burrow-oci makes no cgroup")
         out += HelpText.row("-h, --help", "This help")
         out += HelpText.row("-v, --version", "Burrow's version and the runtime-spec version")
-        out += "\nNot supported yet (refused by name): exec, pause, resume, ps, update, events, checkpoint,\nrestore.\n"
+        out += "\nNot supported yet (refused by name): exec, pause, resume, ps, update, events,\ncheckpoint, restore.\n"
         return out
     }
 
