@@ -195,11 +195,16 @@ enum OCIRuntime {
         guard c.status != .stopped else { throw OCIFailure("kill \(id): the container is not running") }
         let forwarded = signal == SIGKILL || Signals.forwarded.contains(signal)
         if all {
+            // Each process of the container once (the supervisor would pass it on again);
+            // KILL ends the supervisor too.
             for pid in containerProcesses(c.pid) { Proc.kill(pid, signal) }
-        } else if !forwarded {
+            if signal == SIGKILL { Proc.kill(c.pid, signal) }
+            return
+        }
+        guard forwarded else {
             throw OCIFailure("kill \(id) \(Signal.name(signal)): burrow-oci passes on HUP, INT, QUIT, TERM, USR1, USR2, PIPE, ALRM and WINCH to the container's command, and KILL ends the container; use --all to send other signals to every process of the container")
         }
-        if forwarded { Proc.kill(c.pid, signal) }
+        Proc.kill(c.pid, signal)
     }
 
     static func delete(_ id: String, force: Bool) throws(OCIFailure) {
