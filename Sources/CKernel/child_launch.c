@@ -67,6 +67,10 @@ static int launch_steps(struct ck_launch *l) {
     // setgroups before setresgid before setresuid: each removes the right to the one before.
     if (l->clear_groups) STEP(CK_STEP_SETGROUPS, syscall(SYS_setgroups, l->group_count, l->group_count ? l->groups : NULL));
     STEP(CK_STEP_SETRESGID, syscall(SYS_setresgid, l->gid, l->gid, l->gid));
+    // Capabilities kept for a uid other than 0 (burrow-oci's process.capabilities): the
+    // permitted set must survive setresuid; capset below makes them effective.
+    if (l->uid != 0 && (l->keep_caps_low || l->keep_caps_high))
+        STEP(CK_STEP_SETRESUID, syscall(SYS_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0));
     STEP(CK_STEP_SETRESUID, syscall(SYS_setresuid, l->uid, l->uid, l->uid));
     syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};

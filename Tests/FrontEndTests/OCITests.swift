@@ -210,7 +210,7 @@ struct OCIConfigTests {
         (config(process: "\"capabilities\": {\"bounding\": [\"CAP_KILL\"]}"), "config.json: process.capabilities: for root, Burrow gives effective = permitted = bounding + inheritable, with ambient within permitted and inheritable; these sets differ"),
         (config(process: "\"capabilities\": {\"bounding\": [\"CAP_SYS_ADMIN\"], \"permitted\": [\"CAP_SYS_ADMIN\"], \"effective\": [\"CAP_SYS_ADMIN\"]}"), "config.json: process.capabilities.bounding: CAP_SYS_ADMIN: Burrow never gives it (the command could undo the sandbox's mounts or trace its init)"),
         (config(process: "\"capabilities\": {\"bounding\": [\"CAP_FLY\"]}"), "config.json: process.capabilities.bounding: 'CAP_FLY' is not a capability"),
-        (config(process: "\"user\": {\"uid\": 5, \"gid\": 5}, \"capabilities\": {\"effective\": [\"CAP_KILL\"], \"permitted\": [\"CAP_KILL\"]}"), "config.json: process.capabilities: a uid other than 0 gets no capabilities from Burrow yet: only bounding may be set"),
+        (config(process: "\"user\": {\"uid\": 5, \"gid\": 5}, \"capabilities\": {\"effective\": [\"CAP_KILL\"], \"permitted\": [\"CAP_KILL\"]}"), "config.json: process.capabilities: for a uid other than 0, Burrow gives effective = permitted = ambient, with ambient within inheritable; these sets differ"),
         (config(process: "\"rlimits\": [{\"type\": \"RLIMIT_FLY\", \"hard\": 1, \"soft\": 1}]"), "config.json: process.rlimits[0].type: 'RLIMIT_FLY' is not a resource limit (RLIMIT_NOFILE, ...)"),
         (config(process: "\"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1, \"soft\": 2}]"), "config.json: process.rlimits[0]: the soft limit 2 is above the hard limit 1"),
         (config(linux: "\"resources\": {\"devices\": [{\"allow\": true, \"access\": \"rwm\"}]}"), "config.json: linux.resources.devices[0]: device cgroup rules are not supported yet, only {\"allow\": false, \"access\": \"rwm\"} (the default devices of Burrow's /dev and nothing else)"),
@@ -300,6 +300,17 @@ struct OCIConfigTests {
             .init(names: ["personality"], action: .allow, comparisons: [.init(index: 0, op: .equal, value: 8)]),
             .init(names: ["kill"], action: .errno(1), comparisons: [.init(index: 1, op: .maskedEqual, value: 255, valueTwo: 9)]),
         ])))
+    }
+
+    @Test func capabilitiesOfAnotherUid() throws {
+        let text = Self.config(process: """
+            "user": {"uid": 1000, "gid": 1000},
+            "capabilities": {"bounding": ["CAP_KILL", "CAP_CHOWN"], "permitted": ["CAP_KILL"], "effective": ["CAP_KILL"],
+                             "inheritable": ["CAP_KILL"], "ambient": ["CAP_KILL"]}
+            """)
+        let c = try OCIConfig.parse(text, bundle: "/b")
+        #expect(c.spec.security.capabilities?.ambient == ["CAP_KILL"])
+        #expect(c.spec.identity.uid == 1000)
     }
 
     @Test func theDefaultSpecIsAccepted() throws {

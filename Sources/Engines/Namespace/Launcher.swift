@@ -71,8 +71,8 @@ struct Launcher {
 extension Launcher {
     /// burrow-oci's process.capabilities, which the front-end checked can be had exactly
     /// (OCIConfig): for root, permitted and effective are the bounding and inheritable sets
-    /// together after exec; for another uid, nothing is permitted. Never CAP_SYS_ADMIN or
-    /// CAP_SYS_PTRACE (`rootDrops`).
+    /// together after exec; for another uid, the ambient set (kept over setresuid, raised
+    /// after capset). Never CAP_SYS_ADMIN or CAP_SYS_PTRACE (`rootDrops`).
     static func apply(_ sets: CapabilitySets, to r: inout Proc.LaunchRequest, uid: UInt32) {
         func mask(_ names: [String]) -> Capabilities {
             Capabilities(rawValue: CapabilitySets.mask(names).mask).subtracting(rootDrops)
@@ -81,6 +81,6 @@ extension Launcher {
         r.boundingSet = mask(sets.bounding)
         r.inheritableCapabilities = mask(sets.inheritable)
         r.ambientCapabilities = mask(sets.ambient)
-        r.keepCapabilities = uid == 0 ? mask(sets.permitted) : []
+        r.keepCapabilities = mask(sets.permitted)
     }
 }

@@ -297,7 +297,7 @@ private struct Reader {
 
     /// process.capabilities, where Burrow can give exactly what is asked: after exec, root's
     /// permitted and effective sets are its bounding and inheritable sets together; another
-    /// uid gets nothing. CAP_SYS_ADMIN and CAP_SYS_PTRACE are never given.
+    /// uid's are its ambient set. CAP_SYS_ADMIN and CAP_SYS_PTRACE are never given.
     func capabilities(_ c: Field, uid: UInt32) throws(UsageError) -> CapabilitySets {
         var sets = CapabilitySets()
         var masks: [String: UInt64] = [:]
@@ -324,8 +324,9 @@ private struct Reader {
                 throw c.refuse("for root, Burrow gives effective = permitted = bounding + inheritable, with ambient within permitted and inheritable; these sets differ")
             }
         } else {
-            guard e == 0, p == 0, i == 0, a == 0 else {
-                throw c.refuse("a uid other than 0 gets no capabilities from Burrow yet: only bounding may be set")
+            // After exec another uid has its ambient set as permitted and effective.
+            guard e == p, p == a, a & ~i == 0 else {
+                throw c.refuse("for a uid other than 0, Burrow gives effective = permitted = ambient, with ambient within inheritable; these sets differ")
             }
         }
         return sets
