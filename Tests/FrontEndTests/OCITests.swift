@@ -29,6 +29,9 @@ struct OCIJSONTests {
         ("\"\\x\"", "line 1, column 2: unknown escape '\\x'"),
         ("{}\n x", "line 2, column 2: unexpected text after the value"),
         ("// c\n{}", "line 1, column 1: unexpected character '/'"),
+        // Found by scripts/fuzz: the byte itself went into the message.
+        ("[\u{0}]", "line 1, column 2: unexpected character byte 0x00"),
+        ("\"\\\u{7}\"", "line 1, column 2: unknown escape: \\ then byte 0x07"),
         ("tru", "line 1, column 4: expected 'true'"),
     ])
     func refuses(_ text: String, _ message: String) {
@@ -255,6 +258,7 @@ struct OCIConfigTests {
          {"ociVersion": "1.0.2", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "/"}, "linux": {"namespaces": [{"type": "mount"}, {"type": "network", "path": "/proc/1/ns/net"}]}}
          """, "config.json: linux.namespaces[1].path: joining an existing namespace is not supported yet (Burrow makes new ones)"),
         ("[]", "config.json: expected an object at the top"),
+        (config(process: "\"env\": [\"A=b\\u0000c\"]"), "config.json: process.env[0]: a NUL character (\\u0000) is not allowed here"),
     ]
 
     @Test(arguments: refusals)

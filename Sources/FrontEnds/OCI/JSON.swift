@@ -87,6 +87,12 @@ private struct JSONParser {
 
     var peek: UInt8? { at < bytes.count ? bytes[at] : nil }
 
+    /// A byte as a message shows it: `'x'` when printable ASCII, else `byte 0x00` (a
+    /// message is one clean line).
+    func shown(_ b: UInt8) -> String {
+        b > 0x20 && b < 0x7F ? "'\(Unicode.Scalar(b))'" : "byte 0x" + (b < 0x10 ? "0" : "") + String(b, radix: 16)
+    }
+
     mutating func skipSpace() {
         while let b = peek, b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D { at += 1 }
     }
@@ -109,7 +115,7 @@ private struct JSONParser {
         case UInt8(ascii: "f"): try expect("false"); return .bool(false)
         case UInt8(ascii: "n"): try expect("null"); return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
-        default: throw error("unexpected character '\(Unicode.Scalar(b))'")
+        default: throw error("unexpected character \(shown(b))")
         }
     }
 
@@ -247,7 +253,7 @@ private struct JSONParser {
                     out.append(contentsOf: Array(String(Character(u)).utf8))
                 default:
                     at -= 2
-                    throw error("unknown escape '\\\(Unicode.Scalar(e))'")
+                    throw error(e > 0x20 && e < 0x7F ? "unknown escape '\\\(Unicode.Scalar(e))'" : "unknown escape: \\ then \(shown(e))")
                 }
             default:
                 out.append(b)

@@ -55,6 +55,8 @@ struct Field {
     }
     func string() throws(UsageError) -> String {
         guard case .string(let s) = value else { throw wrong("a string") }
+        // A \u0000 would cut the string short where the kernel reads it (paths, argv, env).
+        guard !s.utf8.contains(0) else { throw refuse("a NUL character (\\u0000) is not allowed here") }
         return s
     }
     func bool() throws(UsageError) -> Bool {
