@@ -290,6 +290,8 @@ public struct ProcessSpec: Equatable, Sendable {
     public var umask: UInt32?
     /// Written to /proc/sys in the new root before the command (burrow-oci's linux.sysctl).
     public var sysctls: [Sysctl] = []
+    /// Written to /proc/self/oom_score_adj before the command (burrow-oci's oomScoreAdj).
+    public var oomScoreAdjustment: Int32?
     public init() {}
 }
 

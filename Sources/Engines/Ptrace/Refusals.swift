@@ -11,7 +11,7 @@ enum Refusals {
         if !spec.security.noNewPrivileges { return "running without no_new_privs needs the namespace engine" }
         if !spec.restrictedPaths.isEmpty { return "masked and read-only paths (burrow-oci) need the namespace engine" }
         if !spec.process.resourceLimits.isEmpty || spec.process.umask != nil || spec.security.capabilities != nil
-            || !spec.process.sysctls.isEmpty || !spec.identity.supplementaryGroups.isEmpty {
+            || !spec.process.sysctls.isEmpty || !spec.identity.supplementaryGroups.isEmpty || spec.process.oomScoreAdjustment != nil {
             return "resource limits, a umask and chosen capabilities (burrow-oci) need the namespace engine"
         }
         for (on, option) in [(ns.pid, "--unshare-pid"), (ns.ipc, "--unshare-ipc"), (ns.net, "--unshare-net"),
