@@ -214,6 +214,7 @@ struct OCIConfigTests {
         (config(process: "\"capabilities\": {\"bounding\": [\"CAP_SYS_ADMIN\"], \"permitted\": [\"CAP_SYS_ADMIN\"], \"effective\": [\"CAP_SYS_ADMIN\"]}"), "config.json: process.capabilities.bounding: CAP_SYS_ADMIN: Burrow never gives it (the command could undo the sandbox's mounts or trace its init)"),
         (config(process: "\"capabilities\": {\"bounding\": [\"CAP_FLY\"]}"), "config.json: process.capabilities.bounding: 'CAP_FLY' is not a capability"),
         (config(process: "\"user\": {\"uid\": 5, \"gid\": 5}, \"capabilities\": {\"effective\": [\"CAP_KILL\"], \"permitted\": [\"CAP_KILL\"]}"), "config.json: process.capabilities: for a uid other than 0, Burrow gives effective = permitted = ambient, with ambient within inheritable; these sets differ"),
+        (config(process: "\"oomScoreAdj\": 1001"), "config.json: process.oomScoreAdj: expected an integer from -1000 to 1000"),
         (config(process: "\"rlimits\": [{\"type\": \"RLIMIT_FLY\", \"hard\": 1, \"soft\": 1}]"), "config.json: process.rlimits[0].type: 'RLIMIT_FLY' is not a resource limit (RLIMIT_NOFILE, ...)"),
         (config(process: "\"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1, \"soft\": 2}]"), "config.json: process.rlimits[0]: the soft limit 2 is above the hard limit 1"),
         (config(linux: "\"resources\": {\"devices\": [{\"allow\": true, \"access\": \"rwm\"}]}"), "config.json: linux.resources.devices[0]: device cgroup rules are not supported yet, only {\"allow\": false, \"access\": \"rwm\"} (the default devices of Burrow's /dev and nothing else)"),
@@ -276,7 +277,7 @@ struct OCIConfigTests {
         let text = Self.config(
             process: """
                 "capabilities": {"bounding": \(caps), "permitted": \(caps), "effective": \(caps), "inheritable": \(caps), "ambient": ["CAP_KILL"]},
-                "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 512}],
+                "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 512}], "oomScoreAdj": 500,
                 "user": {"uid": 0, "gid": 0, "additionalGids": [5, 6], "umask": 18}
                 """,
             linux: """
@@ -299,6 +300,7 @@ struct OCIConfigTests {
         #expect(c.spec.identity.supplementaryGroups == [5, 6])
         #expect(c.spec.process.sysctls == [Sysctl(name: "kernel.shmmax", value: "4096")])
         #expect(c.spec.process.umask == 0o22)
+        #expect(c.spec.process.oomScoreAdjustment == 500)
         #expect(c.spec.security.seccomp == SeccompProfile.rules(SeccompRuleSet(defaultAction: .errno(38), coversI386: false, rules: [
             .init(names: ["read", "write"], action: .allow),
             .init(names: ["personality"], action: .allow, comparisons: [.init(index: 0, op: .equal, value: 8)]),

@@ -206,10 +206,10 @@ struct OCIRuntimeTests {
     func processSettings() async {
         let caps = "[\"CAP_KILL\", \"CAP_CHOWN\", \"CAP_NET_BIND_SERVICE\"]"
         let b = OCIBundle(
-            script: "grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs)' /proc/self/status; ulimit -Sn; ulimit -Hn; mkdir /tmp/x || echo mkdir refused",
+            script: "grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs)' /proc/self/status; ulimit -Sn; ulimit -Hn; mkdir /tmp/x || echo mkdir refused; cat /proc/self/oom_score_adj",
             extraProcess: """
                 , "capabilities": {"bounding": \(caps), "permitted": \(caps), "effective": \(caps), "inheritable": \(caps), "ambient": ["CAP_KILL"]},
-                "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 100, "hard": 200}]
+                "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 100, "hard": 200}], "oomScoreAdj": 700
                 """,
             extraLinux: """
                 , "seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
@@ -226,7 +226,7 @@ struct OCIRuntimeTests {
         let set = "0000000000000421"
         // No noNewPrivileges in the config: false, so the filter went in before the ids changed.
         expectLines(r, ["CapInh:\t\(set)", "CapPrm:\t\(set)", "CapEff:\t\(set)", "CapBnd:\t\(set)", "CapAmb:\t0000000000000020",
-                        "NoNewPrivs:\t0", "100", "200", "mkdir refused"])
+                        "NoNewPrivs:\t0", "100", "200", "mkdir refused", "700"])
         expectStderr(r, contains: "Operation not permitted")
     }
 

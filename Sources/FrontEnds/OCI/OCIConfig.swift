@@ -208,7 +208,10 @@ private struct Reader {
         }
         try refuse(p, "apparmorProfile", "AppArmor profiles are not supported")
         try refuse(p, "selinuxLabel", "SELinux labels are not supported")
-        try refuse(p, "oomScoreAdj", "oomScoreAdj is not supported yet")
+        if let oom = try p.member("oomScoreAdj") {
+            guard let n = oom.value.integer, n >= -1000, n <= 1000 else { throw oom.refuse("expected an integer from -1000 to 1000") }
+            spec.process.oomScoreAdjustment = Int32(n)
+        }
         try refuse(p, "consoleSize", "a terminal is not supported yet")
         try refuse(p, "ioPriority", "I/O priorities are not supported yet")
         try refuse(p, "scheduler", "a scheduling policy is not supported yet")
