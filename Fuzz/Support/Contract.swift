@@ -76,7 +76,7 @@ func checkFrontEnd(_ name: String, _ arguments: [String], _ parse: () throws(Usa
         checkMessage(error.message, from: name)
     case .success(.run(let spec)):
         checkSpec(spec, from: name)
-    case .success(.help), .success(.version), .success(.engines):
+    case .success(.help), .success(.version), .success(.engines), .success(.text):
         break
     case .success(.oci(let invocation)):
         // A runtime command names a container ID as runc allows them (a directory name).
@@ -120,8 +120,13 @@ func checkSpec(_ spec: SandboxSpec, from name: String) {
         case .bind(let b): strings.append(b.source.string)
         case .filesystem(let f): strings += [f.type, f.source] + f.data
         case .symlink(let target, _): strings.append(target)
-        case .tmpfs, .proc, .dev, .mqueue, .dir, .remountReadOnly: break
+        case .tmpfs, .proc, .dev, .mqueue, .dir, .remountReadOnly, .file, .chmod: break
         }
+    }
+    if let argv0 = spec.process.argv0 { strings.append(argv0) }
+    for path in spec.process.lockFiles {
+        checkNormalised(path, from: name)
+        strings += path.components
     }
     for s in strings where s.utf8.contains(0) {
         violation(name, "NUL byte in \(s.debugDescription): the kernel would see a shorter string")

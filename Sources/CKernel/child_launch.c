@@ -89,6 +89,10 @@ static int launch_steps(struct ck_launch *l) {
     // else the launch does, so the filter only ever sees the command's own calls.
     if (l->seccomp && !l->keep_new_privs)
         STEP(CK_STEP_SECCOMP, syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, l->seccomp_flags, l->seccomp));
+    // The caller's programs through prctl, as bubblewrap installs them: an allowlist of
+    // theirs that allows prctl but not seccomp must not stop the next one.
+    for (int i = 0; i < l->caller_seccomp_count; i++)
+        STEP(CK_STEP_SECCOMP, syscall(SYS_prctl, PR_SET_SECCOMP, 2 /* SECCOMP_MODE_FILTER */, &l->caller_seccomp[i], 0, 0));
 #undef STEP
     l->failed_errno = child_exec_candidates(l->candidates, l->candidate_count, l->argv, l->envp, l->shell_argv,
                                             &l->failed_candidate);

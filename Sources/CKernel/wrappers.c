@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 int ck_unshare(int flags) { return unshare(flags); }
+int ck_setns(int fd, int nstype) { return setns(fd, nstype); }
 int ck_ns_get_parent(int fd) { return ioctl(fd, NS_GET_PARENT); }
 int ck_pivot_root(const char *n, const char *o) { return (int)syscall(SYS_pivot_root, n, o); }
 int ck_sethostname(const char *name, size_t len) { return sethostname(name, len); }
@@ -39,6 +40,11 @@ int ck_seccomp(unsigned int op, unsigned int flags, void *args) { return (int)sy
 
 int ck_prctl(int o, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5) {
     return prctl(o, a2, a3, a4, a5);
+}
+
+int ck_ofd_read_lock(int fd) {
+    struct flock lock = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    return fcntl(fd, F_OFD_SETLK, &lock);
 }
 
 int ck_open_tree(int d, const char *p, unsigned int f) { return (int)syscall(SYS_open_tree, d, p, f); }

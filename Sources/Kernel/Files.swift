@@ -125,6 +125,45 @@ public enum Files {
         return out
     }
 
+    /// Copies what can be read on `source` until its end to `destination` (a file made from a
+    /// descriptor the caller passed, bwrap's `--file FD`).
+    public static func copyAll(from source: Int32, to destination: Int32, what: String) throws(SysError) {
+        var buf = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = try retrying("read", "descriptor \(source) (for \(what))") {
+                buf.withUnsafeMutableBytes { Glibc.read(source, $0.baseAddress, $0.count) }
+            }
+            if n == 0 { return }
+            try writeAll(destination, Array(buf[..<n]), what: what)
+        }
+    }
+
+    /// Takes a read lock on the whole of the open file `fd` (an open-file-description lock,
+    /// F_OFD_SETLK: held while the descriptor is open, and seen by POSIX locks as theirs).
+    public static func readLock(_ fd: Int32, what: String) throws(SysError) {
+        _ = try retrying("lock", what) { ck_ofd_read_lock(fd) }
+    }
+
+    /// Whether `fd` is an open descriptor of this process.
+    public static func isOpen(_ fd: Int32) -> Bool { fcntl(fd, F_GETFD) >= 0 }
+
+    /// Waits until a byte can be read on `fd`, or its end, and reads it (bwrap's --block-fd).
+    public static func awaitByte(_ fd: Int32, what: String) throws(SysError) {
+        var byte: UInt8 = 0
+        _ = try retrying("read", what) { Glibc.read(fd, &byte, 1) }
+    }
+
+    /// fchmod of an open file (`--perms` of a data file: its mode exactly, whatever the umask).
+    public static func chmod(_ fd: Int32, mode: mode_t, what: String) throws(SysError) {
+        _ = try retrying("fchmod", what) { Glibc.fchmod(fd, mode) }
+    }
+
+    /// chmod of what the `O_PATH` fd `fd` is: fchmod refuses such an fd, and /proc/self/fd/N
+    /// names exactly it.
+    public static func chmod(opened fd: Int32, mode: mode_t, what: String) throws(SysError) {
+        _ = try retrying("chmod", what) { Glibc.chmod("/proc/self/fd/\(fd)", mode) }
+    }
+
     /// Writes a small file in one `write`, as /proc files such as uid_map require.
     public static func writeFile(_ path: String, _ text: String, at dir: Int32 = AT_FDCWD) throws(SysError) {
         let fd = try open(path, O_WRONLY, at: dir)

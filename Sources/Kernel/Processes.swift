@@ -176,6 +176,12 @@ public enum Proc {
         if Privileged.run(.unshare(flags), { ck_unshare(flags) }) != 0 { throw SysError.last("unshare", what(), hint: hint) }
     }
 
+    /// setns(2): enters the namespace the caller's descriptor `fd` names (bwrap's --userns,
+    /// --pidns), of type `type` (a `Namespace` flag, checked by the kernel).
+    public static func setns(_ fd: Int32, _ type: Int32, what: @autoclosure () -> String) throws(SysError) {
+        if ck_setns(fd, type) != 0 { throw SysError.last("setns", what()) }
+    }
+
     public static func setHostname(_ name: String) throws(SysError) {
         if Privileged.run(.setHostname, { ck_sethostname(name, name.utf8.count) }) != 0 { throw SysError.last("sethostname", name) }
     }
@@ -218,6 +224,10 @@ public enum Proc {
         public var noNewPrivileges = true
         /// Installed last, right before execve; nil: none.
         public var seccompFilter: [BPFCode]?
+        /// The caller's compiled programs (8-byte `struct sock_filter` records each), installed
+        /// after `seccompFilter`, in order: the last one's answer wins among equals, as the
+        /// kernel stacks filters.
+        public var callerSeccompPrograms: [[UInt8]] = []
         public var seccompFlags: UInt32 = 0
         /// A candidate that fails with ENOEXEC is run as `/bin/sh CANDIDATE ARGS...`.
         public var shellFallback = false
@@ -274,6 +284,21 @@ public enum Proc {
         let low = UInt32(truncatingIfNeeded: kept), high = UInt32(truncatingIfNeeded: kept >> 32)
         var mask = r.signalMask
         var l = ck_launch()
+        // The caller's programs, in memory of their own until the launch has returned.
+        let callerPrograms = UnsafeMutablePointer<sock_fprog>.allocate(capacity: max(r.callerSeccompPrograms.count, 1))
+        var callerFilters: [UnsafeMutableRawPointer] = []
+        for (i, bytes) in r.callerSeccompPrograms.enumerated() {
+            let memory = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 8), alignment: 8)
+            bytes.withUnsafeBytes { if let base = $0.baseAddress { memory.copyMemory(from: base, byteCount: $0.count) } }
+            callerFilters.append(memory)
+            callerPrograms[i] = sock_fprog(len: UInt16(clamping: bytes.count / 8), filter: memory.assumingMemoryBound(to: sock_filter.self))
+        }
+        defer {
+            callerFilters.forEach { $0.deallocate() }
+            callerPrograms.deallocate()
+        }
+        l.caller_seccomp = UnsafePointer(callerPrograms)
+        l.caller_seccomp_count = Int32(r.callerSeccompPrograms.count)
         let filter = sockFilters(r.seccompFilter)
         let pid: Int32 = r.groups.withUnsafeBufferPointer { groups in filter.withUnsafeBufferPointer { f in
             var prog = sock_fprog(len: UInt16(clamping: f.count), filter: UnsafeMutablePointer(mutating: f.baseAddress))

@@ -35,35 +35,21 @@ public enum ResidentMemory {
             bias = UInt(bitPattern: headers) &- UInt(headers[i].p_vaddr)
         }
         let page = UInt(sysconf(Int32(_SC_PAGESIZE)))
-        var readOnly: [(start: UInt, length: Int)] = []
-        var writable: [(start: UInt, length: Int)] = []
+        // Straight into the C struct: no array of tuples, whose metadata the runtime would
+        // build (by demangling its name) in each process that comes here.
         for i in 0..<count where headers[i].p_type == UInt32(PT_LOAD) {
             let h = headers[i]
             let first = bias &+ UInt(h.p_vaddr), last = first &+ UInt(h.p_memsz)
             if h.p_flags & UInt32(PF_W) == 0 {
                 // Whole pages inside the segment only: one it shares with a writable one stays.
                 let start = (first &+ page &- 1) & ~(page &- 1), end = last & ~(page &- 1)
-                if end > start { readOnly.append((start, Int(end - start))) }
+                if end > start { add(start, end, to: &pages.start, &pages.length, count: &pages.count) }
             } else {
                 // Every page it touches: which may go is decided page by page.
                 let start = first & ~(page &- 1), end = (last &+ page &- 1) & ~(page &- 1)
-                if end > start { writable.append((start, Int(end - start))) }
+                if end > start { add(start, end, to: &pages.writable_start, &pages.writable_length, count: &pages.writable_count) }
             }
         }
-        readOnly = Array(readOnly.prefix(Int(CK_PAGES_MAX)))
-        writable = Array(writable.prefix(Int(CK_PAGES_MAX)))
-        pages.count = Int32(readOnly.count)
-        pages.writable_count = Int32(writable.count)
-        func store(_ ranges: [(start: UInt, length: Int)], _ starts: inout ck_pages_starts, _ lengths: inout ck_pages_lengths) {
-            withUnsafeMutableBytes(of: &starts) { raw in
-                for (i, r) in ranges.enumerated() { raw.storeBytes(of: r.start, toByteOffset: i * MemoryLayout<UInt>.stride, as: UInt.self) }
-            }
-            withUnsafeMutableBytes(of: &lengths) { raw in
-                for (i, r) in ranges.enumerated() { raw.storeBytes(of: r.length, toByteOffset: i * MemoryLayout<Int>.stride, as: Int.self) }
-            }
-        }
-        store(readOnly, &pages.start, &pages.length)
-        store(writable, &pages.writable_start, &pages.writable_length)
         return pages
     }()
 
@@ -71,7 +57,11 @@ public enum ResidentMemory {
     /// `/proc/self/pagemap` is root's once the process is not dumpable, and the guest's
     /// once it is in the sandbox's mount namespace. Without it, only the read-only segments
     /// are given back. Each process calls it for itself (a fork's would read its parent's).
-    public static func prepare() { _ = ck_idle_prepare() }
+    /// It also computes `programPages`, which a fork made after it inherits.
+    public static func prepare() {
+        _ = programPages
+        _ = ck_idle_prepare()
+    }
 
     /// `poll(2)` without a time limit that gives the program's pages back after
     /// `idleMilliseconds` of nothing. Returns what poll returned.
@@ -80,5 +70,12 @@ public enum ResidentMemory {
     }
 }
 
-private typealias ck_pages_starts = (UInt, UInt, UInt, UInt)
-private typealias ck_pages_lengths = (Int, Int, Int, Int)
+/// One range into a ck_pages pair of fixed arrays (CK_PAGES_MAX long); one past it is dropped.
+private func add(_ start: UInt, _ end: UInt, to starts: inout (UInt, UInt, UInt, UInt), _ lengths: inout (Int, Int, Int, Int),
+                 count: inout Int32) {
+    let i = Int(count)
+    guard i < Int(CK_PAGES_MAX) else { return }
+    withUnsafeMutableBytes(of: &starts) { $0.storeBytes(of: start, toByteOffset: i * MemoryLayout<UInt>.stride, as: UInt.self) }
+    withUnsafeMutableBytes(of: &lengths) { $0.storeBytes(of: Int(end - start), toByteOffset: i * MemoryLayout<Int>.stride, as: Int.self) }
+    count += 1
+}

@@ -21,13 +21,13 @@ extension SandboxSpec {
             switch op {
             case .bind(let b): holder = .hostBind(b.source)
             case .tmpfs, .proc, .dev, .mqueue, .filesystem: holder = .memory
-            case .dir, .symlink, .remountReadOnly: continue
+            case .dir, .symlink, .remountReadOnly, .file, .chmod: continue
             }
             let d = op.destination
             guard dest.isWithin(d) else { continue }
             if best == nil || d.components.count >= best!.depth { best = (d.components.count, holder) }
         }
         if let best { return best.holder }
-        return root.overlay == .discard ? .memory : .root
+        return root.fresh || root.overlay == .discard ? .memory : .root
     }
 }

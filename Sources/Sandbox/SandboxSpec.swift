@@ -10,6 +10,13 @@ public struct SandboxSpec: Equatable, Sendable {
     public var security: Security
     public var engine: EngineChoice
     public var verbose: Bool
+    /// Every message begins with its syslog level (`<3>` for an error), as bubblewrap's
+    /// `--level-prefix` has it, for a caller that logs burrow's stderr to the journal.
+    public var levelPrefix = false
+    /// What the namespace engine creates in a host directory (a missing mount point, a
+    /// `--dir`, a `--symlink`) stays there after the sandbox, as bubblewrap leaves it; by
+    /// default it is removed at exit (the cleaner). The ptrace engine still removes it.
+    public var keepsCreatedEntries = false
     public var emulation = Emulation()
     /// The front-end's words for the spec's ideas, for a `SpecError` an engine finds (setuid
     /// mode's refusals, known only once names resolve in the rootfs): how to speak to the
@@ -51,6 +58,11 @@ public struct RootFS: Equatable, Sendable {
     /// them may have been meant as the rootfs (`--bind /etc ROOTFS id` takes ROOTFS as the
     /// bind's DEST and `id` as the rootfs). Only said when the rootfs cannot be opened.
     public var takenAfter: OptionArguments?
+    /// `/` is a new, empty tmpfs and the operations assemble the tree in it (bubblewrap's
+    /// way: no ROOTFS; `--ro-bind /usr /usr --proc /proc ...`). `path` is then only where
+    /// the engine attaches that tmpfs in its own mount namespace before it pivots into it;
+    /// nothing is created there. The namespace engine does it; the ptrace engine refuses it.
+    public var fresh = false
 
     public init(path: HostPath, readOnly: Bool = false, overlay: RootOverlay? = nil) {
         self.path = path
@@ -80,15 +92,47 @@ public enum SetupOp: Equatable, Sendable {
     case remountReadOnly(dest: GuestPath)
     /// Any other filesystem, as an fstab line names it: `sysfs`, `tmpfs` with options, ...
     case filesystem(FilesystemMount)
+    /// A file whose content the caller passes on a descriptor (bwrap's `--file`,
+    /// `--bind-data`, `--ro-bind-data`).
+    case file(DataFile)
+    /// The permission bits of what is at `dest` (which must exist), symlinks followed
+    /// inside the new root (bwrap's `--chmod`).
+    case chmod(dest: GuestPath, mode: UInt32)
 
     public var destination: GuestPath {
         switch self {
         case .bind(let b): return b.destination
         case .filesystem(let f): return f.destination
+        case .file(let f): return f.destination
+        case .chmod(let d, _): return d
         case .tmpfs(let d, _, _), .proc(let d), .dev(let d), .mqueue(let d), .dir(let d, _),
             .symlink(_, let d), .remountReadOnly(let d):
             return d
         }
+    }
+}
+
+/// A file made from all that can be read on `descriptor` (open in burrow's caller), read
+/// when the sandbox is set up.
+public struct DataFile: Equatable, Sendable {
+    public enum Placement: Equatable, Sendable {
+        /// Created (or truncated) at the destination, in the tree: bwrap's `--file`.
+        case written
+        /// A file in memory bound onto the destination, read-only or not: the tree under it
+        /// is not written (bwrap's `--bind-data`, `--ro-bind-data`).
+        case bound(readOnly: Bool)
+    }
+    public var descriptor: Int32
+    public var destination: GuestPath
+    public var placement: Placement
+    /// Its permission bits; nil: 0666 written, 0600 bound (bubblewrap's defaults).
+    public var mode: UInt32?
+
+    public init(descriptor: Int32, destination: GuestPath, placement: Placement, mode: UInt32? = nil) {
+        self.descriptor = descriptor
+        self.destination = destination
+        self.placement = placement
+        self.mode = mode
     }
 }
 
@@ -112,6 +156,10 @@ public struct BindMount: Equatable, Sendable {
     public var optionalDestination = false
     /// Where the destination, or a directory on the way to it, is missing in the guest.
     public var glue: BindGlue = .none
+    /// The caller named the source by this open descriptor (bwrap's `--bind-fd`) and
+    /// `source` is the path it had: what the engine opens there must be that very file
+    /// (device and inode), else the path was swapped in between and the bind is refused.
+    public var sourceDescriptor: Int32?
 
     public init(
         source: HostPath, destination: GuestPath, readOnly: Bool = false,
@@ -185,6 +233,19 @@ public struct Namespaces: Equatable, Sendable {
     public var net = false
     public var uts = false
     public var cgroup = false
+    /// `cgroup` only where the engine can make one (bwrap's `--unshare-cgroup-try`): the
+    /// ptrace engine goes without.
+    public var cgroupIsOptional = false
+    /// A user namespace is asked for by name (bwrap's `--unshare-user`): an engine that
+    /// makes none (setuid mode, the ptrace engine) refuses rather than run without.
+    public var userRequired = false
+    /// A descriptor of the caller's naming a user namespace (its /proc/PID/ns/user) that the
+    /// sandbox enters instead of making one: ids are as that namespace maps them, and none
+    /// are written (bwrap's `--userns FD`).
+    public var userToJoin: Int32?
+    /// A descriptor naming a PID namespace the sandbox's processes are in, or, with `pid`,
+    /// the parent of the one made for them (bwrap's `--pidns FD`).
+    public var pidToJoin: Int32?
     public init() {}
 
     public static var all: Namespaces {
@@ -238,6 +299,11 @@ public struct Identity: Equatable, Sendable {
     /// Supplementary groups set in the namespace engine's launch where setgroups is allowed
     /// (burrow-oci's process.user.additionalGids); empty: none.
     public var supplementaryGroups: [UInt32] = []
+    /// The capabilities the command keeps, where the caller chose them (bwrap's `--cap-add`,
+    /// `--cap-drop`): bit N is capability N. nil: Burrow's rule, none for a uid other than 0
+    /// and, for uid 0 inside, all but CAP_SYS_ADMIN and CAP_SYS_PTRACE. Within the sandbox's
+    /// user namespace only.
+    public var capabilities: UInt64?
     public init(uid: UInt32? = nil, gid: UInt32? = nil) {
         self.uid = uid
         self.gid = gid
@@ -254,6 +320,18 @@ public enum EnvOp: Equatable, Sendable {
 public struct ProcessSpec: Equatable, Sendable {
     /// argv of the command; `argv[0]` is looked up in the sandbox's PATH when it has no `/`.
     public var argv: [String] = ["/bin/sh"]
+    /// What the command gets as its `argv[0]` when not the name it was found by
+    /// (bubblewrap's `--argv0`).
+    public var argv0: String?
+    /// Descriptors the caller gave for status reports, written as bubblewrap writes them.
+    public var reports = StatusReports()
+    /// Files inside the sandbox held with a read lock (fcntl) for as long as the command
+    /// runs, from its start (bwrap's `--lock-file`; Flatpak locks its runtime's `.ref`
+    /// so that it is not removed under a running app).
+    public var lockFiles: [GuestPath] = []
+    /// A descriptor of the caller's on which burrow waits until something can be read (or
+    /// it is closed) before it starts the sandbox (bwrap's `--block-fd`).
+    public var blockDescriptor: Int32?
     /// How `argv[0]` is found and started.
     public var commandLookup: CommandLookup = .execvp
     /// Working directory inside; nil means `/`.
@@ -265,6 +343,10 @@ public struct ProcessSpec: Equatable, Sendable {
     public var dieWithParent = false
     /// Run the command in a new session (no controlling terminal: defeats TIOCSTI).
     public var newSession = false
+    /// The command is PID 1 of its PID namespace, with no init of Burrow's before it
+    /// (bwrap's `--as-pid-1`): nothing reaps what it leaves, and it ignores the signals it
+    /// has no handler for, as PID 1 does. Needs a PID namespace.
+    public var commandIsPID1 = false
     /// What becomes of the processes the command leaves behind when it exits.
     public var leftovers: Leftovers = .killed
     /// Leftovers are not killed with the command.
@@ -293,6 +375,40 @@ public struct ProcessSpec: Equatable, Sendable {
     /// Written to /proc/self/oom_score_adj before the command (burrow-oci's oomScoreAdj).
     public var oomScoreAdjustment: Int32?
     public init() {}
+}
+
+/// Descriptors, open in burrow's caller, on which burrow reports the sandbox's state as
+/// JSON, as bubblewrap does (Flatpak reads them): `info` gets one object once the command
+/// runs (`child-pid`, the command's host pid, and the ids of the namespaces made for it),
+/// then is closed; `jsonStatus` gets the same object on one line, then
+/// `{ "exit-code": N }` when the command has exited. Nothing is written when the command
+/// never ran.
+public struct StatusReports: Equatable, Sendable {
+    public var info: Int32?
+    public var jsonStatus: Int32?
+    public init(info: Int32? = nil, jsonStatus: Int32? = nil) {
+        self.info = info
+        self.jsonStatus = jsonStatus
+    }
+    public var isEmpty: Bool { info == nil && jsonStatus == nil }
+
+    /// The namespaces whose ids are reported, in bubblewrap's order, and whether the spec
+    /// makes each one (the mount namespace always).
+    public static func namespaces(_ n: Namespaces) -> [(name: String, made: Bool)] {
+        [("cgroup", n.cgroup), ("ipc", n.ipc), ("mnt", true), ("net", n.net), ("pid", n.pid), ("uts", n.uts)]
+    }
+
+    /// The info object: `{\n    "child-pid": 42,\n    "mnt-namespace": 4026531841\n}\n`
+    /// (`oneLine`: `{ "child-pid": 42, "mnt-namespace": 4026531841 }\n`, for jsonStatus).
+    public static func infoObject(childPid: Int32, namespaceIDs: [(name: String, id: UInt64)], oneLine: Bool) -> String {
+        let separator = oneLine ? " " : "\n    "
+        var out = "{" + separator + "\"child-pid\": \(childPid)"
+        for (name, id) in namespaceIDs { out += "," + separator + "\"\(name)-namespace\": \(id)" }
+        return out + (oneLine ? " }\n" : "\n}\n")
+    }
+
+    /// `{ "exit-code": 42 }\n`
+    public static func exitObject(_ status: Int32) -> String { "{ \"exit-code\": \(status) }\n" }
 }
 
 /// What becomes of the processes the command leaves behind when it exits.
@@ -330,7 +446,37 @@ public struct Security: Equatable, Sendable {
     /// The command's capability sets as asked (burrow-oci's process.capabilities); nil:
     /// Burrow's rule (root inside keeps all but CAP_SYS_ADMIN and CAP_SYS_PTRACE).
     public var capabilities: CapabilitySets?
+    /// The caller's own compiled programs (bwrap's `--seccomp FD`, `--add-seccomp-fd FD`),
+    /// installed after the filter above, in this order.
+    public var callerPrograms: [CallerSeccompProgram] = []
+    /// The command cannot make user namespaces (clone and unshare with CLONE_NEWUSER fail
+    /// with EPERM, clone3 with ENOSYS), whatever the profile: bwrap's `--disable-userns`.
+    public var deniesUserNamespaces = false
+    /// Burrow fails unless user namespaces cannot be made where it runs (bwrap's
+    /// `--assert-userns-disabled`, for a sandbox inside one made with `--disable-userns`).
+    public var assertsUserNamespacesDisabled = false
     public init() {}
+}
+
+/// A compiled classic-BPF seccomp program of the caller's, as libseccomp's
+/// `seccomp_export_bpf` writes it: `struct sock_filter` records of 8 bytes. Named by the
+/// descriptor it is read from; the engine reads it (once, before anything is forked) into
+/// `instructions`.
+public struct CallerSeccompProgram: Equatable, Sendable {
+    public var descriptor: Int32
+    public var instructions: [UInt8]?
+    public init(descriptor: Int32, instructions: [UInt8]? = nil) {
+        self.descriptor = descriptor
+        self.instructions = instructions
+    }
+
+    /// Why `bytes` is no program (bubblewrap's words where it has them), or nil.
+    public static func problem(_ bytes: [UInt8]) -> String? {
+        if bytes.count % 8 != 0 { return "Invalid seccomp data, must be multiple of 8" }
+        if bytes.isEmpty { return "Invalid seccomp data: it is empty" }
+        if bytes.count / 8 > 4096 { return "Invalid seccomp data: more than 4096 instructions (the kernel's limit)" }
+        return nil
+    }
 }
 
 /// What the guest is made to believe about the machine.
@@ -369,6 +515,14 @@ public struct QemuEmulation: Equatable, Sendable {
 
 public enum EngineChoice: String, Equatable, Sendable, CaseIterable {
     case auto, namespace, ptrace, setuid
+}
+
+extension ProcessSpec {
+    /// The argv the command is started with: `argv`, its first word replaced by `argv0`.
+    public var execArgv: [String] {
+        guard let argv0, !argv.isEmpty else { return argv }
+        return [argv0] + argv.dropFirst()
+    }
 }
 
 /// Environment derivation, pure so that it is testable.

@@ -69,7 +69,7 @@ extension SandboxSpec {
         // Every kind of operation is decided here: a new kind does not compile until it is.
         for op in operations {
             switch op {
-            case .bind, .tmpfs, .proc, .dev, .dir, .symlink, .remountReadOnly:
+            case .bind, .tmpfs, .proc, .dev, .dir, .symlink, .remountReadOnly, .file, .chmod:
                 continue
             case .mqueue:
                 continue  // validate() already requires a new IPC namespace

@@ -22,6 +22,7 @@ public struct SpecError: Error, Equatable, Sendable, CustomStringConvertible {
         /// The same for where a mount of this type (an fstab line) goes.
         case mountPointLimit(type: String, path: String, problem: String)
         case hostnameWithoutUTSNamespace
+        case commandPID1WithoutPIDNamespace
         case hostnameLength(String)
         case readOnlyRootWithOverlay(discarded: Bool)
         case mqueueWithoutIPCNamespace
@@ -64,6 +65,8 @@ public struct SpecError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(type) destination \(PathLimit.shortened(path)): \(problem)"
         case .hostnameWithoutUTSNamespace:
             return "\(t[.hostname]) needs \(t[.utsNamespace])"
+        case .commandPID1WithoutPIDNamespace:
+            return "\(t[.commandIsPID1]) needs \(t[.pidNamespace])"
         case .hostnameLength(let name):
             return "hostname '\(name)' must be 1 to 64 bytes long"
         case .readOnlyRootWithOverlay(let discarded):
@@ -117,7 +120,9 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
     case symlink, symlinkTarget, bindSource, bindDestination
     case uid, gid, rootInside, uidMap, gidMap, qemu
     case rootfs, overlayDirectory, tmpfs, proc, dev, directory, remountReadOnly
-    case workingDirectory, pidFile, fakeDatabase
+    case workingDirectory, pidFile, fakeDatabase, dataFile, chmod, lockFile
+    case infoDescriptor, jsonStatusDescriptor, blockDescriptor, bindDescriptor, seccompDescriptor
+    case commandIsPID1, pidNamespace, userNamespaceDescriptor, pidNamespaceDescriptor
 
     /// How the spec itself says it.
     public var specWords: String {
@@ -149,6 +154,18 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
         case .workingDirectory: return "working directory"
         case .pidFile: return "pid file"
         case .fakeDatabase: return "fake database"
+        case .dataFile: return "data file"
+        case .chmod: return "chmod of"
+        case .lockFile: return "lock file"
+        case .infoDescriptor: return "the info descriptor"
+        case .jsonStatusDescriptor: return "the JSON status descriptor"
+        case .blockDescriptor: return "the descriptor to wait on"
+        case .bindDescriptor: return "bind source descriptor"
+        case .seccompDescriptor: return "seccomp program descriptor"
+        case .commandIsPID1: return "the command as PID 1"
+        case .pidNamespace: return "a new PID namespace"
+        case .userNamespaceDescriptor: return "the user namespace to join"
+        case .pidNamespaceDescriptor: return "the PID namespace to join"
         }
     }
 }
@@ -231,6 +248,24 @@ public enum PathLimit {
 }
 
 extension SandboxSpec {
+    /// The caller's descriptors the spec reads or writes, with what each is for (a data
+    /// file's destination, or nil): `main` checks they are open before burrow opens any of
+    /// its own, whose numbers they could otherwise take.
+    public var callerDescriptors: [(fd: Int32, what: SpecTerm, path: String?)] {
+        var out: [(Int32, SpecTerm, String?)] = []
+        for op in operations {
+            if case .file(let f) = op { out.append((f.descriptor, .dataFile, f.destination.description)) }
+            if case .bind(let b) = op, let fd = b.sourceDescriptor { out.append((fd, .bindDescriptor, b.destination.description)) }
+        }
+        if let fd = process.reports.info { out.append((fd, .infoDescriptor, nil)) }
+        if let fd = process.reports.jsonStatus { out.append((fd, .jsonStatusDescriptor, nil)) }
+        if let fd = process.blockDescriptor { out.append((fd, .blockDescriptor, nil)) }
+        for p in security.callerPrograms { out.append((p.descriptor, .seccompDescriptor, nil)) }
+        if let fd = namespaces.userToJoin { out.append((fd, .userNamespaceDescriptor, nil)) }
+        if let fd = namespaces.pidToJoin { out.append((fd, .pidNamespaceDescriptor, nil)) }
+        return out
+    }
+
     /// Every path the spec holds with the spec's word for it (nil: a filesystem mount's, named
     /// by its type), for the checks that apply to
     /// all of them alike (`PathLimit`).
@@ -251,6 +286,8 @@ extension SandboxSpec {
                 out.append((.symlinkTarget, target))
                 out.append((.symlink, d.description))
             case .remountReadOnly(let d): out.append((.remountReadOnly, d.description))
+            case .file(let f): out.append((.dataFile, f.destination.description))
+            case .chmod(let d, _): out.append((.chmod, d.description))
             // A mount an fstab line asks for, named by its type (`mountPointLimit`).
             case .filesystem(let f): out.append((nil, f.destination.description))
             }
@@ -258,6 +295,7 @@ extension SandboxSpec {
         if let d = process.chdir { out.append((.workingDirectory, d.description)) }
         if let f = process.pidFile { out.append((.pidFile, f.string)) }
         if let f = identity.fakeDatabase { out.append((.fakeDatabase, f.string)) }
+        for l in process.lockFiles { out.append((.lockFile, l.description)) }
         return out
     }
 
@@ -278,6 +316,7 @@ extension SandboxSpec {
             if !namespaces.uts { throw SpecError(.hostnameWithoutUTSNamespace) }
             if name.isEmpty || name.utf8.count > 64 { throw SpecError(.hostnameLength(name)) }
         }
+        if process.commandIsPID1, !namespaces.pid { throw SpecError(.commandPID1WithoutPIDNamespace) }
         if root.readOnly, let overlay = root.overlay {
             throw SpecError(.readOnlyRootWithOverlay(discarded: overlay == .discard))
         }

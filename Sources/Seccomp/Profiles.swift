@@ -13,6 +13,8 @@ public enum SeccompProfiles {
         public var architectures: [Architecture]
         /// The spec allows TIOCSTI and TIOCLINUX (`Security.allowTerminalInjection`).
         public var allowTerminalInjection: Bool
+        /// New user namespaces are refused whatever the profile (`Security.deniesUserNamespaces`).
+        public var deniesUserNamespaces = false
 
         public init(pidNamespace: Bool, denied: [String] = [], architectures: [Architecture] = Architecture.native?.abis ?? [],
                     allowTerminalInjection: Bool = false) {
@@ -33,6 +35,8 @@ public enum SeccompProfiles {
     public static func filter(_ profile: SeccompProfile, _ context: Context) -> SeccompFilter? {
         let rules: [SeccompRule]
         switch profile {
+        case .none where context.deniesUserNamespaces:
+            rules = []
         case .none:
             return context.allowTerminalInjection ? nil : TerminalInjection.filter(architectures: context.architectures)
         case .default: rules = defaultRules(pidNamespace: context.pidNamespace)
@@ -41,7 +45,9 @@ public enum SeccompProfiles {
         case .rules(let set): return ruleSetFilter(set, context)
         }
         let terminal = context.allowTerminalInjection ? [] : [TerminalInjection.rule]
-        return SeccompFilter(defaultAction: .allow, rules: terminal + rules, architectures: context.architectures)
+        // (The default profile has these rules already.)
+        let userNamespaces = context.deniesUserNamespaces && profile != .default ? userNamespaceRules : []
+        return SeccompFilter(defaultAction: .allow, rules: terminal + userNamespaces + rules, architectures: context.architectures)
     }
 
     static let eperm = SeccompAction.errno(SeccompErrno.EPERM)

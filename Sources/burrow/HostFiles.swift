@@ -26,3 +26,20 @@ import Glibc
         return .failure(UsageError(SysError.message(for: error.errno)))
     }
 }
+
+/// What is left to read on a descriptor the caller passed (bwrap's `--args FD`), then closed,
+/// as bubblewrap closes it. With the caller's rights only, as `readHostFile`.
+@Sendable func readHostDescriptor(_ fd: Int32) -> Result<[UInt8], UsageError> {
+    guard Credentials.hasOnlyRealIDsRights else {
+        return .failure(UsageError("not read while burrow runs with raised privileges"))
+    }
+    defer { Files.close(fd) }
+    do throws(SysError) {
+        let limit = 1 << 24
+        let bytes = try Files.readAll(fd, limit: limit + 1)
+        guard bytes.count <= limit else { return .failure(UsageError("more than \(limit) bytes")) }
+        return .success(bytes)
+    } catch {
+        return .failure(UsageError(SysError.message(for: error.errno)))
+    }
+}

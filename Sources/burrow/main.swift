@@ -13,7 +13,7 @@ let setuidCaller = SetuidMode.begin()
 /// One binary, several front-ends: the name it was invoked under picks the command line
 /// (`burrow`, or a compatibility name such as `jchroot`); the spec it builds picks the engine.
 let status: Int32 = {
-    let frontEnd = FrontEnds.named(CommandLine.arguments.first ?? "burrow")
+    let frontEnd = FrontEnds.named(CommandLine.arguments.first ?? "burrow", executable: { try? Files.readlink("/proc/self/exe", at: AT_FDCWD) })
     // Every message from here on, of any of burrow's processes, begins with this name.
     Diagnostics.tool = frontEnd.name
     let invocation: Invocation
@@ -27,6 +27,9 @@ let status: Int32 = {
     case .help:
         print(frontEnd.help(), terminator: "")
         return 0
+    case .text(let text):
+        print(text, terminator: "")
+        return 0
     case .version:
         print(frontEnd.version)
         return 0
@@ -38,8 +41,15 @@ let status: Int32 = {
         SetuidMode.giveUp(setuidCaller)
         return OCIRuntime.run(command)
     case .run(var spec):
+        // bwrap's --level-prefix: a syslog level before each message (errors: 3).
+        if spec.levelPrefix { Diagnostics.tool = "<3>" + frontEnd.name }
         spec.process.failureStatus = frontEnd.failureStatus
         spec.terms = frontEnd.terms
+        // The caller's descriptors, before burrow opens any of its own under a free number.
+        for (fd, what, path) in spec.callerDescriptors where !Files.isOpen(fd) {
+            Diagnostics.say("\(frontEnd.terms[what])\(path.map { " " + $0 } ?? ""): descriptor \(fd) is not open")
+            return frontEnd.failureStatus
+        }
         if spec.engine == .auto, let env = getenv("BURROW_ENGINE") {
             let value = String(cString: env)
             guard let choice = EngineChoice(rawValue: value) else {
@@ -88,6 +98,18 @@ let status: Int32 = {
             }
             Diagnostics.say("engine \(engine.rawValue) (\(spec.engine == .auto ? "auto" : "asked for"))")
         }
+        // bwrap's --assert-userns-disabled: where user namespaces can still be made, refuse.
+        if spec.security.assertsUserNamespacesDisabled, HostProbes.userNamespace() == nil {
+            Diagnostics.say("creating new user namespaces works here, but --assert-userns-disabled asks that it does not")
+            return frontEnd.failureStatus
+        }
+        // bwrap's --block-fd: nothing starts until the caller writes to it (or closes it).
+        if let fd = spec.process.blockDescriptor {
+            do throws(SysError) { try Files.awaitByte(fd, what: "--block-fd \(fd)") } catch {
+                Diagnostics.say(error.description)
+                return frontEnd.failureStatus
+            }
+        }
         // jchroot's -b: burrow returns with the command; its leftovers run on (Background).
         if spec.process.leftovers == .leftRunning {
             return Background.run { run(spec, on: engine, subordinate: subordinate) }
@@ -101,6 +123,10 @@ let status: Int32 = {
 func run(_ spec: SandboxSpec, on engine: EngineChoice, subordinate: NamespaceEngine.SubordinateRoot?) -> Int32 {
     let outcome = outcome(spec, on: engine, subordinate: subordinate)
     if case .failed(let message, _) = outcome, !message.isEmpty { Diagnostics.say(message) }
+    // bwrap's --json-status-fd ends with the command's exit code (none when it never ran).
+    if let fd = spec.process.reports.jsonStatus, case .exited(let status) = outcome {
+        _ = try? Files.writeAll(fd, Array(StatusReports.exitObject(status).utf8), what: "--json-status-fd \(fd)")
+    }
     return outcome.status(failureStatus: spec.process.failureStatus)
 }
 
@@ -161,7 +187,9 @@ func hostFacts() -> HostFacts {
     for (key, value) in Credentials.environment() where environment[key] == nil { environment[key] = value }
     var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
     let cwd = getcwd(&buffer, buffer.count) != nil ? String(cString: buffer) : nil
-    return HostFacts(environment: environment, workingDirectory: cwd, readFile: readHostFile)
+    return HostFacts(environment: environment, workingDirectory: cwd, readFile: readHostFile,
+                     invokedName: CommandLine.arguments.first ?? "", readDescriptor: readHostDescriptor,
+                     descriptorPath: { Files.readlinkIfSymlink("/proc/self/fd/\($0)", at: AT_FDCWD) })
 }
 
 /// Why an engine cannot run on this host (nil: it can), found by trying what it needs.

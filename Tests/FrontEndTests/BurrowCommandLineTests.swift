@@ -187,7 +187,7 @@ struct BurrowCommandLineTests {
         (["--frobnicate", "root"], "unknown option '--frobnicate'"),
         (["--tmp-overlay", "/usr", "root"], "unknown option '--tmp-overlay': bwrap's overlays on any path are not supported; over ROOTFS use --root-overlay DIR"),
         (["--cap-add", "ALL", "root"], "capabilities are fixed"),
-        (["--info-fd", "3", "root"], "through descriptors is not supported"),
+        (["--args", "3", "root"], "through descriptors is not supported"),
         (["--bind", "/tmp"], "--bind needs 2 arguments: SRC DEST"),
         (["--tmpfs"], "--tmpfs needs an argument: DEST"),
         (["--bind", "/tmp", "rel", "root"], "--bind: destination 'rel' is not an absolute path"),

@@ -28,11 +28,11 @@ struct SeccompOptionTests {
     @Test(arguments: [
         (["--seccomp", "strict", "root"], "--seccomp: unknown profile 'strict' (choose none, default, linux-user-chroot-0, or a file path with a '/' such as ./deny.txt)"),
         (["--seccomp", "deny.txt", "root"], "unknown profile 'deny.txt'"),
-        (["--seccomp", "10", "root"], "bwrap's --seccomp FD is not supported"),
+        (["--seccomp", "10", "root"], "for bwrap's --seccomp FD use --add-seccomp-fd FD"),
         (["--seccomp", "", "root"], "unknown profile ''"),
         (["--seccomp", "default", "--seccomp", "./x", "root"], "--seccomp given twice"),
         (["--seccomp"], "--seccomp needs an argument: PROFILE"),
-        (["--add-seccomp-fd", "3", "root"], "use --seccomp PROFILE or a deny file"),
+        (["--add-seccomp-fd", "x", "root"], "--add-seccomp-fd: 'x' is not a descriptor number"),
     ])
     func rejects(args: [String], fragment: String) {
         #expect {

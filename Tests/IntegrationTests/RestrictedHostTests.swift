@@ -284,6 +284,37 @@ struct RestrictedHostAutoTests {
         await s.expectNothingLeft()
     }
 
+    /// Issue 17's third item: where bubblewrap itself cannot run, Burrow's bwrap runs what the
+    /// ptrace engine expresses, refuses by name what it does not, and the -try forms go without.
+    @Test("The bwrap front-end where bwrap cannot run: --ro-bind / /, a bind, tmpfs, env, chdir run; --unshare-net refused by name; -try forms go without",
+          arguments: hosts)
+    func bwrap(_ host: Host) async {
+        guard Harness.runningAsRoot else { return }
+        let s = RestrictedHostTests.Scene()
+        defer { s.tearDown() }
+        let restriction = Restriction(options: host.options, says: "")
+        let bwrap = FrontEndLinks.path("bwrap")
+        let r = await underRestriction(restriction, [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+                                                     "--bind", s.work.path, "/work", "--tmpfs", "/tmp", "--setenv", "X", "from-env",
+                                                     "--chdir", "/work", "--die-with-parent"]
+                                           + sh("cat hello; echo $X; pwd; ls -A /tmp | wc -l; echo x > written; exit 3"),
+                                       environment: ["TMPDIR": s.tmp.path])
+        expectStatus(r, 3)
+        expectLines(r, ["from-host", "from-env", "/work", "0"])
+        #expect(readFile(s.work.sub("written")) == "x\n")
+
+        let refused = await underRestriction(restriction, [bwrap, "--ro-bind", "/", "/", "--unshare-net"] + sh("echo RAN"))
+        expectStatus(refused, 1)
+        #expect(refused.stderr.hasPrefix("bwrap: ") && refused.stderr.contains("--unshare-net"), "\(refused.stderr)")
+        expectStdout(refused, lacks: "RAN")
+
+        let tried = await underRestriction(restriction, [bwrap, "--ro-bind", "/", "/", "--unshare-user-try", "--unshare-cgroup-try"]
+                                                        + sh("echo ran"))
+        expectSuccess(tried)
+        expectLines(tried, ["ran"])
+        await s.expectNothingLeft()
+    }
+
     @Test("A Debian rootfs with the default choice: gcc builds and runs a program, python3 runs",
           .enabled(if: DebianFixture.runnable, DebianFixture.skipReason), arguments: hosts)
     func debian(_ host: Host) async throws {

@@ -82,7 +82,7 @@ struct ScriptTests {
 
     @Test("Every man page renders without a warning: groff -ww, man -l, and mandoc -T lint where installed")
     func manPagesRenderCleanly() async {
-        #expect(Set(Self.manPages).isSuperset(of: ["burrow.1", "proot.1", "jchroot.1", "linux-user-chroot.1"]), "\(Self.manPages)")
+        #expect(Set(Self.manPages).isSuperset(of: ["burrow.1", "proot.1", "jchroot.1", "linux-user-chroot.1", "bwrap.1"]), "\(Self.manPages)")
         let mandoc = ["/usr/bin/mandoc", "/usr/local/bin/mandoc"].first { FileManager.default.isExecutableFile(atPath: $0) }
         for page in Self.manPages {
             let path = Harness.packageRoot + "/docs/" + page
@@ -108,7 +108,7 @@ struct ScriptTests {
 
     /// Each name's man page documents every option its --help lists (the binary run under
     /// that name as the test user).
-    @Test("docs/NAME.1 documents every option NAME --help lists", arguments: ["burrow", "proot", "jchroot", "linux-user-chroot"])
+    @Test("docs/NAME.1 documents every option NAME --help lists", arguments: ["burrow", "proot", "jchroot", "linux-user-chroot", "bwrap"])
     func manPageMatchesHelp(_ name: String) async throws {
         let r = name == "burrow" ? await burrow(["--help"]) : await runTool(name, ["--help"])
         expectSuccess(r)
@@ -166,6 +166,11 @@ struct ScriptTests {
         #expect(!pathExists(bin + "/proot"), "no proot link")
         #expect(!pathExists(scene.prefix + "/share/man/man1/proot.1"), "no proot page over the other proot's")
         for name in ["burrow", "jchroot", "linux-user-chroot"] { #expect(pathExists(bin + "/" + name), "\(name) installed") }
+        // Debian's bubblewrap, where installed, is kept the same way.
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/bwrap") {
+            expectStdout(r, contains: "not installing \(bin)/bwrap: it would come first on PATH and hide /usr/bin/bwrap")
+            #expect(!pathExists(bin + "/bwrap"), "no bwrap link")
+        }
         // The installed names work, run as the test user.
         let jchroot = await runHostAsync(asTestUser([bin + "/jchroot", "--version"]))
         #expect(jchroot.status == 0 && jchroot.stdout.contains("jchroot (burrow"), "\(jchroot)")

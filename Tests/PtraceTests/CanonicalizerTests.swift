@@ -97,6 +97,14 @@ struct Case: Sendable, CustomTestStringConvertible {
         Case("/proc/self/cwd", "/proc/self/cwd", "/proc/self/cwd"),
     ]
 
+    @Test("The trailer a path ends with: a slash after a name or .., the dot of /., nothing after / alone",
+          arguments: [("", Canonicalizer.Trailer.none), ("/", .none), ("//", .none), ("a", .none), ("a/", .slash),
+                      ("a//", .slash), ("/a/b/", .slash), ("a/.", .dot), ("a/./", .dot), (".", .dot), ("a/..", .slash),
+                      ("..", .slash), ("../", .slash), ("a/.b", .none), ("...", .none), ("a/b..", .none), ("/.", .dot)])
+    func trailerOfPath(_ c: (String, Canonicalizer.Trailer)) {
+        #expect(Canonicalizer.Trailer(of: Substring(c.0)) == c.1, "\(c.0)")
+    }
+
     @Test(arguments: cases)
     func canonical(_ c: Case) {
         let canon = Canonicalizer(bindings: bindings)

@@ -11,6 +11,7 @@
 
 // Namespaces and root
 int ck_unshare(int flags);
+int ck_setns(int fd, int nstype);
 // ioctl NS_GET_PARENT on a user namespace's descriptor: its parent's (close-on-exec), or -1
 int ck_ns_get_parent(int fd);
 int ck_pivot_root(const char *new_root, const char *put_old);
@@ -22,6 +23,9 @@ int ck_seccomp(unsigned int operation, unsigned int flags, void *args);
 
 // prctl is variadic
 int ck_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
+
+// fcntl is variadic: F_OFD_SETLK with a read lock on the whole file
+int ck_ofd_read_lock(int fd);
 
 // The new mount API (no glibc wrappers in Debian 12)
 int ck_open_tree(int dirfd, const char *path, unsigned int flags);
@@ -118,6 +122,8 @@ struct ck_launch {
     int last_cap;
     const struct sock_fprog *seccomp; // NULL: no filter; else installed last, before execve
     unsigned int seccomp_flags;       // SECCOMP_FILTER_FLAG_*
+    const struct sock_fprog *caller_seccomp; // the caller's own programs (bwrap's --seccomp FD),
+    int caller_seccomp_count;                // installed after it, in order
     char **shell_argv;              // NULL, or {"/bin/sh", (set here), argv[1].., NULL}:
                                     // a candidate refused with ENOEXEC runs as a shell script
     // out

@@ -252,9 +252,12 @@ public enum Cleaner {
     }
 
     static func randomSuffix() -> String {
-        let letters = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        // Bytes, not Characters: no generic collection for the runtime to build at start-up.
+        let letters = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
         var g = SystemRandomNumberGenerator()
-        return String((0..<6).map { _ in letters[Int(g.next() % UInt64(letters.count))] })
+        var suffix: [UInt8] = []
+        for _ in 0..<6 { suffix.append(letters[Int(g.next() % UInt64(letters.count))]) }
+        return String(decoding: suffix, as: UTF8.self)
     }
 
     /// Supervisor side of a cleaner that creates on the host's tree (the ptrace engine).

@@ -126,7 +126,17 @@ struct Filesystem {
                 } catch {
                     throw SysError("bind source", b.source.string, errno: error.errno)
                 }
-                let type = try Files.stat("", at: fd, follow: true).st_mode & S_IFMT
+                let sourceStat = try Files.stat("", at: fd, follow: true)
+                if let given = b.sourceDescriptor {
+                    // bubblewrap's race check for --bind-fd, made before anything is mounted.
+                    let named = try Files.stat("", at: given, follow: true)
+                    guard named.st_dev == sourceStat.st_dev, named.st_ino == sourceStat.st_ino else {
+                        Files.close(fd)
+                        throw SysError("bind source", "\(b.source) (descriptor \(given))", errno: .noSuchFileOrDirectory,
+                                       hint: "the path the descriptor had was replaced by another file while burrow started")
+                    }
+                }
+                let type = sourceStat.st_mode & S_IFMT
                 let isDir = type == S_IFDIR
                 if setuidMode {
                     try callerMayUse(fd, type: type, b)
@@ -212,6 +222,16 @@ struct Filesystem {
         let path = spec.root.path.string
         let tree: Int32
         switch spec.root.overlay {
+        case nil where spec.root.fresh:
+            // bubblewrap's root: an empty tmpfs the operations fill (nothing of the host's
+            // is carried in with it).
+            let fs = try Mounts.FilesystemContext("tmpfs", what: "/ (the new root)")
+            try fs.set("mode", "0755")
+            tree = try fs.mount([.noSuid, .noDev])
+            try Mounts.attach(tree, onto: rootfd, what: "tmpfs / (the new root)")
+            inMemory.append(try Files.mountInfo(tree).mountID)
+            log.step("root: an empty tmpfs")
+            return tree
         case nil:
             tree = try Mounts.cloneTree(rootfd, what: path)
             var attrs: Mounts.Attributes = [.noSuid]
@@ -325,11 +345,22 @@ struct Filesystem {
                 record(parent: parent, name: name, kind: .symlink)
             } catch where error.errno == .fileExists {
                 // Already there and the same: fine, as bubblewrap does.
-                guard (try? Files.readlink(name, at: parent)) == target else {
-                    throw SysError("symlink", "\(d) -> \(target)", errno: .fileExists, hint: "\(d) already exists in the new root")
+                let existing = try? Files.readlink(name, at: parent)
+                guard existing == target else {
+                    // bubblewrap's words, which its callers and tests look for.
+                    let what = existing.map { "existing destination is \($0)" } ?? "existing destination is not a symlink"
+                    throw SysError("Can't make symlink", "\(d) -> \(target): \(what)", errno: .fileExists,
+                                   hint: "\(d) already exists in the new root")
                 }
             }
             log.step("symlink \(d) -> \(target)")
+        case .file(let f):
+            try makeDataFile(f)
+        case .chmod(let d, let mode):
+            let fd = try resolve(d, create: nil)
+            defer { Files.close(fd) }
+            try Files.chmod(opened: fd, mode: mode_t(mode), what: d.description)
+            log.step("chmod \(String(mode, radix: 8)) \(d)")
         case .remountReadOnly(let d):
             var fd = try resolve(d, create: nil)
             if !(try Files.mountInfo(fd).isMountRoot) {
@@ -342,6 +373,61 @@ struct Filesystem {
             try Mounts.setAttributes(fd, [.readOnly], what: d.description)
             log.step("remount-ro \(d)")
             Files.close(fd)
+        }
+    }
+
+    /// bwrap's --file (written in the tree at the destination) and --bind-data,
+    /// --ro-bind-data (a file in memory bound there: the tree is not written). The bound
+    /// file lives in a tmpfs of its own, attached on the new root only while it is made and
+    /// cloned (only a mount of this namespace can be cloned), then detached: the clone keeps
+    /// it alive, and nothing of it shows elsewhere.
+    private mutating func makeDataFile(_ f: DataFile) throws(SysError) {
+        let d = f.destination
+        let what = "data file \(d) (from descriptor \(f.descriptor))"
+        switch f.placement {
+        case .written:
+            guard let name = d.lastComponent else { throw SysError("create", "/", errno: .isDirectory) }
+            let parent = try resolve(d.parent, create: .directory(nil))
+            defer { Files.close(parent) }
+            try mayCreate(in: parent, d)
+            let existed = (try? Files.stat(name, at: parent)) != nil
+            let mode = mode_t(f.mode ?? 0o666)
+            let fd = try Files.open(name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: mode, at: parent)
+            defer { Files.close(fd) }
+            if !existed { record(parent: parent, name: name, kind: .file) }
+            try Files.copyAll(from: f.descriptor, to: fd, what: what)
+            if f.mode != nil { try Files.chmod(fd, mode: mode, what: what) }
+            log.step("file \(d) (written from descriptor \(f.descriptor))")
+        case .bound(let readOnly):
+            let fs = try Mounts.FilesystemContext("tmpfs", what: what)
+            try fs.set("mode", "0700")
+            let staging = try fs.mount([.noSuid, .noDev])
+            defer { Files.close(staging) }
+            try Mounts.attach(staging, onto: root, what: "tmpfs for \(what)")
+            let tree: Int32
+            do throws(SysError) {
+                let mode = mode_t(f.mode ?? 0o600)
+                let fd = try Files.open("data", O_WRONLY | O_CREAT | O_EXCL, mode: mode, at: staging)
+                do throws(SysError) {
+                    try Files.copyAll(from: f.descriptor, to: fd, what: what)
+                    try Files.chmod(fd, mode: mode, what: what)
+                } catch {
+                    Files.close(fd)
+                    throw error
+                }
+                Files.close(fd)
+                let file = try Files.open("data", O_PATH | O_NOFOLLOW, at: staging)
+                defer { Files.close(file) }
+                tree = try Mounts.cloneTree(file, recursive: false, what: what)
+            } catch {
+                try? Mounts.detach(staging, what: "tmpfs for \(what)")
+                throw error
+            }
+            try Mounts.detach(staging, what: "tmpfs for \(what)")
+            var attrs: Mounts.Attributes = [.noSuid, .noDev]
+            if readOnly { attrs.insert(.readOnly) }
+            try Mounts.setAttributes(tree, attrs, what: what)
+            try place(tree, at: d, create: .file, inMemory: true, what: "\(what) (\(attrs))")
         }
     }
 
@@ -596,13 +682,13 @@ struct Filesystem {
 extension Filesystem {
     /// Creating in a host directory is allowed only when a cleaner will remove it again.
     fileprivate func mayCreate(in parent: Int32, _ what: GuestPath) throws(SysError) {
-        guard cleaner < 0, !inMemory.contains(try Files.mountInfo(parent).mountID) else { return }
+        guard cleaner < 0, !spec.keepsCreatedEntries, !inMemory.contains(try Files.mountInfo(parent).mountID) else { return }
         throw SysError("create", "\(what)", errno: .noSuchFileOrDirectory,
                        hint: "the rootfs changed while burrow was starting (it was there a moment ago); try again")
     }
 
     fileprivate func record(parent: Int32, name: String, kind: Cleaner.Kind) {
-        guard cleaner >= 0, let id = try? Files.mountInfo(parent).mountID, !inMemory.contains(id) else { return }
+        guard cleaner >= 0, !spec.keepsCreatedEntries, let id = try? Files.mountInfo(parent).mountID, !inMemory.contains(id) else { return }
         Cleaner.record(cleaner, parent: parent, name: name, kind: kind)
     }
 }

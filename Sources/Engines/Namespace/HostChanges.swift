@@ -11,6 +11,7 @@ enum HostChanges {
     static func possible(_ spec: SandboxSpec, rootfd: Int32) -> Bool {
         for (index, op) in spec.operations.enumerated() {
             if case .remountReadOnly = op { continue }
+            if case .chmod = op { continue }
             switch spec.holder(of: op.destination, before: index) {
             case .memory: continue
             case .hostBind: return true

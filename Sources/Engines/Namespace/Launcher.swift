@@ -25,7 +25,7 @@ struct Launcher {
         let env = spec.process.launchEnvironment(caller: Credentials.environment(), workingDirectory: (try? Files.realPath(cwd)) ?? cwd)
         let uid = maps.insideUid
         var r = Proc.LaunchRequest(
-            candidates: candidates(env), argv: spec.process.argv,
+            candidates: candidates(env), argv: spec.process.execArgv,
             environment: env.map { "\($0.0)=\($0.1)" }, workingDirectory: workingDirectory,
             signalMask: callerMask, uid: uid, gid: maps.insideGid)
         r.newSession = spec.process.newSession
@@ -35,10 +35,14 @@ struct Launcher {
         r.clearGroups = maps.setgroupsAllowed || !spec.identity.supplementaryGroups.isEmpty
         r.groups = spec.identity.supplementaryGroups
         r.seccompFilter = seccomp
+        r.callerSeccompPrograms = spec.security.callerPrograms.compactMap(\.instructions)
         // Any uid but 0 gets no capability from exec (every mount is nosuid, so file
         // capabilities are ignored too): only root inside needs its bounding set trimmed.
         if uid == 0 {
-            r.keepCapabilities = Capabilities.all(upTo: Proc.lastCapability).subtracting(Self.rootDrops)
+            // (bwrap's --cap-add/--cap-drop choose them; NamespaceEngine refuses a choice for
+            // any other uid.)
+            r.keepCapabilities = spec.identity.capabilities.map { Capabilities(rawValue: $0) }
+                ?? Capabilities.all(upTo: Proc.lastCapability).subtracting(Self.rootDrops)
             r.dropBoundingSet = true
         }
         if let sets = spec.security.capabilities { Self.apply(sets, to: &r, uid: uid) }

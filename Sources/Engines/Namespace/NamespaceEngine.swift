@@ -67,6 +67,18 @@ public enum NamespaceEngine {
                 throw Failure("-q: \(error.message) (the namespace engine runs QEMU through binfmt_misc; the ptrace engine runs any command, as PRoot)")
             }
         }
+        if privilege.caller != nil, spec.namespaces.userRequired {
+            throw Failure("--unshare-user: setuid mode makes no user namespace (its ids are the host's)")
+        }
+        if privilege.caller != nil, spec.namespaces.userToJoin != nil || spec.namespaces.pidToJoin != nil {
+            throw Failure("joining the caller's namespaces (bwrap's --userns, --pidns) is refused in setuid mode: root would enter them")
+        }
+        if spec.namespaces.userToJoin != nil, !spec.identity.uidMap.isEmpty || !spec.identity.gidMap.isEmpty {
+            throw Failure("a joined user namespace has its maps already: --uid-map/--gid-map cannot apply")
+        }
+        if spec.process.commandIsPID1, spec.emulation.uname != nil {
+            throw Failure("a fake kernel release needs Burrow's init (its uname responder): not with the command as PID 1")
+        }
         if !spec.emulation.portMap.isEmpty {
             throw Failure("a port map (proot -p) needs the ptrace engine: it changes ports at bind and connect")
         }
@@ -91,13 +103,14 @@ public enum NamespaceEngine {
             Files.close(rootfd)
             throw Failure(refusal.message(in: spec.terms))
         }
-        let cleanupNeeded = spec.process.pidFile != nil || HostChanges.possible(spec, rootfd: rootfd)
+        let cleanupNeeded = spec.process.pidFile != nil || (!spec.keepsCreatedEntries && HostChanges.possible(spec, rootfd: rootfd))
         Files.close(rootfd)
         if spec.process.dieWithParent {
             guard (try? Proc.dieWithParent(SIGKILL, expectedParent: parent)) == true else { return 128 + SIGKILL }
         }
 
         let seccomp = try SeccompSetup.program(for: spec, setuid: privilege.caller != nil, log: log)
+        try SeccompSetup.readCallerPrograms(&spec, log: log)
 
         // Read while the host's /proc is in reach: the command drops capabilities up to it.
         _ = Proc.lastCapability
@@ -106,6 +119,9 @@ public enum NamespaceEngine {
         // The caller's terminal, if burrow has one: the command's group may get it.
         let jobs = JobControl(newSession: spec.process.newSession)
         let maps = IDMaps(identity: spec.identity, hostUid: getuid(), hostGid: getgid())
+        if let caps = spec.identity.capabilities, caps != 0, maps.insideUid != 0 || privilege.caller != nil {
+            throw Failure("capabilities for uid \(maps.insideUid) (--cap-add) need ambient capabilities, which Burrow does not raise yet: only uid 0 inside can keep them (--uid 0)")
+        }
         var ch = Channels()
         var pidFile: Int32 = -1
         // The pid file is made by the cleaner (below), which removes it even after kill -9.
@@ -226,6 +242,10 @@ public enum NamespaceEngine {
         var sandbox = Sandbox(spec: spec, privilege: privilege, maps: maps, seccomp: seccomp, channels: ch,
                               callerMask: callerMask, foregroundTerminal: jobs.handOver, supervisor: me, log: log)
         do throws(SysError) {
+            // bwrap's --userns, --pidns: the caller's namespaces, entered before any of ours
+            // is made (the user namespace first: it owns the PID namespace).
+            if let fd = spec.namespaces.userToJoin { try Proc.setns(fd, Namespace.user, what: "user namespace of descriptor \(fd)") }
+            if let fd = spec.namespaces.pidToJoin { try Proc.setns(fd, Namespace.pid, what: "PID namespace of descriptor \(fd)") }
             let flags = sandbox.supervisorNamespaces
             if flags != 0 { try Proc.unshare(flags, what: sandbox.supervisorNamespaceNames) }
         } catch {
@@ -241,12 +261,16 @@ public enum NamespaceEngine {
             // The helper has said what went wrong.
             if Proc.wait(mapHelper, noHang: false) != .exited(0) { throw Failure(saidBy: "the uid map helper") }
         }
-        // setuid: no user namespace, so no maps: the ids stay the host's.
-        if privilege.caller == nil {
+        // setuid: no user namespace, so no maps: the ids stay the host's. A joined one has
+        // its maps already.
+        if sandbox.makesUserNamespace {
             try maps.writeOwn(log: log)
             sandbox.maps.setgroupsAllowed = !maps.identity.gidMap.isEmpty && IDMaps.setgroupsAllowedNow()
         }
 
+        // What the supervisor gives back while it waits (Supervision), found once for the
+        // init to inherit too.
+        ResidentMemory.prepare()
         let initPid: pid_t
         do { initPid = try Proc.fork("sandbox init") } catch { throw Failure(error) }
         if initPid == 0 {

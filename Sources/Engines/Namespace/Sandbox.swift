@@ -34,12 +34,14 @@ struct Sandbox {
     /// Created by the supervisor itself: the user namespace, and the PID namespace so that
     /// its first child is PID 1.
     /// setuid: no user namespace (root's privilege builds the sandbox instead).
+    /// (None of its own where it joins the caller's: bwrap's --userns FD.)
     var supervisorNamespaces: Int32 {
-        (privilege.caller == nil ? Namespace.user : 0) | (spec.namespaces.pid ? Namespace.pid : 0)
+        (makesUserNamespace ? Namespace.user : 0) | (spec.namespaces.pid ? Namespace.pid : 0)
     }
     var supervisorNamespaceNames: String {
-        "(" + [(privilege.caller == nil, "user"), (spec.namespaces.pid, "pid")].filter(\.0).map(\.1).joined(separator: ", ") + ")"
+        "(" + [(makesUserNamespace, "user"), (spec.namespaces.pid, "pid")].filter(\.0).map(\.1).joined(separator: ", ") + ")"
     }
+    var makesUserNamespace: Bool { privilege.caller == nil && spec.namespaces.userToJoin == nil }
 
     /// Created by the init, owned by the new user namespace: the mount namespace and these.
     /// (Plain flags: the init, a fork of the supervisor, should touch little code.)
@@ -83,6 +85,8 @@ struct Sandbox {
         } catch {
             fail(Failure(error), on: err)
         }
+        // bwrap's --as-pid-1: no init of Burrow's; this process sets up and becomes the command.
+        if spec.process.commandIsPID1 { setUp(uname: -1) }
         initProcess(isPID1: isPID1)
     }
 
@@ -103,7 +107,9 @@ struct Sandbox {
                 try Proc.setChildSubreaper()
                 // Opened now, while the host's /proc is still reachable: the list of our
                 // children, read again at the end to kill what the command left behind.
-                children = try Files.open("/proc/self/task/\(getpid())/children", O_RDONLY)
+                // (thread-self: in a PID namespace joined with --pidns, getpid() is not the
+                // number the host's /proc knows.)
+                children = try Files.open("/proc/thread-self/children", O_RDONLY)
             } else if spec.emulation.uname != nil {
                 // PID 1 needs the list only to tell when the uname responder is all that is left.
                 children = try Files.open("/proc/thread-self/children", O_RDONLY)
@@ -156,7 +162,10 @@ struct Sandbox {
         Files.close(err)
         var watch = ck_init(
             signals: signals, setup_done: setupDone.read, lifeline: channels.lifelineRead, children: children,
-            job_events: channels.jobEventsWrite, command: command, responder: max(responder, 0), supervisor: supervisor,
+            job_events: channels.jobEventsWrite, command: command, responder: max(responder, 0),
+            // In a PID namespace joined with --pidns the supervisor, outside it, is the parent
+            // getppid() says 0 for; a parent it can name means the supervisor is gone.
+            supervisor: spec.namespaces.pidToJoin != nil ? 0 : supervisor,
             is_pid1: isPID1 ? 1 : 0, keep_children: spec.process.keepChildren ? 1 : 0,
             last_to_exit: spec.process.status == .lastToExit ? 1 : 0,
             announce_exit: spec.process.leftovers == .leftRunning ? 1 : 0,
@@ -207,6 +216,8 @@ struct Sandbox {
         } catch {
             fail(error, on: err)
         }
+        // As PID 1 it dies with the supervisor (no init of ours is there to end it).
+        if spec.process.commandIsPID1 { _ = try? Proc.dieWithParent(SIGKILL, expectedParent: supervisor) }
         // The supervisor died during the set-up: the command does not start (the init, which
         // sees the same once the set-up is over, ends the sandbox).
         if Files.isHungUp(channels.lifelineRead) { Proc.exit(Failure.setupStatus) }

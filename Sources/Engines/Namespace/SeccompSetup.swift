@@ -13,6 +13,28 @@ enum SeccompSetup {
     /// A deny file larger than this is not a list of system-call names.
     static let fileLimit = 1 << 20
 
+    /// The caller's programs read from their descriptors (each then closed, as bubblewrap
+    /// does: the same descriptor twice has nothing more to give), in bubblewrap's words.
+    static func readCallerPrograms(_ spec: inout SandboxSpec, log: Log) throws(Failure) {
+        for i in spec.security.callerPrograms.indices {
+            let fd = spec.security.callerPrograms[i].descriptor
+            let bytes: [UInt8]
+            do throws(SysError) { bytes = try Files.readAll(fd, limit: 4096 * 8 + 8) } catch {
+                throw Failure("Can't read seccomp data: \(SysError.message(for: error.errno)) (descriptor \(fd))")
+            }
+            Files.close(fd)
+            if bytes.count % 8 != 0 { throw Failure("Invalid seccomp data, must be multiple of 8") }
+            spec.security.callerPrograms[i].instructions = bytes
+            log.step("seccomp: the caller's program from descriptor \(fd), \(bytes.count / 8) BPF instructions")
+        }
+        // (Once all are read, as bubblewrap finds a later one unreadable before an empty one.)
+        for p in spec.security.callerPrograms {
+            if let problem = CallerSeccompProgram.problem(p.instructions ?? []) {
+                throw Failure("\(problem) (descriptor \(p.descriptor))")
+            }
+        }
+    }
+
     /// `setuid`: the file is read by a setuid burrow, as the caller (see SetuidMode), but a
     /// file on procfs is refused: /proc/self there is burrow's own process, and a parse error
     /// would quote what the caller cannot read from outside.
@@ -39,8 +61,9 @@ enum SeccompSetup {
                 throw Failure("seccomp deny file " + error.message)
             }
         }
-        let context = SeccompProfiles.Context(
+        var context = SeccompProfiles.Context(
             pidNamespace: spec.namespaces.pid, denied: denied, allowTerminalInjection: spec.security.allowTerminalInjection)
+        context.deniesUserNamespaces = spec.security.deniesUserNamespaces
         guard let filter = SeccompProfiles.filter(profile, context) else { return nil }
         guard !filter.architectures.isEmpty else {
             guard profile == .none else {

@@ -44,6 +44,10 @@ struct Supervision {
     private var initReaped = false
     /// `JobEvent.commandExited` came; its status is the next byte.
     private var exitStatusNext = false
+    /// The descriptors holding `ProcessSpec.lockFiles`' locks, open until the watch ends.
+    private var locks: [Int32] = []
+    /// A lock file that could not be locked: the sandbox is ended, and this is burrow's failure.
+    private var lockFailure: Failure?
 
     init(spec: SandboxSpec, initPid: pid_t, errorPipe: Int32, jobEvents: Int32, announcements: Int32, pidFile: Int32,
          children: Int32, sandboxProcess: @escaping (pid_t) -> Bool, jobs: JobControl) {
@@ -61,6 +65,7 @@ struct Supervision {
     /// Watches until the init ends; returns burrow's status.
     mutating func run() throws(Failure) -> Int32 {
         defer {
+            for fd in locks { Files.close(fd) }
             jobs.takeBack()
             // However the watch ended, nothing of the sandbox outlives it.
             if !initReaped {
@@ -73,7 +78,6 @@ struct Supervision {
         do { signals = try Signals.descriptor() } catch { throw Failure(error) }
         defer { Files.close(signals) }
         Files.setNonBlocking(errorPipe)
-        ResidentMemory.prepare()
         while true {
             var fds = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: errorPipeOpen ? errorPipe : -1, events: Int16(POLLIN), revents: 0),
@@ -128,6 +132,49 @@ struct Supervision {
         if failure == nil, pidFile >= 0, let pid {
             _ = try? Files.writeAll(pidFile, Array("\(pid)\n".utf8), what: spec.process.pidFile?.string ?? "")
         }
+        if failure == nil, !spec.process.reports.isEmpty, let pid { reportStarted(pid) }
+        if failure == nil, !spec.process.lockFiles.isEmpty, let pid { lockFiles(of: pid) }
+    }
+
+    /// bwrap's --lock-file: each file, found inside the command's root (/proc/PID/root,
+    /// RESOLVE_IN_ROOT), is held with a read lock until the sandbox ends. Taken once the
+    /// command has started (bubblewrap takes them just before): one that cannot be taken
+    /// ends the sandbox.
+    private mutating func lockFiles(of pid: pid_t) {
+        do throws(SysError) {
+            let root = try Files.open("/proc/\(pid)/root", O_PATH | O_DIRECTORY)
+            defer { Files.close(root) }
+            for path in spec.process.lockFiles {
+                let fd = try Files.open2(path.relative, at: root, flags: O_RDONLY, resolve: Resolve.inRoot | Resolve.noMagicLinks)
+                locks.append(fd)
+                try Files.readLock(fd, what: "\(path)")
+            }
+        } catch {
+            lockFailure = Failure(SysError("lock file", error.subject, errno: error.errno))
+            Proc.kill(initPid, SIGKILL)
+        }
+    }
+
+    /// bubblewrap's --info-fd (then closed) and the first object of --json-status-fd: the
+    /// command's host pid and the ids of the namespaces made for it (the inode numbers of
+    /// /proc/PID/ns/NAME), read as soon as it has started. The command's, not the init's
+    /// (bubblewrap's child): the caller can open its /proc/PID/ns (the init changed its ids,
+    /// which makes it undumpable). A command that is gone by then (within a millisecond) has
+    /// no ids said. The exit code follows from `main`, with the outcome.
+    private func reportStarted(_ pid: pid_t) {
+        let ids = StatusReports.namespaces(spec.namespaces).compactMap { ns -> (name: String, id: UInt64)? in
+            guard ns.made, let st = try? Files.stat("/proc/\(pid)/ns/\(ns.name)", at: AT_FDCWD, follow: true) else { return nil }
+            return (ns.name, UInt64(st.st_ino))
+        }
+        if let fd = spec.process.reports.info {
+            let text = StatusReports.infoObject(childPid: pid, namespaceIDs: ids, oneLine: false)
+            _ = try? Files.writeAll(fd, Array(text.utf8), what: "--info-fd \(fd)")
+            Files.close(fd)
+        }
+        if let fd = spec.process.reports.jsonStatus {
+            let text = StatusReports.infoObject(childPid: pid, namespaceIDs: ids, oneLine: true)
+            _ = try? Files.writeAll(fd, Array(text.utf8), what: "--json-status-fd \(fd)")
+        }
     }
 
     /// The init's state after a SIGCHLD: nil while it runs, else burrow's status.
@@ -147,6 +194,9 @@ struct Supervision {
         case .child(_, .signaled(let s)):
             message += Files.readAvailable(errorPipe).bytes
             commandStarted()
+            if let lockFailure { throw lockFailure }
+            // The command itself was the init (--as-pid-1): its own end, 128+N.
+            if spec.process.commandIsPID1, failure == nil { return 128 + s }
             (how, sig) = ("killed", s)
         case .stopped(_, let s):
             (how, sig) = ("stopped", s)

@@ -96,7 +96,7 @@ public enum PtraceEngine {
         var callerMask = sigset_t()
         sigprocmask(SIG_BLOCK, &blocked, &callerMask)
         var launch = Trace.ChildLaunch(
-            candidates: candidates(spec, env: env, cwd: cwdCanonical, bindings: bindings, tree: tree), argv: spec.process.argv,
+            candidates: candidates(spec, env: env, cwd: cwdCanonical, bindings: bindings, tree: tree), argv: spec.process.execArgv,
             environment: env.map { "\($0.0)=\($0.1)" }, hostWorkingDirectory: cwdHost, signalMask: callerMask)
         launch.newSession = spec.process.newSession
         // The command leads a process group of its own (a kill(0, ...) inside reaches the

@@ -15,18 +15,42 @@ enum Refusals {
             return "resource limits, a umask and chosen capabilities (burrow-oci) need the namespace engine"
         }
         for (on, option) in [(ns.pid, "--unshare-pid"), (ns.ipc, "--unshare-ipc"), (ns.net, "--unshare-net"),
-                             (ns.uts, "--unshare-uts"), (ns.cgroup, "--unshare-cgroup")] where on {
+                             (ns.uts, "--unshare-uts"), (ns.cgroup && !ns.cgroupIsOptional, "--unshare-cgroup")] where on {
             return "\(option) needs the namespace engine: the ptrace engine creates no namespaces"
+        }
+        if spec.namespaces.userRequired {
+            return "--unshare-user needs the namespace engine: the ptrace engine creates no namespaces"
+        }
+        if spec.security.deniesUserNamespaces {
+            return "--disable-userns needs the namespace engine (a seccomp filter of its own)"
+        }
+        if let caps = spec.identity.capabilities, caps != 0 {
+            return "capabilities (bwrap's --cap-add) need the namespace engine: the ptrace engine's ids are faked"
+        }
+        if spec.namespaces.userToJoin != nil || spec.namespaces.pidToJoin != nil {
+            return "joining namespaces (bwrap's --userns, --pidns) needs the namespace engine"
         }
         if spec.process.hostname != nil {
             return "--hostname needs the namespace engine (a new UTS namespace)"
         }
         // --uid, --gid, --root, names, --kernel-release and --qemu are emulated (Emulator.swift).
+        if !spec.security.callerPrograms.isEmpty {
+            return "a seccomp program from a descriptor (bwrap's --seccomp FD, --add-seccomp-fd) needs the namespace engine for now"
+        }
         if spec.security.seccomp != .none {
             return "--seccomp needs the namespace engine for now (the ptrace engine installs its own tracing filter; combining both is planned)"
         }
         if !spec.identity.uidMap.isEmpty || !spec.identity.gidMap.isEmpty {
             return "--uid-map/--gid-map need the namespace engine"
+        }
+        if spec.root.fresh {
+            return "a root assembled in an empty tmpfs (bwrap without a bind onto /) needs the namespace engine: the ptrace engine translates paths into a tree; start with --ro-bind / / (or --bind SRC /)"
+        }
+        if !spec.process.lockFiles.isEmpty {
+            return "--lock-file needs the namespace engine for now"
+        }
+        if !spec.process.reports.isEmpty {
+            return "--info-fd and --json-status-fd need the namespace engine for now"
         }
         if spec.root.overlay != nil {
             return "--root-overlay and --root-tmp-overlay need the namespace engine (overlayfs in a user namespace)"
@@ -37,6 +61,10 @@ enum Refusals {
                 return "--size (for --tmpfs \(dest)) needs the namespace engine: the ptrace engine emulates a tmpfs with a temporary directory, which has no size limit"
             case .mqueue(let dest):
                 return "--mqueue \(dest) needs the namespace engine"
+            case .file(let f):
+                return "a file from descriptor \(f.descriptor) at \(f.destination) (--file, --bind-data) needs the namespace engine for now"
+            case .chmod(let dest, _):
+                return "--chmod of \(dest) needs the namespace engine for now"
             case .filesystem(let f) where !["proc", "tmpfs", "sysfs", "devpts"].contains(f.type):
                 return "a \(f.type) filesystem at \(f.destination) needs the namespace engine (the ptrace engine binds proc, sysfs and devpts from the host and emulates tmpfs)"
             case .filesystem(let f) where f.type == "tmpfs" && f.data.contains(where: { $0.hasPrefix("size=") || $0.hasPrefix("nr_") }):

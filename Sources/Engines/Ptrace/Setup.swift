@@ -155,6 +155,10 @@ struct Setup {
                 } else if Files.readlinkIfSymlink(host, at: AT_FDCWD) != target {
                     throw PtraceEngine.Failure(SysError("symlink", "\(dest) -> \(target)", errno: .fileExists))
                 }
+            case .file(let f):
+                throw PtraceEngine.Failure("a file from a descriptor at \(f.destination) needs the namespace engine")
+            case .chmod(let dest, _):
+                throw PtraceEngine.Failure("a chmod of \(dest) needs the namespace engine")
             case .remountReadOnly(let dest):
                 let g = try canonical(dest)
                 bindings.readOnlyTrees.append(g)

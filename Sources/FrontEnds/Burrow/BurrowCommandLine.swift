@@ -51,7 +51,7 @@ public enum BurrowCommandLine {
         }
         guard !rootfs.isEmpty else { throw UsageError("ROOTFS is an empty string") }
         if state.pendingSize != nil || state.pendingMode != nil {
-            throw UsageError("--size/--perms must come right before the --tmpfs or --dir they modify")
+            throw UsageError("--size/--perms must come right before the --tmpfs, --dir or --file they modify")
         }
         let command = Array(args[i...])
         var spec = state.spec
@@ -71,7 +71,9 @@ public enum BurrowCommandLine {
         .uid: "--uid", .gid: "--gid", .rootInside: "--root", .uidMap: "--uid-map", .gidMap: "--gid-map", .qemu: "--qemu",
         .rootfs: "ROOTFS", .overlayDirectory: "--root-overlay", .tmpfs: "--tmpfs", .proc: "--proc", .dev: "--dev",
         .directory: "--dir", .remountReadOnly: "--remount-ro", .workingDirectory: "--chdir", .pidFile: "--pidfile",
-        .fakeDatabase: "--fake-db",
+        .fakeDatabase: "--fake-db", .dataFile: "--file DEST", .chmod: "--chmod DEST", .lockFile: "--lock-file",
+        .infoDescriptor: "--info-fd", .jsonStatusDescriptor: "--json-status-fd", .blockDescriptor: "--block-fd",
+        .seccompDescriptor: "--add-seccomp-fd", .commandIsPID1: "--as-pid-1", .pidNamespace: "--unshare-pid",
     ])
 
     // MARK: - The table
@@ -118,6 +120,20 @@ public enum BurrowCommandLine {
         }
     }
 
+    static func descriptor(_ text: String, option: String) throws(UsageError) -> Int32 {
+        guard let fd = Int32(text), fd >= 0 else { throw UsageError("\(option): '\(text)' is not a descriptor number") }
+        return fd
+    }
+
+    static func dataFile(_ placement: DataFile.Placement) -> Apply {
+        return { (s: inout ParseState, v: [String], name: String) throws(UsageError) in
+            let fd = try descriptor(v[0], option: name)
+            let d = try GuestPath.destination(v[1], option: name)
+            let (_, mode) = try s.takeModifiers(for: name, allowSize: false)
+            s.spec.operations.append(.file(DataFile(descriptor: fd, destination: d, placement: placement, mode: mode)))
+        }
+    }
+
     static func dest(_ make: @escaping @Sendable (GuestPath) -> SetupOp) -> Apply {
         return { (s: inout ParseState, v: [String], name: String) throws(UsageError) in
             s.spec.operations.append(make(try GuestPath.destination(v[0], option: name)))
@@ -147,7 +163,7 @@ public enum BurrowCommandLine {
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
                    s.pendingSize = try Numbers.size(v[0], option: n) }),
         Option(names: ["--perms"], metavars: ["OCTAL"], group: .filesystem,
-               help: "Mode of the next --tmpfs or --dir (default 0755)",
+               help: "Mode of the next --tmpfs, --dir (default 0755), --file or --bind-data",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
                    s.pendingMode = try Numbers.mode(v[0], option: n) }),
         Option(names: ["--tmpfs"], metavars: ["DEST"], group: .filesystem,
@@ -175,6 +191,19 @@ public enum BurrowCommandLine {
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
                    let d = try GuestPath.destination(v[1], option: n)
                    s.spec.operations.append(.symlink(target: v[0], dest: d)) }),
+        Option(names: ["--file"], metavars: ["FD", "DEST"], group: .filesystem,
+               help: "Create the file DEST with what can be read on descriptor FD (mode: --perms, default 0666)",
+               apply: dataFile(.written)),
+        Option(names: ["--bind-data"], metavars: ["FD", "DEST"], group: .filesystem,
+               help: "Bind a file in memory, holding what can be read on FD, at DEST (default 0600)",
+               apply: dataFile(.bound(readOnly: false))),
+        Option(names: ["--ro-bind-data"], metavars: ["FD", "DEST"], group: .filesystem,
+               help: "Like --bind-data, read-only", apply: dataFile(.bound(readOnly: true))),
+        Option(names: ["--chmod"], metavars: ["OCTAL", "DEST"], group: .filesystem,
+               help: "Change the mode of DEST, which must exist",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   let mode = try Numbers.mode(v[0], option: n)
+                   s.spec.operations.append(.chmod(dest: try GuestPath.destination(v[1], option: n), mode: mode)) }),
         Option(names: ["--remount-ro"], metavars: ["DEST"], group: .filesystem,
                help: "Make DEST and everything below it read-only", apply: dest { .remountReadOnly(dest: $0) }),
         Option(names: ["--ro-root"], metavars: [], group: .filesystem,
@@ -247,12 +276,34 @@ public enum BurrowCommandLine {
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
                    guard !v[0].isEmpty else { throw UsageError("\(n) needs a file name") }
                    s.spec.process.pidFile = try HostPath.argument(v[0], option: n) }),
+        Option(names: ["--argv0"], metavars: ["NAME"], group: .process,
+               help: "Start COMMAND with NAME as its argv[0]",
+               apply: { (s: inout ParseState, v: [String], _: String) throws(UsageError) in s.spec.process.argv0 = v[0] }),
+        Option(names: ["--lock-file"], metavars: ["DEST"], group: .process,
+               help: "Hold a read lock on DEST (inside) while COMMAND runs",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   s.spec.process.lockFiles.append(try GuestPath.destination(v[0], option: n)) }),
+        Option(names: ["--info-fd"], metavars: ["FD"], group: .process,
+               help: "Write JSON to descriptor FD once COMMAND runs: its pid, the namespaces' ids (as bwrap)",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   s.spec.process.reports.info = try descriptor(v[0], option: n) }),
+        Option(names: ["--json-status-fd"], metavars: ["FD"], group: .process,
+               help: "Write the same JSON on one line to FD, then COMMAND's exit code (as bwrap)",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   s.spec.process.reports.jsonStatus = try descriptor(v[0], option: n) }),
+        Option(names: ["--block-fd"], metavars: ["FD"], group: .process,
+               help: "Start only once a byte can be read on descriptor FD (or it is closed)",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   s.spec.process.blockDescriptor = try descriptor(v[0], option: n) }),
         Option(names: ["--die-with-parent"], metavars: [], group: .process,
                help: "Kill the sandbox when burrow's parent dies",
                apply: flag { $0.spec.process.dieWithParent = true }),
         Option(names: ["--new-session"], metavars: [], group: .process,
                help: "New session: no controlling terminal (stops TIOCSTI)",
                apply: flag { $0.spec.process.newSession = true }),
+        Option(names: ["--as-pid-1"], metavars: [], group: .process,
+               help: "With --unshare-pid: COMMAND itself is PID 1, with no init of burrow's to reap",
+               apply: flag { $0.spec.process.commandIsPID1 = true }),
         Option(names: ["--keep-children"], metavars: [], group: .process,
                help: "Wait for leftover processes instead of killing them",
                apply: flag { $0.spec.process.leftovers = .waitedFor }),
@@ -286,11 +337,15 @@ public enum BurrowCommandLine {
                    guard let p = SeccompProfile(argument: v[0]) else {
                        let names = SeccompProfile.named.map(\.name).joined(separator: ", ")
                        var hint = "choose \(names), or a file path with a '/' such as ./deny.txt"
-                       if !v[0].isEmpty, v[0].allSatisfy(\.isNumber) { hint += "; bwrap's --seccomp FD is not supported" }
+                       if !v[0].isEmpty, v[0].allSatisfy(\.isNumber) { hint += "; for bwrap's --seccomp FD use --add-seccomp-fd FD" }
                        throw UsageError("\(n): unknown profile '\(v[0])' (\(hint))")
                    }
                    s.seccompGiven = true
                    s.spec.security.seccomp = p }),
+        Option(names: ["--add-seccomp-fd"], metavars: ["FD"], group: .security,
+               help: "Also install the compiled BPF program read from descriptor FD (libseccomp's export); repeatable",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   s.spec.security.callerPrograms.append(CallerSeccompProgram(descriptor: try descriptor(v[0], option: n))) }),
         Option(names: ["--allow-terminal-injection"], metavars: [], group: .security,
                help: "Let COMMAND type into your terminal (TIOCSTI)",
                apply: flag { $0.spec.security.allowTerminalInjection = true }),
@@ -317,16 +372,15 @@ public enum BurrowCommandLine {
     static let bwrapOnly: [String: String] = {
         let overlay = "bwrap's overlays on any path are not supported; over ROOTFS use --root-overlay DIR or --root-tmp-overlay"
         let caps = "capabilities are fixed: none for a uid other than 0, and for root inside all but CAP_SYS_ADMIN and CAP_SYS_PTRACE"
-        let fd = "passing files and options through descriptors is not supported"
+        let fd = "passing options and bind sources through descriptors is not supported (burrow has --file, --bind-data, --info-fd...)"
         var t = [
             "--overlay-src": overlay, "--overlay": overlay, "--tmp-overlay": overlay, "--ro-overlay": overlay,
             "--cap-add": caps, "--cap-drop": caps,
-            "--add-seccomp-fd": "BPF programs passed through descriptors are not supported; use --seccomp PROFILE or a deny file",
-            "--as-pid-1": "with --unshare-pid, burrow's own init is PID 1 so that leftover processes are reaped",
+            "--disable-userns": "use --seccomp default, which refuses new user namespaces",
+            "--exec-label": "SELinux labels are not supported", "--file-label": "SELinux labels are not supported",
             "--userns": "joining an existing namespace is not supported", "--pidns": "joining an existing namespace is not supported",
         ]
-        for o in ["--args", "--bind-fd", "--ro-bind-fd", "--file", "--bind-data", "--ro-bind-data", "--info-fd",
-                  "--json-status-fd", "--block-fd", "--userns-block-fd", "--sync-fd"] { t[o] = fd }
+        for o in ["--args", "--bind-fd", "--ro-bind-fd", "--userns-block-fd", "--sync-fd"] { t[o] = fd }
         return t
     }()
 

@@ -4,6 +4,8 @@ import BurrowSandbox
 public enum Invocation: Equatable, Sendable {
     case run(SandboxSpec)
     case help
+    /// Print this on stdout and exit 0 (a help that names the binary as it was invoked).
+    case text(String)
     case version
     /// `--engines`: say which engines this host allows, and why not.
     case engines

@@ -7,15 +7,29 @@ public struct HostFacts: Sendable {
     public var environment: [String: String]
     /// The caller's working directory, when it has one.
     public var workingDirectory: String?
+    /// The name burrow was invoked by, as given (bwrap's `--help` prints it).
+    public var invokedName: String
+    /// Reads what is left to read on a descriptor the caller passed (bwrap's `--args FD`);
+    /// when it cannot be read, the reason.
+    public var readDescriptor: @Sendable (Int32) -> Result<[UInt8], UsageError>
+    /// The host path an open descriptor of the caller's names (bwrap's `--bind-fd FD`: a
+    /// bind is made from a path, in the sandbox's mount namespace); nil when it is not open.
+    public var descriptorPath: @Sendable (Int32) -> String?
     /// Reads a host file the user named (jchroot's fstab), with the caller's rights; when it
     /// cannot be read, the reason (strerror's wording), for the front-end to put in context.
     public var readFile: @Sendable (String) -> Result<String, UsageError>
 
     public init(environment: [String: String] = [:], workingDirectory: String? = nil,
-                readFile: @escaping @Sendable (String) -> Result<String, UsageError> = { .failure(UsageError("\($0): cannot be read")) }) {
+                readFile: @escaping @Sendable (String) -> Result<String, UsageError> = { .failure(UsageError("\($0): cannot be read")) },
+                invokedName: String = "",
+                readDescriptor: @escaping @Sendable (Int32) -> Result<[UInt8], UsageError> = { _ in .failure(UsageError("cannot be read")) },
+                descriptorPath: @escaping @Sendable (Int32) -> String? = { _ in nil }) {
+        self.descriptorPath = descriptorPath
         self.environment = environment
         self.workingDirectory = workingDirectory
         self.readFile = readFile
+        self.invokedName = invokedName
+        self.readDescriptor = readDescriptor
     }
 }
 
@@ -67,6 +81,9 @@ public enum FrontEnds {
                  parse: JChrootCommandLine.parse, help: { JChrootCommandLine.help },
                  version: "jchroot (burrow \(BurrowCommandLine.version))", failureStatus: 1,
                  terms: JChrootCommandLine.terms),
+        FrontEnd(name: "bwrap", summary: "bubblewrap 0.11's command line (bwrap(1)), for Flatpak and its peers",
+                 parse: BwrapCommandLine.parse, help: { BwrapCommandLine.help(invokedAs: "bwrap") },
+                 version: BwrapCommandLine.version, failureStatus: 1, terms: BwrapCommandLine.terms),
         FrontEnd(name: OCICommandLine.name, summary: "runc's command line: an OCI runtime for podman, containerd and CRI-O",
                  parse: { args, _ throws(UsageError) in try OCICommandLine.invocation(args) }, help: { OCICommandLine.help },
                  version: OCICommandLine.version, failureStatus: 1, terms: OCIConfig.terms),
@@ -74,9 +91,15 @@ public enum FrontEnds {
 
     /// The front-end for an invoked name (`/usr/bin/jchroot` -> jchroot); `burrow` for any
     /// name it does not know, so a renamed binary still behaves as itself.
-    public static func named(_ argv0: String) -> FrontEnd {
-        let base = argv0.split(separator: "/").last.map(String.init) ?? argv0
-        return all.first { $0.name == base } ?? all[0]
+    /// The front-end `argv0`'s basename names. Run as `/proc/self/exe` (a sandboxed command
+    /// running the tool it was started by, as bubblewrap's tests do), argv[0] names none: the
+    /// name of the executable file itself is asked (`executable`, called only then), which is
+    /// the compatibility name where it is a hard link (`scripts/bwrap-suite`), else `burrow`.
+    public static func named(_ argv0: String, executable: () -> String? = { nil }) -> FrontEnd {
+        func base(_ path: String) -> String { path.split(separator: "/").last.map(String.init) ?? path }
+        if let named = all.first(where: { $0.name == base(argv0) }) { return named }
+        if let path = executable(), let named = all.first(where: { $0.name == base(path) }) { return named }
+        return all[0]
     }
 
     /// The names `scripts/install` links to the binary.

@@ -82,11 +82,20 @@ struct Canonicalizer {
         case slash = "/"
         case dot = "/."
 
-        /// The trailer a path's own text ends with.
+        /// The trailer a path's own text ends with. (Over its bytes: this runs for each path
+        /// a traced call names.)
         init(of path: Substring) {
-            let trimmed = path.reversed().drop { $0 == "/" }
-            let last = String(trimmed.prefix { $0 != "/" }.reversed())
-            if last == "." { self = .dot } else if last == ".." || (path.hasSuffix("/") && !trimmed.isEmpty) { self = .slash } else { self = .none }
+            let bytes = path.utf8
+            let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
+            // The last component: what precedes the trailing slashes, back to the slash before.
+            var end = bytes.endIndex
+            while end > bytes.startIndex, bytes[bytes.index(before: end)] == slash { end = bytes.index(before: end) }
+            var start = end
+            while start > bytes.startIndex, bytes[bytes.index(before: start)] != slash { start = bytes.index(before: start) }
+            let length = bytes.distance(from: start, to: end)
+            let isDot = length == 1 && bytes[start] == dot
+            let isDotDot = length == 2 && bytes[start] == dot && bytes[bytes.index(after: start)] == dot
+            if isDot { self = .dot } else if isDotDot || (end > bytes.startIndex && end < bytes.endIndex) { self = .slash } else { self = .none }
         }
     }
 
