@@ -78,6 +78,19 @@ func checkFrontEnd(_ name: String, _ arguments: [String], _ parse: () throws(Usa
         checkSpec(spec, from: name)
     case .success(.help), .success(.version), .success(.engines), .success(.text):
         break
+    case .success(.oci(let invocation)):
+        // A runtime command names a container ID as runc allows them (a directory name).
+        switch invocation.command {
+        case .create(let c), .run(let c): checkID(c.id, from: name)
+        case .start(let id), .state(let id), .kill(let id, _, _), .delete(let id, _): checkID(id, from: name)
+        case .list, .features, .spec, .help, .version: break
+        }
+    }
+}
+
+func checkID(_ id: String, from name: String) {
+    if id.isEmpty || id == "." || id == ".." || id.utf8.contains(UInt8(ascii: "/")) || id.utf8.contains(0) {
+        violation(name, "container ID \(id.debugDescription) accepted")
     }
 }
 

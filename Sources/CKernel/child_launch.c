@@ -51,27 +51,44 @@ static int launch_steps(struct ck_launch *l) {
     // The bounding set needs CAP_SETPCAP, so it goes before the ids change.
     if (l->drop_bounding)
         for (int cap = 0; cap <= l->last_cap; cap++) {
-            uint32_t kept = cap < 32 ? (l->keep_caps_low >> cap) & 1 : (l->keep_caps_high >> (cap - 32)) & 1;
+            uint32_t lo = l->own_bounding ? l->bounding_caps_low : l->keep_caps_low;
+            uint32_t hi = l->own_bounding ? l->bounding_caps_high : l->keep_caps_high;
+            uint32_t kept = cap < 32 ? (lo >> cap) & 1 : (hi >> (cap - 32)) & 1;
             if (!kept && syscall(SYS_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
                 STEP(CK_STEP_BOUNDING, -1);
         }
+    // Only 0, 1 and 2 reach the command. (Before an early filter, which a profile written
+    // for runc may not let close_range through.)
+    STEP(CK_STEP_CLOSE_RANGE, syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */));
+    // Without no_new_privs a filter needs CAP_SYS_ADMIN, which goes with the ids: then it
+    // goes in here and sees the rest of the launch too (runc does the same).
+    if (l->keep_new_privs && l->seccomp)
+        STEP(CK_STEP_SECCOMP, syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, l->seccomp_flags, l->seccomp));
     // setgroups before setresgid before setresuid: each removes the right to the one before.
-    if (l->clear_groups) STEP(CK_STEP_SETGROUPS, syscall(SYS_setgroups, 0, NULL));
+    if (l->clear_groups) STEP(CK_STEP_SETGROUPS, syscall(SYS_setgroups, l->group_count, l->group_count ? l->groups : NULL));
     STEP(CK_STEP_SETRESGID, syscall(SYS_setresgid, l->gid, l->gid, l->gid));
+    // Capabilities kept for a uid other than 0 (burrow-oci's process.capabilities): the
+    // permitted set must survive setresuid; capset below makes them effective.
+    if (l->uid != 0 && (l->keep_caps_low || l->keep_caps_high))
+        STEP(CK_STEP_SETRESUID, syscall(SYS_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0));
     STEP(CK_STEP_SETRESUID, syscall(SYS_setresuid, l->uid, l->uid, l->uid));
     syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-    struct __user_cap_data_struct d[2] = {{l->keep_caps_low, l->keep_caps_low, 0},
-                                          {l->keep_caps_high, l->keep_caps_high, 0}};
+    struct __user_cap_data_struct d[2] = {{l->keep_caps_low, l->keep_caps_low, l->inheritable_caps_low},
+                                          {l->keep_caps_high, l->keep_caps_high, l->inheritable_caps_high}};
     STEP(CK_STEP_CAPSET, syscall(SYS_capset, &h, d));
+    // Ambient after capset: each must be permitted and inheritable by now.
+    for (int cap = 0; cap <= l->last_cap; cap++) {
+        uint32_t raise = cap < 32 ? (l->ambient_caps_low >> cap) & 1 : (l->ambient_caps_high >> (cap - 32)) & 1;
+        if (raise) STEP(CK_STEP_AMBIENT, syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0));
+    }
     // no_new_privs before the first exec in the new root: setuid files stay inert.
-    STEP(CK_STEP_NO_NEW_PRIVS, syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+    if (!l->keep_new_privs) STEP(CK_STEP_NO_NEW_PRIVS, syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
     STEP(CK_STEP_CHDIR, syscall(SYS_chdir, l->cwd));
-    // Only 0, 1 and 2 reach the command.
-    STEP(CK_STEP_CLOSE_RANGE, syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */));
     // Seccomp last: after no_new_privs (which an unprivileged filter needs) and everything
     // else the launch does, so the filter only ever sees the command's own calls.
-    if (l->seccomp) STEP(CK_STEP_SECCOMP, syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, l->seccomp_flags, l->seccomp));
+    if (l->seccomp && !l->keep_new_privs)
+        STEP(CK_STEP_SECCOMP, syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, l->seccomp_flags, l->seccomp));
     // The caller's programs through prctl, as bubblewrap installs them: an allowlist of
     // theirs that allows prctl but not seccomp must not stop the next one.
     for (int i = 0; i < l->caller_seccomp_count; i++)

@@ -210,10 +210,18 @@ public enum Proc {
         public var foregroundTerminal: Int32 = -1
         public var announceFD: Int32 = -1
         public var clearGroups = false
+        /// With `clearGroups`: the supplementary groups set instead of none.
+        public var groups: [UInt32] = []
         public var uid: UInt32
         public var gid: UInt32
         public var keepCapabilities: Capabilities = []
         public var dropBoundingSet = false
+        /// The bounding set, when it is not `keepCapabilities` (burrow-oci's process.capabilities).
+        public var boundingSet: Capabilities?
+        public var inheritableCapabilities: Capabilities = []
+        public var ambientCapabilities: Capabilities = []
+        /// PR_SET_NO_NEW_PRIVS before exec (always, but for burrow-oci's noNewPrivileges false).
+        public var noNewPrivileges = true
         /// Installed last, right before execve; nil: none.
         public var seccompFilter: [BPFCode]?
         /// The caller's compiled programs (8-byte `struct sock_filter` records each), installed
@@ -292,7 +300,7 @@ public enum Proc {
         l.caller_seccomp = UnsafePointer(callerPrograms)
         l.caller_seccomp_count = Int32(r.callerSeccompPrograms.count)
         let filter = sockFilters(r.seccompFilter)
-        let pid: Int32 = filter.withUnsafeBufferPointer { f in
+        let pid: Int32 = r.groups.withUnsafeBufferPointer { groups in filter.withUnsafeBufferPointer { f in
             var prog = sock_fprog(len: UInt16(clamping: f.count), filter: UnsafeMutablePointer(mutating: f.baseAddress))
             return withUnsafePointer(to: &prog) { fprog in
             candidates.withUnsafeBufferPointer { cands in
@@ -310,11 +318,24 @@ public enum Proc {
                         l.foreground_fd = r.foregroundTerminal
                         l.announce_fd = r.announceFD
                         l.clear_groups = r.clearGroups ? 1 : 0
+                        l.groups = groups.baseAddress
+                        l.group_count = Int32(groups.count)
                         l.uid = r.uid
                         l.gid = r.gid
                         l.keep_caps_low = low
                         l.keep_caps_high = high
                         l.drop_bounding = r.dropBoundingSet ? 1 : 0
+                        if let b = r.boundingSet?.rawValue {
+                            l.own_bounding = 1
+                            l.bounding_caps_low = UInt32(truncatingIfNeeded: b)
+                            l.bounding_caps_high = UInt32(truncatingIfNeeded: b >> 32)
+                        }
+                        let i = r.inheritableCapabilities.rawValue, a = r.ambientCapabilities.rawValue
+                        l.inheritable_caps_low = UInt32(truncatingIfNeeded: i)
+                        l.inheritable_caps_high = UInt32(truncatingIfNeeded: i >> 32)
+                        l.ambient_caps_low = UInt32(truncatingIfNeeded: a)
+                        l.ambient_caps_high = UInt32(truncatingIfNeeded: a >> 32)
+                        l.keep_new_privs = r.noNewPrivileges ? 0 : 1
                         l.last_cap = lastCapability
                         l.seccomp = r.seccompFilter == nil ? nil : fprog
                         l.seccomp_flags = r.seccompFlags
@@ -326,7 +347,7 @@ public enum Proc {
             }
             }
             }
-        }
+        } }
         if pid < 0 && !here { return (pid, nil, Glibc.errno) }
         let step = ck_launch_step(rawValue: UInt32(l.failed_step))
         guard step != CK_STEP_NONE else { return (pid, nil, 0) }
@@ -336,6 +357,7 @@ public enum Proc {
             CK_STEP_SETGROUPS: "setgroups", CK_STEP_SETRESGID: "setresgid \(r.gid)", CK_STEP_SETRESUID: "setresuid \(r.uid)",
             CK_STEP_CAPSET: "capset", CK_STEP_NO_NEW_PRIVS: "prctl PR_SET_NO_NEW_PRIVS",
             CK_STEP_CHDIR: "chdir \(r.workingDirectory)", CK_STEP_CLOSE_RANGE: "close_range",
+            CK_STEP_AMBIENT: "prctl PR_CAP_AMBIENT_RAISE",
             CK_STEP_SECCOMP: "seccomp SECCOMP_SET_MODE_FILTER (\(filter.count) instructions)", CK_STEP_EXEC: "exec",
         ]
         let errno = Errno(rawValue: l.failed_errno)

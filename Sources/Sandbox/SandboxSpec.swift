@@ -30,6 +30,8 @@ public struct SandboxSpec: Equatable, Sendable {
     /// TMPDIR, else /tmp). When set it must be a directory the caller can write, checked at
     /// start, as PRoot checks it.
     public var temporaryDirectory: HostPath?
+    /// Masked and read-only paths (burrow-oci), after the operations; missing ones skipped.
+    public var restrictedPaths = PathRestrictions()
 
     public init(
         root: RootFS, operations: [SetupOp] = [], namespaces: Namespaces = Namespaces(),
@@ -294,6 +296,9 @@ public struct Identity: Equatable, Sendable {
     /// reached whatever their modes, opened for the time of each call. Else (Burrow's) the
     /// host file keeps its owner's read and write and the asked mode is remembered.
     public var appliesModes = false
+    /// Supplementary groups set in the namespace engine's launch where setgroups is allowed
+    /// (burrow-oci's process.user.additionalGids); empty: none.
+    public var supplementaryGroups: [UInt32] = []
     /// The capabilities the command keeps, where the caller chose them (bwrap's `--cap-add`,
     /// `--cap-drop`): bit N is capability N. nil: Burrow's rule, none for a uid other than 0
     /// and, for uid 0 inside, all but CAP_SYS_ADMIN and CAP_SYS_PTRACE. Within the sandbox's
@@ -358,6 +363,17 @@ public struct ProcessSpec: Equatable, Sendable {
     public var exportsWorkingDirectory = false
     /// Whose exit status burrow returns.
     public var status: StatusRule = .command
+    /// Held before the command runs until released (burrow-oci's create and start; the
+    /// namespace engine only).
+    public var hold: ExecHold?
+    /// setrlimit calls made before the command runs (burrow-oci's process.rlimits).
+    public var resourceLimits: [ResourceLimit] = []
+    /// The command's umask (burrow-oci's process.user.umask); nil: the caller's.
+    public var umask: UInt32?
+    /// Written to /proc/sys in the new root before the command (burrow-oci's linux.sysctl).
+    public var sysctls: [Sysctl] = []
+    /// Written to /proc/self/oom_score_adj before the command (burrow-oci's oomScoreAdj).
+    public var oomScoreAdjustment: Int32?
     public init() {}
 }
 
@@ -427,6 +443,9 @@ public struct Security: Equatable, Sendable {
     /// a virtual console). Refused by default on every engine, whatever the profile: the
     /// caller's shell would run what was typed once burrow has exited (CVE-2017-5226).
     public var allowTerminalInjection = false
+    /// The command's capability sets as asked (burrow-oci's process.capabilities); nil:
+    /// Burrow's rule (root inside keeps all but CAP_SYS_ADMIN and CAP_SYS_PTRACE).
+    public var capabilities: CapabilitySets?
     /// The caller's own compiled programs (bwrap's `--seccomp FD`, `--add-seccomp-fd FD`),
     /// installed after the filter above, in this order.
     public var callerPrograms: [CallerSeccompProgram] = []

@@ -11,6 +11,8 @@ public enum SeccompProfile: Equatable, Sendable {
     case linuxUserChroot0
     /// A file listing system calls to deny with EPERM, one name per line, `#` comments.
     case denyFile(HostPath)
+    /// Rules given as data (burrow-oci's linux.seccomp).
+    case rules(SeccompRuleSet)
 
     /// The names accepted on the command line, in the order help lists them.
     public static let named: [(name: String, profile: SeccompProfile)] = [

@@ -42,6 +42,7 @@ public enum SeccompProfiles {
         case .default: rules = defaultRules(pidNamespace: context.pidNamespace)
         case .linuxUserChroot0: rules = linuxUserChroot0
         case .denyFile: rules = context.denied.map { SeccompRule($0, eperm) }
+        case .rules(let set): return ruleSetFilter(set, context)
         }
         let terminal = context.allowTerminalInjection ? [] : [TerminalInjection.rule]
         // (The default profile has these rules already.)
@@ -162,5 +163,53 @@ extension Substring {
     fileprivate var trimmingSpaces: String {
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
         return String(drop(while: isSpace).reversed().drop(while: isSpace).reversed())
+    }
+}
+
+extension SeccompProfiles {
+    /// OCI's linux.seccomp: its default action and rules, in order (the first that holds
+    /// decides), after the terminal rule. A name no table knows is skipped, as runc skips
+    /// what libseccomp does not know: no program can make that call here. i386 is covered
+    /// only when the set says so; calls of an ABI not covered are killed.
+    static func ruleSetFilter(_ set: SeccompRuleSet, _ context: Context) -> SeccompFilter {
+        func action(_ a: SeccompRuleSet.Action) -> SeccompAction {
+            switch a {
+            case .allow: return .allow
+            case .log: return .log
+            case .killThread: return .killThread
+            case .killProcess: return .killProcess
+            case .errno(let e): return .errno(e)
+            case .trap(let d): return .trap(d)
+            case .trace(let d): return .trace(d)
+            }
+        }
+        var rules = context.allowTerminalInjection ? [] : [TerminalInjection.rule]
+        for rule in set.rules {
+            var conditions: [ArgumentCondition] = []
+            var never = false
+            for c in rule.comparisons {
+                let test: ArgumentCondition.Test?
+                switch c.op {
+                case .equal: test = .equals(c.value)
+                case .notEqual: test = .notEquals(c.value)
+                case .maskedEqual: test = .maskedEquals(mask: c.value, value: c.valueTwo)
+                case .atLeast: test = c.value == 0 ? nil : .atLeast(c.value)
+                case .below:
+                    if c.value == 0 { never = true }
+                    test = .below(c.value)
+                case .atMost: test = c.value == .max ? nil : .below(c.value + 1)
+                case .above:
+                    if c.value == .max { never = true }
+                    test = c.value == .max ? nil : .atLeast(c.value + 1)
+                }
+                if let test { conditions.append(.arg(c.index, test, width: .full64)) }
+            }
+            if never { continue }
+            for name in rule.names where Architecture.isKnown(name) {
+                rules.append(SeccompRule(name, where: conditions, action(rule.action)))
+            }
+        }
+        let abis = context.architectures.filter { $0 != .i386 || set.coversI386 }
+        return SeccompFilter(defaultAction: action(set.defaultAction), rules: rules, architectures: abis)
     }
 }

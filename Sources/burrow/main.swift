@@ -36,6 +36,10 @@ let status: Int32 = {
     case .engines:
         print(EngineSelection.report(unavailable: unavailable), terminator: "")
         return 0
+    case .oci(let command):
+        // burrow-oci: rootless, on the namespace engine (Sources/burrow/OCIRuntime.swift).
+        SetuidMode.giveUp(setuidCaller)
+        return OCIRuntime.run(command)
     case .run(var spec):
         // bwrap's --level-prefix: a syslog level before each message (errors: 3).
         if spec.levelPrefix { Diagnostics.tool = "<3>" + frontEnd.name }

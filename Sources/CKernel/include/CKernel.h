@@ -91,6 +91,7 @@ enum ck_launch_step {
     CK_STEP_NONE = 0, CK_STEP_SIGMASK, CK_STEP_SETSID, CK_STEP_SETPGID, CK_STEP_PDEATHSIG, CK_STEP_ANNOUNCE,
     CK_STEP_BOUNDING, CK_STEP_SETGROUPS, CK_STEP_SETRESGID, CK_STEP_SETRESUID, CK_STEP_CAPSET,
     CK_STEP_NO_NEW_PRIVS, CK_STEP_CHDIR, CK_STEP_CLOSE_RANGE, CK_STEP_SECCOMP, CK_STEP_EXEC,
+    CK_STEP_AMBIENT,
 };
 struct ck_launch {
     // in
@@ -106,9 +107,18 @@ struct ck_launch {
                                     // tolerated: the command then starts in the background)
     int announce_fd;                // >= 0: send one byte here (the kernel adds our pid)
     int clear_groups;               // setgroups(0, NULL): only where setgroups is allowed
+    const uint32_t *groups;         // with clear_groups: these supplementary groups instead
+    int group_count;                // (burrow-oci's additionalGids); 0: none
     uint32_t uid, gid;
     uint32_t keep_caps_low, keep_caps_high;
     int drop_bounding;              // drop every capability but keep_* from the bounding set
+    int own_bounding;               // 1: the bounding set keeps bounding_* instead of keep_*
+    uint32_t bounding_caps_low, bounding_caps_high;
+    uint32_t inheritable_caps_low, inheritable_caps_high;  // the inheritable set (0: none)
+    uint32_t ambient_caps_low, ambient_caps_high;          // raised after capset (0: none)
+    int keep_new_privs;             // 1: no PR_SET_NO_NEW_PRIVS (burrow-oci's noNewPrivileges
+                                    // false); the filter then goes in before the ids change,
+                                    // while the user namespace's CAP_SYS_ADMIN allows it
     int last_cap;
     const struct sock_fprog *seccomp; // NULL: no filter; else installed last, before execve
     unsigned int seccomp_flags;       // SECCOMP_FILTER_FLAG_*

@@ -50,6 +50,9 @@ struct Filesystem {
             for (index, op) in spec.operations.enumerated() {
                 try apply(op, source: opened.binds[index], opened: opened)
             }
+            if !spec.process.sysctls.isEmpty { try writeSysctls() }
+            if let adjustment = spec.process.oomScoreAdjustment { try adjustOOMScore(adjustment) }
+            if !spec.restrictedPaths.isEmpty { try restrictPaths() }
             if let uname = spec.emulation.uname { try fakeOSRelease(uname.release) }
             return root
         } catch {
@@ -537,6 +540,8 @@ struct Filesystem {
     private mutating func mountDev(_ d: GuestPath, devices: [String: Int32]) throws(SysError) {
         let fs = try Mounts.FilesystemContext("tmpfs", what: d.description)
         try fs.set("mode", "755")
+        // Shown as "tmpfs" in mountinfo, as runc's /dev (the OCI validation suite compares it).
+        try fs.set("source", "tmpfs")
         let dev = try fs.mount([.noSuid, .noExec])
         // Populate before attaching: the tmpfs is private until it is in the tree.
         for name in Self.devices + ["console"] {
@@ -691,3 +696,75 @@ extension Filesystem {
 let MS_REC = 16384
 let MS_SLAVE = 1 << 19
 let MS_PRIVATE = 1 << 18
+
+extension Filesystem {
+    /// burrow-oci's maskedPaths and readonlyPaths, as runc applies them: after every mount,
+    /// a path the new root lacks skipped; a masked directory gets an empty read-only tmpfs,
+    /// anything else the host's /dev/null bound over it; a read-only path is bound onto
+    /// itself and made read-only.
+    /// burrow-oci's linux.sysctl, through the new root's /proc (the container's: a PID
+    /// namespace's own, or the host's bound in), before readonlyPaths can make /proc/sys
+    /// read-only, as runc orders them. Only sysctls of namespaces the sandbox owns get here
+    /// (OCIConfig).
+    fileprivate func writeSysctls() throws(SysError) {
+        for sysctl in spec.process.sysctls {
+            let path = "proc/sys/" + sysctl.name.split(separator: ".").joined(separator: "/")
+            let what = "sysctl \(sysctl.name)=\(sysctl.value): /\(path)"
+            let fd: Int32
+            do { fd = try Files.open2(path, at: root, flags: O_WRONLY | O_CLOEXEC, resolve: Resolve.inRoot | Resolve.noMagicLinks) } catch {
+                throw SysError("open", what, errno: error.errno,
+                               hint: error.errno == .noSuchFileOrDirectory ? "the container needs /proc mounted at /proc" : nil)
+            }
+            defer { Files.close(fd) }
+            try Files.writeAll(fd, Array(sysctl.value.utf8), what: what)
+            log.step("sysctl \(sysctl.name)=\(sysctl.value)")
+        }
+    }
+
+    /// burrow-oci's process.oomScoreAdj, through the host's /proc (still reachable before
+    /// pivot_root); the command inherits it. Lowering it needs CAP_SYS_RESOURCE of the
+    /// host's user namespace, which the sandbox never has.
+    fileprivate func adjustOOMScore(_ adjustment: Int32) throws(SysError) {
+        do throws(SysError) { try Files.writeFile("/proc/self/oom_score_adj", String(adjustment)) } catch {
+            throw SysError("write oom_score_adj \(adjustment):", "/proc/self/oom_score_adj", errno: error.errno,
+                           hint: error.errno == .permissionDenied ? "lowering it below the caller's own needs privilege Burrow does not have" : nil)
+        }
+        log.step("oom_score_adj \(adjustment)")
+    }
+
+    fileprivate mutating func restrictPaths() throws(SysError) {
+        func existing(_ path: GuestPath) throws(SysError) -> Int32? {
+            do { return try resolve(path, create: nil) } catch where error.errno == .noSuchFileOrDirectory {
+                log.step("skip \(path): not in the new root")
+                return nil
+            }
+        }
+        for path in spec.restrictedPaths.masked {
+            guard let fd = try existing(path) else { continue }
+            defer { Files.close(fd) }
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { throw SysError.last("fstat", path.description) }
+            let tree: Int32
+            if st.st_mode & S_IFMT == S_IFDIR {
+                let fs = try Mounts.FilesystemContext("tmpfs", what: path.description)
+                tree = try fs.mount([.readOnly, .noSuid, .noDev, .noExec])
+            } else {
+                let null = try Files.open("/dev/null", O_PATH | O_CLOEXEC)
+                defer { Files.close(null) }
+                tree = try Mounts.cloneTree(null, what: "/dev/null")
+            }
+            defer { Files.close(tree) }
+            try Mounts.attach(tree, onto: fd, what: "mask \(path)")
+            log.step("mask \(path)")
+        }
+        for path in spec.restrictedPaths.readOnly {
+            guard let fd = try existing(path) else { continue }
+            defer { Files.close(fd) }
+            let tree = try Mounts.cloneTree(fd, what: path.description)
+            defer { Files.close(tree) }
+            try Mounts.attach(tree, onto: fd, what: "\(path) -> \(path)")
+            try Mounts.setAttributes(tree, [.readOnly], what: path.description)
+            log.step("read-only \(path)")
+        }
+    }
+}

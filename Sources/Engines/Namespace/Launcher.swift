@@ -12,6 +12,8 @@ struct Launcher {
     let pidSocket: Int32
     let callerMask: sigset_t
     let foregroundTerminal: Int32
+    /// setuid mode: no_new_privs whatever the spec says.
+    var setuidMode = false
 
     /// What root inside keeps: everything but the power to undo the sandbox's own mounts
     /// (CAP_SYS_ADMIN) and to trace its init (CAP_SYS_PTRACE). Within the user namespace
@@ -30,7 +32,8 @@ struct Launcher {
         r.foregroundTerminal = foregroundTerminal
         r.shellFallback = spec.process.commandLookup.shellFallback
         r.announceFD = pidSocket
-        r.clearGroups = maps.setgroupsAllowed
+        r.clearGroups = maps.setgroupsAllowed || !spec.identity.supplementaryGroups.isEmpty
+        r.groups = spec.identity.supplementaryGroups
         r.seccompFilter = seccomp
         r.callerSeccompPrograms = spec.security.callerPrograms.compactMap(\.instructions)
         // Any uid but 0 gets no capability from exec (every mount is nosuid, so file
@@ -42,6 +45,10 @@ struct Launcher {
                 ?? Capabilities.all(upTo: Proc.lastCapability).subtracting(Self.rootDrops)
             r.dropBoundingSet = true
         }
+        if let sets = spec.security.capabilities { Self.apply(sets, to: &r, uid: uid) }
+        // Every mount is nosuid (file capabilities too), so without no_new_privs an exec
+        // still gains nothing; burrow-oci asks for it only where the config says false.
+        r.noNewPrivileges = spec.security.noNewPrivileges || setuidMode
         return r
     }
 
@@ -62,5 +69,22 @@ struct Launcher {
         return spec.process.commandLookup.candidates(for: spec.process.argv[0], environment: env) { dir in
             try? Files.realPath(dir.hasPrefix("/") ? dir : (cwd == "/" ? "" : cwd) + "/" + dir)
         }
+    }
+}
+
+extension Launcher {
+    /// burrow-oci's process.capabilities, which the front-end checked can be had exactly
+    /// (OCIConfig): for root, permitted and effective are the bounding and inheritable sets
+    /// together after exec; for another uid, the ambient set (kept over setresuid, raised
+    /// after capset). Never CAP_SYS_ADMIN or CAP_SYS_PTRACE (`rootDrops`).
+    static func apply(_ sets: CapabilitySets, to r: inout Proc.LaunchRequest, uid: UInt32) {
+        func mask(_ names: [String]) -> Capabilities {
+            Capabilities(rawValue: CapabilitySets.mask(names).mask).subtracting(rootDrops)
+        }
+        r.dropBoundingSet = true
+        r.boundingSet = mask(sets.bounding)
+        r.inheritableCapabilities = mask(sets.inheritable)
+        r.ambientCapabilities = mask(sets.ambient)
+        r.keepCapabilities = mask(sets.permitted)
     }
 }

@@ -190,7 +190,9 @@ struct Sandbox {
                     try Proc.loopbackUp()
                     log.step("lo up")
                 }
+                if let hold = spec.process.hold { try holdUntilReleased(hold) }
                 try Mounts.pivotInto(rootfd, what: spec.root.path.string)
+                try applyResourceLimits()
                 log.step("pivot_root into \(spec.root.path)")
                 Files.close(rootfd)
                 // Nothing in the sandbox may ptrace or read the fds of the set-up (until its exec).
@@ -219,8 +221,9 @@ struct Sandbox {
         // The supervisor died during the set-up: the command does not start (the init, which
         // sees the same once the set-up is over, ends the sandbox).
         if Files.isHungUp(channels.lifelineRead) { Proc.exit(Failure.setupStatus) }
-        let launcher = Launcher(spec: spec, maps: maps, seccomp: seccomp, pidSocket: channels.pidCommand, callerMask: callerMask,
+        var launcher = Launcher(spec: spec, maps: maps, seccomp: seccomp, pidSocket: channels.pidCommand, callerMask: callerMask,
                                 foregroundTerminal: foregroundTerminal)
+        launcher.setuidMode = privilege.caller != nil
         // Returns only when the command could not be started.
         let f = Proc.launchHere(launcher.request)
         let subject = f.candidate.map { "\(f.step) \($0)" } ?? f.step

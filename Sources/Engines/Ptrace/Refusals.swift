@@ -7,6 +7,13 @@ enum Refusals {
     /// The first option this engine cannot honour, as a message; nil when it can run `spec`.
     static func check(_ spec: SandboxSpec, hostUid: UInt32, hostGid: UInt32) -> String? {
         let ns = spec.namespaces
+        if spec.process.hold != nil { return "holding the command until released (burrow-oci create) needs the namespace engine" }
+        if !spec.security.noNewPrivileges { return "running without no_new_privs needs the namespace engine" }
+        if !spec.restrictedPaths.isEmpty { return "masked and read-only paths (burrow-oci) need the namespace engine" }
+        if !spec.process.resourceLimits.isEmpty || spec.process.umask != nil || spec.security.capabilities != nil
+            || !spec.process.sysctls.isEmpty || !spec.identity.supplementaryGroups.isEmpty || spec.process.oomScoreAdjustment != nil {
+            return "resource limits, a umask and chosen capabilities (burrow-oci) need the namespace engine"
+        }
         for (on, option) in [(ns.pid, "--unshare-pid"), (ns.ipc, "--unshare-ipc"), (ns.net, "--unshare-net"),
                              (ns.uts, "--unshare-uts"), (ns.cgroup && !ns.cgroupIsOptional, "--unshare-cgroup")] where on {
             return "\(option) needs the namespace engine: the ptrace engine creates no namespaces"

@@ -9,6 +9,9 @@ public enum Invocation: Equatable, Sendable {
     case version
     /// `--engines`: say which engines this host allows, and why not.
     case engines
+    /// burrow-oci: a runtime command (create, start, state, kill, delete, ...), which the
+    /// executable carries out (Sources/burrow/OCIRuntime.swift).
+    case oci(OCIInvocation)
 }
 
 /// A command-line mistake. `tool` names the front-end, so messages read like the tool's own.

@@ -84,6 +84,9 @@ public enum FrontEnds {
         FrontEnd(name: "bwrap", summary: "bubblewrap 0.11's command line (bwrap(1)), for Flatpak and its peers",
                  parse: BwrapCommandLine.parse, help: { BwrapCommandLine.help(invokedAs: "bwrap") },
                  version: BwrapCommandLine.version, failureStatus: 1, terms: BwrapCommandLine.terms),
+        FrontEnd(name: OCICommandLine.name, summary: "runc's command line: an OCI runtime for podman, containerd and CRI-O",
+                 parse: { args, _ throws(UsageError) in try OCICommandLine.invocation(args) }, help: { OCICommandLine.help },
+                 version: OCICommandLine.version, failureStatus: 1, terms: OCIConfig.terms),
     ]
 
     /// The front-end for an invoked name (`/usr/bin/jchroot` -> jchroot); `burrow` for any

@@ -1,0 +1,411 @@
+import BurrowSandbox
+
+/// A bundle's `config.json` (runtime-spec 1.0) as a `SandboxSpec`. Pure: the runtime reads
+/// the file and hands its text here. Every known field Burrow cannot honour is an error
+/// that names it in the config's own terms (`linux.namespaces[2].path`), never dropped;
+/// unknown fields are ignored, as the runtime-spec requires of a runtime.
+public struct OCIConfig: Equatable, Sendable {
+    public var spec: SandboxSpec
+    /// Passed through to `state`.
+    public var annotations: [(String, String)]
+    /// linux.namespaces lists "user": without it, a runtime run by root maps every id to
+    /// itself (as runc shares the host's ids), which the runtime decides (it knows the caller).
+    public var userNamespace = false
+
+    public static func == (a: OCIConfig, b: OCIConfig) -> Bool {
+        a.spec == b.spec && a.annotations.count == b.annotations.count
+            && zip(a.annotations, b.annotations).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+    }
+
+    /// The config's words for the spec's ideas, for a `SpecError`.
+    public static let terms = SpecTerms([
+        .hostname: "hostname", .utsNamespace: "a \"uts\" entry in linux.namespaces",
+        .ipcNamespace: "an \"ipc\" entry in linux.namespaces", .mqueue: "an mqueue mount",
+        .readOnlyRoot: "root.readonly", .uid: "process.user.uid", .gid: "process.user.gid",
+        .uidMap: "linux.uidMappings", .gidMap: "linux.gidMappings", .rootfs: "root.path",
+        .workingDirectory: "process.cwd", .bindSource: "a bind mount's source", .bindDestination: "a mount's destination",
+        .tmpfs: "a tmpfs mount", .proc: "a proc mount", .remountReadOnly: "linux.readonlyPaths",
+    ])
+
+    /// `text` is config.json, `bundle` the bundle directory as given (absolute or relative
+    /// to the caller's working directory): root.path and relative bind sources are under it.
+    public static func parse(_ text: String, bundle: String) throws(UsageError) -> OCIConfig {
+        let json: JSON
+        do { json = try JSON.parse(text) } catch { throw UsageError("config.json: \(error)") }
+        var reader = Reader(bundle: bundle)
+        return try reader.config(Field("", json))
+    }
+}
+
+/// A value with the path that leads to it in the config, for messages.
+struct Field {
+    var path: String
+    var value: JSON
+    init(_ path: String, _ value: JSON) { self.path = path; self.value = value }
+
+    func wrong(_ expected: String) -> UsageError {
+        UsageError("config.json: \(path): expected \(expected), found \(value.kind)")
+    }
+    func refuse(_ why: String) -> UsageError { UsageError("config.json: \(path): \(why)") }
+
+    func member(_ key: String) throws(UsageError) -> Field? {
+        guard case .object = value else { throw wrong("an object") }
+        guard let v = value[key], v != .null else { return nil }
+        return Field(path.isEmpty ? key : "\(path).\(key)", v)
+    }
+    func string() throws(UsageError) -> String {
+        guard case .string(let s) = value else { throw wrong("a string") }
+        // A \u0000 would cut the string short where the kernel reads it (paths, argv, env).
+        guard !s.utf8.contains(0) else { throw refuse("a NUL character (\\u0000) is not allowed here") }
+        return s
+    }
+    func bool() throws(UsageError) -> Bool {
+        guard case .bool(let b) = value else { throw wrong("a boolean") }
+        return b
+    }
+    func uint64() throws(UsageError) -> UInt64 {
+        guard case .number(let text) = value, let n = UInt64(text) else { throw wrong("an integer from 0 to 18446744073709551615") }
+        return n
+    }
+    func uint32() throws(UsageError) -> UInt32 {
+        guard let n = value.integer, n >= 0, n <= Int64(UInt32.max) else { throw wrong("an integer from 0 to 4294967295") }
+        return UInt32(n)
+    }
+    func items() throws(UsageError) -> [Field] {
+        guard case .array(let a) = value else { throw wrong("an array") }
+        return a.enumerated().map { Field("\(path)[\($0.offset)]", $0.element) }
+    }
+    func strings() throws(UsageError) -> [String] {
+        var out: [String] = []
+        for item in try items() { out.append(try item.string()) }
+        return out
+    }
+    /// Present and not empty (`[]`, `{}`, `""` and `false` count as absent).
+    var isSet: Bool {
+        switch value {
+        case .null: return false
+        case .array(let a): return !a.isEmpty
+        case .object(let o): return !o.isEmpty
+        case .string(let s): return !s.isEmpty
+        case .bool(let b): return b
+        default: return true
+        }
+    }
+}
+
+private struct Reader {
+    let bundle: String
+    var userNamespace = false
+    var cgroupNamespace = false
+
+    func underBundle(_ path: String) -> String {
+        if path.startsWithSlash { return path }
+        return (bundle.hasSuffix("/") ? bundle : bundle + "/") + path
+    }
+
+    /// Refuses a known field that is present and not empty.
+    func refuse(_ parent: Field, _ key: String, _ why: String) throws(UsageError) {
+        if let f = try parent.member(key), f.isSet { throw f.refuse(why) }
+    }
+
+    mutating func config(_ top: Field) throws(UsageError) -> OCIConfig {
+        guard case .object = top.value else { throw UsageError("config.json: expected an object at the top") }
+        guard let version = try top.member("ociVersion")?.string() else { throw UsageError("config.json: ociVersion is missing") }
+        guard version.hasPrefix("1.") else {
+            throw UsageError("config.json: ociVersion: '\(version)' is not a 1.x runtime-spec version (burrow-oci reads \(OCICommandLine.ociVersion))")
+        }
+        guard let rootField = try top.member("root") else { throw UsageError("config.json: root is missing") }
+        guard let rootPath = try rootField.member("path")?.string(), !rootPath.isEmpty else {
+            throw UsageError("config.json: root.path is missing")
+        }
+        var spec = SandboxSpec(root: RootFS(path: HostPath(underBundle(rootPath)),
+                                            readOnly: try rootField.member("readonly")?.bool() ?? false))
+        // Only the namespace engine holds a container between create and start.
+        spec.engine = .namespace
+        try refuse(top, "hooks", "hooks are not supported yet")
+        try refuse(top, "domainname", "a NIS domain name is not supported")
+        if let hostname = try top.member("hostname") { spec.process.hostname = try hostname.string() }
+        guard let process = try top.member("process") else { throw UsageError("config.json: process is missing") }
+        try self.process(process, into: &spec)
+        // A cgroup mount depends on whether the container has a cgroup namespace.
+        for ns in try top.member("linux")?.member("namespaces")?.items() ?? [] where try ns.member("type")?.string() == "cgroup" {
+            cgroupNamespace = true
+        }
+        if let mounts = try top.member("mounts") {
+            for m in try mounts.items() { if let op = try mount(m) { spec.operations.append(op) } }
+        }
+        // After the mounts: readonlyPaths are paths on them (/proc/sys).
+        try self.linux(try top.member("linux") ?? Field("linux", .object([])), into: &spec)
+        var annotations: [(String, String)] = []
+        if let a = try top.member("annotations") {
+            guard case .object(let members) = a.value else { throw a.wrong("an object") }
+            for (key, value) in members {
+                guard case .string(let s) = value else { throw Field("annotations.\(key)", value).wrong("a string") }
+                annotations.append((key, s))
+            }
+        }
+        do { try spec.validate() } catch { throw UsageError("config.json: " + error.message(in: OCIConfig.terms)) }
+        var config = OCIConfig(spec: spec, annotations: annotations)
+        config.userNamespace = userNamespace
+        return config
+    }
+
+    func process(_ p: Field, into spec: inout SandboxSpec) throws(UsageError) {
+        if let t = try p.member("terminal"), try t.bool() {
+            throw t.refuse("a terminal through --console-socket is not supported yet (set it to false)")
+        }
+        guard let argsField = try p.member("args") else { throw UsageError("config.json: process.args is missing") }
+        let args = try argsField.strings()
+        guard let first = args.first, !first.isEmpty else { throw argsField.refuse("the command is missing") }
+        spec.process.argv = args
+        var env: [EnvOp] = [.clear]
+        if let e = try p.member("env") {
+            for item in try e.items() {
+                let s = try item.string()
+                guard let eq = s.firstIndex(of: "="), eq != s.startIndex else { throw item.refuse("'\(s)' is not NAME=VALUE") }
+                env.append(.set(String(s[..<eq]), String(s[s.index(after: eq)...])))
+            }
+        }
+        spec.process.environment = env
+        guard let cwdField = try p.member("cwd") else { throw UsageError("config.json: process.cwd is missing") }
+        let cwd = try cwdField.string()
+        guard cwd.startsWithSlash else { throw cwdField.refuse("'\(cwd)' is not an absolute path") }
+        spec.process.chdir = try GuestPath.destination(cwd, option: "config.json: process.cwd")
+        if let user = try p.member("user") {
+            spec.identity.uid = try user.member("uid")?.uint32() ?? 0
+            spec.identity.gid = try user.member("gid")?.uint32() ?? 0
+            if let gids = try user.member("additionalGids") {
+                for item in try gids.items() { spec.identity.supplementaryGroups.append(try item.uint32()) }
+            }
+            if let umask = try user.member("umask") {
+                let mask = try umask.uint32()
+                guard mask <= 0o777 else { throw umask.refuse("\(mask) is not a umask (0 to 511, 0777)") }
+                spec.process.umask = mask
+            }
+            try refuse(user, "username", "a user name is Windows's (use uid and gid)")
+        } else {
+            spec.identity.uid = 0
+            spec.identity.gid = 0
+        }
+        // Absent means false, as the runtime-spec says.
+        spec.security.noNewPrivileges = try p.member("noNewPrivileges")?.bool() ?? false
+        if let caps = try p.member("capabilities") {
+            spec.security.capabilities = try capabilities(caps, uid: spec.identity.uid ?? 0)
+        }
+        if let rlimits = try p.member("rlimits") {
+            var seen = Set<String>()
+            for item in try rlimits.items() {
+                guard let typeField = try item.member("type") else { throw item.refuse("the type is missing") }
+                let type = try typeField.string()
+                guard ResourceLimit.numbers[type] != nil else { throw typeField.refuse("'\(type)' is not a resource limit (RLIMIT_NOFILE, ...)") }
+                guard seen.insert(type).inserted else { throw typeField.refuse("\(type) is listed twice") }
+                guard let hard = try item.member("hard")?.uint64(), let soft = try item.member("soft")?.uint64() else {
+                    throw item.refuse("hard and soft are both needed")
+                }
+                guard soft <= hard else { throw item.refuse("the soft limit \(soft) is above the hard limit \(hard)") }
+                spec.process.resourceLimits.append(ResourceLimit(resource: type, soft: soft, hard: hard))
+            }
+        }
+        try refuse(p, "apparmorProfile", "AppArmor profiles are not supported")
+        try refuse(p, "selinuxLabel", "SELinux labels are not supported")
+        if let oom = try p.member("oomScoreAdj") {
+            guard let n = oom.value.integer, n >= -1000, n <= 1000 else { throw oom.refuse("expected an integer from -1000 to 1000") }
+            spec.process.oomScoreAdjustment = Int32(n)
+        }
+        try refuse(p, "consoleSize", "a terminal is not supported yet")
+        try refuse(p, "ioPriority", "I/O priorities are not supported yet")
+        try refuse(p, "scheduler", "a scheduling policy is not supported yet")
+        try refuse(p, "execCPUAffinity", "CPU affinity is not supported yet")
+    }
+
+    mutating func linux(_ l: Field, into spec: inout SandboxSpec) throws(UsageError) {
+        var mount = false
+        if let namespaces = try l.member("namespaces") {
+            var seen = Set<String>()
+            for ns in try namespaces.items() {
+                guard let typeField = try ns.member("type") else { throw ns.refuse("the namespace's type is missing") }
+                let type = try typeField.string()
+                guard seen.insert(type).inserted else { throw typeField.refuse("the \"\(type)\" namespace is listed twice") }
+                if let path = try ns.member("path"), path.isSet {
+                    throw path.refuse("joining an existing namespace is not supported yet (Burrow makes new ones)")
+                }
+                switch type {
+                case "pid": spec.namespaces.pid = true
+                case "network": spec.namespaces.net = true
+                case "ipc": spec.namespaces.ipc = true
+                case "uts": spec.namespaces.uts = true
+                case "cgroup": spec.namespaces.cgroup = true
+                case "mount": mount = true
+                case "user": userNamespace = true  // Burrow always makes one.
+                case "time": throw typeField.refuse("a time namespace is not supported yet")
+                default: throw typeField.refuse("'\(type)' is not a namespace type (pid, network, mount, ipc, uts, user, cgroup, time)")
+                }
+            }
+        }
+        guard mount else {
+            throw UsageError("config.json: linux.namespaces: Burrow always makes a new mount namespace; list {\"type\": \"mount\"}")
+        }
+        spec.identity.uidMap = try maps(l.member("uidMappings"))
+        spec.identity.gidMap = try maps(l.member("gidMappings"))
+        for (key, isMask) in [("maskedPaths", true), ("readonlyPaths", false)] {
+            for item in try l.member(key)?.items() ?? [] {
+                let path = try GuestPath.destination(try item.string(), option: "config.json: \(item.path)")
+                if isMask { spec.restrictedPaths.masked.append(path) } else { spec.restrictedPaths.readOnly.append(path) }
+            }
+        }
+        if let seccomp = try l.member("seccomp"), seccomp.isSet {
+            spec.security.seccomp = .rules(try OCISeccomp.ruleSet(seccomp))
+        }
+        if let propagation = try l.member("rootfsPropagation") {
+            let p = try propagation.string()
+            guard p.isEmpty || p == "private" || p == "rprivate" else {
+                throw propagation.refuse("'\(p)': the container's mounts are private (rprivate); shared and slave propagation are not supported")
+            }
+        }
+        if let resources = try l.member("resources") { try self.resources(resources) }
+        try refuse(l, "cgroupsPath", "burrow-oci makes no cgroup yet")
+        try refuse(l, "devices", "device nodes are not supported yet (a tmpfs mount at /dev gets the usual null, zero, full, random, urandom and tty)")
+        if let sysctl = try l.member("sysctl") {
+            guard case .object(let members) = sysctl.value else { throw sysctl.wrong("an object") }
+            for (key, value) in members {
+                let f = Field("\(sysctl.path).\(key)", value)
+                guard case .string(let v) = value else { throw f.wrong("a string") }
+                if let why = Sysctl.refusal(key, namespaces: spec.namespaces) { throw f.refuse(why) }
+                spec.process.sysctls.append(Sysctl(name: key, value: v))
+            }
+        }
+        try refuse(l, "mountLabel", "SELinux labels are not supported")
+        try refuse(l, "intelRdt", "Intel RDT is not supported")
+        try refuse(l, "personality", "execution domains are not supported yet")
+        try refuse(l, "timeOffsets", "a time namespace is not supported yet")
+    }
+
+    /// Only runc's usual device rule, deny all, which is what the container has beyond the
+    /// default devices of Burrow's /dev (as runc allows them whatever the rules).
+    func resources(_ r: Field) throws(UsageError) {
+        guard case .object(let members) = r.value else { throw r.wrong("an object") }
+        for (key, value) in members where Field(key, value).isSet {
+            let f = Field("\(r.path).\(key)", value)
+            guard key == "devices" else { throw f.refuse("cgroup limits are not supported yet") }
+            let rules = try f.items()
+            for rule in rules {
+                let allow = try rule.member("allow")?.bool() ?? false
+                let type = try rule.member("type")?.string() ?? "a"
+                let access = try rule.member("access")?.string() ?? "rwm"
+                let major = try rule.member("major"), minor = try rule.member("minor")
+                guard !allow, type == "a", Set(access) == Set("rwm"), major == nil, minor == nil else {
+                    throw rule.refuse("device cgroup rules are not supported yet, only {\"allow\": false, \"access\": \"rwm\"} (the default devices of Burrow's /dev and nothing else)")
+                }
+            }
+        }
+    }
+
+    /// process.capabilities, where Burrow can give exactly what is asked: after exec, root's
+    /// permitted and effective sets are its bounding and inheritable sets together; another
+    /// uid's are its ambient set. CAP_SYS_ADMIN and CAP_SYS_PTRACE are never given.
+    func capabilities(_ c: Field, uid: UInt32) throws(UsageError) -> CapabilitySets {
+        var sets = CapabilitySets()
+        var masks: [String: UInt64] = [:]
+        for key in ["bounding", "effective", "permitted", "inheritable", "ambient"] {
+            let names = try c.member(key)?.strings() ?? []
+            let (mask, unknown) = CapabilitySets.mask(names)
+            if let unknown { throw Field("\(c.path).\(key)", .null).refuse("'\(unknown)' is not a capability") }
+            if let never = names.first(where: { $0 == "CAP_SYS_ADMIN" || $0 == "CAP_SYS_PTRACE" }) {
+                throw Field("\(c.path).\(key)", .null).refuse("\(never): Burrow never gives it (the command could undo the sandbox's mounts or trace its init)")
+            }
+            masks[key] = mask
+            switch key {
+            case "bounding": sets.bounding = names
+            case "effective": sets.effective = names
+            case "permitted": sets.permitted = names
+            case "inheritable": sets.inheritable = names
+            default: sets.ambient = names
+            }
+        }
+        let b = masks["bounding"] ?? 0, e = masks["effective"] ?? 0, p = masks["permitted"] ?? 0
+        let i = masks["inheritable"] ?? 0, a = masks["ambient"] ?? 0
+        if uid == 0 {
+            guard e == p, p == b | i, a & ~(p & i) == 0 else {
+                throw c.refuse("for root, Burrow gives effective = permitted = bounding + inheritable, with ambient within permitted and inheritable; these sets differ")
+            }
+        } else {
+            // After exec another uid has its ambient set as permitted and effective.
+            guard e == p, p == a, a & ~i == 0 else {
+                throw c.refuse("for a uid other than 0, Burrow gives effective = permitted = ambient, with ambient within inheritable; these sets differ")
+            }
+        }
+        return sets
+    }
+
+    func maps(_ f: Field?) throws(UsageError) -> [IDMap] {
+        guard let f else { return [] }
+        var out: [IDMap] = []
+        for m in try f.items() {
+            guard let c = try m.member("containerID"), let h = try m.member("hostID"), let s = try m.member("size") else {
+                throw m.refuse("containerID, hostID and size are all needed")
+            }
+            out.append(IDMap(inside: try c.uint32(), outside: try h.uint32(), count: try s.uint32()))
+        }
+        return out
+    }
+
+    /// One entry of `mounts`; nil for what needs no mount of Burrow's own.
+    func mount(_ m: Field) throws(UsageError) -> SetupOp? {
+        guard let destField = try m.member("destination") else { throw m.refuse("the destination is missing") }
+        let destination = try GuestPath.destination(try destField.string(), option: "config.json: \(destField.path)")
+        let type = try m.member("type")?.string() ?? ""
+        let source = try m.member("source")?.string() ?? ""
+        var words = try m.member("options")?.strings() ?? []
+        try refuse(m, "uidMappings", "idmapped mounts are not supported yet")
+        try refuse(m, "gidMappings", "idmapped mounts are not supported yet")
+        // Propagation: the container's mounts are private already; nothing else is possible.
+        if let p = words.first(where: { ["shared", "rshared", "slave", "rslave", "unbindable", "runbindable"].contains($0) }) {
+            throw m.refuse("'\(p)' propagation is not supported (the container's mounts are private)")
+        }
+        words.removeAll { $0 == "private" || $0 == "rprivate" }
+        let isBind = type == "bind" || words.contains("bind") || words.contains("rbind")
+        // Binds are recursive, as every bind Burrow makes (`bind` as `rbind`).
+        words.removeAll { $0 == "bind" || $0 == "rbind" }
+        let options: MountOptions
+        do { options = try MountOptions(words.isEmpty ? "defaults" : words.joined(separator: ",")) } catch {
+            throw m.refuse("options: \(error.message)")
+        }
+        if options.noFail { throw m.refuse("nofail is not supported") }
+        if isBind {
+            guard !source.isEmpty else { throw m.refuse("a bind mount needs a source") }
+            guard options.data.isEmpty else { throw m.refuse("'\(options.data.joined(separator: ","))' has no meaning for a bind mount") }
+            return .bind(BindMount(source: HostPath(underBundle(source)), destination: destination,
+                                   readOnly: options.flags.contains(.readOnly), allowDevices: !options.flags.contains(.noDev),
+                                   flags: options.flags.subtracting([.readOnly, .noDev])))
+        }
+        switch type {
+        case "proc":
+            // As a filesystem, so that its source shows as the config says (a new procfs with
+            // a PID namespace, else the host's, as for --proc).
+            return .filesystem(FilesystemMount(type: "proc", source: source.isEmpty ? "proc" : source, destination: destination,
+                                               flags: options.flags, data: options.data))
+        case "tmpfs" where destination.description == "/dev":
+            // The usual /dev: Burrow's minimal one (null, zero, full, random, urandom, tty,
+            // pts, shm), on a tmpfs of its own, as runc fills its tmpfs with the default devices.
+            return .dev(dest: destination)
+        case "tmpfs", "devpts", "mqueue", "sysfs":
+            return .filesystem(FilesystemMount(type: type, source: source.isEmpty ? type : source, destination: destination,
+                                               flags: options.flags, data: options.data))
+        case "cgroup", "cgroup2":
+            // In a cgroup namespace, a cgroup2 filesystem of its own; else the host's
+            // hierarchy bound in (read-only when asked), as rootless runc shows it.
+            guard options.data.isEmpty else { throw m.refuse("'\(options.data.joined(separator: ","))': cgroup mount options are not supported") }
+            if cgroupNamespace {
+                return .filesystem(FilesystemMount(type: "cgroup2", source: source.isEmpty ? "cgroup" : source, destination: destination,
+                                                   flags: options.flags))
+            }
+            return .bind(BindMount(source: HostPath("/sys/fs/cgroup"), destination: destination,
+                                   readOnly: options.flags.contains(.readOnly), allowDevices: false,
+                                   flags: options.flags.subtracting([.readOnly, .noDev])))
+        case "":
+            throw m.refuse("the type is missing (bind, proc, tmpfs, devpts, mqueue or sysfs)")
+        default:
+            throw m.refuse("'\(type)' mounts are not supported (bind, proc, tmpfs, devpts, mqueue, sysfs)")
+        }
+    }
+}

@@ -1,0 +1,464 @@
+import BurrowFrontEnds
+import BurrowKernel
+import BurrowSandbox
+import Glibc
+import NamespaceEngine
+
+/// burrow-oci's commands, carried out: the state directory, the container held between
+/// `create` and `start`, signals, removal. The container itself is an ordinary sandbox of
+/// the namespace engine, whose set-up waits before entering the root (`ExecHold`):
+///
+///     create (exits once the container is held)
+///       └─ supervisor (the container's pid in `state`: forwards signals to the command,
+///            │          exits with its status, as conmon expects of the pid it waits for)
+///            └─ init ── set-up, waiting on <root>/<id>/exec.fifo until `start` writes to it
+///
+/// The state directory `<root>/<id>/` holds `state.json` (id, pid and its start time, bundle,
+/// annotations) and, until `start`, `exec.fifo`. The status is read from the processes, not
+/// stored: the supervisor alive with the FIFO there is `created`, alive without it
+/// `running`, gone `stopped`. A kill -9 of any burrow-oci call leaves no process or mount
+/// behind: the sandbox ends with its supervisor (the set-up watches its lifeline while held).
+enum OCIRuntime {
+    /// The global options, for `report` (single-threaded).
+    nonisolated(unsafe) static var global = OCIGlobalOptions()
+
+    static func run(_ invocation: OCIInvocation) -> Int32 {
+        global = invocation.global
+        do throws(OCIFailure) {
+            switch invocation.command {
+            case .create(let c): return try create(c)
+            case .run(let c): return try runContainer(c)
+            case .start(let id): try start(id)
+            case .state(let id):
+                let c = try Container.load(id, root: stateRoot)
+                print(OCICommandLine.state(id: id, status: c.status.rawValue, pid: c.pid, bundle: c.bundle,
+                                           annotations: c.annotations).indentedText)
+            case .kill(let id, let signal, let all): try kill(id, signal: signal, all: all)
+            case .delete(let id, let force): try delete(id, force: force)
+            case .list(let json, let quiet): list(json: json, quiet: quiet)
+            case .features: print(OCICommandLine.features.indentedText)
+            case .spec(let bundle, let rootless): try writeSpec(bundle: bundle, rootless: rootless)
+            case .help, .version: break  // printed by main
+            }
+            return 0
+        } catch {
+            report(error.message)
+            return 1
+        }
+    }
+
+    struct OCIFailure: Error {
+        var message: String
+        init(_ message: String) { self.message = message }
+        init(_ e: SysError) { message = e.description }
+    }
+
+    /// A message on stderr, and in `--log` (as runc's logrus writes it with --log-format json).
+    static func report(_ message: String) {
+        Diagnostics.say(message)
+        guard let path = global.log else { return }
+        let line: String
+        if global.logJSON {
+            line = JSON.object([("level", .string("error")), ("msg", .string(message)), ("time", .string(timestamp()))]).text + "\n"
+        } else {
+            line = "time=\"\(timestamp())\" level=error msg=\(JSON.string(message).text)\n"
+        }
+        let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        _ = try? Files.writeAll(fd, Array(line.utf8), what: path)
+        Files.close(fd)
+    }
+
+    /// `--root`, else `$XDG_RUNTIME_DIR/burrow-oci` for a user and `/run/burrow-oci` for root.
+    /// Root of a user namespace of its own (rootless podman runs the runtime so) counts as a
+    /// user, as runc has it.
+    static var stateRoot: String {
+        if let root = global.root { return root }
+        let xdg = getenv("XDG_RUNTIME_DIR").flatMap { $0.pointee != 0 ? String(cString: $0) : nil }
+        if getuid() == 0, xdg == nil || inInitialUserNamespace { return "/run/burrow-oci" }
+        if let xdg { return xdg + "/burrow-oci" }
+        return "/tmp/burrow-oci-\(getuid())"
+    }
+
+    /// /proc/self/uid_map maps every id to itself only in the initial user namespace.
+    static var inInitialUserNamespace: Bool {
+        guard let bytes = Files.readHead("/proc/self/uid_map", count: 256) else { return true }
+        let fields = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
+        return fields == ["0", "0", "4294967295"]
+    }
+
+    // MARK: create, start, run
+
+    static func create(_ c: OCICreateOptions) throws(OCIFailure) -> Int32 {
+        let (config, bundle) = try readBundle(c)
+        if c.consoleSocket != nil { throw OCIFailure("create --console-socket: a terminal is not supported yet (process.terminal must be false)") }
+        let dir = try makeStateDirectory(c.id)
+        let fifo = dir + "/exec.fifo"
+        guard mkfifo(fifo, 0o600) == 0 else {
+            let e = SysError.last("mkfifo", fifo)
+            removeState(dir)
+            throw OCIFailure(e)
+        }
+        let ready: (read: Int32, write: Int32)
+        do { ready = try Files.pipe() } catch { removeState(dir); throw OCIFailure(error) }
+        var spec = config.spec
+        spec.process.hold = ExecHold(release: HostPath(fifo), readyDescriptor: ready.write)
+        spec.verbose = global.debug
+        spec.process.failureStatus = 1
+        spec.terms = OCIConfig.terms
+        let supervisor = Glibc.fork()
+        if supervisor < 0 {
+            let e = SysError.last("fork", "the container's supervisor")
+            removeState(dir)
+            throw OCIFailure(e)
+        }
+        if supervisor == 0 {
+            Files.close(ready.read)
+            // Out of the caller's session: the container outlives create (conmon adopts it).
+            _ = setsid()
+            exit(supervise(spec))
+        }
+        Files.close(ready.write)
+        let container = Container(id: c.id, pid: supervisor, pidStart: startTime(of: supervisor) ?? 0, bundle: bundle,
+                                  annotations: config.annotations)
+        do { try container.save(in: dir) } catch {
+            Proc.kill(supervisor, SIGKILL)
+            removeState(dir)
+            throw OCIFailure(error)
+        }
+        // One byte once the container is held; end of file if it failed (it said why).
+        var byte: UInt8 = 0
+        var n: Int
+        repeat { n = Glibc.read(ready.read, &byte, 1) } while n < 0 && Glibc.errno == EINTR
+        Files.close(ready.read)
+        guard n == 1 else {
+            let status = Proc.wait(supervisor, noHang: false)?.status ?? 1
+            removeState(dir)
+            throw OCIFailure("create \(c.id): the container could not be set up (status \(status))")
+        }
+        if let pidFile = c.pidFile { try writePidFile(pidFile, supervisor) }
+        return 0
+    }
+
+    /// The supervisor's life: the sandbox on the namespace engine, its failure said here.
+    static func supervise(_ spec: SandboxSpec) -> Int32 {
+        let outcome = NamespaceEngine.run(spec)
+        if case .failed(let message, _) = outcome, !message.isEmpty { report(message) }
+        return outcome.status(failureStatus: spec.process.failureStatus)
+    }
+
+    static func start(_ id: String) throws(OCIFailure) {
+        let c = try Container.load(id, root: stateRoot)
+        let fifo = stateRoot + "/" + id + "/exec.fifo"
+        guard c.status == .created else { throw OCIFailure("start \(id): the container is \(c.status.rawValue), not created") }
+        let fd = Glibc.open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            let e = SysError.last("open", fifo)
+            throw OCIFailure(e.errno.rawValue == ENXIO ? "start \(id): the container is not waiting to start" : e.description)
+        }
+        var byte: UInt8 = 0x30
+        _ = Glibc.write(fd, &byte, 1)
+        Files.close(fd)
+        _ = unlink(fifo)
+    }
+
+    /// `run`: create and start; in the foreground this process is the supervisor, and the
+    /// container's state is removed when it ends (as runc's run does).
+    static func runContainer(_ c: OCICreateOptions) throws(OCIFailure) -> Int32 {
+        if c.detach {
+            let status = try create(c)
+            if status == 0 { try start(c.id) }
+            return status
+        }
+        let (config, bundle) = try readBundle(c)
+        if c.consoleSocket != nil { throw OCIFailure("run --console-socket: a terminal is not supported yet (process.terminal must be false)") }
+        let dir = try makeStateDirectory(c.id)
+        let me = getpid()
+        let container = Container(id: c.id, pid: me, pidStart: startTime(of: me) ?? 0, bundle: bundle, annotations: config.annotations)
+        do { try container.save(in: dir) } catch { removeState(dir); throw OCIFailure(error) }
+        if let pidFile = c.pidFile {
+            do throws(OCIFailure) { try writePidFile(pidFile, me) } catch { removeState(dir); throw error }
+        }
+        var spec = config.spec
+        spec.verbose = global.debug
+        spec.process.failureStatus = 1
+        spec.terms = OCIConfig.terms
+        let status = supervise(spec)
+        removeState(dir)
+        return status
+    }
+
+    // MARK: kill, delete, list
+
+    static func kill(_ id: String, signal: Int32, all: Bool) throws(OCIFailure) {
+        let c = try Container.load(id, root: stateRoot)
+        guard c.status != .stopped else { throw OCIFailure("kill \(id): the container is not running") }
+        let forwarded = signal == SIGKILL || Signals.forwarded.contains(signal)
+        if all {
+            // Each process of the container once (the supervisor would pass it on again);
+            // KILL ends the supervisor too.
+            for pid in containerProcesses(c.pid) { Proc.kill(pid, signal) }
+            if signal == SIGKILL { Proc.kill(c.pid, signal) }
+            return
+        }
+        guard forwarded else {
+            throw OCIFailure("kill \(id) \(Signal.name(signal)): burrow-oci passes on HUP, INT, QUIT, TERM, USR1, USR2, PIPE, ALRM and WINCH to the container's command, and KILL ends the container; use --all to send other signals to every process of the container")
+        }
+        Proc.kill(c.pid, signal)
+    }
+
+    static func delete(_ id: String, force: Bool) throws(OCIFailure) {
+        let dir = stateRoot + "/" + id
+        let c: Container
+        do throws(OCIFailure) { c = try Container.load(id, root: stateRoot) } catch {
+            // As runc: --force removes what a create cut short left, and is content when
+            // there is nothing.
+            guard force else { throw error }
+            if (try? OCICommandLine.checkedID(id)) != nil { removeState(dir) }
+            return
+        }
+        if c.status == .running && !force {
+            throw OCIFailure("delete \(id): the container is running: stop it first, or use delete --force")
+        }
+        if c.status != .stopped {
+            let inside = containerProcesses(c.pid)
+            Proc.kill(c.pid, SIGKILL)
+            // The sandbox ends with its supervisor; wait for all of it, so that nothing of
+            // it is left when delete returns.
+            for pid in [c.pid] + inside { waitGone(pid) }
+        }
+        removeState(dir)
+    }
+
+    static func list(json: Bool, quiet: Bool) {
+        let root = stateRoot
+        var containers: [Container] = []
+        if let d = opendir(root) {
+            while let e = readdir(d) {
+                let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if name.hasPrefix(".") { continue }
+                if let c = try? Container.load(name, root: root) { containers.append(c) }
+            }
+            closedir(d)
+        }
+        containers.sort { $0.id < $1.id }
+        if quiet {
+            for c in containers { print(c.id) }
+        } else if json {
+            print(JSON.array(containers.map {
+                OCICommandLine.state(id: $0.id, status: $0.status.rawValue, pid: $0.pid, bundle: $0.bundle, annotations: $0.annotations)
+            }).text)
+        } else {
+            let rows = [["ID", "PID", "STATUS", "BUNDLE"]] + containers.map { [$0.id, String($0.status == .stopped ? 0 : $0.pid), $0.status.rawValue, $0.bundle] }
+            let widths = (0..<3).map { col in rows.map { $0[col].count }.max() ?? 0 }
+            for row in rows {
+                var line = ""
+                for col in 0..<3 { line += row[col] + String(repeating: " ", count: widths[col] - row[col].count + 3) }
+                print(line + row[3])
+            }
+        }
+    }
+
+    static func writeSpec(bundle: String, rootless: Bool) throws(OCIFailure) {
+        let path = bundle + "/config.json"
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            let e = SysError.last("create", path)
+            throw OCIFailure(e.errno == .fileExists ? "spec: \(path) exists already: remove it first" : e.description)
+        }
+        defer { Files.close(fd) }
+        do { try Files.writeAll(fd, Array((OCICommandLine.defaultConfig(rootless: rootless).indentedText + "\n").utf8), what: path) } catch {
+            throw OCIFailure(error)
+        }
+    }
+
+    // MARK: the bundle and the state directory
+
+    static func readBundle(_ c: OCICreateOptions) throws(OCIFailure) -> (OCIConfig, String) {
+        var bundle = c.bundle
+        if !bundle.hasPrefix("/") {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            guard getcwd(&buffer, buffer.count) != nil else { throw OCIFailure(SysError.last("getcwd")) }
+            let cwd = String(cString: buffer)
+            bundle = bundle == "." ? cwd : cwd + "/" + bundle
+        }
+        let path = bundle + "/config.json"
+        let text: String
+        do throws(SysError) {
+            let fd = try Files.open(path, O_RDONLY | O_CLOEXEC)
+            defer { Files.close(fd) }
+            text = String(decoding: try Files.readAll(fd, limit: 16 << 20), as: UTF8.self)
+        } catch {
+            throw OCIFailure(error)
+        }
+        do throws(UsageError) {
+            var config = try OCIConfig.parse(text, bundle: bundle)
+            // Root without a user namespace in the config: every id maps to itself, as runc
+            // shares the host's (Burrow still makes a user namespace around the container).
+            // (In rootless podman's user namespace: the ids that exist there.)
+            if getuid() == 0, !config.userNamespace, config.spec.identity.uidMap.isEmpty, config.spec.identity.gidMap.isEmpty {
+                config.spec.identity.uidMap = identityMap("/proc/self/uid_map")
+                config.spec.identity.gidMap = identityMap("/proc/self/gid_map")
+            }
+            return (config, bundle)
+        } catch {
+            throw OCIFailure("\(path): " + error.message.replacingPrefix("config.json: "))
+        }
+    }
+
+    /// Every id of this user namespace mapped to itself, from its own map (`0 0 4294967295`
+    /// in the initial one).
+    static func identityMap(_ file: String) -> [IDMap] {
+        guard let bytes = Files.readHead(file, count: 4096) else { return [IDMap(inside: 0, outside: 0, count: UInt32.max)] }
+        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { line in
+            let f = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard f.count == 3, let inside = UInt32(f[0]), let count = UInt32(f[2]) else { return nil }
+            return IDMap(inside: inside, outside: inside, count: count)
+        }
+    }
+
+    /// `<root>/<id>`, new: an existing one means the ID is taken.
+    static func makeStateDirectory(_ id: String) throws(OCIFailure) -> String {
+        let root = stateRoot
+        // As `mkdir -p`, as runc makes its --root.
+        var path = ""
+        for part in root.split(separator: "/", omittingEmptySubsequences: true) {
+            path += "/" + part
+            if Glibc.mkdir(path, 0o700) != 0 && Glibc.errno != EEXIST {
+                throw OCIFailure(SysError.last("mkdir", path, hint: "the state directory (--root) must be creatable"))
+            }
+        }
+        let dir = root + "/" + id
+        if Glibc.mkdir(dir, 0o700) != 0 {
+            let e = SysError.last("mkdir", dir)
+            throw OCIFailure(e.errno == .fileExists ? "container \(id) exists already (burrow-oci delete \(id) removes it)" : e.description)
+        }
+        return dir
+    }
+
+    static func removeState(_ dir: String) {
+        for name in ["exec.fifo", "state.json", "state.json.new"] { _ = unlink(dir + "/" + name) }
+        _ = rmdir(dir)
+    }
+
+    static func writePidFile(_ path: String, _ pid: pid_t) throws(OCIFailure) {
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw OCIFailure(SysError.last("open", path, hint: "the --pid-file")) }
+        defer { Files.close(fd) }
+        do { try Files.writeAll(fd, Array("\(pid)".utf8), what: path) } catch { throw OCIFailure(error) }
+    }
+
+    // MARK: processes
+
+    /// Field 22 of /proc/PID/stat: tells the supervisor from a later process with its pid.
+    static func startTime(of pid: pid_t) -> UInt64? {
+        statFields(pid).flatMap { $0.count > 19 ? UInt64($0[19]) : nil }
+    }
+
+    /// The fields of /proc/PID/stat after the command's name (the state is the first).
+    static func statFields(_ pid: pid_t) -> [Substring]? {
+        guard let bytes = Files.readHead("/proc/\(pid)/stat", count: 1024) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        return text[text.index(after: close)...].split(separator: " ")
+    }
+
+    static func isAlive(_ pid: pid_t, start: UInt64) -> Bool {
+        guard let fields = statFields(pid), fields.first != "Z", fields.count > 19 else { return false }
+        return start == 0 || UInt64(fields[19]) == start
+    }
+
+    /// The processes of the sandbox below `supervisor`: its descendants outside its mount
+    /// namespace (the cleaner, in the host's, is left alone).
+    static func containerProcesses(_ supervisor: pid_t) -> [pid_t] {
+        var children: [pid_t: [pid_t]] = [:]
+        if let d = opendir("/proc") {
+            while let e = readdir(d) {
+                let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                guard let pid = pid_t(name), let fields = statFields(pid), fields.count > 1, let parent = pid_t(fields[1]) else { continue }
+                children[parent, default: []].append(pid)
+            }
+            closedir(d)
+        }
+        let hostMounts = try? Files.readlink("/proc/\(supervisor)/ns/mnt", at: AT_FDCWD)
+        var out: [pid_t] = []
+        var queue = children[supervisor] ?? []
+        while let pid = queue.popLast() {
+            queue += children[pid] ?? []
+            if let ns = try? Files.readlink("/proc/\(pid)/ns/mnt", at: AT_FDCWD), ns != hostMounts { out.append(pid) }
+        }
+        return out
+    }
+
+    /// Waits (up to 10 s) until `pid` has gone (or is a zombie someone else will reap).
+    static func waitGone(_ pid: pid_t) {
+        for _ in 0..<1000 {
+            guard let fields = statFields(pid), fields.first != "Z" else { return }
+            var ts = timespec(tv_sec: 0, tv_nsec: 10_000_000)
+            nanosleep(&ts, nil)
+        }
+    }
+
+    static func timestamp() -> String {
+        var now = time(nil)
+        var t = tm()
+        gmtime_r(&now, &t)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(t.tm_year + 1900)-\(two(t.tm_mon + 1))-\(two(t.tm_mday))T\(two(t.tm_hour)):\(two(t.tm_min)):\(two(t.tm_sec))Z"
+    }
+}
+
+/// One container's state file.
+struct Container {
+    enum Status: String { case created, running, stopped }
+
+    var id: String
+    var pid: pid_t
+    var pidStart: UInt64
+    var bundle: String
+    var annotations: [(String, String)]
+
+    var status: Status {
+        guard OCIRuntime.isAlive(pid, start: pidStart) else { return .stopped }
+        return access(OCIRuntime.stateRoot + "/" + id + "/exec.fifo", F_OK) == 0 ? .created : .running
+    }
+
+    var json: JSON {
+        .object([("id", .string(id)), ("pid", .int(pid)), ("pidStart", .number(String(pidStart))), ("bundle", .string(bundle)),
+                 ("annotations", .object(annotations.map { ($0.0, .string($0.1)) }))])
+    }
+
+    /// Written whole to a new file, then renamed over the old one.
+    func save(in dir: String) throws(SysError) {
+        let new = dir + "/state.json.new"
+        let fd = try Files.open(new, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: 0o600)
+        defer { Files.close(fd) }
+        try Files.writeAll(fd, Array(json.text.utf8), what: new)
+        guard rename(new, dir + "/state.json") == 0 else { throw SysError.last("rename", new) }
+    }
+
+    static func load(_ id: String, root: String) throws(OCIRuntime.OCIFailure) -> Container {
+        do throws(UsageError) { _ = try OCICommandLine.checkedID(id) } catch { throw OCIRuntime.OCIFailure(error.message) }
+        let path = root + "/" + id + "/state.json"
+        guard let bytes = try? { () throws(SysError) -> [UInt8] in
+            let fd = try Files.open(path, O_RDONLY | O_CLOEXEC)
+            defer { Files.close(fd) }
+            return try Files.readAll(fd)
+        }() else {
+            throw OCIRuntime.OCIFailure("container \(id) does not exist (no \(path))")
+        }
+        guard let json = try? JSON.parse(String(decoding: bytes, as: UTF8.self)),
+              case .string(let bundle)? = json["bundle"], let pid = json["pid"]?.integer, let start = json["pidStart"]?.integer
+        else { throw OCIRuntime.OCIFailure("\(path): not a state file of burrow-oci's") }
+        var annotations: [(String, String)] = []
+        if case .object(let members)? = json["annotations"] {
+            for (k, v) in members { if case .string(let s) = v { annotations.append((k, s)) } }
+        }
+        return Container(id: id, pid: pid_t(truncatingIfNeeded: pid), pidStart: UInt64(truncatingIfNeeded: start), bundle: bundle,
+                         annotations: annotations)
+    }
+}
+
+extension String {
+    func replacingPrefix(_ prefix: String) -> String { hasPrefix(prefix) ? String(dropFirst(prefix.count)) : self }
+}

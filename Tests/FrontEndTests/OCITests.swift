@@ -1,0 +1,336 @@
+import Testing
+@testable import BurrowFrontEnds
+@testable import BurrowSandbox
+
+private func g(_ s: String) -> GuestPath { (try? GuestPath(parsing: s)) ?? .root }
+
+/// burrow-oci's JSON reader: strict RFC 8259, with where and what on every error.
+struct OCIJSONTests {
+    @Test(arguments: [
+        ("null", JSON.null), ("true", .bool(true)), (" false ", .bool(false)), ("0", .number("0")), ("-12.5e+3", .number("-12.5e+3")),
+        ("\"a\\u00e9\\n\\\"\"", .string("aé\n\"")), ("\"\\ud83d\\ude00\"", .string("😀")), ("[]", .array([])), ("{}", .object([])),
+        ("[1, [2], {\"a\": null}]", .array([.number("1"), .array([.number("2")]), .object([("a", .null)])])),
+        ("{\"b\": 1, \"a\": 2}", .object([("b", .number("1")), ("a", .number("2"))])),
+    ])
+    func accepts(_ text: String, _ expected: JSON) throws {
+        #expect(try JSON.parse(text) == expected)
+    }
+
+    @Test(arguments: [
+        ("", "line 1, column 1: unexpected end of the text: a value is missing"),
+        ("{\"a\": 1,}", "line 1, column 9: expected a member name in double quotes"),
+        ("[1,]", "line 1, column 4: unexpected character ']'"),
+        ("{\"a\": 1, \"a\": 2}", "line 1, column 10: duplicate member \"a\""),
+        ("01", "line 1, column 2: a number may not start with 0"),
+        ("1.", "line 1, column 3: expected digits after '.'"),
+        ("NaN", "line 1, column 1: unexpected character 'N'"),
+        ("\"a\nb\"", "line 1, column 3: a control character in a string (write it as an escape)"),
+        ("\"\\ud800\"", "line 1, column 8: a lone high surrogate in \\u escapes"),
+        ("\"\\x\"", "line 1, column 2: unknown escape '\\x'"),
+        ("{}\n x", "line 2, column 2: unexpected text after the value"),
+        ("// c\n{}", "line 1, column 1: unexpected character '/'"),
+        // Found by scripts/fuzz: the byte itself went into the message.
+        ("[\u{0}]", "line 1, column 2: unexpected character byte 0x00"),
+        ("\"\\\u{7}\"", "line 1, column 2: unknown escape: \\ then byte 0x07"),
+        ("tru", "line 1, column 4: expected 'true'"),
+    ])
+    func refuses(_ text: String, _ message: String) {
+        #expect(throws: JSONError.self) { try JSON.parse(text) }
+        do { _ = try JSON.parse(text) } catch { #expect(error.description == message) }
+    }
+
+    @Test func depthIsLimited() {
+        let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+        #expect(throws: JSONError.self) { try JSON.parse(deep) }
+        let fine = String(repeating: "[", count: 60) + String(repeating: "]", count: 60)
+        #expect((try? JSON.parse(fine)) != nil)
+    }
+
+    @Test func writesWhatItReads() throws {
+        let value = JSON.object([("s", .string("a\"\\\n\u{1}é")), ("n", .int(-3)), ("a", .array([.bool(true), .null])), ("o", .object([]))])
+        #expect(value.text == "{\"s\":\"a\\\"\\\\\\n\\u0001é\",\"n\":-3,\"a\":[true,null],\"o\":{}}")
+        #expect(try JSON.parse(value.text) == value)
+        #expect(try JSON.parse(value.indentedText) == value)
+    }
+
+    @Test func integers() {
+        #expect(JSON.number("42").integer == 42)
+        #expect(JSON.number("4.2").integer == nil)
+        #expect(JSON.number("1e3").integer == nil)
+        #expect(JSON.string("42").integer == nil)
+    }
+}
+
+/// runc's command line, as podman and containerd send it.
+struct OCICommandLineTests {
+    @Test func whatPodmanSends() throws {
+        let create = try OCICommandLine.parse(["--root", "/run/x", "--log", "/l", "--log-format=json", "--systemd-cgroup",
+                                               "create", "--bundle", "/b", "--pid-file", "/p", "ctr1"])
+        #expect(create.global.root == "/run/x")
+        #expect(create.global.log == "/l")
+        #expect(create.global.logJSON)
+        #expect(create.global.systemdCgroup)
+        var c = OCICreateOptions(id: "ctr1", bundle: "/b")
+        c.pidFile = "/p"
+        #expect(create.command == .create(c))
+        #expect(try OCICommandLine.parse(["start", "ctr1"]).command == .start(id: "ctr1"))
+        #expect(try OCICommandLine.parse(["kill", "ctr1", "15"]).command == .kill(id: "ctr1", signal: 15, all: false))
+        #expect(try OCICommandLine.parse(["kill", "--all", "ctr1", "SIGKILL"]).command == .kill(id: "ctr1", signal: 9, all: true))
+        #expect(try OCICommandLine.parse(["kill", "ctr1"]).command == .kill(id: "ctr1", signal: 15, all: false))
+        #expect(try OCICommandLine.parse(["delete", "--force", "ctr1"]).command == .delete(id: "ctr1", force: true))
+        #expect(try OCICommandLine.parse(["-debug", "state", "ctr1"]).global.debug)
+        #expect(try OCICommandLine.parse(["list", "-q"]).command == .list(json: false, quiet: true))
+        #expect(try OCICommandLine.parse(["list", "--format", "json"]).command == .list(json: true, quiet: false))
+        #expect(try OCICommandLine.parse(["spec", "--rootless", "-b", "/b"]).command == .spec(bundle: "/b", rootless: true))
+        var r = OCICreateOptions(id: "x", bundle: ".")
+        r.detach = true
+        #expect(try OCICommandLine.parse(["run", "-d", "x"]).command == .run(r))
+        #expect(try OCICommandLine.parse(["--version"]).command == .version)
+        #expect(try OCICommandLine.parse(["features"]).command == .features)
+    }
+
+    @Test(arguments: [
+        (["exec", "--process", "p.json", "c"], "exec: running another process in a container is not supported yet"),
+        (["pause", "c"], "pause: freezing a container needs the cgroup freezer, which burrow-oci does not use yet"),
+        (["ps", "c"], "ps: listing a container's processes is not supported yet"),
+        (["frobnicate"], "unknown command 'frobnicate'"),
+        ([], "a command is missing (create, start, state, kill, delete, run, list, features, spec)"),
+        (["--root"], "--root needs a value"),
+        (["--log-format", "xml", "list"], "--log-format: 'xml' is not text or json"),
+        (["start"], "start: the container ID is missing"),
+        (["start", "a", "b"], "start: expected one container ID, got 2 arguments"),
+        (["state", "../x"], "invalid container ID '../x': use letters, digits, '_', '+', '-' and '.'"),
+        (["state", ".."], "invalid container ID '..': use letters, digits, '_', '+', '-' and '.'"),
+        (["kill", "c", "FOO"], "kill: unknown signal 'FOO' (a name such as TERM or KILL, or a number)"),
+        (["kill", "c", "99"], "kill: signal 99 is out of range (1 to 64)"),
+        (["create", "--bundle", "/b", "--no-pivot", "c"], "create --no-pivot: burrow-oci always enters the root with pivot_root"),
+        (["create", "--frob", "c"], "create: unknown option --frob"),
+        (["create", "--preserve-fds", "2", "c"], "create --preserve-fds: passing descriptors on is not supported yet"),
+    ])
+    func refuses(_ args: [String], _ message: String) {
+        do {
+            _ = try OCICommandLine.parse(args)
+            Issue.record("\(args) was accepted")
+        } catch {
+            #expect(error.message == message)
+        }
+    }
+
+    @Test(arguments: [("TERM", 15), ("sigkill", 9), ("SIGUSR1", 10), ("hup", 1), ("34", 34), ("WINCH", 28)])
+    func signals(_ text: String, _ number: Int32) throws {
+        #expect(try Signal.number(text) == number)
+    }
+
+    @Test func theNameIsRegistered() {
+        #expect(FrontEnds.named("/usr/local/bin/burrow-oci").name == "burrow-oci")
+        #expect(FrontEnds.compatibilityNames.contains("burrow-oci"))
+        #expect(FrontEnds.named("burrow-oci").failureStatus == 1)
+    }
+}
+
+/// config.json as a SandboxSpec: what is honoured, and every known field that is not,
+/// refused by its name.
+struct OCIConfigTests {
+    static let minimal = """
+        {"ociVersion": "1.0.2", "root": {"path": "rootfs"},
+         "process": {"args": ["sh", "-c", "true"], "cwd": "/", "env": ["PATH=/bin", "A=b=c"], "user": {"uid": 1000, "gid": 100}},
+         "linux": {"namespaces": [{"type": "mount"}]}}
+        """
+
+    /// The minimal config with `process`, `linux` or top-level members replaced.
+    static func config(top: String = "", process: String = "", linux: String = "") -> String {
+        """
+        {"ociVersion": "1.0.2", "root": {"path": "rootfs"}\(top.isEmpty ? "" : ", " + top),
+         "process": {"args": ["sh"], "cwd": "/"\(process.isEmpty ? "" : ", " + process)},
+         "linux": {"namespaces": [{"type": "mount"}]\(linux.isEmpty ? "" : ", " + linux)}}
+        """
+    }
+
+    @Test func minimal() throws {
+        let c = try OCIConfig.parse(Self.minimal, bundle: "/b")
+        #expect(c.spec.root == RootFS(path: HostPath("/b/rootfs")))
+        #expect(c.spec.process.argv == ["sh", "-c", "true"])
+        #expect(c.spec.process.environment == [.clear, .set("PATH", "/bin"), .set("A", "b=c")])
+        #expect(c.spec.process.chdir == g("/"))
+        #expect(c.spec.identity.uid == 1000 && c.spec.identity.gid == 100)
+        #expect(c.spec.engine == .namespace)
+        #expect(c.spec.namespaces == Namespaces())
+        #expect(c.spec.process.hold == nil)
+        // Absent: false, as the runtime-spec says.
+        #expect(!c.spec.security.noNewPrivileges)
+    }
+
+    @Test func everythingHonoured() throws {
+        let text = """
+            {"ociVersion": "1.0.2", "root": {"path": "/abs/root", "readonly": true}, "hostname": "box",
+             "annotations": {"org.example": "v"}, "future": {"ignored": true},
+             "process": {"terminal": false, "args": ["/bin/true"], "cwd": "/tmp", "noNewPrivileges": true,
+                         "user": {"uid": 0, "gid": 0, "additionalGids": []}},
+             "mounts": [
+               {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
+               {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]},
+               {"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "newinstance", "ptmxmode=0666"]},
+               {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue"},
+               {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["ro", "nosuid"]},
+               {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m", "mode=1777"]},
+               {"destination": "/data", "type": "bind", "source": "data", "options": ["rbind", "ro", "rprivate"]},
+               {"destination": "/src", "source": "/home/u/src", "options": ["bind", "noexec", "dev"]},
+               {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["ro", "nosuid"]}
+             ],
+             "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"},
+                                      {"type": "mount"}, {"type": "user"}, {"type": "cgroup"}],
+                       "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+                       "gidMappings": [{"containerID": 0, "hostID": 100, "size": 1}],
+                       "readonlyPaths": ["/proc/sys"], "rootfsPropagation": "rprivate", "maskedPaths": ["/proc/kcore"]}}
+            """
+        let c = try OCIConfig.parse(text, bundle: "/b/")
+        #expect(c.spec.root == RootFS(path: HostPath("/abs/root"), readOnly: true))
+        #expect(c.spec.security.noNewPrivileges)
+        #expect(c.spec.process.hostname == "box")
+        #expect(c.spec.namespaces == Namespaces.all)
+        #expect(c.spec.identity.uidMap == [IDMap(inside: 0, outside: 1000, count: 1)])
+        #expect(c.spec.identity.gidMap == [IDMap(inside: 0, outside: 100, count: 1)])
+        #expect(c.annotations.count == 1 && c.annotations[0] == ("org.example", "v"))
+        #expect(c.spec.operations == [
+            .filesystem(FilesystemMount(type: "proc", source: "proc", destination: g("/proc"), flags: [.noSuid, .noExec, .noDev])),
+            .dev(dest: g("/dev")),
+            .filesystem(FilesystemMount(type: "devpts", source: "devpts", destination: g("/dev/pts"), flags: [.noSuid],
+                                        data: ["newinstance", "ptmxmode=0666"])),
+            .filesystem(FilesystemMount(type: "mqueue", source: "mqueue", destination: g("/dev/mqueue"))),
+            .filesystem(FilesystemMount(type: "sysfs", source: "sysfs", destination: g("/sys"), flags: [.readOnly, .noSuid])),
+            .filesystem(FilesystemMount(type: "tmpfs", source: "tmpfs", destination: g("/tmp"), data: ["size=1m", "mode=1777"])),
+            .bind(BindMount(source: HostPath("/b/data"), destination: g("/data"), readOnly: true, allowDevices: true)),
+            .bind(BindMount(source: HostPath("/home/u/src"), destination: g("/src"), allowDevices: true, flags: [.noExec])),
+            // A cgroup namespace of its own: a cgroup2 filesystem (else the host's hierarchy bound).
+            .filesystem(FilesystemMount(type: "cgroup2", source: "cgroup", destination: g("/sys/fs/cgroup"), flags: [.readOnly, .noSuid])),
+        ])
+        #expect(c.spec.restrictedPaths.readOnly == [g("/proc/sys")])
+        #expect(c.spec.restrictedPaths.masked == [g("/proc/kcore")])
+    }
+
+    static let refusals: [(String, String)] = [
+        (config(process: "\"terminal\": true"), "config.json: process.terminal: a terminal through --console-socket is not supported yet (set it to false)"),
+        (config(process: "\"capabilities\": {\"bounding\": [\"CAP_KILL\"]}"), "config.json: process.capabilities: for root, Burrow gives effective = permitted = bounding + inheritable, with ambient within permitted and inheritable; these sets differ"),
+        (config(process: "\"capabilities\": {\"bounding\": [\"CAP_SYS_ADMIN\"], \"permitted\": [\"CAP_SYS_ADMIN\"], \"effective\": [\"CAP_SYS_ADMIN\"]}"), "config.json: process.capabilities.bounding: CAP_SYS_ADMIN: Burrow never gives it (the command could undo the sandbox's mounts or trace its init)"),
+        (config(process: "\"capabilities\": {\"bounding\": [\"CAP_FLY\"]}"), "config.json: process.capabilities.bounding: 'CAP_FLY' is not a capability"),
+        (config(process: "\"user\": {\"uid\": 5, \"gid\": 5}, \"capabilities\": {\"effective\": [\"CAP_KILL\"], \"permitted\": [\"CAP_KILL\"]}"), "config.json: process.capabilities: for a uid other than 0, Burrow gives effective = permitted = ambient, with ambient within inheritable; these sets differ"),
+        (config(process: "\"oomScoreAdj\": 1001"), "config.json: process.oomScoreAdj: expected an integer from -1000 to 1000"),
+        (config(process: "\"rlimits\": [{\"type\": \"RLIMIT_FLY\", \"hard\": 1, \"soft\": 1}]"), "config.json: process.rlimits[0].type: 'RLIMIT_FLY' is not a resource limit (RLIMIT_NOFILE, ...)"),
+        (config(process: "\"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1, \"soft\": 2}]"), "config.json: process.rlimits[0]: the soft limit 2 is above the hard limit 1"),
+        (config(linux: "\"resources\": {\"devices\": [{\"allow\": true, \"access\": \"rwm\"}]}"), "config.json: linux.resources.devices[0]: device cgroup rules are not supported yet, only {\"allow\": false, \"access\": \"rwm\"} (the default devices of Burrow's /dev and nothing else)"),
+        (config(linux: "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_NOTIFY\"}"), "config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY: a seccomp listener is not supported"),
+        (config(linux: "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"flags\": [\"SECCOMP_FILTER_FLAG_LOG\"]}"), "config.json: linux.seccomp.flags: seccomp filter flags are not supported yet"),
+        (config(linux: "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"kill\"], \"action\": \"SCMP_ACT_ERRNO\", \"args\": [{\"index\": 6, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]}]}"), "config.json: linux.seccomp.syscalls[0].args[0]: index must be 0 to 5"),
+        (config(process: "\"user\": {\"uid\": 0, \"gid\": 0, \"additionalGids\": [\"5\"]}"), "config.json: process.user.additionalGids[0]: expected an integer from 0 to 4294967295, found a string"),
+        (config(process: "\"user\": {\"uid\": 0, \"umask\": 512}"), "config.json: process.user.umask: 512 is not a umask (0 to 511, 0777)"),
+        (config(linux: "\"sysctl\": {\"kernel.panic\": \"1\"}"), "config.json: linux.sysctl.kernel.panic: not a sysctl of the container's own namespaces: it would change the host"),
+        (config(linux: "\"sysctl\": {\"net.ipv4.ip_forward\": \"1\"}"), "config.json: linux.sysctl.net.ipv4.ip_forward: needs a \"network\" namespace of the container's own"),
+        (config(process: "\"user\": {\"uid\": -1}"), "config.json: process.user.uid: expected an integer from 0 to 4294967295, found a number"),
+        (config(process: "\"user\": {\"uid\": \"0\"}"), "config.json: process.user.uid: expected an integer from 0 to 4294967295, found a string"),
+        (config(process: "\"env\": [\"NOEQUALS\"]"), "config.json: process.env[0]: 'NOEQUALS' is not NAME=VALUE"),
+        (config(linux: "\"maskedPaths\": [\"proc/kcore\"]"), "config.json: linux.maskedPaths[0]: destination 'proc/kcore' is not an absolute path inside the new root"),
+        (config(linux: "\"resources\": {\"memory\": {\"limit\": 1000000}}"), "config.json: linux.resources.memory: cgroup limits are not supported yet"),
+        (config(linux: "\"cgroupsPath\": \"/x\""), "config.json: linux.cgroupsPath: burrow-oci makes no cgroup yet"),
+        (config(linux: "\"rootfsPropagation\": \"shared\""), "config.json: linux.rootfsPropagation: 'shared': the container's mounts are private (rprivate); shared and slave propagation are not supported"),
+        (config(top: "\"hooks\": {\"prestart\": [{\"path\": \"/bin/true\"}]}"), "config.json: hooks: hooks are not supported yet"),
+        (config(top: "\"mounts\": [{\"destination\": \"/sys/fs/cgroup\", \"type\": \"cgroup\", \"source\": \"cgroup\", \"options\": [\"nsdelegate\"]}]"), "config.json: mounts[0]: 'nsdelegate': cgroup mount options are not supported"),
+        (config(top: "\"mounts\": [{\"destination\": \"/x\", \"type\": \"bind\", \"source\": \"/y\", \"options\": [\"rshared\"]}]"), "config.json: mounts[0]: 'rshared' propagation is not supported (the container's mounts are private)"),
+        (config(top: "\"mounts\": [{\"destination\": \"/x\", \"type\": \"overlay\", \"source\": \"o\"}]"), "config.json: mounts[0]: 'overlay' mounts are not supported (bind, proc, tmpfs, devpts, mqueue, sysfs)"),
+        (config(top: "\"mounts\": [{\"destination\": \"x\", \"type\": \"tmpfs\"}]"), "config.json: mounts[0].destination: destination 'x' is not an absolute path inside the new root"),
+        (config(top: "\"hostname\": \"h\""), "config.json: hostname needs a \"uts\" entry in linux.namespaces"),
+        (config(top: "\"ociVersion\": \"2.0\""), "config.json: line 1, column 53: duplicate member \"ociVersion\""),
+        ("""
+         {"ociVersion": "0.5", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "/"}}
+         """, "config.json: ociVersion: '0.5' is not a 1.x runtime-spec version (burrow-oci reads 1.0.2)"),
+        ("""
+         {"ociVersion": "1.0.2", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "/"}}
+         """, "config.json: linux.namespaces: Burrow always makes a new mount namespace; list {\"type\": \"mount\"}"),
+        ("""
+         {"ociVersion": "1.0.2", "root": {"path": "r"}, "process": {"args": [], "cwd": "/"}, "linux": {"namespaces": [{"type": "mount"}]}}
+         """, "config.json: process.args: the command is missing"),
+        ("""
+         {"ociVersion": "1.0.2", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "tmp"}, "linux": {"namespaces": [{"type": "mount"}]}}
+         """, "config.json: process.cwd: 'tmp' is not an absolute path"),
+        (config(linux: "\"uidMappings\": [{\"containerID\": 0, \"size\": 1}]"), "config.json: linux.uidMappings[0]: containerID, hostID and size are all needed"),
+        ("""
+         {"ociVersion": "1.0.2", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "/"}, "linux": {"namespaces": [{"type": "mount"}, {"type": "net", "path": ""}]}}
+         """, "config.json: linux.namespaces[1].type: 'net' is not a namespace type (pid, network, mount, ipc, uts, user, cgroup, time)"),
+        ("""
+         {"ociVersion": "1.0.2", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "/"}, "linux": {"namespaces": [{"type": "mount"}, {"type": "network", "path": "/proc/1/ns/net"}]}}
+         """, "config.json: linux.namespaces[1].path: joining an existing namespace is not supported yet (Burrow makes new ones)"),
+        ("[]", "config.json: expected an object at the top"),
+        (config(process: "\"env\": [\"A=b\\u0000c\"]"), "config.json: process.env[0]: a NUL character (\\u0000) is not allowed here"),
+    ]
+
+    @Test(arguments: refusals)
+    func refuses(_ text: String, _ message: String) {
+        do {
+            _ = try OCIConfig.parse(text, bundle: "/b")
+            Issue.record("accepted: \(text)")
+        } catch {
+            #expect(error.message == message)
+        }
+    }
+
+    @Test func capabilitiesRlimitsSeccompAndDevices() throws {
+        let caps = "[\"CAP_KILL\", \"CAP_CHOWN\"]"
+        let text = Self.config(
+            process: """
+                "capabilities": {"bounding": \(caps), "permitted": \(caps), "effective": \(caps), "inheritable": \(caps), "ambient": ["CAP_KILL"]},
+                "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 512}], "oomScoreAdj": 500,
+                "user": {"uid": 0, "gid": 0, "additionalGids": [5, 6], "umask": 18}
+                """,
+            linux: """
+                "resources": {"devices": [{"allow": false, "access": "rwm"}]}, "sysctl": {"kernel.shmmax": "4096"},
+                "seccomp": {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38, "architectures": ["SCMP_ARCH_X86_64"],
+                            "syscalls": [{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"},
+                                         {"names": ["personality"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
+                                         {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+                                          "args": [{"index": 1, "value": 255, "valueTwo": 9, "op": "SCMP_CMP_MASKED_EQ"}]}]}
+                """)
+        let c = try OCIConfig.parse(text.replacing("[{\"type\": \"mount\"}]", with: "[{\"type\": \"mount\"}, {\"type\": \"ipc\"}]"), bundle: "/b")
+        var sets = CapabilitySets()
+        sets.bounding = ["CAP_KILL", "CAP_CHOWN"]
+        sets.permitted = sets.bounding
+        sets.effective = sets.bounding
+        sets.inheritable = sets.bounding
+        sets.ambient = ["CAP_KILL"]
+        #expect(c.spec.security.capabilities == sets)
+        #expect(c.spec.process.resourceLimits == [ResourceLimit(resource: "RLIMIT_NOFILE", soft: 512, hard: 1024)])
+        #expect(c.spec.identity.supplementaryGroups == [5, 6])
+        #expect(c.spec.process.sysctls == [Sysctl(name: "kernel.shmmax", value: "4096")])
+        #expect(c.spec.process.umask == 0o22)
+        #expect(c.spec.process.oomScoreAdjustment == 500)
+        #expect(c.spec.security.seccomp == SeccompProfile.rules(SeccompRuleSet(defaultAction: .errno(38), coversI386: false, rules: [
+            .init(names: ["read", "write"], action: .allow),
+            .init(names: ["personality"], action: .allow, comparisons: [.init(index: 0, op: .equal, value: 8)]),
+            .init(names: ["kill"], action: .errno(1), comparisons: [.init(index: 1, op: .maskedEqual, value: 255, valueTwo: 9)]),
+        ])))
+    }
+
+    @Test func capabilitiesOfAnotherUid() throws {
+        let text = Self.config(process: """
+            "user": {"uid": 1000, "gid": 1000},
+            "capabilities": {"bounding": ["CAP_KILL", "CAP_CHOWN"], "permitted": ["CAP_KILL"], "effective": ["CAP_KILL"],
+                             "inheritable": ["CAP_KILL"], "ambient": ["CAP_KILL"]}
+            """)
+        let c = try OCIConfig.parse(text, bundle: "/b")
+        #expect(c.spec.security.capabilities?.ambient == ["CAP_KILL"])
+        #expect(c.spec.identity.uid == 1000)
+    }
+
+    @Test func theDefaultSpecIsAccepted() throws {
+        for rootless in [false, true] {
+            let c = try OCIConfig.parse(OCICommandLine.defaultConfig(rootless: rootless).indentedText, bundle: "/b")
+            #expect(c.spec.root.readOnly)
+            #expect(c.spec.process.hostname == "burrow")
+            #expect(c.spec.namespaces.net == !rootless)
+        }
+    }
+
+    @Test func state() throws {
+        let s = OCICommandLine.state(id: "c", status: "created", pid: 42, bundle: "/b", annotations: [("k", "v")])
+        #expect(s.text == "{\"ociVersion\":\"1.0.2\",\"id\":\"c\",\"status\":\"created\",\"pid\":42,\"bundle\":\"/b\",\"annotations\":{\"k\":\"v\"}}")
+        #expect(OCICommandLine.state(id: "c", status: "stopped", pid: 42, bundle: "/b", annotations: [])["pid"] == .number("0"))
+    }
+}

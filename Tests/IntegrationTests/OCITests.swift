@@ -1,0 +1,410 @@
+// burrow-oci, the OCI runtime name, as podman's conmon and containerd's shim drive it:
+// separate create, start, state, kill and delete calls on a bundle made from the test
+// busybox rootfs, run as the test user. The container writes what it saw into a directory
+// bound at /home; the tests read it there.
+
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+enum OCILink {
+    /// burrow under the name burrow-oci, where the test user can run it.
+    static let path: String = {
+        let dir = Harness.tempBase + "/oci-bin"
+        mkdir(dir, 0o755)
+        chmod(dir, 0o755)
+        let ok = symlink(Harness.binary, dir + "/burrow-oci") == 0 || errno == EEXIST
+        precondition(ok, "symlink burrow-oci: \(String(cString: strerror(errno)))")
+        return dir + "/burrow-oci"
+    }()
+}
+
+/// A bundle of the test user's: config.json running `script` in the shared rootfs
+/// (read-only), with `out` bound read-write at /home and a state directory of its own.
+struct OCIBundle {
+    let dir: TempDir
+    /// Unique, so that the container's processes can be found by it on the host.
+    let id = "oci-\(sleepMarker())"
+    var bundle: String { dir.sub("bundle") }
+    var out: String { dir.sub("out") }
+    var stateRoot: String { dir.sub("state") }
+
+    init(script: String, extraProcess: String = "", extraLinux: String = "") {
+        dir = makeTempDir(owner: testUser)
+        for sub in ["bundle", "out"] {
+            mkdir(dir.sub(sub), 0o755)
+            giveToTestUser(dir.sub(sub))
+        }
+        let args = ["/bin/sh", "-c", script].map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n") + "\"" }
+        let config = """
+            {"ociVersion": "1.0.2",
+             "root": {"path": "\(Harness.sharedRootfs)", "readonly": true},
+             "hostname": "oci-test",
+             "process": {"args": [\(args.joined(separator: ", "))], "cwd": "/", "env": ["PATH=/bin:/usr/bin", "OCI=yes"],
+                         "user": {"uid": 0, "gid": 0}\(extraProcess)},
+             "mounts": [
+               {"destination": "/proc", "type": "proc", "source": "proc"},
+               {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]},
+               {"destination": "/home", "type": "bind", "source": "\(dir.sub("out"))", "options": ["rbind", "rw"]}
+             ],
+             "linux": {"namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "user"}]\(extraLinux)}}
+            """
+        writeFile(dir.sub("bundle/config.json"), config, owner: testUser)
+    }
+
+    func output(_ name: String) -> String? { readFile(out + "/" + name) }
+
+    /// burrow-oci --root STATE ARGS, as the test user.
+    func oci(_ args: [String], sourceLocation: SourceLocation = #_sourceLocation) async -> BurrowResult {
+        do {
+            let p = try spawn(asTestUser([OCILink.path, "--root", stateRoot] + args))
+            return await p.wait(timeout: 20, sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("cannot start burrow-oci: \(error)", sourceLocation: sourceLocation)
+            return BurrowResult(argv: args, status: -1, signal: nil, stdout: "", stderr: "\(error)", timedOut: false)
+        }
+    }
+
+    /// `state ID`'s status and pid.
+    func state(sourceLocation: SourceLocation = #_sourceLocation) async -> (status: String, pid: Int32)? {
+        let r = await oci(["state", id], sourceLocation: sourceLocation)
+        guard r.status == 0, let json = try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any],
+              let status = json["status"] as? String, let pid = json["pid"] as? Int
+        else { return nil }
+        #expect(json["id"] as? String == id, sourceLocation: sourceLocation)
+        #expect(json["ociVersion"] as? String == "1.0.2", sourceLocation: sourceLocation)
+        #expect(json["bundle"] as? String == bundle, sourceLocation: sourceLocation)
+        return (status, Int32(pid))
+    }
+
+    /// Nothing of the container left on the host: no process with its id in its arguments.
+    func expectNothingLeft(sourceLocation: SourceLocation = #_sourceLocation) async {
+        let left = await waitUntilGone(argument: id, timeout: 5)
+        #expect(left.isEmpty, "processes left: \(left)", sourceLocation: sourceLocation)
+        #expect(hostMounts(mentioning: dir.path).isEmpty, sourceLocation: sourceLocation)
+    }
+
+    func remove() {
+        killProcesses(withArgument: id)
+        dir.remove()
+    }
+}
+
+@Suite("burrow-oci")
+struct OCIRuntimeTests {
+    @Test("run: the container's command runs in its namespaces and its status is run's")
+    func runInTheForeground() async {
+        let b = OCIBundle(script: "echo $(hostname) $(id -u) $$ $OCI; grep NoNewPrivs /proc/self/status; exit 7",
+                          extraProcess: ", \"noNewPrivileges\": true")
+        defer { b.remove() }
+        let r = await b.oci(["run", "--bundle", b.bundle, b.id])
+        expectStatus(r, 7)
+        #expect(r.stdout == "oci-test 0 2 yes\nNoNewPrivs:\t1\n")
+        // run removes its state when the container ends.
+        #expect(!pathExists(b.stateRoot + "/" + b.id))
+    }
+
+    @Test("create holds the command; start runs it; state follows; delete removes it")
+    func lifecycle() async {
+        let b = OCIBundle(script: "echo $$ > /home/ran; while [ ! -e /home/stop ]; do sleep 0.05; done; echo done > /home/done")
+        defer { b.remove() }
+        let pidFile = b.dir.sub("out/pid")
+        let created = await b.oci(["create", "--bundle", b.bundle, "--pid-file", pidFile, b.id])
+        expectSuccess(created)
+        let state = await b.state()
+        #expect(state?.status == "created")
+        #expect(state.map { String($0.pid) } == readFile(pidFile))
+        #expect(state.map { kill($0.pid, 0) == 0 } == true)
+        // Held: the command has not run.
+        try? await Task.sleep(nanoseconds: 300_000_000)
+        #expect(b.output("ran") == nil)
+        expectSuccess(await b.oci(["start", b.id]))
+        #expect(await eventually(timeout: 5) { b.output("ran") != nil })
+        #expect(b.output("ran") == "2\n")
+        #expect(await b.state()?.status == "running")
+        let again = await b.oci(["start", b.id])
+        expectStatus(again, 1)
+        expectStderr(again, contains: "the container is running, not created")
+        let early = await b.oci(["delete", b.id])
+        expectStatus(early, 1)
+        expectStderr(early, contains: "the container is running")
+        writeFile(b.out + "/stop", "")
+        #expect(await eventually(timeout: 5) { b.output("done") != nil })
+        #expect(await eventually(timeout: 5) { pathExists("/proc/\(state?.pid ?? 0)") == false || readFile("/proc/\(state?.pid ?? 0)/stat")?.contains(") Z") == true })
+        let stopped = await b.state()
+        #expect(stopped?.status == "stopped")
+        #expect(stopped?.pid == 0)
+        expectSuccess(await b.oci(["delete", b.id]))
+        #expect(!pathExists(b.stateRoot + "/" + b.id))
+        let gone = await b.oci(["state", b.id])
+        expectStatus(gone, 1)
+        expectStderr(gone, contains: "container \(b.id) does not exist")
+        await b.expectNothingLeft()
+    }
+
+    @Test("kill passes a signal on to the command; list shows the container")
+    func killAndList() async {
+        let b = OCIBundle(script: "trap 'echo TERM > /home/signal; exit 3' TERM; touch /home/ran; while :; do sleep 0.05; done")
+        defer { b.remove() }
+        expectSuccess(await b.oci(["create", "--bundle", b.bundle, b.id]))
+        let list = await b.oci(["list"])
+        expectStdout(list, contains: b.id)
+        expectStdout(list, contains: "created")
+        let quiet = await b.oci(["list", "-q"])
+        #expect(quiet.stdout == b.id + "\n")
+        expectSuccess(await b.oci(["start", b.id]))
+        #expect(await eventually(timeout: 5) { b.output("ran") != nil })
+        expectSuccess(await b.oci(["kill", b.id, "TERM"]))
+        #expect(await eventually(timeout: 5) { b.output("signal") == "TERM\n" })
+        #expect(await eventually(timeout: 5) { b.output("signal") != nil && hostProcesses(withArgument: b.id).isEmpty })
+        #expect(await b.state()?.status == "stopped")
+        let late = await b.oci(["kill", b.id, "KILL"])
+        expectStatus(late, 1)
+        expectStderr(late, contains: "the container is not running")
+        expectSuccess(await b.oci(["delete", b.id]))
+        await b.expectNothingLeft()
+    }
+
+    @Test("delete --force, kill -9 of the container's pid, kill --all KILL: nothing is left")
+    func nothingLeft() async {
+        // The command, once it runs, is found on the host by its argument.
+        let marker = sleepMarker()
+        let b = OCIBundle(script: "touch /home/ran; exec sleep \(marker)")
+        defer {
+            killProcesses(withArgument: marker)
+            b.remove()
+        }
+        // Created, then forced away.
+        expectSuccess(await b.oci(["create", "--bundle", b.bundle, b.id]))
+        #expect(!hostProcesses(withArgument: b.id).isEmpty)
+        expectSuccess(await b.oci(["delete", "--force", b.id]))
+        await b.expectNothingLeft()
+        #expect(b.output("ran") == nil)
+        // Created, its supervisor killed -9: the held set-up ends too.
+        expectSuccess(await b.oci(["create", "--bundle", b.bundle, b.id]))
+        if let pid = await b.state()?.pid { kill(pid, SIGKILL) }
+        await b.expectNothingLeft()
+        #expect(await b.state()?.status == "stopped")
+        expectSuccess(await b.oci(["delete", b.id]))
+        // Running, then kill --all KILL.
+        expectSuccess(await b.oci(["create", "--bundle", b.bundle, b.id]))
+        expectSuccess(await b.oci(["start", b.id]))
+        #expect(await eventually(timeout: 5) { b.output("ran") != nil })
+        #expect(await waitForProcess(argument: marker) != nil)
+        expectSuccess(await b.oci(["kill", "--all", b.id, "KILL"]))
+        await b.expectNothingLeft()
+        #expect(await waitUntilGone(argument: marker, timeout: 5).isEmpty)
+        expectSuccess(await b.oci(["delete", b.id]))
+    }
+
+    @Test("process.capabilities, process.rlimits and linux.seccomp reach the command")
+    func processSettings() async {
+        let caps = "[\"CAP_KILL\", \"CAP_CHOWN\", \"CAP_NET_BIND_SERVICE\"]"
+        let b = OCIBundle(
+            script: "grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs)' /proc/self/status; ulimit -Sn; ulimit -Hn; mkdir /tmp/x || echo mkdir refused; cat /proc/self/oom_score_adj",
+            extraProcess: """
+                , "capabilities": {"bounding": \(caps), "permitted": \(caps), "effective": \(caps), "inheritable": \(caps), "ambient": ["CAP_KILL"]},
+                "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 100, "hard": 200}], "oomScoreAdj": 700
+                """,
+            extraLinux: """
+                , "seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+                              "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}
+                """)
+        defer { b.remove() }
+        let config = readFile(b.bundle + "/config.json") ?? ""
+        // /tmp must be writable for mkdir to reach the filter: a tmpfs there.
+        writeFile(b.bundle + "/config.json", config.replacingOccurrences(
+            of: "\"mounts\": [", with: "\"mounts\": [{\"destination\": \"/tmp\", \"type\": \"tmpfs\", \"source\": \"tmpfs\"},"), owner: testUser)
+        let r = await b.oci(["run", "--bundle", b.bundle, b.id])
+        expectSuccess(r)
+        // CAP_CHOWN 0, CAP_KILL 5, CAP_NET_BIND_SERVICE 10.
+        let set = "0000000000000421"
+        // No noNewPrivileges in the config: false, so the filter went in before the ids changed.
+        expectLines(r, ["CapInh:\t\(set)", "CapPrm:\t\(set)", "CapEff:\t\(set)", "CapBnd:\t\(set)", "CapAmb:\t0000000000000020",
+                        "NoNewPrivs:\t0", "100", "200", "mkdir refused", "700"])
+        expectStderr(r, contains: "Operation not permitted")
+    }
+
+    @Test("linux.maskedPaths and linux.readonlyPaths: hidden, read-only, a missing path skipped")
+    func restrictedPaths() async {
+        let b = OCIBundle(
+            script: """
+                echo passwd:$(wc -c < /etc/passwd) var:$(ls -A /var | wc -l)
+                touch /home/x 2>/dev/null && echo home writable
+                touch /var/x 2>/dev/null || echo var read-only
+                """,
+            extraLinux: """
+                , "maskedPaths": ["/etc/passwd", "/var", "/no/such/path"], "readonlyPaths": ["/home", "/nowhere"]
+                """)
+        defer { b.remove() }
+        let r = await b.oci(["run", "--bundle", b.bundle, b.id])
+        expectSuccess(r)
+        expectLines(r, ["passwd:0 var:0", "var read-only"])
+        #expect(!pathExists(b.out + "/x"))
+    }
+
+    @Test("What burrow-oci cannot honour fails clearly and leaves no state")
+    func refusals() async {
+        let b = OCIBundle(script: "true", extraProcess: ", \"terminal\": true")
+        defer { b.remove() }
+        let r = await b.oci(["create", "--bundle", b.bundle, b.id])
+        expectStatus(r, 1)
+        expectStderr(r, contains: "config.json: process.terminal: a terminal through --console-socket is not supported yet")
+        #expect(!pathExists(b.stateRoot + "/" + b.id))
+        let exec = await b.oci(["exec", b.id, "ls"])
+        expectStatus(exec, 1)
+        expectStderr(exec, contains: "exec: running another process in a container is not supported yet")
+        let missing = await b.oci(["create", "--bundle", b.dir.sub("nowhere"), b.id])
+        expectStatus(missing, 1)
+        expectStderr(missing, contains: "nowhere/config.json: No such file or directory")
+    }
+
+    @Test("A container that cannot be set up: create fails, says why, and leaves nothing")
+    func failedSetUp() async {
+        let b = OCIBundle(script: "true")
+        defer { b.remove() }
+        // A bind source that does not exist.
+        let config = readFile(b.bundle + "/config.json") ?? ""
+        writeFile(b.bundle + "/config.json", config.replacingOccurrences(of: b.out, with: b.dir.sub("missing")), owner: testUser)
+        let r = await b.oci(["create", "--bundle", b.bundle, b.id])
+        expectStatus(r, 1)
+        expectStderr(r, contains: "missing")
+        #expect(!pathExists(b.stateRoot + "/" + b.id))
+        await b.expectNothingLeft()
+    }
+
+    @Test("spec writes a config.json that run takes as it is")
+    func specThenRun() async {
+        let b = OCIBundle(script: "true")
+        defer { b.remove() }
+        let fresh = b.dir.sub("fresh")
+        mkdir(fresh, 0o755)
+        giveToTestUser(fresh)
+        symlink(Harness.sharedRootfs, fresh + "/rootfs")
+        expectSuccess(await b.oci(["spec", "--rootless", "--bundle", fresh]))
+        let again = await b.oci(["spec", "--rootless", "--bundle", fresh])
+        expectStatus(again, 1)
+        expectStderr(again, contains: "exists already")
+        // The default command is sh, which reads an empty stdin and exits.
+        let r = await b.oci(["run", "--bundle", fresh, b.id])
+        expectSuccess(r)
+        #expect(await b.oci(["features"]).stdout.contains("\"ociVersionMax\": \"1.0.2\""))
+        let v = await b.oci(["--version"])
+        expectStdout(v, contains: "spec: 1.0.2")
+    }
+}
+
+@Suite("burrow-oci's documentation and installation")
+struct OCIDocumentationTests {
+    @Test("docs/burrow-oci.1 documents every option and command burrow-oci --help lists")
+    func manPageMatchesHelp() async {
+        let b = OCIBundle(script: "true")
+        defer { b.remove() }
+        let r = await b.oci(["--help"])
+        expectSuccess(r)
+        let man = (readFile(Harness.packageRoot + "/docs/burrow-oci.1") ?? "").replacingOccurrences(of: "\\-", with: "-")
+        let words = r.stdout.split(separator: "\n").filter { $0.hasPrefix("  ") }.flatMap { row in
+            row.dropFirst(2).components(separatedBy: "  ")[0].split(whereSeparator: { $0 == " " || $0 == "," })
+                .filter { $0.allSatisfy { $0 == "-" || $0.isLetter } && $0.count > 1 && $0.uppercased() != $0 }
+        }.map(String.init)
+        #expect(words.count > 15, "\(r.stdout)")
+        for word in words { #expect(man.contains(word), "docs/burrow-oci.1 lacks \(word), which burrow-oci --help lists") }
+    }
+
+    @Test("scripts/install installs burrow-oci and its page")
+    func installed() async {
+        let scene = ScriptTests.InstallScene.make()
+        defer { scene.base.remove() }
+        let bin = scene.prefix + "/bin"
+        expectSuccess(await scene.run([], path: "\(bin):/usr/bin:/bin"))
+        #expect(pathExists(bin + "/burrow-oci"))
+        #expect(pathExists(scene.prefix + "/share/man/man1/burrow-oci.1"))
+        let v = await runHostAsync(asTestUser([bin + "/burrow-oci", "--version"]))
+        #expect(v.status == 0 && v.stdout.contains("burrow-oci version"), "\(v)")
+    }
+}
+
+/// Rootless podman (Debian's 4.3) with `--runtime burrow-oci`, as the test user, on an image
+/// imported offline from the busybox rootfs. This machine needs `--cgroup-manager cgroupfs`,
+/// `--ulimit host` (root lacks CAP_SYS_RESOURCE) and `--network none` (no /dev/net/tun for
+/// slirp4netns). Required where the container tests are (BURROW_TEST_CONTAINERS=1).
+@Suite("burrow-oci under rootless podman", .enabled(if: Container.required || (Harness.runningAsRoot && Container.podman != nil)),
+       .serialized)
+struct OCIPodmanTests {
+    /// A home and runtime directory of the test user's, with the image imported once.
+    struct Scene {
+        let dir: TempDir
+        var environment: [String: String] {
+            ["HOME": dir.sub("home"), "XDG_RUNTIME_DIR": dir.sub("run"), "XDG_CONFIG_HOME": dir.sub("home/.config"),
+             "XDG_DATA_HOME": dir.sub("home/.local/share"), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]
+        }
+
+        static func make() async -> Scene {
+            let dir = makeTempDir(owner: testUser)
+            for sub in ["home", "run", "vol"] {
+                mkdir(dir.sub(sub), 0o700)
+                giveToTestUser(dir.sub(sub))
+            }
+            let tar = await runHostAsync(["/bin/tar", "-C", Harness.sharedRootfs, "-cf", dir.sub("rootfs.tar"), "."])
+            #expect(tar.status == 0, "\(tar.stderr)")
+            chmod(dir.sub("rootfs.tar"), 0o644)
+            let scene = Scene(dir: dir)
+            let imported = await scene.podman(["import", dir.sub("rootfs.tar"), "busybox-oci"], runtime: false)
+            expectSuccess(imported)
+            return scene
+        }
+
+        func podman(_ args: [String], runtime: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) async -> BurrowResult {
+            let global = ["--cgroup-manager", "cgroupfs"] + (runtime ? ["--runtime", OCILink.path] : [])
+            do {
+                let p = try spawn(asTestUser([Container.podman ?? "/usr/bin/podman"] + global + args), environment: environment)
+                return await p.wait(timeout: 90, sourceLocation: sourceLocation)
+            } catch {
+                Issue.record("cannot start podman: \(error)", sourceLocation: sourceLocation)
+                return BurrowResult(argv: args, status: -1, signal: nil, stdout: "", stderr: "\(error)", timedOut: false)
+            }
+        }
+
+        func run(_ args: [String], sourceLocation: SourceLocation = #_sourceLocation) async -> BurrowResult {
+            await podman(["run", "--rm", "--network", "none", "--ulimit", "host"] + args, sourceLocation: sourceLocation)
+        }
+
+        func remove() async {
+            _ = await podman(["rm", "-f", "-a"], runtime: false)
+            _ = await podman(["system", "reset", "-f"], runtime: false)
+            dir.remove()
+        }
+    }
+
+    @Test("run: status, environment, working directory, hostname, user, volumes, PID namespace; run -d, stop, rm")
+    func podmanRuns() async {
+        let scene = await Scene.make()
+        let vol = scene.dir.sub("vol")
+        expectStatus(await scene.run(["busybox-oci", "sh", "-c", "exit 3"]), 3)
+        let seen = await scene.run(["-e", "FOO=bar", "-w", "/tmp", "--hostname", "boxy", "--user", "1000:1000", "busybox-oci",
+                                    "sh", "-c", "echo $FOO $(pwd) $(hostname) $(id -u):$(id -g) $$"])
+        expectSuccess(seen)
+        #expect(seen.stdout == "bar /tmp boxy 1000:1000 1\n" || seen.stdout == "bar /tmp boxy 1000:1000 2\n", "\(seen)")
+        expectSuccess(await scene.run(["-v", "\(vol):/data", "busybox-oci", "sh", "-c", "echo written > /data/f"]))
+        #expect(readFile(vol + "/f") == "written\n")
+        let ro = await scene.run(["-v", "\(vol):/data:ro", "busybox-oci", "sh", "-c", "echo x > /data/g || echo refused"])
+        expectStdout(ro, contains: "refused")
+        #expect(!pathExists(vol + "/g"))
+        expectSuccess(await scene.podman(["run", "-d", "--name", "d1", "--network", "none", "--ulimit", "host", "busybox-oci", "sleep", "1000"]))
+        let ps = await scene.podman(["ps", "--format", "{{.Names}}"])
+        expectStdout(ps, contains: "d1")
+        // exec is not supported yet: podman says burrow-oci's reason.
+        let exec = await scene.podman(["exec", "d1", "true"])
+        #expect(exec.status != 0)
+        expectStderr(exec, contains: "exec: running another process in a container is not supported yet")
+        expectSuccess(await scene.podman(["stop", "-t", "2", "d1"]))
+        expectSuccess(await scene.podman(["rm", "d1"]))
+        #expect(await waitUntilGone(argument: "1000", timeout: 5).filter { hostCmdline($0)?.first?.hasSuffix("sleep") == true }.isEmpty)
+        await scene.remove()
+    }
+}
