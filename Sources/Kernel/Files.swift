@@ -356,6 +356,35 @@ extension Files {
         return n < 0 ? nil : Array(buf[..<n])
     }
 
+    /// The names in directory `path` (without `.` and `..`); empty if it cannot be read.
+    public static func entries(_ path: String) -> [String] {
+        guard let d = opendir(path) else { return [] }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// mkfifo(3) of `path`.
+    public static func makeFIFO(_ path: String, mode: mode_t) throws(SysError) {
+        _ = try retrying("mkfifo", path) { Glibc.mkfifo(path, mode) }
+    }
+
+    /// One byte from `fd`, waiting for it; nil at its end.
+    public static func readByte(_ fd: Int32, what: String) throws(SysError) -> UInt8? {
+        var byte: UInt8 = 0
+        return try retrying("read", what) { Glibc.read(fd, &byte, 1) } == 1 ? byte : nil
+    }
+
+    /// The process's working directory, if it has one it can name.
+    public static func workingDirectory() -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        return getcwd(&buffer, buffer.count) != nil ? String(cString: buffer) : nil
+    }
+
     /// Empties the directory `name` in `dir` (not the directory itself), never following
     /// symlinks.
     public static func emptyDirectory(_ name: String, at dir: Int32) {

@@ -12,6 +12,9 @@ func sockFilters(_ program: [BPFCode]?) -> [sock_filter] {
 
 /// Processes, signals, identity and namespaces.
 public enum Proc {
+    /// setsid(2): a session (and process group) of its own, out of the caller's terminal.
+    public static func newSession() { _ = Glibc.setsid() }
+
     public static func fork(_ what: String) throws(SysError) -> pid_t {
         let pid = Glibc.fork()
         if pid < 0 { throw SysError.last("fork", what) }

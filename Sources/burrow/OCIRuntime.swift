@@ -63,8 +63,7 @@ enum OCIRuntime {
         } else {
             line = "time=\"\(timestamp())\" level=error msg=\(JSON.string(message).text)\n"
         }
-        let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
+        guard let fd = try? Files.open(path, O_WRONLY | O_APPEND | O_CREAT, mode: 0o600) else { return }
         _ = try? Files.writeAll(fd, Array(line.utf8), what: path)
         Files.close(fd)
     }
@@ -94,11 +93,7 @@ enum OCIRuntime {
         if c.consoleSocket != nil { throw OCIFailure("create --console-socket: a terminal is not supported yet (process.terminal must be false)") }
         let dir = try makeStateDirectory(c.id)
         let fifo = dir + "/exec.fifo"
-        guard mkfifo(fifo, 0o600) == 0 else {
-            let e = SysError.last("mkfifo", fifo)
-            removeState(dir)
-            throw OCIFailure(e)
-        }
+        do { try Files.makeFIFO(fifo, mode: 0o600) } catch { removeState(dir); throw OCIFailure(error) }
         let ready: (read: Int32, write: Int32)
         do { ready = try Files.pipe() } catch { removeState(dir); throw OCIFailure(error) }
         var spec = config.spec
@@ -106,16 +101,12 @@ enum OCIRuntime {
         spec.verbose = global.debug
         spec.process.failureStatus = 1
         spec.terms = OCIConfig.terms
-        let supervisor = Glibc.fork()
-        if supervisor < 0 {
-            let e = SysError.last("fork", "the container's supervisor")
-            removeState(dir)
-            throw OCIFailure(e)
-        }
+        let supervisor: pid_t
+        do { supervisor = try Proc.fork("the container's supervisor") } catch { removeState(dir); throw OCIFailure(error) }
         if supervisor == 0 {
             Files.close(ready.read)
             // Out of the caller's session: the container outlives create (conmon adopts it).
-            _ = setsid()
+            Proc.newSession()
             exit(supervise(spec))
         }
         Files.close(ready.write)
@@ -127,11 +118,9 @@ enum OCIRuntime {
             throw OCIFailure(error)
         }
         // One byte once the container is held; end of file if it failed (it said why).
-        var byte: UInt8 = 0
-        var n: Int
-        repeat { n = Glibc.read(ready.read, &byte, 1) } while n < 0 && Glibc.errno == EINTR
+        let held = (try? Files.readByte(ready.read, what: "the container's set-up")) ?? nil
         Files.close(ready.read)
-        guard n == 1 else {
+        guard held != nil else {
             let status = Proc.wait(supervisor, noHang: false)?.status ?? 1
             removeState(dir)
             throw OCIFailure("create \(c.id): the container could not be set up (status \(status))")
@@ -151,15 +140,13 @@ enum OCIRuntime {
         let c = try Container.load(id, root: stateRoot)
         let fifo = stateRoot + "/" + id + "/exec.fifo"
         guard c.status == .created else { throw OCIFailure("start \(id): the container is \(c.status.rawValue), not created") }
-        let fd = Glibc.open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else {
-            let e = SysError.last("open", fifo)
-            throw OCIFailure(e.errno.rawValue == ENXIO ? "start \(id): the container is not waiting to start" : e.description)
+        let fd: Int32
+        do { fd = try Files.open(fifo, O_WRONLY | O_NONBLOCK) } catch {
+            throw OCIFailure(error.errno.rawValue == ENXIO ? "start \(id): the container is not waiting to start" : error.description)
         }
-        var byte: UInt8 = 0x30
-        _ = Glibc.write(fd, &byte, 1)
+        _ = try? Files.writeAll(fd, [0x30], what: fifo)
         Files.close(fd)
-        _ = unlink(fifo)
+        _ = try? Files.unlink(fifo, at: AT_FDCWD, directory: false)
     }
 
     /// `run`: create and start; in the foreground this process is the supervisor, and the
@@ -233,13 +220,8 @@ enum OCIRuntime {
     static func list(json: Bool, quiet: Bool) {
         let root = stateRoot
         var containers: [Container] = []
-        if let d = opendir(root) {
-            while let e = readdir(d) {
-                let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                if name.hasPrefix(".") { continue }
-                if let c = try? Container.load(name, root: root) { containers.append(c) }
-            }
-            closedir(d)
+        for name in Files.entries(root) where !name.hasPrefix(".") {
+            if let c = try? Container.load(name, root: root) { containers.append(c) }
         }
         containers.sort { $0.id < $1.id }
         if quiet {
@@ -261,10 +243,9 @@ enum OCIRuntime {
 
     static func writeSpec(bundle: String, rootless: Bool) throws(OCIFailure) {
         let path = bundle + "/config.json"
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            let e = SysError.last("create", path)
-            throw OCIFailure(e.errno == .fileExists ? "spec: \(path) exists already: remove it first" : e.description)
+        let fd: Int32
+        do { fd = try Files.open(path, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644) } catch {
+            throw OCIFailure(error.errno == .fileExists ? "spec: \(path) exists already: remove it first" : error.description)
         }
         defer { Files.close(fd) }
         do { try Files.writeAll(fd, Array((OCICommandLine.defaultConfig(rootless: rootless).indentedText + "\n").utf8), what: path) } catch {
@@ -277,9 +258,7 @@ enum OCIRuntime {
     static func readBundle(_ c: OCICreateOptions) throws(OCIFailure) -> (OCIConfig, String) {
         var bundle = c.bundle
         if !bundle.hasPrefix("/") {
-            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            guard getcwd(&buffer, buffer.count) != nil else { throw OCIFailure(SysError.last("getcwd")) }
-            let cwd = String(cString: buffer)
+            guard let cwd = Files.workingDirectory() else { throw OCIFailure(SysError.last("getcwd")) }
             bundle = bundle == "." ? cwd : cwd + "/" + bundle
         }
         let path = bundle + "/config.json"
@@ -324,26 +303,27 @@ enum OCIRuntime {
         var path = ""
         for part in root.split(separator: "/", omittingEmptySubsequences: true) {
             path += "/" + part
-            if Glibc.mkdir(path, 0o700) != 0 && Glibc.errno != EEXIST {
-                throw OCIFailure(SysError.last("mkdir", path, hint: "the state directory (--root) must be creatable"))
-            }
+            do { try Files.mkdir(path, at: AT_FDCWD, mode: 0o700) } catch where error.errno != .fileExists {
+                throw OCIFailure(SysError("mkdir", path, errno: error.errno, hint: "the state directory (--root) must be creatable"))
+            } catch {}
         }
         let dir = root + "/" + id
-        if Glibc.mkdir(dir, 0o700) != 0 {
-            let e = SysError.last("mkdir", dir)
-            throw OCIFailure(e.errno == .fileExists ? "container \(id) exists already (burrow-oci delete \(id) removes it)" : e.description)
+        do { try Files.mkdir(dir, at: AT_FDCWD, mode: 0o700) } catch {
+            throw OCIFailure(error.errno == .fileExists ? "container \(id) exists already (burrow-oci delete \(id) removes it)" : error.description)
         }
         return dir
     }
 
     static func removeState(_ dir: String) {
-        for name in ["exec.fifo", "state.json", "state.json.new"] { _ = unlink(dir + "/" + name) }
-        _ = rmdir(dir)
+        for name in ["exec.fifo", "state.json", "state.json.new"] { _ = try? Files.unlink(dir + "/" + name, at: AT_FDCWD, directory: false) }
+        _ = try? Files.unlink(dir, at: AT_FDCWD, directory: true)
     }
 
     static func writePidFile(_ path: String, _ pid: pid_t) throws(OCIFailure) {
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw OCIFailure(SysError.last("open", path, hint: "the --pid-file")) }
+        let fd: Int32
+        do { fd = try Files.open(path, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644) } catch {
+            throw OCIFailure(SysError("open", path, errno: error.errno, hint: "the --pid-file"))
+        }
         defer { Files.close(fd) }
         do { try Files.writeAll(fd, Array("\(pid)".utf8), what: path) } catch { throw OCIFailure(error) }
     }
@@ -372,13 +352,9 @@ enum OCIRuntime {
     /// namespace (the cleaner, in the host's, is left alone).
     static func containerProcesses(_ supervisor: pid_t) -> [pid_t] {
         var children: [pid_t: [pid_t]] = [:]
-        if let d = opendir("/proc") {
-            while let e = readdir(d) {
-                let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                guard let pid = pid_t(name), let fields = statFields(pid), fields.count > 1, let parent = pid_t(fields[1]) else { continue }
-                children[parent, default: []].append(pid)
-            }
-            closedir(d)
+        for name in Files.entries("/proc") {
+            guard let pid = pid_t(name), let fields = statFields(pid), fields.count > 1, let parent = pid_t(fields[1]) else { continue }
+            children[parent, default: []].append(pid)
         }
         let hostMounts = try? Files.readlink("/proc/\(supervisor)/ns/mnt", at: AT_FDCWD)
         var out: [pid_t] = []

@@ -185,9 +185,7 @@ func rootMaps(_ spec: SandboxSpec) -> NamespaceEngine.SubordinateRoot? {
 func hostFacts() -> HostFacts {
     var environment: [String: String] = [:]
     for (key, value) in Credentials.environment() where environment[key] == nil { environment[key] = value }
-    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-    let cwd = getcwd(&buffer, buffer.count) != nil ? String(cString: buffer) : nil
-    return HostFacts(environment: environment, workingDirectory: cwd, readFile: readHostFile,
+    return HostFacts(environment: environment, workingDirectory: Files.workingDirectory(), readFile: readHostFile,
                      invokedName: CommandLine.arguments.first ?? "", readDescriptor: readHostDescriptor,
                      descriptorPath: { Files.readlinkIfSymlink("/proc/self/fd/\($0)", at: AT_FDCWD) })
 }
