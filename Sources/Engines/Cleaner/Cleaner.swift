@@ -347,15 +347,9 @@ public enum Cleaner {
                 first = UInt32(fd) + 1
             }
             if ranged && ck_close_range(first, UInt32.max) == 0 { return }
-            guard let d = opendir("/proc/self/fd") else { return }
-            var open: [Int32] = []
-            while let e = readdir(d) {
-                let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                if let fd = Int32(name) { open.append(fd) }
-            }
-            let own = dirfd(d)
-            for fd in open where fd > 2 && fd != own && !keep.contains(fd) { Files.close(fd) }
-            closedir(d)
+            // (The listing's own descriptor is closed again by the time the list is read.)
+            let open = Files.entries("/proc/self/fd").compactMap { Int32($0) }
+            for fd in open where fd > 2 && !keep.contains(fd) { Files.close(fd) }
         }
     }
 

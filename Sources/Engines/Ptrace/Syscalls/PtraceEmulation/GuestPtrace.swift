@@ -464,10 +464,7 @@ extension Tracer {
     /// Whether a child of `pid` (of any of its threads) that `selector` names has ended and
     /// waits to be reaped (/proc/PID/task/TID/children).
     static func hasZombieChild(_ pid: pid_t, _ selector: WaitSelector) -> Bool {
-        guard let dir = opendir("/proc/\(pid)/task") else { return false }
-        defer { closedir(dir) }
-        while let e = readdir(dir) {
-            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        for name in Files.entries("/proc/\(pid)/task") {
             guard let tid = pid_t(name), let fd = try? Files.open("/proc/\(pid)/task/\(tid)/children", O_RDONLY | O_CLOEXEC) else { continue }
             let text = String(decoding: (try? Files.readAll(fd, limit: 1 << 20)) ?? [], as: UTF8.self)
             Files.close(fd)
