@@ -34,6 +34,28 @@ private let namespaceEngine = "BURROW_ENGINE=namespace "
 struct BwrapTests {
     let rootfs = Harness.sharedRootfs
 
+    /// bubblewrap's tests run bwrap again inside the sandbox as /proc/self/exe, where argv[0]
+    /// names no tool: through a hard link named bwrap the executable's own name says bwrap
+    /// (a nested sandbox is made from bwrap's options); through a symlink it is burrow.
+    @Test("Run again as /proc/self/exe: bwrap through a hard link (a nested sandbox from bwrap's options), burrow through a symlink")
+    func procSelfExe() async {
+        let dir = makeUserDir()
+        defer { dir.remove() }
+        let linked = dir.sub("bwrap")
+        if link(Harness.binary, linked) != 0 {
+            #expect(runHost(["/bin/cp", Harness.binary, linked]).status == 0, "neither a hard link nor a copy of the binary")
+        }
+        let outer = ["--ro-bind", "/", "/", "--proc", "/proc", "--"]
+        let hard = await hostShell(namespaceEngine + shellQuote(linked) + " " + outer.joined(separator: " ")
+            + " /proc/self/exe --version; " + namespaceEngine + shellQuote(linked) + " " + outer.joined(separator: " ")
+            + " /proc/self/exe --ro-bind / / -- /bin/sh -c 'echo nested'")
+        expectSuccess(hard)
+        #expect(hard.lines.count == 2 && hard.lines[0].hasPrefix("bubblewrap 0.11.1 ") && hard.lines[1] == "nested", "\(hard)")
+        let symlinked = await hostShell(namespaceEngine + "$BWRAP " + outer.joined(separator: " ") + " /proc/self/exe --version")
+        expectSuccess(symlinked)
+        #expect(symlinked.stdout.hasPrefix("burrow "), "\(symlinked)")
+    }
+
     /// Flatpak's way: the options on a descriptor (`--args`), / assembled from binds of the
     /// runtime into an empty tmpfs, the status on two descriptors. What the command saw, and
     /// what the descriptors got.
