@@ -16,7 +16,7 @@ enum FrontEndLinks {
         let dir = Harness.tempBase + "/bin"
         mkdir(dir, 0o755)
         chmod(dir, 0o755)
-        for name in ["linux-user-chroot", "jchroot", "proot", "bwrap"] {
+        for name in ["linux-user-chroot", "jchroot", "proot", "bwrap", "burrow-oci"] {
             let ok = symlink(Harness.binary, dir + "/" + name) == 0 || errno == EEXIST
             precondition(ok, "symlink \(name): \(String(cString: strerror(errno)))")
         }

@@ -14,14 +14,7 @@ import Musl
 
 enum OCILink {
     /// burrow under the name burrow-oci, where the test user can run it.
-    static let path: String = {
-        let dir = Harness.tempBase + "/oci-bin"
-        mkdir(dir, 0o755)
-        chmod(dir, 0o755)
-        let ok = symlink(Harness.binary, dir + "/burrow-oci") == 0 || errno == EEXIST
-        precondition(ok, "symlink burrow-oci: \(String(cString: strerror(errno)))")
-        return dir + "/burrow-oci"
-    }()
+    static var path: String { FrontEndLinks.path("burrow-oci") }
 }
 
 /// A bundle of the test user's: config.json running `script` in the shared rootfs
