@@ -36,13 +36,18 @@ struct Launcher {
         r.groups = spec.identity.supplementaryGroups
         r.seccompFilter = seccomp
         r.callerSeccompPrograms = spec.security.callerPrograms.compactMap(\.instructions)
-        // Any uid but 0 gets no capability from exec (every mount is nosuid, so file
-        // capabilities are ignored too): only root inside needs its bounding set trimmed.
         if uid == 0 {
             // (bwrap's --cap-add/--cap-drop choose them; NamespaceEngine refuses a choice for
             // any other uid.)
             r.keepCapabilities = spec.identity.capabilities.map { Capabilities(rawValue: $0) }
                 ?? Capabilities.all(upTo: Proc.lastCapability).subtracting(Self.rootDrops)
+            r.dropBoundingSet = true
+        } else if !setuidMode {
+            // Any other uid gets no capability from exec (every mount is nosuid, so file
+            // capabilities are ignored too); its bounding set is emptied all the same, as
+            // bubblewrap's is, so that nothing the sandbox later mounts or is given can
+            // raise one. The child is still root of its user namespace here (CAP_SETPCAP);
+            // in setuid mode it no longer has an effective capability to do it with.
             r.dropBoundingSet = true
         }
         if let sets = spec.security.capabilities { Self.apply(sets, to: &r, uid: uid) }
