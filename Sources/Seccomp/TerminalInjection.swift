@@ -16,8 +16,19 @@ public enum TerminalInjection {
     /// request are compared: the kernel takes it as `unsigned int cmd`, so `TIOCSTI | 1 << 32`
     /// is TIOCSTI to the kernel, and a 64-bit compare would let it through (bubblewrap's
     /// second fix for CVE-2017-5226).
+    ///
+    /// A descriptor whose low 32 bits are negative as an int is let through: the kernel takes
+    /// it as `unsigned int fd`, no process can hold one that large (fs.nr_open stops below
+    /// 2^31), so the kernel answers EBADF before it looks at the request, and no terminal is
+    /// reached. A program that probes with `ioctl(-1, TIOCSTI, ...)` sees the kernel's own
+    /// error, as it would outside (bubblewrap's test-seccomp.py does exactly that).
     public static let rule = SeccompRule(
-        "ioctl", where: [.arg(1, .in([TIOCSTI, TIOCLINUX]), width: .low32)], .errno(SeccompErrno.EPERM))
+        "ioctl", where: [.arg(0, .below(noDescriptor), width: .low32),
+                         .arg(1, .in([TIOCSTI, TIOCLINUX]), width: .low32)],
+        .errno(SeccompErrno.EPERM))
+
+    /// The first `unsigned int fd` no process can have: 2^31.
+    public static let noDescriptor: UInt64 = 0x8000_0000
 
     /// The command's filter when no profile is asked for: the rule alone, on every ABI the
     /// machine runs natively (on x86_64 the i386 ABI too, under its own ioctl number).

@@ -68,11 +68,15 @@ static long int80(long nr, long a, long b, long c) {
 #define X32_BIT 0x40000000L
 #endif
 
+// A descriptor a process may hold, closed before the probes run.
+#define CLOSED_FD 1000L
+
 #define PROBE(name, call) else if (!strcmp(p, name)) { errno = 0; long r = (call); report(p, r, errno); continue; }
 
 int main(int argc, char **argv) {
     char c = '\n';
     setvbuf(stdout, NULL, _IONBF, 0);
+    close((int)CLOSED_FD);
     for (int i = 1; i < argc; i++) {
         const char *p = argv[i];
         if (0) {}
@@ -178,9 +182,13 @@ int main(int argc, char **argv) {
         PROBE("clone_newuser", syscall(SYS_clone, CLONE_NEWUSER | CLONE_FS, 0, 0, 0, 0)) // EINVAL
         PROBE("unshare_newuser", syscall(SYS_unshare, CLONE_NEWUSER | CLONE_IO)) // EINVAL
         PROBE("clone3", syscall(SYS_clone3, 0, 0))                             // size 0: EINVAL
-        PROBE("tiocsti_badfd", syscall(SYS_ioctl, -1, TIOCSTI, &c))            // EBADF
-        PROBE("tiocsti_high_bits", syscall(SYS_ioctl, -1, 0x100000000L | TIOCSTI, &c))
-        PROBE("tioclinux", syscall(SYS_ioctl, -1, TIOCLINUX, &c))
+        // A descriptor a process could hold, but this one does not: the kernel says EBADF.
+        PROBE("tiocsti_badfd", syscall(SYS_ioctl, CLOSED_FD, TIOCSTI, &c))     // EBADF
+        PROBE("tiocsti_high_bits", syscall(SYS_ioctl, CLOSED_FD, 0x100000000L | TIOCSTI, &c))
+        PROBE("tiocsti_fd_high_bits", syscall(SYS_ioctl, 0x100000000L | CLOSED_FD, TIOCSTI, &c)) // fd CLOSED_FD to the kernel
+        PROBE("tioclinux", syscall(SYS_ioctl, CLOSED_FD, TIOCLINUX, &c))
+        // A descriptor no process can hold (negative as an int): always the kernel's EBADF.
+        PROBE("tiocsti_negative_fd", syscall(SYS_ioctl, -1, TIOCSTI, &c))
         PROBE("tcgets_badfd", syscall(SYS_ioctl, -1, TCGETS, &c))              // allowed: EBADF
         // linux-user-chroot-0
         PROBE("personality", syscall(SYS_personality, 0xffffffffL))            // query
@@ -213,7 +221,7 @@ int main(int argc, char **argv) {
         I386("i386_getpid", 20, 0, 0, 0)
         I386("i386_reboot", 88, 0, 0, 0)                                       // EINVAL
         I386("i386_unshare_newuser", 310, CLONE_NEWUSER | CLONE_IO, 0, 0)      // EINVAL
-        I386("i386_ioctl_tiocsti", 54, -1, TIOCSTI, 0)                         // EBADF
+        I386("i386_ioctl_tiocsti", 54, CLOSED_FD, TIOCSTI, 0)                  // EBADF
         I386("i386_clone3", 435, 0, 0, 0)                                      // EINVAL
         I386("i386_uname_null", 122, 0, 0, 0)                                  // EFAULT
         I386("i386_socket_packet", 359, AF_PACKET, SOCK_DGRAM, 0)

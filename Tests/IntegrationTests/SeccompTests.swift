@@ -101,7 +101,10 @@ struct SeccompTests {
         // Terminal injection: refused under every profile, and without one.
         Row("tiocsti_badfd", none: "EBADF", noProfile: "EPERM", "EPERM", "EPERM"),
         Row("tiocsti_high_bits", none: "EBADF", noProfile: "EPERM", "EPERM", "EPERM"),
+        Row("tiocsti_fd_high_bits", none: "EBADF", noProfile: "EPERM", "EPERM", "EPERM"),
         Row("tioclinux", none: "EBADF", noProfile: "EPERM", "EPERM", "EPERM"),
+        // ... but not on a descriptor no process can hold: the kernel's own answer.
+        Row("tiocsti_negative_fd", none: "EBADF", noProfile: "EBADF", "EBADF", "EBADF"),
         // With --unshare-pid, ptrace and its relatives stay allowed under default.
         Row("ptrace", none: "ESRCH", "ESRCH", "ESRCH"),
         Row("process_vm_readv", none: "EINVAL", "EINVAL", "EINVAL"),
