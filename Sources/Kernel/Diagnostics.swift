@@ -6,10 +6,18 @@ import Glibc
 public enum Diagnostics {
     /// The name messages begin with. (Set once at start; single-threaded.)
     nonisolated(unsafe) public static var tool = "burrow"
+    /// Each message begins with its syslog level (`<3>` an error, `<4>` a warning), as
+    /// bubblewrap's `--level-prefix` has it, for a caller that logs stderr to the journal.
+    nonisolated(unsafe) public static var levelPrefix = false
 
     /// `TOOL: text` on stderr.
-    public static func say(_ text: String) {
-        var line = tool + ": " + text + "\n"
+    public static func say(_ text: String) { write(text, level: 3) }
+
+    /// `TOOL: text` on stderr, something that does not stop burrow.
+    public static func warn(_ text: String) { write(text, level: 4) }
+
+    private static func write(_ text: String, level: Int) {
+        var line = (levelPrefix ? "<\(level)>" : "") + tool + ": " + text + "\n"
         line.withUTF8 { bytes in
             var at = 0
             while at < bytes.count {

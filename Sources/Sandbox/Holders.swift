@@ -21,6 +21,13 @@ extension SandboxSpec {
             switch op {
             case .bind(let b): holder = .hostBind(b.source)
             case .tmpfs, .proc, .dev, .mqueue, .filesystem: holder = .memory
+            case .overlay(let o):
+                switch o.changes {
+                case .kept(let upper, _): holder = .hostBind(upper)
+                case .discarded: holder = .memory
+                // Read-only: nothing is created in it; what is there is the top layer's.
+                case .refused: holder = o.layers.last.map { .hostBind($0) } ?? .memory
+                }
             case .dir, .symlink, .remountReadOnly, .file, .chmod: continue
             }
             let d = op.destination

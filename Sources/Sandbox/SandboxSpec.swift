@@ -13,6 +13,9 @@ public struct SandboxSpec: Equatable, Sendable {
     /// Every message begins with its syslog level (`<3>` for an error), as bubblewrap's
     /// `--level-prefix` has it, for a caller that logs burrow's stderr to the journal.
     public var levelPrefix = false
+    /// What the front-end noticed on the command line that does not stop the run (bwrap's
+    /// "Only the last --chdir option will take effect"): said once, as warnings, before it.
+    public var warnings: [String] = []
     /// What the namespace engine creates in a host directory (a missing mount point, a
     /// `--dir`, a `--symlink`) stays there after the sandbox, as bubblewrap leaves it; by
     /// default it is removed at exit (the cleaner). The ptrace engine still removes it.
@@ -98,6 +101,9 @@ public enum SetupOp: Equatable, Sendable {
     /// The permission bits of what is at `dest` (which must exist), symlinks followed
     /// inside the new root (bwrap's `--chmod`).
     case chmod(dest: GuestPath, mode: UInt32)
+    /// Host directories seen as one tree at `dest` (overlayfs; bwrap's `--overlay-src` with
+    /// `--overlay`, `--tmp-overlay` or `--ro-overlay`).
+    case overlay(OverlayMount)
 
     public var destination: GuestPath {
         switch self {
@@ -105,11 +111,40 @@ public enum SetupOp: Equatable, Sendable {
         case .filesystem(let f): return f.destination
         case .file(let f): return f.destination
         case .chmod(let d, _): return d
+        case .overlay(let o): return o.destination
         case .tmpfs(let d, _, _), .proc(let d), .dev(let d), .mqueue(let d), .dir(let d, _),
             .symlink(_, let d), .remountReadOnly(let d):
             return d
         }
     }
+}
+
+/// An overlay filesystem: `layers`, host directories given lowest first (a file in a later
+/// one hides the same name in an earlier one), merged at `destination`. Writes go where
+/// `changes` says. The layers themselves are never written.
+public struct OverlayMount: Equatable, Sendable {
+    public enum Changes: Equatable, Sendable {
+        /// Into the host directory `upper`, which the run leaves changed; `work` is the empty
+        /// directory overlayfs needs on the same filesystem (bwrap's `--overlay`).
+        case kept(upper: HostPath, work: HostPath)
+        /// Into memory, gone when the sandbox ends (`--tmp-overlay`).
+        case discarded
+        /// Refused: the overlay is read-only (`--ro-overlay`). It needs at least two layers,
+        /// as the kernel does: one alone is just that directory.
+        case refused
+    }
+    public var layers: [HostPath]
+    public var changes: Changes
+    public var destination: GuestPath
+
+    public init(layers: [HostPath], changes: Changes, destination: GuestPath) {
+        self.layers = layers
+        self.changes = changes
+        self.destination = destination
+    }
+
+    /// How many layers the kernel needs with these changes.
+    public var layersNeeded: Int { changes == .refused ? 2 : 1 }
 }
 
 /// A file made from all that can be read on `descriptor` (open in burrow's caller), read

@@ -73,6 +73,8 @@ extension SandboxSpec {
                 continue
             case .mqueue:
                 continue  // validate() already requires a new IPC namespace
+            case .overlay(let o):
+                return SpecError(.setuidFilesystem(type: "overlay", o.destination))
             case .filesystem(let f):
                 guard Self.setuidFilesystemTypes.contains(f.type) else {
                     return SpecError(.setuidFilesystem(type: f.type, f.destination))

@@ -28,6 +28,8 @@ public struct SpecError: Error, Equatable, Sendable, CustomStringConvertible {
         case mqueueWithoutIPCNamespace
         case emptySymlinkTarget
         case emptyBindSource(GuestPath)
+        /// An overlay with fewer layers than its kind needs (`OverlayMount.layersNeeded`).
+        case overlayLayers(GuestPath, needed: Int)
         case filesystemWithoutType(GuestPath)
         case qemuWithIDMaps
         case idMap(IDKind, IDMap, MapDefect)
@@ -77,6 +79,9 @@ public struct SpecError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(t[.symlink]) needs a non-empty target"
         case .emptyBindSource(let dest):
             return "\(t[.bindSource]) for \(dest) is empty"
+        case .overlayLayers(let dest, let needed):
+            let read = needed > 1 ? "a read-only " : "an "
+            return "\(read)overlay at \(dest) needs at least \(needed == 1 ? "one" : "two") \(t[.overlayLayer])\(needed > 1 ? "s" : "")"
         case .filesystemWithoutType(let dest):
             return "the mount at \(dest) names no filesystem type"
         case .qemuWithIDMaps:
@@ -105,7 +110,8 @@ public struct SpecError: Error, Equatable, Sendable, CustomStringConvertible {
         case .setuidQemu:
             return "\(t[.qemu]) is refused in setuid mode: it registers QEMU with binfmt_misc, and without a user namespace of the sandbox's own that would be the host's"
         case .setuidFilesystem(let type, let dest):
-            return "mounting a \(type) filesystem on \(dest) is refused in setuid mode: only \(SandboxSpec.setuidFilesystemTypes.sorted().joined(separator: ", ")) can be mounted with root's privilege without giving the caller more than they had (a disk, overlay or FUSE filesystem would be mounted as root)"
+            let article = type.first.map { "aeiou".contains($0) } == true ? "an" : "a"
+            return "mounting \(article) \(type) filesystem on \(dest) is refused in setuid mode: only \(SandboxSpec.setuidFilesystemTypes.sorted().joined(separator: ", ")) can be mounted with root's privilege without giving the caller more than they had (a disk, overlay or FUSE filesystem would be mounted as root)"
         case .setuidMqueueWithoutIPCNamespace(let dest):
             return "mqueue on \(dest) needs \(t[.ipcNamespace]) in setuid mode: the host's would be mounted as root"
         }
@@ -123,6 +129,7 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
     case workingDirectory, pidFile, fakeDatabase, dataFile, chmod, lockFile
     case infoDescriptor, jsonStatusDescriptor, blockDescriptor, bindDescriptor, seccompDescriptor
     case commandIsPID1, pidNamespace, userNamespaceDescriptor, pidNamespaceDescriptor
+    case overlay, overlayLayer, overlayUpper, overlayWork
 
     /// How the spec itself says it.
     public var specWords: String {
@@ -166,6 +173,10 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
         case .pidNamespace: return "a new PID namespace"
         case .userNamespaceDescriptor: return "the user namespace to join"
         case .pidNamespaceDescriptor: return "the PID namespace to join"
+        case .overlay: return "overlay destination"
+        case .overlayLayer: return "overlay layer"
+        case .overlayUpper: return "overlay upper directory"
+        case .overlayWork: return "overlay work directory"
         }
     }
 }
@@ -174,10 +185,19 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
 /// What it does not name is said in the spec's words.
 public struct SpecTerms: Equatable, Sendable, CustomStringConvertible {
     public var words: [SpecTerm: String]
-    public init(_ words: [SpecTerm: String]) { self.words = words }
+    /// How the front-end's own tool words a failure to set one up, where its users (and
+    /// their scripts) know that wording: bwrap's "Can't find source path" for a bind source
+    /// that cannot be opened. Followed by the path and the error, as every such message is.
+    public var failures: [SpecTerm: String]
+    public init(_ words: [SpecTerm: String], failures: [SpecTerm: String] = [:]) {
+        self.words = words
+        self.failures = failures
+    }
     /// The spec's own words for everything.
     public static let spec = SpecTerms([:])
     public subscript(_ term: SpecTerm) -> String { words[term] ?? term.specWords }
+    /// The words before PATH: ERROR when setting up `term` failed.
+    public func failure(_ term: SpecTerm) -> String { failures[term] ?? term.specWords }
     public func has(_ term: SpecTerm) -> Bool { words[term] != nil }
     /// Short, for test reports: the words for a hostname and a uid.
     public var description: String { "SpecTerms(\(self[.hostname]), \(self[.uid]), ...)" }
@@ -288,6 +308,13 @@ extension SandboxSpec {
             case .remountReadOnly(let d): out.append((.remountReadOnly, d.description))
             case .file(let f): out.append((.dataFile, f.destination.description))
             case .chmod(let d, _): out.append((.chmod, d.description))
+            case .overlay(let o):
+                for layer in o.layers { out.append((.overlayLayer, layer.string)) }
+                if case .kept(let upper, let work) = o.changes {
+                    out.append((.overlayUpper, upper.string))
+                    out.append((.overlayWork, work.string))
+                }
+                out.append((.overlay, o.destination.description))
             // A mount an fstab line asks for, named by its type (`mountPointLimit`).
             case .filesystem(let f): out.append((nil, f.destination.description))
             }
@@ -328,6 +355,8 @@ extension SandboxSpec {
                 throw SpecError(.emptySymlinkTarget)
             case .bind(let b) where b.source.string.isEmpty:
                 throw SpecError(.emptyBindSource(b.destination))
+            case .overlay(let o) where o.layers.count < o.layersNeeded:
+                throw SpecError(.overlayLayers(o.destination, needed: o.layersNeeded))
             case .filesystem(let f) where f.type.isEmpty:
                 throw SpecError(.filesystemWithoutType(f.destination))
             case .filesystem(let f) where f.type == "mqueue" && !namespaces.ipc:

@@ -41,8 +41,9 @@ let status: Int32 = {
         SetuidMode.giveUp(setuidCaller)
         return OCIRuntime.run(command)
     case .run(var spec):
-        // bwrap's --level-prefix: a syslog level before each message (errors: 3).
-        if spec.levelPrefix { Diagnostics.tool = "<3>" + frontEnd.name }
+        // bwrap's --level-prefix: a syslog level before each message (errors 3, warnings 4).
+        Diagnostics.levelPrefix = spec.levelPrefix
+        for warning in spec.warnings { Diagnostics.warn(warning) }
         spec.process.failureStatus = frontEnd.failureStatus
         spec.terms = frontEnd.terms
         // The caller's descriptors, before burrow opens any of its own under a free number.

@@ -119,6 +119,17 @@ struct BwrapCommandLineTests {
             s.security.callerPrograms == [CallerSeccompProgram(descriptor: 4)] }),
         (["--add-seccomp-fd", "3", "--add-seccomp-fd", "4"], { @Sendable (s: SandboxSpec) in
             s.security.callerPrograms.map(\.descriptor) == [3, 4] }),
+        (["--overlay-src", "/l1", "--overlay-src", "l2", "--overlay", "/u", "/w", "/o"], { @Sendable (s: SandboxSpec) in
+            s.operations == [.overlay(OverlayMount(layers: [HostPath("/l1"), HostPath("l2")],
+                                                   changes: .kept(upper: HostPath("/u"), work: HostPath("/w")), destination: g("/o")))] }),
+        (["--overlay-src", "/l1", "--tmp-overlay", "/o", "--overlay-src", "/l2", "--overlay-src", "/l3", "--ro-overlay", "/p"],
+         { @Sendable (s: SandboxSpec) in
+            s.operations == [.overlay(OverlayMount(layers: [HostPath("/l1")], changes: .discarded, destination: g("/o"))),
+                             .overlay(OverlayMount(layers: [HostPath("/l2"), HostPath("/l3")], changes: .refused, destination: g("/p")))] }),
+        (["--perms", "01777", "--tmpfs", "/t"], { @Sendable (s: SandboxSpec) in s.operations == [.tmpfs(dest: g("/t"), sizeBytes: nil, mode: 0o1777)] }),
+        (["--chdir", "/a", "--chdir", "/b"], { @Sendable (s: SandboxSpec) in
+            s.process.chdir == g("/b") && s.warnings == ["Only the last --chdir option will take effect"] }),
+        (["--chdir", "/a"], { @Sendable (s: SandboxSpec) in s.warnings.isEmpty }),
     ] as [([String], @Sendable (SandboxSpec) -> Bool)])
     func option(args: [String], check: @Sendable (SandboxSpec) -> Bool) throws {
         let s = try spec(args + ["true"])
@@ -156,6 +167,13 @@ struct BwrapCommandLineTests {
         (["--unshare-all", "--userns", "3", "true"], "--userns not compatible --unshare-user-try"),
         (["--unshare-user-try", "--disable-userns", "true"], "--disable-userns requires --unshare-user"),
         (["--userns2", "3", "true"], "--userns2: switching to another user namespace after the set-up is not supported yet"),
+        (["--overlay", "/u", "/w", "/o", "true"], "--overlay requires at least one --overlay-src"),
+        (["--tmp-overlay", "/o", "true"], "--tmp-overlay requires at least one --overlay-src"),
+        (["--overlay-src", "/l", "--ro-overlay", "/o", "true"], "--ro-overlay requires at least two --overlay-src"),
+        (["--overlay-src", "/l", "true"], BwrapCommandLine.layersLeftOver.message),
+        (["--overlay-src", "/l", "--chdir", "/", "--tmp-overlay", "/o", "true"], BwrapCommandLine.layersLeftOver.message),
+        (["--size", "9223372036854775808", "--tmpfs", "/t", "true"], "--size: '9223372036854775808' is too large"),
+        (["--perms", "+755", "--dir", "/d", "true"], "--perms: '+755' is not an octal mode such as 0755"),
     ] as [([String], String?)])
     func errors(args: [String], message: String?) {
         do {

@@ -123,7 +123,7 @@ struct BwrapTests {
     }
 
     @Test("An option Burrow does not do yet fails with bwrap: and its name, before anything runs", arguments: [
-        ["--userns2", "0"], ["--overlay-src", "/usr"], ["--tmp-overlay", "/usr"], ["--exec-label", "x"],
+        ["--userns2", "0"], ["--exec-label", "x"], ["--file-label", "x"],
     ])
     func refused(option: [String]) async {
         let dir = makeUserDir()
@@ -262,6 +262,27 @@ struct BwrapTests {
         let net = await hostShell("BURROW_ENGINE=ptrace $BWRAP --ro-bind / / --unshare-net true")
         expectStatus(net, 1)
         expectStderr(net, contains: "bwrap: --unshare-net needs the namespace engine")
+        let overlay = await hostShell("BURROW_ENGINE=ptrace $BWRAP --ro-bind / / --overlay-src /usr --tmp-overlay /usr true")
+        expectStatus(overlay, 1)
+        expectStderr(overlay, contains: "bwrap: an overlay at /usr (--overlay, --tmp-overlay, --ro-overlay) needs the namespace engine")
+    }
+
+    /// bubblewrap's wording where its callers' scripts look for it, and its exact modes.
+    @Test("A missing bind source is bwrap's 'Can't find source path'; --chdir twice warns (at level 4 with --level-prefix); --file is 0666 whatever the umask")
+    func bubblewrapsWords() async {
+        let missing = await bwrap(["--ro-bind", "/", "/", "--bind", "/no-such-source", "/mnt", "true"])
+        expectStatus(missing, 1)
+        #expect(missing.stderr.hasPrefix("bwrap: Can't find source path /no-such-source: No such file or directory"), "\(missing)")
+        let twice = await bwrap(["--ro-bind", "/", "/", "--chdir", "/", "--chdir", "/tmp", "/bin/sh", "-c", "pwd"])
+        expectSuccess(twice)
+        expectLines(twice, ["/tmp"])
+        #expect(twice.stderr == "bwrap: Only the last --chdir option will take effect\n", "\(twice)")
+        let prefixed = await bwrap(["--level-prefix", "--ro-bind", "/", "/", "--chdir", "/", "--chdir", "/", "--bind", "/no-such", "/mnt", "true"])
+        expectStatus(prefixed, 1)
+        #expect(prefixed.stderr.hasPrefix("<4>bwrap: Only the last --chdir option will take effect\n<3>bwrap: Can't find source path /no-such"), "\(prefixed)")
+        let file = await hostShell("umask 077; $BWRAP --ro-bind / / --tmpfs /tmp --file 0 /tmp/f --perms 0640 --file 0 /tmp/g stat -c %a /tmp/f /tmp/g </dev/null")
+        expectSuccess(file)
+        expectLines(file, ["666", "640"])
     }
 
     @Test("--disable-userns: the command cannot make user namespaces; --assert-userns-disabled fails where they can be made")

@@ -412,6 +412,37 @@ struct FilesystemTests {
         #expect(hostMounts(mentioning: root.path).isEmpty)
     }
 
+    @Test("--overlay-src with --overlay, --tmp-overlay, --ro-overlay: the last layer on top; writes go to UPPER, to memory, or nowhere; the layers are never written")
+    func overlaysOnAPath() async {
+        let dir = makeUserDir()
+        defer { dir.remove() }
+        for d in ["l1", "l2", "upper", "work"] {
+            mkdir(dir.sub(d), 0o755)
+            giveToTestUser(dir.sub(d))
+        }
+        writeFile(dir.sub("l1/a"), "1", owner: testUser)
+        writeFile(dir.sub("l1/b"), "2", owner: testUser)
+        writeFile(dir.sub("l2/b"), "3", owner: testUser)
+        let layers = ["--overlay-src", dir.sub("l1"), "--overlay-src", dir.sub("l2")]
+        let r = await burrow(
+            ["--proc", "/proc", "--tmpfs", "/tmp"] + layers + ["--overlay", dir.sub("upper"), dir.sub("work"), "/tmp/kept"]
+                + layers + ["--tmp-overlay", "/tmp/gone"] + layers + ["--ro-overlay", "/tmp/ro", rootfs]
+                + sh("cat /tmp/kept/a /tmp/kept/b; echo; echo 4 > /tmp/kept/b; rm /tmp/kept/a; echo 5 > /tmp/gone/b; cat /tmp/gone/b;"
+                     + " (echo 6 > /tmp/ro/b) 2>/dev/null || echo ro-refused; cat /tmp/ro/b; \(printMounts)"))
+        expectSuccess(r)
+        expectStdout(r, contains: "13\n5\nro-refused\n3")
+        #expect(expectMount(r, at: "/tmp/kept")?.fsType == "overlay", "\(r)")
+        expectOption(expectMount(r, at: "/tmp/ro"), "ro", context: r)
+        #expect(readFile(dir.sub("upper/b")) == "4\n", "the change is not in UPPER")
+        #expect(readFile(dir.sub("l1/b")) == "2" && readFile(dir.sub("l2/b")) == "3", "a layer was written")
+        #expect(readFile(dir.sub("l1/a")) == "1", "a removal reached a layer")
+        #expect(hostMounts(mentioning: dir.path).isEmpty)
+
+        let refused = await burrow(["--engine", "ptrace"] + layers + ["--tmp-overlay", "/mnt", rootfs, "true"])
+        #expect(refused.status != 0, "\(refused)")
+        expectStderr(refused, contains: "an overlay at /mnt (--overlay, --tmp-overlay, --ro-overlay) needs the namespace engine")
+    }
+
     @Test("--root-tmp-overlay: writes succeed inside and leave no trace")
     func tmpOverlayDiscardsChanges() async {
         let root = await makePrivateRootfs()

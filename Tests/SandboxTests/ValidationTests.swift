@@ -26,6 +26,12 @@ struct ValidationTests {
         (spec { $0.identity.gidMap = [IDMap(inside: 0, outside: 1000, count: 1), IDMap(inside: 1, outside: 1000, count: 1)] }, "overlaps 0:1000:1 on the host"),
         (spec { $0.identity.uidMap = [IDMap(inside: 0, outside: 1000, count: 1)]; $0.identity.uid = 5 }, "uid 5 is not mapped by the uid map ranges given"),
         (spec { $0.identity.uidMap = [IDMap(inside: UInt32.max - 1, outside: 1, count: 5)] }, "runs past the largest id"),
+        (spec { $0.operations = [.overlay(OverlayMount(layers: [], changes: .discarded, destination: dest("/o")))] },
+         "an overlay at /o needs at least one overlay layer"),
+        (spec { $0.operations = [.overlay(OverlayMount(layers: [HostPath("/l")], changes: .refused, destination: dest("/o")))] },
+         "a read-only overlay at /o needs at least two overlay layers"),
+        (spec { $0.operations = [.overlay(OverlayMount(layers: [HostPath("/" + String(repeating: "l", count: 256))], changes: .discarded, destination: dest("/o")))] },
+         "overlay layer /lll"),
     ])
     func rejects(spec: SandboxSpec, fragment: String) {
         #expect {
@@ -111,6 +117,16 @@ struct HolderTests {
     func holder(path: String, index: Int, expected: Holder) {
         let spec = SandboxSpec(root: RootFS(path: HostPath("/r")), operations: Self.ops)
         #expect(spec.holder(of: dest(path), before: index) == expected)
+    }
+
+    @Test func overlaysHoldWhereTheirChangesGo() {
+        func holder(_ changes: OverlayMount.Changes) -> Holder {
+            let o = OverlayMount(layers: [HostPath("/l1"), HostPath("/l2")], changes: changes, destination: dest("/o"))
+            return SandboxSpec(root: RootFS(path: HostPath("/r")), operations: [.overlay(o)]).holder(of: dest("/o/new"), before: 1)
+        }
+        #expect(holder(.kept(upper: HostPath("/u"), work: HostPath("/w"))) == .hostBind(HostPath("/u")))
+        #expect(holder(.discarded) == .memory)
+        #expect(holder(.refused) == .hostBind(HostPath("/l2")))
     }
 
     @Test func discardedOverlayHoldsInMemory() {

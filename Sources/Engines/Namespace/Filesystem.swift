@@ -48,7 +48,7 @@ struct Filesystem {
             (devicesLeft, procLeft, sysLeft) = opened.uses(by: spec)
             root = try mountRoot(opened.root)
             for (index, op) in spec.operations.enumerated() {
-                try apply(op, source: opened.binds[index], opened: opened)
+                try apply(op, source: opened.binds[index], layers: opened.overlays[index], opened: opened)
             }
             if !spec.process.sysctls.isEmpty { try writeSysctls() }
             if let adjustment = spec.process.oomScoreAdjustment { try adjustOOMScore(adjustment) }
@@ -62,10 +62,22 @@ struct Filesystem {
 
     struct Source { var tree: Int32; var isDirectory: Bool }
 
+    /// An overlay's host directories, opened in pass 1 (O_PATH): overlayfs is given them by
+    /// descriptor, so what it layers is what was there then, whatever is mounted later.
+    struct OverlaySources {
+        /// Lowest first, as the spec gives them.
+        var layers: [Int32] = []
+        var upper: Int32 = -1
+        var work: Int32 = -1
+        var all: [Int32] { layers + [upper, work].filter { $0 >= 0 } }
+    }
+
     struct Opened {
         var root: Int32
         /// By the operation's index: nil where it is no bind, or one skipped.
         var binds: [Source?] = []
+        /// By the operation's index: nil where it is no overlay.
+        var overlays: [OverlaySources?] = []
         var devices: [String: Int32] = [:]
         var proc: Int32 = -1
         var sys: Int32 = -1
@@ -113,6 +125,7 @@ struct Filesystem {
         }
         var opened = Opened(root: rootfd)
         opened.binds = Array(repeating: nil, count: spec.operations.count)
+        opened.overlays = Array(repeating: nil, count: spec.operations.count)
         for (index, op) in spec.operations.enumerated() {
             switch op {
             case .bind(let b):
@@ -124,7 +137,7 @@ struct Filesystem {
                     opened.binds[index] = nil
                     continue
                 } catch {
-                    throw SysError("bind source", b.source.string, errno: error.errno)
+                    throw SysError(spec.terms.failure(.bindSource), b.source.string, errno: error.errno)
                 }
                 let sourceStat = try Files.stat("", at: fd, follow: true)
                 if let given = b.sourceDescriptor {
@@ -152,6 +165,20 @@ struct Filesystem {
                 }
                 opened.binds[index] = Source(tree: try Mounts.cloneTree(fd, what: b.source.string), isDirectory: isDir)
                 Files.close(fd)
+            case .overlay(let o):
+                var sources = OverlaySources()
+                func directory(_ path: HostPath, _ what: SpecTerm) throws(SysError) -> Int32 {
+                    do { return try Files.open(path.string, O_PATH | O_DIRECTORY) } catch {
+                        sources.all.forEach(Files.close)
+                        throw SysError(spec.terms.failure(what), path.string, errno: error.errno)
+                    }
+                }
+                for layer in o.layers { sources.layers.append(try directory(layer, .overlayLayer)) }
+                if case .kept(let upper, let work) = o.changes {
+                    sources.upper = try directory(upper, .overlayUpper)
+                    sources.work = try directory(work, .overlayWork)
+                }
+                opened.overlays[index] = sources
             case .dev where opened.devices.isEmpty:
                 for name in Self.devices {
                     let fd = try Files.open("/dev/\(name)", O_PATH)
@@ -255,6 +282,37 @@ struct Filesystem {
         return tree
     }
 
+    /// An overlay at a destination (`SetupOp.overlay`), from the directories pass 1 opened.
+    private mutating func mountOverlay(_ o: OverlayMount, _ sources: OverlaySources) throws(SysError) {
+        defer { sources.all.forEach(Files.close) }
+        let what = "overlay \(o.destination)"
+        let fs = try Mounts.FilesystemContext("overlay", what: what)
+        // overlayfs lists the top layer first; paths by descriptor need no escaping of ':'.
+        try fs.set("lowerdir", sources.layers.reversed().map { "/proc/self/fd/\($0)" }.joined(separator: ":"))
+        var attrs: Mounts.Attributes = [.noSuid, .noDev]
+        var changes = "read-only"
+        switch o.changes {
+        case .kept(let upper, _):
+            try fs.set("upperdir", "/proc/self/fd/\(sources.upper)")
+            try fs.set("workdir", "/proc/self/fd/\(sources.work)")
+            changes = "changes in \(upper)"
+        case .discarded:
+            let (upper, work, _) = try overlayDirectories(.discard)
+            defer { Files.close(upper); Files.close(work) }
+            try fs.set("upperdir", "/proc/self/fd/\(upper)")
+            try fs.set("workdir", "/proc/self/fd/\(work)")
+            changes = "changes in memory"
+        case .refused:
+            attrs.insert(.readOnly)
+        }
+        // Unprivileged overlays keep their whiteouts in user.* xattrs.
+        if o.changes != .refused { try fs.set(flag: "userxattr") }
+        let tree = try fs.mount(attrs)
+        let discarded = o.changes == .discarded
+        try place(tree, at: o.destination, inMemory: discarded,
+                  what: "\(what): \(o.layers.map(\.string).joined(separator: ", ")) (\(changes))")
+    }
+
     private func overlayDirectories(_ overlay: RootOverlay) throws(SysError) -> (Int32, Int32, String) {
         switch overlay {
         case .discard:
@@ -278,8 +336,11 @@ struct Filesystem {
 
     // MARK: pass 3: the operations, in order
 
-    private mutating func apply(_ op: SetupOp, source: Source?, opened: Opened) throws(SysError) {
+    private mutating func apply(_ op: SetupOp, source: Source?, layers: OverlaySources?, opened: Opened) throws(SysError) {
         switch op {
+        case .overlay(let o):
+            guard let layers else { return }
+            try mountOverlay(o, layers)
         case .bind(let b):
             guard let source else { return }
             var attrs = Self.attributes(b.flags).union(b.allowDevices ? [.noSuid] : [.noSuid, .noDev])
@@ -387,7 +448,7 @@ struct Filesystem {
         switch f.placement {
         case .written:
             guard let name = d.lastComponent else { throw SysError("create", "/", errno: .isDirectory) }
-            let parent = try resolve(d.parent, create: .directory(nil))
+            let parent = try resolve(d.parent, create: .directory(f.mode.map(Self.parentMode(of:))))
             defer { Files.close(parent) }
             try mayCreate(in: parent, d)
             let existed = (try? Files.stat(name, at: parent)) != nil
@@ -396,7 +457,8 @@ struct Filesystem {
             defer { Files.close(fd) }
             if !existed { record(parent: parent, name: name, kind: .file) }
             try Files.copyAll(from: f.descriptor, to: fd, what: what)
-            if f.mode != nil { try Files.chmod(fd, mode: mode, what: what) }
+            // The mode exactly, whatever the umask (as bubblewrap makes it).
+            try Files.chmod(fd, mode: mode, what: what)
             log.step("file \(d) (written from descriptor \(f.descriptor))")
         case .bound(let readOnly):
             let fs = try Mounts.FilesystemContext("tmpfs", what: what)
@@ -621,6 +683,17 @@ struct Filesystem {
 
     enum Create { case directory(UInt32?), file }
 
+    /// The mode of a missing parent of a directory made with `mode` (bubblewrap's rule):
+    /// the owner gets everything, and group and others may enter it where `mode` lets them
+    /// in at all (0750 for 0710 or 0640, 0705 for 0604, 0700 for 0600 or 0000), so nobody
+    /// reaches the leaf through a parent more open than the leaf itself.
+    static func parentMode(of mode: UInt32) -> UInt32 {
+        var parent: UInt32 = 0o700
+        if mode & 0o070 != 0 { parent |= 0o050 }
+        if mode & 0o007 != 0 { parent |= 0o005 }
+        return parent
+    }
+
     /// Opens `path` inside the new root (`RESOLVE_IN_ROOT`: `..` and symlinks, absolute or
     /// relative, stay below it), creating what is missing when asked. Created entries are
     /// reported to the cleaner, so the host directory is as it was after the sandbox ends.
@@ -646,13 +719,16 @@ struct Filesystem {
                 }
                 do {
                     if isLast, case .file = create {
-                        let fd = try Files.open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o644, at: parent)
+                        // Read-only, as bubblewrap makes it: what is bound over it is what counts.
+                        let fd = try Files.open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o444, at: parent)
                         Files.close(fd)
                         record(parent: parent, name: name, kind: .file)
                     } else {
                         var mode: UInt32 = 0o755
                         var exact = false
-                        if isLast, case .directory(let m?) = create { mode = m; exact = true }
+                        if case .directory(let m?) = create {
+                            if isLast { mode = m; exact = true } else { mode = Self.parentMode(of: m) }
+                        }
                         try Files.mkdir(name, at: parent, mode: mode_t(mode))
                         record(parent: parent, name: name, kind: .directory)
                         // mkdir applies the umask; --perms means the mode exactly.

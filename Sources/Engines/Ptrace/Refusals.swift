@@ -65,6 +65,8 @@ enum Refusals {
                 return "a file from descriptor \(f.descriptor) at \(f.destination) (--file, --bind-data) needs the namespace engine for now"
             case .chmod(let dest, _):
                 return "--chmod of \(dest) needs the namespace engine for now"
+            case .overlay(let o):
+                return "an overlay at \(o.destination) (--overlay, --tmp-overlay, --ro-overlay) needs the namespace engine (overlayfs in a user namespace)"
             case .filesystem(let f) where !["proc", "tmpfs", "sysfs", "devpts"].contains(f.type):
                 return "a \(f.type) filesystem at \(f.destination) needs the namespace engine (the ptrace engine binds proc, sysfs and devpts from the host and emulates tmpfs)"
             case .filesystem(let f) where f.type == "tmpfs" && f.data.contains(where: { $0.hasPrefix("size=") || $0.hasPrefix("nr_") }):

@@ -113,7 +113,7 @@ struct Setup {
                 let source: String
                 do { source = try Files.realPath(b.source.string) } catch {
                     if b.optional && error.errno == .noSuchFileOrDirectory { continue }
-                    throw PtraceEngine.Failure(SysError("bind source", b.source.string, errno: error.errno))
+                    throw PtraceEngine.Failure(SysError(spec.terms.failure(.bindSource), b.source.string, errno: error.errno))
                 }
                 if b.glue != .none {
                     let sourceIsDirectory = (try? Files.stat(source, at: AT_FDCWD, follow: true)).map { $0.st_mode & S_IFMT == S_IFDIR } ?? false
@@ -159,6 +159,8 @@ struct Setup {
                 throw PtraceEngine.Failure("a file from a descriptor at \(f.destination) needs the namespace engine")
             case .chmod(let dest, _):
                 throw PtraceEngine.Failure("a chmod of \(dest) needs the namespace engine")
+            case .overlay(let o):
+                throw PtraceEngine.Failure("an overlay at \(o.destination) needs the namespace engine")
             case .remountReadOnly(let dest):
                 let g = try canonical(dest)
                 bindings.readOnlyTrees.append(g)

@@ -35,6 +35,7 @@ public enum BurrowCommandLine {
                     let what = option.metavars.joined(separator: " ")
                     throw UsageError("\(arg) needs \(option.metavars.count == 1 ? "an argument" : "\(option.metavars.count) arguments"): \(what)")
                 }
+                if !state.pendingLayers.isEmpty, !Self.overlayOptions.contains(arg) { throw Self.layersLeftOver }
                 try option.apply(&state, values, arg)
                 if state.stop != nil { return state.stop! }
                 lastOption = values.isEmpty ? nil : OptionArguments(option: arg, metavars: option.metavars, values: values)
@@ -46,6 +47,7 @@ public enum BurrowCommandLine {
             if i < args.count, args[i] == "--" { i += 1 }
             break
         }
+        if !state.pendingLayers.isEmpty { throw Self.layersLeftOver }
         guard let rootfs else {
             throw UsageError("missing ROOTFS: the directory that becomes /" + (lastOption.map { " (\($0))" } ?? ""))
         }
@@ -74,6 +76,8 @@ public enum BurrowCommandLine {
         .fakeDatabase: "--fake-db", .dataFile: "--file DEST", .chmod: "--chmod DEST", .lockFile: "--lock-file",
         .infoDescriptor: "--info-fd", .jsonStatusDescriptor: "--json-status-fd", .blockDescriptor: "--block-fd",
         .seccompDescriptor: "--add-seccomp-fd", .commandIsPID1: "--as-pid-1", .pidNamespace: "--unshare-pid",
+        .overlay: "--overlay/--tmp-overlay/--ro-overlay DEST", .overlayLayer: "--overlay-src",
+        .overlayUpper: "--overlay UPPER", .overlayWork: "--overlay WORK",
     ])
 
     // MARK: - The table
@@ -104,6 +108,8 @@ public enum BurrowCommandLine {
         var pendingMode: UInt32?
         var stop: Invocation?
         var seccompGiven = false
+        /// --overlay-src directories for the --overlay, --tmp-overlay or --ro-overlay next.
+        var pendingLayers: [HostPath] = []
 
         mutating func takeModifiers(for option: String, allowSize: Bool) throws(UsageError) -> (UInt64?, UInt32?) {
             if !allowSize, pendingSize != nil { throw UsageError("--size applies to --tmpfs only, not \(option)") }
@@ -137,6 +143,24 @@ public enum BurrowCommandLine {
     static func dest(_ make: @escaping @Sendable (GuestPath) -> SetupOp) -> Apply {
         return { (s: inout ParseState, v: [String], name: String) throws(UsageError) in
             s.spec.operations.append(make(try GuestPath.destination(v[0], option: name)))
+        }
+    }
+
+    /// The options that take the --overlay-src directories given before them.
+    static let overlayOptions = ["--overlay-src", "--overlay", "--tmp-overlay", "--ro-overlay"]
+    static let layersLeftOver = UsageError(
+        "--overlay-src must come right before another --overlay-src or the --overlay, --tmp-overlay or --ro-overlay it is a layer of")
+
+    /// An overlay of the --overlay-src directories just before it (the last is the top layer).
+    static func overlay(_ changes: @escaping @Sendable ([String], String) throws(UsageError) -> OverlayMount.Changes) -> Apply {
+        return { (s: inout ParseState, v: [String], name: String) throws(UsageError) in
+            let o = OverlayMount(layers: s.pendingLayers, changes: try changes(v, name),
+                                 destination: try GuestPath.destination(v[v.count - 1], option: name))
+            guard o.layers.count >= o.layersNeeded else {
+                throw UsageError("\(name) needs at least \(o.layersNeeded == 1 ? "one --overlay-src before it" : "two --overlay-src before it (one alone is that directory: --ro-bind it)")")
+            }
+            s.spec.operations.append(.overlay(o))
+            s.pendingLayers = []
         }
     }
 
@@ -213,6 +237,18 @@ public enum BurrowCommandLine {
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
                    guard !v[0].isEmpty else { throw UsageError("--root-overlay needs a directory") }
                    s.spec.root.overlay = .keep(changes: try HostPath.argument(v[0], option: n)) }),
+        Option(names: ["--overlay-src"], metavars: ["SRC"], group: .filesystem,
+               help: "A layer (host directory) of the --overlay, --tmp-overlay or --ro-overlay that follows; the last is the top",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   s.pendingLayers.append(try HostPath.argument(v[0], option: n)) }),
+        Option(names: ["--overlay"], metavars: ["UPPER", "WORK", "DEST"], group: .filesystem,
+               help: "Overlay the layers at DEST, writes kept in the host directory UPPER (WORK: an empty directory on its filesystem)",
+               apply: overlay { (v: [String], n: String) throws(UsageError) in
+                   .kept(upper: try HostPath.argument(v[0], option: n), work: try HostPath.argument(v[1], option: n)) }),
+        Option(names: ["--tmp-overlay"], metavars: ["DEST"], group: .filesystem,
+               help: "Overlay the layers at DEST, writes gone at exit", apply: overlay { _, _ in .discarded }),
+        Option(names: ["--ro-overlay"], metavars: ["DEST"], group: .filesystem,
+               help: "Overlay two or more layers at DEST, read-only", apply: overlay { _, _ in .refused }),
         Option(names: ["--root-tmp-overlay"], metavars: [], group: .filesystem,
                help: "Writable overlay over ROOTFS, gone at exit",
                apply: flag { $0.spec.root.overlay = .discard }),
@@ -370,11 +406,9 @@ public enum BurrowCommandLine {
 
     /// bwrap options users will try, and what to do instead.
     static let bwrapOnly: [String: String] = {
-        let overlay = "bwrap's overlays on any path are not supported; over ROOTFS use --root-overlay DIR or --root-tmp-overlay"
         let caps = "capabilities are fixed: none for a uid other than 0, and for root inside all but CAP_SYS_ADMIN and CAP_SYS_PTRACE"
         let fd = "passing options and bind sources through descriptors is not supported (burrow has --file, --bind-data, --info-fd...)"
         var t = [
-            "--overlay-src": overlay, "--overlay": overlay, "--tmp-overlay": overlay, "--ro-overlay": overlay,
             "--cap-add": caps, "--cap-drop": caps,
             "--disable-userns": "use --seccomp default, which refuses new user namespaces",
             "--exec-label": "SELinux labels are not supported", "--file-label": "SELinux labels are not supported",

@@ -51,9 +51,11 @@ public enum BwrapCommandLine {
                 let count = ["no", "an", "two", "three"][min(option.metavars.count, 3)]
                 throw UsageError("\(arg) takes \(count) argument\(option.metavars.count == 1 ? "" : "s"): \(option.metavars.joined(separator: " "))")
             }
+            if !state.pendingLayers.isEmpty, !Self.overlayOptions.contains(arg) { throw Self.layersLeftOver }
             try option.apply(&state, values, arg, facts)
             i += 1 + values.count
         }
+        if !state.pendingLayers.isEmpty { throw Self.layersLeftOver }
         if let pending = state.pendingOption {
             throw UsageError("\(pending) must be followed by an option it applies to (--tmpfs, --dir, --file...)")
         }
@@ -126,14 +128,14 @@ public enum BwrapCommandLine {
         .jsonStatusDescriptor: "--json-status-fd", .blockDescriptor: "--block-fd", .bindDescriptor: "--bind-fd",
         .seccompDescriptor: "--seccomp/--add-seccomp-fd", .commandIsPID1: "Specifying --as-pid-1",
         .pidNamespace: "--unshare-pid", .userNamespaceDescriptor: "--userns", .pidNamespaceDescriptor: "--pidns",
-    ])
+        .overlay: "--overlay/--tmp-overlay/--ro-overlay DEST", .overlayLayer: "--overlay-src",
+        .overlayUpper: "--overlay RWSRC", .overlayWork: "--overlay WORKDIR",
+    ], failures: [.bindSource: "Can't find source path"])
 
     /// Options of bubblewrap 0.11 that Burrow recognises and does not do yet, and why.
     static let refused: [String: String] = {
-        let overlay = "overlays on a path are not supported yet (burrow has --root-overlay and --root-tmp-overlay for the root only)"
         let label = "SELinux labels are not supported"
         return [
-            "--overlay-src": overlay, "--overlay": overlay, "--tmp-overlay": overlay, "--ro-overlay": overlay,
             "--userns2": "switching to another user namespace after the set-up is not supported yet",
             "--userns-block-fd": "there is no --userns to wait for: burrow makes and maps the user namespace itself",
             "--exec-label": label, "--file-label": label,
@@ -164,6 +166,9 @@ public enum BwrapCommandLine {
         /// `--seccomp FD` (the last one given) and `--add-seccomp-fd FD` (each): one or the other.
         var seccompFD: Int32?
         var addedSeccomp: [Int32] = []
+        /// --overlay-src directories waiting for the --overlay, --tmp-overlay or --ro-overlay
+        /// that takes them (which must come next).
+        var pendingLayers: [HostPath] = []
 
         /// --size and --perms apply to the next option only.
         mutating func takeModifiers(for option: String, size allowed: Bool) throws(UsageError) -> (UInt64?, UInt32?) {
@@ -238,6 +243,27 @@ public enum BwrapCommandLine {
         }
     }
 
+    /// The options that take the --overlay-src directories given before them.
+    static let overlayOptions = ["--overlay-src", "--overlay", "--tmp-overlay", "--ro-overlay"]
+    static let layersLeftOver = UsageError(
+        "--overlay-src must be followed by another --overlay-src or one of --overlay, --tmp-overlay, or --ro-overlay")
+
+    /// --overlay, --tmp-overlay, --ro-overlay: an overlay of the --overlay-src directories
+    /// just before it (bubblewrap's order: the last one given is the top layer).
+    static func overlay(_ changes: @escaping @Sendable ([String], String) throws(UsageError) -> OverlayMount.Changes) -> Apply {
+        return { (s: inout ParseState, v: [String], name: String, _: HostFacts) throws(UsageError) in
+            try s.modifierNotUsed(by: name)
+            let kind = try changes(v, name)
+            let needed = kind == .refused ? 2 : 1
+            guard s.pendingLayers.count >= needed else {
+                throw UsageError("\(name) requires at least \(needed == 1 ? "one" : "two") --overlay-src")
+            }
+            let dest = try GuestPath.destination(v[v.count - 1], option: name)
+            s.spec.operations.append(.overlay(OverlayMount(layers: s.pendingLayers, changes: kind, destination: dest)))
+            s.pendingLayers = []
+        }
+    }
+
     static func flag(_ set: @escaping @Sendable (inout ParseState) -> Void) -> Apply {
         return { (s: inout ParseState, _: [String], name: String, _: HostFacts) throws(UsageError) in
             try s.modifierNotUsed(by: name)
@@ -308,6 +334,7 @@ public enum BwrapCommandLine {
         Option(name: "--chdir", metavars: ["DIR"], help: "Change directory to DIR",
                apply: { (s: inout ParseState, v: [String], n: String, _: HostFacts) throws(UsageError) in
                    try s.modifierNotUsed(by: n)
+                   if s.spec.process.chdir != nil { s.spec.warnings.append("Only the last --chdir option will take effect") }
                    s.spec.process.chdir = try GuestPath.destination(v[0], option: n)
                    s.spec.process.chdirIsOptional = false }),
         Option(name: "--clearenv", metavars: [], help: "Unset all environment variables",
@@ -347,6 +374,18 @@ public enum BwrapCommandLine {
                apply: bindDescriptor(true)),
         Option(name: "--remount-ro", metavars: ["DEST"], help: "Remount DEST as readonly (with what is mounted below it)",
                apply: dest { .remountReadOnly(dest: $0) }),
+        Option(name: "--overlay-src", metavars: ["SRC"], help: "Read files from SRC in the following overlay",
+               apply: { (s: inout ParseState, v: [String], n: String, _: HostFacts) throws(UsageError) in
+                   try s.modifierNotUsed(by: n)
+                   s.pendingLayers.append(try HostPath.argument(v[0], option: n)) }),
+        Option(name: "--overlay", metavars: ["RWSRC", "WORKDIR", "DEST"],
+               help: "Mount overlayfs on DEST, with RWSRC as the host path for writes and WORKDIR an empty directory on the same filesystem as RWSRC",
+               apply: overlay { (v: [String], n: String) throws(UsageError) in
+                   .kept(upper: try HostPath.argument(v[0], option: n), work: try HostPath.argument(v[1], option: n)) }),
+        Option(name: "--tmp-overlay", metavars: ["DEST"], help: "Mount overlayfs on DEST, with writes going to an invisible tmpfs",
+               apply: overlay { _, _ in .discarded }),
+        Option(name: "--ro-overlay", metavars: ["DEST"], help: "Mount overlayfs read-only on DEST",
+               apply: overlay { _, _ in .refused }),
         Option(name: "--proc", metavars: ["DEST"], help: "Mount new procfs on DEST (the host's without --unshare-pid)",
                apply: dest { .proc(dest: $0) }),
         Option(name: "--dev", metavars: ["DEST"], help: "Mount new dev on DEST", apply: dest { .dev(dest: $0) }),

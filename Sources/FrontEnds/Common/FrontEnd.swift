@@ -32,7 +32,9 @@ public enum Numbers {
     }
 
     public static func mode(_ text: String, option: String) throws(UsageError) -> UInt32 {
-        guard !text.isEmpty, text.count <= 4, let v = UInt32(text, radix: 8), v <= 0o7777 else {
+        // Any number of digits (bwrap takes 01777 as 1777), but digits only: no sign, no space.
+        guard !text.isEmpty, text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "7")).contains($0) }),
+              let v = UInt32(text, radix: 8), v <= 0o7777 else {
             throw UsageError("\(option): '\(text)' is not an octal mode such as 0755")
         }
         return v
@@ -51,8 +53,9 @@ public enum Numbers {
         guard let v = UInt64(digits), v > 0 else {
             throw UsageError("\(option): '\(text)' is not a size such as 65536, 512k, 64M or 1G")
         }
+        // At most 2^63 - 1 bytes (bubblewrap's SIZE_MAX / 2): the kernel's own sums stay signed.
         let (product, overflow) = v.multipliedReportingOverflow(by: multiplier)
-        guard !overflow else { throw UsageError("\(option): '\(text)' is too large") }
+        guard !overflow, product <= UInt64(Int64.max) else { throw UsageError("\(option): '\(text)' is too large") }
         return product
     }
 
