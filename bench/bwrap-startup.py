@@ -3,7 +3,8 @@
 in one run (the bwrap issue's benchmark; goal: Burrow <= 1.0x bwrap).
 
     bench/bwrap-startup.py [RUNS]        as root, Debian's python3 (python3-seccomp) (the sandboxes run as nobody); default 200
-    BENCH_BWRAP=PATH      the real bwrap (default: bwrap on PATH, Debian's 0.8.0 here)
+    BENCH_BWRAP=PATH      the real bwrap (default: bubblewrap 0.11.1 as scripts/build-bubblewrap
+                          builds it, else bwrap on PATH, Debian's 0.8.0 here)
     BURROW_BIN=PATH       Burrow's binary (default .build/release/burrow)
     BENCH_PIN=1 / 0       pinned to CPU 0 only / unpinned only (default: both)
 
@@ -21,7 +22,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 runs = int(sys.argv[1]) if len(sys.argv) > 1 else 200
 if os.getuid() != 0:
     sys.exit("bwrap-startup: run as root (the sandboxes run as nobody through setpriv)")
-real = os.environ.get("BENCH_BWRAP") or shutil.which("bwrap")
+UPSTREAM = "/var/tmp/burrow-tools/bubblewrap-0.11.1/bwrap"  # scripts/build-bubblewrap's default
+real = os.environ.get("BENCH_BWRAP") or (UPSTREAM if os.access(UPSTREAM, os.X_OK) else shutil.which("bwrap"))
 if not real:
     sys.exit("bwrap-startup: no bwrap to compare with (apt-get install bubblewrap, or BENCH_BWRAP=PATH)")
 burrow = os.environ.get("BURROW_BIN") or os.path.join(REPO, ".build/release/burrow")
