@@ -186,9 +186,11 @@ func rootMaps(_ spec: SandboxSpec) -> NamespaceEngine.SubordinateRoot? {
 func hostFacts() -> HostFacts {
     var environment: [String: String] = [:]
     for (key, value) in Credentials.environment() where environment[key] == nil { environment[key] = value }
-    return HostFacts(environment: environment, workingDirectory: Files.workingDirectory(), readFile: readHostFile,
-                     invokedName: CommandLine.arguments.first ?? "", readDescriptor: readHostDescriptor,
-                     descriptorPath: { Files.readlinkIfSymlink("/proc/self/fd/\($0)", at: AT_FDCWD) })
+    var facts = HostFacts(environment: environment, workingDirectory: Files.workingDirectory(), readFile: readHostFile,
+                          invokedName: CommandLine.arguments.first ?? "", readDescriptor: readHostDescriptor,
+                          descriptorPath: { Files.readlinkIfSymlink("/proc/self/fd/\($0)", at: AT_FDCWD) })
+    facts.selinuxEnabled = { (try? Files.stat("/sys/fs/selinux/enforce", at: AT_FDCWD)) != nil }
+    return facts
 }
 
 /// Why an engine cannot run on this host (nil: it can), found by trying what it needs.

@@ -130,6 +130,8 @@ struct BwrapCommandLineTests {
         (["--chdir", "/a", "--chdir", "/b"], { @Sendable (s: SandboxSpec) in
             s.process.chdir == g("/b") && s.warnings == ["Only the last --chdir option will take effect"] }),
         (["--chdir", "/a"], { @Sendable (s: SandboxSpec) in s.warnings.isEmpty }),
+        // Without SELinux (the test's HostFacts), labels mean nothing: accepted, nothing changes.
+        (["--exec-label", "system_u:system_r:x:s0", "--file-label", "y"], { @Sendable (s: SandboxSpec) in s.operations.isEmpty }),
     ] as [([String], @Sendable (SandboxSpec) -> Bool)])
     func option(args: [String], check: @Sendable (SandboxSpec) -> Bool) throws {
         let s = try spec(args + ["true"])
@@ -181,6 +183,16 @@ struct BwrapCommandLineTests {
             #expect(message == nil, "\(args) should fail with \(message ?? "")")
         } catch {
             #expect(error.message == message, "\(args)")
+        }
+    }
+
+    @Test func labelsAreRefusedWhereSELinuxIsOn() {
+        var selinux = host
+        selinux.selinuxEnabled = { true }
+        for option in ["--exec-label", "--file-label"] {
+            #expect(throws: UsageError("\(option): SELinux is enabled here, and Burrow does not set SELinux labels")) {
+                try BwrapCommandLine.parse([option, "x", "true"], selinux)
+            }
         }
     }
 

@@ -123,7 +123,7 @@ struct BwrapTests {
     }
 
     @Test("An option Burrow does not do yet fails with bwrap: and its name, before anything runs", arguments: [
-        ["--userns2", "0"], ["--exec-label", "x"], ["--file-label", "x"],
+        ["--userns2", "0"], ["--userns-block-fd", "0"],
     ])
     func refused(option: [String]) async {
         let dir = makeUserDir()

@@ -134,11 +134,9 @@ public enum BwrapCommandLine {
 
     /// Options of bubblewrap 0.11 that Burrow recognises and does not do yet, and why.
     static let refused: [String: String] = {
-        let label = "SELinux labels are not supported"
         return [
             "--userns2": "switching to another user namespace after the set-up is not supported yet",
             "--userns-block-fd": "there is no --userns to wait for: burrow makes and maps the user namespace itself",
-            "--exec-label": label, "--file-label": label,
         ]
     }()
 
@@ -240,6 +238,16 @@ public enum BwrapCommandLine {
         return { (s: inout ParseState, v: [String], name: String, _: HostFacts) throws(UsageError) in
             try s.modifierNotUsed(by: name)
             s.spec.operations.append(make(try GuestPath.destination(v[0], option: name)))
+        }
+    }
+
+    /// --exec-label, --file-label: SELinux contexts. Where SELinux is off they mean nothing and
+    /// bubblewrap ignores them (its label calls do nothing then): so does Burrow. Where it is
+    /// on, Burrow cannot set them, and says so rather than run the command unlabelled.
+    static let label: Apply = { (s: inout ParseState, v: [String], name: String, facts: HostFacts) throws(UsageError) in
+        try s.modifierNotUsed(by: name)
+        if facts.selinuxEnabled() {
+            throw UsageError("\(name): SELinux is enabled here, and Burrow does not set SELinux labels")
         }
     }
 
@@ -386,6 +394,10 @@ public enum BwrapCommandLine {
                apply: overlay { _, _ in .discarded }),
         Option(name: "--ro-overlay", metavars: ["DEST"], help: "Mount overlayfs read-only on DEST",
                apply: overlay { _, _ in .refused }),
+        Option(name: "--exec-label", metavars: ["LABEL"], help: "Exec label for the sandbox (SELinux hosts: refused)",
+               apply: label),
+        Option(name: "--file-label", metavars: ["LABEL"], help: "File label for temporary sandbox content (SELinux hosts: refused)",
+               apply: label),
         Option(name: "--proc", metavars: ["DEST"], help: "Mount new procfs on DEST (the host's without --unshare-pid)",
                apply: dest { .proc(dest: $0) }),
         Option(name: "--dev", metavars: ["DEST"], help: "Mount new dev on DEST", apply: dest { .dev(dest: $0) }),

@@ -18,6 +18,9 @@ public struct HostFacts: Sendable {
     /// Reads a host file the user named (jchroot's fstab), with the caller's rights; when it
     /// cannot be read, the reason (strerror's wording), for the front-end to put in context.
     public var readFile: @Sendable (String) -> Result<String, UsageError>
+    /// Whether SELinux is on here (selinuxfs mounted with a policy's `enforce` file): bwrap's
+    /// labels mean something only then.
+    public var selinuxEnabled: @Sendable () -> Bool = { false }
 
     public init(environment: [String: String] = [:], workingDirectory: String? = nil,
                 readFile: @escaping @Sendable (String) -> Result<String, UsageError> = { .failure(UsageError("\($0): cannot be read")) },
