@@ -278,6 +278,10 @@ public struct Namespaces: Equatable, Sendable {
     /// sandbox enters instead of making one: ids are as that namespace maps them, and none
     /// are written (bwrap's `--userns FD`).
     public var userToJoin: Int32?
+    /// A descriptor of the caller's naming a user namespace the command enters once the
+    /// sandbox is set up, before its ids change: its ids are then as that namespace maps
+    /// them (bwrap's `--userns2`, for a namespace made inside the one `userToJoin` names).
+    public var userAfterSetup: Int32?
     /// A descriptor naming a PID namespace the sandbox's processes are in, or, with `pid`,
     /// the parent of the one made for them (bwrap's `--pidns FD`).
     public var pidToJoin: Int32?

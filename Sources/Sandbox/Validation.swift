@@ -129,7 +129,7 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
     case workingDirectory, pidFile, fakeDatabase, dataFile, chmod, lockFile
     case infoDescriptor, jsonStatusDescriptor, blockDescriptor, bindDescriptor, seccompDescriptor
     case commandIsPID1, pidNamespace, userNamespaceDescriptor, pidNamespaceDescriptor
-    case overlay, overlayLayer, overlayUpper, overlayWork
+    case overlay, overlayLayer, overlayUpper, overlayWork, userNamespaceAfterSetupDescriptor
 
     /// How the spec itself says it.
     public var specWords: String {
@@ -177,6 +177,7 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
         case .overlayLayer: return "overlay layer"
         case .overlayUpper: return "overlay upper directory"
         case .overlayWork: return "overlay work directory"
+        case .userNamespaceAfterSetupDescriptor: return "the user namespace to enter after the set-up"
         }
     }
 }
@@ -282,6 +283,7 @@ extension SandboxSpec {
         if let fd = process.blockDescriptor { out.append((fd, .blockDescriptor, nil)) }
         for p in security.callerPrograms { out.append((p.descriptor, .seccompDescriptor, nil)) }
         if let fd = namespaces.userToJoin { out.append((fd, .userNamespaceDescriptor, nil)) }
+        if let fd = namespaces.userAfterSetup { out.append((fd, .userNamespaceAfterSetupDescriptor, nil)) }
         if let fd = namespaces.pidToJoin { out.append((fd, .pidNamespaceDescriptor, nil)) }
         return out
     }

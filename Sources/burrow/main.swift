@@ -73,7 +73,7 @@ let status: Int32 = {
         // engine with the caller's subordinate ranges, else, for auto, the ptrace engine's
         // faked ids (EngineSelection.rootReason says why that and not faking here).
         let subordinate = rootMaps(spec)
-        if spec.engine == .auto, spec.identity.asksForRootWithoutMaps {
+        if spec.engine == .auto, spec.identity.asksForRootWithoutMaps, spec.namespaces.userToJoin == nil {
             var why: String?
             if case .unavailable(let w)? = subordinate { why = w }
             let plain = EngineSelection.pick(.auto, ptraceFor: reasons, unavailable: unavailable)
@@ -175,7 +175,9 @@ func outcome(_ spec: SandboxSpec, on engine: EngineChoice, subordinate: Namespac
 /// namespace, around the sandbox's, maps the caller's own ids alone, so ranges cannot pass
 /// through it.
 func rootMaps(_ spec: SandboxSpec) -> NamespaceEngine.SubordinateRoot? {
-    guard spec.identity.asksForRootWithoutMaps, spec.engine == .auto || spec.engine == .namespace else { return nil }
+    // (A joined user namespace has its maps: the ids are as it maps them.)
+    guard spec.identity.asksForRootWithoutMaps, spec.namespaces.userToJoin == nil,
+          spec.engine == .auto || spec.engine == .namespace else { return nil }
     if spec.emulation.qemu != nil {
         return .unavailable("QEMU's binfmt_misc needs a user namespace of your own ids around the sandbox's")
     }

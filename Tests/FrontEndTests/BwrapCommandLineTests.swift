@@ -107,6 +107,9 @@ struct BwrapCommandLineTests {
         (["--unshare-pid", "--as-pid-1"], { @Sendable (s: SandboxSpec) in s.process.commandIsPID1 }),
         (["--userns", "8", "--pidns", "9"], { @Sendable (s: SandboxSpec) in
             s.namespaces.userToJoin == 8 && s.namespaces.pidToJoin == 9 }),
+        (["--userns", "8", "--userns2", "7", "--userns2", "9"], { @Sendable (s: SandboxSpec) in
+            s.namespaces.userToJoin == 8 && s.namespaces.userAfterSetup == 9
+                && s.warnings == ["Only the last --userns2 option will take effect"] }),
         (["--uid", "0", "--cap-add", "ALL", "--cap-drop", "CAP_SYS_ADMIN"], { @Sendable (s: SandboxSpec) in
             s.identity.capabilities == CapabilityNames.everything & ~(1 << 21) }),
         (["--cap-add", "net_raw"], { @Sendable (s: SandboxSpec) in s.identity.capabilities == 1 << 13 }),
@@ -168,7 +171,7 @@ struct BwrapCommandLineTests {
         (["--as-pid-1", "true"], "Specifying --as-pid-1 needs --unshare-pid"),
         (["--unshare-all", "--userns", "3", "true"], "--userns not compatible --unshare-user-try"),
         (["--unshare-user-try", "--disable-userns", "true"], "--disable-userns requires --unshare-user"),
-        (["--userns2", "3", "true"], "--userns2: switching to another user namespace after the set-up is not supported yet"),
+        (["--userns-block-fd", "3", "true"], "--userns-block-fd: there is no --userns to wait for: burrow makes and maps the user namespace itself"),
         (["--overlay", "/u", "/w", "/o", "true"], "--overlay requires at least one --overlay-src"),
         (["--tmp-overlay", "/o", "true"], "--tmp-overlay requires at least one --overlay-src"),
         (["--overlay-src", "/l", "--ro-overlay", "/o", "true"], "--ro-overlay requires at least two --overlay-src"),

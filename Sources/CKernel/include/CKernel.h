@@ -91,7 +91,7 @@ enum ck_launch_step {
     CK_STEP_NONE = 0, CK_STEP_SIGMASK, CK_STEP_SETSID, CK_STEP_SETPGID, CK_STEP_PDEATHSIG, CK_STEP_ANNOUNCE,
     CK_STEP_BOUNDING, CK_STEP_SETGROUPS, CK_STEP_SETRESGID, CK_STEP_SETRESUID, CK_STEP_CAPSET,
     CK_STEP_NO_NEW_PRIVS, CK_STEP_CHDIR, CK_STEP_CLOSE_RANGE, CK_STEP_SECCOMP, CK_STEP_EXEC,
-    CK_STEP_AMBIENT,
+    CK_STEP_AMBIENT, CK_STEP_USERNS,
 };
 struct ck_launch {
     // in
@@ -126,6 +126,8 @@ struct ck_launch {
     int caller_seccomp_count;                // installed after it, in order
     char **shell_argv;              // NULL, or {"/bin/sh", (set here), argv[1].., NULL}:
                                     // a candidate refused with ENOEXEC runs as a shell script
+    int enter_userns;               // 1: setns into the user namespace of enter_userns_fd
+    int enter_userns_fd;            // first, before the ids change (bwrap's --userns2)
     // out
     int failed_step;
     int failed_errno;

@@ -33,6 +33,11 @@ struct Launcher {
         r.shellFallback = spec.process.commandLookup.shellFallback
         r.announceFD = pidSocket
         r.clearGroups = maps.setgroupsAllowed || !spec.identity.supplementaryGroups.isEmpty
+        if let fd = spec.namespaces.userAfterSetup {
+            // Whether setgroups is allowed there is that namespace's business: left alone.
+            r.enterUserNamespace = fd
+            r.clearGroups = false
+        }
         r.groups = spec.identity.supplementaryGroups
         r.seccompFilter = seccomp
         r.callerSeccompPrograms = spec.security.callerPrograms.compactMap(\.instructions)

@@ -70,8 +70,9 @@ public enum NamespaceEngine {
         if privilege.caller != nil, spec.namespaces.userRequired {
             throw Failure("--unshare-user: setuid mode makes no user namespace (its ids are the host's)")
         }
-        if privilege.caller != nil, spec.namespaces.userToJoin != nil || spec.namespaces.pidToJoin != nil {
-            throw Failure("joining the caller's namespaces (bwrap's --userns, --pidns) is refused in setuid mode: root would enter them")
+        if privilege.caller != nil, spec.namespaces.userToJoin != nil || spec.namespaces.pidToJoin != nil
+            || spec.namespaces.userAfterSetup != nil {
+            throw Failure("joining the caller's namespaces (bwrap's --userns, --userns2, --pidns) is refused in setuid mode: root would enter them")
         }
         if spec.namespaces.userToJoin != nil, !spec.identity.uidMap.isEmpty || !spec.identity.gidMap.isEmpty {
             throw Failure("a joined user namespace has its maps already: --uid-map/--gid-map cannot apply")

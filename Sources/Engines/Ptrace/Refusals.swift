@@ -27,8 +27,8 @@ enum Refusals {
         if let caps = spec.identity.capabilities, caps != 0 {
             return "capabilities (bwrap's --cap-add) need the namespace engine: the ptrace engine's ids are faked"
         }
-        if spec.namespaces.userToJoin != nil || spec.namespaces.pidToJoin != nil {
-            return "joining namespaces (bwrap's --userns, --pidns) needs the namespace engine"
+        if spec.namespaces.userToJoin != nil || spec.namespaces.pidToJoin != nil || spec.namespaces.userAfterSetup != nil {
+            return "joining namespaces (bwrap's --userns, --userns2, --pidns) needs the namespace engine"
         }
         if spec.process.hostname != nil {
             return "--hostname needs the namespace engine (a new UTS namespace)"

@@ -129,13 +129,12 @@ public enum BwrapCommandLine {
         .seccompDescriptor: "--seccomp/--add-seccomp-fd", .commandIsPID1: "Specifying --as-pid-1",
         .pidNamespace: "--unshare-pid", .userNamespaceDescriptor: "--userns", .pidNamespaceDescriptor: "--pidns",
         .overlay: "--overlay/--tmp-overlay/--ro-overlay DEST", .overlayLayer: "--overlay-src",
-        .overlayUpper: "--overlay RWSRC", .overlayWork: "--overlay WORKDIR",
+        .overlayUpper: "--overlay RWSRC", .overlayWork: "--overlay WORKDIR", .userNamespaceAfterSetupDescriptor: "--userns2",
     ], failures: [.bindSource: "Can't find source path"])
 
     /// Options of bubblewrap 0.11 that Burrow recognises and does not do yet, and why.
     static let refused: [String: String] = {
         return [
-            "--userns2": "switching to another user namespace after the set-up is not supported yet",
             "--userns-block-fd": "there is no --userns to wait for: burrow makes and maps the user namespace itself",
         ]
     }()
@@ -313,6 +312,11 @@ public enum BwrapCommandLine {
                apply: { (s: inout ParseState, v: [String], n: String, _: HostFacts) throws(UsageError) in
                    try s.modifierNotUsed(by: n)
                    s.spec.namespaces.userToJoin = try descriptor(v[0], option: n) }),
+        Option(name: "--userns2", metavars: ["FD"], help: "After setup switch to this user namespace, only useful with --userns",
+               apply: { (s: inout ParseState, v: [String], n: String, _: HostFacts) throws(UsageError) in
+                   try s.modifierNotUsed(by: n)
+                   if s.spec.namespaces.userAfterSetup != nil { s.spec.warnings.append("Only the last --userns2 option will take effect") }
+                   s.spec.namespaces.userAfterSetup = try descriptor(v[0], option: n) }),
         Option(name: "--pidns", metavars: ["FD"], help: "Use this pid namespace (as parent namespace if using --unshare-pid)",
                apply: { (s: inout ParseState, v: [String], n: String, _: HostFacts) throws(UsageError) in
                    try s.modifierNotUsed(by: n)
