@@ -43,7 +43,7 @@ static int launch_steps(struct ck_launch *l) {
     // After the terminal: the init's mask blocks SIGTTOU, which TIOCSPGRP from a background
     // group needs.
     STEP(CK_STEP_SIGMASK, syscall(SYS_rt_sigprocmask, SIG_SETMASK, l->sigmask, NULL, 8));
-    STEP(CK_STEP_PDEATHSIG, syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0));
+    if (!l->outlive_parent) STEP(CK_STEP_PDEATHSIG, syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0));
     if (l->announce_fd >= 0) {
         char one = 1;
         STEP(CK_STEP_ANNOUNCE, syscall(SYS_sendto, l->announce_fd, &one, 1, MSG_NOSIGNAL, NULL, 0));
