@@ -38,18 +38,24 @@ enum OCIRuntime {
             case .list(let json, let quiet): list(json: json, quiet: quiet)
             case .features: print(OCICommandLine.features.indentedText)
             case .spec(let bundle, let rootless): try writeSpec(bundle: bundle, rootless: rootless)
+            case .exec(let o): return try exec(o)
             case .help, .version: break  // printed by main
             }
             return 0
         } catch {
             report(error.message)
-            return 1
+            return error.status
         }
     }
 
     struct OCIFailure: Error {
         var message: String
-        init(_ message: String) { self.message = message }
+        /// burrow-oci's status for it: 1, or exec's 126 and 127 (found but not run, not found).
+        var status: Int32 = 1
+        init(_ message: String, status: Int32 = 1) {
+            self.message = message
+            self.status = status
+        }
         init(_ e: SysError) { message = e.description }
     }
 
@@ -89,7 +95,7 @@ enum OCIRuntime {
     // MARK: create, start, run
 
     static func create(_ c: OCICreateOptions) throws(OCIFailure) -> Int32 {
-        let (config, bundle) = try readBundle(c)
+        let (config, bundle) = try readBundle(c.bundle)
         if c.consoleSocket != nil { throw OCIFailure("create --console-socket: a terminal is not supported yet (process.terminal must be false)") }
         let dir = try makeStateDirectory(c.id)
         let fifo = dir + "/exec.fifo"
@@ -157,7 +163,7 @@ enum OCIRuntime {
             if status == 0 { try start(c.id) }
             return status
         }
-        let (config, bundle) = try readBundle(c)
+        let (config, bundle) = try readBundle(c.bundle)
         if c.consoleSocket != nil { throw OCIFailure("run --console-socket: a terminal is not supported yet (process.terminal must be false)") }
         let dir = try makeStateDirectory(c.id)
         let me = getpid()
@@ -173,6 +179,100 @@ enum OCIRuntime {
         let status = supervise(spec)
         removeState(dir)
         return status
+    }
+
+    // MARK: exec
+
+    /// Another process in the running container, in the namespaces and root of its command
+    /// (NamespaceEngine.exec): from --process FILE, or the container's process with exec's
+    /// command and overrides. Detached: returns once it has started, its pid in --pid-file.
+    static func exec(_ o: OCIExecOptions) throws(OCIFailure) -> Int32 {
+        let c = try Container.load(o.id, root: stateRoot)
+        switch c.status {
+        case .running: break
+        case .created: throw OCIFailure("exec \(o.id): the container is created, not running: start it first")
+        case .stopped: throw OCIFailure("exec \(o.id): the container is not running")
+        }
+        let (config, _) = try readBundle(c.bundle)
+        var spec: SandboxSpec
+        do throws(UsageError) {
+            if let file = o.processFile {
+                let text: String
+                do throws(SysError) {
+                    let fd = try Files.open(file, O_RDONLY)
+                    defer { Files.close(fd) }
+                    text = String(decoding: try Files.readAll(fd, limit: 16 << 20), as: UTF8.self)
+                } catch {
+                    throw UsageError(SysError("open", file, errno: error.errno, hint: "exec --process: the process.json").description)
+                }
+                spec = try OCIConfig.execProcess(text, file: file, container: config.spec)
+            } else {
+                spec = try OCIConfig.execProcess(o, container: config.spec)
+            }
+        } catch {
+            throw OCIFailure("exec \(o.id): \(error.message)")
+        }
+        spec.verbose = global.debug
+        spec.terms = OCIConfig.terms
+        let target = try commandProcess(c, for: "exec")
+        // The pid file's directory, opened now: the pid is written once the process has
+        // started, from inside the container's root, where the path means nothing.
+        var pidDirectory: (fd: Int32, name: String)?
+        if let file = o.pidFile {
+            let slash = file.lastIndex(of: "/")
+            let dir = slash.map { file[..<$0].isEmpty ? "/" : String(file[..<$0]) } ?? "."
+            let name = slash.map { String(file[file.index(after: $0)...]) } ?? file
+            do { pidDirectory = (try Files.open(dir, O_PATH | O_DIRECTORY), name) } catch {
+                throw OCIFailure(SysError("open", dir, errno: error.errno, hint: "the directory of the --pid-file"))
+            }
+        }
+        defer { if let d = pidDirectory { Files.close(d.fd) } }
+        let outcome = NamespaceEngine.exec(spec, joining: target, detached: o.detach) { pid in
+            guard let d = pidDirectory else { return nil }
+            do throws(SysError) { try Files.replaceFile(d.name, at: d.fd, with: "\(pid)") } catch {
+                return Failure(SysError("write pid file", o.pidFile ?? d.name, errno: error.errno).description, status: 1)
+            }
+            return nil
+        }
+        switch outcome {
+        case .exited(let status): return status
+        case .failed(let message, let status):
+            throw OCIFailure("exec \(o.id): \(message)", status: status == 126 || status == 127 ? status : 1)
+        }
+    }
+
+    /// The container's command (the first child of Burrow's init), once it runs in the
+    /// container's root: right after `start` it may still be the set-up, which enters the
+    /// root and execs in a moment (its namespaces cannot be opened before, nor its root be
+    /// other than the host's). Waits up to 5 s for that.
+    static func commandProcess(_ c: Container, for sub: String) throws(OCIFailure) -> pid_t {
+        let hostRoot = try? Files.stat("/", at: AT_FDCWD, follow: true)
+        for _ in 0..<500 {
+            guard c.status != .stopped else { break }
+            if let command = firstChildOfInit(c.pid), Glibc.access("/proc/\(command)/ns/mnt", R_OK) == 0 {
+                if let root = try? Files.stat("/proc/\(command)/root/", at: AT_FDCWD, follow: true),
+                   root.st_dev != hostRoot?.st_dev || root.st_ino != hostRoot?.st_ino {
+                    return command
+                }
+            }
+            var ts = timespec(tv_sec: 0, tv_nsec: 10_000_000)
+            nanosleep(&ts, nil)
+        }
+        throw OCIFailure("\(sub) \(c.id): the container's command was not found running in its root (has it ended?)")
+    }
+
+    /// The oldest living child of Burrow's init (the supervisor's child in another mount
+    /// namespace, whose own cannot be read: it is not dumpable): the set-up that became the
+    /// command. (Orphans the init adopts come later.)
+    static func firstChildOfInit(_ supervisor: pid_t) -> pid_t? {
+        let table = processTable()
+        let hostMounts = try? Files.readlink("/proc/\(supervisor)/ns/mnt", at: AT_FDCWD)
+        let inits = (table.children[supervisor] ?? []).filter { (try? Files.readlink("/proc/\($0)/ns/mnt", at: AT_FDCWD)) != hostMounts }
+        let candidates = inits.flatMap { table.children[$0] ?? [] }.compactMap { pid -> (pid_t, UInt64)? in
+            guard let fields = statFields(pid), fields.first != "Z", fields.count > 19, let start = UInt64(fields[19]) else { return nil }
+            return (pid, start)
+        }
+        return candidates.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }?.0
     }
 
     // MARK: kill, delete, list
@@ -210,6 +310,9 @@ enum OCIRuntime {
         if c.status != .stopped {
             let inside = containerProcesses(c.pid)
             Proc.kill(c.pid, SIGKILL)
+            // (Processes exec started are not the supervisor's: without a PID namespace
+            // they would outlive it.)
+            for pid in inside { Proc.kill(pid, SIGKILL) }
             // The sandbox ends with its supervisor; wait for all of it, so that nothing of
             // it is left when delete returns.
             for pid in [c.pid] + inside { waitGone(pid) }
@@ -255,8 +358,8 @@ enum OCIRuntime {
 
     // MARK: the bundle and the state directory
 
-    static func readBundle(_ c: OCICreateOptions) throws(OCIFailure) -> (OCIConfig, String) {
-        var bundle = c.bundle
+    static func readBundle(_ given: String) throws(OCIFailure) -> (OCIConfig, String) {
+        var bundle = given
         if !bundle.hasPrefix("/") {
             guard let cwd = Files.workingDirectory() else { throw OCIFailure(SysError.last("getcwd")) }
             bundle = bundle == "." ? cwd : cwd + "/" + bundle
@@ -348,20 +451,38 @@ enum OCIRuntime {
         return start == 0 || UInt64(fields[19]) == start
     }
 
-    /// The processes of the sandbox below `supervisor`: its descendants outside its mount
-    /// namespace (the cleaner, in the host's, is left alone).
-    static func containerProcesses(_ supervisor: pid_t) -> [pid_t] {
+    /// Every process's parent, from /proc.
+    static func processTable() -> (children: [pid_t: [pid_t]], all: [pid_t]) {
         var children: [pid_t: [pid_t]] = [:]
+        var all: [pid_t] = []
         for name in Files.entries("/proc") {
             guard let pid = pid_t(name), let fields = statFields(pid), fields.count > 1, let parent = pid_t(fields[1]) else { continue }
             children[parent, default: []].append(pid)
+            all.append(pid)
         }
+        return (children, all)
+    }
+
+    /// The processes of the sandbox below `supervisor`: its descendants outside its mount
+    /// namespace (the cleaner, in the host's, is left alone), and the processes `exec`
+    /// started there, which are not its descendants, found by their mount namespace.
+    static func containerProcesses(_ supervisor: pid_t) -> [pid_t] {
+        let table = processTable()
         let hostMounts = try? Files.readlink("/proc/\(supervisor)/ns/mnt", at: AT_FDCWD)
         var out: [pid_t] = []
-        var queue = children[supervisor] ?? []
+        var mountNamespaces = Set<String>()
+        var queue = table.children[supervisor] ?? []
         while let pid = queue.popLast() {
-            queue += children[pid] ?? []
-            if let ns = try? Files.readlink("/proc/\(pid)/ns/mnt", at: AT_FDCWD), ns != hostMounts { out.append(pid) }
+            queue += table.children[pid] ?? []
+            if let ns = try? Files.readlink("/proc/\(pid)/ns/mnt", at: AT_FDCWD), ns != hostMounts {
+                out.append(pid)
+                mountNamespaces.insert(ns)
+            }
+        }
+        guard !mountNamespaces.isEmpty else { return out }
+        let found = Set(out)
+        for pid in table.all where !found.contains(pid) && pid != supervisor {
+            if let ns = try? Files.readlink("/proc/\(pid)/ns/mnt", at: AT_FDCWD), mountNamespaces.contains(ns) { out.append(pid) }
         }
         return out
     }

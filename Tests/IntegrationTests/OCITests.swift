@@ -251,7 +251,10 @@ struct OCIRuntimeTests {
         #expect(!pathExists(b.stateRoot + "/" + b.id))
         let exec = await b.oci(["exec", b.id, "ls"])
         expectStatus(exec, 1)
-        expectStderr(exec, contains: "exec: running another process in a container is not supported yet")
+        expectStderr(exec, contains: "container \(b.id) does not exist")
+        let tty = await b.oci(["exec", "--tty", b.id, "sh"])
+        expectStatus(tty, 1)
+        expectStderr(tty, contains: "exec --tty: a terminal is not supported yet")
         let missing = await b.oci(["create", "--bundle", b.dir.sub("nowhere"), b.id])
         expectStatus(missing, 1)
         expectStderr(missing, contains: "nowhere/config.json: No such file or directory")
@@ -268,6 +271,62 @@ struct OCIRuntimeTests {
         expectStatus(r, 1)
         expectStderr(r, contains: "missing")
         #expect(!pathExists(b.stateRoot + "/" + b.id))
+        await b.expectNothingLeft()
+    }
+
+    @Test("exec: another process in the running container, in its namespaces and root; its status is exec's")
+    func exec() async {
+        let b = OCIBundle(script: "echo $$ > /home/ran; while [ ! -e /home/stop ]; do sleep 0.05; done; echo done > /home/done")
+        defer { b.remove() }
+        expectSuccess(await b.oci(["create", "--bundle", b.bundle, b.id]))
+        let early = await b.oci(["exec", b.id, "true"])
+        expectStatus(early, 1)
+        expectStderr(early, contains: "exec \(b.id): the container is created, not running: start it first")
+        expectSuccess(await b.oci(["start", b.id]))
+        #expect(await eventually(timeout: 5) { b.output("ran") != nil })
+        // The container's hostname, environment, root (the bind at /home) and PID namespace
+        // (its command is pid 2 there), and a status of its own.
+        let seen = await b.oci(["exec", b.id, "sh", "-c",
+                                "echo $(hostname) $OCI $(id -u) $(pwd) $(cat /home/ran) $(head -c 7 /proc/2/cmdline); [ $$ -lt 100 ] && echo small pid; exit 6"])
+        expectStatus(seen, 6)
+        #expect(seen.stdout == "oci-test yes 0 / 2 /bin/sh\nsmall pid\n", "\(seen)")
+        // exec's overrides of the container's process.
+        let overrides = await b.oci(["exec", "--env", "E=1", "--env", "OCI=no", "--cwd", "/home", b.id, "sh", "-c", "echo $E $OCI $(pwd)"])
+        expectSuccess(overrides)
+        #expect(overrides.stdout == "1 no /home\n")
+        // A signal's death: 128+N.
+        expectStatus(await b.oci(["exec", b.id, "sh", "-c", "kill -9 $$"]), 137)
+        let missing = await b.oci(["exec", b.id, "no-such-command"])
+        expectStatus(missing, 127)
+        expectStderr(missing, contains: "exec no-such-command: No such file or directory")
+        // A process.json, as podman's conmon gives it.
+        writeFile(b.dir.sub("bundle/process.json"), """
+            {"args": ["sh", "-c", "echo $P $(pwd); grep NoNewPrivs /proc/self/status"], "cwd": "/tmp", "env": ["PATH=/bin", "P=file"],
+             "user": {"uid": 0, "gid": 0}, "noNewPrivileges": true}
+            """, owner: testUser)
+        let file = await b.oci(["exec", "--process", b.dir.sub("bundle/process.json"), b.id])
+        expectSuccess(file)
+        #expect(file.stdout == "file /tmp\nNoNewPrivs:\t1\n")
+        // Detached: exec returns once it started; the pid file has its host pid.
+        let marker = sleepMarker()
+        let pidFile = b.dir.sub("out/exec.pid")
+        let detached = await b.oci(["exec", "--detach", "--pid-file", pidFile, b.id, "sh", "-c", "echo $$ > /home/detached; exec sleep \(marker)"])
+        expectSuccess(detached)
+        let pid = readFile(pidFile).flatMap { Int32($0) }
+        #expect(pid != nil)
+        #expect(await eventually(timeout: 5) { pid.flatMap { hostCmdline($0) } == ["sleep", marker] })
+        #expect(await eventually(timeout: 5) { b.output("detached") != nil })
+        #expect(b.output("detached").flatMap { Int32($0.dropLast()) }.map { $0 < 100 } == true)
+        #expect(await b.state()?.status == "running")
+        // The container's end ends what exec started in it (its PID namespace goes).
+        writeFile(b.out + "/stop", "")
+        #expect(await eventually(timeout: 5) { b.output("done") != nil })
+        #expect(await waitUntilGone(argument: marker, timeout: 5).isEmpty)
+        #expect(await eventually(timeout: 5) { hostProcesses(withArgument: b.id).isEmpty })
+        let late = await b.oci(["exec", b.id, "true"])
+        expectStatus(late, 1)
+        expectStderr(late, contains: "exec \(b.id): the container is not running")
+        expectSuccess(await b.oci(["delete", b.id]))
         await b.expectNothingLeft()
     }
 
@@ -374,7 +433,7 @@ struct OCIPodmanTests {
         }
     }
 
-    @Test("run: status, environment, working directory, hostname, user, volumes, PID namespace; run -d, stop, rm")
+    @Test("run: status, environment, working directory, hostname, user, volumes, PID namespace; run -d, exec, stop, rm")
     func podmanRuns() async {
         let scene = await Scene.make()
         let vol = scene.dir.sub("vol")
@@ -388,13 +447,23 @@ struct OCIPodmanTests {
         let ro = await scene.run(["-v", "\(vol):/data:ro", "busybox-oci", "sh", "-c", "echo x > /data/g || echo refused"])
         expectStdout(ro, contains: "refused")
         #expect(!pathExists(vol + "/g"))
-        expectSuccess(await scene.podman(["run", "-d", "--name", "d1", "--network", "none", "--ulimit", "host", "busybox-oci", "sleep", "1000"]))
+        expectSuccess(await scene.podman(["run", "-d", "--name", "d1", "--hostname", "boxy", "--network", "none", "--ulimit", "host",
+                                          "busybox-oci", "sleep", "1000"]))
         let ps = await scene.podman(["ps", "--format", "{{.Names}}"])
         expectStdout(ps, contains: "d1")
-        // exec is not supported yet: podman says burrow-oci's reason.
-        let exec = await scene.podman(["exec", "d1", "true"])
-        #expect(exec.status != 0)
-        expectStderr(exec, contains: "exec: running another process in a container is not supported yet")
+        // podman exec: conmon's `exec --process FILE --detach --pid-file F`, then its wait.
+        let exec = await scene.podman(["exec", "-e", "FOO=bar", "-w", "/tmp", "d1", "sh", "-c", "echo $FOO $(pwd) $(hostname) $(id -u)"])
+        expectSuccess(exec)
+        #expect(exec.stdout == "bar /tmp boxy 0\n", "\(exec)")
+        expectStatus(await scene.podman(["exec", "d1", "sh", "-c", "exit 5"]), 5)
+        let user = await scene.podman(["exec", "--user", "1000:1000", "d1", "sh", "-c", "echo $(id -u):$(id -g)"])
+        expectSuccess(user)
+        #expect(user.stdout == "1000:1000\n", "\(user)")
+        expectStatus(await scene.podman(["exec", "d1", "no-such-command"]), 127)
+        // A terminal is refused by name.
+        let tty = await scene.podman(["exec", "-t", "d1", "true"])
+        #expect(tty.status != 0)
+        expectStderr(tty, contains: "a terminal is not supported yet")
         expectSuccess(await scene.podman(["stop", "-t", "2", "d1"]))
         expectSuccess(await scene.podman(["rm", "d1"]))
         #expect(await waitUntilGone(argument: "1000", timeout: 5).filter { hostCmdline($0)?.first?.hasSuffix("sleep") == true }.isEmpty)
