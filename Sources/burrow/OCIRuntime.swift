@@ -39,6 +39,7 @@ enum OCIRuntime {
             case .features: print(OCICommandLine.features.indentedText)
             case .spec(let bundle, let rootless): try writeSpec(bundle: bundle, rootless: rootless)
             case .exec(let o): return try exec(o)
+            case .ps(let id, let json): try ps(id, json: json)
             case .help, .version: break  // printed by main
             }
             return 0
@@ -181,7 +182,7 @@ enum OCIRuntime {
         return status
     }
 
-    // MARK: exec
+    // MARK: exec, ps
 
     /// Another process in the running container, in the namespaces and root of its command
     /// (NamespaceEngine.exec): from --process FILE, or the container's process with exec's
@@ -273,6 +274,27 @@ enum OCIRuntime {
             return (pid, start)
         }
         return candidates.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }?.0
+    }
+
+    /// runc's ps: the container's processes, as this PID namespace numbers them (a JSON
+    /// array of pids, or a table with their commands). Burrow's init is one of them (PID 1
+    /// inside with a PID namespace), and so are processes `exec` started.
+    static func ps(_ id: String, json: Bool) throws(OCIFailure) {
+        let c = try Container.load(id, root: stateRoot)
+        guard c.status != .stopped else { throw OCIFailure("ps \(id): the container is not running") }
+        let pids = containerProcesses(c.pid, includingInit: true).sorted()
+        if json {
+            print(JSON.array(pids.map { .int($0) }).text)
+            return
+        }
+        print("PID      COMMAND")
+        for pid in pids {
+            let bytes: [UInt8] = Files.readHead("/proc/\(pid)/cmdline", count: 4096) ?? []
+            let argv: [String] = bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            let name: String = argv.isEmpty ? "[" + (statName(pid) ?? "?") + "]" : argv.joined(separator: " ")
+            let number = String(pid)
+            print(number + String(repeating: " ", count: max(1, 9 - number.count)) + name)
+        }
     }
 
     // MARK: kill, delete, list
@@ -466,7 +488,10 @@ enum OCIRuntime {
     /// The processes of the sandbox below `supervisor`: its descendants outside its mount
     /// namespace (the cleaner, in the host's, is left alone), and the processes `exec`
     /// started there, which are not its descendants, found by their mount namespace.
-    static func containerProcesses(_ supervisor: pid_t) -> [pid_t] {
+    /// `includingInit`: Burrow's init and a set-up not yet the command too, whose namespaces
+    /// cannot be read (they are not dumpable); left out for signals, which the init would
+    /// pass on to the command a second time.
+    static func containerProcesses(_ supervisor: pid_t, includingInit: Bool = false) -> [pid_t] {
         let table = processTable()
         let hostMounts = try? Files.readlink("/proc/\(supervisor)/ns/mnt", at: AT_FDCWD)
         var out: [pid_t] = []
@@ -474,9 +499,13 @@ enum OCIRuntime {
         var queue = table.children[supervisor] ?? []
         while let pid = queue.popLast() {
             queue += table.children[pid] ?? []
-            if let ns = try? Files.readlink("/proc/\(pid)/ns/mnt", at: AT_FDCWD), ns != hostMounts {
+            if let ns = try? Files.readlink("/proc/\(pid)/ns/mnt", at: AT_FDCWD) {
+                if ns != hostMounts {
+                    out.append(pid)
+                    mountNamespaces.insert(ns)
+                }
+            } else if includingInit, statFields(pid)?.first != "Z" {
                 out.append(pid)
-                mountNamespaces.insert(ns)
             }
         }
         guard !mountNamespaces.isEmpty else { return out }
@@ -485,6 +514,14 @@ enum OCIRuntime {
             if let ns = try? Files.readlink("/proc/\(pid)/ns/mnt", at: AT_FDCWD), mountNamespaces.contains(ns) { out.append(pid) }
         }
         return out
+    }
+
+    /// The command's name in /proc/PID/stat (for a process without arguments).
+    static func statName(_ pid: pid_t) -> String? {
+        guard let bytes = Files.readHead("/proc/\(pid)/stat", count: 1024) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")"), open < close else { return nil }
+        return String(text[text.index(after: open)..<close])
     }
 
     /// Waits (up to 10 s) until `pid` has gone (or is a zombie someone else will reap).

@@ -107,11 +107,13 @@ struct OCICommandLineTests {
         (["exec", "--cwd", "tmp", "c", "sh"], "exec --cwd: 'tmp' is not an absolute path"),
         (["exec", "--frob", "c", "sh"], "exec: unknown option --frob"),
         (["exec", "../c", "sh"], "invalid container ID '../c': use letters, digits, '_', '+', '-' and '.'"),
+        (["ps", "--format", "xml", "c"], "ps --format: 'xml' is not table or json"),
+        (["ps", "c", "--", "-ef"], "ps: ps(1) options after the ID are not supported (burrow-oci lists pids)"),
+        (["ps"], "ps: the container ID is missing"),
         (["update", "c"], "update: burrow-oci sets no cgroup limits, so none can be updated"),
         (["pause", "c"], "pause: freezing a container needs the cgroup freezer, which burrow-oci does not use yet"),
-        (["ps", "c"], "ps: listing a container's processes is not supported yet"),
         (["frobnicate"], "unknown command 'frobnicate'"),
-        ([], "a command is missing (create, start, state, kill, delete, run, exec, list, features, spec)"),
+        ([], "a command is missing (create, start, state, kill, delete, run, exec, ps, list, features, spec)"),
         (["--root"], "--root needs a value"),
         (["--log-format", "xml", "list"], "--log-format: 'xml' is not text or json"),
         (["start"], "start: the container ID is missing"),
@@ -158,6 +160,8 @@ struct OCICommandLineTests {
         uidOnly.uid = 7
         uidOnly.args = ["id"]
         #expect(try OCICommandLine.parse(["exec", "--user", "7", "--", "c", "id"]).command == .exec(uidOnly))
+        #expect(try OCICommandLine.parse(["ps", "c"]).command == .ps(id: "c", json: false))
+        #expect(try OCICommandLine.parse(["ps", "--format", "json", "c"]).command == .ps(id: "c", json: true))
     }
 
     @Test(arguments: [("TERM", 15), ("sigkill", 9), ("SIGUSR1", 10), ("hup", 1), ("34", 34), ("WINCH", 28)])

@@ -317,6 +317,14 @@ struct OCIRuntimeTests {
         #expect(await eventually(timeout: 5) { pid.flatMap { hostCmdline($0) } == ["sleep", marker] })
         #expect(await eventually(timeout: 5) { b.output("detached") != nil })
         #expect(b.output("detached").flatMap { Int32($0.dropLast()) }.map { $0 < 100 } == true)
+        // ps: the container's processes as the host numbers them, the detached one among them.
+        let ps = await b.oci(["ps", "--format", "json", b.id])
+        expectSuccess(ps)
+        let pids = (try? JSONSerialization.jsonObject(with: Data(ps.stdout.utf8)) as? [Int]) ?? []
+        #expect(pid.map { pids.contains(Int($0)) } == true, "\(ps)")
+        let table = await b.oci(["ps", b.id])
+        expectStdout(table, contains: "PID")
+        expectStdout(table, contains: "sleep \(marker)")
         #expect(await b.state()?.status == "running")
         // The container's end ends what exec started in it (its PID namespace goes).
         writeFile(b.out + "/stop", "")
@@ -326,6 +334,8 @@ struct OCIRuntimeTests {
         let late = await b.oci(["exec", b.id, "true"])
         expectStatus(late, 1)
         expectStderr(late, contains: "exec \(b.id): the container is not running")
+        let lateps = await b.oci(["ps", b.id])
+        expectStatus(lateps, 1)
         expectSuccess(await b.oci(["delete", b.id]))
         await b.expectNothingLeft()
     }

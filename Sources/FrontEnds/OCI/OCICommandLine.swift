@@ -63,6 +63,8 @@ public enum OCICommand: Equatable, Sendable {
     case features
     case spec(bundle: String, rootless: Bool)
     case exec(OCIExecOptions)
+    /// The container's processes, as pids of the caller's PID namespace.
+    case ps(id: String, json: Bool)
     case help
     case version
 }
@@ -80,7 +82,6 @@ public enum OCICommandLine {
     static let unsupported: [String: String] = [
         "pause": "freezing a container needs the cgroup freezer, which burrow-oci does not use yet",
         "resume": "freezing a container needs the cgroup freezer, which burrow-oci does not use yet",
-        "ps": "listing a container's processes is not supported yet",
         "update": "burrow-oci sets no cgroup limits, so none can be updated",
         "events": "container events are not supported",
         "checkpoint": "checkpoint and restore (CRIU) are not supported",
@@ -112,7 +113,7 @@ public enum OCICommandLine {
             default: throw UsageError("unknown global option \(name)")
             }
         }
-        guard let sub = rest.first else { throw UsageError("a command is missing (create, start, state, kill, delete, run, exec, list, features, spec)") }
+        guard let sub = rest.first else { throw UsageError("a command is missing (create, start, state, kill, delete, run, exec, ps, list, features, spec)") }
         rest = rest.dropFirst()
         if let why = unsupported[sub] { throw UsageError("\(sub): \(why)") }
         var command: OCICommand
@@ -147,6 +148,13 @@ public enum OCICommandLine {
             guard extra.isEmpty else { throw UsageError("spec: unexpected argument '\(extra[0])'") }
             command = .spec(bundle: opts["--bundle"] ?? opts["-b"] ?? ".", rootless: opts["--rootless"] != nil)
         case "exec": command = .exec(try exec(&rest))
+        case "ps":
+            let (opts, positional) = try options(sub, &rest, flags: [], valued: ["--format", "-f"])
+            // runc's ps passes what follows the ID to ps(1); burrow-oci lists pids only.
+            guard positional.count <= 1 else { throw UsageError("ps: ps(1) options after the ID are not supported (burrow-oci lists pids)") }
+            let format = opts["--format"] ?? opts["-f"] ?? "table"
+            guard format == "table" || format == "json" else { throw UsageError("ps --format: '\(format)' is not table or json") }
+            command = .ps(id: try oneID(sub, positional), json: format == "json")
         case "help": command = .help
         default: throw UsageError("unknown command '\(sub)'")
         }

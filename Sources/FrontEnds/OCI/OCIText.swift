@@ -23,6 +23,7 @@ extension OCICommandLine {
         out += HelpText.row("  --env K=V, --cwd DIR", "Add to the container's environment; the working directory")
         out += HelpText.row("  --user UID[:GID], --additional-gids G", "The ids (numbers), supplementary groups")
         out += HelpText.row("  --no-new-privs", "Set no_new_privs (--tty and --console-socket are refused)")
+        out += HelpText.row("ps [--format table|json] ID", "The container's processes, as the caller's pids (json: an array)")
         out += HelpText.row("state ID", "The container's state, as runtime-spec JSON")
         out += HelpText.row("kill [--all] ID [SIGNAL]", "Send SIGNAL (a name or number; default TERM)")
         out += HelpText.row("delete [--force] ID", "Remove a stopped container (--force: kill it first)")
@@ -37,7 +38,7 @@ extension OCICommandLine {
         out += HelpText.row("--systemd-cgroup", "Accepted: burrow-oci makes no cgroup")
         out += HelpText.row("-h, --help", "This help")
         out += HelpText.row("-v, --version", "Burrow's version and the runtime-spec version")
-        out += "\nNot supported yet (refused by name): pause, resume, ps, update, events,\ncheckpoint, restore.\n"
+        out += "\nNot supported yet (refused by name): pause, resume, update, events,\ncheckpoint, restore.\n"
         return out
     }
 
