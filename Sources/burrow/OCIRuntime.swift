@@ -40,6 +40,8 @@ enum OCIRuntime {
             case .spec(let bundle, let rootless): try writeSpec(bundle: bundle, rootless: rootless)
             case .exec(let o): return try exec(o)
             case .ps(let id, let json): try ps(id, json: json)
+            case .pause(let id): try freeze(id, true)
+            case .resume(let id): try freeze(id, false)
             case .help, .version: break  // printed by main
             }
             return 0
@@ -192,6 +194,7 @@ enum OCIRuntime {
         switch c.status {
         case .running: break
         case .created: throw OCIFailure("exec \(o.id): the container is created, not running: start it first")
+        case .paused: throw OCIFailure("exec \(o.id): the container is paused: resume it first")
         case .stopped: throw OCIFailure("exec \(o.id): the container is not running")
         }
         let (config, _) = try readBundle(c.bundle)
@@ -297,6 +300,101 @@ enum OCIRuntime {
         }
     }
 
+    // MARK: pause, resume
+
+    /// runc's pause and resume, with cgroup v2's freezer (cgroup.freeze). burrow-oci makes
+    /// no cgroup: it freezes the cgroup the container runs in only when that holds the
+    /// container's processes and nothing else (the caller started it in one of its own, a
+    /// delegated one), and refuses otherwise, as rootless runc fails without a delegated
+    /// cgroup. The state says "paused" while the cgroup is frozen.
+    static func freeze(_ id: String, _ on: Bool) throws(OCIFailure) {
+        let sub = on ? "pause" : "resume"
+        var c = try Container.load(id, root: stateRoot)
+        let status = c.status
+        let expected: Container.Status = on ? .running : .paused
+        guard status == expected else { throw OCIFailure("\(sub) \(id): the container is \(status.rawValue), not \(expected.rawValue)") }
+        let dir: String
+        if on { dir = try ownCgroup(c) } else { dir = c.cgroup ?? "" }
+        do { try Files.writeFile(dir + "/cgroup.freeze", on ? "1" : "0") } catch {
+            throw OCIFailure(SysError("write \(on ? 1 : 0) to", dir + "/cgroup.freeze", errno: error.errno,
+                                      hint: error.errno == .permissionDenied ? "the cgroup is not delegated to you (rootless runc cannot pause without a delegated cgroup either)" : nil))
+        }
+        // Frozen (or thawed) once cgroup.events says so.
+        let want = "frozen \(on ? 1 : 0)"
+        var settled = false
+        for _ in 0..<500 {
+            let events = String(decoding: Files.readHead(dir + "/cgroup.events", count: 256) ?? [], as: UTF8.self)
+            if events.split(separator: "\n").contains(where: { $0 == want }) { settled = true; break }
+            var ts = timespec(tv_sec: 0, tv_nsec: 10_000_000)
+            nanosleep(&ts, nil)
+        }
+        if !settled { throw OCIFailure("\(sub) \(id): \(dir)/cgroup.events did not say '\(want)' within 5 s") }
+        if on {
+            c.cgroup = dir
+            do { try c.save(in: stateRoot + "/" + id) } catch {
+                thaw(c)
+                throw OCIFailure(error)
+            }
+        }
+    }
+
+    /// Thaws a paused container (delete --force), so that nothing of it stays frozen.
+    static func thaw(_ c: Container) {
+        if let dir = c.cgroup { _ = try? Files.writeFile(dir + "/cgroup.freeze", "0") }
+    }
+
+    /// The cgroup v2 directory the container runs in, when it is the container's alone.
+    static func ownCgroup(_ c: Container) throws(OCIFailure) -> String {
+        guard let mount = cgroup2Mount() else {
+            throw OCIFailure("pause \(c.id): no cgroup v2 hierarchy is mounted: burrow-oci freezes with cgroup v2's cgroup.freeze (the v1 freezer is not supported)")
+        }
+        let lines = String(decoding: Files.readHead("/proc/\(c.pid)/cgroup", count: 4096) ?? [], as: UTF8.self).split(separator: "\n")
+        guard let line = lines.first(where: { $0.hasPrefix("0::") }) else {
+            throw OCIFailure("pause \(c.id): the container is in no cgroup v2 (/proc/\(c.pid)/cgroup has no 0:: line)")
+        }
+        let path = String(line.dropFirst(3))
+        let notOwn = "burrow-oci makes no cgroup of its own; to pause, start the container in a cgroup that holds nothing else, delegated to you (systemd-run --user --scope, say)"
+        guard path != "/" else { throw OCIFailure("pause \(c.id): the container runs in the root cgroup, which cannot be frozen: \(notOwn)") }
+        let dir = mount + path
+        // Every process the freeze would stop, below too, must be the container's.
+        var members: [pid_t] = []
+        var queue = [dir]
+        while let d = queue.popLast() {
+            let procs = String(decoding: Files.readHead(d + "/cgroup.procs", count: 1 << 20) ?? [], as: UTF8.self)
+            members += procs.split(separator: "\n").compactMap { pid_t($0) }
+            for name in Files.entries(d) {
+                if let st = try? Files.stat(d + "/" + name, at: AT_FDCWD), st.st_mode & S_IFMT == S_IFDIR { queue.append(d + "/" + name) }
+            }
+        }
+        var ours = Set(containerProcesses(c.pid, includingInit: true) + [c.pid])
+        let table = processTable()
+        var below = table.children[c.pid] ?? []
+        while let pid = below.popLast() {
+            ours.insert(pid)
+            below += table.children[pid] ?? []
+        }
+        // (cgroup.procs was read first: a process listed there and gone by now, a short-lived
+        // child of the command, is not another's.)
+        let others = members.filter { !ours.contains($0) && statFields($0) != nil }
+        guard others.isEmpty else {
+            let shown = others.prefix(3).map { "\($0) (\(statName($0) ?? "?"))" }.joined(separator: ", ")
+            throw OCIFailure("pause \(c.id): its cgroup \(dir) holds other processes too (\(shown)\(others.count > 3 ? ", ..." : "")), which a freeze would stop as well: \(notOwn)")
+        }
+        return dir
+    }
+
+    /// Where cgroup v2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host).
+    static func cgroup2Mount() -> String? {
+        let text = String(decoding: Files.readHead("/proc/self/mountinfo", count: 1 << 20) ?? [], as: UTF8.self)
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count, fields[dash + 1] == "cgroup2", fields.count > 4,
+                  fields[3] == "/" else { continue }
+            return String(fields[4])
+        }
+        return nil
+    }
+
     // MARK: kill, delete, list
 
     static func kill(_ id: String, signal: Int32, all: Bool) throws(OCIFailure) {
@@ -326,11 +424,12 @@ enum OCIRuntime {
             if (try? OCICommandLine.checkedID(id)) != nil { removeState(dir) }
             return
         }
-        if c.status == .running && !force {
-            throw OCIFailure("delete \(id): the container is running: stop it first, or use delete --force")
+        if (c.status == .running || c.status == .paused) && !force {
+            throw OCIFailure("delete \(id): the container is \(c.status.rawValue): stop it first, or use delete --force")
         }
         if c.status != .stopped {
             let inside = containerProcesses(c.pid)
+            if c.isPaused { thaw(c) }
             Proc.kill(c.pid, SIGKILL)
             // (Processes exec started are not the supervisor's: without a PID namespace
             // they would outlive it.)
@@ -544,22 +643,33 @@ enum OCIRuntime {
 
 /// One container's state file.
 struct Container {
-    enum Status: String { case created, running, stopped }
+    enum Status: String { case created, running, paused, stopped }
 
     var id: String
     var pid: pid_t
     var pidStart: UInt64
     var bundle: String
     var annotations: [(String, String)]
+    /// The cgroup (v2) directory `pause` froze, kept for `resume` and `state`.
+    var cgroup: String?
 
     var status: Status {
         guard OCIRuntime.isAlive(pid, start: pidStart) else { return .stopped }
-        return access(OCIRuntime.stateRoot + "/" + id + "/exec.fifo", F_OK) == 0 ? .created : .running
+        if access(OCIRuntime.stateRoot + "/" + id + "/exec.fifo", F_OK) == 0 { return .created }
+        return isPaused ? .paused : .running
+    }
+
+    /// Frozen, as the cgroup says (not as burrow-oci remembers).
+    var isPaused: Bool {
+        guard let cgroup, let bytes = Files.readHead(cgroup + "/cgroup.freeze", count: 8) else { return false }
+        return bytes.first == UInt8(ascii: "1")
     }
 
     var json: JSON {
-        .object([("id", .string(id)), ("pid", .int(pid)), ("pidStart", .number(String(pidStart))), ("bundle", .string(bundle)),
-                 ("annotations", .object(annotations.map { ($0.0, .string($0.1)) }))])
+        var members: [(String, JSON)] = [("id", .string(id)), ("pid", .int(pid)), ("pidStart", .number(String(pidStart))),
+                                         ("bundle", .string(bundle)), ("annotations", .object(annotations.map { ($0.0, .string($0.1)) }))]
+        if let cgroup { members.append(("cgroup", .string(cgroup))) }
+        return .object(members)
     }
 
     /// Written whole to a new file, then renamed over the old one.
@@ -588,8 +698,10 @@ struct Container {
         if case .object(let members)? = json["annotations"] {
             for (k, v) in members { if case .string(let s) = v { annotations.append((k, s)) } }
         }
-        return Container(id: id, pid: pid_t(truncatingIfNeeded: pid), pidStart: UInt64(truncatingIfNeeded: start), bundle: bundle,
-                         annotations: annotations)
+        var c = Container(id: id, pid: pid_t(truncatingIfNeeded: pid), pidStart: UInt64(truncatingIfNeeded: start), bundle: bundle,
+                          annotations: annotations)
+        if case .string(let cgroup)? = json["cgroup"] { c.cgroup = cgroup }
+        return c
     }
 }
 

@@ -110,10 +110,11 @@ struct OCICommandLineTests {
         (["ps", "--format", "xml", "c"], "ps --format: 'xml' is not table or json"),
         (["ps", "c", "--", "-ef"], "ps: ps(1) options after the ID are not supported (burrow-oci lists pids)"),
         (["ps"], "ps: the container ID is missing"),
+        (["pause"], "pause: the container ID is missing"),
+        (["resume", "a", "b"], "resume: expected one container ID, got 2 arguments"),
         (["update", "c"], "update: burrow-oci sets no cgroup limits, so none can be updated"),
-        (["pause", "c"], "pause: freezing a container needs the cgroup freezer, which burrow-oci does not use yet"),
         (["frobnicate"], "unknown command 'frobnicate'"),
-        ([], "a command is missing (create, start, state, kill, delete, run, exec, ps, list, features, spec)"),
+        ([], "a command is missing (create, start, state, kill, delete, run, exec, ps, pause, resume, list, features, spec)"),
         (["--root"], "--root needs a value"),
         (["--log-format", "xml", "list"], "--log-format: 'xml' is not text or json"),
         (["start"], "start: the container ID is missing"),
@@ -162,6 +163,8 @@ struct OCICommandLineTests {
         #expect(try OCICommandLine.parse(["exec", "--user", "7", "--", "c", "id"]).command == .exec(uidOnly))
         #expect(try OCICommandLine.parse(["ps", "c"]).command == .ps(id: "c", json: false))
         #expect(try OCICommandLine.parse(["ps", "--format", "json", "c"]).command == .ps(id: "c", json: true))
+        #expect(try OCICommandLine.parse(["pause", "c"]).command == .pause(id: "c"))
+        #expect(try OCICommandLine.parse(["resume", "c"]).command == .resume(id: "c"))
     }
 
     @Test(arguments: [("TERM", 15), ("sigkill", 9), ("SIGUSR1", 10), ("hup", 1), ("34", 34), ("WINCH", 28)])

@@ -52,10 +52,12 @@ struct OCIBundle {
 
     func output(_ name: String) -> String? { readFile(out + "/" + name) }
 
-    /// burrow-oci --root STATE ARGS, as the test user.
-    func oci(_ args: [String], sourceLocation: SourceLocation = #_sourceLocation) async -> BurrowResult {
+    /// burrow-oci --root STATE ARGS, as the test user; in cgroup (v2) directory `cgroup`
+    /// when given (moved there by root, before setpriv).
+    func oci(_ args: [String], cgroup: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) async -> BurrowResult {
         do {
-            let p = try spawn(asTestUser([OCILink.path, "--root", stateRoot] + args))
+            let enter = cgroup.map { ["/bin/sh", "-c", "echo $$ > \(shellQuote($0 + "/cgroup.procs")) && exec \"$@\"", "sh"] } ?? []
+            let p = try spawn(enter + asTestUser([OCILink.path, "--root", stateRoot] + args))
             return await p.wait(timeout: 20, sourceLocation: sourceLocation)
         } catch {
             Issue.record("cannot start burrow-oci: \(error)", sourceLocation: sourceLocation)
@@ -338,6 +340,56 @@ struct OCIRuntimeTests {
         expectStatus(lateps, 1)
         expectSuccess(await b.oci(["delete", b.id]))
         await b.expectNothingLeft()
+    }
+
+    @Test("pause and resume: the cgroup v2 freezer, where the container has a cgroup of its own; refused otherwise")
+    func pauseAndResume() async throws {
+        let b = OCIBundle(script: "i=0; while :; do i=$((i+1)); echo $i > /home/count; sleep 0.05; done")
+        defer { b.remove() }
+        // In the cgroup the tests run in, with other processes: refused, the state unchanged.
+        expectSuccess(await b.oci(["run", "--detach", "--bundle", b.bundle, b.id]))
+        #expect(await eventually(timeout: 5) { b.output("count") != nil })
+        let refused = await b.oci(["pause", b.id])
+        expectStatus(refused, 1)
+        expectStderr(refused, contains: "burrow-oci makes no cgroup of its own")
+        #expect(await b.state()?.status == "running")
+        let notPaused = await b.oci(["resume", b.id])
+        expectStatus(notPaused, 1)
+        expectStderr(notPaused, contains: "the container is running, not paused")
+        expectSuccess(await b.oci(["delete", "--force", b.id]))
+        await b.expectNothingLeft()
+
+        // A cgroup of its own, delegated to the test user (as systemd's Delegate=yes does).
+        let mountinfo = hostMountinfo()
+        guard Harness.runningAsRoot, let v2 = mountinfo.first(where: { $0.fsType == "cgroup2" })?.mountPoint,
+              pathExists(v2 + "/cgroup.subtree_control") else {
+            withKnownIssue("needs root and a cgroup v2 hierarchy to delegate a cgroup to the test user") { Issue.record("skipped") }
+            return
+        }
+        let cgroup = v2 + "/burrow-oci-test-" + sleepMarker()
+        #expect(mkdir(cgroup, 0o755) == 0)
+        defer { rmdir(cgroup) }
+        for file in ["", "/cgroup.procs", "/cgroup.freeze"] { chown(cgroup + file, testUser.uid, testUser.gid) }
+        expectSuccess(await b.oci(["run", "--detach", "--bundle", b.bundle, b.id], cgroup: cgroup))
+        #expect(await eventually(timeout: 5) { b.output("count") != nil })
+        expectSuccess(await b.oci(["pause", b.id]))
+        #expect(await b.state()?.status == "paused")
+        let frozen = b.output("count")
+        try await Task.sleep(nanoseconds: 300_000_000)
+        #expect(b.output("count") == frozen)
+        let exec = await b.oci(["exec", b.id, "true"])
+        expectStatus(exec, 1)
+        expectStderr(exec, contains: "the container is paused: resume it first")
+        let list = await b.oci(["list"])
+        expectStdout(list, contains: "paused")
+        expectSuccess(await b.oci(["resume", b.id]))
+        #expect(await b.state()?.status == "running")
+        #expect(await eventually(timeout: 5) { b.output("count") != frozen })
+        // Paused again, then removed by force: nothing stays frozen or left.
+        expectSuccess(await b.oci(["pause", b.id]))
+        expectSuccess(await b.oci(["delete", "--force", b.id]))
+        await b.expectNothingLeft()
+        #expect(await eventually(timeout: 5) { (readFile(cgroup + "/cgroup.procs") ?? "x").isEmpty })
     }
 
     @Test("spec writes a config.json that run takes as it is")

@@ -65,6 +65,8 @@ public enum OCICommand: Equatable, Sendable {
     case exec(OCIExecOptions)
     /// The container's processes, as pids of the caller's PID namespace.
     case ps(id: String, json: Bool)
+    case pause(id: String)
+    case resume(id: String)
     case help
     case version
 }
@@ -80,8 +82,6 @@ public enum OCICommandLine {
 
     /// runc's subcommands Burrow does not do yet, refused by name.
     static let unsupported: [String: String] = [
-        "pause": "freezing a container needs the cgroup freezer, which burrow-oci does not use yet",
-        "resume": "freezing a container needs the cgroup freezer, which burrow-oci does not use yet",
         "update": "burrow-oci sets no cgroup limits, so none can be updated",
         "events": "container events are not supported",
         "checkpoint": "checkpoint and restore (CRIU) are not supported",
@@ -113,7 +113,7 @@ public enum OCICommandLine {
             default: throw UsageError("unknown global option \(name)")
             }
         }
-        guard let sub = rest.first else { throw UsageError("a command is missing (create, start, state, kill, delete, run, exec, ps, list, features, spec)") }
+        guard let sub = rest.first else { throw UsageError("a command is missing (create, start, state, kill, delete, run, exec, ps, pause, resume, list, features, spec)") }
         rest = rest.dropFirst()
         if let why = unsupported[sub] { throw UsageError("\(sub): \(why)") }
         var command: OCICommand
@@ -155,6 +155,10 @@ public enum OCICommandLine {
             let format = opts["--format"] ?? opts["-f"] ?? "table"
             guard format == "table" || format == "json" else { throw UsageError("ps --format: '\(format)' is not table or json") }
             command = .ps(id: try oneID(sub, positional), json: format == "json")
+        case "pause", "resume":
+            let (_, ids) = try options(sub, &rest, flags: [], valued: [])
+            let id = try oneID(sub, ids)
+            command = sub == "pause" ? .pause(id: id) : .resume(id: id)
         case "help": command = .help
         default: throw UsageError("unknown command '\(sub)'")
         }
@@ -211,7 +215,7 @@ public enum OCICommandLine {
                 case "--detach", "-d": o.detach = true
                 case "--tty", "-t": tty = true
                 case "--no-new-privs": o.noNewPrivileges = true
-                default: break  // --ignore-paused: nothing is paused
+                default: break  // --ignore-paused: a paused container is refused anyway (see pause)
                 }
                 continue
             }

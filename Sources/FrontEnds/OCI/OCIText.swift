@@ -24,6 +24,7 @@ extension OCICommandLine {
         out += HelpText.row("  --user UID[:GID], --additional-gids G", "The ids (numbers), supplementary groups")
         out += HelpText.row("  --no-new-privs", "Set no_new_privs (--tty and --console-socket are refused)")
         out += HelpText.row("ps [--format table|json] ID", "The container's processes, as the caller's pids (json: an array)")
+        out += HelpText.row("pause ID, resume ID", "Freeze and thaw the container, with cgroup v2's freezer, where its cgroup is its own")
         out += HelpText.row("state ID", "The container's state, as runtime-spec JSON")
         out += HelpText.row("kill [--all] ID [SIGNAL]", "Send SIGNAL (a name or number; default TERM)")
         out += HelpText.row("delete [--force] ID", "Remove a stopped container (--force: kill it first)")
@@ -38,7 +39,7 @@ extension OCICommandLine {
         out += HelpText.row("--systemd-cgroup", "Accepted: burrow-oci makes no cgroup")
         out += HelpText.row("-h, --help", "This help")
         out += HelpText.row("-v, --version", "Burrow's version and the runtime-spec version")
-        out += "\nNot supported yet (refused by name): pause, resume, update, events,\ncheckpoint, restore.\n"
+        out += "\nNot supported yet (refused by name): update, events, checkpoint, restore.\n"
         return out
     }
 
