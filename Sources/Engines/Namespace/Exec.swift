@@ -35,6 +35,10 @@ extension NamespaceEngine {
         let seccomp = try SeccompSetup.program(for: spec, log: log)
         _ = Proc.lastCapability
         var maps = IDMaps(identity: spec.identity, hostUid: getuid(), hostGid: getgid())
+        // The caller's terminal (/dev/tty, the host's), opened while it is in reach: in the
+        // foreground, exec's process gets it as the sandbox's command does (JobControl), so
+        // that it can read it, and Ctrl-C and Ctrl-Z reach it. Not for a detached process.
+        var jobs = JobControl(newSession: detached)
         let namespaces: ProcessNamespaces
         do throws(SysError) {
             if let adjustment = spec.process.oomScoreAdjustment { try InheritedSettings.adjustOOMScore(adjustment, log: log) }
@@ -57,7 +61,7 @@ extension NamespaceEngine {
         // Blocked before the launch, so that none is lost; the process gets the caller's mask.
         let callerMask = Signals.takeOver()
         let launcher = Launcher(spec: spec, maps: maps, seccomp: seccomp, pidSocket: -1, callerMask: callerMask,
-                                foregroundTerminal: -1)
+                                foregroundTerminal: jobs.handOver)
         var request = launcher.request
         // exec --detach returns while the process goes on (podman's conmon waits for it).
         request.diesWithParent = !detached
@@ -81,12 +85,22 @@ extension NamespaceEngine {
             throw problem
         }
         if detached { return 0 }
+        jobs.commandStarted(group: pid)
         while true {
             let received = Signals.wait()
-            if received.signal == SIGCHLD {
-                if let exit = Proc.wait(pid, noHang: true) { return exit.status }
-            } else if Signals.forwarded.contains(received.signal) {
-                Proc.kill(pid, received.signal)
+            switch received.signal {
+            case SIGCHLD:
+                switch Proc.reap(pid, noHang: true, untraced: true) {
+                case .child(_, let exit):
+                    jobs.takeBack()
+                    return exit.status
+                case .stopped(_, let sig): jobs.commandStopped(by: sig)
+                case .noChildren: return 0
+                case .nothingYet: break
+                }
+            case SIGCONT: jobs.continued()
+            case let sig where Signals.forwarded.contains(sig): Proc.kill(pid, sig)
+            default: break
             }
         }
     }
