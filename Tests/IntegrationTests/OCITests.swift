@@ -296,6 +296,13 @@ struct OCIRuntimeTests {
         let overrides = await b.oci(["exec", "--env", "E=1", "--env", "OCI=no", "--cwd", "/home", b.id, "sh", "-c", "echo $E $OCI $(pwd)"])
         expectSuccess(overrides)
         #expect(overrides.stdout == "1 no /home\n")
+        // On a terminal, in its foreground: the process gets the terminal and reads it.
+        if let ptyrun = PtyRun.path() {
+            let typed = try? await spawn(asTestUser([ptyrun, "-s", "READY", "typed\n", "--", OCILink.path, "--root", b.stateRoot,
+                                                     "exec", b.id, "sh", "-c", "echo READY; read x; echo got $x; exit 4"])).wait()
+            #expect(typed?.status == 4, "\(String(describing: typed))")
+            #expect(typed?.stdout.contains("got typed") == true, "\(String(describing: typed))")
+        }
         // A signal's death: 128+N.
         expectStatus(await b.oci(["exec", b.id, "sh", "-c", "kill -9 $$"]), 137)
         let missing = await b.oci(["exec", b.id, "no-such-command"])
