@@ -43,7 +43,7 @@ static int launch_steps(struct ck_launch *l) {
     // After the terminal: the init's mask blocks SIGTTOU, which TIOCSPGRP from a background
     // group needs.
     STEP(CK_STEP_SIGMASK, syscall(SYS_rt_sigprocmask, SIG_SETMASK, l->sigmask, NULL, 8));
-    STEP(CK_STEP_PDEATHSIG, syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0));
+    if (!l->outlive_parent) STEP(CK_STEP_PDEATHSIG, syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0));
     // Another user namespace for the command (bwrap's --userns2): the ids below are then as it
     // maps them, and the capabilities the steps need are the ones entering it gives.
     if (l->enter_userns) STEP(CK_STEP_USERNS, syscall(SYS_setns, l->enter_userns_fd, CLONE_NEWUSER));

@@ -165,6 +165,26 @@ public enum Files {
     }
 
     /// Writes a small file in one `write`, as /proc files such as uid_map require.
+    /// `name` in `dir` replaced whole by `text`: written to `name.new`, then renamed over it,
+    /// so that a reader sees the old file or the new one, never a part (runc's pid files).
+    public static func replaceFile(_ name: String, at dir: Int32, with text: String) throws(SysError) {
+        let new = name + ".new"
+        let fd = try retrying("open", new) { Glibc.openat(dir, new, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
+        do {
+            try writeAll(fd, Array(text.utf8), what: new)
+            close(fd)
+        } catch {
+            close(fd)
+            _ = Glibc.unlinkat(dir, new, 0)
+            throw error
+        }
+        if Glibc.renameat(dir, new, dir, name) != 0 {
+            let e = SysError.last("rename", "\(new) -> \(name)")
+            _ = Glibc.unlinkat(dir, new, 0)
+            throw e
+        }
+    }
+
     public static func writeFile(_ path: String, _ text: String, at dir: Int32 = AT_FDCWD) throws(SysError) {
         let fd = try open(path, O_WRONLY, at: dir)
         defer { close(fd) }

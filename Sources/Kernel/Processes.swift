@@ -212,6 +212,8 @@ public enum Proc {
         /// The controlling terminal, handed to the command's group before exec; -1: none.
         public var foregroundTerminal: Int32 = -1
         public var announceFD: Int32 = -1
+        /// Dies with its parent (PR_SET_PDEATHSIG SIGKILL) unless this is false (exec --detach).
+        public var diesWithParent = true
         public var clearGroups = false
         /// With `clearGroups`: the supplementary groups set instead of none.
         public var groups: [UInt32] = []
@@ -323,6 +325,7 @@ public enum Proc {
                         l.new_session = r.newSession ? 1 : 0
                         l.foreground_fd = r.foregroundTerminal
                         l.announce_fd = r.announceFD
+                        l.outlive_parent = r.diesWithParent ? 0 : 1
                         l.clear_groups = r.clearGroups ? 1 : 0
                         l.groups = groups.baseAddress
                         l.group_count = Int32(groups.count)

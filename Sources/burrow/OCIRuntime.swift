@@ -38,18 +38,27 @@ enum OCIRuntime {
             case .list(let json, let quiet): list(json: json, quiet: quiet)
             case .features: print(OCICommandLine.features.indentedText)
             case .spec(let bundle, let rootless): try writeSpec(bundle: bundle, rootless: rootless)
+            case .exec(let o): return try exec(o)
+            case .ps(let id, let json): try ps(id, json: json)
+            case .pause(let id): try freeze(id, true)
+            case .resume(let id): try freeze(id, false)
             case .help, .version: break  // printed by main
             }
             return 0
         } catch {
             report(error.message)
-            return 1
+            return error.status
         }
     }
 
     struct OCIFailure: Error {
         var message: String
-        init(_ message: String) { self.message = message }
+        /// burrow-oci's status for it: 1, or exec's 126 and 127 (found but not run, not found).
+        var status: Int32 = 1
+        init(_ message: String, status: Int32 = 1) {
+            self.message = message
+            self.status = status
+        }
         init(_ e: SysError) { message = e.description }
     }
 
@@ -89,7 +98,7 @@ enum OCIRuntime {
     // MARK: create, start, run
 
     static func create(_ c: OCICreateOptions) throws(OCIFailure) -> Int32 {
-        let (config, bundle) = try readBundle(c)
+        let (config, bundle) = try readBundle(c.bundle)
         if c.consoleSocket != nil { throw OCIFailure("create --console-socket: a terminal is not supported yet (process.terminal must be false)") }
         let dir = try makeStateDirectory(c.id)
         let fifo = dir + "/exec.fifo"
@@ -157,7 +166,7 @@ enum OCIRuntime {
             if status == 0 { try start(c.id) }
             return status
         }
-        let (config, bundle) = try readBundle(c)
+        let (config, bundle) = try readBundle(c.bundle)
         if c.consoleSocket != nil { throw OCIFailure("run --console-socket: a terminal is not supported yet (process.terminal must be false)") }
         let dir = try makeStateDirectory(c.id)
         let me = getpid()
@@ -173,6 +182,217 @@ enum OCIRuntime {
         let status = supervise(spec)
         removeState(dir)
         return status
+    }
+
+    // MARK: exec, ps
+
+    /// Another process in the running container, in the namespaces and root of its command
+    /// (NamespaceEngine.exec): from --process FILE, or the container's process with exec's
+    /// command and overrides. Detached: returns once it has started, its pid in --pid-file.
+    static func exec(_ o: OCIExecOptions) throws(OCIFailure) -> Int32 {
+        let c = try Container.load(o.id, root: stateRoot)
+        switch c.status {
+        case .running: break
+        case .created: throw OCIFailure("exec \(o.id): the container is created, not running: start it first")
+        case .paused: throw OCIFailure("exec \(o.id): the container is paused: resume it first")
+        case .stopped: throw OCIFailure("exec \(o.id): the container is not running")
+        }
+        let (config, _) = try readBundle(c.bundle)
+        var spec: SandboxSpec
+        do throws(UsageError) {
+            if let file = o.processFile {
+                let text: String
+                do throws(SysError) {
+                    let fd = try Files.open(file, O_RDONLY)
+                    defer { Files.close(fd) }
+                    text = String(decoding: try Files.readAll(fd, limit: 16 << 20), as: UTF8.self)
+                } catch {
+                    throw UsageError(SysError("open", file, errno: error.errno, hint: "exec --process: the process.json").description)
+                }
+                spec = try OCIConfig.execProcess(text, file: file, container: config.spec)
+            } else {
+                spec = try OCIConfig.execProcess(o, container: config.spec)
+            }
+        } catch {
+            throw OCIFailure("exec \(o.id): \(error.message)")
+        }
+        spec.verbose = global.debug
+        spec.terms = OCIConfig.terms
+        let target = try commandProcess(c, for: "exec")
+        // The pid file's directory, opened now: the pid is written once the process has
+        // started, from inside the container's root, where the path means nothing.
+        var pidDirectory: (fd: Int32, name: String)?
+        if let file = o.pidFile {
+            let slash = file.lastIndex(of: "/")
+            let dir = slash.map { file[..<$0].isEmpty ? "/" : String(file[..<$0]) } ?? "."
+            let name = slash.map { String(file[file.index(after: $0)...]) } ?? file
+            do { pidDirectory = (try Files.open(dir, O_PATH | O_DIRECTORY), name) } catch {
+                throw OCIFailure(SysError("open", dir, errno: error.errno, hint: "the directory of the --pid-file"))
+            }
+        }
+        defer { if let d = pidDirectory { Files.close(d.fd) } }
+        let outcome = NamespaceEngine.exec(spec, joining: target, detached: o.detach) { pid in
+            guard let d = pidDirectory else { return nil }
+            do throws(SysError) { try Files.replaceFile(d.name, at: d.fd, with: "\(pid)") } catch {
+                return Failure(SysError("write pid file", o.pidFile ?? d.name, errno: error.errno).description, status: 1)
+            }
+            return nil
+        }
+        switch outcome {
+        case .exited(let status): return status
+        case .failed(let message, let status):
+            throw OCIFailure("exec \(o.id): \(message)", status: status == 126 || status == 127 ? status : 1)
+        }
+    }
+
+    /// The container's command (the first child of Burrow's init), once it runs in the
+    /// container's root: right after `start` it may still be the set-up, which enters the
+    /// root and execs in a moment (its namespaces cannot be opened before, nor its root be
+    /// other than the host's). Waits up to 5 s for that.
+    static func commandProcess(_ c: Container, for sub: String) throws(OCIFailure) -> pid_t {
+        let hostRoot = try? Files.stat("/", at: AT_FDCWD, follow: true)
+        for _ in 0..<500 {
+            guard c.status != .stopped else { break }
+            if let command = firstChildOfInit(c.pid), Glibc.access("/proc/\(command)/ns/mnt", R_OK) == 0 {
+                if let root = try? Files.stat("/proc/\(command)/root/", at: AT_FDCWD, follow: true),
+                   root.st_dev != hostRoot?.st_dev || root.st_ino != hostRoot?.st_ino {
+                    return command
+                }
+            }
+            var ts = timespec(tv_sec: 0, tv_nsec: 10_000_000)
+            nanosleep(&ts, nil)
+        }
+        throw OCIFailure("\(sub) \(c.id): the container's command was not found running in its root (has it ended?)")
+    }
+
+    /// The oldest living child of Burrow's init (the supervisor's child in another mount
+    /// namespace, whose own cannot be read: it is not dumpable): the set-up that became the
+    /// command. (Orphans the init adopts come later.)
+    static func firstChildOfInit(_ supervisor: pid_t) -> pid_t? {
+        let table = processTable()
+        let hostMounts = try? Files.readlink("/proc/\(supervisor)/ns/mnt", at: AT_FDCWD)
+        let inits = (table.children[supervisor] ?? []).filter { (try? Files.readlink("/proc/\($0)/ns/mnt", at: AT_FDCWD)) != hostMounts }
+        let candidates = inits.flatMap { table.children[$0] ?? [] }.compactMap { pid -> (pid_t, UInt64)? in
+            guard let fields = statFields(pid), fields.first != "Z", fields.count > 19, let start = UInt64(fields[19]) else { return nil }
+            return (pid, start)
+        }
+        return candidates.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }?.0
+    }
+
+    /// runc's ps: the container's processes, as this PID namespace numbers them (a JSON
+    /// array of pids, or a table with their commands). Burrow's init is one of them (PID 1
+    /// inside with a PID namespace), and so are processes `exec` started.
+    static func ps(_ id: String, json: Bool) throws(OCIFailure) {
+        let c = try Container.load(id, root: stateRoot)
+        guard c.status != .stopped else { throw OCIFailure("ps \(id): the container is not running") }
+        let pids = containerProcesses(c.pid, includingInit: true).sorted()
+        if json {
+            print(JSON.array(pids.map { .int($0) }).text)
+            return
+        }
+        print("PID      COMMAND")
+        for pid in pids {
+            let bytes: [UInt8] = Files.readHead("/proc/\(pid)/cmdline", count: 4096) ?? []
+            let argv: [String] = bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            let name: String = argv.isEmpty ? "[" + (statName(pid) ?? "?") + "]" : argv.joined(separator: " ")
+            let number = String(pid)
+            print(number + String(repeating: " ", count: max(1, 9 - number.count)) + name)
+        }
+    }
+
+    // MARK: pause, resume
+
+    /// runc's pause and resume, with cgroup v2's freezer (cgroup.freeze). burrow-oci makes
+    /// no cgroup: it freezes the cgroup the container runs in only when that holds the
+    /// container's processes and nothing else (the caller started it in one of its own, a
+    /// delegated one), and refuses otherwise, as rootless runc fails without a delegated
+    /// cgroup. The state says "paused" while the cgroup is frozen.
+    static func freeze(_ id: String, _ on: Bool) throws(OCIFailure) {
+        let sub = on ? "pause" : "resume"
+        var c = try Container.load(id, root: stateRoot)
+        let status = c.status
+        let expected: Container.Status = on ? .running : .paused
+        guard status == expected else { throw OCIFailure("\(sub) \(id): the container is \(status.rawValue), not \(expected.rawValue)") }
+        let dir: String
+        if on { dir = try ownCgroup(c) } else { dir = c.cgroup ?? "" }
+        do { try Files.writeFile(dir + "/cgroup.freeze", on ? "1" : "0") } catch {
+            throw OCIFailure(SysError("write \(on ? 1 : 0) to", dir + "/cgroup.freeze", errno: error.errno,
+                                      hint: error.errno == .permissionDenied ? "the cgroup is not delegated to you (rootless runc cannot pause without a delegated cgroup either)" : nil))
+        }
+        // Frozen (or thawed) once cgroup.events says so.
+        let want = "frozen \(on ? 1 : 0)"
+        var settled = false
+        for _ in 0..<500 {
+            let events = String(decoding: Files.readHead(dir + "/cgroup.events", count: 256) ?? [], as: UTF8.self)
+            if events.split(separator: "\n").contains(where: { $0 == want }) { settled = true; break }
+            var ts = timespec(tv_sec: 0, tv_nsec: 10_000_000)
+            nanosleep(&ts, nil)
+        }
+        if !settled { throw OCIFailure("\(sub) \(id): \(dir)/cgroup.events did not say '\(want)' within 5 s") }
+        if on {
+            c.cgroup = dir
+            do { try c.save(in: stateRoot + "/" + id) } catch {
+                thaw(c)
+                throw OCIFailure(error)
+            }
+        }
+    }
+
+    /// Thaws a paused container (delete --force), so that nothing of it stays frozen.
+    static func thaw(_ c: Container) {
+        if let dir = c.cgroup { _ = try? Files.writeFile(dir + "/cgroup.freeze", "0") }
+    }
+
+    /// The cgroup v2 directory the container runs in, when it is the container's alone.
+    static func ownCgroup(_ c: Container) throws(OCIFailure) -> String {
+        guard let mount = cgroup2Mount() else {
+            throw OCIFailure("pause \(c.id): no cgroup v2 hierarchy is mounted: burrow-oci freezes with cgroup v2's cgroup.freeze (the v1 freezer is not supported)")
+        }
+        let lines = String(decoding: Files.readHead("/proc/\(c.pid)/cgroup", count: 4096) ?? [], as: UTF8.self).split(separator: "\n")
+        guard let line = lines.first(where: { $0.hasPrefix("0::") }) else {
+            throw OCIFailure("pause \(c.id): the container is in no cgroup v2 (/proc/\(c.pid)/cgroup has no 0:: line)")
+        }
+        let path = String(line.dropFirst(3))
+        let notOwn = "burrow-oci makes no cgroup of its own; to pause, start the container in a cgroup that holds nothing else, delegated to you (systemd-run --user --scope, say)"
+        guard path != "/" else { throw OCIFailure("pause \(c.id): the container runs in the root cgroup, which cannot be frozen: \(notOwn)") }
+        let dir = mount + path
+        // Every process the freeze would stop, below too, must be the container's.
+        var members: [pid_t] = []
+        var queue = [dir]
+        while let d = queue.popLast() {
+            let procs = String(decoding: Files.readHead(d + "/cgroup.procs", count: 1 << 20) ?? [], as: UTF8.self)
+            members += procs.split(separator: "\n").compactMap { pid_t($0) }
+            for name in Files.entries(d) {
+                if let st = try? Files.stat(d + "/" + name, at: AT_FDCWD), st.st_mode & S_IFMT == S_IFDIR { queue.append(d + "/" + name) }
+            }
+        }
+        var ours = Set(containerProcesses(c.pid, includingInit: true) + [c.pid])
+        let table = processTable()
+        var below = table.children[c.pid] ?? []
+        while let pid = below.popLast() {
+            ours.insert(pid)
+            below += table.children[pid] ?? []
+        }
+        // (cgroup.procs was read first: a process listed there and gone by now, a short-lived
+        // child of the command, is not another's.)
+        let others = members.filter { !ours.contains($0) && statFields($0) != nil }
+        guard others.isEmpty else {
+            let shown = others.prefix(3).map { "\($0) (\(statName($0) ?? "?"))" }.joined(separator: ", ")
+            throw OCIFailure("pause \(c.id): its cgroup \(dir) holds other processes too (\(shown)\(others.count > 3 ? ", ..." : "")), which a freeze would stop as well: \(notOwn)")
+        }
+        return dir
+    }
+
+    /// Where cgroup v2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host).
+    static func cgroup2Mount() -> String? {
+        let text = String(decoding: Files.readHead("/proc/self/mountinfo", count: 1 << 20) ?? [], as: UTF8.self)
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count, fields[dash + 1] == "cgroup2", fields.count > 4,
+                  fields[3] == "/" else { continue }
+            return String(fields[4])
+        }
+        return nil
     }
 
     // MARK: kill, delete, list
@@ -204,12 +424,16 @@ enum OCIRuntime {
             if (try? OCICommandLine.checkedID(id)) != nil { removeState(dir) }
             return
         }
-        if c.status == .running && !force {
-            throw OCIFailure("delete \(id): the container is running: stop it first, or use delete --force")
+        if (c.status == .running || c.status == .paused) && !force {
+            throw OCIFailure("delete \(id): the container is \(c.status.rawValue): stop it first, or use delete --force")
         }
         if c.status != .stopped {
             let inside = containerProcesses(c.pid)
+            if c.isPaused { thaw(c) }
             Proc.kill(c.pid, SIGKILL)
+            // (Processes exec started are not the supervisor's: without a PID namespace
+            // they would outlive it.)
+            for pid in inside { Proc.kill(pid, SIGKILL) }
             // The sandbox ends with its supervisor; wait for all of it, so that nothing of
             // it is left when delete returns.
             for pid in [c.pid] + inside { waitGone(pid) }
@@ -255,8 +479,8 @@ enum OCIRuntime {
 
     // MARK: the bundle and the state directory
 
-    static func readBundle(_ c: OCICreateOptions) throws(OCIFailure) -> (OCIConfig, String) {
-        var bundle = c.bundle
+    static func readBundle(_ given: String) throws(OCIFailure) -> (OCIConfig, String) {
+        var bundle = given
         if !bundle.hasPrefix("/") {
             guard let cwd = Files.workingDirectory() else { throw OCIFailure(SysError.last("getcwd")) }
             bundle = bundle == "." ? cwd : cwd + "/" + bundle
@@ -348,22 +572,55 @@ enum OCIRuntime {
         return start == 0 || UInt64(fields[19]) == start
     }
 
-    /// The processes of the sandbox below `supervisor`: its descendants outside its mount
-    /// namespace (the cleaner, in the host's, is left alone).
-    static func containerProcesses(_ supervisor: pid_t) -> [pid_t] {
+    /// Every process's parent, from /proc.
+    static func processTable() -> (children: [pid_t: [pid_t]], all: [pid_t]) {
         var children: [pid_t: [pid_t]] = [:]
+        var all: [pid_t] = []
         for name in Files.entries("/proc") {
             guard let pid = pid_t(name), let fields = statFields(pid), fields.count > 1, let parent = pid_t(fields[1]) else { continue }
             children[parent, default: []].append(pid)
+            all.append(pid)
         }
+        return (children, all)
+    }
+
+    /// The processes of the sandbox below `supervisor`: its descendants outside its mount
+    /// namespace (the cleaner, in the host's, is left alone), and the processes `exec`
+    /// started there, which are not its descendants, found by their mount namespace.
+    /// `includingInit`: Burrow's init and a set-up not yet the command too, whose namespaces
+    /// cannot be read (they are not dumpable); left out for signals, which the init would
+    /// pass on to the command a second time.
+    static func containerProcesses(_ supervisor: pid_t, includingInit: Bool = false) -> [pid_t] {
+        let table = processTable()
         let hostMounts = try? Files.readlink("/proc/\(supervisor)/ns/mnt", at: AT_FDCWD)
         var out: [pid_t] = []
-        var queue = children[supervisor] ?? []
+        var mountNamespaces = Set<String>()
+        var queue = table.children[supervisor] ?? []
         while let pid = queue.popLast() {
-            queue += children[pid] ?? []
-            if let ns = try? Files.readlink("/proc/\(pid)/ns/mnt", at: AT_FDCWD), ns != hostMounts { out.append(pid) }
+            queue += table.children[pid] ?? []
+            if let ns = try? Files.readlink("/proc/\(pid)/ns/mnt", at: AT_FDCWD) {
+                if ns != hostMounts {
+                    out.append(pid)
+                    mountNamespaces.insert(ns)
+                }
+            } else if includingInit, statFields(pid)?.first != "Z" {
+                out.append(pid)
+            }
+        }
+        guard !mountNamespaces.isEmpty else { return out }
+        let found = Set(out)
+        for pid in table.all where !found.contains(pid) && pid != supervisor {
+            if let ns = try? Files.readlink("/proc/\(pid)/ns/mnt", at: AT_FDCWD), mountNamespaces.contains(ns) { out.append(pid) }
         }
         return out
+    }
+
+    /// The command's name in /proc/PID/stat (for a process without arguments).
+    static func statName(_ pid: pid_t) -> String? {
+        guard let bytes = Files.readHead("/proc/\(pid)/stat", count: 1024) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")"), open < close else { return nil }
+        return String(text[text.index(after: open)..<close])
     }
 
     /// Waits (up to 10 s) until `pid` has gone (or is a zombie someone else will reap).
@@ -386,22 +643,33 @@ enum OCIRuntime {
 
 /// One container's state file.
 struct Container {
-    enum Status: String { case created, running, stopped }
+    enum Status: String { case created, running, paused, stopped }
 
     var id: String
     var pid: pid_t
     var pidStart: UInt64
     var bundle: String
     var annotations: [(String, String)]
+    /// The cgroup (v2) directory `pause` froze, kept for `resume` and `state`.
+    var cgroup: String?
 
     var status: Status {
         guard OCIRuntime.isAlive(pid, start: pidStart) else { return .stopped }
-        return access(OCIRuntime.stateRoot + "/" + id + "/exec.fifo", F_OK) == 0 ? .created : .running
+        if access(OCIRuntime.stateRoot + "/" + id + "/exec.fifo", F_OK) == 0 { return .created }
+        return isPaused ? .paused : .running
+    }
+
+    /// Frozen, as the cgroup says (not as burrow-oci remembers).
+    var isPaused: Bool {
+        guard let cgroup, let bytes = Files.readHead(cgroup + "/cgroup.freeze", count: 8) else { return false }
+        return bytes.first == UInt8(ascii: "1")
     }
 
     var json: JSON {
-        .object([("id", .string(id)), ("pid", .int(pid)), ("pidStart", .number(String(pidStart))), ("bundle", .string(bundle)),
-                 ("annotations", .object(annotations.map { ($0.0, .string($0.1)) }))])
+        var members: [(String, JSON)] = [("id", .string(id)), ("pid", .int(pid)), ("pidStart", .number(String(pidStart))),
+                                         ("bundle", .string(bundle)), ("annotations", .object(annotations.map { ($0.0, .string($0.1)) }))]
+        if let cgroup { members.append(("cgroup", .string(cgroup))) }
+        return .object(members)
     }
 
     /// Written whole to a new file, then renamed over the old one.
@@ -430,8 +698,10 @@ struct Container {
         if case .object(let members)? = json["annotations"] {
             for (k, v) in members { if case .string(let s) = v { annotations.append((k, s)) } }
         }
-        return Container(id: id, pid: pid_t(truncatingIfNeeded: pid), pidStart: UInt64(truncatingIfNeeded: start), bundle: bundle,
-                         annotations: annotations)
+        var c = Container(id: id, pid: pid_t(truncatingIfNeeded: pid), pidStart: UInt64(truncatingIfNeeded: start), bundle: bundle,
+                          annotations: annotations)
+        if case .string(let cgroup)? = json["cgroup"] { c.cgroup = cgroup }
+        return c
     }
 }
 

@@ -90,11 +90,31 @@ struct OCICommandLineTests {
     }
 
     @Test(arguments: [
-        (["exec", "--process", "p.json", "c"], "exec: running another process in a container is not supported yet"),
-        (["pause", "c"], "pause: freezing a container needs the cgroup freezer, which burrow-oci does not use yet"),
-        (["ps", "c"], "ps: listing a container's processes is not supported yet"),
+        (["exec", "c"], "exec: the command is missing (or give --process FILE)"),
+        (["exec", "--detach"], "exec: the container ID is missing"),
+        (["exec", "--process", "p.json", "c", "ls"], "exec: give either --process FILE or a command, not both"),
+        (["exec", "--process", "p.json", "--cwd", "/tmp", "c"], "exec --process: --cwd does not apply (say it in the process file)"),
+        (["exec", "--tty", "c", "sh"], "exec --tty: a terminal is not supported yet"),
+        (["exec", "-t", "c", "sh"], "exec --tty: a terminal is not supported yet"),
+        (["exec", "--console-socket", "/s", "c", "sh"], "exec --console-socket: a terminal is not supported yet"),
+        (["exec", "--preserve-fds", "1", "c", "sh"], "exec --preserve-fds: passing descriptors on is not supported yet"),
+        (["exec", "--cap", "CAP_KILL", "c", "sh"], "exec --cap: adding capabilities is not supported yet (give process.capabilities in --process FILE)"),
+        (["exec", "--apparmor", "p", "c", "sh"], "exec --apparmor: AppArmor profiles are not supported"),
+        (["exec", "--cgroup", "x", "c", "sh"], "exec --cgroup: burrow-oci makes no cgroup"),
+        (["exec", "--user", "root", "c", "sh"], "exec --user: 'root' is not UID[:GID] (numbers: names are the container's, which burrow-oci does not look up)"),
+        (["exec", "--user", "1:x", "c", "sh"], "exec --user: '1:x' is not UID[:GID] (numbers: names are the container's, which burrow-oci does not look up)"),
+        (["exec", "--env", "NOEQUALS", "c", "sh"], "exec --env: 'NOEQUALS' is not NAME=VALUE"),
+        (["exec", "--cwd", "tmp", "c", "sh"], "exec --cwd: 'tmp' is not an absolute path"),
+        (["exec", "--frob", "c", "sh"], "exec: unknown option --frob"),
+        (["exec", "../c", "sh"], "invalid container ID '../c': use letters, digits, '_', '+', '-' and '.'"),
+        (["ps", "--format", "xml", "c"], "ps --format: 'xml' is not table or json"),
+        (["ps", "c", "--", "-ef"], "ps: ps(1) options after the ID are not supported (burrow-oci lists pids)"),
+        (["ps"], "ps: the container ID is missing"),
+        (["pause"], "pause: the container ID is missing"),
+        (["resume", "a", "b"], "resume: expected one container ID, got 2 arguments"),
+        (["update", "c"], "update: burrow-oci sets no cgroup limits, so none can be updated"),
         (["frobnicate"], "unknown command 'frobnicate'"),
-        ([], "a command is missing (create, start, state, kill, delete, run, list, features, spec)"),
+        ([], "a command is missing (create, start, state, kill, delete, run, exec, ps, pause, resume, list, features, spec)"),
         (["--root"], "--root needs a value"),
         (["--log-format", "xml", "list"], "--log-format: 'xml' is not text or json"),
         (["start"], "start: the container ID is missing"),
@@ -114,6 +134,37 @@ struct OCICommandLineTests {
         } catch {
             #expect(error.message == message)
         }
+    }
+
+    /// runc's exec as podman 4.3's conmon sends it, and as a person types it.
+    @Test func exec() throws {
+        var conmon = OCIExecOptions(id: "ctr1")
+        conmon.processFile = "/x/exec.json"
+        conmon.pidFile = "/x/pid"
+        conmon.detach = true
+        #expect(try OCICommandLine.parse(["--root", "/r", "exec", "--pid-file", "/x/pid", "--process", "/x/exec.json", "--detach", "ctr1"]).command
+                == .exec(conmon))
+        #expect(try OCICommandLine.parse(["exec", "--pid-file=/x/pid", "-p", "/x/exec.json", "-d", "ctr1"]).command == .exec(conmon))
+        var typed = OCIExecOptions(id: "c")
+        typed.args = ["sh", "-c", "echo $A", "--env", "-e"]
+        typed.environment = ["A=1", "B=x=y"]
+        typed.cwd = "/tmp"
+        typed.uid = 1000
+        typed.gid = 100
+        typed.additionalGids = [5, 6, 7]
+        typed.noNewPrivileges = true
+        // Options end at the ID: what follows is the command's, options and all.
+        #expect(try OCICommandLine.parse(["exec", "-e", "A=1", "--env=B=x=y", "--cwd", "/tmp", "-u", "1000:100", "-g", "5,6",
+                                          "--additional-gids", "7", "--no-new-privs", "--ignore-paused", "--preserve-fds", "0",
+                                          "c", "sh", "-c", "echo $A", "--env", "-e"]).command == .exec(typed))
+        var uidOnly = OCIExecOptions(id: "c")
+        uidOnly.uid = 7
+        uidOnly.args = ["id"]
+        #expect(try OCICommandLine.parse(["exec", "--user", "7", "--", "c", "id"]).command == .exec(uidOnly))
+        #expect(try OCICommandLine.parse(["ps", "c"]).command == .ps(id: "c", json: false))
+        #expect(try OCICommandLine.parse(["ps", "--format", "json", "c"]).command == .ps(id: "c", json: true))
+        #expect(try OCICommandLine.parse(["pause", "c"]).command == .pause(id: "c"))
+        #expect(try OCICommandLine.parse(["resume", "c"]).command == .resume(id: "c"))
     }
 
     @Test(arguments: [("TERM", 15), ("sigkill", 9), ("SIGUSR1", 10), ("hup", 1), ("34", 34), ("WINCH", 28)])
@@ -317,6 +368,81 @@ struct OCIConfigTests {
         let c = try OCIConfig.parse(text, bundle: "/b")
         #expect(c.spec.security.capabilities?.ambient == ["CAP_KILL"])
         #expect(c.spec.identity.uid == 1000)
+    }
+
+    /// exec's process: --process FILE in place of the container's process (what it does not
+    /// say is not kept from the container's), or the container's with exec's overrides.
+    @Test func execProcess() throws {
+        let container = try OCIConfig.parse(Self.config(process: """
+            "env": ["PATH=/bin", "C=1"], "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 10, "soft": 10}], "oomScoreAdj": 5,
+            "user": {"uid": 0, "gid": 0, "additionalGids": [3], "umask": 18}
+            """), bundle: "/b").spec
+        let file = """
+            {"args": ["ls", "-l"], "env": ["PATH=/usr/bin", "E=2"], "cwd": "/tmp", "user": {"uid": 1000, "gid": 100},
+             "noNewPrivileges": true, "terminal": false, "unknown": 1}
+            """
+        let p = try OCIConfig.execProcess(file, file: "/run/exec.json", container: container)
+        #expect(p.process.argv == ["ls", "-l"])
+        #expect(p.process.environment == [.clear, .set("PATH", "/usr/bin"), .set("E", "2")])
+        #expect(p.process.chdir == g("/tmp"))
+        #expect(p.identity.uid == 1000 && p.identity.gid == 100)
+        #expect(p.identity.supplementaryGroups.isEmpty)
+        #expect(p.process.resourceLimits.isEmpty && p.process.oomScoreAdjustment == nil && p.process.umask == nil)
+        #expect(p.security.noNewPrivileges)
+        // The container's own: root, namespaces, seccomp.
+        #expect(p.root == container.root && p.namespaces == container.namespaces && p.security.seccomp == container.security.seccomp)
+
+        var o = OCIExecOptions(id: "c")
+        o.args = ["id"]
+        o.environment = ["D=4", "C=2"]
+        o.cwd = "/home"
+        o.uid = 5
+        o.additionalGids = [9]
+        let typed = try OCIConfig.execProcess(o, container: container)
+        #expect(typed.process.argv == ["id"])
+        #expect(applyEnvironment(typed.process.environment, to: [("HOME", "/")]).map { "\($0.0)=\($0.1)" } == ["PATH=/bin", "C=2", "D=4"])
+        #expect(typed.process.chdir == g("/home"))
+        #expect(typed.identity.uid == 5 && typed.identity.gid == 0)
+        #expect(typed.identity.supplementaryGroups == [3, 9])
+        #expect(typed.process.resourceLimits == container.process.resourceLimits)
+    }
+
+    /// podman's exec --user 1000: the container's sets as effective and permitted, no
+    /// ambient. A uid other than 0 keeps none of them over execve (under runc too).
+    @Test func execProcessOfAnotherUidWithPodmansCapabilities() throws {
+        let container = try OCIConfig.parse(Self.minimal, bundle: "/b").spec
+        let caps = "[\"CAP_CHOWN\", \"CAP_KILL\"]"
+        let file = """
+            {"user": {"uid": 1000, "gid": 1000}, "args": ["id"], "cwd": "/",
+             "capabilities": {"bounding": \(caps), "effective": \(caps), "permitted": \(caps)}}
+            """
+        let p = try OCIConfig.execProcess(file, file: "/e.json", container: container)
+        #expect(p.security.capabilities?.permitted == ["CAP_CHOWN", "CAP_KILL"])
+        #expect(p.security.capabilities?.ambient == [])
+        // config.json stays strict.
+        #expect(throws: UsageError.self) {
+            try OCIConfig.parse(Self.config(process: "\"user\": {\"uid\": 1000}, \"capabilities\": {\"effective\": \(caps), \"permitted\": \(caps)}"), bundle: "/b")
+        }
+    }
+
+    @Test(arguments: [
+        ("{\"args\": [\"sh\"], \"cwd\": \"/\", \"user\": {\"uid\": 5}, \"capabilities\": {\"ambient\": [\"CAP_KILL\"]}}", "/e.json: capabilities: for a uid other than 0, Burrow gives effective = permitted = ambient (what execve leaves), with ambient within permitted and inheritable; these sets differ"),
+        ("{\"args\": [\"sh\"], \"cwd\": \"/\", \"terminal\": true}", "/e.json: terminal: a terminal through --console-socket is not supported yet (set it to false)"),
+        ("{\"cwd\": \"/\"}", "/e.json: args is missing"),
+        ("{\"args\": [\"sh\"]}", "/e.json: cwd is missing"),
+        ("{\"args\": [\"sh\"], \"cwd\": \"/\", \"capabilities\": {\"bounding\": [\"CAP_FLY\"]}}", "/e.json: capabilities.bounding: 'CAP_FLY' is not a capability"),
+        ("{\"args\": [\"sh\"], \"cwd\": \"/\", \"selinuxLabel\": \"x\"}", "/e.json: selinuxLabel: SELinux labels are not supported"),
+        ("[]", "/e.json: expected a process object at the top"),
+        ("{", "/e.json: line 1, column 2: expected a member name in double quotes"),
+    ])
+    func execProcessRefusals(_ text: String, _ message: String) throws {
+        let container = try OCIConfig.parse(Self.minimal, bundle: "/b").spec
+        do {
+            _ = try OCIConfig.execProcess(text, file: "/e.json", container: container)
+            Issue.record("accepted: \(text)")
+        } catch {
+            #expect(error.message == message)
+        }
     }
 
     @Test func theDefaultSpecIsAccepted() throws {

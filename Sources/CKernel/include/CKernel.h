@@ -106,6 +106,8 @@ struct ck_launch {
                                     // (TIOCSPGRP; SIGTTOU must be blocked; a failure is
                                     // tolerated: the command then starts in the background)
     int announce_fd;                // >= 0: send one byte here (the kernel adds our pid)
+    int outlive_parent;             // 1: no PR_SET_PDEATHSIG (burrow-oci's exec --detach: the
+                                    // process goes on after the exec call has returned)
     int clear_groups;               // setgroups(0, NULL): only where setgroups is allowed
     const uint32_t *groups;         // with clear_groups: these supplementary groups instead
     int group_count;                // (burrow-oci's additionalGids); 0: none

@@ -51,7 +51,7 @@ struct Filesystem {
                 try apply(op, source: opened.binds[index], layers: opened.overlays[index], opened: opened)
             }
             if !spec.process.sysctls.isEmpty { try writeSysctls() }
-            if let adjustment = spec.process.oomScoreAdjustment { try adjustOOMScore(adjustment) }
+            if let adjustment = spec.process.oomScoreAdjustment { try InheritedSettings.adjustOOMScore(adjustment, log: log) }
             if !spec.restrictedPaths.isEmpty { try restrictPaths() }
             if let uname = spec.emulation.uname { try fakeOSRelease(uname.release) }
             return root
@@ -795,17 +795,6 @@ extension Filesystem {
             try Files.writeAll(fd, Array(sysctl.value.utf8), what: what)
             log.step("sysctl \(sysctl.name)=\(sysctl.value)")
         }
-    }
-
-    /// burrow-oci's process.oomScoreAdj, through the host's /proc (still reachable before
-    /// pivot_root); the command inherits it. Lowering it needs CAP_SYS_RESOURCE of the
-    /// host's user namespace, which the sandbox never has.
-    fileprivate func adjustOOMScore(_ adjustment: Int32) throws(SysError) {
-        do throws(SysError) { try Files.writeFile("/proc/self/oom_score_adj", String(adjustment)) } catch {
-            throw SysError("write oom_score_adj \(adjustment):", "/proc/self/oom_score_adj", errno: error.errno,
-                           hint: error.errno == .permissionDenied ? "lowering it below the caller's own needs privilege Burrow does not have" : nil)
-        }
-        log.step("oom_score_adj \(adjustment)")
     }
 
     fileprivate mutating func restrictPaths() throws(SysError) {

@@ -31,6 +31,27 @@ public struct OCICreateOptions: Equatable, Sendable {
     public var detach = false
 }
 
+/// `exec`: another process in a running container, from a process.json (`--process`, what
+/// podman's conmon sends) or from the container's own process with a command and overrides.
+public struct OCIExecOptions: Equatable, Sendable {
+    public var id: String
+    /// A runtime-spec process object, read by the runtime (OCIConfig.execProcess).
+    public var processFile: String?
+    /// The command, when there is no --process.
+    public var args: [String] = []
+    /// Return once the process has started (its pid in --pid-file); else wait for it.
+    public var detach = false
+    public var pidFile: String?
+    public var cwd: String?
+    /// `--env NAME=VALUE`, in order: added to the container's process.env.
+    public var environment: [String] = []
+    public var uid: UInt32?
+    public var gid: UInt32?
+    public var additionalGids: [UInt32] = []
+    public var noNewPrivileges = false
+    public init(id: String) { self.id = id }
+}
+
 public enum OCICommand: Equatable, Sendable {
     case create(OCICreateOptions)
     case run(OCICreateOptions)
@@ -41,6 +62,11 @@ public enum OCICommand: Equatable, Sendable {
     case list(json: Bool, quiet: Bool)
     case features
     case spec(bundle: String, rootless: Bool)
+    case exec(OCIExecOptions)
+    /// The container's processes, as pids of the caller's PID namespace.
+    case ps(id: String, json: Bool)
+    case pause(id: String)
+    case resume(id: String)
     case help
     case version
 }
@@ -56,10 +82,6 @@ public enum OCICommandLine {
 
     /// runc's subcommands Burrow does not do yet, refused by name.
     static let unsupported: [String: String] = [
-        "exec": "running another process in a container is not supported yet",
-        "pause": "freezing a container needs the cgroup freezer, which burrow-oci does not use yet",
-        "resume": "freezing a container needs the cgroup freezer, which burrow-oci does not use yet",
-        "ps": "listing a container's processes is not supported yet",
         "update": "burrow-oci sets no cgroup limits, so none can be updated",
         "events": "container events are not supported",
         "checkpoint": "checkpoint and restore (CRIU) are not supported",
@@ -91,7 +113,7 @@ public enum OCICommandLine {
             default: throw UsageError("unknown global option \(name)")
             }
         }
-        guard let sub = rest.first else { throw UsageError("a command is missing (create, start, state, kill, delete, run, list, features, spec)") }
+        guard let sub = rest.first else { throw UsageError("a command is missing (create, start, state, kill, delete, run, exec, ps, pause, resume, list, features, spec)") }
         rest = rest.dropFirst()
         if let why = unsupported[sub] { throw UsageError("\(sub): \(why)") }
         var command: OCICommand
@@ -125,6 +147,18 @@ public enum OCICommandLine {
             let (opts, extra) = try options(sub, &rest, flags: ["--rootless"], valued: ["--bundle", "-b"])
             guard extra.isEmpty else { throw UsageError("spec: unexpected argument '\(extra[0])'") }
             command = .spec(bundle: opts["--bundle"] ?? opts["-b"] ?? ".", rootless: opts["--rootless"] != nil)
+        case "exec": command = .exec(try exec(&rest))
+        case "ps":
+            let (opts, positional) = try options(sub, &rest, flags: [], valued: ["--format", "-f"])
+            // runc's ps passes what follows the ID to ps(1); burrow-oci lists pids only.
+            guard positional.count <= 1 else { throw UsageError("ps: ps(1) options after the ID are not supported (burrow-oci lists pids)") }
+            let format = opts["--format"] ?? opts["-f"] ?? "table"
+            guard format == "table" || format == "json" else { throw UsageError("ps --format: '\(format)' is not table or json") }
+            command = .ps(id: try oneID(sub, positional), json: format == "json")
+        case "pause", "resume":
+            let (_, ids) = try options(sub, &rest, flags: [], valued: [])
+            let id = try oneID(sub, ids)
+            command = sub == "pause" ? .pause(id: id) : .resume(id: id)
         case "help": command = .help
         default: throw UsageError("unknown command '\(sub)'")
         }
@@ -144,6 +178,97 @@ public enum OCICommandLine {
         c.detach = opts["--detach"] != nil || opts["-d"] != nil
         if opts["--keep"] != nil { throw UsageError("run --keep: burrow-oci removes a container run in the foreground when it ends") }
         return sub == "run" ? .run(c) : .create(c)
+    }
+
+    /// runc's exec: options, then the ID, then the command (whose own options are its
+    /// arguments). Options may repeat (--env, --additional-gids).
+    private static func exec(_ rest: inout ArraySlice<String>) throws(UsageError) -> OCIExecOptions {
+        let flags: Set<String> = ["--detach", "-d", "--tty", "-t", "--no-new-privs", "--ignore-paused"]
+        let valued: Set<String> = ["--process", "-p", "--pid-file", "--console-socket", "--cwd", "--env", "-e", "--user", "-u",
+                                   "--additional-gids", "-g", "--cap", "-c", "--preserve-fds", "--process-label", "--apparmor",
+                                   "--cgroup", "--pidfd-socket"]
+        var o = OCIExecOptions(id: "")
+        var id: String?
+        var tty = false
+        while let arg = rest.first {
+            rest = rest.dropFirst()
+            if arg == "--" {
+                if id == nil, let next = rest.first { id = next; rest = rest.dropFirst() }
+                o.args += rest
+                rest = []
+                break
+            }
+            guard arg.hasPrefix("-"), arg.count > 1 else {
+                // The ID; the rest is the command, its options included.
+                id = arg
+                o.args = Array(rest)
+                rest = []
+                break
+            }
+            let (name, inline) = split(arg)
+            if flags.contains(name) {
+                if let inline, inline != "true" {
+                    if inline == "false" { continue }
+                    throw UsageError("exec \(name) takes no value")
+                }
+                switch name {
+                case "--detach", "-d": o.detach = true
+                case "--tty", "-t": tty = true
+                case "--no-new-privs": o.noNewPrivileges = true
+                default: break  // --ignore-paused: a paused container is refused anyway (see pause)
+                }
+                continue
+            }
+            guard valued.contains(name) else {
+                if name == "--help" || name == "-h" { throw UsageError("exec: see 'burrow-oci --help' or burrow-oci(1)") }
+                throw UsageError("exec: unknown option \(name)")
+            }
+            let v = try value("exec \(name)", inline, &rest)
+            switch name {
+            case "--process", "-p": o.processFile = v
+            case "--pid-file": o.pidFile = v
+            case "--cwd":
+                guard v.hasPrefix("/") else { throw UsageError("exec --cwd: '\(v)' is not an absolute path") }
+                o.cwd = v
+            case "--env", "-e":
+                guard let eq = v.firstIndex(of: "="), eq != v.startIndex else { throw UsageError("exec --env: '\(v)' is not NAME=VALUE") }
+                o.environment.append(v)
+            case "--user", "-u":
+                let parts = v.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+                guard let uid = UInt32(parts[0]), parts.count == 1 || UInt32(parts[1]) != nil else {
+                    throw UsageError("exec --user: '\(v)' is not UID[:GID] (numbers: names are the container's, which burrow-oci does not look up)")
+                }
+                o.uid = uid
+                o.gid = parts.count == 2 ? UInt32(parts[1]) : nil
+            case "--additional-gids", "-g":
+                for gid in v.split(separator: ",") {
+                    guard let n = UInt32(gid) else { throw UsageError("exec --additional-gids: '\(gid)' is not a group id") }
+                    o.additionalGids.append(n)
+                }
+            case "--console-socket": throw UsageError("exec --console-socket: a terminal is not supported yet")
+            case "--preserve-fds":
+                if v != "0" { throw UsageError("exec --preserve-fds: passing descriptors on is not supported yet") }
+            case "--cap", "-c": throw UsageError("exec --cap: adding capabilities is not supported yet (give process.capabilities in --process FILE)")
+            case "--process-label": if !v.isEmpty { throw UsageError("exec --process-label: SELinux labels are not supported") }
+            case "--apparmor": if !v.isEmpty { throw UsageError("exec --apparmor: AppArmor profiles are not supported") }
+            case "--cgroup": throw UsageError("exec --cgroup: burrow-oci makes no cgroup")
+            default: throw UsageError("exec --pidfd-socket: handing over a pidfd is not supported yet (use --pid-file)")
+            }
+        }
+        if tty { throw UsageError("exec --tty: a terminal is not supported yet") }
+        guard let id else { throw UsageError("exec: the container ID is missing") }
+        o.id = try checkedID(id)
+        if o.processFile != nil {
+            guard o.args.isEmpty else { throw UsageError("exec: give either --process FILE or a command, not both") }
+            let overrides = [(o.cwd != nil, "--cwd"), (!o.environment.isEmpty, "--env"), (o.uid != nil, "--user"),
+                             (!o.additionalGids.isEmpty, "--additional-gids"), (o.noNewPrivileges, "--no-new-privs")]
+            if let (_, name) = overrides.first(where: \.0) {
+                throw UsageError("exec --process: \(name) does not apply (say it in the process file)")
+            }
+        } else if o.args.isEmpty {
+            throw UsageError("exec: the command is missing (or give --process FILE)")
+        }
+        return o
     }
 
     /// `--name=value` -> ("--name", "value"); single-dash long names as urfave/cli takes them.

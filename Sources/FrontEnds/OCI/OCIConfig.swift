@@ -37,21 +37,74 @@ public struct OCIConfig: Equatable, Sendable {
     }
 }
 
+extension OCIConfig {
+    /// exec's `--process FILE` (a runtime-spec process object: what podman's conmon sends)
+    /// in place of the container's own process: args, env, cwd, user, capabilities,
+    /// noNewPrivileges, rlimits, oomScoreAdj, checked as config.json's process is. The rest
+    /// of `container` (namespaces, seccomp, ids maps) is the container's, as runc keeps it.
+    public static func execProcess(_ text: String, file: String, container: SandboxSpec) throws(UsageError) -> SandboxSpec {
+        let json: JSON
+        do { json = try JSON.parse(text) } catch { throw UsageError("\(file): \(error)") }
+        guard case .object = json else { throw UsageError("\(file): expected a process object at the top") }
+        var spec = container
+        spec.process.environment = []
+        spec.process.resourceLimits = []
+        spec.process.umask = nil
+        spec.process.oomScoreAdjustment = nil
+        spec.identity.supplementaryGroups = []
+        spec.security.capabilities = nil
+        var reader = Reader(bundle: "")
+        reader.forExec = true
+        try reader.process(Field("", json, file: file), into: &spec)
+        return spec
+    }
+
+    /// exec with a command: the container's process.json with exec's overrides, as runc
+    /// builds it (the command, --cwd, --env added, --user, --additional-gids, --no-new-privs).
+    public static func execProcess(_ o: OCIExecOptions, container: SandboxSpec) throws(UsageError) -> SandboxSpec {
+        var spec = container
+        spec.process.argv = o.args
+        for pair in o.environment {
+            guard let eq = pair.firstIndex(of: "=") else { continue }
+            spec.process.environment.append(.set(String(pair[..<eq]), String(pair[pair.index(after: eq)...])))
+        }
+        if let cwd = o.cwd { spec.process.chdir = try GuestPath.destination(cwd, option: "exec --cwd") }
+        if let uid = o.uid {
+            spec.identity.uid = uid
+            spec.identity.gid = o.gid ?? spec.identity.gid
+        }
+        spec.identity.supplementaryGroups += o.additionalGids
+        spec.security.noNewPrivileges = spec.security.noNewPrivileges || o.noNewPrivileges
+        return spec
+    }
+}
+
 /// A value with the path that leads to it in the config, for messages.
 struct Field {
     var path: String
     var value: JSON
-    init(_ path: String, _ value: JSON) { self.path = path; self.value = value }
+    /// The file the value is in, for messages: config.json, or exec's --process file.
+    var file = "config.json"
+    init(_ path: String, _ value: JSON, file: String = "config.json") {
+        self.path = path
+        self.value = value
+        self.file = file
+    }
 
     func wrong(_ expected: String) -> UsageError {
-        UsageError("config.json: \(path): expected \(expected), found \(value.kind)")
+        UsageError("\(file): \(path): expected \(expected), found \(value.kind)")
     }
-    func refuse(_ why: String) -> UsageError { UsageError("config.json: \(path): \(why)") }
+    func refuse(_ why: String) -> UsageError { UsageError("\(file): \(path): \(why)") }
+    /// `key` of this object is missing.
+    func missing(_ key: String) -> UsageError { UsageError("\(file): \(sub(key).path) is missing") }
+
+    /// A member's field (its value given), in the same file.
+    func sub(_ key: String, _ v: JSON = .null) -> Field { Field(path.isEmpty ? key : "\(path).\(key)", v, file: file) }
 
     func member(_ key: String) throws(UsageError) -> Field? {
         guard case .object = value else { throw wrong("an object") }
         guard let v = value[key], v != .null else { return nil }
-        return Field(path.isEmpty ? key : "\(path).\(key)", v)
+        return sub(key, v)
     }
     func string() throws(UsageError) -> String {
         guard case .string(let s) = value else { throw wrong("a string") }
@@ -73,7 +126,7 @@ struct Field {
     }
     func items() throws(UsageError) -> [Field] {
         guard case .array(let a) = value else { throw wrong("an array") }
-        return a.enumerated().map { Field("\(path)[\($0.offset)]", $0.element) }
+        return a.enumerated().map { Field("\(path)[\($0.offset)]", $0.element, file: file) }
     }
     func strings() throws(UsageError) -> [String] {
         var out: [String] = []
@@ -95,6 +148,9 @@ struct Field {
 
 private struct Reader {
     let bundle: String
+    /// Reading exec's process file: for a uid other than 0, effective and permitted may
+    /// hold more than ambient (podman's exec --user writes the container's sets there).
+    var forExec = false
     var userNamespace = false
     var cgroupNamespace = false
 
@@ -154,7 +210,7 @@ private struct Reader {
         if let t = try p.member("terminal"), try t.bool() {
             throw t.refuse("a terminal through --console-socket is not supported yet (set it to false)")
         }
-        guard let argsField = try p.member("args") else { throw UsageError("config.json: process.args is missing") }
+        guard let argsField = try p.member("args") else { throw p.missing("args") }
         let args = try argsField.strings()
         guard let first = args.first, !first.isEmpty else { throw argsField.refuse("the command is missing") }
         spec.process.argv = args
@@ -167,10 +223,10 @@ private struct Reader {
             }
         }
         spec.process.environment = env
-        guard let cwdField = try p.member("cwd") else { throw UsageError("config.json: process.cwd is missing") }
+        guard let cwdField = try p.member("cwd") else { throw p.missing("cwd") }
         let cwd = try cwdField.string()
         guard cwd.startsWithSlash else { throw cwdField.refuse("'\(cwd)' is not an absolute path") }
-        spec.process.chdir = try GuestPath.destination(cwd, option: "config.json: process.cwd")
+        spec.process.chdir = try GuestPath.destination(cwd, option: "\(cwdField.file): \(cwdField.path)")
         if let user = try p.member("user") {
             spec.identity.uid = try user.member("uid")?.uint32() ?? 0
             spec.identity.gid = try user.member("gid")?.uint32() ?? 0
@@ -309,9 +365,9 @@ private struct Reader {
         for key in ["bounding", "effective", "permitted", "inheritable", "ambient"] {
             let names = try c.member(key)?.strings() ?? []
             let (mask, unknown) = CapabilitySets.mask(names)
-            if let unknown { throw Field("\(c.path).\(key)", .null).refuse("'\(unknown)' is not a capability") }
+            if let unknown { throw c.sub(key).refuse("'\(unknown)' is not a capability") }
             if let never = names.first(where: { $0 == "CAP_SYS_ADMIN" || $0 == "CAP_SYS_PTRACE" }) {
-                throw Field("\(c.path).\(key)", .null).refuse("\(never): Burrow never gives it (the command could undo the sandbox's mounts or trace its init)")
+                throw c.sub(key).refuse("\(never): Burrow never gives it (the command could undo the sandbox's mounts or trace its init)")
             }
             masks[key] = mask
             switch key {
@@ -327,6 +383,13 @@ private struct Reader {
         if uid == 0 {
             guard e == p, p == b | i, a & ~(p & i) == 0 else {
                 throw c.refuse("for root, Burrow gives effective = permitted = bounding + inheritable, with ambient within permitted and inheritable; these sets differ")
+            }
+        } else if forExec {
+            // Another uid keeps only its ambient set over execve (file capabilities are
+            // ignored: every mount is nosuid): the rest of permitted and effective goes, as
+            // it does under runc. Ambient must be within permitted and inheritable.
+            guard e & ~p == 0, a & ~(p & i) == 0 else {
+                throw c.refuse("for a uid other than 0, Burrow gives effective = permitted = ambient (what execve leaves), with ambient within permitted and inheritable; these sets differ")
             }
         } else {
             // After exec another uid has its ambient set as permitted and effective.

@@ -17,6 +17,14 @@ extension OCICommandLine {
         out += HelpText.row("create --bundle DIR ID", "Set up the container and hold it before its command (--pid-file F, --console-socket S)")
         out += HelpText.row("start ID", "Run the command of a created container")
         out += HelpText.row("run --bundle DIR ID", "create and start; waits for the command unless --detach")
+        out += HelpText.row("exec [OPTIONS] ID COMMAND...", "Run another process in the running container")
+        out += HelpText.row("exec --process FILE ID", "... from a runtime-spec process.json (as podman's conmon does)")
+        out += HelpText.row("  --detach, --pid-file F", "Return once it started, its pid in F; else wait and exit with its status")
+        out += HelpText.row("  --env K=V, --cwd DIR", "Add to the container's environment; the working directory")
+        out += HelpText.row("  --user UID[:GID], --additional-gids G", "The ids (numbers), supplementary groups")
+        out += HelpText.row("  --no-new-privs", "Set no_new_privs (--tty and --console-socket are refused)")
+        out += HelpText.row("ps [--format table|json] ID", "The container's processes, as the caller's pids (json: an array)")
+        out += HelpText.row("pause ID, resume ID", "Freeze and thaw the container, with cgroup v2's freezer, where its cgroup is its own")
         out += HelpText.row("state ID", "The container's state, as runtime-spec JSON")
         out += HelpText.row("kill [--all] ID [SIGNAL]", "Send SIGNAL (a name or number; default TERM)")
         out += HelpText.row("delete [--force] ID", "Remove a stopped container (--force: kill it first)")
@@ -31,7 +39,7 @@ extension OCICommandLine {
         out += HelpText.row("--systemd-cgroup", "Accepted: burrow-oci makes no cgroup")
         out += HelpText.row("-h, --help", "This help")
         out += HelpText.row("-v, --version", "Burrow's version and the runtime-spec version")
-        out += "\nNot supported yet (refused by name): exec, pause, resume, ps, update, events,\ncheckpoint, restore.\n"
+        out += "\nNot supported yet (refused by name): update, events, checkpoint, restore.\n"
         return out
     }
 
