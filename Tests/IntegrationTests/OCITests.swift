@@ -197,6 +197,21 @@ struct OCIRuntimeTests {
         expectSuccess(await b.oci(["delete", b.id]))
     }
 
+    @Test("linux.uidMappings and gidMappings that leave the caller's own ids out: the set-up runs as the container's root, the command sees the maps")
+    func mappingsWithoutTheCallersIDs() async throws {
+        let (u, g) = try #require(subIDRanges, "the test user needs /etc/subuid and /etc/subgid ranges and newuidmap (scripts/test)")
+        let count = min(u.count, g.count, 65536)
+        let b = OCIBundle(script: "cat /proc/self/uid_map /proc/self/gid_map > /home/maps; id -u >> /home/maps; test -c /dev/null && echo dev >> /home/maps",
+                          extraLinux: #", "uidMappings": [{"containerID": 0, "hostID": \#(u.start), "size": \#(count)}]"#
+                              + #", "gidMappings": [{"containerID": 0, "hostID": \#(g.start), "size": \#(count)}]"#)
+        defer { b.remove() }
+        chmod(b.out, 0o777)  // the container's root is host uid \(u.start), not the test user
+        expectSuccess(await b.oci(["run", "--bundle", b.bundle, b.id]))
+        let seen = (b.output("maps") ?? "").split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }
+        #expect(seen == ["0 \(u.start) \(count)", "0 \(g.start) \(count)", "0", "dev"], "\(seen)")
+        await b.expectNothingLeft()
+    }
+
     @Test("process.capabilities, process.rlimits and linux.seccomp reach the command")
     func processSettings() async {
         let caps = "[\"CAP_KILL\", \"CAP_CHOWN\", \"CAP_NET_BIND_SERVICE\"]"

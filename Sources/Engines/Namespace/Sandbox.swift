@@ -30,6 +30,9 @@ struct Sandbox {
     let foregroundTerminal: Int32
     let supervisor: pid_t
     let log: Log
+    /// burrow-oci's create: the hold's FIFO, opened by the supervisor with the caller's ids
+    /// (the set-up may run as other ids, which cannot open the state directory); -1: none.
+    var heldFIFO: Int32 = -1
 
     /// Created by the supervisor itself: the user namespace, and the PID namespace so that
     /// its first child is PID 1.
