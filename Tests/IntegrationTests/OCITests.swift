@@ -197,6 +197,56 @@ struct OCIRuntimeTests {
         expectSuccess(await b.oci(["delete", b.id]))
     }
 
+    @Test("hooks: prestart and createRuntime before the command, poststart after start, poststop after delete, each with the state on stdin; a failing prestart removes the container")
+    func hooks() async {
+        let b = OCIBundle(script: "echo ran > /home/ran")
+        defer { b.remove() }
+        let out = b.out
+        func hook(_ name: String, exit: Int = 0) -> String {
+            // The state, and whether the command had run yet.
+            #"{"path": "/bin/sh", "args": ["sh", "-c", "cat > \#(out)/\#(name).json; test -e \#(out)/ran && echo ran >> \#(out)/\#(name).json; exit \#(exit)"]}"#
+        }
+        let hooks = #""hooks": {"prestart": [\#(hook("prestart"))], "createRuntime": [\#(hook("createRuntime"))], "#
+            + #""poststart": [\#(hook("poststart", exit: 3))], "poststop": [\#(hook("poststop"))]}"#
+        let path = b.bundle + "/config.json"
+        var config = readFile(path) ?? ""
+        config = String(config.dropLast()) + ", " + hooks + "}"
+        writeFile(path, config, owner: testUser)
+        expectSuccess(await b.oci(["create", "--bundle", b.bundle, b.id]))
+        #expect(b.output("prestart.json")?.contains(#""status":"created""#) == true, "\(String(describing: b.output("prestart.json")))")
+        #expect(b.output("createRuntime.json")?.contains(#""id":"\#(b.id)""#) == true)
+        #expect(b.output("poststart.json") == nil && b.output("ran") == nil)
+        // A change of config.json after create changes nothing (the hooks were kept).
+        writeFile(path, "{}", owner: testUser)
+        let started = await b.oci(["start", b.id])
+        expectSuccess(started)  // a failed poststart is a warning
+        expectStderr(started, contains: "hooks.poststart[0] (/bin/sh) failed with status 3")
+        #expect(b.output("poststart.json")?.contains(#""status":"running""#) == true)
+        #expect(await eventually(timeout: 5) { b.output("ran") != nil })
+        var stopped = false
+        for _ in 0..<100 where !stopped {
+            stopped = await b.state()?.status == "stopped"
+            if !stopped { try? await Task.sleep(nanoseconds: 50_000_000) }
+        }
+        #expect(stopped)
+        expectSuccess(await b.oci(["delete", b.id]))
+        #expect(b.output("poststop.json")?.contains(#""status":"stopped""#) == true)
+        #expect(b.output("poststop.json")?.hasSuffix("ran\n") == true)
+        await b.expectNothingLeft()
+
+        // A prestart hook that fails: create fails, saying which, and nothing is left.
+        let failing = OCIBundle(script: "echo ran > /home/ran")
+        defer { failing.remove() }
+        let fpath = failing.bundle + "/config.json"
+        writeFile(fpath, String((readFile(fpath) ?? "").dropLast()) + #", "hooks": {"prestart": [{"path": "/bin/false"}]}}"#, owner: testUser)
+        let refused = await failing.oci(["create", "--bundle", failing.bundle, failing.id])
+        expectStatus(refused, 1)
+        expectStderr(refused, contains: "create \(failing.id): hooks.prestart[0] (/bin/false) failed with status 1; the container was removed")
+        #expect(await failing.state() == nil)
+        #expect(failing.output("ran") == nil)
+        await failing.expectNothingLeft()
+    }
+
     @Test("linux.uidMappings and gidMappings that leave the caller's own ids out: the set-up runs as the container's root, the command sees the maps")
     func mappingsWithoutTheCallersIDs() async throws {
         let (u, g) = try #require(subIDRanges, "the test user needs /etc/subuid and /etc/subgid ranges and newuidmap (scripts/test)")

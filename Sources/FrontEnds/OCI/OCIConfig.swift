@@ -8,12 +8,14 @@ public struct OCIConfig: Equatable, Sendable {
     public var spec: SandboxSpec
     /// Passed through to `state`.
     public var annotations: [(String, String)]
+    /// The hooks burrow-oci runs (`OCIHooks`).
+    public var hooks = OCIHooks()
     /// linux.namespaces lists "user": without it, a runtime run by root maps every id to
     /// itself (as runc shares the host's ids), which the runtime decides (it knows the caller).
     public var userNamespace = false
 
     public static func == (a: OCIConfig, b: OCIConfig) -> Bool {
-        a.spec == b.spec && a.annotations.count == b.annotations.count
+        a.spec == b.spec && a.hooks == b.hooks && a.annotations.count == b.annotations.count
             && zip(a.annotations, b.annotations).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
     }
 
@@ -178,7 +180,7 @@ private struct Reader {
                                             readOnly: try rootField.member("readonly")?.bool() ?? false))
         // Only the namespace engine holds a container between create and start.
         spec.engine = .namespace
-        try refuse(top, "hooks", "hooks are not supported yet")
+        let hooks = try top.member("hooks").map(OCIHooks.parse) ?? OCIHooks()
         try refuse(top, "domainname", "a NIS domain name is not supported")
         if let hostname = try top.member("hostname") { spec.process.hostname = try hostname.string() }
         guard let process = try top.member("process") else { throw UsageError("config.json: process is missing") }
@@ -203,6 +205,7 @@ private struct Reader {
         do { try spec.validate() } catch { throw UsageError("config.json: " + error.message(in: OCIConfig.terms)) }
         var config = OCIConfig(spec: spec, annotations: annotations)
         config.userNamespace = userNamespace
+        config.hooks = hooks
         return config
     }
 
