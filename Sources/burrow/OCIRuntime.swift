@@ -98,8 +98,8 @@ enum OCIRuntime {
     // MARK: create, start, run
 
     static func create(_ c: OCICreateOptions) throws(OCIFailure) -> Int32 {
-        let (config, bundle) = try readBundle(c.bundle)
-        if c.consoleSocket != nil { throw OCIFailure("create --console-socket: a terminal is not supported yet (process.terminal must be false)") }
+        var (config, bundle) = try readBundle(c.bundle)
+        try connectConsole(&config.spec, socket: c.consoleSocket, command: "create")
         let dir = try makeStateDirectory(c.id)
         let fifo = dir + "/exec.fifo"
         do { try Files.makeFIFO(fifo, mode: 0o600) } catch { removeState(dir); throw OCIFailure(error) }
@@ -170,6 +170,19 @@ enum OCIRuntime {
         return nil
     }
 
+    /// process.terminal and --console-socket go together (as with runc): the socket is
+    /// connected here, and the container's set-up sends the terminal's master over it.
+    static func connectConsole(_ spec: inout SandboxSpec, socket: String?, command: String) throws(OCIFailure) {
+        guard !command.isEmpty else { return }
+        switch (spec.process.console != nil, socket) {
+        case (false, nil): return
+        case (false, _?): throw OCIFailure("\(command) --console-socket: process.terminal is false: there is no terminal to send")
+        case (true, nil): throw OCIFailure("\(command): process.terminal is true: give --console-socket, where the terminal's master is sent")
+        case (true, let path?):
+            do { spec.process.console?.socket = try Terminals.connect(path) } catch { throw OCIFailure(error) }
+        }
+    }
+
     /// The supervisor's life: the sandbox on the namespace engine, its failure said here.
     static func supervise(_ spec: SandboxSpec) -> Int32 {
         let outcome = NamespaceEngine.run(spec)
@@ -200,8 +213,7 @@ enum OCIRuntime {
             if status == 0 { try start(c.id) }
             return status
         }
-        let (config, bundle) = try readBundle(c.bundle)
-        if c.consoleSocket != nil { throw OCIFailure("run --console-socket: a terminal is not supported yet (process.terminal must be false)") }
+        var (config, bundle) = try readBundle(c.bundle)
         // Hooks need a container held between create and start, and a process outside its
         // PID namespace after it (one that unshared it can fork no more once it is gone):
         // run is then create, start and a wait for the container, with delete's poststop.
@@ -214,6 +226,7 @@ enum OCIRuntime {
             removeState(stateRoot + "/" + c.id)
             return status
         }
+        try connectConsole(&config.spec, socket: c.consoleSocket, command: "run")
         let dir = try makeStateDirectory(c.id)
         let me = getpid()
         let container = Container(id: c.id, pid: me, pidStart: startTime(of: me) ?? 0, bundle: bundle, annotations: config.annotations)

@@ -275,7 +275,8 @@ struct OCIConfigTests {
     }
 
     static let refusals: [(String, String)] = [
-        (config(process: "\"terminal\": true"), "config.json: process.terminal: a terminal through --console-socket is not supported yet (set it to false)"),
+        (config(process: "\"terminal\": true, \"consoleSize\": {\"width\": 80}"), "config.json: process.consoleSize.height is missing"),
+        (config(process: "\"terminal\": true, \"consoleSize\": {\"height\": 70000, \"width\": 80}"), "config.json: process.consoleSize: a terminal is at most 65535 by 65535"),
         (config(process: "\"capabilities\": {\"bounding\": [\"CAP_KILL\"]}"), "config.json: process.capabilities: for root, Burrow gives effective = permitted = bounding + inheritable, with ambient within permitted and inheritable; these sets differ"),
         (config(process: "\"capabilities\": {\"bounding\": [\"CAP_SYS_ADMIN\"], \"permitted\": [\"CAP_SYS_ADMIN\"], \"effective\": [\"CAP_SYS_ADMIN\"]}"), "config.json: process.capabilities.bounding: CAP_SYS_ADMIN: Burrow never gives it (the command could undo the sandbox's mounts or trace its init)"),
         (config(process: "\"capabilities\": {\"bounding\": [\"CAP_FLY\"]}"), "config.json: process.capabilities.bounding: 'CAP_FLY' is not a capability"),
@@ -446,7 +447,7 @@ struct OCIConfigTests {
 
     @Test(arguments: [
         ("{\"args\": [\"sh\"], \"cwd\": \"/\", \"user\": {\"uid\": 5}, \"capabilities\": {\"ambient\": [\"CAP_KILL\"]}}", "/e.json: capabilities: for a uid other than 0, Burrow gives effective = permitted = ambient (what execve leaves), with ambient within permitted and inheritable; these sets differ"),
-        ("{\"args\": [\"sh\"], \"cwd\": \"/\", \"terminal\": true}", "/e.json: terminal: a terminal through --console-socket is not supported yet (set it to false)"),
+        ("{\"args\": [\"sh\"], \"cwd\": \"/\", \"terminal\": true}", "/e.json: terminal: a terminal for exec is not supported yet (set it to false)"),
         ("{\"cwd\": \"/\"}", "/e.json: args is missing"),
         ("{\"args\": [\"sh\"]}", "/e.json: cwd is missing"),
         ("{\"args\": [\"sh\"], \"cwd\": \"/\", \"capabilities\": {\"bounding\": [\"CAP_FLY\"]}}", "/e.json: capabilities.bounding: 'CAP_FLY' is not a capability"),

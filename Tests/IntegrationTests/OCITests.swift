@@ -90,6 +90,16 @@ struct OCIBundle {
     }
 }
 
+/// Tests/Helpers/consolesock.c: the receiving end of --console-socket, as conmon is.
+enum ConsoleSock {
+    static let built = buildStaticHelper("consolesock")
+
+    static func path(sourceLocation: SourceLocation = #_sourceLocation) -> String? {
+        if built.path == nil { Issue.record("cannot build consolesock: \(built.error)", sourceLocation: sourceLocation) }
+        return built.path
+    }
+}
+
 @Suite("burrow-oci")
 struct OCIRuntimeTests {
     @Test("run: the container's command runs in its namespaces and its status is run's")
@@ -247,6 +257,32 @@ struct OCIRuntimeTests {
         await failing.expectNothingLeft()
     }
 
+    @Test("process.terminal with --console-socket: the command's terminal is one of the container's /dev/pts, sized, its master sent to the socket; without the socket it fails clearly")
+    func terminal() async throws {
+        let consolesock = try #require(ConsoleSock.path())
+        let b = OCIBundle(script: "tty; stty size; test -t 0 && test -t 1 && echo std-tty; echo READY; read x; echo got $x; exit 4",
+                          extraProcess: #", "terminal": true, "consoleSize": {"height": 30, "width": 100}"#)
+        defer { b.remove() }
+        let socket = b.dir.sub("out/console.sock")
+        let p = try spawn(asTestUser([consolesock, socket, "-s", "READY", "typed\n", "--", OCILink.path, "--root", b.stateRoot,
+                                      "run", "--console-socket", socket, "--bundle", b.bundle, b.id]))
+        let r = await p.wait(timeout: 30)
+        expectStatus(r, 4)
+        let lines = r.stdout.replacingOccurrences(of: "\r", with: "").split(separator: "\n").map(String.init)
+        #expect(Array(lines.prefix(4)) == ["size 30 100", "/dev/pts/0", "30 100", "std-tty"], "\(r)")
+        expectStdout(r, contains: "got typed")
+        await b.expectNothingLeft()
+        let noSocket = await b.oci(["create", "--bundle", b.bundle, b.id])
+        expectStatus(noSocket, 1)
+        expectStderr(noSocket, contains: "create: process.terminal is true: give --console-socket, where the terminal's master is sent")
+        let plain = OCIBundle(script: "true")
+        defer { plain.remove() }
+        let extra = await plain.oci(["create", "--console-socket", socket, "--bundle", plain.bundle, plain.id])
+        expectStatus(extra, 1)
+        expectStderr(extra, contains: "create --console-socket: process.terminal is false: there is no terminal to send")
+        #expect(await plain.state() == nil)
+    }
+
     @Test("linux.uidMappings and gidMappings that leave the caller's own ids out: the set-up runs as the container's root, the command sees the maps")
     func mappingsWithoutTheCallersIDs() async throws {
         let (u, g) = try #require(subIDRanges, "the test user needs /etc/subuid and /etc/subgid ranges and newuidmap (scripts/test)")
@@ -310,11 +346,11 @@ struct OCIRuntimeTests {
 
     @Test("What burrow-oci cannot honour fails clearly and leaves no state")
     func refusals() async {
-        let b = OCIBundle(script: "true", extraProcess: ", \"terminal\": true")
+        let b = OCIBundle(script: "true", extraLinux: ", \"intelRdt\": {\"closID\": \"x\"}")
         defer { b.remove() }
         let r = await b.oci(["create", "--bundle", b.bundle, b.id])
         expectStatus(r, 1)
-        expectStderr(r, contains: "config.json: process.terminal: a terminal through --console-socket is not supported yet")
+        expectStderr(r, contains: "config.json: linux.intelRdt:")
         #expect(!pathExists(b.stateRoot + "/" + b.id))
         let exec = await b.oci(["exec", b.id, "ls"])
         expectStatus(exec, 1)

@@ -211,7 +211,16 @@ private struct Reader {
 
     func process(_ p: Field, into spec: inout SandboxSpec) throws(UsageError) {
         if let t = try p.member("terminal"), try t.bool() {
-            throw t.refuse("a terminal through --console-socket is not supported yet (set it to false)")
+            if forExec { throw t.refuse("a terminal for exec is not supported yet (set it to false)") }
+            // The runtime connects to --console-socket and fills in the descriptor.
+            spec.process.console = ConsoleRequest(socket: -1)
+            if let size = try p.member("consoleSize") {
+                guard let h = try size.member("height"), let w = try size.member("width") else { throw size.missing("height") }
+                let rows = try h.uint32(), columns = try w.uint32()
+                guard rows <= UInt16.max, columns <= UInt16.max else { throw size.refuse("a terminal is at most 65535 by 65535") }
+                spec.process.console?.rows = UInt16(rows)
+                spec.process.console?.columns = UInt16(columns)
+            }
         }
         guard let argsField = try p.member("args") else { throw p.missing("args") }
         let args = try argsField.strings()
@@ -271,7 +280,6 @@ private struct Reader {
             guard let n = oom.value.integer, n >= -1000, n <= 1000 else { throw oom.refuse("expected an integer from -1000 to 1000") }
             spec.process.oomScoreAdjustment = Int32(n)
         }
-        try refuse(p, "consoleSize", "a terminal is not supported yet")
         try refuse(p, "ioPriority", "I/O priorities are not supported yet")
         try refuse(p, "scheduler", "a scheduling policy is not supported yet")
         try refuse(p, "execCPUAffinity", "CPU affinity is not supported yet")
