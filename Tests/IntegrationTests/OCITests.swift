@@ -612,6 +612,10 @@ struct OCIPodmanTests {
                                     "sh", "-c", "echo $FOO $(pwd) $(hostname) $(id -u):$(id -g) $$"])
         expectSuccess(seen)
         #expect(seen.stdout == "bar /tmp boxy 1000:1000 1\n" || seen.stdout == "bar /tmp boxy 1000:1000 2\n", "\(seen)")
+        // -t: conmon takes the terminal's master over the console socket.
+        let terminal = await scene.run(["-t", "busybox-oci", "sh", "-c", "tty; test -t 0 && echo tty-in"])
+        expectSuccess(terminal)
+        #expect(terminal.stdout.replacingOccurrences(of: "\r", with: "") == "/dev/pts/0\ntty-in\n", "\(terminal)")
         expectSuccess(await scene.run(["-v", "\(vol):/data", "busybox-oci", "sh", "-c", "echo written > /data/f"]))
         #expect(readFile(vol + "/f") == "written\n")
         let ro = await scene.run(["-v", "\(vol):/data:ro", "busybox-oci", "sh", "-c", "echo x > /data/g || echo refused"])
