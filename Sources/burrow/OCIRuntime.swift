@@ -277,6 +277,9 @@ enum OCIRuntime {
         }
         spec.verbose = global.debug
         spec.terms = OCIConfig.terms
+        // --tty with a --process file (podman sends both): a terminal, as the file may say too.
+        if o.tty, spec.process.console == nil { spec.process.console = ConsoleRequest(socket: -1) }
+        try connectConsole(&spec, socket: o.consoleSocket, command: "exec")
         let target = try commandProcess(c, for: "exec")
         // The pid file's directory, opened now: the pid is written once the process has
         // started, from inside the container's root, where the path means nothing.
