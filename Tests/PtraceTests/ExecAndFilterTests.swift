@@ -81,6 +81,10 @@ import Testing
         let fallback = try TraceFilter.program(trace: [2, 4, 6, 257, 59, 262], refusals: Self.terminal, abis: [.host])
         let traced = expected == Self.notify ? Self.trace : expected
         #expect(Self.run(fallback, arch: arch, nr: nr, args: args) == traced)
+        // Both programs the traced child tries, compiled once: the same verdicts.
+        let both = try TraceFilter.programs(trace: [2, 6, 257, 59], notify: [4, 6, 262], refusals: Self.terminal, abis: [.host])
+        #expect(Self.run(both.withListener, arch: arch, nr: nr, args: args) == expected)
+        #expect(Self.run(both.traceOnly, arch: arch, nr: nr, args: args) == traced)
         // --allow-terminal-injection: no refusal.
         let allowing = try TraceFilter.program(trace: [2, 6, 257, 59], notify: [4, 6, 262], refusals: nil, abis: [.host])
         #expect(Self.run(allowing, arch: arch, nr: nr, args: args) == (expected == Self.eperm ? Self.allow : expected))
