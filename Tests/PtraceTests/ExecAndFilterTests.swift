@@ -210,6 +210,18 @@ import Testing
         }
     }
 
+    /// Each i386 call maps to x86_64's call of its name (or of its alias), but those that
+    /// mean another call there or have a group of their own.
+    @Test func i386CallsMapByName() {
+        let x = Architecture.x86_64, i = Architecture.i386
+        for (name, nr) in i.syscalls {
+            let unmapped = TracedABI.i386Differs.contains(name) || TracedABI.i386OwnGroups.contains { $0.name == name }
+            let target = TracedABI.i386Aliases.first { $0.name == name }?.to ?? name
+            let expected = unmapped ? nil : x.number(of: target).map(Int64.init)
+            #expect(TracedABI.i386.engineNumber(Int64(nr)) == expected, "\(name) (\(nr))")
+        }
+    }
+
     @Test func i386NumbersMapToTheEngines() {
         let x = Architecture.x86_64, i = Architecture.i386
         func engine(_ name: String) -> Int64? { i.number(of: name).flatMap { TracedABI.i386.engineNumber(Int64($0)) } }

@@ -39,9 +39,14 @@ struct TracedABI: Sendable {
     /// This ABI's numbers of the engine's calls `engine` (those it has), with its own groups.
     func numbers(ofEngine engine: [Int64], own: Bool = true) -> [Int64] {
         guard compat else { return engine }
-        let wanted = Set(engine)
-        let mapped = engineNumbers.filter { wanted.contains($0.value) }.keys
-        return Array(Set(mapped).union(own ? Array(ownGroups.keys) : [])).sorted()
+        // A flag per engine number (they are small): no Set to hash them into at every start.
+        var wanted = [Bool](repeating: false, count: Int(engine.max() ?? 0) + 1)
+        for nr in engine where nr >= 0 { wanted[Int(nr)] = true }
+        var out: [Int64] = []
+        for (nr, to) in engineNumbers where to >= 0 && to < wanted.count && wanted[Int(to)] { out.append(nr) }
+        // (No call with a group of its own is in `engineNumbers`.)
+        if own { out += ownGroups.keys }
+        return out.sorted()
     }
 
     /// The host's own ABI: the engine's numbers.
@@ -51,23 +56,23 @@ struct TracedABI: Sendable {
     #if arch(x86_64)
     /// i386 calls whose name the engine's table (x86_64) has with another meaning. Not
     /// mapped; those that take a path are in `i386OwnGroups`.
-    static let i386Differs: Set<String> = [
+    static let i386Differs: [String] = [
         "fanotify_mark",  // its 64-bit mask takes two registers: dirfd and path come later
         "ptrace", "wait4", "waitid",  // the guest-tracer emulation knows x86_64's layouts only
         "mmap", "select",  // other arguments (no path)
     ]
 
     /// i386's name -> x86_64's name of the same call.
-    static let i386Aliases: [String: String] = [
-        "stat64": "stat", "lstat64": "lstat", "fstat64": "fstat", "fstatat64": "newfstatat",
-        "chown32": "chown", "lchown32": "lchown", "fchown32": "fchown",
-        "getuid32": "getuid", "geteuid32": "geteuid", "getgid32": "getgid", "getegid32": "getegid",
-        "getresuid32": "getresuid", "getresgid32": "getresgid", "getgroups32": "getgroups",
-        "setuid32": "setuid", "setgid32": "setgid", "setreuid32": "setreuid", "setregid32": "setregid",
-        "setresuid32": "setresuid", "setresgid32": "setresgid", "setfsuid32": "setfsuid", "setfsgid32": "setfsgid",
-        "setgroups32": "setgroups",
-        "truncate64": "truncate", "statfs64": "statfs", "utimensat_time64": "utimensat",
-        "umount": "umount2",  // refused as umount2 is
+    static let i386Aliases: [(name: String, to: String)] = [
+        ("stat64", "stat"), ("lstat64", "lstat"), ("fstat64", "fstat"), ("fstatat64", "newfstatat"),
+        ("chown32", "chown"), ("lchown32", "lchown"), ("fchown32", "fchown"),
+        ("getuid32", "getuid"), ("geteuid32", "geteuid"), ("getgid32", "getgid"), ("getegid32", "getegid"),
+        ("getresuid32", "getresuid"), ("getresgid32", "getresgid"), ("getgroups32", "getgroups"),
+        ("setuid32", "setuid"), ("setgid32", "setgid"), ("setreuid32", "setreuid"), ("setregid32", "setregid"),
+        ("setresuid32", "setresuid"), ("setresgid32", "setresgid"), ("setfsuid32", "setfsuid"), ("setfsgid32", "setfsgid"),
+        ("setgroups32", "setgroups"),
+        ("truncate64", "truncate"), ("statfs64", "statfs"), ("utimensat_time64", "utimensat"),
+        ("umount", "umount2"),  // refused as umount2 is
     ]
 
     /// The i386 calls of 16-bit ids (uid16), by name: x86_64's calls of that name, narrowed.
@@ -79,23 +84,36 @@ struct TracedABI: Sendable {
 
     /// i386 calls that take a path, handled by their own number: the path translated (the
     /// owners and modes they show are not faked).
-    static let i386OwnGroups: [String: SyscallGroup] = {
+    static let i386OwnGroups: [(name: String, group: SyscallGroup)] = {
         let f = Follow.always, nf = Follow.never
         return [
             // __old_kernel_stat (16-bit inode numbers): owners not faked.
-            "oldstat": .paths([PathArg(path: 0, follow: f)]), "oldlstat": .paths([PathArg(path: 0, follow: nf)]),
-            "fanotify_mark": .paths([PathArg(dirfd: 4, path: 5, follow: f)]),
-            "socketcall": .socketCall,
+            ("oldstat", .paths([PathArg(path: 0, follow: f)])), ("oldlstat", .paths([PathArg(path: 0, follow: nf)])),
+            ("fanotify_mark", .paths([PathArg(dirfd: 4, path: 5, follow: f)])),
+            ("socketcall", .socketCall),
             // Its registers and memory layouts are i386's: refused rather than misread.
-            "ptrace": .refused,
+            ("ptrace", .refused),
         ]
     }()
 
     static let i386: TracedABI = {
         let x = Architecture.x86_64, i = Architecture.i386
+        // Built at every start: the calls of the same name found by one walk over the two
+        // tables (both sorted by name), then the aliases and exceptions by their few names,
+        // with no hashing of four hundred names.
         var map: [Int64: Int64] = [:]
-        for (name, nr) in i.syscalls where !i386Differs.contains(name) {
-            if let to = x.number(of: i386Aliases[name] ?? name) { map[Int64(nr)] = Int64(to) }
+        let mine = i.syscalls, theirs = x.syscalls
+        map.reserveCapacity(mine.count)
+        var k = 0
+        for (name, nr) in mine {
+            while k < theirs.count, theirs[k].name < name { k += 1 }
+            if k < theirs.count, theirs[k].name == name { map[Int64(nr)] = Int64(theirs[k].number) }
+        }
+        for (name, to) in i386Aliases {
+            if let nr = i.number(of: name) { map[Int64(nr)] = x.number(of: to).map(Int64.init) }
+        }
+        for name in i386Differs {
+            if let nr = i.number(of: name) { map[Int64(nr)] = nil }
         }
         var own: [Int64: SyscallGroup] = [:]
         for (name, group) in i386OwnGroups {
