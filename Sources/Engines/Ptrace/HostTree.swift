@@ -7,7 +7,7 @@ import Glibc
 /// Only where that finds a symlink is the run walked component by component (readlinkat).
 struct HostTree: HostLookup {
     /// One per binding, in the order of `Bindings.entries`; -1 where it could not be opened.
-    let anchors: [Int32]
+    var anchors: [Int32]
 
     func probe(binding: Int, below: [String], components: [String]) -> Probe {
         guard binding < anchors.count, anchors[binding] >= 0 else { return .plain }
