@@ -14,8 +14,9 @@ import BurrowSeccomp
 
 struct TracedABI: Sendable {
     let architecture: Architecture
-    /// This ABI's number -> the engine's number, for the calls that mean the same.
-    let engineNumbers: [Int64: Int64]
+    /// This ABI's number -> the engine's number, for the calls that mean the same: indexed
+    /// by this ABI's number, -1 for none (an array: built at every start).
+    let engineNumbers: [Int32]
     /// Calls of this ABI the engine handles by their own number (not the engine's tables).
     let ownGroups: [Int64: SyscallGroup]
     /// The layout of the `struct stat` this ABI's calls mapped to the engine's stat, lstat,
@@ -31,7 +32,11 @@ struct TracedABI: Sendable {
 
     /// The engine's number of this ABI's call `nr`; nil for a call the engine's tables do
     /// not describe.
-    func engineNumber(_ nr: Int64) -> Int64? { compat ? engineNumbers[nr] : nr }
+    func engineNumber(_ nr: Int64) -> Int64? {
+        guard compat else { return nr }
+        guard nr >= 0, nr < Int64(engineNumbers.count), engineNumbers[Int(nr)] >= 0 else { return nil }
+        return Int64(engineNumbers[Int(nr)])
+    }
 
     /// The layout this ABI's call `nr` writes where the engine's table says `layout`.
     func layout(_ layout: StatLayout, call nr: Int64) -> StatLayout { layout == .stat ? statLayouts[nr] ?? statLayout : layout }
@@ -43,14 +48,14 @@ struct TracedABI: Sendable {
         var wanted = [Bool](repeating: false, count: Int(engine.max() ?? 0) + 1)
         for nr in engine where nr >= 0 { wanted[Int(nr)] = true }
         var out: [Int64] = []
-        for (nr, to) in engineNumbers where to >= 0 && to < wanted.count && wanted[Int(to)] { out.append(nr) }
+        for (nr, to) in engineNumbers.enumerated() where to >= 0 && to < wanted.count && wanted[Int(to)] { out.append(Int64(nr)) }
         // (No call with a group of its own is in `engineNumbers`.)
         if own { out += ownGroups.keys }
         return out.sorted()
     }
 
     /// The host's own ABI: the engine's numbers.
-    static let host = TracedABI(architecture: Architecture.native ?? .x86_64, engineNumbers: [:], ownGroups: [:], statLayout: .stat,
+    static let host = TracedABI(architecture: Architecture.native ?? .x86_64, engineNumbers: [], ownGroups: [:], statLayout: .stat,
                                 statLayouts: [:], narrowIds: [], compat: false)
 
     #if arch(x86_64)
@@ -101,23 +106,22 @@ struct TracedABI: Sendable {
         // Built at every start: the calls of the same name found by one walk over the two
         // tables (both sorted by name), then the aliases and exceptions by their few names,
         // with no hashing of four hundred names.
-        var map: [Int64: Int64] = [:]
         let mine = i.syscalls, theirs = x.syscalls
-        map.reserveCapacity(mine.count)
+        var map = [Int32](repeating: -1, count: Int(mine.map(\.number).max() ?? -1) + 1)
         var k = 0
-        for (name, nr) in mine {
+        for (name, nr) in mine where nr >= 0 {
             while k < theirs.count, theirs[k].name < name { k += 1 }
-            if k < theirs.count, theirs[k].name == name { map[Int64(nr)] = Int64(theirs[k].number) }
+            if k < theirs.count, theirs[k].name == name { map[Int(nr)] = theirs[k].number }
         }
         for (name, to) in i386Aliases {
-            if let nr = i.number(of: name) { map[Int64(nr)] = x.number(of: to).map(Int64.init) }
+            if let nr = i.number(of: name) { map[Int(nr)] = x.number(of: to) ?? -1 }
         }
         for name in i386Differs {
-            if let nr = i.number(of: name) { map[Int64(nr)] = nil }
+            if let nr = i.number(of: name) { map[Int(nr)] = -1 }
         }
         var own: [Int64: SyscallGroup] = [:]
         for (name, group) in i386OwnGroups {
-            if let nr = i.number(of: name) { own[Int64(nr)] = group; map[Int64(nr)] = nil }
+            if let nr = i.number(of: name) { own[Int64(nr)] = group; map[Int(nr)] = -1 }
         }
         func numbers(_ names: [String]) -> [Int64] { names.compactMap { i.number(of: $0).map(Int64.init) } }
         let oldStat = Dictionary(uniqueKeysWithValues: numbers(["stat", "lstat", "fstat"]).map { ($0, StatLayout.compatStat) })
