@@ -301,15 +301,19 @@ struct Setup {
         try bindDeviceNodes(below: bindings.entries.last?.guest ?? dest)
     }
 
-    /// The nodes of --dev at `g`, each a bind of the host's.
+    /// The nodes of --dev at `g`, each a bind of the host's. Their destinations are not
+    /// followed: where the host's /dev stands in, its `ptmx` may be a symlink (`pts/ptmx`,
+    /// as in Docker's), and the node must still be /dev/ptmx.
     private mutating func bindDeviceNodes(below g: GuestPath) throws(PtraceEngine.Failure) {
         // ptmx too: the host's /dev/pts/ptmx is often mode 000 (posix_openpt opens /dev/ptmx).
         for node in Self.deviceNodes {
             if let src = try? Files.realPath("/dev/" + node) {
-                try addBinding(source: src, dest: g.appending(node), kind: .bind, readOnly: false)
+                try addBinding(source: src, dest: g.appending(node), kind: .bind, readOnly: false, followDestination: false)
             }
         }
-        if (try? Files.realPath("/dev/pts")) != nil { try addBinding(source: "/dev/pts", dest: g.appending("pts"), kind: .bind, readOnly: false) }
+        if (try? Files.realPath("/dev/pts")) != nil {
+            try addBinding(source: "/dev/pts", dest: g.appending("pts"), kind: .bind, readOnly: false, followDestination: false)
+        }
     }
 
     static let deviceNodes = ["null", "zero", "full", "random", "urandom", "tty", "ptmx"]
