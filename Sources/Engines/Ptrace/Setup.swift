@@ -87,7 +87,7 @@ struct Setup {
         }
     }
 
-    var tree: HostTree { HostTree(anchors: anchors) }
+    var tree: HostTree { HostTree(anchors: anchors, standIn: devStandIn?.binding) }
 
     mutating func build(_ spec: SandboxSpec) throws(PtraceEngine.Failure) -> Bindings {
         let root: String

@@ -95,6 +95,7 @@ final class Tracer {
         bindings.rehost(made.binding, to: made.host)
         canonicalizer = Canonicalizer(bindings: bindings)
         tree.anchors[made.binding] = made.anchor
+        tree.standIn = nil
         devStandIn = nil
         cacheGeneration &+= 1
     }
