@@ -33,6 +33,8 @@ struct Sandbox {
     /// burrow-oci's create: the hold's FIFO, opened by the supervisor with the caller's ids
     /// (the set-up may run as other ids, which cannot open the state directory); -1: none.
     var heldFIFO: Int32 = -1
+    /// A joined IPC namespace's message queues, mounted by the supervisor (`Filesystem.joinedQueues`).
+    var joinedQueues: Int32 = -1
 
     /// Created by the supervisor itself: the user namespace, and the PID namespace so that
     /// its first child is PID 1.
@@ -191,9 +193,11 @@ struct Sandbox {
         var terminal: Int32 = -1
         do throws(Failure) {
             var fs = Filesystem(spec: spec, log: log, cleaner: channels.cleanerSandbox, setuidMode: privilege.caller != nil)
+            fs.joinedQueues = joinedQueues
             rootfd = try fs.build()
             do throws(SysError) {
-                if let name = spec.process.hostname {
+                // (A joined UTS namespace has it from the supervisor.)
+                if let name = spec.process.hostname, spec.namespaces.joined(.uts) == nil {
                     try Proc.setHostname(name)
                     log.step("hostname \(name)")
                 }
