@@ -169,6 +169,7 @@ public enum NamespaceEngine {
                 for fd in [ch.errorRead, ch.errorWrite, ch.lifelineRead, ch.lifelineWrite, ch.mapHelperRead,
                            ch.mapHelperWrite, ch.pidSupervisor, ch.pidCommand, ch.cleanerSandbox, pidFile,
                            ch.jobEventsRead, ch.jobEventsWrite, jobs.descriptor] { Files.close(fd) }
+                for j in joins { j.close() }  // the host's process holds no namespace of the sandbox
                 // setuid: the cleaner removes only what the caller could remove.
                 if let caller = privilege.caller {
                     do { try caller.becomeForGood() } catch { report(error.description); Proc.exit(Failure.setupStatus) }
