@@ -285,12 +285,38 @@ public struct Namespaces: Equatable, Sendable {
     /// A descriptor naming a PID namespace the sandbox's processes are in, or, with `pid`,
     /// the parent of the one made for them (bwrap's `--pidns FD`).
     public var pidToJoin: Int32?
+    /// Namespaces that exist already, entered by their files instead of being made
+    /// (burrow-oci's linux.namespaces[].path), one per kind. A kind joined is not made: its
+    /// flag above stays false. The user namespace is entered first (it owns the others and
+    /// grants the right to enter them); a PID namespace takes the sandbox's processes, not
+    /// the supervisor (setns moves only the children). A mount namespace cannot be joined
+    /// (validation says so): Burrow builds the root in one of its own.
+    public var joined: [NamespaceJoin] = []
     public init() {}
+
+    /// The file of the namespace of this kind the sandbox joins, if any.
+    public func joined(_ kind: NamespaceKind) -> HostPath? { joined.first { $0.kind == kind }?.path }
 
     public static var all: Namespaces {
         var n = Namespaces()
         n.pid = true; n.ipc = true; n.net = true; n.uts = true; n.cgroup = true
         return n
+    }
+}
+
+/// A kind of namespace, as /proc/PID/ns names it.
+public enum NamespaceKind: String, Equatable, Sendable, CaseIterable {
+    case user, mnt, pid, ipc, net, uts, cgroup
+}
+
+/// An existing namespace the sandbox enters: `path` is its file (/proc/PID/ns/KIND of a
+/// process in it, or a bind mount of one), which must be a namespace of that kind.
+public struct NamespaceJoin: Equatable, Sendable {
+    public var kind: NamespaceKind
+    public var path: HostPath
+    public init(_ kind: NamespaceKind, path: HostPath) {
+        self.kind = kind
+        self.path = path
     }
 }
 

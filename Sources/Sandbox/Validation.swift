@@ -42,6 +42,11 @@ public struct SpecError: Error, Equatable, Sendable, CustomStringConvertible {
         case setuidQemu
         case setuidFilesystem(type: String, GuestPath)
         case setuidMqueueWithoutIPCNamespace(GuestPath)
+        // Namespaces joined by path (`Namespaces.joined`).
+        case mountNamespaceJoined
+        case namespaceJoinedTwice(NamespaceKind)
+        case namespaceJoinedAndMade(NamespaceKind)
+        case mapsForJoinedUserNamespace
     }
 
     public var problem: Problem
@@ -114,6 +119,14 @@ public struct SpecError: Error, Equatable, Sendable, CustomStringConvertible {
             return "mounting \(article) \(type) filesystem on \(dest) is refused in setuid mode: only \(SandboxSpec.setuidFilesystemTypes.sorted().joined(separator: ", ")) can be mounted with root's privilege without giving the caller more than they had (a disk, overlay or FUSE filesystem would be mounted as root)"
         case .setuidMqueueWithoutIPCNamespace(let dest):
             return "mqueue on \(dest) needs \(t[.ipcNamespace]) in setuid mode: the host's would be mounted as root"
+        case .mountNamespaceJoined:
+            return "\(t[.joinedMountNamespace]) is not supported: Burrow builds the root in a mount namespace of its own, and a joined one belongs to others (runc mounts the root into it, for every process there to see)"
+        case .namespaceJoinedTwice(let kind):
+            return "the \(kind.rawValue) namespace to join is given twice"
+        case .namespaceJoinedAndMade(let kind):
+            return "the \(kind.rawValue) namespace is both joined and made new"
+        case .mapsForJoinedUserNamespace:
+            return "\(t[.uidMap])/\(t[.gidMap]) cannot apply to \(t[.joinedUserNamespace]): it has its maps already"
         }
     }
 }
@@ -130,6 +143,7 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
     case infoDescriptor, jsonStatusDescriptor, blockDescriptor, bindDescriptor, seccompDescriptor
     case commandIsPID1, pidNamespace, userNamespaceDescriptor, pidNamespaceDescriptor
     case overlay, overlayLayer, overlayUpper, overlayWork, userNamespaceAfterSetupDescriptor
+    case joinedMountNamespace, joinedUserNamespace
 
     /// How the spec itself says it.
     public var specWords: String {
@@ -178,6 +192,8 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
         case .overlayUpper: return "overlay upper directory"
         case .overlayWork: return "overlay work directory"
         case .userNamespaceAfterSetupDescriptor: return "the user namespace to enter after the set-up"
+        case .joinedMountNamespace: return "joining an existing mount namespace"
+        case .joinedUserNamespace: return "a joined user namespace"
         }
     }
 }
@@ -341,8 +357,9 @@ extension SandboxSpec {
             let path = f.destination.description
             if let problem = PathLimit.problem(path) { throw SpecError(.mountPointLimit(type: f.type, path: path, problem: problem)) }
         }
+        try validateJoins()
         if let name = process.hostname {
-            if !namespaces.uts { throw SpecError(.hostnameWithoutUTSNamespace) }
+            if !namespaces.uts && namespaces.joined(.uts) == nil { throw SpecError(.hostnameWithoutUTSNamespace) }
             if name.isEmpty || name.utf8.count > 64 { throw SpecError(.hostnameLength(name)) }
         }
         if process.commandIsPID1, !namespaces.pid { throw SpecError(.commandPID1WithoutPIDNamespace) }
@@ -351,7 +368,7 @@ extension SandboxSpec {
         }
         for op in operations {
             switch op {
-            case .mqueue where !namespaces.ipc:
+            case .mqueue where !namespaces.ipc && namespaces.joined(.ipc) == nil:
                 throw SpecError(.mqueueWithoutIPCNamespace)
             case .symlink(let target, _) where target.isEmpty:
                 throw SpecError(.emptySymlinkTarget)
@@ -361,7 +378,7 @@ extension SandboxSpec {
                 throw SpecError(.overlayLayers(o.destination, needed: o.layersNeeded))
             case .filesystem(let f) where f.type.isEmpty:
                 throw SpecError(.filesystemWithoutType(f.destination))
-            case .filesystem(let f) where f.type == "mqueue" && !namespaces.ipc:
+            case .filesystem(let f) where f.type == "mqueue" && !namespaces.ipc && namespaces.joined(.ipc) == nil:
                 throw SpecError(.mqueueWithoutIPCNamespace)
             default: break
             }
@@ -371,6 +388,33 @@ extension SandboxSpec {
         }
         try Self.validate(map: identity.uidMap, kind: .uid, chosen: identity.uid)
         try Self.validate(map: identity.gidMap, kind: .gid, chosen: identity.gid)
+    }
+
+    /// Each kind joined once, and not made as well; never the mount namespace; no maps for a
+    /// user namespace joined (by path or descriptor).
+    private func validateJoins() throws(SpecError) {
+        var seen: [NamespaceKind] = []
+        for join in namespaces.joined {
+            if join.kind == .mnt { throw SpecError(.mountNamespaceJoined) }
+            if seen.contains(join.kind) { throw SpecError(.namespaceJoinedTwice(join.kind)) }
+            seen.append(join.kind)
+            let made: Bool
+            switch join.kind {
+            case .user: made = namespaces.userRequired
+            case .pid: made = namespaces.pid
+            case .ipc: made = namespaces.ipc
+            case .net: made = namespaces.net
+            case .uts: made = namespaces.uts
+            case .cgroup: made = namespaces.cgroup
+            case .mnt: made = true
+            }
+            if made { throw SpecError(.namespaceJoinedAndMade(join.kind)) }
+            if join.kind == .user, namespaces.userToJoin != nil { throw SpecError(.namespaceJoinedTwice(.user)) }
+            if join.kind == .pid, namespaces.pidToJoin != nil { throw SpecError(.namespaceJoinedTwice(.pid)) }
+        }
+        if seen.contains(.user), !identity.uidMap.isEmpty || !identity.gidMap.isEmpty {
+            throw SpecError(.mapsForJoinedUserNamespace)
+        }
     }
 
     private static func validate(map: [IDMap], kind: SpecError.IDKind, chosen: UInt32?) throws(SpecError) {

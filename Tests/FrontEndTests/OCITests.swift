@@ -324,11 +324,54 @@ struct OCIConfigTests {
          {"ociVersion": "1.0.2", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "/"}, "linux": {"namespaces": [{"type": "mount"}, {"type": "net", "path": ""}]}}
          """, "config.json: linux.namespaces[1].type: 'net' is not a namespace type (pid, network, mount, ipc, uts, user, cgroup, time)"),
         ("""
-         {"ociVersion": "1.0.2", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "/"}, "linux": {"namespaces": [{"type": "mount"}, {"type": "network", "path": "/proc/1/ns/net"}]}}
-         """, "config.json: linux.namespaces[1].path: joining an existing namespace is not supported yet (Burrow makes new ones)"),
+         {"ociVersion": "1.0.2", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "/"}, "linux": {"namespaces": [{"type": "mount", "path": "/proc/1/ns/mnt"}]}}
+         """, "config.json: linux.namespaces[0].path: joining an existing mount namespace is not supported: Burrow builds the container's root in a mount namespace of its own, and cannot in one that others own (runc mounts the root into the joined one, for every process there to see)"),
+        ("""
+         {"ociVersion": "1.0.2", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "/"}, "linux": {"namespaces": [{"type": "mount"}, {"type": "network", "path": "proc/1/ns/net"}]}}
+         """, "config.json: linux.namespaces[1].path: 'proc/1/ns/net' is not an absolute path (a namespace file: /proc/PID/ns/...)"),
+        ("""
+         {"ociVersion": "1.0.2", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "/"}, "linux": {"namespaces": [{"type": "mount"}, {"type": "time", "path": "/proc/1/ns/time"}]}}
+         """, "config.json: linux.namespaces[1].type: a time namespace is not supported yet"),
+        (config(linux: "\"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]").replacing("[{\"type\": \"mount\"}]", with: "[{\"type\": \"mount\"}, {\"type\": \"user\", \"path\": \"/proc/1/ns/user\"}]"),
+         "config.json: linux.uidMappings: a joined user namespace (a \"user\" entry with a path) has its maps already"),
         ("[]", "config.json: expected an object at the top"),
         (config(process: "\"env\": [\"A=b\\u0000c\"]"), "config.json: process.env[0]: a NUL character (\\u0000) is not allowed here"),
     ]
+
+    /// A namespace with a path is joined, not made: every kind but mount (and time).
+    @Test func joinsNamespacesByPath() throws {
+        let text = Self.config(top: "\"hostname\": \"h\"").replacing("[{\"type\": \"mount\"}]", with: """
+            [{"type": "mount"}, {"type": "user", "path": "/proc/7/ns/user"}, {"type": "pid", "path": "/proc/7/ns/pid"},
+             {"type": "network", "path": "/run/netns/a"}, {"type": "ipc", "path": "/proc/7/ns/ipc"}, {"type": "uts", "path": "/proc/7/ns/uts"},
+             {"type": "cgroup", "path": "/proc/7/ns/cgroup"}]
+            """)
+        let c = try OCIConfig.parse(text, bundle: "/b")
+        #expect(c.spec.namespaces.joined == [
+            NamespaceJoin(.user, path: HostPath("/proc/7/ns/user")), NamespaceJoin(.pid, path: HostPath("/proc/7/ns/pid")),
+            NamespaceJoin(.net, path: HostPath("/run/netns/a")), NamespaceJoin(.ipc, path: HostPath("/proc/7/ns/ipc")),
+            NamespaceJoin(.uts, path: HostPath("/proc/7/ns/uts")), NamespaceJoin(.cgroup, path: HostPath("/proc/7/ns/cgroup")),
+        ])
+        // None made: the joined ones are the container's.
+        var made = c.spec.namespaces
+        made.joined = []
+        #expect(made == Namespaces())
+        #expect(c.userNamespace)
+        // A hostname is set in the joined UTS namespace.
+        #expect(c.spec.process.hostname == "h")
+        // An empty path means a new one, as no path does.
+        let empty = try OCIConfig.parse(Self.config().replacing("[{\"type\": \"mount\"}]", with: "[{\"type\": \"mount\"}, {\"type\": \"ipc\", \"path\": \"\"}]"), bundle: "/b")
+        #expect(empty.spec.namespaces.ipc && empty.spec.namespaces.joined.isEmpty)
+    }
+
+    /// In a joined cgroup namespace a cgroup mount is the host's hierarchy, bound: a new
+    /// cgroup2 filesystem there would need rights over the namespace's owner.
+    @Test func cgroupMountInAJoinedCgroupNamespace() throws {
+        let text = Self.config(top: "\"mounts\": [{\"destination\": \"/sys/fs/cgroup\", \"type\": \"cgroup\", \"source\": \"cgroup\"}]")
+            .replacing("[{\"type\": \"mount\"}]", with: "[{\"type\": \"mount\"}, {\"type\": \"cgroup\", \"path\": \"/proc/7/ns/cgroup\"}]")
+        let c = try OCIConfig.parse(text, bundle: "/b")
+        guard case .bind(let b)? = c.spec.operations.first else { Issue.record("not a bind: \(c.spec.operations)"); return }
+        #expect(b.source == HostPath("/sys/fs/cgroup"))
+    }
 
     @Test(arguments: refusals)
     func refuses(_ text: String, _ message: String) {

@@ -462,6 +462,71 @@ struct OCIRuntimeTests {
         await b.expectNothingLeft()
     }
 
+    @Test("linux.namespaces[].path: a second container joins the first's user, network, UTS, IPC and PID namespaces")
+    func joinsNamespaces() async {
+        let marker = sleepMarker()
+        let seen = "for n in user net uts ipc; do readlink /proc/self/ns/$n; done"
+        let a = OCIBundle(script: "hostname > /home/hostname; (\(seen)) > /home/ns; exec sleep \(marker)")
+        defer { a.remove() }
+        // A network namespace of its own too.
+        let aConfig = readFile(a.bundle + "/config.json") ?? ""
+        writeFile(a.bundle + "/config.json", aConfig.replacingOccurrences(of: "{\"type\": \"pid\"}", with: "{\"type\": \"pid\"}, {\"type\": \"network\"}")
+            .replacingOccurrences(of: "\"oci-test\"", with: "\"oci-first\""), owner: testUser)
+        expectSuccess(await a.oci(["run", "--detach", "--bundle", a.bundle, a.id]))
+        #expect(await eventually(timeout: 5) { a.output("ns")?.split(separator: "\n").count == 4 })
+        guard let command = hostProcesses(withArgument: marker).first else {
+            Issue.record("the first container's command is not running")
+            return
+        }
+        let ns = "/proc/\(command)/ns"
+        func joining(_ entries: String) -> OCIBundle {
+            let b = OCIBundle(script: "hostname > /home/hostname; (\(seen)) > /home/ns; echo $$ > /home/pid")
+            let config = readFile(b.bundle + "/config.json") ?? ""
+            writeFile(b.bundle + "/config.json", config
+                .replacingOccurrences(of: "\"hostname\": \"oci-test\",", with: "")
+                .replacingOccurrences(of: "[{\"type\": \"pid\"}, {\"type\": \"ipc\"}, {\"type\": \"uts\"}, {\"type\": \"mount\"}, {\"type\": \"user\"}]",
+                                      with: "[\(entries)]"), owner: testUser)
+            return b
+        }
+        // The user namespace first: it owns the others (their owner, the test user, has no
+        // right to enter them from the host's user namespace, nor from one of Burrow's).
+        let b = joining("""
+            {"type": "mount"}, {"type": "pid", "path": "\(ns)/pid"}, {"type": "network", "path": "\(ns)/net"}, {"type": "uts", "path": "\(ns)/uts"},
+            {"type": "ipc", "path": "\(ns)/ipc"}, {"type": "user", "path": "\(ns)/user"}
+            """)
+        defer { b.remove() }
+        let r = await b.oci(["run", "--bundle", b.bundle, b.id])
+        expectSuccess(r)
+        #expect(b.output("hostname") == "oci-first\n")
+        #expect(b.output("ns") != nil && b.output("ns") == a.output("ns"), "\(String(describing: b.output("ns"))) \(String(describing: a.output("ns")))")
+        // In the first one's PID namespace (its command is 2 there), not PID 1 of one of its own.
+        #expect(b.output("pid").flatMap { Int($0.dropLast()) }.map { $0 > 2 && $0 < 100 } == true, "\(String(describing: b.output("pid")))")
+
+        // Not its user namespace: entering the others is refused, and said so.
+        let c = joining("{\"type\": \"mount\"}, {\"type\": \"network\", \"path\": \"\(ns)/net\"}, {\"type\": \"user\"}")
+        defer { c.remove() }
+        let refused = await c.oci(["run", "--bundle", c.bundle, c.id])
+        expectStatus(refused, 1)
+        expectStderr(refused, contains: "setns net namespace \(ns)/net: Operation not permitted")
+        expectStderr(refused, contains: "join that user namespace too")
+        // A path that is no namespace of that type.
+        let d = joining("{\"type\": \"mount\"}, {\"type\": \"uts\", \"path\": \"\(ns)/net\"}, {\"type\": \"user\", \"path\": \"\(ns)/user\"}")
+        defer { d.remove() }
+        let wrong = await d.oci(["run", "--bundle", d.bundle, d.id])
+        expectStatus(wrong, 1)
+        expectStderr(wrong, contains: "join uts namespace \(ns)/net: Invalid argument")
+        expectStderr(wrong, contains: "it is a net namespace, not a uts namespace")
+        // A mount namespace cannot be joined.
+        let e = joining("{\"type\": \"mount\", \"path\": \"\(ns)/mnt\"}")
+        defer { e.remove() }
+        let mount = await e.oci(["run", "--bundle", e.bundle, e.id])
+        expectStatus(mount, 1)
+        expectStderr(mount, contains: "joining an existing mount namespace is not supported")
+        expectSuccess(await a.oci(["delete", "--force", a.id]))
+        await a.expectNothingLeft()
+        for x in [b, c, d] { #expect(!pathExists(x.stateRoot + "/" + x.id)) }
+    }
+
     @Test("pause and resume: the cgroup v2 freezer, where the container has a cgroup of its own; refused otherwise")
     func pauseAndResume() async throws {
         let b = OCIBundle(script: "i=0; while :; do i=$((i+1)); echo $i > /home/count; sleep 0.05; done")

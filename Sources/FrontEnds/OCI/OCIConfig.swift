@@ -27,6 +27,7 @@ public struct OCIConfig: Equatable, Sendable {
         .uidMap: "linux.uidMappings", .gidMap: "linux.gidMappings", .rootfs: "root.path",
         .workingDirectory: "process.cwd", .bindSource: "a bind mount's source", .bindDestination: "a mount's destination",
         .tmpfs: "a tmpfs mount", .proc: "a proc mount", .remountReadOnly: "linux.readonlyPaths",
+        .joinedMountNamespace: "a path for the \"mount\" namespace", .joinedUserNamespace: "a \"user\" namespace with a path",
     ])
 
     /// `text` is config.json, `bundle` the bundle directory as given (absolute or relative
@@ -188,9 +189,9 @@ private struct Reader {
         if let hostname = try top.member("hostname") { spec.process.hostname = try hostname.string() }
         guard let process = try top.member("process") else { throw UsageError("config.json: process is missing") }
         try self.process(process, into: &spec)
-        // A cgroup mount depends on whether the container has a cgroup namespace.
+        // A cgroup mount depends on whether the container has a cgroup namespace of its own.
         for ns in try top.member("linux")?.member("namespaces")?.items() ?? [] where try ns.member("type")?.string() == "cgroup" {
-            cgroupNamespace = true
+            if try ns.member("path")?.isSet != true { cgroupNamespace = true }
         }
         if let mounts = try top.member("mounts") {
             for m in try mounts.items() { if let op = try mount(m) { spec.operations.append(op) } }
@@ -295,19 +296,43 @@ private struct Reader {
                 guard let typeField = try ns.member("type") else { throw ns.refuse("the namespace's type is missing") }
                 let type = try typeField.string()
                 guard seen.insert(type).inserted else { throw typeField.refuse("the \"\(type)\" namespace is listed twice") }
-                if let path = try ns.member("path"), path.isSet {
-                    throw path.refuse("joining an existing namespace is not supported yet (Burrow makes new ones)")
+                // With a path: that namespace is joined (the runtime checks its kind), not made.
+                var path: HostPath?
+                if let p = try ns.member("path"), p.isSet {
+                    let s = try p.string()
+                    guard s.startsWithSlash else { throw p.refuse("'\(s)' is not an absolute path (a namespace file: /proc/PID/ns/...)") }
+                    path = HostPath(s)
                 }
+                let kind: NamespaceKind
                 switch type {
-                case "pid": spec.namespaces.pid = true
-                case "network": spec.namespaces.net = true
-                case "ipc": spec.namespaces.ipc = true
-                case "uts": spec.namespaces.uts = true
-                case "cgroup": spec.namespaces.cgroup = true
-                case "mount": mount = true
-                case "user": userNamespace = true  // Burrow always makes one.
+                case "pid": kind = .pid
+                case "network": kind = .net
+                case "ipc": kind = .ipc
+                case "uts": kind = .uts
+                case "cgroup": kind = .cgroup
+                case "mount": kind = .mnt
+                case "user": kind = .user
                 case "time": throw typeField.refuse("a time namespace is not supported yet")
                 default: throw typeField.refuse("'\(type)' is not a namespace type (pid, network, mount, ipc, uts, user, cgroup, time)")
+                }
+                if let path {
+                    if kind == .mnt {
+                        throw ns.sub("path").refuse("""
+                            joining an existing mount namespace is not supported: Burrow builds the container's root in a mount \
+                            namespace of its own, and cannot in one that others own (runc mounts the root into the joined one, \
+                            for every process there to see)
+                            """)
+                    }
+                    spec.namespaces.joined.append(NamespaceJoin(kind, path: path))
+                }
+                switch kind {
+                case .pid: spec.namespaces.pid = path == nil
+                case .net: spec.namespaces.net = path == nil
+                case .ipc: spec.namespaces.ipc = path == nil
+                case .uts: spec.namespaces.uts = path == nil
+                case .cgroup: spec.namespaces.cgroup = path == nil
+                case .mnt: mount = true
+                case .user: userNamespace = true  // Burrow makes one unless it is joined.
                 }
             }
         }
@@ -316,6 +341,13 @@ private struct Reader {
         }
         spec.identity.uidMap = try maps(l.member("uidMappings"))
         spec.identity.gidMap = try maps(l.member("gidMappings"))
+        if spec.namespaces.joined(.user) != nil {
+            for key in ["uidMappings", "gidMappings"] {
+                if let f = try l.member(key), f.isSet {
+                    throw f.refuse("a joined user namespace (a \"user\" entry with a path) has its maps already")
+                }
+            }
+        }
         for (key, isMask) in [("maskedPaths", true), ("readonlyPaths", false)] {
             for item in try l.member(key)?.items() ?? [] {
                 let path = try GuestPath.destination(try item.string(), option: "config.json: \(item.path)")
