@@ -101,29 +101,61 @@ enum OCIRuntime {
         let (config, bundle) = try readBundle(c.bundle)
         if c.consoleSocket != nil { throw OCIFailure("create --console-socket: a terminal is not supported yet (process.terminal must be false)") }
         let dir = try makeStateDirectory(c.id)
+        for warning in config.spec.warnings { Diagnostics.warn(warning) }
+        // The cgroup first, with its limits, recorded at once: a delete finds it even if
+        // create is killed from here on. The supervisor joins it before anything else runs.
+        var placement: CgroupPlacement?
+        if let cg = config.spec.cgroup {
+            do throws(OCIFailure) {
+                let p = try makeCgroup(cg, id: c.id)
+                placement = p
+                var early = Container(id: c.id, pid: 0, pidStart: 0, bundle: bundle, annotations: config.annotations)
+                early.cgroups = p.directories.map(\.path)
+                early.cgroupsCreated = p.created
+                do { try early.save(in: dir) } catch { throw OCIFailure(error) }
+            } catch {
+                if let p = placement { try? CgroupPlacement.remove(p.created) }
+                removeState(dir)
+                throw error
+            }
+        }
+        func abandon() {
+            if let p = placement { try? CgroupPlacement.remove(p.created) }
+            removeState(dir)
+        }
         let fifo = dir + "/exec.fifo"
-        do { try Files.makeFIFO(fifo, mode: 0o600) } catch { removeState(dir); throw OCIFailure(error) }
+        do { try Files.makeFIFO(fifo, mode: 0o600) } catch { abandon(); throw OCIFailure(error) }
         let ready: (read: Int32, write: Int32)
-        do { ready = try Files.pipe() } catch { removeState(dir); throw OCIFailure(error) }
+        do { ready = try Files.pipe() } catch { abandon(); throw OCIFailure(error) }
         var spec = config.spec
         spec.process.hold = ExecHold(release: HostPath(fifo), readyDescriptor: ready.write)
         spec.verbose = global.debug
         spec.process.failureStatus = 1
         spec.terms = OCIConfig.terms
         let supervisor: pid_t
-        do { supervisor = try Proc.fork("the container's supervisor") } catch { removeState(dir); throw OCIFailure(error) }
+        do { supervisor = try Proc.fork("the container's supervisor") } catch { abandon(); throw OCIFailure(error) }
         if supervisor == 0 {
             Files.close(ready.read)
+            // In the container's cgroup before the init and the command exist: they inherit it.
+            if let p = placement {
+                do { try p.join(0, asked: config.spec.cgroup?.limits.names ?? []) } catch {
+                    report("create \(c.id): \(error)")
+                    exit(1)
+                }
+            }
             // Out of the caller's session: the container outlives create (conmon adopts it).
             Proc.newSession()
             exit(supervise(spec))
         }
         Files.close(ready.write)
-        let container = Container(id: c.id, pid: supervisor, pidStart: startTime(of: supervisor) ?? 0, bundle: bundle,
+        var container = Container(id: c.id, pid: supervisor, pidStart: startTime(of: supervisor) ?? 0, bundle: bundle,
                                   annotations: config.annotations)
+        container.cgroups = placement?.directories.map(\.path) ?? []
+        container.cgroupsCreated = placement?.created ?? []
         do { try container.save(in: dir) } catch {
             Proc.kill(supervisor, SIGKILL)
-            removeState(dir)
+            waitGone(supervisor)
+            abandon()
             throw OCIFailure(error)
         }
         // One byte once the container is held; end of file if it failed (it said why).
@@ -131,7 +163,7 @@ enum OCIRuntime {
         Files.close(ready.read)
         guard held != nil else {
             let status = Proc.wait(supervisor, noHang: false)?.status ?? 1
-            removeState(dir)
+            abandon()
             throw OCIFailure("create \(c.id): the container could not be set up (status \(status))")
         }
         if let pidFile = c.pidFile { try writePidFile(pidFile, supervisor) }
@@ -169,19 +201,61 @@ enum OCIRuntime {
         let (config, bundle) = try readBundle(c.bundle)
         if c.consoleSocket != nil { throw OCIFailure("run --console-socket: a terminal is not supported yet (process.terminal must be false)") }
         let dir = try makeStateDirectory(c.id)
+        for warning in config.spec.warnings { Diagnostics.warn(warning) }
         let me = getpid()
-        let container = Container(id: c.id, pid: me, pidStart: startTime(of: me) ?? 0, bundle: bundle, annotations: config.annotations)
-        do { try container.save(in: dir) } catch { removeState(dir); throw OCIFailure(error) }
+        var container = Container(id: c.id, pid: me, pidStart: startTime(of: me) ?? 0, bundle: bundle, annotations: config.annotations)
+        // This process is the supervisor: it joins the cgroup itself, and leaves it at the end.
+        var placement: CgroupPlacement?
+        if let cg = config.spec.cgroup {
+            do { placement = try makeCgroup(cg, id: c.id) } catch { removeState(dir); throw error }
+            container.cgroups = placement?.directories.map(\.path) ?? []
+            container.cgroupsCreated = placement?.created ?? []
+        }
+        func abandon() {
+            if let p = placement {
+                p.leave()
+                try? CgroupPlacement.remove(p.created)
+            }
+            removeState(dir)
+        }
+        do { try container.save(in: dir) } catch { abandon(); throw OCIFailure(error) }
+        if let p = placement {
+            do { try p.join(0, asked: config.spec.cgroup?.limits.names ?? []) } catch {
+                abandon()
+                throw OCIFailure("run \(c.id): \(error)")
+            }
+        }
         if let pidFile = c.pidFile {
-            do throws(OCIFailure) { try writePidFile(pidFile, me) } catch { removeState(dir); throw error }
+            do throws(OCIFailure) { try writePidFile(pidFile, me) } catch { abandon(); throw error }
         }
         var spec = config.spec
         spec.verbose = global.debug
         spec.process.failureStatus = 1
         spec.terms = OCIConfig.terms
         let status = supervise(spec)
-        removeState(dir)
+        abandon()
         return status
+    }
+
+    /// The container's cgroup made, with its limits written: a limit the cgroup version
+    /// here cannot express, or one the kernel or the permissions refuse, is an error that
+    /// names it (never dropped), and nothing is left of the cgroup then.
+    static func makeCgroup(_ cg: CgroupSpec, id: String) throws(OCIFailure) -> CgroupPlacement {
+        let asked = cg.limits.names
+        var p: CgroupPlacement
+        do { p = try CgroupPlacement.locate(cg, defaultName: id) } catch { throw OCIFailure("create \(id): \(error)") }
+        let writes: [CgroupWrite]
+        do { writes = try cg.limits.writes(p.version) } catch {
+            throw OCIFailure("config.json: \(error.message) (this host's cgroups are \(p.version == .v1 ? "v1" : "v2"))")
+        }
+        do {
+            try p.create(for: writes, asked: asked)
+            try p.apply(writes, asked: asked)
+        } catch {
+            try? CgroupPlacement.remove(p.created)
+            throw OCIFailure("create \(id): \(error)")
+        }
+        return p
     }
 
     // MARK: exec, ps
@@ -219,6 +293,8 @@ enum OCIRuntime {
         spec.verbose = global.debug
         spec.terms = OCIConfig.terms
         let target = try commandProcess(c, for: "exec")
+        // The process exec starts is in the container's cgroup, as runc puts it (limits count it).
+        do { try CgroupPlacement.join(paths: c.cgroups, pid: 0) } catch { throw OCIFailure("exec \(o.id): \(error)") }
         // The pid file's directory, opened now: the pid is written once the process has
         // started, from inside the container's root, where the path means nothing.
         var pidDirectory: (fd: Int32, name: String)?
@@ -438,6 +514,9 @@ enum OCIRuntime {
             // it is left when delete returns.
             for pid in [c.pid] + inside { waitGone(pid) }
         }
+        // The cgroup create made (also after a kill -9 of the supervisor, which leaves it
+        // empty): the state stays while it cannot be removed, so that delete can be tried again.
+        do { try CgroupPlacement.remove(c.cgroupsCreated) } catch { throw OCIFailure("delete \(id): \(error)") }
         removeState(dir)
     }
 
@@ -652,6 +731,10 @@ struct Container {
     var annotations: [(String, String)]
     /// The cgroup (v2) directory `pause` froze, kept for `resume` and `state`.
     var cgroup: String?
+    /// The container's own cgroup (linux.cgroupsPath, linux.resources): its directory in
+    /// each hierarchy, and those create made (removed by delete).
+    var cgroups: [String] = []
+    var cgroupsCreated: [String] = []
 
     var status: Status {
         guard OCIRuntime.isAlive(pid, start: pidStart) else { return .stopped }
@@ -669,6 +752,8 @@ struct Container {
         var members: [(String, JSON)] = [("id", .string(id)), ("pid", .int(pid)), ("pidStart", .number(String(pidStart))),
                                          ("bundle", .string(bundle)), ("annotations", .object(annotations.map { ($0.0, .string($0.1)) }))]
         if let cgroup { members.append(("cgroup", .string(cgroup))) }
+        if !cgroups.isEmpty { members.append(("cgroups", .array(cgroups.map { .string($0) }))) }
+        if !cgroupsCreated.isEmpty { members.append(("cgroupsCreated", .array(cgroupsCreated.map { .string($0) }))) }
         return .object(members)
     }
 
@@ -701,6 +786,11 @@ struct Container {
         var c = Container(id: id, pid: pid_t(truncatingIfNeeded: pid), pidStart: UInt64(truncatingIfNeeded: start), bundle: bundle,
                           annotations: annotations)
         if case .string(let cgroup)? = json["cgroup"] { c.cgroup = cgroup }
+        for (key, path) in [("cgroups", \Container.cgroups), ("cgroupsCreated", \Container.cgroupsCreated)] {
+            if case .array(let items)? = json[key] {
+                c[keyPath: path] = items.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
+            }
+        }
         return c
     }
 }
