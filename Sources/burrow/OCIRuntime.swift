@@ -18,6 +18,8 @@ import NamespaceEngine
 /// stored: the supervisor alive with the FIFO there is `created`, alive without it
 /// `running`, gone `stopped`. A kill -9 of any burrow-oci call leaves no process or mount
 /// behind: the sandbox ends with its supervisor (the set-up watches its lifeline while held).
+/// The container's own cgroup (linux.cgroupsPath, linux.resources) is recorded in the state
+/// as soon as it is made; what a kill -9 leaves of it (an empty directory) `delete` removes.
 enum OCIRuntime {
     /// The global options, for `report` (single-threaded).
     nonisolated(unsafe) static var global = OCIGlobalOptions()
@@ -378,10 +380,10 @@ enum OCIRuntime {
 
     // MARK: pause, resume
 
-    /// runc's pause and resume, with cgroup v2's freezer (cgroup.freeze). burrow-oci makes
-    /// no cgroup: it freezes the cgroup the container runs in only when that holds the
-    /// container's processes and nothing else (the caller started it in one of its own, a
-    /// delegated one), and refuses otherwise, as rootless runc fails without a delegated
+    /// runc's pause and resume, with cgroup v2's freezer (cgroup.freeze). It freezes the
+    /// cgroup v2 the container runs in only when that holds the container's processes and
+    /// nothing else (its own from linux.cgroupsPath, or one the caller started it in,
+    /// delegated), and refuses otherwise, as rootless runc fails without a delegated
     /// cgroup. The state says "paused" while the cgroup is frozen.
     static func freeze(_ id: String, _ on: Bool) throws(OCIFailure) {
         let sub = on ? "pause" : "resume"
@@ -429,7 +431,7 @@ enum OCIRuntime {
             throw OCIFailure("pause \(c.id): the container is in no cgroup v2 (/proc/\(c.pid)/cgroup has no 0:: line)")
         }
         let path = String(line.dropFirst(3))
-        let notOwn = "burrow-oci makes no cgroup of its own; to pause, start the container in a cgroup that holds nothing else, delegated to you (systemd-run --user --scope, say)"
+        let notOwn = "burrow-oci freezes a cgroup v2 that holds the container alone: give it linux.cgroupsPath on a cgroup v2 host, or start it in a cgroup that holds nothing else, delegated to you (systemd-run --user --scope, say)"
         guard path != "/" else { throw OCIFailure("pause \(c.id): the container runs in the root cgroup, which cannot be frozen: \(notOwn)") }
         let dir = mount + path
         // Every process the freeze would stop, below too, must be the container's.

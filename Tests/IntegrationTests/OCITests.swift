@@ -358,7 +358,7 @@ struct OCIRuntimeTests {
         #expect(await eventually(timeout: 5) { b.output("count") != nil })
         let refused = await b.oci(["pause", b.id])
         expectStatus(refused, 1)
-        expectStderr(refused, contains: "burrow-oci makes no cgroup of its own")
+        expectStderr(refused, contains: "burrow-oci freezes a cgroup v2 that holds the container alone")
         #expect(await b.state()?.status == "running")
         let notPaused = await b.oci(["resume", b.id])
         expectStatus(notPaused, 1)
