@@ -87,8 +87,19 @@ public struct CgroupPlacement: Equatable, Sendable {
                 let parents = made.isEmpty ? [leafParent] : made.map { String($0[..<($0.lastIndex(of: "/") ?? $0.endIndex)]) }
                 for parent in parents {
                     let enabled = Set(Self.read(parent + "/cgroup.subtree_control").split(separator: " ").map(String.init))
+                    let offered = Set(Self.read(parent + "/cgroup.controllers").split(separator: " ").map(String.init))
                     for c in needed.sorted() where !enabled.contains(c) {
-                        try Self.write(parent + "/cgroup.subtree_control", "+" + c, asked: asked)
+                        guard offered.contains(c) else {
+                            throw SysError("enable the \(c) controller in", parent + "/cgroup.subtree_control", errno: .noSuchFileOrDirectory,
+                                           hint: "\(parent)/cgroup.controllers does not offer it (not enabled above, or bound to a cgroup v1 hierarchy): linux.resources \(asked.joined(separator: ", ")) cannot be applied")
+                        }
+                        do { try Self.write(parent + "/cgroup.subtree_control", "+" + c, asked: asked) } catch {
+                            var e = error
+                            if e.errno == .resourceBusy {
+                                e.hint = "a cgroup v2 with processes of its own cannot give controllers to the cgroups below it: put the container's cgroup beside the caller's, not under it"
+                            }
+                            throw e
+                        }
                     }
                 }
             }
