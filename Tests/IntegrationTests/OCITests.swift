@@ -481,6 +481,10 @@ struct OCIRuntimeTests {
         defer { k.remove() }
         expectSuccess(await k.oci(["create", "--bundle", k.bundle, k.id]))
         expectSuccess(await k.oci(["start", k.id]))
+        // What exec starts is in the container's cgroup too.
+        let exec = await k.oci(["exec", k.id, "cat", "/proc/self/cgroup"])
+        expectSuccess(exec)
+        expectStdout(exec, contains: (v1.isEmpty ? "0::/" : "pids:/") + name + "/k\n")
         let holder = await k.state()?.pid ?? 0
         #expect(holder > 0 && kill(holder, SIGKILL) == 0)
         #expect(await eventually(timeout: 5) { (readFile(parents[0].1 + "/" + name + "/k/cgroup.procs") ?? "x").isEmpty })
