@@ -131,6 +131,15 @@ public struct CgroupPlacement: Equatable, Sendable {
         for path in paths { try write(path + "/cgroup.procs", "\(pid == 0 ? getpid() : pid)", asked: []) }
     }
 
+    /// The processes in these cgroup directories (their cgroup.procs), the caller left out.
+    public static func processes(in dirs: [String]) -> [pid_t] {
+        var out = Set<pid_t>()
+        for dir in dirs {
+            for line in read(dir + "/cgroup.procs").split(separator: "\n") { if let pid = pid_t(line), pid != getpid() { out.insert(pid) } }
+        }
+        return out.sorted()
+    }
+
     /// Puts the caller back where it was (before `remove`, for `run`'s own process).
     public func leave() {
         for d in directories { _ = try? Files.writeFile(d.origin + "/cgroup.procs", "\(getpid())") }

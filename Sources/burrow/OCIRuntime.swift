@@ -516,6 +516,13 @@ enum OCIRuntime {
             // it is left when delete returns.
             for pid in [c.pid] + inside { waitGone(pid) }
         }
+        // What is still in a cgroup create made (what exec started without a PID namespace,
+        // after the command ended on its own) is the container's: ended, as runc's delete
+        // ends what is left in its cgroup. (A cgroup that was there before may hold others'.)
+        let own = c.cgroups.filter { c.cgroupsCreated.contains($0) }
+        let left = CgroupPlacement.processes(in: own)
+        for pid in left { Proc.kill(pid, SIGKILL) }
+        for pid in left { waitGone(pid) }
         // The cgroup create made (also after a kill -9 of the supervisor, which leaves it
         // empty): the state stays while it cannot be removed, so that delete can be tried again.
         do { try CgroupPlacement.remove(c.cgroupsCreated) } catch { throw OCIFailure("delete \(id): \(error)") }

@@ -493,6 +493,22 @@ struct OCIRuntimeTests {
         expectSuccess(await k.oci(["delete", k.id]))
         for (_, mount) in parents { #expect(!pathExists(mount + "/" + name + "/k")) }
         await k.expectNothingLeft()
+
+        // Without a PID namespace, what exec started outlives a command that ended on its
+        // own: delete finds it in the container's cgroup and ends it, then removes the cgroup.
+        let e = OCIBundle(script: "while [ ! -e /home/stop ]; do sleep 0.05; done", extraLinux: ", \"cgroupsPath\": \"/\(name)/e\", \(limits)")
+        defer { e.remove() }
+        let config = readFile(e.bundle + "/config.json") ?? ""
+        writeFile(e.bundle + "/config.json", config.replacingOccurrences(of: "{\"type\": \"pid\"}, ", with: ""), owner: testUser)
+        expectSuccess(await e.oci(["run", "--detach", "--bundle", e.bundle, e.id]))
+        expectSuccess(await e.oci(["exec", "--detach", e.id, "sh", "-c", "sleep 30; : \(e.id)"]))
+        writeFile(e.out + "/stop", "", owner: testUser)
+        for _ in 0..<50 where await e.state()?.status != "stopped" { try await Task.sleep(nanoseconds: 100_000_000) }
+        #expect(await e.state()?.status == "stopped")
+        #expect(!(readFile(parents[0].1 + "/" + name + "/e/cgroup.procs") ?? "").isEmpty)
+        expectSuccess(await e.oci(["delete", e.id]))
+        for (_, mount) in parents { #expect(!pathExists(mount + "/" + name + "/e")) }
+        await e.expectNothingLeft()
     }
 
     @Test("spec writes a config.json that run takes as it is")
