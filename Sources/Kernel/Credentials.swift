@@ -80,6 +80,15 @@ public enum Credentials {
         return u.real == 0 || ((try? Capabilities.current().effective.isEmpty) ?? false)
     }
 
+    /// In a user namespace this process made, whose maps leave its own ids out (a root
+    /// caller's ranges, burrow-oci's `0 1000 2000`): becomes `uid` and `gid` of it, so that
+    /// what it creates has an owner the namespace can name (the kernel refuses with
+    /// EOVERFLOW otherwise). Its capabilities there stay: it is the namespace's owner.
+    public static func becomeInside(uid: UInt32, gid: UInt32) throws(SysError) {
+        if ck_setresgid(gid, gid, gid) != 0 { throw SysError.last("setresgid", "\(gid) (inside the new user namespace)") }
+        if ck_setresuid(uid, uid, uid) != 0 { throw SysError.last("setresuid", "\(uid) (inside the new user namespace)") }
+    }
+
     /// Gives up root for good: the caller's groups, then gid, then uid (each step removes
     /// the right to the one before), then checks that every id is the caller's, that no
     /// capability is left and that uid 0 cannot be had back.

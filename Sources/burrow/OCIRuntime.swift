@@ -65,14 +65,14 @@ enum OCIRuntime {
     }
 
     /// A message on stderr, and in `--log` (as runc's logrus writes it with --log-format json).
-    static func report(_ message: String) {
-        Diagnostics.say(message)
+    static func report(_ message: String, level: String = "error") {
+        if level == "error" { Diagnostics.say(message) } else { Diagnostics.warn(message) }
         guard let path = global.log else { return }
         let line: String
         if global.logJSON {
-            line = JSON.object([("level", .string("error")), ("msg", .string(message)), ("time", .string(timestamp()))]).text + "\n"
+            line = JSON.object([("level", .string(level)), ("msg", .string(message)), ("time", .string(timestamp()))]).text + "\n"
         } else {
-            line = "time=\"\(timestamp())\" level=error msg=\(JSON.string(message).text)\n"
+            line = "time=\"\(timestamp())\" level=\(level) msg=\(JSON.string(message).text)\n"
         }
         guard let fd = try? Files.open(path, O_WRONLY | O_APPEND | O_CREAT, mode: 0o600) else { return }
         _ = try? Files.writeAll(fd, Array(line.utf8), what: path)
@@ -100,8 +100,8 @@ enum OCIRuntime {
     // MARK: create, start, run
 
     static func create(_ c: OCICreateOptions) throws(OCIFailure) -> Int32 {
-        let (config, bundle) = try readBundle(c.bundle)
-        if c.consoleSocket != nil { throw OCIFailure("create --console-socket: a terminal is not supported yet (process.terminal must be false)") }
+        var (config, bundle) = try readBundle(c.bundle)
+        try connectConsole(&config.spec, socket: c.consoleSocket, command: "create")
         let dir = try makeStateDirectory(c.id)
         for warning in config.spec.warnings { Diagnostics.warn(warning) }
         // The cgroup first, with its limits, recorded at once: a delete finds it even if
@@ -154,6 +154,7 @@ enum OCIRuntime {
                                   annotations: config.annotations)
         container.cgroups = placement?.directories.map(\.path) ?? []
         container.cgroupsCreated = placement?.created ?? []
+        container.hooks = config.hooks
         do { try container.save(in: dir) } catch {
             Proc.kill(supervisor, SIGKILL)
             waitGone(supervisor)
@@ -168,8 +169,52 @@ enum OCIRuntime {
             abandon()
             throw OCIFailure("create \(c.id): the container could not be set up (status \(status))")
         }
+        // Built, held before its root is entered: the runtime-spec's place for these.
+        for stage in [OCIHooks.Stage.prestart, .createRuntime] {
+            if let failure = runHooks(stage, of: container, status: "created") {
+                Proc.kill(supervisor, SIGKILL)
+                waitGone(supervisor)
+                abandon()
+                throw OCIFailure("create \(c.id): \(failure); the container was removed")
+            }
+        }
         if let pidFile = c.pidFile { try writePidFile(pidFile, supervisor) }
         return 0
+    }
+
+    /// Runs `stage`'s hooks in order, each with the container's state on its standard
+    /// input; the first that fails (exits non-zero, is killed, times out, cannot start)
+    /// stops the rest, and is said in the returned words.
+    static func runHooks(_ stage: OCIHooks.Stage, of c: Container, status: String) -> String? {
+        let state = Array(OCICommandLine.state(id: c.id, status: status, pid: c.pid, bundle: c.bundle,
+                                               annotations: c.annotations).text.utf8)
+        for (i, hook) in c.hooks[stage].enumerated() {
+            let what = "hooks.\(stage.rawValue)[\(i)] (\(hook.path))"
+            let end: Proc.ProgramEnd
+            do { end = try Proc.runProgram(hook.path, argv: hook.args, environment: hook.env, input: state, timeout: hook.timeout) } catch {
+                return "\(what) could not run: \(error.description)"
+            }
+            switch end {
+            case .exited(.exited(0)): continue
+            case .exited(.exited(let code)): return "\(what) failed with status \(code)"
+            case .exited(.signaled(let sig)): return "\(what) was killed by signal \(sig)"
+            case .timedOut(let seconds): return "\(what) was still running after its timeout of \(seconds) s: killed"
+            }
+        }
+        return nil
+    }
+
+    /// process.terminal and --console-socket go together (as with runc): the socket is
+    /// connected here, and the container's set-up sends the terminal's master over it.
+    static func connectConsole(_ spec: inout SandboxSpec, socket: String?, command: String) throws(OCIFailure) {
+        guard !command.isEmpty else { return }
+        switch (spec.process.console != nil, socket) {
+        case (false, nil): return
+        case (false, _?): throw OCIFailure("\(command) --console-socket: process.terminal is false: there is no terminal to send")
+        case (true, nil): throw OCIFailure("\(command): process.terminal is true: give --console-socket, where the terminal's master is sent")
+        case (true, let path?):
+            do { spec.process.console?.socket = try Terminals.connect(path) } catch { throw OCIFailure(error) }
+        }
     }
 
     /// The supervisor's life: the sandbox on the namespace engine, its failure said here.
@@ -190,6 +235,8 @@ enum OCIRuntime {
         _ = try? Files.writeAll(fd, [0x30], what: fifo)
         Files.close(fd)
         _ = try? Files.unlink(fifo, at: AT_FDCWD, directory: false)
+        // A failed poststart hook is a warning: the container runs on (the runtime-spec).
+        if let failure = runHooks(.poststart, of: c, status: "running") { report("start \(id): \(failure)", level: "warning") }
     }
 
     /// `run`: create and start; in the foreground this process is the supervisor, and the
@@ -200,8 +247,21 @@ enum OCIRuntime {
             if status == 0 { try start(c.id) }
             return status
         }
-        let (config, bundle) = try readBundle(c.bundle)
-        if c.consoleSocket != nil { throw OCIFailure("run --console-socket: a terminal is not supported yet (process.terminal must be false)") }
+        var (config, bundle) = try readBundle(c.bundle)
+        // Hooks need a container held between create and start, and a process outside its
+        // PID namespace after it (one that unshared it can fork no more once it is gone):
+        // run is then create, start and a wait for the container, with delete's poststop.
+        if !config.hooks.isEmpty {
+            _ = try create(c)
+            let container = try Container.load(c.id, root: stateRoot)
+            try start(c.id)
+            let status = Proc.wait(container.pid, noHang: false)?.status ?? 1
+            do { try removeCgroup(of: container) } catch { report("run \(c.id): \(error)", level: "warning") }
+            if let failure = runHooks(.poststop, of: container, status: "stopped") { report("run \(c.id): \(failure)", level: "warning") }
+            removeState(stateRoot + "/" + c.id)
+            return status
+        }
+        try connectConsole(&config.spec, socket: c.consoleSocket, command: "run")
         let dir = try makeStateDirectory(c.id)
         for warning in config.spec.warnings { Diagnostics.warn(warning) }
         let me = getpid()
@@ -516,17 +576,22 @@ enum OCIRuntime {
             // it is left when delete returns.
             for pid in [c.pid] + inside { waitGone(pid) }
         }
-        // What is still in a cgroup create made (what exec started without a PID namespace,
-        // after the command ended on its own) is the container's: ended, as runc's delete
-        // ends what is left in its cgroup. (A cgroup that was there before may hold others'.)
-        let own = c.cgroups.filter { c.cgroupsCreated.contains($0) }
-        let left = CgroupPlacement.processes(in: own)
+        // The state stays while the cgroup cannot be removed, so that delete can be tried again.
+        do { try removeCgroup(of: c) } catch { throw OCIFailure("delete \(id): \(error)") }
+        // Once the container is gone, before delete returns; a failure is a warning.
+        if let failure = runHooks(.poststop, of: c, status: "stopped") { report("delete \(id): \(failure)", level: "warning") }
+        removeState(dir)
+    }
+
+    /// The cgroup create made (also after a kill -9 of the supervisor, which leaves it
+    /// empty), removed. What is still in it (what exec started without a PID namespace,
+    /// after the command ended on its own) is the container's: ended first, as runc's delete
+    /// ends what is left in its cgroup. (A cgroup that was there before may hold others'.)
+    static func removeCgroup(of c: Container) throws(SysError) {
+        let left = CgroupPlacement.processes(in: c.cgroups.filter { c.cgroupsCreated.contains($0) })
         for pid in left { Proc.kill(pid, SIGKILL) }
         for pid in left { waitGone(pid) }
-        // The cgroup create made (also after a kill -9 of the supervisor, which leaves it
-        // empty): the state stays while it cannot be removed, so that delete can be tried again.
-        do { try CgroupPlacement.remove(c.cgroupsCreated) } catch { throw OCIFailure("delete \(id): \(error)") }
-        removeState(dir)
+        try CgroupPlacement.remove(c.cgroupsCreated)
     }
 
     static func list(json: Bool, quiet: Bool) {
@@ -744,6 +809,9 @@ struct Container {
     /// each hierarchy, and those create made (removed by delete).
     var cgroups: [String] = []
     var cgroupsCreated: [String] = []
+    /// config.json's hooks as `create` read them: `start` and `delete` run these, whatever
+    /// config.json says by then (the runtime-spec: later changes must not affect the container).
+    var hooks = OCIHooks()
 
     var status: Status {
         guard OCIRuntime.isAlive(pid, start: pidStart) else { return .stopped }
@@ -763,6 +831,7 @@ struct Container {
         if let cgroup { members.append(("cgroup", .string(cgroup))) }
         if !cgroups.isEmpty { members.append(("cgroups", .array(cgroups.map { .string($0) }))) }
         if !cgroupsCreated.isEmpty { members.append(("cgroupsCreated", .array(cgroupsCreated.map { .string($0) }))) }
+        if !hooks.isEmpty { members.append(("hooks", hooks.json)) }
         return .object(members)
     }
 
@@ -799,6 +868,9 @@ struct Container {
             if case .array(let items)? = json[key] {
                 c[keyPath: path] = items.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
             }
+        }
+        if let hooks = json["hooks"] {
+            do throws(UsageError) { c.hooks = try OCIHooks.parse(hooks, file: path) } catch { throw OCIRuntime.OCIFailure(error.message) }
         }
         return c
     }
