@@ -142,13 +142,20 @@ public enum Credentials {
         for (k, v) in entries { _ = setenv(k, v, 1) }
     }
 
-    /// The current environment as pairs.
+    /// The current environment as pairs, split at the first `=` byte (as getenv does).
+    /// Bytes, not Characters: walking a String by grapheme costs more than the rest of
+    /// this at every start.
     public static func environment() -> [(String, String)] {
         var out: [(String, String)] = []
         var p = Glibc.environ
         while let entry = p.pointee {
-            let s = String(cString: entry)
-            if let eq = s.firstIndex(of: "=") { out.append((String(s[..<eq]), String(s[s.index(after: eq)...]))) }
+            let length = strlen(entry)
+            entry.withMemoryRebound(to: UInt8.self, capacity: length) { start in
+                let bytes = UnsafeBufferPointer(start: start, count: length)
+                guard let eq = bytes.firstIndex(of: UInt8(ascii: "=")) else { return }
+                out.append((String(decoding: UnsafeBufferPointer(rebasing: bytes[..<eq]), as: UTF8.self),
+                            String(decoding: UnsafeBufferPointer(rebasing: bytes[(eq + 1)...]), as: UTF8.self)))
+            }
             p += 1
         }
         return out

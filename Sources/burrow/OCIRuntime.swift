@@ -354,6 +354,9 @@ enum OCIRuntime {
         }
         spec.verbose = global.debug
         spec.terms = OCIConfig.terms
+        // --tty with a --process file (podman sends both): a terminal, as the file may say too.
+        if o.tty, spec.process.console == nil { spec.process.console = ConsoleRequest(socket: -1) }
+        try connectConsole(&spec, socket: o.consoleSocket, command: "exec")
         let target = try commandProcess(c, for: "exec")
         // The process exec starts is in the container's cgroup, as runc puts it (limits count it).
         do { try CgroupPlacement.join(paths: c.cgroups, pid: 0) } catch { throw OCIFailure("exec \(o.id): \(error)") }

@@ -94,9 +94,6 @@ struct OCICommandLineTests {
         (["exec", "--detach"], "exec: the container ID is missing"),
         (["exec", "--process", "p.json", "c", "ls"], "exec: give either --process FILE or a command, not both"),
         (["exec", "--process", "p.json", "--cwd", "/tmp", "c"], "exec --process: --cwd does not apply (say it in the process file)"),
-        (["exec", "--tty", "c", "sh"], "exec --tty: a terminal is not supported yet"),
-        (["exec", "-t", "c", "sh"], "exec --tty: a terminal is not supported yet"),
-        (["exec", "--console-socket", "/s", "c", "sh"], "exec --console-socket: a terminal is not supported yet"),
         (["exec", "--preserve-fds", "1", "c", "sh"], "exec --preserve-fds: passing descriptors on is not supported yet"),
         (["exec", "--cap", "CAP_KILL", "c", "sh"], "exec --cap: adding capabilities is not supported yet (give process.capabilities in --process FILE)"),
         (["exec", "--apparmor", "p", "c", "sh"], "exec --apparmor: AppArmor profiles are not supported"),
@@ -488,7 +485,6 @@ struct OCIConfigTests {
 
     @Test(arguments: [
         ("{\"args\": [\"sh\"], \"cwd\": \"/\", \"user\": {\"uid\": 5}, \"capabilities\": {\"ambient\": [\"CAP_KILL\"]}}", "/e.json: capabilities: for a uid other than 0, Burrow gives effective = permitted = ambient (what execve leaves), with ambient within permitted and inheritable; these sets differ"),
-        ("{\"args\": [\"sh\"], \"cwd\": \"/\", \"terminal\": true}", "/e.json: terminal: a terminal for exec is not supported yet (set it to false)"),
         ("{\"cwd\": \"/\"}", "/e.json: args is missing"),
         ("{\"args\": [\"sh\"]}", "/e.json: cwd is missing"),
         ("{\"args\": [\"sh\"], \"cwd\": \"/\", \"capabilities\": {\"bounding\": [\"CAP_FLY\"]}}", "/e.json: capabilities.bounding: 'CAP_FLY' is not a capability"),

@@ -180,18 +180,7 @@ struct Sandbox {
     /// devpts, its master sent over the console socket (and closed here), the other end kept
     /// for the command.
     private func makeTerminal(_ console: ConsoleRequest, root: Int32) throws(SysError) -> Int32 {
-        let pair: (master: Int32, peer: Int32)
-        do { pair = try Terminals.openPair(in: root, ptmx: "dev/pts/ptmx") } catch {
-            var e = error
-            e.hint = "a terminal is made in the container's own devpts: mount one at /dev/pts (a tmpfs at /dev gets it)"
-            throw e
-        }
-        defer { Files.close(pair.master) }
-        if let rows = console.rows, let columns = console.columns { try Terminals.setSize(pair.master, rows: rows, columns: columns) }
-        try Files.sendDescriptor(console.socket, pair.master, what: "the terminal's master to the console socket")
-        Files.close(console.socket)
-        log.step("terminal /dev/pts/\(Terminals.number(of: pair.master).map(String.init) ?? "?") (its master sent to the console socket)")
-        return pair.peer
+        try Terminals.sendPair(to: console, in: root, log: log)
     }
 
     /// The set-up, in the init's child: the filesystem and identity, then, in this very
@@ -255,5 +244,30 @@ struct Sandbox {
         let hint = f.candidate != nil && f.errno == .noSuchFileOrDirectory
             ? spec.commandNotFoundHint(rootHasBin: (try? Files.stat("/bin", at: Files.cwd)) != nil) : nil
         fail(Failure(SysError(subject, errno: f.errno, hint: hint), status: f.status), on: err)
+    }
+}
+
+extension Terminals {
+    /// A terminal for a command of the sandbox (`ConsoleRequest`): a pair of the devpts of
+    /// `root` (its /dev/pts), the size set, the master sent over the console socket and
+    /// closed here with the socket; the other end is returned, for the command.
+    static func sendPair(to console: ConsoleRequest, in root: Int32, log: Log) throws(SysError) -> Int32 {
+        let pair: (master: Int32, peer: Int32)
+        do { pair = try openPair(in: root, ptmx: "dev/pts/ptmx") } catch {
+            var e = error
+            e.hint = "a terminal is made in the container's own devpts: mount one at /dev/pts (a tmpfs at /dev gets it)"
+            throw e
+        }
+        defer { Files.close(pair.master) }
+        do throws(SysError) {
+            if let rows = console.rows, let columns = console.columns { try setSize(pair.master, rows: rows, columns: columns) }
+            try Files.sendDescriptor(console.socket, pair.master, what: "the terminal's master to the console socket")
+        } catch {
+            Files.close(pair.peer)
+            throw error
+        }
+        Files.close(console.socket)
+        log.step("terminal /dev/pts/\(number(of: pair.master).map(String.init) ?? "?") (its master sent to the console socket)")
+        return pair.peer
     }
 }

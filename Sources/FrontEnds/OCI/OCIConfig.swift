@@ -55,6 +55,7 @@ extension OCIConfig {
         spec.process.oomScoreAdjustment = nil
         spec.identity.supplementaryGroups = []
         spec.security.capabilities = nil
+        spec.process.console = nil  // (the file's own "terminal" says)
         var reader = Reader(bundle: "")
         reader.forExec = true
         try reader.process(Field("", json, file: file), into: &spec)
@@ -77,6 +78,8 @@ extension OCIConfig {
         }
         spec.identity.supplementaryGroups += o.additionalGids
         spec.security.noNewPrivileges = spec.security.noNewPrivileges || o.noNewPrivileges
+        // The container's own terminal is not exec's: --tty asks for one of its own.
+        spec.process.console = o.tty ? ConsoleRequest(socket: -1) : nil
         return spec
     }
 }
@@ -215,7 +218,6 @@ private struct Reader {
 
     func process(_ p: Field, into spec: inout SandboxSpec) throws(UsageError) {
         if let t = try p.member("terminal"), try t.bool() {
-            if forExec { throw t.refuse("a terminal for exec is not supported yet (set it to false)") }
             // The runtime connects to --console-socket and fills in the descriptor.
             spec.process.console = ConsoleRequest(socket: -1)
             if let size = try p.member("consoleSize") {
