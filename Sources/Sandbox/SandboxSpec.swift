@@ -35,6 +35,9 @@ public struct SandboxSpec: Equatable, Sendable {
     public var temporaryDirectory: HostPath?
     /// Masked and read-only paths (burrow-oci), after the operations; missing ones skipped.
     public var restrictedPaths = PathRestrictions()
+    /// The cgroup the container runs in, with its limits (burrow-oci); made and joined by
+    /// the runtime before the engine runs, removed at `delete`. nil: the caller's cgroup.
+    public var cgroup: CgroupSpec?
 
     public init(
         root: RootFS, operations: [SetupOp] = [], namespaces: Namespaces = Namespaces(),

@@ -536,7 +536,7 @@ struct OCIRuntimeTests {
         #expect(await eventually(timeout: 5) { b.output("count") != nil })
         let refused = await b.oci(["pause", b.id])
         expectStatus(refused, 1)
-        expectStderr(refused, contains: "burrow-oci makes no cgroup of its own")
+        expectStderr(refused, contains: "burrow-oci freezes a cgroup v2 that holds the container alone")
         #expect(await b.state()?.status == "running")
         let notPaused = await b.oci(["resume", b.id])
         expectStatus(notPaused, 1)
@@ -575,6 +575,118 @@ struct OCIRuntimeTests {
         expectSuccess(await b.oci(["delete", "--force", b.id]))
         await b.expectNothingLeft()
         #expect(await eventually(timeout: 5) { (readFile(cgroup + "/cgroup.procs") ?? "x").isEmpty })
+    }
+
+    @Test("linux.resources without a delegated cgroup: an error naming the limits, nothing left")
+    func cgroupLimitsRefusedWithoutDelegation() async {
+        let name = "burrow-oci-test-" + sleepMarker()
+        let b = OCIBundle(script: "true", extraLinux: ", \"cgroupsPath\": \"/\(name)\", \"resources\": {\"pids\": {\"limit\": 50}, \"memory\": {\"limit\": 67108864}}")
+        defer { b.remove() }
+        let r = await b.oci(["create", "--bundle", b.bundle, b.id])
+        expectStatus(r, 1)
+        expectStderr(r, contains: "Permission denied")
+        expectStderr(r, contains: "the cgroup is not delegated to you, so linux.resources pids.limit, memory.limit cannot be applied")
+        #expect(!pathExists(b.stateRoot + "/" + b.id))
+        for m in hostMountinfo() where m.fsType.hasPrefix("cgroup") { #expect(!pathExists(m.mountPoint + "/" + name)) }
+        await b.expectNothingLeft()
+    }
+
+    @Test("linux.resources in a cgroup delegated to the user: limits written, every process in it from create, delete removes it (after kill -9 too)")
+    func cgroupLimits() async throws {
+        // A parent cgroup of the test user's in each hierarchy burrow-oci uses, as systemd's
+        // Delegate=yes gives one (v1: pids, memory, cpu, cpuset; v2: the unified one).
+        let mounts = hostMountinfo().filter { $0.fsType == "cgroup" || $0.fsType == "cgroup2" }
+        let v1 = ["pids", "memory", "cpu", "cpuset"].compactMap { c in mounts.first { $0.fsType == "cgroup" && $0.superOptions.contains(c) }.map { (c, $0.mountPoint) } }
+        let v2 = mounts.first { $0.fsType == "cgroup2" && $0.mountPoint == "/sys/fs/cgroup" }?.mountPoint
+        guard Harness.runningAsRoot, v1.count == 4 || (v1.isEmpty && v2 != nil) else {
+            withKnownIssue("needs root and cgroup v1's pids, memory, cpu and cpuset or a cgroup v2 root to delegate a cgroup to the test user") { Issue.record("skipped") }
+            return
+        }
+        let name = "burrow-oci-test-" + sleepMarker()
+        let parents = v1.isEmpty ? [("", v2 ?? "")] : v1
+        var made: [String] = []
+        defer { for dir in made.reversed() { rmdir(dir) } }
+        func put(_ path: String, _ text: String) {
+            let fd = open(path, O_WRONLY)
+            _ = text.withCString { write(fd, $0, strlen($0)) }
+            close(fd)
+        }
+        for (controller, mount) in parents {
+            let dir = mount + "/" + name
+            #expect(mkdir(dir, 0o755) == 0)
+            made.append(dir)
+            for file in ["", "/cgroup.procs", "/cgroup.subtree_control"] { chown(dir + file, testUser.uid, testUser.gid) }
+            if controller == "cpuset" {
+                for file in ["cpuset.cpus", "cpuset.mems"] { put(dir + "/" + file, readFile(mount + "/" + file) ?? "") }
+            }
+            if v1.isEmpty { put(mount + "/cgroup.subtree_control", "+pids +memory +cpu") }
+        }
+        let limits = "\"resources\": {\"pids\": {\"limit\": 50}, \"memory\": {\"limit\": 67108864}, \"cpu\": {\"shares\": 512, \"quota\": 50000, \"period\": 100000}}"
+        let b = OCIBundle(script: "cat /proc/self/cgroup > /home/cgroup", extraLinux: ", \"cgroupsPath\": \"/\(name)/c\", \(limits)")
+        defer { b.remove() }
+        expectSuccess(await b.oci(["create", "--bundle", b.bundle, b.id]))
+        let pid = await b.state()?.pid ?? 0
+        func file(_ controller: String, _ f: String) -> String? {
+            let mount = v1.first { $0.0 == controller }?.1 ?? v2 ?? ""
+            return readFile(mount + "/" + name + "/c/" + f)?.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        // The limits are there from create, and the container's pid is in the cgroup.
+        if v1.isEmpty {
+            #expect(file("pids", "pids.max") == "50")
+            #expect(file("memory", "memory.max") == "67108864")
+            #expect(file("cpu", "cpu.max") == "50000 100000")
+            #expect(file("cpu", "cpu.weight") == "20")
+        } else {
+            #expect(file("pids", "pids.max") == "50")
+            #expect(file("memory", "memory.limit_in_bytes") == "67108864")
+            #expect(file("cpu", "cpu.shares") == "512")
+            #expect(file("cpu", "cpu.cfs_quota_us") == "50000")
+        }
+        #expect(file("pids", "cgroup.procs")?.split(separator: "\n").contains(Substring(String(pid))) == true)
+        expectSuccess(await b.oci(["start", b.id]))
+        #expect(await eventually(timeout: 5) { b.output("cgroup") != nil })
+        // The command saw itself there.
+        #expect(b.output("cgroup")?.contains((v1.isEmpty ? "0::/" : "pids:/") + name + "/c\n") == true)
+        for _ in 0..<50 where await b.state()?.status != "stopped" { try await Task.sleep(nanoseconds: 100_000_000) }
+        expectSuccess(await b.oci(["delete", b.id]))
+        for (_, mount) in parents {
+            #expect(!pathExists(mount + "/" + name + "/c"))
+            #expect(pathExists(mount + "/" + name))  // the delegated parent was not burrow-oci's
+        }
+
+        // kill -9 of the container's pid: its cgroup stays, empty, until delete removes it.
+        let k = OCIBundle(script: "sleep 30", extraLinux: ", \"cgroupsPath\": \"/\(name)/k\", \(limits)")
+        defer { k.remove() }
+        expectSuccess(await k.oci(["create", "--bundle", k.bundle, k.id]))
+        expectSuccess(await k.oci(["start", k.id]))
+        // What exec starts is in the container's cgroup too.
+        let exec = await k.oci(["exec", k.id, "cat", "/proc/self/cgroup"])
+        expectSuccess(exec)
+        expectStdout(exec, contains: (v1.isEmpty ? "0::/" : "pids:/") + name + "/k\n")
+        let holder = await k.state()?.pid ?? 0
+        #expect(holder > 0 && kill(holder, SIGKILL) == 0)
+        #expect(await eventually(timeout: 5) { (readFile(parents[0].1 + "/" + name + "/k/cgroup.procs") ?? "x").isEmpty })
+        #expect(await k.state()?.status == "stopped")
+        #expect(pathExists(parents[0].1 + "/" + name + "/k"))
+        expectSuccess(await k.oci(["delete", k.id]))
+        for (_, mount) in parents { #expect(!pathExists(mount + "/" + name + "/k")) }
+        await k.expectNothingLeft()
+
+        // Without a PID namespace, what exec started outlives a command that ended on its
+        // own: delete finds it in the container's cgroup and ends it, then removes the cgroup.
+        let e = OCIBundle(script: "while [ ! -e /home/stop ]; do sleep 0.05; done", extraLinux: ", \"cgroupsPath\": \"/\(name)/e\", \(limits)")
+        defer { e.remove() }
+        let config = readFile(e.bundle + "/config.json") ?? ""
+        writeFile(e.bundle + "/config.json", config.replacingOccurrences(of: "{\"type\": \"pid\"}, ", with: ""), owner: testUser)
+        expectSuccess(await e.oci(["run", "--detach", "--bundle", e.bundle, e.id]))
+        expectSuccess(await e.oci(["exec", "--detach", e.id, "sh", "-c", "sleep 30; : \(e.id)"]))
+        writeFile(e.out + "/stop", "", owner: testUser)
+        for _ in 0..<50 where await e.state()?.status != "stopped" { try await Task.sleep(nanoseconds: 100_000_000) }
+        #expect(await e.state()?.status == "stopped")
+        #expect(!(readFile(parents[0].1 + "/" + name + "/e/cgroup.procs") ?? "").isEmpty)
+        expectSuccess(await e.oci(["delete", e.id]))
+        for (_, mount) in parents { #expect(!pathExists(mount + "/" + name + "/e")) }
+        await e.expectNothingLeft()
     }
 
     @Test("spec writes a config.json that run takes as it is")

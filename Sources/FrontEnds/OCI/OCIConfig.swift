@@ -126,6 +126,10 @@ struct Field {
         guard case .number(let text) = value, let n = UInt64(text) else { throw wrong("an integer from 0 to 18446744073709551615") }
         return n
     }
+    func int64() throws(UsageError) -> Int64 {
+        guard case .number(let text) = value, let n = Int64(text) else { throw wrong("an integer from -9223372036854775808 to 9223372036854775807") }
+        return n
+    }
     func uint32() throws(UsageError) -> UInt32 {
         guard let n = value.integer, n >= 0, n <= Int64(UInt32.max) else { throw wrong("an integer from 0 to 4294967295") }
         return UInt32(n)
@@ -363,8 +367,19 @@ private struct Reader {
                 throw propagation.refuse("'\(p)': the container's mounts are private (rprivate); shared and slave propagation are not supported")
             }
         }
-        if let resources = try l.member("resources") { try self.resources(resources) }
-        try refuse(l, "cgroupsPath", "burrow-oci makes no cgroup yet")
+        var limits = CgroupLimits()
+        if let resources = try l.member("resources") { try self.resources(resources, into: &limits, warnings: &spec.warnings) }
+        if let path = try l.member("cgroupsPath") {
+            let p = try path.string()
+            // systemd's "slice:prefix:name" form needs --systemd-cgroup, which burrow-oci refuses.
+            if !p.startsWithSlash && p.contains(":") {
+                throw path.refuse("'\(p)' is systemd's slice:prefix:name form; burrow-oci writes cgroupfs paths (/a/b, or a/b under its own cgroup)")
+            }
+            if p.split(separator: "/").contains("..") { throw path.refuse("'\(p)': '..' is not allowed in a cgroup path") }
+            if !p.isEmpty { spec.cgroup = CgroupSpec(path: p, limits: limits) }
+        }
+        // Limits without a path: a cgroup named after the container, the runtime's default.
+        if spec.cgroup == nil, !limits.isEmpty { spec.cgroup = CgroupSpec(path: "", limits: limits) }
         try refuse(l, "devices", "device nodes are not supported yet (a tmpfs mount at /dev gets the usual null, zero, full, random, urandom and tty)")
         if let sysctl = try l.member("sysctl") {
             guard case .object(let members) = sysctl.value else { throw sysctl.wrong("an object") }
@@ -381,24 +396,90 @@ private struct Reader {
         try refuse(l, "timeOffsets", "a time namespace is not supported yet")
     }
 
-    /// Only runc's usual device rule, deny all, which is what the container has beyond the
-    /// default devices of Burrow's /dev (as runc allows them whatever the rules).
-    func resources(_ r: Field) throws(UsageError) {
+    /// linux.resources: pids, memory and cpu as limits of the container's cgroup; of devices
+    /// only runc's usual rule, deny all, which is what the container has beyond the default
+    /// devices of Burrow's /dev (as runc allows them whatever the rules). Anything else is
+    /// refused by name. memory.kernel is said and ignored, as runc ignores it (Linux does:
+    /// kmem.limit_in_bytes has no effect since 6.1 and v2 has none).
+    func resources(_ r: Field, into limits: inout CgroupLimits, warnings: inout [String]) throws(UsageError) {
         guard case .object(let members) = r.value else { throw r.wrong("an object") }
         for (key, value) in members where Field(key, value).isSet {
             let f = Field("\(r.path).\(key)", value)
-            guard key == "devices" else { throw f.refuse("cgroup limits are not supported yet") }
-            let rules = try f.items()
-            for rule in rules {
-                let allow = try rule.member("allow")?.bool() ?? false
-                let type = try rule.member("type")?.string() ?? "a"
-                let access = try rule.member("access")?.string() ?? "rwm"
-                let major = try rule.member("major"), minor = try rule.member("minor")
-                guard !allow, type == "a", Set(access) == Set("rwm"), major == nil, minor == nil else {
-                    throw rule.refuse("device cgroup rules are not supported yet, only {\"allow\": false, \"access\": \"rwm\"} (the default devices of Burrow's /dev and nothing else)")
+            switch key {
+            case "devices":
+                for rule in try f.items() {
+                    let allow = try rule.member("allow")?.bool() ?? false
+                    let type = try rule.member("type")?.string() ?? "a"
+                    let access = try rule.member("access")?.string() ?? "rwm"
+                    let major = try rule.member("major"), minor = try rule.member("minor")
+                    guard !allow, type == "a", Set(access) == Set("rwm"), major == nil, minor == nil else {
+                        throw rule.refuse("device cgroup rules are not supported yet, only {\"allow\": false, \"access\": \"rwm\"} (the default devices of Burrow's /dev and nothing else)")
+                    }
                 }
+            case "pids":
+                guard let limit = try f.member("limit") else { throw f.missing("limit") }
+                limits.pids = try limit.int64()
+            case "memory":
+                try memory(f, into: &limits, warnings: &warnings)
+            case "cpu":
+                try cpu(f, into: &limits)
+            default:
+                throw f.refuse("cgroup limits other than pids, memory and cpu are not supported yet")
             }
         }
+    }
+
+    func memory(_ f: Field, into limits: inout CgroupLimits, warnings: inout [String]) throws(UsageError) {
+        guard case .object(let members) = f.value else { throw f.wrong("an object") }
+        for (key, value) in members where value != .null {
+            let m = Field("\(f.path).\(key)", value)
+            switch key {
+            case "limit": limits.memory = try m.int64()
+            case "reservation": limits.memoryReservation = try m.int64()
+            case "swap": limits.memorySwap = try m.int64()
+            case "kernelTCP": limits.kernelTCP = try m.int64()
+            case "swappiness":
+                let n = try m.uint64()
+                guard n <= 100 else { throw m.refuse("\(n) is not from 0 to 100") }
+                limits.swappiness = n
+            case "disableOOMKiller": limits.disableOOMKiller = try m.bool()
+            case "kernel":
+                _ = try m.int64()
+                warnings.append("config.json: \(m.path): ignored, as runc ignores it: Linux no longer limits kernel memory on its own (memory.kmem.limit_in_bytes has no effect since 6.1; v2 has no such limit)")
+            case "useHierarchy":
+                throw m.refuse("not supported (cgroup v1's memory.use_hierarchy is always on in current kernels)")
+            case "checkBeforeUpdate":
+                _ = try m.bool()  // Only for `update`, which burrow-oci does not have.
+            default: continue  // Unknown fields are ignored, as the runtime-spec asks.
+            }
+        }
+    }
+
+    func cpu(_ f: Field, into limits: inout CgroupLimits) throws(UsageError) {
+        guard case .object(let members) = f.value else { throw f.wrong("an object") }
+        for (key, value) in members where value != .null {
+            let c = Field("\(f.path).\(key)", value)
+            switch key {
+            case "shares": limits.cpuShares = try c.uint64()
+            case "quota": limits.cpuQuota = try c.int64()
+            case "period": limits.cpuPeriod = try c.uint64()
+            case "cpus": limits.cpus = try cpuList(c)
+            case "mems": limits.mems = try cpuList(c)
+            case "realtimeRuntime", "realtimePeriod":
+                if Field(key, value).isSet && value.integer != 0 { throw c.refuse("real-time CPU limits are not supported yet") }
+            case "idle", "burst":
+                if Field(key, value).isSet && value.integer != 0 { throw c.refuse("not supported yet") }
+            default: continue
+            }
+        }
+    }
+
+    /// A cpuset list as the kernel reads it: "0-3,8".
+    func cpuList(_ f: Field) throws(UsageError) -> String {
+        let s = try f.string()
+        let ok = !s.isEmpty && s.allSatisfy { $0.isASCII && ($0.isNumber || $0 == "," || $0 == "-") }
+        guard ok else { throw f.refuse("'\(s)' is not a list of numbers and ranges (0-3,8)") }
+        return s
     }
 
     /// process.capabilities, where Burrow can give exactly what is asked: after exec, root's
