@@ -1,7 +1,7 @@
 /// The container's cgroup (burrow-oci's linux.cgroupsPath and linux.resources): where it is
 /// and the limits written there before the command runs. Pure: which file of which
 /// controller gets which value is decided here, for cgroup v1 and v2 (runc's fs and fs2
-/// drivers name the same files); Sources/Kernel/Cgroups.swift makes the directories, writes
+/// drivers name the same files); Sources/burrow/Cgroups.swift makes the directories, writes
 /// the values and puts the container's processes in.
 public struct CgroupSpec: Equatable, Sendable {
     /// As linux.cgroupsPath has it: absolute is under each hierarchy's root, relative under
