@@ -834,3 +834,68 @@ struct OCIPodmanTests {
         await scene.remove()
     }
 }
+
+
+/// containerd (Debian's 1.6) with its runc shim (io.containerd.runc.v2) running burrow-oci in
+/// runc's place (`ctr run --runc-binary`, as a config.toml's BinaryName does): a private
+/// containerd (its own root, state and socket) started for the test, as root, as a node
+/// runs it. Required where the container tests are (BURROW_TEST_CONTAINERS=1).
+@Suite("burrow-oci under containerd", .enabled(if: Container.required || (Harness.runningAsRoot && ContainerD.installed)),
+       .serialized, .timeLimit(.minutes(2)))
+struct OCIContainerdTests {
+    @Test("ctr run (foreground and -d), task exec, ps, kill, rm: the shim drives burrow-oci as it drives runc")
+    func containerdRuns() async throws {
+        try #require(Harness.runningAsRoot, "containerd runs as root here")
+        try #require(ContainerD.installed, "containerd is not installed (scripts/deps installs it)")
+        let dir = makeTempDir()
+        defer { dir.remove() }
+        let socket = dir.sub("containerd.sock")
+        let daemon = try spawn(["/usr/bin/containerd", "--root", dir.sub("root"), "--state", dir.sub("state"), "--address", socket])
+        defer {
+            daemon.send(SIGTERM)
+            _ = daemon.poll(blocking: true)
+        }
+        var up = false
+        for _ in 0..<200 where !up {
+            up = pathExists(socket)
+            if !up { try? await Task.sleep(nanoseconds: 50_000_000) }
+        }
+        try #require(up, "containerd did not start:\n\(daemon.stderrSoFar)")
+        func ctr(_ args: [String]) async -> BurrowResult {
+            do { return try await spawn(["/usr/bin/ctr", "-a", socket] + args).wait(timeout: 40) } catch {
+                Issue.record("cannot start ctr: \(error)")
+                return BurrowResult(argv: args, status: -1, signal: nil, stdout: "", stderr: "\(error)", timedOut: false)
+            }
+        }
+        let id = "ctd-\(sleepMarker())"
+        let rootfs = Harness.sharedRootfs
+        let once = await ctr(["run", "--rm", "--rootfs", "--runc-binary", OCILink.path, rootfs, id, "/bin/sh", "-c",
+                              "echo in $(id -u) $$; exit 3"])
+        expectStatus(once, 3)
+        expectStdout(once, contains: "in 0 2")
+        expectSuccess(await ctr(["run", "-d", "--rootfs", "--runc-binary", OCILink.path, rootfs, id, "/bin/sh", "-c",
+                                 "while true; do sleep 1; done"]))
+        let exec = await ctr(["task", "exec", "--exec-id", "e1", id, "/bin/sh", "-c", "echo exec $$; exit 4"])
+        expectStatus(exec, 4)
+        expectStdout(exec, contains: "exec ")
+        let ps = await ctr(["task", "ps", id])
+        expectSuccess(ps)
+        #expect(ps.lines.count >= 3, "\(ps)")
+        expectSuccess(await ctr(["task", "kill", "-s", "SIGKILL", id]))
+        var stopped = false
+        for _ in 0..<100 where !stopped {
+            stopped = (await ctr(["task", "ls"])).stdout.contains("STOPPED")
+            if !stopped { try? await Task.sleep(nanoseconds: 100_000_000) }
+        }
+        #expect(stopped)
+        expectSuccess(await ctr(["task", "rm", id]))
+        expectSuccess(await ctr(["container", "rm", id]))
+        #expect(await waitUntilGone(argument: id, timeout: 5).isEmpty)
+    }
+}
+
+enum ContainerD {
+    static var installed: Bool {
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/containerd") && FileManager.default.isExecutableFile(atPath: "/usr/bin/ctr")
+    }
+}

@@ -407,15 +407,7 @@ private struct Reader {
             let f = Field("\(r.path).\(key)", value)
             switch key {
             case "devices":
-                for rule in try f.items() {
-                    let allow = try rule.member("allow")?.bool() ?? false
-                    let type = try rule.member("type")?.string() ?? "a"
-                    let access = try rule.member("access")?.string() ?? "rwm"
-                    let major = try rule.member("major"), minor = try rule.member("minor")
-                    guard !allow, type == "a", Set(access) == Set("rwm"), major == nil, minor == nil else {
-                        throw rule.refuse("device cgroup rules are not supported yet, only {\"allow\": false, \"access\": \"rwm\"} (the default devices of Burrow's /dev and nothing else)")
-                    }
-                }
+                for rule in try f.items() { try DeviceRule.check(rule) }
             case "pids":
                 guard let limit = try f.member("limit") else { throw f.missing("limit") }
                 limits.pids = try limit.int64()
@@ -425,6 +417,38 @@ private struct Reader {
                 try cpu(f, into: &limits)
             default:
                 throw f.refuse("cgroup limits other than pids, memory and cpu are not supported yet")
+            }
+        }
+    }
+
+    /// linux.resources.devices, one rule. Burrow enforces no device cgroup: what a container
+    /// can open is the nodes its /dev has, Burrow's usual ones (null, zero, full, random,
+    /// urandom, tty, a devpts' ptmx and pts), and no node can be made in its user namespace.
+    /// So the rules runtimes send (deny all, then allow those devices, and mknod of any)
+    /// describe what the container has, and are accepted; a rule that would allow another
+    /// device is refused, since without a device cgroup Burrow could not keep the rest denied.
+    enum DeviceRule {
+        /// Burrow's /dev, by character major and minor (nil: any minor): null, zero, full,
+        /// random, urandom; tty, console, ptmx; the pts.
+        static let present: [(major: Int64, minor: Int64?)] = [(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 1), (5, 2), (136, nil)]
+
+        static func check(_ rule: Field) throws(UsageError) {
+            guard try rule.member("allow")?.bool() ?? false else { return }  // a denial: nothing is reached anyway
+            let type = try rule.member("type")?.string() ?? "a"
+            let access = try rule.member("access")?.string() ?? "rwm"
+            guard Set(access).isSubset(of: Set("rwm")), !access.isEmpty else { throw rule.refuse("access '\(access)' is not r, w, m") }
+            // mknod alone: no node can be made in a user namespace.
+            if access == "m" { return }
+            func number(_ key: String) throws(UsageError) -> Int64? {
+                guard let f = try rule.member(key) else { return nil }
+                guard let n = f.value.integer, n >= -1 else { throw f.wrong("a device number or -1") }
+                return n < 0 ? nil : n
+            }
+            let major = try number("major"), minor = try number("minor")
+            let known = type == "c" && major != nil && present.contains { d in d.major == major && (d.minor == nil || d.minor == minor) }
+            guard known else {
+                let what = "\(type) \(major.map(String.init) ?? "*"):\(minor.map(String.init) ?? "*") \(access)"
+                throw rule.refuse("allowing device \(what) is not supported: Burrow enforces no device cgroup, so only rules for the devices of its /dev (null, zero, full, random, urandom, tty, console, ptmx, pts) and mknod are accepted")
             }
         }
     }
