@@ -285,6 +285,12 @@ public struct Namespaces: Equatable, Sendable {
     /// sandbox is set up, before its ids change: its ids are then as that namespace maps
     /// them (bwrap's `--userns2`, for a namespace made inside the one `userToJoin` names).
     public var userAfterSetup: Int32?
+    /// A descriptor of the caller's: once the user namespace is made, its maker's pid goes
+    /// out as `child-pid` on the info descriptor (which is then closed), the caller writes
+    /// the namespace's uid and gid maps (/proc/PID/uid_map, gid_map) itself, and a byte (or
+    /// the end) on this descriptor lets the set-up go on; burrow writes no maps (bwrap's
+    /// `--userns-block-fd`). Needs a new user namespace and `reports.info`.
+    public var mapsFromCaller: Int32?
     /// A descriptor naming a PID namespace the sandbox's processes are in, or, with `pid`,
     /// the parent of the one made for them (bwrap's `--pidns FD`).
     public var pidToJoin: Int32?

@@ -142,7 +142,7 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
     case workingDirectory, pidFile, fakeDatabase, dataFile, chmod, lockFile
     case infoDescriptor, jsonStatusDescriptor, blockDescriptor, bindDescriptor, seccompDescriptor
     case commandIsPID1, pidNamespace, userNamespaceDescriptor, pidNamespaceDescriptor
-    case overlay, overlayLayer, overlayUpper, overlayWork, userNamespaceAfterSetupDescriptor
+    case overlay, overlayLayer, overlayUpper, overlayWork, userNamespaceAfterSetupDescriptor, mapsFromCallerDescriptor
     case joinedMountNamespace, joinedUserNamespace
 
     /// How the spec itself says it.
@@ -192,6 +192,7 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
         case .overlayUpper: return "overlay upper directory"
         case .overlayWork: return "overlay work directory"
         case .userNamespaceAfterSetupDescriptor: return "the user namespace to enter after the set-up"
+        case .mapsFromCallerDescriptor: return "the descriptor to wait on for the caller's maps"
         case .joinedMountNamespace: return "joining an existing mount namespace"
         case .joinedUserNamespace: return "a joined user namespace"
         }
@@ -300,6 +301,7 @@ extension SandboxSpec {
         for p in security.callerPrograms { out.append((p.descriptor, .seccompDescriptor, nil)) }
         if let fd = namespaces.userToJoin { out.append((fd, .userNamespaceDescriptor, nil)) }
         if let fd = namespaces.userAfterSetup { out.append((fd, .userNamespaceAfterSetupDescriptor, nil)) }
+        if let fd = namespaces.mapsFromCaller { out.append((fd, .mapsFromCallerDescriptor, nil)) }
         if let fd = namespaces.pidToJoin { out.append((fd, .pidNamespaceDescriptor, nil)) }
         return out
     }

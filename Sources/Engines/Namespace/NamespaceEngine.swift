@@ -325,7 +325,22 @@ public enum NamespaceEngine {
         }
         // setuid: no user namespace, so no maps: the ids stay the host's. A joined one has
         // its maps already.
-        if sandbox.makesUserNamespace {
+        var spec = spec
+        if sandbox.makesUserNamespace, let block = spec.namespaces.mapsFromCaller, let info = spec.process.reports.info {
+            // bwrap's --userns-block-fd: the caller maps the namespace this process made
+            // (its pid on --info-fd, which is then done with), then writes to the descriptor.
+            let text = StatusReports.infoObject(childPid: me, namespaceIDs: [], oneLine: false)
+            do throws(SysError) {
+                try Files.writeAll(info, Array(text.utf8), what: "--info-fd \(info)")
+                Files.close(info)
+                try Files.awaitByte(block, what: "--userns-block-fd \(block)")
+            } catch {
+                throw Failure(error)
+            }
+            spec.process.reports.info = nil
+            sandbox.maps.setgroupsAllowed = IDMaps.setgroupsAllowedNow()
+            log.step("maps written by the caller")
+        } else if sandbox.makesUserNamespace {
             try maps.writeOwn(log: log)
             sandbox.maps.setgroupsAllowed = !maps.identity.gidMap.isEmpty && IDMaps.setgroupsAllowedNow()
         }
