@@ -28,7 +28,8 @@ public struct ProcessNamespaces {
         ("uts", Namespace.uts), ("net", Namespace.net), ("cgroup", Namespace.cgroup),
     ]
 
-    /// Opens the namespaces of `pid` that differ from the caller's, and its root.
+    /// Opens the namespaces of `pid` that differ from the caller's (each compared by device and
+    /// inode with /proc/self/ns/*; one that cannot be is an error), and its root.
     public static func open(of pid: pid_t) throws(SysError) -> ProcessNamespaces {
         var entries: [Entry] = []
         func close() { for e in entries { Files.close(e.fd) } }
@@ -39,9 +40,20 @@ public struct ProcessNamespaces {
                 close()
                 throw SysError("open", path, errno: error.errno, hint: hint(error.errno, pid: pid))
             }
-            var theirs = stat()
-            if fstat(fd, &theirs) == 0, let ours = try? Files.stat("/proc/self/ns/\(name)", at: AT_FDCWD, follow: true),
-               theirs.st_dev == ours.st_dev, theirs.st_ino == ours.st_ino {
+            // Both must be read: a namespace that cannot be compared is an error, neither
+            // taken as shared (it would be left unentered) nor as another (setns refuses
+            // the caller's own user namespace).
+            let theirs: stat, ours: stat
+            do {
+                theirs = try Files.stat("", at: fd)
+                ours = try Files.stat("/proc/self/ns/\(name)", at: AT_FDCWD, follow: true)
+            } catch {
+                Files.close(fd)
+                close()
+                let subject = error.subject.isEmpty ? path : error.subject
+                throw SysError("stat", subject, errno: error.errno, hint: "to tell whether process \(pid)'s \(name) namespace is the caller's")
+            }
+            if theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino {
                 Files.close(fd)  // shared with the caller: nothing to enter
                 continue
             }

@@ -392,9 +392,18 @@ enum OCIRuntime {
     /// other than the host's). Waits up to 5 s for that.
     static func commandProcess(_ c: Container, for sub: String) throws(OCIFailure) -> pid_t {
         let hostRoot = try? Files.stat("/", at: AT_FDCWD, follow: true)
+        // The supervisor's mount namespace tells Burrow's init (in another) from the cleaner:
+        // it must be read, else the init, whose own cannot be, would look the same as it.
+        let hostMounts: String
+        do { hostMounts = try Files.readlink("/proc/\(c.pid)/ns/mnt", at: AT_FDCWD) } catch {
+            guard c.status != .stopped else { throw OCIFailure("\(sub) \(c.id): the container is not running") }
+            var e = error
+            e.hint = "the mount namespace of the container's supervisor, process \(c.pid)"
+            throw OCIFailure("\(sub) \(c.id): \(e)")
+        }
         for _ in 0..<500 {
             guard c.status != .stopped else { break }
-            if let command = firstChildOfInit(c.pid), Glibc.access("/proc/\(command)/ns/mnt", R_OK) == 0 {
+            if let command = firstChildOfInit(c.pid, hostMounts: hostMounts), Glibc.access("/proc/\(command)/ns/mnt", R_OK) == 0 {
                 if let root = try? Files.stat("/proc/\(command)/root/", at: AT_FDCWD, follow: true),
                    root.st_dev != hostRoot?.st_dev || root.st_ino != hostRoot?.st_ino {
                     return command
@@ -409,9 +418,8 @@ enum OCIRuntime {
     /// The oldest living child of Burrow's init (the supervisor's child in another mount
     /// namespace, whose own cannot be read: it is not dumpable): the set-up that became the
     /// command. (Orphans the init adopts come later.)
-    static func firstChildOfInit(_ supervisor: pid_t) -> pid_t? {
+    static func firstChildOfInit(_ supervisor: pid_t, hostMounts: String) -> pid_t? {
         let table = processTable()
-        let hostMounts = try? Files.readlink("/proc/\(supervisor)/ns/mnt", at: AT_FDCWD)
         let inits = (table.children[supervisor] ?? []).filter { (try? Files.readlink("/proc/\($0)/ns/mnt", at: AT_FDCWD)) != hostMounts }
         let candidates = inits.flatMap { table.children[$0] ?? [] }.compactMap { pid -> (pid_t, UInt64)? in
             guard let fields = statFields(pid), fields.first != "Z", fields.count > 19, let start = UInt64(fields[19]) else { return nil }
