@@ -66,6 +66,10 @@ public struct RootFS: Equatable, Sendable {
     /// the engine attaches that tmpfs in its own mount namespace before it pivots into it;
     /// nothing is created there. The namespace engine does it; the ptrace engine refuses it.
     public var fresh = false
+    /// The propagation of `/` in the sandbox, set once the command's root is entered (after
+    /// pivot_root, which refuses a shared root, as runc orders it): burrow-oci's
+    /// linux.rootfsPropagation. nil: as the engine leaves it (a slave of the host's).
+    public var propagation: MountPropagation?
 
     public init(path: HostPath, readOnly: Bool = false, overlay: RootOverlay? = nil) {
         self.path = path
@@ -195,6 +199,9 @@ public struct BindMount: Equatable, Sendable {
     /// `source` is the path it had: what the engine opens there must be that very file
     /// (device and inode), else the path was swapped in between and the bind is refused.
     public var sourceDescriptor: Int32?
+    /// Set on the mount at the destination once it is there, in this order (burrow-oci's
+    /// `shared`, `rslave`... options).
+    public var propagation: [MountPropagation] = []
 
     public init(
         source: HostPath, destination: GuestPath, readOnly: Bool = false,
@@ -251,6 +258,8 @@ public struct FilesystemMount: Equatable, Sendable {
     public var destination: GuestPath
     public var flags: MountFlags
     public var data: [String]
+    /// Set on the new mount once it is attached, in this order (`BindMount.propagation`).
+    public var propagation: [MountPropagation] = []
 
     public init(type: String, source: String, destination: GuestPath, flags: MountFlags = [], data: [String] = []) {
         self.type = type

@@ -235,13 +235,17 @@ struct OCIConfigTests {
                        "readonlyPaths": ["/proc/sys"], "rootfsPropagation": "rprivate", "maskedPaths": ["/proc/kcore"]}}
             """
         let c = try OCIConfig.parse(text, bundle: "/b/")
-        #expect(c.spec.root == RootFS(path: HostPath("/abs/root"), readOnly: true))
+        var root = RootFS(path: HostPath("/abs/root"), readOnly: true)
+        root.propagation = MountPropagation(.private, recursive: true)
+        #expect(c.spec.root == root)
         #expect(c.spec.security.noNewPrivileges)
         #expect(c.spec.process.hostname == "box")
         #expect(c.spec.namespaces == Namespaces.all)
         #expect(c.spec.identity.uidMap == [IDMap(inside: 0, outside: 1000, count: 1)])
         #expect(c.spec.identity.gidMap == [IDMap(inside: 0, outside: 100, count: 1)])
         #expect(c.annotations.count == 1 && c.annotations[0] == ("org.example", "v"))
+        var data = BindMount(source: HostPath("/b/data"), destination: g("/data"), readOnly: true, allowDevices: true)
+        data.propagation = [MountPropagation(.private, recursive: true)]
         #expect(c.spec.operations == [
             .filesystem(FilesystemMount(type: "proc", source: "proc", destination: g("/proc"), flags: [.noSuid, .noExec, .noDev])),
             .dev(dest: g("/dev")),
@@ -250,7 +254,7 @@ struct OCIConfigTests {
             .filesystem(FilesystemMount(type: "mqueue", source: "mqueue", destination: g("/dev/mqueue"))),
             .filesystem(FilesystemMount(type: "sysfs", source: "sysfs", destination: g("/sys"), flags: [.readOnly, .noSuid])),
             .filesystem(FilesystemMount(type: "tmpfs", source: "tmpfs", destination: g("/tmp"), data: ["size=1m", "mode=1777"])),
-            .bind(BindMount(source: HostPath("/b/data"), destination: g("/data"), readOnly: true, allowDevices: true)),
+            .bind(data),
             .bind(BindMount(source: HostPath("/home/u/src"), destination: g("/src"), allowDevices: true, flags: [.noExec])),
             // A cgroup namespace of its own: a cgroup2 filesystem (else the host's hierarchy bound).
             .filesystem(FilesystemMount(type: "cgroup2", source: "cgroup", destination: g("/sys/fs/cgroup"), flags: [.readOnly, .noSuid])),
@@ -282,10 +286,10 @@ struct OCIConfigTests {
         (config(linux: "\"maskedPaths\": [\"proc/kcore\"]"), "config.json: linux.maskedPaths[0]: destination 'proc/kcore' is not an absolute path inside the new root"),
         (config(linux: "\"resources\": {\"memory\": {\"limit\": 1000000}}"), "config.json: linux.resources.memory: cgroup limits are not supported yet"),
         (config(linux: "\"cgroupsPath\": \"/x\""), "config.json: linux.cgroupsPath: burrow-oci makes no cgroup yet"),
-        (config(linux: "\"rootfsPropagation\": \"shared\""), "config.json: linux.rootfsPropagation: 'shared': the container's mounts are private (rprivate); shared and slave propagation are not supported"),
+        (config(linux: "\"rootfsPropagation\": \"sideways\""), "config.json: linux.rootfsPropagation: 'sideways' is not a propagation (shared, slave, private, unbindable, or rshared, rslave, rprivate, runbindable)"),
+        (config(top: "\"mounts\": [{\"destination\": \"/dev\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"rshared\"]}]"), "config.json: mounts[0]: 'rshared' propagation on the tmpfs at /dev is not supported (it is private)"),
         (config(top: "\"hooks\": {\"prestart\": [{\"path\": \"/bin/true\"}]}"), "config.json: hooks: hooks are not supported yet"),
         (config(top: "\"mounts\": [{\"destination\": \"/sys/fs/cgroup\", \"type\": \"cgroup\", \"source\": \"cgroup\", \"options\": [\"nsdelegate\"]}]"), "config.json: mounts[0]: 'nsdelegate': cgroup mount options are not supported"),
-        (config(top: "\"mounts\": [{\"destination\": \"/x\", \"type\": \"bind\", \"source\": \"/y\", \"options\": [\"rshared\"]}]"), "config.json: mounts[0]: 'rshared' propagation is not supported (the container's mounts are private)"),
         (config(top: "\"mounts\": [{\"destination\": \"/x\", \"type\": \"overlay\", \"source\": \"o\"}]"), "config.json: mounts[0]: 'overlay' mounts are not supported (bind, proc, tmpfs, devpts, mqueue, sysfs)"),
         (config(top: "\"mounts\": [{\"destination\": \"x\", \"type\": \"tmpfs\"}]"), "config.json: mounts[0].destination: destination 'x' is not an absolute path inside the new root"),
         (config(top: "\"hostname\": \"h\""), "config.json: hostname needs a \"uts\" entry in linux.namespaces"),

@@ -348,7 +348,8 @@ struct Filesystem {
             try Mounts.setAttributes(source.tree, attrs, what: b.source.string)
             do {
                 try place(source.tree, at: b.destination, create: source.isDirectory ? .directory(nil) : .file,
-                          follow: b.followDestination, inMemory: false, fromHost: "bind \(b.source) -> \(b.destination)",
+                          follow: b.followDestination, inMemory: false, propagation: b.propagation,
+                          fromHost: "bind \(b.source) -> \(b.destination)",
                           what: "bind \(b.source) -> \(b.destination)\(b.followDestination ? "" : " (the link itself)") (\(attrs))")
             } catch where b.optionalDestination && ["create mount point", "create"].contains(error.operation) {
                 log.step("skip \(b.destination): \(error.description.split(separator: "\n")[0])")
@@ -506,7 +507,8 @@ struct Filesystem {
             if f.type == "proc" { procLeft -= 1 } else { sysLeft -= 1 }
             try Mounts.setAttributes(tree, attrs, what: d.description)
             let why = f.type == "proc" ? "no new PID namespace" : "no new network namespace"
-            try place(tree, at: d, inMemory: true, fromHost: f.type == "sysfs" ? "\(f.type) \(d) (the host's)" : nil,
+            try place(tree, at: d, inMemory: true, propagation: f.propagation,
+                      fromHost: f.type == "sysfs" ? "\(f.type) \(d) (the host's)" : nil,
                       what: "\(f.type) \(d) (the host's: \(why)) (\(attrs))")
             return
         }
@@ -519,7 +521,7 @@ struct Filesystem {
                 try fs.set(flag: option)
             }
         }
-        try mountNew(fs, attrs, at: d)
+        try mountNew(fs, attrs, at: d, propagation: f.propagation)
     }
 
     static func needsHostProc(_ op: SetupOp) -> Bool {
@@ -540,21 +542,28 @@ struct Filesystem {
         return a
     }
 
-    private mutating func mountNew(_ fs: borrowing Mounts.FilesystemContext, _ attrs: Mounts.Attributes, at d: GuestPath) throws(SysError) {
-        try place(try fs.mount(attrs), at: d, inMemory: true, what: "\(fs.type) \(d) (\(attrs))")
+    private mutating func mountNew(_ fs: borrowing Mounts.FilesystemContext, _ attrs: Mounts.Attributes, at d: GuestPath,
+                                   propagation: [MountPropagation] = []) throws(SysError) {
+        try place(try fs.mount(attrs), at: d, inMemory: true, propagation: propagation, what: "\(fs.type) \(d) (\(attrs))")
     }
 
     /// Attaches the detached mount `tree` at `d` (created if missing) and closes it. Mounts
     /// that live in memory are remembered: what is created on them needs no cleanup.
     /// `fromHost`: the tree is a recursive copy of a host path (what, for messages).
+    /// `propagation`: set on it once attached, in order (a detached mount has no peers).
     private mutating func place(_ tree: Int32, at d: GuestPath, create: Create = .directory(nil), follow: Bool = true,
-                                inMemory memory: Bool, fromHost: String? = nil, what: String) throws(SysError) {
+                                inMemory memory: Bool, propagation: [MountPropagation] = [], fromHost: String? = nil,
+                                what: String) throws(SysError) {
         defer { Files.close(tree) }
         let dest = try follow ? resolve(d, create: create) : resolveLink(d, create: create)
         defer { Files.close(dest) }
         try Mounts.attach(tree, onto: dest, what: what)
         if memory { inMemory.append(try Files.mountInfo(tree).mountID) }
         log.step(what)
+        for p in propagation {
+            try Mounts.setPropagation(tree, p.kernelType, recursive: p.recursive, what: d.description)
+            log.step("propagation \(p) \(d)")
+        }
         if let fromHost { try detachHostProcfs(in: tree, at: d, carriedBy: fromHost) }
     }
 
@@ -766,6 +775,18 @@ extension Filesystem {
     fileprivate func record(parent: Int32, name: String, kind: Cleaner.Kind) {
         guard cleaner >= 0, !spec.keepsCreatedEntries, let id = try? Files.mountInfo(parent).mountID, !inMemory.contains(id) else { return }
         Cleaner.record(cleaner, parent: parent, name: name, kind: kind)
+    }
+}
+
+extension MountPropagation {
+    /// The kernel's flag for this type (mount_setattr's `propagation`).
+    var kernelType: Mounts.Propagation {
+        switch kind {
+        case .shared: return .shared
+        case .slave: return .slave
+        case .private: return .private
+        case .unbindable: return .unbindable
+        }
     }
 }
 

@@ -192,6 +192,14 @@ struct Sandbox {
                 }
                 if let hold = spec.process.hold { try holdUntilReleased(hold) }
                 try Mounts.pivotInto(rootfd, what: spec.root.path.string)
+                if let propagation = spec.root.propagation {
+                    // After pivot_root, which refuses a shared root, and the old root's
+                    // detach, so nothing of the host's is in its peer group (runc's order).
+                    let root = try Files.open("/", O_PATH | O_DIRECTORY)
+                    defer { Files.close(root) }
+                    try Mounts.setPropagation(root, propagation.kernelType, recursive: propagation.recursive, what: "/ (the new root)")
+                    log.step("root propagation \(propagation)")
+                }
                 try applyResourceLimits()
                 log.step("pivot_root into \(spec.root.path)")
                 Files.close(rootfd)

@@ -314,8 +314,11 @@ private struct Reader {
         }
         if let propagation = try l.member("rootfsPropagation") {
             let p = try propagation.string()
-            guard p.isEmpty || p == "private" || p == "rprivate" else {
-                throw propagation.refuse("'\(p)': the container's mounts are private (rprivate); shared and slave propagation are not supported")
+            if !p.isEmpty {
+                guard let given = MountPropagation(word: p) else {
+                    throw propagation.refuse("'\(p)' is not a propagation (shared, slave, private, unbindable, or rshared, rslave, rprivate, runbindable)")
+                }
+                spec.root.propagation = given
             }
         }
         if let resources = try l.member("resources") { try self.resources(resources) }
@@ -421,11 +424,9 @@ private struct Reader {
         var words = try m.member("options")?.strings() ?? []
         try refuse(m, "uidMappings", "idmapped mounts are not supported yet")
         try refuse(m, "gidMappings", "idmapped mounts are not supported yet")
-        // Propagation: the container's mounts are private already; nothing else is possible.
-        if let p = words.first(where: { ["shared", "rshared", "slave", "rslave", "unbindable", "runbindable"].contains($0) }) {
-            throw m.refuse("'\(p)' propagation is not supported (the container's mounts are private)")
-        }
-        words.removeAll { $0 == "private" || $0 == "rprivate" }
+        // Propagation, set on the mount once it is there, in the order given (as runc does).
+        let propagation = words.compactMap(MountPropagation.init(word:))
+        words.removeAll { MountPropagation(word: $0) != nil }
         let isBind = type == "bind" || words.contains("bind") || words.contains("rbind")
         // Binds are recursive, as every bind Burrow makes (`bind` as `rbind`).
         words.removeAll { $0 == "bind" || $0 == "rbind" }
@@ -437,10 +438,31 @@ private struct Reader {
         if isBind {
             guard !source.isEmpty else { throw m.refuse("a bind mount needs a source") }
             guard options.data.isEmpty else { throw m.refuse("'\(options.data.joined(separator: ","))' has no meaning for a bind mount") }
-            return .bind(BindMount(source: HostPath(underBundle(source)), destination: destination,
-                                   readOnly: options.flags.contains(.readOnly), allowDevices: !options.flags.contains(.noDev),
-                                   flags: options.flags.subtracting([.readOnly, .noDev])))
+            var bind = BindMount(source: HostPath(underBundle(source)), destination: destination,
+                                 readOnly: options.flags.contains(.readOnly), allowDevices: !options.flags.contains(.noDev),
+                                 flags: options.flags.subtracting([.readOnly, .noDev]))
+            bind.propagation = propagation
+            return .bind(bind)
         }
+        var op = try filesystem(m, type: type, source: source, destination: destination, options: options)
+        switch op {
+        case .bind(var b):
+            b.propagation = propagation
+            op = .bind(b)
+        case .filesystem(var f):
+            f.propagation = propagation
+            op = .filesystem(f)
+        default:
+            // Burrow's /dev: a new tmpfs, private under its parent already.
+            if let p = propagation.first(where: { $0.kind != .private }) {
+                throw m.refuse("'\(p)' propagation on the tmpfs at /dev is not supported (it is private)")
+            }
+        }
+        return op
+    }
+
+    /// The mount of a `mounts` entry that is no bind, before its propagation.
+    func filesystem(_ m: Field, type: String, source: String, destination: GuestPath, options: MountOptions) throws(UsageError) -> SetupOp {
         switch type {
         case "proc":
             // As a filesystem, so that its source shows as the config says (a new procfs with
