@@ -35,6 +35,8 @@ public struct SandboxSpec: Equatable, Sendable {
     public var temporaryDirectory: HostPath?
     /// Masked and read-only paths (burrow-oci), after the operations; missing ones skipped.
     public var restrictedPaths = PathRestrictions()
+    /// Device nodes made after the operations (burrow-oci's linux.devices), in order.
+    public var devices: [DeviceNode] = []
 
     public init(
         root: RootFS, operations: [SetupOp] = [], namespaces: Namespaces = Namespaces(),

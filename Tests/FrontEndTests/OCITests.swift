@@ -288,6 +288,16 @@ struct OCIConfigTests {
         (config(linux: "\"cgroupsPath\": \"/x\""), "config.json: linux.cgroupsPath: burrow-oci makes no cgroup yet"),
         (config(linux: "\"rootfsPropagation\": \"sideways\""), "config.json: linux.rootfsPropagation: 'sideways' is not a propagation (shared, slave, private, unbindable, or rshared, rslave, rprivate, runbindable)"),
         (config(top: "\"mounts\": [{\"destination\": \"/dev\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"rshared\"]}]"), "config.json: mounts[0]: 'rshared' propagation on the tmpfs at /dev is not supported (it is private)"),
+        (config(linux: "\"devices\": [{\"path\": \"/dev/x\", \"type\": \"x\"}]"), "config.json: linux.devices[0].type: 'x' is not a device type (c, b, u or p)"),
+        (config(linux: "\"devices\": [{\"path\": \"/dev/x\", \"type\": \"c\", \"major\": 1}]"), "config.json: linux.devices[0].minor is missing"),
+        (config(linux: "\"devices\": [{\"type\": \"p\"}]"), "config.json: linux.devices[0].path is missing"),
+        (config(linux: "\"devices\": [{\"path\": \"dev/x\", \"type\": \"p\"}]"), "config.json: linux.devices[0].path: 'dev/x' is not an absolute path"),
+        (config(linux: "\"devices\": [{\"path\": \"/dev/x\", \"type\": \"c\", \"major\": -1, \"minor\": 0}]"), "config.json: linux.devices[0].major: expected an integer from 0 to 4294967295, found a number"),
+        (config(linux: "\"devices\": [{\"path\": \"/dev/x\", \"type\": \"c\", \"major\": 4096, \"minor\": 0}]"), "config.json: linux.devices[0] (/dev/x): major 4096 is more than the kernel's largest, 4095"),
+        (config(linux: "\"devices\": [{\"path\": \"/dev/x\", \"type\": \"b\", \"major\": 8, \"minor\": 1048576}]"), "config.json: linux.devices[0] (/dev/x): minor 1048576 is more than the kernel's largest, 1048575"),
+        (config(linux: "\"devices\": [{\"path\": \"/dev/x\", \"type\": \"p\", \"fileMode\": 2486}]"), "config.json: linux.devices[0] (/dev/x): mode 2486 (04666) is more than permission bits (0 to 0777)"),
+        (config(linux: "\"devices\": [{\"path\": \"/dev/x\", \"type\": \"p\"}, {\"path\": \"/dev//x\", \"type\": \"p\"}]"), "config.json: linux.devices[1] (/dev/x) is listed twice"),
+        (config(linux: "\"devices\": [{\"path\": \"/dev/x\", \"type\": \"p\", \"uid\": 7}], \"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]"), "config.json: linux.devices[0] (/dev/x): its uid 7 is not mapped by the linux.uidMappings ranges given"),
         (config(top: "\"hooks\": {\"prestart\": [{\"path\": \"/bin/true\"}]}"), "config.json: hooks: hooks are not supported yet"),
         (config(top: "\"mounts\": [{\"destination\": \"/sys/fs/cgroup\", \"type\": \"cgroup\", \"source\": \"cgroup\", \"options\": [\"nsdelegate\"]}]"), "config.json: mounts[0]: 'nsdelegate': cgroup mount options are not supported"),
         (config(top: "\"mounts\": [{\"destination\": \"/x\", \"type\": \"overlay\", \"source\": \"o\"}]"), "config.json: mounts[0]: 'overlay' mounts are not supported (bind, proc, tmpfs, devpts, mqueue, sysfs)"),
@@ -361,6 +371,53 @@ struct OCIConfigTests {
             .init(names: ["personality"], action: .allow, comparisons: [.init(index: 0, op: .equal, value: 8)]),
             .init(names: ["kill"], action: .errno(1), comparisons: [.init(index: 1, op: .maskedEqual, value: 255, valueTwo: 9)]),
         ])))
+    }
+
+    /// Propagation on mounts and on the root (runc's words for it), and device nodes.
+    @Test func propagationAndDevices() throws {
+        let text = Self.config(
+            top: """
+                "mounts": [{"destination": "/t", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "shared", "mode=755"]},
+                           {"destination": "/e", "source": "/etc", "options": ["rbind", "rslave", "runbindable"]}]
+                """,
+            linux: """
+                "rootfsPropagation": "shared",
+                "devices": [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 438, "uid": 0, "gid": 0},
+                            {"path": "/dev/sdz", "type": "b", "major": 8, "minor": 666},
+                            {"path": "/dev/u", "type": "u", "major": 4, "minor": 1, "fileMode": 8624, "gid": 5},
+                            {"path": "/dev/fifo", "type": "p", "major": 99, "fileMode": 432}]
+                """)
+        let c = try OCIConfig.parse(text, bundle: "/b")
+        #expect(c.spec.root.propagation == MountPropagation(.shared))
+        var tmp = FilesystemMount(type: "tmpfs", source: "tmpfs", destination: g("/t"), flags: [.noSuid], data: ["mode=755"])
+        tmp.propagation = [MountPropagation(.shared)]
+        var etc = BindMount(source: HostPath("/etc"), destination: g("/e"), allowDevices: true)
+        etc.propagation = [MountPropagation(.slave, recursive: true), MountPropagation(.unbindable, recursive: true)]
+        #expect(c.spec.operations == [.filesystem(tmp), .bind(etc)])
+        #expect(c.spec.devices == [
+            DeviceNode(path: g("/dev/fuse"), kind: .character, major: 10, minor: 229, mode: 0o666),
+            DeviceNode(path: g("/dev/sdz"), kind: .block, major: 8, minor: 666),
+            // u is a character device; the type's bits beside the mode (020660) are dropped.
+            DeviceNode(path: g("/dev/u"), kind: .character, major: 4, minor: 1, mode: 0o660, gid: 5),
+            // A FIFO has no numbers.
+            DeviceNode(path: g("/dev/fifo"), kind: .fifo, mode: 0o660),
+        ])
+    }
+
+    @Test(arguments: [
+        ("shared", MountPropagation(.shared)), ("rshared", MountPropagation(.shared, recursive: true)),
+        ("slave", MountPropagation(.slave)), ("rslave", MountPropagation(.slave, recursive: true)),
+        ("private", MountPropagation(.private)), ("rprivate", MountPropagation(.private, recursive: true)),
+        ("unbindable", MountPropagation(.unbindable)), ("runbindable", MountPropagation(.unbindable, recursive: true)),
+    ])
+    func propagationWords(_ word: String, _ expected: MountPropagation) {
+        #expect(MountPropagation(word: word) == expected)
+        #expect(expected.description == word)
+    }
+
+    @Test(arguments: ["", "r", "rr", "rrshared", "Shared", "bind", "ro"])
+    func notPropagationWords(_ word: String) {
+        #expect(MountPropagation(word: word) == nil)
     }
 
     @Test func capabilitiesOfAnotherUid() throws {

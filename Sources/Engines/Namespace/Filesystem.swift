@@ -18,6 +18,8 @@ struct Filesystem {
     /// open skips. And no procfs of the host's gets in: none as the rootfs or a bind source,
     /// and none carried in below them (`detachHostProcfs`).
     let setuidMode: Bool
+    /// The supervisor's tmpfs of device nodes (DeviceNodes.make); -1: none, the host's are bound.
+    let deviceNodes: Int32
 
     private var root: Int32 = -1
     /// Mounts that live in memory (tmpfs, proc, ...): what is created there needs no cleanup.
@@ -28,11 +30,12 @@ struct Filesystem {
     /// /proc, the host's /sys (see `take`).
     private var devicesLeft = 0, procLeft = 0, sysLeft = 0
 
-    init(spec: SandboxSpec, log: Log, cleaner: Int32, setuidMode: Bool = false) {
+    init(spec: SandboxSpec, log: Log, cleaner: Int32, setuidMode: Bool = false, deviceNodes: Int32 = -1) {
         self.spec = spec
         self.log = log
         self.cleaner = cleaner
         self.setuidMode = setuidMode
+        self.deviceNodes = deviceNodes
     }
 
     static let devices = ["null", "zero", "full", "random", "urandom", "tty"]
@@ -50,6 +53,7 @@ struct Filesystem {
             for (index, op) in spec.operations.enumerated() {
                 try apply(op, source: opened.binds[index], layers: opened.overlays[index], opened: opened)
             }
+            if !spec.devices.isEmpty { try makeDevices(opened) }
             if !spec.process.sysctls.isEmpty { try writeSysctls() }
             if let adjustment = spec.process.oomScoreAdjustment { try InheritedSettings.adjustOOMScore(adjustment, log: log) }
             if !spec.restrictedPaths.isEmpty { try restrictPaths() }
@@ -81,6 +85,8 @@ struct Filesystem {
         var devices: [String: Int32] = [:]
         var proc: Int32 = -1
         var sys: Int32 = -1
+        /// By the index in `spec.devices`: the host's node to bind, where none was made.
+        var hostDevices: [Int: Int32] = [:]
 
         /// How many operations of `spec` mount the devices, the host's /proc and its /sys.
         func uses(by spec: SandboxSpec) -> (devices: Int, proc: Int, sys: Int) {
@@ -209,6 +215,18 @@ struct Filesystem {
                 opened.sys = try Mounts.cloneTree(fd, what: "/sys")
                 Files.close(fd)
             default: break
+            }
+        }
+        if deviceNodes < 0 {
+            for (index, node) in spec.devices.enumerated() where node.kind != .fifo {
+                guard let fd = DeviceNodes.hostNode(for: node) else {
+                    throw SysError("device \(node.path) (\(node.typeAndNumbers))", errno: .notPermitted, hint: """
+                        a user namespace may not create device nodes (mknod needs privilege on the host), and the \
+                        host has no \(node.typeAndNumbers) node in /dev to bind instead; run as root, or leave it out
+                        """)
+                }
+                opened.hostDevices[index] = try Mounts.cloneTree(fd, recursive: false, what: "host node for \(node.path)")
+                Files.close(fd)
             }
         }
         return opened
@@ -851,6 +869,63 @@ extension Filesystem {
             try Mounts.attach(tree, onto: fd, what: "\(path) -> \(path)")
             try Mounts.setAttributes(tree, [.readOnly], what: path.description)
             log.step("read-only \(path)")
+        }
+    }
+}
+
+extension Filesystem {
+    /// burrow-oci's linux.devices, after every mount, as runc makes them: each device node
+    /// bound onto an empty file at its path from the supervisor's tmpfs (attached on the new
+    /// root only while its nodes are cloned, as for a bound data file) or from the host's
+    /// node found in pass 1; each FIFO made in place. Directories on the way are made as for
+    /// a mount point; a node already there (Burrow's /dev/null) must be that very device, or
+    /// the runtime-spec's error.
+    fileprivate mutating func makeDevices(_ opened: Opened) throws(SysError) {
+        var made: [Int: Int32] = opened.hostDevices
+        if deviceNodes >= 0 {
+            try Mounts.attach(deviceNodes, onto: root, what: "tmpfs of device nodes")
+            do throws(SysError) {
+                for (index, node) in spec.devices.enumerated() where node.kind != .fifo {
+                    let fd = try Files.open(DeviceNodes.name(index), O_PATH | O_NOFOLLOW, at: deviceNodes)
+                    defer { Files.close(fd) }
+                    made[index] = try Mounts.cloneTree(fd, recursive: false, what: "device node \(node.path)")
+                }
+            } catch {
+                made.values.forEach(Files.close)
+                try? Mounts.detach(deviceNodes, what: "tmpfs of device nodes")
+                throw error
+            }
+            try Mounts.detach(deviceNodes, what: "tmpfs of device nodes")
+        }
+        defer { made.values.forEach(Files.close) }
+        for (index, node) in spec.devices.enumerated() {
+            let what = "device \(node.path) (\(node.typeAndNumbers))"
+            guard let name = node.path.lastComponent else { continue }
+            let parent = try resolve(node.path.parent, create: .directory(nil))
+            defer { Files.close(parent) }
+            if let st = try? Files.stat(name, at: parent) {
+                guard DeviceNodes.matches(st, node) else {
+                    throw SysError("create", what, errno: .fileExists,
+                                   hint: "\(node.path) is in the new root already and is not that device")
+                }
+                log.step("\(what): there already")
+                continue
+            }
+            if node.kind == .fifo {
+                try mayCreate(in: parent, node.path)
+                try Files.makeNode(name, at: parent, mode: mode_t(node.kind.typeBits | node.mode), major: 0, minor: 0, what: what)
+                record(parent: parent, name: name, kind: .file)
+                let fd = try Files.open(name, O_PATH | O_NOFOLLOW, at: parent)
+                defer { Files.close(fd) }
+                try Files.chmod(opened: fd, mode: mode_t(node.mode), what: what)
+                try Files.chown(opened: fd, uid: node.uid, gid: node.gid, what: what)
+                log.step("\(what): made (mkfifo), mode 0\(String(node.mode, radix: 8)), owner \(node.uid):\(node.gid)")
+                continue
+            }
+            guard let tree = made.removeValue(forKey: index) else { continue }
+            try Mounts.setAttributes(tree, [.noSuid, .noExec], recursive: false, what: what)
+            let from = deviceNodes >= 0 ? "made by mknod" : "the host's node, with its owner and mode"
+            try place(tree, at: node.path, create: .file, inMemory: false, what: "\(what): \(from)")
         }
     }
 }

@@ -129,7 +129,7 @@ struct Sandbox {
             setUp(uname: uname.here)
         }
         // The init keeps only what it watches with (and the error pipe until the responder runs).
-        for fd in [setupDone.write, uname.here, channels.pidCommand, foregroundTerminal] { Files.close(fd) }
+        for fd in [setupDone.write, uname.here, channels.pidCommand, foregroundTerminal, channels.deviceNodes] { Files.close(fd) }
         // setuid: the init needs no privilege past the fork of the set-up. The id change
         // cleared the parent-death signal: set it again (SIGKILL once the set-up is over).
         if let caller = privilege.caller {
@@ -179,8 +179,10 @@ struct Sandbox {
         let err = channels.errorWrite
         let rootfd: Int32
         do throws(Failure) {
-            var fs = Filesystem(spec: spec, log: log, cleaner: channels.cleanerSandbox, setuidMode: privilege.caller != nil)
+            var fs = Filesystem(spec: spec, log: log, cleaner: channels.cleanerSandbox, setuidMode: privilege.caller != nil,
+                                deviceNodes: channels.deviceNodes)
             rootfd = try fs.build()
+            Files.close(channels.deviceNodes)
             do throws(SysError) {
                 if let name = spec.process.hostname {
                     try Proc.setHostname(name)

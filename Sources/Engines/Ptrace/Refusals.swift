@@ -10,6 +10,7 @@ enum Refusals {
         if spec.process.hold != nil { return "holding the command until released (burrow-oci create) needs the namespace engine" }
         if !spec.security.noNewPrivileges { return "running without no_new_privs needs the namespace engine" }
         if !spec.restrictedPaths.isEmpty { return "masked and read-only paths (burrow-oci) need the namespace engine" }
+        if !spec.devices.isEmpty { return "device nodes (burrow-oci's linux.devices) need the namespace engine" }
         if spec.root.propagation != nil || spec.operations.contains(where: \.hasPropagation) {
             return "mount propagation (burrow-oci) needs the namespace engine: the ptrace engine makes no mounts"
         }

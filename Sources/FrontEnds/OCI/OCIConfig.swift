@@ -25,6 +25,7 @@ public struct OCIConfig: Equatable, Sendable {
         .uidMap: "linux.uidMappings", .gidMap: "linux.gidMappings", .rootfs: "root.path",
         .workingDirectory: "process.cwd", .bindSource: "a bind mount's source", .bindDestination: "a mount's destination",
         .tmpfs: "a tmpfs mount", .proc: "a proc mount", .remountReadOnly: "linux.readonlyPaths",
+        .device: "linux.devices",
     ])
 
     /// `text` is config.json, `bundle` the bundle directory as given (absolute or relative
@@ -323,7 +324,7 @@ private struct Reader {
         }
         if let resources = try l.member("resources") { try self.resources(resources) }
         try refuse(l, "cgroupsPath", "burrow-oci makes no cgroup yet")
-        try refuse(l, "devices", "device nodes are not supported yet (a tmpfs mount at /dev gets the usual null, zero, full, random, urandom and tty)")
+        for item in try l.member("devices")?.items() ?? [] { spec.devices.append(try device(item)) }
         if let sysctl = try l.member("sysctl") {
             guard case .object(let members) = sysctl.value else { throw sysctl.wrong("an object") }
             for (key, value) in members {
@@ -492,5 +493,37 @@ private struct Reader {
         default:
             throw m.refuse("'\(type)' mounts are not supported (bind, proc, tmpfs, devpts, mqueue, sysfs)")
         }
+    }
+    /// One entry of linux.devices: its fields read and typed here; what the numbers and ids
+    /// may be is the spec's named checks (`DeviceNode.checks`), said with this entry's path.
+    func device(_ d: Field) throws(UsageError) -> DeviceNode {
+        guard let pathField = try d.member("path") else { throw d.missing("path") }
+        let text = try pathField.string()
+        guard text.startsWithSlash else { throw pathField.refuse("'\(text)' is not an absolute path") }
+        let path = try GuestPath.destination(text, option: "config.json: \(pathField.path)")
+        guard let typeField = try d.member("type") else { throw d.missing("type") }
+        let kind: DeviceNode.Kind
+        switch try typeField.string() {
+        case "c", "u": kind = .character  // u: unbuffered, a character device to the kernel
+        case "b": kind = .block
+        case "p": kind = .fifo
+        case let other: throw typeField.refuse("'\(other)' is not a device type (c, b, u or p)")
+        }
+        var node = DeviceNode(path: path, kind: kind)
+        if kind != .fifo {
+            guard let major = try d.member("major") else { throw d.missing("major") }
+            guard let minor = try d.member("minor") else { throw d.missing("minor") }
+            node.major = try major.uint32()
+            node.minor = try minor.uint32()
+        }
+        if let mode = try d.member("fileMode") {
+            var bits = try mode.uint32()
+            // The type's own bits (S_IFCHR...) may come with the permissions, as stat gives them.
+            if bits & 0o170000 == kind.typeBits { bits &= 0o7777 }
+            node.mode = bits
+        }
+        if let uid = try d.member("uid") { node.uid = try uid.uint32() }
+        if let gid = try d.member("gid") { node.gid = try gid.uint32() }
+        return node
     }
 }
