@@ -19,6 +19,8 @@ public enum Mounts {
         public static let noDirAtime = Attributes(rawValue: 0x80)
         public static let noSymFollow = Attributes(rawValue: 0x20_0000)
         static let atimeMask: UInt64 = 0x70
+        /// noatime, strictatime, nodiratime: what changes the access-time mode.
+        public static let accessTimeModes: Attributes = [.noAtime, .strictAtime, .noDirAtime]
         public var description: String {
             var parts: [String] = []
             if contains(.readOnly) { parts.append("ro") }

@@ -37,6 +37,12 @@ public struct SandboxSpec: Equatable, Sendable {
     public var restrictedPaths = PathRestrictions()
     /// Device nodes made after the operations (burrow-oci's linux.devices), in order.
     public var devices: [DeviceNode] = []
+    /// The mount table (/proc/self/mountinfo) lists the mounts in the order of the
+    /// operations, as the runtime-spec asks of `mounts` and its validation suite reads it:
+    /// each bind's tree, copied before anything is mounted, is copied again when its turn
+    /// comes (the first copy's dissolution costs the kernel an RCU grace period per bind, so
+    /// only burrow-oci asks it).
+    public var mountTableInOrder = false
 
     public init(
         root: RootFS, operations: [SetupOp] = [], namespaces: Namespaces = Namespaces(),

@@ -288,6 +288,7 @@ struct OCIConfigTests {
         (config(linux: "\"cgroupsPath\": \"/x\""), "config.json: linux.cgroupsPath: burrow-oci makes no cgroup yet"),
         (config(linux: "\"rootfsPropagation\": \"sideways\""), "config.json: linux.rootfsPropagation: 'sideways' is not a propagation (shared, slave, private, unbindable, or rshared, rslave, rprivate, runbindable)"),
         (config(top: "\"mounts\": [{\"destination\": \"/dev\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"rshared\"]}]"), "config.json: mounts[0]: 'rshared' propagation on the tmpfs at /dev is not supported (it is private)"),
+        (config(top: "\"mounts\": [{\"destination\": \"/x\", \"type\": \"bind\", \"source\": \"/y\", \"options\": [\"rdonly\"]}]"), "config.json: mounts[0]: 'rdonly' has no meaning for a bind mount"),
         (config(linux: "\"devices\": [{\"path\": \"/dev/x\", \"type\": \"x\"}]"), "config.json: linux.devices[0].type: 'x' is not a device type (c, b, u or p)"),
         (config(linux: "\"devices\": [{\"path\": \"/dev/x\", \"type\": \"c\", \"major\": 1}]"), "config.json: linux.devices[0].minor is missing"),
         (config(linux: "\"devices\": [{\"type\": \"p\"}]"), "config.json: linux.devices[0].path is missing"),
@@ -378,7 +379,7 @@ struct OCIConfigTests {
         let text = Self.config(
             top: """
                 "mounts": [{"destination": "/t", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "shared", "mode=755"]},
-                           {"destination": "/e", "source": "/etc", "options": ["rbind", "rslave", "runbindable"]}]
+                           {"destination": "/e", "source": "/etc", "options": ["rbind", "rslave", "size=1k", "runbindable"]}]
                 """,
             linux: """
                 "rootfsPropagation": "shared",

@@ -360,10 +360,29 @@ struct Filesystem {
             guard let layers else { return }
             try mountOverlay(o, layers)
         case .bind(let b):
-            guard let source else { return }
+            guard var source else { return }
+            if spec.mountTableInOrder {
+                // A copy made now has a mount id after the mounts made before it: the table
+                // lists them in the spec's order. (A kernel that copies no detached tree says
+                // EINVAL: then the copy of pass 1, listed before them.)
+                do {
+                    let copy = try Mounts.cloneTree(source.tree, what: b.source.string)
+                    Files.close(source.tree)
+                    source.tree = copy
+                } catch where error.errno == .invalidArgument {}
+            }
             var attrs = Self.attributes(b.flags).union(b.allowDevices ? [.noSuid] : [.noSuid, .noDev])
             if b.readOnly { attrs.insert(.readOnly) }
-            try Mounts.setAttributes(source.tree, attrs, what: b.source.string)
+            do {
+                try Mounts.setAttributes(source.tree, attrs, what: b.source.string)
+            } catch where error.errno == .notPermitted && !attrs.isDisjoint(with: Mounts.Attributes.accessTimeModes) {
+                // The host's access-time mode is locked on its mounts in our user namespace
+                // (MNT_LOCK_ATIME); it stays, as rootless runc keeps a locked flag. The rest
+                // is set (a lock on anything else still fails).
+                attrs.subtract(Mounts.Attributes.accessTimeModes)
+                try Mounts.setAttributes(source.tree, attrs, what: b.source.string)
+                log.step("bind \(b.source): the host's access-time mode kept (locked in a user namespace)")
+            }
             do {
                 try place(source.tree, at: b.destination, create: source.isDirectory ? .directory(nil) : .file,
                           follow: b.followDestination, inMemory: false, propagation: b.propagation,

@@ -179,6 +179,7 @@ private struct Reader {
                                             readOnly: try rootField.member("readonly")?.bool() ?? false))
         // Only the namespace engine holds a container between create and start.
         spec.engine = .namespace
+        spec.mountTableInOrder = true
         try refuse(top, "hooks", "hooks are not supported yet")
         try refuse(top, "domainname", "a NIS domain name is not supported")
         if let hostname = try top.member("hostname") { spec.process.hostname = try hostname.string() }
@@ -438,7 +439,12 @@ private struct Reader {
         if options.noFail { throw m.refuse("nofail is not supported") }
         if isBind {
             guard !source.isEmpty else { throw m.refuse("a bind mount needs a source") }
-            guard options.data.isEmpty else { throw m.refuse("'\(options.data.joined(separator: ","))' has no meaning for a bind mount") }
+            // A filesystem's parameters (mode=755, size=1k) mean nothing to a bind, and the
+            // kernel ignores them there under runc: ignored too. A word that is no flag may be
+            // a misspelt one (rdonly): refused, rather than leave the bind writable.
+            if let word = options.data.first(where: { !$0.contains("=") }) {
+                throw m.refuse("'\(word)' has no meaning for a bind mount")
+            }
             var bind = BindMount(source: HostPath(underBundle(source)), destination: destination,
                                  readOnly: options.flags.contains(.readOnly), allowDevices: !options.flags.contains(.noDev),
                                  flags: options.flags.subtracting([.readOnly, .noDev]))
