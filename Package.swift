@@ -14,6 +14,12 @@ import PackageDescription
 //   Sources/Engines/Setuid     setuid-root mode without user namespaces: privilege handling (SetuidEngine)
 //   Sources/Engines/Ptrace     realises a spec by tracing and path translation (PtraceEngine)
 //   Sources/burrow             the executable: picks a front-end and an engine
+// Concrete generic types (an Array of a struct, a Dictionary) get metadata accessors that
+// call the runtime directly, instead of the runtime demangling their names at first use: that
+// demangling (and the protocol-conformance searches it makes for a Dictionary's or a Set's
+// key) was about 40% of burrow's user time at every start (bench/README.md).
+let startUp: [SwiftSetting] = [.unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"])]
+
 let package = Package(
     name: "Burrow",
     products: [
@@ -24,31 +30,31 @@ let package = Package(
     ],
     targets: [
         .target(name: "CKernel", path: "Sources/CKernel", exclude: ["README.md"]),
-        .target(name: "BurrowSandbox", path: "Sources/Sandbox"),
-        .target(name: "BurrowSeccomp", dependencies: ["BurrowSandbox"], path: "Sources/Seccomp"),
-        .target(name: "BurrowFrontEnds", dependencies: ["BurrowSandbox"], path: "Sources/FrontEnds"),
+        .target(name: "BurrowSandbox", path: "Sources/Sandbox", swiftSettings: startUp),
+        .target(name: "BurrowSeccomp", dependencies: ["BurrowSandbox"], path: "Sources/Seccomp", swiftSettings: startUp),
+        .target(name: "BurrowFrontEnds", dependencies: ["BurrowSandbox"], path: "Sources/FrontEnds", swiftSettings: startUp),
         .target(
             name: "BurrowKernel",
             dependencies: ["CKernel", .product(name: "SystemPackage", package: "swift-system")],
-            path: "Sources/Kernel"),
+            path: "Sources/Kernel", swiftSettings: startUp),
         .target(
-            name: "BurrowCleaner", dependencies: ["CKernel", "BurrowKernel", .product(name: "SystemPackage", package: "swift-system")], path: "Sources/Engines/Cleaner"),
+            name: "BurrowCleaner", dependencies: ["CKernel", "BurrowKernel", .product(name: "SystemPackage", package: "swift-system")], path: "Sources/Engines/Cleaner", swiftSettings: startUp),
         .target(
             name: "NamespaceEngine",
             dependencies: ["BurrowSandbox", "BurrowKernel", "BurrowSeccomp", "BurrowCleaner"],
-            path: "Sources/Engines/Namespace"),
+            path: "Sources/Engines/Namespace", swiftSettings: startUp),
         .target(
             name: "SetuidEngine",
             dependencies: ["BurrowSandbox", "BurrowKernel", "NamespaceEngine", .product(name: "SystemPackage", package: "swift-system")],
-            path: "Sources/Engines/Setuid"),
+            path: "Sources/Engines/Setuid", swiftSettings: startUp),
         .target(
             name: "PtraceEngine",
             dependencies: ["BurrowSandbox", "BurrowKernel", "BurrowSeccomp", "BurrowCleaner", .product(name: "SystemPackage", package: "swift-system")],
-            path: "Sources/Engines/Ptrace"),
+            path: "Sources/Engines/Ptrace", swiftSettings: startUp),
         .executableTarget(
             name: "burrow",
             dependencies: ["BurrowSandbox", "BurrowFrontEnds", "BurrowKernel", "NamespaceEngine", "SetuidEngine", "PtraceEngine"],
-            path: "Sources/burrow"),
+            path: "Sources/burrow", swiftSettings: startUp),
         .testTarget(name: "SandboxTests", dependencies: ["BurrowSandbox"], path: "Tests/SandboxTests"),
         .testTarget(
             name: "SeccompTests", dependencies: ["BurrowSeccomp", "BurrowSandbox"], path: "Tests/SeccompTests"),

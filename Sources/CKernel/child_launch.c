@@ -34,8 +34,16 @@ static int launch_steps(struct ck_launch *l) {
     // A group (or session) of its own: a kill(0, ...) of the command reaches the sandbox
     // only. The init is suspended until the exec (CLONE_VFORK): the group exists before
     // the command runs, so the init need not set it from its side too.
-    if (l->new_session) STEP(CK_STEP_SETSID, syscall(SYS_setsid));
+    if (l->new_session || l->has_terminal) STEP(CK_STEP_SETSID, syscall(SYS_setsid));
     else STEP(CK_STEP_SETPGID, syscall(SYS_setpgid, 0, 0));
+    // A terminal of its own: its standard streams, and the controlling terminal of the
+    // session just made.
+    if (l->has_terminal) {
+        // (dup3: arm64 has no dup2; it refuses a descriptor onto itself, hence the check.)
+        for (int fd = 0; fd <= 2; fd++)
+            if (l->terminal_fd != fd) STEP(CK_STEP_TERMINAL, syscall(SYS_dup3, l->terminal_fd, fd, 0));
+        STEP(CK_STEP_TERMINAL, syscall(SYS_ioctl, 0, TIOCSCTTY, 0));
+    }
     if (l->foreground_fd >= 0) {
         pid_t group = (pid_t)syscall(SYS_getpid);
         (void)syscall(SYS_ioctl, l->foreground_fd, TIOCSPGRP, &group);

@@ -20,6 +20,8 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -45,6 +47,25 @@ int ck_prctl(int o, unsigned long a2, unsigned long a3, unsigned long a4, unsign
 int ck_ofd_read_lock(int fd) {
     struct flock lock = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
     return fcntl(fd, F_OFD_SETLK, &lock);
+}
+
+int ck_pty_unlock(int master) { int unlock = 0; return ioctl(master, TIOCSPTLCK, &unlock); }
+int ck_pty_peer(int master, int flags) { return ioctl(master, TIOCGPTPEER, flags); }
+int ck_pty_number(int master) { unsigned int n = 0; return ioctl(master, TIOCGPTN, &n) < 0 ? -1 : (int)n; }
+int ck_pty_set_size(int fd, unsigned short rows, unsigned short cols) {
+    struct winsize size = {.ws_row = rows, .ws_col = cols};
+    return ioctl(fd, TIOCSWINSZ, &size);
+}
+
+int ck_connect_unix(const char *path) {
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    size_t len = strlen(path);
+    if (len >= sizeof addr.sun_path) { errno = ENAMETOOLONG; return -1; }
+    memcpy(addr.sun_path, path, len + 1);
+    int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (sock < 0) return -1;
+    if (connect(sock, (struct sockaddr *)&addr, sizeof addr) < 0) { int e = errno; close(sock); errno = e; return -1; }
+    return sock;
 }
 
 int ck_open_tree(int d, const char *p, unsigned int f) { return (int)syscall(SYS_open_tree, d, p, f); }

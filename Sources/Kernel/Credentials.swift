@@ -80,6 +80,15 @@ public enum Credentials {
         return u.real == 0 || ((try? Capabilities.current().effective.isEmpty) ?? false)
     }
 
+    /// In a user namespace this process made, whose maps leave its own ids out (a root
+    /// caller's ranges, burrow-oci's `0 1000 2000`): becomes `uid` and `gid` of it, so that
+    /// what it creates has an owner the namespace can name (the kernel refuses with
+    /// EOVERFLOW otherwise). Its capabilities there stay: it is the namespace's owner.
+    public static func becomeInside(uid: UInt32, gid: UInt32) throws(SysError) {
+        if ck_setresgid(gid, gid, gid) != 0 { throw SysError.last("setresgid", "\(gid) (inside the new user namespace)") }
+        if ck_setresuid(uid, uid, uid) != 0 { throw SysError.last("setresuid", "\(uid) (inside the new user namespace)") }
+    }
+
     /// Gives up root for good: the caller's groups, then gid, then uid (each step removes
     /// the right to the one before), then checks that every id is the caller's, that no
     /// capability is left and that uid 0 cannot be had back.
@@ -133,13 +142,20 @@ public enum Credentials {
         for (k, v) in entries { _ = setenv(k, v, 1) }
     }
 
-    /// The current environment as pairs.
+    /// The current environment as pairs, split at the first `=` byte (as getenv does).
+    /// Bytes, not Characters: walking a String by grapheme costs more than the rest of
+    /// this at every start.
     public static func environment() -> [(String, String)] {
         var out: [(String, String)] = []
         var p = Glibc.environ
         while let entry = p.pointee {
-            let s = String(cString: entry)
-            if let eq = s.firstIndex(of: "=") { out.append((String(s[..<eq]), String(s[s.index(after: eq)...]))) }
+            let length = strlen(entry)
+            entry.withMemoryRebound(to: UInt8.self, capacity: length) { start in
+                let bytes = UnsafeBufferPointer(start: start, count: length)
+                guard let eq = bytes.firstIndex(of: UInt8(ascii: "=")) else { return }
+                out.append((String(decoding: UnsafeBufferPointer(rebasing: bytes[..<eq]), as: UTF8.self),
+                            String(decoding: UnsafeBufferPointer(rebasing: bytes[(eq + 1)...]), as: UTF8.self)))
+            }
             p += 1
         }
         return out

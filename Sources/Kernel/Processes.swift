@@ -221,6 +221,9 @@ public enum Proc {
         public var gid: UInt32
         public var keepCapabilities: Capabilities = []
         public var dropBoundingSet = false
+        /// The command's own terminal (the peer of a pseudo-terminal): its fds 0, 1 and 2 and
+        /// the controlling terminal of a new session.
+        public var terminal: Int32?
         /// A descriptor of a user namespace the command enters before its ids change (bwrap's
         /// `--userns2`); its ids are then that namespace's.
         public var enterUserNamespace: Int32?
@@ -349,6 +352,10 @@ public enum Proc {
                         l.seccomp = r.seccompFilter == nil ? nil : fprog
                         l.seccomp_flags = r.seccompFlags
                         l.shell_argv = sh.isEmpty ? nil : sh.baseAddress
+                        if let fd = r.terminal {
+                            l.has_terminal = 1
+                            l.terminal_fd = fd
+                        }
                         if let fd = r.enterUserNamespace {
                             l.enter_userns = 1
                             l.enter_userns_fd = fd
@@ -370,7 +377,7 @@ public enum Proc {
             CK_STEP_SETGROUPS: "setgroups", CK_STEP_SETRESGID: "setresgid \(r.gid)", CK_STEP_SETRESUID: "setresuid \(r.uid)",
             CK_STEP_CAPSET: "capset", CK_STEP_NO_NEW_PRIVS: "prctl PR_SET_NO_NEW_PRIVS",
             CK_STEP_CHDIR: "chdir \(r.workingDirectory)", CK_STEP_CLOSE_RANGE: "close_range",
-            CK_STEP_AMBIENT: "prctl PR_CAP_AMBIENT_RAISE", CK_STEP_USERNS: "setns CLONE_NEWUSER (descriptor \(r.enterUserNamespace ?? -1))",
+            CK_STEP_AMBIENT: "prctl PR_CAP_AMBIENT_RAISE", CK_STEP_TERMINAL: "the terminal as fds 0 to 2 (dup2, TIOCSCTTY)", CK_STEP_USERNS: "setns CLONE_NEWUSER (descriptor \(r.enterUserNamespace ?? -1))",
             CK_STEP_SECCOMP: "seccomp SECCOMP_SET_MODE_FILTER (\(filter.count) instructions)", CK_STEP_EXEC: "exec",
         ]
         let errno = Errno(rawValue: l.failed_errno)

@@ -422,6 +422,8 @@ public struct ProcessSpec: Equatable, Sendable {
     /// Held before the command runs until released (burrow-oci's create and start; the
     /// namespace engine only).
     public var hold: ExecHold?
+    /// A pseudo-terminal of the command's own (burrow-oci's process.terminal).
+    public var console: ConsoleRequest?
     /// setrlimit calls made before the command runs (burrow-oci's process.rlimits).
     public var resourceLimits: [ResourceLimit] = []
     /// The command's umask (burrow-oci's process.user.umask); nil: the caller's.

@@ -229,6 +229,10 @@ public struct SeccompRule: Equatable, Hashable, Sendable {
     public var conditions: [ArgumentCondition]
     public var action: SeccompAction
     public var only: [Architecture]?
+    /// The call's number on its one ABI (`only`), for rules made from numbers: no name to
+    /// look up when the filter is compiled (the ptrace engine keeps numbers, and compiles
+    /// its filter at every start).
+    public private(set) var resolved: Int32?
 
     public init(_ syscall: String, where conditions: [ArgumentCondition] = [], _ action: SeccompAction, only: [Architecture]? = nil) {
         self.syscall = syscall
@@ -237,10 +241,20 @@ public struct SeccompRule: Equatable, Hashable, Sendable {
         self.only = only
     }
 
+    /// The rule for call `number` of `abi` alone (`syscall` is empty: the name is not
+    /// looked up), for numbers taken from `abi`'s own table (`number(of:)`, `syscalls`).
+    public init(number: Int32, on abi: Architecture, where conditions: [ArgumentCondition] = [], _ action: SeccompAction) {
+        self.init("", where: conditions, action, only: [abi])
+        resolved = number
+    }
+
+    /// The call's name, or `#number` for a rule made from a number.
+    public var label: String { resolved.map { "#\($0)" } ?? syscall }
+
     /// This rule's number on `abi`, nil where it does not apply there.
     public func number(on abi: Architecture) -> Int32? {
         if let only, !only.contains(abi) { return nil }
-        return abi.number(of: syscall)
+        return resolved ?? abi.number(of: syscall)
     }
 }
 
@@ -335,13 +349,24 @@ public struct SeccompFilter: Equatable, Sendable {
         return program
     }
 
+    /// `program` with every return of `action` turned into one of `replacement`: what
+    /// compiling this filter again with those rules' actions replaced gives (when neither
+    /// the default nor the other ABIs' actions are `action`), at no compiling cost.
+    public static func replacingReturns(of action: SeccompAction, with replacement: SeccompAction,
+                                        in program: [BPFInstruction]) -> [BPFInstruction] {
+        let old = action.returnValue, new = replacement.returnValue
+        var out = program
+        for i in out.indices where out[i].code == BPF.retK && out[i].k == old { out[i].k = new }
+        return out
+    }
+
     private func validate() throws(SeccompError) {
         for rule in rules {
-            guard Architecture.isKnown(rule.syscall) else {
+            guard rule.resolved != nil || Architecture.isKnown(rule.syscall) else {
                 throw SeccompError("seccomp: unknown system call '\(rule.syscall)'")
             }
             for c in rule.conditions where !(0..<6).contains(c.index) {
-                throw SeccompError("seccomp: \(rule.syscall): argument \(c.index) does not exist (0 to 5)")
+                throw SeccompError("seccomp: \(rule.label): argument \(c.index) does not exist (0 to 5)")
             }
         }
         for action in rules.map(\.action) + [defaultAction, x32Action, otherArchitectureAction] {
@@ -360,25 +385,37 @@ public struct SeccompFilter: Equatable, Sendable {
             asm.place(native)
         }
         // The calls in the order each first appears, then each call's rules in their order.
-        // (Plain arrays, no dictionary: a filter has at most a few hundred rules, and one is
-        // compiled at every start.)
-        let numbers = rules.map { $0.number(on: abi) }
-        var order: [Int32] = []
-        order.reserveCapacity(rules.count)
-        for case let nr? in numbers where !order.contains(nr) { order.append(nr) }
+        // (Sorted numbers, no dictionary: one filter is compiled at every start, and a
+        // dictionary's key type costs the runtime a conformance search the first time.)
+        // `byCall`: the rules' indices by number, then by index, packed as number << 32 | index.
+        var byCall: [UInt64] = []
+        byCall.reserveCapacity(rules.count)
+        for (i, rule) in rules.enumerated() {
+            if let nr = rule.number(on: abi) { byCall.append(UInt64(UInt32(bitPattern: nr)) << 32 | UInt64(i)) }
+        }
+        byCall.sort()
+        // Each call's run in `byCall`, packed as its first rule's index << 32 | the run's start.
+        var calls: [UInt64] = []
+        for k in byCall.indices where k == 0 || byCall[k] >> 32 != byCall[k - 1] >> 32 {
+            calls.append((byCall[k] & 0xFFFF_FFFF) << 32 | UInt64(k))
+        }
+        calls.sort()
         var bodies: [Assembler.Label] = []
-        bodies.reserveCapacity(order.count)
-        for nr in order {
+        bodies.reserveCapacity(calls.count)
+        for call in calls {
             let body = asm.label(), next = asm.label()
-            asm.jump(BPF.jeqK, UInt32(bitPattern: nr), then: body, else: next)
+            asm.jump(BPF.jeqK, UInt32(truncatingIfNeeded: byCall[Int(call & 0xFFFF_FFFF)] >> 32), then: body, else: next)
             asm.place(next)
             bodies.append(body)
         }
         asm.ret(defaultAction.returnValue)
-        for (nr, body) in zip(order, bodies) {
+        for (call, body) in zip(calls, bodies) {
             asm.place(body)
-            for i in numbers.indices where numbers[i] == nr {
-                let rule = rules[i]
+            let start = Int(call & 0xFFFF_FFFF), nr = byCall[start] >> 32
+            var k = start
+            while k < byCall.count, byCall[k] >> 32 == nr {
+                let rule = rules[Int(byCall[k] & 0xFFFF_FFFF)]
+                k += 1
                 let failed = asm.label()
                 for c in rule.conditions {
                     let passed = asm.label()

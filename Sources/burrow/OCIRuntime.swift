@@ -63,14 +63,14 @@ enum OCIRuntime {
     }
 
     /// A message on stderr, and in `--log` (as runc's logrus writes it with --log-format json).
-    static func report(_ message: String) {
-        Diagnostics.say(message)
+    static func report(_ message: String, level: String = "error") {
+        if level == "error" { Diagnostics.say(message) } else { Diagnostics.warn(message) }
         guard let path = global.log else { return }
         let line: String
         if global.logJSON {
-            line = JSON.object([("level", .string("error")), ("msg", .string(message)), ("time", .string(timestamp()))]).text + "\n"
+            line = JSON.object([("level", .string(level)), ("msg", .string(message)), ("time", .string(timestamp()))]).text + "\n"
         } else {
-            line = "time=\"\(timestamp())\" level=error msg=\(JSON.string(message).text)\n"
+            line = "time=\"\(timestamp())\" level=\(level) msg=\(JSON.string(message).text)\n"
         }
         guard let fd = try? Files.open(path, O_WRONLY | O_APPEND | O_CREAT, mode: 0o600) else { return }
         _ = try? Files.writeAll(fd, Array(line.utf8), what: path)
@@ -98,8 +98,8 @@ enum OCIRuntime {
     // MARK: create, start, run
 
     static func create(_ c: OCICreateOptions) throws(OCIFailure) -> Int32 {
-        let (config, bundle) = try readBundle(c.bundle)
-        if c.consoleSocket != nil { throw OCIFailure("create --console-socket: a terminal is not supported yet (process.terminal must be false)") }
+        var (config, bundle) = try readBundle(c.bundle)
+        try connectConsole(&config.spec, socket: c.consoleSocket, command: "create")
         let dir = try makeStateDirectory(c.id)
         let fifo = dir + "/exec.fifo"
         do { try Files.makeFIFO(fifo, mode: 0o600) } catch { removeState(dir); throw OCIFailure(error) }
@@ -119,8 +119,9 @@ enum OCIRuntime {
             exit(supervise(spec))
         }
         Files.close(ready.write)
-        let container = Container(id: c.id, pid: supervisor, pidStart: startTime(of: supervisor) ?? 0, bundle: bundle,
+        var container = Container(id: c.id, pid: supervisor, pidStart: startTime(of: supervisor) ?? 0, bundle: bundle,
                                   annotations: config.annotations)
+        container.hooks = config.hooks
         do { try container.save(in: dir) } catch {
             Proc.kill(supervisor, SIGKILL)
             removeState(dir)
@@ -134,8 +135,52 @@ enum OCIRuntime {
             removeState(dir)
             throw OCIFailure("create \(c.id): the container could not be set up (status \(status))")
         }
+        // Built, held before its root is entered: the runtime-spec's place for these.
+        for stage in [OCIHooks.Stage.prestart, .createRuntime] {
+            if let failure = runHooks(stage, of: container, status: "created") {
+                Proc.kill(supervisor, SIGKILL)
+                waitGone(supervisor)
+                removeState(dir)
+                throw OCIFailure("create \(c.id): \(failure); the container was removed")
+            }
+        }
         if let pidFile = c.pidFile { try writePidFile(pidFile, supervisor) }
         return 0
+    }
+
+    /// Runs `stage`'s hooks in order, each with the container's state on its standard
+    /// input; the first that fails (exits non-zero, is killed, times out, cannot start)
+    /// stops the rest, and is said in the returned words.
+    static func runHooks(_ stage: OCIHooks.Stage, of c: Container, status: String) -> String? {
+        let state = Array(OCICommandLine.state(id: c.id, status: status, pid: c.pid, bundle: c.bundle,
+                                               annotations: c.annotations).text.utf8)
+        for (i, hook) in c.hooks[stage].enumerated() {
+            let what = "hooks.\(stage.rawValue)[\(i)] (\(hook.path))"
+            let end: Proc.ProgramEnd
+            do { end = try Proc.runProgram(hook.path, argv: hook.args, environment: hook.env, input: state, timeout: hook.timeout) } catch {
+                return "\(what) could not run: \(error.description)"
+            }
+            switch end {
+            case .exited(.exited(0)): continue
+            case .exited(.exited(let code)): return "\(what) failed with status \(code)"
+            case .exited(.signaled(let sig)): return "\(what) was killed by signal \(sig)"
+            case .timedOut(let seconds): return "\(what) was still running after its timeout of \(seconds) s: killed"
+            }
+        }
+        return nil
+    }
+
+    /// process.terminal and --console-socket go together (as with runc): the socket is
+    /// connected here, and the container's set-up sends the terminal's master over it.
+    static func connectConsole(_ spec: inout SandboxSpec, socket: String?, command: String) throws(OCIFailure) {
+        guard !command.isEmpty else { return }
+        switch (spec.process.console != nil, socket) {
+        case (false, nil): return
+        case (false, _?): throw OCIFailure("\(command) --console-socket: process.terminal is false: there is no terminal to send")
+        case (true, nil): throw OCIFailure("\(command): process.terminal is true: give --console-socket, where the terminal's master is sent")
+        case (true, let path?):
+            do { spec.process.console?.socket = try Terminals.connect(path) } catch { throw OCIFailure(error) }
+        }
     }
 
     /// The supervisor's life: the sandbox on the namespace engine, its failure said here.
@@ -156,6 +201,8 @@ enum OCIRuntime {
         _ = try? Files.writeAll(fd, [0x30], what: fifo)
         Files.close(fd)
         _ = try? Files.unlink(fifo, at: AT_FDCWD, directory: false)
+        // A failed poststart hook is a warning: the container runs on (the runtime-spec).
+        if let failure = runHooks(.poststart, of: c, status: "running") { report("start \(id): \(failure)", level: "warning") }
     }
 
     /// `run`: create and start; in the foreground this process is the supervisor, and the
@@ -166,8 +213,20 @@ enum OCIRuntime {
             if status == 0 { try start(c.id) }
             return status
         }
-        let (config, bundle) = try readBundle(c.bundle)
-        if c.consoleSocket != nil { throw OCIFailure("run --console-socket: a terminal is not supported yet (process.terminal must be false)") }
+        var (config, bundle) = try readBundle(c.bundle)
+        // Hooks need a container held between create and start, and a process outside its
+        // PID namespace after it (one that unshared it can fork no more once it is gone):
+        // run is then create, start and a wait for the container, with delete's poststop.
+        if !config.hooks.isEmpty {
+            _ = try create(c)
+            let container = try Container.load(c.id, root: stateRoot)
+            try start(c.id)
+            let status = Proc.wait(container.pid, noHang: false)?.status ?? 1
+            if let failure = runHooks(.poststop, of: container, status: "stopped") { report("run \(c.id): \(failure)", level: "warning") }
+            removeState(stateRoot + "/" + c.id)
+            return status
+        }
+        try connectConsole(&config.spec, socket: c.consoleSocket, command: "run")
         let dir = try makeStateDirectory(c.id)
         let me = getpid()
         let container = Container(id: c.id, pid: me, pidStart: startTime(of: me) ?? 0, bundle: bundle, annotations: config.annotations)
@@ -218,6 +277,9 @@ enum OCIRuntime {
         }
         spec.verbose = global.debug
         spec.terms = OCIConfig.terms
+        // --tty with a --process file (podman sends both): a terminal, as the file may say too.
+        if o.tty, spec.process.console == nil { spec.process.console = ConsoleRequest(socket: -1) }
+        try connectConsole(&spec, socket: o.consoleSocket, command: "exec")
         let target = try commandProcess(c, for: "exec")
         // The pid file's directory, opened now: the pid is written once the process has
         // started, from inside the container's root, where the path means nothing.
@@ -438,6 +500,8 @@ enum OCIRuntime {
             // it is left when delete returns.
             for pid in [c.pid] + inside { waitGone(pid) }
         }
+        // Once the container is gone, before delete returns; a failure is a warning.
+        if let failure = runHooks(.poststop, of: c, status: "stopped") { report("delete \(id): \(failure)", level: "warning") }
         removeState(dir)
     }
 
@@ -652,6 +716,9 @@ struct Container {
     var annotations: [(String, String)]
     /// The cgroup (v2) directory `pause` froze, kept for `resume` and `state`.
     var cgroup: String?
+    /// config.json's hooks as `create` read them: `start` and `delete` run these, whatever
+    /// config.json says by then (the runtime-spec: later changes must not affect the container).
+    var hooks = OCIHooks()
 
     var status: Status {
         guard OCIRuntime.isAlive(pid, start: pidStart) else { return .stopped }
@@ -669,6 +736,7 @@ struct Container {
         var members: [(String, JSON)] = [("id", .string(id)), ("pid", .int(pid)), ("pidStart", .number(String(pidStart))),
                                          ("bundle", .string(bundle)), ("annotations", .object(annotations.map { ($0.0, .string($0.1)) }))]
         if let cgroup { members.append(("cgroup", .string(cgroup))) }
+        if !hooks.isEmpty { members.append(("hooks", hooks.json)) }
         return .object(members)
     }
 
@@ -701,6 +769,9 @@ struct Container {
         var c = Container(id: id, pid: pid_t(truncatingIfNeeded: pid), pidStart: UInt64(truncatingIfNeeded: start), bundle: bundle,
                           annotations: annotations)
         if case .string(let cgroup)? = json["cgroup"] { c.cgroup = cgroup }
+        if let hooks = json["hooks"] {
+            do throws(UsageError) { c.hooks = try OCIHooks.parse(hooks, file: path) } catch { throw OCIRuntime.OCIFailure(error.message) }
+        }
         return c
     }
 }

@@ -94,9 +94,6 @@ struct OCICommandLineTests {
         (["exec", "--detach"], "exec: the container ID is missing"),
         (["exec", "--process", "p.json", "c", "ls"], "exec: give either --process FILE or a command, not both"),
         (["exec", "--process", "p.json", "--cwd", "/tmp", "c"], "exec --process: --cwd does not apply (say it in the process file)"),
-        (["exec", "--tty", "c", "sh"], "exec --tty: a terminal is not supported yet"),
-        (["exec", "-t", "c", "sh"], "exec --tty: a terminal is not supported yet"),
-        (["exec", "--console-socket", "/s", "c", "sh"], "exec --console-socket: a terminal is not supported yet"),
         (["exec", "--preserve-fds", "1", "c", "sh"], "exec --preserve-fds: passing descriptors on is not supported yet"),
         (["exec", "--cap", "CAP_KILL", "c", "sh"], "exec --cap: adding capabilities is not supported yet (give process.capabilities in --process FILE)"),
         (["exec", "--apparmor", "p", "c", "sh"], "exec --apparmor: AppArmor profiles are not supported"),
@@ -197,6 +194,21 @@ struct OCIConfigTests {
         """
     }
 
+    /// hooks: the four stages burrow-oci runs, as given; unknown stages ignored; the copy kept
+    /// in the state directory reads back the same.
+    @Test func hooks() throws {
+        let c = try OCIConfig.parse(Self.config(top: """
+            "hooks": {"prestart": [{"path": "/bin/a"}], "createRuntime": [{"path": "/bin/b", "args": ["b", "1"], "env": ["K=v"], "timeout": 3}],
+                      "poststart": [], "poststop": [{"path": "/bin/c"}, {"path": "/bin/d"}], "createContainer": [], "somedayStage": [{"path": "x"}]}
+            """), bundle: "/b")
+        #expect(c.hooks[.prestart] == [OCIHook(path: "/bin/a")])
+        #expect(c.hooks[.createRuntime] == [OCIHook(path: "/bin/b", args: ["b", "1"], env: ["K=v"], timeout: 3)])
+        #expect(c.hooks[.poststart].isEmpty)
+        #expect(c.hooks[.poststop].map(\.path) == ["/bin/c", "/bin/d"])
+        #expect(try OCIHooks.parse(c.hooks.json, file: "state.json") == c.hooks)
+        #expect(try OCIConfig.parse(Self.config(), bundle: "/b").hooks.isEmpty)
+    }
+
     @Test func minimal() throws {
         let c = try OCIConfig.parse(Self.minimal, bundle: "/b")
         #expect(c.spec.root == RootFS(path: HostPath("/b/rootfs")))
@@ -264,7 +276,8 @@ struct OCIConfigTests {
     }
 
     static let refusals: [(String, String)] = [
-        (config(process: "\"terminal\": true"), "config.json: process.terminal: a terminal through --console-socket is not supported yet (set it to false)"),
+        (config(process: "\"terminal\": true, \"consoleSize\": {\"width\": 80}"), "config.json: process.consoleSize.height is missing"),
+        (config(process: "\"terminal\": true, \"consoleSize\": {\"height\": 70000, \"width\": 80}"), "config.json: process.consoleSize: a terminal is at most 65535 by 65535"),
         (config(process: "\"capabilities\": {\"bounding\": [\"CAP_KILL\"]}"), "config.json: process.capabilities: for root, Burrow gives effective = permitted = bounding + inheritable, with ambient within permitted and inheritable; these sets differ"),
         (config(process: "\"capabilities\": {\"bounding\": [\"CAP_SYS_ADMIN\"], \"permitted\": [\"CAP_SYS_ADMIN\"], \"effective\": [\"CAP_SYS_ADMIN\"]}"), "config.json: process.capabilities.bounding: CAP_SYS_ADMIN: Burrow never gives it (the command could undo the sandbox's mounts or trace its init)"),
         (config(process: "\"capabilities\": {\"bounding\": [\"CAP_FLY\"]}"), "config.json: process.capabilities.bounding: 'CAP_FLY' is not a capability"),
@@ -299,7 +312,11 @@ struct OCIConfigTests {
         (config(linux: "\"devices\": [{\"path\": \"/dev/x\", \"type\": \"p\", \"fileMode\": 2486}]"), "config.json: linux.devices[0] (/dev/x): mode 2486 (04666) is more than permission bits (0 to 0777)"),
         (config(linux: "\"devices\": [{\"path\": \"/dev/x\", \"type\": \"p\"}, {\"path\": \"/dev//x\", \"type\": \"p\"}]"), "config.json: linux.devices[1] (/dev/x) is listed twice"),
         (config(linux: "\"devices\": [{\"path\": \"/dev/x\", \"type\": \"p\", \"uid\": 7}], \"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]"), "config.json: linux.devices[0] (/dev/x): its uid 7 is not mapped by the linux.uidMappings ranges given"),
-        (config(top: "\"hooks\": {\"prestart\": [{\"path\": \"/bin/true\"}]}"), "config.json: hooks: hooks are not supported yet"),
+        (config(top: "\"hooks\": {\"createContainer\": [{\"path\": \"/bin/true\"}]}"), "config.json: hooks.createContainer: hooks that run in the container's namespaces are not supported (prestart, createRuntime, poststart and poststop are)"),
+        (config(top: "\"hooks\": {\"prestart\": [{\"path\": \"true\"}]}"), "config.json: hooks.prestart[0].path: 'true' is not an absolute path"),
+        (config(top: "\"hooks\": {\"poststop\": [{\"args\": [\"x\"]}]}"), "config.json: hooks.poststop[0].path is missing"),
+        (config(top: "\"hooks\": {\"poststart\": [{\"path\": \"/x\", \"timeout\": 0}]}"), "config.json: hooks.poststart[0].timeout: expected a number of seconds from 1 to 86400, found a number"),
+        (config(top: "\"hooks\": {\"poststart\": [{\"path\": \"/x\", \"env\": [\"A\"]}]}"), "config.json: hooks.poststart[0].env[0]: 'A' is not KEY=value"),
         (config(top: "\"mounts\": [{\"destination\": \"/sys/fs/cgroup\", \"type\": \"cgroup\", \"source\": \"cgroup\", \"options\": [\"nsdelegate\"]}]"), "config.json: mounts[0]: 'nsdelegate': cgroup mount options are not supported"),
         (config(top: "\"mounts\": [{\"destination\": \"/x\", \"type\": \"overlay\", \"source\": \"o\"}]"), "config.json: mounts[0]: 'overlay' mounts are not supported (bind, proc, tmpfs, devpts, mqueue, sysfs)"),
         (config(top: "\"mounts\": [{\"destination\": \"x\", \"type\": \"tmpfs\"}]"), "config.json: mounts[0].destination: destination 'x' is not an absolute path inside the new root"),
@@ -489,7 +506,6 @@ struct OCIConfigTests {
 
     @Test(arguments: [
         ("{\"args\": [\"sh\"], \"cwd\": \"/\", \"user\": {\"uid\": 5}, \"capabilities\": {\"ambient\": [\"CAP_KILL\"]}}", "/e.json: capabilities: for a uid other than 0, Burrow gives effective = permitted = ambient (what execve leaves), with ambient within permitted and inheritable; these sets differ"),
-        ("{\"args\": [\"sh\"], \"cwd\": \"/\", \"terminal\": true}", "/e.json: terminal: a terminal through --console-socket is not supported yet (set it to false)"),
         ("{\"cwd\": \"/\"}", "/e.json: args is missing"),
         ("{\"args\": [\"sh\"]}", "/e.json: cwd is missing"),
         ("{\"args\": [\"sh\"], \"cwd\": \"/\", \"capabilities\": {\"bounding\": [\"CAP_FLY\"]}}", "/e.json: capabilities.bounding: 'CAP_FLY' is not a capability"),

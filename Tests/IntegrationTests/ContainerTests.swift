@@ -114,6 +114,19 @@ struct DockerProfileContainerTests {
         expectLines(s, ["sleep \(marker) ", "status=0", "left="])
     }
 
+    /// The container's /dev/ptmx is a symlink (pts/ptmx); the host's /dev stands in for
+    /// --dev's directory until the command needs it, and /dev/ptmx must still be the node.
+    @Test("--dev: /dev/ptmx is the node though the container's is a symlink, before and after the directory is made")
+    func devPtmx() async throws {
+        let c = try await Container.session(.docker)
+        let s = await c.script("""
+            test -L /dev/ptmx && echo container-link
+            burrow --dev /dev \(r) /bin/sh -c 'test -c /dev/ptmx && ! test -L /dev/ptmx && echo node; ls /dev | wc -l; test -c /dev/ptmx && echo node'
+            """)
+        expectSuccess(s)
+        expectLines(s, ["container-link", "node", "13", "node"])
+    }
+
     @Test("Nothing is left behind: no burrow-* in the container's /tmp, no burrow process")
     func nothingLeft() async throws {
         let c = try await Container.session(.docker)

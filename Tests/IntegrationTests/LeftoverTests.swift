@@ -147,6 +147,30 @@ struct LeftoverTests {
         await expectNothingLeft(rootfs: root, listing: before, marker: marker, grace: 3)
     }
 
+    /// The ptrace engine makes --dev's directory once the command first needs it, from the
+    /// tracer (the cleaner starts then): it goes too when burrow is killed.
+    @Test("The ptrace engine's --dev directory, made while the command runs, goes after SIGKILL")
+    func killNineAfterDevMade() async throws {
+        let scene = await Scene.make()
+        let tmp = makeTempDir(owner: testUser)
+        defer {
+            scene.tearDown()
+            tmp.remove()
+        }
+        let (root, marker, before) = (scene.root, scene.marker, scene.before)
+        let p = try startBurrow(["--engine", "ptrace", "--dev", "/dev", root.path]
+            + sh("ls /dev >/dev/null && echo data > /dev/shm/f && sleep \(marker) & wait"), environment: ["TMPDIR": tmp.path])
+        let started = await waitForProcess(argument: marker, timeout: 10)
+        #expect(started != nil, "the command never started; stderr: \(p.stderrSoFar)")
+        #expect(directoryEntries(tmp.path).count == 1, "--dev's directory should exist while the command runs: \(directoryEntries(tmp.path))")
+        p.send(SIGKILL)
+        let r = await p.wait(timeout: 10)
+        #expect(r.signal == SIGKILL, "burrow should have died from SIGKILL:\n\(r)")
+        await expectNothingLeft(rootfs: root, listing: before, marker: marker, grace: 3)
+        let gone = await eventually(timeout: 3) { directoryEntries(tmp.path).isEmpty }
+        #expect(gone, "left behind: \(directoryEntries(tmp.path))")
+    }
+
     @Test("After burrow is stopped with SIGTERM", arguments: modes)
     func terminated(_ mode: Mode) async throws {
         let scene = await Scene.make()

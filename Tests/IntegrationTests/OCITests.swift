@@ -90,6 +90,16 @@ struct OCIBundle {
     }
 }
 
+/// Tests/Helpers/consolesock.c: the receiving end of --console-socket, as conmon is.
+enum ConsoleSock {
+    static let built = buildStaticHelper("consolesock")
+
+    static func path(sourceLocation: SourceLocation = #_sourceLocation) -> String? {
+        if built.path == nil { Issue.record("cannot build consolesock: \(built.error)", sourceLocation: sourceLocation) }
+        return built.path
+    }
+}
+
 @Suite("burrow-oci")
 struct OCIRuntimeTests {
     @Test("run: the container's command runs in its namespaces and its status is run's")
@@ -195,6 +205,112 @@ struct OCIRuntimeTests {
         await b.expectNothingLeft()
         #expect(await waitUntilGone(argument: marker, timeout: 5).isEmpty)
         expectSuccess(await b.oci(["delete", b.id]))
+    }
+
+    @Test("hooks: prestart and createRuntime before the command, poststart after start, poststop after delete, each with the state on stdin; a failing prestart removes the container")
+    func hooks() async {
+        let b = OCIBundle(script: "echo ran > /home/ran")
+        defer { b.remove() }
+        let out = b.out
+        func hook(_ name: String, exit: Int = 0) -> String {
+            // The state, and whether the command had run yet.
+            #"{"path": "/bin/sh", "args": ["sh", "-c", "cat > \#(out)/\#(name).json; test -e \#(out)/ran && echo ran >> \#(out)/\#(name).json; exit \#(exit)"]}"#
+        }
+        let hooks = #""hooks": {"prestart": [\#(hook("prestart"))], "createRuntime": [\#(hook("createRuntime"))], "#
+            + #""poststart": [\#(hook("poststart", exit: 3))], "poststop": [\#(hook("poststop"))]}"#
+        let path = b.bundle + "/config.json"
+        var config = readFile(path) ?? ""
+        config = String(config.dropLast()) + ", " + hooks + "}"
+        writeFile(path, config, owner: testUser)
+        expectSuccess(await b.oci(["create", "--bundle", b.bundle, b.id]))
+        #expect(b.output("prestart.json")?.contains(#""status":"created""#) == true, "\(String(describing: b.output("prestart.json")))")
+        #expect(b.output("createRuntime.json")?.contains(#""id":"\#(b.id)""#) == true)
+        #expect(b.output("poststart.json") == nil && b.output("ran") == nil)
+        // A change of config.json after create changes nothing (the hooks were kept).
+        writeFile(path, "{}", owner: testUser)
+        let started = await b.oci(["start", b.id])
+        expectSuccess(started)  // a failed poststart is a warning
+        expectStderr(started, contains: "hooks.poststart[0] (/bin/sh) failed with status 3")
+        #expect(b.output("poststart.json")?.contains(#""status":"running""#) == true)
+        #expect(await eventually(timeout: 5) { b.output("ran") != nil })
+        var stopped = false
+        for _ in 0..<100 where !stopped {
+            stopped = await b.state()?.status == "stopped"
+            if !stopped { try? await Task.sleep(nanoseconds: 50_000_000) }
+        }
+        #expect(stopped)
+        expectSuccess(await b.oci(["delete", b.id]))
+        #expect(b.output("poststop.json")?.contains(#""status":"stopped""#) == true)
+        #expect(b.output("poststop.json")?.hasSuffix("ran\n") == true)
+        await b.expectNothingLeft()
+
+        // A prestart hook that fails: create fails, saying which, and nothing is left.
+        let failing = OCIBundle(script: "echo ran > /home/ran")
+        defer { failing.remove() }
+        let fpath = failing.bundle + "/config.json"
+        writeFile(fpath, String((readFile(fpath) ?? "").dropLast()) + #", "hooks": {"prestart": [{"path": "/bin/false"}]}}"#, owner: testUser)
+        let refused = await failing.oci(["create", "--bundle", failing.bundle, failing.id])
+        expectStatus(refused, 1)
+        expectStderr(refused, contains: "create \(failing.id): hooks.prestart[0] (/bin/false) failed with status 1; the container was removed")
+        #expect(await failing.state() == nil)
+        #expect(failing.output("ran") == nil)
+        await failing.expectNothingLeft()
+    }
+
+    @Test("process.terminal with --console-socket: the command's terminal is one of the container's /dev/pts, sized, its master sent to the socket; without the socket it fails clearly")
+    func terminal() async throws {
+        let consolesock = try #require(ConsoleSock.path())
+        let b = OCIBundle(script: "tty; stty size; test -t 0 && test -t 1 && echo std-tty; echo READY; read x; echo got $x; exit 4",
+                          extraProcess: #", "terminal": true, "consoleSize": {"height": 30, "width": 100}"#)
+        defer { b.remove() }
+        let socket = b.dir.sub("out/console.sock")
+        let p = try spawn(asTestUser([consolesock, socket, "-s", "READY", "typed\n", "--", OCILink.path, "--root", b.stateRoot,
+                                      "run", "--console-socket", socket, "--bundle", b.bundle, b.id]))
+        let r = await p.wait(timeout: 30)
+        expectStatus(r, 4)
+        let lines = r.stdout.replacingOccurrences(of: "\r", with: "").split(separator: "\n").map(String.init)
+        #expect(Array(lines.prefix(4)) == ["size 30 100", "/dev/pts/0", "30 100", "std-tty"], "\(r)")
+        expectStdout(r, contains: "got typed")
+        await b.expectNothingLeft()
+        // exec --tty in a running container: a terminal of its own, from the container's devpts.
+        let running = OCIBundle(script: "while [ ! -e /home/stop ]; do sleep 0.05; done")
+        defer { running.remove() }
+        expectSuccess(await running.oci(["create", "--bundle", running.bundle, running.id]))
+        expectSuccess(await running.oci(["start", running.id]))
+        let esock = running.dir.sub("out/exec.sock")
+        let e = try spawn(asTestUser([consolesock, esock, "--", OCILink.path, "--root", running.stateRoot,
+                                      "exec", "--tty", "--console-socket", esock, running.id, "sh", "-c", "tty; test -t 0 && echo in-tty; exit 3"]))
+        let er = await e.wait(timeout: 30)
+        expectStatus(er, 3)
+        #expect(er.stdout.replacingOccurrences(of: "\r", with: "").contains("/dev/pts/0\nin-tty\n"), "\(er)")
+        let noTerminal = await running.oci(["exec", "--tty", running.id, "true"])
+        expectStatus(noTerminal, 1)
+        expectStderr(noTerminal, contains: "exec: process.terminal is true: give --console-socket")
+        writeFile(running.out + "/stop", "", owner: testUser)
+        let noSocket = await b.oci(["create", "--bundle", b.bundle, b.id])
+        expectStatus(noSocket, 1)
+        expectStderr(noSocket, contains: "create: process.terminal is true: give --console-socket, where the terminal's master is sent")
+        let plain = OCIBundle(script: "true")
+        defer { plain.remove() }
+        let extra = await plain.oci(["create", "--console-socket", socket, "--bundle", plain.bundle, plain.id])
+        expectStatus(extra, 1)
+        expectStderr(extra, contains: "create --console-socket: process.terminal is false: there is no terminal to send")
+        #expect(await plain.state() == nil)
+    }
+
+    @Test("linux.uidMappings and gidMappings that leave the caller's own ids out: the set-up runs as the container's root, the command sees the maps")
+    func mappingsWithoutTheCallersIDs() async throws {
+        let (u, g) = try #require(subIDRanges, "the test user needs /etc/subuid and /etc/subgid ranges and newuidmap (scripts/test)")
+        let count = min(u.count, g.count, 65536)
+        let b = OCIBundle(script: "cat /proc/self/uid_map /proc/self/gid_map > /home/maps; id -u >> /home/maps; test -c /dev/null && echo dev >> /home/maps",
+                          extraLinux: #", "uidMappings": [{"containerID": 0, "hostID": \#(u.start), "size": \#(count)}]"#
+                              + #", "gidMappings": [{"containerID": 0, "hostID": \#(g.start), "size": \#(count)}]"#)
+        defer { b.remove() }
+        chmod(b.out, 0o777)  // the container's root is host uid \(u.start), not the test user
+        expectSuccess(await b.oci(["run", "--bundle", b.bundle, b.id]))
+        let seen = (b.output("maps") ?? "").split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }
+        #expect(seen == ["0 \(u.start) \(count)", "0 \(g.start) \(count)", "0", "dev"], "\(seen)")
+        await b.expectNothingLeft()
     }
 
     @Test("process.capabilities, process.rlimits and linux.seccomp reach the command")
@@ -316,18 +432,15 @@ struct OCIRuntimeTests {
 
     @Test("What burrow-oci cannot honour fails clearly and leaves no state")
     func refusals() async {
-        let b = OCIBundle(script: "true", extraProcess: ", \"terminal\": true")
+        let b = OCIBundle(script: "true", extraLinux: ", \"intelRdt\": {\"closID\": \"x\"}")
         defer { b.remove() }
         let r = await b.oci(["create", "--bundle", b.bundle, b.id])
         expectStatus(r, 1)
-        expectStderr(r, contains: "config.json: process.terminal: a terminal through --console-socket is not supported yet")
+        expectStderr(r, contains: "config.json: linux.intelRdt:")
         #expect(!pathExists(b.stateRoot + "/" + b.id))
         let exec = await b.oci(["exec", b.id, "ls"])
         expectStatus(exec, 1)
         expectStderr(exec, contains: "container \(b.id) does not exist")
-        let tty = await b.oci(["exec", "--tty", b.id, "sh"])
-        expectStatus(tty, 1)
-        expectStderr(tty, contains: "exec --tty: a terminal is not supported yet")
         let missing = await b.oci(["create", "--bundle", b.dir.sub("nowhere"), b.id])
         expectStatus(missing, 1)
         expectStderr(missing, contains: "nowhere/config.json: No such file or directory")
@@ -582,6 +695,10 @@ struct OCIPodmanTests {
                                     "sh", "-c", "echo $FOO $(pwd) $(hostname) $(id -u):$(id -g) $$"])
         expectSuccess(seen)
         #expect(seen.stdout == "bar /tmp boxy 1000:1000 1\n" || seen.stdout == "bar /tmp boxy 1000:1000 2\n", "\(seen)")
+        // -t: conmon takes the terminal's master over the console socket.
+        let terminal = await scene.run(["-t", "busybox-oci", "sh", "-c", "tty; test -t 0 && echo tty-in"])
+        expectSuccess(terminal)
+        #expect(terminal.stdout.replacingOccurrences(of: "\r", with: "") == "/dev/pts/0\ntty-in\n", "\(terminal)")
         expectSuccess(await scene.run(["-v", "\(vol):/data", "busybox-oci", "sh", "-c", "echo written > /data/f"]))
         #expect(readFile(vol + "/f") == "written\n")
         let ro = await scene.run(["-v", "\(vol):/data:ro", "busybox-oci", "sh", "-c", "echo x > /data/g || echo refused"])
@@ -600,10 +717,11 @@ struct OCIPodmanTests {
         expectSuccess(user)
         #expect(user.stdout == "1000:1000\n", "\(user)")
         expectStatus(await scene.podman(["exec", "d1", "no-such-command"]), 127)
-        // A terminal is refused by name.
-        let tty = await scene.podman(["exec", "-t", "d1", "true"])
-        #expect(tty.status != 0)
-        expectStderr(tty, contains: "a terminal is not supported yet")
+        // exec -t: a terminal of its own, from the container's devpts, through conmon.
+        let tty = await scene.podman(["exec", "-t", "d1", "sh", "-c", "tty; test -t 1 && echo tty-out"])
+        expectSuccess(tty)
+        #expect(tty.stdout.replacingOccurrences(of: "\r", with: "").hasSuffix("tty-out\n"), "\(tty)")
+        expectStdout(tty, contains: "/dev/pts/")
         expectSuccess(await scene.podman(["stop", "-t", "2", "d1"]))
         expectSuccess(await scene.podman(["rm", "d1"]))
         #expect(await waitUntilGone(argument: "1000", timeout: 5).filter { hostCmdline($0)?.first?.hasSuffix("sleep") == true }.isEmpty)

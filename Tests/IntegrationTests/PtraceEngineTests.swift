@@ -185,6 +185,31 @@ struct BothEnginesTests {
         expectLines(r, ["null-ok", "4", "3"])
     }
 
+    /// The ptrace engine makes --dev's directory on the host only once the guest needs it
+    /// (a listing, /dev/shm, a name that is no device node, the links): until then the
+    /// device nodes are binds on the host's /dev, and no cleaner runs.
+    @Test("--dev on the ptrace engine: its directory is made when first needed, and is the same /dev")
+    func devMadeWhenNeeded() async {
+        let nodesOnly = await burrow(engine: .ptrace, ["-v", "--dev", "/dev", rootfs]
+            + sh("echo x > /dev/null && echo null-ok; head -c 4 /dev/urandom | wc -c; test -c /dev/tty && echo tty-ok; test -d /dev/pts && echo pts-ok"))
+        expectSuccess(nodesOnly)
+        expectLines(nodesOnly, ["null-ok", "4", "tty-ok", "pts-ok"])
+        expectStderr(nodesOnly, lacks: "its directory made")
+        let cases: [(script: String, expected: [String])] = [
+            ("echo $(ls -A /dev)", ["fd full null ptmx pts random shm stderr stdin stdout tty urandom zero"]),
+            ("test -e /dev/sda || test -e /dev/kmsg || echo host-devices-hidden", ["host-devices-hidden"]),
+            ("echo shm-data > /dev/shm/f && cat /dev/shm/f", ["shm-data"]),
+            ("readlink /dev/stdin", ["/proc/self/fd/0"]),
+            ("cd /dev && ls null zero", ["null", "zero"]),
+        ]
+        for c in cases {
+            let r = await burrow(engine: .ptrace, ["-v", "--dev", "/dev", "--proc", "/proc", rootfs] + sh(c.script))
+            expectSuccess(r)
+            expectLines(r, c.expected)
+            expectStderr(r, contains: "its directory made")
+        }
+    }
+
     @Test("Everything the command started is killed when it exits", arguments: Engine.allCases)
     func leftoversKilled(_ engine: Engine) async {
         let marker = sleepMarker()

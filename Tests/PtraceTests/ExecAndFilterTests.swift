@@ -81,6 +81,10 @@ import Testing
         let fallback = try TraceFilter.program(trace: [2, 4, 6, 257, 59, 262], refusals: Self.terminal, abis: [.host])
         let traced = expected == Self.notify ? Self.trace : expected
         #expect(Self.run(fallback, arch: arch, nr: nr, args: args) == traced)
+        // Both programs the traced child tries, compiled once: the same verdicts.
+        let both = try TraceFilter.programs(trace: [2, 6, 257, 59], notify: [4, 6, 262], refusals: Self.terminal, abis: [.host])
+        #expect(Self.run(both.withListener, arch: arch, nr: nr, args: args) == expected)
+        #expect(Self.run(both.traceOnly, arch: arch, nr: nr, args: args) == traced)
         // --allow-terminal-injection: no refusal.
         let allowing = try TraceFilter.program(trace: [2, 6, 257, 59], notify: [4, 6, 262], refusals: nil, abis: [.host])
         #expect(Self.run(allowing, arch: arch, nr: nr, args: args) == (expected == Self.eperm ? Self.allow : expected))
@@ -147,12 +151,15 @@ import Testing
     /// misspelt one would stop the engine at start-up), and the names resolve to the numbers.
     @Test func everyNameTheEngineUsesIsInTheTable() {
         #if arch(x86_64)
-        let names = Array(SyscallTable.byName.keys) + Array(SyscallTable.notifiedByName.keys) + SyscallTable.invalidatesCachesByName
+        let names = SyscallTable.byName.map(\.name) + Array(SyscallTable.notifiedByName.keys) + SyscallTable.invalidatesCachesByName
             + Array(EmulatedTable.identityByName.keys) + Array(EmulatedTable.unameByName.keys)
         for name in names { #expect(Syscall.lookUp(name) != nil, "\(name)") }
         #expect(!Syscall.named.contains(-1))
         #expect(Syscall.number("openat") == 257 && Syscall.fstat == 5 && Syscall.seccomp == 317 && Syscall.getpid == 39)
-        #expect(SyscallTable.table.count == SyscallTable.byName.count && SyscallTable.table[257] == SyscallTable.byName["openat"])
+        #expect(Set(SyscallTable.byName.map(\.name)).count == SyscallTable.byName.count, "a name given twice")
+        #expect(SyscallTable.table.count == SyscallTable.byName.count
+            && SyscallTable.table[257] == SyscallTable.byName.first { $0.name == "openat" }?.group)
+        #expect(SyscallTable.table[-1] == nil && SyscallTable.table[100_000] == nil && SyscallTable.traced == SyscallTable.traced.sorted())
         #expect(SyscallTable.invalidatesCaches == [80, 81, 82, 84, 88, 161, 263, 264, 266, 316])
         #expect(Tracer.lookOnlyCalls == [4, 5, 6, 262, 332, 137])
         #expect(Syscall.lookUp("no_such_call") == nil)
@@ -203,6 +210,18 @@ import Testing
         for name in names {
             let action = Self.run(prog, arch: i.auditArch, nr: UInt32(bitPattern: i.number(of: name) ?? -1))
             #expect(action == Self.trace || action == Self.notify, "i386 \(name): \(String(describing: action))")
+        }
+    }
+
+    /// Each i386 call maps to x86_64's call of its name (or of its alias), but those that
+    /// mean another call there or have a group of their own.
+    @Test func i386CallsMapByName() {
+        let x = Architecture.x86_64, i = Architecture.i386
+        for (name, nr) in i.syscalls {
+            let unmapped = TracedABI.i386Differs.contains(name) || TracedABI.i386OwnGroups.contains { $0.name == name }
+            let target = TracedABI.i386Aliases.first { $0.name == name }?.to ?? name
+            let expected = unmapped ? nil : x.number(of: target).map(Int64.init)
+            #expect(TracedABI.i386.engineNumber(Int64(nr)) == expected, "\(name) (\(nr))")
         }
     }
 

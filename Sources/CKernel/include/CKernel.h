@@ -27,6 +27,15 @@ int ck_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, u
 // fcntl is variadic: F_OFD_SETLK with a read lock on the whole file
 int ck_ofd_read_lock(int fd);
 
+// Terminals (ioctl is variadic): unlock a pseudo-terminal master (TIOCSPTLCK 0) and open its
+// peer (TIOCGPTPEER, no path looked up); its number (TIOCGPTN); its size (TIOCSWINSZ)
+int ck_pty_unlock(int master);
+int ck_pty_peer(int master, int flags);
+int ck_pty_number(int master);
+int ck_pty_set_size(int fd, unsigned short rows, unsigned short cols);
+// connect(2) to the unix stream socket at `path` (sockaddr_un)
+int ck_connect_unix(const char *path);
+
 // The new mount API (no glibc wrappers in Debian 12)
 int ck_open_tree(int dirfd, const char *path, unsigned int flags);
 int ck_move_mount(int from_dirfd, const char *from_path, int to_dirfd, const char *to_path, unsigned int flags);
@@ -91,7 +100,7 @@ enum ck_launch_step {
     CK_STEP_NONE = 0, CK_STEP_SIGMASK, CK_STEP_SETSID, CK_STEP_SETPGID, CK_STEP_PDEATHSIG, CK_STEP_ANNOUNCE,
     CK_STEP_BOUNDING, CK_STEP_SETGROUPS, CK_STEP_SETRESGID, CK_STEP_SETRESUID, CK_STEP_CAPSET,
     CK_STEP_NO_NEW_PRIVS, CK_STEP_CHDIR, CK_STEP_CLOSE_RANGE, CK_STEP_SECCOMP, CK_STEP_EXEC,
-    CK_STEP_AMBIENT, CK_STEP_USERNS,
+    CK_STEP_AMBIENT, CK_STEP_USERNS, CK_STEP_TERMINAL,
 };
 struct ck_launch {
     // in
@@ -128,6 +137,8 @@ struct ck_launch {
     int caller_seccomp_count;                // installed after it, in order
     char **shell_argv;              // NULL, or {"/bin/sh", (set here), argv[1].., NULL}:
                                     // a candidate refused with ENOEXEC runs as a shell script
+    int has_terminal;               // 1: terminal_fd becomes fds 0, 1, 2 and the controlling
+    int terminal_fd;                // terminal (TIOCSCTTY) of the new session (burrow-oci)
     int enter_userns;               // 1: setns into the user namespace of enter_userns_fd
     int enter_userns_fd;            // first, before the ids change (bwrap's --userns2)
     // out

@@ -262,8 +262,9 @@ public enum Cleaner {
 
     /// Supervisor side of a cleaner that creates on the host's tree (the ptrace engine).
     /// The cleaner is a grandchild of burrow, not a child: a tracer that waits for any child
-    /// must not wait for it, and it must outlive burrow. Start it before burrow becomes a
-    /// child subreaper, or it comes back as burrow's child.
+    /// must not wait for it, and it must outlive burrow. Started after burrow became a
+    /// child subreaper (the ptrace engine's --dev directory, made when the guest first
+    /// needs it), it comes back as burrow's child, which the tracer does not wait for.
     public struct Connection {
         public let socket: Int32
 

@@ -38,7 +38,8 @@ extension NamespaceEngine {
         // The caller's terminal (/dev/tty, the host's), opened while it is in reach: in the
         // foreground, exec's process gets it as the sandbox's command does (JobControl), so
         // that it can read it, and Ctrl-C and Ctrl-Z reach it. Not for a detached process.
-        var jobs = JobControl(newSession: detached)
+        // (With a terminal of its own, the caller's is not handed over either.)
+        var jobs = JobControl(newSession: detached || spec.process.console != nil)
         let namespaces: ProcessNamespaces
         do throws(SysError) {
             if let adjustment = spec.process.oomScoreAdjustment { try InheritedSettings.adjustOOMScore(adjustment, log: log) }
@@ -58,10 +59,24 @@ extension NamespaceEngine {
         } catch {
             throw Failure(error)
         }
+        // A terminal of its own (exec --tty, process.terminal): made in the container's devpts,
+        // now that its root is ours.
+        var terminal: Int32 = -1
+        if let console = spec.process.console {
+            do throws(SysError) {
+                let root = try Files.open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)
+                defer { Files.close(root) }
+                terminal = try Terminals.sendPair(to: console, in: root, log: log)
+            } catch {
+                throw Failure(error)
+            }
+        }
+        defer { Files.close(terminal) }
         // Blocked before the launch, so that none is lost; the process gets the caller's mask.
         let callerMask = Signals.takeOver()
-        let launcher = Launcher(spec: spec, maps: maps, seccomp: seccomp, pidSocket: -1, callerMask: callerMask,
+        var launcher = Launcher(spec: spec, maps: maps, seccomp: seccomp, pidSocket: -1, callerMask: callerMask,
                                 foregroundTerminal: jobs.handOver)
+        launcher.terminal = terminal
         var request = launcher.request
         // exec --detach returns while the process goes on (podman's conmon waits for it).
         request.diesWithParent = !detached

@@ -5,13 +5,13 @@ import Glibc
 extension Sandbox {
     /// burrow-oci's create: the set-up waits here, the sandbox built and the root not yet
     /// entered, until `start` writes to the FIFO (runc parks its init on exec.fifo the same
-    /// way). Opened before pivot_root, while the FIFO's host path is still reachable; opened
+    /// way). Opened by the supervisor (`heldFIFO`), with the caller's ids and its host paths; opened
     /// for reading without waiting, so that `start` can tell a held container (its open for
     /// writing succeeds) from one that is not (ENXIO). The supervisor's lifeline is watched
     /// too: `delete --force` or a kill -9 of the supervisor ends the container here, since
     /// the init waits for the set-up before it dies with its parent.
     func holdUntilReleased(_ hold: ExecHold) throws(SysError) {
-        let fifo = try Files.open(hold.release.string, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        let fifo = heldFIFO >= 0 ? heldFIFO : try Files.open(hold.release.string, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         defer { Files.close(fifo) }
         var byte: UInt8 = 0
         let told = Glibc.write(hold.readyDescriptor, &byte, 1)

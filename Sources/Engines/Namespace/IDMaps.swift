@@ -42,6 +42,21 @@ struct IDMaps {
         return IDMaps(identity: inner, hostUid: 0, hostGid: 0)
     }
 
+    /// With ranges that leave the supervisor's own ids out, the ids it takes inside once they
+    /// are written: 0 where mapped (the namespace's root), else the lowest mapped one; nil
+    /// where its own are mapped (or nothing is given).
+    var setupIDs: (uid: UInt32, gid: UInt32)? {
+        func unmapped(_ host: UInt32, _ map: [IDMap]) -> Bool {
+            !map.isEmpty && !map.contains { host >= $0.outside && UInt64(host) < UInt64($0.outside) + UInt64($0.count) }
+        }
+        guard unmapped(hostUid, identity.uidMap) || unmapped(hostGid, identity.gidMap) else { return nil }
+        func pick(_ host: UInt32, _ map: [IDMap]) -> UInt32 {
+            guard unmapped(host, map) else { return Self.inside(of: host, in: map) }
+            return map.contains { $0.inside == 0 } ? 0 : map.map(\.inside).min() ?? 0
+        }
+        return (pick(hostUid, identity.uidMap), pick(hostGid, identity.gidMap))
+    }
+
     /// Ranges need the setuid helpers, run from outside the new namespace.
     var needsHelper: Bool { !identity.uidMap.isEmpty || !identity.gidMap.isEmpty }
 

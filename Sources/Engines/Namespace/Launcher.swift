@@ -14,6 +14,8 @@ struct Launcher {
     let foregroundTerminal: Int32
     /// setuid mode: no_new_privs whatever the spec says.
     var setuidMode = false
+    /// The command's own terminal (`ConsoleRequest`), made by the set-up; -1: none.
+    var terminal: Int32 = -1
 
     /// What root inside keeps: everything but the power to undo the sandbox's own mounts
     /// (CAP_SYS_ADMIN) and to trace its init (CAP_SYS_PTRACE). Within the user namespace
@@ -30,6 +32,10 @@ struct Launcher {
             signalMask: callerMask, uid: uid, gid: maps.insideGid)
         r.newSession = spec.process.newSession
         r.foregroundTerminal = foregroundTerminal
+        if terminal >= 0 {
+            r.terminal = terminal
+            r.foregroundTerminal = -1  // (the caller's terminal is not the command's)
+        }
         r.shellFallback = spec.process.commandLookup.shellFallback
         r.announceFD = pidSocket
         r.clearGroups = maps.setgroupsAllowed || !spec.identity.supplementaryGroups.isEmpty

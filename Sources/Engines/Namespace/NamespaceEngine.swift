@@ -247,6 +247,10 @@ public enum NamespaceEngine {
         }
         var sandbox = Sandbox(spec: spec, privilege: privilege, maps: maps, seccomp: seccomp, channels: ch,
                               callerMask: callerMask, foregroundTerminal: jobs.handOver, supervisor: me, log: log)
+        if let hold = spec.process.hold {
+            // Opened without waiting for a writer (see Sandbox.holdUntilReleased).
+            do { sandbox.heldFIFO = try Files.open(hold.release.string, O_RDONLY | O_NONBLOCK | O_CLOEXEC) } catch { throw Failure(error) }
+        }
         do throws(SysError) {
             // bwrap's --userns, --pidns: the caller's namespaces, entered before any of ours
             // is made (the user namespace first: it owns the PID namespace).
@@ -266,6 +270,12 @@ public enum NamespaceEngine {
             Files.close(ch.mapHelperWrite)
             // The helper has said what went wrong.
             if Proc.wait(mapHelper, noHang: false) != .exited(0) { throw Failure(saidBy: "the uid map helper") }
+            // Ranges without the supervisor's own ids: it takes ids the namespace maps, or
+            // every file the set-up creates fails with EOVERFLOW.
+            if let ids = maps.setupIDs {
+                do { try Credentials.becomeInside(uid: ids.uid, gid: ids.gid) } catch { throw Failure(error) }
+                log.step("set-up as uid \(ids.uid), gid \(ids.gid) inside (your own ids are not mapped)")
+            }
         }
         // setuid: no user namespace, so no maps: the ids stay the host's. A joined one has
         // its maps already.
@@ -289,6 +299,8 @@ public enum NamespaceEngine {
         // from inside the sandbox stays in it, and one to the caller's group (make, say)
         // reaches burrow alone, which passes it on once.
         Proc.setProcessGroup(initPid, initPid)
+        // The init has the hold's FIFO now: a `start` finds a reader only while it waits.
+        Files.close(sandbox.heldFIFO)
         for fd in [ch.errorWrite, ch.lifelineRead, ch.pidCommand, ch.jobEventsWrite, ch.deviceNodes] { Files.close(fd) }
         // setuid: the supervisor's privileged part ends with the init's fork (the PID
         // namespace above was its last use). It only waits and forwards signals from here.

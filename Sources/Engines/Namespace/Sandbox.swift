@@ -30,6 +30,9 @@ struct Sandbox {
     let foregroundTerminal: Int32
     let supervisor: pid_t
     let log: Log
+    /// burrow-oci's create: the hold's FIFO, opened by the supervisor with the caller's ids
+    /// (the set-up may run as other ids, which cannot open the state directory); -1: none.
+    var heldFIFO: Int32 = -1
 
     /// Created by the supervisor itself: the user namespace, and the PID namespace so that
     /// its first child is PID 1.
@@ -173,11 +176,19 @@ struct Sandbox {
         ck_init_watch(&watch)
     }
 
+    /// The command's terminal (burrow-oci's process.terminal): a pair of the new root's
+    /// devpts, its master sent over the console socket (and closed here), the other end kept
+    /// for the command.
+    private func makeTerminal(_ console: ConsoleRequest, root: Int32) throws(SysError) -> Int32 {
+        try Terminals.sendPair(to: console, in: root, log: log)
+    }
+
     /// The set-up, in the init's child: the filesystem and identity, then, in this very
     /// process, the command. A failure goes to the supervisor over the error pipe.
     private func setUp(uname: Int32) -> Never {
         let err = channels.errorWrite
         let rootfd: Int32
+        var terminal: Int32 = -1
         do throws(Failure) {
             var fs = Filesystem(spec: spec, log: log, cleaner: channels.cleanerSandbox, setuidMode: privilege.caller != nil,
                                 deviceNodes: channels.deviceNodes)
@@ -192,6 +203,7 @@ struct Sandbox {
                     try Proc.loopbackUp()
                     log.step("lo up")
                 }
+                if let console = spec.process.console { terminal = try makeTerminal(console, root: rootfd) }
                 if let hold = spec.process.hold { try holdUntilReleased(hold) }
                 try Mounts.pivotInto(rootfd, what: spec.root.path.string)
                 if let propagation = spec.root.propagation {
@@ -234,6 +246,7 @@ struct Sandbox {
         var launcher = Launcher(spec: spec, maps: maps, seccomp: seccomp, pidSocket: channels.pidCommand, callerMask: callerMask,
                                 foregroundTerminal: foregroundTerminal)
         launcher.setuidMode = privilege.caller != nil
+        launcher.terminal = terminal
         // Returns only when the command could not be started.
         let f = Proc.launchHere(launcher.request)
         let subject = f.candidate.map { "\(f.step) \($0)" } ?? f.step
@@ -241,5 +254,30 @@ struct Sandbox {
         let hint = f.candidate != nil && f.errno == .noSuchFileOrDirectory
             ? spec.commandNotFoundHint(rootHasBin: (try? Files.stat("/bin", at: Files.cwd)) != nil) : nil
         fail(Failure(SysError(subject, errno: f.errno, hint: hint), status: f.status), on: err)
+    }
+}
+
+extension Terminals {
+    /// A terminal for a command of the sandbox (`ConsoleRequest`): a pair of the devpts of
+    /// `root` (its /dev/pts), the size set, the master sent over the console socket and
+    /// closed here with the socket; the other end is returned, for the command.
+    static func sendPair(to console: ConsoleRequest, in root: Int32, log: Log) throws(SysError) -> Int32 {
+        let pair: (master: Int32, peer: Int32)
+        do { pair = try openPair(in: root, ptmx: "dev/pts/ptmx") } catch {
+            var e = error
+            e.hint = "a terminal is made in the container's own devpts: mount one at /dev/pts (a tmpfs at /dev gets it)"
+            throw e
+        }
+        defer { Files.close(pair.master) }
+        do throws(SysError) {
+            if let rows = console.rows, let columns = console.columns { try setSize(pair.master, rows: rows, columns: columns) }
+            try Files.sendDescriptor(console.socket, pair.master, what: "the terminal's master to the console socket")
+        } catch {
+            Files.close(pair.peer)
+            throw error
+        }
+        Files.close(console.socket)
+        log.step("terminal /dev/pts/\(number(of: pair.master).map(String.init) ?? "?") (its master sent to the console socket)")
+        return pair.peer
     }
 }

@@ -7,10 +7,14 @@ import Glibc
 /// Only where that finds a symlink is the run walked component by component (readlinkat).
 struct HostTree: HostLookup {
     /// One per binding, in the order of `Bindings.entries`; -1 where it could not be opened.
-    let anchors: [Int32]
+    var anchors: [Int32]
+    /// --dev's binding while the host's /dev stands in for its directory: its symlinks are
+    /// the host's, not the guest's, and are not followed (a path through one lands in the
+    /// stand-in, which has the directory made: Tracer.translate).
+    var standIn: Int?
 
     func probe(binding: Int, below: [String], components: [String]) -> Probe {
-        guard binding < anchors.count, anchors[binding] >= 0 else { return .plain }
+        guard binding < anchors.count, anchors[binding] >= 0, binding != standIn else { return .plain }
         let fd = anchors[binding]
         let path = (below + components).joined(separator: "/")
         switch Files.probeNoSymlinks(path, at: fd) {

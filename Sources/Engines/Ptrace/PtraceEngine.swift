@@ -72,18 +72,24 @@ public enum PtraceEngine {
         var bindings = try setup.build(spec)
         // Faked ids, uname, QEMU (Emulator.swift): their files and calls.
         let emulator = try makeEmulator(spec, setup: &setup, bindings: &bindings, log: log)
-        let tree = setup.tree
+        if let made = try setup.makeDevDirectoryIfCleanerRuns() { bindings.rehost(made.binding, to: made.host) }
 
         // The command starts in its working directory, found in the guest.
         let cwdGuest = spec.process.chdir ?? .root
         var cwdHost: String
         var cwdCanonical: GuestPath
         do throws(PathFailure) {
-            cwdCanonical = try Canonicalizer(bindings: bindings).canonical(cwdGuest.description, base: .root, followLast: true, lookup: tree)
-            cwdHost = bindings.host(cwdCanonical)
+            cwdCanonical = try Canonicalizer(bindings: bindings).canonical(cwdGuest.description, base: .root, followLast: true, lookup: setup.tree)
         } catch {
             throw Failure("chdir \(cwdGuest): Too many levels of symbolic links")
         }
+        // In --dev's directory: made now (the host's /dev stands in for it until then).
+        if let standIn = setup.devStandIn, bindings.locate(cwdCanonical).binding == standIn.binding {
+            let made = try setup.makeDevDirectory()
+            bindings.rehost(made.binding, to: made.host)
+        }
+        cwdHost = bindings.host(cwdCanonical)
+        let tree = setup.tree
         // PRoot's default working directory may be missing in the guest: then `/`.
         if spec.process.chdirIsOptional, (try? Files.stat(cwdHost, at: AT_FDCWD, follow: true)) == nil {
             cwdHost = bindings.host(.root)
@@ -166,6 +172,11 @@ public enum PtraceEngine {
         tracer.refusals = refusals
         tracer.listenerSocket = child.listenerSocket
         tracer.log = log
+        // --dev's directory, if not made yet, is made when the guest first needs it.
+        if let standIn = setup.devStandIn {
+            tracer.devStandIn = standIn.binding
+            tracer.makeDevDirectory = { () throws(Failure) in try setup.makeDevDirectory() }
+        }
         // The command runs as the same user: nothing of it may read or write the tracer's
         // memory (process_vm_writev, /proc/PID/mem) or take its descriptors (pidfd_getfd).
         // Not when burrow is itself traced (proot or burrow in proot): its own tracer must

@@ -4,14 +4,16 @@ import BurrowSandbox
 import Glibc
 
 /// Turns the spec's root and setup operations into `Bindings`, in the order given, and
-/// emulates what has no mount here: --tmpfs and --dev become temporary host directories,
+/// emulates what has no mount here: --tmpfs and --dev become temporary host directories
+/// (--dev's only once the guest needs it: `DevStandIn`),
 /// --proc binds the host's /proc, --dir and --symlink are made in the tree, --ro-root,
 /// --ro-bind and --remount-ro refuse writes with EROFS.
 ///
 /// What is created on the host (those directories, --dir and --symlink results, the pid
 /// file) is created by the cleaner (Sources/Engines/Cleaner), a process that outlives burrow
 /// and removes it all when the sandbox is over, even after `kill -9` of burrow. It is
-/// started on the first need, before the tracer becomes a child subreaper.
+/// started on the first need: during the set-up, or for --dev's directory while the
+/// command runs (it then comes back to the tracer as a child, which it does not wait for).
 struct Setup {
     let log: Log
     private(set) var bindings = Bindings(root: "/")
@@ -85,7 +87,7 @@ struct Setup {
         }
     }
 
-    var tree: HostTree { HostTree(anchors: anchors) }
+    var tree: HostTree { HostTree(anchors: anchors, standIn: devStandIn?.binding) }
 
     mutating func build(_ spec: SandboxSpec) throws(PtraceEngine.Failure) -> Bindings {
         let root: String
@@ -283,28 +285,92 @@ struct Setup {
         return Files.filesystemKind(shm) == .tmpfs && access(shm, W_OK | X_OK) == 0 ? shm : nil
     }
 
-    /// A directory holding the usual device nodes, each a bind of the host's node.
+    /// --dev: the usual device nodes, each a bind of the host's node, in a directory of
+    /// their own. The directory (with `pts`, a private `shm` and the `fd`, `stdin`, `stdout`,
+    /// `stderr` links) is made only once the guest needs it (`DevStandIn`): until then the
+    /// host's /dev stands in for it and nothing is made on the host, so most commands need
+    /// no cleaner. Made at once where a cleaner runs anyway.
     private mutating func emulateDev(_ dest: GuestPath) throws(PtraceEngine.Failure) {
-        let dir = try temporaryDirectory(mode: 0o755, for: "--dev \(dest)", inMemory: true)
-        try addBinding(source: dir, dest: dest, kind: .bind, readOnly: false)
-        let g = bindings.entries.last?.guest ?? dest
+        guard devStandIn == nil, Self.isDirectory(DevStandIn.host) else {
+            let dir = try temporaryDirectory(mode: 0o755, for: "--dev \(dest)", inMemory: true)
+            try addBinding(source: dir, dest: dest, kind: .bind, readOnly: false)
+            Self.fillDev(dir)
+            try bindDeviceNodes(below: bindings.entries.last?.guest ?? dest)
+            return
+        }
+        try addBinding(source: DevStandIn.host, dest: dest, kind: .bind, readOnly: false)
+        devStandIn = DevStandIn(binding: bindings.entries.count - 1, guest: dest)
+        try bindDeviceNodes(below: bindings.entries.last?.guest ?? dest)
+    }
+
+    /// The nodes of --dev at `g`, each a bind of the host's. Their destinations are not
+    /// followed: where the host's /dev stands in, its `ptmx` may be a symlink (`pts/ptmx`,
+    /// as in Docker's), and the node must still be /dev/ptmx.
+    private mutating func bindDeviceNodes(below g: GuestPath) throws(PtraceEngine.Failure) {
         // ptmx too: the host's /dev/pts/ptmx is often mode 000 (posix_openpt opens /dev/ptmx).
-        for node in ["null", "zero", "full", "random", "urandom", "tty", "ptmx"] {
-            // An empty file marks the node in listings; the bind does the rest.
-            let fd = Glibc.open(dir + "/" + node, O_WRONLY | O_CREAT | O_CLOEXEC, 0o666)
-            if fd >= 0 { _ = Glibc.close(fd) }
+        for node in Self.deviceNodes {
             if let src = try? Files.realPath("/dev/" + node) {
-                try addBinding(source: src, dest: g.appending(node), kind: .bind, readOnly: false)
+                try addBinding(source: src, dest: g.appending(node), kind: .bind, readOnly: false, followDestination: false)
             }
         }
+        if (try? Files.realPath("/dev/pts")) != nil {
+            try addBinding(source: "/dev/pts", dest: g.appending("pts"), kind: .bind, readOnly: false, followDestination: false)
+        }
+    }
+
+    static let deviceNodes = ["null", "zero", "full", "random", "urandom", "tty", "ptmx"]
+
+    /// What --dev's directory holds besides the binds on top of it: an empty file per node
+    /// (for listings), `pts`, a private `shm` and the links to /proc/self/fd.
+    private static func fillDev(_ dir: String) {
+        for node in deviceNodes {
+            let fd = Glibc.open(dir + "/" + node, O_WRONLY | O_CREAT | O_CLOEXEC, 0o666)
+            if fd >= 0 { _ = Glibc.close(fd) }
+        }
         _ = Glibc.mkdir(dir + "/pts", 0o755)
-        if (try? Files.realPath("/dev/pts")) != nil { try addBinding(source: "/dev/pts", dest: g.appending("pts"), kind: .bind, readOnly: false) }
         _ = Glibc.mkdir(dir + "/shm", 0o1777)
         _ = Glibc.chmod(dir + "/shm", 0o1777)
         for (name, target) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
                                ("stderr", "/proc/self/fd/2")] {
             _ = Glibc.symlink(target, dir + "/" + name)
         }
+    }
+
+    private static func isDirectory(_ path: String) -> Bool {
+        (try? Files.stat(path, at: AT_FDCWD, follow: false)).map { $0.st_mode & S_IFMT == S_IFDIR } ?? false
+    }
+
+    /// --dev's binding while the host's /dev stands in for its directory.
+    struct DevStandIn {
+        static let host = "/dev"
+        let binding: Int
+        let guest: GuestPath
+    }
+    /// Set while --dev's directory is not made yet.
+    private(set) var devStandIn: DevStandIn?
+
+    /// Makes --dev's directory (the cleaner removes it afterwards) and puts it in the host's
+    /// /dev's place: its binding's new host path and anchor.
+    mutating func makeDevDirectory() throws(PtraceEngine.Failure) -> (binding: Int, host: String, anchor: Int32) {
+        guard let standIn = devStandIn else { throw PtraceEngine.Failure("--dev: made already") }
+        let dir = try temporaryDirectory(mode: 0o755, for: "--dev \(standIn.guest)", inMemory: true)
+        Self.fillDev(dir)
+        let fd: Int32
+        do { fd = try Files.open(dir, O_PATH | O_DIRECTORY) } catch {
+            throw PtraceEngine.Failure(SysError("open", "\(dir) (--dev \(standIn.guest))", errno: error.errno))
+        }
+        bindings.rehost(standIn.binding, to: dir)
+        Files.close(anchors[standIn.binding])
+        anchors[standIn.binding] = fd
+        devStandIn = nil
+        log.step("--dev \(standIn.guest): its directory made at \(dir)")
+        return (standIn.binding, dir, fd)
+    }
+
+    /// Where a cleaner runs anyway, --dev's directory is made at once.
+    mutating func makeDevDirectoryIfCleanerRuns() throws(PtraceEngine.Failure) -> (binding: Int, host: String, anchor: Int32)? {
+        guard devStandIn != nil, cleaner != nil else { return nil }
+        return try makeDevDirectory()
     }
 
     /// Has the cleaner remove what Burrow made (newest first) and waits for it.

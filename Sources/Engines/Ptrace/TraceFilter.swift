@@ -15,11 +15,14 @@ enum TraceFilter {
     static func filter(trace: [Int64], notify: [Int64] = [], refusals: Refusals?, abis: [TracedABI]) throws(SeccompError) -> SeccompFilter {
         func rules(_ numbers: [Int64], _ action: SeccompAction, _ abi: Architecture) throws(SeccompError) -> [SeccompRule] {
             var out: [SeccompRule] = []
+            out.reserveCapacity(numbers.count)
             for nr in numbers {
-                guard let n = Int32(exactly: nr), let name = abi.name(of: n) else {
-                    throw SeccompError("seccomp: system call \(nr) of the ptrace engine's table has no name on \(abi.rawValue)")
+                // By number (the engine's tables and `TracedABI` take theirs from the ABI's
+                // table): the compiler looks no name up.
+                guard let n = Int32(exactly: nr) else {
+                    throw SeccompError("seccomp: system call \(nr) of the ptrace engine's table is out of range on \(abi.rawValue)")
                 }
-                out.append(SeccompRule(name, action, only: [abi]))
+                out.append(SeccompRule(number: n, on: abi, action))
             }
             return out
         }
@@ -46,11 +49,10 @@ enum TraceFilter {
     /// (every path call traced) where the kernel refuses the listener.
     static func programs(trace: [Int64], notify: [Int64], refusals: Refusals?, abis: [TracedABI]) throws(SeccompError)
         -> (withListener: [BPFInstruction], traceOnly: [BPFInstruction]) {
-        let withListener = try filter(trace: trace, notify: notify, refusals: refusals, abis: abis)
-        // The same rules, the notified ones traced instead.
-        var traceOnly = withListener
-        traceOnly.rules = withListener.rules.map { $0.action == .userNotify ? SeccompRule($0.syscall, where: $0.conditions, .trace(0), only: $0.only) : $0 }
-        return (try withListener.compile(), try traceOnly.compile())
+        let withListener = try filter(trace: trace, notify: notify, refusals: refusals, abis: abis).compile()
+        // The same program, the notified calls traced instead (no default or ABI action of
+        // the filter is a notification): one compilation at start-up, not two.
+        return (withListener, SeccompFilter.replacingReturns(of: .userNotify, with: .trace(0), in: withListener))
     }
 
     /// Refused on every run, whatever the spec: what would work out of the tracer's reach.

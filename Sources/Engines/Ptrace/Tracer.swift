@@ -8,9 +8,9 @@ import SystemPackage
 /// and follows new processes, until the command (and, with --keep-children, everything it
 /// started) has exited.
 final class Tracer {
-    let bindings: Bindings
-    let canonicalizer: Canonicalizer
-    let tree: HostTree
+    private(set) var bindings: Bindings
+    private(set) var canonicalizer: Canonicalizer
+    private(set) var tree: HostTree
     let command: pid_t
     let keepChildren: Bool
     var tracees: [pid_t: Tracee] = [:]
@@ -65,6 +65,11 @@ final class Tracer {
     let lastToExit: Bool
     var lastExit = Proc.LastExit()
 
+    /// --dev's binding while the host's /dev stands in for its directory (Setup.DevStandIn),
+    /// and what makes that directory the first time a path lands in it (Translate.swift).
+    var devStandIn: Int?
+    var makeDevDirectory: (() throws(PtraceEngine.Failure) -> (binding: Int, host: String, anchor: Int32))?
+
     /// Guest tracers and their tracees (Syscalls/PtraceEmulation): inactive, and free,
     /// until a guest process calls ptrace.
     var guests = GuestTracing()
@@ -80,6 +85,19 @@ final class Tracer {
         self.procDestination = bindings.entries.first { $0.kind == .proc }?.guest
         let first = Tracee(pid: command)
         tracees[command] = first
+    }
+
+    /// Makes --dev's directory and puts it in the stand-in's place everywhere the tracer
+    /// looks; what the path caches learnt goes.
+    func makeDevDirectoryNow() throws(PtraceEngine.Failure) {
+        guard let make = makeDevDirectory else { throw PtraceEngine.Failure("--dev: its directory cannot be made now") }
+        let made = try make()
+        bindings.rehost(made.binding, to: made.host)
+        canonicalizer = Canonicalizer(bindings: bindings)
+        tree.anchors[made.binding] = made.anchor
+        tree.standIn = nil
+        devStandIn = nil
+        cacheGeneration &+= 1
     }
 
     static let options: Trace.Options = [

@@ -57,8 +57,35 @@ extension Tracer {
     static let atFDCWD: Int32 = -100
 
     /// Translates `path` (the tracee's bytes) relative to `dirfd` (AT_FDCWD: its cwd).
+    /// A path that lands in --dev's directory while the host's /dev stands in for it
+    /// (Setup.DevStandIn) has the directory made first, and is translated again.
     func translate(_ t: Tracee, _ path: [UInt8], dirfd: Int32 = Tracer.atFDCWD, follow: Bool,
                    scope: ResolutionScope = .guest) -> Result<Translation, Errno> {
+        let result = translateOnce(t, path, dirfd: dirfd, follow: follow, scope: scope)
+        guard let standIn = devStandIn, case .success(let tr) = result, landsIn(standIn, tr) else { return result }
+        do throws(PtraceEngine.Failure) {
+            try makeDevDirectoryNow()
+        } catch {
+            // Never the host's /dev in its place.
+            PtraceEngine.report(error.description)
+            return .failure(.ioError)
+        }
+        return translateOnce(t, path, dirfd: dirfd, follow: follow, scope: scope)
+    }
+
+    /// Whether `tr` names something in binding `standIn` itself (not in a device node's
+    /// binding on top of it). Only host paths below the stand-in can: the string test
+    /// first, the guest path (made only then) after. A relative path the kernel resolves
+    /// alone cannot: the tracee's directories there were all translated, so made it.
+    private func landsIn(_ standIn: Int, _ tr: Translation) -> Bool {
+        let host = Setup.DevStandIn.host
+        guard tr.host.hasPrefix(host), tr.host.utf8.count == host.utf8.count || tr.host.utf8.dropFirst(host.utf8.count).first == UInt8(ascii: "/")
+        else { return false }
+        return bindings.locate(tr.guest).binding == standIn
+    }
+
+    private func translateOnce(_ t: Tracee, _ path: [UInt8], dirfd: Int32, follow: Bool,
+                               scope: ResolutionScope) -> Result<Translation, Errno> {
         // Most paths are ASCII: valid UTF-8 with no String made to find out; the absolute
         // fast path needs none.
         let ascii = path.allSatisfy { $0 < 0x80 }

@@ -49,6 +49,10 @@ public struct OCIExecOptions: Equatable, Sendable {
     public var gid: UInt32?
     public var additionalGids: [UInt32] = []
     public var noNewPrivileges = false
+    /// `--tty`: a terminal of its own (process.terminal, when there is no --process).
+    public var tty = false
+    /// Where the terminal's master goes (process.terminal, or --tty).
+    public var consoleSocket: String?
     public init(id: String) { self.id = id }
 }
 
@@ -245,7 +249,7 @@ public enum OCICommandLine {
                     guard let n = UInt32(gid) else { throw UsageError("exec --additional-gids: '\(gid)' is not a group id") }
                     o.additionalGids.append(n)
                 }
-            case "--console-socket": throw UsageError("exec --console-socket: a terminal is not supported yet")
+            case "--console-socket": o.consoleSocket = v
             case "--preserve-fds":
                 if v != "0" { throw UsageError("exec --preserve-fds: passing descriptors on is not supported yet") }
             case "--cap", "-c": throw UsageError("exec --cap: adding capabilities is not supported yet (give process.capabilities in --process FILE)")
@@ -255,7 +259,7 @@ public enum OCICommandLine {
             default: throw UsageError("exec --pidfd-socket: handing over a pidfd is not supported yet (use --pid-file)")
             }
         }
-        if tty { throw UsageError("exec --tty: a terminal is not supported yet") }
+        o.tty = tty
         guard let id else { throw UsageError("exec: the container ID is missing") }
         o.id = try checkedID(id)
         if o.processFile != nil {

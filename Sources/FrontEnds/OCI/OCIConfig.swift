@@ -8,12 +8,14 @@ public struct OCIConfig: Equatable, Sendable {
     public var spec: SandboxSpec
     /// Passed through to `state`.
     public var annotations: [(String, String)]
+    /// The hooks burrow-oci runs (`OCIHooks`).
+    public var hooks = OCIHooks()
     /// linux.namespaces lists "user": without it, a runtime run by root maps every id to
     /// itself (as runc shares the host's ids), which the runtime decides (it knows the caller).
     public var userNamespace = false
 
     public static func == (a: OCIConfig, b: OCIConfig) -> Bool {
-        a.spec == b.spec && a.annotations.count == b.annotations.count
+        a.spec == b.spec && a.hooks == b.hooks && a.annotations.count == b.annotations.count
             && zip(a.annotations, b.annotations).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
     }
 
@@ -54,6 +56,7 @@ extension OCIConfig {
         spec.process.oomScoreAdjustment = nil
         spec.identity.supplementaryGroups = []
         spec.security.capabilities = nil
+        spec.process.console = nil  // (the file's own "terminal" says)
         var reader = Reader(bundle: "")
         reader.forExec = true
         try reader.process(Field("", json, file: file), into: &spec)
@@ -76,6 +79,8 @@ extension OCIConfig {
         }
         spec.identity.supplementaryGroups += o.additionalGids
         spec.security.noNewPrivileges = spec.security.noNewPrivileges || o.noNewPrivileges
+        // The container's own terminal is not exec's: --tty asks for one of its own.
+        spec.process.console = o.tty ? ConsoleRequest(socket: -1) : nil
         return spec
     }
 }
@@ -180,7 +185,7 @@ private struct Reader {
         // Only the namespace engine holds a container between create and start.
         spec.engine = .namespace
         spec.mountTableInOrder = true
-        try refuse(top, "hooks", "hooks are not supported yet")
+        let hooks = try top.member("hooks").map(OCIHooks.parse) ?? OCIHooks()
         try refuse(top, "domainname", "a NIS domain name is not supported")
         if let hostname = try top.member("hostname") { spec.process.hostname = try hostname.string() }
         guard let process = try top.member("process") else { throw UsageError("config.json: process is missing") }
@@ -205,12 +210,21 @@ private struct Reader {
         do { try spec.validate() } catch { throw UsageError("config.json: " + error.message(in: OCIConfig.terms)) }
         var config = OCIConfig(spec: spec, annotations: annotations)
         config.userNamespace = userNamespace
+        config.hooks = hooks
         return config
     }
 
     func process(_ p: Field, into spec: inout SandboxSpec) throws(UsageError) {
         if let t = try p.member("terminal"), try t.bool() {
-            throw t.refuse("a terminal through --console-socket is not supported yet (set it to false)")
+            // The runtime connects to --console-socket and fills in the descriptor.
+            spec.process.console = ConsoleRequest(socket: -1)
+            if let size = try p.member("consoleSize") {
+                guard let h = try size.member("height"), let w = try size.member("width") else { throw size.missing("height") }
+                let rows = try h.uint32(), columns = try w.uint32()
+                guard rows <= UInt16.max, columns <= UInt16.max else { throw size.refuse("a terminal is at most 65535 by 65535") }
+                spec.process.console?.rows = UInt16(rows)
+                spec.process.console?.columns = UInt16(columns)
+            }
         }
         guard let argsField = try p.member("args") else { throw p.missing("args") }
         let args = try argsField.strings()
@@ -270,7 +284,6 @@ private struct Reader {
             guard let n = oom.value.integer, n >= -1000, n <= 1000 else { throw oom.refuse("expected an integer from -1000 to 1000") }
             spec.process.oomScoreAdjustment = Int32(n)
         }
-        try refuse(p, "consoleSize", "a terminal is not supported yet")
         try refuse(p, "ioPriority", "I/O priorities are not supported yet")
         try refuse(p, "scheduler", "a scheduling policy is not supported yet")
         try refuse(p, "execCPUAffinity", "CPU affinity is not supported yet")

@@ -20,6 +20,9 @@ extension Tracer {
     func openUp(_ t: Tracee, _ host: String) {
         guard let emulator, emulator.appliesModes, host.hasPrefix("/"), !host.hasPrefix("/proc/"),
               (t.credentials ?? emulator.initialCredentials)?.privileged == true else { return }
+        // Nothing of the host's /dev while it stands in for --dev's directory: a path that
+        // lands there is translated again once the directory is made.
+        if devStandIn != nil, host == Setup.DevStandIn.host || host.hasPrefix(Setup.DevStandIn.host + "/") { return }
         let untouched = Self.lookOnlyCalls.contains(t.call)
         let parts = host.split(separator: "/", omittingEmptySubsequences: true)
         guard !parts.isEmpty else { return }

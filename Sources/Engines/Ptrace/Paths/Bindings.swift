@@ -45,6 +45,9 @@ struct Bindings: Sendable {
 
     mutating func add(_ b: Binding) { entries.append(b) }
 
+    /// Binding `i` comes from `host` from now on (--dev's directory, once made).
+    mutating func rehost(_ i: Int, to host: String) { entries[i].host = host }
+
     subscript(i: Int) -> Binding { entries[i] }
 
     func locate(_ g: GuestPath) -> Location {

@@ -39,6 +39,36 @@ enum Syscall {
     static let newfstatat: Int64 = -1, statx: Int64 = -1, statfs: Int64 = -1
     #endif
 
+    /// A table keyed by the engine's numbers, kept as an array indexed by number (they are
+    /// small): no hashing when it is built at every start, nor at each look-up. A name
+    /// given twice: the later entry wins.
+    struct Table<Value: Sendable>: Sendable {
+        private let entries: [(name: String, group: Value)]
+        /// By number: the position of its entry, -1 for none.
+        private var position: [Int16] = []
+        /// The numbers that have an entry, in order.
+        private(set) var numbers: [Int64] = []
+
+        init(_ byName: [(name: String, group: Value)]) {
+            entries = byName
+            var byNumber: [Int64] = []
+            byNumber.reserveCapacity(byName.count)
+            #if arch(x86_64)
+            for entry in byName { byNumber.append(Syscall.number(entry.name)) }
+            #endif
+            position = Array(repeating: -1, count: Int(byNumber.max() ?? -1) + 1)
+            for (k, nr) in byNumber.enumerated() where nr >= 0 { position[Int(nr)] = Int16(k) }
+            numbers = position.indices.filter { position[$0] >= 0 }.map(Int64.init)
+        }
+
+        subscript(nr: Int64) -> Value? {
+            guard nr >= 0, nr < Int64(position.count) else { return nil }
+            let k = position[Int(nr)]
+            return k >= 0 ? entries[Int(k)].group : nil
+        }
+        var count: Int { numbers.count }
+    }
+
     /// The calls named one by one above, resolved at the engine's start (a name missing from
     /// the table stops it there rather than in the middle of a trace).
     static var named: [Int64] {

@@ -102,96 +102,98 @@ enum SyscallTable {
     /// The ABI of the engine's numbers (AUDIT_ARCH_X86_64), to which the calls of the other
     /// ABI the filter covers (i386) are mapped by name (TracedABI).
     static let abi: Architecture? = .x86_64
-    static let table = Syscall.numbered(byName)
-    static let byName: [String: SyscallGroup] = {
+    /// By number: an array, not a dictionary (built at every start, looked up at every stop).
+    static let table = Syscall.Table(byName)
+    /// By name, each name once (a test checks).
+    static let byName: [(name: String, group: SyscallGroup)] = {
         let nf = Follow.never, f = Follow.always
         func at(_ flagArg: Int) -> Follow { .unlessFlag(arg: flagArg, bit: atNoFollow) }
-        var t: [String: SyscallGroup] = [
-            "open": .paths([PathArg(path: 0, follow: .openFlags(arg: 1), writes: .openFlags(arg: 1))]),
-            "openat": .paths([PathArg(dirfd: 0, path: 1, follow: .openFlags(arg: 2), writes: .openFlags(arg: 2))]),
-            "openat2": .paths([PathArg(dirfd: 0, path: 1, follow: .openHow(arg: 2), writes: .openHow(arg: 2))]),
-            "creat": .paths([PathArg(path: 0, follow: f, writes: .yes)]),
-            "stat": .paths([PathArg(path: 0, follow: f)]),
-            "lstat": .paths([PathArg(path: 0, follow: nf)]),
-            "newfstatat": .paths([PathArg(dirfd: 0, path: 1, follow: at(3), emptyPathFlag: 3)]),
-            "statx": .paths([PathArg(dirfd: 0, path: 1, follow: at(2), emptyPathFlag: 2)]),
-            "access": .paths([PathArg(path: 0, follow: f, writes: .accessMode(arg: 1))]),
-            "faccessat": .paths([PathArg(dirfd: 0, path: 1, follow: f, writes: .accessMode(arg: 2))]),
-            "faccessat2": .paths([PathArg(dirfd: 0, path: 1, follow: at(3), writes: .accessMode(arg: 2), emptyPathFlag: 3)]),
-            "chdir": .paths([PathArg(path: 0, follow: f)]),
-            "fchdir": .paths([]),  // nothing to translate, but the cached cwd goes
-            "mkdir": .paths([PathArg(path: 0, follow: nf, writes: .yes)]),
-            "mkdirat": .paths([PathArg(dirfd: 0, path: 1, follow: nf, writes: .yes)]),
-            "mknod": .paths([PathArg(path: 0, follow: nf, writes: .yes)]),
-            "mknodat": .paths([PathArg(dirfd: 0, path: 1, follow: nf, writes: .yes)]),
-            "unlink": .paths([PathArg(path: 0, follow: nf, writes: .yes)]),
-            "unlinkat": .paths([PathArg(dirfd: 0, path: 1, follow: nf, writes: .yes)]),
-            "rmdir": .paths([PathArg(path: 0, follow: nf, writes: .yes)]),
-            "rename": .paths([PathArg(path: 0, follow: nf, writes: .yes), PathArg(path: 1, follow: nf, writes: .yes)]),
-            "renameat": .paths([PathArg(dirfd: 0, path: 1, follow: nf, writes: .yes), PathArg(dirfd: 2, path: 3, follow: nf, writes: .yes)]),
-            "renameat2": .paths([PathArg(dirfd: 0, path: 1, follow: nf, writes: .yes), PathArg(dirfd: 2, path: 3, follow: nf, writes: .yes)]),
-            "link": .paths([PathArg(path: 0, follow: nf), PathArg(path: 1, follow: nf, writes: .yes)]),
-            "linkat": .paths([PathArg(dirfd: 0, path: 1, follow: .ifFlag(arg: 4, bit: atFollow), emptyPathFlag: 4),
-                         PathArg(dirfd: 2, path: 3, follow: nf, writes: .yes)]),  // linkat
-            "symlink": .paths([PathArg(path: 1, follow: nf, writes: .yes)]),  // the target is stored as given
-            "symlinkat": .paths([PathArg(dirfd: 1, path: 2, follow: nf, writes: .yes)]),
-            "chmod": .paths([PathArg(path: 0, follow: f, writes: .yes)]),
-            "fchmodat": .paths([PathArg(dirfd: 0, path: 1, follow: at(3), writes: .yes)]),
-            "fchmodat2": .paths([PathArg(dirfd: 0, path: 1, follow: at(3), writes: .yes, emptyPathFlag: 3)]),
-            "chown": .paths([PathArg(path: 0, follow: f, writes: .yes)]),
-            "lchown": .paths([PathArg(path: 0, follow: nf, writes: .yes)]),
-            "fchownat": .paths([PathArg(dirfd: 0, path: 1, follow: at(4), writes: .yes, emptyPathFlag: 4)]),
-            "utime": .paths([PathArg(path: 0, follow: f, writes: .yes)]),
-            "utimes": .paths([PathArg(path: 0, follow: f, writes: .yes)]),
-            "futimesat": .paths([PathArg(dirfd: 0, path: 1, follow: f, writes: .yes)]),
-            "truncate": .paths([PathArg(path: 0, follow: f, writes: .yes)]),
-            "statfs": .paths([PathArg(path: 0, follow: f)]),
-            "inotify_add_watch": .paths([PathArg(path: 1, follow: f)]),
-            "setxattr": .paths([PathArg(path: 0, follow: f, writes: .yes)]),
-            "lsetxattr": .paths([PathArg(path: 0, follow: nf, writes: .yes)]),
-            "getxattr": .paths([PathArg(path: 0, follow: f)]),
-            "lgetxattr": .paths([PathArg(path: 0, follow: nf)]),
-            "listxattr": .paths([PathArg(path: 0, follow: f)]),
-            "llistxattr": .paths([PathArg(path: 0, follow: nf)]),
-            "removexattr": .paths([PathArg(path: 0, follow: f, writes: .yes)]),
-            "lremovexattr": .paths([PathArg(path: 0, follow: nf, writes: .yes)]),
-            "uselib": .paths([PathArg(path: 0, follow: f)]),
-            "acct": .paths([PathArg(path: 0, follow: f)]),
-            "swapon": .paths([PathArg(path: 0, follow: f)]),
-            "swapoff": .paths([PathArg(path: 0, follow: f)]),
-            "readlink": .readlink(PathArg(path: 0, follow: nf), buffer: 1, size: 2),
-            "readlinkat": .readlink(PathArg(dirfd: 0, path: 1, follow: nf, emptyPathFlag: nil), buffer: 2, size: 3),
-            "execve": .execve(PathArg(path: 0, follow: f), argv: 1),
-            "execveat": .execve(PathArg(dirfd: 0, path: 1, follow: at(4), emptyPathFlag: 4), argv: 2),
-            "getcwd": .getcwd,
-            "bind": .socketAddress(addr: 1, length: 2),
-            "connect": .socketAddress(addr: 1, length: 2),
-            "getsockname": .socketName(addr: 1, length: 2),
-            "getpeername": .socketName(addr: 1, length: 2),
-            "accept": .socketName(addr: 1, length: 2),
-            "accept4": .socketName(addr: 1, length: 2),
-            "chroot": .chroot,
-            "mount": .refused, "umount2": .refused, "pivot_root": .refused,
-            "open_tree": .refused, "move_mount": .refused, "fsopen": .refused, "fsconfig": .refused, "fsmount": .refused, "fspick": .refused,
-            "mount_setattr": .refused,
-            "ptrace": .ptrace, "wait4": .wait(waitid: false), "waitid": .wait(waitid: true),
-            "kill": .kill(target: 0, signal: 1, thread: false), "tkill": .kill(target: 0, signal: 1, thread: true),
-            "tgkill": .kill(target: 1, signal: 2, thread: true),
+        var t: [(name: String, group: SyscallGroup)] = [
+            ("open", .paths([PathArg(path: 0, follow: .openFlags(arg: 1), writes: .openFlags(arg: 1))])),
+            ("openat", .paths([PathArg(dirfd: 0, path: 1, follow: .openFlags(arg: 2), writes: .openFlags(arg: 2))])),
+            ("openat2", .paths([PathArg(dirfd: 0, path: 1, follow: .openHow(arg: 2), writes: .openHow(arg: 2))])),
+            ("creat", .paths([PathArg(path: 0, follow: f, writes: .yes)])),
+            ("stat", .paths([PathArg(path: 0, follow: f)])),
+            ("lstat", .paths([PathArg(path: 0, follow: nf)])),
+            ("newfstatat", .paths([PathArg(dirfd: 0, path: 1, follow: at(3), emptyPathFlag: 3)])),
+            ("statx", .paths([PathArg(dirfd: 0, path: 1, follow: at(2), emptyPathFlag: 2)])),
+            ("access", .paths([PathArg(path: 0, follow: f, writes: .accessMode(arg: 1))])),
+            ("faccessat", .paths([PathArg(dirfd: 0, path: 1, follow: f, writes: .accessMode(arg: 2))])),
+            ("faccessat2", .paths([PathArg(dirfd: 0, path: 1, follow: at(3), writes: .accessMode(arg: 2), emptyPathFlag: 3)])),
+            ("chdir", .paths([PathArg(path: 0, follow: f)])),
+            ("fchdir", .paths([])),  // nothing to translate, but the cached cwd goes
+            ("mkdir", .paths([PathArg(path: 0, follow: nf, writes: .yes)])),
+            ("mkdirat", .paths([PathArg(dirfd: 0, path: 1, follow: nf, writes: .yes)])),
+            ("mknod", .paths([PathArg(path: 0, follow: nf, writes: .yes)])),
+            ("mknodat", .paths([PathArg(dirfd: 0, path: 1, follow: nf, writes: .yes)])),
+            ("unlink", .paths([PathArg(path: 0, follow: nf, writes: .yes)])),
+            ("unlinkat", .paths([PathArg(dirfd: 0, path: 1, follow: nf, writes: .yes)])),
+            ("rmdir", .paths([PathArg(path: 0, follow: nf, writes: .yes)])),
+            ("rename", .paths([PathArg(path: 0, follow: nf, writes: .yes), PathArg(path: 1, follow: nf, writes: .yes)])),
+            ("renameat", .paths([PathArg(dirfd: 0, path: 1, follow: nf, writes: .yes), PathArg(dirfd: 2, path: 3, follow: nf, writes: .yes)])),
+            ("renameat2", .paths([PathArg(dirfd: 0, path: 1, follow: nf, writes: .yes), PathArg(dirfd: 2, path: 3, follow: nf, writes: .yes)])),
+            ("link", .paths([PathArg(path: 0, follow: nf), PathArg(path: 1, follow: nf, writes: .yes)])),
+            ("linkat", .paths([PathArg(dirfd: 0, path: 1, follow: .ifFlag(arg: 4, bit: atFollow), emptyPathFlag: 4),
+                         PathArg(dirfd: 2, path: 3, follow: nf, writes: .yes)])),  // linkat
+            ("symlink", .paths([PathArg(path: 1, follow: nf, writes: .yes)])),  // the target is stored as given
+            ("symlinkat", .paths([PathArg(dirfd: 1, path: 2, follow: nf, writes: .yes)])),
+            ("chmod", .paths([PathArg(path: 0, follow: f, writes: .yes)])),
+            ("fchmodat", .paths([PathArg(dirfd: 0, path: 1, follow: at(3), writes: .yes)])),
+            ("fchmodat2", .paths([PathArg(dirfd: 0, path: 1, follow: at(3), writes: .yes, emptyPathFlag: 3)])),
+            ("chown", .paths([PathArg(path: 0, follow: f, writes: .yes)])),
+            ("lchown", .paths([PathArg(path: 0, follow: nf, writes: .yes)])),
+            ("fchownat", .paths([PathArg(dirfd: 0, path: 1, follow: at(4), writes: .yes, emptyPathFlag: 4)])),
+            ("utime", .paths([PathArg(path: 0, follow: f, writes: .yes)])),
+            ("utimes", .paths([PathArg(path: 0, follow: f, writes: .yes)])),
+            ("futimesat", .paths([PathArg(dirfd: 0, path: 1, follow: f, writes: .yes)])),
+            ("truncate", .paths([PathArg(path: 0, follow: f, writes: .yes)])),
+            ("statfs", .paths([PathArg(path: 0, follow: f)])),
+            ("inotify_add_watch", .paths([PathArg(path: 1, follow: f)])),
+            ("setxattr", .paths([PathArg(path: 0, follow: f, writes: .yes)])),
+            ("lsetxattr", .paths([PathArg(path: 0, follow: nf, writes: .yes)])),
+            ("getxattr", .paths([PathArg(path: 0, follow: f)])),
+            ("lgetxattr", .paths([PathArg(path: 0, follow: nf)])),
+            ("listxattr", .paths([PathArg(path: 0, follow: f)])),
+            ("llistxattr", .paths([PathArg(path: 0, follow: nf)])),
+            ("removexattr", .paths([PathArg(path: 0, follow: f, writes: .yes)])),
+            ("lremovexattr", .paths([PathArg(path: 0, follow: nf, writes: .yes)])),
+            ("uselib", .paths([PathArg(path: 0, follow: f)])),
+            ("acct", .paths([PathArg(path: 0, follow: f)])),
+            ("swapon", .paths([PathArg(path: 0, follow: f)])),
+            ("swapoff", .paths([PathArg(path: 0, follow: f)])),
+            ("readlink", .readlink(PathArg(path: 0, follow: nf), buffer: 1, size: 2)),
+            ("readlinkat", .readlink(PathArg(dirfd: 0, path: 1, follow: nf, emptyPathFlag: nil), buffer: 2, size: 3)),
+            ("execve", .execve(PathArg(path: 0, follow: f), argv: 1)),
+            ("execveat", .execve(PathArg(dirfd: 0, path: 1, follow: at(4), emptyPathFlag: 4), argv: 2)),
+            ("getcwd", .getcwd),
+            ("bind", .socketAddress(addr: 1, length: 2)),
+            ("connect", .socketAddress(addr: 1, length: 2)),
+            ("getsockname", .socketName(addr: 1, length: 2)),
+            ("getpeername", .socketName(addr: 1, length: 2)),
+            ("accept", .socketName(addr: 1, length: 2)),
+            ("accept4", .socketName(addr: 1, length: 2)),
+            ("chroot", .chroot),
+            ("mount", .refused), ("umount2", .refused), ("pivot_root", .refused),
+            ("open_tree", .refused), ("move_mount", .refused), ("fsopen", .refused), ("fsconfig", .refused), ("fsmount", .refused), ("fspick", .refused),
+            ("mount_setattr", .refused),
+            ("ptrace", .ptrace), ("wait4", .wait(waitid: false)), ("waitid", .wait(waitid: true)),
+            ("kill", .kill(target: 0, signal: 1, thread: false)), ("tkill", .kill(target: 0, signal: 1, thread: true)),
+            ("tgkill", .kill(target: 1, signal: 2, thread: true)),
         ]
         // *xattrat (6.13+): dirfd, path, at-flags
-        t["setxattrat"] = .paths([PathArg(dirfd: 0, path: 1, follow: at(2), writes: .yes, emptyPathFlag: 2)])
-        t["getxattrat"] = .paths([PathArg(dirfd: 0, path: 1, follow: at(2), emptyPathFlag: 2)])
-        t["listxattrat"] = .paths([PathArg(dirfd: 0, path: 1, follow: at(2), emptyPathFlag: 2)])
-        t["removexattrat"] = .paths([PathArg(dirfd: 0, path: 1, follow: at(2), writes: .yes, emptyPathFlag: 2)])
-        t["utimensat"] = .paths([PathArg(dirfd: 0, path: 1, follow: at(3), writes: .yes, emptyPathFlag: nil)])
-        t["fanotify_mark"] = .paths([PathArg(dirfd: 3, path: 4, follow: f)])  // (fd, flags, mask, dirfd, path)
-        t["name_to_handle_at"] = .paths([PathArg(dirfd: 0, path: 1, follow: at(4), emptyPathFlag: 4)])
+        t.append(("setxattrat", .paths([PathArg(dirfd: 0, path: 1, follow: at(2), writes: .yes, emptyPathFlag: 2)])))
+        t.append(("getxattrat", .paths([PathArg(dirfd: 0, path: 1, follow: at(2), emptyPathFlag: 2)])))
+        t.append(("listxattrat", .paths([PathArg(dirfd: 0, path: 1, follow: at(2), emptyPathFlag: 2)])))
+        t.append(("removexattrat", .paths([PathArg(dirfd: 0, path: 1, follow: at(2), writes: .yes, emptyPathFlag: 2)])))
+        t.append(("utimensat", .paths([PathArg(dirfd: 0, path: 1, follow: at(3), writes: .yes, emptyPathFlag: nil)])))
+        t.append(("fanotify_mark", .paths([PathArg(dirfd: 3, path: 4, follow: f)])))  // (fd, flags, mask, dirfd, path)
+        t.append(("name_to_handle_at", .paths([PathArg(dirfd: 0, path: 1, follow: at(4), emptyPathFlag: 4)])))
         return t
     }()
     #else
     static let abi: Architecture? = nil
-    static let byName: [String: SyscallGroup] = [:]
-    static let table: [Int64: SyscallGroup] = [:]
+    static let byName: [(name: String, group: SyscallGroup)] = []
+    static let table = Syscall.Table<SyscallGroup>([])
     #endif
 
     /// The calls the supervisor completes itself through seccomp user notification (no
@@ -248,5 +250,5 @@ enum SyscallTable {
     }
 
     /// The system calls the seccomp filter sends to the tracer.
-    static var traced: [Int64] { table.keys.sorted() }
+    static var traced: [Int64] { table.numbers }
 }

@@ -1,0 +1,95 @@
+/// config.json's `hooks`: host programs the runtime runs at points of the container's life,
+/// each given the container's state (runtime-spec's JSON) on its standard input.
+///
+/// burrow-oci runs the ones that run in the runtime's namespaces: `prestart` and
+/// `createRuntime` once `create` has built the container (before its command starts; its
+/// set-up is then held before pivot_root, as the spec puts them), `poststart` once `start`
+/// has released it, `poststop` once `delete` has removed it. `createContainer` and
+/// `startContainer` run inside the container's namespaces, which burrow-oci does not do:
+/// they are refused by name.
+public struct OCIHook: Equatable, Sendable {
+    /// Absolute, on the host.
+    public var path: String
+    /// argv, argv[0] included (the path when absent).
+    public var args: [String]
+    /// The whole environment (`KEY=value`); empty: none.
+    public var env: [String]
+    /// Seconds before the hook is killed and counts as failed; nil: no limit.
+    public var timeout: Int?
+
+    public init(path: String, args: [String] = [], env: [String] = [], timeout: Int? = nil) {
+        self.path = path
+        self.args = args
+        self.env = env
+        self.timeout = timeout
+    }
+
+    /// As config.json has it (kept in the state directory, so that a later change of
+    /// config.json does not change what `start` and `delete` run).
+    public var json: JSON {
+        var members: [(String, JSON)] = [("path", .string(path))]
+        if !args.isEmpty { members.append(("args", .array(args.map(JSON.string)))) }
+        if !env.isEmpty { members.append(("env", .array(env.map(JSON.string)))) }
+        if let timeout { members.append(("timeout", .int(timeout))) }
+        return .object(members)
+    }
+}
+
+public struct OCIHooks: Equatable, Sendable {
+    /// The stages burrow-oci runs, in the runtime's namespaces.
+    public enum Stage: String, CaseIterable, Sendable { case prestart, createRuntime, poststart, poststop }
+    public var stages: [Stage: [OCIHook]] = [:]
+    public init() {}
+
+    public subscript(_ stage: Stage) -> [OCIHook] { stages[stage] ?? [] }
+    public var isEmpty: Bool { stages.values.allSatisfy(\.isEmpty) }
+
+    public var json: JSON {
+        .object(Stage.allCases.compactMap { s in self[s].isEmpty ? nil : (s.rawValue, .array(self[s].map(\.json))) })
+    }
+
+    /// `hooks` of config.json (or of the state directory's copy, `file`).
+    public static func parse(_ value: JSON, file: String = "config.json") throws(UsageError) -> OCIHooks {
+        try parse(Field("hooks", value, file: file))
+    }
+
+    static func parse(_ f: Field) throws(UsageError) -> OCIHooks {
+        var hooks = OCIHooks()
+        guard case .object(let members) = f.value else { throw f.wrong("an object") }
+        for (key, _) in members {
+            guard let list = try f.member(key) else { continue }
+            guard let stage = Stage(rawValue: key) else {
+                if key == "createContainer" || key == "startContainer" {
+                    guard list.isSet else { continue }
+                    throw list.refuse("hooks that run in the container's namespaces are not supported (prestart, createRuntime, poststart and poststop are)")
+                }
+                continue  // unknown: ignored, as the runtime-spec asks
+            }
+            var each: [OCIHook] = []
+            for item in try list.items() { each.append(try hook(item)) }
+            if !each.isEmpty { hooks.stages[stage] = each }
+        }
+        return hooks
+    }
+
+    /// One hook, checked: an absolute path, strings, a positive timeout.
+    static func hook(_ h: Field) throws(UsageError) -> OCIHook {
+        guard let pathField = try h.member("path") else { throw h.missing("path") }
+        let path = try pathField.string()
+        guard path.startsWithSlash else { throw pathField.refuse("'\(path)' is not an absolute path") }
+        var hook = OCIHook(path: path)
+        if let args = try h.member("args") { hook.args = try args.strings() }
+        if let env = try h.member("env") {
+            for item in try env.items() {
+                let entry = try item.string()
+                guard entry.contains("=") else { throw item.refuse("'\(entry)' is not KEY=value") }
+                hook.env.append(entry)
+            }
+        }
+        if let t = try h.member("timeout") {
+            guard let n = t.value.integer, n > 0, n <= 86_400 else { throw t.wrong("a number of seconds from 1 to 86400") }
+            hook.timeout = Int(n)
+        }
+        return hook
+    }
+}
