@@ -374,7 +374,7 @@ struct OCIRuntimeTests {
         let r = await b.oci(["run", "--bundle", b.bundle, b.id])
         expectSuccess(r)
         // The optional fields of the mount at `path` (between its options and "-"): shared:N,
-        // master:N, unbindable. (Read here: the harness's table skips lines that have them.)
+        // master:N, unbindable, which the harness's MountEntry does not keep.
         func tags(_ path: String) -> [String] {
             for line in r.stdout.split(separator: "\n") {
                 let fields = line.split(separator: " ").map(String.init)
