@@ -35,6 +35,7 @@
 int ck_unshare(int flags) { return unshare(flags); }
 int ck_setns(int fd, int nstype) { return setns(fd, nstype); }
 int ck_ns_get_parent(int fd) { return ioctl(fd, NS_GET_PARENT); }
+int ck_ns_get_nstype(int fd) { return ioctl(fd, NS_GET_NSTYPE); }
 int ck_pivot_root(const char *n, const char *o) { return (int)syscall(SYS_pivot_root, n, o); }
 int ck_sethostname(const char *name, size_t len) { return sethostname(name, len); }
 int ck_seccomp(unsigned int op, unsigned int flags, void *args) { return (int)syscall(SYS_seccomp, op, flags, args); }

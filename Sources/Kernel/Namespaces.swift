@@ -1,3 +1,4 @@
+import CKernel
 import Glibc
 import SystemPackage
 
@@ -82,4 +83,56 @@ public struct ProcessNamespaces {
         for e in entries { Files.close(e.fd) }
         Files.close(root)
     }
+}
+
+/// One namespace's file (/proc/PID/ns/KIND of a process in it, or a bind mount of one),
+/// opened to be entered with setns: burrow-oci's linux.namespaces[].path. Its kind is checked
+/// when it is opened (the kernel's NS_GET_NSTYPE), so that a wrong path is named before
+/// anything of the sandbox exists, not as setns's bare EINVAL later.
+public struct NamespaceFile {
+    /// As /proc/PID/ns names it (`net`, `uts`).
+    public let name: String
+    /// Its `Namespace` flag.
+    public let type: Int32
+    public let path: String
+    public let fd: Int32
+
+    static let names: [(String, Int32)] = [
+        ("user", Namespace.user), ("mnt", Namespace.mount), ("pid", Namespace.pid), ("ipc", Namespace.ipc),
+        ("uts", Namespace.uts), ("net", Namespace.net), ("cgroup", Namespace.cgroup), ("time", 0x80),
+    ]
+
+    /// The `Namespace` flag of the kind /proc/PID/ns calls `name`.
+    public static func type(named name: String) -> Int32? { names.first { $0.0 == name }?.1 }
+
+    /// Opens `path`, which must be a namespace of kind `name` (`net`, `uts`...).
+    public static func open(_ path: String, name: String) throws(SysError) -> NamespaceFile {
+        guard let type = type(named: name) else { throw SysError("join", "\(name) namespace \(path)", errno: .invalidArgument) }
+        let fd: Int32
+        do { fd = try Files.open(path, O_RDONLY) } catch {
+            throw SysError("open \(name) namespace", path, errno: error.errno,
+                           hint: error.errno == .noSuchFileOrDirectory ? "the process whose namespace it named may have ended" : nil)
+        }
+        let actual = ck_ns_get_nstype(fd)
+        if actual < 0 {
+            let e = SysError.last("ioctl NS_GET_NSTYPE", path)
+            Files.close(fd)
+            throw SysError(e.operation, e.subject, errno: e.errno,
+                           hint: e.errno == .inappropriateIOCTLForDevice ? "not a namespace file: /proc/PID/ns/\(name), or a bind mount of one" : nil)
+        }
+        guard actual == type else {
+            Files.close(fd)
+            let other = names.first { $0.1 == actual }?.0 ?? "another kind of"
+            throw SysError("join \(name) namespace", path, errno: .invalidArgument, hint: "it is a \(other) namespace, not a \(name) namespace")
+        }
+        return NamespaceFile(name: name, type: type, path: path, fd: fd)
+    }
+
+    /// setns(2). The user namespace first: it grants the capabilities setns needs for the
+    /// others. A PID namespace takes only the children made afterwards.
+    public func enter() throws(SysError) {
+        try Proc.setns(fd, type, what: "\(name) namespace \(path)")
+    }
+
+    public func close() { Files.close(fd) }
 }

@@ -43,6 +43,9 @@ public struct SandboxSpec: Equatable, Sendable {
     /// comes (the first copy's dissolution costs the kernel an RCU grace period per bind, so
     /// only burrow-oci asks it).
     public var mountTableInOrder = false
+    /// The cgroup the container runs in, with its limits (burrow-oci); made and joined by
+    /// the runtime before the engine runs, removed at `delete`. nil: the caller's cgroup.
+    public var cgroup: CgroupSpec?
 
     public init(
         root: RootFS, operations: [SetupOp] = [], namespaces: Namespaces = Namespaces(),
@@ -299,15 +302,47 @@ public struct Namespaces: Equatable, Sendable {
     /// sandbox is set up, before its ids change: its ids are then as that namespace maps
     /// them (bwrap's `--userns2`, for a namespace made inside the one `userToJoin` names).
     public var userAfterSetup: Int32?
+    /// A descriptor of the caller's: once the user namespace is made, its maker's pid goes
+    /// out as `child-pid` on the info descriptor (which is then closed), the caller writes
+    /// the namespace's uid and gid maps (/proc/PID/uid_map, gid_map) itself, and a byte (or
+    /// the end) on this descriptor lets the set-up go on; burrow writes no maps (bwrap's
+    /// `--userns-block-fd`). Needs a new user namespace and `reports.info`.
+    public var mapsFromCaller: Int32?
     /// A descriptor naming a PID namespace the sandbox's processes are in, or, with `pid`,
     /// the parent of the one made for them (bwrap's `--pidns FD`).
     public var pidToJoin: Int32?
+    /// Namespaces that exist already, entered by their files instead of being made
+    /// (burrow-oci's linux.namespaces[].path), one per kind. A kind joined is not made: its
+    /// flag above stays false. The user namespace is entered first (it owns the others and
+    /// grants the right to enter them); a PID namespace takes the sandbox's processes, not
+    /// the supervisor (setns moves only the children). A mount namespace cannot be joined
+    /// (validation says so): Burrow builds the root in one of its own.
+    public var joined: [NamespaceJoin] = []
     public init() {}
+
+    /// The file of the namespace of this kind the sandbox joins, if any.
+    public func joined(_ kind: NamespaceKind) -> HostPath? { joined.first { $0.kind == kind }?.path }
 
     public static var all: Namespaces {
         var n = Namespaces()
         n.pid = true; n.ipc = true; n.net = true; n.uts = true; n.cgroup = true
         return n
+    }
+}
+
+/// A kind of namespace, as /proc/PID/ns names it.
+public enum NamespaceKind: String, Equatable, Sendable, CaseIterable {
+    case user, mnt, pid, ipc, net, uts, cgroup
+}
+
+/// An existing namespace the sandbox enters: `path` is its file (/proc/PID/ns/KIND of a
+/// process in it, or a bind mount of one), which must be a namespace of that kind.
+public struct NamespaceJoin: Equatable, Sendable {
+    public var kind: NamespaceKind
+    public var path: HostPath
+    public init(_ kind: NamespaceKind, path: HostPath) {
+        self.kind = kind
+        self.path = path
     }
 }
 

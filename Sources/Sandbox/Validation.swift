@@ -45,6 +45,11 @@ public struct SpecError: Error, Equatable, Sendable, CustomStringConvertible {
         case setuidFilesystem(type: String, GuestPath)
         case setuidMqueueWithoutIPCNamespace(GuestPath)
         case setuidDevices(GuestPath)
+        // Namespaces joined by path (`Namespaces.joined`).
+        case mountNamespaceJoined
+        case namespaceJoinedTwice(NamespaceKind)
+        case namespaceJoinedAndMade(NamespaceKind)
+        case mapsForJoinedUserNamespace
     }
 
     public var problem: Problem
@@ -131,6 +136,14 @@ public struct SpecError: Error, Equatable, Sendable, CustomStringConvertible {
             return "mqueue on \(dest) needs \(t[.ipcNamespace]) in setuid mode: the host's would be mounted as root"
         case .setuidDevices(let path):
             return "\(t[.device]) \(path) is refused in setuid mode: root would create it (mknod), giving the caller a device they could not open before"
+        case .mountNamespaceJoined:
+            return "\(t[.joinedMountNamespace]) is not supported: Burrow builds the root in a mount namespace of its own, and a joined one belongs to others (runc mounts the root into it, for every process there to see)"
+        case .namespaceJoinedTwice(let kind):
+            return "the \(kind.rawValue) namespace to join is given twice"
+        case .namespaceJoinedAndMade(let kind):
+            return "the \(kind.rawValue) namespace is both joined and made new"
+        case .mapsForJoinedUserNamespace:
+            return "\(t[.uidMap])/\(t[.gidMap]) cannot apply to \(t[.joinedUserNamespace]): it has its maps already"
         }
     }
 }
@@ -146,7 +159,8 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
     case workingDirectory, pidFile, fakeDatabase, dataFile, chmod, lockFile
     case infoDescriptor, jsonStatusDescriptor, blockDescriptor, bindDescriptor, seccompDescriptor
     case commandIsPID1, pidNamespace, userNamespaceDescriptor, pidNamespaceDescriptor
-    case overlay, overlayLayer, overlayUpper, overlayWork, userNamespaceAfterSetupDescriptor, device
+    case overlay, overlayLayer, overlayUpper, overlayWork, userNamespaceAfterSetupDescriptor, mapsFromCallerDescriptor
+    case joinedMountNamespace, joinedUserNamespace, device
 
     /// How the spec itself says it.
     public var specWords: String {
@@ -196,6 +210,9 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
         case .overlayWork: return "overlay work directory"
         case .userNamespaceAfterSetupDescriptor: return "the user namespace to enter after the set-up"
         case .device: return "device node"
+        case .mapsFromCallerDescriptor: return "the descriptor to wait on for the caller's maps"
+        case .joinedMountNamespace: return "joining an existing mount namespace"
+        case .joinedUserNamespace: return "a joined user namespace"
         }
     }
 }
@@ -302,6 +319,7 @@ extension SandboxSpec {
         for p in security.callerPrograms { out.append((p.descriptor, .seccompDescriptor, nil)) }
         if let fd = namespaces.userToJoin { out.append((fd, .userNamespaceDescriptor, nil)) }
         if let fd = namespaces.userAfterSetup { out.append((fd, .userNamespaceAfterSetupDescriptor, nil)) }
+        if let fd = namespaces.mapsFromCaller { out.append((fd, .mapsFromCallerDescriptor, nil)) }
         if let fd = namespaces.pidToJoin { out.append((fd, .pidNamespaceDescriptor, nil)) }
         return out
     }
@@ -360,8 +378,9 @@ extension SandboxSpec {
             let path = f.destination.description
             if let problem = PathLimit.problem(path) { throw SpecError(.mountPointLimit(type: f.type, path: path, problem: problem)) }
         }
+        try validateJoins()
         if let name = process.hostname {
-            if !namespaces.uts { throw SpecError(.hostnameWithoutUTSNamespace) }
+            if !namespaces.uts && namespaces.joined(.uts) == nil { throw SpecError(.hostnameWithoutUTSNamespace) }
             if name.isEmpty || name.utf8.count > 64 { throw SpecError(.hostnameLength(name)) }
         }
         if process.commandIsPID1, !namespaces.pid { throw SpecError(.commandPID1WithoutPIDNamespace) }
@@ -370,7 +389,7 @@ extension SandboxSpec {
         }
         for op in operations {
             switch op {
-            case .mqueue where !namespaces.ipc:
+            case .mqueue where !namespaces.ipc && namespaces.joined(.ipc) == nil:
                 throw SpecError(.mqueueWithoutIPCNamespace)
             case .symlink(let target, _) where target.isEmpty:
                 throw SpecError(.emptySymlinkTarget)
@@ -380,7 +399,7 @@ extension SandboxSpec {
                 throw SpecError(.overlayLayers(o.destination, needed: o.layersNeeded))
             case .filesystem(let f) where f.type.isEmpty:
                 throw SpecError(.filesystemWithoutType(f.destination))
-            case .filesystem(let f) where f.type == "mqueue" && !namespaces.ipc:
+            case .filesystem(let f) where f.type == "mqueue" && !namespaces.ipc && namespaces.joined(.ipc) == nil:
                 throw SpecError(.mqueueWithoutIPCNamespace)
             default: break
             }
@@ -397,6 +416,33 @@ extension SandboxSpec {
         }
         try Self.validate(map: identity.uidMap, kind: .uid, chosen: identity.uid)
         try Self.validate(map: identity.gidMap, kind: .gid, chosen: identity.gid)
+    }
+
+    /// Each kind joined once, and not made as well; never the mount namespace; no maps for a
+    /// user namespace joined (by path or descriptor).
+    private func validateJoins() throws(SpecError) {
+        var seen: [NamespaceKind] = []
+        for join in namespaces.joined {
+            if join.kind == .mnt { throw SpecError(.mountNamespaceJoined) }
+            if seen.contains(join.kind) { throw SpecError(.namespaceJoinedTwice(join.kind)) }
+            seen.append(join.kind)
+            let made: Bool
+            switch join.kind {
+            case .user: made = namespaces.userRequired
+            case .pid: made = namespaces.pid
+            case .ipc: made = namespaces.ipc
+            case .net: made = namespaces.net
+            case .uts: made = namespaces.uts
+            case .cgroup: made = namespaces.cgroup
+            case .mnt: made = true
+            }
+            if made { throw SpecError(.namespaceJoinedAndMade(join.kind)) }
+            if join.kind == .user, namespaces.userToJoin != nil { throw SpecError(.namespaceJoinedTwice(.user)) }
+            if join.kind == .pid, namespaces.pidToJoin != nil { throw SpecError(.namespaceJoinedTwice(.pid)) }
+        }
+        if seen.contains(.user), !identity.uidMap.isEmpty || !identity.gidMap.isEmpty {
+            throw SpecError(.mapsForJoinedUserNamespace)
+        }
     }
 
     private static func validate(map: [IDMap], kind: SpecError.IDKind, chosen: UInt32?) throws(SpecError) {

@@ -18,6 +18,8 @@ import NamespaceEngine
 /// stored: the supervisor alive with the FIFO there is `created`, alive without it
 /// `running`, gone `stopped`. A kill -9 of any burrow-oci call leaves no process or mount
 /// behind: the sandbox ends with its supervisor (the set-up watches its lifeline while held).
+/// The container's own cgroup (linux.cgroupsPath, linux.resources) is recorded in the state
+/// as soon as it is made; what a kill -9 leaves of it (an empty directory) `delete` removes.
 enum OCIRuntime {
     /// The global options, for `report` (single-threaded).
     nonisolated(unsafe) static var global = OCIGlobalOptions()
@@ -101,19 +103,48 @@ enum OCIRuntime {
         var (config, bundle) = try readBundle(c.bundle)
         try connectConsole(&config.spec, socket: c.consoleSocket, command: "create")
         let dir = try makeStateDirectory(c.id)
+        for warning in config.spec.warnings { Diagnostics.warn(warning) }
+        // The cgroup first, with its limits, recorded at once: a delete finds it even if
+        // create is killed from here on. The supervisor joins it before anything else runs.
+        var placement: CgroupPlacement?
+        if let cg = config.spec.cgroup {
+            do throws(OCIFailure) {
+                let p = try makeCgroup(cg, id: c.id)
+                placement = p
+                var early = Container(id: c.id, pid: 0, pidStart: 0, bundle: bundle, annotations: config.annotations)
+                early.cgroups = p.directories.map(\.path)
+                early.cgroupsCreated = p.created
+                do { try early.save(in: dir) } catch { throw OCIFailure(error) }
+            } catch {
+                if let p = placement { try? CgroupPlacement.remove(p.created) }
+                removeState(dir)
+                throw error
+            }
+        }
+        func abandon() {
+            if let p = placement { try? CgroupPlacement.remove(p.created) }
+            removeState(dir)
+        }
         let fifo = dir + "/exec.fifo"
-        do { try Files.makeFIFO(fifo, mode: 0o600) } catch { removeState(dir); throw OCIFailure(error) }
+        do { try Files.makeFIFO(fifo, mode: 0o600) } catch { abandon(); throw OCIFailure(error) }
         let ready: (read: Int32, write: Int32)
-        do { ready = try Files.pipe() } catch { removeState(dir); throw OCIFailure(error) }
+        do { ready = try Files.pipe() } catch { abandon(); throw OCIFailure(error) }
         var spec = config.spec
         spec.process.hold = ExecHold(release: HostPath(fifo), readyDescriptor: ready.write)
         spec.verbose = global.debug
         spec.process.failureStatus = 1
         spec.terms = OCIConfig.terms
         let supervisor: pid_t
-        do { supervisor = try Proc.fork("the container's supervisor") } catch { removeState(dir); throw OCIFailure(error) }
+        do { supervisor = try Proc.fork("the container's supervisor") } catch { abandon(); throw OCIFailure(error) }
         if supervisor == 0 {
             Files.close(ready.read)
+            // In the container's cgroup before the init and the command exist: they inherit it.
+            if let p = placement {
+                do { try p.join(0, asked: config.spec.cgroup?.limits.names ?? []) } catch {
+                    report("create \(c.id): \(error)")
+                    exit(1)
+                }
+            }
             // Out of the caller's session: the container outlives create (conmon adopts it).
             Proc.newSession()
             exit(supervise(spec))
@@ -121,10 +152,13 @@ enum OCIRuntime {
         Files.close(ready.write)
         var container = Container(id: c.id, pid: supervisor, pidStart: startTime(of: supervisor) ?? 0, bundle: bundle,
                                   annotations: config.annotations)
+        container.cgroups = placement?.directories.map(\.path) ?? []
+        container.cgroupsCreated = placement?.created ?? []
         container.hooks = config.hooks
         do { try container.save(in: dir) } catch {
             Proc.kill(supervisor, SIGKILL)
-            removeState(dir)
+            waitGone(supervisor)
+            abandon()
             throw OCIFailure(error)
         }
         // One byte once the container is held; end of file if it failed (it said why).
@@ -132,7 +166,7 @@ enum OCIRuntime {
         Files.close(ready.read)
         guard held != nil else {
             let status = Proc.wait(supervisor, noHang: false)?.status ?? 1
-            removeState(dir)
+            abandon()
             throw OCIFailure("create \(c.id): the container could not be set up (status \(status))")
         }
         // Built, held before its root is entered: the runtime-spec's place for these.
@@ -140,7 +174,7 @@ enum OCIRuntime {
             if let failure = runHooks(stage, of: container, status: "created") {
                 Proc.kill(supervisor, SIGKILL)
                 waitGone(supervisor)
-                removeState(dir)
+                abandon()
                 throw OCIFailure("create \(c.id): \(failure); the container was removed")
             }
         }
@@ -222,25 +256,68 @@ enum OCIRuntime {
             let container = try Container.load(c.id, root: stateRoot)
             try start(c.id)
             let status = Proc.wait(container.pid, noHang: false)?.status ?? 1
+            do { try removeCgroup(of: container) } catch { report("run \(c.id): \(error)", level: "warning") }
             if let failure = runHooks(.poststop, of: container, status: "stopped") { report("run \(c.id): \(failure)", level: "warning") }
             removeState(stateRoot + "/" + c.id)
             return status
         }
         try connectConsole(&config.spec, socket: c.consoleSocket, command: "run")
         let dir = try makeStateDirectory(c.id)
+        for warning in config.spec.warnings { Diagnostics.warn(warning) }
         let me = getpid()
-        let container = Container(id: c.id, pid: me, pidStart: startTime(of: me) ?? 0, bundle: bundle, annotations: config.annotations)
-        do { try container.save(in: dir) } catch { removeState(dir); throw OCIFailure(error) }
+        var container = Container(id: c.id, pid: me, pidStart: startTime(of: me) ?? 0, bundle: bundle, annotations: config.annotations)
+        // This process is the supervisor: it joins the cgroup itself, and leaves it at the end.
+        var placement: CgroupPlacement?
+        if let cg = config.spec.cgroup {
+            do { placement = try makeCgroup(cg, id: c.id) } catch { removeState(dir); throw error }
+            container.cgroups = placement?.directories.map(\.path) ?? []
+            container.cgroupsCreated = placement?.created ?? []
+        }
+        func abandon() {
+            if let p = placement {
+                p.leave()
+                try? CgroupPlacement.remove(p.created)
+            }
+            removeState(dir)
+        }
+        do { try container.save(in: dir) } catch { abandon(); throw OCIFailure(error) }
+        if let p = placement {
+            do { try p.join(0, asked: config.spec.cgroup?.limits.names ?? []) } catch {
+                abandon()
+                throw OCIFailure("run \(c.id): \(error)")
+            }
+        }
         if let pidFile = c.pidFile {
-            do throws(OCIFailure) { try writePidFile(pidFile, me) } catch { removeState(dir); throw error }
+            do throws(OCIFailure) { try writePidFile(pidFile, me) } catch { abandon(); throw error }
         }
         var spec = config.spec
         spec.verbose = global.debug
         spec.process.failureStatus = 1
         spec.terms = OCIConfig.terms
         let status = supervise(spec)
-        removeState(dir)
+        abandon()
         return status
+    }
+
+    /// The container's cgroup made, with its limits written: a limit the cgroup version
+    /// here cannot express, or one the kernel or the permissions refuse, is an error that
+    /// names it (never dropped), and nothing is left of the cgroup then.
+    static func makeCgroup(_ cg: CgroupSpec, id: String) throws(OCIFailure) -> CgroupPlacement {
+        let asked = cg.limits.names
+        var p: CgroupPlacement
+        do { p = try CgroupPlacement.locate(cg, defaultName: id) } catch { throw OCIFailure("create \(id): \(error)") }
+        let writes: [CgroupWrite]
+        do { writes = try cg.limits.writes(p.version) } catch {
+            throw OCIFailure("config.json: \(error.message) (this host's cgroups are \(p.version == .v1 ? "v1" : "v2"))")
+        }
+        do {
+            try p.create(for: writes, asked: asked)
+            try p.apply(writes, asked: asked)
+        } catch {
+            try? CgroupPlacement.remove(p.created)
+            throw OCIFailure("create \(id): \(error)")
+        }
+        return p
     }
 
     // MARK: exec, ps
@@ -281,6 +358,8 @@ enum OCIRuntime {
         if o.tty, spec.process.console == nil { spec.process.console = ConsoleRequest(socket: -1) }
         try connectConsole(&spec, socket: o.consoleSocket, command: "exec")
         let target = try commandProcess(c, for: "exec")
+        // The process exec starts is in the container's cgroup, as runc puts it (limits count it).
+        do { try CgroupPlacement.join(paths: c.cgroups, pid: 0) } catch { throw OCIFailure("exec \(o.id): \(error)") }
         // The pid file's directory, opened now: the pid is written once the process has
         // started, from inside the container's root, where the path means nothing.
         var pidDirectory: (fd: Int32, name: String)?
@@ -364,10 +443,10 @@ enum OCIRuntime {
 
     // MARK: pause, resume
 
-    /// runc's pause and resume, with cgroup v2's freezer (cgroup.freeze). burrow-oci makes
-    /// no cgroup: it freezes the cgroup the container runs in only when that holds the
-    /// container's processes and nothing else (the caller started it in one of its own, a
-    /// delegated one), and refuses otherwise, as rootless runc fails without a delegated
+    /// runc's pause and resume, with cgroup v2's freezer (cgroup.freeze). It freezes the
+    /// cgroup v2 the container runs in only when that holds the container's processes and
+    /// nothing else (its own from linux.cgroupsPath, or one the caller started it in,
+    /// delegated), and refuses otherwise, as rootless runc fails without a delegated
     /// cgroup. The state says "paused" while the cgroup is frozen.
     static func freeze(_ id: String, _ on: Bool) throws(OCIFailure) {
         let sub = on ? "pause" : "resume"
@@ -415,7 +494,7 @@ enum OCIRuntime {
             throw OCIFailure("pause \(c.id): the container is in no cgroup v2 (/proc/\(c.pid)/cgroup has no 0:: line)")
         }
         let path = String(line.dropFirst(3))
-        let notOwn = "burrow-oci makes no cgroup of its own; to pause, start the container in a cgroup that holds nothing else, delegated to you (systemd-run --user --scope, say)"
+        let notOwn = "burrow-oci freezes a cgroup v2 that holds the container alone: give it linux.cgroupsPath on a cgroup v2 host, or start it in a cgroup that holds nothing else, delegated to you (systemd-run --user --scope, say)"
         guard path != "/" else { throw OCIFailure("pause \(c.id): the container runs in the root cgroup, which cannot be frozen: \(notOwn)") }
         let dir = mount + path
         // Every process the freeze would stop, below too, must be the container's.
@@ -500,9 +579,22 @@ enum OCIRuntime {
             // it is left when delete returns.
             for pid in [c.pid] + inside { waitGone(pid) }
         }
+        // The state stays while the cgroup cannot be removed, so that delete can be tried again.
+        do { try removeCgroup(of: c) } catch { throw OCIFailure("delete \(id): \(error)") }
         // Once the container is gone, before delete returns; a failure is a warning.
         if let failure = runHooks(.poststop, of: c, status: "stopped") { report("delete \(id): \(failure)", level: "warning") }
         removeState(dir)
+    }
+
+    /// The cgroup create made (also after a kill -9 of the supervisor, which leaves it
+    /// empty), removed. What is still in it (what exec started without a PID namespace,
+    /// after the command ended on its own) is the container's: ended first, as runc's delete
+    /// ends what is left in its cgroup. (A cgroup that was there before may hold others'.)
+    static func removeCgroup(of c: Container) throws(SysError) {
+        let left = CgroupPlacement.processes(in: c.cgroups.filter { c.cgroupsCreated.contains($0) })
+        for pid in left { Proc.kill(pid, SIGKILL) }
+        for pid in left { waitGone(pid) }
+        try CgroupPlacement.remove(c.cgroupsCreated)
     }
 
     static func list(json: Bool, quiet: Bool) {
@@ -716,6 +808,10 @@ struct Container {
     var annotations: [(String, String)]
     /// The cgroup (v2) directory `pause` froze, kept for `resume` and `state`.
     var cgroup: String?
+    /// The container's own cgroup (linux.cgroupsPath, linux.resources): its directory in
+    /// each hierarchy, and those create made (removed by delete).
+    var cgroups: [String] = []
+    var cgroupsCreated: [String] = []
     /// config.json's hooks as `create` read them: `start` and `delete` run these, whatever
     /// config.json says by then (the runtime-spec: later changes must not affect the container).
     var hooks = OCIHooks()
@@ -736,6 +832,8 @@ struct Container {
         var members: [(String, JSON)] = [("id", .string(id)), ("pid", .int(pid)), ("pidStart", .number(String(pidStart))),
                                          ("bundle", .string(bundle)), ("annotations", .object(annotations.map { ($0.0, .string($0.1)) }))]
         if let cgroup { members.append(("cgroup", .string(cgroup))) }
+        if !cgroups.isEmpty { members.append(("cgroups", .array(cgroups.map { .string($0) }))) }
+        if !cgroupsCreated.isEmpty { members.append(("cgroupsCreated", .array(cgroupsCreated.map { .string($0) }))) }
         if !hooks.isEmpty { members.append(("hooks", hooks.json)) }
         return .object(members)
     }
@@ -769,6 +867,11 @@ struct Container {
         var c = Container(id: id, pid: pid_t(truncatingIfNeeded: pid), pidStart: UInt64(truncatingIfNeeded: start), bundle: bundle,
                           annotations: annotations)
         if case .string(let cgroup)? = json["cgroup"] { c.cgroup = cgroup }
+        for (key, path) in [("cgroups", \Container.cgroups), ("cgroupsCreated", \Container.cgroupsCreated)] {
+            if case .array(let items)? = json[key] {
+                c[keyPath: path] = items.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
+            }
+        }
         if let hooks = json["hooks"] {
             do throws(UsageError) { c.hooks = try OCIHooks.parse(hooks, file: path) } catch { throw OCIRuntime.OCIFailure(error.message) }
         }

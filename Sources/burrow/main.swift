@@ -73,7 +73,8 @@ let status: Int32 = {
         // engine with the caller's subordinate ranges, else, for auto, the ptrace engine's
         // faked ids (EngineSelection.rootReason says why that and not faking here).
         let subordinate = rootMaps(spec)
-        if spec.engine == .auto, spec.identity.asksForRootWithoutMaps, spec.namespaces.userToJoin == nil {
+        if spec.engine == .auto, spec.identity.asksForRootWithoutMaps, spec.namespaces.userToJoin == nil,
+           spec.namespaces.mapsFromCaller == nil {
             var why: String?
             if case .unavailable(let w)? = subordinate { why = w }
             let plain = EngineSelection.pick(.auto, ptraceFor: reasons, unavailable: unavailable)
@@ -175,8 +176,9 @@ func outcome(_ spec: SandboxSpec, on engine: EngineChoice, subordinate: Namespac
 /// namespace, around the sandbox's, maps the caller's own ids alone, so ranges cannot pass
 /// through it.
 func rootMaps(_ spec: SandboxSpec) -> NamespaceEngine.SubordinateRoot? {
-    // (A joined user namespace has its maps: the ids are as it maps them.)
-    guard spec.identity.asksForRootWithoutMaps, spec.namespaces.userToJoin == nil,
+    // (A joined user namespace has its maps, and with --userns-block-fd the caller writes
+    // them: the ids are as those map them.)
+    guard spec.identity.asksForRootWithoutMaps, spec.namespaces.userToJoin == nil, spec.namespaces.mapsFromCaller == nil,
           spec.engine == .auto || spec.engine == .namespace else { return nil }
     if spec.emulation.qemu != nil {
         return .unavailable("QEMU's binfmt_misc needs a user namespace of your own ids around the sandbox's")

@@ -97,7 +97,7 @@ struct OCICommandLineTests {
         (["exec", "--preserve-fds", "1", "c", "sh"], "exec --preserve-fds: passing descriptors on is not supported yet"),
         (["exec", "--cap", "CAP_KILL", "c", "sh"], "exec --cap: adding capabilities is not supported yet (give process.capabilities in --process FILE)"),
         (["exec", "--apparmor", "p", "c", "sh"], "exec --apparmor: AppArmor profiles are not supported"),
-        (["exec", "--cgroup", "x", "c", "sh"], "exec --cgroup: burrow-oci makes no cgroup"),
+        (["exec", "--cgroup", "x", "c", "sh"], "exec --cgroup: a sub-cgroup is not supported (exec's process joins the container's cgroup)"),
         (["exec", "--user", "root", "c", "sh"], "exec --user: 'root' is not UID[:GID] (numbers: names are the container's, which burrow-oci does not look up)"),
         (["exec", "--user", "1:x", "c", "sh"], "exec --user: '1:x' is not UID[:GID] (numbers: names are the container's, which burrow-oci does not look up)"),
         (["exec", "--env", "NOEQUALS", "c", "sh"], "exec --env: 'NOEQUALS' is not NAME=VALUE"),
@@ -109,7 +109,7 @@ struct OCICommandLineTests {
         (["ps"], "ps: the container ID is missing"),
         (["pause"], "pause: the container ID is missing"),
         (["resume", "a", "b"], "resume: expected one container ID, got 2 arguments"),
-        (["update", "c"], "update: burrow-oci sets no cgroup limits, so none can be updated"),
+        (["update", "c"], "update: changing a container's cgroup limits after create is not supported yet"),
         (["frobnicate"], "unknown command 'frobnicate'"),
         ([], "a command is missing (create, start, state, kill, delete, run, exec, ps, pause, resume, list, features, spec)"),
         (["--root"], "--root needs a value"),
@@ -209,6 +209,16 @@ struct OCIConfigTests {
         #expect(try OCIConfig.parse(Self.config(), bundle: "/b").hooks.isEmpty)
     }
 
+    /// containerd's default device rules (deny all; mknod of any; Burrow's /dev's devices)
+    /// are what a container of Burrow's has: accepted.
+    @Test func containerdsDeviceRules() throws {
+        let rules = #"{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "access": "m"}, {"allow": true, "type": "b", "access": "m"},"#
+            + #" {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 8, "access": "rwm"},"#
+            + #" {"allow": true, "type": "c", "major": 5, "minor": 0, "access": "rwm"}, {"allow": true, "type": "c", "major": 136, "minor": -1, "access": "rwm"},"#
+            + #" {"allow": true, "type": "c", "major": 5, "minor": 2, "access": "rwm"}"#
+        _ = try OCIConfig.parse(Self.config(linux: #""resources": {"devices": [\#(rules)]}"#), bundle: "/b")
+    }
+
     @Test func minimal() throws {
         let c = try OCIConfig.parse(Self.minimal, bundle: "/b")
         #expect(c.spec.root == RootFS(path: HostPath("/b/rootfs")))
@@ -285,7 +295,8 @@ struct OCIConfigTests {
         (config(process: "\"oomScoreAdj\": 1001"), "config.json: process.oomScoreAdj: expected an integer from -1000 to 1000"),
         (config(process: "\"rlimits\": [{\"type\": \"RLIMIT_FLY\", \"hard\": 1, \"soft\": 1}]"), "config.json: process.rlimits[0].type: 'RLIMIT_FLY' is not a resource limit (RLIMIT_NOFILE, ...)"),
         (config(process: "\"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1, \"soft\": 2}]"), "config.json: process.rlimits[0]: the soft limit 2 is above the hard limit 1"),
-        (config(linux: "\"resources\": {\"devices\": [{\"allow\": true, \"access\": \"rwm\"}]}"), "config.json: linux.resources.devices[0]: device cgroup rules are not supported yet, only {\"allow\": false, \"access\": \"rwm\"} (the default devices of Burrow's /dev and nothing else)"),
+        (config(linux: "\"resources\": {\"devices\": [{\"allow\": true, \"access\": \"rwm\"}]}"), "config.json: linux.resources.devices[0]: allowing device a *:* rwm is not supported: Burrow enforces no device cgroup, so only rules for the devices of its /dev (null, zero, full, random, urandom, tty, console, ptmx, pts) and mknod are accepted"),
+        (config(linux: "\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}, {\"allow\": true, \"type\": \"c\", \"major\": 10, \"minor\": 200, \"access\": \"rwm\"}]}"), "config.json: linux.resources.devices[1]: allowing device c 10:200 rwm is not supported: Burrow enforces no device cgroup, so only rules for the devices of its /dev (null, zero, full, random, urandom, tty, console, ptmx, pts) and mknod are accepted"),
         (config(linux: "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_NOTIFY\"}"), "config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY: a seccomp listener is not supported"),
         (config(linux: "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"flags\": [\"SECCOMP_FILTER_FLAG_LOG\"]}"), "config.json: linux.seccomp.flags: seccomp filter flags are not supported yet"),
         (config(linux: "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"kill\"], \"action\": \"SCMP_ACT_ERRNO\", \"args\": [{\"index\": 6, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]}]}"), "config.json: linux.seccomp.syscalls[0].args[0]: index must be 0 to 5"),
@@ -297,8 +308,15 @@ struct OCIConfigTests {
         (config(process: "\"user\": {\"uid\": \"0\"}"), "config.json: process.user.uid: expected an integer from 0 to 4294967295, found a string"),
         (config(process: "\"env\": [\"NOEQUALS\"]"), "config.json: process.env[0]: 'NOEQUALS' is not NAME=VALUE"),
         (config(linux: "\"maskedPaths\": [\"proc/kcore\"]"), "config.json: linux.maskedPaths[0]: destination 'proc/kcore' is not an absolute path inside the new root"),
-        (config(linux: "\"resources\": {\"memory\": {\"limit\": 1000000}}"), "config.json: linux.resources.memory: cgroup limits are not supported yet"),
-        (config(linux: "\"cgroupsPath\": \"/x\""), "config.json: linux.cgroupsPath: burrow-oci makes no cgroup yet"),
+        (config(linux: "\"resources\": {\"blockIO\": {\"weight\": 10}}"), "config.json: linux.resources.blockIO: cgroup limits other than pids, memory and cpu are not supported yet"),
+        (config(linux: "\"resources\": {\"hugepageLimits\": [{\"pageSize\": \"2MB\", \"limit\": 1}]}"), "config.json: linux.resources.hugepageLimits: cgroup limits other than pids, memory and cpu are not supported yet"),
+        (config(linux: "\"resources\": {\"memory\": {\"swappiness\": 101}}"), "config.json: linux.resources.memory.swappiness: 101 is not from 0 to 100"),
+        (config(linux: "\"resources\": {\"memory\": {\"limit\": \"1M\"}}"), "config.json: linux.resources.memory.limit: expected an integer from -9223372036854775808 to 9223372036854775807, found a string"),
+        (config(linux: "\"resources\": {\"cpu\": {\"realtimeRuntime\": 950000}}"), "config.json: linux.resources.cpu.realtimeRuntime: real-time CPU limits are not supported yet"),
+        (config(linux: "\"resources\": {\"cpu\": {\"cpus\": \"0;1\"}}"), "config.json: linux.resources.cpu.cpus: '0;1' is not a list of numbers and ranges (0-3,8)"),
+        (config(linux: "\"resources\": {\"pids\": {\"limit\": null}}"), "config.json: linux.resources.pids.limit is missing"),
+        (config(linux: "\"cgroupsPath\": \"system.slice:burrow:c\""), "config.json: linux.cgroupsPath: 'system.slice:burrow:c' is systemd's slice:prefix:name form; burrow-oci writes cgroupfs paths (/a/b, or a/b under its own cgroup)"),
+        (config(linux: "\"cgroupsPath\": \"/a/../b\""), "config.json: linux.cgroupsPath: '/a/../b': '..' is not allowed in a cgroup path"),
         (config(linux: "\"rootfsPropagation\": \"sideways\""), "config.json: linux.rootfsPropagation: 'sideways' is not a propagation (shared, slave, private, unbindable, or rshared, rslave, rprivate, runbindable)"),
         (config(top: "\"mounts\": [{\"destination\": \"/dev\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"rshared\"]}]"), "config.json: mounts[0]: 'rshared' propagation on the tmpfs at /dev is not supported (it is private)"),
         (config(top: "\"mounts\": [{\"destination\": \"/x\", \"type\": \"bind\", \"source\": \"/y\", \"options\": [\"rdonly\"]}]"), "config.json: mounts[0]: 'rdonly' has no meaning for a bind mount"),
@@ -339,11 +357,54 @@ struct OCIConfigTests {
          {"ociVersion": "1.0.2", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "/"}, "linux": {"namespaces": [{"type": "mount"}, {"type": "net", "path": ""}]}}
          """, "config.json: linux.namespaces[1].type: 'net' is not a namespace type (pid, network, mount, ipc, uts, user, cgroup, time)"),
         ("""
-         {"ociVersion": "1.0.2", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "/"}, "linux": {"namespaces": [{"type": "mount"}, {"type": "network", "path": "/proc/1/ns/net"}]}}
-         """, "config.json: linux.namespaces[1].path: joining an existing namespace is not supported yet (Burrow makes new ones)"),
+         {"ociVersion": "1.0.2", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "/"}, "linux": {"namespaces": [{"type": "mount", "path": "/proc/1/ns/mnt"}]}}
+         """, "config.json: linux.namespaces[0].path: joining an existing mount namespace is not supported: Burrow builds the container's root in a mount namespace of its own, and cannot in one that others own (runc mounts the root into the joined one, for every process there to see)"),
+        ("""
+         {"ociVersion": "1.0.2", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "/"}, "linux": {"namespaces": [{"type": "mount"}, {"type": "network", "path": "proc/1/ns/net"}]}}
+         """, "config.json: linux.namespaces[1].path: 'proc/1/ns/net' is not an absolute path (a namespace file: /proc/PID/ns/...)"),
+        ("""
+         {"ociVersion": "1.0.2", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "/"}, "linux": {"namespaces": [{"type": "mount"}, {"type": "time", "path": "/proc/1/ns/time"}]}}
+         """, "config.json: linux.namespaces[1].type: a time namespace is not supported yet"),
+        (config(linux: "\"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]").replacing("[{\"type\": \"mount\"}]", with: "[{\"type\": \"mount\"}, {\"type\": \"user\", \"path\": \"/proc/1/ns/user\"}]"),
+         "config.json: linux.uidMappings: a joined user namespace (a \"user\" entry with a path) has its maps already"),
         ("[]", "config.json: expected an object at the top"),
         (config(process: "\"env\": [\"A=b\\u0000c\"]"), "config.json: process.env[0]: a NUL character (\\u0000) is not allowed here"),
     ]
+
+    /// A namespace with a path is joined, not made: every kind but mount (and time).
+    @Test func joinsNamespacesByPath() throws {
+        let text = Self.config(top: "\"hostname\": \"h\"").replacing("[{\"type\": \"mount\"}]", with: """
+            [{"type": "mount"}, {"type": "user", "path": "/proc/7/ns/user"}, {"type": "pid", "path": "/proc/7/ns/pid"},
+             {"type": "network", "path": "/run/netns/a"}, {"type": "ipc", "path": "/proc/7/ns/ipc"}, {"type": "uts", "path": "/proc/7/ns/uts"},
+             {"type": "cgroup", "path": "/proc/7/ns/cgroup"}]
+            """)
+        let c = try OCIConfig.parse(text, bundle: "/b")
+        #expect(c.spec.namespaces.joined == [
+            NamespaceJoin(.user, path: HostPath("/proc/7/ns/user")), NamespaceJoin(.pid, path: HostPath("/proc/7/ns/pid")),
+            NamespaceJoin(.net, path: HostPath("/run/netns/a")), NamespaceJoin(.ipc, path: HostPath("/proc/7/ns/ipc")),
+            NamespaceJoin(.uts, path: HostPath("/proc/7/ns/uts")), NamespaceJoin(.cgroup, path: HostPath("/proc/7/ns/cgroup")),
+        ])
+        // None made: the joined ones are the container's.
+        var made = c.spec.namespaces
+        made.joined = []
+        #expect(made == Namespaces())
+        #expect(c.userNamespace)
+        // A hostname is set in the joined UTS namespace.
+        #expect(c.spec.process.hostname == "h")
+        // An empty path means a new one, as no path does.
+        let empty = try OCIConfig.parse(Self.config().replacing("[{\"type\": \"mount\"}]", with: "[{\"type\": \"mount\"}, {\"type\": \"ipc\", \"path\": \"\"}]"), bundle: "/b")
+        #expect(empty.spec.namespaces.ipc && empty.spec.namespaces.joined.isEmpty)
+    }
+
+    /// In a joined cgroup namespace a cgroup mount is the host's hierarchy, bound: a new
+    /// cgroup2 filesystem there would need rights over the namespace's owner.
+    @Test func cgroupMountInAJoinedCgroupNamespace() throws {
+        let text = Self.config(top: "\"mounts\": [{\"destination\": \"/sys/fs/cgroup\", \"type\": \"cgroup\", \"source\": \"cgroup\"}]")
+            .replacing("[{\"type\": \"mount\"}]", with: "[{\"type\": \"mount\"}, {\"type\": \"cgroup\", \"path\": \"/proc/7/ns/cgroup\"}]")
+        let c = try OCIConfig.parse(text, bundle: "/b")
+        guard case .bind(let b)? = c.spec.operations.first else { Issue.record("not a bind: \(c.spec.operations)"); return }
+        #expect(b.source == HostPath("/sys/fs/cgroup"))
+    }
 
     @Test(arguments: refusals)
     func refuses(_ text: String, _ message: String) {
@@ -353,6 +414,40 @@ struct OCIConfigTests {
         } catch {
             #expect(error.message == message)
         }
+    }
+
+    @Test func cgroupPathAndLimits() throws {
+        let c = try OCIConfig.parse(Self.config(linux: """
+            "cgroupsPath": "/burrow/c1",
+            "resources": {"devices": [{"allow": false, "access": "rwm"}], "pids": {"limit": 1000},
+                          "memory": {"limit": 50593792, "reservation": 40000000, "swap": 60000000, "kernel": 50593792,
+                                     "kernelTCP": 1000000, "swappiness": 10, "disableOOMKiller": true},
+                          "cpu": {"shares": 1024, "quota": 50000, "period": 100000, "cpus": "0-1", "mems": "0"}}
+            """), bundle: "/b")
+        var limits = CgroupLimits()
+        limits.pids = 1000
+        limits.memory = 50_593_792
+        limits.memoryReservation = 40_000_000
+        limits.memorySwap = 60_000_000
+        limits.kernelTCP = 1_000_000
+        limits.swappiness = 10
+        limits.disableOOMKiller = true
+        limits.cpuShares = 1024
+        limits.cpuQuota = 50000
+        limits.cpuPeriod = 100_000
+        limits.cpus = "0-1"
+        limits.mems = "0"
+        #expect(c.spec.cgroup == CgroupSpec(path: "/burrow/c1", limits: limits))
+        // memory.kernel is ignored, as runc ignores it, and said.
+        #expect(c.spec.warnings == ["config.json: linux.resources.memory.kernel: ignored, as runc ignores it: Linux no longer limits kernel memory on its own (memory.kmem.limit_in_bytes has no effect since 6.1; v2 has no such limit)"])
+        // A path alone: a cgroup without limits. Limits alone: the runtime's default path.
+        #expect(try OCIConfig.parse(Self.config(linux: "\"cgroupsPath\": \"a/b\""), bundle: "/b").spec.cgroup == CgroupSpec(path: "a/b"))
+        var pids = CgroupLimits()
+        pids.pids = -1
+        #expect(try OCIConfig.parse(Self.config(linux: "\"resources\": {\"pids\": {\"limit\": -1}}"), bundle: "/b").spec.cgroup
+                == CgroupSpec(path: "", limits: pids))
+        // Neither: no cgroup of its own (only the devices rule, which needs none).
+        #expect(try OCIConfig.parse(Self.config(linux: "\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}]}"), bundle: "/b").spec.cgroup == nil)
     }
 
     @Test func capabilitiesRlimitsSeccompAndDevices() throws {

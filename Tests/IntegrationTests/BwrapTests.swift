@@ -122,16 +122,18 @@ struct BwrapTests {
         #expect(unknown.stderr.hasPrefix("bwrap: Unknown option --frobnicate"), "\(unknown)")
     }
 
-    @Test("An option Burrow does not do yet fails with bwrap: and its name, before anything runs", arguments: [
-        ["--userns-block-fd", "0"],
+    @Test("Options used as bubblewrap refuses them fail with its words, status 1, before anything runs", arguments: [
+        (["--userns-block-fd", "0", "--info-fd", "1"], "bwrap: --userns-block-fd requires --unshare-user"),
+        (["--overlay-src", "/usr"], "bwrap: --overlay-src must be followed by another --overlay-src or one of --overlay, --tmp-overlay, or --ro-overlay"),
+        (["--overlay-src", "/usr", "--ro-overlay", "/usr"], "bwrap: --ro-overlay requires at least two --overlay-src"),
     ])
-    func refused(option: [String]) async {
+    func refused(option: [String], message: String) async {
         let dir = makeUserDir()
         defer { dir.remove() }
         let marker = dir.sub("ran")
         let r = await bwrap(option + ["--ro-bind", "/", "/", "--bind", dir.path, dir.path, "touch", marker])
         expectStatus(r, 1)
-        #expect(r.stderr.hasPrefix("bwrap: \(option[0]): "), "\(r)")
+        #expect(r.stderr.hasPrefix(message), "\(r)")
         #expect(!pathExists(marker), "the command never ran:\n\(r)")
     }
 
@@ -264,6 +266,23 @@ struct BwrapTests {
         let ids = r.lines.filter { $0.contains(":[") }
         #expect(ids.count == 2 && ids[0] == ids[1], "the inner user namespace:\n\(r)")
         expectStdout(r, contains: "\n0\n")
+    }
+
+    @Test("--userns-block-fd: --info-fd says whose maps to write, the caller writes them, a byte lets the sandbox go on with them")
+    func callerWritesTheMaps() async {
+        let dir = makeUserDir()
+        defer { dir.remove() }
+        let d = shellQuote(dir.path)
+        let script = "export BURROW_ENGINE=namespace; cd \(d) && mkfifo fifo || exit 1; ($BWRAP --unshare-user --uid 0 --gid 0 --ro-bind / / --info-fd 3 --userns-block-fd 4 --"
+            + #" /bin/sh -c 'cat /proc/self/uid_map; id -u' 3>info 4<fifo > out 2>&1; echo status $? >> out) &"#
+            + #" exec 5>fifo; i=0; while ! grep -q child-pid info 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done;"#
+            + #" pid=$(sed -n 's/.*"child-pid": \([0-9]*\).*/\1/p' info);"#
+            + #" echo deny > /proc/$pid/setgroups; echo "0 $(id -u) 1" > /proc/$pid/uid_map; echo "0 $(id -g) 1" > /proc/$pid/gid_map;"#
+            + #" echo go >&5; exec 5>&-; wait; cat out"#
+        let r = await hostShell(script)
+        expectSuccess(r)
+        let lines = r.lines.map { $0.split(separator: " ").joined(separator: " ") }
+        #expect(lines == ["0 \(testUser.uid) 1", "0", "status 0"], "\(r)")
     }
 
     /// Where bubblewrap cannot run at all (no user namespaces, AppArmor's restriction, a

@@ -533,6 +533,71 @@ struct OCIRuntimeTests {
         await b.expectNothingLeft()
     }
 
+    @Test("linux.namespaces[].path: a second container joins the first's user, network, UTS, IPC and PID namespaces")
+    func joinsNamespaces() async {
+        let marker = sleepMarker()
+        let seen = "for n in user net uts ipc; do readlink /proc/self/ns/$n; done"
+        let a = OCIBundle(script: "hostname > /home/hostname; (\(seen)) > /home/ns; exec sleep \(marker)")
+        defer { a.remove() }
+        // A network namespace of its own too.
+        let aConfig = readFile(a.bundle + "/config.json") ?? ""
+        writeFile(a.bundle + "/config.json", aConfig.replacingOccurrences(of: "{\"type\": \"pid\"}", with: "{\"type\": \"pid\"}, {\"type\": \"network\"}")
+            .replacingOccurrences(of: "\"oci-test\"", with: "\"oci-first\""), owner: testUser)
+        expectSuccess(await a.oci(["run", "--detach", "--bundle", a.bundle, a.id]))
+        #expect(await eventually(timeout: 5) { a.output("ns")?.split(separator: "\n").count == 4 })
+        guard let command = hostProcesses(withArgument: marker).first else {
+            Issue.record("the first container's command is not running")
+            return
+        }
+        let ns = "/proc/\(command)/ns"
+        func joining(_ entries: String) -> OCIBundle {
+            let b = OCIBundle(script: "hostname > /home/hostname; (\(seen)) > /home/ns; echo $$ > /home/pid")
+            let config = readFile(b.bundle + "/config.json") ?? ""
+            writeFile(b.bundle + "/config.json", config
+                .replacingOccurrences(of: "\"hostname\": \"oci-test\",", with: "")
+                .replacingOccurrences(of: "[{\"type\": \"pid\"}, {\"type\": \"ipc\"}, {\"type\": \"uts\"}, {\"type\": \"mount\"}, {\"type\": \"user\"}]",
+                                      with: "[\(entries)]"), owner: testUser)
+            return b
+        }
+        // The user namespace first: it owns the others (their owner, the test user, has no
+        // right to enter them from the host's user namespace, nor from one of Burrow's).
+        let b = joining("""
+            {"type": "mount"}, {"type": "pid", "path": "\(ns)/pid"}, {"type": "network", "path": "\(ns)/net"}, {"type": "uts", "path": "\(ns)/uts"},
+            {"type": "ipc", "path": "\(ns)/ipc"}, {"type": "user", "path": "\(ns)/user"}
+            """)
+        defer { b.remove() }
+        let r = await b.oci(["run", "--bundle", b.bundle, b.id])
+        expectSuccess(r)
+        #expect(b.output("hostname") == "oci-first\n")
+        #expect(b.output("ns") != nil && b.output("ns") == a.output("ns"), "\(String(describing: b.output("ns"))) \(String(describing: a.output("ns")))")
+        // In the first one's PID namespace (its command is 2 there), not PID 1 of one of its own.
+        #expect(b.output("pid").flatMap { Int($0.dropLast()) }.map { $0 > 2 && $0 < 100 } == true, "\(String(describing: b.output("pid")))")
+
+        // Not its user namespace: entering the others is refused, and said so.
+        let c = joining("{\"type\": \"mount\"}, {\"type\": \"network\", \"path\": \"\(ns)/net\"}, {\"type\": \"user\"}")
+        defer { c.remove() }
+        let refused = await c.oci(["run", "--bundle", c.bundle, c.id])
+        expectStatus(refused, 1)
+        expectStderr(refused, contains: "setns net namespace \(ns)/net: Operation not permitted")
+        expectStderr(refused, contains: "join that user namespace too")
+        // A path that is no namespace of that type.
+        let d = joining("{\"type\": \"mount\"}, {\"type\": \"uts\", \"path\": \"\(ns)/net\"}, {\"type\": \"user\", \"path\": \"\(ns)/user\"}")
+        defer { d.remove() }
+        let wrong = await d.oci(["run", "--bundle", d.bundle, d.id])
+        expectStatus(wrong, 1)
+        expectStderr(wrong, contains: "join uts namespace \(ns)/net: Invalid argument")
+        expectStderr(wrong, contains: "it is a net namespace, not a uts namespace")
+        // A mount namespace cannot be joined.
+        let e = joining("{\"type\": \"mount\", \"path\": \"\(ns)/mnt\"}")
+        defer { e.remove() }
+        let mount = await e.oci(["run", "--bundle", e.bundle, e.id])
+        expectStatus(mount, 1)
+        expectStderr(mount, contains: "joining an existing mount namespace is not supported")
+        expectSuccess(await a.oci(["delete", "--force", a.id]))
+        await a.expectNothingLeft()
+        for x in [b, c, d] { #expect(!pathExists(x.stateRoot + "/" + x.id)) }
+    }
+
     @Test("pause and resume: the cgroup v2 freezer, where the container has a cgroup of its own; refused otherwise")
     func pauseAndResume() async throws {
         let b = OCIBundle(script: "i=0; while :; do i=$((i+1)); echo $i > /home/count; sleep 0.05; done")
@@ -542,7 +607,7 @@ struct OCIRuntimeTests {
         #expect(await eventually(timeout: 5) { b.output("count") != nil })
         let refused = await b.oci(["pause", b.id])
         expectStatus(refused, 1)
-        expectStderr(refused, contains: "burrow-oci makes no cgroup of its own")
+        expectStderr(refused, contains: "burrow-oci freezes a cgroup v2 that holds the container alone")
         #expect(await b.state()?.status == "running")
         let notPaused = await b.oci(["resume", b.id])
         expectStatus(notPaused, 1)
@@ -581,6 +646,118 @@ struct OCIRuntimeTests {
         expectSuccess(await b.oci(["delete", "--force", b.id]))
         await b.expectNothingLeft()
         #expect(await eventually(timeout: 5) { (readFile(cgroup + "/cgroup.procs") ?? "x").isEmpty })
+    }
+
+    @Test("linux.resources without a delegated cgroup: an error naming the limits, nothing left")
+    func cgroupLimitsRefusedWithoutDelegation() async {
+        let name = "burrow-oci-test-" + sleepMarker()
+        let b = OCIBundle(script: "true", extraLinux: ", \"cgroupsPath\": \"/\(name)\", \"resources\": {\"pids\": {\"limit\": 50}, \"memory\": {\"limit\": 67108864}}")
+        defer { b.remove() }
+        let r = await b.oci(["create", "--bundle", b.bundle, b.id])
+        expectStatus(r, 1)
+        expectStderr(r, contains: "Permission denied")
+        expectStderr(r, contains: "the cgroup is not delegated to you, so linux.resources pids.limit, memory.limit cannot be applied")
+        #expect(!pathExists(b.stateRoot + "/" + b.id))
+        for m in hostMountinfo() where m.fsType.hasPrefix("cgroup") { #expect(!pathExists(m.mountPoint + "/" + name)) }
+        await b.expectNothingLeft()
+    }
+
+    @Test("linux.resources in a cgroup delegated to the user: limits written, every process in it from create, delete removes it (after kill -9 too)")
+    func cgroupLimits() async throws {
+        // A parent cgroup of the test user's in each hierarchy burrow-oci uses, as systemd's
+        // Delegate=yes gives one (v1: pids, memory, cpu, cpuset; v2: the unified one).
+        let mounts = hostMountinfo().filter { $0.fsType == "cgroup" || $0.fsType == "cgroup2" }
+        let v1 = ["pids", "memory", "cpu", "cpuset"].compactMap { c in mounts.first { $0.fsType == "cgroup" && $0.superOptions.contains(c) }.map { (c, $0.mountPoint) } }
+        let v2 = mounts.first { $0.fsType == "cgroup2" && $0.mountPoint == "/sys/fs/cgroup" }?.mountPoint
+        guard Harness.runningAsRoot, v1.count == 4 || (v1.isEmpty && v2 != nil) else {
+            withKnownIssue("needs root and cgroup v1's pids, memory, cpu and cpuset or a cgroup v2 root to delegate a cgroup to the test user") { Issue.record("skipped") }
+            return
+        }
+        let name = "burrow-oci-test-" + sleepMarker()
+        let parents = v1.isEmpty ? [("", v2 ?? "")] : v1
+        var made: [String] = []
+        defer { for dir in made.reversed() { rmdir(dir) } }
+        func put(_ path: String, _ text: String) {
+            let fd = open(path, O_WRONLY)
+            _ = text.withCString { write(fd, $0, strlen($0)) }
+            close(fd)
+        }
+        for (controller, mount) in parents {
+            let dir = mount + "/" + name
+            #expect(mkdir(dir, 0o755) == 0)
+            made.append(dir)
+            for file in ["", "/cgroup.procs", "/cgroup.subtree_control"] { chown(dir + file, testUser.uid, testUser.gid) }
+            if controller == "cpuset" {
+                for file in ["cpuset.cpus", "cpuset.mems"] { put(dir + "/" + file, readFile(mount + "/" + file) ?? "") }
+            }
+            if v1.isEmpty { put(mount + "/cgroup.subtree_control", "+pids +memory +cpu") }
+        }
+        let limits = "\"resources\": {\"pids\": {\"limit\": 50}, \"memory\": {\"limit\": 67108864}, \"cpu\": {\"shares\": 512, \"quota\": 50000, \"period\": 100000}}"
+        let b = OCIBundle(script: "cat /proc/self/cgroup > /home/cgroup", extraLinux: ", \"cgroupsPath\": \"/\(name)/c\", \(limits)")
+        defer { b.remove() }
+        expectSuccess(await b.oci(["create", "--bundle", b.bundle, b.id]))
+        let pid = await b.state()?.pid ?? 0
+        func file(_ controller: String, _ f: String) -> String? {
+            let mount = v1.first { $0.0 == controller }?.1 ?? v2 ?? ""
+            return readFile(mount + "/" + name + "/c/" + f)?.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        // The limits are there from create, and the container's pid is in the cgroup.
+        if v1.isEmpty {
+            #expect(file("pids", "pids.max") == "50")
+            #expect(file("memory", "memory.max") == "67108864")
+            #expect(file("cpu", "cpu.max") == "50000 100000")
+            #expect(file("cpu", "cpu.weight") == "20")
+        } else {
+            #expect(file("pids", "pids.max") == "50")
+            #expect(file("memory", "memory.limit_in_bytes") == "67108864")
+            #expect(file("cpu", "cpu.shares") == "512")
+            #expect(file("cpu", "cpu.cfs_quota_us") == "50000")
+        }
+        #expect(file("pids", "cgroup.procs")?.split(separator: "\n").contains(Substring(String(pid))) == true)
+        expectSuccess(await b.oci(["start", b.id]))
+        #expect(await eventually(timeout: 5) { b.output("cgroup") != nil })
+        // The command saw itself there.
+        #expect(b.output("cgroup")?.contains((v1.isEmpty ? "0::/" : "pids:/") + name + "/c\n") == true)
+        for _ in 0..<50 where await b.state()?.status != "stopped" { try await Task.sleep(nanoseconds: 100_000_000) }
+        expectSuccess(await b.oci(["delete", b.id]))
+        for (_, mount) in parents {
+            #expect(!pathExists(mount + "/" + name + "/c"))
+            #expect(pathExists(mount + "/" + name))  // the delegated parent was not burrow-oci's
+        }
+
+        // kill -9 of the container's pid: its cgroup stays, empty, until delete removes it.
+        let k = OCIBundle(script: "sleep 30", extraLinux: ", \"cgroupsPath\": \"/\(name)/k\", \(limits)")
+        defer { k.remove() }
+        expectSuccess(await k.oci(["create", "--bundle", k.bundle, k.id]))
+        expectSuccess(await k.oci(["start", k.id]))
+        // What exec starts is in the container's cgroup too.
+        let exec = await k.oci(["exec", k.id, "cat", "/proc/self/cgroup"])
+        expectSuccess(exec)
+        expectStdout(exec, contains: (v1.isEmpty ? "0::/" : "pids:/") + name + "/k\n")
+        let holder = await k.state()?.pid ?? 0
+        #expect(holder > 0 && kill(holder, SIGKILL) == 0)
+        #expect(await eventually(timeout: 5) { (readFile(parents[0].1 + "/" + name + "/k/cgroup.procs") ?? "x").isEmpty })
+        #expect(await k.state()?.status == "stopped")
+        #expect(pathExists(parents[0].1 + "/" + name + "/k"))
+        expectSuccess(await k.oci(["delete", k.id]))
+        for (_, mount) in parents { #expect(!pathExists(mount + "/" + name + "/k")) }
+        await k.expectNothingLeft()
+
+        // Without a PID namespace, what exec started outlives a command that ended on its
+        // own: delete finds it in the container's cgroup and ends it, then removes the cgroup.
+        let e = OCIBundle(script: "while [ ! -e /home/stop ]; do sleep 0.05; done", extraLinux: ", \"cgroupsPath\": \"/\(name)/e\", \(limits)")
+        defer { e.remove() }
+        let config = readFile(e.bundle + "/config.json") ?? ""
+        writeFile(e.bundle + "/config.json", config.replacingOccurrences(of: "{\"type\": \"pid\"}, ", with: ""), owner: testUser)
+        expectSuccess(await e.oci(["run", "--detach", "--bundle", e.bundle, e.id]))
+        expectSuccess(await e.oci(["exec", "--detach", e.id, "sh", "-c", "sleep 30; : \(e.id)"]))
+        writeFile(e.out + "/stop", "", owner: testUser)
+        for _ in 0..<50 where await e.state()?.status != "stopped" { try await Task.sleep(nanoseconds: 100_000_000) }
+        #expect(await e.state()?.status == "stopped")
+        #expect(!(readFile(parents[0].1 + "/" + name + "/e/cgroup.procs") ?? "").isEmpty)
+        expectSuccess(await e.oci(["delete", e.id]))
+        for (_, mount) in parents { #expect(!pathExists(mount + "/" + name + "/e")) }
+        await e.expectNothingLeft()
     }
 
     @Test("spec writes a config.json that run takes as it is")
@@ -726,5 +903,70 @@ struct OCIPodmanTests {
         expectSuccess(await scene.podman(["rm", "d1"]))
         #expect(await waitUntilGone(argument: "1000", timeout: 5).filter { hostCmdline($0)?.first?.hasSuffix("sleep") == true }.isEmpty)
         await scene.remove()
+    }
+}
+
+
+/// containerd (Debian's 1.6) with its runc shim (io.containerd.runc.v2) running burrow-oci in
+/// runc's place (`ctr run --runc-binary`, as a config.toml's BinaryName does): a private
+/// containerd (its own root, state and socket) started for the test, as root, as a node
+/// runs it. Required where the container tests are (BURROW_TEST_CONTAINERS=1).
+@Suite("burrow-oci under containerd", .enabled(if: Container.required || (Harness.runningAsRoot && ContainerD.installed)),
+       .serialized, .timeLimit(.minutes(2)))
+struct OCIContainerdTests {
+    @Test("ctr run (foreground and -d), task exec, ps, kill, rm: the shim drives burrow-oci as it drives runc")
+    func containerdRuns() async throws {
+        try #require(Harness.runningAsRoot, "containerd runs as root here")
+        try #require(ContainerD.installed, "containerd is not installed (scripts/deps installs it)")
+        let dir = makeTempDir()
+        defer { dir.remove() }
+        let socket = dir.sub("containerd.sock")
+        let daemon = try spawn(["/usr/bin/containerd", "--root", dir.sub("root"), "--state", dir.sub("state"), "--address", socket])
+        defer {
+            daemon.send(SIGTERM)
+            _ = daemon.poll(blocking: true)
+        }
+        var up = false
+        for _ in 0..<200 where !up {
+            up = pathExists(socket)
+            if !up { try? await Task.sleep(nanoseconds: 50_000_000) }
+        }
+        try #require(up, "containerd did not start:\n\(daemon.stderrSoFar)")
+        func ctr(_ args: [String]) async -> BurrowResult {
+            do { return try await spawn(["/usr/bin/ctr", "-a", socket] + args).wait(timeout: 40) } catch {
+                Issue.record("cannot start ctr: \(error)")
+                return BurrowResult(argv: args, status: -1, signal: nil, stdout: "", stderr: "\(error)", timedOut: false)
+            }
+        }
+        let id = "ctd-\(sleepMarker())"
+        let rootfs = Harness.sharedRootfs
+        let once = await ctr(["run", "--rm", "--rootfs", "--runc-binary", OCILink.path, rootfs, id, "/bin/sh", "-c",
+                              "echo in $(id -u) $$; exit 3"])
+        expectStatus(once, 3)
+        expectStdout(once, contains: "in 0 2")
+        expectSuccess(await ctr(["run", "-d", "--rootfs", "--runc-binary", OCILink.path, rootfs, id, "/bin/sh", "-c",
+                                 "while true; do sleep 1; done"]))
+        let exec = await ctr(["task", "exec", "--exec-id", "e1", id, "/bin/sh", "-c", "echo exec $$; exit 4"])
+        expectStatus(exec, 4)
+        expectStdout(exec, contains: "exec ")
+        let ps = await ctr(["task", "ps", id])
+        expectSuccess(ps)
+        #expect(ps.lines.count >= 3, "\(ps)")
+        expectSuccess(await ctr(["task", "kill", "-s", "SIGKILL", id]))
+        var stopped = false
+        for _ in 0..<100 where !stopped {
+            stopped = (await ctr(["task", "ls"])).stdout.contains("STOPPED")
+            if !stopped { try? await Task.sleep(nanoseconds: 100_000_000) }
+        }
+        #expect(stopped)
+        expectSuccess(await ctr(["task", "rm", id]))
+        expectSuccess(await ctr(["container", "rm", id]))
+        #expect(await waitUntilGone(argument: id, timeout: 5).isEmpty)
+    }
+}
+
+enum ContainerD {
+    static var installed: Bool {
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/containerd") && FileManager.default.isExecutableFile(atPath: "/usr/bin/ctr")
     }
 }

@@ -14,6 +14,15 @@ struct ValidationTests {
         try Self.spec { _ in }.validate()
     }
 
+    /// A hostname and an mqueue mount are at home in a joined UTS and IPC namespace too.
+    @Test func joinedNamespacesServeAsNew() throws {
+        try Self.spec {
+            $0.namespaces.joined = [NamespaceJoin(.uts, path: HostPath("/u")), NamespaceJoin(.ipc, path: HostPath("/i"))]
+            $0.process.hostname = "box"
+            $0.operations = [.mqueue(dest: dest("/m"))]
+        }.validate()
+    }
+
     @Test(arguments: [
         (spec { $0.process.argv = [] }, "the command is empty"),
         (spec { $0.process.hostname = "box" }, "a hostname needs a new UTS namespace"),
@@ -32,6 +41,16 @@ struct ValidationTests {
          "a read-only overlay at /o needs at least two overlay layers"),
         (spec { $0.operations = [.overlay(OverlayMount(layers: [HostPath("/" + String(repeating: "l", count: 256))], changes: .discarded, destination: dest("/o")))] },
          "overlay layer /lll"),
+        (spec { $0.namespaces.joined = [NamespaceJoin(.mnt, path: HostPath("/proc/1/ns/mnt"))] },
+         "joining an existing mount namespace is not supported"),
+        (spec { $0.namespaces.joined = [NamespaceJoin(.net, path: HostPath("/a")), NamespaceJoin(.net, path: HostPath("/b"))] },
+         "the net namespace to join is given twice"),
+        (spec { $0.namespaces.ipc = true; $0.namespaces.joined = [NamespaceJoin(.ipc, path: HostPath("/a"))] },
+         "the ipc namespace is both joined and made new"),
+        (spec { $0.namespaces.pidToJoin = 3; $0.namespaces.joined = [NamespaceJoin(.pid, path: HostPath("/a"))] },
+         "the pid namespace to join is given twice"),
+        (spec { $0.identity.uidMap = [IDMap(inside: 0, outside: 1000, count: 1)]; $0.namespaces.joined = [NamespaceJoin(.user, path: HostPath("/a"))] },
+         "uid map/gid map cannot apply to a joined user namespace: it has its maps already"),
     ])
     func rejects(spec: SandboxSpec, fragment: String) {
         #expect {

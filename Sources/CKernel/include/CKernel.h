@@ -14,6 +14,8 @@ int ck_unshare(int flags);
 int ck_setns(int fd, int nstype);
 // ioctl NS_GET_PARENT on a user namespace's descriptor: its parent's (close-on-exec), or -1
 int ck_ns_get_parent(int fd);
+// ioctl NS_GET_NSTYPE on a namespace's descriptor: its CLONE_NEW* flag, or -1
+int ck_ns_get_nstype(int fd);
 int ck_pivot_root(const char *new_root, const char *put_old);
 int ck_sethostname(const char *name, size_t len);
 

@@ -29,6 +29,11 @@ struct Filesystem {
     /// How many more operations use the trees opened in pass 1: each device, the host's
     /// /proc, the host's /sys (see `take`).
     private var devicesLeft = 0, procLeft = 0, sysLeft = 0
+    /// A joined IPC namespace's message queues: a detached mqueue mount the supervisor made
+    /// with the caller's rights over that namespace (from here, in a user namespace of ours,
+    /// a new one would be refused), for the mqueue mounts; -1: none, mounted here as usual.
+    var joinedQueues: Int32 = -1
+    private var queuesLeft = 0
 
     init(spec: SandboxSpec, log: Log, cleaner: Int32, setuidMode: Bool = false, deviceNodes: Int32 = -1) {
         self.spec = spec
@@ -49,6 +54,7 @@ struct Filesystem {
             try Mounts.setPropagation("/", UInt(MS_REC | (setuidMode ? MS_PRIVATE : MS_SLAVE)))
             let opened = try openSources()
             (devicesLeft, procLeft, sysLeft) = opened.uses(by: spec)
+            queuesLeft = spec.operations.filter(Self.isMqueue).count
             root = try mountRoot(opened.root)
             for (index, op) in spec.operations.enumerated() {
                 try apply(op, source: opened.binds[index], layers: opened.overlays[index], opened: opened)
@@ -425,6 +431,7 @@ struct Filesystem {
         case .dev(let d):
             try mountDev(d, devices: opened.devices)
         case .mqueue(let d):
+            if try placeJoinedQueues(at: d, [.noSuid, .noDev, .noExec]) { break }
             let fs = try Mounts.FilesystemContext("mqueue", what: d.description)
             try mountNew(fs, [.noSuid, .noDev, .noExec], at: d)
         case .dir(let d, let mode):
@@ -549,6 +556,7 @@ struct Filesystem {
                       what: "\(f.type) \(d) (the host's: \(why)) (\(attrs))")
             return
         }
+        if f.type == "mqueue", try placeJoinedQueues(at: d, attrs) { return }
         let fs = try Mounts.FilesystemContext(f.type, what: d.description)
         if !f.source.isEmpty { try fs.set("source", f.source) }
         for option in f.data {
@@ -559,6 +567,24 @@ struct Filesystem {
             }
         }
         try mountNew(fs, attrs, at: d, propagation: f.propagation)
+    }
+
+    /// Places the joined IPC namespace's queues (`joinedQueues`) at `d`, if there are any.
+    private mutating func placeJoinedQueues(at d: GuestPath, _ attrs: Mounts.Attributes) throws(SysError) -> Bool {
+        guard joinedQueues >= 0 else { return false }
+        let tree = try take(joinedQueues, usesLeft: queuesLeft, what: "mqueue")
+        queuesLeft -= 1
+        try Mounts.setAttributes(tree, attrs, what: d.description)
+        try place(tree, at: d, inMemory: true, what: "mqueue \(d) (the joined IPC namespace's) (\(attrs))")
+        return true
+    }
+
+    static func isMqueue(_ op: SetupOp) -> Bool {
+        switch op {
+        case .mqueue: return true
+        case .filesystem(let f): return f.type == "mqueue"
+        default: return false
+        }
     }
 
     static func needsHostProc(_ op: SetupOp) -> Bool {

@@ -71,8 +71,8 @@ public enum NamespaceEngine {
             throw Failure("--unshare-user: setuid mode makes no user namespace (its ids are the host's)")
         }
         if privilege.caller != nil, spec.namespaces.userToJoin != nil || spec.namespaces.pidToJoin != nil
-            || spec.namespaces.userAfterSetup != nil {
-            throw Failure("joining the caller's namespaces (bwrap's --userns, --userns2, --pidns) is refused in setuid mode: root would enter them")
+            || spec.namespaces.userAfterSetup != nil || !spec.namespaces.joined.isEmpty {
+            throw Failure("joining the caller's namespaces (bwrap's --userns, --userns2, --pidns; a namespace's path) is refused in setuid mode: root would enter them")
         }
         if spec.namespaces.userToJoin != nil, !spec.identity.uidMap.isEmpty || !spec.identity.gidMap.isEmpty {
             throw Failure("a joined user namespace has its maps already: --uid-map/--gid-map cannot apply")
@@ -104,6 +104,20 @@ public enum NamespaceEngine {
             Files.close(rootfd)
             throw Failure(refusal.message(in: spec.terms))
         }
+        // The namespaces to join, opened and their kinds checked before anything exists.
+        var joins: [NamespaceFile] = []
+        for join in spec.namespaces.joined {
+            do { joins.append(try NamespaceFile.open(join.path.string, name: join.kind.rawValue)) } catch {
+                for j in joins { j.close() }
+                Files.close(rootfd)
+                throw Failure(error)
+            }
+            // The user and PID namespaces as bwrap's descriptors are: no user namespace of
+            // ours, and an init that is no PID 1 and whose parent is outside.
+            if join.kind == .user { spec.namespaces.userToJoin = joins.last?.fd }
+            if join.kind == .pid { spec.namespaces.pidToJoin = joins.last?.fd }
+        }
+        defer { for j in joins { j.close() } }
         let cleanupNeeded = spec.process.pidFile != nil || (!spec.keepsCreatedEntries && HostChanges.possible(spec, rootfd: rootfd))
         Files.close(rootfd)
         if spec.process.dieWithParent {
@@ -155,6 +169,7 @@ public enum NamespaceEngine {
                 for fd in [ch.errorRead, ch.errorWrite, ch.lifelineRead, ch.lifelineWrite, ch.mapHelperRead,
                            ch.mapHelperWrite, ch.pidSupervisor, ch.pidCommand, ch.cleanerSandbox, pidFile,
                            ch.jobEventsRead, ch.jobEventsWrite, jobs.descriptor] { Files.close(fd) }
+                for j in joins { j.close() }  // the host's process holds no namespace of the sandbox
                 // setuid: the cleaner removes only what the caller could remove.
                 if let caller = privilege.caller {
                     do { try caller.becomeForGood() } catch { report(error.description); Proc.exit(Failure.setupStatus) }
@@ -189,7 +204,7 @@ public enum NamespaceEngine {
         // Whatever happens from here on, the cleaner gets to finish before burrow exits.
         var outcome: Result<Int32, Failure>
         do {
-            outcome = .success(try enterAndWatch(spec, privilege: privilege, maps: maps, seccomp: seccomp, channels: &ch,
+            outcome = .success(try enterAndWatch(spec, joins: joins, privilege: privilege, maps: maps, seccomp: seccomp, channels: &ch,
                                                  mapHelper: mapHelper, pidFile: pidFile, callerMask: callerMask,
                                                  jobs: jobs, supervisor: me, parent: parent,
                                                  log: log))
@@ -212,7 +227,7 @@ public enum NamespaceEngine {
     /// Enters the new user namespace (and PID namespace, for our next child), maps ids,
     /// starts the init, reports its failures and passes signals on until it exits.
     private static func enterAndWatch(
-        _ spec: SandboxSpec, privilege: Privilege, maps: IDMaps, seccomp: [BPFCode]?, channels ch: inout Channels,
+        _ spec: SandboxSpec, joins: [NamespaceFile], privilege: Privilege, maps: IDMaps, seccomp: [BPFCode]?, channels ch: inout Channels,
         mapHelper: pid_t, pidFile: Int32, callerMask: sigset_t, jobs: JobControl,
         supervisor me: pid_t, parent: pid_t, log: Log
     ) throws(Failure) -> Int32 {
@@ -251,11 +266,47 @@ public enum NamespaceEngine {
             // Opened without waiting for a writer (see Sandbox.holdUntilReleased).
             do { sandbox.heldFIFO = try Files.open(hold.release.string, O_RDONLY | O_NONBLOCK | O_CLOEXEC) } catch { throw Failure(error) }
         }
+        // bwrap's --userns, --pidns, burrow-oci's namespace paths: existing namespaces,
+        // entered before any of ours is made, with the rights the caller has over them
+        // (runc's nsexec joins, then unshares): the user namespace first (it owns the
+        // others and grants the right to enter them), the PID namespace last (it takes
+        // only the children: the init).
         do throws(SysError) {
-            // bwrap's --userns, --pidns: the caller's namespaces, entered before any of ours
-            // is made (the user namespace first: it owns the PID namespace).
-            if let fd = spec.namespaces.userToJoin { try Proc.setns(fd, Namespace.user, what: "user namespace of descriptor \(fd)") }
-            if let fd = spec.namespaces.pidToJoin { try Proc.setns(fd, Namespace.pid, what: "PID namespace of descriptor \(fd)") }
+            let byPath = { (type: Int32) in joins.first { $0.type == type } }
+            if let file = byPath(Namespace.user) { try file.enter() } else if let fd = spec.namespaces.userToJoin {
+                try Proc.setns(fd, Namespace.user, what: "user namespace of descriptor \(fd)")
+            }
+            for file in joins where file.type != Namespace.user && file.type != Namespace.pid { try file.enter() }
+            // A hostname for a joined UTS namespace is set now, with the caller's rights over
+            // it: from inside a user namespace of ours it could not be (as runc does, it
+            // changes the name for every process of that namespace).
+            if byPath(Namespace.uts) != nil, let name = spec.process.hostname {
+                try Proc.setHostname(name)
+                log.step("hostname \(name) (in the joined UTS namespace)")
+            }
+            // So are the message queues of a joined IPC namespace, for its mqueue mounts: a
+            // detached mount, placed by the set-up. Where the caller's mount namespace does
+            // not let it (a joined user namespace does not own that), the set-up tries.
+            if byPath(Namespace.ipc) != nil, spec.operations.contains(where: Filesystem.isMqueue) {
+                do throws(SysError) {
+                    let fs = try Mounts.FilesystemContext("mqueue", what: "the joined IPC namespace's queues")
+                    sandbox.joinedQueues = try fs.mount([.noSuid, .noDev, .noExec])
+                } catch where error.errno == .notPermitted {}
+            }
+            if let file = byPath(Namespace.pid) { try file.enter() } else if let fd = spec.namespaces.pidToJoin {
+                try Proc.setns(fd, Namespace.pid, what: "PID namespace of descriptor \(fd)")
+            }
+        } catch {
+            var e = error
+            if e.errno == .notPermitted, e.hint == nil {
+                e.hint = """
+                    entering (or renaming) a namespace needs CAP_SYS_ADMIN in the user namespace that owns it: \
+                    join that user namespace too, or run as its owner
+                    """
+            }
+            throw Failure(e)
+        }
+        do throws(SysError) {
             let flags = sandbox.supervisorNamespaces
             if flags != 0 { try Proc.unshare(flags, what: sandbox.supervisorNamespaceNames) }
         } catch {
@@ -279,7 +330,22 @@ public enum NamespaceEngine {
         }
         // setuid: no user namespace, so no maps: the ids stay the host's. A joined one has
         // its maps already.
-        if sandbox.makesUserNamespace {
+        var spec = spec
+        if sandbox.makesUserNamespace, let block = spec.namespaces.mapsFromCaller, let info = spec.process.reports.info {
+            // bwrap's --userns-block-fd: the caller maps the namespace this process made
+            // (its pid on --info-fd, which is then done with), then writes to the descriptor.
+            let text = StatusReports.infoObject(childPid: me, namespaceIDs: [], oneLine: false)
+            do throws(SysError) {
+                try Files.writeAll(info, Array(text.utf8), what: "--info-fd \(info)")
+                Files.close(info)
+                try Files.awaitByte(block, what: "--userns-block-fd \(block)")
+            } catch {
+                throw Failure(error)
+            }
+            spec.process.reports.info = nil
+            sandbox.maps.setgroupsAllowed = IDMaps.setgroupsAllowedNow()
+            log.step("maps written by the caller")
+        } else if sandbox.makesUserNamespace {
             try maps.writeOwn(log: log)
             sandbox.maps.setgroupsAllowed = !maps.identity.gidMap.isEmpty && IDMaps.setgroupsAllowedNow()
         }
@@ -301,6 +367,7 @@ public enum NamespaceEngine {
         Proc.setProcessGroup(initPid, initPid)
         // The init has the hold's FIFO now: a `start` finds a reader only while it waits.
         Files.close(sandbox.heldFIFO)
+        Files.close(sandbox.joinedQueues)  // the init's now
         for fd in [ch.errorWrite, ch.lifelineRead, ch.pidCommand, ch.jobEventsWrite, ch.deviceNodes] { Files.close(fd) }
         // setuid: the supervisor's privileged part ends with the init's fork (the PID
         // namespace above was its last use). It only waits and forwards signals from here.

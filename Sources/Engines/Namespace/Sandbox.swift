@@ -5,12 +5,13 @@ import Glibc
 
 /// The processes of a sandbox:
 ///
-///     burrow (supervisor)     new user (+ PID) namespace; writes its own id maps, forwards
-///       │                     signals, follows the command's stops (JobControl), reports
-///       │                     failures, returns the command's status (Supervision.swift)
+///     burrow (supervisor)     new user (+ PID, ipc, net, uts, cgroup) namespace; writes its
+///       │                     own id maps, forwards signals, follows the command's stops
+///       │                     (JobControl), reports failures, returns the command's status
+///       │                     (Supervision.swift)
 ///       ├─ cleaner (host)     only when Burrow must create something on a host directory:
 ///       │                     removes it once the sandbox has ended, even after kill -9
-///       └─ init               new mount (+ ipc, net, uts, cgroup) namespace; PID 1 with
+///       └─ init               new mount namespace; PID 1 with
 ///            │                --unshare-pid, else a child subreaper. Reaps, passes signals
 ///            │                on, kills what the command leaves behind (C: ck_init_watch)
 ///            └─ set-up        builds the filesystem and becomes the command (its exec);
@@ -33,29 +34,31 @@ struct Sandbox {
     /// burrow-oci's create: the hold's FIFO, opened by the supervisor with the caller's ids
     /// (the set-up may run as other ids, which cannot open the state directory); -1: none.
     var heldFIFO: Int32 = -1
+    /// A joined IPC namespace's message queues, mounted by the supervisor (`Filesystem.joinedQueues`).
+    var joinedQueues: Int32 = -1
 
-    /// Created by the supervisor itself: the user namespace, and the PID namespace so that
-    /// its first child is PID 1.
+    /// Created by the supervisor itself: the user namespace, the PID namespace so that its
+    /// first child is PID 1, and the IPC, network, UTS and cgroup namespaces, so that the
+    /// supervisor is in every namespace of the sandbox but its mount and PID namespaces, as
+    /// it is in those it joins (burrow-oci's `state` gives its pid as the container's,
+    /// whose /proc/PID/ns the OCI validation suite reads).
     /// setuid: no user namespace (root's privilege builds the sandbox instead).
     /// (None of its own where it joins the caller's: bwrap's --userns FD.)
     var supervisorNamespaces: Int32 {
         (makesUserNamespace ? Namespace.user : 0) | (spec.namespaces.pid ? Namespace.pid : 0)
+            | (spec.namespaces.ipc ? Namespace.ipc : 0) | (spec.namespaces.net ? Namespace.net : 0)
+            | (spec.namespaces.uts ? Namespace.uts : 0) | (spec.namespaces.cgroup ? Namespace.cgroup : 0)
     }
     var supervisorNamespaceNames: String {
-        "(" + [(makesUserNamespace, "user"), (spec.namespaces.pid, "pid")].filter(\.0).map(\.1).joined(separator: ", ") + ")"
+        "(" + [(makesUserNamespace, "user"), (spec.namespaces.pid, "pid"), (spec.namespaces.ipc, "ipc"), (spec.namespaces.net, "net"),
+               (spec.namespaces.uts, "uts"), (spec.namespaces.cgroup, "cgroup")].filter(\.0).map(\.1).joined(separator: ", ") + ")"
     }
     var makesUserNamespace: Bool { privilege.caller == nil && spec.namespaces.userToJoin == nil }
 
-    /// Created by the init, owned by the new user namespace: the mount namespace and these.
-    /// (Plain flags: the init, a fork of the supervisor, should touch little code.)
-    private var initNamespaces: Int32 {
-        Namespace.mount | (spec.namespaces.ipc ? Namespace.ipc : 0) | (spec.namespaces.net ? Namespace.net : 0)
-            | (spec.namespaces.uts ? Namespace.uts : 0) | (spec.namespaces.cgroup ? Namespace.cgroup : 0)
-    }
-    private var initNamespaceNames: String {
-        "(" + [(true, "mount"), (spec.namespaces.ipc, "ipc"), (spec.namespaces.net, "net"), (spec.namespaces.uts, "uts"),
-               (spec.namespaces.cgroup, "cgroup")].filter(\.0).map(\.1).joined(separator: ", ") + ")"
-    }
+    /// Created by the init, owned by the new user namespace: the mount namespace (the
+    /// supervisor stays in the host's, so that the sandbox's mounts go with the init).
+    private var initNamespaces: Int32 { Namespace.mount }
+    private var initNamespaceNames: String { "(mount)" }
 
     static let userNamespaceHint = """
         unprivileged user namespaces look disabled on this host. Check the sysctls
@@ -192,10 +195,12 @@ struct Sandbox {
         do throws(Failure) {
             var fs = Filesystem(spec: spec, log: log, cleaner: channels.cleanerSandbox, setuidMode: privilege.caller != nil,
                                 deviceNodes: channels.deviceNodes)
+            fs.joinedQueues = joinedQueues
             rootfd = try fs.build()
             Files.close(channels.deviceNodes)
             do throws(SysError) {
-                if let name = spec.process.hostname {
+                // (A joined UTS namespace has it from the supervisor.)
+                if let name = spec.process.hostname, spec.namespaces.joined(.uts) == nil {
                     try Proc.setHostname(name)
                     log.step("hostname \(name)")
                 }

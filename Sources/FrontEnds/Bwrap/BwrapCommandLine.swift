@@ -76,6 +76,12 @@ public enum BwrapCommandLine {
         if spec.security.deniesUserNamespaces, state.unshareUser != "--unshare-user" {
             throw UsageError("--disable-userns requires --unshare-user")
         }
+        if spec.namespaces.mapsFromCaller != nil {
+            // (bubblewrap's words, the two spaces included)
+            guard state.unshareUser == "--unshare-user" else { throw UsageError("--userns-block-fd requires --unshare-user") }
+            guard spec.process.reports.info != nil else { throw UsageError("--userns-block-fd requires --info-fd") }
+            if spec.security.deniesUserNamespaces { throw UsageError("--disable-userns is not compatible with  --userns-block-fd") }
+        }
         if spec.namespaces.userToJoin != nil, let given = state.unshareUser {
             throw UsageError("--userns not compatible \(given)")
         }
@@ -129,15 +135,13 @@ public enum BwrapCommandLine {
         .seccompDescriptor: "--seccomp/--add-seccomp-fd", .commandIsPID1: "Specifying --as-pid-1",
         .pidNamespace: "--unshare-pid", .userNamespaceDescriptor: "--userns", .pidNamespaceDescriptor: "--pidns",
         .overlay: "--overlay/--tmp-overlay/--ro-overlay DEST", .overlayLayer: "--overlay-src",
-        .overlayUpper: "--overlay RWSRC", .overlayWork: "--overlay WORKDIR", .userNamespaceAfterSetupDescriptor: "--userns2",
+        .overlayUpper: "--overlay RWSRC", .overlayWork: "--overlay WORKDIR", .userNamespaceAfterSetupDescriptor: "--userns2", .mapsFromCallerDescriptor: "--userns-block-fd",
     ], failures: [.bindSource: "Can't find source path"])
 
     /// Options of bubblewrap 0.11 that Burrow recognises and does not do yet, and why.
-    static let refused: [String: String] = {
-        return [
-            "--userns-block-fd": "there is no --userns to wait for: burrow makes and maps the user namespace itself",
-        ]
-    }()
+    /// (None today: every option of bubblewrap 0.11 is done. Kept so that one bubblewrap
+    /// adds later can be recognised and refused by name before it is done.)
+    static let refused: [String: String] = [:]
 
     // MARK: - The table
 
@@ -317,6 +321,10 @@ public enum BwrapCommandLine {
                    try s.modifierNotUsed(by: n)
                    if s.spec.namespaces.userAfterSetup != nil { s.spec.warnings.append("Only the last --userns2 option will take effect") }
                    s.spec.namespaces.userAfterSetup = try descriptor(v[0], option: n) }),
+        Option(name: "--userns-block-fd", metavars: ["FD"], help: "Block on FD until the user namespace is ready",
+               apply: { (s: inout ParseState, v: [String], n: String, _: HostFacts) throws(UsageError) in
+                   try s.modifierNotUsed(by: n)
+                   s.spec.namespaces.mapsFromCaller = try descriptor(v[0], option: n) }),
         Option(name: "--pidns", metavars: ["FD"], help: "Use this pid namespace (as parent namespace if using --unshare-pid)",
                apply: { (s: inout ParseState, v: [String], n: String, _: HostFacts) throws(UsageError) in
                    try s.modifierNotUsed(by: n)
@@ -503,9 +511,11 @@ public enum BwrapCommandLine {
         for o in options {
             out += HelpText.row(([o.name] + o.metavars).joined(separator: " "), o.help, column: 36)
         }
-        out += "\nRecognised, and refused until Burrow does them (bwrap(1) of Burrow says why):\n"
-        for name in bubblewrapOptions where refused[name] != nil {
-            out += "  \(name)\n"
+        if !refused.isEmpty {
+            out += "\nRecognised, and refused until Burrow does them (bwrap(1) of Burrow says why):\n"
+            for name in bubblewrapOptions where refused[name] != nil {
+                out += "  \(name)\n"
+            }
         }
         out += """
 

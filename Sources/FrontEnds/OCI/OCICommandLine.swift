@@ -17,7 +17,7 @@ public struct OCIGlobalOptions: Equatable, Sendable {
     public var log: String?
     public var logJSON = false
     public var debug = false
-    /// Accepted: Burrow makes no cgroup, systemd's or its own.
+    /// Accepted: burrow-oci writes cgroupfs paths (a systemd slice:prefix:name cgroupsPath is refused).
     public var systemdCgroup = false
     public init() {}
 }
@@ -86,7 +86,7 @@ public enum OCICommandLine {
 
     /// runc's subcommands Burrow does not do yet, refused by name.
     static let unsupported: [String: String] = [
-        "update": "burrow-oci sets no cgroup limits, so none can be updated",
+        "update": "changing a container's cgroup limits after create is not supported yet",
         "events": "container events are not supported",
         "checkpoint": "checkpoint and restore (CRIU) are not supported",
         "restore": "checkpoint and restore (CRIU) are not supported",
@@ -255,7 +255,7 @@ public enum OCICommandLine {
             case "--cap", "-c": throw UsageError("exec --cap: adding capabilities is not supported yet (give process.capabilities in --process FILE)")
             case "--process-label": if !v.isEmpty { throw UsageError("exec --process-label: SELinux labels are not supported") }
             case "--apparmor": if !v.isEmpty { throw UsageError("exec --apparmor: AppArmor profiles are not supported") }
-            case "--cgroup": throw UsageError("exec --cgroup: burrow-oci makes no cgroup")
+            case "--cgroup": throw UsageError("exec --cgroup: a sub-cgroup is not supported (exec's process joins the container's cgroup)")
             default: throw UsageError("exec --pidfd-socket: handing over a pidfd is not supported yet (use --pid-file)")
             }
         }

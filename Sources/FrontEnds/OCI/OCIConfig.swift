@@ -28,6 +28,7 @@ public struct OCIConfig: Equatable, Sendable {
         .workingDirectory: "process.cwd", .bindSource: "a bind mount's source", .bindDestination: "a mount's destination",
         .tmpfs: "a tmpfs mount", .proc: "a proc mount", .remountReadOnly: "linux.readonlyPaths",
         .device: "linux.devices",
+        .joinedMountNamespace: "a path for the \"mount\" namespace", .joinedUserNamespace: "a \"user\" namespace with a path",
     ])
 
     /// `text` is config.json, `bundle` the bundle directory as given (absolute or relative
@@ -126,6 +127,10 @@ struct Field {
         guard case .number(let text) = value, let n = UInt64(text) else { throw wrong("an integer from 0 to 18446744073709551615") }
         return n
     }
+    func int64() throws(UsageError) -> Int64 {
+        guard case .number(let text) = value, let n = Int64(text) else { throw wrong("an integer from -9223372036854775808 to 9223372036854775807") }
+        return n
+    }
     func uint32() throws(UsageError) -> UInt32 {
         guard let n = value.integer, n >= 0, n <= Int64(UInt32.max) else { throw wrong("an integer from 0 to 4294967295") }
         return UInt32(n)
@@ -190,9 +195,9 @@ private struct Reader {
         if let hostname = try top.member("hostname") { spec.process.hostname = try hostname.string() }
         guard let process = try top.member("process") else { throw UsageError("config.json: process is missing") }
         try self.process(process, into: &spec)
-        // A cgroup mount depends on whether the container has a cgroup namespace.
+        // A cgroup mount depends on whether the container has a cgroup namespace of its own.
         for ns in try top.member("linux")?.member("namespaces")?.items() ?? [] where try ns.member("type")?.string() == "cgroup" {
-            cgroupNamespace = true
+            if try ns.member("path")?.isSet != true { cgroupNamespace = true }
         }
         if let mounts = try top.member("mounts") {
             for m in try mounts.items() { if let op = try mount(m) { spec.operations.append(op) } }
@@ -297,19 +302,43 @@ private struct Reader {
                 guard let typeField = try ns.member("type") else { throw ns.refuse("the namespace's type is missing") }
                 let type = try typeField.string()
                 guard seen.insert(type).inserted else { throw typeField.refuse("the \"\(type)\" namespace is listed twice") }
-                if let path = try ns.member("path"), path.isSet {
-                    throw path.refuse("joining an existing namespace is not supported yet (Burrow makes new ones)")
+                // With a path: that namespace is joined (the runtime checks its kind), not made.
+                var path: HostPath?
+                if let p = try ns.member("path"), p.isSet {
+                    let s = try p.string()
+                    guard s.startsWithSlash else { throw p.refuse("'\(s)' is not an absolute path (a namespace file: /proc/PID/ns/...)") }
+                    path = HostPath(s)
                 }
+                let kind: NamespaceKind
                 switch type {
-                case "pid": spec.namespaces.pid = true
-                case "network": spec.namespaces.net = true
-                case "ipc": spec.namespaces.ipc = true
-                case "uts": spec.namespaces.uts = true
-                case "cgroup": spec.namespaces.cgroup = true
-                case "mount": mount = true
-                case "user": userNamespace = true  // Burrow always makes one.
+                case "pid": kind = .pid
+                case "network": kind = .net
+                case "ipc": kind = .ipc
+                case "uts": kind = .uts
+                case "cgroup": kind = .cgroup
+                case "mount": kind = .mnt
+                case "user": kind = .user
                 case "time": throw typeField.refuse("a time namespace is not supported yet")
                 default: throw typeField.refuse("'\(type)' is not a namespace type (pid, network, mount, ipc, uts, user, cgroup, time)")
+                }
+                if let path {
+                    if kind == .mnt {
+                        throw ns.sub("path").refuse("""
+                            joining an existing mount namespace is not supported: Burrow builds the container's root in a mount \
+                            namespace of its own, and cannot in one that others own (runc mounts the root into the joined one, \
+                            for every process there to see)
+                            """)
+                    }
+                    spec.namespaces.joined.append(NamespaceJoin(kind, path: path))
+                }
+                switch kind {
+                case .pid: spec.namespaces.pid = path == nil
+                case .net: spec.namespaces.net = path == nil
+                case .ipc: spec.namespaces.ipc = path == nil
+                case .uts: spec.namespaces.uts = path == nil
+                case .cgroup: spec.namespaces.cgroup = path == nil
+                case .mnt: mount = true
+                case .user: userNamespace = true  // Burrow makes one unless it is joined.
                 }
             }
         }
@@ -318,6 +347,13 @@ private struct Reader {
         }
         spec.identity.uidMap = try maps(l.member("uidMappings"))
         spec.identity.gidMap = try maps(l.member("gidMappings"))
+        if spec.namespaces.joined(.user) != nil {
+            for key in ["uidMappings", "gidMappings"] {
+                if let f = try l.member(key), f.isSet {
+                    throw f.refuse("a joined user namespace (a \"user\" entry with a path) has its maps already")
+                }
+            }
+        }
         for (key, isMask) in [("maskedPaths", true), ("readonlyPaths", false)] {
             for item in try l.member(key)?.items() ?? [] {
                 let path = try GuestPath.destination(try item.string(), option: "config.json: \(item.path)")
@@ -336,8 +372,19 @@ private struct Reader {
                 spec.root.propagation = given
             }
         }
-        if let resources = try l.member("resources") { try self.resources(resources) }
-        try refuse(l, "cgroupsPath", "burrow-oci makes no cgroup yet")
+        var limits = CgroupLimits()
+        if let resources = try l.member("resources") { try self.resources(resources, into: &limits, warnings: &spec.warnings) }
+        if let path = try l.member("cgroupsPath") {
+            let p = try path.string()
+            // systemd's "slice:prefix:name" form needs --systemd-cgroup, which burrow-oci refuses.
+            if !p.startsWithSlash && p.contains(":") {
+                throw path.refuse("'\(p)' is systemd's slice:prefix:name form; burrow-oci writes cgroupfs paths (/a/b, or a/b under its own cgroup)")
+            }
+            if p.split(separator: "/").contains("..") { throw path.refuse("'\(p)': '..' is not allowed in a cgroup path") }
+            if !p.isEmpty { spec.cgroup = CgroupSpec(path: p, limits: limits) }
+        }
+        // Limits without a path: a cgroup named after the container, the runtime's default.
+        if spec.cgroup == nil, !limits.isEmpty { spec.cgroup = CgroupSpec(path: "", limits: limits) }
         for item in try l.member("devices")?.items() ?? [] { spec.devices.append(try device(item)) }
         if let sysctl = try l.member("sysctl") {
             guard case .object(let members) = sysctl.value else { throw sysctl.wrong("an object") }
@@ -354,24 +401,114 @@ private struct Reader {
         try refuse(l, "timeOffsets", "a time namespace is not supported yet")
     }
 
-    /// Only runc's usual device rule, deny all, which is what the container has beyond the
-    /// default devices of Burrow's /dev (as runc allows them whatever the rules).
-    func resources(_ r: Field) throws(UsageError) {
+    /// linux.resources: pids, memory and cpu as limits of the container's cgroup; of devices
+    /// only runc's usual rule, deny all, which is what the container has beyond the default
+    /// devices of Burrow's /dev (as runc allows them whatever the rules). Anything else is
+    /// refused by name. memory.kernel is said and ignored, as runc ignores it (Linux does:
+    /// kmem.limit_in_bytes has no effect since 6.1 and v2 has none).
+    func resources(_ r: Field, into limits: inout CgroupLimits, warnings: inout [String]) throws(UsageError) {
         guard case .object(let members) = r.value else { throw r.wrong("an object") }
         for (key, value) in members where Field(key, value).isSet {
             let f = Field("\(r.path).\(key)", value)
-            guard key == "devices" else { throw f.refuse("cgroup limits are not supported yet") }
-            let rules = try f.items()
-            for rule in rules {
-                let allow = try rule.member("allow")?.bool() ?? false
-                let type = try rule.member("type")?.string() ?? "a"
-                let access = try rule.member("access")?.string() ?? "rwm"
-                let major = try rule.member("major"), minor = try rule.member("minor")
-                guard !allow, type == "a", Set(access) == Set("rwm"), major == nil, minor == nil else {
-                    throw rule.refuse("device cgroup rules are not supported yet, only {\"allow\": false, \"access\": \"rwm\"} (the default devices of Burrow's /dev and nothing else)")
-                }
+            switch key {
+            case "devices":
+                for rule in try f.items() { try DeviceRule.check(rule) }
+            case "pids":
+                guard let limit = try f.member("limit") else { throw f.missing("limit") }
+                limits.pids = try limit.int64()
+            case "memory":
+                try memory(f, into: &limits, warnings: &warnings)
+            case "cpu":
+                try cpu(f, into: &limits)
+            default:
+                throw f.refuse("cgroup limits other than pids, memory and cpu are not supported yet")
             }
         }
+    }
+
+    /// linux.resources.devices, one rule. Burrow enforces no device cgroup: what a container
+    /// can open is the nodes its /dev has, Burrow's usual ones (null, zero, full, random,
+    /// urandom, tty, a devpts' ptmx and pts), and no node can be made in its user namespace.
+    /// So the rules runtimes send (deny all, then allow those devices, and mknod of any)
+    /// describe what the container has, and are accepted; a rule that would allow another
+    /// device is refused, since without a device cgroup Burrow could not keep the rest denied.
+    enum DeviceRule {
+        /// Burrow's /dev, by character major and minor (nil: any minor): null, zero, full,
+        /// random, urandom; tty, console, ptmx; the pts.
+        static let present: [(major: Int64, minor: Int64?)] = [(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 1), (5, 2), (136, nil)]
+
+        static func check(_ rule: Field) throws(UsageError) {
+            guard try rule.member("allow")?.bool() ?? false else { return }  // a denial: nothing is reached anyway
+            let type = try rule.member("type")?.string() ?? "a"
+            let access = try rule.member("access")?.string() ?? "rwm"
+            guard Set(access).isSubset(of: Set("rwm")), !access.isEmpty else { throw rule.refuse("access '\(access)' is not r, w, m") }
+            // mknod alone: no node can be made in a user namespace.
+            if access == "m" { return }
+            func number(_ key: String) throws(UsageError) -> Int64? {
+                guard let f = try rule.member(key) else { return nil }
+                guard let n = f.value.integer, n >= -1 else { throw f.wrong("a device number or -1") }
+                return n < 0 ? nil : n
+            }
+            let major = try number("major"), minor = try number("minor")
+            let known = type == "c" && major != nil && present.contains { d in d.major == major && (d.minor == nil || d.minor == minor) }
+            guard known else {
+                let what = "\(type) \(major.map(String.init) ?? "*"):\(minor.map(String.init) ?? "*") \(access)"
+                throw rule.refuse("allowing device \(what) is not supported: Burrow enforces no device cgroup, so only rules for the devices of its /dev (null, zero, full, random, urandom, tty, console, ptmx, pts) and mknod are accepted")
+            }
+        }
+    }
+
+    func memory(_ f: Field, into limits: inout CgroupLimits, warnings: inout [String]) throws(UsageError) {
+        guard case .object(let members) = f.value else { throw f.wrong("an object") }
+        for (key, value) in members where value != .null {
+            let m = Field("\(f.path).\(key)", value)
+            switch key {
+            case "limit": limits.memory = try m.int64()
+            case "reservation": limits.memoryReservation = try m.int64()
+            case "swap": limits.memorySwap = try m.int64()
+            case "kernelTCP": limits.kernelTCP = try m.int64()
+            case "swappiness":
+                let n = try m.uint64()
+                guard n <= 100 else { throw m.refuse("\(n) is not from 0 to 100") }
+                limits.swappiness = n
+            case "disableOOMKiller": limits.disableOOMKiller = try m.bool()
+            case "kernel":
+                _ = try m.int64()
+                warnings.append("config.json: \(m.path): ignored, as runc ignores it: Linux no longer limits kernel memory on its own (memory.kmem.limit_in_bytes has no effect since 6.1; v2 has no such limit)")
+            case "useHierarchy":
+                throw m.refuse("not supported (cgroup v1's memory.use_hierarchy is always on in current kernels)")
+            case "checkBeforeUpdate":
+                _ = try m.bool()  // Only for `update`, which burrow-oci does not have.
+            default: continue  // Unknown fields are ignored, as the runtime-spec asks.
+            }
+        }
+    }
+
+    func cpu(_ f: Field, into limits: inout CgroupLimits) throws(UsageError) {
+        guard case .object(let members) = f.value else { throw f.wrong("an object") }
+        for (key, value) in members where value != .null {
+            let c = Field("\(f.path).\(key)", value)
+            switch key {
+            case "shares": limits.cpuShares = try c.uint64()
+            case "quota": limits.cpuQuota = try c.int64()
+            case "period": limits.cpuPeriod = try c.uint64()
+            case "cpus": limits.cpus = try cpuList(c)
+            case "mems": limits.mems = try cpuList(c)
+            case "realtimeRuntime", "realtimePeriod":
+                if Field(key, value).isSet && value.integer != 0 { throw c.refuse("real-time CPU limits are not supported yet") }
+            case "idle", "burst":
+                if Field(key, value).isSet && value.integer != 0 { throw c.refuse("not supported yet") }
+            default: continue
+            }
+        }
+    }
+
+    /// A cpuset list as the kernel reads it: "0-3,8".
+    func cpuList(_ f: Field) throws(UsageError) -> String {
+        let s = try f.string()
+        let ok = !s.isEmpty && s.allSatisfy { $0.isASCII && ($0.isNumber || $0 == "," || $0 == "-") }
+        guard ok else { throw f.refuse("'\(s)' is not a list of numbers and ranges (0-3,8)") }
+        return s
     }
 
     /// process.capabilities, where Burrow can give exactly what is asked: after exec, root's

@@ -36,7 +36,7 @@ extension OCICommandLine {
         out += HelpText.row("--log FILE", "Write messages to FILE too")
         out += HelpText.row("--log-format text|json", "The messages' form in the log")
         out += HelpText.row("--debug", "Say each step of the set-up")
-        out += HelpText.row("--systemd-cgroup", "Accepted: burrow-oci makes no cgroup")
+        out += HelpText.row("--systemd-cgroup", "Accepted: burrow-oci writes cgroupfs paths, never systemd units")
         out += HelpText.row("-h, --help", "This help")
         out += HelpText.row("-v, --version", "Burrow's version and the runtime-spec version")
         out += "\nNot supported yet (refused by name): update, events, checkpoint, restore.\n"
@@ -56,7 +56,7 @@ extension OCICommandLine {
             ("linux", .object([
                 ("namespaces", .array(["pid", "network", "mount", "ipc", "uts", "user", "cgroup"].map(JSON.string))),
                 ("capabilities", .array([])),
-                ("cgroup", .object([("v1", .bool(false)), ("v2", .bool(false)), ("systemd", .bool(false)),
+                ("cgroup", .object([("v1", .bool(true)), ("v2", .bool(true)), ("systemd", .bool(false)),
                                     ("systemdUser", .bool(false))])),
                 ("seccomp", .object([("enabled", .bool(false))])),
                 ("apparmor", .object([("enabled", .bool(false))])),
