@@ -388,6 +388,24 @@ extension Files {
         return names
     }
 
+    /// mknodat(2): the device node or FIFO `name` in `dir`; `mode` holds its type (S_IFCHR,
+    /// S_IFBLK, S_IFIFO) and permission bits (less the umask).
+    public static func makeNode(_ name: String, at dir: Int32, mode: mode_t, major: UInt32, minor: UInt32, what: String) throws(SysError) {
+        let device = deviceNumber(major: major, minor: minor)
+        _ = try retrying("mknod", what) { Glibc.mknodat(dir, name, mode, device) }
+    }
+
+    /// A dev_t of these numbers, as glibc's makedev lays it out.
+    public static func deviceNumber(major: UInt32, minor: UInt32) -> dev_t {
+        let ma = UInt64(major), mi = UInt64(minor)
+        return dev_t(((ma & 0xffff_f000) << 32) | ((ma & 0xfff) << 8) | ((mi & 0xffff_ff00) << 12) | (mi & 0xff))
+    }
+
+    /// chown of what the fd (`O_PATH` will do) is, never following a symlink.
+    public static func chown(opened fd: Int32, uid: UInt32, gid: UInt32, what: String) throws(SysError) {
+        _ = try retrying("chown \(uid):\(gid)", what) { Glibc.fchownat(fd, "", uid, gid, AT_EMPTY_PATH) }
+    }
+
     /// mkfifo(3) of `path`.
     public static func makeFIFO(_ path: String, mode: mode_t) throws(SysError) {
         _ = try retrying("mkfifo", path) { Glibc.mkfifo(path, mode) }

@@ -19,6 +19,8 @@ public enum Mounts {
         public static let noDirAtime = Attributes(rawValue: 0x80)
         public static let noSymFollow = Attributes(rawValue: 0x20_0000)
         static let atimeMask: UInt64 = 0x70
+        /// noatime, strictatime, nodiratime: what changes the access-time mode.
+        public static let accessTimeModes: Attributes = [.noAtime, .strictAtime, .noDirAtime]
         public var description: String {
             var parts: [String] = []
             if contains(.readOnly) { parts.append("ro") }
@@ -139,6 +141,24 @@ public enum Mounts {
         let fd = try Files.open("/proc/self/mountinfo", O_RDONLY)
         defer { Files.close(fd) }
         return String(decoding: try Files.readAll(fd, limit: 64 << 20), as: UTF8.self)
+    }
+
+    /// A propagation type (MS_SHARED, MS_SLAVE, MS_PRIVATE, MS_UNBINDABLE), as
+    /// mount_setattr's `propagation` takes it.
+    public enum Propagation: UInt64, Sendable {
+        case shared = 0x10_0000
+        case slave = 0x8_0000
+        case `private` = 0x4_0000
+        case unbindable = 0x2_0000
+    }
+
+    /// Gives the mount at `fd` (attached: a detached one has no peers to have) this
+    /// propagation, and every mount below it when recursive.
+    public static func setPropagation(_ fd: Int32, _ type: Propagation, recursive: Bool, what: String) throws(SysError) {
+        let flags = UInt32(AT_EMPTY_PATH) | (recursive ? atRecursive : 0)
+        _ = try retrying("mount_setattr (\(recursive ? "r" : "")\(type))", what) {
+            Privileged.run(.setMountAttributes) { ck_mount_setattr(fd, "", flags, 0, 0, type.rawValue) }
+        }
     }
 
     /// Classic mount(2), for propagation changes only.

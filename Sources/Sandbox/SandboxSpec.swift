@@ -35,6 +35,14 @@ public struct SandboxSpec: Equatable, Sendable {
     public var temporaryDirectory: HostPath?
     /// Masked and read-only paths (burrow-oci), after the operations; missing ones skipped.
     public var restrictedPaths = PathRestrictions()
+    /// Device nodes made after the operations (burrow-oci's linux.devices), in order.
+    public var devices: [DeviceNode] = []
+    /// The mount table (/proc/self/mountinfo) lists the mounts in the order of the
+    /// operations, as the runtime-spec asks of `mounts` and its validation suite reads it:
+    /// each bind's tree, copied before anything is mounted, is copied again when its turn
+    /// comes (the first copy's dissolution costs the kernel an RCU grace period per bind, so
+    /// only burrow-oci asks it).
+    public var mountTableInOrder = false
     /// The cgroup the container runs in, with its limits (burrow-oci); made and joined by
     /// the runtime before the engine runs, removed at `delete`. nil: the caller's cgroup.
     public var cgroup: CgroupSpec?
@@ -69,6 +77,10 @@ public struct RootFS: Equatable, Sendable {
     /// the engine attaches that tmpfs in its own mount namespace before it pivots into it;
     /// nothing is created there. The namespace engine does it; the ptrace engine refuses it.
     public var fresh = false
+    /// The propagation of `/` in the sandbox, set once the command's root is entered (after
+    /// pivot_root, which refuses a shared root, as runc orders it): burrow-oci's
+    /// linux.rootfsPropagation. nil: as the engine leaves it (a slave of the host's).
+    public var propagation: MountPropagation?
 
     public init(path: HostPath, readOnly: Bool = false, overlay: RootOverlay? = nil) {
         self.path = path
@@ -198,6 +210,9 @@ public struct BindMount: Equatable, Sendable {
     /// `source` is the path it had: what the engine opens there must be that very file
     /// (device and inode), else the path was swapped in between and the bind is refused.
     public var sourceDescriptor: Int32?
+    /// Set on the mount at the destination once it is there, in this order (burrow-oci's
+    /// `shared`, `rslave`... options).
+    public var propagation: [MountPropagation] = []
 
     public init(
         source: HostPath, destination: GuestPath, readOnly: Bool = false,
@@ -254,6 +269,8 @@ public struct FilesystemMount: Equatable, Sendable {
     public var destination: GuestPath
     public var flags: MountFlags
     public var data: [String]
+    /// Set on the new mount once it is attached, in this order (`BindMount.propagation`).
+    public var propagation: [MountPropagation] = []
 
     public init(type: String, source: String, destination: GuestPath, flags: MountFlags = [], data: [String] = []) {
         self.type = type

@@ -66,6 +66,7 @@ extension SandboxSpec {
         if emulation.qemu != nil {
             return SpecError(.setuidQemu)
         }
+        if let node = devices.first { return SpecError(.setuidDevices(node.path)) }
         // Every kind of operation is decided here: a new kind does not compile until it is.
         for op in operations {
             switch op {

@@ -35,6 +35,8 @@ public struct SpecError: Error, Equatable, Sendable, CustomStringConvertible {
         case idMap(IDKind, IDMap, MapDefect)
         case tooManyMapLines(IDKind)
         case idNotMapped(IDKind, UInt32)
+        /// `spec.devices[index]` fails the named check (`DeviceNode.checks`).
+        case device(index: Int, GuestPath, check: String, DeviceNode.Defect)
         // Setuid mode (`setuidRefusal`): what root's privilege would make unsafe.
         case setuidForeignID(IDKind, asked: UInt32, caller: UInt32)
         case setuidIDMaps
@@ -42,6 +44,7 @@ public struct SpecError: Error, Equatable, Sendable, CustomStringConvertible {
         case setuidQemu
         case setuidFilesystem(type: String, GuestPath)
         case setuidMqueueWithoutIPCNamespace(GuestPath)
+        case setuidDevices(GuestPath)
         // Namespaces joined by path (`Namespaces.joined`).
         case mountNamespaceJoined
         case namespaceJoinedTwice(NamespaceKind)
@@ -103,6 +106,18 @@ public struct SpecError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(t[kind == .uid ? .uidMap : .gidMap]): the kernel accepts at most 340 lines"
         case .idNotMapped(let kind, let id):
             return "\(t[kind == .uid ? .uid : .gid]) \(id) is not mapped by the \(t[kind == .uid ? .uidMap : .gidMap]) ranges given"
+        case .device(let index, let path, _, let defect):
+            // The front-end's list, by index (linux.devices[2] (/dev/x)), else the spec's words.
+            let node = t.has(.device) ? "\(t[.device])[\(index)] (\(path))" : "\(t[.device]) \(path)"
+            switch defect {
+            case .atRoot: return "\(node): a device node cannot be at /"
+            case .majorTooLarge(let n): return "\(node): major \(n) is more than the kernel's largest, \(DeviceNode.largestMajor)"
+            case .minorTooLarge(let n): return "\(node): minor \(n) is more than the kernel's largest, \(DeviceNode.largestMinor)"
+            case .notPermissionBits(let m): return "\(node): mode \(m) (0\(String(m, radix: 8))) is more than permission bits (0 to 0777)"
+            case .listedTwice: return "\(node) is listed twice"
+            case .idNotMapped(let kind, let id):
+                return "\(node): its \(kind.rawValue) \(id) is not mapped by the \(t[kind == .uid ? .uidMap : .gidMap]) ranges given"
+            }
         case .setuidForeignID(let kind, let asked, let caller):
             let option = t[kind == .uid ? .uid : .gid]
             let orRoot = asked == 0 && t.has(.rootInside) ? " (or \(t[.rootInside]))" : ""
@@ -119,6 +134,8 @@ public struct SpecError: Error, Equatable, Sendable, CustomStringConvertible {
             return "mounting \(article) \(type) filesystem on \(dest) is refused in setuid mode: only \(SandboxSpec.setuidFilesystemTypes.sorted().joined(separator: ", ")) can be mounted with root's privilege without giving the caller more than they had (a disk, overlay or FUSE filesystem would be mounted as root)"
         case .setuidMqueueWithoutIPCNamespace(let dest):
             return "mqueue on \(dest) needs \(t[.ipcNamespace]) in setuid mode: the host's would be mounted as root"
+        case .setuidDevices(let path):
+            return "\(t[.device]) \(path) is refused in setuid mode: root would create it (mknod), giving the caller a device they could not open before"
         case .mountNamespaceJoined:
             return "\(t[.joinedMountNamespace]) is not supported: Burrow builds the root in a mount namespace of its own, and a joined one belongs to others (runc mounts the root into it, for every process there to see)"
         case .namespaceJoinedTwice(let kind):
@@ -143,7 +160,7 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
     case infoDescriptor, jsonStatusDescriptor, blockDescriptor, bindDescriptor, seccompDescriptor
     case commandIsPID1, pidNamespace, userNamespaceDescriptor, pidNamespaceDescriptor
     case overlay, overlayLayer, overlayUpper, overlayWork, userNamespaceAfterSetupDescriptor, mapsFromCallerDescriptor
-    case joinedMountNamespace, joinedUserNamespace
+    case joinedMountNamespace, joinedUserNamespace, device
 
     /// How the spec itself says it.
     public var specWords: String {
@@ -192,6 +209,7 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
         case .overlayUpper: return "overlay upper directory"
         case .overlayWork: return "overlay work directory"
         case .userNamespaceAfterSetupDescriptor: return "the user namespace to enter after the set-up"
+        case .device: return "device node"
         case .mapsFromCallerDescriptor: return "the descriptor to wait on for the caller's maps"
         case .joinedMountNamespace: return "joining an existing mount namespace"
         case .joinedUserNamespace: return "a joined user namespace"
@@ -343,6 +361,7 @@ extension SandboxSpec {
         if let f = process.pidFile { out.append((.pidFile, f.string)) }
         if let f = identity.fakeDatabase { out.append((.fakeDatabase, f.string)) }
         for l in process.lockFiles { out.append((.lockFile, l.description)) }
+        for d in devices { out.append((.device, d.path.description)) }
         return out
     }
 
@@ -383,6 +402,13 @@ extension SandboxSpec {
             case .filesystem(let f) where f.type == "mqueue" && !namespaces.ipc && namespaces.joined(.ipc) == nil:
                 throw SpecError(.mqueueWithoutIPCNamespace)
             default: break
+            }
+        }
+        for (index, node) in devices.enumerated() {
+            for check in DeviceNode.checks {
+                if let defect = check(node, index, in: self) {
+                    throw SpecError(.device(index: index, node.path, check: check.name, defect))
+                }
             }
         }
         if emulation.qemu != nil, !identity.uidMap.isEmpty || !identity.gidMap.isEmpty {

@@ -257,13 +257,17 @@ struct OCIConfigTests {
                        "readonlyPaths": ["/proc/sys"], "rootfsPropagation": "rprivate", "maskedPaths": ["/proc/kcore"]}}
             """
         let c = try OCIConfig.parse(text, bundle: "/b/")
-        #expect(c.spec.root == RootFS(path: HostPath("/abs/root"), readOnly: true))
+        var root = RootFS(path: HostPath("/abs/root"), readOnly: true)
+        root.propagation = MountPropagation(.private, recursive: true)
+        #expect(c.spec.root == root)
         #expect(c.spec.security.noNewPrivileges)
         #expect(c.spec.process.hostname == "box")
         #expect(c.spec.namespaces == Namespaces.all)
         #expect(c.spec.identity.uidMap == [IDMap(inside: 0, outside: 1000, count: 1)])
         #expect(c.spec.identity.gidMap == [IDMap(inside: 0, outside: 100, count: 1)])
         #expect(c.annotations.count == 1 && c.annotations[0] == ("org.example", "v"))
+        var data = BindMount(source: HostPath("/b/data"), destination: g("/data"), readOnly: true, allowDevices: true)
+        data.propagation = [MountPropagation(.private, recursive: true)]
         #expect(c.spec.operations == [
             .filesystem(FilesystemMount(type: "proc", source: "proc", destination: g("/proc"), flags: [.noSuid, .noExec, .noDev])),
             .dev(dest: g("/dev")),
@@ -272,7 +276,7 @@ struct OCIConfigTests {
             .filesystem(FilesystemMount(type: "mqueue", source: "mqueue", destination: g("/dev/mqueue"))),
             .filesystem(FilesystemMount(type: "sysfs", source: "sysfs", destination: g("/sys"), flags: [.readOnly, .noSuid])),
             .filesystem(FilesystemMount(type: "tmpfs", source: "tmpfs", destination: g("/tmp"), data: ["size=1m", "mode=1777"])),
-            .bind(BindMount(source: HostPath("/b/data"), destination: g("/data"), readOnly: true, allowDevices: true)),
+            .bind(data),
             .bind(BindMount(source: HostPath("/home/u/src"), destination: g("/src"), allowDevices: true, flags: [.noExec])),
             // A cgroup namespace of its own: a cgroup2 filesystem (else the host's hierarchy bound).
             .filesystem(FilesystemMount(type: "cgroup2", source: "cgroup", destination: g("/sys/fs/cgroup"), flags: [.readOnly, .noSuid])),
@@ -313,14 +317,25 @@ struct OCIConfigTests {
         (config(linux: "\"resources\": {\"pids\": {\"limit\": null}}"), "config.json: linux.resources.pids.limit is missing"),
         (config(linux: "\"cgroupsPath\": \"system.slice:burrow:c\""), "config.json: linux.cgroupsPath: 'system.slice:burrow:c' is systemd's slice:prefix:name form; burrow-oci writes cgroupfs paths (/a/b, or a/b under its own cgroup)"),
         (config(linux: "\"cgroupsPath\": \"/a/../b\""), "config.json: linux.cgroupsPath: '/a/../b': '..' is not allowed in a cgroup path"),
-        (config(linux: "\"rootfsPropagation\": \"shared\""), "config.json: linux.rootfsPropagation: 'shared': the container's mounts are private (rprivate); shared and slave propagation are not supported"),
+        (config(linux: "\"rootfsPropagation\": \"sideways\""), "config.json: linux.rootfsPropagation: 'sideways' is not a propagation (shared, slave, private, unbindable, or rshared, rslave, rprivate, runbindable)"),
+        (config(top: "\"mounts\": [{\"destination\": \"/dev\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"rshared\"]}]"), "config.json: mounts[0]: 'rshared' propagation on the tmpfs at /dev is not supported (it is private)"),
+        (config(top: "\"mounts\": [{\"destination\": \"/x\", \"type\": \"bind\", \"source\": \"/y\", \"options\": [\"rdonly\"]}]"), "config.json: mounts[0]: 'rdonly' has no meaning for a bind mount"),
+        (config(linux: "\"devices\": [{\"path\": \"/dev/x\", \"type\": \"x\"}]"), "config.json: linux.devices[0].type: 'x' is not a device type (c, b, u or p)"),
+        (config(linux: "\"devices\": [{\"path\": \"/dev/x\", \"type\": \"c\", \"major\": 1}]"), "config.json: linux.devices[0].minor is missing"),
+        (config(linux: "\"devices\": [{\"type\": \"p\"}]"), "config.json: linux.devices[0].path is missing"),
+        (config(linux: "\"devices\": [{\"path\": \"dev/x\", \"type\": \"p\"}]"), "config.json: linux.devices[0].path: 'dev/x' is not an absolute path"),
+        (config(linux: "\"devices\": [{\"path\": \"/dev/x\", \"type\": \"c\", \"major\": -1, \"minor\": 0}]"), "config.json: linux.devices[0].major: expected an integer from 0 to 4294967295, found a number"),
+        (config(linux: "\"devices\": [{\"path\": \"/dev/x\", \"type\": \"c\", \"major\": 4096, \"minor\": 0}]"), "config.json: linux.devices[0] (/dev/x): major 4096 is more than the kernel's largest, 4095"),
+        (config(linux: "\"devices\": [{\"path\": \"/dev/x\", \"type\": \"b\", \"major\": 8, \"minor\": 1048576}]"), "config.json: linux.devices[0] (/dev/x): minor 1048576 is more than the kernel's largest, 1048575"),
+        (config(linux: "\"devices\": [{\"path\": \"/dev/x\", \"type\": \"p\", \"fileMode\": 2486}]"), "config.json: linux.devices[0] (/dev/x): mode 2486 (04666) is more than permission bits (0 to 0777)"),
+        (config(linux: "\"devices\": [{\"path\": \"/dev/x\", \"type\": \"p\"}, {\"path\": \"/dev//x\", \"type\": \"p\"}]"), "config.json: linux.devices[1] (/dev/x) is listed twice"),
+        (config(linux: "\"devices\": [{\"path\": \"/dev/x\", \"type\": \"p\", \"uid\": 7}], \"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]"), "config.json: linux.devices[0] (/dev/x): its uid 7 is not mapped by the linux.uidMappings ranges given"),
         (config(top: "\"hooks\": {\"createContainer\": [{\"path\": \"/bin/true\"}]}"), "config.json: hooks.createContainer: hooks that run in the container's namespaces are not supported (prestart, createRuntime, poststart and poststop are)"),
         (config(top: "\"hooks\": {\"prestart\": [{\"path\": \"true\"}]}"), "config.json: hooks.prestart[0].path: 'true' is not an absolute path"),
         (config(top: "\"hooks\": {\"poststop\": [{\"args\": [\"x\"]}]}"), "config.json: hooks.poststop[0].path is missing"),
         (config(top: "\"hooks\": {\"poststart\": [{\"path\": \"/x\", \"timeout\": 0}]}"), "config.json: hooks.poststart[0].timeout: expected a number of seconds from 1 to 86400, found a number"),
         (config(top: "\"hooks\": {\"poststart\": [{\"path\": \"/x\", \"env\": [\"A\"]}]}"), "config.json: hooks.poststart[0].env[0]: 'A' is not KEY=value"),
         (config(top: "\"mounts\": [{\"destination\": \"/sys/fs/cgroup\", \"type\": \"cgroup\", \"source\": \"cgroup\", \"options\": [\"nsdelegate\"]}]"), "config.json: mounts[0]: 'nsdelegate': cgroup mount options are not supported"),
-        (config(top: "\"mounts\": [{\"destination\": \"/x\", \"type\": \"bind\", \"source\": \"/y\", \"options\": [\"rshared\"]}]"), "config.json: mounts[0]: 'rshared' propagation is not supported (the container's mounts are private)"),
         (config(top: "\"mounts\": [{\"destination\": \"/x\", \"type\": \"overlay\", \"source\": \"o\"}]"), "config.json: mounts[0]: 'overlay' mounts are not supported (bind, proc, tmpfs, devpts, mqueue, sysfs)"),
         (config(top: "\"mounts\": [{\"destination\": \"x\", \"type\": \"tmpfs\"}]"), "config.json: mounts[0].destination: destination 'x' is not an absolute path inside the new root"),
         (config(top: "\"hostname\": \"h\""), "config.json: hostname needs a \"uts\" entry in linux.namespaces"),
@@ -469,6 +484,53 @@ struct OCIConfigTests {
             .init(names: ["personality"], action: .allow, comparisons: [.init(index: 0, op: .equal, value: 8)]),
             .init(names: ["kill"], action: .errno(1), comparisons: [.init(index: 1, op: .maskedEqual, value: 255, valueTwo: 9)]),
         ])))
+    }
+
+    /// Propagation on mounts and on the root (runc's words for it), and device nodes.
+    @Test func propagationAndDevices() throws {
+        let text = Self.config(
+            top: """
+                "mounts": [{"destination": "/t", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "shared", "mode=755"]},
+                           {"destination": "/e", "source": "/etc", "options": ["rbind", "rslave", "size=1k", "runbindable"]}]
+                """,
+            linux: """
+                "rootfsPropagation": "shared",
+                "devices": [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 438, "uid": 0, "gid": 0},
+                            {"path": "/dev/sdz", "type": "b", "major": 8, "minor": 666},
+                            {"path": "/dev/u", "type": "u", "major": 4, "minor": 1, "fileMode": 8624, "gid": 5},
+                            {"path": "/dev/fifo", "type": "p", "major": 99, "fileMode": 432}]
+                """)
+        let c = try OCIConfig.parse(text, bundle: "/b")
+        #expect(c.spec.root.propagation == MountPropagation(.shared))
+        var tmp = FilesystemMount(type: "tmpfs", source: "tmpfs", destination: g("/t"), flags: [.noSuid], data: ["mode=755"])
+        tmp.propagation = [MountPropagation(.shared)]
+        var etc = BindMount(source: HostPath("/etc"), destination: g("/e"), allowDevices: true)
+        etc.propagation = [MountPropagation(.slave, recursive: true), MountPropagation(.unbindable, recursive: true)]
+        #expect(c.spec.operations == [.filesystem(tmp), .bind(etc)])
+        #expect(c.spec.devices == [
+            DeviceNode(path: g("/dev/fuse"), kind: .character, major: 10, minor: 229, mode: 0o666),
+            DeviceNode(path: g("/dev/sdz"), kind: .block, major: 8, minor: 666),
+            // u is a character device; the type's bits beside the mode (020660) are dropped.
+            DeviceNode(path: g("/dev/u"), kind: .character, major: 4, minor: 1, mode: 0o660, gid: 5),
+            // A FIFO has no numbers.
+            DeviceNode(path: g("/dev/fifo"), kind: .fifo, mode: 0o660),
+        ])
+    }
+
+    @Test(arguments: [
+        ("shared", MountPropagation(.shared)), ("rshared", MountPropagation(.shared, recursive: true)),
+        ("slave", MountPropagation(.slave)), ("rslave", MountPropagation(.slave, recursive: true)),
+        ("private", MountPropagation(.private)), ("rprivate", MountPropagation(.private, recursive: true)),
+        ("unbindable", MountPropagation(.unbindable)), ("runbindable", MountPropagation(.unbindable, recursive: true)),
+    ])
+    func propagationWords(_ word: String, _ expected: MountPropagation) {
+        #expect(MountPropagation(word: word) == expected)
+        #expect(expected.description == word)
+    }
+
+    @Test(arguments: ["", "r", "rr", "rrshared", "Shared", "bind", "ro"])
+    func notPropagationWords(_ word: String) {
+        #expect(MountPropagation(word: word) == nil)
     }
 
     @Test func capabilitiesOfAnotherUid() throws {

@@ -359,6 +359,77 @@ struct OCIRuntimeTests {
         #expect(!pathExists(b.out + "/x"))
     }
 
+    @Test("Mount propagation: shared, slave, unbindable inside; no peer group reaches the host")
+    func propagation() async {
+        let b = OCIBundle(
+            script: "cat /proc/self/mountinfo",
+            extraLinux: ", \"rootfsPropagation\": \"shared\"")
+        defer { b.remove() }
+        let config = readFile(b.bundle + "/config.json") ?? ""
+        writeFile(b.bundle + "/config.json", config.replacingOccurrences(of: "\"mounts\": [", with: """
+            "mounts": [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["rshared", "mode=755"]},
+                       {"destination": "/tmp/e", "type": "bind", "source": "/etc", "options": ["rbind", "rslave", "mode=755"]},
+                       {"destination": "/tmp/u", "type": "tmpfs", "source": "tmpfs", "options": ["unbindable"]},
+            """), owner: testUser)
+        let r = await b.oci(["run", "--bundle", b.bundle, b.id])
+        expectSuccess(r)
+        // The optional fields of the mount at `path` (between its options and "-"): shared:N,
+        // master:N, unbindable, which the harness's MountEntry does not keep.
+        func tags(_ path: String) -> [String] {
+            for line in r.stdout.split(separator: "\n") {
+                let fields = line.split(separator: " ").map(String.init)
+                guard fields.count > 6, fields[4] == path, let dash = fields.firstIndex(of: "-") else { continue }
+                return Array(fields[6..<dash])
+            }
+            Issue.record("no mount at \(path) in the container's mountinfo:\n\(r)")
+            return []
+        }
+        let root = tags("/"), tmp = tags("/tmp"), etc = tags("/tmp/e"), unbindable = tags("/tmp/u")
+        #expect(root.contains { $0.hasPrefix("shared:") }, "\(r)")
+        #expect(tmp.contains { $0.hasPrefix("shared:") }, "\(r)")
+        #expect(!etc.contains { $0.hasPrefix("shared:") }, "\(r)")
+        #expect(unbindable == ["unbindable"], "\(r)")
+        // The container's peer groups are its own: none of the host's mounts is in one.
+        let inside = Set((root + tmp).filter { $0.hasPrefix("shared:") })
+        let host = Set(((readFile("/proc/self/mountinfo") ?? "") + (readFile("/proc/1/mountinfo") ?? ""))
+            .split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init).filter { $0.hasPrefix("shared:") })
+        #expect(inside.isDisjoint(with: host), "the container's peer groups \(inside) are the host's too")
+        await b.expectNothingLeft()
+    }
+
+    @Test("linux.devices without privilege: the host's node bound by its numbers, a FIFO made; none found, refused")
+    func devices() async {
+        let b = OCIBundle(
+            script: "ls -ln /dev/mynull /dev/sub/fifo | cut -c1-10; echo hi > /dev/mynull && echo written",
+            extraLinux: """
+                , "devices": [{"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 438},
+                              {"path": "/dev/sub/fifo", "type": "p", "fileMode": 416, "uid": 0, "gid": 0}]
+                """)
+        defer { b.remove() }
+        let r = await b.oci(["run", "--bundle", b.bundle, b.id])
+        expectSuccess(r)
+        // The host's /dev/null (c 1:3) under another name; the FIFO 0640 as asked.
+        expectLines(r, ["crw-rw-rw-", "prw-r-----", "written"])
+
+        let missing = OCIBundle(
+            script: "true",
+            extraLinux: ", \"devices\": [{\"path\": \"/dev/nothing\", \"type\": \"b\", \"major\": 4095, \"minor\": 4242}]")
+        defer { missing.remove() }
+        let refused = await missing.oci(["run", "--bundle", missing.bundle, missing.id])
+        expectStatus(refused, 1)
+        expectStderr(refused, contains: "device /dev/nothing (b 4095:4242): Operation not permitted")
+        expectStderr(refused, contains: "host has no b 4095:4242 node in /dev to bind instead")
+
+        let clash = OCIBundle(
+            script: "true",
+            extraLinux: ", \"devices\": [{\"path\": \"/dev/null\", \"type\": \"c\", \"major\": 1, \"minor\": 5}]")
+        defer { clash.remove() }
+        let exists = await clash.oci(["run", "--bundle", clash.bundle, clash.id])
+        expectStatus(exists, 1)
+        expectStderr(exists, contains: "/dev/null is in the new root already and is not that device")
+        await clash.expectNothingLeft()
+    }
+
     @Test("What burrow-oci cannot honour fails clearly and leaves no state")
     func refusals() async {
         let b = OCIBundle(script: "true", extraLinux: ", \"intelRdt\": {\"closID\": \"x\"}")

@@ -23,6 +23,8 @@ struct Channels {
     /// Paths Burrow creates on the host travel to the cleaner here, as fds of their parents.
     var cleanerSandbox: Int32 = -1
     var cleanerSide: Int32 = -1
+    /// The supervisor's detached tmpfs of device nodes, for the set-up (DeviceNodes).
+    var deviceNodes: Int32 = -1
 }
 
 /// Sends a failure to the supervisor and exits: the tail of every failing child.

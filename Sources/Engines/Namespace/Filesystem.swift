@@ -18,6 +18,8 @@ struct Filesystem {
     /// open skips. And no procfs of the host's gets in: none as the rootfs or a bind source,
     /// and none carried in below them (`detachHostProcfs`).
     let setuidMode: Bool
+    /// The supervisor's tmpfs of device nodes (DeviceNodes.make); -1: none, the host's are bound.
+    let deviceNodes: Int32
 
     private var root: Int32 = -1
     /// Mounts that live in memory (tmpfs, proc, ...): what is created there needs no cleanup.
@@ -33,11 +35,12 @@ struct Filesystem {
     var joinedQueues: Int32 = -1
     private var queuesLeft = 0
 
-    init(spec: SandboxSpec, log: Log, cleaner: Int32, setuidMode: Bool = false) {
+    init(spec: SandboxSpec, log: Log, cleaner: Int32, setuidMode: Bool = false, deviceNodes: Int32 = -1) {
         self.spec = spec
         self.log = log
         self.cleaner = cleaner
         self.setuidMode = setuidMode
+        self.deviceNodes = deviceNodes
     }
 
     static let devices = ["null", "zero", "full", "random", "urandom", "tty"]
@@ -56,6 +59,7 @@ struct Filesystem {
             for (index, op) in spec.operations.enumerated() {
                 try apply(op, source: opened.binds[index], layers: opened.overlays[index], opened: opened)
             }
+            if !spec.devices.isEmpty { try makeDevices(opened) }
             if !spec.process.sysctls.isEmpty { try writeSysctls() }
             if let adjustment = spec.process.oomScoreAdjustment { try InheritedSettings.adjustOOMScore(adjustment, log: log) }
             if !spec.restrictedPaths.isEmpty { try restrictPaths() }
@@ -87,6 +91,8 @@ struct Filesystem {
         var devices: [String: Int32] = [:]
         var proc: Int32 = -1
         var sys: Int32 = -1
+        /// By the index in `spec.devices`: the host's node to bind, where none was made.
+        var hostDevices: [Int: Int32] = [:]
 
         /// How many operations of `spec` mount the devices, the host's /proc and its /sys.
         func uses(by spec: SandboxSpec) -> (devices: Int, proc: Int, sys: Int) {
@@ -215,6 +221,18 @@ struct Filesystem {
                 opened.sys = try Mounts.cloneTree(fd, what: "/sys")
                 Files.close(fd)
             default: break
+            }
+        }
+        if deviceNodes < 0 {
+            for (index, node) in spec.devices.enumerated() where node.kind != .fifo {
+                guard let fd = DeviceNodes.hostNode(for: node) else {
+                    throw SysError("device \(node.path) (\(node.typeAndNumbers))", errno: .notPermitted, hint: """
+                        a user namespace may not create device nodes (mknod needs privilege on the host), and the \
+                        host has no \(node.typeAndNumbers) node in /dev to bind instead; run as root, or leave it out
+                        """)
+                }
+                opened.hostDevices[index] = try Mounts.cloneTree(fd, recursive: false, what: "host node for \(node.path)")
+                Files.close(fd)
             }
         }
         return opened
@@ -348,13 +366,33 @@ struct Filesystem {
             guard let layers else { return }
             try mountOverlay(o, layers)
         case .bind(let b):
-            guard let source else { return }
+            guard var source else { return }
+            if spec.mountTableInOrder {
+                // A copy made now has a mount id after the mounts made before it: the table
+                // lists them in the spec's order. (A kernel that copies no detached tree says
+                // EINVAL: then the copy of pass 1, listed before them.)
+                do {
+                    let copy = try Mounts.cloneTree(source.tree, what: b.source.string)
+                    Files.close(source.tree)
+                    source.tree = copy
+                } catch where error.errno == .invalidArgument {}
+            }
             var attrs = Self.attributes(b.flags).union(b.allowDevices ? [.noSuid] : [.noSuid, .noDev])
             if b.readOnly { attrs.insert(.readOnly) }
-            try Mounts.setAttributes(source.tree, attrs, what: b.source.string)
+            do {
+                try Mounts.setAttributes(source.tree, attrs, what: b.source.string)
+            } catch where error.errno == .notPermitted && !attrs.isDisjoint(with: Mounts.Attributes.accessTimeModes) {
+                // The host's access-time mode is locked on its mounts in our user namespace
+                // (MNT_LOCK_ATIME); it stays, as rootless runc keeps a locked flag. The rest
+                // is set (a lock on anything else still fails).
+                attrs.subtract(Mounts.Attributes.accessTimeModes)
+                try Mounts.setAttributes(source.tree, attrs, what: b.source.string)
+                log.step("bind \(b.source): the host's access-time mode kept (locked in a user namespace)")
+            }
             do {
                 try place(source.tree, at: b.destination, create: source.isDirectory ? .directory(nil) : .file,
-                          follow: b.followDestination, inMemory: false, fromHost: "bind \(b.source) -> \(b.destination)",
+                          follow: b.followDestination, inMemory: false, propagation: b.propagation,
+                          fromHost: "bind \(b.source) -> \(b.destination)",
                           what: "bind \(b.source) -> \(b.destination)\(b.followDestination ? "" : " (the link itself)") (\(attrs))")
             } catch where b.optionalDestination && ["create mount point", "create"].contains(error.operation) {
                 log.step("skip \(b.destination): \(error.description.split(separator: "\n")[0])")
@@ -513,7 +551,8 @@ struct Filesystem {
             if f.type == "proc" { procLeft -= 1 } else { sysLeft -= 1 }
             try Mounts.setAttributes(tree, attrs, what: d.description)
             let why = f.type == "proc" ? "no new PID namespace" : "no new network namespace"
-            try place(tree, at: d, inMemory: true, fromHost: f.type == "sysfs" ? "\(f.type) \(d) (the host's)" : nil,
+            try place(tree, at: d, inMemory: true, propagation: f.propagation,
+                      fromHost: f.type == "sysfs" ? "\(f.type) \(d) (the host's)" : nil,
                       what: "\(f.type) \(d) (the host's: \(why)) (\(attrs))")
             return
         }
@@ -527,7 +566,7 @@ struct Filesystem {
                 try fs.set(flag: option)
             }
         }
-        try mountNew(fs, attrs, at: d)
+        try mountNew(fs, attrs, at: d, propagation: f.propagation)
     }
 
     /// Places the joined IPC namespace's queues (`joinedQueues`) at `d`, if there are any.
@@ -566,21 +605,28 @@ struct Filesystem {
         return a
     }
 
-    private mutating func mountNew(_ fs: borrowing Mounts.FilesystemContext, _ attrs: Mounts.Attributes, at d: GuestPath) throws(SysError) {
-        try place(try fs.mount(attrs), at: d, inMemory: true, what: "\(fs.type) \(d) (\(attrs))")
+    private mutating func mountNew(_ fs: borrowing Mounts.FilesystemContext, _ attrs: Mounts.Attributes, at d: GuestPath,
+                                   propagation: [MountPropagation] = []) throws(SysError) {
+        try place(try fs.mount(attrs), at: d, inMemory: true, propagation: propagation, what: "\(fs.type) \(d) (\(attrs))")
     }
 
     /// Attaches the detached mount `tree` at `d` (created if missing) and closes it. Mounts
     /// that live in memory are remembered: what is created on them needs no cleanup.
     /// `fromHost`: the tree is a recursive copy of a host path (what, for messages).
+    /// `propagation`: set on it once attached, in order (a detached mount has no peers).
     private mutating func place(_ tree: Int32, at d: GuestPath, create: Create = .directory(nil), follow: Bool = true,
-                                inMemory memory: Bool, fromHost: String? = nil, what: String) throws(SysError) {
+                                inMemory memory: Bool, propagation: [MountPropagation] = [], fromHost: String? = nil,
+                                what: String) throws(SysError) {
         defer { Files.close(tree) }
         let dest = try follow ? resolve(d, create: create) : resolveLink(d, create: create)
         defer { Files.close(dest) }
         try Mounts.attach(tree, onto: dest, what: what)
         if memory { inMemory.append(try Files.mountInfo(tree).mountID) }
         log.step(what)
+        for p in propagation {
+            try Mounts.setPropagation(tree, p.kernelType, recursive: p.recursive, what: d.description)
+            log.step("propagation \(p) \(d)")
+        }
         if let fromHost { try detachHostProcfs(in: tree, at: d, carriedBy: fromHost) }
     }
 
@@ -795,6 +841,18 @@ extension Filesystem {
     }
 }
 
+extension MountPropagation {
+    /// The kernel's flag for this type (mount_setattr's `propagation`).
+    var kernelType: Mounts.Propagation {
+        switch kind {
+        case .shared: return .shared
+        case .slave: return .slave
+        case .private: return .private
+        case .unbindable: return .unbindable
+        }
+    }
+}
+
 let MS_REC = 16384
 let MS_SLAVE = 1 << 19
 let MS_PRIVATE = 1 << 18
@@ -856,6 +914,63 @@ extension Filesystem {
             try Mounts.attach(tree, onto: fd, what: "\(path) -> \(path)")
             try Mounts.setAttributes(tree, [.readOnly], what: path.description)
             log.step("read-only \(path)")
+        }
+    }
+}
+
+extension Filesystem {
+    /// burrow-oci's linux.devices, after every mount, as runc makes them: each device node
+    /// bound onto an empty file at its path from the supervisor's tmpfs (attached on the new
+    /// root only while its nodes are cloned, as for a bound data file) or from the host's
+    /// node found in pass 1; each FIFO made in place. Directories on the way are made as for
+    /// a mount point; a node already there (Burrow's /dev/null) must be that very device, or
+    /// the runtime-spec's error.
+    fileprivate mutating func makeDevices(_ opened: Opened) throws(SysError) {
+        var made: [Int: Int32] = opened.hostDevices
+        if deviceNodes >= 0 {
+            try Mounts.attach(deviceNodes, onto: root, what: "tmpfs of device nodes")
+            do throws(SysError) {
+                for (index, node) in spec.devices.enumerated() where node.kind != .fifo {
+                    let fd = try Files.open(DeviceNodes.name(index), O_PATH | O_NOFOLLOW, at: deviceNodes)
+                    defer { Files.close(fd) }
+                    made[index] = try Mounts.cloneTree(fd, recursive: false, what: "device node \(node.path)")
+                }
+            } catch {
+                made.values.forEach(Files.close)
+                try? Mounts.detach(deviceNodes, what: "tmpfs of device nodes")
+                throw error
+            }
+            try Mounts.detach(deviceNodes, what: "tmpfs of device nodes")
+        }
+        defer { made.values.forEach(Files.close) }
+        for (index, node) in spec.devices.enumerated() {
+            let what = "device \(node.path) (\(node.typeAndNumbers))"
+            guard let name = node.path.lastComponent else { continue }
+            let parent = try resolve(node.path.parent, create: .directory(nil))
+            defer { Files.close(parent) }
+            if let st = try? Files.stat(name, at: parent) {
+                guard DeviceNodes.matches(st, node) else {
+                    throw SysError("create", what, errno: .fileExists,
+                                   hint: "\(node.path) is in the new root already and is not that device")
+                }
+                log.step("\(what): there already")
+                continue
+            }
+            if node.kind == .fifo {
+                try mayCreate(in: parent, node.path)
+                try Files.makeNode(name, at: parent, mode: mode_t(node.kind.typeBits | node.mode), major: 0, minor: 0, what: what)
+                record(parent: parent, name: name, kind: .file)
+                let fd = try Files.open(name, O_PATH | O_NOFOLLOW, at: parent)
+                defer { Files.close(fd) }
+                try Files.chmod(opened: fd, mode: mode_t(node.mode), what: what)
+                try Files.chown(opened: fd, uid: node.uid, gid: node.gid, what: what)
+                log.step("\(what): made (mkfifo), mode 0\(String(node.mode, radix: 8)), owner \(node.uid):\(node.gid)")
+                continue
+            }
+            guard let tree = made.removeValue(forKey: index) else { continue }
+            try Mounts.setAttributes(tree, [.noSuid, .noExec], recursive: false, what: what)
+            let from = deviceNodes >= 0 ? "made by mknod" : "the host's node, with its owner and mode"
+            try place(tree, at: node.path, create: .file, inMemory: false, what: "\(what): \(from)")
         }
     }
 }

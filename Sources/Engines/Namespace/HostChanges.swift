@@ -25,6 +25,18 @@ enum HostChanges {
                 Files.close(fd)
             }
         }
+        // Device nodes come after every operation; one missing in the rootfs is created there.
+        for node in spec.devices {
+            switch spec.holder(of: node.path, before: spec.operations.count) {
+            case .memory: continue
+            case .hostBind: return true
+            case .root:
+                guard let fd = try? Files.open2(node.path.relative, at: rootfd, flags: O_PATH | O_NOFOLLOW,
+                                                resolve: Resolve.inRoot | Resolve.noMagicLinks)
+                else { return true }
+                Files.close(fd)
+            }
+        }
         return false
     }
 }

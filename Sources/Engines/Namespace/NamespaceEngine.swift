@@ -255,6 +255,11 @@ public enum NamespaceEngine {
             binfmt = try registerQemu(qemu, log: log)
             maps = maps.nested()
         }
+        // Device nodes are made now, while the supervisor is still in the host's user
+        // namespace: mknod makes devices only there (DeviceNodes). Setuid mode refuses them.
+        if !spec.devices.isEmpty, privilege.caller == nil {
+            ch.deviceNodes = try DeviceNodes.make(spec.devices, maps: maps, log: log)
+        }
         var sandbox = Sandbox(spec: spec, privilege: privilege, maps: maps, seccomp: seccomp, channels: ch,
                               callerMask: callerMask, foregroundTerminal: jobs.handOver, supervisor: me, log: log)
         if let hold = spec.process.hold {
@@ -363,7 +368,7 @@ public enum NamespaceEngine {
         // The init has the hold's FIFO now: a `start` finds a reader only while it waits.
         Files.close(sandbox.heldFIFO)
         Files.close(sandbox.joinedQueues)  // the init's now
-        for fd in [ch.errorWrite, ch.lifelineRead, ch.pidCommand, ch.jobEventsWrite] { Files.close(fd) }
+        for fd in [ch.errorWrite, ch.lifelineRead, ch.pidCommand, ch.jobEventsWrite, ch.deviceNodes] { Files.close(fd) }
         // setuid: the supervisor's privileged part ends with the init's fork (the PID
         // namespace above was its last use). It only waits and forwards signals from here.
         if let caller = privilege.caller {

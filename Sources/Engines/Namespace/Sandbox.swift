@@ -135,7 +135,7 @@ struct Sandbox {
             setUp(uname: uname.here)
         }
         // The init keeps only what it watches with (and the error pipe until the responder runs).
-        for fd in [setupDone.write, uname.here, channels.pidCommand, foregroundTerminal] { Files.close(fd) }
+        for fd in [setupDone.write, uname.here, channels.pidCommand, foregroundTerminal, channels.deviceNodes] { Files.close(fd) }
         // setuid: the init needs no privilege past the fork of the set-up. The id change
         // cleared the parent-death signal: set it again (SIGKILL once the set-up is over).
         if let caller = privilege.caller {
@@ -193,9 +193,11 @@ struct Sandbox {
         let rootfd: Int32
         var terminal: Int32 = -1
         do throws(Failure) {
-            var fs = Filesystem(spec: spec, log: log, cleaner: channels.cleanerSandbox, setuidMode: privilege.caller != nil)
+            var fs = Filesystem(spec: spec, log: log, cleaner: channels.cleanerSandbox, setuidMode: privilege.caller != nil,
+                                deviceNodes: channels.deviceNodes)
             fs.joinedQueues = joinedQueues
             rootfd = try fs.build()
+            Files.close(channels.deviceNodes)
             do throws(SysError) {
                 // (A joined UTS namespace has it from the supervisor.)
                 if let name = spec.process.hostname, spec.namespaces.joined(.uts) == nil {
@@ -209,6 +211,14 @@ struct Sandbox {
                 if let console = spec.process.console { terminal = try makeTerminal(console, root: rootfd) }
                 if let hold = spec.process.hold { try holdUntilReleased(hold) }
                 try Mounts.pivotInto(rootfd, what: spec.root.path.string)
+                if let propagation = spec.root.propagation {
+                    // After pivot_root, which refuses a shared root, and the old root's
+                    // detach, so nothing of the host's is in its peer group (runc's order).
+                    let root = try Files.open("/", O_PATH | O_DIRECTORY)
+                    defer { Files.close(root) }
+                    try Mounts.setPropagation(root, propagation.kernelType, recursive: propagation.recursive, what: "/ (the new root)")
+                    log.step("root propagation \(propagation)")
+                }
                 try applyResourceLimits()
                 log.step("pivot_root into \(spec.root.path)")
                 Files.close(rootfd)

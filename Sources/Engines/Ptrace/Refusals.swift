@@ -10,6 +10,10 @@ enum Refusals {
         if spec.process.hold != nil { return "holding the command until released (burrow-oci create) needs the namespace engine" }
         if !spec.security.noNewPrivileges { return "running without no_new_privs needs the namespace engine" }
         if !spec.restrictedPaths.isEmpty { return "masked and read-only paths (burrow-oci) need the namespace engine" }
+        if !spec.devices.isEmpty { return "device nodes (burrow-oci's linux.devices) need the namespace engine" }
+        if spec.root.propagation != nil || spec.operations.contains(where: \.hasPropagation) {
+            return "mount propagation (burrow-oci) needs the namespace engine: the ptrace engine makes no mounts"
+        }
         if !spec.process.resourceLimits.isEmpty || spec.process.umask != nil || spec.security.capabilities != nil
             || !spec.process.sysctls.isEmpty || !spec.identity.supplementaryGroups.isEmpty || spec.process.oomScoreAdjustment != nil {
             return "resource limits, a umask and chosen capabilities (burrow-oci) need the namespace engine"
@@ -75,5 +79,16 @@ enum Refusals {
             }
         }
         return nil
+    }
+}
+
+extension SetupOp {
+    /// A propagation type is asked for the mount this makes.
+    var hasPropagation: Bool {
+        switch self {
+        case .bind(let b): return !b.propagation.isEmpty
+        case .filesystem(let f): return !f.propagation.isEmpty
+        default: return false
+        }
     }
 }

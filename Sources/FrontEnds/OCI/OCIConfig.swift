@@ -27,6 +27,7 @@ public struct OCIConfig: Equatable, Sendable {
         .uidMap: "linux.uidMappings", .gidMap: "linux.gidMappings", .rootfs: "root.path",
         .workingDirectory: "process.cwd", .bindSource: "a bind mount's source", .bindDestination: "a mount's destination",
         .tmpfs: "a tmpfs mount", .proc: "a proc mount", .remountReadOnly: "linux.readonlyPaths",
+        .device: "linux.devices",
         .joinedMountNamespace: "a path for the \"mount\" namespace", .joinedUserNamespace: "a \"user\" namespace with a path",
     ])
 
@@ -188,6 +189,7 @@ private struct Reader {
                                             readOnly: try rootField.member("readonly")?.bool() ?? false))
         // Only the namespace engine holds a container between create and start.
         spec.engine = .namespace
+        spec.mountTableInOrder = true
         let hooks = try top.member("hooks").map(OCIHooks.parse) ?? OCIHooks()
         try refuse(top, "domainname", "a NIS domain name is not supported")
         if let hostname = try top.member("hostname") { spec.process.hostname = try hostname.string() }
@@ -363,8 +365,11 @@ private struct Reader {
         }
         if let propagation = try l.member("rootfsPropagation") {
             let p = try propagation.string()
-            guard p.isEmpty || p == "private" || p == "rprivate" else {
-                throw propagation.refuse("'\(p)': the container's mounts are private (rprivate); shared and slave propagation are not supported")
+            if !p.isEmpty {
+                guard let given = MountPropagation(word: p) else {
+                    throw propagation.refuse("'\(p)' is not a propagation (shared, slave, private, unbindable, or rshared, rslave, rprivate, runbindable)")
+                }
+                spec.root.propagation = given
             }
         }
         var limits = CgroupLimits()
@@ -380,7 +385,7 @@ private struct Reader {
         }
         // Limits without a path: a cgroup named after the container, the runtime's default.
         if spec.cgroup == nil, !limits.isEmpty { spec.cgroup = CgroupSpec(path: "", limits: limits) }
-        try refuse(l, "devices", "device nodes are not supported yet (a tmpfs mount at /dev gets the usual null, zero, full, random, urandom and tty)")
+        for item in try l.member("devices")?.items() ?? [] { spec.devices.append(try device(item)) }
         if let sysctl = try l.member("sysctl") {
             guard case .object(let members) = sysctl.value else { throw sysctl.wrong("an object") }
             for (key, value) in members {
@@ -571,11 +576,9 @@ private struct Reader {
         var words = try m.member("options")?.strings() ?? []
         try refuse(m, "uidMappings", "idmapped mounts are not supported yet")
         try refuse(m, "gidMappings", "idmapped mounts are not supported yet")
-        // Propagation: the container's mounts are private already; nothing else is possible.
-        if let p = words.first(where: { ["shared", "rshared", "slave", "rslave", "unbindable", "runbindable"].contains($0) }) {
-            throw m.refuse("'\(p)' propagation is not supported (the container's mounts are private)")
-        }
-        words.removeAll { $0 == "private" || $0 == "rprivate" }
+        // Propagation, set on the mount once it is there, in the order given (as runc does).
+        let propagation = words.compactMap(MountPropagation.init(word:))
+        words.removeAll { MountPropagation(word: $0) != nil }
         let isBind = type == "bind" || words.contains("bind") || words.contains("rbind")
         // Binds are recursive, as every bind Burrow makes (`bind` as `rbind`).
         words.removeAll { $0 == "bind" || $0 == "rbind" }
@@ -586,11 +589,37 @@ private struct Reader {
         if options.noFail { throw m.refuse("nofail is not supported") }
         if isBind {
             guard !source.isEmpty else { throw m.refuse("a bind mount needs a source") }
-            guard options.data.isEmpty else { throw m.refuse("'\(options.data.joined(separator: ","))' has no meaning for a bind mount") }
-            return .bind(BindMount(source: HostPath(underBundle(source)), destination: destination,
-                                   readOnly: options.flags.contains(.readOnly), allowDevices: !options.flags.contains(.noDev),
-                                   flags: options.flags.subtracting([.readOnly, .noDev])))
+            // A filesystem's parameters (mode=755, size=1k) mean nothing to a bind, and the
+            // kernel ignores them there under runc: ignored too. A word that is no flag may be
+            // a misspelt one (rdonly): refused, rather than leave the bind writable.
+            if let word = options.data.first(where: { !$0.contains("=") }) {
+                throw m.refuse("'\(word)' has no meaning for a bind mount")
+            }
+            var bind = BindMount(source: HostPath(underBundle(source)), destination: destination,
+                                 readOnly: options.flags.contains(.readOnly), allowDevices: !options.flags.contains(.noDev),
+                                 flags: options.flags.subtracting([.readOnly, .noDev]))
+            bind.propagation = propagation
+            return .bind(bind)
         }
+        var op = try filesystem(m, type: type, source: source, destination: destination, options: options)
+        switch op {
+        case .bind(var b):
+            b.propagation = propagation
+            op = .bind(b)
+        case .filesystem(var f):
+            f.propagation = propagation
+            op = .filesystem(f)
+        default:
+            // Burrow's /dev: a new tmpfs, private under its parent already.
+            if let p = propagation.first(where: { $0.kind != .private }) {
+                throw m.refuse("'\(p)' propagation on the tmpfs at /dev is not supported (it is private)")
+            }
+        }
+        return op
+    }
+
+    /// The mount of a `mounts` entry that is no bind, before its propagation.
+    func filesystem(_ m: Field, type: String, source: String, destination: GuestPath, options: MountOptions) throws(UsageError) -> SetupOp {
         switch type {
         case "proc":
             // As a filesystem, so that its source shows as the config says (a new procfs with
@@ -620,5 +649,37 @@ private struct Reader {
         default:
             throw m.refuse("'\(type)' mounts are not supported (bind, proc, tmpfs, devpts, mqueue, sysfs)")
         }
+    }
+    /// One entry of linux.devices: its fields read and typed here; what the numbers and ids
+    /// may be is the spec's named checks (`DeviceNode.checks`), said with this entry's path.
+    func device(_ d: Field) throws(UsageError) -> DeviceNode {
+        guard let pathField = try d.member("path") else { throw d.missing("path") }
+        let text = try pathField.string()
+        guard text.startsWithSlash else { throw pathField.refuse("'\(text)' is not an absolute path") }
+        let path = try GuestPath.destination(text, option: "config.json: \(pathField.path)")
+        guard let typeField = try d.member("type") else { throw d.missing("type") }
+        let kind: DeviceNode.Kind
+        switch try typeField.string() {
+        case "c", "u": kind = .character  // u: unbuffered, a character device to the kernel
+        case "b": kind = .block
+        case "p": kind = .fifo
+        case let other: throw typeField.refuse("'\(other)' is not a device type (c, b, u or p)")
+        }
+        var node = DeviceNode(path: path, kind: kind)
+        if kind != .fifo {
+            guard let major = try d.member("major") else { throw d.missing("major") }
+            guard let minor = try d.member("minor") else { throw d.missing("minor") }
+            node.major = try major.uint32()
+            node.minor = try minor.uint32()
+        }
+        if let mode = try d.member("fileMode") {
+            var bits = try mode.uint32()
+            // The type's own bits (S_IFCHR...) may come with the permissions, as stat gives them.
+            if bits & 0o170000 == kind.typeBits { bits &= 0o7777 }
+            node.mode = bits
+        }
+        if let uid = try d.member("uid") { node.uid = try uid.uint32() }
+        if let gid = try d.member("gid") { node.gid = try gid.uint32() }
+        return node
     }
 }

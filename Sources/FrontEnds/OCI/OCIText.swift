@@ -50,8 +50,9 @@ extension OCICommandLine {
             ("ociVersionMax", .string(ociVersion)),
             ("hooks", .array([])),
             ("mountOptions", .array(["ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "bind", "rbind",
-                                     "private", "rprivate", "noatime", "relatime", "strictatime", "nodiratime",
-                                     "nosymfollow"].map(JSON.string))),
+                                     "noatime", "relatime", "strictatime", "nodiratime", "nosymfollow"]
+                                     .map(JSON.string) + MountPropagation.Kind.allCases.flatMap {
+                                         [JSON.string($0.rawValue), .string("r" + $0.rawValue)] })),
             ("linux", .object([
                 ("namespaces", .array(["pid", "network", "mount", "ipc", "uts", "user", "cgroup"].map(JSON.string))),
                 ("capabilities", .array([])),
