@@ -217,6 +217,9 @@ struct OCIConfigTests {
             + #" {"allow": true, "type": "c", "major": 5, "minor": 0, "access": "rwm"}, {"allow": true, "type": "c", "major": 136, "minor": -1, "access": "rwm"},"#
             + #" {"allow": true, "type": "c", "major": 5, "minor": 2, "access": "rwm"}"#
         _ = try OCIConfig.parse(Self.config(linux: #""resources": {"devices": [\#(rules)]}"#), bundle: "/b")
+        // podman's --device /dev/fuse: the node and a rule allowing it.
+        _ = try OCIConfig.parse(Self.config(linux: #""devices": [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}], "#
+            + #""resources": {"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rwm"}]}"#), bundle: "/b")
     }
 
     @Test func minimal() throws {
@@ -295,8 +298,8 @@ struct OCIConfigTests {
         (config(process: "\"oomScoreAdj\": 1001"), "config.json: process.oomScoreAdj: expected an integer from -1000 to 1000"),
         (config(process: "\"rlimits\": [{\"type\": \"RLIMIT_FLY\", \"hard\": 1, \"soft\": 1}]"), "config.json: process.rlimits[0].type: 'RLIMIT_FLY' is not a resource limit (RLIMIT_NOFILE, ...)"),
         (config(process: "\"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1, \"soft\": 2}]"), "config.json: process.rlimits[0]: the soft limit 2 is above the hard limit 1"),
-        (config(linux: "\"resources\": {\"devices\": [{\"allow\": true, \"access\": \"rwm\"}]}"), "config.json: linux.resources.devices[0]: allowing device a *:* rwm is not supported: Burrow enforces no device cgroup, so only rules for the devices of its /dev (null, zero, full, random, urandom, tty, console, ptmx, pts) and mknod are accepted"),
-        (config(linux: "\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}, {\"allow\": true, \"type\": \"c\", \"major\": 10, \"minor\": 200, \"access\": \"rwm\"}]}"), "config.json: linux.resources.devices[1]: allowing device c 10:200 rwm is not supported: Burrow enforces no device cgroup, so only rules for the devices of its /dev (null, zero, full, random, urandom, tty, console, ptmx, pts) and mknod are accepted"),
+        (config(linux: "\"resources\": {\"devices\": [{\"allow\": true, \"access\": \"rwm\"}]}"), "config.json: linux.resources.devices[0]: allowing device a *:* rwm is not supported: Burrow enforces no device cgroup, so only rules for the devices of its /dev (null, zero, full, random, urandom, tty, console, ptmx, pts), for those linux.devices makes, and mknod are accepted"),
+        (config(linux: "\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}, {\"allow\": true, \"type\": \"c\", \"major\": 10, \"minor\": 200, \"access\": \"rwm\"}]}"), "config.json: linux.resources.devices[1]: allowing device c 10:200 rwm is not supported: Burrow enforces no device cgroup, so only rules for the devices of its /dev (null, zero, full, random, urandom, tty, console, ptmx, pts), for those linux.devices makes, and mknod are accepted"),
         (config(linux: "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_NOTIFY\"}"), "config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY: a seccomp listener is not supported"),
         (config(linux: "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"flags\": [\"SECCOMP_FILTER_FLAG_LOG\"]}"), "config.json: linux.seccomp.flags: seccomp filter flags are not supported yet"),
         (config(linux: "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"kill\"], \"action\": \"SCMP_ACT_ERRNO\", \"args\": [{\"index\": 6, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]}]}"), "config.json: linux.seccomp.syscalls[0].args[0]: index must be 0 to 5"),

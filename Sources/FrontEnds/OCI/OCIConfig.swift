@@ -373,7 +373,11 @@ private struct Reader {
             }
         }
         var limits = CgroupLimits()
-        if let resources = try l.member("resources") { try self.resources(resources, into: &limits, warnings: &spec.warnings) }
+        // (Before the device rules: a rule may allow a device the config makes.)
+        for item in try l.member("devices")?.items() ?? [] { spec.devices.append(try device(item)) }
+        if let resources = try l.member("resources") {
+            try self.resources(resources, into: &limits, warnings: &spec.warnings, devices: spec.devices)
+        }
         if let path = try l.member("cgroupsPath") {
             let p = try path.string()
             // systemd's "slice:prefix:name" form needs --systemd-cgroup, which burrow-oci refuses.
@@ -385,7 +389,6 @@ private struct Reader {
         }
         // Limits without a path: a cgroup named after the container, the runtime's default.
         if spec.cgroup == nil, !limits.isEmpty { spec.cgroup = CgroupSpec(path: "", limits: limits) }
-        for item in try l.member("devices")?.items() ?? [] { spec.devices.append(try device(item)) }
         if let sysctl = try l.member("sysctl") {
             guard case .object(let members) = sysctl.value else { throw sysctl.wrong("an object") }
             for (key, value) in members {
@@ -406,13 +409,13 @@ private struct Reader {
     /// devices of Burrow's /dev (as runc allows them whatever the rules). Anything else is
     /// refused by name. memory.kernel is said and ignored, as runc ignores it (Linux does:
     /// kmem.limit_in_bytes has no effect since 6.1 and v2 has none).
-    func resources(_ r: Field, into limits: inout CgroupLimits, warnings: inout [String]) throws(UsageError) {
+    func resources(_ r: Field, into limits: inout CgroupLimits, warnings: inout [String], devices: [DeviceNode]) throws(UsageError) {
         guard case .object(let members) = r.value else { throw r.wrong("an object") }
         for (key, value) in members where Field(key, value).isSet {
             let f = Field("\(r.path).\(key)", value)
             switch key {
             case "devices":
-                for rule in try f.items() { try DeviceRule.check(rule) }
+                for rule in try f.items() { try DeviceRule.check(rule, made: devices) }
             case "pids":
                 guard let limit = try f.member("limit") else { throw f.missing("limit") }
                 limits.pids = try limit.int64()
@@ -430,14 +433,16 @@ private struct Reader {
     /// can open is the nodes its /dev has, Burrow's usual ones (null, zero, full, random,
     /// urandom, tty, a devpts' ptmx and pts), and no node can be made in its user namespace.
     /// So the rules runtimes send (deny all, then allow those devices, and mknod of any)
-    /// describe what the container has, and are accepted; a rule that would allow another
-    /// device is refused, since without a device cgroup Burrow could not keep the rest denied.
+    /// describe what the container has, and are accepted, as are rules for the devices the
+    /// config's linux.devices makes (podman's --device sends both); a rule that would allow
+    /// another device is refused, since without a device cgroup Burrow could not keep the
+    /// rest denied.
     enum DeviceRule {
         /// Burrow's /dev, by character major and minor (nil: any minor): null, zero, full,
         /// random, urandom; tty, console, ptmx; the pts.
         static let present: [(major: Int64, minor: Int64?)] = [(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 1), (5, 2), (136, nil)]
 
-        static func check(_ rule: Field) throws(UsageError) {
+        static func check(_ rule: Field, made: [DeviceNode]) throws(UsageError) {
             guard try rule.member("allow")?.bool() ?? false else { return }  // a denial: nothing is reached anyway
             let type = try rule.member("type")?.string() ?? "a"
             let access = try rule.member("access")?.string() ?? "rwm"
@@ -450,10 +455,15 @@ private struct Reader {
                 return n < 0 ? nil : n
             }
             let major = try number("major"), minor = try number("minor")
-            let known = type == "c" && major != nil && present.contains { d in d.major == major && (d.minor == nil || d.minor == minor) }
+            let standard = type == "c" && major != nil && present.contains { d in d.major == major && (d.minor == nil || d.minor == minor) }
+            // One the config makes: exactly that device (a wildcard would reach others).
+            let listed = major != nil && minor != nil && made.contains { d in
+                d.kind.rawValue == type && Int64(d.major) == major && Int64(d.minor) == minor
+            }
+            let known = standard || listed
             guard known else {
                 let what = "\(type) \(major.map(String.init) ?? "*"):\(minor.map(String.init) ?? "*") \(access)"
-                throw rule.refuse("allowing device \(what) is not supported: Burrow enforces no device cgroup, so only rules for the devices of its /dev (null, zero, full, random, urandom, tty, console, ptmx, pts) and mknod are accepted")
+                throw rule.refuse("allowing device \(what) is not supported: Burrow enforces no device cgroup, so only rules for the devices of its /dev (null, zero, full, random, urandom, tty, console, ptmx, pts), for those linux.devices makes, and mknod are accepted")
             }
         }
     }
