@@ -82,7 +82,13 @@ func checkFrontEnd(_ name: String, _ arguments: [String], _ parse: () throws(Usa
         // A runtime command names a container ID as runc allows them (a directory name).
         switch invocation.command {
         case .create(let c), .run(let c): checkID(c.id, from: name)
-        case .start(let id), .state(let id), .kill(let id, _, _), .delete(let id, _): checkID(id, from: name)
+        case .start(let id), .state(let id), .kill(let id, _, _), .delete(let id, _), .ps(let id, _), .pause(let id), .resume(let id):
+            checkID(id, from: name)
+        case .exec(let o):
+            checkID(o.id, from: name)
+            for s in o.args + o.environment where s.utf8.contains(0) {
+                violation(name, "NUL byte in \(s.debugDescription): the kernel would see a shorter string")
+            }
         case .list, .features, .spec, .help, .version: break
         }
     }
@@ -120,6 +126,9 @@ func checkSpec(_ spec: SandboxSpec, from name: String) {
         case .bind(let b): strings.append(b.source.string)
         case .filesystem(let f): strings += [f.type, f.source] + f.data
         case .symlink(let target, _): strings.append(target)
+        case .overlay(let o):
+            strings += o.layers.map(\.string)
+            if case .kept(let upper, let work) = o.changes { strings += [upper.string, work.string] }
         case .tmpfs, .proc, .dev, .mqueue, .dir, .remountReadOnly, .file, .chmod: break
         }
     }
