@@ -31,6 +31,10 @@ public struct MountTableEntry: Equatable, Sendable {
     public var parent: UInt64
     public var mountPoint: String
     public var type: String
+    /// The directory of its filesystem it shows (a bind's, a cgroup's place in its hierarchy).
+    public var root = "/"
+    /// The filesystem's own options (a v1 cgroup's controllers among them).
+    public var superOptions: [String] = []
 
     public init(id: UInt64, parent: UInt64, mountPoint: String, type: String) {
         self.id = id
@@ -50,8 +54,11 @@ public enum MountTable {
                   let dash = fields[6...].firstIndex(of: "-"), dash + 1 < fields.count,
                   let point = OctalEscapes.decode(fields[4]), let type = OctalEscapes.decode(fields[dash + 1])
             else { return nil }
-            return MountTableEntry(id: id, parent: parent, mountPoint: String(decoding: point, as: UTF8.self),
-                                   type: String(decoding: type, as: UTF8.self))
+            var entry = MountTableEntry(id: id, parent: parent, mountPoint: String(decoding: point, as: UTF8.self),
+                                        type: String(decoding: type, as: UTF8.self))
+            if let root = OctalEscapes.decode(fields[3]) { entry.root = String(decoding: root, as: UTF8.self) }
+            if dash + 3 < fields.count { entry.superOptions = fields[dash + 3].split(separator: ",").map(String.init) }
+            return entry
         }
     }
 

@@ -179,16 +179,9 @@ public struct CgroupPlacement: Equatable, Sendable {
     /// which controllers (the super options of a v1 one).
     static func cgroupMounts() -> [Mount] {
         let text = String(decoding: Files.readHead("/proc/self/mountinfo", count: 1 << 20) ?? [], as: UTF8.self)
-        var out: [Mount] = []
-        for line in text.split(separator: "\n") {
-            let fields = line.split(separator: " ")
-            guard let dash = fields.firstIndex(of: "-"), dash + 3 < fields.count, fields.count > 4 else { continue }
-            let type = fields[dash + 1]
-            guard type == "cgroup" || type == "cgroup2" else { continue }
-            let controllers = type == "cgroup" ? fields[dash + 3].split(separator: ",").map(String.init) : []
-            out.append(Mount(point: unescape(fields[4]), root: unescape(fields[3]), controllers: controllers, isV2: type == "cgroup2"))
+        return MountTable.parse(text).filter { $0.type == "cgroup" || $0.type == "cgroup2" }.map { m in
+            Mount(point: m.mountPoint, root: m.root, controllers: m.type == "cgroup" ? m.superOptions : [], isV2: m.type == "cgroup2")
         }
-        return out
     }
 
     /// This process's cgroup per v1 controller, and v2's under "".
@@ -204,22 +197,6 @@ public struct CgroupPlacement: Equatable, Sendable {
         return out
     }
 
-    /// mountinfo's octal escapes (\040 for a space) undone.
-    static func unescape(_ s: Substring) -> String {
-        var out: [UInt8] = []
-        let b = Array(s.utf8)
-        var i = 0
-        while i < b.count {
-            if b[i] == UInt8(ascii: "\\"), i + 3 < b.count, let n = UInt8(String(decoding: b[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
-                out.append(n)
-                i += 4
-            } else {
-                out.append(b[i])
-                i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
 
     /// `path` (a cgroup) as seen under a mount of cgroup `root`.
     static func relative(_ path: String, to root: String) -> String {

@@ -16,7 +16,8 @@ struct MountTableTests {
 
     @Test("Each line: id, parent, unescaped mount point, type; optional fields skipped; junk left out")
     func parses() {
-        #expect(MountTable.parse(Self.text) == [
+        func core(_ e: MountTableEntry) -> MountTableEntry { MountTableEntry(id: e.id, parent: e.parent, mountPoint: e.mountPoint, type: e.type) }
+        #expect(MountTable.parse(Self.text).map(core) == [
             MountTableEntry(id: 27, parent: 1, mountPoint: "/", type: "ext4"),
             MountTableEntry(id: 56, parent: 27, mountPoint: "/tmp/a b/x", type: "proc"),
             MountTableEntry(id: 57, parent: 56, mountPoint: "/tmp/a b/x/sys/fs/binfmt_misc", type: "binfmt_misc"),
@@ -24,6 +25,15 @@ struct MountTableTests {
             MountTableEntry(id: 59, parent: 58, mountPoint: "/srv", type: "proc"),
             MountTableEntry(id: 60, parent: 1, mountPoint: "/elsewhere", type: "proc"),
         ])
+    }
+
+    @Test("The root and the super options: a v1 cgroup's place in its hierarchy and its controllers")
+    func rootAndSuperOptions() throws {
+        let line = "35 25 0:30 /process_api/a\\040b /sys/fs/cgroup/cpu,cpuacct rw,nosuid shared:9 - cgroup cgroup rw,cpu,cpuacct"
+        let e = try #require(MountTable.parse(line).first)
+        #expect(e.root == "/process_api/a b")
+        #expect(e.mountPoint == "/sys/fs/cgroup/cpu,cpuacct")
+        #expect(e.superOptions == ["rw", "cpu", "cpuacct"])
     }
 
     @Test("Mounts below a mount: children, theirs, and so on; none outside it", arguments: [
