@@ -207,7 +207,6 @@ enum OCIRuntime {
     /// process.terminal and --console-socket go together (as with runc): the socket is
     /// connected here, and the container's set-up sends the terminal's master over it.
     static func connectConsole(_ spec: inout SandboxSpec, socket: String?, command: String) throws(OCIFailure) {
-        guard !command.isEmpty else { return }
         switch (spec.process.console != nil, socket) {
         case (false, nil): return
         case (false, _?): throw OCIFailure("\(command) --console-socket: process.terminal is false: there is no terminal to send")

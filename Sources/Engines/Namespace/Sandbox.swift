@@ -179,13 +179,6 @@ struct Sandbox {
         ck_init_watch(&watch)
     }
 
-    /// The command's terminal (burrow-oci's process.terminal): a pair of the new root's
-    /// devpts, its master sent over the console socket (and closed here), the other end kept
-    /// for the command.
-    private func makeTerminal(_ console: ConsoleRequest, root: Int32) throws(SysError) -> Int32 {
-        try Terminals.sendPair(to: console, in: root, log: log)
-    }
-
     /// The set-up, in the init's child: the filesystem and identity, then, in this very
     /// process, the command. A failure goes to the supervisor over the error pipe.
     private func setUp(uname: Int32) -> Never {
@@ -208,7 +201,9 @@ struct Sandbox {
                     try Proc.loopbackUp()
                     log.step("lo up")
                 }
-                if let console = spec.process.console { terminal = try makeTerminal(console, root: rootfd) }
+                // burrow-oci's process.terminal: made before the hold, so that create hands the
+                // master to the console socket, as runc does.
+                if let console = spec.process.console { terminal = try Terminals.sendPair(to: console, in: rootfd, log: log) }
                 if let hold = spec.process.hold { try holdUntilReleased(hold) }
                 try Mounts.pivotInto(rootfd, what: spec.root.path.string)
                 if let propagation = spec.root.propagation {

@@ -8,8 +8,8 @@ import BurrowSandbox
 /// everything mounted before it, so the last one becomes the root, as a bind of that tree,
 /// and the operations before it are dropped: the same tree, on every engine.
 ///
-/// Every option of bubblewrap 0.11 is recognised. What the spec expresses is mapped onto it;
-/// what no engine does yet is refused by name (`refused`), never accepted and ignored.
+/// Every option of bubblewrap 0.11 is recognised and mapped onto the spec; what an engine
+/// cannot do is refused there, by name, never accepted and ignored.
 public enum BwrapCommandLine {
     /// The bubblewrap release whose command line this is.
     public static let bubblewrapVersion = "0.11.1"
@@ -44,7 +44,6 @@ public enum BwrapCommandLine {
                 args.replaceSubrange(i..<(i + 2), with: Self.nulSeparated(data))
                 continue
             }
-            if let why = refused[arg] { throw UsageError("\(arg): \(why)") }
             guard let option = table[arg] else { throw UsageError("Unknown option \(arg)") }
             let values = Array(args[(i + 1)...].prefix(option.metavars.count))
             guard values.count == option.metavars.count else {
@@ -139,9 +138,6 @@ public enum BwrapCommandLine {
     ], failures: [.bindSource: "Can't find source path"])
 
     /// Options of bubblewrap 0.11 that Burrow recognises and does not do yet, and why.
-    /// (None today: every option of bubblewrap 0.11 is done. Kept so that one bubblewrap
-    /// adds later can be recognised and refused by name before it is done.)
-    static let refused: [String: String] = [:]
 
     // MARK: - The table
 
@@ -488,8 +484,8 @@ public enum BwrapCommandLine {
         return t
     }()
 
-    /// Every option of bubblewrap 0.11, in its help's order: the ones that work and the ones
-    /// refused. (`BwrapCommandLineTests` checks this list against both tables.)
+    /// Every option of bubblewrap 0.11, in its help's order. (`BwrapCommandLineTests` checks
+    /// this list against the table.)
     static let bubblewrapOptions = [
         "--help", "--version", "--args", "--argv0", "--level-prefix", "--unshare-all", "--share-net", "--unshare-user",
         "--unshare-user-try", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup",
@@ -510,12 +506,6 @@ public enum BwrapCommandLine {
         out += HelpText.row("--args FD", "Parse NUL-separated args from FD", column: 36)
         for o in options {
             out += HelpText.row(([o.name] + o.metavars).joined(separator: " "), o.help, column: 36)
-        }
-        if !refused.isEmpty {
-            out += "\nRecognised, and refused until Burrow does them (bwrap(1) of Burrow says why):\n"
-            for name in bubblewrapOptions where refused[name] != nil {
-                out += "  \(name)\n"
-            }
         }
         out += """
 
