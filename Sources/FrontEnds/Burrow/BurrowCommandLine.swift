@@ -407,12 +407,13 @@ public enum BurrowCommandLine {
     /// bwrap options users will try, and what to do instead.
     static let bwrapOnly: [String: String] = {
         let caps = "capabilities are fixed: none for a uid other than 0, and for root inside all but CAP_SYS_ADMIN and CAP_SYS_PTRACE"
-        let fd = "passing options and bind sources through descriptors is not supported (burrow has --file, --bind-data, --info-fd...)"
+        let fd = "passing options and bind sources through descriptors is not supported by burrow's command line (burrow has --file, --bind-data, --info-fd...; the bwrap name has it)"
+        let join = "joining an existing namespace is not supported by burrow's command line (the bwrap name has it)"
         var t = [
             "--cap-add": caps, "--cap-drop": caps,
             "--disable-userns": "use --seccomp default, which refuses new user namespaces",
             "--exec-label": "SELinux labels are not supported", "--file-label": "SELinux labels are not supported",
-            "--userns": "joining an existing namespace is not supported", "--pidns": "joining an existing namespace is not supported",
+            "--userns": join, "--pidns": join, "--userns2": join,
         ]
         for o in ["--args", "--bind-fd", "--ro-bind-fd", "--userns-block-fd", "--sync-fd"] { t[o] = fd }
         return t
