@@ -180,6 +180,20 @@ struct BurrowCommandLineTests {
         #expect(try BurrowCommandLine.parse(args) == expected)
     }
 
+    /// --bind-fd by the path the descriptor has (checked again by the engine); --cap-add and
+    /// --cap-drop from none, in order.
+    @Test func descriptorBindsAndCapabilities() throws {
+        let facts = HostFacts(descriptorPath: { $0 == 7 ? "/srv/data" : nil })
+        guard case .run(let s) = try BurrowCommandLine.parse(["--ro-bind-fd", "7", "/d", "--cap-add", "ALL", "--cap-drop", "sys_admin",
+                                                              "--cap-drop", "ALL", "--cap-add", "CAP_NET_RAW", "root"], facts) else {
+            Issue.record("expected a run")
+            return
+        }
+        guard case .bind(let b) = s.operations.first else { Issue.record("no bind: \(s.operations)"); return }
+        #expect(b.source == HostPath("/srv/data") && b.readOnly && b.sourceDescriptor == 7)
+        #expect(s.identity.capabilities == 1 << 13)
+    }
+
     @Test(arguments: [
         ([], "missing ROOTFS"),
         ([""], "ROOTFS is an empty string"),
@@ -189,7 +203,8 @@ struct BurrowCommandLineTests {
         (["--overlay-src", "/a", "--ro-overlay", "/usr", "root"], "--ro-overlay needs at least two --overlay-src before it"),
         (["--overlay-src", "/a", "root"], "--overlay-src must come right before another --overlay-src or the --overlay"),
         (["--overlay-src", "/a", "--proc", "/proc", "--tmp-overlay", "/usr", "root"], "--overlay-src must come right before"),
-        (["--cap-add", "ALL", "root"], "capabilities are fixed"),
+        (["--cap-add", "CAP_FOO", "root"], "CAP_FOO is not a valid capability"),
+        (["--bind-fd", "9", "/b", "root"], "--bind-fd 9: not an open descriptor of a file or directory"),
         (["--args", "3", "root"], "through descriptors is not supported"),
         (["--bind", "/tmp"], "--bind needs 2 arguments: SRC DEST"),
         (["--tmpfs"], "--tmpfs needs an argument: DEST"),

@@ -443,6 +443,22 @@ struct FilesystemTests {
         expectStderr(refused, contains: "an overlay at /mnt (--overlay, --tmp-overlay, --ro-overlay) needs the namespace engine")
     }
 
+    @Test("--bind-fd and --ro-bind-fd: what the caller's descriptor names is bound, writable or not; a descriptor that is not open is refused")
+    func bindFromDescriptor() async throws {
+        let dir = makeUserDir(["f": "from the descriptor\n"])
+        defer { dir.remove() }
+        let b = shellQuote(Harness.binary), d = shellQuote(dir.path), r = shellQuote(rootfs)
+        let p = try spawn(asTestUser(["/bin/sh", "-c",
+            "exec 7<\(d) 8<\(d); \(b) --tmpfs /tmp --bind-fd 7 /tmp/m --ro-bind-fd 8 /tmp/o \(r) /bin/sh -c 'cat /tmp/m/f; echo w > /tmp/m/g && echo mnt-written; echo w > /tmp/o/h 2>/dev/null || echo opt-read-only'"]))
+        let r1 = await p.wait()
+        expectSuccess(r1)
+        expectLines(r1, ["from the descriptor", "mnt-written", "opt-read-only"])
+        #expect(readFile(dir.sub("g")) == "w\n" && !pathExists(dir.sub("h")))
+        let closed = await burrow(["--bind-fd", "9", "/tmp/m", rootfs, "true"])
+        #expect(closed.status != 0)
+        expectStderr(closed, contains: "--bind-fd 9: not an open descriptor of a file or directory")
+    }
+
     @Test("--root-tmp-overlay: writes succeed inside and leave no trace")
     func tmpOverlayDiscardsChanges() async {
         let root = await makePrivateRootfs()

@@ -26,6 +26,19 @@ struct IdentityTests {
         var testDescription: String { args.isEmpty ? "default" : args.joined(separator: " ") }
     }
 
+    @Test("--cap-add and --cap-drop: root inside keeps exactly the capabilities chosen, from none, in order; another uid is refused")
+    func chosenCapabilities() async {
+        let r = await burrow(["--engine", "namespace", "--uid", "0", "--gid", "0", "--proc", "/proc", "--cap-add", "ALL",
+                              "--cap-drop", "CAP_SYS_ADMIN", "--cap-drop", "ALL", "--cap-add", "net_raw", "--cap-add", "CAP_CHOWN",
+                              Harness.sharedRootfs, "/bin/sh", "-c", "grep -E '^Cap(Eff|Bnd)' /proc/self/status"])
+        expectSuccess(r)
+        // CAP_CHOWN (0) and CAP_NET_RAW (13): 0x2001.
+        expectLines(r, ["CapEff:\t0000000000002001", "CapBnd:\t0000000000002001"])
+        let other = await burrow(["--engine", "namespace", "--cap-add", "CAP_NET_RAW", Harness.sharedRootfs, "true"])
+        #expect(other.status != 0)
+        expectStderr(other, contains: "only uid 0 inside can keep them")
+    }
+
     @Test("The command runs as the requested ids, mapped to the caller's own (root with the caller's subordinate ranges from 1)", arguments: [
         IDCase(args: [], uid: nil, gid: nil),
         IDCase(args: ["--uid", "1000", "--gid", "1001"], uid: 1000, gid: 1001),

@@ -29,7 +29,7 @@ enum Refusals {
             return "--disable-userns needs the namespace engine (a seccomp filter of its own)"
         }
         if let caps = spec.identity.capabilities, caps != 0 {
-            return "capabilities (bwrap's --cap-add) need the namespace engine: the ptrace engine's ids are faked"
+            return "capabilities (--cap-add) need the namespace engine: the ptrace engine's ids are faked"
         }
         if spec.namespaces.userToJoin != nil || spec.namespaces.pidToJoin != nil || spec.namespaces.userAfterSetup != nil {
             return "joining namespaces (bwrap's --userns, --userns2, --pidns) needs the namespace engine"

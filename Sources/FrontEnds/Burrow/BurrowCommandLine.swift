@@ -8,8 +8,9 @@ import BurrowSandbox
 public enum BurrowCommandLine {
     public static let version = "0.1.0"
 
-    public static func parse(_ args: [String]) throws(UsageError) -> Invocation {
+    public static func parse(_ args: [String], _ facts: HostFacts = HostFacts()) throws(UsageError) -> Invocation {
         var state = ParseState()
+        state.facts = facts
         var i = 0
         var rootfs: String?
         var lastOption: OptionArguments?
@@ -76,6 +77,7 @@ public enum BurrowCommandLine {
         .fakeDatabase: "--fake-db", .dataFile: "--file DEST", .chmod: "--chmod DEST", .lockFile: "--lock-file",
         .infoDescriptor: "--info-fd", .jsonStatusDescriptor: "--json-status-fd", .blockDescriptor: "--block-fd",
         .seccompDescriptor: "--add-seccomp-fd", .commandIsPID1: "--as-pid-1", .pidNamespace: "--unshare-pid",
+        .bindDescriptor: "--bind-fd",
         .overlay: "--overlay/--tmp-overlay/--ro-overlay DEST", .overlayLayer: "--overlay-src",
         .overlayUpper: "--overlay UPPER", .overlayWork: "--overlay WORK",
     ])
@@ -110,6 +112,8 @@ public enum BurrowCommandLine {
         var seccompGiven = false
         /// --overlay-src directories for the --overlay, --tmp-overlay or --ro-overlay next.
         var pendingLayers: [HostPath] = []
+        /// The caller's world (the path of a --bind-fd descriptor).
+        var facts = HostFacts()
 
         mutating func takeModifiers(for option: String, allowSize: Bool) throws(UsageError) -> (UInt64?, UInt32?) {
             if !allowSize, pendingSize != nil { throw UsageError("--size applies to --tmpfs only, not \(option)") }
@@ -182,6 +186,16 @@ public enum BurrowCommandLine {
                help: "Bind SRC at DEST, devices usable (nosuid only)", apply: bind(false, dev: true, optional: false)),
         Option(names: ["--dev-bind-try"], metavars: ["SRC", "DEST"], group: .filesystem,
                help: "Like --dev-bind, skipped if SRC does not exist", apply: bind(false, dev: true, optional: true)),
+        Option(names: ["--bind-fd"], metavars: ["FD", "DEST"], group: .filesystem,
+               help: "Bind what the open descriptor FD names at DEST, writable (checked to be that file still)",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   let fd = try descriptor(v[0], option: n)
+                   s.spec.operations.append(.bind(try BindMount.fromDescriptor(fd, destination: v[1], readOnly: false, option: n, facts: s.facts))) }),
+        Option(names: ["--ro-bind-fd"], metavars: ["FD", "DEST"], group: .filesystem,
+               help: "Like --bind-fd, read-only",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   let fd = try descriptor(v[0], option: n)
+                   s.spec.operations.append(.bind(try BindMount.fromDescriptor(fd, destination: v[1], readOnly: true, option: n, facts: s.facts))) }),
         Option(names: ["--size"], metavars: ["BYTES"], group: .filesystem,
                help: "Size of the next --tmpfs (suffixes k, M, G)",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
@@ -378,6 +392,14 @@ public enum BurrowCommandLine {
                    }
                    s.seccompGiven = true
                    s.spec.security.seccomp = p }),
+        Option(names: ["--cap-add"], metavars: ["CAP"], group: .security,
+               help: "Root inside keeps CAP (CAP_NET_RAW, or ALL): with --cap-add or --cap-drop it starts from none, in order",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   s.spec.identity.capabilities = (s.spec.identity.capabilities ?? 0) | (try Numbers.capability(v[0], option: n)) }),
+        Option(names: ["--cap-drop"], metavars: ["CAP"], group: .security,
+               help: "Root inside does not keep CAP (or ALL)",
+               apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
+                   s.spec.identity.capabilities = (s.spec.identity.capabilities ?? 0) & ~(try Numbers.capability(v[0], option: n)) }),
         Option(names: ["--add-seccomp-fd"], metavars: ["FD"], group: .security,
                help: "Also install the compiled BPF program read from descriptor FD (libseccomp's export); repeatable",
                apply: { (s: inout ParseState, v: [String], n: String) throws(UsageError) in
@@ -406,16 +428,14 @@ public enum BurrowCommandLine {
 
     /// bwrap options users will try, and what to do instead.
     static let bwrapOnly: [String: String] = {
-        let caps = "capabilities are fixed: none for a uid other than 0, and for root inside all but CAP_SYS_ADMIN and CAP_SYS_PTRACE"
-        let fd = "passing options and bind sources through descriptors is not supported by burrow's command line (burrow has --file, --bind-data, --info-fd...; the bwrap name has it)"
+        let fd = "passing options through descriptors is not supported by burrow's command line (the bwrap name has it; burrow has --bind-fd, --file, --info-fd...)"
         let join = "joining an existing namespace is not supported by burrow's command line (the bwrap name has it)"
         var t = [
-            "--cap-add": caps, "--cap-drop": caps,
             "--disable-userns": "use --seccomp default, which refuses new user namespaces",
             "--exec-label": "SELinux labels are not supported", "--file-label": "SELinux labels are not supported",
             "--userns": join, "--pidns": join, "--userns2": join,
         ]
-        for o in ["--args", "--bind-fd", "--ro-bind-fd", "--userns-block-fd", "--sync-fd"] { t[o] = fd }
+        for o in ["--args", "--userns-block-fd", "--sync-fd"] { t[o] = fd }
         return t
     }()
 

@@ -190,20 +190,12 @@ public enum BwrapCommandLine {
         }
     }
 
-    /// --bind-fd: the descriptor's file, by the path it has (a mount namespace of the
-    /// sandbox's own cannot bind a file opened in the caller's); the engine checks that
-    /// the path still names the descriptor's file, as bubblewrap does.
+    /// --bind-fd, --ro-bind-fd (`BindMount.fromDescriptor`).
     static func bindDescriptor(_ ro: Bool) -> Apply {
         return { (s: inout ParseState, v: [String], name: String, facts: HostFacts) throws(UsageError) in
             try s.modifierNotUsed(by: name)
             let fd = try descriptor(v[0], option: name)
-            guard let path = facts.descriptorPath(fd), path.startsWithSlash else {
-                throw UsageError("\(name) \(fd): not an open descriptor of a file or directory")
-            }
-            var bind = BindMount(source: try HostPath.argument(path, option: name),
-                                 destination: try GuestPath.destination(v[1], option: name), readOnly: ro)
-            bind.sourceDescriptor = fd
-            s.spec.operations.append(.bind(bind))
+            s.spec.operations.append(.bind(try BindMount.fromDescriptor(fd, destination: v[1], readOnly: ro, option: name, facts: facts)))
         }
     }
 
@@ -211,14 +203,7 @@ public enum BwrapCommandLine {
     static func capability(add: Bool) -> Apply {
         return { (s: inout ParseState, v: [String], name: String, _: HostFacts) throws(UsageError) in
             try s.modifierNotUsed(by: name)
-            let bits: UInt64
-            if v[0].uppercased() == "ALL" {
-                bits = CapabilityNames.everything
-            } else if let bit = CapabilityNames.bit(v[0]) {
-                bits = bit
-            } else {
-                throw UsageError("\(v[0]) is not a valid capability")
-            }
+            let bits = try Numbers.capability(v[0], option: name)
             let now = s.spec.identity.capabilities ?? 0
             s.spec.identity.capabilities = add ? now | bits : now & ~bits
         }

@@ -59,6 +59,13 @@ public enum Numbers {
         return product
     }
 
+    /// A capability by the kernel's name (`CAP_NET_RAW`, `net_raw`), or `ALL`: its bits.
+    public static func capability(_ text: String, option: String) throws(UsageError) -> UInt64 {
+        if text.uppercased() == "ALL" { return CapabilityNames.everything }
+        guard let bit = CapabilityNames.bit(text) else { throw UsageError("\(text) is not a valid capability") }
+        return bit
+    }
+
     /// `INSIDE:HOST:COUNT`
     public static func idMap(_ text: String, option: String) throws(UsageError) -> IDMap {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
@@ -90,5 +97,22 @@ extension HostPath {
     public static func argument(_ text: String, option: String) throws(UsageError) -> HostPath {
         if let message = PathLimit.message(text, what: option) { throw UsageError(message) }
         return HostPath(text)
+    }
+}
+
+extension BindMount {
+    /// A bind of the file or directory an open descriptor of the caller's names (bwrap's and
+    /// burrow's --bind-fd): by the path it has, since a mount namespace of the sandbox's own
+    /// cannot bind a file opened in the caller's; the engine checks that the path still
+    /// names the descriptor's file, as bubblewrap does.
+    public static func fromDescriptor(_ fd: Int32, destination: String, readOnly: Bool, option: String,
+                                      facts: HostFacts) throws(UsageError) -> BindMount {
+        guard let path = facts.descriptorPath(fd), path.startsWithSlash else {
+            throw UsageError("\(option) \(fd): not an open descriptor of a file or directory")
+        }
+        var bind = BindMount(source: try HostPath.argument(path, option: option),
+                             destination: try GuestPath.destination(destination, option: option), readOnly: readOnly)
+        bind.sourceDescriptor = fd
+        return bind
     }
 }

@@ -69,7 +69,7 @@ public enum FrontEnds {
     /// Every front-end, `burrow` first. Each compatibility front-end lives in its own folder.
     public static let all: [FrontEnd] = [
         FrontEnd(name: "burrow", summary: "Burrow's own command line (this one)",
-                 parse: { args, _ throws(UsageError) in try BurrowCommandLine.parse(args) }, help: { BurrowCommandLine.help },
+                 parse: { args, facts throws(UsageError) in try BurrowCommandLine.parse(args, facts) }, help: { BurrowCommandLine.help },
                  version: "burrow \(BurrowCommandLine.version)", failureStatus: 125,
                  terms: BurrowCommandLine.terms),
         FrontEnd(name: "proot", summary: "PRoot's command line (proot(1)): -r, -b host:guest[!], -w, -0, -i, -R, -S, -k, -q",
