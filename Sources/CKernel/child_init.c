@@ -87,10 +87,11 @@ void ck_init_watch(const struct ck_init *in) {
         if (setup >= 0) {
             // The set-up is over (the command runs, or failed): everything made on the host
             // is with the cleaner, so PID 1 dies with the supervisor from now on, and does not
-            // go on if the supervisor died during the set-up.
+            // go on if the supervisor died during the set-up. (burrow-oci's container has
+            // none by then: it was handed over at its hold, and its init lives on alone.)
             close(setup);
             setup = -1;
-            if (in->is_pid1) {
+            if (in->is_pid1 && !in->outlives_supervisor) {
                 prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
                 if (init_hung_up(in->lifeline)) _exit(125);
             }
@@ -98,7 +99,7 @@ void ck_init_watch(const struct ck_init *in) {
         struct signalfd_siginfo si;
         while (read(in->signals, &si, sizeof si) == (ssize_t)sizeof si) {
             int sig = (int)si.ssi_signo;
-            if (!in->is_pid1 && getppid() != in->supervisor) {
+            if (!in->is_pid1 && !in->outlives_supervisor && getppid() != in->supervisor) {
                 init_kill_all(in);
                 _exit(command_status >= 0 ? exit_status(command_status) : 128 + SIGKILL);
             }

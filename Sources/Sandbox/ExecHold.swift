@@ -19,12 +19,18 @@ public struct ConsoleRequest: Equatable, Sendable {
     }
 }
 
+/// A held sandbox is handed over: once it waits to be released, its supervisor says so on
+/// `readyDescriptor` and leaves, and the sandbox lives on alone, its init the container's
+/// process (the one runc's callers wait for: conmon and containerd's shim adopt orphans).
 public struct ExecHold: Equatable, Sendable {
     /// A FIFO on the host. The set-up opens it for reading before it enters the new root
-    /// and goes on once a byte is written to it, or ends when the supervisor has gone.
+    /// and goes on once a byte is written to it, or ends if the supervisor died before the
+    /// hand-over.
     public var release: HostPath
-    /// A descriptor the supervisor inherited: the set-up writes one byte to it once it
-    /// waits on `release` (the sandbox is built), then closes it.
+    /// A descriptor the supervisor inherited: once the sandbox is built and waits on
+    /// `release`, it writes "INIT CLEANER\n" there (the host pids of the init and of the
+    /// cleaner, 0 without one), closes it and exits. End of file without that line: the
+    /// set-up failed (the failure is said on the supervisor's standard error).
     public var readyDescriptor: Int32
 
     public init(release: HostPath, readyDescriptor: Int32) {

@@ -9,15 +9,21 @@ import NamespaceEngine
 /// the namespace engine, whose set-up waits before entering the root (`ExecHold`):
 ///
 ///     create (exits once the container is held)
-///       └─ supervisor (the container's pid in `state`: forwards signals to the command,
-///            │          exits with its status, as conmon expects of the pid it waits for)
-///            └─ init ── set-up, waiting on <root>/<id>/exec.fifo until `start` writes to it
+///       └─ supervisor (builds the container; leaves once it is held)
+///            ├─ init (the container's pid in `state` and --pid-file: in every namespace of
+///            │    │   the container, PID 1 with a PID namespace; it passes signals on to
+///            │    │   the command and exits with its status. Orphaned when the supervisor
+///            │    │   leaves, it is adopted by conmon or the shim, which wait for it)
+///            │    └─ set-up, waiting on <root>/<id>/exec.fifo until `start` writes to it,
+///            │       then the command
+///            └─ cleaner, when the set-up made something in host directories
 ///
-/// The state directory `<root>/<id>/` holds `state.json` (id, pid and its start time, bundle,
-/// annotations) and, until `start`, `exec.fifo`. The status is read from the processes, not
-/// stored: the supervisor alive with the FIFO there is `created`, alive without it
-/// `running`, gone `stopped`. A kill -9 of any burrow-oci call leaves no process or mount
-/// behind: the sandbox ends with its supervisor (the set-up watches its lifeline while held).
+/// The state directory `<root>/<id>/` holds `state.json` (id, pid and its start time, the
+/// cleaner's, bundle, annotations) and, until `start`, `exec.fifo`. The status is read from
+/// the processes, not stored: the init alive with the FIFO there is `created`, alive without
+/// it `running`, gone `stopped`. A kill -9 of any burrow-oci call leaves no process or mount
+/// behind: until the hand-over the sandbox ends with its supervisor (the set-up watches its
+/// lifeline), after it the container is whole and `delete` ends it.
 /// The container's own cgroup (linux.cgroupsPath, linux.resources) is recorded in the state
 /// as soon as it is made; what a kill -9 leaves of it (an empty directory) `delete` removes.
 enum OCIRuntime {
@@ -99,9 +105,9 @@ enum OCIRuntime {
 
     // MARK: create, start, run
 
-    static func create(_ c: OCICreateOptions) throws(OCIFailure) -> Int32 {
+    static func create(_ c: OCICreateOptions, as command: String = "create") throws(OCIFailure) -> Int32 {
         var (config, bundle) = try readBundle(c.bundle)
-        try connectConsole(&config.spec, socket: c.consoleSocket, command: "create")
+        try connectConsole(&config.spec, socket: c.consoleSocket, command: command)
         let dir = try makeStateDirectory(c.id)
         for warning in config.spec.warnings { Diagnostics.warn(warning) }
         // The cgroup first, with its limits, recorded at once: a delete finds it even if
@@ -141,7 +147,7 @@ enum OCIRuntime {
             // In the container's cgroup before the init and the command exist: they inherit it.
             if let p = placement {
                 do { try p.join(0, asked: config.spec.cgroup?.limits.names ?? []) } catch {
-                    report("create \(c.id): \(error)")
+                    report("\(command) \(c.id): \(error)")
                     exit(1)
                 }
             }
@@ -161,25 +167,55 @@ enum OCIRuntime {
             abandon()
             throw OCIFailure(error)
         }
-        // One byte once the container is held; end of file if it failed (it said why).
-        let held = (try? Files.readByte(ready.read, what: "the container's set-up")) ?? nil
+        // "INIT CLEANER" once the container is held and its supervisor leaves; end of file
+        // if it failed (it said why).
+        let handed = String(decoding: (try? Files.readAll(ready.read, limit: 64)) ?? [], as: UTF8.self)
         Files.close(ready.read)
-        guard held != nil else {
-            let status = Proc.wait(supervisor, noHang: false)?.status ?? 1
+        let ended = Proc.wait(supervisor, noHang: false)
+        let pids = handed.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { pid_t($0) }
+        guard pids.count == 2, pids[0] > 0, ended == .exited(0), let initStart = startTime(of: pids[0]) else {
+            if pids.first.map({ $0 > 0 }) == true { Proc.kill(pids[0], SIGKILL) }
             abandon()
-            throw OCIFailure("create \(c.id): the container could not be set up (status \(status))")
+            throw OCIFailure("\(command) \(c.id): the container could not be set up (status \(ended?.status ?? 1))")
+        }
+        container.pid = pids[0]
+        container.pidStart = initStart
+        if pids[1] > 0 {
+            container.cleaner = pids[1]
+            container.cleanerStart = startTime(of: pids[1]) ?? 0
+        }
+        do { try container.save(in: dir) } catch {
+            kill(container)
+            abandon()
+            throw OCIFailure(error)
         }
         // Built, held before its root is entered: the runtime-spec's place for these.
         for stage in [OCIHooks.Stage.prestart, .createRuntime] {
             if let failure = runHooks(stage, of: container, status: "created") {
-                Proc.kill(supervisor, SIGKILL)
-                waitGone(supervisor)
+                kill(container)
                 abandon()
-                throw OCIFailure("create \(c.id): \(failure); the container was removed")
+                throw OCIFailure("\(command) \(c.id): \(failure); the container was removed")
             }
         }
-        if let pidFile = c.pidFile { try writePidFile(pidFile, supervisor) }
+        if let pidFile = c.pidFile {
+            do throws(OCIFailure) { try writePidFile(pidFile, container.pid) } catch {
+                kill(container)
+                abandon()
+                throw error
+            }
+        }
         return 0
+    }
+
+    /// Ends a container handed over by its supervisor: its init (PID 1 takes the rest with
+    /// it; without a PID namespace its descendants are ended too), then waits until they
+    /// and the cleaner are gone, so that nothing of it is left once this returns.
+    static func kill(_ c: Container) {
+        let inside = containerProcesses(c.pid)
+        Proc.kill(c.pid, SIGKILL)
+        for pid in inside { Proc.kill(pid, SIGKILL) }
+        for pid in [c.pid] + inside { waitGone(pid) }
+        if let cleaner = c.cleaner, isAlive(cleaner, start: c.cleanerStart) { waitGone(cleaner) }
     }
 
     /// Runs `stage`'s hooks in order, each with the container's state on its standard
@@ -238,63 +274,46 @@ enum OCIRuntime {
         if let failure = runHooks(.poststart, of: c, status: "running") { report("start \(id): \(failure)", level: "warning") }
     }
 
-    /// `run`: create and start; in the foreground this process is the supervisor, and the
-    /// container's state is removed when it ends (as runc's run does).
+    /// `run`: create and start. In the foreground, this process then waits for the container
+    /// as conmon would: a child subreaper, it adopts the init when the supervisor leaves,
+    /// passes on the signals it gets (Ctrl-C, a TERM), and returns the init's status, the
+    /// command's. The container is then removed as delete removes it (its cgroup, the
+    /// poststop hooks, the state), as runc's run does.
     static func runContainer(_ c: OCICreateOptions) throws(OCIFailure) -> Int32 {
         if c.detach {
             let status = try create(c)
             if status == 0 { try start(c.id) }
             return status
         }
-        var (config, bundle) = try readBundle(c.bundle)
-        // Hooks need a container held between create and start, and a process outside its
-        // PID namespace after it (one that unshared it can fork no more once it is gone):
-        // run is then create, start and a wait for the container, with delete's poststop.
-        if !config.hooks.isEmpty {
-            _ = try create(c)
-            let container = try Container.load(c.id, root: stateRoot)
-            try start(c.id)
-            let status = Proc.wait(container.pid, noHang: false)?.status ?? 1
+        do { try Proc.setChildSubreaper() } catch { throw OCIFailure(error) }
+        _ = try create(c, as: "run")
+        let container = try Container.load(c.id, root: stateRoot)
+        func remove() {
+            if let cleaner = container.cleaner { _ = Proc.wait(cleaner, noHang: false) }
             do { try removeCgroup(of: container) } catch { report("run \(c.id): \(error)", level: "warning") }
             if let failure = runHooks(.poststop, of: container, status: "stopped") { report("run \(c.id): \(failure)", level: "warning") }
             removeState(stateRoot + "/" + c.id)
-            return status
         }
-        try connectConsole(&config.spec, socket: c.consoleSocket, command: "run")
-        let dir = try makeStateDirectory(c.id)
-        for warning in config.spec.warnings { Diagnostics.warn(warning) }
-        let me = getpid()
-        var container = Container(id: c.id, pid: me, pidStart: startTime(of: me) ?? 0, bundle: bundle, annotations: config.annotations)
-        // This process is the supervisor: it joins the cgroup itself, and leaves it at the end.
-        var placement: CgroupPlacement?
-        if let cg = config.spec.cgroup {
-            do { placement = try makeCgroup(cg, id: c.id) } catch { removeState(dir); throw error }
-            container.cgroups = placement?.directories.map(\.path) ?? []
-            container.cgroupsCreated = placement?.created ?? []
+        // Taken over once the container exists: its command gets the signals as they were.
+        _ = Signals.takeOver()
+        do { try start(c.id) } catch {
+            kill(container)
+            remove()
+            throw error
         }
-        func abandon() {
-            if let p = placement {
-                p.leave()
-                try? CgroupPlacement.remove(p.created)
+        var status: Int32 = 1
+        waiting: while true {
+            // The init, or the cleaner and what else this subreaper adopted.
+            while case .child(let pid, let exit) = Proc.reap(noHang: true) {
+                if pid == container.pid {
+                    status = exit.status
+                    break waiting
+                }
             }
-            removeState(dir)
+            let sig = Signals.wait().signal
+            if Signals.forwarded.contains(sig) { Proc.kill(container.pid, sig) }
         }
-        do { try container.save(in: dir) } catch { abandon(); throw OCIFailure(error) }
-        if let p = placement {
-            do { try p.join(0, asked: config.spec.cgroup?.limits.names ?? []) } catch {
-                abandon()
-                throw OCIFailure("run \(c.id): \(error)")
-            }
-        }
-        if let pidFile = c.pidFile {
-            do throws(OCIFailure) { try writePidFile(pidFile, me) } catch { abandon(); throw error }
-        }
-        var spec = config.spec
-        spec.verbose = global.debug
-        spec.process.failureStatus = 1
-        spec.terms = OCIConfig.terms
-        let status = supervise(spec)
-        abandon()
+        remove()
         return status
     }
 
@@ -391,18 +410,9 @@ enum OCIRuntime {
     /// other than the host's). Waits up to 5 s for that.
     static func commandProcess(_ c: Container, for sub: String) throws(OCIFailure) -> pid_t {
         let hostRoot = try? Files.stat("/", at: AT_FDCWD, follow: true)
-        // The supervisor's mount namespace tells Burrow's init (in another) from the cleaner:
-        // it must be read, else the init, whose own cannot be, would look the same as it.
-        let hostMounts: String
-        do { hostMounts = try Files.readlink("/proc/\(c.pid)/ns/mnt", at: AT_FDCWD) } catch {
-            guard c.status != .stopped else { throw OCIFailure("\(sub) \(c.id): the container is not running") }
-            var e = error
-            e.hint = "the mount namespace of the container's supervisor, process \(c.pid)"
-            throw OCIFailure("\(sub) \(c.id): \(e)")
-        }
         for _ in 0..<500 {
             guard c.status != .stopped else { break }
-            if let command = firstChildOfInit(c.pid, hostMounts: hostMounts), Glibc.access("/proc/\(command)/ns/mnt", R_OK) == 0 {
+            if let command = firstChild(of: c.pid), Glibc.access("/proc/\(command)/ns/mnt", R_OK) == 0 {
                 if let root = try? Files.stat("/proc/\(command)/root/", at: AT_FDCWD, follow: true),
                    root.st_dev != hostRoot?.st_dev || root.st_ino != hostRoot?.st_ino {
                     return command
@@ -414,13 +424,11 @@ enum OCIRuntime {
         throw OCIFailure("\(sub) \(c.id): the container's command was not found running in its root (has it ended?)")
     }
 
-    /// The oldest living child of Burrow's init (the supervisor's child in another mount
-    /// namespace, whose own cannot be read: it is not dumpable): the set-up that became the
-    /// command. (Orphans the init adopts come later.)
-    static func firstChildOfInit(_ supervisor: pid_t, hostMounts: String) -> pid_t? {
+    /// The oldest living child of Burrow's init: the set-up that became the command.
+    /// (Orphans the init adopts come later.)
+    static func firstChild(of initPid: pid_t) -> pid_t? {
         let table = processTable()
-        let inits = (table.children[supervisor] ?? []).filter { (try? Files.readlink("/proc/\($0)/ns/mnt", at: AT_FDCWD)) != hostMounts }
-        let candidates = inits.flatMap { table.children[$0] ?? [] }.compactMap { pid -> (pid_t, UInt64)? in
+        let candidates = (table.children[initPid] ?? []).compactMap { pid -> (pid_t, UInt64)? in
             guard let fields = statFields(pid), fields.first != "Z", fields.count > 19, let start = UInt64(fields[19]) else { return nil }
             return (pid, start)
         }
@@ -514,7 +522,8 @@ enum OCIRuntime {
                 if let st = try? Files.stat(d + "/" + name, at: AT_FDCWD), st.st_mode & S_IFMT == S_IFDIR { queue.append(d + "/" + name) }
             }
         }
-        var ours = Set(containerProcesses(c.pid, includingInit: true) + [c.pid])
+        // (The cleaner, the supervisor's other child, is in the cgroup too.)
+        var ours = Set(containerProcesses(c.pid, includingInit: true) + [c.pid] + [c.cleaner].compactMap { $0 })
         let table = processTable()
         var below = table.children[c.pid] ?? []
         while let pid = below.popLast() {
@@ -550,8 +559,8 @@ enum OCIRuntime {
         guard c.status != .stopped else { throw OCIFailure("kill \(id): the container is not running") }
         let forwarded = signal == SIGKILL || Signals.forwarded.contains(signal)
         if all {
-            // Each process of the container once (the supervisor would pass it on again);
-            // KILL ends the supervisor too.
+            // Each process of the container once (the init would pass it on again); KILL
+            // ends the init too.
             for pid in containerProcesses(c.pid) { Proc.kill(pid, signal) }
             if signal == SIGKILL { Proc.kill(c.pid, signal) }
             return
@@ -576,15 +585,12 @@ enum OCIRuntime {
             throw OCIFailure("delete \(id): the container is \(c.status.rawValue): stop it first, or use delete --force")
         }
         if c.status != .stopped {
-            let inside = containerProcesses(c.pid)
             if c.isPaused { thaw(c) }
-            Proc.kill(c.pid, SIGKILL)
-            // (Processes exec started are not the supervisor's: without a PID namespace
-            // they would outlive it.)
-            for pid in inside { Proc.kill(pid, SIGKILL) }
-            // The sandbox ends with its supervisor; wait for all of it, so that nothing of
-            // it is left when delete returns.
-            for pid in [c.pid] + inside { waitGone(pid) }
+            // (Processes exec started are not the init's: without a PID namespace they
+            // would outlive it.)
+            kill(c)
+        } else if let cleaner = c.cleaner, isAlive(cleaner, start: c.cleanerStart) {
+            waitGone(cleaner)
         }
         // The state stays while the cgroup cannot be removed, so that delete can be tried again.
         do { try removeCgroup(of: c) } catch { throw OCIFailure("delete \(id): \(error)") }
@@ -730,10 +736,17 @@ enum OCIRuntime {
         return text[text.index(after: close)...].split(separator: " ")
     }
 
+    /// Alive: neither a zombie nor exiting. A PID 1 that has exited stays in its exit until
+    /// every process of its namespace is reaped, which for one that `exec` started (whose
+    /// parent is outside) is up to whoever adopted it: the container has stopped then.
     static func isAlive(_ pid: pid_t, start: UInt64) -> Bool {
         guard let fields = statFields(pid), fields.first != "Z", fields.count > 19 else { return false }
+        if let flags = UInt32(fields[6]), flags & exitingFlag != 0 { return false }
         return start == 0 || UInt64(fields[19]) == start
     }
+
+    /// PF_EXITING in the flags of /proc/PID/stat (field 9).
+    static let exitingFlag: UInt32 = 0x4
 
     /// Every process's parent, from /proc.
     static func processTable() -> (children: [pid_t: [pid_t]], all: [pid_t]) {
@@ -747,35 +760,28 @@ enum OCIRuntime {
         return (children, all)
     }
 
-    /// The processes of the sandbox below `supervisor`: its descendants outside its mount
-    /// namespace (the cleaner, in the host's, is left alone), and the processes `exec`
-    /// started there, which are not its descendants, found by their mount namespace.
-    /// `includingInit`: Burrow's init and a set-up not yet the command too, whose namespaces
-    /// cannot be read (they are not dumpable); left out for signals, which the init would
-    /// pass on to the command a second time.
-    static func containerProcesses(_ supervisor: pid_t, includingInit: Bool = false) -> [pid_t] {
+    /// The processes of the container whose init is `initPid`: the init's living
+    /// descendants, and the processes `exec` started, which are not, found by their mount
+    /// namespace (one of the descendants', never this process's own). `includingInit`:
+    /// Burrow's init too; left out for signals, which the init would pass on to the command
+    /// a second time.
+    static func containerProcesses(_ initPid: pid_t, includingInit: Bool = false) -> [pid_t] {
         let table = processTable()
-        let hostMounts = try? Files.readlink("/proc/\(supervisor)/ns/mnt", at: AT_FDCWD)
         var out: [pid_t] = []
-        var mountNamespaces = Set<String>()
-        var queue = table.children[supervisor] ?? []
+        var queue = table.children[initPid] ?? []
         while let pid = queue.popLast() {
             queue += table.children[pid] ?? []
-            if let ns = try? Files.readlink("/proc/\(pid)/ns/mnt", at: AT_FDCWD) {
-                if ns != hostMounts {
-                    out.append(pid)
-                    mountNamespaces.insert(ns)
-                }
-            } else if includingInit, statFields(pid)?.first != "Z" {
-                out.append(pid)
+            if statFields(pid)?.first != "Z" { out.append(pid) }
+        }
+        let ownMounts = try? Files.readlink("/proc/self/ns/mnt", at: AT_FDCWD)
+        let mountNamespaces = Set(out.compactMap { try? Files.readlink("/proc/\($0)/ns/mnt", at: AT_FDCWD) }).subtracting([ownMounts].compactMap { $0 })
+        if !mountNamespaces.isEmpty {
+            let found = Set(out)
+            for pid in table.all where !found.contains(pid) && pid != initPid && statFields(pid)?.first != "Z" {
+                if let ns = try? Files.readlink("/proc/\(pid)/ns/mnt", at: AT_FDCWD), mountNamespaces.contains(ns) { out.append(pid) }
             }
         }
-        guard !mountNamespaces.isEmpty else { return out }
-        let found = Set(out)
-        for pid in table.all where !found.contains(pid) && pid != supervisor {
-            if let ns = try? Files.readlink("/proc/\(pid)/ns/mnt", at: AT_FDCWD), mountNamespaces.contains(ns) { out.append(pid) }
-        }
-        return out
+        return includingInit && isAlive(initPid, start: 0) ? [initPid] + out : out
     }
 
     /// The command's name in /proc/PID/stat (for a process without arguments).
@@ -809,8 +815,13 @@ struct Container {
     enum Status: String { case created, running, paused, stopped }
 
     var id: String
+    /// The container's init once its supervisor handed it over (the supervisor before).
     var pid: pid_t
     var pidStart: UInt64
+    /// The cleaner of what the set-up made in host directories, if it needed one: it
+    /// outlives the container a moment, and delete waits for it.
+    var cleaner: pid_t?
+    var cleanerStart: UInt64 = 0
     var bundle: String
     var annotations: [(String, String)]
     /// The cgroup (v2) directory `pause` froze, kept for `resume` and `state`.
@@ -838,6 +849,7 @@ struct Container {
     var json: JSON {
         var members: [(String, JSON)] = [("id", .string(id)), ("pid", .int(pid)), ("pidStart", .number(String(pidStart))),
                                          ("bundle", .string(bundle)), ("annotations", .object(annotations.map { ($0.0, .string($0.1)) }))]
+        if let cleaner { members += [("cleaner", .int(cleaner)), ("cleanerStart", .number(String(cleanerStart)))] }
         if let cgroup { members.append(("cgroup", .string(cgroup))) }
         if !cgroups.isEmpty { members.append(("cgroups", .array(cgroups.map { .string($0) }))) }
         if !cgroupsCreated.isEmpty { members.append(("cgroupsCreated", .array(cgroupsCreated.map { .string($0) }))) }
@@ -873,6 +885,10 @@ struct Container {
         }
         var c = Container(id: id, pid: pid_t(truncatingIfNeeded: pid), pidStart: UInt64(truncatingIfNeeded: start), bundle: bundle,
                           annotations: annotations)
+        if let cleaner = json["cleaner"]?.integer {
+            c.cleaner = pid_t(truncatingIfNeeded: cleaner)
+            c.cleanerStart = UInt64(truncatingIfNeeded: json["cleanerStart"]?.integer ?? 0)
+        }
         if case .string(let cgroup)? = json["cgroup"] { c.cgroup = cgroup }
         for (key, path) in [("cgroups", \Container.cgroups), ("cgroupsCreated", \Container.cgroupsCreated)] {
             if case .array(let items)? = json[key] {

@@ -125,6 +125,18 @@ struct OCIRuntimeTests {
         #expect(state?.status == "created")
         #expect(state.map { String($0.pid) } == readFile(pidFile))
         #expect(state.map { kill($0.pid, 0) == 0 } == true)
+        // The state's pid is the container's init, in every namespace of the container (PID 1
+        // in its own), as runc's is the container's process: what conmon and the shim wait for.
+        // Its supervisor has left: create's descendants are the container alone.
+        let initPid = state?.pid ?? 0
+        let nspid = readFile("/proc/\(initPid)/status")?.split(separator: "\n").first { $0.hasPrefix("NSpid:") }
+        #expect(nspid?.split(whereSeparator: \.isWhitespace).last == "1", "\(String(describing: nspid))")
+        for ns in ["pid", "mnt", "ipc", "uts", "user"] {
+            let theirs = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(initPid)/ns/\(ns)")
+            #expect(theirs != nil && theirs != hostNamespace(ns), "\(ns): \(String(describing: theirs))")
+        }
+        let parent = readFile("/proc/\(initPid)/stat").flatMap { $0.split(separator: ")").last?.split(separator: " ").dropFirst().first }
+        #expect(parent.flatMap { hostCmdline(Int32($0) ?? 0) }?.contains(b.id) != true, "the init's parent: \(String(describing: parent))")
         // Held: the command has not run.
         try? await Task.sleep(nanoseconds: 300_000_000)
         #expect(b.output("ran") == nil)
@@ -190,7 +202,7 @@ struct OCIRuntimeTests {
         expectSuccess(await b.oci(["delete", "--force", b.id]))
         await b.expectNothingLeft()
         #expect(b.output("ran") == nil)
-        // Created, its supervisor killed -9: the held set-up ends too.
+        // Created, its init (the state's pid) killed -9: the held set-up ends too.
         expectSuccess(await b.oci(["create", "--bundle", b.bundle, b.id]))
         if let pid = await b.state()?.pid { kill(pid, SIGKILL) }
         await b.expectNothingLeft()

@@ -172,6 +172,8 @@ struct ck_init {
     int keep_children;    // the command's end does not end the sandbox
     int last_to_exit;     // the status is the last process's to exit (PRoot), not the command's
     int announce_exit;    // leftovers left running: the command's end is told on job_events
+    int outlives_supervisor; // burrow-oci's container: the supervisor leaves once it is held,
+                             // the init is the container's process (no lifeline, no parent check)
     struct ck_pages idle_pages; // given back after idle_ms of nothing (ck_poll_idle)
     int idle_ms;
 };

@@ -25,10 +25,23 @@ struct Channels {
     var cleanerSide: Int32 = -1
     /// The supervisor's detached tmpfs of device nodes, for the set-up (DeviceNodes).
     var deviceNodes: Int32 = -1
+    /// burrow-oci's create (`ExecHold`): the set-up writes a byte here once it is held; the
+    /// supervisor then hands the container over and leaves.
+    var heldRead: Int32 = -1
+    var heldWrite: Int32 = -1
 }
+
+/// Where a failure of the set-up goes once nobody reads the error pipe: burrow-oci's
+/// container, released by `start` after its supervisor has left, says it on its own
+/// standard error (the container's, which conmon or the shim log), as runc's init does.
+nonisolated(unsafe) var failuresOnStandardError = false
 
 /// Sends a failure to the supervisor and exits: the tail of every failing child.
 func fail(_ failure: Failure, on fd: Int32) -> Never {
-    _ = try? Files.writeAll(fd, failure.encoded, what: "error pipe")
+    if failuresOnStandardError {
+        if !failure.message.isEmpty { Diagnostics.say(failure.message) }
+    } else {
+        _ = try? Files.writeAll(fd, failure.encoded, what: "error pipe")
+    }
     Proc.exit(failure.status)
 }

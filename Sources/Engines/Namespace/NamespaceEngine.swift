@@ -157,6 +157,7 @@ public enum NamespaceEngine {
                 (ch.cleanerSide, ch.cleanerSandbox) = try Files.socketPair(Int32(SOCK_SEQPACKET.rawValue))
             }
             if maps.needsHelper { (ch.mapHelperRead, ch.mapHelperWrite) = try Files.pipe() }
+            if spec.process.hold != nil { (ch.heldRead, ch.heldWrite) = try Files.pipe() }
         } catch {
             throw Failure(error)
         }
@@ -168,7 +169,8 @@ public enum NamespaceEngine {
             if cleaner == 0 {
                 for fd in [ch.errorRead, ch.errorWrite, ch.lifelineRead, ch.lifelineWrite, ch.mapHelperRead,
                            ch.mapHelperWrite, ch.pidSupervisor, ch.pidCommand, ch.cleanerSandbox, pidFile,
-                           ch.jobEventsRead, ch.jobEventsWrite, jobs.descriptor] { Files.close(fd) }
+                           ch.jobEventsRead, ch.jobEventsWrite, jobs.descriptor, ch.heldRead, ch.heldWrite,
+                           spec.process.hold?.readyDescriptor ?? -1] { Files.close(fd) }
                 for j in joins { j.close() }  // the host's process holds no namespace of the sandbox
                 // setuid: the cleaner removes only what the caller could remove.
                 if let caller = privilege.caller {
@@ -201,19 +203,22 @@ public enum NamespaceEngine {
             Files.close(ch.mapHelperRead)
         }
 
-        // Whatever happens from here on, the cleaner gets to finish before burrow exits.
+        // Whatever happens from here on, the cleaner gets to finish before burrow exits
+        // (unless the container was handed over: then it outlives the supervisor too).
         var outcome: Result<Int32, Failure>
+        var handedOver = false
         do {
             outcome = .success(try enterAndWatch(spec, joins: joins, privilege: privilege, maps: maps, seccomp: seccomp, channels: &ch,
                                                  mapHelper: mapHelper, pidFile: pidFile, callerMask: callerMask,
-                                                 jobs: jobs, supervisor: me, parent: parent,
-                                                 log: log))
+                                                 jobs: jobs, supervisor: me, parent: parent, cleaner: cleaner,
+                                                 handedOver: &handedOver, log: log))
         } catch {
             outcome = .failure(error)
         }
         // Held until here: the cleaner starts removing once no process of the sandbox is left.
         Files.close(ch.cleanerSandbox)
         Files.close(ch.lifelineWrite)
+        if handedOver { return try outcome.get() }
         if cleaner > 0, case .signaled(let sig)? = Proc.wait(cleaner, noHang: false) {
             // Only something of the caller's uid can do that: the command, without a PID namespace.
             outcome = .failure(Failure("""
@@ -229,7 +234,7 @@ public enum NamespaceEngine {
     private static func enterAndWatch(
         _ spec: SandboxSpec, joins: [NamespaceFile], privilege: Privilege, maps: IDMaps, seccomp: [BPFCode]?, channels ch: inout Channels,
         mapHelper: pid_t, pidFile: Int32, callerMask: sigset_t, jobs: JobControl,
-        supervisor me: pid_t, parent: pid_t, log: Log
+        supervisor me: pid_t, parent: pid_t, cleaner: pid_t, handedOver: inout Bool, log: Log
     ) throws(Failure) -> Int32 {
         defer { Files.close(pidFile) }
         // Without a PID namespace, what the command starts comes back to the supervisor if
@@ -356,7 +361,9 @@ public enum NamespaceEngine {
         let initPid: pid_t
         do { initPid = try Proc.fork("sandbox init") } catch { throw Failure(error) }
         if initPid == 0 {
-            for fd in [ch.errorRead, ch.pidSupervisor, ch.jobEventsRead, pidFile, children] { Files.close(fd) }
+            // (create's end of the hold is the supervisor's to write: it reads to end of file.)
+            for fd in [ch.errorRead, ch.pidSupervisor, ch.jobEventsRead, pidFile, children, ch.heldRead,
+                       spec.process.hold?.readyDescriptor ?? -1] { Files.close(fd) }
             if jobs.handOver < 0 { Files.close(jobs.descriptor) }
             sandbox.start()
         }
@@ -368,7 +375,7 @@ public enum NamespaceEngine {
         // The init has the hold's FIFO now: a `start` finds a reader only while it waits.
         Files.close(sandbox.heldFIFO)
         Files.close(sandbox.joinedQueues)  // the init's now
-        for fd in [ch.errorWrite, ch.lifelineRead, ch.pidCommand, ch.jobEventsWrite, ch.deviceNodes] { Files.close(fd) }
+        for fd in [ch.errorWrite, ch.lifelineRead, ch.pidCommand, ch.jobEventsWrite, ch.deviceNodes, ch.heldWrite] { Files.close(fd) }
         // setuid: the supervisor's privileged part ends with the init's fork (the PID
         // namespace above was its last use). It only waits and forwards signals from here.
         if let caller = privilege.caller {
@@ -400,8 +407,11 @@ public enum NamespaceEngine {
         var watch = Supervision(spec: spec, initPid: initPid, errorPipe: ch.errorRead, jobEvents: ch.jobEventsRead,
                                 announcements: ch.pidSupervisor, pidFile: pidFile, children: children,
                                 sandboxProcess: sandboxProcess, jobs: jobs)
-        defer { for fd in [ch.errorRead, ch.jobEventsRead, ch.pidSupervisor] { Files.close(fd) } }
-        return try watch.run()
+        if let hold = spec.process.hold { watch.handOver = (held: ch.heldRead, to: hold.readyDescriptor, cleaner: cleaner, lifeline: ch.lifelineWrite) }
+        defer { for fd in [ch.errorRead, ch.jobEventsRead, ch.pidSupervisor, ch.heldRead] { Files.close(fd) } }
+        let status = try watch.run()
+        handedOver = watch.handedOver
+        return status
     }
 
     /// Enters a user namespace where the caller is root, with a mount namespace of its own

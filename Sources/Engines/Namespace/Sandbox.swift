@@ -81,7 +81,8 @@ struct Sandbox {
         // will die from SIGKILL, but only once the set-up is over: a kill -9 of burrow must
         // not cut a mkdir in the rootfs from its report to the cleaner (SIGTERM, blocked,
         // until then; the lifeline is checked again after the set-up).
-        _ = try? Proc.dieWithParent(SIGTERM, expectedParent: supervisor)
+        // (burrow-oci's container outlives its supervisor, which leaves once it is held.)
+        if spec.process.hold == nil { _ = try? Proc.dieWithParent(SIGTERM, expectedParent: supervisor) }
         // The supervisor may have died before that prctl: then its end of the lifeline is
         // closed already (getppid cannot tell from inside a new PID namespace).
         Files.close(channels.lifelineWrite)
@@ -175,6 +176,7 @@ struct Sandbox {
             is_pid1: isPID1 ? 1 : 0, keep_children: spec.process.keepChildren ? 1 : 0,
             last_to_exit: spec.process.status == .lastToExit ? 1 : 0,
             announce_exit: spec.process.leftovers == .leftRunning ? 1 : 0,
+            outlives_supervisor: spec.process.hold != nil ? 1 : 0,
             idle_pages: ResidentMemory.programPages, idle_ms: ResidentMemory.idleMilliseconds)
         ck_init_watch(&watch)
     }
@@ -241,9 +243,12 @@ struct Sandbox {
         // As PID 1 it dies with the supervisor (no init of ours is there to end it).
         if spec.process.commandIsPID1 { _ = try? Proc.dieWithParent(SIGKILL, expectedParent: supervisor) }
         // The supervisor died during the set-up: the command does not start (the init, which
-        // sees the same once the set-up is over, ends the sandbox).
-        if Files.isHungUp(channels.lifelineRead) { Proc.exit(Failure.setupStatus) }
-        var launcher = Launcher(spec: spec, maps: maps, seccomp: seccomp, pidSocket: channels.pidCommand, callerMask: callerMask,
+        // sees the same once the set-up is over, ends the sandbox). A held container's left
+        // on purpose (holdUntilReleased).
+        if spec.process.hold == nil, Files.isHungUp(channels.lifelineRead) { Proc.exit(Failure.setupStatus) }
+        // (A held container's supervisor, which the command announces itself to, has left.)
+        var launcher = Launcher(spec: spec, maps: maps, seccomp: seccomp, pidSocket: spec.process.hold == nil ? channels.pidCommand : -1,
+                                callerMask: callerMask,
                                 foregroundTerminal: foregroundTerminal)
         launcher.setuidMode = privilege.caller != nil
         launcher.terminal = terminal

@@ -36,6 +36,14 @@ struct Supervision {
     let children: Int32
     let sandboxProcess: (pid_t) -> Bool
     var jobs: JobControl
+    /// burrow-oci's create (`ExecHold`): once the set-up says on `held` that it waits to be
+    /// started, the supervisor writes "INIT CLEANER\n" (their host pids, 0 for no cleaner)
+    /// to `to` and leaves, the sandbox running on: the init, reparented to whoever adopts
+    /// orphans there (conmon, containerd's shim), is the container's process from then on.
+    /// A byte on `lifeline` tells the set-up the leave is meant.
+    var handOver: (held: Int32, to: Int32, cleaner: pid_t, lifeline: Int32)?
+    /// The container was handed over: the watch ended, the sandbox runs on.
+    private(set) var handedOver = false
 
     private var message: [UInt8] = []
     private var failure: Failure?
@@ -67,23 +75,44 @@ struct Supervision {
         defer {
             for fd in locks { Files.close(fd) }
             jobs.takeBack()
-            // However the watch ended, nothing of the sandbox outlives it.
-            if !initReaped {
+            // However the watch ended, nothing of the sandbox outlives it (unless it was
+            // handed over: then it is meant to).
+            if !initReaped && !handedOver {
                 Proc.kill(initPid, SIGKILL)
                 _ = Proc.reap(initPid, noHang: false)
             }
-            Proc.killChildren(listedIn: children, chosen: sandboxProcess)
+            if !handedOver { Proc.killChildren(listedIn: children, chosen: sandboxProcess) }
         }
         let signals: Int32
         do { signals = try Signals.descriptor() } catch { throw Failure(error) }
         defer { Files.close(signals) }
         Files.setNonBlocking(errorPipe)
+        var held = handOver?.held ?? -1
         while true {
             var fds = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: errorPipeOpen ? errorPipe : -1, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: jobEventsOpen ? jobEvents : -1, events: Int16(POLLIN), revents: 0)]
+                       pollfd(fd: jobEventsOpen ? jobEvents : -1, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: held, events: Int16(POLLIN), revents: 0)]
             // Quiet for a while, it gives back the pages of the set-up's code (ResidentMemory).
-            guard ResidentMemory.poll(&fds, count: 3) > 0 else { continue }
+            guard ResidentMemory.poll(&fds, count: 4) > 0 else { continue }
+            if fds[3].revents != 0, let handOver {
+                // End of file without the byte: the set-up failed before its hold (the error
+                // pipe says why, and the init's end follows).
+                held = -1
+                if (try? Files.readByte(handOver.held, what: "the hold's pipe")) != nil {
+                    let text = "\(initPid) \(max(handOver.cleaner, 0))\n"
+                    if (try? Files.writeAll(handOver.to, Array(text.utf8), what: "create's pipe")) == nil {
+                        // create is gone before it could say the container exists: nobody
+                        // could start it, or delete it.
+                        throw Failure("the container was set up, but burrow-oci create is gone: ended", status: Failure.setupStatus)
+                    }
+                    Files.close(handOver.to)
+                    // The set-up's word that its supervisor leaves on purpose (Sandbox.holdUntilReleased).
+                    _ = try? Files.writeAll(handOver.lifeline, [1], what: "the lifeline")
+                    handedOver = true
+                    return 0
+                }
+            }
             if fds[1].revents != 0 {
                 let (bytes, ended) = Files.readAvailable(errorPipe)
                 message += bytes
