@@ -9,6 +9,16 @@ extension Proc {
         case exited(Exit)
         /// Still running after this many seconds: killed (SIGKILL) and reaped.
         case timedOut(Int)
+
+        /// What went wrong, in words naming the program as `what`; nil for a status of 0.
+        public func failure(of what: String) -> String? {
+            switch self {
+            case .exited(.exited(0)): return nil
+            case .exited(.exited(let code)): return "\(what) failed with status \(code)"
+            case .exited(.signaled(let sig)): return "\(what) was killed by signal \(sig)"
+            case .timedOut(let seconds): return "\(what) was still running after its timeout of \(seconds) s: killed"
+            }
+        }
     }
 
     /// Runs the host program `path` (argv and environment as given, nothing inherited but
@@ -33,8 +43,19 @@ extension Proc {
         let cArgs = (argv.isEmpty ? [path] : argv).map { strdup($0) } + [nil]
         let cEnv = environment.map { strdup($0) } + [nil]
         defer { (cArgs + cEnv).forEach { free($0) } }
+        // The caller's blocked signals (Burrow's processes block those they take) are the
+        // program's own business: none blocked, each at its default.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var defaults = Signals.set(Signals.handled)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, nil, cArgs, cEnv)
+        let rc = posix_spawn(&pid, path, &actions, &attributes, cArgs, cEnv)
         if rc != 0 { throw SysError("run", path, errno: .init(rawValue: rc)) }
         guard let timeout else {
             return .exited(wait(pid, noHang: false) ?? .exited(255))

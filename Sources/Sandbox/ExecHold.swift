@@ -32,9 +32,46 @@ public struct ExecHold: Equatable, Sendable {
     /// cleaner, 0 without one), closes it and exits. End of file without that line: the
     /// set-up failed (the failure is said on the supervisor's standard error).
     public var readyDescriptor: Int32
+    /// Programs the set-up runs in the container's namespaces, as root there (runtime-spec's
+    /// `createContainer` hooks): once the root is built, before the hold; the path is the
+    /// host's (the set-up has not entered the new root yet).
+    public var whenBuilt: [HeldProgram] = []
+    /// And once released, in the new root, before the command's exec (`startContainer`):
+    /// the path is the container's.
+    public var whenReleased: [HeldProgram] = []
 
     public init(release: HostPath, readyDescriptor: Int32) {
         self.release = release
         self.readyDescriptor = readyDescriptor
+    }
+}
+
+/// A program a held sandbox's set-up runs and waits for: burrow-oci's hooks that run in the
+/// container's namespaces. It gets `input` on its standard input, the set-up's standard
+/// output and error, nothing else inherited; one that fails (a status other than 0, a
+/// signal, `timeout` seconds passed, a path that cannot run) fails the set-up, saying so
+/// in `name`'s words.
+public struct HeldProgram: Equatable, Sendable {
+    /// How a failure names it ("hooks.createContainer[0] (/usr/bin/nvidia-ctk)").
+    public var name: String
+    public var path: String
+    public var argv: [String]
+    public var environment: [String]
+    public var timeout: Int?
+    /// Its standard input, around the pid of the sandbox's init as the set-up sees it
+    /// (runc gives these hooks its container process's own getpid()): `inputBeforePid`,
+    /// the pid, then `inputAfterPid` (burrow-oci: the container's state document).
+    public var inputBeforePid: String
+    public var inputAfterPid: String
+
+    public init(name: String, path: String, argv: [String], environment: [String], timeout: Int?,
+                inputBeforePid: String, inputAfterPid: String) {
+        self.name = name
+        self.path = path
+        self.argv = argv
+        self.environment = environment
+        self.timeout = timeout
+        self.inputBeforePid = inputBeforePid
+        self.inputAfterPid = inputAfterPid
     }
 }

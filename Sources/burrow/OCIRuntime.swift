@@ -136,7 +136,11 @@ enum OCIRuntime {
         let ready: (read: Int32, write: Int32)
         do { ready = try Files.pipe() } catch { abandon(); throw OCIFailure(error) }
         var spec = config.spec
-        spec.process.hold = ExecHold(release: HostPath(fifo), readyDescriptor: ready.write)
+        var hold = ExecHold(release: HostPath(fifo), readyDescriptor: ready.write)
+        // runc's statuses for these: creating while the container is built, created once held.
+        hold.whenBuilt = config.hooks.held(.createContainer, id: c.id, status: "creating", bundle: bundle, annotations: config.annotations)
+        hold.whenReleased = config.hooks.held(.startContainer, id: c.id, status: "created", bundle: bundle, annotations: config.annotations)
+        spec.process.hold = hold
         spec.verbose = global.debug
         spec.process.failureStatus = 1
         spec.terms = OCIConfig.terms
@@ -230,12 +234,7 @@ enum OCIRuntime {
             do { end = try Proc.runProgram(hook.path, argv: hook.args, environment: hook.env, input: state, timeout: hook.timeout) } catch {
                 return "\(what) could not run: \(error.description)"
             }
-            switch end {
-            case .exited(.exited(0)): continue
-            case .exited(.exited(let code)): return "\(what) failed with status \(code)"
-            case .exited(.signaled(let sig)): return "\(what) was killed by signal \(sig)"
-            case .timedOut(let seconds): return "\(what) was still running after its timeout of \(seconds) s: killed"
-            }
+            if let failure = end.failure(of: what) { return failure }
         }
         return nil
     }

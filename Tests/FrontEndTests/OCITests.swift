@@ -194,8 +194,9 @@ struct OCIConfigTests {
         """
     }
 
-    /// hooks: the four stages burrow-oci runs, as given; unknown stages ignored; the copy kept
-    /// in the state directory reads back the same.
+    /// hooks: the six stages, as given; unknown stages ignored; the copy kept in the state
+    /// directory reads back the same. The container's set-up gets the last two as
+    /// `HeldProgram`s, the state around the pid it puts in.
     @Test func hooks() throws {
         let c = try OCIConfig.parse(Self.config(top: """
             "hooks": {"prestart": [{"path": "/bin/a"}], "createRuntime": [{"path": "/bin/b", "args": ["b", "1"], "env": ["K=v"], "timeout": 3}],
@@ -205,7 +206,15 @@ struct OCIConfigTests {
         #expect(c.hooks[.createRuntime] == [OCIHook(path: "/bin/b", args: ["b", "1"], env: ["K=v"], timeout: 3)])
         #expect(c.hooks[.poststart].isEmpty)
         #expect(c.hooks[.poststop].map(\.path) == ["/bin/c", "/bin/d"])
+        #expect(c.hooks[.createContainer].isEmpty)
         #expect(try OCIHooks.parse(c.hooks.json, file: "state.json") == c.hooks)
+        let inside = try OCIConfig.parse(Self.config(top: #""hooks": {"startContainer": [{"path": "/usr/bin/hook", "args": ["hook", "x"], "timeout": 5}]}"#),
+                                         bundle: "/b").hooks
+        let held = inside.held(.startContainer, id: "c1", status: "created", bundle: "/b", annotations: [("k", "v")])
+        #expect(held.map(\.name) == ["hooks.startContainer[0] (/usr/bin/hook)"])
+        #expect(held.first?.argv == ["hook", "x"] && held.first?.timeout == 5)
+        #expect(held.first.map { $0.inputBeforePid + "7" + $0.inputAfterPid }
+                == #"{"ociVersion":"1.0.2","id":"c1","status":"created","pid":7,"bundle":"/b","annotations":{"k":"v"}}"#)
         #expect(try OCIConfig.parse(Self.config(), bundle: "/b").hooks.isEmpty)
     }
 
@@ -333,7 +342,7 @@ struct OCIConfigTests {
         (config(linux: "\"devices\": [{\"path\": \"/dev/x\", \"type\": \"p\", \"fileMode\": 2486}]"), "config.json: linux.devices[0] (/dev/x): mode 2486 (04666) is more than permission bits (0 to 0777)"),
         (config(linux: "\"devices\": [{\"path\": \"/dev/x\", \"type\": \"p\"}, {\"path\": \"/dev//x\", \"type\": \"p\"}]"), "config.json: linux.devices[1] (/dev/x) is listed twice"),
         (config(linux: "\"devices\": [{\"path\": \"/dev/x\", \"type\": \"p\", \"uid\": 7}], \"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]"), "config.json: linux.devices[0] (/dev/x): its uid 7 is not mapped by the linux.uidMappings ranges given"),
-        (config(top: "\"hooks\": {\"createContainer\": [{\"path\": \"/bin/true\"}]}"), "config.json: hooks.createContainer: hooks that run in the container's namespaces are not supported (prestart, createRuntime, poststart and poststop are)"),
+        (config(top: "\"hooks\": {\"startContainer\": [{\"path\": \"bin/true\"}]}"), "config.json: hooks.startContainer[0].path: 'bin/true' is not an absolute path"),
         (config(top: "\"hooks\": {\"prestart\": [{\"path\": \"true\"}]}"), "config.json: hooks.prestart[0].path: 'true' is not an absolute path"),
         (config(top: "\"hooks\": {\"poststop\": [{\"args\": [\"x\"]}]}"), "config.json: hooks.poststop[0].path is missing"),
         (config(top: "\"hooks\": {\"poststart\": [{\"path\": \"/x\", \"timeout\": 0}]}"), "config.json: hooks.poststart[0].timeout: expected a number of seconds from 1 to 86400, found a number"),

@@ -269,6 +269,62 @@ struct OCIRuntimeTests {
         await failing.expectNothingLeft()
     }
 
+    @Test("hooks in the container's namespaces: createContainer before pivot_root (a host path), startContainer in the new root before the command; a failing one stops the container")
+    func containerHooks() async {
+        func stopped(_ b: OCIBundle) async -> Bool {
+            for _ in 0..<100 {
+                if await b.state()?.status == "stopped" { return true }
+                try? await Task.sleep(nanoseconds: 50_000_000)
+            }
+            return false
+        }
+        let b = OCIBundle(script: "test -e /home/startContainer.json && echo after > /home/ran")
+        defer { b.remove() }
+        let out = b.out
+        // createContainer: a host program, in the container's PID and mount namespaces, the
+        // root not yet entered (it writes to the host's path of the bind).
+        let create = #"{"path": "/bin/sh", "args": ["sh", "-c", "cat > \#(out)/createContainer.json; readlink /proc/self/ns/pid /proc/self/ns/mnt > \#(out)/createContainer.ns"]}"#
+        // startContainer: the container's own /bin/sh, in its root (where /home is the bind).
+        let start = #"{"path": "/bin/sh", "args": ["sh", "-c", "cat > /home/startContainer.json; test -d /home && test ! -e \#(out) && echo in root >> /home/startContainer.json"]}"#
+        let path = b.bundle + "/config.json"
+        writeFile(path, String((readFile(path) ?? "").dropLast()) + #", "hooks": {"createContainer": [\#(create)], "startContainer": [\#(start)]}}"#, owner: testUser)
+        expectSuccess(await b.oci(["create", "--bundle", b.bundle, b.id]))
+        // Its state's pid is the container's init as the hook sees it: PID 1.
+        #expect(b.output("createContainer.json")?.contains(#""status":"creating","pid":1,"#) == true, "\(String(describing: b.output("createContainer.json")))")
+        let ns = (b.output("createContainer.ns") ?? "").split(separator: "\n").map(String.init)
+        #expect(ns.count == 2 && ns.first != hostNamespace("pid") && ns.last != hostNamespace("mnt"), "\(ns)")
+        #expect(b.output("startContainer.json") == nil)
+        expectSuccess(await b.oci(["start", b.id]))
+        #expect(await eventually(timeout: 5) { b.output("ran") == "after\n" })
+        #expect(b.output("startContainer.json")?.contains(#""status":"created","pid":1,"#) == true)
+        #expect(b.output("startContainer.json")?.hasSuffix("in root\n") == true, "\(String(describing: b.output("startContainer.json")))")
+        #expect(await stopped(b))
+        expectSuccess(await b.oci(["delete", b.id]))
+        await b.expectNothingLeft()
+
+        // A createContainer hook that fails: create fails, naming it, and nothing is left.
+        let failing = OCIBundle(script: "echo ran > /home/ran")
+        defer { failing.remove() }
+        let fpath = failing.bundle + "/config.json"
+        writeFile(fpath, String((readFile(fpath) ?? "").dropLast()) + #", "hooks": {"createContainer": [{"path": "/bin/false"}]}}"#, owner: testUser)
+        let refused = await failing.oci(["create", "--bundle", failing.bundle, failing.id])
+        expectStatus(refused, 1)
+        expectStderr(refused, contains: "hooks.createContainer[0] (/bin/false) failed with status 1")
+        #expect(await failing.state() == nil)
+        await failing.expectNothingLeft()
+        // A startContainer hook that fails: the command never runs, the container stops.
+        let late = OCIBundle(script: "echo ran > /home/ran")
+        defer { late.remove() }
+        let lpath = late.bundle + "/config.json"
+        writeFile(lpath, String((readFile(lpath) ?? "").dropLast()) + #", "hooks": {"startContainer": [{"path": "/no/such/hook"}]}}"#, owner: testUser)
+        expectSuccess(await late.oci(["create", "--bundle", late.bundle, late.id]))
+        expectSuccess(await late.oci(["start", late.id]))
+        #expect(await stopped(late))
+        #expect(late.output("ran") == nil)
+        expectSuccess(await late.oci(["delete", late.id]))
+        await late.expectNothingLeft()
+    }
+
     @Test("process.terminal with --console-socket: the command's terminal is one of the container's /dev/pts, sized, its master sent to the socket; without the socket it fails clearly")
     func terminal() async throws {
         let consolesock = try #require(ConsoleSock.path())

@@ -45,4 +45,19 @@ extension Sandbox {
             }
         }
     }
+
+    /// The hold's programs (`HeldProgram`), in order, each waited for; the first that fails
+    /// ends the set-up, failed (`fail`). Their input gets the init's pid as this process
+    /// sees it (its parent): 1 in a PID namespace of the sandbox's own.
+    func runHeld(_ programs: [HeldProgram]) {
+        for p in programs {
+            let input = Array((p.inputBeforePid + String(getppid()) + p.inputAfterPid).utf8)
+            let end: Proc.ProgramEnd
+            do { end = try Proc.runProgram(p.path, argv: p.argv, environment: p.environment, input: input, timeout: p.timeout) } catch {
+                fail(Failure("\(p.name) could not run: \(error.description)"), on: channels.errorWrite)
+            }
+            if let failure = end.failure(of: p.name) { fail(Failure(failure), on: channels.errorWrite) }
+            log.step("\(p.name) ran")
+        }
+    }
 }

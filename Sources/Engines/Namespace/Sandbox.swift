@@ -203,6 +203,8 @@ struct Sandbox {
                     try Proc.loopbackUp()
                     log.step("lo up")
                 }
+                // burrow-oci's createContainer hooks: the container built, before pivot_root.
+                if let hold = spec.process.hold { runHeld(hold.whenBuilt) }
                 // burrow-oci's process.terminal: made before the hold, so that create hands the
                 // master to the console socket, as runc does.
                 if let console = spec.process.console { terminal = try Terminals.sendPair(to: console, in: rootfd, log: log) }
@@ -218,6 +220,8 @@ struct Sandbox {
                 }
                 try applyResourceLimits()
                 log.step("pivot_root into \(spec.root.path)")
+                // burrow-oci's startContainer hooks: in the new root, before the exec.
+                if let hold = spec.process.hold { runHeld(hold.whenReleased) }
                 Files.close(rootfd)
                 // Nothing in the sandbox may ptrace or read the fds of the set-up (until its exec).
                 try Proc.setDumpable(false)

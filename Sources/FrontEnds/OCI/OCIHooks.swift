@@ -1,12 +1,17 @@
+import BurrowSandbox
+
 /// config.json's `hooks`: host programs the runtime runs at points of the container's life,
 /// each given the container's state (runtime-spec's JSON) on its standard input.
 ///
 /// burrow-oci runs the ones that run in the runtime's namespaces: `prestart` and
 /// `createRuntime` once `create` has built the container (before its command starts; its
 /// set-up is then held before pivot_root, as the spec puts them), `poststart` once `start`
-/// has released it, `poststop` once `delete` has removed it. `createContainer` and
-/// `startContainer` run inside the container's namespaces, which burrow-oci does not do:
-/// they are refused by name.
+/// has released it, `poststop` once `delete` has removed it. The container's set-up runs
+/// the two that run in the container's namespaces (`HeldProgram`, `ExecHold`):
+/// `createContainer` once the container is built, before pivot_root (its path the
+/// host's), and `startContainer` once released, in the new root, before the command (its
+/// path the container's). Their state's pid is the container's init as they see it (1 in
+/// its PID namespace), as runc gives them its container process's getpid().
 public struct OCIHook: Equatable, Sendable {
     /// Absolute, on the host.
     public var path: String
@@ -36,8 +41,9 @@ public struct OCIHook: Equatable, Sendable {
 }
 
 public struct OCIHooks: Equatable, Sendable {
-    /// The stages burrow-oci runs, in the runtime's namespaces.
-    public enum Stage: String, CaseIterable, Sendable { case prestart, createRuntime, poststart, poststop }
+    /// The stages of hooks: the first four run in the runtime's namespaces, the last two
+    /// in the container's (by its set-up).
+    public enum Stage: String, CaseIterable, Sendable { case prestart, createRuntime, poststart, poststop, createContainer, startContainer }
     public var stages: [Stage: [OCIHook]] = [:]
     public init() {}
 
@@ -58,18 +64,22 @@ public struct OCIHooks: Equatable, Sendable {
         guard case .object(let members) = f.value else { throw f.wrong("an object") }
         for (key, _) in members {
             guard let list = try f.member(key) else { continue }
-            guard let stage = Stage(rawValue: key) else {
-                if key == "createContainer" || key == "startContainer" {
-                    guard list.isSet else { continue }
-                    throw list.refuse("hooks that run in the container's namespaces are not supported (prestart, createRuntime, poststart and poststop are)")
-                }
-                continue  // unknown: ignored, as the runtime-spec asks
-            }
+            guard let stage = Stage(rawValue: key) else { continue }  // unknown: ignored, as the runtime-spec asks
             var each: [OCIHook] = []
             for item in try list.items() { each.append(try hook(item)) }
             if !each.isEmpty { hooks.stages[stage] = each }
         }
         return hooks
+    }
+
+    /// A stage's hooks as the container's set-up runs them, with the state (its status
+    /// `status`) on their standard input.
+    public func held(_ stage: Stage, id: String, status: String, bundle: String, annotations: [(String, String)]) -> [HeldProgram] {
+        let state = OCICommandLine.stateAroundPid(id: id, status: status, bundle: bundle, annotations: annotations)
+        return self[stage].enumerated().map { i, hook in
+            HeldProgram(name: "hooks.\(stage.rawValue)[\(i)] (\(hook.path))", path: hook.path, argv: hook.args, environment: hook.env,
+                        timeout: hook.timeout, inputBeforePid: state.before, inputAfterPid: state.after)
+        }
     }
 
     /// One hook, checked: an absolute path, strings, a positive timeout.

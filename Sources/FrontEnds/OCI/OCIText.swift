@@ -79,6 +79,14 @@ extension OCICommandLine {
         ])
     }
 
+    /// The state document around its pid, for a program that puts in the pid itself
+    /// (`HeldProgram`): the text before the pid's number and after it.
+    public static func stateAroundPid(id: String, status: String, bundle: String, annotations: [(String, String)]) -> (before: String, after: String) {
+        let head = JSON.object([("ociVersion", .string(ociVersion)), ("id", .string(id)), ("status", .string(status))]).text
+        let tail = JSON.object([("bundle", .string(bundle)), ("annotations", .object(annotations.map { ($0.0, .string($0.1)) }))]).text
+        return (String(head.dropLast()) + ",\"pid\":", "," + String(tail.dropFirst()))
+    }
+
     /// The config.json `spec` writes: only what burrow-oci honours, so that `run` takes it
     /// as it is (runc's has capabilities, rlimits and masked paths too).
     public static func defaultConfig(rootless: Bool) -> JSON {
