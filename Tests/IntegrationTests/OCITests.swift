@@ -857,7 +857,12 @@ struct OCIRuntimeTests {
         // The default command is sh, which reads an empty stdin and exits.
         let r = await b.oci(["run", "--bundle", fresh, b.id])
         expectSuccess(r)
-        #expect(await b.oci(["features"]).stdout.contains("\"ociVersionMax\": \"1.0.2\""))
+        let features = await b.oci(["features"]).stdout
+        #expect(features.contains("\"ociVersionMax\": \"1.0.2\""))
+        // What it runs, said as it is: every hook stage, and seccomp filters.
+        let featureObject = try? JSONSerialization.jsonObject(with: Data(features.utf8)) as? [String: Any]
+        #expect(featureObject?["hooks"] as? [String] == ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"])
+        #expect(((featureObject?["linux"] as? [String: Any])?["seccomp"] as? [String: Any])?["enabled"] as? Bool == true)
         let v = await b.oci(["--version"])
         expectStdout(v, contains: "spec: 1.0.2")
     }

@@ -49,7 +49,9 @@ extension OCICommandLine {
         .object([
             ("ociVersionMin", .string("1.0.0")),
             ("ociVersionMax", .string(ociVersion)),
-            ("hooks", .array([])),
+            // In the runtime-spec's order of a container's life.
+            ("hooks", .array([OCIHooks.Stage.prestart, .createRuntime, .createContainer, .startContainer, .poststart, .poststop]
+                                .map { .string($0.rawValue) })),
             ("mountOptions", .array(["ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "bind", "rbind",
                                      "noatime", "relatime", "strictatime", "nodiratime", "nosymfollow"]
                                      .map(JSON.string) + MountPropagation.Kind.allCases.flatMap {
@@ -59,7 +61,7 @@ extension OCICommandLine {
                 ("capabilities", .array([])),
                 ("cgroup", .object([("v1", .bool(true)), ("v2", .bool(true)), ("systemd", .bool(false)),
                                     ("systemdUser", .bool(false))])),
-                ("seccomp", .object([("enabled", .bool(false))])),
+                ("seccomp", .object([("enabled", .bool(true))])),
                 ("apparmor", .object([("enabled", .bool(false))])),
                 ("selinux", .object([("enabled", .bool(false))])),
             ])),
