@@ -52,6 +52,28 @@ struct OCIBundle {
 
     func output(_ name: String) -> String? { readFile(out + "/" + name) }
 
+    /// config.json's `hooks`: the JSON object given.
+    func setHooks(_ object: String) {
+        let path = bundle + "/config.json"
+        writeFile(path, String((readFile(path) ?? "").dropLast()) + #", "hooks": "# + object + "}", owner: testUser)
+    }
+
+    /// A hook of `stage` that fails (/bin/false) and runs while `create` does: create fails,
+    /// naming it, and nothing is left. Returns create's result.
+    @discardableResult
+    static func expectCreateFails(onHook stage: String, sourceLocation: SourceLocation = #_sourceLocation) async -> BurrowResult {
+        let failing = OCIBundle(script: "echo ran > /home/ran")
+        defer { failing.remove() }
+        failing.setHooks(#"{"\#(stage)": [{"path": "/bin/false"}]}"#)
+        let refused = await failing.oci(["create", "--bundle", failing.bundle, failing.id], sourceLocation: sourceLocation)
+        expectStatus(refused, 1, sourceLocation: sourceLocation)
+        expectStderr(refused, contains: "hooks.\(stage)[0] (/bin/false) failed with status 1", sourceLocation: sourceLocation)
+        #expect(await failing.state() == nil, sourceLocation: sourceLocation)
+        #expect(failing.output("ran") == nil, sourceLocation: sourceLocation)
+        await failing.expectNothingLeft(sourceLocation: sourceLocation)
+        return refused
+    }
+
     /// burrow-oci --root STATE ARGS, as the test user; in cgroup (v2) directory `cgroup`
     /// when given (moved there by root, before setpriv).
     func oci(_ args: [String], cgroup: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) async -> BurrowResult {
@@ -228,12 +250,9 @@ struct OCIRuntimeTests {
             // The state, and whether the command had run yet.
             #"{"path": "/bin/sh", "args": ["sh", "-c", "cat > \#(out)/\#(name).json; test -e \#(out)/ran && echo ran >> \#(out)/\#(name).json; exit \#(exit)"]}"#
         }
-        let hooks = #""hooks": {"prestart": [\#(hook("prestart"))], "createRuntime": [\#(hook("createRuntime"))], "#
-            + #""poststart": [\#(hook("poststart", exit: 3))], "poststop": [\#(hook("poststop"))]}"#
+        b.setHooks(#"{"prestart": [\#(hook("prestart"))], "createRuntime": [\#(hook("createRuntime"))], "#
+                   + #""poststart": [\#(hook("poststart", exit: 3))], "poststop": [\#(hook("poststop"))]}"#)
         let path = b.bundle + "/config.json"
-        var config = readFile(path) ?? ""
-        config = String(config.dropLast()) + ", " + hooks + "}"
-        writeFile(path, config, owner: testUser)
         expectSuccess(await b.oci(["create", "--bundle", b.bundle, b.id]))
         #expect(b.output("prestart.json")?.contains(#""status":"created""#) == true, "\(String(describing: b.output("prestart.json")))")
         #expect(b.output("createRuntime.json")?.contains(#""id":"\#(b.id)""#) == true)
@@ -257,16 +276,8 @@ struct OCIRuntimeTests {
         await b.expectNothingLeft()
 
         // A prestart hook that fails: create fails, saying which, and nothing is left.
-        let failing = OCIBundle(script: "echo ran > /home/ran")
-        defer { failing.remove() }
-        let fpath = failing.bundle + "/config.json"
-        writeFile(fpath, String((readFile(fpath) ?? "").dropLast()) + #", "hooks": {"prestart": [{"path": "/bin/false"}]}}"#, owner: testUser)
-        let refused = await failing.oci(["create", "--bundle", failing.bundle, failing.id])
-        expectStatus(refused, 1)
-        expectStderr(refused, contains: "create \(failing.id): hooks.prestart[0] (/bin/false) failed with status 1; the container was removed")
-        #expect(await failing.state() == nil)
-        #expect(failing.output("ran") == nil)
-        await failing.expectNothingLeft()
+        let refused = await OCIBundle.expectCreateFails(onHook: "prestart")
+        expectStderr(refused, contains: "create \(refused.argv.last ?? ""): hooks.prestart[0] (/bin/false) failed with status 1; the container was removed")
     }
 
     @Test("hooks in the container's namespaces: createContainer before pivot_root (a host path), startContainer in the new root before the command; a failing one stops the container")
@@ -286,8 +297,7 @@ struct OCIRuntimeTests {
         let create = #"{"path": "/bin/sh", "args": ["sh", "-c", "cat > \#(out)/createContainer.json; readlink /proc/self/ns/pid /proc/self/ns/mnt > \#(out)/createContainer.ns"]}"#
         // startContainer: the container's own /bin/sh, in its root (where /home is the bind).
         let start = #"{"path": "/bin/sh", "args": ["sh", "-c", "cat > /home/startContainer.json; test -d /home && test ! -e \#(out) && echo in root >> /home/startContainer.json"]}"#
-        let path = b.bundle + "/config.json"
-        writeFile(path, String((readFile(path) ?? "").dropLast()) + #", "hooks": {"createContainer": [\#(create)], "startContainer": [\#(start)]}}"#, owner: testUser)
+        b.setHooks(#"{"createContainer": [\#(create)], "startContainer": [\#(start)]}"#)
         expectSuccess(await b.oci(["create", "--bundle", b.bundle, b.id]))
         // Its state's pid is the container's init as the hook sees it: PID 1.
         #expect(b.output("createContainer.json")?.contains(#""status":"creating","pid":1,"#) == true, "\(String(describing: b.output("createContainer.json")))")
@@ -303,20 +313,11 @@ struct OCIRuntimeTests {
         await b.expectNothingLeft()
 
         // A createContainer hook that fails: create fails, naming it, and nothing is left.
-        let failing = OCIBundle(script: "echo ran > /home/ran")
-        defer { failing.remove() }
-        let fpath = failing.bundle + "/config.json"
-        writeFile(fpath, String((readFile(fpath) ?? "").dropLast()) + #", "hooks": {"createContainer": [{"path": "/bin/false"}]}}"#, owner: testUser)
-        let refused = await failing.oci(["create", "--bundle", failing.bundle, failing.id])
-        expectStatus(refused, 1)
-        expectStderr(refused, contains: "hooks.createContainer[0] (/bin/false) failed with status 1")
-        #expect(await failing.state() == nil)
-        await failing.expectNothingLeft()
+        await OCIBundle.expectCreateFails(onHook: "createContainer")
         // A startContainer hook that fails: the command never runs, the container stops.
         let late = OCIBundle(script: "echo ran > /home/ran")
         defer { late.remove() }
-        let lpath = late.bundle + "/config.json"
-        writeFile(lpath, String((readFile(lpath) ?? "").dropLast()) + #", "hooks": {"startContainer": [{"path": "/no/such/hook"}]}}"#, owner: testUser)
+        late.setHooks(#"{"startContainer": [{"path": "/no/such/hook"}]}"#)
         expectSuccess(await late.oci(["create", "--bundle", late.bundle, late.id]))
         expectSuccess(await late.oci(["start", late.id]))
         #expect(await stopped(late))
