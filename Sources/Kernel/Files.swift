@@ -18,6 +18,14 @@ public enum Files {
 
     public static func close(_ fd: Int32) { if fd >= 0 { _ = Glibc.close(fd) } }
 
+    /// /dev/null in place of each of `fds` (a process that must not hold the caller's
+    /// standard input or output open: a reader would not see their end). Best effort.
+    public static func replaceWithNull(_ fds: [Int32]) {
+        guard let null = try? open("/dev/null", O_RDWR) else { return }
+        for fd in fds { _ = Glibc.dup2(null, fd) }
+        close(null)
+    }
+
     public static func mkdir(_ name: String, at dir: Int32, mode: mode_t) throws(SysError) {
         _ = try retrying("mkdir", name) { Glibc.mkdirat(dir, name, mode) }
     }

@@ -172,6 +172,9 @@ public enum NamespaceEngine {
                            ch.jobEventsRead, ch.jobEventsWrite, jobs.descriptor, ch.heldRead, ch.heldWrite,
                            spec.process.hold?.readyDescriptor ?? -1] { Files.close(fd) }
                 for j in joins { j.close() }  // the host's process holds no namespace of the sandbox
+                // Nor the command's input and output: their readers (a pipe, conmon, the
+                // shim) see their end when the sandbox's own processes are gone.
+                Files.replaceWithNull([STDIN_FILENO, STDOUT_FILENO])
                 // setuid: the cleaner removes only what the caller could remove.
                 if let caller = privilege.caller {
                     do { try caller.becomeForGood() } catch { report(error.description); Proc.exit(Failure.setupStatus) }
