@@ -254,6 +254,17 @@ struct OCIConfigTests {
         #expect(wide.spec.cgroup?.limits.devices.map(\.holdsWithoutCgroup) == [false, false])
     }
 
+    /// CAP_SYS_ADMIN is given when the config names it (within the container's user
+    /// namespace, as rootless runc gives it); CAP_SYS_PTRACE never (in `refusals`).
+    @Test func capSysAdmin() throws {
+        let caps = "[\"CAP_SYS_ADMIN\", \"CAP_CHOWN\"]"
+        let c = try OCIConfig.parse(Self.config(process: """
+            "capabilities": {"bounding": \(caps), "permitted": \(caps), "effective": \(caps), "inheritable": \(caps), "ambient": \(caps)}
+            """), bundle: "/b")
+        #expect(c.spec.security.capabilities?.bounding == ["CAP_SYS_ADMIN", "CAP_CHOWN"])
+        #expect(c.spec.security.capabilities?.ambient == ["CAP_SYS_ADMIN", "CAP_CHOWN"])
+    }
+
     @Test func minimal() throws {
         let c = try OCIConfig.parse(Self.minimal, bundle: "/b")
         #expect(c.spec.root == RootFS(path: HostPath("/b/rootfs")))
@@ -324,7 +335,7 @@ struct OCIConfigTests {
         (config(process: "\"terminal\": true, \"consoleSize\": {\"width\": 80}"), "config.json: process.consoleSize.height is missing"),
         (config(process: "\"terminal\": true, \"consoleSize\": {\"height\": 70000, \"width\": 80}"), "config.json: process.consoleSize: a terminal is at most 65535 by 65535"),
         (config(process: "\"capabilities\": {\"bounding\": [\"CAP_KILL\"]}"), "config.json: process.capabilities: for root, Burrow gives effective = permitted = bounding + inheritable, with ambient within permitted and inheritable; these sets differ"),
-        (config(process: "\"capabilities\": {\"bounding\": [\"CAP_SYS_ADMIN\"], \"permitted\": [\"CAP_SYS_ADMIN\"], \"effective\": [\"CAP_SYS_ADMIN\"]}"), "config.json: process.capabilities.bounding: CAP_SYS_ADMIN: Burrow never gives it (the command could undo the sandbox's mounts or trace its init)"),
+        (config(process: "\"capabilities\": {\"bounding\": [\"CAP_SYS_PTRACE\"], \"permitted\": [\"CAP_SYS_PTRACE\"], \"effective\": [\"CAP_SYS_PTRACE\"]}"), "config.json: process.capabilities.bounding: CAP_SYS_PTRACE: Burrow never gives it (the command could trace the container's init and Burrow's supervisor)"),
         (config(process: "\"capabilities\": {\"bounding\": [\"CAP_FLY\"]}"), "config.json: process.capabilities.bounding: 'CAP_FLY' is not a capability"),
         (config(process: "\"user\": {\"uid\": 5, \"gid\": 5}, \"capabilities\": {\"effective\": [\"CAP_KILL\"], \"permitted\": [\"CAP_KILL\"]}"), "config.json: process.capabilities: for a uid other than 0, Burrow gives effective = permitted = ambient, with ambient within inheritable; these sets differ"),
         (config(process: "\"oomScoreAdj\": 1001"), "config.json: process.oomScoreAdj: expected an integer from -1000 to 1000"),

@@ -399,6 +399,32 @@ struct OCIRuntimeTests {
         await b.expectNothingLeft()
     }
 
+    @Test("process.capabilities naming CAP_SYS_ADMIN: the container mounts, in its own mount namespace; linux.rootfsPropagation holds as the validation suite checks it")
+    func capSysAdminAndRootPropagation() async {
+        // As runtime-tools' runtimetest checks it: / bound recursively elsewhere (/run), then
+        // a mount on a directory of / (/tmp); a shared root shows it at the copy too.
+        let script = """
+            grep CapEff /proc/self/status
+            mount -o rbind / /run 2>&1 || exit 0
+            mount -t tmpfs t /tmp && touch /tmp/seen
+            if [ -e /run/tmp/seen ]; then echo exposed; else echo hidden; fi
+            """
+        let caps = "[\"CAP_SYS_ADMIN\"]"
+        for (propagation, expected) in [("shared", "exposed"), ("private", "hidden"), ("slave", "hidden"),
+                                        ("unbindable", "mount: mounting / on /run failed: Invalid argument")] {
+            let b = OCIBundle(
+                script: script,
+                extraProcess: ", \"capabilities\": {\"bounding\": \(caps), \"effective\": \(caps), \"permitted\": \(caps), \"inheritable\": \(caps)}",
+                extraLinux: ", \"rootfsPropagation\": \"\(propagation)\"")
+            defer { b.remove() }
+            let r = await b.oci(["run", "--bundle", b.bundle, b.id])
+            expectSuccess(r)
+            // CAP_SYS_ADMIN alone, within the container's user namespace.
+            expectLines(r, ["CapEff:\t0000000000200000", expected])
+            await b.expectNothingLeft()
+        }
+    }
+
     @Test("linux.resources.devices run by root: a cgroup v1 device cgroup, the rules in order and Burrow's /dev after them; the container opens only what they allow")
     func deviceCgroup() async {
         let controller = hostMountinfo().first { $0.fsType == "cgroup" && $0.superOptions.contains("devices") }

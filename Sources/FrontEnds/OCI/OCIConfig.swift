@@ -520,7 +520,9 @@ private struct Reader {
 
     /// process.capabilities, where Burrow can give exactly what is asked: after exec, root's
     /// permitted and effective sets are its bounding and inheritable sets together; another
-    /// uid's are its ambient set. CAP_SYS_ADMIN and CAP_SYS_PTRACE are never given.
+    /// uid's are its ambient set. All within the container's user namespace. CAP_SYS_ADMIN
+    /// when named (the container can then mount, and undo its own mounts, as under runc);
+    /// CAP_SYS_PTRACE never (the command could trace Burrow's init and supervisor).
     func capabilities(_ c: Field, uid: UInt32) throws(UsageError) -> CapabilitySets {
         var sets = CapabilitySets()
         var masks: [String: UInt64] = [:]
@@ -528,8 +530,8 @@ private struct Reader {
             let names = try c.member(key)?.strings() ?? []
             let (mask, unknown) = CapabilitySets.mask(names)
             if let unknown { throw c.sub(key).refuse("'\(unknown)' is not a capability") }
-            if let never = names.first(where: { $0 == "CAP_SYS_ADMIN" || $0 == "CAP_SYS_PTRACE" }) {
-                throw c.sub(key).refuse("\(never): Burrow never gives it (the command could undo the sandbox's mounts or trace its init)")
+            if names.contains("CAP_SYS_PTRACE") {
+                throw c.sub(key).refuse("CAP_SYS_PTRACE: Burrow never gives it (the command could trace the container's init and Burrow's supervisor)")
             }
             masks[key] = mask
             switch key {
