@@ -24,13 +24,14 @@ public struct CgroupPlacement: Equatable, Sendable {
     public var created: [String] = []
 
     /// Where `spec` lies on this host. `defaultName` names a cgroup without a path (the
-    /// container's id, relative, as runc's default).
-    public static func locate(_ spec: CgroupSpec, defaultName: String) throws(SysError) -> CgroupPlacement {
+    /// container's id, relative, as runc's default). With `devices`, in cgroup v1's devices
+    /// hierarchy too, where the host mounts one (`deviceSupport`).
+    public static func locate(_ spec: CgroupSpec, defaultName: String, devices: Bool = false) throws(SysError) -> CgroupPlacement {
         let inner = spec.path.isEmpty ? defaultName : spec.path
         let mounts = cgroupMounts()
         let own = ownCgroups()
         var dirs: [Directory] = []
-        let v1 = CgroupLimits.v1Controllers.filter { c in mounts.contains { $0.controllers.contains(c) } }
+        let v1 = (CgroupLimits.v1Controllers + (devices ? ["devices"] : [])).filter { c in mounts.contains { $0.controllers.contains(c) } }
         if !v1.isEmpty {
             for controller in v1 {
                 guard let m = mounts.first(where: { $0.controllers.contains(controller) }) else { continue }
@@ -53,6 +54,13 @@ public struct CgroupPlacement: Equatable, Sendable {
         dirs.append(Directory(controllers: CgroupLimits.v1Controllers, path: join(inner.hasPrefix("/") ? m.point : origin, inner),
                               origin: origin, mount: m.point))
         return CgroupPlacement(version: .v2, directories: dirs)
+    }
+
+    /// Whether the container's device rules can go in a device cgroup here: cgroup v1's
+    /// devices hierarchy, located with `devices` (which only root on the host may write).
+    public func deviceSupport(root: Bool) -> DeviceCgroupSupport {
+        guard root else { return .notRoot }
+        return version == .v1 && directories.contains { $0.controllers.contains("devices") } ? .writable : .notMounted
     }
 
     /// Makes the directories (as `mkdir -p`, remembering which were new), and under v2

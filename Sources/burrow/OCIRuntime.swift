@@ -115,12 +115,13 @@ enum OCIRuntime {
         var placement: CgroupPlacement?
         if let cg = config.spec.cgroup {
             do throws(OCIFailure) {
-                let p = try makeCgroup(cg, id: c.id)
-                placement = p
-                var early = Container(id: c.id, pid: 0, pidStart: 0, bundle: bundle, annotations: config.annotations)
-                early.cgroups = p.directories.map(\.path)
-                early.cgroupsCreated = p.created
-                do { try early.save(in: dir) } catch { throw OCIFailure(error) }
+                placement = try makeCgroup(cg, id: c.id)
+                if let p = placement {
+                    var early = Container(id: c.id, pid: 0, pidStart: 0, bundle: bundle, annotations: config.annotations)
+                    early.cgroups = p.directories.map(\.path)
+                    early.cgroupsCreated = p.created
+                    do { try early.save(in: dir) } catch { throw OCIFailure(error) }
+                }
             } catch {
                 if let p = placement { try? CgroupPlacement.remove(p.created) }
                 removeState(dir)
@@ -318,15 +319,28 @@ enum OCIRuntime {
 
     /// The container's cgroup made, with its limits written: a limit the cgroup version
     /// here cannot express, or one the kernel or the permissions refuse, is an error that
-    /// names it (never dropped), and nothing is left of the cgroup then.
-    static func makeCgroup(_ cg: CgroupSpec, id: String) throws(OCIFailure) -> CgroupPlacement {
-        let asked = cg.limits.names
+    /// names it (never dropped), and nothing is left of the cgroup then. The device rules go
+    /// in cgroup v1's devices controller where the caller is root on the host, as runc puts
+    /// them; elsewhere only those that hold without a device cgroup are accepted. A cgroup
+    /// asked for by nothing but such rules (`CgroupSpec.onlyForDevices`) is made, in the
+    /// devices hierarchy alone, where they can go in a device cgroup, else not at all: nil.
+    static func makeCgroup(_ cg: CgroupSpec, id: String) throws(OCIFailure) -> CgroupPlacement? {
+        var asked = cg.limits.names
+        let root = mayWriteDeviceRules
         var p: CgroupPlacement
-        do { p = try CgroupPlacement.locate(cg, defaultName: id) } catch { throw OCIFailure("create \(id): \(error)") }
+        do { p = try CgroupPlacement.locate(cg, defaultName: id, devices: root && !cg.limits.devices.isEmpty) } catch {
+            if cg.onlyForDevices { return nil }
+            throw OCIFailure("create \(id): \(error)")
+        }
+        if cg.onlyForDevices {
+            guard p.deviceSupport(root: root) == .writable else { return nil }
+            p.directories = p.directories.filter { $0.controllers.contains("devices") }
+        }
         let writes: [CgroupWrite]
-        do { writes = try cg.limits.writes(p.version) } catch {
+        do { writes = try cg.limits.writes(p.version, devices: p.deviceSupport(root: root)) } catch {
             throw OCIFailure("config.json: \(error.message) (this host's cgroups are \(p.version == .v1 ? "v1" : "v2"))")
         }
+        if writes.contains(where: { $0.controller == "devices" }) { asked.append("devices") }
         do {
             try p.create(for: writes, asked: asked)
             try p.apply(writes, asked: asked)
@@ -335,6 +349,13 @@ enum OCIRuntime {
             throw OCIFailure("create \(id): \(error)")
         }
         return p
+    }
+
+    /// Root on the host, the only caller cgroup v1's devices.allow takes (CAP_SYS_ADMIN in
+    /// the initial user namespace; root of a user namespace of its own, as rootless podman
+    /// runs the runtime, is not).
+    static var mayWriteDeviceRules: Bool {
+        inInitialUserNamespace && (try? Capabilities.current())?.effective.contains(.sysAdmin) == true
     }
 
     // MARK: exec, ps

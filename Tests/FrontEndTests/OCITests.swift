@@ -219,16 +219,59 @@ struct OCIConfigTests {
     }
 
     /// containerd's default device rules (deny all; mknod of any; Burrow's /dev's devices)
-    /// are what a container of Burrow's has: accepted.
+    /// are what a container of Burrow's has: they hold without a device cgroup, and ask for
+    /// no cgroup of their own (made only where a device cgroup can be had).
     @Test func containerdsDeviceRules() throws {
         let rules = #"{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "access": "m"}, {"allow": true, "type": "b", "access": "m"},"#
             + #" {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 8, "access": "rwm"},"#
             + #" {"allow": true, "type": "c", "major": 5, "minor": 0, "access": "rwm"}, {"allow": true, "type": "c", "major": 136, "minor": -1, "access": "rwm"},"#
             + #" {"allow": true, "type": "c", "major": 5, "minor": 2, "access": "rwm"}"#
-        _ = try OCIConfig.parse(Self.config(linux: #""resources": {"devices": [\#(rules)]}"#), bundle: "/b")
+        let containerd = try OCIConfig.parse(Self.config(linux: #""resources": {"devices": [\#(rules)]}"#), bundle: "/b")
+        #expect(containerd.spec.cgroup?.limits.devices.count == 8)
+        #expect(containerd.spec.cgroup?.limits.devices.allSatisfy(\.holdsWithoutCgroup) == true)
+        #expect(containerd.spec.cgroup?.onlyForDevices == true)
+        #expect(containerd.spec.cgroup?.limits.devices[6] == DeviceCgroupRule(allow: true, kind: .character, major: 136, access: "rwm", holdsWithoutCgroup: true, index: 6))
         // podman's --device /dev/fuse: the node and a rule allowing it.
-        _ = try OCIConfig.parse(Self.config(linux: #""devices": [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}], "#
+        let podman = try OCIConfig.parse(Self.config(linux: #""devices": [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}], "#
             + #""resources": {"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rwm"}]}"#), bundle: "/b")
+        #expect(podman.spec.cgroup?.limits.devices.allSatisfy(\.holdsWithoutCgroup) == true)
+    }
+
+    /// The validation suite's linux_cgroups_devices: devices the container's /dev does not
+    /// have, which only a device cgroup can allow (and keep the rest denied); the access
+    /// letters as the kernel lists them. Whether one can be had is the runtime's to say.
+    @Test func deviceRulesThatNeedACgroup() throws {
+        let c = try OCIConfig.parse(Self.config(linux: """
+            "resources": {"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rwm"},
+                                      {"allow": true, "type": "b", "major": 8, "minor": 20, "access": "wr"},
+                                      {"allow": true, "type": "b", "major": 10, "minor": 200, "access": "r"}]}
+            """), bundle: "/b")
+        #expect(c.spec.cgroup?.path == "")
+        #expect(c.spec.cgroup?.onlyForDevices == false)
+        #expect(c.spec.cgroup?.limits.devices == [
+            DeviceCgroupRule(allow: false, holdsWithoutCgroup: true, index: 0),
+            DeviceCgroupRule(allow: true, kind: .character, major: 10, minor: 229, access: "rwm", index: 1),
+            DeviceCgroupRule(allow: true, kind: .block, major: 8, minor: 20, access: "rw", index: 2),
+            DeviceCgroupRule(allow: true, kind: .block, major: 10, minor: 200, access: "r", index: 3),
+        ])
+        // A rule for any device of a type, or for a device linux.devices makes under another
+        // type, needs one as well.
+        let wide = try OCIConfig.parse(Self.config(linux: """
+            "devices": [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}],
+            "resources": {"devices": [{"allow": true, "type": "c", "major": 10, "access": "rwm"}, {"allow": true, "type": "b", "major": 10, "minor": 229, "access": "r"}]}
+            """), bundle: "/b")
+        #expect(wide.spec.cgroup?.limits.devices.map(\.holdsWithoutCgroup) == [false, false])
+    }
+
+    /// CAP_SYS_ADMIN is given when the config names it (within the container's user
+    /// namespace, as rootless runc gives it); CAP_SYS_PTRACE never (in `refusals`).
+    @Test func capSysAdmin() throws {
+        let caps = "[\"CAP_SYS_ADMIN\", \"CAP_CHOWN\"]"
+        let c = try OCIConfig.parse(Self.config(process: """
+            "capabilities": {"bounding": \(caps), "permitted": \(caps), "effective": \(caps), "inheritable": \(caps), "ambient": \(caps)}
+            """), bundle: "/b")
+        #expect(c.spec.security.capabilities?.bounding == ["CAP_SYS_ADMIN", "CAP_CHOWN"])
+        #expect(c.spec.security.capabilities?.ambient == ["CAP_SYS_ADMIN", "CAP_CHOWN"])
     }
 
     @Test func minimal() throws {
@@ -301,14 +344,16 @@ struct OCIConfigTests {
         (config(process: "\"terminal\": true, \"consoleSize\": {\"width\": 80}"), "config.json: process.consoleSize.height is missing"),
         (config(process: "\"terminal\": true, \"consoleSize\": {\"height\": 70000, \"width\": 80}"), "config.json: process.consoleSize: a terminal is at most 65535 by 65535"),
         (config(process: "\"capabilities\": {\"bounding\": [\"CAP_KILL\"]}"), "config.json: process.capabilities: for root, Burrow gives effective = permitted = bounding + inheritable, with ambient within permitted and inheritable; these sets differ"),
-        (config(process: "\"capabilities\": {\"bounding\": [\"CAP_SYS_ADMIN\"], \"permitted\": [\"CAP_SYS_ADMIN\"], \"effective\": [\"CAP_SYS_ADMIN\"]}"), "config.json: process.capabilities.bounding: CAP_SYS_ADMIN: Burrow never gives it (the command could undo the sandbox's mounts or trace its init)"),
+        (config(process: "\"capabilities\": {\"bounding\": [\"CAP_SYS_PTRACE\"], \"permitted\": [\"CAP_SYS_PTRACE\"], \"effective\": [\"CAP_SYS_PTRACE\"]}"), "config.json: process.capabilities.bounding: CAP_SYS_PTRACE: Burrow never gives it (the command could trace the container's init and Burrow's supervisor)"),
         (config(process: "\"capabilities\": {\"bounding\": [\"CAP_FLY\"]}"), "config.json: process.capabilities.bounding: 'CAP_FLY' is not a capability"),
         (config(process: "\"user\": {\"uid\": 5, \"gid\": 5}, \"capabilities\": {\"effective\": [\"CAP_KILL\"], \"permitted\": [\"CAP_KILL\"]}"), "config.json: process.capabilities: for a uid other than 0, Burrow gives effective = permitted = ambient, with ambient within inheritable; these sets differ"),
         (config(process: "\"oomScoreAdj\": 1001"), "config.json: process.oomScoreAdj: expected an integer from -1000 to 1000"),
         (config(process: "\"rlimits\": [{\"type\": \"RLIMIT_FLY\", \"hard\": 1, \"soft\": 1}]"), "config.json: process.rlimits[0].type: 'RLIMIT_FLY' is not a resource limit (RLIMIT_NOFILE, ...)"),
         (config(process: "\"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1, \"soft\": 2}]"), "config.json: process.rlimits[0]: the soft limit 2 is above the hard limit 1"),
-        (config(linux: "\"resources\": {\"devices\": [{\"allow\": true, \"access\": \"rwm\"}]}"), "config.json: linux.resources.devices[0]: allowing device a *:* rwm is not supported: Burrow enforces no device cgroup, so only rules for the devices of its /dev (null, zero, full, random, urandom, tty, console, ptmx, pts), for those linux.devices makes, and mknod are accepted"),
-        (config(linux: "\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}, {\"allow\": true, \"type\": \"c\", \"major\": 10, \"minor\": 200, \"access\": \"rwm\"}]}"), "config.json: linux.resources.devices[1]: allowing device c 10:200 rwm is not supported: Burrow enforces no device cgroup, so only rules for the devices of its /dev (null, zero, full, random, urandom, tty, console, ptmx, pts), for those linux.devices makes, and mknod are accepted"),
+        (config(linux: "\"resources\": {\"devices\": [{\"allow\": true, \"type\": \"u\", \"access\": \"rwm\"}]}"), "config.json: linux.resources.devices[0].type: 'u' is not a device cgroup type (a, b or c)"),
+        (config(linux: "\"resources\": {\"devices\": [{\"allow\": true, \"type\": \"c\", \"access\": \"rx\"}]}"), "config.json: linux.resources.devices[0].access: 'rx' is not r, w and m, each at most once"),
+        (config(linux: "\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"\"}]}"), "config.json: linux.resources.devices[0].access: '' is not r, w and m, each at most once"),
+        (config(linux: "\"resources\": {\"devices\": [{\"allow\": true, \"type\": \"c\", \"major\": -2, \"access\": \"r\"}]}"), "config.json: linux.resources.devices[0].major: expected a device number or -1, found a number"),
         (config(linux: "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_NOTIFY\"}"), "config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY: a seccomp listener is not supported"),
         (config(linux: "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"flags\": [\"SECCOMP_FILTER_FLAG_LOG\"]}"), "config.json: linux.seccomp.flags: seccomp filter flags are not supported yet"),
         (config(linux: "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"kill\"], \"action\": \"SCMP_ACT_ERRNO\", \"args\": [{\"index\": 6, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]}]}"), "config.json: linux.seccomp.syscalls[0].args[0]: index must be 0 to 5"),
@@ -437,6 +482,7 @@ struct OCIConfigTests {
                           "cpu": {"shares": 1024, "quota": 50000, "period": 100000, "cpus": "0-1", "mems": "0"}}
             """), bundle: "/b")
         var limits = CgroupLimits()
+        limits.devices = [DeviceCgroupRule(allow: false, holdsWithoutCgroup: true, index: 0)]
         limits.pids = 1000
         limits.memory = 50_593_792
         limits.memoryReservation = 40_000_000
@@ -458,8 +504,11 @@ struct OCIConfigTests {
         pids.pids = -1
         #expect(try OCIConfig.parse(Self.config(linux: "\"resources\": {\"pids\": {\"limit\": -1}}"), bundle: "/b").spec.cgroup
                 == CgroupSpec(path: "", limits: pids))
-        // Neither: no cgroup of its own (only the devices rule, which needs none).
-        #expect(try OCIConfig.parse(Self.config(linux: "\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}]}"), bundle: "/b").spec.cgroup == nil)
+        // Neither: no cgroup at all.
+        #expect(try OCIConfig.parse(Self.config(), bundle: "/b").spec.cgroup == nil)
+        // Only the deny-all rule, which holds without a device cgroup: a cgroup only where
+        // one can be had.
+        #expect(try OCIConfig.parse(Self.config(linux: "\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}]}"), bundle: "/b").spec.cgroup?.onlyForDevices == true)
     }
 
     @Test func capabilitiesRlimitsSeccompAndDevices() throws {

@@ -74,12 +74,14 @@ struct OCIBundle {
         return refused
     }
 
-    /// burrow-oci --root STATE ARGS, as the test user; in cgroup (v2) directory `cgroup`
-    /// when given (moved there by root, before setpriv).
-    func oci(_ args: [String], cgroup: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) async -> BurrowResult {
+    /// burrow-oci --root STATE ARGS, as the test user (as root with `asRoot`, when the tests
+    /// run as root); in cgroup (v2) directory `cgroup` when given (moved there by root,
+    /// before setpriv).
+    func oci(_ args: [String], cgroup: String? = nil, asRoot: Bool = false, sourceLocation: SourceLocation = #_sourceLocation) async -> BurrowResult {
         do {
             let enter = cgroup.map { ["/bin/sh", "-c", "echo $$ > \(shellQuote($0 + "/cgroup.procs")) && exec \"$@\"", "sh"] } ?? []
-            let p = try spawn(enter + asTestUser([OCILink.path, "--root", stateRoot] + args))
+            let argv = [OCILink.path, "--root", stateRoot] + args
+            let p = try spawn(enter + (asRoot ? argv : asTestUser(argv)))
             return await p.wait(timeout: 20, sourceLocation: sourceLocation)
         } catch {
             Issue.record("cannot start burrow-oci: \(error)", sourceLocation: sourceLocation)
@@ -463,6 +465,83 @@ struct OCIRuntimeTests {
         let host = Set(((readFile("/proc/self/mountinfo") ?? "") + (readFile("/proc/1/mountinfo") ?? ""))
             .split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init).filter { $0.hasPrefix("shared:") })
         #expect(inside.isDisjoint(with: host), "the container's peer groups \(inside) are the host's too")
+        await b.expectNothingLeft()
+    }
+
+    @Test("process.capabilities naming CAP_SYS_ADMIN: the container mounts, in its own mount namespace; linux.rootfsPropagation holds as the validation suite checks it")
+    func capSysAdminAndRootPropagation() async {
+        // As runtime-tools' runtimetest checks it: / bound recursively elsewhere (/run), then
+        // a mount on a directory of / (/tmp); a shared root shows it at the copy too.
+        let script = """
+            grep CapEff /proc/self/status
+            mount -o rbind / /run 2>&1 || exit 0
+            mount -t tmpfs t /tmp && touch /tmp/seen
+            if [ -e /run/tmp/seen ]; then echo exposed; else echo hidden; fi
+            """
+        let caps = "[\"CAP_SYS_ADMIN\"]"
+        for (propagation, expected) in [("shared", "exposed"), ("private", "hidden"), ("slave", "hidden"),
+                                        ("unbindable", "mount: mounting / on /run failed: Invalid argument")] {
+            let b = OCIBundle(
+                script: script,
+                extraProcess: ", \"capabilities\": {\"bounding\": \(caps), \"effective\": \(caps), \"permitted\": \(caps), \"inheritable\": \(caps)}",
+                extraLinux: ", \"rootfsPropagation\": \"\(propagation)\"")
+            defer { b.remove() }
+            let r = await b.oci(["run", "--bundle", b.bundle, b.id])
+            expectSuccess(r)
+            // CAP_SYS_ADMIN alone, within the container's user namespace.
+            expectLines(r, ["CapEff:\t0000000000200000", expected])
+            await b.expectNothingLeft()
+        }
+    }
+
+    @Test("linux.resources.devices run by root: a cgroup v1 device cgroup, the rules in order and Burrow's /dev after them; the container opens only what they allow")
+    func deviceCgroup() async {
+        let controller = hostMountinfo().first { $0.fsType == "cgroup" && $0.superOptions.contains("devices") }
+        guard Harness.runningAsRoot, let mount = controller?.mountPoint else {
+            withKnownIssue("needs root and cgroup v1's devices controller") { Issue.record("skipped") }
+            return
+        }
+        // Two nodes made by mknod (run by root), open to all by their mode: the rules allow
+        // one; the other is refused by the device cgroup alone.
+        let name = "burrow-oci-test-" + sleepMarker()
+        let b = OCIBundle(
+            script: """
+                exec > /home/seen 2>&1
+                for d in fuse loop0; do (: < /dev/$d) 2>/dev/null && echo "$d opened" || echo "$d: $( (: < /dev/$d) 2>&1 | sed 's/.*: //')"; done
+                echo x > /dev/null && echo null written
+                """,
+            extraLinux: """
+                , "cgroupsPath": "/\(name)",
+                "devices": [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 438},
+                            {"path": "/dev/loop0", "type": "b", "major": 7, "minor": 0, "fileMode": 438}],
+                "resources": {"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rw"}]}
+                """)
+        defer { b.remove() }
+        chmod(b.out, 0o777)  // the container's root is host uid 0, with no rights over the test user's files
+        expectSuccess(await b.oci(["create", "--bundle", b.bundle, b.id], asRoot: true))
+        let list = readFile(mount + "/" + name + "/devices.list") ?? ""
+        #expect(list.split(separator: "\n").map(String.init) == ["c 10:229 rw", "c *:* m", "b *:* m"]
+            + ["1:3", "1:5", "1:7", "1:8", "1:9", "5:0", "5:1", "5:2", "136:*"].map { "c \($0) rwm" })
+        expectSuccess(await b.oci(["start", b.id], asRoot: true))
+        #expect(await eventually(timeout: 5) { b.output("seen")?.hasSuffix("null written\n") == true })
+        #expect(b.output("seen") == "fuse opened\nloop0: Operation not permitted\nnull written\n")
+        #expect(await eventually(timeout: 5) { hostProcesses(withArgument: b.id).isEmpty })
+        expectSuccess(await b.oci(["delete", b.id], asRoot: true))
+        #expect(!pathExists(mount + "/" + name))
+        await b.expectNothingLeft()
+    }
+
+    @Test("linux.resources.devices allowing a device the container's /dev lacks, rootless: refused by name, nothing left")
+    func deviceRulesRefusedRootless() async {
+        let b = OCIBundle(script: "true", extraLinux: """
+            , "resources": {"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 10, "minor": 200, "access": "rwm"}]}
+            """)
+        defer { b.remove() }
+        let r = await b.oci(["create", "--bundle", b.bundle, b.id])
+        expectStatus(r, 1)
+        expectStderr(r, contains: "config.json: linux.resources.devices[1]: allowing c 10:200 rwm needs a device cgroup, ")
+        #expect(!pathExists(b.stateRoot + "/" + b.id))
+        for m in hostMountinfo() where m.fsType.hasPrefix("cgroup") { #expect(!pathExists(m.mountPoint + "/" + b.id)) }
         await b.expectNothingLeft()
     }
 

@@ -67,4 +67,92 @@ import Testing
         #expect(Self.limits { $0.pids = 5; $0.cpus = "0" }.names == ["pids.limit", "cpu.cpus"])
         #expect(CgroupLimits().isEmpty)
     }
+
+    // MARK: device rules
+
+    static func rule(_ allow: Bool, _ kind: DeviceCgroupRule.Kind = .all, _ major: Int64? = nil, _ minor: Int64? = nil,
+                     _ access: String = "rwm", holds: Bool = false, index: Int) -> DeviceCgroupRule {
+        DeviceCgroupRule(allow: allow, kind: kind, major: major, minor: minor, access: access, holdsWithoutCgroup: holds, index: index)
+    }
+
+    static func devices(_ rules: [DeviceCgroupRule]) -> CgroupLimits { limits { $0.devices = rules } }
+
+    /// What follows the config's rules in every device cgroup: mknod of any, Burrow's /dev.
+    static let appended = ["devices.allow=c *:* m", "devices.allow=b *:* m"]
+        + ["1:3", "1:5", "1:7", "1:8", "1:9", "5:0", "5:1", "5:2", "136:*"].map { "devices.allow=c \($0) rwm" }
+
+    /// (rules, the lines written to the v1 devices controller before `appended`)
+    static let deviceTable: [([DeviceCgroupRule], [String])] = [
+        // The validation suite's: deny all, then three devices, each line as devices.list shows it.
+        ([rule(false, index: 0), rule(true, .character, 10, 229, index: 1), rule(true, .block, 8, 20, "rw", index: 2),
+          rule(true, .block, 10, 200, "r", index: 3)],
+         ["devices.deny=a", "devices.allow=c 10:229 rwm", "devices.allow=b 8:20 rw", "devices.allow=b 10:200 r"]),
+        // Type a with numbers or less than rwm: a line per type (the kernel reads a line
+        // starting with `a` as every device, whatever follows).
+        ([rule(false, index: 0), rule(true, .all, 10, nil, "rw", index: 1), rule(true, .all, nil, nil, "m", index: 2)],
+         ["devices.deny=a", "devices.allow=c 10:* rw", "devices.allow=b 10:* rw", "devices.allow=c *:* m", "devices.allow=b *:* m"]),
+        // Allow all, then deny some: exceptions to the default.
+        ([rule(true, index: 0), rule(false, .block, 8, nil, index: 1), rule(false, .character, 4, 1, "w", index: 2)],
+         ["devices.allow=a", "devices.deny=b 8:* rwm", "devices.deny=c 4:1 w"]),
+        // Taking back exactly what an earlier rule gave is fine.
+        ([rule(false, index: 0), rule(true, .character, 10, 229, index: 1), rule(false, .character, 10, 229, "w", index: 2)],
+         ["devices.deny=a", "devices.allow=c 10:229 rwm", "devices.deny=c 10:229 w"]),
+    ]
+
+    @Test("Device rules go to cgroup v1's devices.allow and devices.deny in the listed order, Burrow's own after them",
+          arguments: deviceTable.indices)
+    func deviceRules(_ i: Int) throws {
+        let (rules, lines) = Self.deviceTable[i]
+        let writes = try Self.devices(rules).writes(.v1, devices: .writable)
+        #expect(writes.allSatisfy { $0.controller == "devices" })
+        #expect(writes.map { "\($0.file)=\($0.value)" } == lines + Self.appended)
+        #expect(writes.first?.setting == "devices[0]")
+        #expect(writes.last?.setting == "devices (Burrow's /dev)")
+    }
+
+    /// The kernel takes a denial (where it allows by default) or an allowing (where it
+    /// denies) off the entry for exactly those devices only: one it would ignore in part is
+    /// refused, naming the rule.
+    static let ignoredInPart: [([DeviceCgroupRule], String)] = [
+        ([rule(false, index: 0), rule(true, .character, index: 1), rule(false, .character, 10, 229, "rw", index: 2)],
+         "linux.resources.devices[2]: denying c 10:229 rw after c *:* rwm was allowed would be ignored in part: cgroup v1 takes back only an entry for exactly the same devices"),
+        ([rule(false, index: 0), rule(true, .character, 1, 3, index: 1), rule(false, .character, 1, nil, "r", index: 2)],
+         "linux.resources.devices[2]: denying c 1:* r after c 1:3 rwm was allowed would be ignored in part: cgroup v1 takes back only an entry for exactly the same devices"),
+        ([rule(true, index: 0), rule(false, .block, index: 1), rule(true, .block, 8, 0, "r", index: 2)],
+         "linux.resources.devices[2]: allowing b 8:0 r after b *:* rwm was denied would be ignored in part: cgroup v1 takes back only an entry for exactly the same devices"),
+    ]
+
+    @Test("A rule cgroup v1 would ignore in part is refused", arguments: ignoredInPart.indices)
+    func deviceRulesIgnoredInPart(_ i: Int) {
+        let (rules, message) = Self.ignoredInPart[i]
+        do { _ = try Self.devices(rules).writes(.v1, devices: .writable); Issue.record("accepted \(rules)") } catch { #expect(error.message == message) }
+    }
+
+    @Test("Without a device cgroup, rules that hold anyway are left as they are, any other is refused by name")
+    func deviceRulesWithoutACgroup() throws {
+        let holding = Self.devices([Self.rule(false, holds: true, index: 0), Self.rule(true, .character, 1, 3, holds: true, index: 1),
+                                    Self.rule(true, .character, nil, nil, "m", holds: true, index: 2)])
+        #expect(!holding.needsCgroup)
+        #expect(CgroupSpec(path: "", limits: holding).onlyForDevices)
+        #expect(!CgroupSpec(path: "/c", limits: holding).onlyForDevices)
+        for (version, support) in [(CgroupVersion.v1, DeviceCgroupSupport.notRoot), (.v1, .notMounted), (.v2, .writable), (.v2, .notRoot)] {
+            #expect(try holding.writes(version, devices: support).isEmpty)
+        }
+        var fuse = holding
+        fuse.devices.append(Self.rule(true, .character, 10, 229, index: 3))
+        fuse.pids = 10
+        #expect(fuse.needsCgroup)
+        #expect(try fuse.writes(.v1, devices: .writable).filter { $0.controller == "devices" }.count == 3 + 1 + Self.appended.count)
+        let start = "linux.resources.devices[3]: allowing c 10:229 rwm needs a device cgroup"
+        let end = "without one only denials, mknod, and rules for the devices of Burrow's /dev (null, zero, full, random, urandom, tty, console, ptmx, pts) or those linux.devices makes are accepted"
+        for (version, support, why) in [
+            (CgroupVersion.v1, DeviceCgroupSupport.notRoot, "which cgroup v1 lets only root on the host write (devices.allow takes CAP_SYS_ADMIN in the initial user namespace)"),
+            (.v1, .notMounted, "and this host mounts no cgroup v1 devices controller"),
+            (.v2, .writable, "which under cgroup v2 is a BPF program attached to the cgroup, and burrow-oci loads none yet"),
+        ] {
+            do { _ = try fuse.writes(version, devices: support); Issue.record("accepted under \(version), \(support)") } catch {
+                #expect(error.message == "\(start), \(why): \(end)")
+            }
+        }
+    }
 }

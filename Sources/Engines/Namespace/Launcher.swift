@@ -17,10 +17,13 @@ struct Launcher {
     /// The command's own terminal (`ConsoleRequest`), made by the set-up; -1: none.
     var terminal: Int32 = -1
 
-    /// What root inside keeps: everything but the power to undo the sandbox's own mounts
-    /// (CAP_SYS_ADMIN) and to trace its init (CAP_SYS_PTRACE). Within the user namespace
-    /// only: the host never sees these capabilities.
+    /// What root inside keeps unless told otherwise: everything but the power to undo the
+    /// sandbox's own mounts (CAP_SYS_ADMIN) and to trace its init (CAP_SYS_PTRACE). Within
+    /// the user namespace only: the host never sees these capabilities.
     static let rootDrops: Capabilities = [.sysAdmin, .sysPtrace]
+    /// What no capability set given (burrow-oci's process.capabilities) can hold: the power to
+    /// trace the init, and the supervisor where it is in sight (no PID namespace).
+    static let neverGiven: Capabilities = [.sysPtrace]
 
     var request: Proc.LaunchRequest {
         let cwd = workingDirectory
@@ -92,10 +95,11 @@ extension Launcher {
     /// burrow-oci's process.capabilities, which the front-end checked can be had exactly
     /// (OCIConfig): for root, permitted and effective are the bounding and inheritable sets
     /// together after exec; for another uid, the ambient set (kept over setresuid, raised
-    /// after capset). Never CAP_SYS_ADMIN or CAP_SYS_PTRACE (`rootDrops`).
+    /// after capset). CAP_SYS_ADMIN where the config names it; never CAP_SYS_PTRACE
+    /// (`neverGiven`).
     static func apply(_ sets: CapabilitySets, to r: inout Proc.LaunchRequest, uid: UInt32) {
         func mask(_ names: [String]) -> Capabilities {
-            Capabilities(rawValue: CapabilitySets.mask(names).mask).subtracting(rootDrops)
+            Capabilities(rawValue: CapabilitySets.mask(names).mask).subtracting(neverGiven)
         }
         r.dropBoundingSet = true
         r.boundingSet = mask(sets.bounding)

@@ -387,8 +387,10 @@ private struct Reader {
             if p.split(separator: "/").contains("..") { throw path.refuse("'\(p)': '..' is not allowed in a cgroup path") }
             if !p.isEmpty { spec.cgroup = CgroupSpec(path: p, limits: limits) }
         }
-        // Limits without a path: a cgroup named after the container, the runtime's default.
-        if spec.cgroup == nil, !limits.isEmpty { spec.cgroup = CgroupSpec(path: "", limits: limits) }
+        // Limits or device rules without a path: a cgroup named after the container, the
+        // runtime's default (for rules that hold anyway, only where a device cgroup can be
+        // had: `CgroupSpec.onlyForDevices`).
+        if spec.cgroup == nil, !limits.isEmpty || !limits.devices.isEmpty { spec.cgroup = CgroupSpec(path: "", limits: limits) }
         if let sysctl = try l.member("sysctl") {
             guard case .object(let members) = sysctl.value else { throw sysctl.wrong("an object") }
             for (key, value) in members {
@@ -404,18 +406,17 @@ private struct Reader {
         try refuse(l, "timeOffsets", "a time namespace is not supported yet")
     }
 
-    /// linux.resources: pids, memory and cpu as limits of the container's cgroup; of devices
-    /// only runc's usual rule, deny all, which is what the container has beyond the default
-    /// devices of Burrow's /dev (as runc allows them whatever the rules). Anything else is
-    /// refused by name. memory.kernel is said and ignored, as runc ignores it (Linux does:
-    /// kmem.limit_in_bytes has no effect since 6.1 and v2 has none).
+    /// linux.resources: pids, memory and cpu as limits of the container's cgroup, and the
+    /// device rules (`DeviceRule`). Anything else is refused by name. memory.kernel is said
+    /// and ignored, as runc ignores it (Linux does: kmem.limit_in_bytes has no effect since
+    /// 6.1 and v2 has none).
     func resources(_ r: Field, into limits: inout CgroupLimits, warnings: inout [String], devices: [DeviceNode]) throws(UsageError) {
         guard case .object(let members) = r.value else { throw r.wrong("an object") }
         for (key, value) in members where Field(key, value).isSet {
             let f = Field("\(r.path).\(key)", value)
             switch key {
             case "devices":
-                for rule in try f.items() { try DeviceRule.check(rule, made: devices) }
+                for (i, rule) in try f.items().enumerated() { limits.devices.append(try DeviceRule.parse(rule, index: i, made: devices)) }
             case "pids":
                 guard let limit = try f.member("limit") else { throw f.missing("limit") }
                 limits.pids = try limit.int64()
@@ -429,42 +430,38 @@ private struct Reader {
         }
     }
 
-    /// linux.resources.devices, one rule. Burrow enforces no device cgroup: what a container
-    /// can open is the nodes its /dev has, Burrow's usual ones (null, zero, full, random,
-    /// urandom, tty, a devpts' ptmx and pts), and no node can be made in its user namespace.
-    /// So the rules runtimes send (deny all, then allow those devices, and mknod of any)
-    /// describe what the container has, and are accepted, as are rules for the devices the
-    /// config's linux.devices makes (podman's --device sends both); a rule that would allow
-    /// another device is refused, since without a device cgroup Burrow could not keep the
-    /// rest denied.
+    /// linux.resources.devices, one rule, as data: whether a device cgroup is needed for it,
+    /// and whether one can be had, is the runtime's to say (`CgroupLimits.writes`). A rule
+    /// holds without one where the container's /dev already has what it says: Burrow's usual
+    /// devices (null, zero, full, random, urandom, tty, a devpts' ptmx and pts), those the
+    /// config's linux.devices makes (exactly that device: a wildcard would reach others),
+    /// mknod alone (no node can be made in a user namespace), or any denial. So the rules
+    /// runtimes send (deny all, then allow those devices, and mknod of any) hold rootless too.
     enum DeviceRule {
-        /// Burrow's /dev, by character major and minor (nil: any minor): null, zero, full,
-        /// random, urandom; tty, console, ptmx; the pts.
-        static let present: [(major: Int64, minor: Int64?)] = [(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 1), (5, 2), (136, nil)]
-
-        static func check(_ rule: Field, made: [DeviceNode]) throws(UsageError) {
-            guard try rule.member("allow")?.bool() ?? false else { return }  // a denial: nothing is reached anyway
-            let type = try rule.member("type")?.string() ?? "a"
+        static func parse(_ rule: Field, index: Int, made: [DeviceNode]) throws(UsageError) -> DeviceCgroupRule {
+            let allow = try rule.member("allow")?.bool() ?? false
+            let typeName = try rule.member("type")?.string() ?? "a"
+            guard let kind = DeviceCgroupRule.Kind(rawValue: typeName) else {
+                throw rule.sub("type").refuse("'\(typeName)' is not a device cgroup type (a, b or c)")
+            }
+            // (Absent: all three, as the kernel reads a line without them.)
             let access = try rule.member("access")?.string() ?? "rwm"
-            guard Set(access).isSubset(of: Set("rwm")), !access.isEmpty else { throw rule.refuse("access '\(access)' is not r, w, m") }
-            // mknod alone: no node can be made in a user namespace.
-            if access == "m" { return }
+            guard !access.isEmpty, Set(access).isSubset(of: Set("rwm")), Set(access).count == access.count else {
+                throw rule.sub("access").refuse("'\(access)' is not r, w and m, each at most once")
+            }
             func number(_ key: String) throws(UsageError) -> Int64? {
-                guard let f = try rule.member(key) else { return nil }
-                guard let n = f.value.integer, n >= -1 else { throw f.wrong("a device number or -1") }
+                guard let f = try rule.member(key), f.isSet else { return nil }
+                guard let n = f.value.integer, n >= -1, n <= Int64(UInt32.max) else { throw f.wrong("a device number or -1") }
                 return n < 0 ? nil : n
             }
             let major = try number("major"), minor = try number("minor")
-            let standard = type == "c" && major != nil && present.contains { d in d.major == major && (d.minor == nil || d.minor == minor) }
-            // One the config makes: exactly that device (a wildcard would reach others).
+            let standard = kind == .character && major != nil
+                && DeviceCgroupRule.burrowDev.contains { d in d.major == major && (d.minor == nil || d.minor == minor) }
             let listed = major != nil && minor != nil && made.contains { d in
-                d.kind.rawValue == type && Int64(d.major) == major && Int64(d.minor) == minor
+                d.kind.rawValue == kind.rawValue && Int64(d.major) == major && Int64(d.minor) == minor
             }
-            let known = standard || listed
-            guard known else {
-                let what = "\(type) \(major.map(String.init) ?? "*"):\(minor.map(String.init) ?? "*") \(access)"
-                throw rule.refuse("allowing device \(what) is not supported: Burrow enforces no device cgroup, so only rules for the devices of its /dev (null, zero, full, random, urandom, tty, console, ptmx, pts), for those linux.devices makes, and mknod are accepted")
-            }
+            return DeviceCgroupRule(allow: allow, kind: kind, major: major, minor: minor, access: "rwm".filter(access.contains),
+                                    holdsWithoutCgroup: !allow || access == "m" || standard || listed, index: index)
         }
     }
 
@@ -523,7 +520,9 @@ private struct Reader {
 
     /// process.capabilities, where Burrow can give exactly what is asked: after exec, root's
     /// permitted and effective sets are its bounding and inheritable sets together; another
-    /// uid's are its ambient set. CAP_SYS_ADMIN and CAP_SYS_PTRACE are never given.
+    /// uid's are its ambient set. All within the container's user namespace. CAP_SYS_ADMIN
+    /// when named (the container can then mount, and undo its own mounts, as under runc);
+    /// CAP_SYS_PTRACE never (the command could trace Burrow's init and supervisor).
     func capabilities(_ c: Field, uid: UInt32) throws(UsageError) -> CapabilitySets {
         var sets = CapabilitySets()
         var masks: [String: UInt64] = [:]
@@ -531,8 +530,8 @@ private struct Reader {
             let names = try c.member(key)?.strings() ?? []
             let (mask, unknown) = CapabilitySets.mask(names)
             if let unknown { throw c.sub(key).refuse("'\(unknown)' is not a capability") }
-            if let never = names.first(where: { $0 == "CAP_SYS_ADMIN" || $0 == "CAP_SYS_PTRACE" }) {
-                throw c.sub(key).refuse("\(never): Burrow never gives it (the command could undo the sandbox's mounts or trace its init)")
+            if names.contains("CAP_SYS_PTRACE") {
+                throw c.sub(key).refuse("CAP_SYS_PTRACE: Burrow never gives it (the command could trace the container's init and Burrow's supervisor)")
             }
             masks[key] = mask
             switch key {
