@@ -106,6 +106,7 @@ enum OCIRuntime {
     // MARK: create, start, run
 
     static func create(_ c: OCICreateOptions, as command: String = "create") throws(OCIFailure) -> Int32 {
+        try checkPassedOn(c.preservedDescriptors, option: "\(command) --preserve-fds")
         var (config, bundle) = try readBundle(c.bundle)
         try connectConsole(&config.spec, socket: c.consoleSocket, command: command)
         let dir = try makeStateDirectory(c.id)
@@ -137,6 +138,7 @@ enum OCIRuntime {
         do { ready = try Files.pipe() } catch { abandon(); throw OCIFailure(error) }
         var spec = config.spec
         spec.process.hold = ExecHold(release: HostPath(fifo), readyDescriptor: ready.write)
+        spec.process.preservedDescriptors = c.preservedDescriptors
         spec.verbose = global.debug
         spec.process.failureStatus = 1
         spec.terms = OCIConfig.terms
@@ -205,6 +207,16 @@ enum OCIRuntime {
             }
         }
         return 0
+    }
+
+    /// runc's --preserve-fds N: the caller's descriptors 3 to 3+N-1, passed on to the
+    /// container's process at their numbers. Checked before burrow-oci opens anything it
+    /// keeps open (which would take a free number among them and be passed on instead).
+    static func checkPassedOn(_ n: Int32, option: String) throws(OCIFailure) {
+        guard n > 0 else { return }
+        for fd in 3..<(3 + n) where !Files.isOpen(fd) {
+            throw OCIFailure("\(option) \(n): descriptor \(fd) is not open (\(n) passes on descriptors 3 to \(2 + n))")
+        }
     }
 
     /// Ends a container handed over by its supervisor: its init (PID 1 takes the rest with
@@ -344,6 +356,7 @@ enum OCIRuntime {
     /// (NamespaceEngine.exec): from --process FILE, or the container's process with exec's
     /// command and overrides. Detached: returns once it has started, its pid in --pid-file.
     static func exec(_ o: OCIExecOptions) throws(OCIFailure) -> Int32 {
+        try checkPassedOn(o.preservedDescriptors, option: "exec --preserve-fds")
         let c = try Container.load(o.id, root: stateRoot)
         switch c.status {
         case .running: break
@@ -372,6 +385,7 @@ enum OCIRuntime {
         }
         spec.verbose = global.debug
         spec.terms = OCIConfig.terms
+        spec.process.preservedDescriptors = o.preservedDescriptors
         // --tty with a --process file (podman sends both): a terminal, as the file may say too.
         if o.tty, spec.process.console == nil { spec.process.console = ConsoleRequest(socket: -1) }
         try connectConsole(&spec, socket: o.consoleSocket, command: "exec")

@@ -94,7 +94,8 @@ struct OCICommandLineTests {
         (["exec", "--detach"], "exec: the container ID is missing"),
         (["exec", "--process", "p.json", "c", "ls"], "exec: give either --process FILE or a command, not both"),
         (["exec", "--process", "p.json", "--cwd", "/tmp", "c"], "exec --process: --cwd does not apply (say it in the process file)"),
-        (["exec", "--preserve-fds", "1", "c", "sh"], "exec --preserve-fds: passing descriptors on is not supported yet"),
+        (["exec", "--preserve-fds", "x", "c", "sh"], "exec --preserve-fds: 'x' is not a number of descriptors (N passes on 3 to 3+N-1)"),
+        (["exec", "--preserve-fds", "-1", "c", "sh"], "exec --preserve-fds: '-1' is not a number of descriptors (N passes on 3 to 3+N-1)"),
         (["exec", "--cap", "CAP_KILL", "c", "sh"], "exec --cap: adding capabilities is not supported yet (give process.capabilities in --process FILE)"),
         (["exec", "--apparmor", "p", "c", "sh"], "exec --apparmor: AppArmor profiles are not supported"),
         (["exec", "--cgroup", "x", "c", "sh"], "exec --cgroup: a sub-cgroup is not supported (exec's process joins the container's cgroup)"),
@@ -122,7 +123,7 @@ struct OCICommandLineTests {
         (["kill", "c", "99"], "kill: signal 99 is out of range (1 to 64)"),
         (["create", "--bundle", "/b", "--no-pivot", "c"], "create --no-pivot: burrow-oci always enters the root with pivot_root"),
         (["create", "--frob", "c"], "create: unknown option --frob"),
-        (["create", "--preserve-fds", "2", "c"], "create --preserve-fds: passing descriptors on is not supported yet"),
+        (["create", "--preserve-fds", "two", "c"], "create --preserve-fds: 'two' is not a number of descriptors (N passes on 3 to 3+N-1)"),
     ])
     func refuses(_ args: [String], _ message: String) {
         do {
@@ -162,6 +163,19 @@ struct OCICommandLineTests {
         #expect(try OCICommandLine.parse(["ps", "--format", "json", "c"]).command == .ps(id: "c", json: true))
         #expect(try OCICommandLine.parse(["pause", "c"]).command == .pause(id: "c"))
         #expect(try OCICommandLine.parse(["resume", "c"]).command == .resume(id: "c"))
+    }
+
+    /// --preserve-fds on create, run and exec, as podman's conmon passes it on.
+    @Test func preserveFDs() throws {
+        var c = OCICreateOptions(id: "c", bundle: "/b")
+        c.preservedDescriptors = 2
+        #expect(try OCICommandLine.parse(["create", "--bundle", "/b", "--preserve-fds", "2", "c"]).command == .create(c))
+        c.detach = true
+        #expect(try OCICommandLine.parse(["run", "-d", "-b", "/b", "--preserve-fds=2", "c"]).command == .run(c))
+        var e = OCIExecOptions(id: "c")
+        e.preservedDescriptors = 3
+        e.args = ["cat", "/proc/self/fd/5"]
+        #expect(try OCICommandLine.parse(["exec", "--preserve-fds", "3", "c", "cat", "/proc/self/fd/5"]).command == .exec(e))
     }
 
     @Test(arguments: [("TERM", 15), ("sigkill", 9), ("SIGUSR1", 10), ("hup", 1), ("34", 34), ("WINCH", 28)])

@@ -559,6 +559,47 @@ struct OCIRuntimeTests {
         await b.expectNothingLeft()
     }
 
+    @Test("--preserve-fds: the caller's descriptors 3 to 3+N-1 reach exec's process and the container's command at their numbers, no other; Burrow's processes keep none of them")
+    func preserveFDs() async {
+        let b = OCIBundle(script: "echo hello >&3; exec 3>&-; cat <&4 > /home/got4; echo ran > /home/ran; while [ ! -e /home/stop ]; do sleep 0.05; done")
+        defer { b.remove() }
+        let three = b.dir.sub("three"), five = b.dir.sub("five")
+        writeFile(three, "three\n")
+        writeFile(five, "five\n")
+        // As conmon passes them: opened by the caller (root here: read only through the
+        // descriptor), then burrow-oci run as the test user.
+        let oci = asTestUser([OCILink.path, "--root", b.stateRoot])
+        // run --detach with fd 3 the write end of a pipe the caller reads to its end, fd 4 a
+        // file: the pipe ends once the command closes it, while the container runs on (the
+        // init, the supervisor and burrow-oci hold none of it).
+        let fromThree = b.dir.sub("from3")
+        let run = try? await spawn(["/bin/sh", "-c", "exec 4<\"$1\"; out=$2; shift 2; { \"$@\" 3>&1 >/dev/null; } | cat > \"$out\"", "sh",
+                                    three, fromThree] + oci + ["run", "--detach", "--bundle", b.bundle, "--preserve-fds", "2", b.id]).wait()
+        #expect(run?.status == 0, "\(String(describing: run))")
+        #expect(readFile(fromThree) == "hello\n")
+        #expect(await eventually(timeout: 5) { b.output("ran") != nil })
+        #expect(b.output("got4") == "three\n")
+        #expect(await b.state()?.status == "running")
+        // exec: fd 3 a file, fd 4 a pipe, fd 5 open in the caller but not passed on.
+        let seen = try? await spawn(["/bin/sh", "-c", "exec 3<\"$1\" 5<\"$2\"; shift 2; echo four | \"$@\" 4<&0 </dev/null", "sh", three, five]
+                                    + oci + ["exec", "--preserve-fds", "2", b.id, "sh", "-c", "cat <&3; cat <&4; (cat <&5) 2>/dev/null || echo no 5"]).wait()
+        #expect(seen?.status == 0, "\(String(describing: seen))")
+        #expect(seen?.stdout == "three\nfour\nno 5\n", "\(String(describing: seen))")
+        // A descriptor the caller does not have is an error naming it.
+        let missing = try? await spawn(["/bin/sh", "-c", "exec 3<\"$1\"; shift; exec \"$@\"", "sh", three]
+                                       + oci + ["exec", "--preserve-fds", "2", b.id, "true"]).wait()
+        #expect(missing?.status == 1)
+        #expect(missing?.stderr.contains("exec --preserve-fds 2: descriptor 4 is not open (2 passes on descriptors 3 to 4)") == true,
+                "\(String(describing: missing))")
+        expectSuccess(await b.oci(["delete", "--force", b.id]))
+        await b.expectNothingLeft()
+        let refused = try? await spawn(oci + ["create", "--bundle", b.bundle, "--preserve-fds", "1", b.id]).wait()
+        #expect(refused?.status == 1)
+        #expect(refused?.stderr.contains("create --preserve-fds 1: descriptor 3 is not open (1 passes on descriptors 3 to 3)") == true,
+                "\(String(describing: refused))")
+        #expect(!pathExists(b.stateRoot + "/" + b.id))
+    }
+
     @Test("linux.namespaces[].path: a second container joins the first's user, network, UTS, IPC and PID namespaces")
     func joinsNamespaces() async {
         let marker = sleepMarker()

@@ -29,6 +29,8 @@ public struct OCICreateOptions: Equatable, Sendable {
     public var consoleSocket: String?
     /// `run --detach`: create and start, return at once.
     public var detach = false
+    /// `--preserve-fds N`: the caller's descriptors 3 to 3+N-1 reach the container's process.
+    public var preservedDescriptors: Int32 = 0
 }
 
 /// `exec`: another process in a running container, from a process.json (`--process`, what
@@ -53,6 +55,8 @@ public struct OCIExecOptions: Equatable, Sendable {
     public var tty = false
     /// Where the terminal's master goes (process.terminal, or --tty).
     public var consoleSocket: String?
+    /// `--preserve-fds N`: the caller's descriptors 3 to 3+N-1 reach the process at the same numbers.
+    public var preservedDescriptors: Int32 = 0
     public init(id: String) { self.id = id }
 }
 
@@ -175,8 +179,8 @@ public enum OCICommandLine {
         let (opts, ids) = try options(sub, &rest, flags: flags,
                                       valued: ["--bundle", "-b", "--pid-file", "--console-socket", "--preserve-fds"])
         if opts["--no-pivot"] != nil { throw UsageError("\(sub) --no-pivot: burrow-oci always enters the root with pivot_root") }
-        if let n = opts["--preserve-fds"], n != "0" { throw UsageError("\(sub) --preserve-fds: passing descriptors on is not supported yet") }
         var c = OCICreateOptions(id: try oneID(sub, ids), bundle: opts["--bundle"] ?? opts["-b"] ?? ".")
+        if let n = opts["--preserve-fds"] { c.preservedDescriptors = try descriptorCount("\(sub) --preserve-fds", n) }
         c.pidFile = opts["--pid-file"]
         c.consoleSocket = opts["--console-socket"]
         c.detach = opts["--detach"] != nil || opts["-d"] != nil
@@ -250,8 +254,7 @@ public enum OCICommandLine {
                     o.additionalGids.append(n)
                 }
             case "--console-socket": o.consoleSocket = v
-            case "--preserve-fds":
-                if v != "0" { throw UsageError("exec --preserve-fds: passing descriptors on is not supported yet") }
+            case "--preserve-fds": o.preservedDescriptors = try descriptorCount("exec --preserve-fds", v)
             case "--cap", "-c": throw UsageError("exec --cap: adding capabilities is not supported yet (give process.capabilities in --process FILE)")
             case "--process-label": if !v.isEmpty { throw UsageError("exec --process-label: SELinux labels are not supported") }
             case "--apparmor": if !v.isEmpty { throw UsageError("exec --apparmor: AppArmor profiles are not supported") }
@@ -273,6 +276,14 @@ public enum OCICommandLine {
             throw UsageError("exec: the command is missing (or give --process FILE)")
         }
         return o
+    }
+
+    /// runc's --preserve-fds N: how many descriptors after 2 are passed on.
+    static func descriptorCount(_ option: String, _ text: String) throws(UsageError) -> Int32 {
+        guard let n = Int32(text), n >= 0, n <= Int32.max - 3 else {
+            throw UsageError("\(option): '\(text)' is not a number of descriptors (N passes on 3 to 3+N-1)")
+        }
+        return n
     }
 
     /// `--name=value` -> ("--name", "value"); single-dash long names as urfave/cli takes them.

@@ -17,6 +17,7 @@ extension OCICommandLine {
         out += HelpText.row("create --bundle DIR ID", "Set up the container and hold it before its command (--pid-file F, --console-socket S)")
         out += HelpText.row("start ID", "Run the command of a created container")
         out += HelpText.row("run --bundle DIR ID", "create and start; waits for the command unless --detach")
+        out += HelpText.row("  --preserve-fds N", "create, run, exec: the caller's descriptors 3 to 3+N-1 reach the process, at those numbers")
         out += HelpText.row("exec [OPTIONS] ID COMMAND...", "Run another process in the running container")
         out += HelpText.row("exec --process FILE ID", "... from a runtime-spec process.json (as podman's conmon does)")
         out += HelpText.row("  --detach, --pid-file F", "Return once it started, its pid in F; else wait and exit with its status")
