@@ -110,9 +110,22 @@ struct OCICommandLineTests {
         (["ps"], "ps: the container ID is missing"),
         (["pause"], "pause: the container ID is missing"),
         (["resume", "a", "b"], "resume: expected one container ID, got 2 arguments"),
-        (["update", "c"], "update: changing a container's cgroup limits after create is not supported yet"),
+        (["update"], "update: the container ID is missing"),
+        (["update", "--memory", "12x", "c"], "update --memory: '12x' is not a size in bytes (a number, or one with k, m, g, t or p: 512m; -1: no limit)"),
+        (["update", "--memory-swap", "1.5g", "c"], "update --memory-swap: '1.5g' is not a size in bytes (a number, or one with k, m, g, t or p: 512m; -1: no limit)"),
+        (["update", "--memory", "9000000p", "c"], "update --memory: '9000000p' is too large"),
+        (["update", "--pids-limit", "many", "c"], "update --pids-limit: 'many' is not an integer"),
+        (["update", "--cpu-period", "-5", "c"], "update --cpu-period: '-5' is not a whole number"),
+        (["update", "--cpuset-cpus", "all", "c"], "update --cpuset-cpus: 'all' is not a list of numbers and ranges (0-3,8)"),
+        (["update", "--blkio-weight", "500", "c"], "update --blkio-weight: block IO limits are not supported yet"),
+        (["update", "--cpu-rt-runtime=950000", "c"], "update --cpu-rt-runtime: real-time CPU limits are not supported yet"),
+        (["update", "--l3-cache-schema", "L3:0=ff", "c"], "update --l3-cache-schema: Intel RDT is not supported"),
+        (["update", "-r", "res.json", "--memory", "1m", "c"],
+         "update: give either --resources FILE or options such as --memory, not both (runc ignores the options then)"),
+        (["update", "--swap", "1", "c"], "update: unknown option --swap"),
+        (["events", "c"], "events: container events are not supported"),
         (["frobnicate"], "unknown command 'frobnicate'"),
-        ([], "a command is missing (create, start, state, kill, delete, run, exec, ps, pause, resume, list, features, spec)"),
+        ([], "a command is missing (create, start, state, kill, delete, run, exec, ps, pause, resume, update, list, features, spec)"),
         (["--root"], "--root needs a value"),
         (["--log-format", "xml", "list"], "--log-format: 'xml' is not text or json"),
         (["start"], "start: the container ID is missing"),
@@ -176,6 +189,39 @@ struct OCICommandLineTests {
         e.preservedDescriptors = 3
         e.args = ["cat", "/proc/self/fd/5"]
         #expect(try OCICommandLine.parse(["exec", "--preserve-fds", "3", "c", "cat", "/proc/self/fd/5"]).command == .exec(e))
+    }
+
+    /// runc's update, as containerd (--resources -) and podman (--resources FILE) call it, and
+    /// as a person types it.
+    @Test func update() throws {
+        var file = OCIUpdateOptions(id: "c")
+        file.resourcesFile = "-"
+        #expect(try OCICommandLine.parse(["update", "--resources", "-", "c"]).command == .update(file))
+        #expect(try OCICommandLine.parse(["update", "-r=-", "c"]).command == .update(file))
+        var typed = OCIUpdateOptions(id: "c")
+        typed.limits.memory = 512 << 20
+        typed.limits.memoryReservation = 1 << 30
+        typed.limits.memorySwap = -1
+        typed.limits.pids = 20
+        typed.limits.cpuQuota = -1
+        typed.limits.cpuPeriod = 100_000
+        typed.limits.cpuShares = 512
+        typed.limits.cpus = "0-1"
+        typed.limits.mems = "0"
+        typed.warnings = ["update --kernel-memory: ignored, as runc ignores it: Linux no longer limits kernel memory on its own"]
+        #expect(try OCICommandLine.parse(["update", "--memory", "512m", "--memory-reservation=1GiB", "--memory-swap", "-1", "--pids-limit", "20",
+                                          "--cpu-quota", "-1", "--cpu-period", "100000", "--cpu-share", "512", "--cpuset-cpus", "0-1",
+                                          "--cpuset-mems", "0", "--kernel-memory", "1m", "--blkio-weight", "0", "--cpu-rt-period", "",
+                                          "c"]).command == .update(typed))
+        var shares = OCIUpdateOptions(id: "c")
+        shares.limits.cpuShares = 256
+        #expect(try OCICommandLine.parse(["update", "--cpu-shares", "256", "c"]).command == .update(shares))
+    }
+
+    @Test(arguments: [("1", 1), ("1k", 1024), ("64kb", 65536), ("512M", 512 << 20), ("2 g", 2 << 30), ("1GiB", 1 << 30), ("3t", 3 << 40),
+                      ("1p", 1 << 50), ("100b", 100), ("-1", -1)] as [(String, Int64)])
+    func sizes(_ text: String, _ bytes: Int64) throws {
+        #expect(try OCICommandLine.size("update --memory", text) == bytes)
     }
 
     @Test(arguments: [("TERM", 15), ("sigkill", 9), ("SIGUSR1", 10), ("hup", 1), ("34", 34), ("WINCH", 28)])

@@ -25,6 +25,13 @@ extension OCICommandLine {
         out += HelpText.row("  --user UID[:GID], --additional-gids G", "The ids (numbers), supplementary groups")
         out += HelpText.row("  --no-new-privs", "Set no_new_privs")
         out += HelpText.row("  --tty, --console-socket S", "A terminal of its own, its master sent to the socket S")
+        out += HelpText.row("update [OPTIONS] ID", "Change limits of the container's own cgroup; the others stay")
+        out += HelpText.row("  --resources FILE|-", "... from a linux.resources object (pids, memory, cpu); -: stdin")
+        out += HelpText.row("  --memory N", "Bytes (512m, 1g; -1: no limit); so are --memory-swap and --memory-reservation")
+        out += HelpText.row("  --pids-limit N", "Tasks (-1: no limit)")
+        out += HelpText.row("  --cpu-quota N, --cpu-period N", "CFS quota and period, in microseconds")
+        out += HelpText.row("  --cpu-share N", "CPU shares (--cpu-shares too)")
+        out += HelpText.row("  --cpuset-cpus S", "CPUs (0-3,8); also --cpuset-mems S")
         out += HelpText.row("ps [--format table|json] ID", "The container's processes, as the caller's pids (json: an array)")
         out += HelpText.row("pause ID, resume ID", "Freeze and thaw the container, with cgroup v2's freezer, where its cgroup is its own")
         out += HelpText.row("state ID", "The container's state, as runtime-spec JSON")
@@ -41,7 +48,7 @@ extension OCICommandLine {
         out += HelpText.row("--systemd-cgroup", "Accepted: burrow-oci writes cgroupfs paths, never systemd units")
         out += HelpText.row("-h, --help", "This help")
         out += HelpText.row("-v, --version", "Burrow's version and the runtime-spec version")
-        out += "\nNot supported yet (refused by name): update, events, checkpoint, restore.\n"
+        out += "\nNot supported yet (refused by name): events, checkpoint, restore.\n"
         return out
     }
 
