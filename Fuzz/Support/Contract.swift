@@ -89,6 +89,10 @@ func checkFrontEnd(_ name: String, _ arguments: [String], _ parse: () throws(Usa
             for s in o.args + o.environment where s.utf8.contains(0) {
                 violation(name, "NUL byte in \(s.debugDescription): the kernel would see a shorter string")
             }
+        case .update(let o):
+            checkID(o.id, from: name)
+            if let file = o.resourcesFile, file.utf8.contains(0) { violation(name, "NUL byte in --resources \(file.debugDescription)") }
+            if let s = o.limits.cpus ?? o.limits.mems, s.utf8.contains(0) { violation(name, "NUL byte in a cpuset \(s.debugDescription)") }
         case .list, .features, .spec, .help, .version: break
         }
     }

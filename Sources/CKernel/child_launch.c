@@ -68,9 +68,11 @@ static int launch_steps(struct ck_launch *l) {
             if (!kept && syscall(SYS_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
                 STEP(CK_STEP_BOUNDING, -1);
         }
-    // Only 0, 1 and 2 reach the command. (Before an early filter, which a profile written
-    // for runc may not let close_range through.)
-    STEP(CK_STEP_CLOSE_RANGE, syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */));
+    // Only 0, 1 and 2 reach the command, and the descriptors the caller passes on after
+    // them, as runc passes its --preserve-fds on. (Before an early filter, which a profile
+    // written for runc may not let close_range or fcntl through.)
+    STEP(CK_STEP_CLOSE_RANGE, syscall(SYS_close_range, 3U + (unsigned)l->preserved_fds, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */));
+    for (int fd = 3; fd < 3 + l->preserved_fds; fd++) STEP(CK_STEP_PRESERVE_FDS, syscall(SYS_fcntl, fd, F_SETFD, 0));
     // Without no_new_privs a filter needs CAP_SYS_ADMIN, which goes with the ids: then it
     // goes in here and sees the rest of the launch too (runc does the same).
     if (l->keep_new_privs && l->seccomp)

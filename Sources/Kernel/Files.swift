@@ -26,6 +26,14 @@ public enum Files {
         close(null)
     }
 
+    /// Closes descriptors `first` to `first+count-1` (close_range; one by one where the
+    /// kernel has none, before 5.9).
+    public static func close(from first: Int32, count: Int32) {
+        guard count > 0, first >= 0 else { return }
+        if ck_close_range(UInt32(first), UInt32(first) + UInt32(count) - 1) == 0 { return }
+        for fd in first..<(first + count) { _ = Glibc.close(fd) }
+    }
+
     public static func mkdir(_ name: String, at dir: Int32, mode: mode_t) throws(SysError) {
         _ = try retrying("mkdir", name) { Glibc.mkdirat(dir, name, mode) }
     }

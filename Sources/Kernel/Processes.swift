@@ -242,6 +242,9 @@ public enum Proc {
         public var seccompFlags: UInt32 = 0
         /// A candidate that fails with ENOEXEC is run as `/bin/sh CANDIDATE ARGS...`.
         public var shellFallback = false
+        /// N: descriptors 3 to 3+N-1 reach the command at their numbers, their close-on-exec
+        /// flags cleared (burrow-oci's --preserve-fds); every other one above 2 is closed at exec.
+        public var preservedDescriptors: Int32 = 0
 
         public init(candidates: [String], argv: [String], environment: [String], workingDirectory: String,
                     signalMask: sigset_t, uid: UInt32, gid: UInt32) {
@@ -356,6 +359,7 @@ public enum Proc {
                             l.has_terminal = 1
                             l.terminal_fd = fd
                         }
+                        l.preserved_fds = r.preservedDescriptors
                         if let fd = r.enterUserNamespace {
                             l.enter_userns = 1
                             l.enter_userns_fd = fd
@@ -377,6 +381,7 @@ public enum Proc {
             CK_STEP_SETGROUPS: "setgroups", CK_STEP_SETRESGID: "setresgid \(r.gid)", CK_STEP_SETRESUID: "setresuid \(r.uid)",
             CK_STEP_CAPSET: "capset", CK_STEP_NO_NEW_PRIVS: "prctl PR_SET_NO_NEW_PRIVS",
             CK_STEP_CHDIR: "chdir \(r.workingDirectory)", CK_STEP_CLOSE_RANGE: "close_range",
+            CK_STEP_PRESERVE_FDS: "fcntl F_SETFD (descriptors 3 to \(2 + r.preservedDescriptors), passed on)",
             CK_STEP_AMBIENT: "prctl PR_CAP_AMBIENT_RAISE", CK_STEP_TERMINAL: "the terminal as fds 0 to 2 (dup2, TIOCSCTTY)", CK_STEP_USERNS: "setns CLONE_NEWUSER (descriptor \(r.enterUserNamespace ?? -1))",
             CK_STEP_SECCOMP: "seccomp SECCOMP_SET_MODE_FILTER (\(filter.count) instructions)", CK_STEP_EXEC: "exec",
         ]

@@ -336,3 +336,53 @@ struct V1DeviceTable {
         return blocker
     }
 }
+
+extension CgroupLimits {
+    /// burrow-oci's update: these limits (those in effect) with what `changes` asks, the rest
+    /// kept, and the settings changed. A memory limit lifted (-1) lifts a swap limit set
+    /// before too, as runc's update does (under v1 memory cannot exceed memory+swap).
+    public func updated(with changes: CgroupLimits) -> (limits: CgroupLimits, changed: Set<String>) {
+        var out = self
+        var changed = Set(changes.names)
+        func take<T>(_ path: WritableKeyPath<CgroupLimits, T?>) { if let v = changes[keyPath: path] { out[keyPath: path] = v } }
+        take(\.pids)
+        take(\.memory)
+        take(\.memoryReservation)
+        take(\.memorySwap)
+        take(\.swappiness)
+        take(\.kernelTCP)
+        take(\.disableOOMKiller)
+        take(\.cpuShares)
+        take(\.cpuQuota)
+        take(\.cpuPeriod)
+        take(\.cpus)
+        take(\.mems)
+        if changes.memory == -1, changes.memorySwap == nil, let swap = memorySwap, swap > 0 {
+            out.memorySwap = -1
+            changed.insert("memory.swap")
+        }
+        return (out, changed)
+    }
+
+    /// What an update writes, with these limits once updated: the files of the settings
+    /// `changed`, and under v2 those they share (cpu.max holds quota and period;
+    /// memory.swap.max is swap less the memory limit). Under v1, where memory and
+    /// memory+swap both change, memory+swap goes first when it grows past the memory limit
+    /// in force now (`memoryLimitNow`), as runc orders them: the kernel keeps memory at most
+    /// memory+swap after each write.
+    public func updateWrites(_ version: CgroupVersion, changed: Set<String>, memoryLimitNow: Int64? = nil)
+        throws(CgroupLimitError) -> [CgroupWrite]
+    {
+        var out = try writes(version).filter { w in
+            changed.contains(w.setting) || (w.file == "cpu.max" && !changed.isDisjoint(with: ["cpu.quota", "cpu.period"]))
+                || (w.file == "memory.swap.max" && changed.contains("memory.limit"))
+        }
+        if version == .v1, let m = out.firstIndex(where: { $0.setting == "memory.limit" }),
+           let s = out.firstIndex(where: { $0.setting == "memory.swap" }), let swap = memorySwap,
+           swap == -1 || memoryLimitNow.map({ $0 < swap }) == true {
+            let w = out.remove(at: s)
+            out.insert(w, at: m)
+        }
+        return out
+    }
+}

@@ -467,6 +467,10 @@ public struct ProcessSpec: Equatable, Sendable {
     public var sysctls: [Sysctl] = []
     /// Written to /proc/self/oom_score_adj before the command (burrow-oci's oomScoreAdj).
     public var oomScoreAdjustment: Int32?
+    /// N: the caller's descriptors 3 to 3+N-1 reach the command at the same numbers
+    /// (burrow-oci's --preserve-fds, as runc passes them on); Burrow's own processes close
+    /// them once the command has them. 0: only 0, 1 and 2 reach it. The namespace engine only.
+    public var preservedDescriptors: Int32 = 0
     public init() {}
 }
 

@@ -95,23 +95,27 @@ public struct CgroupPlacement: Equatable, Sendable {
                 let needed = Set(writes.map(\.controller))
                 let leafParent = String(d.path[..<(d.path.lastIndex(of: "/") ?? d.path.endIndex)])
                 let parents = made.isEmpty ? [leafParent] : made.map { String($0[..<($0.lastIndex(of: "/") ?? $0.endIndex)]) }
-                for parent in parents {
-                    let enabled = Set(Self.read(parent + "/cgroup.subtree_control").split(separator: " ").map(String.init))
-                    let offered = Set(Self.read(parent + "/cgroup.controllers").split(separator: " ").map(String.init))
-                    for c in needed.sorted() where !enabled.contains(c) {
-                        guard offered.contains(c) else {
-                            throw SysError("enable the \(c) controller in", parent + "/cgroup.subtree_control", errno: .noSuchFileOrDirectory,
-                                           hint: "\(parent)/cgroup.controllers does not offer it (not enabled above, or bound to a cgroup v1 hierarchy): linux.resources \(asked.joined(separator: ", ")) cannot be applied")
-                        }
-                        do { try Self.write(parent + "/cgroup.subtree_control", "+" + c, asked: asked) } catch {
-                            var e = error
-                            if e.errno == .resourceBusy {
-                                e.hint = "a cgroup v2 with processes of its own cannot give controllers to the cgroups below it: put the container's cgroup beside the caller's, not under it"
-                            }
-                            throw e
-                        }
-                    }
+                for parent in parents { try Self.enable(needed, in: parent, asked: asked) }
+            }
+        }
+    }
+
+    /// cgroup v2: `parent` gives the controllers `needed` to the cgroups below it, those
+    /// its cgroup.subtree_control lacks.
+    static func enable(_ needed: Set<String>, in parent: String, asked: [String]) throws(SysError) {
+        let enabled = Set(read(parent + "/cgroup.subtree_control").split(separator: " ").map(String.init))
+        let offered = Set(read(parent + "/cgroup.controllers").split(separator: " ").map(String.init))
+        for c in needed.sorted() where !enabled.contains(c) {
+            guard offered.contains(c) else {
+                throw SysError("enable the \(c) controller in", parent + "/cgroup.subtree_control", errno: .noSuchFileOrDirectory,
+                               hint: "\(parent)/cgroup.controllers does not offer it (not enabled above, or bound to a cgroup v1 hierarchy): linux.resources \(asked.joined(separator: ", ")) cannot be applied")
+            }
+            do { try write(parent + "/cgroup.subtree_control", "+" + c, asked: asked) } catch {
+                var e = error
+                if e.errno == .resourceBusy {
+                    e.hint = "a cgroup v2 with processes of its own cannot give controllers to the cgroups below it: put the container's cgroup beside the caller's, not under it"
                 }
+                throw e
             }
         }
     }
@@ -242,5 +246,46 @@ public struct CgroupPlacement: Equatable, Sendable {
         out.hint = "the cgroup is not delegated to you, so \(what) cannot be applied (as rootless runc fails): "
             + "run as root, give the user a cgroup of its own (chown it, or systemd-run --user --scope -p Delegate=yes), or leave them out"
         return out
+    }
+}
+
+extension CgroupPlacement {
+    /// The cgroup `create` made, from the directories the state recorded (burrow-oci's
+    /// update): each one's hierarchy, and so its controllers and the version, found in the
+    /// mount table (the path under which update runs does not say where create put it).
+    public static func recorded(_ paths: [String]) throws(SysError) -> CgroupPlacement {
+        let mounts = cgroupMounts()
+        var version = CgroupVersion.v1
+        var dirs: [Directory] = []
+        for path in paths {
+            let under = mounts.filter { path == $0.point || path.hasPrefix($0.point + "/") }
+            guard let m = under.max(by: { $0.point.count < $1.point.count }) else {
+                throw SysError("find the cgroup hierarchy of", path, errno: .noSuchFileOrDirectory,
+                               hint: "the container's cgroup is under no cgroup mount of this host now")
+            }
+            if m.isV2 { version = .v2 }
+            let controllers = m.isV2 ? CgroupLimits.v1Controllers : m.controllers.filter(CgroupLimits.v1Controllers.contains)
+            dirs.append(Directory(controllers: controllers, path: path, origin: path, mount: m.point))
+        }
+        return CgroupPlacement(version: version, directories: dirs)
+    }
+
+    /// A running container's new limits (update), written as create writes them; under v2
+    /// the container's parent cgroup first gives it a controller none of its limits needed
+    /// until now.
+    public func update(_ writes: [CgroupWrite], asked: [String]) throws(SysError) {
+        if version == .v2 {
+            for d in directories {
+                let parent = String(d.path[..<(d.path.lastIndex(of: "/") ?? d.path.endIndex)])
+                try Self.enable(Set(writes.map(\.controller)), in: parent, asked: asked)
+            }
+        }
+        try apply(writes, asked: asked)
+    }
+
+    /// The memory limit in force now (v1's memory.limit_in_bytes), for the order of an update's writes.
+    public var memoryLimitNow: Int64? {
+        guard version == .v1, let d = directories.first(where: { $0.controllers.contains("memory") }) else { return nil }
+        return Int64(Self.read(d.path + "/memory.limit_in_bytes"))
     }
 }

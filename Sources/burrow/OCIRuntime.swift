@@ -50,6 +50,7 @@ enum OCIRuntime {
             case .ps(let id, let json): try ps(id, json: json)
             case .pause(let id): try freeze(id, true)
             case .resume(let id): try freeze(id, false)
+            case .update(let o): try update(o)
             case .help, .version: break  // printed by main
             }
             return 0
@@ -106,6 +107,7 @@ enum OCIRuntime {
     // MARK: create, start, run
 
     static func create(_ c: OCICreateOptions, as command: String = "create") throws(OCIFailure) -> Int32 {
+        try checkPassedOn(c.preservedDescriptors, option: "\(command) --preserve-fds")
         var (config, bundle) = try readBundle(c.bundle)
         try connectConsole(&config.spec, socket: c.consoleSocket, command: command)
         let dir = try makeStateDirectory(c.id)
@@ -142,6 +144,7 @@ enum OCIRuntime {
         hold.whenBuilt = config.hooks.held(.createContainer, id: c.id, status: "creating", bundle: bundle, annotations: config.annotations)
         hold.whenReleased = config.hooks.held(.startContainer, id: c.id, status: "created", bundle: bundle, annotations: config.annotations)
         spec.process.hold = hold
+        spec.process.preservedDescriptors = c.preservedDescriptors
         spec.verbose = global.debug
         spec.process.failureStatus = 1
         spec.terms = OCIConfig.terms
@@ -165,6 +168,7 @@ enum OCIRuntime {
                                   annotations: config.annotations)
         container.cgroups = placement?.directories.map(\.path) ?? []
         container.cgroupsCreated = placement?.created ?? []
+        container.limits = config.spec.cgroup?.limits ?? CgroupLimits()
         container.hooks = config.hooks
         do { try container.save(in: dir) } catch {
             Proc.kill(supervisor, SIGKILL)
@@ -210,6 +214,16 @@ enum OCIRuntime {
             }
         }
         return 0
+    }
+
+    /// runc's --preserve-fds N: the caller's descriptors 3 to 3+N-1, passed on to the
+    /// container's process at their numbers. Checked before burrow-oci opens anything it
+    /// keeps open (which would take a free number among them and be passed on instead).
+    static func checkPassedOn(_ n: Int32, option: String) throws(OCIFailure) {
+        guard n > 0 else { return }
+        for fd in 3..<(3 + n) where !Files.isOpen(fd) {
+            throw OCIFailure("\(option) \(n): descriptor \(fd) is not open (\(n) passes on descriptors 3 to \(2 + n))")
+        }
     }
 
     /// Ends a container handed over by its supervisor: its init (PID 1 takes the rest with
@@ -364,6 +378,7 @@ enum OCIRuntime {
     /// (NamespaceEngine.exec): from --process FILE, or the container's process with exec's
     /// command and overrides. Detached: returns once it has started, its pid in --pid-file.
     static func exec(_ o: OCIExecOptions) throws(OCIFailure) -> Int32 {
+        try checkPassedOn(o.preservedDescriptors, option: "exec --preserve-fds")
         let c = try Container.load(o.id, root: stateRoot)
         switch c.status {
         case .running: break
@@ -392,6 +407,7 @@ enum OCIRuntime {
         }
         spec.verbose = global.debug
         spec.terms = OCIConfig.terms
+        spec.process.preservedDescriptors = o.preservedDescriptors
         // --tty with a --process file (podman sends both): a terminal, as the file may say too.
         if o.tty, spec.process.console == nil { spec.process.console = ConsoleRequest(socket: -1) }
         try connectConsole(&spec, socket: o.consoleSocket, command: "exec")
@@ -570,6 +586,48 @@ enum OCIRuntime {
             return String(fields[4])
         }
         return nil
+    }
+
+    // MARK: update
+
+    /// runc's update: new limits for the container's own cgroup (the one create made, or
+    /// its cgroupsPath), written with create's writers, the rest as they are. A container
+    /// without a cgroup of its own, a limit this host's cgroup version cannot express, and
+    /// one burrow-oci does not write at all are refused by name.
+    static func update(_ o: OCIUpdateOptions) throws(OCIFailure) {
+        var c = try Container.load(o.id, root: stateRoot)
+        guard c.status != .stopped else { throw OCIFailure("update \(o.id): the container is not running") }
+        guard !c.cgroups.isEmpty else {
+            throw OCIFailure("update \(o.id): the container has no cgroup of its own (its config.json has neither linux.cgroupsPath nor limits in linux.resources, so create made none), and the cgroup it runs in is not its to change: give it a linux.cgroupsPath")
+        }
+        var changes = o.limits
+        var warnings = o.warnings
+        if let file = o.resourcesFile {
+            let what = "update --resources \(file)"
+            let text: String
+            do throws(SysError) {
+                let fd = file == "-" ? 0 : try Files.open(file, O_RDONLY)
+                defer { if fd != 0 { Files.close(fd) } }
+                text = String(decoding: try Files.readAll(fd, limit: 16 << 20), as: UTF8.self)
+            } catch {
+                throw OCIFailure(SysError(file == "-" ? "read" : "open", file == "-" ? "standard input" : file, errno: error.errno,
+                                          hint: "update --resources: the linux.resources object").description)
+            }
+            do throws(UsageError) { (changes, warnings) = try OCIConfig.resources(text, file: what) } catch {
+                throw OCIFailure(error.message)
+            }
+        }
+        for warning in warnings { report(warning, level: "warning") }
+        let placement: CgroupPlacement
+        do { placement = try CgroupPlacement.recorded(c.cgroups) } catch { throw OCIFailure("update \(o.id): \(error)") }
+        let (limits, changed) = c.limits.updated(with: changes)
+        let writes: [CgroupWrite]
+        do { writes = try limits.updateWrites(placement.version, changed: changed, memoryLimitNow: placement.memoryLimitNow) } catch {
+            throw OCIFailure("update \(o.id): \(error.message) (this host's cgroups are \(placement.version == .v1 ? "v1" : "v2"))")
+        }
+        do { try placement.update(writes, asked: changes.names) } catch { throw OCIFailure("update \(o.id): \(error)") }
+        c.limits = limits
+        do { try c.save(in: stateRoot + "/" + o.id) } catch { throw OCIFailure(error) }
     }
 
     // MARK: kill, delete, list
@@ -850,6 +908,10 @@ struct Container {
     /// each hierarchy, and those create made (removed by delete).
     var cgroups: [String] = []
     var cgroupsCreated: [String] = []
+    /// The limits in force there (linux.resources' pids, memory and cpu, as create wrote
+    /// them and update changed them): an update of one of two settings that share a file
+    /// (v2's cpu.max) writes the other as it is.
+    var limits = CgroupLimits()
     /// config.json's hooks as `create` read them: `start` and `delete` run these, whatever
     /// config.json says by then (the runtime-spec: later changes must not affect the container).
     var hooks = OCIHooks()
@@ -873,6 +935,7 @@ struct Container {
         if let cgroup { members.append(("cgroup", .string(cgroup))) }
         if !cgroups.isEmpty { members.append(("cgroups", .array(cgroups.map { .string($0) }))) }
         if !cgroupsCreated.isEmpty { members.append(("cgroupsCreated", .array(cgroupsCreated.map { .string($0) }))) }
+        if !limits.isEmpty { members.append(("resources", OCIConfig.resourcesJSON(limits))) }
         if !hooks.isEmpty { members.append(("hooks", hooks.json)) }
         return .object(members)
     }
@@ -917,6 +980,11 @@ struct Container {
         }
         if let hooks = json["hooks"] {
             do throws(UsageError) { c.hooks = try OCIHooks.parse(hooks, file: path) } catch { throw OCIRuntime.OCIFailure(error.message) }
+        }
+        if let resources = json["resources"] {
+            do throws(UsageError) { c.limits = try OCIConfig.resources(resources, file: path).limits } catch {
+                throw OCIRuntime.OCIFailure(error.message)
+            }
         }
         return c
     }

@@ -94,7 +94,8 @@ struct OCICommandLineTests {
         (["exec", "--detach"], "exec: the container ID is missing"),
         (["exec", "--process", "p.json", "c", "ls"], "exec: give either --process FILE or a command, not both"),
         (["exec", "--process", "p.json", "--cwd", "/tmp", "c"], "exec --process: --cwd does not apply (say it in the process file)"),
-        (["exec", "--preserve-fds", "1", "c", "sh"], "exec --preserve-fds: passing descriptors on is not supported yet"),
+        (["exec", "--preserve-fds", "x", "c", "sh"], "exec --preserve-fds: 'x' is not a number of descriptors (N passes on 3 to 3+N-1)"),
+        (["exec", "--preserve-fds", "-1", "c", "sh"], "exec --preserve-fds: '-1' is not a number of descriptors (N passes on 3 to 3+N-1)"),
         (["exec", "--cap", "CAP_KILL", "c", "sh"], "exec --cap: adding capabilities is not supported yet (give process.capabilities in --process FILE)"),
         (["exec", "--apparmor", "p", "c", "sh"], "exec --apparmor: AppArmor profiles are not supported"),
         (["exec", "--cgroup", "x", "c", "sh"], "exec --cgroup: a sub-cgroup is not supported (exec's process joins the container's cgroup)"),
@@ -109,9 +110,22 @@ struct OCICommandLineTests {
         (["ps"], "ps: the container ID is missing"),
         (["pause"], "pause: the container ID is missing"),
         (["resume", "a", "b"], "resume: expected one container ID, got 2 arguments"),
-        (["update", "c"], "update: changing a container's cgroup limits after create is not supported yet"),
+        (["update"], "update: the container ID is missing"),
+        (["update", "--memory", "12x", "c"], "update --memory: '12x' is not a size in bytes (a number, or one with k, m, g, t or p: 512m; -1: no limit)"),
+        (["update", "--memory-swap", "1.5g", "c"], "update --memory-swap: '1.5g' is not a size in bytes (a number, or one with k, m, g, t or p: 512m; -1: no limit)"),
+        (["update", "--memory", "9000000p", "c"], "update --memory: '9000000p' is too large"),
+        (["update", "--pids-limit", "many", "c"], "update --pids-limit: 'many' is not an integer"),
+        (["update", "--cpu-period", "-5", "c"], "update --cpu-period: '-5' is not a whole number"),
+        (["update", "--cpuset-cpus", "all", "c"], "update --cpuset-cpus: 'all' is not a list of numbers and ranges (0-3,8)"),
+        (["update", "--blkio-weight", "500", "c"], "update --blkio-weight: block IO limits are not supported yet"),
+        (["update", "--cpu-rt-runtime=950000", "c"], "update --cpu-rt-runtime: real-time CPU limits are not supported yet"),
+        (["update", "--l3-cache-schema", "L3:0=ff", "c"], "update --l3-cache-schema: Intel RDT is not supported"),
+        (["update", "-r", "res.json", "--memory", "1m", "c"],
+         "update: give either --resources FILE or options such as --memory, not both (runc ignores the options then)"),
+        (["update", "--swap", "1", "c"], "update: unknown option --swap"),
+        (["events", "c"], "events: container events are not supported"),
         (["frobnicate"], "unknown command 'frobnicate'"),
-        ([], "a command is missing (create, start, state, kill, delete, run, exec, ps, pause, resume, list, features, spec)"),
+        ([], "a command is missing (create, start, state, kill, delete, run, exec, ps, pause, resume, update, list, features, spec)"),
         (["--root"], "--root needs a value"),
         (["--log-format", "xml", "list"], "--log-format: 'xml' is not text or json"),
         (["start"], "start: the container ID is missing"),
@@ -122,7 +136,7 @@ struct OCICommandLineTests {
         (["kill", "c", "99"], "kill: signal 99 is out of range (1 to 64)"),
         (["create", "--bundle", "/b", "--no-pivot", "c"], "create --no-pivot: burrow-oci always enters the root with pivot_root"),
         (["create", "--frob", "c"], "create: unknown option --frob"),
-        (["create", "--preserve-fds", "2", "c"], "create --preserve-fds: passing descriptors on is not supported yet"),
+        (["create", "--preserve-fds", "two", "c"], "create --preserve-fds: 'two' is not a number of descriptors (N passes on 3 to 3+N-1)"),
     ])
     func refuses(_ args: [String], _ message: String) {
         do {
@@ -162,6 +176,52 @@ struct OCICommandLineTests {
         #expect(try OCICommandLine.parse(["ps", "--format", "json", "c"]).command == .ps(id: "c", json: true))
         #expect(try OCICommandLine.parse(["pause", "c"]).command == .pause(id: "c"))
         #expect(try OCICommandLine.parse(["resume", "c"]).command == .resume(id: "c"))
+    }
+
+    /// --preserve-fds on create, run and exec, as podman's conmon passes it on.
+    @Test func preserveFDs() throws {
+        var c = OCICreateOptions(id: "c", bundle: "/b")
+        c.preservedDescriptors = 2
+        #expect(try OCICommandLine.parse(["create", "--bundle", "/b", "--preserve-fds", "2", "c"]).command == .create(c))
+        c.detach = true
+        #expect(try OCICommandLine.parse(["run", "-d", "-b", "/b", "--preserve-fds=2", "c"]).command == .run(c))
+        var e = OCIExecOptions(id: "c")
+        e.preservedDescriptors = 3
+        e.args = ["cat", "/proc/self/fd/5"]
+        #expect(try OCICommandLine.parse(["exec", "--preserve-fds", "3", "c", "cat", "/proc/self/fd/5"]).command == .exec(e))
+    }
+
+    /// runc's update, as containerd (--resources -) and podman (--resources FILE) call it, and
+    /// as a person types it.
+    @Test func update() throws {
+        var file = OCIUpdateOptions(id: "c")
+        file.resourcesFile = "-"
+        #expect(try OCICommandLine.parse(["update", "--resources", "-", "c"]).command == .update(file))
+        #expect(try OCICommandLine.parse(["update", "-r=-", "c"]).command == .update(file))
+        var typed = OCIUpdateOptions(id: "c")
+        typed.limits.memory = 512 << 20
+        typed.limits.memoryReservation = 1 << 30
+        typed.limits.memorySwap = -1
+        typed.limits.pids = 20
+        typed.limits.cpuQuota = -1
+        typed.limits.cpuPeriod = 100_000
+        typed.limits.cpuShares = 512
+        typed.limits.cpus = "0-1"
+        typed.limits.mems = "0"
+        typed.warnings = ["update --kernel-memory: ignored, as runc ignores it: Linux no longer limits kernel memory on its own"]
+        #expect(try OCICommandLine.parse(["update", "--memory", "512m", "--memory-reservation=1GiB", "--memory-swap", "-1", "--pids-limit", "20",
+                                          "--cpu-quota", "-1", "--cpu-period", "100000", "--cpu-share", "512", "--cpuset-cpus", "0-1",
+                                          "--cpuset-mems", "0", "--kernel-memory", "1m", "--blkio-weight", "0", "--cpu-rt-period", "",
+                                          "c"]).command == .update(typed))
+        var shares = OCIUpdateOptions(id: "c")
+        shares.limits.cpuShares = 256
+        #expect(try OCICommandLine.parse(["update", "--cpu-shares", "256", "c"]).command == .update(shares))
+    }
+
+    @Test(arguments: [("1", 1), ("1k", 1024), ("64kb", 65536), ("512M", 512 << 20), ("2 g", 2 << 30), ("1GiB", 1 << 30), ("3t", 3 << 40),
+                      ("1p", 1 << 50), ("100b", 100), ("-1", -1)] as [(String, Int64)])
+    func sizes(_ text: String, _ bytes: Int64) throws {
+        #expect(try OCICommandLine.size("update --memory", text) == bytes)
     }
 
     @Test(arguments: [("TERM", 15), ("sigkill", 9), ("SIGUSR1", 10), ("hup", 1), ("34", 34), ("WINCH", 28)])
@@ -509,6 +569,49 @@ struct OCIConfigTests {
         // Only the deny-all rule, which holds without a device cgroup: a cgroup only where
         // one can be had.
         #expect(try OCIConfig.parse(Self.config(linux: "\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}]}"), bundle: "/b").spec.cgroup?.onlyForDevices == true)
+    }
+
+    /// update's --resources: pids, memory and cpu as config.json's; the device rules left as
+    /// they are (containerd sends the whole object); the rest refused by name, in the terms
+    /// of the file it came from.
+    @Test func updateResources() throws {
+        let (limits, warnings) = try OCIConfig.resources("""
+            {"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 10, "minor": 200, "access": "rwm"}],
+             "pids": {"limit": 30}, "memory": {"limit": 134217728, "swap": 268435456, "kernel": 1, "checkBeforeUpdate": false},
+             "cpu": {"shares": 256, "quota": 20000, "period": 100000, "cpus": "0", "realtimeRuntime": 0}, "hugepageLimits": [], "unified": {}}
+            """, file: "res.json")
+        var expected = CgroupLimits()
+        expected.pids = 30
+        expected.memory = 134_217_728
+        expected.memorySwap = 268_435_456
+        expected.cpuShares = 256
+        expected.cpuQuota = 20000
+        expected.cpuPeriod = 100_000
+        expected.cpus = "0"
+        #expect(limits == expected)
+        #expect(warnings == ["res.json: memory.kernel: ignored, as runc ignores it: Linux no longer limits kernel memory on its own (memory.kmem.limit_in_bytes has no effect since 6.1; v2 has no such limit)"])
+        // burrow-oci's state keeps the limits in force in the same form.
+        #expect(try OCIConfig.resources(OCIConfig.resourcesJSON(expected), file: "state.json").limits == expected)
+        var all = expected
+        all.memoryReservation = -1
+        all.swappiness = 10
+        all.kernelTCP = 5
+        all.disableOOMKiller = true
+        all.mems = "0-1"
+        #expect(try OCIConfig.resources(OCIConfig.resourcesJSON(all), file: "state.json").limits == all)
+        #expect(OCIConfig.resourcesJSON(CgroupLimits()) == .object([]))
+        for (text, message) in [
+            ("{\"blockIO\": {\"weight\": 500}}", "res.json: blockIO: cgroup limits other than pids, memory and cpu are not supported yet"),
+            ("{\"hugepageLimits\": [{\"pageSize\": \"2MB\", \"limit\": 0}]}", "res.json: hugepageLimits: cgroup limits other than pids, memory and cpu are not supported yet"),
+            ("{\"unified\": {\"memory.high\": \"1000000\"}}", "res.json: unified: cgroup limits other than pids, memory and cpu are not supported yet"),
+            ("{\"cpu\": {\"realtimePeriod\": 1000000}}", "res.json: cpu.realtimePeriod: real-time CPU limits are not supported yet"),
+            ("{\"memory\": {\"limit\": \"1g\"}}", "res.json: memory.limit: expected an integer from -9223372036854775808 to 9223372036854775807, found a string"),
+            ("{\"memory\": {\"checkBeforeUpdate\": true}}", "res.json: memory.checkBeforeUpdate: not supported: burrow-oci does not compare a new limit with the memory in use"),
+            ("{\"pids\": {\"max\": 3}}", "res.json: pids.limit is missing"),
+            ("[]", "res.json: expected a linux.resources object, found an array"),
+        ] {
+            do { _ = try OCIConfig.resources(text, file: "res.json"); Issue.record("accepted \(text)") } catch { #expect(error.message == message) }
+        }
     }
 
     @Test func capabilitiesRlimitsSeccompAndDevices() throws {

@@ -62,6 +62,53 @@ import Testing
         }
     }
 
+    /// (limits in force, the update, v1's writes, v2's writes, the limits afterwards)
+    static let updates: [(CgroupLimits, CgroupLimits, [String], [String], CgroupLimits)] = [
+        // What the update does not name stays, and is not written again.
+        (limits { $0.pids = 50; $0.memory = 67_108_864 }, limits { $0.pids = 20 }, ["pids/pids.max=20"], ["pids/pids.max=20"],
+         limits { $0.pids = 20; $0.memory = 67_108_864 }),
+        // v2's cpu.max holds quota and period: a new quota keeps the period in force.
+        (limits { $0.cpuQuota = 50000; $0.cpuPeriod = 200_000 }, limits { $0.cpuQuota = 20000 }, ["cpu/cpu.cfs_quota_us=20000"],
+         ["cpu/cpu.max=20000 200000"], limits { $0.cpuQuota = 20000; $0.cpuPeriod = 200_000 }),
+        (limits { $0.cpuQuota = 50000 }, limits { $0.cpuPeriod = 250_000 }, ["cpu/cpu.cfs_period_us=250000"],
+         ["cpu/cpu.max=50000 250000"], limits { $0.cpuQuota = 50000; $0.cpuPeriod = 250_000 }),
+        // v2's memory.swap.max is swap less the memory limit: a new memory limit changes it.
+        (limits { $0.memory = 100; $0.memorySwap = 300 }, limits { $0.memory = 200 }, ["memory/memory.limit_in_bytes=200"],
+         ["memory/memory.max=200", "memory/memory.swap.max=100"], limits { $0.memory = 200; $0.memorySwap = 300 }),
+        // Memory without a limit lifts the swap limit too (runc's update).
+        (limits { $0.memory = 100; $0.memorySwap = 300 }, limits { $0.memory = -1 },
+         ["memory/memory.memsw.limit_in_bytes=-1", "memory/memory.limit_in_bytes=-1"], ["memory/memory.max=max", "memory/memory.swap.max=max"],
+         limits { $0.memory = -1; $0.memorySwap = -1 }),
+        // 0 is no change, as in runc.
+        (limits { $0.pids = 50 }, limits { $0.pids = 0; $0.cpus = "1" }, ["cpuset/cpuset.cpus=1"], ["cpuset/cpuset.cpus=1"],
+         limits { $0.pids = 0; $0.cpus = "1" }),
+        (CgroupLimits(), limits { $0.cpuShares = 512 }, ["cpu/cpu.shares=512"], ["cpu/cpu.weight=20"], limits { $0.cpuShares = 512 }),
+    ]
+
+    @Test("update: the limits in force with the new ones, and only the files they change written", arguments: updates.indices)
+    func update(_ i: Int) throws {
+        let (now, changes, v1, v2, after) = Self.updates[i]
+        let (limits, changed) = now.updated(with: changes)
+        #expect(limits == after)
+        #expect(try limits.updateWrites(.v1, changed: changed, memoryLimitNow: 100).map { "\($0.controller)/\($0.file)=\($0.value)" } == v1)
+        #expect(try limits.updateWrites(.v2, changed: changed).map { "\($0.controller)/\($0.file)=\($0.value)" } == v2)
+    }
+
+    @Test("update under v1: memory+swap first when it grows past the memory limit in force, else after the memory limit")
+    func updateOrder() throws {
+        let (grown, changed) = Self.limits { $0.memory = 100; $0.memorySwap = 200 }.updated(with: Self.limits { $0.memory = 300; $0.memorySwap = 400 })
+        #expect(try grown.updateWrites(.v1, changed: changed, memoryLimitNow: 100).map(\.file)
+                == ["memory.memsw.limit_in_bytes", "memory.limit_in_bytes"])
+        let (shrunk, less) = Self.limits { $0.memory = 300; $0.memorySwap = 400 }.updated(with: Self.limits { $0.memory = 100; $0.memorySwap = 200 })
+        #expect(try shrunk.updateWrites(.v1, changed: less, memoryLimitNow: 300).map(\.file)
+                == ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"])
+        // What the version cannot express is named, as at create.
+        let (v2, swapOnly) = CgroupLimits().updated(with: Self.limits { $0.memorySwap = 1000 })
+        do { _ = try v2.updateWrites(.v2, changed: swapOnly); Issue.record("accepted") } catch {
+            #expect(error.message == "linux.resources.memory.swap: under cgroup v2 a swap limit needs memory.limit too (memory.swap.max is the swap alone: swap - limit)")
+        }
+    }
+
     @Test("The names of what was asked, for messages")
     func names() {
         #expect(Self.limits { $0.pids = 5; $0.cpus = "0" }.names == ["pids.limit", "cpu.cpus"])

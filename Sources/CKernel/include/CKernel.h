@@ -102,7 +102,7 @@ enum ck_launch_step {
     CK_STEP_NONE = 0, CK_STEP_SIGMASK, CK_STEP_SETSID, CK_STEP_SETPGID, CK_STEP_PDEATHSIG, CK_STEP_ANNOUNCE,
     CK_STEP_BOUNDING, CK_STEP_SETGROUPS, CK_STEP_SETRESGID, CK_STEP_SETRESUID, CK_STEP_CAPSET,
     CK_STEP_NO_NEW_PRIVS, CK_STEP_CHDIR, CK_STEP_CLOSE_RANGE, CK_STEP_SECCOMP, CK_STEP_EXEC,
-    CK_STEP_AMBIENT, CK_STEP_USERNS, CK_STEP_TERMINAL,
+    CK_STEP_AMBIENT, CK_STEP_USERNS, CK_STEP_TERMINAL, CK_STEP_PRESERVE_FDS,
 };
 struct ck_launch {
     // in
@@ -143,6 +143,9 @@ struct ck_launch {
     int terminal_fd;                // terminal (TIOCSCTTY) of the new session (burrow-oci)
     int enter_userns;               // 1: setns into the user namespace of enter_userns_fd
     int enter_userns_fd;            // first, before the ids change (bwrap's --userns2)
+    int preserved_fds;              // N: the caller's fds 3 to 3+N-1 reach the command at
+                                    // their numbers, not close-on-exec (burrow-oci's
+                                    // --preserve-fds); the rest above 2 are closed at exec
     // out
     int failed_step;
     int failed_errno;

@@ -83,6 +83,8 @@ extension NamespaceEngine {
         let pid: pid_t
         let failure: Proc.LaunchFailure?
         do { (pid, failure) = try Proc.launch(request) } catch { throw Failure(error) }
+        // The descriptors passed on (--preserve-fds) are the process's now.
+        Files.close(from: 3, count: spec.process.preservedDescriptors)
         if let f = failure {
             _ = Proc.wait(pid, noHang: false)
             let subject = f.candidate.map { "\(f.step) \($0)" } ?? f.step

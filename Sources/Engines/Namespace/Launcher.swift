@@ -40,6 +40,7 @@ struct Launcher {
             r.foregroundTerminal = -1  // (the caller's terminal is not the command's)
         }
         r.shellFallback = spec.process.commandLookup.shellFallback
+        r.preservedDescriptors = spec.process.preservedDescriptors
         r.announceFD = pidSocket
         r.clearGroups = maps.setgroupsAllowed || !spec.identity.supplementaryGroups.isEmpty
         if let fd = spec.namespaces.userAfterSetup {

@@ -379,6 +379,8 @@ public enum NamespaceEngine {
         Files.close(sandbox.heldFIFO)
         Files.close(sandbox.joinedQueues)  // the init's now
         for fd in [ch.errorWrite, ch.lifelineRead, ch.pidCommand, ch.jobEventsWrite, ch.deviceNodes, ch.heldWrite] { Files.close(fd) }
+        // Those passed on to the command (burrow-oci's --preserve-fds) are its, through the init.
+        Files.close(from: 3, count: spec.process.preservedDescriptors)
         // setuid: the supervisor's privileged part ends with the init's fork (the PID
         // namespace above was its last use). It only waits and forwards signals from here.
         if let caller = privilege.caller {

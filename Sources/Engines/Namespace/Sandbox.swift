@@ -137,6 +137,9 @@ struct Sandbox {
         }
         // The init keeps only what it watches with (and the error pipe until the responder runs).
         for fd in [setupDone.write, uname.here, channels.pidCommand, foregroundTerminal, channels.deviceNodes] { Files.close(fd) }
+        // The descriptors passed on are the command's alone (a pipe's reader sees its end
+        // when the command closes it), as under runc, whose init execs into the command.
+        Files.close(from: 3, count: spec.process.preservedDescriptors)
         // setuid: the init needs no privilege past the fork of the set-up. The id change
         // cleared the parent-death signal: set it again (SIGKILL once the set-up is over).
         if let caller = privilege.caller {

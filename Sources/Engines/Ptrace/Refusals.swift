@@ -8,6 +8,7 @@ enum Refusals {
     static func check(_ spec: SandboxSpec, hostUid: UInt32, hostGid: UInt32) -> String? {
         let ns = spec.namespaces
         if spec.process.hold != nil { return "holding the command until released (burrow-oci create) needs the namespace engine" }
+        if spec.process.preservedDescriptors > 0 { return "passing descriptors on to the command (burrow-oci's --preserve-fds) needs the namespace engine" }
         if !spec.security.noNewPrivileges { return "running without no_new_privs needs the namespace engine" }
         if !spec.restrictedPaths.isEmpty { return "masked and read-only paths (burrow-oci) need the namespace engine" }
         if !spec.devices.isEmpty { return "device nodes (burrow-oci's linux.devices) need the namespace engine" }

@@ -29,6 +29,8 @@ public struct OCICreateOptions: Equatable, Sendable {
     public var consoleSocket: String?
     /// `run --detach`: create and start, return at once.
     public var detach = false
+    /// `--preserve-fds N`: the caller's descriptors 3 to 3+N-1 reach the container's process.
+    public var preservedDescriptors: Int32 = 0
 }
 
 /// `exec`: another process in a running container, from a process.json (`--process`, what
@@ -53,6 +55,23 @@ public struct OCIExecOptions: Equatable, Sendable {
     public var tty = false
     /// Where the terminal's master goes (process.terminal, or --tty).
     public var consoleSocket: String?
+    /// `--preserve-fds N`: the caller's descriptors 3 to 3+N-1 reach the process at the same numbers.
+    public var preservedDescriptors: Int32 = 0
+    public init(id: String) { self.id = id }
+}
+
+/// `update`: new limits for the container's own cgroup, from a linux.resources object
+/// (`--resources FILE`, `-` for standard input: what containerd and podman send) or from
+/// runc's options, as linux.resources would say them.
+public struct OCIUpdateOptions: Equatable, Sendable {
+    public var id: String
+    /// A file (`-`: standard input) with a linux.resources object, read by the runtime
+    /// (OCIConfig.resources); the options then do not apply.
+    public var resourcesFile: String?
+    /// The options' limits (nil: unchanged).
+    public var limits = CgroupLimits()
+    /// Said, not refused: options runc ignores too.
+    public var warnings: [String] = []
     public init(id: String) { self.id = id }
 }
 
@@ -71,6 +90,7 @@ public enum OCICommand: Equatable, Sendable {
     case ps(id: String, json: Bool)
     case pause(id: String)
     case resume(id: String)
+    case update(OCIUpdateOptions)
     case help
     case version
 }
@@ -86,7 +106,6 @@ public enum OCICommandLine {
 
     /// runc's subcommands Burrow does not do yet, refused by name.
     static let unsupported: [String: String] = [
-        "update": "changing a container's cgroup limits after create is not supported yet",
         "events": "container events are not supported",
         "checkpoint": "checkpoint and restore (CRIU) are not supported",
         "restore": "checkpoint and restore (CRIU) are not supported",
@@ -117,7 +136,7 @@ public enum OCICommandLine {
             default: throw UsageError("unknown global option \(name)")
             }
         }
-        guard let sub = rest.first else { throw UsageError("a command is missing (create, start, state, kill, delete, run, exec, ps, pause, resume, list, features, spec)") }
+        guard let sub = rest.first else { throw UsageError("a command is missing (create, start, state, kill, delete, run, exec, ps, pause, resume, update, list, features, spec)") }
         rest = rest.dropFirst()
         if let why = unsupported[sub] { throw UsageError("\(sub): \(why)") }
         var command: OCICommand
@@ -163,6 +182,7 @@ public enum OCICommandLine {
             let (_, ids) = try options(sub, &rest, flags: [], valued: [])
             let id = try oneID(sub, ids)
             command = sub == "pause" ? .pause(id: id) : .resume(id: id)
+        case "update": command = .update(try update(&rest))
         case "help": command = .help
         default: throw UsageError("unknown command '\(sub)'")
         }
@@ -175,8 +195,8 @@ public enum OCICommandLine {
         let (opts, ids) = try options(sub, &rest, flags: flags,
                                       valued: ["--bundle", "-b", "--pid-file", "--console-socket", "--preserve-fds"])
         if opts["--no-pivot"] != nil { throw UsageError("\(sub) --no-pivot: burrow-oci always enters the root with pivot_root") }
-        if let n = opts["--preserve-fds"], n != "0" { throw UsageError("\(sub) --preserve-fds: passing descriptors on is not supported yet") }
         var c = OCICreateOptions(id: try oneID(sub, ids), bundle: opts["--bundle"] ?? opts["-b"] ?? ".")
+        if let n = opts["--preserve-fds"] { c.preservedDescriptors = try descriptorCount("\(sub) --preserve-fds", n) }
         c.pidFile = opts["--pid-file"]
         c.consoleSocket = opts["--console-socket"]
         c.detach = opts["--detach"] != nil || opts["-d"] != nil
@@ -250,8 +270,7 @@ public enum OCICommandLine {
                     o.additionalGids.append(n)
                 }
             case "--console-socket": o.consoleSocket = v
-            case "--preserve-fds":
-                if v != "0" { throw UsageError("exec --preserve-fds: passing descriptors on is not supported yet") }
+            case "--preserve-fds": o.preservedDescriptors = try descriptorCount("exec --preserve-fds", v)
             case "--cap", "-c": throw UsageError("exec --cap: adding capabilities is not supported yet (give process.capabilities in --process FILE)")
             case "--process-label": if !v.isEmpty { throw UsageError("exec --process-label: SELinux labels are not supported") }
             case "--apparmor": if !v.isEmpty { throw UsageError("exec --apparmor: AppArmor profiles are not supported") }
@@ -273,6 +292,91 @@ public enum OCICommandLine {
             throw UsageError("exec: the command is missing (or give --process FILE)")
         }
         return o
+    }
+
+    /// runc's update: `--resources FILE` or the options, each the linux.resources setting
+    /// named in the comment; an empty value is no change, as runc reads them.
+    private static func update(_ rest: inout ArraySlice<String>) throws(UsageError) -> OCIUpdateOptions {
+        let refused: [String: String] = [
+            "--blkio-weight": "block IO limits are not supported yet",
+            "--cpu-rt-period": "real-time CPU limits are not supported yet", "--cpu-rt-runtime": "real-time CPU limits are not supported yet",
+            "--cpu-burst": "CPU burst is not supported yet", "--cpu-idle": "SCHED_IDLE cgroups are not supported yet",
+            "--l3-cache-schema": "Intel RDT is not supported", "--mem-bw-schema": "Intel RDT is not supported",
+        ]
+        let limitOptions: Set<String> = ["--memory", "--memory-reservation", "--memory-swap", "--pids-limit", "--cpu-quota", "--cpu-period",
+                                         "--cpu-share", "--cpu-shares", "--cpuset-cpus", "--cpuset-mems"]
+        let ignored: Set<String> = ["--kernel-memory", "--kernel-memory-tcp"]
+        let (opts, ids) = try options("update", &rest, flags: [],
+                                      valued: limitOptions.union(refused.keys).union(ignored).union(["--resources", "-r"]))
+        var u = OCIUpdateOptions(id: try oneID("update", ids))
+        // (runc reads an empty value, and 0 for these, as not given.)
+        let given = opts.filter { !$0.value.isEmpty }
+        for (name, why) in refused.sorted(by: { $0.key < $1.key }) where given[name].map({ $0 != "0" }) == true {
+            throw UsageError("update \(name): \(why)")
+        }
+        for name in ignored.sorted() where given[name] != nil {
+            u.warnings.append("update \(name): ignored, as runc ignores it: Linux no longer limits kernel memory on its own")
+        }
+        u.resourcesFile = given["--resources"] ?? given["-r"]
+        if u.resourcesFile != nil {
+            if let other = given.keys.sorted().first(where: limitOptions.contains) {
+                throw UsageError("update: give either --resources FILE or options such as \(other), not both (runc ignores the options then)")
+            }
+            return u
+        }
+        func integer<N: FixedWidthInteger>(_ name: String, _: N.Type) throws(UsageError) -> N? {
+            guard let text = given[name] else { return nil }
+            guard let n = N(text) else { throw UsageError("update \(name): '\(text)' is not \(N.isSigned ? "an integer" : "a whole number")") }
+            return n
+        }
+        func cpuList(_ name: String) throws(UsageError) -> String? {
+            guard let text = given[name] else { return nil }
+            guard text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "," || $0 == "-") }) else {
+                throw UsageError("update \(name): '\(text)' is not a list of numbers and ranges (0-3,8)")
+            }
+            return text
+        }
+        func bytes(_ name: String) throws(UsageError) -> Int64? {
+            guard let text = given[name] else { return nil }
+            return try size("update \(name)", text)
+        }
+        u.limits.memory = try bytes("--memory")
+        u.limits.memoryReservation = try bytes("--memory-reservation")
+        u.limits.memorySwap = try bytes("--memory-swap")
+        u.limits.pids = try integer("--pids-limit", Int64.self)
+        u.limits.cpuQuota = try integer("--cpu-quota", Int64.self)
+        u.limits.cpuPeriod = try integer("--cpu-period", UInt64.self)
+        // (--cpu-share is runc's name; --cpu-shares docker's and podman's.)
+        u.limits.cpuShares = try integer("--cpu-share", UInt64.self)
+        if u.limits.cpuShares == nil { u.limits.cpuShares = try integer("--cpu-shares", UInt64.self) }
+        u.limits.cpus = try cpuList("--cpuset-cpus")
+        u.limits.mems = try cpuList("--cpuset-mems")
+        return u
+    }
+
+    /// A size in bytes as runc's update reads one: a number, with k, m, g, t or p (powers of
+    /// 1024, an `i` and a `b` after them allowed: 512m, 1GiB, 64kb); -1 is no limit.
+    static func size(_ option: String, _ text: String) throws(UsageError) -> Int64 {
+        if text == "-1" { return -1 }
+        let wrong = UsageError("\(option): '\(text)' is not a size in bytes (a number, or one with k, m, g, t or p: 512m; -1: no limit)")
+        let digits = text.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, let n = Int64(digits) else { throw wrong }
+        var unit = text.dropFirst(digits.count).lowercased()[...]
+        if unit.hasPrefix(" ") { unit = unit.dropFirst() }
+        if unit.hasSuffix("b") { unit = unit.dropLast() }
+        if unit.count == 2, unit.hasSuffix("i") { unit = unit.dropLast() }
+        let shifts: [Substring: Int64] = ["": 0, "k": 10, "m": 20, "g": 30, "t": 40, "p": 50]
+        guard let shift = shifts[unit] else { throw wrong }
+        guard n <= Int64.max >> shift else { throw UsageError("\(option): '\(text)' is too large") }
+        return n << shift
+    }
+
+    /// runc's --preserve-fds N: how many descriptors after 2 are passed on.
+    static func descriptorCount(_ option: String, _ text: String) throws(UsageError) -> Int32 {
+        guard let n = Int32(text), n >= 0, n <= Int32.max - 3 else {
+            throw UsageError("\(option): '\(text)' is not a number of descriptors (N passes on 3 to 3+N-1)")
+        }
+        return n
     }
 
     /// `--name=value` -> ("--name", "value"); single-dash long names as urfave/cli takes them.

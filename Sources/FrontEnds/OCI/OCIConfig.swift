@@ -162,6 +162,8 @@ private struct Reader {
     /// Reading exec's process file: for a uid other than 0, effective and permitted may
     /// hold more than ambient (podman's exec --user writes the container's sets there).
     var forExec = false
+    /// Reading update's --resources, where memory.checkBeforeUpdate means something.
+    var forUpdate = false
     var userNamespace = false
     var cgroupNamespace = false
 
@@ -468,7 +470,7 @@ private struct Reader {
     func memory(_ f: Field, into limits: inout CgroupLimits, warnings: inout [String]) throws(UsageError) {
         guard case .object(let members) = f.value else { throw f.wrong("an object") }
         for (key, value) in members where value != .null {
-            let m = Field("\(f.path).\(key)", value)
+            let m = f.sub(key, value)
             switch key {
             case "limit": limits.memory = try m.int64()
             case "reservation": limits.memoryReservation = try m.int64()
@@ -481,11 +483,14 @@ private struct Reader {
             case "disableOOMKiller": limits.disableOOMKiller = try m.bool()
             case "kernel":
                 _ = try m.int64()
-                warnings.append("config.json: \(m.path): ignored, as runc ignores it: Linux no longer limits kernel memory on its own (memory.kmem.limit_in_bytes has no effect since 6.1; v2 has no such limit)")
+                warnings.append("\(m.file): \(m.path): ignored, as runc ignores it: Linux no longer limits kernel memory on its own (memory.kmem.limit_in_bytes has no effect since 6.1; v2 has no such limit)")
             case "useHierarchy":
                 throw m.refuse("not supported (cgroup v1's memory.use_hierarchy is always on in current kernels)")
             case "checkBeforeUpdate":
-                _ = try m.bool()  // Only for `update`, which burrow-oci does not have.
+                // runc reads it in update only (cgroup v2: no limit below the memory in use).
+                if try m.bool(), forUpdate {
+                    throw m.refuse("not supported: burrow-oci does not compare a new limit with the memory in use")
+                }
             default: continue  // Unknown fields are ignored, as the runtime-spec asks.
             }
         }
@@ -494,7 +499,7 @@ private struct Reader {
     func cpu(_ f: Field, into limits: inout CgroupLimits) throws(UsageError) {
         guard case .object(let members) = f.value else { throw f.wrong("an object") }
         for (key, value) in members where value != .null {
-            let c = Field("\(f.path).\(key)", value)
+            let c = f.sub(key, value)
             switch key {
             case "shares": limits.cpuShares = try c.uint64()
             case "quota": limits.cpuQuota = try c.int64()
@@ -690,5 +695,53 @@ private struct Reader {
         if let uid = try d.member("uid") { node.uid = try uid.uint32() }
         if let gid = try d.member("gid") { node.gid = try gid.uint32() }
         return node
+    }
+}
+
+extension OCIConfig {
+    /// runc update's `--resources` (a linux.resources object, from a file or standard input),
+    /// as the limits it changes; also the limits in effect that burrow-oci's state keeps.
+    /// pids, memory and cpu are read as config.json's are; the device rules are ignored, as
+    /// runc's update leaves them (containerd sends the container's whole object); anything
+    /// else is refused by name. `file` names where the object came from, in messages.
+    public static func resources(_ text: String, file: String) throws(UsageError) -> (limits: CgroupLimits, warnings: [String]) {
+        let json: JSON
+        do { json = try JSON.parse(text) } catch { throw UsageError("\(file): \(error)") }
+        return try resources(json, file: file)
+    }
+
+    public static func resources(_ json: JSON, file: String) throws(UsageError) -> (limits: CgroupLimits, warnings: [String]) {
+        var reader = Reader(bundle: "")
+        reader.forUpdate = true
+        let top = Field("", json, file: file)
+        guard case .object(let members) = json else { throw UsageError("\(file): expected a linux.resources object, found \(json.kind)") }
+        var limits = CgroupLimits()
+        var warnings: [String] = []
+        for (key, value) in members where Field(key, value).isSet {
+            let f = top.sub(key, value)
+            switch key {
+            case "devices": continue
+            case "pids":
+                guard let limit = try f.member("limit") else { throw f.missing("limit") }
+                limits.pids = try limit.int64()
+            case "memory": try reader.memory(f, into: &limits, warnings: &warnings)
+            case "cpu": try reader.cpu(f, into: &limits)
+            default: throw f.refuse("cgroup limits other than pids, memory and cpu are not supported yet")
+            }
+        }
+        return (limits, warnings)
+    }
+
+    /// `limits` as a linux.resources object (what `resources` reads back).
+    public static func resourcesJSON(_ limits: CgroupLimits) -> JSON {
+        func members(_ pairs: [(String, JSON?)]) -> [(String, JSON)] { pairs.compactMap { p in p.1.map { (p.0, $0) } } }
+        func number<N: BinaryInteger>(_ n: N?) -> JSON? { n.map { .number(String($0)) } }
+        let memory = members([("limit", number(limits.memory)), ("reservation", number(limits.memoryReservation)),
+                              ("swap", number(limits.memorySwap)), ("kernelTCP", number(limits.kernelTCP)),
+                              ("swappiness", number(limits.swappiness)), ("disableOOMKiller", limits.disableOOMKiller.map { .bool($0) })])
+        let cpu = members([("shares", number(limits.cpuShares)), ("quota", number(limits.cpuQuota)), ("period", number(limits.cpuPeriod)),
+                           ("cpus", limits.cpus.map { .string($0) }), ("mems", limits.mems.map { .string($0) })])
+        return .object(members([("pids", limits.pids.map { .object([("limit", .number(String($0)))]) }),
+                                ("memory", memory.isEmpty ? nil : .object(memory)), ("cpu", cpu.isEmpty ? nil : .object(cpu))]))
     }
 }

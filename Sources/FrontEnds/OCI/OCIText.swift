@@ -17,6 +17,7 @@ extension OCICommandLine {
         out += HelpText.row("create --bundle DIR ID", "Set up the container and hold it before its command (--pid-file F, --console-socket S)")
         out += HelpText.row("start ID", "Run the command of a created container")
         out += HelpText.row("run --bundle DIR ID", "create and start; waits for the command unless --detach")
+        out += HelpText.row("  --preserve-fds N", "create, run, exec: the caller's descriptors 3 to 3+N-1 reach the process, at those numbers")
         out += HelpText.row("exec [OPTIONS] ID COMMAND...", "Run another process in the running container")
         out += HelpText.row("exec --process FILE ID", "... from a runtime-spec process.json (as podman's conmon does)")
         out += HelpText.row("  --detach, --pid-file F", "Return once it started, its pid in F; else wait and exit with its status")
@@ -24,6 +25,13 @@ extension OCICommandLine {
         out += HelpText.row("  --user UID[:GID], --additional-gids G", "The ids (numbers), supplementary groups")
         out += HelpText.row("  --no-new-privs", "Set no_new_privs")
         out += HelpText.row("  --tty, --console-socket S", "A terminal of its own, its master sent to the socket S")
+        out += HelpText.row("update [OPTIONS] ID", "Change limits of the container's own cgroup; the others stay")
+        out += HelpText.row("  --resources FILE|-", "... from a linux.resources object (pids, memory, cpu); -: stdin")
+        out += HelpText.row("  --memory N", "Bytes (512m, 1g; -1: no limit); so are --memory-swap and --memory-reservation")
+        out += HelpText.row("  --pids-limit N", "Tasks (-1: no limit)")
+        out += HelpText.row("  --cpu-quota N, --cpu-period N", "CFS quota and period, in microseconds")
+        out += HelpText.row("  --cpu-share N", "CPU shares (--cpu-shares too)")
+        out += HelpText.row("  --cpuset-cpus S", "CPUs (0-3,8); also --cpuset-mems S")
         out += HelpText.row("ps [--format table|json] ID", "The container's processes, as the caller's pids (json: an array)")
         out += HelpText.row("pause ID, resume ID", "Freeze and thaw the container, with cgroup v2's freezer, where its cgroup is its own")
         out += HelpText.row("state ID", "The container's state, as runtime-spec JSON")
@@ -40,7 +48,7 @@ extension OCICommandLine {
         out += HelpText.row("--systemd-cgroup", "Accepted: burrow-oci writes cgroupfs paths, never systemd units")
         out += HelpText.row("-h, --help", "This help")
         out += HelpText.row("-v, --version", "Burrow's version and the runtime-spec version")
-        out += "\nNot supported yet (refused by name): update, events, checkpoint, restore.\n"
+        out += "\nNot supported yet (refused by name): events, checkpoint, restore.\n"
         return out
     }
 
