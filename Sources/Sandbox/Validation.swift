@@ -46,7 +46,7 @@ public struct SpecError: Error, Equatable, Sendable, CustomStringConvertible {
         case setuidMqueueWithoutIPCNamespace(GuestPath)
         case setuidDevices(GuestPath)
         // Namespaces joined by path (`Namespaces.joined`).
-        case mountNamespaceJoined
+        case mountNamespaceWithoutItsUserNamespace
         case namespaceJoinedTwice(NamespaceKind)
         case namespaceJoinedAndMade(NamespaceKind)
         case mapsForJoinedUserNamespace
@@ -136,8 +136,8 @@ public struct SpecError: Error, Equatable, Sendable, CustomStringConvertible {
             return "mqueue on \(dest) needs \(t[.ipcNamespace]) in setuid mode: the host's would be mounted as root"
         case .setuidDevices(let path):
             return "\(t[.device]) \(path) is refused in setuid mode: root would create it (mknod), giving the caller a device they could not open before"
-        case .mountNamespaceJoined:
-            return "\(t[.joinedMountNamespace]) is not supported: Burrow builds the root in a mount namespace of its own, and a joined one belongs to others (runc mounts the root into it, for every process there to see)"
+        case .mountNamespaceWithoutItsUserNamespace:
+            return "\(t[.joinedMountNamespace]) needs \(t[.joinedUserNamespace]) too, the one that owns it: the root is built in the joined mount namespace, and from a user namespace of Burrow's own nothing may be mounted there"
         case .namespaceJoinedTwice(let kind):
             return "the \(kind.rawValue) namespace to join is given twice"
         case .namespaceJoinedAndMade(let kind):
@@ -211,7 +211,7 @@ public enum SpecTerm: Hashable, Sendable, CaseIterable {
         case .userNamespaceAfterSetupDescriptor: return "the user namespace to enter after the set-up"
         case .device: return "device node"
         case .mapsFromCallerDescriptor: return "the descriptor to wait on for the caller's maps"
-        case .joinedMountNamespace: return "joining an existing mount namespace"
+        case .joinedMountNamespace: return "a joined mount namespace"
         case .joinedUserNamespace: return "a joined user namespace"
         }
     }
@@ -418,12 +418,12 @@ extension SandboxSpec {
         try Self.validate(map: identity.gidMap, kind: .gid, chosen: identity.gid)
     }
 
-    /// Each kind joined once, and not made as well; never the mount namespace; no maps for a
-    /// user namespace joined (by path or descriptor).
+    /// Each kind joined once, and not made as well; no maps for a user namespace joined (by
+    /// path or descriptor). A joined mount namespace is where the root is built (burrow-oci's
+    /// `linux.namespaces[].path`, as runc builds it there); setuid mode refuses every join.
     private func validateJoins() throws(SpecError) {
         var seen: [NamespaceKind] = []
         for join in namespaces.joined {
-            if join.kind == .mnt { throw SpecError(.mountNamespaceJoined) }
             if seen.contains(join.kind) { throw SpecError(.namespaceJoinedTwice(join.kind)) }
             seen.append(join.kind)
             let made: Bool
@@ -434,9 +434,12 @@ extension SandboxSpec {
             case .net: made = namespaces.net
             case .uts: made = namespaces.uts
             case .cgroup: made = namespaces.cgroup
-            case .mnt: made = true
+            case .mnt: made = false
             }
             if made { throw SpecError(.namespaceJoinedAndMade(join.kind)) }
+            if join.kind == .mnt, namespaces.joined(.user) == nil, namespaces.userToJoin == nil {
+                throw SpecError(.mountNamespaceWithoutItsUserNamespace)
+            }
             if join.kind == .user, namespaces.userToJoin != nil { throw SpecError(.namespaceJoinedTwice(.user)) }
             if join.kind == .pid, namespaces.pidToJoin != nil { throw SpecError(.namespaceJoinedTwice(.pid)) }
         }

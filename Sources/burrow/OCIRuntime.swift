@@ -169,6 +169,7 @@ enum OCIRuntime {
         container.cgroups = placement?.directories.map(\.path) ?? []
         container.cgroupsCreated = placement?.created ?? []
         container.limits = config.spec.cgroup?.limits ?? CgroupLimits()
+        container.joinedMountNamespace = config.spec.namespaces.joined(.mnt) != nil
         container.hooks = config.hooks
         do { try container.save(in: dir) } catch {
             Proc.kill(supervisor, SIGKILL)
@@ -230,7 +231,7 @@ enum OCIRuntime {
     /// it; without a PID namespace its descendants are ended too), then waits until they
     /// and the cleaner are gone, so that nothing of it is left once this returns.
     static func kill(_ c: Container) {
-        let inside = containerProcesses(c.pid)
+        let inside = containerProcesses(of: c)
         Proc.kill(c.pid, SIGKILL)
         for pid in inside { Proc.kill(pid, SIGKILL) }
         for pid in [c.pid] + inside { waitGone(pid) }
@@ -477,7 +478,7 @@ enum OCIRuntime {
     static func ps(_ id: String, json: Bool) throws(OCIFailure) {
         let c = try Container.load(id, root: stateRoot)
         guard c.status != .stopped else { throw OCIFailure("ps \(id): the container is not running") }
-        let pids = containerProcesses(c.pid, includingInit: true).sorted()
+        let pids = containerProcesses(of: c, includingInit: true).sorted()
         if json {
             print(JSON.array(pids.map { .int($0) }).text)
             return
@@ -559,7 +560,7 @@ enum OCIRuntime {
             }
         }
         // (The cleaner, the supervisor's other child, is in the cgroup too.)
-        var ours = Set(containerProcesses(c.pid, includingInit: true) + [c.pid] + [c.cleaner].compactMap { $0 })
+        var ours = Set(containerProcesses(of: c, includingInit: true) + [c.pid] + [c.cleaner].compactMap { $0 })
         let table = processTable()
         var below = table.children[c.pid] ?? []
         while let pid = below.popLast() {
@@ -639,7 +640,7 @@ enum OCIRuntime {
         if all {
             // Each process of the container once (the init would pass it on again); KILL
             // ends the init too.
-            for pid in containerProcesses(c.pid) { Proc.kill(pid, signal) }
+            for pid in containerProcesses(of: c) { Proc.kill(pid, signal) }
             if signal == SIGKILL { Proc.kill(c.pid, signal) }
             return
         }
@@ -838,12 +839,14 @@ enum OCIRuntime {
         return (children, all)
     }
 
-    /// The processes of the container whose init is `initPid`: the init's living
-    /// descendants, and the processes `exec` started, which are not, found by their mount
-    /// namespace (one of the descendants', never this process's own). `includingInit`:
-    /// Burrow's init too; left out for signals, which the init would pass on to the command
-    /// a second time.
-    static func containerProcesses(_ initPid: pid_t, includingInit: Bool = false) -> [pid_t] {
+    /// The processes of container `c`: its init's living descendants, and the processes
+    /// `exec` started, which are not, found by their mount namespace (one of the
+    /// descendants', never this process's own; not where the container joined a mount
+    /// namespace, whose other processes are not the container's). `includingInit`: Burrow's
+    /// init too; left out for signals, which the init would pass on to the command a second
+    /// time.
+    static func containerProcesses(of c: Container, includingInit: Bool = false) -> [pid_t] {
+        let initPid = c.pid
         let table = processTable()
         var out: [pid_t] = []
         var queue = table.children[initPid] ?? []
@@ -853,7 +856,7 @@ enum OCIRuntime {
         }
         let ownMounts = try? Files.readlink("/proc/self/ns/mnt", at: AT_FDCWD)
         let mountNamespaces = Set(out.compactMap { try? Files.readlink("/proc/\($0)/ns/mnt", at: AT_FDCWD) }).subtracting([ownMounts].compactMap { $0 })
-        if !mountNamespaces.isEmpty {
+        if !mountNamespaces.isEmpty, !c.joinedMountNamespace {
             let found = Set(out)
             for pid in table.all where !found.contains(pid) && pid != initPid && statFields(pid)?.first != "Z" {
                 if let ns = try? Files.readlink("/proc/\(pid)/ns/mnt", at: AT_FDCWD), mountNamespaces.contains(ns) { out.append(pid) }
@@ -900,6 +903,8 @@ struct Container {
     /// outlives the container a moment, and delete waits for it.
     var cleaner: pid_t?
     var cleanerStart: UInt64 = 0
+    /// The container joined a mount namespace (others' processes are in it too).
+    var joinedMountNamespace = false
     var bundle: String
     var annotations: [(String, String)]
     /// The cgroup (v2) directory `pause` froze, kept for `resume` and `state`.
@@ -932,6 +937,7 @@ struct Container {
         var members: [(String, JSON)] = [("id", .string(id)), ("pid", .int(pid)), ("pidStart", .number(String(pidStart))),
                                          ("bundle", .string(bundle)), ("annotations", .object(annotations.map { ($0.0, .string($0.1)) }))]
         if let cleaner { members += [("cleaner", .int(cleaner)), ("cleanerStart", .number(String(cleanerStart)))] }
+        if joinedMountNamespace { members.append(("joinedMountNamespace", .bool(true))) }
         if let cgroup { members.append(("cgroup", .string(cgroup))) }
         if !cgroups.isEmpty { members.append(("cgroups", .array(cgroups.map { .string($0) }))) }
         if !cgroupsCreated.isEmpty { members.append(("cgroupsCreated", .array(cgroupsCreated.map { .string($0) }))) }
@@ -968,6 +974,7 @@ struct Container {
         }
         var c = Container(id: id, pid: pid_t(truncatingIfNeeded: pid), pidStart: UInt64(truncatingIfNeeded: start), bundle: bundle,
                           annotations: annotations)
+        if case .bool(true)? = json["joinedMountNamespace"] { c.joinedMountNamespace = true }
         if let cleaner = json["cleaner"]?.integer {
             c.cleaner = pid_t(truncatingIfNeeded: cleaner)
             c.cleanerStart = UInt64(truncatingIfNeeded: json["cleanerStart"]?.integer ?? 0)

@@ -475,7 +475,7 @@ struct OCIConfigTests {
          """, "config.json: linux.namespaces[1].type: 'net' is not a namespace type (pid, network, mount, ipc, uts, user, cgroup, time)"),
         ("""
          {"ociVersion": "1.0.2", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "/"}, "linux": {"namespaces": [{"type": "mount", "path": "/proc/1/ns/mnt"}]}}
-         """, "config.json: linux.namespaces[0].path: joining an existing mount namespace is not supported: Burrow builds the container's root in a mount namespace of its own, and cannot in one that others own (runc mounts the root into the joined one, for every process there to see)"),
+         """, #"config.json: a "mount" namespace with a path needs a "user" namespace with a path too, the one that owns it: the root is built in the joined mount namespace, and from a user namespace of Burrow's own nothing may be mounted there"#),
         ("""
          {"ociVersion": "1.0.2", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "/"}, "linux": {"namespaces": [{"type": "mount"}, {"type": "network", "path": "proc/1/ns/net"}]}}
          """, "config.json: linux.namespaces[1].path: 'proc/1/ns/net' is not an absolute path (a namespace file: /proc/PID/ns/...)"),

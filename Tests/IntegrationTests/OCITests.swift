@@ -790,15 +790,59 @@ struct OCIRuntimeTests {
         expectStatus(wrong, 1)
         expectStderr(wrong, contains: "join uts namespace \(ns)/net: Invalid argument")
         expectStderr(wrong, contains: "it is a net namespace, not a uts namespace")
-        // A mount namespace cannot be joined.
+        // A mount namespace without the user namespace that owns it: nothing could be mounted there.
         let e = joining("{\"type\": \"mount\", \"path\": \"\(ns)/mnt\"}")
         defer { e.remove() }
         let mount = await e.oci(["run", "--bundle", e.bundle, e.id])
         expectStatus(mount, 1)
-        expectStderr(mount, contains: "joining an existing mount namespace is not supported")
+        expectStderr(mount, contains: #"a "mount" namespace with a path needs a "user" namespace with a path too"#)
         expectSuccess(await a.oci(["delete", "--force", a.id]))
         await a.expectNothingLeft()
         for x in [b, c, d] { #expect(!pathExists(x.stateRoot + "/" + x.id)) }
+    }
+
+    @Test("linux.namespaces[].path of a mount namespace, with the user namespace that owns it: the root is built there, as runc builds it; the container's processes are its own, not that namespace's others")
+    func joinsMountNamespace() async {
+        let marker = sleepMarker()
+        let holder = try? spawn(asTestUser(["/usr/bin/unshare", "--user", "--map-root-user", "--mount", "--propagation", "private",
+                                            "/bin/sleep", marker]))
+        defer { killProcesses(withArgument: marker) }
+        #expect(holder != nil)
+        var holderPid: pid_t?
+        for _ in 0..<200 where holderPid == nil {
+            // Once unshare has exec'd the sleep, in its new mount namespace.
+            if let pid = hostProcesses(withArgument: marker).first, hostCmdline(pid)?.first == "/bin/sleep" {
+                holderPid = pid
+            } else {
+                try? await Task.sleep(nanoseconds: 25_000_000)
+            }
+        }
+        guard let holderPid else {
+            Issue.record("unshare --user --mount did not start its sleep")
+            return
+        }
+        let ns = "/proc/\(holderPid)/ns"
+        let joined = try? FileManager.default.destinationOfSymbolicLink(atPath: ns + "/mnt")
+        let b = OCIBundle(script: "touch /home/ran; while [ ! -e /home/stop ]; do sleep 0.05; done")
+        defer { b.remove() }
+        let config = readFile(b.bundle + "/config.json") ?? ""
+        writeFile(b.bundle + "/config.json", config.replacingOccurrences(
+            of: "[{\"type\": \"pid\"}, {\"type\": \"ipc\"}, {\"type\": \"uts\"}, {\"type\": \"mount\"}, {\"type\": \"user\"}]",
+            with: "[{\"type\": \"pid\"}, {\"type\": \"mount\", \"path\": \"\(ns)/mnt\"}, {\"type\": \"user\", \"path\": \"\(ns)/user\"}]")
+            .replacingOccurrences(of: "\"hostname\": \"oci-test\",", with: ""), owner: testUser)
+        expectSuccess(await b.oci(["create", "--bundle", b.bundle, b.id]))
+        // The container's init is in that very mount namespace.
+        let initPid = await b.state()?.pid ?? 0
+        #expect(joined != nil && (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(initPid)/ns/mnt")) == joined)
+        expectSuccess(await b.oci(["start", b.id]))
+        #expect(await eventually(timeout: 5) { b.output("ran") != nil })
+        // kill --all and delete end the container's processes, not the sleep that shares the namespace.
+        let ps = await b.oci(["ps", "--format", "json", b.id])
+        #expect(!ps.stdout.contains(String(holderPid)), "\(ps)")
+        expectSuccess(await b.oci(["kill", "--all", b.id, "KILL"]))
+        expectSuccess(await b.oci(["delete", "--force", b.id]))
+        await b.expectNothingLeft()
+        #expect(hostProcesses(withArgument: marker).contains(holderPid))
     }
 
     @Test("pause and resume: the cgroup v2 freezer, where the container has a cgroup of its own; refused otherwise")

@@ -42,7 +42,7 @@ struct ValidationTests {
         (spec { $0.operations = [.overlay(OverlayMount(layers: [HostPath("/" + String(repeating: "l", count: 256))], changes: .discarded, destination: dest("/o")))] },
          "overlay layer /lll"),
         (spec { $0.namespaces.joined = [NamespaceJoin(.mnt, path: HostPath("/proc/1/ns/mnt"))] },
-         "joining an existing mount namespace is not supported"),
+         "a joined mount namespace needs a joined user namespace too"),
         (spec { $0.namespaces.joined = [NamespaceJoin(.net, path: HostPath("/a")), NamespaceJoin(.net, path: HostPath("/b"))] },
          "the net namespace to join is given twice"),
         (spec { $0.namespaces.ipc = true; $0.namespaces.joined = [NamespaceJoin(.ipc, path: HostPath("/a"))] },

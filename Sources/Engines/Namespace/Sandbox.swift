@@ -57,7 +57,9 @@ struct Sandbox {
 
     /// Created by the init, owned by the new user namespace: the mount namespace (the
     /// supervisor stays in the host's, so that the sandbox's mounts go with the init).
-    private var initNamespaces: Int32 { Namespace.mount }
+    /// None where one is joined (burrow-oci's path): the supervisor entered it, and the
+    /// root is built there.
+    private var initNamespaces: Int32 { spec.namespaces.joined(.mnt) == nil ? Namespace.mount : 0 }
     private var initNamespaceNames: String { "(mount)" }
 
     static let userNamespaceHint = """
@@ -88,7 +90,7 @@ struct Sandbox {
         Files.close(channels.lifelineWrite)
         if Files.isHungUp(channels.lifelineRead) { Proc.exit(Failure.setupStatus) }
         do {
-            try Proc.unshare(initNamespaces, what: initNamespaceNames)
+            if initNamespaces != 0 { try Proc.unshare(initNamespaces, what: initNamespaceNames) }
         } catch {
             fail(Failure(error), on: err)
         }

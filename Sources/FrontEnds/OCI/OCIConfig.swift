@@ -28,7 +28,7 @@ public struct OCIConfig: Equatable, Sendable {
         .workingDirectory: "process.cwd", .bindSource: "a bind mount's source", .bindDestination: "a mount's destination",
         .tmpfs: "a tmpfs mount", .proc: "a proc mount", .remountReadOnly: "linux.readonlyPaths",
         .device: "linux.devices",
-        .joinedMountNamespace: "a path for the \"mount\" namespace", .joinedUserNamespace: "a \"user\" namespace with a path",
+        .joinedMountNamespace: "a \"mount\" namespace with a path", .joinedUserNamespace: "a \"user\" namespace with a path",
     ])
 
     /// `text` is config.json, `bundle` the bundle directory as given (absolute or relative
@@ -323,16 +323,10 @@ private struct Reader {
                 case "time": throw typeField.refuse("a time namespace is not supported yet")
                 default: throw typeField.refuse("'\(type)' is not a namespace type (pid, network, mount, ipc, uts, user, cgroup, time)")
                 }
-                if let path {
-                    if kind == .mnt {
-                        throw ns.sub("path").refuse("""
-                            joining an existing mount namespace is not supported: Burrow builds the container's root in a mount \
-                            namespace of its own, and cannot in one that others own (runc mounts the root into the joined one, \
-                            for every process there to see)
-                            """)
-                    }
-                    spec.namespaces.joined.append(NamespaceJoin(kind, path: path))
-                }
+                // A mount namespace with a path is where the root is built, as runc builds it:
+                // its processes see the container's mounts, and pivot_root moves those whose
+                // root was its root (docs/compatibility.md).
+                if let path { spec.namespaces.joined.append(NamespaceJoin(kind, path: path)) }
                 switch kind {
                 case .pid: spec.namespaces.pid = path == nil
                 case .net: spec.namespaces.net = path == nil
