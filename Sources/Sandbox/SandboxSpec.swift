@@ -315,9 +315,13 @@ public struct Namespaces: Equatable, Sendable {
     /// (burrow-oci's linux.namespaces[].path), one per kind. A kind joined is not made: its
     /// flag above stays false. The user namespace is entered first (it owns the others and
     /// grants the right to enter them); a PID namespace takes the sandbox's processes, not
-    /// the supervisor (setns moves only the children). A mount namespace cannot be joined
-    /// (validation says so): Burrow builds the root in one of its own.
+    /// the supervisor (setns moves only the children). A joined mount namespace is where the
+    /// root is built; its user namespace must be joined too (validation says so).
     public var joined: [NamespaceJoin] = []
+    /// No user namespace is made: the sandbox's ids and capabilities are the caller's own
+    /// namespace's (burrow-oci run by root with a config that lists none, as runc runs it:
+    /// the container's root is root). Only for a caller who is root there; no id maps.
+    public var keepsCallerUser = false
     public init() {}
 
     /// The file of the namespace of this kind the sandbox joins, if any.

@@ -437,7 +437,7 @@ extension SandboxSpec {
             case .mnt: made = false
             }
             if made { throw SpecError(.namespaceJoinedAndMade(join.kind)) }
-            if join.kind == .mnt, namespaces.joined(.user) == nil, namespaces.userToJoin == nil {
+            if join.kind == .mnt, namespaces.joined(.user) == nil, namespaces.userToJoin == nil, !namespaces.keepsCallerUser {
                 throw SpecError(.mountNamespaceWithoutItsUserNamespace)
             }
             if join.kind == .user, namespaces.userToJoin != nil { throw SpecError(.namespaceJoinedTwice(.user)) }

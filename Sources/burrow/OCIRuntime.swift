@@ -743,11 +743,14 @@ enum OCIRuntime {
             throw OCIFailure(error)
         }
         do throws(UsageError) {
-            var config = try OCIConfig.parse(text, bundle: bundle)
-            // Root without a user namespace in the config: every id maps to itself, as runc
-            // shares the host's (Burrow still makes a user namespace around the container).
-            // (In rootless podman's user namespace: the ids that exist there.)
-            if getuid() == 0, !config.userNamespace, config.spec.identity.uidMap.isEmpty, config.spec.identity.gidMap.isEmpty {
+            // Root without a user namespace in the config: as runc, none is made where burrow-oci
+            // is root on the host (rootful podman, containerd, a Kubernetes node): the
+            // container's root is root, its capabilities count over the namespaces it joins
+            // (a pod's network). In another user namespace (rootless podman's) every id there
+            // maps to itself, in a user namespace of Burrow's around the container.
+            let hostRoot = getuid() == 0 && identityMap("/proc/self/uid_map") == [IDMap(inside: 0, outside: 0, count: UInt32.max)]
+            var config = try OCIConfig.parse(text, bundle: bundle, callerIsHostRoot: hostRoot)
+            if getuid() == 0, !hostRoot, !config.userNamespace, config.spec.identity.uidMap.isEmpty, config.spec.identity.gidMap.isEmpty {
                 config.spec.identity.uidMap = identityMap("/proc/self/uid_map")
                 config.spec.identity.gidMap = identityMap("/proc/self/gid_map")
             }

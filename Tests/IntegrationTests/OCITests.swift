@@ -804,10 +804,19 @@ struct OCIRuntimeTests {
     @Test("linux.namespaces[].path of a mount namespace, with the user namespace that owns it: the root is built there, as runc builds it; the container's processes are its own, not that namespace's others")
     func joinsMountNamespace() async {
         let marker = sleepMarker()
-        let holder = try? spawn(asTestUser(["/usr/bin/unshare", "--user", "--map-root-user", "--mount", "--propagation", "private",
-                                            "/bin/sleep", marker]))
-        defer { killProcesses(withArgument: marker) }
-        #expect(holder != nil)
+        guard let holder = try? spawn(asTestUser(["/usr/bin/unshare", "--user", "--map-root-user", "--mount", "--propagation", "private",
+                                                  "/bin/sleep", marker])) else {
+            Issue.record("cannot start unshare")
+            return
+        }
+        await joinMountNamespace(of: marker)
+        // The holder is killed, and reaped (no zombie left to the test process).
+        killProcesses(withArgument: marker)
+        _ = await holder.wait(timeout: 5)
+    }
+
+    /// The body of `joinsMountNamespace`: the holder is `sleep marker`.
+    func joinMountNamespace(of marker: String) async {
         var holderPid: pid_t?
         for _ in 0..<200 where holderPid == nil {
             // Once unshare has exec'd the sleep, in its new mount namespace.

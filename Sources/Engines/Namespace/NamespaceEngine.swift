@@ -77,6 +77,10 @@ public enum NamespaceEngine {
         if spec.namespaces.userToJoin != nil, !spec.identity.uidMap.isEmpty || !spec.identity.gidMap.isEmpty {
             throw Failure("a joined user namespace has its maps already: --uid-map/--gid-map cannot apply")
         }
+        if spec.namespaces.keepsCallerUser, geteuid() != 0 || !spec.identity.uidMap.isEmpty || !spec.identity.gidMap.isEmpty
+            || spec.namespaces.userRequired || spec.namespaces.userToJoin != nil || spec.namespaces.joined(.user) != nil {
+            throw Failure("a sandbox in the caller's own user namespace is for root alone, without id maps or a user namespace made or joined")
+        }
         if spec.process.commandIsPID1, spec.emulation.uname != nil {
             throw Failure("a fake kernel release needs Burrow's init (its uname responder): not with the command as PID 1")
         }

@@ -53,7 +53,7 @@ struct Sandbox {
         "(" + [(makesUserNamespace, "user"), (spec.namespaces.pid, "pid"), (spec.namespaces.ipc, "ipc"), (spec.namespaces.net, "net"),
                (spec.namespaces.uts, "uts"), (spec.namespaces.cgroup, "cgroup")].filter(\.0).map(\.1).joined(separator: ", ") + ")"
     }
-    var makesUserNamespace: Bool { privilege.caller == nil && spec.namespaces.userToJoin == nil }
+    var makesUserNamespace: Bool { privilege.caller == nil && spec.namespaces.userToJoin == nil && !spec.namespaces.keepsCallerUser }
 
     /// Created by the init, owned by the new user namespace: the mount namespace (the
     /// supervisor stays in the host's, so that the sandbox's mounts go with the init).

@@ -33,10 +33,14 @@ public struct OCIConfig: Equatable, Sendable {
 
     /// `text` is config.json, `bundle` the bundle directory as given (absolute or relative
     /// to the caller's working directory): root.path and relative bind sources are under it.
-    public static func parse(_ text: String, bundle: String) throws(UsageError) -> OCIConfig {
+    /// `callerIsHostRoot`: the runtime runs as root in the host's user namespace; a config
+    /// that lists no user namespace then gets none (`Namespaces.keepsCallerUser`), as runc
+    /// runs it.
+    public static func parse(_ text: String, bundle: String, callerIsHostRoot: Bool = false) throws(UsageError) -> OCIConfig {
         let json: JSON
         do { json = try JSON.parse(text) } catch { throw UsageError("config.json: \(error)") }
         var reader = Reader(bundle: bundle)
+        reader.callerIsHostRoot = callerIsHostRoot
         return try reader.config(Field("", json))
     }
 }
@@ -164,6 +168,8 @@ private struct Reader {
     var forExec = false
     /// Reading update's --resources, where memory.checkBeforeUpdate means something.
     var forUpdate = false
+    /// `OCIConfig.parse`'s.
+    var callerIsHostRoot = false
     var userNamespace = false
     var cgroupNamespace = false
 
@@ -213,6 +219,9 @@ private struct Reader {
                 guard case .string(let s) = value else { throw Field("annotations.\(key)", value).wrong("a string") }
                 annotations.append((key, s))
             }
+        }
+        if callerIsHostRoot, !userNamespace, spec.identity.uidMap.isEmpty, spec.identity.gidMap.isEmpty {
+            spec.namespaces.keepsCallerUser = true
         }
         do { try spec.validate() } catch { throw UsageError("config.json: " + error.message(in: OCIConfig.terms)) }
         var config = OCIConfig(spec: spec, annotations: annotations)
