@@ -174,6 +174,15 @@ public enum Mounts {
         _ = try retrying("umount2 (MNT_DETACH)", what) { Privileged.run(.detachMount) { Glibc.umount2(path, Int32(MNT_DETACH)) } }
     }
 
+    /// Enters the directory `fd` as the root by chroot, where pivot_root would change others'
+    /// roots too (a sandbox in the caller's mount namespace, as runc enters one without a
+    /// mount namespace of its own).
+    public static func chrootInto(_ fd: Int32, what: String) throws(SysError) {
+        _ = try retrying("fchdir", what) { Glibc.fchdir(fd) }
+        _ = try retrying("chroot", what) { Glibc.chroot(".") }
+        _ = try retrying("chdir", "/") { Glibc.chdir("/") }
+    }
+
     /// Enters the directory `fd` as the new root, as runc does: `pivot_root(".", ".")` stacks the
     /// old root on top of the new one; detaching it leaves only the new root.
     public static func pivotInto(_ fd: Int32, what: String) throws(SysError) {

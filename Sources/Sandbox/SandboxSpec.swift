@@ -322,6 +322,13 @@ public struct Namespaces: Equatable, Sendable {
     /// namespace's (burrow-oci run by root with a config that lists none, as runc runs it:
     /// the container's root is root). Only for a caller who is root there; no id maps.
     public var keepsCallerUser = false
+    /// No mount namespace is made either: the root is built in the caller's own, mounted at
+    /// the rootfs's path for every process there to see, entered by chroot (pivot_root
+    /// would move the root of every process there), and detached, with all that is mounted
+    /// in it, by the cleaner once the sandbox has ended (burrow-oci run by root with a
+    /// config that lists no mount namespace; runc runs such a container so, and leaves its
+    /// mounts). Only with `keepsCallerUser`.
+    public var keepsCallerMount = false
     public init() {}
 
     /// The file of the namespace of this kind the sandbox joins, if any.

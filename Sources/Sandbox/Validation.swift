@@ -389,7 +389,9 @@ extension SandboxSpec {
         }
         for op in operations {
             switch op {
-            case .mqueue where !namespaces.ipc && namespaces.joined(.ipc) == nil:
+            // (Root in its own user namespace, burrow-oci's `keepsCallerUser`, mounts the
+            // caller's queues, as runc does; from a user namespace of Burrow's it could not.)
+            case .mqueue where !namespaces.ipc && namespaces.joined(.ipc) == nil && !namespaces.keepsCallerUser:
                 throw SpecError(.mqueueWithoutIPCNamespace)
             case .symlink(let target, _) where target.isEmpty:
                 throw SpecError(.emptySymlinkTarget)
@@ -399,7 +401,7 @@ extension SandboxSpec {
                 throw SpecError(.overlayLayers(o.destination, needed: o.layersNeeded))
             case .filesystem(let f) where f.type.isEmpty:
                 throw SpecError(.filesystemWithoutType(f.destination))
-            case .filesystem(let f) where f.type == "mqueue" && !namespaces.ipc && namespaces.joined(.ipc) == nil:
+            case .filesystem(let f) where f.type == "mqueue" && !namespaces.ipc && namespaces.joined(.ipc) == nil && !namespaces.keepsCallerUser:
                 throw SpecError(.mqueueWithoutIPCNamespace)
             default: break
             }
@@ -437,6 +439,7 @@ extension SandboxSpec {
             case .mnt: made = false
             }
             if made { throw SpecError(.namespaceJoinedAndMade(join.kind)) }
+            if join.kind == .mnt, namespaces.keepsCallerMount { throw SpecError(.namespaceJoinedAndMade(.mnt)) }
             if join.kind == .mnt, namespaces.joined(.user) == nil, namespaces.userToJoin == nil, !namespaces.keepsCallerUser {
                 throw SpecError(.mountNamespaceWithoutItsUserNamespace)
             }

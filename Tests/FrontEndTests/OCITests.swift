@@ -278,6 +278,23 @@ struct OCIConfigTests {
         #expect(try OCIConfig.parse(Self.config(), bundle: "/b").hooks.isEmpty)
     }
 
+    /// Read for root on the host (`callerIsHostRoot`), a config that lists no user namespace
+    /// gets none, and one that lists no mount namespace either stays in the caller's; a
+    /// mount namespace may then be joined without a user namespace's path.
+    @Test func rootOnTheHost() throws {
+        let bare = #"{"ociVersion": "1.0.2", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "/"}}"#
+        let none = try OCIConfig.parse(bare, bundle: "/b", callerIsHostRoot: true).spec.namespaces
+        #expect(none.keepsCallerUser && none.keepsCallerMount)
+        let mountOnly = try OCIConfig.parse(Self.config(), bundle: "/b", callerIsHostRoot: true).spec.namespaces
+        #expect(mountOnly.keepsCallerUser && !mountOnly.keepsCallerMount)
+        let withUser = try OCIConfig.parse(#"{"ociVersion": "1.0.2", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "/"}, "linux": {"namespaces": [{"type": "mount"}, {"type": "user"}]}}"#,
+                                           bundle: "/b", callerIsHostRoot: true).spec.namespaces
+        #expect(!withUser.keepsCallerUser && !withUser.keepsCallerMount)
+        let joined = try OCIConfig.parse(#"{"ociVersion": "1.0.2", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "/"}, "linux": {"namespaces": [{"type": "mount", "path": "/proc/1/ns/mnt"}]}}"#,
+                                         bundle: "/b", callerIsHostRoot: true).spec.namespaces
+        #expect(joined.keepsCallerUser && joined.joined(.mnt) == HostPath("/proc/1/ns/mnt"))
+    }
+
     /// containerd's default device rules (deny all; mknod of any; Burrow's /dev's devices)
     /// are what a container of Burrow's has: they hold without a device cgroup, and ask for
     /// no cgroup of their own (made only where a device cgroup can be had).
@@ -462,7 +479,7 @@ struct OCIConfigTests {
          """, "config.json: ociVersion: '0.5' is not a 1.x runtime-spec version (burrow-oci reads 1.0.2)"),
         ("""
          {"ociVersion": "1.0.2", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "/"}}
-         """, "config.json: linux.namespaces: Burrow always makes a new mount namespace; list {\"type\": \"mount\"}"),
+         """, #"config.json: linux.namespaces: without a "mount" entry the container's root would be built in the caller's mount namespace, which only root on the host may do (with no "user" namespace either); list {"type": "mount"}"#),
         ("""
          {"ociVersion": "1.0.2", "root": {"path": "r"}, "process": {"args": [], "cwd": "/"}, "linux": {"namespaces": [{"type": "mount"}]}}
          """, "config.json: process.args: the command is missing"),

@@ -76,10 +76,11 @@ struct OCIBundle {
 
     /// burrow-oci --root STATE ARGS, as the test user (as root with `asRoot`, when the tests
     /// run as root); in cgroup (v2) directory `cgroup` when given (moved there by root,
-    /// before setpriv).
-    func oci(_ args: [String], cgroup: String? = nil, asRoot: Bool = false, sourceLocation: SourceLocation = #_sourceLocation) async -> BurrowResult {
+    /// before setpriv); through the command `through` when given (nsenter, say).
+    func oci(_ args: [String], cgroup: String? = nil, asRoot: Bool = false, through: [String] = [],
+             sourceLocation: SourceLocation = #_sourceLocation) async -> BurrowResult {
         do {
-            let enter = cgroup.map { ["/bin/sh", "-c", "echo $$ > \(shellQuote($0 + "/cgroup.procs")) && exec \"$@\"", "sh"] } ?? []
+            let enter = through + (cgroup.map { ["/bin/sh", "-c", "echo $$ > \(shellQuote($0 + "/cgroup.procs")) && exec \"$@\"", "sh"] } ?? [])
             let argv = [OCILink.path, "--root", stateRoot] + args
             let p = try spawn(enter + (asRoot ? argv : asTestUser(argv)))
             return await p.wait(timeout: 20, sourceLocation: sourceLocation)
@@ -492,6 +493,77 @@ struct OCIRuntimeTests {
             expectLines(r, ["CapEff:\t0000000000200000", expected])
             await b.expectNothingLeft()
         }
+    }
+
+    @Test("Run by root with no user and no mount namespace listed: the container is root's, in the caller's namespaces, its mounts at the rootfs for the host to see, all detached once it ends, after a kill -9 of its init too")
+    func rootWithoutNamespaces() async {
+        guard Harness.runningAsRoot else {
+            withKnownIssue("needs root") { Issue.record("skipped") }
+            return
+        }
+        // "The caller's mount namespace" is a private one of the test's (a sleep's, entered
+        // by nsenter for each call): other tests watch the host's for mounts of theirs.
+        let marker = sleepMarker()
+        guard let holder = try? spawn(["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sleep", marker]) else {
+            Issue.record("cannot start unshare")
+            return
+        }
+        await rootWithoutNamespaces(callerMarker: marker)
+        killProcesses(withArgument: marker)
+        _ = await holder.wait(timeout: 5)
+    }
+
+    func rootWithoutNamespaces(callerMarker marker: String) async {
+        var caller: pid_t?
+        for _ in 0..<200 where caller == nil {
+            if let pid = hostProcesses(withArgument: marker).first, hostCmdline(pid)?.first == "/bin/sleep" { caller = pid } else {
+                try? await Task.sleep(nanoseconds: 25_000_000)
+            }
+        }
+        guard let caller else {
+            Issue.record("unshare --mount did not start its sleep")
+            return
+        }
+        let through = ["/usr/bin/nsenter", "--mount=/proc/\(caller)/ns/mnt", "--"]
+        let callerMounts = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(caller)/ns/mnt")
+        // A rootfs of its own: the mounts made at it are seen by every process of that namespace.
+        let rootfs = await makePrivateRootfs(owner: nil)
+        defer { rootfs.remove() }
+        let b = OCIBundle(script: "for n in mnt user pid; do readlink /proc/self/ns/$n; done > /home/ns; touch /home/ran; while [ ! -e /home/stop ]; do sleep 0.05; done")
+        defer { b.remove() }
+        chmod(b.out, 0o777)
+        let config = readFile(b.bundle + "/config.json") ?? ""
+        writeFile(b.bundle + "/config.json", config
+            .replacingOccurrences(of: "[{\"type\": \"pid\"}, {\"type\": \"ipc\"}, {\"type\": \"uts\"}, {\"type\": \"mount\"}, {\"type\": \"user\"}]", with: "[]")
+            .replacingOccurrences(of: "\"hostname\": \"oci-test\",", with: "")
+            .replacingOccurrences(of: "\"path\": \"\(Harness.sharedRootfs)\"", with: "\"path\": \"\(rootfs.path)\""), owner: testUser)
+        func mountsAtRootfs() -> [String] {
+            parseMountinfo(readFile("/proc/\(caller)/mountinfo") ?? "").map(\.mountPoint).filter { $0 == rootfs.path || $0.hasPrefix(rootfs.path + "/") }
+        }
+        #expect(mountsAtRootfs().isEmpty)
+        expectSuccess(await b.oci(["create", "--bundle", b.bundle, b.id], asRoot: true, through: through))
+        // The root and the container's mounts (its /proc, the bind at /home) are the caller's to see.
+        let during = mountsAtRootfs()
+        #expect(during.contains(rootfs.path) && during.contains(rootfs.path + "/proc") && during.contains(rootfs.path + "/home"), "\(during)")
+        expectSuccess(await b.oci(["start", b.id], asRoot: true, through: through))
+        #expect(await eventually(timeout: 5) { b.output("ran") != nil })
+        // The caller's mount, user and PID namespaces.
+        #expect(b.output("ns") == [callerMounts ?? "?", hostNamespace("user"), hostNamespace("pid")].map { $0 + "\n" }.joined(),
+                "\(String(describing: b.output("ns")))")
+        writeFile(b.out + "/stop", "")
+        #expect(await eventually(timeout: 5) { hostProcesses(withArgument: b.id).isEmpty })
+        expectSuccess(await b.oci(["delete", b.id], asRoot: true, through: through))
+        #expect(await eventually(timeout: 5) { mountsAtRootfs().isEmpty }, "\(mountsAtRootfs())")
+        // A kill -9 of its init: its set-up dies with it, and the cleaner detaches everything.
+        expectSuccess(await b.oci(["create", "--bundle", b.bundle, b.id], asRoot: true, through: through))
+        #expect(!mountsAtRootfs().isEmpty)
+        let state = await b.oci(["state", b.id], asRoot: true, through: through)
+        let pid = (try? JSONSerialization.jsonObject(with: Data(state.stdout.utf8)) as? [String: Any])?["pid"] as? Int
+        #expect(pid != nil, "\(state)")
+        if let pid { kill(pid_t(pid), SIGKILL) }
+        #expect(await eventually(timeout: 5) { mountsAtRootfs().isEmpty }, "\(mountsAtRootfs())")
+        expectSuccess(await b.oci(["delete", b.id], asRoot: true, through: through))
+        await b.expectNothingLeft()
     }
 
     @Test("linux.resources.devices run by root: a cgroup v1 device cgroup, the rules in order and Burrow's /dev after them; the container opens only what they allow")

@@ -15,8 +15,10 @@ import SystemPackage
 /// host's tree: the cleaner itself makes the entry, so the process that outlives burrow owns
 /// it from the moment it exists and no `kill -9` can fall between creating and telling).
 public enum Cleaner {
-    /// `tree`: a directory removed with everything in it (an emulated tmpfs).
-    public enum Kind: UInt8 { case directory = 0x64, file = 0x66, symlink = 0x6c, pidFile = 0x70, tree = 0x74 }
+    /// `tree`: a directory removed with everything in it (an emulated tmpfs). `mount`: the
+    /// mount at that place detached (MNT_DETACH, with all below it) if it is still the one
+    /// whose id the entry's `inode` carries; mounts go first, before any removal.
+    public enum Kind: UInt8 { case directory = 0x64, file = 0x66, symlink = 0x6c, pidFile = 0x70, tree = 0x74, mount = 0x6d }
 
     /// The first byte of a `make` request (record messages start with their `Kind`).
     static let makeRequest: UInt8 = 0x4d
@@ -35,6 +37,17 @@ public enum Cleaner {
         var bytes: [UInt8] = [kind.rawValue]
         withUnsafeBytes(of: UInt64(st.st_ino).littleEndian) { bytes += $0 }
         withUnsafeBytes(of: UInt64(st.st_dev).littleEndian) { bytes += $0 }
+        bytes += Array(name.utf8)
+        _ = bytes.withUnsafeBytes { ck_send_fd(sock, parent, $0.baseAddress, $0.count) }
+    }
+
+    /// Sandbox side: announce that the mount `mountID`, at `name` in `parent`, is the
+    /// sandbox's, to be detached once it has ended.
+    public static func recordMount(_ sock: Int32, parent: Int32, name: String, mountID: UInt64) {
+        guard sock >= 0 else { return }
+        var bytes: [UInt8] = [Kind.mount.rawValue]
+        withUnsafeBytes(of: mountID.littleEndian) { bytes += $0 }
+        withUnsafeBytes(of: UInt64(0).littleEndian) { bytes += $0 }
         bytes += Array(name.utf8)
         _ = bytes.withUnsafeBytes { ck_send_fd(sock, parent, $0.baseAddress, $0.count) }
     }
@@ -76,7 +89,8 @@ public enum Cleaner {
                 Files.close(fd)
             }
         }
-        for e in entries.reversed() {
+        // Mounts first: what was created below them is reached once they are gone.
+        for e in entries.filter({ $0.kind == .mount }).reversed() + entries.filter({ $0.kind != .mount }).reversed() {
             if let failure = remove(e) {
                 // Nothing of the sandbox may stay on the host unsaid.
                 let dir = Files.describe(e.parent)
@@ -136,6 +150,7 @@ public enum Cleaner {
     /// Removes `e` if it is still what Burrow made; nil when it is gone (or no longer
     /// Burrow's), else why it could not be removed.
     static func remove(_ e: Entry) -> SysError? {
+        if e.kind == .mount { return detach(e) }
         // The sandbox's mounts go away with its last process, a moment after its fds are
         // closed: until then a mount point is busy, or shows the mount on top of it.
         var last: SysError?
@@ -181,6 +196,15 @@ public enum Cleaner {
             }
         }
         return last
+    }
+
+    /// Detaches the mount at `e` if it is still the one recorded (its id in `inode`).
+    static func detach(_ e: Entry) -> SysError? {
+        guard let fd = try? Files.open(e.name, O_PATH | O_NOFOLLOW | O_DIRECTORY, at: e.parent) else { return nil }
+        defer { Files.close(fd) }
+        guard let info = try? Files.mountInfo(fd), info.isMountRoot, info.mountID == e.inode else { return nil }
+        do { try Mounts.detach(fd, what: e.name) } catch { return error }
+        return nil
     }
 
     static func isMountRoot(_ e: Entry) -> Bool {
@@ -234,6 +258,8 @@ public enum Cleaner {
             case .file, .pidFile:
                 let fd = try Files.open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode, at: parent)
                 Files.close(fd)
+            case .mount:
+                throw SysError("make", name, errno: .invalidArgument)  // a mount is recorded, never made here
             }
         }
         do throws(SysError) {

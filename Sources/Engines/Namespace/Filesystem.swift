@@ -51,11 +51,16 @@ struct Filesystem {
             // Nothing mounted from here on may propagate back to the host. In setuid mode
             // nothing of the host's may come in later either (a procfs root mounts below a
             // bind source after the check that detaches those): private, not slave.
-            try Mounts.setPropagation("/", UInt(MS_REC | (setuidMode ? MS_PRIVATE : MS_SLAVE)))
+            // (In the caller's own mount namespace its propagation is left as it is: the
+            // sandbox's mounts are the caller's there, and the cleaner detaches them.)
+            if !spec.namespaces.keepsCallerMount {
+                try Mounts.setPropagation("/", UInt(MS_REC | (setuidMode ? MS_PRIVATE : MS_SLAVE)))
+            }
             let opened = try openSources()
             (devicesLeft, procLeft, sysLeft) = opened.uses(by: spec)
             queuesLeft = spec.operations.filter(Self.isMqueue).count
             root = try mountRoot(opened.root)
+            if spec.namespaces.keepsCallerMount { try recordRootMount() }
             for (index, op) in spec.operations.enumerated() {
                 try apply(op, source: opened.binds[index], layers: opened.overlays[index], opened: opened)
             }
@@ -68,6 +73,16 @@ struct Filesystem {
         } catch {
             throw Failure(error)
         }
+    }
+
+    /// The root, mounted in the caller's own mount namespace (`keepsCallerMount`), goes to the
+    /// cleaner at once, which detaches it with everything below once the sandbox has ended.
+    private func recordRootMount() throws(SysError) {
+        let (dir, name) = Cleaner.split(spec.root.path.string)
+        let parent = try Files.open(dir, O_PATH | O_DIRECTORY)
+        defer { Files.close(parent) }
+        Cleaner.recordMount(cleaner, parent: parent, name: name, mountID: try Files.mountInfo(root).mountID)
+        log.step("root \(spec.root.path) mounted in the caller's mount namespace (detached when the sandbox ends)")
     }
 
     struct Source { var tree: Int32; var isDirectory: Bool }

@@ -24,6 +24,7 @@ extension Sandbox {
         if told != 1 { Proc.exit(Failure.setupStatus) }
         log.step("held until \(hold.release) is written (burrow-oci start)")
         var lifeline = channels.lifelineRead
+        let initPid = getppid()
         while true {
             var fds = [pollfd(fd: fifo, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: lifeline, events: Int16(POLLIN), revents: 0)]
@@ -33,9 +34,12 @@ extension Sandbox {
             }
             if fds[1].revents != 0 {
                 guard (try? Files.readByte(lifeline, what: "the lifeline")) != nil else { Proc.exit(Failure.setupStatus) }
-                // Handed over: the supervisor's end is no longer this container's.
+                // Handed over: the supervisor's end is no longer this container's. The init is
+                // the container now: this process (and the command it becomes) dies with it,
+                // as it does anyway in a PID namespace of the container's own.
                 lifeline = -1
                 failuresOnStandardError = true
+                if (try? Proc.dieWithParent(SIGKILL, expectedParent: initPid)) != true { Proc.exit(Failure.setupStatus) }
             }
             // A writer came: released (whether it wrote its byte or only closed).
             if fds[0].revents != 0 {

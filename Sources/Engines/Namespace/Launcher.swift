@@ -56,6 +56,11 @@ struct Launcher {
             // any other uid.)
             r.keepCapabilities = spec.identity.capabilities.map { Capabilities(rawValue: $0) }
                 ?? Capabilities.all(upTo: Proc.lastCapability).subtracting(Self.rootDrops)
+            // In the caller's own user namespace (burrow-oci's root on the host) no more than
+            // the caller has: a user namespace of Burrow's would grant every one, this one not.
+            if spec.namespaces.keepsCallerUser, spec.identity.capabilities == nil, let own = try? Capabilities.current() {
+                r.keepCapabilities = r.keepCapabilities.intersection(own.permitted)
+            }
             r.dropBoundingSet = true
         } else if !setuidMode {
             // Any other uid gets no capability from exec (every mount is nosuid, so file

@@ -77,6 +77,9 @@ public enum NamespaceEngine {
         if spec.namespaces.userToJoin != nil, !spec.identity.uidMap.isEmpty || !spec.identity.gidMap.isEmpty {
             throw Failure("a joined user namespace has its maps already: --uid-map/--gid-map cannot apply")
         }
+        if spec.namespaces.keepsCallerMount, !spec.namespaces.keepsCallerUser || spec.namespaces.joined(.mnt) != nil {
+            throw Failure("a sandbox in the caller's own mount namespace is for root alone, in the caller's own user namespace too")
+        }
         if spec.namespaces.keepsCallerUser, geteuid() != 0 || !spec.identity.uidMap.isEmpty || !spec.identity.gidMap.isEmpty
             || spec.namespaces.userRequired || spec.namespaces.userToJoin != nil || spec.namespaces.joined(.user) != nil {
             throw Failure("a sandbox in the caller's own user namespace is for root alone, without id maps or a user namespace made or joined")
@@ -122,7 +125,9 @@ public enum NamespaceEngine {
             if join.kind == .pid { spec.namespaces.pidToJoin = joins.last?.fd }
         }
         defer { for j in joins { j.close() } }
-        let cleanupNeeded = spec.process.pidFile != nil || (!spec.keepsCreatedEntries && HostChanges.possible(spec, rootfd: rootfd))
+        // (In the caller's mount namespace the cleaner detaches the root, with all the sandbox mounted in it.)
+        let cleanupNeeded = spec.process.pidFile != nil || spec.namespaces.keepsCallerMount
+            || (!spec.keepsCreatedEntries && HostChanges.possible(spec, rootfd: rootfd))
         Files.close(rootfd)
         if spec.process.dieWithParent {
             guard (try? Proc.dieWithParent(SIGKILL, expectedParent: parent)) == true else { return 128 + SIGKILL }

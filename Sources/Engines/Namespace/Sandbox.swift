@@ -58,8 +58,8 @@ struct Sandbox {
     /// Created by the init, owned by the new user namespace: the mount namespace (the
     /// supervisor stays in the host's, so that the sandbox's mounts go with the init).
     /// None where one is joined (burrow-oci's path): the supervisor entered it, and the
-    /// root is built there.
-    private var initNamespaces: Int32 { spec.namespaces.joined(.mnt) == nil ? Namespace.mount : 0 }
+    /// root is built there; nor where the caller's is kept (`keepsCallerMount`).
+    private var initNamespaces: Int32 { spec.namespaces.joined(.mnt) == nil && !spec.namespaces.keepsCallerMount ? Namespace.mount : 0 }
     private var initNamespaceNames: String { "(mount)" }
 
     static let userNamespaceHint = """
@@ -214,7 +214,12 @@ struct Sandbox {
                 // master to the console socket, as runc does.
                 if let console = spec.process.console { terminal = try Terminals.sendPair(to: console, in: rootfd, log: log) }
                 if let hold = spec.process.hold { try holdUntilReleased(hold) }
-                try Mounts.pivotInto(rootfd, what: spec.root.path.string)
+                // In the caller's mount namespace, pivot_root would move every process's root.
+                if spec.namespaces.keepsCallerMount {
+                    try Mounts.chrootInto(rootfd, what: spec.root.path.string)
+                } else {
+                    try Mounts.pivotInto(rootfd, what: spec.root.path.string)
+                }
                 if let propagation = spec.root.propagation {
                     // After pivot_root, which refuses a shared root, and the old root's
                     // detach, so nothing of the host's is in its peer group (runc's order).

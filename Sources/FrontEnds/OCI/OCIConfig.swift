@@ -170,6 +170,8 @@ private struct Reader {
     var forUpdate = false
     /// `OCIConfig.parse`'s.
     var callerIsHostRoot = false
+    /// linux.namespaces lists a mount namespace (made or joined).
+    var mountListed = true
     var userNamespace = false
     var cgroupNamespace = false
 
@@ -222,6 +224,17 @@ private struct Reader {
         }
         if callerIsHostRoot, !userNamespace, spec.identity.uidMap.isEmpty, spec.identity.gidMap.isEmpty {
             spec.namespaces.keepsCallerUser = true
+        }
+        // No mount namespace listed: the container's mounts are the caller's, as runc makes
+        // them, only where the container's root is root too.
+        if !mountListed {
+            guard spec.namespaces.keepsCallerUser else {
+                throw UsageError("""
+                    config.json: linux.namespaces: without a "mount" entry the container's root would be built in the caller's \
+                    mount namespace, which only root on the host may do (with no "user" namespace either); list {"type": "mount"}
+                    """)
+            }
+            spec.namespaces.keepsCallerMount = true
         }
         do { try spec.validate() } catch { throw UsageError("config.json: " + error.message(in: OCIConfig.terms)) }
         var config = OCIConfig(spec: spec, annotations: annotations)
@@ -347,9 +360,7 @@ private struct Reader {
                 }
             }
         }
-        guard mount else {
-            throw UsageError("config.json: linux.namespaces: Burrow always makes a new mount namespace; list {\"type\": \"mount\"}")
-        }
+        mountListed = mount
         spec.identity.uidMap = try maps(l.member("uidMappings"))
         spec.identity.gidMap = try maps(l.member("gidMappings"))
         if spec.namespaces.joined(.user) != nil {
