@@ -115,6 +115,77 @@ struct OCIBundle {
     }
 }
 
+/// `unshare ARGS /bin/sleep MARKER` (as the test user with `asTestUser`), once the sleep
+/// runs in its new namespaces: `body` gets its pid; then it is killed and reaped (no
+/// zombie is left to the test process).
+func withNamespaceHolder(_ args: [String], asTestUser user: Bool = false, sourceLocation: SourceLocation = #_sourceLocation,
+                         _ body: (pid_t) async -> Void) async {
+    let marker = sleepMarker()
+    let argv = ["/usr/bin/unshare"] + args + ["/bin/sleep", marker]
+    guard let holder = try? spawn(user ? asTestUser(argv) : argv) else {
+        Issue.record("cannot start unshare", sourceLocation: sourceLocation)
+        return
+    }
+    var pid: pid_t?
+    for _ in 0..<200 where pid == nil {
+        // Once unshare has exec'd the sleep.
+        if let p = hostProcesses(withArgument: marker).first, hostCmdline(p)?.first == "/bin/sleep" { pid = p } else {
+            try? await Task.sleep(nanoseconds: 25_000_000)
+        }
+    }
+    if let pid { await body(pid) } else { Issue.record("unshare \(args.joined(separator: " ")) did not start its sleep", sourceLocation: sourceLocation) }
+    killProcesses(withArgument: marker)
+    _ = await holder.wait(timeout: 5)
+}
+
+/// A parent cgroup of the test user's in each hierarchy burrow-oci uses, as systemd's
+/// Delegate=yes gives one (v1: pids, memory, cpu, cpuset; v2: the unified root's child, with
+/// `v2Controllers` enabled for it). nil, with a known issue recorded, where the tests are not
+/// root or the host has neither.
+struct DelegatedCgroup {
+    let name = "burrow-oci-test-" + sleepMarker()
+    /// (controller, mount point) of each v1 hierarchy; empty under v2.
+    let v1: [(String, String)]
+    let v2: String?
+    var parents: [(String, String)] { v1.isEmpty ? [("", v2 ?? "")] : v1 }
+    private var made: [String] = []
+
+    private init(v1: [(String, String)], v2: String?) {
+        self.v1 = v1
+        self.v2 = v2
+    }
+
+    static func make(v2Controllers: String, sourceLocation: SourceLocation = #_sourceLocation) -> DelegatedCgroup? {
+        let mounts = hostMountinfo().filter { $0.fsType == "cgroup" || $0.fsType == "cgroup2" }
+        let v1 = ["pids", "memory", "cpu", "cpuset"].compactMap { c in mounts.first { $0.fsType == "cgroup" && $0.superOptions.contains(c) }.map { (c, $0.mountPoint) } }
+        let v2 = mounts.first { $0.fsType == "cgroup2" && $0.mountPoint == "/sys/fs/cgroup" }?.mountPoint
+        guard Harness.runningAsRoot, v1.count == 4 || (v1.isEmpty && v2 != nil) else {
+            withKnownIssue("needs root and cgroup v1's pids, memory, cpu and cpuset or a cgroup v2 root to delegate a cgroup to the test user",
+                           sourceLocation: sourceLocation) { Issue.record("skipped") }
+            return nil
+        }
+        var cg = DelegatedCgroup(v1: v1, v2: v2)
+        func put(_ path: String, _ text: String) {
+            let fd = open(path, O_WRONLY)
+            _ = text.withCString { write(fd, $0, strlen($0)) }
+            close(fd)
+        }
+        for (controller, mount) in cg.parents {
+            let dir = mount + "/" + cg.name
+            #expect(mkdir(dir, 0o755) == 0, sourceLocation: sourceLocation)
+            cg.made.append(dir)
+            for file in ["", "/cgroup.procs", "/cgroup.subtree_control"] { chown(dir + file, testUser.uid, testUser.gid) }
+            if controller == "cpuset" {
+                for file in ["cpuset.cpus", "cpuset.mems"] { put(dir + "/" + file, readFile(mount + "/" + file) ?? "") }
+            }
+            if v1.isEmpty { put(mount + "/cgroup.subtree_control", v2Controllers) }
+        }
+        return cg
+    }
+
+    func remove() { for dir in made.reversed() { rmdir(dir) } }
+}
+
 /// Tests/Helpers/consolesock.c: the receiving end of --console-socket, as conmon is.
 enum ConsoleSock {
     static let built = buildStaticHelper("consolesock")
@@ -503,27 +574,10 @@ struct OCIRuntimeTests {
         }
         // "The caller's mount namespace" is a private one of the test's (a sleep's, entered
         // by nsenter for each call): other tests watch the host's for mounts of theirs.
-        let marker = sleepMarker()
-        guard let holder = try? spawn(["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sleep", marker]) else {
-            Issue.record("cannot start unshare")
-            return
-        }
-        await rootWithoutNamespaces(callerMarker: marker)
-        killProcesses(withArgument: marker)
-        _ = await holder.wait(timeout: 5)
+        await withNamespaceHolder(["--mount", "--propagation", "private"]) { caller in await rootWithoutNamespaces(caller: caller) }
     }
 
-    func rootWithoutNamespaces(callerMarker marker: String) async {
-        var caller: pid_t?
-        for _ in 0..<200 where caller == nil {
-            if let pid = hostProcesses(withArgument: marker).first, hostCmdline(pid)?.first == "/bin/sleep" { caller = pid } else {
-                try? await Task.sleep(nanoseconds: 25_000_000)
-            }
-        }
-        guard let caller else {
-            Issue.record("unshare --mount did not start its sleep")
-            return
-        }
+    func rootWithoutNamespaces(caller: pid_t) async {
         let through = ["/usr/bin/nsenter", "--mount=/proc/\(caller)/ns/mnt", "--"]
         let callerMounts = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(caller)/ns/mnt")
         // A rootfs of its own: the mounts made at it are seen by every process of that namespace.
@@ -875,33 +929,13 @@ struct OCIRuntimeTests {
 
     @Test("linux.namespaces[].path of a mount namespace, with the user namespace that owns it: the root is built there, as runc builds it; the container's processes are its own, not that namespace's others")
     func joinsMountNamespace() async {
-        let marker = sleepMarker()
-        guard let holder = try? spawn(asTestUser(["/usr/bin/unshare", "--user", "--map-root-user", "--mount", "--propagation", "private",
-                                                  "/bin/sleep", marker])) else {
-            Issue.record("cannot start unshare")
-            return
+        await withNamespaceHolder(["--user", "--map-root-user", "--mount", "--propagation", "private"], asTestUser: true) { holder in
+            await joinMountNamespace(of: holder)
         }
-        await joinMountNamespace(of: marker)
-        // The holder is killed, and reaped (no zombie left to the test process).
-        killProcesses(withArgument: marker)
-        _ = await holder.wait(timeout: 5)
     }
 
-    /// The body of `joinsMountNamespace`: the holder is `sleep marker`.
-    func joinMountNamespace(of marker: String) async {
-        var holderPid: pid_t?
-        for _ in 0..<200 where holderPid == nil {
-            // Once unshare has exec'd the sleep, in its new mount namespace.
-            if let pid = hostProcesses(withArgument: marker).first, hostCmdline(pid)?.first == "/bin/sleep" {
-                holderPid = pid
-            } else {
-                try? await Task.sleep(nanoseconds: 25_000_000)
-            }
-        }
-        guard let holderPid else {
-            Issue.record("unshare --user --mount did not start its sleep")
-            return
-        }
+    /// The body of `joinsMountNamespace`: `holderPid` is in the namespaces to join.
+    func joinMountNamespace(of holderPid: pid_t) async {
         let ns = "/proc/\(holderPid)/ns"
         let joined = try? FileManager.default.destinationOfSymbolicLink(atPath: ns + "/mnt")
         let b = OCIBundle(script: "touch /home/ran; while [ ! -e /home/stop ]; do sleep 0.05; done")
@@ -923,7 +957,7 @@ struct OCIRuntimeTests {
         expectSuccess(await b.oci(["kill", "--all", b.id, "KILL"]))
         expectSuccess(await b.oci(["delete", "--force", b.id]))
         await b.expectNothingLeft()
-        #expect(hostProcesses(withArgument: marker).contains(holderPid))
+        #expect(hostCmdline(holderPid)?.first == "/bin/sleep", "the holder of the joined namespace was ended with the container")
     }
 
     @Test("pause and resume: the cgroup v2 freezer, where the container has a cgroup of its own; refused otherwise")
@@ -992,34 +1026,10 @@ struct OCIRuntimeTests {
 
     @Test("linux.resources in a cgroup delegated to the user: limits written, every process in it from create, delete removes it (after kill -9 too)")
     func cgroupLimits() async throws {
-        // A parent cgroup of the test user's in each hierarchy burrow-oci uses, as systemd's
-        // Delegate=yes gives one (v1: pids, memory, cpu, cpuset; v2: the unified one).
-        let mounts = hostMountinfo().filter { $0.fsType == "cgroup" || $0.fsType == "cgroup2" }
-        let v1 = ["pids", "memory", "cpu", "cpuset"].compactMap { c in mounts.first { $0.fsType == "cgroup" && $0.superOptions.contains(c) }.map { (c, $0.mountPoint) } }
-        let v2 = mounts.first { $0.fsType == "cgroup2" && $0.mountPoint == "/sys/fs/cgroup" }?.mountPoint
-        guard Harness.runningAsRoot, v1.count == 4 || (v1.isEmpty && v2 != nil) else {
-            withKnownIssue("needs root and cgroup v1's pids, memory, cpu and cpuset or a cgroup v2 root to delegate a cgroup to the test user") { Issue.record("skipped") }
-            return
-        }
-        let name = "burrow-oci-test-" + sleepMarker()
-        let parents = v1.isEmpty ? [("", v2 ?? "")] : v1
-        var made: [String] = []
-        defer { for dir in made.reversed() { rmdir(dir) } }
-        func put(_ path: String, _ text: String) {
-            let fd = open(path, O_WRONLY)
-            _ = text.withCString { write(fd, $0, strlen($0)) }
-            close(fd)
-        }
-        for (controller, mount) in parents {
-            let dir = mount + "/" + name
-            #expect(mkdir(dir, 0o755) == 0)
-            made.append(dir)
-            for file in ["", "/cgroup.procs", "/cgroup.subtree_control"] { chown(dir + file, testUser.uid, testUser.gid) }
-            if controller == "cpuset" {
-                for file in ["cpuset.cpus", "cpuset.mems"] { put(dir + "/" + file, readFile(mount + "/" + file) ?? "") }
-            }
-            if v1.isEmpty { put(mount + "/cgroup.subtree_control", "+pids +memory +cpu") }
-        }
+        // A parent cgroup of the test user's in each hierarchy burrow-oci uses (DelegatedCgroup).
+        guard let cg = DelegatedCgroup.make(v2Controllers: "+pids +memory +cpu") else { return }
+        defer { cg.remove() }
+        let (name, v1, v2, parents) = (cg.name, cg.v1, cg.v2, cg.parents)
         let limits = "\"resources\": {\"pids\": {\"limit\": 50}, \"memory\": {\"limit\": 67108864}, \"cpu\": {\"shares\": 512, \"quota\": 50000, \"period\": 100000}}"
         let b = OCIBundle(script: "cat /proc/self/cgroup > /home/cgroup", extraLinux: ", \"cgroupsPath\": \"/\(name)/c\", \(limits)")
         defer { b.remove() }
@@ -1110,34 +1120,11 @@ struct OCIRuntimeTests {
 
     @Test("update in a cgroup delegated to the user: the limits changed in the container's cgroup, the others kept; the container sees them; what cannot be written is refused by name")
     func update() async throws {
-        let mounts = hostMountinfo().filter { $0.fsType == "cgroup" || $0.fsType == "cgroup2" }
-        let v1 = ["pids", "memory", "cpu", "cpuset"].compactMap { c in mounts.first { $0.fsType == "cgroup" && $0.superOptions.contains(c) }.map { (c, $0.mountPoint) } }
-        let v2 = mounts.first { $0.fsType == "cgroup2" && $0.mountPoint == "/sys/fs/cgroup" }?.mountPoint
-        guard Harness.runningAsRoot, v1.count == 4 || (v1.isEmpty && v2 != nil) else {
-            withKnownIssue("needs root and cgroup v1's pids, memory, cpu and cpuset or a cgroup v2 root to delegate a cgroup to the test user") { Issue.record("skipped") }
-            return
-        }
-        // A parent of the test user's in each hierarchy, as in cgroupLimits. Under v2 only pids
+        // A parent of the test user's in each hierarchy (DelegatedCgroup). Under v2 only pids
         // and cpu are asked at create: update --memory has the parent enable memory.
-        let name = "burrow-oci-test-" + sleepMarker()
-        let parents = v1.isEmpty ? [("", v2 ?? "")] : v1
-        var made: [String] = []
-        defer { for dir in made.reversed() { rmdir(dir) } }
-        func put(_ path: String, _ text: String) {
-            let fd = open(path, O_WRONLY)
-            _ = text.withCString { write(fd, $0, strlen($0)) }
-            close(fd)
-        }
-        for (controller, mount) in parents {
-            let dir = mount + "/" + name
-            #expect(mkdir(dir, 0o755) == 0)
-            made.append(dir)
-            for file in ["", "/cgroup.procs", "/cgroup.subtree_control"] { chown(dir + file, testUser.uid, testUser.gid) }
-            if controller == "cpuset" {
-                for file in ["cpuset.cpus", "cpuset.mems"] { put(dir + "/" + file, readFile(mount + "/" + file) ?? "") }
-            }
-            if v1.isEmpty { put(mount + "/cgroup.subtree_control", "+pids +memory +cpu +cpuset") }
-        }
+        guard let cg = DelegatedCgroup.make(v2Controllers: "+pids +memory +cpu +cpuset") else { return }
+        defer { cg.remove() }
+        let (name, v1, v2, parents) = (cg.name, cg.v1, cg.v2, cg.parents)
         func file(_ controller: String, _ f: String) -> String? {
             let mount = v1.first { $0.0 == controller }?.1 ?? v2 ?? ""
             return readFile(mount + "/" + name + "/u/" + f)?.trimmingCharacters(in: .whitespacesAndNewlines)
