@@ -234,9 +234,11 @@ struct BwrapTests {
         defer { dir.remove() }
         let d = shellQuote(dir.path)
         // The first sandbox says its namespaces and waits on a fifo; the second joins them.
+        // (Burrow writes --info-fd once the command has started, bubblewrap just before: the
+        // loop waits for both the command's words and the info's pid.)
         let script = "cd \(d) && mkfifo wait && ($BWRAP --bind / / --unshare-pid --info-fd 3 -- /bin/sh -c"
             + #" 'readlink /proc/self/ns/user /proc/self/ns/pid > first; cat wait' 3>info.json &)"#
-            + #" && i=0; while [ ! -s first ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done;"#
+            + #" && i=0; while { [ ! -s first ] || ! grep -q child-pid info.json; } && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done;"#
             + #" pid=$(sed -n 's/.*"child-pid": \([0-9]*\).*/\1/p' info.json);"#
             + #" $BWRAP --ro-bind / / --userns 8 --pidns 9 -- readlink /proc/self/ns/user /proc/self/ns/pid"#
             + #" 8</proc/$pid/ns/user 9</proc/$pid/ns/pid > second; echo done > wait; cat first second"#
