@@ -560,13 +560,8 @@ enum OCIRuntime {
             }
         }
         // (The cleaner, the supervisor's other child, is in the cgroup too.)
-        var ours = Set(containerProcesses(of: c, includingInit: true) + [c.pid] + [c.cleaner].compactMap { $0 })
-        let table = processTable()
-        var below = table.children[c.pid] ?? []
-        while let pid = below.popLast() {
-            ours.insert(pid)
-            below += table.children[pid] ?? []
-        }
+        // (containerProcesses has the init's descendants already: its own walk of /proc.)
+        let ours = Set(containerProcesses(of: c, includingInit: true) + [c.pid] + [c.cleaner].compactMap { $0 })
         // (cgroup.procs was read first: a process listed there and gone by now, a short-lived
         // child of the command, is not another's.)
         let others = members.filter { !ours.contains($0) && statFields($0) != nil }
@@ -748,10 +743,11 @@ enum OCIRuntime {
             // container's root is root, its capabilities count over the namespaces it joins
             // (a pod's network). In another user namespace (rootless podman's) every id there
             // maps to itself, in a user namespace of Burrow's around the container.
-            let hostRoot = getuid() == 0 && identityMap("/proc/self/uid_map") == [IDMap(inside: 0, outside: 0, count: UInt32.max)]
+            let ownUids = identityMap("/proc/self/uid_map")
+            let hostRoot = getuid() == 0 && ownUids == [IDMap(inside: 0, outside: 0, count: UInt32.max)]
             var config = try OCIConfig.parse(text, bundle: bundle, callerIsHostRoot: hostRoot)
             if getuid() == 0, !hostRoot, !config.userNamespace, config.spec.identity.uidMap.isEmpty, config.spec.identity.gidMap.isEmpty {
-                config.spec.identity.uidMap = identityMap("/proc/self/uid_map")
+                config.spec.identity.uidMap = ownUids
                 config.spec.identity.gidMap = identityMap("/proc/self/gid_map")
             }
             return (config, bundle)

@@ -34,22 +34,24 @@ public enum Cleaner {
     /// Sandbox side: announce that `name` in `parent` was created by Burrow.
     public static func record(_ sock: Int32, parent: Int32, name: String, kind: Kind) {
         guard sock >= 0, let st = try? Files.stat(name, at: parent) else { return }
-        var bytes: [UInt8] = [kind.rawValue]
-        withUnsafeBytes(of: UInt64(st.st_ino).littleEndian) { bytes += $0 }
-        withUnsafeBytes(of: UInt64(st.st_dev).littleEndian) { bytes += $0 }
-        bytes += Array(name.utf8)
-        _ = bytes.withUnsafeBytes { ck_send_fd(sock, parent, $0.baseAddress, $0.count) }
+        send(sock, Entry(parent: parent, name: name, kind: kind, inode: UInt64(st.st_ino), device: UInt64(st.st_dev)))
     }
 
     /// Sandbox side: announce that the mount `mountID`, at `name` in `parent`, is the
     /// sandbox's, to be detached once it has ended.
     public static func recordMount(_ sock: Int32, parent: Int32, name: String, mountID: UInt64) {
         guard sock >= 0 else { return }
-        var bytes: [UInt8] = [Kind.mount.rawValue]
-        withUnsafeBytes(of: mountID.littleEndian) { bytes += $0 }
-        withUnsafeBytes(of: UInt64(0).littleEndian) { bytes += $0 }
-        bytes += Array(name.utf8)
-        _ = bytes.withUnsafeBytes { ck_send_fd(sock, parent, $0.baseAddress, $0.count) }
+        send(sock, Entry(parent: parent, name: name, kind: .mount, inode: mountID, device: 0))
+    }
+
+    /// A record message (`decode` reads it back): the kind, the inode and the device (8
+    /// bytes each, little-endian), the name; the parent goes with it as a descriptor.
+    private static func send(_ sock: Int32, _ e: Entry) {
+        var bytes: [UInt8] = [e.kind.rawValue]
+        withUnsafeBytes(of: e.inode.littleEndian) { bytes += $0 }
+        withUnsafeBytes(of: e.device.littleEndian) { bytes += $0 }
+        bytes += Array(e.name.utf8)
+        _ = bytes.withUnsafeBytes { ck_send_fd(sock, e.parent, $0.baseAddress, $0.count) }
     }
 
     static func decode(_ bytes: ArraySlice<UInt8>, fd: Int32) -> Entry? {
