@@ -1,6 +1,11 @@
 #define _GNU_SOURCE
 #include "CKernelNotify.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 #ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
 #define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)  // Linux 6.6; newer than these headers
 #endif
@@ -9,3 +14,30 @@ int ck_notif_recv(int fd, struct seccomp_notif *r) { return ioctl(fd, SECCOMP_IO
 int ck_notif_send(int fd, struct seccomp_notif_resp *r) { return ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, r); }
 int ck_notif_id_valid(int fd, uint64_t id) { return ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id); }
 int ck_notif_set_flags(int fd, uint64_t flags) { return ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, flags); }
+
+int ck_notif_addfd_send(int fd, uint64_t id, int srcfd, unsigned newfd_flags) {
+    struct seccomp_notif_addfd a = {.id = id, .flags = SECCOMP_ADDFD_FLAG_SEND, .srcfd = (uint32_t)srcfd, .newfd = 0,
+                                    .newfd_flags = newfd_flags};
+    return ioctl(fd, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
+}
+
+// The child: opens `path` as the caller asked (it may block: a FIFO waiting for its other
+// end), hands the descriptor to the caller or answers with open's errno, and exits. It
+// dies with the supervisor, and takes no signal but SIGKILL.
+pid_t ck_notif_open_detached(int fd, uint64_t id, const char *path, int flags, unsigned newfd_flags) {
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(0);
+    int opened = open(path, flags | O_CLOEXEC | O_NOCTTY);
+    if (opened >= 0) {
+        if (ck_notif_addfd_send(fd, id, opened, newfd_flags) >= 0 || errno == ENOENT) _exit(0);
+    }
+    struct seccomp_notif_resp r = {.id = id, .val = 0, .error = -errno, .flags = 0};
+    ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &r);
+    _exit(0);
+}

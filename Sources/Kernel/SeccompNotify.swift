@@ -1,5 +1,6 @@
 import CKernel
 import Glibc
+import SystemPackage
 
 /// The supervisor's side of seccomp user notification: a process whose filter returned
 /// SECCOMP_RET_USER_NOTIF waits in the kernel until the holder of the listener fd answers.
@@ -61,6 +62,45 @@ public enum SeccompNotify {
         response.flags = proceed ? UInt32(SECCOMP_USER_NOTIF_FLAG_CONTINUE) : 0
         // ENOENT: the caller is gone (killed meanwhile); nothing to answer.
         _ = ck_notif_send(listener, &response)
+    }
+
+    /// Completes call `id` with a descriptor of the caller's own: `fd` (the supervisor's)
+    /// is installed in the caller, which gets its number as the call's result
+    /// (SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND, Linux 5.14). On failure
+    /// (the caller's descriptor table full, say) the call still waits for an answer;
+    /// ENOENT: the caller is gone.
+    public static func sendDescriptor(_ listener: Int32, id: UInt64, _ fd: Int32, closeOnExec: Bool) -> Result<Int32, Errno> {
+        let n = ck_notif_addfd_send(listener, id, fd, closeOnExec ? UInt32(O_CLOEXEC) : 0)
+        return n >= 0 ? .success(n) : .failure(Errno(rawValue: errno))
+    }
+
+    /// Completes call `id`, an open that may block (a FIFO, a device), from a child of
+    /// the supervisor's: it opens `path` with `flags` and sends the descriptor, or open's
+    /// errno. The supervisor goes on meanwhile; the child is reaped as any other.
+    public static func openDetached(_ listener: Int32, id: UInt64, path: String, flags: Int32, closeOnExec: Bool) -> Result<pid_t, Errno> {
+        let pid = ck_notif_open_detached(listener, id, path, flags, closeOnExec ? UInt32(O_CLOEXEC) : 0)
+        return pid > 0 ? .success(pid) : .failure(Errno(rawValue: errno))
+    }
+
+    /// Whether this kernel completes a call with a descriptor (SECCOMP_ADDFD_FLAG_SEND:
+    /// Linux 5.14 and later), from its release.
+    public static var sendsDescriptors: Bool {
+        var u = utsname()
+        guard uname(&u) == 0 else { return false }
+        // "6.1.0-18-amd64": the first two numbers, read as bytes.
+        var numbers = [0, 0], k = 0
+        withUnsafeBytes(of: &u.release) { bytes in
+            for b in bytes {
+                if b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") {
+                    numbers[k] = numbers[k] * 10 + Int(b - UInt8(ascii: "0"))
+                } else if b == UInt8(ascii: ".") && k == 0 {
+                    k = 1
+                } else {
+                    break
+                }
+            }
+        }
+        return numbers[0] > 5 || (numbers[0] == 5 && numbers[1] >= 14)
     }
 
     /// Whether the call `id` still waits: a pid read from a request may have been reused

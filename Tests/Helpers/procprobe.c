@@ -15,6 +15,12 @@
 //   procprobe selfexe           re-execs itself through /proc/self/exe
 //   procprobe execveat          execveat(fd of /bin, "sh") and execveat(fd of /bin/sh, "", AT_EMPTY_PATH)
 //   procprobe openat2 DIR PATH [inroot]   openat2(open(DIR), PATH, RESOLVE_IN_ROOT if asked)
+//   procprobe open PATH FLAGS   open(PATH) with FLAGS (letters: r w a n c d N for O_RDONLY,
+//                               O_WRONLY, O_APPEND, O_NONBLOCK, O_CLOEXEC, O_DIRECTORY,
+//                               O_NOFOLLOW), twice: the second descriptor's number, its
+//                               close-on-exec flag, status flags and type, and the first line
+//   procprobe fifo PATH         mkfifo PATH; a child opens it for writing 0.3 s later and
+//                               writes; the parent's open for reading waits for it
 //
 // Each prints NAME=RESULT lines: the first line of the file read, or the errno's name.
 #define _GNU_SOURCE
@@ -261,6 +267,58 @@ static int do_openat2(int argc, char **argv) {
     return 0;
 }
 
+static int do_open(int argc, char **argv) {
+    if (argc < 4) return 2;
+    int flags = 0;
+    for (const char *f = argv[3]; *f; f++) {
+        switch (*f) {
+        case 'r': break;
+        case 'w': flags |= O_WRONLY; break;
+        case 'a': flags |= O_APPEND; break;
+        case 'n': flags |= O_NONBLOCK; break;
+        case 'c': flags |= O_CLOEXEC; break;
+        case 'd': flags |= O_DIRECTORY; break;
+        case 'N': flags |= O_NOFOLLOW; break;
+        default: return 2;
+        }
+    }
+    int first = open(argv[2], flags);
+    if (first < 0) { printf("open=%s\n", strerrorname_np(errno)); return 0; }
+    int fd = open(argv[2], flags);
+    if (fd < 0) { printf("open=second:%s\n", strerrorname_np(errno)); return 0; }
+    int fdflags = fcntl(fd, F_GETFD), fl = fcntl(fd, F_GETFL);
+    struct stat st;
+    fstat(fd, &st);
+    printf("open=fd %s, %s, %s%s, %s\n", fd == first + 1 ? "next" : "elsewhere", fdflags & FD_CLOEXEC ? "cloexec" : "inherited",
+           fl & O_NONBLOCK ? "nonblock" : "blocking", fl & O_APPEND ? " append" : "", S_ISDIR(st.st_mode) ? "directory" : "file");
+    if (!S_ISDIR(st.st_mode) && (fl & O_ACCMODE) == O_RDONLY) {
+        char buf[256];
+        printf("line=%s\n", first_line_of(fd, buf, sizeof buf));
+    }
+    return 0;
+}
+
+static int do_fifo(int argc, char **argv) {
+    if (argc < 3) return 2;
+    if (mkfifo(argv[2], 0600) != 0) { printf("fifo=mkfifo:%s\n", strerrorname_np(errno)); return 0; }
+    pid_t child = fork();
+    if (child == 0) {
+        usleep(300000);
+        int w = open(argv[2], O_WRONLY);
+        if (w < 0) _exit(1);
+        write(w, "through the fifo\n", 17);
+        _exit(0);
+    }
+    int r = open(argv[2], O_RDONLY);
+    if (r < 0) { printf("fifo=open:%s\n", strerrorname_np(errno)); return 0; }
+    char buf[256];
+    printf("fifo=%s\n", first_line_of(r, buf, sizeof buf));
+    int status = 0;
+    waitpid(child, &status, 0);
+    printf("writer=%d\n", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc < 2) return 2;
@@ -276,6 +334,8 @@ int main(int argc, char **argv) {
     if (!strcmp(m, "selfexe")) return self_exe(argc, argv);
     if (!strcmp(m, "execveat")) return do_execveat(argc, argv);
     if (!strcmp(m, "openat2")) return do_openat2(argc, argv);
+    if (!strcmp(m, "open")) return do_open(argc, argv);
+    if (!strcmp(m, "fifo")) return do_fifo(argc, argv);
     fprintf(stderr, "procprobe: unknown probe %s\n", m);
     return 2;
 }

@@ -452,3 +452,54 @@ struct ProcessesFollowedTests {
         expectLines(r, ["openat2=bound"])
     }
 }
+
+/// Opens that create nothing: on the ptrace engine the supervisor opens the translated path
+/// and sends the descriptor (Syscalls/Notified.swift), so what the guest gets must be what
+/// its own open would give: the lowest free number, the flags asked for and no others, the
+/// guest's file through symlinks, its own /proc/self, a FIFO that waits for its writer, and
+/// the kernel's errors. The namespace engine, native, is the reference.
+@Suite("Opens answered by the supervisor", .timeLimit(.minutes(1)))
+struct SupervisorOpenTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        let engine: Engine
+        let args: [String]
+        let expected: [String]
+        var testDescription: String { "\(engine): \(args.joined(separator: " "))" }
+    }
+
+    static let setUp = "echo appended > /tmp/a && ln -s /etc /tmp/etc && ln -s /etc/hostname /tmp/link && "
+        + "ln -s /proc/self/status /tmp/status && echo secret > /tmp/closed && chmod 000 /tmp/closed"
+
+    static let cases: [Case] = Engine.allCases.flatMap { e in [
+        Case(engine: e, args: ["open", "/etc/hostname", "r"], expected: ["open=fd next, inherited, blocking, file", "line=burrow-rootfs"]),
+        Case(engine: e, args: ["open", "/etc/hostname", "rc"], expected: ["open=fd next, cloexec, blocking, file", "line=burrow-rootfs"]),
+        Case(engine: e, args: ["open", "/etc/hostname", "rn"], expected: ["open=fd next, inherited, nonblock, file", "line=burrow-rootfs"]),
+        Case(engine: e, args: ["open", "/tmp/a", "wa"], expected: ["open=fd next, inherited, blocking append, file"]),
+        Case(engine: e, args: ["open", "/etc", "dc"], expected: ["open=fd next, cloexec, blocking, directory"]),
+        Case(engine: e, args: ["open", "/etc/hostname/", "r"], expected: ["open=ENOTDIR"]),
+        Case(engine: e, args: ["open", "/etc/no-such-file", "r"], expected: ["open=ENOENT"]),
+        Case(engine: e, args: ["open", "/tmp/etc/hostname", "r"], expected: ["open=fd next, inherited, blocking, file", "line=burrow-rootfs"]),
+        Case(engine: e, args: ["open", "/tmp/link", "r"], expected: ["open=fd next, inherited, blocking, file", "line=burrow-rootfs"]),
+        Case(engine: e, args: ["open", "/tmp/link", "rN"], expected: ["open=ELOOP"]),
+        // The guest's own /proc/self through a symlink of its tree, not the supervisor's.
+        Case(engine: e, args: ["open", "/tmp/status", "r"], expected: ["open=fd next, inherited, blocking, file", "line=Name:\tprocprobe"]),
+        Case(engine: e, args: ["fifo", "/tmp/fifo"], expected: ["fifo=through the fifo", "writer=0"]),
+    ] }
+
+    @Test("open and openat: descriptor numbers and flags, symlinks, /proc/self, FIFOs and errors as the guest's own open", arguments: cases)
+    func opens(_ c: Case) async {
+        guard let r = await ProcProbe.run(c.engine, c.args, before: Self.setUp) else { return }
+        expectSuccess(r)
+        expectLines(r, c.expected)
+    }
+
+    /// A mode that keeps the owner out: the supervisor opens as the guest's user, so the
+    /// kernel refuses it the same (the namespace engine's user is root in its namespace,
+    /// which may read it).
+    @Test("A file the guest may not read stays unreadable on the ptrace engine")
+    func permissions() async {
+        guard let r = await ProcProbe.run(.ptrace, ["open", "/tmp/closed", "r"], before: Self.setUp) else { return }
+        expectSuccess(r)
+        expectLines(r, ["open=EACCES"])
+    }
+}

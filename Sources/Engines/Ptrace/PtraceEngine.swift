@@ -124,12 +124,15 @@ public enum PtraceEngine {
         // Preferred: the queries go to the listener instead (Syscalls/Notified.swift).
         let fakesIds = emulator?.initialCredentials != nil
         let notified = SyscallTable.notified.keys.sorted() + (fakesIds ? [SyscallTable.fstat.nr] : [])
+        // Opens that create nothing too, where the supervisor can open the file and send
+        // the caller its descriptor (Syscalls/Notified.swift).
+        let opens = SyscallTable.opensNotified(sendsDescriptors: SeccompNotify.sendsDescriptors, privileged: geteuid() == 0)
         // The supervisor writes the answers into the caller's memory while it waits in the
         // kernel, not in a ptrace stop: PTRACE_POKEDATA cannot reach it there.
         Trace.Memory.noteFallback = { log.step($0) }
         Trace.Memory.probe()
         do throws(SeccompError) {
-            let programs = try TraceFilter.programs(trace: traced, notify: notified, refusals: refusals, abis: abis)
+            let programs = try TraceFilter.programs(trace: traced, notify: notified, notifyUnlessCreating: opens, refusals: refusals, abis: abis)
             if Trace.Memory.reachableWhileRunning {
                 launch.notifyFilter = programs.withListener.map { ($0.code, $0.jt, $0.jf, $0.k) }
             } else {
@@ -171,6 +174,7 @@ public enum PtraceEngine {
         tracer.jobs = jobs
         tracer.refusals = refusals
         tracer.listenerSocket = child.listenerSocket
+        tracer.opensNotified = !opens.isEmpty
         tracer.log = log
         // --dev's directory, if not made yet, is made when the guest first needs it.
         if let standIn = setup.devStandIn {

@@ -12,7 +12,10 @@ enum TraceFilter {
     /// rules apply to it alone (i386's `stat` is not x86_64's), with its own calls
     /// (`TracedABI.ownGroups`, socketcall...) traced. Other ABIs (x32, and i386 when it is
     /// not in `abis`) get ENOSYS: their path calls would escape translation.
-    static func filter(trace: [Int64], notify: [Int64] = [], refusals: Refusals?, abis: [TracedABI]) throws(SeccompError) -> SeccompFilter {
+    /// `notifyUnlessCreating`: calls of the host's ABI (open, openat) notified unless their
+    /// flags argument has a bit of `SyscallTable.tracedOpenBits`, traced then.
+    static func filter(trace: [Int64], notify: [Int64] = [], notifyUnlessCreating: [(nr: Int64, flags: Int)] = [],
+                       refusals: Refusals?, abis: [TracedABI]) throws(SeccompError) -> SeccompFilter {
         func rules(_ numbers: [Int64], _ action: SeccompAction, _ abi: Architecture) throws(SeccompError) -> [SeccompRule] {
             var out: [SeccompRule] = []
             out.reserveCapacity(numbers.count)
@@ -32,8 +35,17 @@ enum TraceFilter {
         var all: [SeccompRule] = []
         for abi in abis {
             let notifiedHere = abi.numbers(ofEngine: notify, own: false).filter { abi.ownGroups[$0] == nil }
-            let tracedHere = Set(abi.numbers(ofEngine: trace.filter { !notified.contains($0) })).subtracting(notifiedHere).sorted()
+            // The host's ABI only: a 32-bit caller's open without O_LARGEFILE fails on a
+            // large file, which the supervisor's own would not.
+            let opens = abi.compat ? [] : notifyUnlessCreating
+            let tracedHere = Set(abi.numbers(ofEngine: trace.filter { !notified.contains($0) })).subtracting(notifiedHere)
+                .subtracting(opens.map(\.nr)).sorted()
             all += try rules(notifiedHere, .userNotify, abi.architecture) + rules(tracedHere, .trace(0), abi.architecture)
+            for open in opens {
+                guard let n = Int32(exactly: open.nr) else { continue }
+                all.append(SeccompRule(number: n, on: abi.architecture, where: [.arg(open.flags, .anyBitsSet(SyscallTable.tracedOpenBits))], .trace(0)))
+                all.append(SeccompRule(number: n, on: abi.architecture, .userNotify))
+            }
         }
         all += refusals?.rules ?? []
         return SeccompFilter(
@@ -47,9 +59,11 @@ enum TraceFilter {
 
     /// The two programs the command's process tries: with the listener, and without it
     /// (every path call traced) where the kernel refuses the listener.
-    static func programs(trace: [Int64], notify: [Int64], refusals: Refusals?, abis: [TracedABI]) throws(SeccompError)
+    static func programs(trace: [Int64], notify: [Int64], notifyUnlessCreating: [(nr: Int64, flags: Int)] = [],
+                         refusals: Refusals?, abis: [TracedABI]) throws(SeccompError)
         -> (withListener: [BPFInstruction], traceOnly: [BPFInstruction]) {
-        let withListener = try filter(trace: trace, notify: notify, refusals: refusals, abis: abis).compile()
+        let withListener = try filter(trace: trace, notify: notify, notifyUnlessCreating: notifyUnlessCreating, refusals: refusals,
+                                      abis: abis).compile()
         // The same program, the notified calls traced instead (no default or ABI action of
         // the filter is a notification): one compilation at start-up, not two.
         return (withListener, SeccompFilter.replacingReturns(of: .userNotify, with: .trace(0), in: withListener))

@@ -46,6 +46,8 @@ final class Tracer {
     var childEvents: Int32 = -1
     /// The calls answered on the listener (the filter's SECCOMP_RET_USER_NOTIF list).
     var notified: [Int64: NotifiedCall] = [:]
+    /// Whether the filter notifies the opens that create nothing (SyscallTable.notifiedOpens).
+    var opensNotified = false
 
     /// Bumped at entry and exit of every call that may change a working directory, the path
     /// to one, or a directory into a symlink (SyscallTable.invalidatesCaches): what the
@@ -185,7 +187,7 @@ final class Tracer {
         // name's entry); a call the supervisor does not know is refused, never let through.
         if let abi = TracedABI.of(arch: r.arch), let nr = abi.engineNumber(Int64(r.nr)), let call = notified[nr] {
             t.call = nr
-            answer = notified(call, t, Trace.Registers(syscall: Int64(r.nr), args: r.args, compat: abi.compat))
+            answer = notified(call, t, Trace.Registers(syscall: Int64(r.nr), args: r.args, compat: abi.compat), id: r.id)
         } else {
             t.call = -1
             answer = .error(.noFunction)
@@ -195,6 +197,7 @@ final class Tracer {
         case .proceed: SeccompNotify.respond(listener, id: r.id, continue: true)
         case .value(let v): SeccompNotify.respond(listener, id: r.id, value: v)
         case .error(let e): SeccompNotify.respond(listener, id: r.id, error: e.rawValue)
+        case .answered: break
         }
     }
 
@@ -505,7 +508,8 @@ final class Tracer {
             childEvents = events
             notified = SyscallTable.notified
             if emulator?.initialCredentials != nil { notified[SyscallTable.fstat.nr] = SyscallTable.fstat.call }
-            log.step("seccomp listener received from the command: stat, access and readlink are answered on it")
+            if opensNotified { notified.merge(SyscallTable.notifiedOpens) { a, _ in a } }
+            log.step("seccomp listener received from the command: stat, access and readlink\(opensNotified ? ", and opens that create nothing," : "") are answered on it")
         } catch {
             Files.close(mine)
             failSetup("seccomp listener: \(error)")

@@ -13,6 +13,14 @@ import SystemPackage
 // one binding, no symlink on the way) the kernel runs the call as it is (CONTINUE). Else
 // the supervisor runs the call itself on the translated host path and writes the result
 // into the tracee's memory.
+//
+// open and openat that create nothing are answered likewise, where the kernel can send a
+// descriptor (SECCOMP_ADDFD_FLAG_SEND): the supervisor opens the translated host path and
+// the descriptor becomes the tracee's, in one notification instead of two ptrace stops
+// (entry, and exit to restore the registers). The supervisor runs as the tracee's user
+// (a privileged one has its opens traced: SyscallTable.opensNotified), so the kernel's
+// permission checks are the tracee's. What could block (a FIFO, a device) is opened by a
+// child of the supervisor's, which sends the descriptor when the open returns.
 
 /// The supervisor's answer to one notified call.
 enum NotifyAnswer: Equatable {
@@ -20,12 +28,17 @@ enum NotifyAnswer: Equatable {
     case proceed
     case value(Int64)
     case error(Errno)
+    /// Completed already: a descriptor was sent (or will be, by a child: an open that may
+    /// block).
+    case answered
 }
 
 extension Tracer {
     /// Answers one call that arrived on the listener.
-    func notified(_ call: NotifiedCall, _ t: Tracee, _ regs: Trace.Registers) -> NotifyAnswer {
+    func notified(_ call: NotifiedCall, _ t: Tracee, _ regs: Trace.Registers, id: UInt64) -> NotifyAnswer {
         switch call {
+        case .open(let a, let flags):
+            return openNotified(t, regs, a, flags: regs.arg(flags), id: id)
         case .stat(let a, let buffer, let layout, let flags, let mask):
             return statNotified(t, regs, a, buffer: regs.arg(buffer), layout: abi(regs).layout(layout, call: regs.syscall),
                                 flags: flags.map { regs.arg($0) } ?? 0, mask: mask.map { UInt32(truncatingIfNeeded: regs.arg($0)) })
@@ -256,4 +269,86 @@ extension Tracer {
             return .value(Int64(n))
         }
     }
+
+    /// open, openat creating nothing, not O_PATH (the filter traces those:
+    /// SyscallTable.tracedOpenBits).
+    private func openNotified(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, flags: UInt64, id: UInt64) -> NotifyAnswer {
+        // Never here from the filter; the kernel's answer would be the host's.
+        guard flags & SyscallTable.tracedOpenBits == 0 else { return .error(.notSupported) }
+        let pointer = regs.arg(a.path)
+        guard pointer != 0 else { return .error(.badAddress) }
+        let path: [UInt8]
+        switch Trace.readString(t.pid, at: pointer) {
+        case .success(let p): path = p
+        case .failure(let e): return .error(e)
+        }
+        // Empty: ENOENT from the kernel.
+        guard !path.isEmpty else { return .proceed }
+        let follow = Self.openFollows(flags)
+        let writing = writes(a.writes, t, regs)
+        let fd = dirfd(a, regs)
+        // An fts walk's openat(dirfd, name, O_NOFOLLOW): the kernel resolves it as the guest would.
+        if !writing, kernelResolvesAlone(path, follow: follow, t) { return .proceed }
+        let tr: Translation
+        switch translate(t, path, dirfd: fd, follow: follow) {
+        case .success(let x): tr = x
+        case .failure(let e): return .error(e)
+        }
+        if writing, bindings.isReadOnly(tr.guest) { return .error(.readOnlyFileSystem) }
+        // A library search opens many paths that are not there.
+        if tr.missing { return .error(.noSuchFileOrDirectory) }
+        // The kernel resolves the tracee's own path to the same file: a relative path left
+        // as it is, or an absolute one the translation leaves alone (/proc, /dev under
+        // binds of their own), which then names what the tracee's own open would (its
+        // /proc/self, its terminal).
+        let same = !tr.changed || (tr.host.utf8.first == UInt8(ascii: "/") && tr.host.utf8.elementsEqual(path))
+        if same && t.openedModes.isEmpty { return .proceed }
+        let host = hostPath(t, tr, dirfd: fd, follow: follow)
+        return openHere(host, flags: Int32(truncatingIfNeeded: flags), follow: follow, id: id)
+    }
+
+    /// Opens `host` as the tracee asked and sends it the descriptor. O_NONBLOCK and O_NOCTTY
+    /// keep the supervisor from waiting or taking a terminal: a file that turns out to be
+    /// neither regular nor a directory goes to a child that opens it as asked
+    /// (SeccompNotify.openDetached); a regular file looked at first, so that a FIFO is
+    /// never opened twice.
+    private func openHere(_ host: String, flags: Int32, follow: Bool, id: UInt64) -> NotifyAnswer {
+        let closeOnExec = flags & O_CLOEXEC != 0
+        var st = stat()
+        // Missing, or no access: open's own errno below says which.
+        if fstatat(Tracer.atFDCWD, host, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0, !Self.opensAtOnce(st.st_mode) {
+            return openDetached(host, flags: flags, closeOnExec: closeOnExec, id: id)
+        }
+        let mine = Glibc.open(host, (flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) & ~Self.oAsync)
+        guard mine >= 0 else { return .error(Errno(rawValue: errno)) }
+        defer { Files.close(mine) }
+        // Swapped for a FIFO or a device since it was looked at.
+        if fstat(mine, &st) != 0 || !Self.opensAtOnce(st.st_mode) {
+            return openDetached(host, flags: flags, closeOnExec: closeOnExec, id: id)
+        }
+        // The status flags as asked (O_NONBLOCK only if asked).
+        if flags & O_NONBLOCK == 0 { _ = fcntl(mine, F_SETFL, flags & ~(O_NONBLOCK | Self.oAsync)) }
+        switch SeccompNotify.sendDescriptor(listener, id: id, mine, closeOnExec: closeOnExec) {
+        case .success: return .answered
+        // The tracee is gone: nothing to answer.
+        case .failure(.noSuchFileOrDirectory): return .answered
+        case .failure(let e): return .error(e)
+        }
+    }
+
+    private func openDetached(_ host: String, flags: Int32, closeOnExec: Bool, id: UInt64) -> NotifyAnswer {
+        switch SeccompNotify.openDetached(listener, id: id, path: host, flags: flags, closeOnExec: closeOnExec) {
+        case .success: return .answered
+        case .failure(let e): return .error(e)
+        }
+    }
+
+    /// Regular files, directories and symlinks (which an open not following them fails
+    /// on) open without waiting and without side effects.
+    private static func opensAtOnce(_ mode: mode_t) -> Bool {
+        let type = mode & S_IFMT
+        return type == S_IFREG || type == S_IFDIR || type == S_IFLNK
+    }
+
+    static let oAsync: Int32 = 0o20000
 }

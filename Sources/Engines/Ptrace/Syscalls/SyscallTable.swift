@@ -90,6 +90,11 @@ enum NotifiedCall: Equatable, Sendable {
     case getxattr(PathArg, name: Int, value: Int, size: Int)
     /// listxattr, llistxattr: the names into `list`, at most `size` bytes.
     case listxattr(PathArg, list: Int, size: Int)
+    /// open, openat that create nothing and ask for more than O_PATH (`flags`: the flags
+    /// argument): the supervisor opens
+    /// the translated host path and sends the caller the descriptor. Only where the kernel
+    /// can (`SyscallTable.opensNotified`); the filter traces the others (`tracedOpenBits`).
+    case open(PathArg, flags: Int)
 }
 
 enum SyscallTable {
@@ -219,6 +224,14 @@ enum SyscallTable {
             "llistxattr": .listxattr(PathArg(path: 0, follow: nf), list: 1, size: 2),
         ]
     }()
+    /// open and openat, answered on the listener when they create nothing
+    /// (NotifiedCall.open): the filter's rule for each traces it when a bit of
+    /// `tracedOpenBits` is set in its flags argument, and notifies it otherwise.
+    static let notifiedOpens: [Int64: NotifiedCall] = Syscall.numbered(notifiedOpensByName)
+    static let notifiedOpensByName: [String: NotifiedCall] = [
+        "open": .open(PathArg(path: 0, follow: .openFlags(arg: 1), writes: .openFlags(arg: 1)), flags: 1),
+        "openat": .open(PathArg(dirfd: 0, path: 1, follow: .openFlags(arg: 2), writes: .openFlags(arg: 2)), flags: 2),
+    ]
     /// Calls that may change a working directory, the path leading to one, or turn a
     /// directory on some path into a symlink: the fast path's caches are dropped at their
     /// entry and exit (Paths/FastPath.swift). unlinkat counts with AT_REMOVEDIR only.
@@ -228,9 +241,28 @@ enum SyscallTable {
     #else
     static let notified: [Int64: NotifiedCall] = [:]
     static let notifiedByName: [String: NotifiedCall] = [:]
+    static let notifiedOpens: [Int64: NotifiedCall] = [:]
+    static let notifiedOpensByName: [String: NotifiedCall] = [:]
     static let invalidatesCachesByName: [String] = []
     static let invalidatesCaches: Set<Int64> = []
     #endif
+
+    /// The opens traced, not notified: O_CREAT and O_TMPFILE (which holds O_DIRECTORY, so
+    /// its own bit) make a file with the caller's umask, which the supervisor does not
+    /// know; an O_PATH descriptor is one SECCOMP_IOCTL_NOTIF_ADDFD cannot send (EBADF).
+    static let tracedOpenBits: UInt64 = 0o100 | 0o20000000 | 0o10000000
+
+    /// The notified opens with their flags argument, for the filter's rules; empty where
+    /// the supervisor cannot complete an open itself: a kernel before 5.14 (no
+    /// SECCOMP_ADDFD_FLAG_SEND), or a privileged supervisor, whose opens would not meet
+    /// the permission checks of a tracee that dropped its privileges.
+    static func opensNotified(sendsDescriptors: Bool, privileged: Bool) -> [(nr: Int64, flags: Int)] {
+        guard sendsDescriptors, !privileged else { return [] }
+        return notifiedOpens.compactMap { nr, call in
+            guard case .open(_, let flags) = call else { return nil }
+            return (nr, flags)
+        }.sorted { $0.nr < $1.nr }
+    }
 
     /// fstat: notified only when ids are faked (its result must show the faked owner).
     static let fstat: (nr: Int64, call: NotifiedCall) = (Syscall.fstat, .fstat(fd: 0, buffer: 1))
@@ -240,7 +272,7 @@ enum SyscallTable {
     /// Every number the engine looks up by name, resolved when the engine starts: a name
     /// missing from the generated table stops it there, before the command runs.
     static func resolveAll() {
-        _ = (table, notified, invalidatesCaches, fstat, Syscall.named, EmulatedTable.identity(), EmulatedTable.uname)
+        _ = (table, notified, notifiedOpens, invalidatesCaches, fstat, Syscall.named, EmulatedTable.identity(), EmulatedTable.uname)
     }
 
     /// Whether this call (number and its flags argument) drops the fast path's caches.
