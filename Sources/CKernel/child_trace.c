@@ -23,6 +23,8 @@
 #include <sys/mount.h>
 #include <sys/wait.h>
 
+#define CK_SECCOMP_WAIT_KILLABLE_RECV (1UL << 5)  // Linux 5.19; newer than these headers
+
 // sendmsg with one descriptor (SCM_RIGHTS), as a raw system call.
 static long send_descriptor(int sock, int fd) {
     char byte = 1;
@@ -65,7 +67,8 @@ void ck_trace_child(const struct ck_trace_launch *l) {
     if (l->notify_filter && l->listener_socket >= 0) {
         struct sock_fprog prog = {.len = l->notify_filter_len, .filter = (struct sock_filter *)l->notify_filter};
         // Its listener is close-on-exec: the command never sees it.
-        listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+        unsigned long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER | (l->notify_killable ? CK_SECCOMP_WAIT_KILLABLE_RECV : 0);
+        listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
         // To the tracer, before any call the filter sends to the listener (execve is traced:
         // by its stop, the tracer has it). Unsent, those calls would wait for ever: end here.
         if (listener >= 0) STEP(CK_TSTEP_SEND_LISTENER, send_descriptor(l->listener_socket, (int)listener));

@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
 #define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)  // Linux 6.6; newer than these headers
@@ -23,8 +25,12 @@ int ck_notif_addfd_send(int fd, uint64_t id, int srcfd, unsigned newfd_flags) {
 
 // The child: opens `path` as the caller asked (it may block: a FIFO waiting for its other
 // end), hands the descriptor to the caller or answers with open's errno, and exits. It
-// dies with the supervisor, and takes no signal but SIGKILL.
-pid_t ck_notif_open_detached(int fd, uint64_t id, const char *path, int flags, unsigned newfd_flags) {
+// dies with the supervisor, takes no signal but SIGKILL, and holds no descriptor of the
+// supervisor's but the listener. (The caller's filter went in with
+// SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: a signal's handler does not restart the open
+// while this one waits.)
+pid_t ck_notif_open_detached(int fd, uint64_t id, const char *path, int flags, unsigned mode, unsigned umask_value,
+                              unsigned newfd_flags) {
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid != 0) return pid;
@@ -33,7 +39,12 @@ pid_t ck_notif_open_detached(int fd, uint64_t id, const char *path, int flags, u
     sigprocmask(SIG_SETMASK, &all, NULL);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(0);
-    int opened = open(path, flags | O_CLOEXEC | O_NOCTTY);
+    // Nothing of the supervisor's but the listener: a pipe's end held here would keep its
+    // reader from seeing the end.
+    if (fd > 3) syscall(SYS_close_range, 3, fd - 1, 0);
+    syscall(SYS_close_range, fd + 1, ~0U, 0);
+    umask(umask_value);
+    int opened = open(path, flags | O_CLOEXEC | O_NOCTTY, mode);
     if (opened >= 0) {
         if (ck_notif_addfd_send(fd, id, opened, newfd_flags) >= 0 || errno == ENOENT) _exit(0);
     }

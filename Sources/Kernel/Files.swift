@@ -12,8 +12,19 @@ public enum Files {
     }
 
     /// openat2 with RESOLVE_* flags: `RESOLVE_IN_ROOT` treats `dir` as `/` for `..` and symlinks.
+    /// EAGAIN (a rename or mount anywhere on the system while a `..` was resolved, which
+    /// the kernel cannot tell from an escape) is tried again, as openat2(2) advises: a busy
+    /// machine gives it now and then.
     public static func open2(_ path: String, at dir: Int32, flags: Int32, mode: UInt64 = 0, resolve: UInt64) throws(SysError) -> Int32 {
-        try retrying("open", path) { ck_openat2(dir, path, UInt64(flags | O_CLOEXEC), mode, resolve) }
+        var tries = 0
+        while true {
+            do throws(SysError) {
+                return try retrying("open", path) { ck_openat2(dir, path, UInt64(flags | O_CLOEXEC), mode, resolve) }
+            } catch {
+                tries += 1
+                guard error.errno == .resourceTemporarilyUnavailable, tries < 64 else { throw error }
+            }
+        }
     }
 
     public static func close(_ fd: Int32) { if fd >= 0 { _ = Glibc.close(fd) } }

@@ -135,6 +135,36 @@ public enum Proc {
     /// getpgid: the process group of `pid` (-1 if it is gone).
     public static func processGroup(of pid: pid_t) -> pid_t { Glibc.getpgid(pid) }
 
+    /// The file-mode creation mask of process (or thread) `pid`, from the `Umask:` line of
+    /// its /proc status (Linux 4.7), read with one pread of the start of the file, where
+    /// it is; nil if it cannot be read.
+    public static func umask(of pid: pid_t) -> mode_t? {
+        let fd = Glibc.open("/proc/\(pid)/status", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { Glibc.close(fd) }
+        // "Name:\t<up to 64 bytes>\nUmask:\t0022\n"
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { buffer -> mode_t? in
+            let n = Glibc.pread(fd, buffer.baseAddress, 256, 0)
+            guard n > 0 else { return nil }
+            let bytes = UnsafeBufferPointer(rebasing: buffer[..<n])
+            let key = Array("\nUmask:\t".utf8)
+            var i = 0
+            while i + key.count <= bytes.count {
+                if bytes[i] == key[0], bytes[i..<(i + key.count)].elementsEqual(key) {
+                    var value: mode_t = 0, k = i + key.count, digits = 0
+                    while k < bytes.count, bytes[k] >= UInt8(ascii: "0"), bytes[k] <= UInt8(ascii: "7") {
+                        value = value << 3 | mode_t(bytes[k] - UInt8(ascii: "0"))
+                        k += 1
+                        digits += 1
+                    }
+                    return digits > 0 ? value : nil
+                }
+                i += 1
+            }
+            return nil
+        }
+    }
+
     /// kill(-group, sig): every process of the group.
     public static func signalGroup(_ group: pid_t, _ sig: Int32) {
         if group > 0 { _ = Glibc.kill(-group, sig) }

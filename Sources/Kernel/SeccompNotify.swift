@@ -75,15 +75,18 @@ public enum SeccompNotify {
     }
 
     /// Completes call `id`, an open that may block (a FIFO, a device), from a child of
-    /// the supervisor's: it opens `path` with `flags` and sends the descriptor, or open's
-    /// errno. The supervisor goes on meanwhile; the child is reaped as any other.
-    public static func openDetached(_ listener: Int32, id: UInt64, path: String, flags: Int32, closeOnExec: Bool) -> Result<pid_t, Errno> {
-        let pid = ck_notif_open_detached(listener, id, path, flags, closeOnExec ? UInt32(O_CLOEXEC) : 0)
+    /// the supervisor's: it opens `path` with `flags` (and `mode` under `umask`, for
+    /// O_CREAT) and sends the descriptor, or open's errno. The supervisor goes on
+    /// meanwhile; the child is reaped as any other.
+    public static func openDetached(_ listener: Int32, id: UInt64, path: String, flags: Int32, mode: mode_t, umask: mode_t,
+                                    closeOnExec: Bool) -> Result<pid_t, Errno> {
+        let pid = ck_notif_open_detached(listener, id, path, flags, mode, umask, closeOnExec ? UInt32(O_CLOEXEC) : 0)
         return pid > 0 ? .success(pid) : .failure(Errno(rawValue: errno))
     }
 
-    /// Whether this kernel completes a call with a descriptor (SECCOMP_ADDFD_FLAG_SEND:
-    /// Linux 5.14 and later), from its release.
+    /// Whether this kernel completes a call with a descriptor (SECCOMP_ADDFD_FLAG_SEND,
+    /// Linux 5.14) and keeps a taken call from being restarted by a signal's handler
+    /// (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, 5.19), from its release: 5.19 and later.
     public static var sendsDescriptors: Bool {
         var u = utsname()
         guard uname(&u) == 0 else { return false }
@@ -100,7 +103,7 @@ public enum SeccompNotify {
                 }
             }
         }
-        return numbers[0] > 5 || (numbers[0] == 5 && numbers[1] >= 14)
+        return numbers[0] > 5 || (numbers[0] == 5 && numbers[1] >= 19)
     }
 
     /// Whether the call `id` still waits: a pid read from a request may have been reused

@@ -436,6 +436,10 @@ public enum Trace {
         public var filter: [BPFCode]?
         /// Tried first, with a listener the tracer takes (see ck_trace_launch).
         public var notifyFilter: [BPFCode]?
+        /// The notify filter goes in with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19):
+        /// a call the tracer has taken is not restarted by a signal's handler. Where the
+        /// kernel refuses the flag, `filter` goes in instead.
+        public var notifyKillable = false
         /// A candidate that fails with ENOEXEC is run as `/bin/sh CANDIDATE ARGS...`.
         public var shellFallback = false
         public init(candidates: [String], argv: [String], environment: [String], hostWorkingDirectory: String, signalMask: sigset_t) {
@@ -521,6 +525,7 @@ public enum Trace {
                                 t.filter_len = UInt16(clamping: filter.count)
                                 t.notify_filter = l.notifyFilter == nil ? nil : UnsafeRawPointer(nf.baseAddress)
                                 t.notify_filter_len = UInt16(clamping: notifyFilter.count)
+                                t.notify_killable = l.notifyKillable ? 1 : 0
                                 t.listener_socket = sockets.theirs
                                 t.report_fd = writeEnd
                                 t.parent = parent

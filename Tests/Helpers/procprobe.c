@@ -19,6 +19,8 @@
 //                               O_WRONLY, O_APPEND, O_NONBLOCK, O_CLOEXEC, O_DIRECTORY,
 //                               O_NOFOLLOW), twice: the second descriptor's number, its
 //                               close-on-exec flag, status flags and type, and the first line
+//   procprobe create PATH MODE UMASK [excl]   umask(UMASK), open(PATH, O_CREAT|O_WRONLY
+//                               [|O_EXCL], MODE): the mode the new file has
 //   procprobe fifo PATH         mkfifo PATH; a child opens it for writing 0.3 s later and
 //                               writes; the parent's open for reading waits for it
 //
@@ -298,6 +300,20 @@ static int do_open(int argc, char **argv) {
     return 0;
 }
 
+static int do_create(int argc, char **argv) {
+    if (argc < 5) return 2;
+    umask((mode_t)strtol(argv[4], NULL, 8));
+    int flags = O_CREAT | O_WRONLY | (argc > 5 && strcmp(argv[5], "excl") == 0 ? O_EXCL : 0);
+    int fd = open(argv[2], flags, (mode_t)strtol(argv[3], NULL, 8));
+    if (fd < 0) { printf("create=%s\n", strerrorname_np(errno)); return 0; }
+    struct stat st;
+    fstat(fd, &st);
+    struct stat named;
+    int same = stat(argv[2], &named) == 0 && named.st_ino == st.st_ino;
+    printf("create=%04o%s\n", st.st_mode & 07777, same ? "" : " (not the named file)");
+    return 0;
+}
+
 static int do_fifo(int argc, char **argv) {
     if (argc < 3) return 2;
     if (mkfifo(argv[2], 0600) != 0) { printf("fifo=mkfifo:%s\n", strerrorname_np(errno)); return 0; }
@@ -305,7 +321,7 @@ static int do_fifo(int argc, char **argv) {
     if (child == 0) {
         usleep(300000);
         int w = open(argv[2], O_WRONLY);
-        if (w < 0) _exit(1);
+        if (w < 0) { fprintf(stderr, "procprobe: fifo writer: open: %s\n", strerrorname_np(errno)); _exit(1); }
         write(w, "through the fifo\n", 17);
         _exit(0);
     }
@@ -336,6 +352,7 @@ int main(int argc, char **argv) {
     if (!strcmp(m, "openat2")) return do_openat2(argc, argv);
     if (!strcmp(m, "open")) return do_open(argc, argv);
     if (!strcmp(m, "fifo")) return do_fifo(argc, argv);
+    if (!strcmp(m, "create")) return do_create(argc, argv);
     fprintf(stderr, "procprobe: unknown probe %s\n", m);
     return 2;
 }

@@ -484,6 +484,12 @@ struct SupervisorOpenTests {
         // The guest's own /proc/self through a symlink of its tree, not the supervisor's.
         Case(engine: e, args: ["open", "/tmp/status", "r"], expected: ["open=fd next, inherited, blocking, file", "line=Name:\tprocprobe"]),
         Case(engine: e, args: ["fifo", "/tmp/fifo"], expected: ["fifo=through the fifo", "writer=0"]),
+        // A file made gets the caller's umask, not the supervisor's; O_EXCL holds.
+        Case(engine: e, args: ["create", "/tmp/new", "0666", "027"], expected: ["create=0640"]),
+        Case(engine: e, args: ["create", "/tmp/new", "0777", "0"], expected: ["create=0777"]),
+        Case(engine: e, args: ["create", "/tmp/a", "0600", "022", "excl"], expected: ["create=EEXIST"]),
+        Case(engine: e, args: ["create", "/tmp/a", "0600", "022"], expected: ["create=0644"]),
+        Case(engine: e, args: ["create", "/no-such-dir/f", "0644", "022"], expected: ["create=ENOENT"]),
     ] }
 
     @Test("open and openat: descriptor numbers and flags, symlinks, /proc/self, FIFOs and errors as the guest's own open", arguments: cases)
@@ -496,6 +502,17 @@ struct SupervisorOpenTests {
     /// A mode that keeps the owner out: the supervisor opens as the guest's user, so the
     /// kernel refuses it the same (the namespace engine's user is root in its namespace,
     /// which may read it).
+    /// A faked root (--root) asks for a mode that keeps its owner out: the file is made
+    /// usable and the mode asked is what the guest sees, as when the open is traced.
+    @Test("A faked root's new file shows the mode asked for", arguments: [Engine.ptrace])
+    func fakedRootCreate(_ engine: Engine) async {
+        guard let probe = ProcProbe.path() else { return }
+        let r = await burrow(engine: engine, ["--root", "--proc", "/proc", "--tmpfs", "/tmp", "--ro-bind", probe, "/tmp/procprobe",
+                                              Harness.sharedRootfs] + sh("/tmp/procprobe create /tmp/locked 0000 022 && stat -c %a /tmp/locked && echo again >> /tmp/locked && echo written"))
+        expectSuccess(r)
+        expectLines(r, ["create=0000", "0", "written"])
+    }
+
     @Test("A file the guest may not read stays unreadable on the ptrace engine")
     func permissions() async {
         guard let r = await ProcProbe.run(.ptrace, ["open", "/tmp/closed", "r"], before: Self.setUp) else { return }

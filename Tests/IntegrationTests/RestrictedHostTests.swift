@@ -38,7 +38,7 @@ struct Restriction: Sendable, CustomTestStringConvertible {
         // /proc/PID/mem cannot be written either: PTRACE_POKEDATA, and so no listener.
         Restriction(options: ["--read-only-proc", "--deny", "process_vm_writev"],
                     says: "/proc/PID/mem: Read-only file system: writing through PTRACE_POKEDATA instead"),
-        Restriction(options: ["--deny-user-notification"], says: noListener + " (seccomp SECCOMP_FILTER_FLAG_NEW_LISTENER: Invalid argument)"),
+        Restriction(options: ["--deny-user-notification"], says: noListener + " (seccomp SECCOMP_FILTER_FLAG_NEW_LISTENER|WAIT_KILLABLE_RECV: Invalid argument)"),
         Restriction(options: ["--docker"], says: listener),
         Restriction(options: ["--docker", "--pid1"], says: listener),
     ]

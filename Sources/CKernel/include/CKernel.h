@@ -257,6 +257,10 @@ struct ck_trace_launch {
     // profile denies it, and it came only in Linux 5.6).
     const void *notify_filter;
     unsigned short notify_filter_len;
+    // With SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV too (Linux 5.19): once the tracer has taken
+    // a call, only a fatal signal ends the wait, so a call the tracer completed with a side
+    // effect (a file made, a FIFO opened) is not restarted by a signal's handler.
+    int notify_killable;
     int listener_socket;            // a unix socket to the tracer, or -1
     int report_fd;                  // failures: {step, errno, candidate} as three ints
     pid_t parent;                   // the tracer: if it is gone already, the child ends

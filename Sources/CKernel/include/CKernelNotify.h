@@ -16,7 +16,8 @@ int ck_notif_set_flags(int listener, uint64_t flags);
 // number. The new number, or -1 and errno.
 int ck_notif_addfd_send(int listener, uint64_t id, int srcfd, unsigned newfd_flags);
 // For an open that may block (a FIFO, a device): a child of the supervisor opens `path`
-// with `flags` and completes call `id` (the descriptor sent, or open's errno). The child's
-// pid, or -1 and errno if fork failed.
-pid_t ck_notif_open_detached(int listener, uint64_t id, const char *path, int flags, unsigned newfd_flags);
+// with `flags` (and `mode` under `umask_value`, for O_CREAT) and completes call `id` (the
+// descriptor sent, or open's errno). The child's pid, or -1 and errno if fork failed.
+pid_t ck_notif_open_detached(int listener, uint64_t id, const char *path, int flags, unsigned mode, unsigned umask_value,
+                             unsigned newfd_flags);
 #endif

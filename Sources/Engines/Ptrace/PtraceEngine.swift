@@ -124,7 +124,7 @@ public enum PtraceEngine {
         // Preferred: the queries go to the listener instead (Syscalls/Notified.swift).
         let fakesIds = emulator?.initialCredentials != nil
         let notified = SyscallTable.notified.keys.sorted() + (fakesIds ? [SyscallTable.fstat.nr] : [])
-        // Opens that create nothing too, where the supervisor can open the file and send
+        // Opens too, where the supervisor can open the file and send
         // the caller its descriptor (Syscalls/Notified.swift).
         let opens = SyscallTable.opensNotified(sendsDescriptors: SeccompNotify.sendsDescriptors, privileged: geteuid() == 0)
         // The supervisor writes the answers into the caller's memory while it waits in the
@@ -135,6 +135,9 @@ public enum PtraceEngine {
             let programs = try TraceFilter.programs(trace: traced, notify: notified, notifyUnlessCreating: opens, refusals: refusals, abis: abis)
             if Trace.Memory.reachableWhileRunning {
                 launch.notifyFilter = programs.withListener.map { ($0.code, $0.jt, $0.jf, $0.k) }
+                // An open the supervisor completed must not run again (a file made with
+                // O_EXCL, a FIFO's other end met): a signal's handler waits for the answer.
+                launch.notifyKillable = !opens.isEmpty
             } else {
                 log.step("no seccomp user notification (\(Trace.Memory.writingName) reaches a tracee only in a ptrace stop): stat, access and readlink are traced instead")
             }

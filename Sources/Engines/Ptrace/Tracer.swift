@@ -46,7 +46,7 @@ final class Tracer {
     var childEvents: Int32 = -1
     /// The calls answered on the listener (the filter's SECCOMP_RET_USER_NOTIF list).
     var notified: [Int64: NotifiedCall] = [:]
-    /// Whether the filter notifies the opens that create nothing (SyscallTable.notifiedOpens).
+    /// Whether the filter notifies open and openat (SyscallTable.notifiedOpens).
     var opensNotified = false
 
     /// Bumped at entry and exit of every call that may change a working directory, the path
@@ -464,7 +464,7 @@ final class Tracer {
                 let e = Errno(rawValue: Int32(truncatingIfNeeded: -now.result))
                 // An old kernel, or a profile that refuses listeners: the child installs the
                 // filter that traces those calls too; without that one, every call stops.
-                log.step(withListener ? "no seccomp user notification (seccomp SECCOMP_FILTER_FLAG_NEW_LISTENER: \(e)): stat, access and readlink are traced instead"
+                log.step(withListener ? "no seccomp user notification (seccomp SECCOMP_FILTER_FLAG_NEW_LISTENER\(p.original.arg(1) & Self.waitKillableRecv != 0 ? "|WAIT_KILLABLE_RECV" : ""): \(e)): stat, access, readlink and open are traced instead"
                                       : "no seccomp filter (seccomp SECCOMP_SET_MODE_FILTER: \(e)): every system call stops")
             }
         }
@@ -480,6 +480,7 @@ final class Tracer {
     }
 
     static let newListener: UInt64 = 1 << 3  // SECCOMP_FILTER_FLAG_NEW_LISTENER
+    static let waitKillableRecv: UInt64 = 1 << 5  // SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 
     /// The ABI of the call `regs` hold (TracedABI).
     func abi(_ regs: Trace.Registers) -> TracedABI { TracedABI.of(compat: regs.compat) }
@@ -509,7 +510,7 @@ final class Tracer {
             notified = SyscallTable.notified
             if emulator?.initialCredentials != nil { notified[SyscallTable.fstat.nr] = SyscallTable.fstat.call }
             if opensNotified { notified.merge(SyscallTable.notifiedOpens) { a, _ in a } }
-            log.step("seccomp listener received from the command: stat, access and readlink\(opensNotified ? ", and opens that create nothing," : "") are answered on it")
+            log.step("seccomp listener received from the command: stat, access and readlink\(opensNotified ? ", and opens," : "") are answered on it")
         } catch {
             Files.close(mine)
             failSetup("seccomp listener: \(error)")

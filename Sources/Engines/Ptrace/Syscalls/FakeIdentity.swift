@@ -120,9 +120,7 @@ extension Tracer {
             recordCreator(t, key)
         case .created(let permissions):
             guard result >= 0, let st = try? Files.stat("/proc/\(t.pid)/fd/\(result)", at: AT_FDCWD, follow: true) else { return result }
-            let key = FileKey(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))
-            emulator.table.update(key) { $0.permissions = (permissions & 0o7700) | (UInt32(st.st_mode) & 0o077) }
-            recordCreator(t, key)
+            created(t, st, permissions: permissions)
         case .forget(let key):
             if result == 0 { emulator.table.forget(key) }
         case .rootMay:
@@ -401,25 +399,53 @@ extension Tracer {
     }
 
     private func createEnter(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, flagsArg: Int?, modeArg: Int) -> EnterResult {
-        let oCreat: UInt64 = 0o100, oExcl: UInt64 = 0o200
+        let oCreat: UInt64 = 0o100
         let flags = flagsArg.map { regs.arg($0) } ?? (oCreat | 0o1 | 0o1000)
         // Most opens create nothing: nothing more to do for them.
         guard flags & oCreat != 0 else { return translated(t, regs, exit: nil) }
         let wanted = UInt32(truncatingIfNeeded: regs.arg(modeArg)) & FileMode.permissionMask
-        let c = credentials(t)
-        let foreignOwner = c.fsuid != emulator?.table.shownUid || c.fsgid != emulator?.table.shownGid
-        guard FileMode.needsFaking(wanted, directory: false) || foreignOwner else { return translated(t, regs, exit: nil) }
-        if flags & oExcl == 0 {
-            // Only a file this call makes gets the faked mode.
+        let fakes: Bool
+        switch createFakes(t, flags: flags, wanted: wanted, existing: {
             switch hostFile(t, regs, .path(a)) {
-            case .success(let x):
-                if (try? Files.stat(x.path, at: AT_FDCWD, follow: x.follow)) != nil { return translated(t, regs, exit: nil) }
-            case .failure(let e): return .fail(e)
+            case .success(let x): return .success((try? Files.stat(x.path, at: AT_FDCWD, follow: x.follow)) != nil)
+            case .failure(let e): return .failure(e)
             }
+        }) {
+        case .success(let f): fakes = f
+        case .failure(let e): return .fail(e)
         }
+        guard fakes else { return translated(t, regs, exit: nil) }
         return translated(t, regs, exit: .created(permissions: wanted)) { r in
             r.setArg(modeArg, UInt64(FileMode.usable(wanted, directory: false)))
         }
+    }
+
+    /// Whether an open with O_CREAT (`flags`) of mode `wanted` by `t` makes a file whose
+    /// mode or owner must be faked: then it is created with a mode the caller can use
+    /// (`FileMode.usable`), and `created` records what was asked. Only a file the call
+    /// makes: `existing` says whether the path names one already (not asked with O_EXCL).
+    func createFakes(_ t: Tracee, flags: UInt64, wanted: UInt32, existing: () -> Result<Bool, Errno>) -> Result<Bool, Errno> {
+        guard let emulator, emulator.initialCredentials != nil else { return .success(false) }
+        let c = credentials(t)
+        let foreignOwner = c.fsuid != emulator.table.shownUid || c.fsgid != emulator.table.shownGid
+        guard FileMode.needsFaking(wanted, directory: false) || foreignOwner else { return .success(false) }
+        if flags & 0o200 /* O_EXCL */ == 0 {
+            switch existing() {
+            case .success(true): return .success(false)
+            case .success(false): break
+            case .failure(let e): return .failure(e)
+            }
+        }
+        return .success(true)
+    }
+
+    /// A file an open made with a usable mode (`createFakes`) and `st` its stat now:
+    /// recorded with the mode asked, and its creator's faked ids.
+    func created(_ t: Tracee, _ st: stat, permissions: UInt32) {
+        guard let emulator else { return }
+        let key = FileKey(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))
+        emulator.table.update(key) { $0.permissions = (permissions & 0o7700) | (UInt32(st.st_mode) & 0o077) }
+        recordCreator(t, key)
     }
 
     private func removeEnter(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg) -> EnterResult {

@@ -14,13 +14,15 @@ import SystemPackage
 // the supervisor runs the call itself on the translated host path and writes the result
 // into the tracee's memory.
 //
-// open and openat that create nothing are answered likewise, where the kernel can send a
-// descriptor (SECCOMP_ADDFD_FLAG_SEND): the supervisor opens the translated host path and
-// the descriptor becomes the tracee's, in one notification instead of two ptrace stops
-// (entry, and exit to restore the registers). The supervisor runs as the tracee's user
-// (a privileged one has its opens traced: SyscallTable.opensNotified), so the kernel's
-// permission checks are the tracee's. What could block (a FIFO, a device) is opened by a
-// child of the supervisor's, which sends the descriptor when the open returns.
+// open and openat are answered likewise (but with O_TMPFILE or O_PATH), where the kernel
+// can send a descriptor (SECCOMP_ADDFD_FLAG_SEND): the supervisor opens the translated host
+// path and the descriptor becomes the tracee's, in one notification instead of two ptrace
+// stops (entry, and exit to restore the registers). The supervisor runs as the tracee's
+// user (a privileged one has its opens traced: SyscallTable.opensNotified), so the
+// kernel's permission checks are the tracee's; a file it makes gets the tracee's umask
+// (read from its /proc status), and a faked root's new file its faked mode. What could
+// block (a FIFO, a device) is opened by a child of the supervisor's, which sends the
+// descriptor when the open returns.
 
 /// The supervisor's answer to one notified call.
 enum NotifyAnswer: Equatable {
@@ -37,8 +39,8 @@ extension Tracer {
     /// Answers one call that arrived on the listener.
     func notified(_ call: NotifiedCall, _ t: Tracee, _ regs: Trace.Registers, id: UInt64) -> NotifyAnswer {
         switch call {
-        case .open(let a, let flags):
-            return openNotified(t, regs, a, flags: regs.arg(flags), id: id)
+        case .open(let a, let flags, let mode):
+            return openNotified(t, regs, a, flags: regs.arg(flags), mode: regs.arg(mode), id: id)
         case .stat(let a, let buffer, let layout, let flags, let mask):
             return statNotified(t, regs, a, buffer: regs.arg(buffer), layout: abi(regs).layout(layout, call: regs.syscall),
                                 flags: flags.map { regs.arg($0) } ?? 0, mask: mask.map { UInt32(truncatingIfNeeded: regs.arg($0)) })
@@ -270,9 +272,10 @@ extension Tracer {
         }
     }
 
-    /// open, openat creating nothing, not O_PATH (the filter traces those:
+    /// open, openat, but not with O_TMPFILE or O_PATH (the filter traces those:
     /// SyscallTable.tracedOpenBits).
-    private func openNotified(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, flags: UInt64, id: UInt64) -> NotifyAnswer {
+    private func openNotified(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, flags: UInt64, mode: UInt64,
+                              id: UInt64) -> NotifyAnswer {
         // Never here from the filter; the kernel's answer would be the host's.
         guard flags & SyscallTable.tracedOpenBits == 0 else { return .error(.notSupported) }
         let pointer = regs.arg(a.path)
@@ -286,6 +289,7 @@ extension Tracer {
         guard !path.isEmpty else { return .proceed }
         let follow = Self.openFollows(flags)
         let writing = writes(a.writes, t, regs)
+        let creating = flags & UInt64(Self.oCreat) != 0
         let fd = dirfd(a, regs)
         // An fts walk's openat(dirfd, name, O_NOFOLLOW): the kernel resolves it as the guest would.
         if !writing, kernelResolvesAlone(path, follow: follow, t) { return .proceed }
@@ -296,39 +300,77 @@ extension Tracer {
         }
         if writing, bindings.isReadOnly(tr.guest) { return .error(.readOnlyFileSystem) }
         // A library search opens many paths that are not there.
-        if tr.missing { return .error(.noSuchFileOrDirectory) }
+        if tr.missing && !creating { return .error(.noSuchFileOrDirectory) }
+        var host: String?
+        // A faked root's new file: made with a mode its owner can use, the asked one kept.
+        var fakedMode: UInt32?
+        if creating {
+            let wanted = UInt32(truncatingIfNeeded: mode) & FileMode.permissionMask
+            let fakes = createFakes(t, flags: flags, wanted: wanted, existing: {
+                var st = stat()
+                host = host ?? hostPath(t, tr, dirfd: fd, follow: follow)
+                return .success(fstatat(Tracer.atFDCWD, host!, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0)
+            })
+            if case .success(true) = fakes { fakedMode = wanted }
+        }
         // The kernel resolves the tracee's own path to the same file: a relative path left
         // as it is, or an absolute one the translation leaves alone (/proc, /dev under
         // binds of their own), which then names what the tracee's own open would (its
-        // /proc/self, its terminal).
+        // /proc/self, its terminal); a file it makes gets its umask.
         let same = !tr.changed || (tr.host.utf8.first == UInt8(ascii: "/") && tr.host.utf8.elementsEqual(path))
-        if same && t.openedModes.isEmpty { return .proceed }
-        let host = hostPath(t, tr, dirfd: fd, follow: follow)
-        return openHere(host, flags: Int32(truncatingIfNeeded: flags), follow: follow, id: id)
+        if same && t.openedModes.isEmpty && fakedMode == nil { return .proceed }
+        var request = OpenRequest(flags: Int32(truncatingIfNeeded: flags), mode: mode_t(truncatingIfNeeded: mode) & 0o7777, umask: 0, id: id)
+        if let fakedMode { request.mode = mode_t(FileMode.usable(fakedMode, directory: false)) }
+        // A file made here gets the tracee's umask, not the supervisor's.
+        if creating { request.umask = Proc.umask(of: t.pid) ?? 0o022 }
+        let answer = openHere(host ?? hostPath(t, tr, dirfd: fd, follow: follow), request, follow: follow) { st in
+            if let fakedMode { self.created(t, st, permissions: fakedMode) }
+        }
+        return answer
+    }
+
+    /// An open as the tracee asked it: `mode` and `umask` for a file it makes.
+    struct OpenRequest {
+        var flags: Int32
+        var mode: mode_t
+        var umask: mode_t
+        var id: UInt64
+        var closeOnExec: Bool { flags & O_CLOEXEC != 0 }
+        var creating: Bool { flags & Tracer.oCreat != 0 }
     }
 
     /// Opens `host` as the tracee asked and sends it the descriptor. O_NONBLOCK and O_NOCTTY
     /// keep the supervisor from waiting or taking a terminal: a file that turns out to be
     /// neither regular nor a directory goes to a child that opens it as asked
     /// (SeccompNotify.openDetached); a regular file looked at first, so that a FIFO is
-    /// never opened twice.
-    private func openHere(_ host: String, flags: Int32, follow: Bool, id: UInt64) -> NotifyAnswer {
-        let closeOnExec = flags & O_CLOEXEC != 0
+    /// never opened twice. `opened`: the file's stat, once open (and before it is sent).
+    private func openHere(_ host: String, _ r: OpenRequest, follow: Bool, opened: (stat) -> Void) -> NotifyAnswer {
         var st = stat()
         // Missing, or no access: open's own errno below says which.
         if fstatat(Tracer.atFDCWD, host, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0, !Self.opensAtOnce(st.st_mode) {
-            return openDetached(host, flags: flags, closeOnExec: closeOnExec, id: id)
+            return openDetached(host, r)
         }
-        let mine = Glibc.open(host, (flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) & ~Self.oAsync)
+        let flags = (r.flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) & ~Self.oAsync
+        let mine: Int32
+        if r.creating {
+            let before = Glibc.umask(r.umask)
+            mine = Glibc.open(host, flags, r.mode)
+            let e = errno
+            Glibc.umask(before)
+            errno = e
+        } else {
+            mine = Glibc.open(host, flags)
+        }
         guard mine >= 0 else { return .error(Errno(rawValue: errno)) }
         defer { Files.close(mine) }
         // Swapped for a FIFO or a device since it was looked at.
         if fstat(mine, &st) != 0 || !Self.opensAtOnce(st.st_mode) {
-            return openDetached(host, flags: flags, closeOnExec: closeOnExec, id: id)
+            return openDetached(host, r)
         }
         // The status flags as asked (O_NONBLOCK only if asked).
-        if flags & O_NONBLOCK == 0 { _ = fcntl(mine, F_SETFL, flags & ~(O_NONBLOCK | Self.oAsync)) }
-        switch SeccompNotify.sendDescriptor(listener, id: id, mine, closeOnExec: closeOnExec) {
+        if r.flags & O_NONBLOCK == 0 { _ = fcntl(mine, F_SETFL, r.flags & ~(O_NONBLOCK | Self.oAsync)) }
+        opened(st)
+        switch SeccompNotify.sendDescriptor(listener, id: r.id, mine, closeOnExec: r.closeOnExec) {
         case .success: return .answered
         // The tracee is gone: nothing to answer.
         case .failure(.noSuchFileOrDirectory): return .answered
@@ -336,8 +378,9 @@ extension Tracer {
         }
     }
 
-    private func openDetached(_ host: String, flags: Int32, closeOnExec: Bool, id: UInt64) -> NotifyAnswer {
-        switch SeccompNotify.openDetached(listener, id: id, path: host, flags: flags, closeOnExec: closeOnExec) {
+    private func openDetached(_ host: String, _ r: OpenRequest) -> NotifyAnswer {
+        switch SeccompNotify.openDetached(listener, id: r.id, path: host, flags: r.flags, mode: r.mode, umask: r.umask,
+                                          closeOnExec: r.closeOnExec) {
         case .success: return .answered
         case .failure(let e): return .error(e)
         }
@@ -350,5 +393,5 @@ extension Tracer {
         return type == S_IFREG || type == S_IFDIR || type == S_IFLNK
     }
 
-    static let oAsync: Int32 = 0o20000
+    static let oAsync: Int32 = 0o20000, oCreat: Int32 = 0o100
 }

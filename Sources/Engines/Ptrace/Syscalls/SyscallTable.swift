@@ -90,11 +90,11 @@ enum NotifiedCall: Equatable, Sendable {
     case getxattr(PathArg, name: Int, value: Int, size: Int)
     /// listxattr, llistxattr: the names into `list`, at most `size` bytes.
     case listxattr(PathArg, list: Int, size: Int)
-    /// open, openat that create nothing and ask for more than O_PATH (`flags`: the flags
-    /// argument): the supervisor opens
-    /// the translated host path and sends the caller the descriptor. Only where the kernel
-    /// can (`SyscallTable.opensNotified`); the filter traces the others (`tracedOpenBits`).
-    case open(PathArg, flags: Int)
+    /// open, openat (`flags`, `mode`: those arguments), but not with O_TMPFILE or O_PATH: the
+    /// supervisor opens the translated host path (creating the file under the caller's
+    /// umask) and sends the caller the descriptor. Only where the kernel can
+    /// (`SyscallTable.opensNotified`); the filter traces the others (`tracedOpenBits`).
+    case open(PathArg, flags: Int, mode: Int)
 }
 
 enum SyscallTable {
@@ -224,13 +224,13 @@ enum SyscallTable {
             "llistxattr": .listxattr(PathArg(path: 0, follow: nf), list: 1, size: 2),
         ]
     }()
-    /// open and openat, answered on the listener when they create nothing
-    /// (NotifiedCall.open): the filter's rule for each traces it when a bit of
-    /// `tracedOpenBits` is set in its flags argument, and notifies it otherwise.
+    /// open and openat, answered on the listener (NotifiedCall.open): the filter's rule for
+    /// each traces it when a bit of `tracedOpenBits` is set in its flags argument, and
+    /// notifies it otherwise.
     static let notifiedOpens: [Int64: NotifiedCall] = Syscall.numbered(notifiedOpensByName)
     static let notifiedOpensByName: [String: NotifiedCall] = [
-        "open": .open(PathArg(path: 0, follow: .openFlags(arg: 1), writes: .openFlags(arg: 1)), flags: 1),
-        "openat": .open(PathArg(dirfd: 0, path: 1, follow: .openFlags(arg: 2), writes: .openFlags(arg: 2)), flags: 2),
+        "open": .open(PathArg(path: 0, follow: .openFlags(arg: 1), writes: .openFlags(arg: 1)), flags: 1, mode: 2),
+        "openat": .open(PathArg(dirfd: 0, path: 1, follow: .openFlags(arg: 2), writes: .openFlags(arg: 2)), flags: 2, mode: 3),
     ]
     /// Calls that may change a working directory, the path leading to one, or turn a
     /// directory on some path into a symlink: the fast path's caches are dropped at their
@@ -247,10 +247,10 @@ enum SyscallTable {
     static let invalidatesCaches: Set<Int64> = []
     #endif
 
-    /// The opens traced, not notified: O_CREAT and O_TMPFILE (which holds O_DIRECTORY, so
-    /// its own bit) make a file with the caller's umask, which the supervisor does not
-    /// know; an O_PATH descriptor is one SECCOMP_IOCTL_NOTIF_ADDFD cannot send (EBADF).
-    static let tracedOpenBits: UInt64 = 0o100 | 0o20000000 | 0o10000000
+    /// The opens traced, not notified: an O_TMPFILE file (the flag holds O_DIRECTORY, so
+    /// its own bit) has no name to make it by, and an O_PATH descriptor is one
+    /// SECCOMP_IOCTL_NOTIF_ADDFD cannot send (EBADF).
+    static let tracedOpenBits: UInt64 = 0o20000000 | 0o10000000
 
     /// The notified opens with their flags argument, for the filter's rules; empty where
     /// the supervisor cannot complete an open itself: a kernel before 5.14 (no
@@ -259,7 +259,7 @@ enum SyscallTable {
     static func opensNotified(sendsDescriptors: Bool, privileged: Bool) -> [(nr: Int64, flags: Int)] {
         guard sendsDescriptors, !privileged else { return [] }
         return notifiedOpens.compactMap { nr, call in
-            guard case .open(_, let flags) = call else { return nil }
+            guard case .open(_, let flags, _) = call else { return nil }
             return (nr, flags)
         }.sorted { $0.nr < $1.nr }
     }
