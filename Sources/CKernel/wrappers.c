@@ -86,6 +86,14 @@ int ck_openat2(int d, const char *p, uint64_t flags, uint64_t mode, uint64_t res
     struct open_how how = {.flags = flags, .mode = mode, .resolve = resolve};
     return (int)syscall(SYS_openat2, d, p, &how, sizeof how);
 }
+long ck_statfs_bytes(const char *path, void *buffer, unsigned long size) {
+    struct statfs fs;
+    if (size < sizeof fs) { errno = EINVAL; return -1; }
+    if (statfs(path, &fs) != 0) return -1;
+    memcpy(buffer, &fs, sizeof fs);
+    return (long)sizeof fs;
+}
+
 int ck_fstatfs_type(int fd, long *type) {
     struct statfs fs;
     int r = fstatfs(fd, &fs);

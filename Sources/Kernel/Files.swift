@@ -116,6 +116,16 @@ public enum Files {
         return (try? stat("", at: fd).st_ino) == 1
     }
 
+    /// statfs(2) of `path` as the bytes of the host's `struct statfs` (Swift's Glibc module
+    /// lacks statfs), or the errno.
+    public static func statfsBytes(_ path: String) -> Result<[UInt8], Errno> {
+        var bytes = [UInt8](repeating: 0, count: 256)
+        let n = bytes.withUnsafeMutableBytes { ck_statfs_bytes(path, $0.baseAddress, UInt($0.count)) }
+        guard n > 0 else { return .failure(Errno(rawValue: errno)) }
+        bytes.removeSubrange(n...)
+        return .success(bytes)
+    }
+
     /// True when `fd` is anywhere on a procfs (its superblock's magic, fstatfs's f_type).
     public static func isOnProcfs(_ fd: Int32) throws(SysError) -> Bool {
         var type = 0

@@ -21,6 +21,7 @@
 //                               close-on-exec flag, status flags and type, and the first line
 //   procprobe create PATH MODE UMASK [excl]   umask(UMASK), open(PATH, O_CREAT|O_WRONLY
 //                               [|O_EXCL], MODE): the mode the new file has
+//   procprobe statfs PATH       statfs(PATH): its f_type in hex, or the errno
 //   procprobe fifo PATH         mkfifo PATH; a child opens it for writing 0.3 s later and
 //                               writes; the parent's open for reading waits for it
 //
@@ -42,6 +43,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -314,6 +316,14 @@ static int do_create(int argc, char **argv) {
     return 0;
 }
 
+static int do_statfs(int argc, char **argv) {
+    if (argc < 3) return 2;
+    struct statfs fs;
+    if (statfs(argv[2], &fs) != 0) { printf("statfs=%s\n", strerrorname_np(errno)); return 0; }
+    printf("statfs=%lx\n", (unsigned long)fs.f_type);
+    return 0;
+}
+
 static int do_fifo(int argc, char **argv) {
     if (argc < 3) return 2;
     if (mkfifo(argv[2], 0600) != 0) { printf("fifo=mkfifo:%s\n", strerrorname_np(errno)); return 0; }
@@ -353,6 +363,7 @@ int main(int argc, char **argv) {
     if (!strcmp(m, "open")) return do_open(argc, argv);
     if (!strcmp(m, "fifo")) return do_fifo(argc, argv);
     if (!strcmp(m, "create")) return do_create(argc, argv);
+    if (!strcmp(m, "statfs")) return do_statfs(argc, argv);
     fprintf(stderr, "procprobe: unknown probe %s\n", m);
     return 2;
 }

@@ -513,6 +513,18 @@ struct SupervisorOpenTests {
         expectLines(r, ["create=0000", "0", "written"])
     }
 
+    /// statfs answered on the listener: the file system of the guest's file (the rootfs's,
+    /// through a symlink too; procfs at /proc), and the kernel's errors.
+    @Test("statfs: the guest's path's file system", arguments: Engine.allCases)
+    func statfs(_ engine: Engine) async {
+        let host = await runHostAsync(["/usr/bin/stat", "-f", "-c", "%t", Harness.sharedRootfs + "/etc"])
+        let rootfsType = host.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let r = await ProcProbe.run(engine, ["statfs", "/etc"], before: Self.setUp + "; /tmp/procprobe statfs /tmp/etc; "
+                                          + "/tmp/procprobe statfs /proc/self; /tmp/procprobe statfs /no-such-dir") else { return }
+        expectSuccess(r)
+        expectLines(r, ["statfs=\(rootfsType)", "statfs=9fa0", "statfs=ENOENT", "statfs=\(rootfsType)"])
+    }
+
     @Test("A file the guest may not read stays unreadable on the ptrace engine")
     func permissions() async {
         guard let r = await ProcProbe.run(.ptrace, ["open", "/tmp/closed", "r"], before: Self.setUp) else { return }

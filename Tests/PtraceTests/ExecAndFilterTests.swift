@@ -92,12 +92,18 @@ import Testing
 
     /// open and openat go to the listener (the supervisor opens the file and sends the
     /// descriptor); with O_TMPFILE or O_PATH, and from i386 (whose open without O_LARGEFILE
-    /// the supervisor's would not match), to the tracer.
+    /// the supervisor's would not match), to the tracer. statfs likewise (i386's struct is
+    /// another). A privileged supervisor, or a kernel that cannot send descriptors: the
+    /// opens are traced.
     @Test("Opens: notified unless O_TMPFILE or O_PATH; i386's traced")
     func openRules() throws {
         let open = UInt32(Self.abi.number(of: "open") ?? -1), openat = UInt32(Self.abi.number(of: "openat") ?? -1)
-        let opens: [(nr: Int64, flags: Int)] = [(Int64(open), 1), (Int64(openat), 2)]
-        let both = try TraceFilter.programs(trace: [Int64(open), Int64(openat), 59], notify: [4], notifyUnlessCreating: opens,
+        let statfs = UInt32(Self.abi.number(of: "statfs") ?? -1)
+        let onHost = SyscallTable.hostNotified(sendsDescriptors: true, privileged: false)
+        #expect(onHost.map(\.nr).sorted() == [Int64(open), Int64(openat), Int64(statfs)].sorted())
+        #expect(SyscallTable.hostNotified(sendsDescriptors: false, privileged: false).map(\.nr) == [Int64(statfs)])
+        #expect(SyscallTable.hostNotified(sendsDescriptors: true, privileged: true).isEmpty)
+        let both = try TraceFilter.programs(trace: SyscallTable.traced, notify: [4], notifyOnHost: onHost,
                                             refusals: Self.terminal, abis: TracedABI.all)
         let oCreat: UInt64 = 0o100, oTmpfile: UInt64 = 0o20200000, oPath: UInt64 = 0o10000000, oCloexec: UInt64 = 0o2000000
         let cases: [(UInt32, [UInt64], SeccompAction)] = [
@@ -106,15 +112,17 @@ import Testing
             (openat, [0, 0, oTmpfile | 0o2], Self.trace), (openat, [0, 0, oPath | oCloexec], Self.trace),
             // The flags' high 32 bits are not the kernel's (it takes an int).
             (openat, [0, 0, 0x1_0000_0000], Self.notify),
+            (statfs, [0, 0], Self.notify),
             (59, [], Self.trace),
         ]
         for (nr, args, expected) in cases {
             #expect(Self.run(both.withListener, arch: Self.x86, nr: nr, args: args) == expected, "call \(nr) \(args)")
             #expect(Self.run(both.traceOnly, arch: Self.x86, nr: nr, args: args) == Self.trace, "call \(nr) \(args), no listener")
         }
-        // i386's open (5) and openat (295), without O_CREAT: traced.
+        // i386's open (5), openat (295) and statfs (99): traced.
         #expect(Self.run(both.withListener, arch: Self.i386, nr: 5, args: [0, 0]) == Self.trace)
         #expect(Self.run(both.withListener, arch: Self.i386, nr: 295, args: [0, 0, 0]) == Self.trace)
+        #expect(Self.run(both.withListener, arch: Self.i386, nr: 99, args: [0, 0]) == Self.trace)
     }
 
     /// Where no filter is active the tracer refuses the same calls at their entry stop.

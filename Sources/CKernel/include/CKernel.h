@@ -54,6 +54,9 @@ int ck_statx_mount(int dirfd, const char *path, int flags, uint64_t *mnt_id, int
 
 // fstatfs: the filesystem's magic number (f_type); Swift's Glibc module lacks statfs
 int ck_fstatfs_type(int fd, long *type);
+// statfs: the host's struct statfs of `path`, as bytes, into `buffer` (at least `size`);
+// its size, or -1 and errno.
+long ck_statfs_bytes(const char *path, void *buffer, unsigned long size);
 
 int ck_pipe2(int fds[2], int flags);
 

@@ -124,20 +124,21 @@ public enum PtraceEngine {
         // Preferred: the queries go to the listener instead (Syscalls/Notified.swift).
         let fakesIds = emulator?.initialCredentials != nil
         let notified = SyscallTable.notified.keys.sorted() + (fakesIds ? [SyscallTable.fstat.nr] : [])
-        // Opens too, where the supervisor can open the file and send
-        // the caller its descriptor (Syscalls/Notified.swift).
-        let opens = SyscallTable.opensNotified(sendsDescriptors: SeccompNotify.sendsDescriptors, privileged: geteuid() == 0)
+        // statfs and the opens too, where the supervisor may run them as the caller (and,
+        // for the opens, send it the descriptor: Syscalls/Notified.swift).
+        let onHost = SyscallTable.hostNotified(sendsDescriptors: SeccompNotify.sendsDescriptors, privileged: geteuid() == 0)
+        let opensNotified = onHost.contains { $0.tracedIfArgument != nil }
         // The supervisor writes the answers into the caller's memory while it waits in the
         // kernel, not in a ptrace stop: PTRACE_POKEDATA cannot reach it there.
         Trace.Memory.noteFallback = { log.step($0) }
         Trace.Memory.probe()
         do throws(SeccompError) {
-            let programs = try TraceFilter.programs(trace: traced, notify: notified, notifyUnlessCreating: opens, refusals: refusals, abis: abis)
+            let programs = try TraceFilter.programs(trace: traced, notify: notified, notifyOnHost: onHost, refusals: refusals, abis: abis)
             if Trace.Memory.reachableWhileRunning {
                 launch.notifyFilter = programs.withListener.map { ($0.code, $0.jt, $0.jf, $0.k) }
                 // An open the supervisor completed must not run again (a file made with
                 // O_EXCL, a FIFO's other end met): a signal's handler waits for the answer.
-                launch.notifyKillable = !opens.isEmpty
+                launch.notifyKillable = opensNotified
             } else {
                 log.step("no seccomp user notification (\(Trace.Memory.writingName) reaches a tracee only in a ptrace stop): stat, access and readlink are traced instead")
             }
@@ -177,7 +178,7 @@ public enum PtraceEngine {
         tracer.jobs = jobs
         tracer.refusals = refusals
         tracer.listenerSocket = child.listenerSocket
-        tracer.opensNotified = !opens.isEmpty
+        tracer.hostNotified = onHost.map(\.nr)
         tracer.log = log
         // --dev's directory, if not made yet, is made when the guest first needs it.
         if let standIn = setup.devStandIn {

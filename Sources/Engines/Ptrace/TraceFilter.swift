@@ -12,9 +12,8 @@ enum TraceFilter {
     /// rules apply to it alone (i386's `stat` is not x86_64's), with its own calls
     /// (`TracedABI.ownGroups`, socketcall...) traced. Other ABIs (x32, and i386 when it is
     /// not in `abis`) get ENOSYS: their path calls would escape translation.
-    /// `notifyUnlessCreating`: calls of the host's ABI (open, openat) notified unless their
-    /// flags argument has a bit of `SyscallTable.tracedOpenBits`, traced then.
-    static func filter(trace: [Int64], notify: [Int64] = [], notifyUnlessCreating: [(nr: Int64, flags: Int)] = [],
+    /// `notifyOnHost`: calls notified for the host's ABI only (SyscallTable.hostNotified).
+    static func filter(trace: [Int64], notify: [Int64] = [], notifyOnHost: [HostNotified] = [],
                        refusals: Refusals?, abis: [TracedABI]) throws(SeccompError) -> SeccompFilter {
         func rules(_ numbers: [Int64], _ action: SeccompAction, _ abi: Architecture) throws(SeccompError) -> [SeccompRule] {
             var out: [SeccompRule] = []
@@ -35,15 +34,15 @@ enum TraceFilter {
         var all: [SeccompRule] = []
         for abi in abis {
             let notifiedHere = abi.numbers(ofEngine: notify, own: false).filter { abi.ownGroups[$0] == nil }
-            // The host's ABI only: a 32-bit caller's open without O_LARGEFILE fails on a
-            // large file, which the supervisor's own would not.
-            let opens = abi.compat ? [] : notifyUnlessCreating
+            let onHost = abi.compat ? [] : notifyOnHost
             let tracedHere = Set(abi.numbers(ofEngine: trace.filter { !notified.contains($0) })).subtracting(notifiedHere)
-                .subtracting(opens.map(\.nr)).sorted()
+                .subtracting(onHost.map(\.nr)).sorted()
             all += try rules(notifiedHere, .userNotify, abi.architecture) + rules(tracedHere, .trace(0), abi.architecture)
-            for open in opens {
-                guard let n = Int32(exactly: open.nr) else { continue }
-                all.append(SeccompRule(number: n, on: abi.architecture, where: [.arg(open.flags, .anyBitsSet(SyscallTable.tracedOpenBits))], .trace(0)))
+            for call in onHost {
+                guard let n = Int32(exactly: call.nr) else { continue }
+                if let arg = call.tracedIfArgument {
+                    all.append(SeccompRule(number: n, on: abi.architecture, where: [.arg(arg, .anyBitsSet(call.bits))], .trace(0)))
+                }
                 all.append(SeccompRule(number: n, on: abi.architecture, .userNotify))
             }
         }
@@ -59,14 +58,30 @@ enum TraceFilter {
 
     /// The two programs the command's process tries: with the listener, and without it
     /// (every path call traced) where the kernel refuses the listener.
-    static func programs(trace: [Int64], notify: [Int64], notifyUnlessCreating: [(nr: Int64, flags: Int)] = [],
+    static func programs(trace: [Int64], notify: [Int64], notifyOnHost: [HostNotified] = [],
                          refusals: Refusals?, abis: [TracedABI]) throws(SeccompError)
         -> (withListener: [BPFInstruction], traceOnly: [BPFInstruction]) {
-        let withListener = try filter(trace: trace, notify: notify, notifyUnlessCreating: notifyUnlessCreating, refusals: refusals,
+        let withListener = try filter(trace: trace, notify: notify, notifyOnHost: notifyOnHost, refusals: refusals,
                                       abis: abis).compile()
         // The same program, the notified calls traced instead (no default or ABI action of
         // the filter is a notification): one compilation at start-up, not two.
         return (withListener, SeccompFilter.replacingReturns(of: .userNotify, with: .trace(0), in: withListener))
+    }
+
+    /// A call notified for the host's ABI alone (i386's struct statfs is another; its open
+    /// without O_LARGEFILE fails on a large file where the supervisor's would not), traced
+    /// for i386; traced for the host's too when a bit of `bits` is set in argument
+    /// `tracedIfArgument`.
+    struct HostNotified {
+        var nr: Int64
+        var tracedIfArgument: Int?
+        var bits: UInt64 = 0
+
+        init(nr: Int64, tracedIfArgument: Int? = nil, has bits: UInt64 = 0) {
+            self.nr = nr
+            self.tracedIfArgument = tracedIfArgument
+            self.bits = bits
+        }
     }
 
     /// Refused on every run, whatever the spec: what would work out of the tracer's reach.

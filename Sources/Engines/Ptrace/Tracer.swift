@@ -46,8 +46,8 @@ final class Tracer {
     var childEvents: Int32 = -1
     /// The calls answered on the listener (the filter's SECCOMP_RET_USER_NOTIF list).
     var notified: [Int64: NotifiedCall] = [:]
-    /// Whether the filter notifies open and openat (SyscallTable.notifiedOpens).
-    var opensNotified = false
+    /// The calls of SyscallTable.notifiedOnHost the filter notifies (hostNotified).
+    var hostNotified: [Int64] = []
 
     /// Bumped at entry and exit of every call that may change a working directory, the path
     /// to one, or a directory into a symlink (SyscallTable.invalidatesCaches): what the
@@ -509,8 +509,9 @@ final class Tracer {
             childEvents = events
             notified = SyscallTable.notified
             if emulator?.initialCredentials != nil { notified[SyscallTable.fstat.nr] = SyscallTable.fstat.call }
-            if opensNotified { notified.merge(SyscallTable.notifiedOpens) { a, _ in a } }
-            log.step("seccomp listener received from the command: stat, access and readlink\(opensNotified ? ", and opens," : "") are answered on it")
+            for nr in hostNotified { notified[nr] = SyscallTable.notifiedOnHost[nr] }
+            let opens = hostNotified.contains(Syscall.number("openat"))
+            log.step("seccomp listener received from the command: stat, access, readlink\(hostNotified.isEmpty ? "" : ", statfs")\(opens ? ", open" : "") are answered on it")
         } catch {
             Files.close(mine)
             failSetup("seccomp listener: \(error)")

@@ -4,8 +4,8 @@ import Glibc
 import SystemPackage
 
 // stat, lstat, newfstatat, statx, access, faccessat(2), readlink(at), (l)getxattr,
-// (l)listxattr — and fstat when ids are faked — reach the supervisor through seccomp user
-// notification, not ptrace: the tracee waits in the kernel while the supervisor answers,
+// (l)listxattr, statfs — and fstat when ids are faked — reach the supervisor through seccomp
+// user notification, not ptrace: the tracee waits in the kernel while the supervisor answers,
 // with no stop, no register access and no second stop at the exit. These are the calls metadata-heavy work (find,
 // ls -l, git status, a shell's PATH search, a compiler's include search) makes most.
 //
@@ -18,7 +18,7 @@ import SystemPackage
 // can send a descriptor (SECCOMP_ADDFD_FLAG_SEND): the supervisor opens the translated host
 // path and the descriptor becomes the tracee's, in one notification instead of two ptrace
 // stops (entry, and exit to restore the registers). The supervisor runs as the tracee's
-// user (a privileged one has its opens traced: SyscallTable.opensNotified), so the
+// user (a privileged one has its opens traced: SyscallTable.hostNotified), so the
 // kernel's permission checks are the tracee's; a file it makes gets the tracee's umask
 // (read from its /proc status), and a faked root's new file its faked mode. What could
 // block (a FIFO, a device) is opened by a child of the supervisor's, which sends the
@@ -41,6 +41,8 @@ extension Tracer {
         switch call {
         case .open(let a, let flags, let mode):
             return openNotified(t, regs, a, flags: regs.arg(flags), mode: regs.arg(mode), id: id)
+        case .statfs(let a, let buffer):
+            return statfsNotified(t, regs, a, buffer: regs.arg(buffer))
         case .stat(let a, let buffer, let layout, let flags, let mask):
             return statNotified(t, regs, a, buffer: regs.arg(buffer), layout: abi(regs).layout(layout, call: regs.syscall),
                                 flags: flags.map { regs.arg($0) } ?? 0, mask: mask.map { UInt32(truncatingIfNeeded: regs.arg($0)) })
@@ -272,6 +274,37 @@ extension Tracer {
         }
     }
 
+    /// statfs (libselinux asks it of /sys/fs/selinux in every program that links it: sed,
+    /// grep, mv, ls...): the host's answer for the translated path.
+    private func statfsNotified(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, buffer: UInt64) -> NotifyAnswer {
+        let pointer = regs.arg(a.path)
+        guard pointer != 0 else { return .error(.badAddress) }
+        let path: [UInt8]
+        switch Trace.readString(t.pid, at: pointer) {
+        case .success(let p): path = p
+        case .failure(let e): return .error(e)
+        }
+        switch argument(t, regs, a, follow: true, read: path) {
+        case .failure(let e): return .error(e)
+        case .success(nil): return .proceed  // ENOENT from the kernel
+        case .success(let tr?):
+            if Self.resolvesAlike(tr, path) && t.openedModes.isEmpty { return .proceed }
+            if tr.missing { return .error(.noSuchFileOrDirectory) }
+            switch Files.statfsBytes(hostPath(t, tr, dirfd: Tracer.atFDCWD, follow: true)) {
+            case .success(let bytes): return Trace.write(t.pid, at: buffer, bytes) ? .value(0) : .error(.badAddress)
+            case .failure(let e): return .error(e)
+            }
+        }
+    }
+
+    /// The kernel resolves the tracee's own `path` to the file `tr` names: a relative path
+    /// left as it is, or an absolute one the translation leaves alone (/proc, /dev under
+    /// binds of their own), which then names what the tracee's own call would (its
+    /// /proc/self, its terminal).
+    static func resolvesAlike(_ tr: Translation, _ path: [UInt8]) -> Bool {
+        !tr.changed || (tr.host.utf8.first == UInt8(ascii: "/") && tr.host.utf8.elementsEqual(path))
+    }
+
     /// open, openat, but not with O_TMPFILE or O_PATH (the filter traces those:
     /// SyscallTable.tracedOpenBits).
     private func openNotified(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, flags: UInt64, mode: UInt64,
@@ -313,12 +346,9 @@ extension Tracer {
             })
             if case .success(true) = fakes { fakedMode = wanted }
         }
-        // The kernel resolves the tracee's own path to the same file: a relative path left
-        // as it is, or an absolute one the translation leaves alone (/proc, /dev under
-        // binds of their own), which then names what the tracee's own open would (its
-        // /proc/self, its terminal); a file it makes gets its umask.
-        let same = !tr.changed || (tr.host.utf8.first == UInt8(ascii: "/") && tr.host.utf8.elementsEqual(path))
-        if same && t.openedModes.isEmpty && fakedMode == nil { return .proceed }
+        // The kernel resolves the tracee's own path alike: it opens it (a file it makes gets
+        // its umask).
+        if Self.resolvesAlike(tr, path) && t.openedModes.isEmpty && fakedMode == nil { return .proceed }
         var request = OpenRequest(flags: Int32(truncatingIfNeeded: flags), mode: mode_t(truncatingIfNeeded: mode) & 0o7777, umask: 0, id: id)
         if let fakedMode { request.mode = mode_t(FileMode.usable(fakedMode, directory: false)) }
         // A file made here gets the tracee's umask, not the supervisor's.

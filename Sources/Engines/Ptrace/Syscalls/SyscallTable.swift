@@ -93,8 +93,10 @@ enum NotifiedCall: Equatable, Sendable {
     /// open, openat (`flags`, `mode`: those arguments), but not with O_TMPFILE or O_PATH: the
     /// supervisor opens the translated host path (creating the file under the caller's
     /// umask) and sends the caller the descriptor. Only where the kernel can
-    /// (`SyscallTable.opensNotified`); the filter traces the others (`tracedOpenBits`).
+    /// (`SyscallTable.hostNotified`); the filter traces the others (`tracedOpenBits`).
     case open(PathArg, flags: Int, mode: Int)
+    /// statfs: the host's struct statfs of the translated path into `buffer`.
+    case statfs(PathArg, buffer: Int)
 }
 
 enum SyscallTable {
@@ -224,13 +226,15 @@ enum SyscallTable {
             "llistxattr": .listxattr(PathArg(path: 0, follow: nf), list: 1, size: 2),
         ]
     }()
-    /// open and openat, answered on the listener (NotifiedCall.open): the filter's rule for
-    /// each traces it when a bit of `tracedOpenBits` is set in its flags argument, and
-    /// notifies it otherwise.
-    static let notifiedOpens: [Int64: NotifiedCall] = Syscall.numbered(notifiedOpensByName)
-    static let notifiedOpensByName: [String: NotifiedCall] = [
+    /// Calls answered on the listener for the host's ABI only, and only where the
+    /// supervisor may run them as the caller would (`hostNotified`): statfs, whose i386
+    /// struct is another, and open and openat (NotifiedCall.open), traced when a bit of
+    /// `tracedOpenBits` is set in their flags.
+    static let notifiedOnHost: [Int64: NotifiedCall] = Syscall.numbered(notifiedOnHostByName)
+    static let notifiedOnHostByName: [String: NotifiedCall] = [
         "open": .open(PathArg(path: 0, follow: .openFlags(arg: 1), writes: .openFlags(arg: 1)), flags: 1, mode: 2),
         "openat": .open(PathArg(dirfd: 0, path: 1, follow: .openFlags(arg: 2), writes: .openFlags(arg: 2)), flags: 2, mode: 3),
+        "statfs": .statfs(PathArg(path: 0, follow: .always), buffer: 1),
     ]
     /// Calls that may change a working directory, the path leading to one, or turn a
     /// directory on some path into a symlink: the fast path's caches are dropped at their
@@ -241,8 +245,8 @@ enum SyscallTable {
     #else
     static let notified: [Int64: NotifiedCall] = [:]
     static let notifiedByName: [String: NotifiedCall] = [:]
-    static let notifiedOpens: [Int64: NotifiedCall] = [:]
-    static let notifiedOpensByName: [String: NotifiedCall] = [:]
+    static let notifiedOnHost: [Int64: NotifiedCall] = [:]
+    static let notifiedOnHostByName: [String: NotifiedCall] = [:]
     static let invalidatesCachesByName: [String] = []
     static let invalidatesCaches: Set<Int64> = []
     #endif
@@ -252,15 +256,19 @@ enum SyscallTable {
     /// SECCOMP_IOCTL_NOTIF_ADDFD cannot send (EBADF).
     static let tracedOpenBits: UInt64 = 0o20000000 | 0o10000000
 
-    /// The notified opens with their flags argument, for the filter's rules; empty where
-    /// the supervisor cannot complete an open itself: a kernel before 5.14 (no
-    /// SECCOMP_ADDFD_FLAG_SEND), or a privileged supervisor, whose opens would not meet
-    /// the permission checks of a tracee that dropped its privileges.
-    static func opensNotified(sendsDescriptors: Bool, privileged: Bool) -> [(nr: Int64, flags: Int)] {
-        guard sendsDescriptors, !privileged else { return [] }
-        return notifiedOpens.compactMap { nr, call in
-            guard case .open(_, let flags, _) = call else { return nil }
-            return (nr, flags)
+    /// The calls of `notifiedOnHost` the filter sends to the listener, with their rules:
+    /// none for a privileged supervisor (its look-ups and opens would not meet the
+    /// permission checks of a tracee that dropped its privileges); the opens only where the
+    /// kernel sends descriptors and keeps a taken call from restarting (Linux 5.19).
+    static func hostNotified(sendsDescriptors: Bool, privileged: Bool) -> [TraceFilter.HostNotified] {
+        guard !privileged else { return [] }
+        return notifiedOnHost.compactMap { nr, call -> TraceFilter.HostNotified? in
+            switch call {
+            case .open(_, let flags, _):
+                return sendsDescriptors ? TraceFilter.HostNotified(nr: nr, tracedIfArgument: flags, has: tracedOpenBits) : nil
+            default:
+                return TraceFilter.HostNotified(nr: nr)
+            }
         }.sorted { $0.nr < $1.nr }
     }
 
@@ -272,7 +280,7 @@ enum SyscallTable {
     /// Every number the engine looks up by name, resolved when the engine starts: a name
     /// missing from the generated table stops it there, before the command runs.
     static func resolveAll() {
-        _ = (table, notified, notifiedOpens, invalidatesCaches, fstat, Syscall.named, EmulatedTable.identity(), EmulatedTable.uname)
+        _ = (table, notified, notifiedOnHost, invalidatesCaches, fstat, Syscall.named, EmulatedTable.identity(), EmulatedTable.uname)
     }
 
     /// Whether this call (number and its flags argument) drops the fast path's caches.
