@@ -94,15 +94,17 @@ import Testing
     /// descriptor); with O_TMPFILE or O_PATH, and from i386 (whose open without O_LARGEFILE
     /// the supervisor's would not match), to the tracer. statfs likewise (i386's struct is
     /// another). A privileged supervisor, or a kernel that cannot send descriptors: the
-    /// opens are traced.
-    @Test("Opens: notified unless O_TMPFILE or O_PATH; i386's traced")
+    /// opens are traced (and statfs, for a privileged one). wait4, waitid and the kills:
+    /// always notified (let through unless a guest traces).
+    @Test("Opens: notified unless O_TMPFILE or O_PATH; i386's traced; waits and kills notified")
     func openRules() throws {
-        let open = UInt32(Self.abi.number(of: "open") ?? -1), openat = UInt32(Self.abi.number(of: "openat") ?? -1)
-        let statfs = UInt32(Self.abi.number(of: "statfs") ?? -1)
+        func nr(_ name: String) -> Int64 { Int64(Self.abi.number(of: name) ?? -1) }
+        let open = UInt32(nr("open")), openat = UInt32(nr("openat")), statfs = UInt32(nr("statfs"))
+        let waits = ["wait4", "waitid", "kill", "tkill", "tgkill"].map(nr)
         let onHost = SyscallTable.hostNotified(sendsDescriptors: true, privileged: false)
-        #expect(onHost.map(\.nr).sorted() == [Int64(open), Int64(openat), Int64(statfs)].sorted())
-        #expect(SyscallTable.hostNotified(sendsDescriptors: false, privileged: false).map(\.nr) == [Int64(statfs)])
-        #expect(SyscallTable.hostNotified(sendsDescriptors: true, privileged: true).isEmpty)
+        #expect(onHost.map(\.nr) == ([Int64(open), Int64(openat), Int64(statfs)] + waits).sorted())
+        #expect(SyscallTable.hostNotified(sendsDescriptors: false, privileged: false).map(\.nr) == ([Int64(statfs)] + waits).sorted())
+        #expect(SyscallTable.hostNotified(sendsDescriptors: true, privileged: true).map(\.nr) == waits.sorted())
         let both = try TraceFilter.programs(trace: SyscallTable.traced, notify: [4], notifyOnHost: onHost,
                                             refusals: Self.terminal, abis: TracedABI.all)
         let oCreat: UInt64 = 0o100, oTmpfile: UInt64 = 0o20200000, oPath: UInt64 = 0o10000000, oCloexec: UInt64 = 0o2000000
@@ -112,7 +114,7 @@ import Testing
             (openat, [0, 0, oTmpfile | 0o2], Self.trace), (openat, [0, 0, oPath | oCloexec], Self.trace),
             // The flags' high 32 bits are not the kernel's (it takes an int).
             (openat, [0, 0, 0x1_0000_0000], Self.notify),
-            (statfs, [0, 0], Self.notify),
+            (statfs, [0, 0], Self.notify), (UInt32(nr("wait4")), [], Self.notify), (UInt32(nr("tgkill")), [], Self.notify),
             (59, [], Self.trace),
         ]
         for (nr, args, expected) in cases {

@@ -75,6 +75,9 @@ final class Tracer {
     /// Guest tracers and their tracees (Syscalls/PtraceEmulation): inactive, and free,
     /// until a guest process calls ptrace.
     var guests = GuestTracing()
+    /// Guest tracers whose held wait came on the listener: its notification, answered
+    /// when the wait ends (PtraceEmulation).
+    var heldNotifications: [pid_t: UInt64] = [:]
 
     init(bindings: Bindings, tree: HostTree, command: pid_t, keepChildren: Bool, lastToExit: Bool = false) {
         self.lastToExit = lastToExit

@@ -43,6 +43,11 @@ extension Tracer {
             return openNotified(t, regs, a, flags: regs.arg(flags), mode: regs.arg(mode), id: id)
         case .statfs(let a, let buffer):
             return statfsNotified(t, regs, a, buffer: regs.arg(buffer))
+        case .wait(let waitid):
+            return guestWaitNotified(t, regs, waitid: waitid, id: id)
+        case .kill(let target, let signal, let thread):
+            _ = guestKillEnter(t, regs, target: target, signal: signal, thread: thread)
+            return .proceed
         case .stat(let a, let buffer, let layout, let flags, let mask):
             return statNotified(t, regs, a, buffer: regs.arg(buffer), layout: abi(regs).layout(layout, call: regs.syscall),
                                 flags: flags.map { regs.arg($0) } ?? 0, mask: mask.map { UInt32(truncatingIfNeeded: regs.arg($0)) })

@@ -97,6 +97,11 @@ enum NotifiedCall: Equatable, Sendable {
     case open(PathArg, flags: Int, mode: Int)
     /// statfs: the host's struct statfs of the translated path into `buffer`.
     case statfs(PathArg, buffer: Int)
+    /// wait4, waitid: let through, unless a guest tracer waits (PtraceEmulation).
+    case wait(waitid: Bool)
+    /// kill, tkill, tgkill: let through, once a SIGCONT has let go the processes kept in
+    /// their group stop that it names (PtraceEmulation).
+    case kill(target: Int, signal: Int, thread: Bool)
 }
 
 enum SyscallTable {
@@ -226,15 +231,19 @@ enum SyscallTable {
             "llistxattr": .listxattr(PathArg(path: 0, follow: nf), list: 1, size: 2),
         ]
     }()
-    /// Calls answered on the listener for the host's ABI only, and only where the
-    /// supervisor may run them as the caller would (`hostNotified`): statfs, whose i386
-    /// struct is another, and open and openat (NotifiedCall.open), traced when a bit of
-    /// `tracedOpenBits` is set in their flags.
+    /// Calls answered on the listener for the host's ABI only (`hostNotified`): statfs,
+    /// whose i386 struct is another, and open and openat (NotifiedCall.open), traced when a
+    /// bit of `tracedOpenBits` is set in their flags, where the supervisor may run them as
+    /// the caller would; wait4, waitid and the kills, let through unless the guest traces
+    /// (a shell waits for every program it runs: a ptrace stop each, before).
     static let notifiedOnHost: [Int64: NotifiedCall] = Syscall.numbered(notifiedOnHostByName)
     static let notifiedOnHostByName: [String: NotifiedCall] = [
         "open": .open(PathArg(path: 0, follow: .openFlags(arg: 1), writes: .openFlags(arg: 1)), flags: 1, mode: 2),
         "openat": .open(PathArg(dirfd: 0, path: 1, follow: .openFlags(arg: 2), writes: .openFlags(arg: 2)), flags: 2, mode: 3),
         "statfs": .statfs(PathArg(path: 0, follow: .always), buffer: 1),
+        "wait4": .wait(waitid: false), "waitid": .wait(waitid: true),
+        "kill": .kill(target: 0, signal: 1, thread: false), "tkill": .kill(target: 0, signal: 1, thread: true),
+        "tgkill": .kill(target: 1, signal: 2, thread: true),
     ]
     /// Calls that may change a working directory, the path leading to one, or turn a
     /// directory on some path into a symlink: the fast path's caches are dropped at their
@@ -257,17 +266,19 @@ enum SyscallTable {
     static let tracedOpenBits: UInt64 = 0o20000000 | 0o10000000
 
     /// The calls of `notifiedOnHost` the filter sends to the listener, with their rules:
-    /// none for a privileged supervisor (its look-ups and opens would not meet the
-    /// permission checks of a tracee that dropped its privileges); the opens only where the
-    /// kernel sends descriptors and keeps a taken call from restarting (Linux 5.19).
+    /// for a privileged supervisor only the waits and kills (its look-ups and opens would
+    /// not meet the permission checks of a tracee that dropped its privileges); the opens
+    /// only where the kernel sends descriptors and keeps a taken call from restarting
+    /// (Linux 5.19).
     static func hostNotified(sendsDescriptors: Bool, privileged: Bool) -> [TraceFilter.HostNotified] {
-        guard !privileged else { return [] }
-        return notifiedOnHost.compactMap { nr, call -> TraceFilter.HostNotified? in
+        notifiedOnHost.compactMap { nr, call -> TraceFilter.HostNotified? in
             switch call {
             case .open(_, let flags, _):
-                return sendsDescriptors ? TraceFilter.HostNotified(nr: nr, tracedIfArgument: flags, has: tracedOpenBits) : nil
-            default:
+                return sendsDescriptors && !privileged ? TraceFilter.HostNotified(nr: nr, tracedIfArgument: flags, has: tracedOpenBits) : nil
+            case .wait, .kill:
                 return TraceFilter.HostNotified(nr: nr)
+            default:
+                return privileged ? nil : TraceFilter.HostNotified(nr: nr)
             }
         }.sorted { $0.nr < $1.nr }
     }

@@ -332,6 +332,7 @@ extension Tracer {
     /// is run by the kernel (which reaps it).
     func guestExited(_ pid: pid_t, _ exit: Proc.Exit, parent: pid_t?) {
         guests.forget(caller: pid)
+        heldNotifications[pid] = nil
         for (tracee, stop, kill) in guests.tracerExited(pid) {
             if kill {
                 Proc.kill(tracee, SIGKILL)
@@ -350,19 +351,69 @@ extension Tracer {
         }
         guard let parent, let r = guests.waitRequest(parent), r.selector.matches(pid), Self.isZombie(pid) else { return }
         _ = guests.releaseHeldWait(parent)
+        if answerHeldNotification(parent, .allow) { return }
         if let v = tracees[parent] { resume(v) }
     }
 
     // MARK: wait4, waitid
 
     func guestWaitEnter(_ t: Tracee, _ regs: Trace.Registers, waitid: Bool) -> EnterResult {
-        guard guests.isActive else { return .allow }
+        guard guests.isActive, let r = waitRequest(regs, waitid: waitid) else { return .allow }
+        return answerWait(t, r, guestWait(t, r))
+    }
+
+    /// wait4, waitid on the listener (the host's ABI): let through unless a guest traces;
+    /// a wait held for a guest tracee's stop keeps its notification (`heldNotifications`)
+    /// until it is answered.
+    func guestWaitNotified(_ t: Tracee, _ regs: Trace.Registers, waitid: Bool, id: UInt64) -> NotifyAnswer {
+        guard guests.isActive, let r = waitRequest(regs, waitid: waitid) else { return .proceed }
+        let answer = notifyAnswer(answerWait(t, r, guestWait(t, r)))
+        if answer == .answered { heldNotifications[t.pid] = id }
+        return answer
+    }
+
+    /// A wait's result as the listener's answer; `.answered` for one held.
+    private func notifyAnswer(_ r: EnterResult) -> NotifyAnswer {
+        switch r {
+        case .allow, .rewrite: return .proceed
+        case .hold: return .answered
+        case .succeed(let v): return .value(v)
+        case .fail(let e): return .error(e)
+        }
+    }
+
+    /// Answers `tracer`'s held wait on the listener, if it was one taken there: true then.
+    private func answerHeldNotification(_ tracer: pid_t, _ r: EnterResult) -> Bool {
+        guard let id = heldNotifications[tracer] else { return false }
+        if case .hold = r { return true }
+        heldNotifications[tracer] = nil
+        switch notifyAnswer(r) {
+        case .proceed: SeccompNotify.respond(listener, id: id, continue: true)
+        case .value(let v): SeccompNotify.respond(listener, id: id, value: v)
+        case .error(let e): SeccompNotify.respond(listener, id: id, error: e.rawValue)
+        case .answered: break
+        }
+        return true
+    }
+
+    private func guestWait(_ t: Tracee, _ r: WaitRequest) -> WaitOutcome {
+        var outcome = guests.wait(t.pid, r)
+        if outcome == .block || outcome == .nothingYet, Self.hasZombieChild(t.pid, r.selector) {
+            // A real child has ended already: the kernel reports it.
+            _ = guests.releaseHeldWait(t.pid)
+            outcome = .kernel
+        }
+        return outcome
+    }
+
+    /// The wait4 or waitid in `regs`; nil for one the kernel answers (P_PIDFD).
+    private func waitRequest(_ regs: Trace.Registers, waitid: Bool) -> WaitRequest? {
         let options: UInt64
         var r: WaitRequest
         if waitid {
             let idType = regs.arg(0), id = pid_t(truncatingIfNeeded: regs.arg(1))
             options = regs.arg(3)
-            guard idType <= 2 else { return .allow }  // P_PIDFD: the kernel's
+            guard idType <= 2 else { return nil }  // P_PIDFD: the kernel's
             r = WaitRequest(kind: .waitid(info: regs.arg(2), rusage: regs.arg(4)),
                             selector: idType == 1 ? .pid(id) : .any, noHang: false, noWait: false)
             r.exits = options & 4 /* WEXITED */ != 0
@@ -373,13 +424,7 @@ extension Tracer {
         }
         r.noHang = options & 1 /* WNOHANG */ != 0
         r.noWait = options & 0x0100_0000 /* WNOWAIT */ != 0
-        var outcome = guests.wait(t.pid, r)
-        if outcome == .block || outcome == .nothingYet, Self.hasZombieChild(t.pid, r.selector) {
-            // A real child has ended already: the kernel reports it.
-            _ = guests.releaseHeldWait(t.pid)
-            outcome = .kernel
-        }
-        return answerWait(t, r, outcome)
+        return r
     }
 
     private func answerWait(_ t: Tracee, _ r: WaitRequest, _ outcome: WaitOutcome) -> EnterResult {
@@ -422,7 +467,9 @@ extension Tracer {
     /// result), still held, or let run by the kernel.
     private func wakeGuestTracer(_ tracer: pid_t) {
         guard let r = guests.waitRequest(tracer), let outcome = guests.retryHeldWait(tracer), let v = tracees[tracer] else { return }
-        switch answerWait(v, r, outcome) {
+        let answer = answerWait(v, r, outcome)
+        if answerHeldNotification(tracer, answer) { return }
+        switch answer {
         case .hold: break
         case .allow, .rewrite: resume(v)
         case .succeed(let value):
@@ -440,7 +487,15 @@ extension Tracer {
     /// registers come back with that result, before the kernel delivers the signal.
     func interruptHeldWaits() {
         for tracer in guests.held.keys.sorted() {
-            guard Self.deliverableSignals(tracer) != 0, let v = tracees[tracer], var regs = Trace.registers(tracer) else { continue }
+            guard Self.deliverableSignals(tracer) != 0 else { continue }
+            if let id = heldNotifications.removeValue(forKey: tracer) {
+                // Held on the listener: the same result, which the kernel turns into a
+                // restart or EINTR as it delivers the signal.
+                _ = guests.releaseHeldWait(tracer)
+                SeccompNotify.respond(listener, id: id, error: 512 /* ERESTARTSYS */)
+                continue
+            }
+            guard let v = tracees[tracer], var regs = Trace.registers(tracer) else { continue }
             _ = guests.releaseHeldWait(tracer)
             let original = regs
             regs.syscall = Syscall.getpid
