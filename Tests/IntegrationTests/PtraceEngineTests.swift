@@ -68,10 +68,15 @@ struct BothEnginesTests {
             rm d/a && mkdir d/a && echo again > d/a/hostname && cat d/a/hostname
             mkdir -p /tmp/w/x && cd /tmp/w/x && cat ../../d/b/hostname && mv /tmp/w /tmp/d/w && cat ../../b/hostname && /bin/pwd
             rmdir /tmp/d/w/x && ln -s /etc /tmp/d/w/x && cd /tmp/d/w/x && /bin/pwd && cat hostname
+            cd /tmp && ln -s /etc/hostname l1 && echo one > f1 && cat /tmp/f1 && mv l1 f1 && cat /tmp/f1
+            ln -s /etc/hostname l2 && echo two > f2 && cat /tmp/f2 && rm f2 && ln l2 f2 && cat /tmp/f2 && stat -c %F f2
+            echo three > f3 && cat /tmp/f3 && mv f3 f4 && cat /tmp/f4 && (cat /tmp/f3 2>/dev/null || echo gone)
+            mkdir -p e/g && rmdir e/g && ln -s /etc e/g && cat /tmp/e/g/hostname
             """))
         expectSuccess(r)
         expectLines(r, ["plain", "directory", "burrow-rootfs", "symbolic link", "directory", "/etc", "again",
-                        "plain", "plain", "/tmp/d/w/x", "/etc", "burrow-rootfs"])
+                        "plain", "plain", "/tmp/d/w/x", "/etc", "burrow-rootfs",
+                        "one", "burrow-rootfs", "two", "burrow-rootfs", "symbolic link", "three", "three", "gone", "burrow-rootfs"])
     }
 
     // The ptrace engine remembers directories (and files) reached through symlinks and

@@ -23,6 +23,9 @@ final class Tracee {
     var guestCwd: GuestPath?
     /// Set while a chdir is under way: where it goes, once it succeeds.
     var chdirTarget: GuestPath?
+    /// The call stopped at entry may change what the fast path's caches hold: they are
+    /// dropped again at its exit if it succeeds (Tracer.enter).
+    var invalidatesAtExit = false
     /// The system call being handled (at its entry, or answered on the listener).
     var call: Int64 = -1
     /// Modes a faked root's call opened on the caller's own files, put back when it ends

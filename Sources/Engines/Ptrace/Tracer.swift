@@ -388,7 +388,9 @@ final class Tracer {
         // The engine's number for this call (its x86_64 name's); -1 for one it has none for.
         let nr = abi.engineNumber(regs.syscall) ?? -1
         t.call = nr
-        let invalidates = SyscallTable.invalidatesCaches(nr, flags: regs.arg(2))
+        var invalidates = SyscallTable.invalidatesCaches(nr)
+        if invalidates, SyscallTable.movesOrLinks.contains(nr), movesOnlyAFile(t, regs, nr) { invalidates = false }
+        t.invalidatesAtExit = invalidates
         if invalidates { cacheGeneration &+= 1 }
         var result: EnterResult
         if let group = abi.ownGroups[regs.syscall] {
@@ -452,8 +454,14 @@ final class Tracer {
         guard let p = t.pending else { return }
         t.pending = nil
         let call = engineCall(p.original)
-        if SyscallTable.invalidatesCaches(call, flags: p.original.arg(2)) { cacheGeneration &+= 1 }
-        guard var now = Trace.registers(t.pid) else { return }
+        let invalidates = t.invalidatesAtExit
+        t.invalidatesAtExit = false
+        guard var now = Trace.registers(t.pid) else {
+            if invalidates { cacheGeneration &+= 1 }
+            return
+        }
+        // A call that failed changed nothing.
+        if invalidates, now.result >= 0 { cacheGeneration &+= 1 }
         now.compat = p.original.compat
         callEnded(t, call: call, result: now.result)
         var regs = p.original
@@ -480,6 +488,22 @@ final class Tracer {
             if now.result >= 0 { socketNameExit(t, address: address, length: length, buffer: buffer) }
         }
         Trace.setRegisters(t.pid, regs)
+    }
+
+    /// A rename or hard link (`nr`) whose first path is neither a directory nor a symlink
+    /// (nor swapped with one: RENAME_EXCHANGE): a file gets another name, which the caches
+    /// never named wrongly. False when that cannot be told.
+    private func movesOnlyAFile(_ t: Tracee, _ regs: Trace.Registers, _ nr: Int64) -> Bool {
+        if nr == Syscall.renameat2, regs.arg(4) & 2 /* RENAME_EXCHANGE */ != 0 { return false }
+        guard case .paths(let args)? = abi(regs).ownGroups[regs.syscall] ?? SyscallTable.group(nr), let a = args.first,
+              regs.arg(a.path) != 0, case .success(let path) = Trace.readString(t.pid, at: regs.arg(a.path)), !path.isEmpty
+        else { return false }
+        let fd = a.dirfd.map { Int32(truncatingIfNeeded: regs.arg($0)) } ?? Tracer.atFDCWD
+        guard case .success(let tr) = translate(t, path, dirfd: fd, follow: false) else { return false }
+        var st = stat()
+        guard lstat(hostPath(t, tr, dirfd: fd, follow: false), &st) == 0 else { return false }
+        let type = st.st_mode & S_IFMT
+        return type != S_IFDIR && type != S_IFLNK
     }
 
     static let newListener: UInt64 = 1 << 3  // SECCOMP_FILTER_FLAG_NEW_LISTENER

@@ -245,12 +245,20 @@ enum SyscallTable {
         "kill": .kill(target: 0, signal: 1, thread: false), "tkill": .kill(target: 0, signal: 1, thread: true),
         "tgkill": .kill(target: 1, signal: 2, thread: true),
     ]
-    /// Calls that may change a working directory, the path leading to one, or turn a
-    /// directory on some path into a symlink: the fast path's caches are dropped at their
-    /// entry and exit (Paths/FastPath.swift). unlinkat counts with AT_REMOVEDIR only.
-    static let invalidatesCachesByName = ["chdir", "fchdir", "rename", "rmdir", "symlink", "chroot", "unlinkat", "renameat",
-                                          "symlinkat", "renameat2"]
+    /// Calls that may change a working directory, the path leading to one, or put a
+    /// symlink where the caches know a directory or a file: the fast path's caches are
+    /// dropped at their entry and, if they succeeded, at their exit (Paths/FastPath.swift).
+    /// A symlink appears only through these (symlink, a rename or a hard link of one); a
+    /// removed directory (rmdir) leaves nothing a cache could misname: a path through it
+    /// fails in the kernel, and what is made there later is made by one of these or is no
+    /// symlink. A rename or link of what is neither a directory nor a symlink changes
+    /// nothing the caches hold (Tracer.movesOnlyAFile).
+    static let invalidatesCachesByName = ["chdir", "fchdir", "chroot", "rename", "renameat", "renameat2", "symlink", "symlinkat",
+                                          "link", "linkat"]
     static let invalidatesCaches = Set(invalidatesCachesByName.map(Syscall.number))
+    /// The renames and hard links: their first path is what moves (or gets a new name).
+    static let movesOrLinksByName = ["rename", "renameat", "renameat2", "link", "linkat"]
+    static let movesOrLinks = Set(movesOrLinksByName.map(Syscall.number))
     #else
     static let notified: [Int64: NotifiedCall] = [:]
     static let notifiedByName: [String: NotifiedCall] = [:]
@@ -258,6 +266,8 @@ enum SyscallTable {
     static let notifiedOnHostByName: [String: NotifiedCall] = [:]
     static let invalidatesCachesByName: [String] = []
     static let invalidatesCaches: Set<Int64> = []
+    static let movesOrLinksByName: [String] = []
+    static let movesOrLinks: Set<Int64> = []
     #endif
 
     /// The opens traced, not notified: an O_TMPFILE file (the flag holds O_DIRECTORY, so
@@ -291,14 +301,11 @@ enum SyscallTable {
     /// Every number the engine looks up by name, resolved when the engine starts: a name
     /// missing from the generated table stops it there, before the command runs.
     static func resolveAll() {
-        _ = (table, notified, notifiedOnHost, invalidatesCaches, fstat, Syscall.named, EmulatedTable.identity(), EmulatedTable.uname)
+        _ = (table, notified, notifiedOnHost, invalidatesCaches, movesOrLinks, fstat, Syscall.named, EmulatedTable.identity(), EmulatedTable.uname)
     }
 
-    /// Whether this call (number and its flags argument) drops the fast path's caches.
-    static func invalidatesCaches(_ nr: Int64, flags: UInt64) -> Bool {
-        guard invalidatesCaches.contains(nr) else { return false }
-        return nr != Syscall.unlinkat || flags & 0x200 /* AT_REMOVEDIR */ != 0
-    }
+    /// Whether this call may drop the fast path's caches (Tracer.enter decides).
+    static func invalidatesCaches(_ nr: Int64) -> Bool { invalidatesCaches.contains(nr) }
 
     /// The system calls the seccomp filter sends to the tracer.
     static var traced: [Int64] { table.numbers }
