@@ -422,6 +422,8 @@ extension Tracer {
             r = WaitRequest(kind: .wait4(status: regs.arg(1), rusage: regs.arg(3)),
                             selector: WaitSelector(wait4: pid_t(truncatingIfNeeded: regs.arg(0))), noHang: false, noWait: false)
         }
+        // i386's struct rusage: two 8-byte timevals and 14 4-byte longs.
+        if regs.compat { r.rusageSize = 72 }
         r.noHang = options & 1 /* WNOHANG */ != 0
         r.noWait = options & 0x0100_0000 /* WNOWAIT */ != 0
         return r
@@ -458,7 +460,7 @@ extension Tracer {
                 field(24, status)  // si_status
                 if info != 0, !Trace.write(t.pid, at: info, si) { return .fail(.badAddress) }
             }
-            if rusage != 0 { _ = Trace.write(t.pid, at: rusage, [UInt8](repeating: 0, count: 144)) }
+            if rusage != 0 { _ = Trace.write(t.pid, at: rusage, [UInt8](repeating: 0, count: r.rusageSize)) }
             return .succeed(value)
         }
     }

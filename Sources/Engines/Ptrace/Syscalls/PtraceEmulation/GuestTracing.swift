@@ -110,6 +110,8 @@ struct WaitRequest: Equatable, Sendable {
     var noWait: Bool
     /// waitid without WEXITED does not report exits; wait4 always does.
     var exits: Bool = true
+    /// The caller's struct rusage: 144 bytes, 72 for an i386 caller.
+    var rusageSize = 144
     /// waitid without WSTOPPED still reports ptrace stops, as the kernel does.
 }
 
