@@ -49,9 +49,9 @@ final class Tracer {
     /// The calls of SyscallTable.notifiedOnHost the filter notifies (hostNotified).
     var hostNotified: [Int64] = []
 
-    /// Bumped at entry and exit of every call that may change a working directory, the path
-    /// to one, or a directory into a symlink (SyscallTable.invalidatesCaches): what the
-    /// fast path cached before is looked up again.
+    /// Bumped at entry and (if it succeeded) exit of every call that may change a working
+    /// directory, the path to one, or put a symlink where a directory or file was
+    /// (SyscallTable.invalidatesCaches): what the fast path cached before is looked up again.
     var cacheGeneration: UInt64 = 0
     /// Paths below a binding's root met with no symlink (FastPath.swift), as of a generation.
     var knownPlain: (generation: UInt64, paths: Set<PlainKey>) = (0, [])

@@ -11,9 +11,11 @@ import Glibc
 // tracee instead of read from /proc/PID/cwd each time.
 //
 // The caches stay correct while the guest changes its tree: every call that can change a
-// working directory or the path leading to one, or put a symlink where a directory was
-// (chdir, fchdir, chroot, rename*, rmdir, unlinkat(AT_REMOVEDIR), symlink*) is traced and
-// bumps `Tracer.cacheGeneration` at entry and at exit, which drops every cached entry.
+// working directory or the path leading to one, or put a symlink where the caches know a
+// directory or a file (chdir, fchdir, chroot, symlink*, and rename* and link* of a
+// directory or a symlink: SyscallTable.invalidatesCaches) is traced and bumps
+// `Tracer.cacheGeneration` at entry and, if it succeeded, at exit, which drops every cached
+// entry. A removed directory needs nothing: a path through it fails in the kernel.
 // Changes made by processes outside the sandbox to the directories the guest works in are
 // not seen until then.
 
