@@ -282,10 +282,8 @@ extension Tracer {
     /// statfs (libselinux asks it of /sys/fs/selinux in every program that links it: sed,
     /// grep, mv, ls...): the host's answer for the translated path.
     private func statfsNotified(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, buffer: UInt64) -> NotifyAnswer {
-        let pointer = regs.arg(a.path)
-        guard pointer != 0 else { return .error(.badAddress) }
         let path: [UInt8]
-        switch Trace.readString(t.pid, at: pointer) {
+        switch pathBytes(t, regs, a) {
         case .success(let p): path = p
         case .failure(let e): return .error(e)
         }
@@ -302,6 +300,13 @@ extension Tracer {
         }
     }
 
+    /// The tracee's path argument as it wrote it (EFAULT for NULL).
+    private func pathBytes(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg) -> Result<[UInt8], Errno> {
+        let pointer = regs.arg(a.path)
+        guard pointer != 0 else { return .failure(.badAddress) }
+        return Trace.readString(t.pid, at: pointer)
+    }
+
     /// The kernel resolves the tracee's own `path` to the file `tr` names: a relative path
     /// left as it is, or an absolute one the translation leaves alone (/proc, /dev under
     /// binds of their own), which then names what the tracee's own call would (its
@@ -316,10 +321,8 @@ extension Tracer {
                               id: UInt64) -> NotifyAnswer {
         // Never here from the filter; the kernel's answer would be the host's.
         guard flags & SyscallTable.tracedOpenBits == 0 else { return .error(.notSupported) }
-        let pointer = regs.arg(a.path)
-        guard pointer != 0 else { return .error(.badAddress) }
         let path: [UInt8]
-        switch Trace.readString(t.pid, at: pointer) {
+        switch pathBytes(t, regs, a) {
         case .success(let p): path = p
         case .failure(let e): return .error(e)
         }
