@@ -14,8 +14,8 @@ import SystemPackage
 // the supervisor runs the call itself on the translated host path and writes the result
 // into the tracee's memory.
 //
-// open and openat are answered likewise (but with O_TMPFILE or O_PATH), where the kernel
-// can send a descriptor (SECCOMP_ADDFD_FLAG_SEND): the supervisor opens the translated host
+// open and openat are answered likewise (all but those with O_TMPFILE or O_PATH), where the
+// kernel can send a descriptor (SECCOMP_ADDFD_FLAG_SEND): the supervisor opens the translated host
 // path and the descriptor becomes the tracee's, in one notification instead of two ptrace
 // stops (entry, and exit to restore the registers). The supervisor runs as the tracee's
 // user (a privileged one has its opens traced: SyscallTable.hostNotified), so the
