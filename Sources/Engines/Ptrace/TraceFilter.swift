@@ -37,7 +37,14 @@ enum TraceFilter {
             let onHost = abi.compat ? [] : notifyOnHost
             let tracedHere = Set(abi.numbers(ofEngine: trace.filter { !notified.contains($0) })).subtracting(notifiedHere)
                 .subtracting(onHost.map(\.nr)).sorted()
-            all += try rules(notifiedHere, .userNotify, abi.architecture) + rules(tracedHere, .trace(0), abi.architecture)
+            all += try rules(notifiedHere, .userNotify, abi.architecture)
+            for rule in try rules(tracedHere, .trace(0), abi.architecture) {
+                // A NULL path names the descriptor itself: nothing to translate, no stop.
+                if !abi.compat, let n = rule.number(on: abi.architecture), let arg = SyscallTable.nullPathArgument[Int64(n)] {
+                    all.append(SeccompRule(number: n, on: abi.architecture, where: [.arg(arg, .equals(0), width: .full64)], .allow))
+                }
+                all.append(rule)
+            }
             for call in onHost {
                 guard let n = Int32(exactly: call.nr) else { continue }
                 if let arg = call.tracedIfArgument {

@@ -270,6 +270,18 @@ enum SyscallTable {
     static let movesOrLinks: Set<Int64> = []
     #endif
 
+    /// Path calls whose path may be NULL, then naming their descriptor (utimensat: glibc's
+    /// futimens, as `touch` of an open file, `cp -p` and rsync call it), by the argument of
+    /// that path: the filter lets them through with NULL there, untraced (pathsEnter has
+    /// nothing to do for them).
+    static let nullPathArgument: [Int64: Int] = {
+        #if arch(x86_64)
+        return [Syscall.number("utimensat"): 1]
+        #else
+        return [:]
+        #endif
+    }()
+
     /// The opens traced, not notified: an O_TMPFILE file (the flag holds O_DIRECTORY, so
     /// its own bit) has no name to make it by, and an O_PATH descriptor is one
     /// SECCOMP_IOCTL_NOTIF_ADDFD cannot send (EBADF).
@@ -301,7 +313,7 @@ enum SyscallTable {
     /// Every number the engine looks up by name, resolved when the engine starts: a name
     /// missing from the generated table stops it there, before the command runs.
     static func resolveAll() {
-        _ = (table, notified, notifiedOnHost, invalidatesCaches, movesOrLinks, fstat, Syscall.named, EmulatedTable.identity(), EmulatedTable.uname)
+        _ = (table, notified, notifiedOnHost, invalidatesCaches, movesOrLinks, nullPathArgument, fstat, Syscall.named, EmulatedTable.identity(), EmulatedTable.uname)
     }
 
     /// Whether this call may drop the fast path's caches (Tracer.enter decides).
