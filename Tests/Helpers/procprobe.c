@@ -22,6 +22,8 @@
 //   procprobe create PATH MODE UMASK [excl]   umask(UMASK), open(PATH, O_CREAT|O_WRONLY
 //                               [|O_EXCL], MODE): the mode the new file has
 //   procprobe statfs PATH       statfs(PATH): its f_type in hex, or the errno
+//   procprobe rmcwd DIR         mkdir DIR, chdir there, getcwd, rmdir DIR, getcwd again (ENOENT
+//                               natively: the working directory is gone)
 //   procprobe fifo PATH         mkfifo PATH; a child opens it for writing 0.3 s later and
 //                               writes; the parent's open for reading waits for it
 //
@@ -324,6 +326,16 @@ static int do_statfs(int argc, char **argv) {
     return 0;
 }
 
+static int do_rmcwd(int argc, char **argv) {
+    if (argc < 3) return 2;
+    char buf[4096];
+    if (mkdir(argv[2], 0755) != 0 || chdir(argv[2]) != 0) { printf("rmcwd=%s\n", strerrorname_np(errno)); return 0; }
+    printf("cwd=%s\n", getcwd(buf, sizeof buf) ? buf : strerrorname_np(errno));
+    if (rmdir(argv[2]) != 0) { printf("rmdir=%s\n", strerrorname_np(errno)); return 0; }
+    printf("cwd=%s\n", getcwd(buf, sizeof buf) ? buf : strerrorname_np(errno));
+    return 0;
+}
+
 static int do_fifo(int argc, char **argv) {
     if (argc < 3) return 2;
     if (mkfifo(argv[2], 0600) != 0) { printf("fifo=mkfifo:%s\n", strerrorname_np(errno)); return 0; }
@@ -364,6 +376,7 @@ int main(int argc, char **argv) {
     if (!strcmp(m, "fifo")) return do_fifo(argc, argv);
     if (!strcmp(m, "create")) return do_create(argc, argv);
     if (!strcmp(m, "statfs")) return do_statfs(argc, argv);
+    if (!strcmp(m, "rmcwd")) return do_rmcwd(argc, argv);
     fprintf(stderr, "procprobe: unknown probe %s\n", m);
     return 2;
 }

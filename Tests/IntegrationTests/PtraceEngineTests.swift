@@ -530,6 +530,15 @@ struct SupervisorOpenTests {
         expectLines(r, ["statfs=\(rootfsType)", "statfs=9fa0", "statfs=ENOENT", "statfs=\(rootfsType)"])
     }
 
+    /// getcwd in the very process whose working directory was removed (PRoot's
+    /// test-5bed7143): ENOENT, as natively; the ptrace engine must not answer from its cache.
+    @Test("getcwd after the working directory is removed: ENOENT", arguments: Engine.allCases)
+    func removedWorkingDirectory(_ engine: Engine) async {
+        guard let r = await ProcProbe.run(engine, ["rmcwd", "/tmp/gone"]) else { return }
+        expectSuccess(r)
+        expectLines(r, ["cwd=/tmp/gone", "cwd=ENOENT"])
+    }
+
     @Test("A file the guest may not read stays unreadable on the ptrace engine")
     func permissions() async {
         guard let r = await ProcProbe.run(.ptrace, ["open", "/tmp/closed", "r"], before: Self.setUp) else { return }

@@ -390,8 +390,11 @@ final class Tracer {
         t.call = nr
         var invalidates = SyscallTable.invalidatesCaches(nr)
         if invalidates, SyscallTable.movesOrLinks.contains(nr), movesOnlyAFile(t, regs, nr) { invalidates = false }
-        t.invalidatesAtExit = invalidates
         if invalidates { cacheGeneration &+= 1 }
+        // A directory removed may be a working directory (getcwd must fail): the caches go
+        // once it is gone, not for each rmdir that fails (dpkg's, by the hundred).
+        if SyscallTable.removesDirectory(nr, flags: regs.arg(2)) { invalidates = true }
+        t.invalidatesAtExit = invalidates
         var result: EnterResult
         if let group = abi.ownGroups[regs.syscall] {
             result = enter(group, t, regs)
@@ -411,7 +414,7 @@ final class Tracer {
         }
         // Its exit must be seen too, to drop what was cached while it ran, or to put back
         // the modes a faked root's call opened.
-        if invalidates || !t.openedModes.isEmpty, case .allow = result { result = .rewrite(regs, exit: .restore) }
+        if t.invalidatesAtExit || !t.openedModes.isEmpty, case .allow = result { result = .rewrite(regs, exit: .restore) }
         switch result {
         case .fail, .succeed: restoreModes(t)
         default: break

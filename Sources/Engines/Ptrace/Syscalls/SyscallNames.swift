@@ -27,14 +27,14 @@ enum Syscall {
     static let seccomp = number("seccomp")
     static let getpid = number("getpid")
     static let chdir = number("chdir"), fchdir = number("fchdir")
-    static let unlinkat = number("unlinkat"), renameat2 = number("renameat2")
+    static let unlinkat = number("unlinkat"), renameat2 = number("renameat2"), rmdir = number("rmdir")
     static let stat = number("stat"), lstat = number("lstat"), fstat = number("fstat")
     static let newfstatat = number("newfstatat"), statx = number("statx"), statfs = number("statfs")
     #else
     static func lookUp(_ name: String) -> Int64? { nil }
     static func numbered<Value>(_ byName: [String: Value]) -> [Int64: Value] { [:] }
     static let seccomp: Int64 = -1, getpid: Int64 = -1, chdir: Int64 = -1, fchdir: Int64 = -1
-    static let unlinkat: Int64 = -1, renameat2: Int64 = -1
+    static let unlinkat: Int64 = -1, renameat2: Int64 = -1, rmdir: Int64 = -1
     static let stat: Int64 = -1, lstat: Int64 = -1, fstat: Int64 = -1
     static let newfstatat: Int64 = -1, statx: Int64 = -1, statfs: Int64 = -1
     #endif
@@ -72,6 +72,6 @@ enum Syscall {
     /// The calls named one by one above, resolved at the engine's start (a name missing from
     /// the table stops it there rather than in the middle of a trace).
     static var named: [Int64] {
-        [seccomp, getpid, chdir, fchdir, unlinkat, renameat2, stat, lstat, fstat, newfstatat, statx, statfs]
+        [seccomp, getpid, chdir, fchdir, unlinkat, renameat2, rmdir, stat, lstat, fstat, newfstatat, statx, statfs]
     }
 }

@@ -249,10 +249,11 @@ enum SyscallTable {
     /// symlink where the caches know a directory or a file: the fast path's caches are
     /// dropped at their entry and, if they succeeded, at their exit (Paths/FastPath.swift).
     /// A symlink appears only through these (symlink, a rename or a hard link of one); a
-    /// removed directory (rmdir) leaves nothing a cache could misname: a path through it
+    /// removed directory (rmdir) leaves no path a cache could misname: a path through it
     /// fails in the kernel, and what is made there later is made by one of these or is no
-    /// symlink. A rename or link of what is neither a directory nor a symlink changes
-    /// nothing the caches hold (Tracer.movesOnlyAFile).
+    /// symlink, but it may be a working directory: the caches go at the exit of an rmdir
+    /// that succeeded (`removesDirectory`). A rename or link of what is neither a
+    /// directory nor a symlink changes nothing the caches hold (Tracer.movesOnlyAFile).
     static let invalidatesCachesByName = ["chdir", "fchdir", "chroot", "rename", "renameat", "renameat2", "symlink", "symlinkat",
                                           "link", "linkat"]
     static let invalidatesCaches = Set(invalidatesCachesByName.map(Syscall.number))
@@ -318,6 +319,12 @@ enum SyscallTable {
 
     /// Whether this call may drop the fast path's caches (Tracer.enter decides).
     static func invalidatesCaches(_ nr: Int64) -> Bool { invalidatesCaches.contains(nr) }
+
+    /// rmdir, and unlinkat with AT_REMOVEDIR (`flags`: its third argument): the caches go
+    /// at its exit if it removed the directory (which may be a working directory).
+    static func removesDirectory(_ nr: Int64, flags: UInt64) -> Bool {
+        nr == Syscall.rmdir || (nr == Syscall.unlinkat && flags & 0x200 /* AT_REMOVEDIR */ != 0)
+    }
 
     /// The system calls the seccomp filter sends to the tracer.
     static var traced: [Int64] { table.numbers }
