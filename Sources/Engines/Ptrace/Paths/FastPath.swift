@@ -15,7 +15,7 @@ import Glibc
 // directory or a file (chdir, fchdir, chroot, symlink*, and rename* and link* of a
 // directory or a symlink: SyscallTable.invalidatesCaches) is traced and bumps
 // `Tracer.cacheGeneration` at entry and, if it succeeded, at exit, which drops every cached
-// entry. A removed directory needs nothing: a path through it fails in the kernel.
+// entry; an rmdir that removed a directory (a working directory, maybe) bumps it at exit.
 // Changes made by processes outside the sandbox to the directories the guest works in are
 // not seen until then.
 
