@@ -170,7 +170,10 @@ struct BwrapTests {
         let dir = makeUserDir(["a": "written\n", "b": "bound\n", "c": "read-only\n", "lock": ""])
         defer { dir.remove() }
         let d = shellQuote(dir.path)
-        let script = #"ls -l /mnt/a | cut -c1-10; cat /mnt/a /mnt/b /mnt/c; echo more >> /mnt/b && cat /mnt/b; (echo x > /mnt/c) 2>/dev/null || echo c-read-only; stat -c %a /mnt; grep -c OFDLCK /proc/locks"#
+        // Burrow takes the lock once the command has started (bubblewrap just before its
+        // exec): on a loaded machine the command may look before it is there, so it waits
+        // for it (up to 5 s) and then counts.
+        let script = #"ls -l /mnt/a | cut -c1-10; cat /mnt/a /mnt/b /mnt/c; echo more >> /mnt/b && cat /mnt/b; (echo x > /mnt/c) 2>/dev/null || echo c-read-only; stat -c %a /mnt; i=0; until grep -q OFDLCK /proc/locks || [ $i -ge 100 ]; do sleep 0.05; i=$((i+1)); done; grep -c OFDLCK /proc/locks"#
         let r = await hostShell(namespaceEngine + "cd \(d) && $BWRAP --ro-bind / / --tmpfs /mnt --perms 0640 --file 3 /mnt/a"
             + " --bind-data 4 /mnt/b --ro-bind-data 5 /mnt/c --chmod 0700 /mnt --lock-file \(d)/lock --unshare-pid --proc /proc"
             + " -- /bin/sh -c " + shellQuote(script) + " 3<a 4<b 5<c")
