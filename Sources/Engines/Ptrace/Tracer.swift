@@ -196,10 +196,15 @@ final class Tracer {
             answer = .error(.noFunction)
         }
         restoreModes(t)
+        respond(answer, id: r.id)
+    }
+
+    /// Completes notified call `id` with `answer` (nothing to do for one answered already).
+    func respond(_ answer: NotifyAnswer, id: UInt64) {
         switch answer {
-        case .proceed: SeccompNotify.respond(listener, id: r.id, continue: true)
-        case .value(let v): SeccompNotify.respond(listener, id: r.id, value: v)
-        case .error(let e): SeccompNotify.respond(listener, id: r.id, error: e.rawValue)
+        case .proceed: SeccompNotify.respond(listener, id: id, continue: true)
+        case .value(let v): SeccompNotify.respond(listener, id: id, value: v)
+        case .error(let e): SeccompNotify.respond(listener, id: id, error: e.rawValue)
         case .answered: break
         }
     }

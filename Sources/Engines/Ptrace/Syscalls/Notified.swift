@@ -74,13 +74,11 @@ extension Tracer {
     /// know whether the path is `changed` (a bare name the kernel resolves alone is not).
     private func argument(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, follow: Bool, read: [UInt8]? = nil,
                           bareNames: Bool = false) -> Result<Translation?, Errno> {
-        let pointer = regs.arg(a.path)
-        guard pointer != 0 else { return .failure(.badAddress) }
         let path: [UInt8]
         if let read {
             path = read
         } else {
-            switch Trace.readString(t.pid, at: pointer) {
+            switch pathBytes(t, regs, a) {
             case .success(let p): path = p
             case .failure(let e): return .failure(e)
             }

@@ -387,12 +387,7 @@ extension Tracer {
         guard let id = heldNotifications[tracer] else { return false }
         if case .hold = r { return true }
         heldNotifications[tracer] = nil
-        switch notifyAnswer(r) {
-        case .proceed: SeccompNotify.respond(listener, id: id, continue: true)
-        case .value(let v): SeccompNotify.respond(listener, id: id, value: v)
-        case .error(let e): SeccompNotify.respond(listener, id: id, error: e.rawValue)
-        case .answered: break
-        }
+        respond(notifyAnswer(r), id: id)
         return true
     }
 
