@@ -94,6 +94,10 @@ long ck_statfs_bytes(const char *path, void *buffer, unsigned long size) {
     return (long)sizeof fs;
 }
 
+int ck_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags) {
+    return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
 int ck_fstatfs_type(int fd, long *type) {
     struct statfs fs;
     int r = fstatfs(fd, &fs);

@@ -126,6 +126,12 @@ public enum Files {
         return .success(bytes)
     }
 
+    /// renameat2(2) of `from` to `to` (both absolute, or relative to the working directory)
+    /// with RENAME_* `flags`; the errno if it fails.
+    public static func rename(_ from: String, to: String, flags: UInt32) -> Result<Void, Errno> {
+        ck_renameat2(AT_FDCWD, from, AT_FDCWD, to, flags) == 0 ? .success(()) : .failure(Errno(rawValue: errno))
+    }
+
     /// True when `fd` is anywhere on a procfs (its superblock's magic, fstatfs's f_type).
     public static func isOnProcfs(_ fd: Int32) throws(SysError) -> Bool {
         var type = 0

@@ -24,6 +24,14 @@
 //   procprobe statfs PATH       statfs(PATH): its f_type in hex, or the errno
 //   procprobe rmcwd DIR         mkdir DIR, chdir there, getcwd, rmdir DIR, getcwd again (ENOENT
 //                               natively: the working directory is gone)
+//   procprobe remove CALL PATH [DIR]   CALL (rmdir, unlink, unlinkat, unlinkat-dir: with
+//                               AT_REMOVEDIR) of PATH, unlinkat's relative to DIR if given:
+//                               CALL=ok or the errno
+//   procprobe rename OLD NEW [exchange|noreplace]   renameat2(OLD, NEW, flags): rename=ok
+//                               or the errno
+//   procprobe mkdir PATH MODE UMASK   umask(UMASK), mkdir(PATH, MODE): the mode it has
+//   procprobe utimes PATH SECONDS [nofollow]   utimensat(AT_FDCWD, PATH, {SECONDS, SECONDS},
+//                               AT_SYMLINK_NOFOLLOW if asked): the mtime lstat then shows
 //   procprobe fifo PATH         mkfifo PATH; a child opens it for writing 0.3 s later and
 //                               writes; the parent's open for reading waits for it
 //
@@ -357,6 +365,53 @@ static int do_fifo(int argc, char **argv) {
     return 0;
 }
 
+static int do_remove(int argc, char **argv) {
+    if (argc < 4) return 2;
+    const char *call = argv[2], *path = argv[3];
+    int dir = AT_FDCWD;
+    if (argc > 4 && (dir = open(argv[4], O_RDONLY | O_DIRECTORY)) < 0) {
+        printf("dir=%s\n", strerrorname_np(errno));
+        return 0;
+    }
+    int r;
+    if (!strcmp(call, "rmdir")) r = rmdir(path);
+    else if (!strcmp(call, "unlink")) r = unlink(path);
+    else if (!strcmp(call, "unlinkat")) r = unlinkat(dir, path, 0);
+    else if (!strcmp(call, "unlinkat-dir")) r = unlinkat(dir, path, AT_REMOVEDIR);
+    else return 2;
+    printf("%s=%s\n", call, r == 0 ? "ok" : strerrorname_np(errno));
+    return 0;
+}
+
+static int do_rename(int argc, char **argv) {
+    if (argc < 4) return 2;
+    unsigned flags = 0;
+    if (argc > 4) flags = !strcmp(argv[4], "exchange") ? RENAME_EXCHANGE : RENAME_NOREPLACE;
+    int r = (int)syscall(SYS_renameat2, AT_FDCWD, argv[2], AT_FDCWD, argv[3], flags);
+    printf("rename=%s\n", r == 0 ? "ok" : strerrorname_np(errno));
+    return 0;
+}
+
+static int do_mkdir(int argc, char **argv) {
+    if (argc < 5) return 2;
+    umask((mode_t)strtol(argv[4], NULL, 8));
+    struct stat st;
+    if (mkdir(argv[2], (mode_t)strtol(argv[3], NULL, 8)) != 0) printf("mkdir=%s\n", strerrorname_np(errno));
+    else if (stat(argv[2], &st) != 0) printf("stat=%s\n", strerrorname_np(errno));
+    else printf("mkdir=%04o\n", st.st_mode & 07777);
+    return 0;
+}
+
+static int do_utimes(int argc, char **argv) {
+    if (argc < 4) return 2;
+    struct timespec ts[2] = {{atol(argv[3]), 0}, {atol(argv[3]), 0}};
+    struct stat st;
+    if (utimensat(AT_FDCWD, argv[2], ts, argc > 4 ? AT_SYMLINK_NOFOLLOW : 0) != 0) printf("utimes=%s\n", strerrorname_np(errno));
+    else if (lstat(argv[2], &st) != 0) printf("lstat=%s\n", strerrorname_np(errno));
+    else printf("utimes=%ld\n", (long)st.st_mtime);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc < 2) return 2;
@@ -377,6 +432,10 @@ int main(int argc, char **argv) {
     if (!strcmp(m, "create")) return do_create(argc, argv);
     if (!strcmp(m, "statfs")) return do_statfs(argc, argv);
     if (!strcmp(m, "rmcwd")) return do_rmcwd(argc, argv);
+    if (!strcmp(m, "remove")) return do_remove(argc, argv);
+    if (!strcmp(m, "rename")) return do_rename(argc, argv);
+    if (!strcmp(m, "mkdir")) return do_mkdir(argc, argv);
+    if (!strcmp(m, "utimes")) return do_utimes(argc, argv);
     fprintf(stderr, "procprobe: unknown probe %s\n", m);
     return 2;
 }

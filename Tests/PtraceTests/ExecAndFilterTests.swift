@@ -92,19 +92,26 @@ import Testing
 
     /// open and openat go to the listener (the supervisor opens the file and sends the
     /// descriptor); with O_TMPFILE or O_PATH, and from i386 (whose open without O_LARGEFILE
-    /// the supervisor's would not match), to the tracer. statfs likewise (i386's struct is
-    /// another). A privileged supervisor, or a kernel that cannot send descriptors: the
-    /// opens are traced (and statfs, for a privileged one). wait4, waitid and the kills:
-    /// always notified (let through unless a guest traces).
-    @Test("Opens: notified unless O_TMPFILE or O_PATH; i386's traced; waits and kills notified")
+    /// the supervisor's would not match), to the tracer. statfs and the calls that change a
+    /// path (removals, renames, mkdir, utimensat) likewise (i386's are traced). A privileged
+    /// supervisor, or a kernel that cannot send descriptors: the opens are traced (and the
+    /// rest, for a privileged one). The chown and chmod family only when ids are faked.
+    /// wait4, waitid and the kills: always notified (let through unless a guest traces).
+    @Test("Opens: notified unless O_TMPFILE or O_PATH; i386's traced; changes notified; waits and kills notified")
     func openRules() throws {
         func nr(_ name: String) -> Int64 { Int64(Self.abi.number(of: name) ?? -1) }
         let open = UInt32(nr("open")), openat = UInt32(nr("openat")), statfs = UInt32(nr("statfs"))
         let waits = ["wait4", "waitid", "kill", "tkill", "tgkill"].map(nr)
-        let onHost = SyscallTable.hostNotified(sendsDescriptors: true, privileged: false)
-        #expect(onHost.map(\.nr) == ([Int64(open), Int64(openat), Int64(statfs)] + waits).sorted())
-        #expect(SyscallTable.hostNotified(sendsDescriptors: false, privileged: false).map(\.nr) == ([Int64(statfs)] + waits).sorted())
-        #expect(SyscallTable.hostNotified(sendsDescriptors: true, privileged: true).map(\.nr) == waits.sorted())
+        let changes = ["unlink", "rmdir", "unlinkat", "rename", "renameat", "renameat2", "mkdir", "mkdirat", "utimensat"].map(nr)
+        let faked = ["chown", "lchown", "fchown", "fchownat", "chmod", "fchmod", "fchmodat", "fchmodat2"].map(nr)
+        #expect(!changes.contains(-1) && !faked.contains(-1))
+        let onHost = SyscallTable.hostNotified(sendsDescriptors: true, privileged: false, fakesIds: false)
+        #expect(onHost.map(\.nr) == ([Int64(open), Int64(openat), Int64(statfs)] + waits + changes).sorted())
+        #expect(SyscallTable.hostNotified(sendsDescriptors: false, privileged: false, fakesIds: false).map(\.nr)
+                == ([Int64(statfs)] + waits + changes).sorted())
+        #expect(SyscallTable.hostNotified(sendsDescriptors: true, privileged: true, fakesIds: true).map(\.nr) == waits.sorted())
+        #expect(SyscallTable.hostNotified(sendsDescriptors: true, privileged: false, fakesIds: true).map(\.nr)
+                == ([Int64(open), Int64(openat), Int64(statfs)] + waits + changes + faked).sorted())
         let both = try TraceFilter.programs(trace: SyscallTable.traced, notify: [4], notifyOnHost: onHost,
                                             refusals: Self.terminal, abis: TracedABI.all)
         let oCreat: UInt64 = 0o100, oTmpfile: UInt64 = 0o20200000, oPath: UInt64 = 0o10000000, oCloexec: UInt64 = 0o2000000
@@ -115,9 +122,10 @@ import Testing
             // The flags' high 32 bits are not the kernel's (it takes an int).
             (openat, [0, 0, 0x1_0000_0000], Self.notify),
             (statfs, [0, 0], Self.notify), (UInt32(nr("wait4")), [], Self.notify), (UInt32(nr("tgkill")), [], Self.notify),
-            // futimens (utimensat with a NULL path): no stop; with a path: traced.
-            (UInt32(nr("utimensat")), [3, 0, 0x7fff_0000, 0], Self.allow), (UInt32(nr("utimensat")), [3, 0x7fff_1000, 0, 0], Self.trace),
-            (UInt32(nr("utimensat")), [3, 0x1_0000_0000, 0, 0], Self.trace),
+            // futimens (utimensat with a NULL path): no stop; with a path: notified.
+            (UInt32(nr("utimensat")), [3, 0, 0x7fff_0000, 0], Self.allow), (UInt32(nr("utimensat")), [3, 0x7fff_1000, 0, 0], Self.notify),
+            (UInt32(nr("utimensat")), [3, 0x1_0000_0000, 0, 0], Self.notify),
+            (UInt32(nr("rmdir")), [0x7fff_1000], Self.notify), (UInt32(nr("renameat2")), [3, 0x7fff_1000, 4, 0x7fff_2000, 0], Self.notify),
             (59, [], Self.trace),
         ]
         for (nr, args, expected) in cases {
@@ -128,6 +136,9 @@ import Testing
         #expect(Self.run(both.withListener, arch: Self.i386, nr: 5, args: [0, 0]) == Self.trace)
         #expect(Self.run(both.withListener, arch: Self.i386, nr: 295, args: [0, 0, 0]) == Self.trace)
         #expect(Self.run(both.withListener, arch: Self.i386, nr: 99, args: [0, 0]) == Self.trace)
+        // i386's rmdir (40) and rename (38) too.
+        #expect(Self.run(both.withListener, arch: Self.i386, nr: 40, args: [0]) == Self.trace)
+        #expect(Self.run(both.withListener, arch: Self.i386, nr: 38, args: [0, 0]) == Self.trace)
     }
 
     /// Where no filter is active the tracer refuses the same calls at their entry stop.

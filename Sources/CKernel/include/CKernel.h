@@ -57,6 +57,8 @@ int ck_fstatfs_type(int fd, long *type);
 // statfs: the host's struct statfs of `path`, as bytes, into `buffer` (at least `size`);
 // its size, or -1 and errno.
 long ck_statfs_bytes(const char *path, void *buffer, unsigned long size);
+// renameat2(2) (RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT): Swift's Glibc module lacks it.
+int ck_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
 
 int ck_pipe2(int fds[2], int flags);
 

@@ -124,9 +124,11 @@ public enum PtraceEngine {
         // Preferred: the queries go to the listener instead (Syscalls/Notified.swift).
         let fakesIds = emulator?.initialCredentials != nil
         let notified = SyscallTable.notified.keys.sorted() + (fakesIds ? [SyscallTable.fstat.nr] : [])
-        // statfs and the opens too, where the supervisor may run them as the caller (and,
-        // for the opens, send it the descriptor: Syscalls/Notified.swift).
-        let onHost = SyscallTable.hostNotified(sendsDescriptors: SeccompNotify.sendsDescriptors, privileged: geteuid() == 0)
+        // statfs, the opens and the calls that change a path (remove, rename, mkdir,
+        // utimensat; chown and chmod when faked) too, where the supervisor may run them as the
+        // caller (and, for the opens, send it the descriptor: Syscalls/Notified.swift).
+        let onHost = SyscallTable.hostNotified(sendsDescriptors: SeccompNotify.sendsDescriptors, privileged: geteuid() == 0,
+                                               fakesIds: fakesIds)
         let opensNotified = onHost.contains { $0.tracedIfArgument != nil }
         // The supervisor writes the answers into the caller's memory while it waits in the
         // kernel, not in a ptrace stop: PTRACE_POKEDATA cannot reach it there.

@@ -47,6 +47,9 @@ enum TraceFilter {
             }
             for call in onHost {
                 guard let n = Int32(exactly: call.nr) else { continue }
+                if let arg = SyscallTable.nullPathArgument[call.nr] {
+                    all.append(SeccompRule(number: n, on: abi.architecture, where: [.arg(arg, .equals(0), width: .full64)], .allow))
+                }
                 if let arg = call.tracedIfArgument {
                     all.append(SeccompRule(number: n, on: abi.architecture, where: [.arg(arg, .anyBitsSet(call.bits))], .trace(0)))
                 }

@@ -546,7 +546,8 @@ final class Tracer {
             if emulator?.initialCredentials != nil { notified[SyscallTable.fstat.nr] = SyscallTable.fstat.call }
             for nr in hostNotified { notified[nr] = SyscallTable.notifiedOnHost[nr] }
             let opens = hostNotified.contains(Syscall.number("openat"))
-            log.step("seccomp listener received from the command: stat, access, readlink\(hostNotified.isEmpty ? "" : ", statfs")\(opens ? ", open" : "") are answered on it")
+            let changes = hostNotified.contains(Syscall.rmdir)
+            log.step("seccomp listener received from the command: stat, access, readlink\(changes ? ", statfs" : "")\(opens ? ", open" : "")\(changes ? ", unlink, rmdir, rename, mkdir, utimensat" : "") are answered on it")
         } catch {
             Files.close(mine)
             failSetup("seccomp listener: \(error)")

@@ -384,18 +384,32 @@ extension Tracer {
 
     private func mkdirEnter(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, modeArg: Int) -> EnterResult {
         let wanted = UInt32(truncatingIfNeeded: regs.arg(modeArg)) & FileMode.permissionMask
-        let c = credentials(t)
-        let foreignOwner = c.fsuid != emulator?.table.shownUid || c.fsgid != emulator?.table.shownGid
-        guard FileMode.needsFaking(wanted, directory: true) || foreignOwner else { return translated(t, regs, exit: nil) }
+        guard let faked = mkdirFakes(t, wanted: wanted) else { return translated(t, regs, exit: nil) }
         let path: String
         switch hostFile(t, regs, .path(a)) {
         case .success(let x): path = x.path
         case .failure(let e): return .fail(e)
         }
-        let faking = FileMode.needsFaking(wanted, directory: true)
-        return translated(t, regs, exit: .made(path: path, permissions: faking ? wanted : nil, device: nil)) { r in
+        return translated(t, regs, exit: .made(path: path, permissions: faked.permissions, device: nil)) { r in
             r.setArg(modeArg, UInt64(FileMode.usable(wanted, directory: true)))
         }
+    }
+
+    /// A directory a faked root makes: recorded with the mode asked (`permissions`, nil when
+    /// the host's shows it) and its creator's faked ids.
+    struct FakedDirectory {
+        let permissions: UInt32?
+    }
+
+    /// A directory `t` makes with mode `wanted`: nil when nothing of it is faked; else it is
+    /// made with a mode its owner can use, and recorded as the result says.
+    func mkdirFakes(_ t: Tracee, wanted: UInt32) -> FakedDirectory? {
+        guard emulator != nil else { return nil }
+        let c = credentials(t)
+        let foreignOwner = c.fsuid != emulator?.table.shownUid || c.fsgid != emulator?.table.shownGid
+        let faking = FileMode.needsFaking(wanted, directory: true)
+        guard faking || foreignOwner else { return nil }
+        return FakedDirectory(permissions: faking ? wanted : nil)
     }
 
     private func createEnter(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, flagsArg: Int?, modeArg: Int) -> EnterResult {

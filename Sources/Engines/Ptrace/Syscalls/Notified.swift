@@ -23,6 +23,12 @@ import SystemPackage
 // (read from its /proc status), and a faked root's new file its faked mode. What could
 // block (a FIFO, a device) is opened by a child of the supervisor's, which sends the
 // descriptor when the open returns.
+//
+// The calls that change a path (unlink, unlinkat, rmdir, rename, renameat, renameat2, mkdir,
+// mkdirat, utimensat with a path) are made here too, as the tracee's user on the translated
+// host path (mkdir with the tracee's umask): the result is known at once, so a directory
+// removed or moved drops the path caches without an exit stop. With faked ids the chown and
+// chmod family comes here as well: the emulator answers it without the kernel.
 
 /// The supervisor's answer to one notified call.
 enum NotifyAnswer: Equatable {
@@ -64,6 +70,24 @@ extension Tracer {
             return xattrNotified(t, regs, a, name: regs.arg(name), buffer: regs.arg(value), size: regs.arg(size))
         case .listxattr(let a, let list, let size):
             return xattrNotified(t, regs, a, name: nil, buffer: regs.arg(list), size: regs.arg(size))
+        case .remove(let a, let flags, let directory):
+            let f = flags.map { regs.arg($0) }
+            return removeNotified(t, regs, a, flags: f, directory: directory || (f ?? 0) & SyscallTable.atRemoveDir != 0)
+        case .rename(let from, let to, let flags):
+            return renameNotified(t, regs, from: from, to: to, flags: flags.map { regs.arg($0) } ?? 0)
+        case .mkdir(let a, let mode):
+            return mkdirNotified(t, regs, a, mode: regs.arg(mode))
+        case .utimes(let a, let times, let flags):
+            return utimesNotified(t, regs, a, times: regs.arg(times), flags: regs.arg(flags))
+        case .faked:
+            // Only notified when ids are faked: the emulator answers these at their entry.
+            guard let call = emulator?.calls[t.call] else { return .error(.noFunction) }
+            switch emulatedEnter(call, t, regs) {
+            case .succeed(let v): return .value(v)
+            case .fail(let e): return .error(e)
+            // Never: a faked chown or chmod runs no call of the tracee's.
+            case .allow, .rewrite, .hold: return .error(.notSupported)
+            }
         }
     }
 
@@ -296,6 +320,151 @@ extension Tracer {
             case .failure(let e): return .error(e)
             }
         }
+    }
+
+    /// unlink, rmdir, unlinkat (`flags` nil: unlink or rmdir, whose `directory` says which):
+    /// removed here, on the translated host path, as the tracee's own call would remove it.
+    /// Traced, a removal cost two stops (the exit, to restore the registers and, for a
+    /// directory, to learn whether it went); here the answer is known at once: a directory
+    /// that went may have been a working directory, so the path caches go. A faked root's
+    /// record of a file goes with its last name (FakeIdentity's removal).
+    private func removeNotified(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, flags: UInt64?,
+                                directory: Bool) -> NotifyAnswer {
+        let path: [UInt8]
+        switch pathBytes(t, regs, a) {
+        case .success(let p): path = p
+        case .failure(let e): return .error(e)
+        }
+        // Empty: ENOENT from the kernel.
+        guard !path.isEmpty else { return .proceed }
+        let fd = dirfd(a, regs)
+        let tr: Translation
+        switch translate(t, path, dirfd: fd, follow: false) {
+        case .success(let x): tr = x
+        case .failure(let e): return .error(e)
+        }
+        if bindings.isReadOnly(tr.guest) { return .error(.readOnlyFileSystem) }
+        if tr.missing { return .error(.noSuchFileOrDirectory) }
+        let host = hostPath(t, tr, dirfd: fd, follow: false)
+        let record = fakedRecordGoing(host, directory: directory)
+        // A file the kernel finds alike from the caller, with nothing to forget: its own call.
+        if !directory, record == nil, Self.resolvesAlike(tr, path), t.openedModes.isEmpty { return .proceed }
+        // unlinkat's flags as given (the kernel refuses unknown ones); rmdir's is AT_REMOVEDIR.
+        let how = flags.map { Int32(truncatingIfNeeded: $0) } ?? (directory ? Int32(SyscallTable.atRemoveDir) : 0)
+        guard Glibc.unlinkat(Tracer.atFDCWD, host, how) == 0 else { return .error(Errno(rawValue: errno)) }
+        if directory { cacheGeneration &+= 1 }
+        if let record { emulator?.table.forget(record) }
+        return .value(0)
+    }
+
+    /// rename, renameat, renameat2: renamed here on the two translated host paths. A
+    /// directory or a symlink that moved (or, with RENAME_EXCHANGE, anything swapped) may
+    /// change what the path caches hold: they go once it has. A faked root's record of a
+    /// file the rename replaces goes with it.
+    private func renameNotified(_ t: Tracee, _ regs: Trace.Registers, from a: PathArg, to b: PathArg, flags: UInt64) -> NotifyAnswer {
+        var given: [[UInt8]] = []
+        var tr: [Translation] = []
+        for arg in [a, b] {
+            switch pathBytes(t, regs, arg) {
+            case .success(let p): given.append(p)
+            case .failure(let e): return .error(e)
+            }
+            // Empty: ENOENT from the kernel.
+            guard !given[given.count - 1].isEmpty else { return .proceed }
+            switch translate(t, given[given.count - 1], dirfd: dirfd(arg, regs), follow: false) {
+            case .success(let x): tr.append(x)
+            case .failure(let e): return .error(e)
+            }
+            if bindings.isReadOnly(tr[tr.count - 1].guest) { return .error(.readOnlyFileSystem) }
+        }
+        if tr[0].missing { return .error(.noSuchFileOrDirectory) }
+        let from = hostPath(t, tr[0], dirfd: dirfd(a, regs), follow: false)
+        let to = hostPath(t, tr[1], dirfd: dirfd(b, regs), follow: false)
+        let exchange = flags & 2 /* RENAME_EXCHANGE */ != 0
+        var st = stat()
+        let movesAFile = !exchange && lstat(from, &st) == 0 && st.st_mode & S_IFMT != S_IFDIR && st.st_mode & S_IFMT != S_IFLNK
+        let record = exchange ? nil : fakedRecordGoing(to, directory: false)
+        if movesAFile, record == nil, Self.resolvesAlike(tr[0], given[0]), Self.resolvesAlike(tr[1], given[1]), t.openedModes.isEmpty {
+            return .proceed
+        }
+        if case .failure(let e) = Files.rename(from, to: to, flags: UInt32(truncatingIfNeeded: flags)) { return .error(e) }
+        if !movesAFile { cacheGeneration &+= 1 }
+        if let record { emulator?.table.forget(record) }
+        return .value(0)
+    }
+
+    /// mkdir, mkdirat: made here with the caller's umask; a faked root's directory with a
+    /// mode its owner can use, the asked one and its faked owner remembered (FakeIdentity).
+    private func mkdirNotified(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, mode: UInt64) -> NotifyAnswer {
+        let path: [UInt8]
+        switch pathBytes(t, regs, a) {
+        case .success(let p): path = p
+        case .failure(let e): return .error(e)
+        }
+        guard !path.isEmpty else { return .proceed }
+        let fd = dirfd(a, regs)
+        let tr: Translation
+        switch translate(t, path, dirfd: fd, follow: false) {
+        case .success(let x): tr = x
+        case .failure(let e): return .error(e)
+        }
+        if bindings.isReadOnly(tr.guest) { return .error(.readOnlyFileSystem) }
+        let wanted = UInt32(truncatingIfNeeded: mode) & FileMode.permissionMask
+        let faked = mkdirFakes(t, wanted: wanted)
+        if faked == nil, Self.resolvesAlike(tr, path), t.openedModes.isEmpty { return .proceed }
+        let host = hostPath(t, tr, dirfd: fd, follow: false)
+        let asked = faked != nil ? mode_t(FileMode.usable(wanted, directory: true)) : mode_t(truncatingIfNeeded: mode) & 0o7777
+        let before = Glibc.umask(Proc.umask(of: t.pid) ?? 0o022)
+        let made = Glibc.mkdir(host, asked) == 0
+        let e = errno
+        Glibc.umask(before)
+        guard made else { return .error(Errno(rawValue: e)) }
+        if let faked { _ = emulatedExit(.made(path: host, permissions: faked.permissions, device: nil), t, result: 0) }
+        return .value(0)
+    }
+
+    /// utimensat with a path: the times set here on the translated host path (`times`: the
+    /// caller's two timespecs, read first; NULL: now).
+    private func utimesNotified(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, times: UInt64, flags: UInt64) -> NotifyAnswer {
+        // NULL: futimens, the descriptor itself (the filter lets it through).
+        guard regs.arg(a.path) != 0 else { return .proceed }
+        let path: [UInt8]
+        switch pathBytes(t, regs, a) {
+        case .success(let p): path = p
+        case .failure(let e): return .error(e)
+        }
+        // Empty: the dirfd itself with AT_EMPTY_PATH, else ENOENT: the kernel's.
+        guard !path.isEmpty else { return .proceed }
+        let follow = follows(a.follow, t, regs)
+        let fd = dirfd(a, regs)
+        let tr: Translation
+        switch translate(t, path, dirfd: fd, follow: follow) {
+        case .success(let x): tr = x
+        case .failure(let e): return .error(e)
+        }
+        if bindings.isReadOnly(tr.guest) { return .error(.readOnlyFileSystem) }
+        if Self.resolvesAlike(tr, path), t.openedModes.isEmpty { return .proceed }
+        if tr.missing { return .error(.noSuchFileOrDirectory) }
+        var spec: [timespec]?
+        if times != 0 {
+            guard let b = Trace.read(t.pid, at: times, count: 2 * MemoryLayout<timespec>.size) else { return .error(.badAddress) }
+            spec = b.withUnsafeBytes { raw in (0..<2).map { raw.loadUnaligned(fromByteOffset: $0 * MemoryLayout<timespec>.size, as: timespec.self) } }
+        }
+        let host = hostPath(t, tr, dirfd: fd, follow: follow)
+        let r = spec.map { Glibc.utimensat(Tracer.atFDCWD, host, $0, Int32(truncatingIfNeeded: flags)) }
+            ?? Glibc.utimensat(Tracer.atFDCWD, host, nil, Int32(truncatingIfNeeded: flags))
+        return r == 0 ? .value(0) : .error(Errno(rawValue: errno))
+    }
+
+    /// The faked root's record that removing `host` ends: the file's, if it has one and
+    /// this is its last name (a directory has one name).
+    private func fakedRecordGoing(_ host: String, directory: Bool) -> FileKey? {
+        guard let emulator, !emulator.table.entries.isEmpty,
+              let st = try? Files.stat(host, at: AT_FDCWD, follow: false) else { return nil }
+        let key = FileKey(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))
+        guard emulator.table[key] != nil, directory || st.st_nlink <= 1 || UInt32(st.st_mode) & FileMode.typeMask == FileMode.directory
+        else { return nil }
+        return key
     }
 
     /// The tracee's path argument as it wrote it (EFAULT for NULL).

@@ -102,6 +102,23 @@ enum NotifiedCall: Equatable, Sendable {
     /// kill, tkill, tgkill: let through, once a SIGCONT has let go the processes kept in
     /// their group stop that it names (PtraceEmulation).
     case kill(target: Int, signal: Int, thread: Bool)
+    /// unlink, rmdir (`directory`), unlinkat (`flags`: its AT_* flags argument; AT_REMOVEDIR
+    /// removes a directory): the supervisor removes the translated host path itself, so it
+    /// knows at once whether a directory went (the path caches go then) and a failing
+    /// removal costs no stop (dpkg tries to remove every directory a package has).
+    case remove(PathArg, flags: Int?, directory: Bool)
+    /// rename, renameat, renameat2 (`flags`: its RENAME_* argument): renamed here; the path
+    /// caches go when what moved (or was swapped in) is a directory or a symlink.
+    case rename(from: PathArg, to: PathArg, flags: Int?)
+    /// mkdir, mkdirat: made here with the caller's umask (and, for a faked root, a mode its
+    /// owner can use, the asked one remembered).
+    case mkdir(PathArg, mode: Int)
+    /// utimensat with a path (a NULL one, futimens, is let through by the filter): the
+    /// times (`times`: two timespecs, or NULL for now) set here.
+    case utimes(PathArg, times: Int, flags: Int)
+    /// The chown and chmod family when ids are faked: the emulator answers them without
+    /// the kernel (FakeIdentity's chown and chmod), so no stop is needed.
+    case faked
 }
 
 enum SyscallTable {
@@ -233,9 +250,9 @@ enum SyscallTable {
     }()
     /// Calls answered on the listener for the host's ABI only (`hostNotified`): statfs,
     /// whose i386 struct is another, and open and openat (NotifiedCall.open), traced when a
-    /// bit of `tracedOpenBits` is set in their flags, where the supervisor may run them as
-    /// the caller would; wait4, waitid and the kills, let through unless the guest traces
-    /// (a shell waits for every program it runs: a ptrace stop each, before).
+    /// bit of `tracedOpenBits` is set in their flags, and the removals, where the supervisor
+    /// may run them as the caller would; wait4, waitid and the kills, let through unless the
+    /// guest traces (a shell waits for every program it runs: a ptrace stop each, before).
     static let notifiedOnHost: [Int64: NotifiedCall] = Syscall.numbered(notifiedOnHostByName)
     static let notifiedOnHostByName: [String: NotifiedCall] = [
         "open": .open(PathArg(path: 0, follow: .openFlags(arg: 1), writes: .openFlags(arg: 1)), flags: 1, mode: 2),
@@ -244,6 +261,19 @@ enum SyscallTable {
         "wait4": .wait(waitid: false), "waitid": .wait(waitid: true),
         "kill": .kill(target: 0, signal: 1, thread: false), "tkill": .kill(target: 0, signal: 1, thread: true),
         "tgkill": .kill(target: 1, signal: 2, thread: true),
+        "unlink": .remove(PathArg(path: 0, follow: .never, writes: .yes), flags: nil, directory: false),
+        "rmdir": .remove(PathArg(path: 0, follow: .never, writes: .yes), flags: nil, directory: true),
+        "unlinkat": .remove(PathArg(dirfd: 0, path: 1, follow: .never, writes: .yes), flags: 2, directory: false),
+        "rename": .rename(from: PathArg(path: 0, follow: .never, writes: .yes), to: PathArg(path: 1, follow: .never, writes: .yes), flags: nil),
+        "renameat": .rename(from: PathArg(dirfd: 0, path: 1, follow: .never, writes: .yes),
+                            to: PathArg(dirfd: 2, path: 3, follow: .never, writes: .yes), flags: nil),
+        "renameat2": .rename(from: PathArg(dirfd: 0, path: 1, follow: .never, writes: .yes),
+                             to: PathArg(dirfd: 2, path: 3, follow: .never, writes: .yes), flags: 4),
+        "mkdir": .mkdir(PathArg(path: 0, follow: .never, writes: .yes), mode: 1),
+        "mkdirat": .mkdir(PathArg(dirfd: 0, path: 1, follow: .never, writes: .yes), mode: 2),
+        "utimensat": .utimes(PathArg(dirfd: 0, path: 1, follow: .unlessFlag(arg: 3, bit: atNoFollow), writes: .yes), times: 2, flags: 3),
+        "chown": .faked, "lchown": .faked, "fchown": .faked, "fchownat": .faked,
+        "chmod": .faked, "fchmod": .faked, "fchmodat": .faked, "fchmodat2": .faked,
     ]
     /// Calls that may change a working directory, the path leading to one, or put a
     /// symlink where the caches know a directory or a file: the fast path's caches are
@@ -289,17 +319,19 @@ enum SyscallTable {
     static let tracedOpenBits: UInt64 = 0o20000000 | 0o10000000
 
     /// The calls of `notifiedOnHost` the filter sends to the listener, with their rules:
-    /// for a privileged supervisor only the waits and kills (its look-ups and opens would
-    /// not meet the permission checks of a tracee that dropped its privileges); the opens
-    /// only where the kernel sends descriptors and keeps a taken call from restarting
-    /// (Linux 5.19).
-    static func hostNotified(sendsDescriptors: Bool, privileged: Bool) -> [TraceFilter.HostNotified] {
+    /// for a privileged supervisor only the waits and kills (its look-ups, opens and changes
+    /// would not meet the permission checks of a tracee that dropped its privileges); the
+    /// opens only where the kernel sends descriptors and keeps a taken call from restarting
+    /// (Linux 5.19); the chown and chmod family only when ids are faked (`fakesIds`).
+    static func hostNotified(sendsDescriptors: Bool, privileged: Bool, fakesIds: Bool) -> [TraceFilter.HostNotified] {
         notifiedOnHost.compactMap { nr, call -> TraceFilter.HostNotified? in
             switch call {
             case .open(_, let flags, _):
                 return sendsDescriptors && !privileged ? TraceFilter.HostNotified(nr: nr, tracedIfArgument: flags, has: tracedOpenBits) : nil
             case .wait, .kill:
                 return TraceFilter.HostNotified(nr: nr)
+            case .faked:
+                return fakesIds && !privileged ? TraceFilter.HostNotified(nr: nr) : nil
             default:
                 return privileged ? nil : TraceFilter.HostNotified(nr: nr)
             }
@@ -323,8 +355,9 @@ enum SyscallTable {
     /// rmdir, and unlinkat with AT_REMOVEDIR (`flags`: its third argument): the caches go
     /// at its exit if it removed the directory (which may be a working directory).
     static func removesDirectory(_ nr: Int64, flags: UInt64) -> Bool {
-        nr == Syscall.rmdir || (nr == Syscall.unlinkat && flags & 0x200 /* AT_REMOVEDIR */ != 0)
+        nr == Syscall.rmdir || (nr == Syscall.unlinkat && flags & atRemoveDir != 0)
     }
+    static let atRemoveDir: UInt64 = 0x200
 
     /// The system calls the seccomp filter sends to the tracer.
     static var traced: [Int64] { table.numbers }
