@@ -98,12 +98,20 @@ public enum BPFRunError: Error, Equatable, Sendable {
 /// return at the end of every path). Only the opcodes the compiler emits are known.
 public enum BPFInterpreter {
     public static func run(_ program: [BPFInstruction], on data: SeccompData) throws(BPFRunError) -> UInt32 {
+        var steps = 0
+        return try run(program, on: data, steps: &steps)
+    }
+
+    /// As `run`, counting in `steps` the instructions the verdict took: what every system
+    /// call under the filter pays.
+    public static func run(_ program: [BPFInstruction], on data: SeccompData, steps: inout Int) throws(BPFRunError) -> UInt32 {
         guard !program.isEmpty else { throw .empty }
         guard program.count <= BPF.maxInstructions else { throw .tooLong(program.count) }
         var a: UInt32 = 0
         var pc = 0
         while pc < program.count {
             let i = program[pc]
+            steps += 1
             switch i.code {
             case BPF.ldAbsW:
                 guard let w = data.word(at: i.k) else { throw .badLoad(pc: pc, offset: i.k) }

@@ -375,6 +375,12 @@ public struct SeccompFilter: Equatable, Sendable {
     }
 
     /// One ABI's section: the x32 check, a dispatch on the number, then each call's rules.
+    /// The dispatch is a binary search (BPF_JGE on the sorted numbers, down to runs of a few
+    /// BPF_JEQ): the filter runs at every system call of every process under it, and an
+    /// unlisted call (read, write, mmap: most of them) passes about a dozen instructions
+    /// instead of one comparison per listed call. A call whose only rule has no condition
+    /// jumps straight to its action's return, shared by every such call: a shorter program
+    /// is also less for the kernel to check and translate when the filter goes in.
     private func emit(_ abi: Architecture, into asm: inout Assembler) {
         asm.load(SeccompData.nrOffset)
         if abi == .x86_64 {
@@ -384,7 +390,6 @@ public struct SeccompFilter: Equatable, Sendable {
             asm.ret(x32Action.returnValue)
             asm.place(native)
         }
-        // The calls in the order each first appears, then each call's rules in their order.
         // (Sorted numbers, no dictionary: one filter is compiled at every start, and a
         // dictionary's key type costs the runtime a conformance search the first time.)
         // `byCall`: the rules' indices by number, then by index, packed as number << 32 | index.
@@ -394,28 +399,59 @@ public struct SeccompFilter: Equatable, Sendable {
             if let nr = rule.number(on: abi) { byCall.append(UInt64(UInt32(bitPattern: nr)) << 32 | UInt64(i)) }
         }
         byCall.sort()
-        // Each call's run in `byCall`, packed as its first rule's index << 32 | the run's start.
-        var calls: [UInt64] = []
-        for k in byCall.indices where k == 0 || byCall[k] >> 32 != byCall[k - 1] >> 32 {
-            calls.append((byCall[k] & 0xFFFF_FFFF) << 32 | UInt64(k))
+        // Each call's run in `byCall`: its start, in the order of the numbers.
+        var starts: [Int] = []
+        for k in byCall.indices where k == 0 || byCall[k] >> 32 != byCall[k - 1] >> 32 { starts.append(k) }
+        func number(_ call: Int) -> UInt32 { UInt32(truncatingIfNeeded: byCall[starts[call]] >> 32) }
+        func rulesOf(_ call: Int) -> ArraySlice<UInt64> {
+            byCall[starts[call]..<(call + 1 < starts.count ? starts[call + 1] : byCall.count)]
         }
-        calls.sort()
-        var bodies: [Assembler.Label] = []
-        bodies.reserveCapacity(calls.count)
-        for call in calls {
-            let body = asm.label(), next = asm.label()
-            asm.jump(BPF.jeqK, UInt32(truncatingIfNeeded: byCall[Int(call & 0xFFFF_FFFF)] >> 32), then: body, else: next)
-            asm.place(next)
-            bodies.append(body)
+        // Where each call goes: its action's shared return, or a body of its own.
+        var returns: [(value: UInt32, label: Assembler.Label)] = []
+        var targets: [Assembler.Label] = []
+        var bodies: [(call: Int, label: Assembler.Label)] = []
+        targets.reserveCapacity(starts.count)
+        for call in starts.indices {
+            let own = rulesOf(call)
+            if own.count == 1, let only = own.first, rules[Int(only & 0xFFFF_FFFF)].conditions.isEmpty {
+                let value = rules[Int(only & 0xFFFF_FFFF)].action.returnValue
+                if let shared = returns.first(where: { $0.value == value }) {
+                    targets.append(shared.label)
+                } else {
+                    let label = asm.label()
+                    returns.append((value, label))
+                    targets.append(label)
+                }
+            } else {
+                let body = asm.label()
+                bodies.append((call, body))
+                targets.append(body)
+            }
         }
-        asm.ret(defaultAction.returnValue)
-        for (call, body) in zip(calls, bodies) {
+        // The search over calls[low..<high]: the number is below all of them or above, or one.
+        func dispatch(_ low: Int, _ high: Int) {
+            if high - low <= 4 {
+                for call in low..<high {
+                    let next = asm.label()
+                    asm.jump(BPF.jeqK, number(call), then: targets[call], else: next)
+                    asm.place(next)
+                }
+                asm.ret(defaultAction.returnValue)
+                return
+            }
+            let middle = (low + high) / 2
+            let below = asm.label(), atOrAbove = asm.label()
+            asm.jump(BPF.jgeK, number(middle), then: atOrAbove, else: below)
+            asm.place(below)
+            dispatch(low, middle)
+            asm.place(atOrAbove)
+            dispatch(middle, high)
+        }
+        dispatch(0, starts.count)
+        for (call, body) in bodies {
             asm.place(body)
-            let start = Int(call & 0xFFFF_FFFF), nr = byCall[start] >> 32
-            var k = start
-            while k < byCall.count, byCall[k] >> 32 == nr {
-                let rule = rules[Int(byCall[k] & 0xFFFF_FFFF)]
-                k += 1
+            for packed in rulesOf(call) {
+                let rule = rules[Int(packed & 0xFFFF_FFFF)]
                 let failed = asm.label()
                 for c in rule.conditions {
                     let passed = asm.label()
@@ -426,6 +462,10 @@ public struct SeccompFilter: Equatable, Sendable {
                 asm.place(failed)
             }
             asm.ret(defaultAction.returnValue)
+        }
+        for (value, label) in returns {
+            asm.place(label)
+            asm.ret(value)
         }
     }
 

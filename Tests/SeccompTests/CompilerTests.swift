@@ -202,6 +202,28 @@ struct CompilerTests {
         }
     }
 
+    /// The dispatch on the number is a binary search: a call's verdict, listed or not, takes
+    /// a dozen or so instructions however many calls the filter lists (the ptrace engine's
+    /// lists about 90 on each ABI), and the unconditional ones share their returns.
+    @Test func aVerdictTakesLogarithmicallyFewInstructions() throws {
+        let names = Array(Architecture.x86_64.syscalls.map(\.name).filter { Architecture.i386.number(of: $0) != nil }.prefix(150))
+        let rules = names.enumerated().map { i, name in SeccompRule(name, i % 3 == 0 ? .userNotify : .trace(0)) }
+        let f = SeccompFilter(defaultAction: .allow, rules: rules, architectures: [.x86_64, .i386])
+        let program = try f.compile()
+        #expect(program.count < 2 * names.count * 2, "\(program.count) instructions")
+        let listed = Set(names)
+        for abi in [Architecture.x86_64, .i386] {
+            for n in Int32(0)...460 {
+                var steps = 0
+                let got = try BPFInterpreter.run(program, on: SeccompData(nr: n, arch: abi.auditArch), steps: &steps)
+                let name = abi.syscalls.first { $0.number == n }?.name
+                let expected = f.verdict(arch: abi.auditArch, nr: n, args: [])
+                #expect(SeccompAction(returnValue: got) == expected, "\(abi) \(n)")
+                #expect(steps <= 20, "\(abi) \(n) (\(name ?? "-"), \(listed.contains(name ?? "") ? "listed" : "unlisted")): \(steps) instructions")
+            }
+        }
+    }
+
     @Test func tooLongAProgramIsAnError() {
         let rules = (0..<3000).map { i in SeccompRule("write", where: [.arg(0, .equals(UInt64(i)))], eperm) }
         let f = SeccompFilter(defaultAction: .allow, rules: rules, architectures: [.x86_64])
