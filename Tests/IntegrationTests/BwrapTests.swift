@@ -244,7 +244,7 @@ struct BwrapTests {
             + #" && i=0; while { [ ! -s first ] || ! grep -q child-pid info.json; } && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done;"#
             + #" pid=$(sed -n 's/.*"child-pid": \([0-9]*\).*/\1/p' info.json);"#
             + #" $BWRAP --ro-bind / / --userns 8 --pidns 9 -- readlink /proc/self/ns/user /proc/self/ns/pid"#
-            + #" 8</proc/$pid/ns/user 9</proc/$pid/ns/pid > second; echo done > wait; cat first second"#
+            + #" 8</proc/$pid/ns/user 9</proc/$pid/ns/pid > second; timeout 5 sh -c "echo done > wait"; cat first second"#
         let r = await hostShell(namespaceEngine + script)
         expectSuccess(r)
         let ids = r.lines.filter { $0.contains(":[") }  // (the first sandbox's cat says "done" too)
@@ -265,7 +265,7 @@ struct BwrapTests {
             + #" 'echo $$ > outer; unshare -U -r /bin/sh -c "readlink /proc/self/ns/user > inner.ns; echo \$\$ > inner; cat wait"' &)"#
             + #" && i=0; while [ ! -s inner ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done;"#
             + #" $BWRAP --userns 8 --userns2 9 --uid 0 --gid 0 --ro-bind / / -- /bin/sh -c 'readlink /proc/self/ns/user; id -u'"#
-            + #" 8</proc/$(cat outer)/ns/user 9</proc/$(cat inner)/ns/user > second; echo done > wait; cat inner.ns second"#
+            + #" 8</proc/$(cat outer)/ns/user 9</proc/$(cat inner)/ns/user > second; timeout 5 sh -c "echo done > wait"; cat inner.ns second"#
         let r = await hostShell(namespaceEngine + script)
         expectSuccess(r)
         let ids = r.lines.filter { $0.contains(":[") }

@@ -96,22 +96,23 @@ import Testing
     /// path (removals, renames, mkdir, utimensat) likewise (i386's are traced). A privileged
     /// supervisor, or a kernel that cannot send descriptors: the opens are traced (and the
     /// rest, for a privileged one). The chown and chmod family only when ids are faked.
-    /// wait4, waitid and the kills: always notified (let through unless a guest traces).
-    @Test("Opens: notified unless O_TMPFILE or O_PATH; i386's traced; changes notified; waits and kills notified")
+    /// wait4, waitid and the kills (let through unless a guest traces) and getcwd (answered
+    /// from the guest's working directory): always notified.
+    @Test("Opens: notified unless O_TMPFILE or O_PATH; i386's traced; changes notified; waits, kills and getcwd notified")
     func openRules() throws {
         func nr(_ name: String) -> Int64 { Int64(Self.abi.number(of: name) ?? -1) }
         let open = UInt32(nr("open")), openat = UInt32(nr("openat")), statfs = UInt32(nr("statfs"))
-        let waits = ["wait4", "waitid", "kill", "tkill", "tgkill"].map(nr)
+        let always = ["wait4", "waitid", "kill", "tkill", "tgkill", "getcwd"].map(nr)
         let changes = ["unlink", "rmdir", "unlinkat", "rename", "renameat", "renameat2", "mkdir", "mkdirat", "utimensat"].map(nr)
         let faked = ["chown", "lchown", "fchown", "fchownat", "chmod", "fchmod", "fchmodat", "fchmodat2"].map(nr)
         #expect(!changes.contains(-1) && !faked.contains(-1))
         let onHost = SyscallTable.hostNotified(sendsDescriptors: true, privileged: false, fakesIds: false)
-        #expect(onHost.map(\.nr) == ([Int64(open), Int64(openat), Int64(statfs)] + waits + changes).sorted())
+        #expect(onHost.map(\.nr) == ([Int64(open), Int64(openat), Int64(statfs)] + always + changes).sorted())
         #expect(SyscallTable.hostNotified(sendsDescriptors: false, privileged: false, fakesIds: false).map(\.nr)
-                == ([Int64(statfs)] + waits + changes).sorted())
-        #expect(SyscallTable.hostNotified(sendsDescriptors: true, privileged: true, fakesIds: true).map(\.nr) == waits.sorted())
+                == ([Int64(statfs)] + always + changes).sorted())
+        #expect(SyscallTable.hostNotified(sendsDescriptors: true, privileged: true, fakesIds: true).map(\.nr) == always.sorted())
         #expect(SyscallTable.hostNotified(sendsDescriptors: true, privileged: false, fakesIds: true).map(\.nr)
-                == ([Int64(open), Int64(openat), Int64(statfs)] + waits + changes + faked).sorted())
+                == ([Int64(open), Int64(openat), Int64(statfs)] + always + changes + faked).sorted())
         let both = try TraceFilter.programs(trace: SyscallTable.traced, notify: [4], notifyOnHost: onHost,
                                             refusals: Self.terminal, abis: TracedABI.all)
         let oCreat: UInt64 = 0o100, oTmpfile: UInt64 = 0o20200000, oPath: UInt64 = 0o10000000, oCloexec: UInt64 = 0o2000000

@@ -79,6 +79,13 @@ extension Tracer {
             return mkdirNotified(t, regs, a, mode: regs.arg(mode))
         case .utimes(let a, let times, let flags):
             return utimesNotified(t, regs, a, times: regs.arg(times), flags: regs.arg(flags))
+        case .getcwd:
+            switch getcwdEnter(t, regs) {
+            case .succeed(let v): return .value(v)
+            case .fail(let e): return .error(e)
+            // Never: getcwd is answered whole.
+            case .allow, .rewrite, .hold: return .error(.notSupported)
+            }
         case .faked:
             // Only notified when ids are faked: the emulator answers these at their entry.
             guard let call = emulator?.calls[t.call] else { return .error(.noFunction) }

@@ -119,6 +119,9 @@ enum NotifiedCall: Equatable, Sendable {
     /// The chown and chmod family when ids are faked: the emulator answers them without
     /// the kernel (FakeIdentity's chown and chmod), so no stop is needed.
     case faked
+    /// getcwd: the guest's path of the working directory, written to the caller's buffer
+    /// (an interpreter asks it at every import: Python's path finder).
+    case getcwd
 }
 
 enum SyscallTable {
@@ -274,6 +277,7 @@ enum SyscallTable {
         "utimensat": .utimes(PathArg(dirfd: 0, path: 1, follow: .unlessFlag(arg: 3, bit: atNoFollow), writes: .yes), times: 2, flags: 3),
         "chown": .faked, "lchown": .faked, "fchown": .faked, "fchownat": .faked,
         "chmod": .faked, "fchmod": .faked, "fchmodat": .faked, "fchmodat2": .faked,
+        "getcwd": .getcwd,
     ]
     /// Calls that may change a working directory, the path leading to one, or put a
     /// symlink where the caches know a directory or a file: the fast path's caches are
@@ -319,7 +323,7 @@ enum SyscallTable {
     static let tracedOpenBits: UInt64 = 0o20000000 | 0o10000000
 
     /// The calls of `notifiedOnHost` the filter sends to the listener, with their rules:
-    /// for a privileged supervisor only the waits and kills (its look-ups, opens and changes
+    /// for a privileged supervisor only the waits, the kills and getcwd (its look-ups, opens and changes
     /// would not meet the permission checks of a tracee that dropped its privileges); the
     /// opens only where the kernel sends descriptors and keeps a taken call from restarting
     /// (Linux 5.19); the chown and chmod family only when ids are faked (`fakesIds`).
@@ -328,7 +332,7 @@ enum SyscallTable {
             switch call {
             case .open(_, let flags, _):
                 return sendsDescriptors && !privileged ? TraceFilter.HostNotified(nr: nr, tracedIfArgument: flags, has: tracedOpenBits) : nil
-            case .wait, .kill:
+            case .wait, .kill, .getcwd:
                 return TraceFilter.HostNotified(nr: nr)
             case .faked:
                 return fakesIds && !privileged ? TraceFilter.HostNotified(nr: nr) : nil
