@@ -95,7 +95,8 @@ import Testing
     /// the supervisor's would not match), to the tracer. statfs and the calls that change a
     /// path (removals, renames, mkdir, utimensat) likewise (i386's are traced). A privileged
     /// supervisor, or a kernel that cannot send descriptors: the opens are traced (and the
-    /// rest, for a privileged one). The chown and chmod family only when ids are faked.
+    /// rest, for a privileged one). The chown and chmod family and the id calls only when
+    /// ids are faked.
     /// wait4, waitid and the kills (let through unless a guest traces) and getcwd (answered
     /// from the guest's working directory): always notified.
     @Test("Opens: notified unless O_TMPFILE or O_PATH; i386's traced; changes notified; waits, kills and getcwd notified")
@@ -104,7 +105,9 @@ import Testing
         let open = UInt32(nr("open")), openat = UInt32(nr("openat")), statfs = UInt32(nr("statfs"))
         let always = ["wait4", "waitid", "kill", "tkill", "tgkill", "getcwd"].map(nr)
         let changes = ["unlink", "rmdir", "unlinkat", "rename", "renameat", "renameat2", "mkdir", "mkdirat", "utimensat"].map(nr)
-        let faked = ["chown", "lchown", "fchown", "fchownat", "chmod", "fchmod", "fchmodat", "fchmodat2"].map(nr)
+        let faked = ["chown", "lchown", "fchown", "fchownat", "chmod", "fchmod", "fchmodat", "fchmodat2",
+                     "getuid", "geteuid", "getgid", "getegid", "getresuid", "getresgid", "getgroups", "setuid", "setgid",
+                     "setreuid", "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid", "setgroups"].map(nr)
         #expect(!changes.contains(-1) && !faked.contains(-1))
         let onHost = SyscallTable.hostNotified(sendsDescriptors: true, privileged: false, fakesIds: false)
         #expect(onHost.map(\.nr) == ([Int64(open), Int64(openat), Int64(statfs)] + always + changes).sorted())

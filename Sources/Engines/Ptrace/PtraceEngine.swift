@@ -125,7 +125,7 @@ public enum PtraceEngine {
         let fakesIds = emulator?.initialCredentials != nil
         let notified = SyscallTable.notified.keys.sorted() + (fakesIds ? [SyscallTable.fstat.nr] : [])
         // statfs, the opens and the calls that change a path (remove, rename, mkdir,
-        // utimensat; chown and chmod when faked) too, where the supervisor may run them as the
+        // utimensat; chown, chmod and the id calls when faked) too, where the supervisor may run them as the
         // caller (and, for the opens, send it the descriptor: Syscalls/Notified.swift).
         let onHost = SyscallTable.hostNotified(sendsDescriptors: SeccompNotify.sendsDescriptors, privileged: geteuid() == 0,
                                                fakesIds: fakesIds)

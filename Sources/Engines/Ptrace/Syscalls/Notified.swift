@@ -28,7 +28,8 @@ import SystemPackage
 // mkdirat, utimensat with a path) are made here too, as the tracee's user on the translated
 // host path (mkdir with the tracee's umask): the result is known at once, so a directory
 // removed or moved drops the path caches without an exit stop. With faked ids the chown and
-// chmod family comes here as well: the emulator answers it without the kernel.
+// chmod family and the id calls come here as well: the emulator answers them without the
+// kernel.
 
 /// The supervisor's answer to one notified call.
 enum NotifyAnswer: Equatable {

@@ -116,8 +116,9 @@ enum NotifiedCall: Equatable, Sendable {
     /// utimensat with a path (a NULL one, futimens, is let through by the filter): the
     /// times (`times`: two timespecs, or NULL for now) set here.
     case utimes(PathArg, times: Int, flags: Int)
-    /// The chown and chmod family when ids are faked: the emulator answers them without
-    /// the kernel (FakeIdentity's chown and chmod), so no stop is needed.
+    /// The chown and chmod family and the id calls (get*id, set*id, getgroups, setgroups)
+    /// when ids are faked: the emulator answers them without the kernel (FakeIdentity), so
+    /// no stop is needed.
     case faked
     /// getcwd: the guest's path of the working directory, written to the caller's buffer
     /// (an interpreter asks it at every import: Python's path finder).
@@ -277,6 +278,9 @@ enum SyscallTable {
         "utimensat": .utimes(PathArg(dirfd: 0, path: 1, follow: .unlessFlag(arg: 3, bit: atNoFollow), writes: .yes), times: 2, flags: 3),
         "chown": .faked, "lchown": .faked, "fchown": .faked, "fchownat": .faked,
         "chmod": .faked, "fchmod": .faked, "fchmodat": .faked, "fchmodat2": .faked,
+        "getuid": .faked, "geteuid": .faked, "getgid": .faked, "getegid": .faked, "getresuid": .faked, "getresgid": .faked,
+        "getgroups": .faked, "setuid": .faked, "setgid": .faked, "setreuid": .faked, "setregid": .faked, "setresuid": .faked,
+        "setresgid": .faked, "setfsuid": .faked, "setfsgid": .faked, "setgroups": .faked,
         "getcwd": .getcwd,
     ]
     /// Calls that may change a working directory, the path leading to one, or put a
