@@ -29,6 +29,9 @@
 //                               CALL=ok or the errno
 //   procprobe rename OLD NEW [exchange|noreplace]   renameat2(OLD, NEW, flags): rename=ok
 //                               or the errno
+//   procprobe link OLD NEW [follow]   linkat(OLD, NEW, AT_SYMLINK_FOLLOW if asked): link=ok
+//                               and what NEW is (file, symlink), or the errno
+//   procprobe exec PATH         execv(PATH): exec=the errno (it returns only on failure)
 //   procprobe mkdir PATH MODE UMASK   umask(UMASK), mkdir(PATH, MODE): the mode it has
 //   procprobe utimes PATH SECONDS [nofollow]   utimensat(AT_FDCWD, PATH, {SECONDS, SECONDS},
 //                               AT_SYMLINK_NOFOLLOW if asked): the mtime lstat then shows
@@ -392,6 +395,24 @@ static int do_rename(int argc, char **argv) {
     return 0;
 }
 
+static int do_link(int argc, char **argv) {
+    if (argc < 4) return 2;
+    struct stat st;
+    if (linkat(AT_FDCWD, argv[2], AT_FDCWD, argv[3], argc > 4 ? AT_SYMLINK_FOLLOW : 0) != 0)
+        printf("link=%s\n", strerrorname_np(errno));
+    else if (lstat(argv[3], &st) != 0) printf("lstat=%s\n", strerrorname_np(errno));
+    else printf("link=ok %s\n", S_ISLNK(st.st_mode) ? "symlink" : S_ISREG(st.st_mode) ? "file" : "other");
+    return 0;
+}
+
+static int do_exec(int argc, char **argv) {
+    if (argc < 3) return 2;
+    char *args[] = {argv[2], NULL};
+    execv(argv[2], args);
+    printf("exec=%s\n", strerrorname_np(errno));
+    return 0;
+}
+
 static int do_mkdir(int argc, char **argv) {
     if (argc < 5) return 2;
     umask((mode_t)strtol(argv[4], NULL, 8));
@@ -435,6 +456,8 @@ int main(int argc, char **argv) {
     if (!strcmp(m, "remove")) return do_remove(argc, argv);
     if (!strcmp(m, "rename")) return do_rename(argc, argv);
     if (!strcmp(m, "mkdir")) return do_mkdir(argc, argv);
+    if (!strcmp(m, "link")) return do_link(argc, argv);
+    if (!strcmp(m, "exec")) return do_exec(argc, argv);
     if (!strcmp(m, "utimes")) return do_utimes(argc, argv);
     fprintf(stderr, "procprobe: unknown probe %s\n", m);
     return 2;

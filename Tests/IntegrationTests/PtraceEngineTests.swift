@@ -540,8 +540,9 @@ struct SupervisorOpenTests {
     }
 
     /// /tmp/empty, an empty directory; /tmp/full, one with a file; /tmp/f, a file;
-    /// /tmp/ldir, a symlink to /tmp/empty; /tmp/letc, one to /etc.
+    /// /tmp/ldir, a symlink to /tmp/empty; /tmp/letc, one to /etc; /tmp/lf, one to /tmp/f.
     static let removeSetUp = "mkdir /tmp/empty /tmp/full && touch /tmp/full/x /tmp/f && ln -s /tmp/empty /tmp/ldir && ln -s /etc /tmp/letc"
+        + " && ln -s /tmp/f /tmp/lf"
 
     static let removeCases: [Case] = Engine.allCases.flatMap { e in [
         Case(engine: e, args: ["remove", "rmdir", "/tmp/empty"], expected: ["rmdir=ok"]),
@@ -593,11 +594,24 @@ struct SupervisorOpenTests {
         Case(engine: e, args: ["utimes", "/tmp/ldir", "1000000000", "nofollow"], expected: ["utimes=1000000000"]),
         Case(engine: e, args: ["utimes", "/tmp/nothing", "1000000000"], expected: ["utimes=ENOENT"]),
         Case(engine: e, args: ["utimes", "/tmp/f/", "1000000000"], expected: ["utimes=ENOTDIR"]),
+        Case(engine: e, args: ["link", "/tmp/f", "/tmp/g"], expected: ["link=ok file"]),
+        Case(engine: e, args: ["link", "/tmp/f", "/tmp/full/x"], expected: ["link=EEXIST"]),
+        Case(engine: e, args: ["link", "/tmp/empty", "/tmp/g"], expected: ["link=EPERM"]),
+        Case(engine: e, args: ["link", "/tmp/nothing", "/tmp/g"], expected: ["link=ENOENT"]),
+        Case(engine: e, args: ["link", "/tmp/f", "/tmp/nothing/g"], expected: ["link=ENOENT"]),
+        Case(engine: e, args: ["link", "/tmp/lf", "/tmp/g"], expected: ["link=ok symlink"]),
+        Case(engine: e, args: ["link", "/tmp/lf", "/tmp/g", "follow"], expected: ["link=ok file"]),
+        // A program that is not there: the kernel's errors (an execvp's search along PATH).
+        Case(engine: e, args: ["exec", "/tmp/nothing"], expected: ["exec=ENOENT"]),
+        Case(engine: e, args: ["exec", "/tmp/f/x"], expected: ["exec=ENOTDIR"]),
+        Case(engine: e, args: ["exec", "/tmp/empty"], expected: ["exec=EACCES"]),
+        Case(engine: e, args: ["exec", "/usr/local/bin/nothing"], expected: ["exec=ENOENT"]),
     ] }
 
-    /// rename, mkdir and utimensat answered by the supervisor: the kernel's answers and the
-    /// guest's umask, as the guest's own call.
-    @Test("rename, mkdir and utimensat: results and errors as the guest's own call", arguments: changeCases)
+    /// rename, link, mkdir and utimensat answered by the supervisor, and an execve of what is
+    /// not there answered at its stop: the kernel's answers and the guest's umask, as the
+    /// guest's own call.
+    @Test("rename, link, mkdir, utimensat and a missing program's execve: results and errors as the guest's own call", arguments: changeCases)
     func changes(_ c: Case) async {
         guard let r = await ProcProbe.run(c.engine, c.args, before: Self.removeSetUp) else { return }
         expectSuccess(r)
@@ -624,7 +638,7 @@ struct SupervisorOpenTests {
             + " && echo $(ls /tmp | grep -v procprobe)"  // the ptrace engine's bind is no entry of /tmp's (docs/compatibility.md)
         guard let r = await ProcProbe.run(engine, ["remove", "unlinkat-dir", "full", "/tmp"], before: before) else { return }
         expectSuccess(r)
-        expectLines(r, ["unlink=ok", "rmdir=ok", "f full letc", "unlinkat-dir=ENOTEMPTY"])
+        expectLines(r, ["unlink=ok", "rmdir=ok", "f full letc lf", "unlinkat-dir=ENOTEMPTY"])
     }
 
     @Test("A file the guest may not read stays unreadable on the ptrace engine")

@@ -104,7 +104,8 @@ import Testing
         func nr(_ name: String) -> Int64 { Int64(Self.abi.number(of: name) ?? -1) }
         let open = UInt32(nr("open")), openat = UInt32(nr("openat")), statfs = UInt32(nr("statfs"))
         let always = ["wait4", "waitid", "kill", "tkill", "tgkill", "getcwd"].map(nr)
-        let changes = ["unlink", "rmdir", "unlinkat", "rename", "renameat", "renameat2", "mkdir", "mkdirat", "utimensat"].map(nr)
+        let changes = ["unlink", "rmdir", "unlinkat", "rename", "renameat", "renameat2", "link", "linkat", "mkdir", "mkdirat",
+                       "utimensat"].map(nr)
         let faked = ["chown", "lchown", "fchown", "fchownat", "chmod", "fchmod", "fchmodat", "fchmodat2",
                      "getuid", "geteuid", "getgid", "getegid", "getresuid", "getresgid", "getgroups", "setuid", "setgid",
                      "setreuid", "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid", "setgroups"].map(nr)
@@ -130,6 +131,9 @@ import Testing
             (UInt32(nr("utimensat")), [3, 0, 0x7fff_0000, 0], Self.allow), (UInt32(nr("utimensat")), [3, 0x7fff_1000, 0, 0], Self.notify),
             (UInt32(nr("utimensat")), [3, 0x1_0000_0000, 0, 0], Self.notify),
             (UInt32(nr("rmdir")), [0x7fff_1000], Self.notify), (UInt32(nr("renameat2")), [3, 0x7fff_1000, 4, 0x7fff_2000, 0], Self.notify),
+            // linkat: notified, but with AT_EMPTY_PATH (a descriptor's file) traced.
+            (UInt32(nr("linkat")), [3, 0x7fff_1000, 4, 0x7fff_2000, 0x400], Self.notify),
+            (UInt32(nr("linkat")), [3, 0x7fff_1000, 4, 0x7fff_2000, 0x1000], Self.trace),
             (59, [], Self.trace),
         ]
         for (nr, args, expected) in cases {

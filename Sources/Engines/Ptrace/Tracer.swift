@@ -547,7 +547,7 @@ final class Tracer {
             for nr in hostNotified { notified[nr] = SyscallTable.notifiedOnHost[nr] }
             let opens = hostNotified.contains(Syscall.number("openat"))
             let changes = hostNotified.contains(Syscall.rmdir)
-            log.step("seccomp listener received from the command: stat, access, readlink\(changes ? ", statfs" : "")\(opens ? ", open" : "")\(changes ? ", unlink, rmdir, rename, mkdir, utimensat" : "") are answered on it")
+            log.step("seccomp listener received from the command: stat, access, readlink\(changes ? ", statfs" : "")\(opens ? ", open" : "")\(changes ? ", unlink, rmdir, rename, link, mkdir, utimensat" : "") are answered on it")
         } catch {
             Files.close(mine)
             failSetup("seccomp listener: \(error)")

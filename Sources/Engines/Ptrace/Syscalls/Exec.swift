@@ -95,7 +95,13 @@ extension Tracer {
             // One read for the `#!` line (the kernel looks at 256 bytes) and, for an ELF
             // file, its program headers and interpreter, which are almost always in its
             // first page: not one open and read each.
-            guard let page = Files.readHead(readable, count: 4096) else { break }
+            guard let page = Files.readHead(readable, count: 4096) else {
+                // Not there (an execvp's search along PATH misses in most directories): the
+                // kernel's ENOENT or ENOTDIR now, without the call, whose rewritten registers
+                // would need an exit stop to be put back.
+                if access(readable, F_OK) != 0, errno == ENOENT || errno == ENOTDIR { return .fail(Errno(rawValue: errno)) }
+                break
+            }
             let head = Array(page.prefix(256))
             // The file whose set-id bits count: the kernel's last one, a script's interpreter.
             setIDFile = readable

@@ -24,8 +24,8 @@ import SystemPackage
 // block (a FIFO, a device) is opened by a child of the supervisor's, which sends the
 // descriptor when the open returns.
 //
-// The calls that change a path (unlink, unlinkat, rmdir, rename, renameat, renameat2, mkdir,
-// mkdirat, utimensat with a path) are made here too, as the tracee's user on the translated
+// The calls that change a path (unlink, unlinkat, rmdir, rename, renameat, renameat2, link,
+// linkat, mkdir, mkdirat, utimensat with a path) are made here too, as the tracee's user on the translated
 // host path (mkdir with the tracee's umask): the result is known at once, so a directory
 // removed or moved drops the path caches without an exit stop. With faked ids the chown and
 // chmod family and the id calls come here as well: the emulator answers them without the
@@ -76,6 +76,8 @@ extension Tracer {
             return removeNotified(t, regs, a, flags: f, directory: directory || (f ?? 0) & SyscallTable.atRemoveDir != 0)
         case .rename(let from, let to, let flags):
             return renameNotified(t, regs, from: from, to: to, flags: flags.map { regs.arg($0) } ?? 0)
+        case .link(let from, let to, let flags):
+            return linkNotified(t, regs, from: from, to: to, flags: flags.map { regs.arg($0) } ?? 0)
         case .mkdir(let a, let mode):
             return mkdirNotified(t, regs, a, mode: regs.arg(mode))
         case .utimes(let a, let times, let flags):
@@ -398,6 +400,43 @@ extension Tracer {
         if case .failure(let e) = Files.rename(from, to: to, flags: UInt32(truncatingIfNeeded: flags)) { return .error(e) }
         if !movesAFile { cacheGeneration &+= 1 }
         if let record { emulator?.table.forget(record) }
+        return .value(0)
+    }
+
+    /// link, linkat (without AT_EMPTY_PATH: the filter traces that one): linked here on the
+    /// two translated host paths. A new name for a symlink (linkat without AT_SYMLINK_FOLLOW
+    /// links the symlink itself) may stand where the path caches knew a file: they go once
+    /// it is made.
+    private func linkNotified(_ t: Tracee, _ regs: Trace.Registers, from a: PathArg, to b: PathArg, flags: UInt64) -> NotifyAnswer {
+        var given: [[UInt8]] = []
+        var tr: [Translation] = []
+        for (arg, follow) in [(a, follows(a.follow, t, regs)), (b, false)] {
+            switch pathBytes(t, regs, arg) {
+            case .success(let p): given.append(p)
+            case .failure(let e): return .error(e)
+            }
+            // Empty (without AT_EMPTY_PATH): ENOENT from the kernel.
+            guard !given[given.count - 1].isEmpty else { return .proceed }
+            switch translate(t, given[given.count - 1], dirfd: dirfd(arg, regs), follow: follow) {
+            case .success(let x): tr.append(x)
+            case .failure(let e): return .error(e)
+            }
+        }
+        if bindings.isReadOnly(tr[1].guest) { return .error(.readOnlyFileSystem) }
+        if tr[0].missing { return .error(.noSuchFileOrDirectory) }
+        let follow = follows(a.follow, t, regs)
+        let from = hostPath(t, tr[0], dirfd: dirfd(a, regs), follow: follow)
+        let to = hostPath(t, tr[1], dirfd: dirfd(b, regs), follow: false)
+        var st = stat()
+        let linksAFile = fstatat(Tracer.atFDCWD, from, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0
+            && st.st_mode & S_IFMT != S_IFDIR && st.st_mode & S_IFMT != S_IFLNK
+        if linksAFile, Self.resolvesAlike(tr[0], given[0]), Self.resolvesAlike(tr[1], given[1]), t.openedModes.isEmpty {
+            return .proceed
+        }
+        guard Glibc.linkat(Tracer.atFDCWD, from, Tracer.atFDCWD, to, Int32(truncatingIfNeeded: flags)) == 0 else {
+            return .error(Errno(rawValue: errno))
+        }
+        if !linksAFile { cacheGeneration &+= 1 }
         return .value(0)
     }
 

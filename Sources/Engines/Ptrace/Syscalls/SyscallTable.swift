@@ -110,6 +110,10 @@ enum NotifiedCall: Equatable, Sendable {
     /// rename, renameat, renameat2 (`flags`: its RENAME_* argument): renamed here; the path
     /// caches go when what moved (or was swapped in) is a directory or a symlink.
     case rename(from: PathArg, to: PathArg, flags: Int?)
+    /// link, linkat (`flags`: its AT_* argument; one with AT_EMPTY_PATH, which names a
+    /// descriptor, is traced): linked here; the path caches go when the new name is one of
+    /// a symlink.
+    case link(from: PathArg, to: PathArg, flags: Int?)
     /// mkdir, mkdirat: made here with the caller's umask (and, for a faked root, a mode its
     /// owner can use, the asked one remembered).
     case mkdir(PathArg, mode: Int)
@@ -273,6 +277,9 @@ enum SyscallTable {
                             to: PathArg(dirfd: 2, path: 3, follow: .never, writes: .yes), flags: nil),
         "renameat2": .rename(from: PathArg(dirfd: 0, path: 1, follow: .never, writes: .yes),
                              to: PathArg(dirfd: 2, path: 3, follow: .never, writes: .yes), flags: 4),
+        "link": .link(from: PathArg(path: 0, follow: .never), to: PathArg(path: 1, follow: .never, writes: .yes), flags: nil),
+        "linkat": .link(from: PathArg(dirfd: 0, path: 1, follow: .ifFlag(arg: 4, bit: atFollow)),
+                        to: PathArg(dirfd: 2, path: 3, follow: .never, writes: .yes), flags: 4),
         "mkdir": .mkdir(PathArg(path: 0, follow: .never, writes: .yes), mode: 1),
         "mkdirat": .mkdir(PathArg(dirfd: 0, path: 1, follow: .never, writes: .yes), mode: 2),
         "utimensat": .utimes(PathArg(dirfd: 0, path: 1, follow: .unlessFlag(arg: 3, bit: atNoFollow), writes: .yes), times: 2, flags: 3),
@@ -340,6 +347,8 @@ enum SyscallTable {
                 return TraceFilter.HostNotified(nr: nr)
             case .faked:
                 return fakesIds && !privileged ? TraceFilter.HostNotified(nr: nr) : nil
+            case .link(_, _, let flags?):
+                return privileged ? nil : TraceFilter.HostNotified(nr: nr, tracedIfArgument: flags, has: atEmptyPath)
             default:
                 return privileged ? nil : TraceFilter.HostNotified(nr: nr)
             }
