@@ -332,6 +332,26 @@ extension Tracer {
         }
     }
 
+    /// The path argument `a` of a call that changes it, read and translated (`follow`: its
+    /// last symlink followed): nil for an empty path (the kernel's ENOENT, or AT_EMPTY_PATH's
+    /// descriptor); the errno where it cannot be read or translated, or where the call would
+    /// write on a read-only bind.
+    private func changedPath(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, follow: Bool)
+        -> Result<(given: [UInt8], tr: Translation)?, Errno> {
+        let path: [UInt8]
+        switch pathBytes(t, regs, a) {
+        case .success(let p): path = p
+        case .failure(let e): return .failure(e)
+        }
+        guard !path.isEmpty else { return .success(nil) }
+        switch translate(t, path, dirfd: dirfd(a, regs), follow: follow) {
+        case .failure(let e): return .failure(e)
+        case .success(let tr):
+            if writes(a.writes, t, regs), bindings.isReadOnly(tr.guest) { return .failure(.readOnlyFileSystem) }
+            return .success((path, tr))
+        }
+    }
+
     /// unlink, rmdir, unlinkat (`flags` nil: unlink or rmdir, whose `directory` says which):
     /// removed here, on the translated host path, as the tracee's own call would remove it.
     /// Traced, a removal cost two stops (the exit, to restore the registers and, for a
@@ -340,22 +360,14 @@ extension Tracer {
     /// record of a file goes with its last name (FakeIdentity's removal).
     private func removeNotified(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, flags: UInt64?,
                                 directory: Bool) -> NotifyAnswer {
-        let path: [UInt8]
-        switch pathBytes(t, regs, a) {
-        case .success(let p): path = p
+        let (path, tr): ([UInt8], Translation)
+        switch changedPath(t, regs, a, follow: false) {
         case .failure(let e): return .error(e)
+        case .success(nil): return .proceed  // empty: ENOENT from the kernel
+        case .success(let x?): (path, tr) = x
         }
-        // Empty: ENOENT from the kernel.
-        guard !path.isEmpty else { return .proceed }
-        let fd = dirfd(a, regs)
-        let tr: Translation
-        switch translate(t, path, dirfd: fd, follow: false) {
-        case .success(let x): tr = x
-        case .failure(let e): return .error(e)
-        }
-        if bindings.isReadOnly(tr.guest) { return .error(.readOnlyFileSystem) }
         if tr.missing { return .error(.noSuchFileOrDirectory) }
-        let host = hostPath(t, tr, dirfd: fd, follow: false)
+        let host = hostPath(t, tr, dirfd: dirfd(a, regs), follow: false)
         let record = fakedRecordGoing(host, directory: directory)
         // A file the kernel finds alike from the caller, with nothing to forget: its own call.
         if !directory, record == nil, Self.resolvesAlike(tr, path), t.openedModes.isEmpty { return .proceed }
@@ -375,17 +387,11 @@ extension Tracer {
         var given: [[UInt8]] = []
         var tr: [Translation] = []
         for arg in [a, b] {
-            switch pathBytes(t, regs, arg) {
-            case .success(let p): given.append(p)
+            switch changedPath(t, regs, arg, follow: false) {
             case .failure(let e): return .error(e)
+            case .success(nil): return .proceed  // empty: ENOENT from the kernel
+            case .success(let x?): given.append(x.given); tr.append(x.tr)
             }
-            // Empty: ENOENT from the kernel.
-            guard !given[given.count - 1].isEmpty else { return .proceed }
-            switch translate(t, given[given.count - 1], dirfd: dirfd(arg, regs), follow: false) {
-            case .success(let x): tr.append(x)
-            case .failure(let e): return .error(e)
-            }
-            if bindings.isReadOnly(tr[tr.count - 1].guest) { return .error(.readOnlyFileSystem) }
         }
         if tr[0].missing { return .error(.noSuchFileOrDirectory) }
         let from = hostPath(t, tr[0], dirfd: dirfd(a, regs), follow: false)
@@ -411,18 +417,12 @@ extension Tracer {
         var given: [[UInt8]] = []
         var tr: [Translation] = []
         for (arg, follow) in [(a, follows(a.follow, t, regs)), (b, false)] {
-            switch pathBytes(t, regs, arg) {
-            case .success(let p): given.append(p)
+            switch changedPath(t, regs, arg, follow: follow) {
             case .failure(let e): return .error(e)
-            }
-            // Empty (without AT_EMPTY_PATH): ENOENT from the kernel.
-            guard !given[given.count - 1].isEmpty else { return .proceed }
-            switch translate(t, given[given.count - 1], dirfd: dirfd(arg, regs), follow: follow) {
-            case .success(let x): tr.append(x)
-            case .failure(let e): return .error(e)
+            case .success(nil): return .proceed  // empty (without AT_EMPTY_PATH): ENOENT from the kernel
+            case .success(let x?): given.append(x.given); tr.append(x.tr)
             }
         }
-        if bindings.isReadOnly(tr[1].guest) { return .error(.readOnlyFileSystem) }
         if tr[0].missing { return .error(.noSuchFileOrDirectory) }
         let follow = follows(a.follow, t, regs)
         let from = hostPath(t, tr[0], dirfd: dirfd(a, regs), follow: follow)
@@ -443,19 +443,13 @@ extension Tracer {
     /// mkdir, mkdirat: made here with the caller's umask; a faked root's directory with a
     /// mode its owner can use, the asked one and its faked owner remembered (FakeIdentity).
     private func mkdirNotified(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, mode: UInt64) -> NotifyAnswer {
-        let path: [UInt8]
-        switch pathBytes(t, regs, a) {
-        case .success(let p): path = p
+        let (path, tr): ([UInt8], Translation)
+        switch changedPath(t, regs, a, follow: false) {
         case .failure(let e): return .error(e)
+        case .success(nil): return .proceed  // empty: ENOENT from the kernel
+        case .success(let x?): (path, tr) = x
         }
-        guard !path.isEmpty else { return .proceed }
         let fd = dirfd(a, regs)
-        let tr: Translation
-        switch translate(t, path, dirfd: fd, follow: false) {
-        case .success(let x): tr = x
-        case .failure(let e): return .error(e)
-        }
-        if bindings.isReadOnly(tr.guest) { return .error(.readOnlyFileSystem) }
         let wanted = UInt32(truncatingIfNeeded: mode) & FileMode.permissionMask
         let faked = mkdirFakes(t, wanted: wanted)
         if faked == nil, Self.resolvesAlike(tr, path), t.openedModes.isEmpty { return .proceed }
@@ -475,21 +469,14 @@ extension Tracer {
     private func utimesNotified(_ t: Tracee, _ regs: Trace.Registers, _ a: PathArg, times: UInt64, flags: UInt64) -> NotifyAnswer {
         // NULL: futimens, the descriptor itself (the filter lets it through).
         guard regs.arg(a.path) != 0 else { return .proceed }
-        let path: [UInt8]
-        switch pathBytes(t, regs, a) {
-        case .success(let p): path = p
-        case .failure(let e): return .error(e)
-        }
-        // Empty: the dirfd itself with AT_EMPTY_PATH, else ENOENT: the kernel's.
-        guard !path.isEmpty else { return .proceed }
         let follow = follows(a.follow, t, regs)
         let fd = dirfd(a, regs)
-        let tr: Translation
-        switch translate(t, path, dirfd: fd, follow: follow) {
-        case .success(let x): tr = x
+        let (path, tr): ([UInt8], Translation)
+        switch changedPath(t, regs, a, follow: follow) {
         case .failure(let e): return .error(e)
+        case .success(nil): return .proceed  // empty: the dirfd itself with AT_EMPTY_PATH, else ENOENT: the kernel's
+        case .success(let x?): (path, tr) = x
         }
-        if bindings.isReadOnly(tr.guest) { return .error(.readOnlyFileSystem) }
         if Self.resolvesAlike(tr, path), t.openedModes.isEmpty { return .proceed }
         if tr.missing { return .error(.noSuchFileOrDirectory) }
         var spec: [timespec]?
