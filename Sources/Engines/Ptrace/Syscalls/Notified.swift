@@ -25,11 +25,11 @@ import SystemPackage
 // descriptor when the open returns.
 //
 // The calls that change a path (unlink, unlinkat, rmdir, rename, renameat, renameat2, link,
-// linkat, mkdir, mkdirat, utimensat with a path) are made here too, as the tracee's user on the translated
-// host path (mkdir with the tracee's umask): the result is known at once, so a directory
-// removed or moved drops the path caches without an exit stop. With faked ids the chown and
-// chmod family and the id calls come here as well: the emulator answers them without the
-// kernel.
+// linkat, mkdir, mkdirat, utimensat with a path) are made here too, as the tracee's user on
+// the translated host path (mkdir with the tracee's umask): the result is known at once, so
+// a directory removed or moved drops the path caches without an exit stop. With faked ids
+// the chown and chmod family and the id calls come here as well: the emulator answers them
+// without the kernel. getcwd is answered from the guest's working directory.
 
 /// The supervisor's answer to one notified call.
 enum NotifyAnswer: Equatable {
@@ -95,7 +95,7 @@ extension Tracer {
             switch emulatedEnter(call, t, regs) {
             case .succeed(let v): return .value(v)
             case .fail(let e): return .error(e)
-            // Never: a faked chown or chmod runs no call of the tracee's.
+            // Never: a faked chown, chmod or id call runs none of the tracee's.
             case .allow, .rewrite, .hold: return .error(.notSupported)
             }
         }
