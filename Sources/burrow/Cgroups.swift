@@ -25,13 +25,16 @@ public struct CgroupPlacement: Equatable, Sendable {
 
     /// Where `spec` lies on this host. `defaultName` names a cgroup without a path (the
     /// container's id, relative, as runc's default). With `devices`, in cgroup v1's devices
-    /// hierarchy too, where the host mounts one (`deviceSupport`).
-    public static func locate(_ spec: CgroupSpec, defaultName: String, devices: Bool = false) throws(SysError) -> CgroupPlacement {
+    /// hierarchy too, where the host mounts one (`deviceSupport`); with `freezer`, in its
+    /// freezer hierarchy (what `pause` freezes on a v1 or hybrid host).
+    public static func locate(_ spec: CgroupSpec, defaultName: String, devices: Bool = false,
+                              freezer: Bool = false) throws(SysError) -> CgroupPlacement {
         let inner = spec.path.isEmpty ? defaultName : spec.path
         let mounts = cgroupMounts()
         let own = ownCgroups()
         var dirs: [Directory] = []
-        let v1 = (CgroupLimits.v1Controllers + (devices ? ["devices"] : [])).filter { c in mounts.contains { $0.controllers.contains(c) } }
+        let v1 = (CgroupLimits.v1Controllers + (devices ? ["devices"] : []) + (freezer ? ["freezer"] : []))
+            .filter { c in mounts.contains { $0.controllers.contains(c) } }
         if !v1.isEmpty {
             for controller in v1 {
                 guard let m = mounts.first(where: { $0.controllers.contains(controller) }) else { continue }

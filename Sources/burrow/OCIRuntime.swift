@@ -343,7 +343,9 @@ enum OCIRuntime {
         var asked = cg.limits.names
         let root = mayWriteDeviceRules
         var p: CgroupPlacement
-        do { p = try CgroupPlacement.locate(cg, defaultName: id, devices: root && !cg.limits.devices.isEmpty) } catch {
+        // As root, the freezer hierarchy too on cgroup v1: `pause` freezes it where the
+        // container has no cgroup v2 of its own (a v1 or hybrid host).
+        do { p = try CgroupPlacement.locate(cg, defaultName: id, devices: root && !cg.limits.devices.isEmpty, freezer: root) } catch {
             if cg.onlyForDevices { return nil }
             throw OCIFailure("create \(id): \(error)")
         }
@@ -495,10 +497,12 @@ enum OCIRuntime {
 
     // MARK: pause, resume
 
-    /// runc's pause and resume, with cgroup v2's freezer (cgroup.freeze). It freezes the
-    /// cgroup v2 the container runs in only when that holds the container's processes and
-    /// nothing else (its own from linux.cgroupsPath, or one the caller started it in,
-    /// delegated), and refuses otherwise, as rootless runc fails without a delegated
+    /// runc's pause and resume, with cgroup v2's freezer (cgroup.freeze), else cgroup v1's
+    /// (freezer.state). It freezes the cgroup v2 the container runs in only when that holds
+    /// the container's processes and nothing else (its own from linux.cgroupsPath, or one the
+    /// caller started it in, delegated); where there is none (a v1 or hybrid host), the v1
+    /// freezer cgroup create made for it (as root, with linux.cgroupsPath or limits), under
+    /// the same rule; it refuses otherwise, as rootless runc fails without a delegated
     /// cgroup. The state says "paused" while the cgroup is frozen.
     static func freeze(_ id: String, _ on: Bool) throws(OCIFailure) {
         let sub = on ? "pause" : "resume"
@@ -507,21 +511,27 @@ enum OCIRuntime {
         let expected: Container.Status = on ? .running : .paused
         guard status == expected else { throw OCIFailure("\(sub) \(id): the container is \(status.rawValue), not \(expected.rawValue)") }
         let dir: String
-        if on { dir = try ownCgroup(c) } else { dir = c.cgroup ?? "" }
-        do { try Files.writeFile(dir + "/cgroup.freeze", on ? "1" : "0") } catch {
-            throw OCIFailure(SysError("write \(on ? 1 : 0) to", dir + "/cgroup.freeze", errno: error.errno,
+        if on {
+            do { dir = try ownCgroup(c) } catch {
+                guard let freezer = try ownFreezer(c) else { throw error }
+                dir = freezer
+            }
+        } else {
+            dir = c.cgroup ?? ""
+        }
+        let freezer = Freezer(dir)
+        do { try Files.writeFile(dir + "/" + freezer.file, freezer.value(frozen: on)) } catch {
+            throw OCIFailure(SysError("write \(freezer.value(frozen: on)) to", dir + "/" + freezer.file, errno: error.errno,
                                       hint: error.errno == .permissionDenied ? "the cgroup is not delegated to you (rootless runc cannot pause without a delegated cgroup either)" : nil))
         }
-        // Frozen (or thawed) once cgroup.events says so.
-        let want = "frozen \(on ? 1 : 0)"
+        // Frozen (or thawed) once the cgroup says so.
         var settled = false
         for _ in 0..<500 {
-            let events = String(decoding: Files.readHead(dir + "/cgroup.events", count: 256) ?? [], as: UTF8.self)
-            if events.split(separator: "\n").contains(where: { $0 == want }) { settled = true; break }
+            if freezer.isFrozen == on { settled = true; break }
             var ts = timespec(tv_sec: 0, tv_nsec: 10_000_000)
             nanosleep(&ts, nil)
         }
-        if !settled { throw OCIFailure("\(sub) \(id): \(dir)/cgroup.events did not say '\(want)' within 5 s") }
+        if !settled { throw OCIFailure("\(sub) \(id): \(dir)/\(freezer.settledFile) did not say \(on ? "frozen" : "thawed") within 5 s") }
         if on {
             c.cgroup = dir
             do { try c.save(in: stateRoot + "/" + id) } catch {
@@ -533,23 +543,80 @@ enum OCIRuntime {
 
     /// Thaws a paused container (delete --force), so that nothing of it stays frozen.
     static func thaw(_ c: Container) {
-        if let dir = c.cgroup { _ = try? Files.writeFile(dir + "/cgroup.freeze", "0") }
+        if let dir = c.cgroup {
+            let freezer = Freezer(dir)
+            _ = try? Files.writeFile(dir + "/" + freezer.file, freezer.value(frozen: false))
+        }
+    }
+
+    /// A cgroup's freezer: cgroup v2's `cgroup.freeze` (1 or 0, settled when `cgroup.events`
+    /// says `frozen 1` or `frozen 0`), or cgroup v1's `freezer.state` (FROZEN or THAWED, which
+    /// reads FREEZING until every task is stopped).
+    struct Freezer {
+        let dir: String
+        let v1: Bool
+
+        init(_ dir: String) {
+            self.dir = dir
+            v1 = access(dir + "/freezer.state", F_OK) == 0
+        }
+
+        var file: String { v1 ? "freezer.state" : "cgroup.freeze" }
+        var settledFile: String { v1 ? "freezer.state" : "cgroup.events" }
+        func value(frozen: Bool) -> String { v1 ? (frozen ? "FROZEN" : "THAWED") : (frozen ? "1" : "0") }
+
+        /// Whether it is frozen now (nil: neither frozen nor thawed yet, or unreadable).
+        var isFrozen: Bool? {
+            let text = String(decoding: Files.readHead(dir + "/" + settledFile, count: 256) ?? [], as: UTF8.self)
+            if v1 {
+                switch text.split(separator: "\n").first ?? "" {
+                case "FROZEN": return true
+                case "THAWED": return false
+                default: return nil
+                }
+            }
+            let lines = text.split(separator: "\n")
+            if lines.contains("frozen 1") { return true }
+            if lines.contains("frozen 0") { return false }
+            return nil
+        }
+
+        /// What it was asked to be: frozen since a pause (v2's cgroup.freeze says 1; v1's
+        /// freezer.state says FREEZING or FROZEN).
+        var isPaused: Bool {
+            guard let bytes = Files.readHead(dir + "/" + file, count: 16) else { return false }
+            return v1 ? bytes.starts(with: Array("FR".utf8)) : bytes.first == UInt8(ascii: "1")
+        }
+    }
+
+    /// cgroup v1: the freezer cgroup create made for the container, when it holds the
+    /// container's processes alone (nil where it has none: not root, no freezer mounted,
+    /// no cgroup of its own).
+    static func ownFreezer(_ c: Container) throws(OCIFailure) -> String? {
+        guard let dir = c.cgroups.first(where: { access($0 + "/freezer.state", F_OK) == 0 }) else { return nil }
+        try requireOwn(c, dir)
+        return dir
     }
 
     /// The cgroup v2 directory the container runs in, when it is the container's alone.
     static func ownCgroup(_ c: Container) throws(OCIFailure) -> String {
         guard let mount = cgroup2Mount() else {
-            throw OCIFailure("pause \(c.id): no cgroup v2 hierarchy is mounted: burrow-oci freezes with cgroup v2's cgroup.freeze (the v1 freezer is not supported)")
+            throw OCIFailure("pause \(c.id): no cgroup v2 hierarchy is mounted, and the container has no cgroup v1 freezer of its own: burrow-oci freezes a cgroup v2 that holds the container alone, or on cgroup v1 the freezer cgroup create makes as root for a container with linux.cgroupsPath")
         }
         let lines = String(decoding: Files.readHead("/proc/\(c.pid)/cgroup", count: 4096) ?? [], as: UTF8.self).split(separator: "\n")
         guard let line = lines.first(where: { $0.hasPrefix("0::") }) else {
             throw OCIFailure("pause \(c.id): the container is in no cgroup v2 (/proc/\(c.pid)/cgroup has no 0:: line)")
         }
         let path = String(line.dropFirst(3))
-        let notOwn = "burrow-oci freezes a cgroup v2 that holds the container alone: give it linux.cgroupsPath on a cgroup v2 host, or start it in a cgroup that holds nothing else, delegated to you (systemd-run --user --scope, say)"
+        let notOwn = "burrow-oci freezes a cgroup v2 that holds the container alone: give it linux.cgroupsPath on a cgroup v2 host, or start it in a cgroup that holds nothing else, delegated to you (systemd-run --user --scope, say); on a cgroup v1 or hybrid host, root's container with linux.cgroupsPath gets a v1 freezer cgroup of its own"
         guard path != "/" else { throw OCIFailure("pause \(c.id): the container runs in the root cgroup, which cannot be frozen: \(notOwn)") }
         let dir = mount + path
-        // Every process the freeze would stop, below too, must be the container's.
+        try requireOwn(c, dir, notOwn: notOwn)
+        return dir
+    }
+
+    /// Every process the freeze of `dir` would stop, below it too, must be the container's.
+    static func requireOwn(_ c: Container, _ dir: String, notOwn: String = "") throws(OCIFailure) {
         var members: [pid_t] = []
         var queue = [dir]
         while let d = queue.popLast() {
@@ -567,9 +634,8 @@ enum OCIRuntime {
         let others = members.filter { !ours.contains($0) && statFields($0) != nil }
         guard others.isEmpty else {
             let shown = others.prefix(3).map { "\($0) (\(statName($0) ?? "?"))" }.joined(separator: ", ")
-            throw OCIFailure("pause \(c.id): its cgroup \(dir) holds other processes too (\(shown)\(others.count > 3 ? ", ..." : "")), which a freeze would stop as well: \(notOwn)")
+            throw OCIFailure("pause \(c.id): its cgroup \(dir) holds other processes too (\(shown)\(others.count > 3 ? ", ..." : "")), which a freeze would stop as well\(notOwn.isEmpty ? "" : ": " + notOwn)")
         }
-        return dir
     }
 
     /// Where cgroup v2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host).
@@ -928,8 +994,8 @@ struct Container {
 
     /// Frozen, as the cgroup says (not as burrow-oci remembers).
     var isPaused: Bool {
-        guard let cgroup, let bytes = Files.readHead(cgroup + "/cgroup.freeze", count: 8) else { return false }
-        return bytes.first == UInt8(ascii: "1")
+        guard let cgroup else { return false }
+        return OCIRuntime.Freezer(cgroup).isPaused
     }
 
     var json: JSON {

@@ -1010,6 +1010,45 @@ struct OCIRuntimeTests {
         #expect(await eventually(timeout: 5) { (readFile(cgroup + "/cgroup.procs") ?? "x").isEmpty })
     }
 
+    /// As root on a cgroup v1 or hybrid host (this one: the unified hierarchy holds the
+    /// container among the test's processes), a container with linux.cgroupsPath gets a v1
+    /// freezer cgroup of its own, which pause freezes, as runc's fs driver does.
+    @Test("pause and resume as root on cgroup v1: the container's own freezer cgroup (freezer.state)")
+    func pauseWithTheV1Freezer() async throws {
+        let freezer = hostMountinfo().first { $0.fsType == "cgroup" && $0.superOptions.contains("freezer") }?.mountPoint
+        guard Harness.runningAsRoot, let freezer else {
+            withKnownIssue("needs root and a cgroup v1 freezer hierarchy") { Issue.record("skipped") }
+            return
+        }
+        let name = "burrow-oci-test-" + sleepMarker()
+        let b = OCIBundle(script: "i=0; while :; do i=$((i+1)); echo $i > /home/count; sleep 0.05; done",
+                          extraLinux: ", \"cgroupsPath\": \"/\(name)\"")
+        defer { b.remove() }
+        chmod(b.out, 0o777)  // the container's root is host uid 0, with no rights over the test user's files
+        expectSuccess(await b.oci(["run", "--detach", "--bundle", b.bundle, b.id], asRoot: true))
+        #expect(await eventually(timeout: 5) { b.output("count") != nil })
+        let stateFile = freezer + "/" + name + "/freezer.state"
+        #expect(readFile(stateFile) == "THAWED\n")
+        expectSuccess(await b.oci(["pause", b.id], asRoot: true))
+        #expect(readFile(stateFile) == "FROZEN\n")
+        let state = await b.oci(["state", b.id], asRoot: true)
+        expectStdout(state, contains: "\"status\": \"paused\"")
+        let frozen = b.output("count")
+        try await Task.sleep(nanoseconds: 300_000_000)
+        #expect(b.output("count") == frozen)
+        let exec = await b.oci(["exec", b.id, "true"], asRoot: true)
+        expectStatus(exec, 1)
+        expectStderr(exec, contains: "the container is paused: resume it first")
+        expectSuccess(await b.oci(["resume", b.id], asRoot: true))
+        #expect(readFile(stateFile) == "THAWED\n")
+        #expect(await eventually(timeout: 5) { b.output("count") != frozen })
+        // Paused again, then removed by force: thawed, nothing left, the cgroup gone.
+        expectSuccess(await b.oci(["pause", b.id], asRoot: true))
+        expectSuccess(await b.oci(["delete", "--force", b.id], asRoot: true))
+        await b.expectNothingLeft()
+        #expect(await eventually(timeout: 5) { !pathExists(freezer + "/" + name) })
+    }
+
     @Test("linux.resources without a delegated cgroup: an error naming the limits, nothing left")
     func cgroupLimitsRefusedWithoutDelegation() async {
         let name = "burrow-oci-test-" + sleepMarker()
