@@ -135,6 +135,17 @@ public enum Proc {
     /// getpgid: the process group of `pid` (-1 if it is gone).
     public static func processGroup(of pid: pid_t) -> pid_t { Glibc.getpgid(pid) }
 
+    /// `call`'s result, run with the file-mode creation mask `mask` (a file made for another
+    /// process gets that process's umask), the caller's put back after; errno as `call` left it.
+    public static func withUmask(_ mask: mode_t, _ call: () -> Int32) -> Int32 {
+        let before = Glibc.umask(mask)
+        let result = call()
+        let e = errno
+        Glibc.umask(before)
+        errno = e
+        return result
+    }
+
     /// The file-mode creation mask of process (or thread) `pid`, from the `Umask:` line of
     /// its /proc status (Linux 4.7), read with one pread of the start of the file, where
     /// it is; nil if it cannot be read.

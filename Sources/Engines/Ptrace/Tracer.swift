@@ -508,8 +508,14 @@ final class Tracer {
         else { return false }
         let fd = a.dirfd.map { Int32(truncatingIfNeeded: regs.arg($0)) } ?? Tracer.atFDCWD
         guard case .success(let tr) = translate(t, path, dirfd: fd, follow: false) else { return false }
+        return Self.namesOnlyAFile(hostPath(t, tr, dirfd: fd, follow: false))
+    }
+
+    /// `host` is there and is neither a directory nor a symlink (its last symlink followed
+    /// with `follow`): another name for it is one the caches never named wrongly.
+    static func namesOnlyAFile(_ host: String, follow: Bool = false) -> Bool {
         var st = stat()
-        guard lstat(hostPath(t, tr, dirfd: fd, follow: false), &st) == 0 else { return false }
+        guard fstatat(atFDCWD, host, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0 else { return false }
         let type = st.st_mode & S_IFMT
         return type != S_IFDIR && type != S_IFLNK
     }

@@ -404,9 +404,9 @@ extension Tracer {
     /// A directory `t` makes with mode `wanted`: nil when nothing of it is faked; else it is
     /// made with a mode its owner can use, and recorded as the result says.
     func mkdirFakes(_ t: Tracee, wanted: UInt32) -> FakedDirectory? {
-        guard emulator != nil else { return nil }
+        guard let emulator else { return nil }
         let c = credentials(t)
-        let foreignOwner = c.fsuid != emulator?.table.shownUid || c.fsgid != emulator?.table.shownGid
+        let foreignOwner = c.fsuid != emulator.table.shownUid || c.fsgid != emulator.table.shownGid
         let faking = FileMode.needsFaking(wanted, directory: true)
         guard faking || foreignOwner else { return nil }
         return FakedDirectory(permissions: faking ? wanted : nil)
@@ -466,11 +466,18 @@ extension Tracer {
         guard let emulator, !emulator.table.entries.isEmpty else { return translated(t, regs, exit: nil) }
         // renameat2 with RENAME_EXCHANGE keeps both files.
         if engineCall(regs) == Syscall.renameat2, regs.arg(4) & 2 /* RENAME_EXCHANGE */ != 0 { return translated(t, regs, exit: nil) }
-        guard case .success(let target) = hostFile(t, regs, .path(a)),
-              let st = try? Files.stat(target.path, at: AT_FDCWD, follow: false),
-              emulator.table[key(st)] != nil,
-              st.st_nlink <= 1 || UInt32(st.st_mode) & FileMode.typeMask == FileMode.directory
+        guard case .success(let target) = hostFile(t, regs, .path(a)), let record = recordGoing(removing: target.path)
         else { return translated(t, regs, exit: nil) }
-        return translated(t, regs, exit: .forget(key(st)))
+        return translated(t, regs, exit: .forget(record))
+    }
+
+    /// The faked record that removing `host` (not following its last symlink) ends: the
+    /// file's, if it has one and this is its last name (a directory has one name).
+    func recordGoing(removing host: String) -> FileKey? {
+        guard let emulator, !emulator.table.entries.isEmpty,
+              let st = try? Files.stat(host, at: AT_FDCWD, follow: false), emulator.table[key(st)] != nil,
+              st.st_nlink <= 1 || UInt32(st.st_mode) & FileMode.typeMask == FileMode.directory
+        else { return nil }
+        return key(st)
     }
 }

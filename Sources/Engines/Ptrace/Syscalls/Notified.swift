@@ -83,21 +83,22 @@ extension Tracer {
         case .utimes(let a, let times, let flags):
             return utimesNotified(t, regs, a, times: regs.arg(times), flags: regs.arg(flags))
         case .getcwd:
-            switch getcwdEnter(t, regs) {
-            case .succeed(let v): return .value(v)
-            case .fail(let e): return .error(e)
-            // Never: getcwd is answered whole.
-            case .allow, .rewrite, .hold: return .error(.notSupported)
-            }
+            return Self.answeredWhole(getcwdEnter(t, regs))
         case .faked:
             // Only notified when ids are faked: the emulator answers these at their entry.
             guard let call = emulator?.calls[t.call] else { return .error(.noFunction) }
-            switch emulatedEnter(call, t, regs) {
-            case .succeed(let v): return .value(v)
-            case .fail(let e): return .error(e)
-            // Never: a faked chown, chmod or id call runs none of the tracee's.
-            case .allow, .rewrite, .hold: return .error(.notSupported)
-            }
+            return Self.answeredWhole(emulatedEnter(call, t, regs))
+        }
+    }
+
+    /// The answer of a call its entry completes whole (getcwd, a faked chown, chmod or id
+    /// call): its value or errno. One that would run the tracee's own call is refused,
+    /// never let through untranslated (none does).
+    private static func answeredWhole(_ r: EnterResult) -> NotifyAnswer {
+        switch r {
+        case .succeed(let v): return .value(v)
+        case .fail(let e): return .error(e)
+        case .allow, .rewrite, .hold: return .error(.notSupported)
         }
     }
 
@@ -368,7 +369,7 @@ extension Tracer {
         }
         if tr.missing { return .error(.noSuchFileOrDirectory) }
         let host = hostPath(t, tr, dirfd: dirfd(a, regs), follow: false)
-        let record = fakedRecordGoing(host, directory: directory)
+        let record = recordGoing(removing: host)
         // A file the kernel finds alike from the caller, with nothing to forget: its own call.
         if !directory, record == nil, Self.resolvesAlike(tr, path), t.openedModes.isEmpty { return .proceed }
         // unlinkat's flags as given (the kernel refuses unknown ones); rmdir's is AT_REMOVEDIR.
@@ -397,9 +398,8 @@ extension Tracer {
         let from = hostPath(t, tr[0], dirfd: dirfd(a, regs), follow: false)
         let to = hostPath(t, tr[1], dirfd: dirfd(b, regs), follow: false)
         let exchange = flags & 2 /* RENAME_EXCHANGE */ != 0
-        var st = stat()
-        let movesAFile = !exchange && lstat(from, &st) == 0 && st.st_mode & S_IFMT != S_IFDIR && st.st_mode & S_IFMT != S_IFLNK
-        let record = exchange ? nil : fakedRecordGoing(to, directory: false)
+        let movesAFile = !exchange && Self.namesOnlyAFile(from)
+        let record = exchange ? nil : recordGoing(removing: to)
         if movesAFile, record == nil, Self.resolvesAlike(tr[0], given[0]), Self.resolvesAlike(tr[1], given[1]), t.openedModes.isEmpty {
             return .proceed
         }
@@ -414,9 +414,10 @@ extension Tracer {
     /// links the symlink itself) may stand where the path caches knew a file: they go once
     /// it is made.
     private func linkNotified(_ t: Tracee, _ regs: Trace.Registers, from a: PathArg, to b: PathArg, flags: UInt64) -> NotifyAnswer {
+        let follow = follows(a.follow, t, regs)
         var given: [[UInt8]] = []
         var tr: [Translation] = []
-        for (arg, follow) in [(a, follows(a.follow, t, regs)), (b, false)] {
+        for (arg, follow) in [(a, follow), (b, false)] {
             switch changedPath(t, regs, arg, follow: follow) {
             case .failure(let e): return .error(e)
             case .success(nil): return .proceed  // empty (without AT_EMPTY_PATH): ENOENT from the kernel
@@ -424,12 +425,9 @@ extension Tracer {
             }
         }
         if tr[0].missing { return .error(.noSuchFileOrDirectory) }
-        let follow = follows(a.follow, t, regs)
         let from = hostPath(t, tr[0], dirfd: dirfd(a, regs), follow: follow)
         let to = hostPath(t, tr[1], dirfd: dirfd(b, regs), follow: false)
-        var st = stat()
-        let linksAFile = fstatat(Tracer.atFDCWD, from, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0
-            && st.st_mode & S_IFMT != S_IFDIR && st.st_mode & S_IFMT != S_IFLNK
+        let linksAFile = Self.namesOnlyAFile(from, follow: follow)
         if linksAFile, Self.resolvesAlike(tr[0], given[0]), Self.resolvesAlike(tr[1], given[1]), t.openedModes.isEmpty {
             return .proceed
         }
@@ -455,11 +453,9 @@ extension Tracer {
         if faked == nil, Self.resolvesAlike(tr, path), t.openedModes.isEmpty { return .proceed }
         let host = hostPath(t, tr, dirfd: fd, follow: false)
         let asked = faked != nil ? mode_t(FileMode.usable(wanted, directory: true)) : mode_t(truncatingIfNeeded: mode) & 0o7777
-        let before = Glibc.umask(Proc.umask(of: t.pid) ?? 0o022)
-        let made = Glibc.mkdir(host, asked) == 0
-        let e = errno
-        Glibc.umask(before)
-        guard made else { return .error(Errno(rawValue: e)) }
+        guard Proc.withUmask(Proc.umask(of: t.pid) ?? 0o022, { Glibc.mkdir(host, asked) }) == 0 else {
+            return .error(Errno(rawValue: errno))
+        }
         if let faked { _ = emulatedExit(.made(path: host, permissions: faked.permissions, device: nil), t, result: 0) }
         return .value(0)
     }
@@ -488,17 +484,6 @@ extension Tracer {
         let r = spec.map { Glibc.utimensat(Tracer.atFDCWD, host, $0, Int32(truncatingIfNeeded: flags)) }
             ?? Glibc.utimensat(Tracer.atFDCWD, host, nil, Int32(truncatingIfNeeded: flags))
         return r == 0 ? .value(0) : .error(Errno(rawValue: errno))
-    }
-
-    /// The faked root's record that removing `host` ends: the file's, if it has one and
-    /// this is its last name (a directory has one name).
-    private func fakedRecordGoing(_ host: String, directory: Bool) -> FileKey? {
-        guard let emulator, !emulator.table.entries.isEmpty,
-              let st = try? Files.stat(host, at: AT_FDCWD, follow: false) else { return nil }
-        let key = FileKey(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))
-        guard emulator.table[key] != nil, directory || st.st_nlink <= 1 || UInt32(st.st_mode) & FileMode.typeMask == FileMode.directory
-        else { return nil }
-        return key
     }
 
     /// The tracee's path argument as it wrote it (EFAULT for NULL).
@@ -592,11 +577,7 @@ extension Tracer {
         let flags = (r.flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) & ~Self.oAsync
         let mine: Int32
         if r.creating {
-            let before = Glibc.umask(r.umask)
-            mine = Glibc.open(host, flags, r.mode)
-            let e = errno
-            Glibc.umask(before)
-            errno = e
+            mine = Proc.withUmask(r.umask) { Glibc.open(host, flags, r.mode) }
         } else {
             mine = Glibc.open(host, flags)
         }
