@@ -520,9 +520,10 @@ enum OCIRuntime {
             dir = c.cgroup ?? ""
         }
         let freezer = Freezer(dir)
-        do { try Files.writeFile(dir + "/" + freezer.file, freezer.value(frozen: on)) } catch {
-            throw OCIFailure(SysError("write \(freezer.value(frozen: on)) to", dir + "/" + freezer.file, errno: error.errno,
-                                      hint: error.errno == .permissionDenied ? "the cgroup is not delegated to you (rootless runc cannot pause without a delegated cgroup either)" : nil))
+        do { try freezer.set(frozen: on) } catch {
+            var e = error
+            if e.errno == .permissionDenied { e.hint = "the cgroup is not delegated to you (rootless runc cannot pause without a delegated cgroup either)" }
+            throw OCIFailure(e)
         }
         // Frozen (or thawed) once the cgroup says so.
         var settled = false
@@ -543,10 +544,7 @@ enum OCIRuntime {
 
     /// Thaws a paused container (delete --force), so that nothing of it stays frozen.
     static func thaw(_ c: Container) {
-        if let dir = c.cgroup {
-            let freezer = Freezer(dir)
-            _ = try? Files.writeFile(dir + "/" + freezer.file, freezer.value(frozen: false))
-        }
+        if let dir = c.cgroup { try? Freezer(dir).set(frozen: false) }
     }
 
     /// A cgroup's freezer: cgroup v2's `cgroup.freeze` (1 or 0, settled when `cgroup.events`
@@ -563,7 +561,14 @@ enum OCIRuntime {
 
         var file: String { v1 ? "freezer.state" : "cgroup.freeze" }
         var settledFile: String { v1 ? "freezer.state" : "cgroup.events" }
-        func value(frozen: Bool) -> String { v1 ? (frozen ? "FROZEN" : "THAWED") : (frozen ? "1" : "0") }
+
+        /// Asks for it frozen or thawed (settled later: `isFrozen`).
+        func set(frozen: Bool) throws(SysError) {
+            let value = v1 ? (frozen ? "FROZEN" : "THAWED") : (frozen ? "1" : "0")
+            do { try Files.writeFile(dir + "/" + file, value) } catch {
+                throw SysError("write \(value) to", dir + "/" + file, errno: error.errno)
+            }
+        }
 
         /// Whether it is frozen now (nil: neither frozen nor thawed yet, or unreadable).
         var isFrozen: Bool? {
