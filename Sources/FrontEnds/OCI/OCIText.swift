@@ -33,7 +33,7 @@ extension OCICommandLine {
         out += HelpText.row("  --cpu-share N", "CPU shares (--cpu-shares too)")
         out += HelpText.row("  --cpuset-cpus S", "CPUs (0-3,8); also --cpuset-mems S")
         out += HelpText.row("ps [--format table|json] ID", "The container's processes, as the caller's pids (json: an array)")
-        out += HelpText.row("pause ID, resume ID", "Freeze and thaw the container, with cgroup v2's freezer, where its cgroup is its own")
+        out += HelpText.row("pause ID, resume ID", "Freeze and thaw the container, with cgroup v2's freezer where its cgroup is its own, else (root, cgroup v1) v1's")
         out += HelpText.row("state ID", "The container's state, as runtime-spec JSON")
         out += HelpText.row("kill [--all] ID [SIGNAL]", "Send SIGNAL (a name or number; default TERM)")
         out += HelpText.row("delete [--force] ID", "Remove a stopped container (--force: kill it first)")
